@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages enconvert needs to build, run and test.
+# Fast when everything is present: asks dpkg only, touches apt only if a
+# package is missing.
+set -euo pipefail
+
+packages=(
+    # build
+    build-essential cmake pkg-config git
+    # nginx and the module's libraries
+    nginx-light nginx-dev libzmq3-dev libmsgpack-dev libjansson-dev libssl-dev
+    # worker libraries
+    cppzmq-dev nlohmann-json3-dev libpqxx-dev libcurl4-openssl-dev
+    libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
+    libgtest-dev
+    # runtime
+    postgresql xvfb xauth fonts-liberation fonts-dejavu-core curl openssl
+    ca-certificates
+    # tests
+    poppler-utils python3 python3-pytest python3-zmq python3-msgpack
+    python3-aiosmtpd
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+# Debian starts nginx on install; the project runs its own instances.
+if [ -x /usr/sbin/service ] && [ -e /run/nginx.pid ]; then
+    "${sudo_cmd[@]}" /usr/sbin/nginx -s quit 2>/dev/null || true
+fi

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Starts, stops and inspects the local enconvert stack: a PostgreSQL cluster,
+# the worker process(es) (each starts its own Xvfb and renderers) and nginx
+# with the module. Everything lives under $ENCONVERT_HOME (default: var/).
+#
+#   stack.sh start        start what is not running, wait for /v1/health
+#   stack.sh stop         stop everything started from $ENCONVERT_HOME
+#   stack.sh db           start PostgreSQL only and apply migrations
+#   stack.sh key ACCOUNT  print a new API key for ACCOUNT (last line)
+#
+# Settings (environment): PORT (8080), ENCONVERT_WORKERS (1),
+# ENCONVERT_ALLOWED_NETWORKS (127.0.0.0/8,::1/128 — this local stack only),
+# ENCONVERT_SMTP_URL, ENCONVERT_TLS_CA_FILE, ENCONVERT_BUILD (build/).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+home=${ENCONVERT_HOME:-$repo/var}
+mkdir -p "$home"
+home=$(cd "$home" && pwd)
+build=${ENCONVERT_BUILD:-$repo/build}
+port=${PORT:-8080}
+workers=${ENCONVERT_WORKERS:-1}
+allowed=${ENCONVERT_ALLOWED_NETWORKS-127.0.0.0/8,::1/128}
+worker_bin=$build/worker/enconvert-worker
+module=$build/nginx/ngx_http_enconvert_module.so
+pgbin=/usr/lib/postgresql/15/bin
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# PostgreSQL refuses to run as root: as root the cluster belongs to the
+# `postgres` system user, otherwise to whoever runs this.
+if [ "$(id -u)" -eq 0 ]; then
+    pguser=postgres
+    as_pg() { runuser -u postgres -- "$@"; }
+else
+    pguser=$(id -un)
+    as_pg() { "$@"; }
+fi
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+pg_port() {
+    if [ ! -f "$home/pg.port" ]; then
+        # Only a unix socket is opened; the number just names the socket.
+        echo $((20000 + RANDOM % 20000)) > "$home/pg.port"
+    fi
+    cat "$home/pg.port"
+}
+
+psql_args() {
+    echo "-h $home/run/pg -p $(pg_port) -U $pguser"
+}
+
+# The postgres user must be able to traverse every directory above the
+# cluster; a clone inside a mode-0700 directory would lock it out.
+open_path_for_postgres() {
+    [ "$(id -u)" -eq 0 ] || return 0
+    local d=$home
+    while [ "$d" != / ]; do
+        if ! runuser -u postgres -- test -x "$d"; then
+            log "granting traverse (o+x) on $d so the postgres user can reach the cluster"
+            chmod o+x "$d"
+        fi
+        d=$(dirname "$d")
+    done
+}
+
+start_db() {
+    mkdir -p "$home/run/pg" "$home/log"
+    open_path_for_postgres
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres "$home/run/pg"
+        touch "$home/log/postgres.log"
+        chown postgres "$home/log/postgres.log"
+    fi
+    if [ ! -f "$home/pg/PG_VERSION" ]; then
+        log "creating PostgreSQL cluster in $home/pg"
+        mkdir -p "$home/pg"
+        [ "$(id -u)" -eq 0 ] && chown postgres "$home/pg"
+        chmod 700 "$home/pg"
+        as_pg "$pgbin/initdb" -D "$home/pg" -U "$pguser" -A trust -E UTF8 \
+            --locale=C.UTF-8 >"$home/log/initdb.log" 2>&1 ||
+            die "initdb failed, see $home/log/initdb.log"
+    fi
+    if ! as_pg "$pgbin/pg_ctl" -D "$home/pg" status >/dev/null 2>&1; then
+        log "starting PostgreSQL (socket $home/run/pg, port $(pg_port))"
+        as_pg "$pgbin/pg_ctl" -D "$home/pg" -l "$home/log/postgres.log" -w -t 60 \
+            -o "-k $home/run/pg -p $(pg_port) -c listen_addresses=''" start >/dev/null ||
+            die "PostgreSQL did not start, see $home/log/postgres.log"
+    fi
+    # shellcheck disable=SC2046
+    if ! psql -X -tA $(psql_args) -d postgres -c \
+        "SELECT 1 FROM pg_database WHERE datname = 'enconvert'" | grep -q 1; then
+        # shellcheck disable=SC2046
+        createdb $(psql_args) enconvert
+    fi
+    # shellcheck disable=SC2046
+    "$repo/scripts/migrate.sh" $(psql_args) -d enconvert
+}
+
+stop_db() {
+    if [ -f "$home/pg/PG_VERSION" ] &&
+        as_pg "$pgbin/pg_ctl" -D "$home/pg" status >/dev/null 2>&1; then
+        log "stopping PostgreSQL"
+        as_pg "$pgbin/pg_ctl" -D "$home/pg" -m fast -w stop >/dev/null
+    fi
+}
+
+fill_template() { # template output key=value...
+    local tpl=$1 out=$2
+    shift 2
+    local content
+    content=$(cat "$tpl")
+    for kv in "$@"; do
+        content=${content//@${kv%%=*}@/${kv#*=}}
+    done
+    printf '%s\n' "$content" >"$out"
+}
+
+worker_conf() {
+    local n=$1 extra=""
+    [ -n "$allowed" ] && extra+="allowed_networks = $allowed"$'\n'
+    [ -n "${ENCONVERT_SMTP_URL:-}" ] && extra+="smtp_url = $ENCONVERT_SMTP_URL"$'\n'
+    [ -n "${ENCONVERT_TLS_CA_FILE:-}" ] && extra+="tls_ca_file = $ENCONVERT_TLS_CA_FILE"$'\n'
+    [ -n "${ENCONVERT_WORKER_EXTRA:-}" ] && extra+="$ENCONVERT_WORKER_EXTRA"$'\n'
+    fill_template "$repo/conf/worker.conf.template" "$home/worker-$n.conf" \
+        "N=$n" "HOME=$home" "PGPORT=$(pg_port)" "PGUSER=$pguser" \
+        "BUILD=$build" "EXTRA=$extra"
+}
+
+start_workers() {
+    local n
+    for n in $(seq 1 "$workers"); do
+        worker_conf "$n"
+        if pid_alive "$home/run/worker-$n.pid"; then
+            continue
+        fi
+        log "starting worker $n"
+        nohup "$worker_bin" serve --config "$home/worker-$n.conf" \
+            >>"$home/log/worker-$n.log" 2>&1 </dev/null &
+        echo $! >"$home/run/worker-$n.pid"
+    done
+    # Workers beyond ENCONVERT_WORKERS from an earlier run are stopped.
+    for pidf in "$home"/run/worker-*.pid; do
+        [ -e "$pidf" ] || continue
+        n=${pidf##*/worker-}
+        n=${n%.pid}
+        if [ "$n" -gt "$workers" ]; then
+            stop_pid "$pidf" "worker $n"
+        fi
+    done
+}
+
+start_nginx() {
+    local backends="" n user_line=""
+    for n in $(seq 1 "$workers"); do
+        backends+=" ipc://$home/run/worker-$n.sock"
+    done
+    # Only a root master switches users; the workers must reach the ipc
+    # sockets and the storage written by the worker, which runs as us.
+    [ "$(id -u)" -eq 0 ] && user_line="user root;"
+    mkdir -p "$home/nginx"
+    fill_template "$repo/conf/nginx-local.conf.template" "$home/nginx/nginx.conf" \
+        "HOME=$home" "PORT=$port" "MODULE=$module" "BACKENDS=${backends# }" \
+        "REPO=$repo" "USER_LINE=$user_line"
+    /usr/sbin/nginx -t -q -p "$home/nginx" -c "$home/nginx/nginx.conf" \
+        -e "$home/log/nginx-error.log" || die "nginx configuration test failed"
+    if pid_alive "$home/run/nginx.pid"; then
+        log "reloading nginx"
+        /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
+            -e "$home/log/nginx-error.log" -s reload
+    else
+        log "starting nginx on 127.0.0.1:$port"
+        /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
+            -e "$home/log/nginx-error.log" || die "nginx did not start"
+    fi
+}
+
+stop_pid() { # pidfile name
+    local pidf=$1 name=$2 pid i
+    if pid_alive "$pidf"; then
+        pid=$(cat "$pidf")
+        log "stopping $name"
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidf"
+}
+
+wait_healthy() {
+    local i code
+    for i in $(seq 1 120); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/health" || true)
+        [ "$code" = 200 ] && return 0
+        sleep 0.5
+    done
+    log "health check still failing (last HTTP $code); logs are in $home/log/"
+    tail -n 20 "$home"/log/worker-1.log >&2 || true
+    return 1
+}
+
+new_key() { # account
+    "$worker_bin" key create --account "$1" --config "$home/worker-1.conf" | tail -n 1
+}
+
+cmd_start() {
+    [ -x "$worker_bin" ] || die "$worker_bin is missing: run make build"
+    [ -f "$module" ] || die "$module is missing: run make build"
+    mkdir -p "$home"/{run,log,storage,mail,nginx}
+    if [ ! -s "$home/secret" ]; then
+        (umask 077 && openssl rand -hex 32 >"$home/secret")
+    fi
+    start_db
+    start_workers
+    start_nginx
+    wait_healthy || die "the stack did not become healthy"
+
+    local key=""
+    if [ -f "$home/env" ]; then
+        key=$(sed -n 's/^ENCONVERT_API_KEY=//p' "$home/env")
+    fi
+    [ -n "$key" ] || key=$(new_key local)
+    local url="http://127.0.0.1:$port"
+    printf 'ENCONVERT_URL=%s\nENCONVERT_API_KEY=%s\n' "$url" "$key" >"$home/env"
+
+    cat <<EOF
+
+enconvert is running.
+  base URL : $url
+  API key  : $key
+  workers  : $workers   logs: $home/log/
+  outbound : ${allowed:-no} networks exempt from the address deny list${allowed:+ (loopback is allowed only because this is the local stack, so the sample page renders)}
+
+Convert the sample page:
+  curl -s -X POST $url/v1/convert/url-to-pdf \\
+    -H "Authorization: Bearer $key" -H "Content-Type: application/json" \\
+    -d '{"url": "$url/sample/"}'
+
+Stop everything with: make stop
+EOF
+}
+
+cmd_stop() {
+    if pid_alive "$home/run/nginx.pid"; then
+        log "stopping nginx"
+        /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
+            -e "$home/log/nginx-error.log" -s quit 2>/dev/null ||
+            kill -TERM "$(cat "$home/run/nginx.pid")"
+        for _ in $(seq 1 50); do
+            pid_alive "$home/run/nginx.pid" || break
+            sleep 0.1
+        done
+    fi
+    for pidf in "$home"/run/worker-*.pid; do
+        [ -e "$pidf" ] || continue
+        stop_pid "$pidf" "$(basename "$pidf" .pid)"
+    done
+    stop_db
+}
+
+case "${1:-}" in
+start) cmd_start ;;
+stop) cmd_stop ;;
+db) start_db ;;
+key)
+    [ -n "${2:-}" ] || die "usage: stack.sh key ACCOUNT"
+    start_db
+    worker_conf 1
+    new_key "$2"
+    ;;
+*) die "usage: stack.sh start|stop|db|key ACCOUNT" ;;
+esac

@@ -1,0 +1,40 @@
+import os
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from stack import FixtureSite, Stack  # noqa: E402
+
+
+def make_home(prefix):
+    # Short path (ipc socket paths are limited to 107 bytes) that the
+    # postgres user can traverse when the tests run as root.
+    home = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(home, 0o755)
+    return home
+
+
+@pytest.fixture(scope="session")
+def stack():
+    s = Stack(make_home("enc-e2e-"))
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+    bad = s.bad_nginx_log_lines()
+    assert not bad, "nginx logged alerts:\n" + "".join(bad)
+
+
+@pytest.fixture(scope="session")
+def site():
+    site = FixtureSite()
+    yield site
+    site.close()
+
+
+@pytest.fixture
+def fresh_home():
+    return make_home("enc-life-")

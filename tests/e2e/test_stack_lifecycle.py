@@ -1,0 +1,69 @@
+"""make run / make stop behaviour: var/env, pid files, re-running start,
+several worker processes, and stop leaving nothing behind."""
+
+import os
+import time
+
+from stack import Stack, request
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def test_start_twice_then_stop(fresh_home, site):
+    s = Stack(fresh_home, workers=2)
+    try:
+        out = s.start()
+        assert s.key in out.stdout
+        assert "curl" in out.stdout
+        env = s.read_env()
+        assert env["ENCONVERT_URL"] == s.url
+        assert env["ENCONVERT_API_KEY"].startswith("sk_live_")
+        run = os.path.join(fresh_home, "run")
+        pidfiles = sorted(f for f in os.listdir(run) if f.endswith(".pid"))
+        assert pidfiles == ["nginx.pid", "worker-1.pid", "worker-2.pid"]
+        pids = [int(open(os.path.join(run, f)).read()) for f in pidfiles]
+        assert all(pid_alive(p) for p in pids)
+
+        # Requests succeed with two worker processes behind the module.
+        for _ in range(4):
+            r = s.call("POST", "/v1/convert/url-to-pdf",
+                       {"url": site.url + "/hello.html"})
+            assert r.status == 200, r
+
+        s.start()  # again, while up
+        assert s.read_env()["ENCONVERT_API_KEY"] == env["ENCONVERT_API_KEY"]
+        assert request(s.url, "GET", "/v1/health").status == 200
+        assert all(pid_alive(p) for p in pids[1:])
+    finally:
+        s.stop()
+    assert not any(pid_alive(p) for p in pids)
+    try:
+        r = request(s.url, "GET", "/v1/health", timeout=2)
+        assert r.status != 200
+    except OSError:
+        pass  # nothing listens any more: expected
+    assert not s.bad_nginx_log_lines()
+
+
+def test_worker_down_gives_fast_503(fresh_home, site):
+    s = Stack(fresh_home)
+    try:
+        s.start()
+        with open(os.path.join(fresh_home, "run", "worker-1.pid")) as f:
+            os.kill(int(f.read()), 15)
+        time.sleep(2)
+        t0 = time.time()
+        r = s.call("POST", "/v1/convert/url-to-pdf",
+                   {"url": site.url + "/hello.html", "async_mode": True})
+        assert r.status == 503, r
+        assert "retry-after" in r.headers
+        assert time.time() - t0 < 1.5
+        assert r.json()["success"] is False
+    finally:
+        s.stop()

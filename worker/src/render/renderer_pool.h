@@ -1,0 +1,72 @@
+// Supervises enconvert-render children and moves render requests/results
+// between them and the scheduler. Owned and driven by one thread (the
+// scheduler's event loop): no internal locking.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace enconvert::render {
+
+struct RenderRequest {
+    std::uint64_t id = 0;      // task id, echoed in the result
+    std::string url;
+    std::string format;        // "pdf", "png", "jpeg", "webp"
+    std::string out_path;      // absolute path the child writes
+    nlohmann::json options = nlohmann::json::object();  // API body fields
+};
+
+struct RenderResult {
+    std::uint64_t id = 0;
+    bool ok = false;
+    std::string error_code;    // see schema/messages.md
+    std::string error;         // sentence for the user
+    std::string title;
+    double render_ms = 0;
+};
+
+class RendererPool {
+public:
+    struct Options {
+        std::string binary;            // path of enconvert-render
+        std::string display;           // X display for the children, e.g. ":99"
+        int processes = 1;             // number of children
+        int views_per_process = 2;     // concurrent renders per child
+        // Extra time over a request's own `timeout` option before the child
+        // is considered hung, killed and restarted.
+        std::chrono::seconds hang_grace{15};
+    };
+
+    explicit RendererPool(Options options);
+    ~RendererPool();
+    RendererPool(const RendererPool&) = delete;
+    RendererPool& operator=(const RendererPool&) = delete;
+
+    // How many more requests can be submitted now (ready children only).
+    std::size_t free_slots() const;
+
+    // Precondition: free_slots() > 0.
+    void submit(RenderRequest request);
+
+    // File descriptors to poll for readability (one per live child).
+    std::vector<int> poll_fds() const;
+
+    // Time until the nearest watchdog deadline (or a restart back-off) needs
+    // collect() to run even with nothing readable; capped at 1 s.
+    std::chrono::milliseconds next_timeout() const;
+
+    // Reads every available result; detects crashed or hung children,
+    // fails their in-flight requests (error_code web_process_crashed or
+    // timeout) and restarts them. Never throws for a child's misbehaviour.
+    std::vector<RenderResult> collect();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace enconvert::render
