@@ -3,6 +3,7 @@
 # recording applied versions in schema_migrations. Usage: migrate.sh <psql args…>
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+export PGOPTIONS="-c client_min_messages=warning"
 psql_cmd=(psql -X -q -v ON_ERROR_STOP=1 "$@")
 
 "${psql_cmd[@]}" -c "CREATE TABLE IF NOT EXISTS schema_migrations (
