@@ -13,29 +13,29 @@
 namespace enconvert::render {
 
 struct RenderRequest {
-    std::uint64_t id = 0;      // task id, echoed in the result
+    std::uint64_t id = 0;  // task id, echoed in the result
     std::string url;
-    std::string format;        // "pdf", "png", "jpeg", "webp"
-    std::string out_path;      // absolute path the child writes
+    std::string format;                                 // "pdf", "png", "jpeg", "webp"
+    std::string out_path;                               // absolute path the child writes
     nlohmann::json options = nlohmann::json::object();  // API body fields
 };
 
 struct RenderResult {
     std::uint64_t id = 0;
     bool ok = false;
-    std::string error_code;    // see schema/messages.md
-    std::string error;         // sentence for the user
+    std::string error_code;  // see schema/messages.md
+    std::string error;       // sentence for the user
     std::string title;
     double render_ms = 0;
 };
 
 class RendererPool {
-public:
+  public:
     struct Options {
-        std::string binary;            // path of enconvert-render
-        std::string display;           // X display for the children, e.g. ":99"
-        int processes = 1;             // number of children
-        int views_per_process = 2;     // concurrent renders per child
+        std::string binary;         // path of enconvert-render
+        std::string display;        // X display for the children, e.g. ":99"
+        int processes = 1;          // number of children
+        int views_per_process = 2;  // concurrent renders per child
         // Extra time over a request's own `timeout` option before the child
         // is considered hung, killed and restarted.
         std::chrono::seconds hang_grace{15};
@@ -64,7 +64,7 @@ public:
     // timeout) and restarts them. Never throws for a child's misbehaviour.
     std::vector<RenderResult> collect();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -8,7 +8,7 @@
 namespace enconvert::render {
 
 class Xvfb {
-public:
+  public:
     // Starts Xvfb and waits until it reports its display number.
     // Throws std::runtime_error if it cannot start within a few seconds.
     Xvfb();
@@ -18,7 +18,7 @@ public:
 
     const std::string& display() const;  // e.g. ":99"
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,335 @@
+// Real renderer children under a real Xvfb, rendering pages served on
+// loopback. Nothing of WebKit is mocked.
+#include "render/renderer_pool.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "loopback_http_server.h"
+#include "render/xvfb.h"
+
+namespace enconvert::render {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::LoopbackHttpServer;
+namespace fs = std::filesystem;
+
+const char* const kPage = R"(<!doctype html>
+<html><head><title>Fixture page</title>
+<style>body { font-family: sans-serif; }</style></head>
+<body><h1>Hello from enconvert</h1><p>A paragraph of fixture text.</p>
+<img src="/pixel.svg" width="10" height="10"></body></html>)";
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string run_command(const std::string& command) {
+    std::string out;
+    FILE* p = popen(command.c_str(), "r");
+    if (!p) return out;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = fread(buffer, 1, sizeof buffer, p)) > 0) out.append(buffer, n);
+    pclose(p);
+    return out;
+}
+
+// Pids of the children of `parent` whose command name starts with `prefix`.
+std::vector<pid_t> children_of(pid_t parent, const std::string& prefix) {
+    std::vector<pid_t> pids;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::string stat = read_file(entry.path() / "stat");
+        auto open = stat.find('('), close = stat.rfind(')');
+        if (open == std::string::npos || close == std::string::npos) continue;
+        std::string comm = stat.substr(open + 1, close - open - 1);
+        std::istringstream rest(stat.substr(close + 2));
+        char state;
+        pid_t ppid = 0;
+        rest >> state >> ppid;
+        if (ppid == parent && comm.rfind(prefix, 0) == 0)
+            pids.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+    return pids;
+}
+
+std::vector<pid_t> renderer_children() {
+    return children_of(getpid(), "enconvert-rend");
+}
+
+class RendererPoolTest : public ::testing::Test {
+  protected:
+    // Views per child; a web view costs seconds of CPU to warm up, so only
+    // the tests about concurrency pay for two.
+    virtual int views() const { return 1; }
+
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("enconvert-render-test-" + std::to_string(getpid()));
+        fs::create_directories(dir_);
+        server_.emplace(
+            std::map<std::string, LoopbackHttpServer::Response>{
+                {"/", {200, "text/html; charset=utf-8", kPage}},
+                {"/pixel.svg",
+                 {200, "image/svg+xml",
+                  R"(<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>)"}},
+                {"/gone", {410, "text/html", "<title>Gone</title><p>This page is gone</p>"}}},
+            "/hang");
+        RendererPool::Options options;
+        options.binary = ENCONVERT_RENDER_BINARY;
+        options.display = xvfb_.display();
+        options.processes = 1;
+        options.views_per_process = views();
+        options.hang_grace = 2s;
+        pool_.emplace(options);
+    }
+    void TearDown() override {
+        pool_.reset();
+        server_.reset();
+        fs::remove_all(dir_);
+    }
+
+    RenderRequest request(std::uint64_t id, std::string url, std::string format,
+                          nlohmann::json options = nlohmann::json::object()) {
+        RenderRequest r;
+        r.id = id;
+        r.url = std::move(url);
+        r.format = format;
+        r.out_path = (dir_ / (std::to_string(id) + "." + format)).string();
+        r.options = std::move(options);
+        return r;
+    }
+
+    // Drives the pool like the scheduler does until `id` has a result.
+    std::optional<RenderResult> wait_for(std::uint64_t id,
+                                         std::chrono::seconds limit = std::chrono::seconds(30)) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < deadline) {
+            for (RenderResult& r : pool_->collect()) {
+                if (r.id == id) return r;
+                other_results_.push_back(r);
+            }
+            std::vector<pollfd> fds;
+            for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+            poll(fds.data(), fds.size(), static_cast<int>(pool_->next_timeout().count()));
+        }
+        return std::nullopt;
+    }
+
+    // Waits until the pool accepts work again (after a restart).
+    bool wait_for_free_slot(std::chrono::seconds limit = std::chrono::seconds(30)) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while (pool_->free_slots() == 0 && std::chrono::steady_clock::now() < deadline) {
+            for (RenderResult& r : pool_->collect()) other_results_.push_back(r);
+            std::vector<pollfd> fds;
+            for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+            poll(fds.data(), fds.size(), static_cast<int>(pool_->next_timeout().count()));
+        }
+        return pool_->free_slots() > 0;
+    }
+
+    Xvfb xvfb_;
+    fs::path dir_;
+    std::optional<LoopbackHttpServer> server_;
+    std::optional<RendererPool> pool_;
+    std::vector<RenderResult> other_results_;
+};
+
+TEST_F(RendererPoolTest, RendersPdf) {
+    ASSERT_EQ(pool_->free_slots(), 1u);
+    auto req = request(1, server_->url("/"), "pdf");
+    pool_->submit(req);
+    EXPECT_EQ(pool_->free_slots(), 0u);
+    auto result = wait_for(1);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    EXPECT_EQ(result->title, "Fixture page");
+    EXPECT_GT(result->render_ms, 0);
+    std::fprintf(stderr, "pdf render_ms = %.1f\n", result->render_ms);
+    EXPECT_EQ(read_file(req.out_path).substr(0, 5), "%PDF-");
+    EXPECT_FALSE(fs::exists(req.out_path + ".part"));
+    const std::string text = run_command("pdftotext '" + req.out_path + "' -");
+    EXPECT_NE(text.find("Hello from enconvert"), std::string::npos) << text;
+    EXPECT_NE(run_command("pdfinfo '" + req.out_path + "'").find("A4"), std::string::npos);
+
+    // Same page again in the now warm view.
+    ASSERT_TRUE(wait_for_free_slot());
+    auto again = request(101, server_->url("/"), "pdf");
+    pool_->submit(again);
+    auto second = wait_for(101);
+    ASSERT_TRUE(second);
+    ASSERT_TRUE(second->ok) << second->error_code << ": " << second->error;
+    std::fprintf(stderr, "warm pdf render_ms = %.1f\n", second->render_ms);
+}
+
+TEST_F(RendererPoolTest, RendersPngAtViewportWidth) {
+    auto req =
+        request(2, server_->url("/"), "png", {{"viewport_width", 1024}, {"viewport_height", 700}});
+    pool_->submit(req);
+    auto result = wait_for(2);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    std::fprintf(stderr, "png render_ms = %.1f\n", result->render_ms);
+    const std::string png = read_file(req.out_path);
+    ASSERT_GT(png.size(), 24u);
+    EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+    auto be32 = [&](std::size_t at) {
+        return (std::uint32_t(static_cast<unsigned char>(png[at])) << 24) |
+               (std::uint32_t(static_cast<unsigned char>(png[at + 1])) << 16) |
+               (std::uint32_t(static_cast<unsigned char>(png[at + 2])) << 8) |
+               std::uint32_t(static_cast<unsigned char>(png[at + 3]));
+    };
+    EXPECT_EQ(be32(16), 1024u);  // IHDR width
+    EXPECT_GE(be32(20), 700u);   // full document, at least the viewport
+}
+
+TEST_F(RendererPoolTest, HttpErrorStatusStillRenders) {
+    auto req = request(3, server_->url("/gone"), "pdf");
+    pool_->submit(req);
+    auto result = wait_for(3);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    EXPECT_EQ(result->title, "Gone");
+}
+
+TEST_F(RendererPoolTest, RefusedConnectionFailsWithConnectionFailed) {
+    const int port = LoopbackHttpServer::closed_port();
+    pool_->submit(request(4, "http://127.0.0.1:" + std::to_string(port) + "/", "pdf"));
+    auto result = wait_for(4);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "connection_failed");
+    EXPECT_EQ(result->error.rfind("Failed to load page: could not connect to 127.0.0.1:", 0), 0u)
+        << result->error;
+    EXPECT_FALSE(fs::exists(dir_ / "4.pdf"));
+}
+
+TEST_F(RendererPoolTest, UnknownHostFailsWithDnsError) {
+    pool_->submit(request(5, "http://no-such-host.invalid/", "pdf"));
+    auto result = wait_for(5);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "dns_error");
+    EXPECT_EQ(result->error, "Failed to load page: could not resolve host no-such-host.invalid");
+}
+
+TEST_F(RendererPoolTest, UnsupportedFormatIsAnInvalidRequest) {
+    pool_->submit(request(6, server_->url("/"), "webp"));
+    auto result = wait_for(6);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "invalid_request");
+    EXPECT_NE(result->error.find("not supported yet"), std::string::npos) << result->error;
+}
+
+TEST_F(RendererPoolTest, NeverAnsweringPageTimesOut) {
+    const auto start = std::chrono::steady_clock::now();
+    pool_->submit(request(7, server_->url("/hang"), "pdf", {{"timeout", 2}}));
+    auto result = wait_for(7);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "timeout");
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(took, 1900ms);
+    EXPECT_LT(took, 3500ms);  // answered by the child, not by the hang watchdog
+    EXPECT_EQ(result->error, "Failed to render page within 2 s");
+    // The view is reusable afterwards.
+    ASSERT_TRUE(wait_for_free_slot());
+    pool_->submit(request(8, server_->url("/"), "pdf"));
+    auto next = wait_for(8);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
+class TwoViewRendererPoolTest : public RendererPoolTest {
+  protected:
+    int views() const override { return 2; }
+};
+
+TEST_F(TwoViewRendererPoolTest, FailingPageDoesNotDisturbConcurrentOne) {
+    ASSERT_EQ(pool_->free_slots(), 2u);
+    pool_->submit(request(9, server_->url("/hang"), "pdf", {{"timeout", 5}}));
+    pool_->submit(request(10, server_->url("/"), "png"));
+    auto ok = wait_for(10);
+    ASSERT_TRUE(ok);
+    EXPECT_TRUE(ok->ok) << ok->error_code << ": " << ok->error;
+    auto hung = wait_for(9);
+    ASSERT_TRUE(hung);
+    EXPECT_EQ(hung->error_code, "timeout");
+}
+
+TEST_F(RendererPoolTest, KilledRendererFailsItsRequestAndIsRestarted) {
+    pool_->submit(request(11, server_->url("/hang"), "pdf", {{"timeout", 20}}));
+    // Let the child pick the request up.
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (server_->hung_connections() == 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(20ms);
+    std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    ASSERT_EQ(kill(children[0], SIGKILL), 0);
+
+    auto result = wait_for(11, 5s);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "web_process_crashed");
+    EXPECT_EQ(result->error, "Failed to render page: renderer crashed");
+
+    ASSERT_TRUE(wait_for_free_slot());
+    pool_->submit(request(12, server_->url("/"), "pdf"));
+    auto next = wait_for(12);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
+TEST_F(RendererPoolTest, CrashedWebProcessFailsItsRequestAndViewRecovers) {
+    pool_->submit(request(14, server_->url("/hang"), "pdf", {{"timeout", 20}}));
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (server_->hung_connections() == 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(20ms);
+    std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    std::vector<pid_t> web = children_of(children[0], "WebKitWebProces");
+    ASSERT_FALSE(web.empty());
+    for (pid_t pid : web) kill(pid, SIGKILL);
+
+    auto result = wait_for(14, 10s);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->error_code, "web_process_crashed");
+    EXPECT_EQ(result->error, "Failed to render page: the browser engine crashed");
+    // Same renderer child, fresh view.
+    EXPECT_EQ(renderer_children(), children);
+    pool_->submit(request(15, server_->url("/"), "pdf"));
+    auto next = wait_for(15);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
+TEST_F(RendererPoolTest, HungRendererIsKilledAfterGrace) {
+    // Freeze the child itself: only the pool's watchdog can end this.
+    pool_->submit(request(13, server_->url("/hang"), "pdf", {{"timeout", 1}}));
+    std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    ASSERT_EQ(kill(children[0], SIGSTOP), 0);
+    auto result = wait_for(13, 10s);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->error_code, "timeout");
+    ASSERT_TRUE(wait_for_free_slot());
+}
+
+}  // namespace
+}  // namespace enconvert::render

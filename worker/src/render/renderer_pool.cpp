@@ -1,0 +1,348 @@
+#include "render/renderer_pool.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "render/child_process.h"
+#include "render/frame.h"
+
+namespace enconvert::render {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// WebKit + GTK start in well under a second; allow for a loaded machine.
+constexpr auto kStartTimeout = std::chrono::seconds(20);
+constexpr auto kFirstBackoff = milliseconds(500);
+constexpr auto kMaxBackoff = milliseconds(30'000);
+// A child that stayed up this long earns a fresh back-off on its next crash.
+constexpr auto kStableAfter = std::chrono::seconds(60);
+constexpr auto kStopGrace = milliseconds(1000);
+constexpr double kDefaultTimeoutSeconds = 60;
+
+void log(int index, const std::string& what) {
+    std::fprintf(stderr, "enconvert-worker: renderer %d: %s\n", index, what.c_str());
+}
+
+RenderResult failure(std::uint64_t id, std::string code, std::string message) {
+    RenderResult r;
+    r.id = id;
+    r.error_code = std::move(code);
+    r.error = std::move(message);
+    return r;
+}
+
+double timeout_seconds(const nlohmann::json& options) {
+    if (options.is_object()) {
+        auto it = options.find("timeout");
+        if (it != options.end() && it->is_number() && it->get<double>() > 0)
+            return it->get<double>();
+    }
+    return kDefaultTimeoutSeconds;
+}
+
+// Reads a result frame defensively; nullopt when it is not one.
+std::optional<RenderResult> parse_result(const nlohmann::json& m) {
+    auto field = [&](const char* key) -> const nlohmann::json* {
+        auto it = m.find(key);
+        return it == m.end() ? nullptr : &*it;
+    };
+    const auto* id = field("id");
+    const auto* ok = field("ok");
+    if (!id || !id->is_number_unsigned() || !ok || !ok->is_boolean()) return std::nullopt;
+    RenderResult r;
+    r.id = id->get<std::uint64_t>();
+    r.ok = ok->get<bool>();
+    if (const auto* v = field("error_code"); v && v->is_string())
+        r.error_code = v->get<std::string>();
+    if (const auto* v = field("error"); v && v->is_string()) r.error = v->get<std::string>();
+    if (const auto* v = field("title"); v && v->is_string()) r.title = v->get<std::string>();
+    if (const auto* v = field("render_ms"); v && v->is_number()) r.render_ms = v->get<double>();
+    if (!r.ok && r.error_code.empty()) {
+        r.error_code = "load_failed";
+        if (r.error.empty()) r.error = "Failed to render page";
+    }
+    return r;
+}
+
+}  // namespace
+
+struct RendererPool::Impl {
+    struct InFlight {
+        std::string out_path;
+        Clock::time_point deadline;  // the request's own timeout + hang grace
+    };
+    enum class State { Down, Starting, Ready };
+    struct Slot {
+        int index = 0;
+        State state = State::Down;
+        std::unique_ptr<ChildProcess> process;
+        FrameDecoder decoder;
+        std::unordered_map<std::uint64_t, InFlight> in_flight;
+        Clock::time_point started_at{};
+        Clock::time_point restart_at{};
+        milliseconds backoff = kFirstBackoff;
+    };
+
+    Options options;
+    std::vector<Slot> slots;
+    // Failures found outside collect() (e.g. in submit), reported by it.
+    std::vector<RenderResult> deferred;
+
+    void spawn(Slot& slot);
+    void lose(Slot& slot, const std::string& why, std::vector<RenderResult>& out,
+              const std::function<bool(const InFlight&)>& timed_out = {});
+    void service(Slot& slot, Clock::time_point now, std::vector<RenderResult>& out);
+    void handle_frame(Slot& slot, const nlohmann::json& message, std::vector<RenderResult>& out);
+};
+
+void RendererPool::Impl::spawn(Slot& slot) {
+    slot.decoder = FrameDecoder();
+    slot.started_at = Clock::now();
+    try {
+        slot.process = std::make_unique<ChildProcess>(
+            options.binary,
+            std::vector<std::string>{"--views", std::to_string(options.views_per_process)},
+            std::vector<std::pair<std::string, std::string>>{
+                {"DISPLAY", options.display},
+                {"WEBKIT_DISABLE_COMPOSITING_MODE", "1"},
+                {"WEBKIT_DISABLE_DMABUF_RENDERER", "1"}});
+        slot.state = State::Starting;
+    } catch (const std::exception& e) {
+        log(slot.index, e.what());
+        slot.process.reset();
+        slot.state = State::Down;
+        slot.restart_at = Clock::now() + slot.backoff;
+        slot.backoff = std::min(slot.backoff * 2, kMaxBackoff);
+    }
+}
+
+// The child is unusable: kill it, fail what it was doing, schedule a restart.
+void RendererPool::Impl::lose(Slot& slot, const std::string& why, std::vector<RenderResult>& out,
+                              const std::function<bool(const InFlight&)>& timed_out) {
+    log(slot.index, why + "; restarting");
+    slot.process.reset();  // SIGKILL + reap
+    for (const auto& [id, request] : slot.in_flight) {
+        // The child may have died mid-write: no partial file survives.
+        unlink((request.out_path + ".part").c_str());
+        unlink(request.out_path.c_str());
+        if (timed_out && timed_out(request))
+            out.push_back(failure(id, "timeout", "Failed to render page: the renderer hung"));
+        else
+            out.push_back(
+                failure(id, "web_process_crashed", "Failed to render page: renderer crashed"));
+    }
+    slot.in_flight.clear();
+    const auto now = Clock::now();
+    if (slot.state == State::Ready && now - slot.started_at >= kStableAfter)
+        slot.backoff = kFirstBackoff;
+    slot.state = State::Down;
+    slot.restart_at = now + slot.backoff;
+    slot.backoff = std::min(slot.backoff * 2, kMaxBackoff);
+}
+
+void RendererPool::Impl::handle_frame(Slot& slot, const nlohmann::json& message,
+                                      std::vector<RenderResult>& out) {
+    auto v = message.find("v");
+    if (v == message.end() || !v->is_number_unsigned() || v->get<std::uint64_t>() != 1) {
+        log(slot.index, "ignoring a frame with an unknown version");
+        return;
+    }
+    if (auto ready = message.find("ready"); ready != message.end()) {
+        if (ready->is_boolean() && ready->get<bool>() && slot.state == State::Starting) {
+            slot.state = State::Ready;
+        }
+        return;
+    }
+    std::optional<RenderResult> result = parse_result(message);
+    if (!result) {
+        log(slot.index, "ignoring a malformed result frame");
+        return;
+    }
+    auto it = slot.in_flight.find(result->id);
+    if (it == slot.in_flight.end()) {
+        log(slot.index, "ignoring a result for unknown task " + std::to_string(result->id));
+        return;
+    }
+    slot.in_flight.erase(it);
+    out.push_back(std::move(*result));
+}
+
+void RendererPool::Impl::service(Slot& slot, Clock::time_point now,
+                                 std::vector<RenderResult>& out) {
+    if (slot.state == State::Down) {
+        if (now >= slot.restart_at) spawn(slot);
+        return;
+    }
+    if (!slot.process->flush()) {
+        lose(slot, "renderer closed its input", out);
+        return;
+    }
+    const bool open = slot.process->read_available(slot.decoder);
+    // Results that arrived before an exit still count.
+    for (;;) {
+        try {
+            auto message = slot.decoder.next();
+            if (!message) break;
+            handle_frame(slot, *message, out);
+        } catch (const MalformedFrame& e) {
+            log(slot.index, e.what());
+        } catch (const FrameError& e) {
+            lose(slot, std::string("corrupt output: ") + e.what(), out);
+            return;
+        }
+    }
+    if (!open) {
+        lose(slot,
+             slot.state == State::Starting ? "renderer exited during start-up" : "renderer exited",
+             out);
+        return;
+    }
+    if (slot.state == State::Starting && now - slot.started_at > kStartTimeout) {
+        lose(slot, "renderer did not become ready", out);
+        return;
+    }
+    auto overdue = [now](const InFlight& r) { return r.deadline <= now; };
+    if (std::any_of(slot.in_flight.begin(), slot.in_flight.end(),
+                    [&](const auto& entry) { return overdue(entry.second); })) {
+        lose(slot, "renderer hung", out, overdue);
+    }
+}
+
+RendererPool::RendererPool(Options options) : impl_(std::make_unique<Impl>()) {
+    if (options.processes < 1 || options.views_per_process < 1)
+        throw std::invalid_argument("RendererPool needs at least one process and one view");
+    impl_->options = std::move(options);
+    impl_->slots.resize(static_cast<std::size_t>(impl_->options.processes));
+    for (std::size_t i = 0; i < impl_->slots.size(); ++i) {
+        impl_->slots[i].index = static_cast<int>(i);
+        impl_->spawn(impl_->slots[i]);
+    }
+    // Wait for every child's ready frame. Children that fail keep being
+    // restarted by collect(); only a pool with no child at all is an error.
+    const auto deadline = Clock::now() + kStartTimeout;
+    auto all_ready = [&] {
+        return std::all_of(impl_->slots.begin(), impl_->slots.end(),
+                           [](const Impl::Slot& s) { return s.state == Impl::State::Ready; });
+    };
+    while (!all_ready() && Clock::now() < deadline) {
+        std::vector<pollfd> fds;
+        for (int fd : poll_fds()) fds.push_back({fd, POLLIN, 0});
+        poll(fds.data(), fds.size(), static_cast<int>(next_timeout().count()));
+        std::vector<RenderResult> none = collect();
+        (void)none;  // nothing was submitted yet
+    }
+    if (std::none_of(impl_->slots.begin(), impl_->slots.end(),
+                     [](const Impl::Slot& s) { return s.state == Impl::State::Ready; })) {
+        throw std::runtime_error("no renderer became ready (binary " + impl_->options.binary +
+                                 ", display " + impl_->options.display + ")");
+    }
+}
+
+RendererPool::~RendererPool() {
+    // Closing stdin asks each child to exit; whoever lingers is killed by
+    // ChildProcess's destructor.
+    for (auto& slot : impl_->slots)
+        if (slot.process) slot.process->close_stdin();
+    const auto deadline = Clock::now() + kStopGrace;
+    for (auto& slot : impl_->slots) {
+        while (slot.process && !slot.process->exited() && Clock::now() < deadline) usleep(10'000);
+        slot.process.reset();
+    }
+}
+
+std::size_t RendererPool::free_slots() const {
+    std::size_t free = 0;
+    const auto per_child = static_cast<std::size_t>(impl_->options.views_per_process);
+    for (const auto& slot : impl_->slots)
+        if (slot.state == Impl::State::Ready && slot.in_flight.size() < per_child)
+            free += per_child - slot.in_flight.size();
+    return free;
+}
+
+void RendererPool::submit(RenderRequest request) {
+    Impl::Slot* best = nullptr;
+    const auto per_child = static_cast<std::size_t>(impl_->options.views_per_process);
+    for (auto& slot : impl_->slots) {
+        if (slot.state != Impl::State::Ready || slot.in_flight.size() >= per_child) continue;
+        if (!best || slot.in_flight.size() < best->in_flight.size()) best = &slot;
+    }
+    if (!best) throw std::logic_error("RendererPool::submit without a free slot");
+
+    nlohmann::json message = {
+        {"v", 1},
+        {"id", request.id},
+        {"url", request.url},
+        {"format", request.format},
+        {"out", request.out_path},
+        {"options", request.options.is_object() ? request.options : nlohmann::json::object()}};
+    std::string frame;
+    try {
+        frame = encode_frame(message);
+    } catch (const FrameError& e) {
+        impl_->deferred.push_back(
+            failure(request.id, "invalid_request", "Invalid render request: too large"));
+        return;
+    }
+    const auto budget = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(timeout_seconds(request.options)));
+    best->in_flight[request.id] = {request.out_path,
+                                   Clock::now() + budget + impl_->options.hang_grace};
+    if (!best->process->send(frame))
+        impl_->lose(*best, "renderer closed its input", impl_->deferred);
+}
+
+std::vector<int> RendererPool::poll_fds() const {
+    std::vector<int> fds;
+    for (const auto& slot : impl_->slots)
+        if (slot.process) fds.push_back(slot.process->read_fd());
+    return fds;
+}
+
+std::chrono::milliseconds RendererPool::next_timeout() const {
+    const auto now = Clock::now();
+    auto next = now + std::chrono::seconds(1);
+    if (!impl_->deferred.empty()) return milliseconds(0);
+    for (const auto& slot : impl_->slots) {
+        switch (slot.state) {
+            case Impl::State::Down:
+                next = std::min(next, slot.restart_at);
+                break;
+            case Impl::State::Starting:
+                next = std::min(next, slot.started_at + kStartTimeout);
+                break;
+            case Impl::State::Ready:
+                for (const auto& [id, r] : slot.in_flight) next = std::min(next, r.deadline);
+                break;
+        }
+        // Unflushed requests wait for the pipe to drain; poll them soon.
+        if (slot.process && slot.process->write_pending())
+            next = std::min(next, now + milliseconds(10));
+    }
+    return std::max(milliseconds(0), std::chrono::ceil<milliseconds>(next - now));
+}
+
+std::vector<RenderResult> RendererPool::collect() {
+    std::vector<RenderResult> out = std::move(impl_->deferred);
+    impl_->deferred.clear();
+    const auto now = Clock::now();
+    for (auto& slot : impl_->slots) {
+        try {
+            impl_->service(slot, now, out);
+        } catch (const std::exception& e) {
+            // Boundary: whatever a child did, the pool keeps going.
+            impl_->lose(slot, std::string("unexpected error: ") + e.what(), out);
+        }
+    }
+    return out;
+}
+
+}  // namespace enconvert::render

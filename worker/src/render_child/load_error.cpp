@@ -1,0 +1,54 @@
+#include "render_child/load_error.h"
+
+#include <gio/gio.h>
+#include <webkit2/webkit2.h>
+
+#include "render_child/gobject_ptr.h"
+
+namespace enconvert::render_child {
+
+std::string host_of(const std::string& url) {
+    GUri* uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+    if (!uri) return url;
+    std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : url;
+    int port = g_uri_get_port(uri);
+    g_uri_unref(uri);
+    return port > 0 ? host + ":" + std::to_string(port) : host;
+}
+
+bool is_cancellation(const GError* error) {
+    return g_error_matches(error, WEBKIT_NETWORK_ERROR, WEBKIT_NETWORK_ERROR_CANCELLED) ||
+           g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+LoadError classify_load_error(const GError* error, const std::string& url) {
+    const std::string detail = error && error->message ? error->message : "unknown error";
+    // Host without the port, for the DNS sentence.
+    std::string host = host_of(url);
+    if (auto colon = host.rfind(':');
+        colon != std::string::npos && host.find(']') == std::string::npos)
+        host.resize(colon);
+
+    if (!error) return {"load_failed", "Failed to load page: " + detail};
+    // libsoup 3 hands WebKit the GResolverError of GLib's resolver as is.
+    if (error->domain == G_RESOLVER_ERROR)
+        return {"dns_error", "Failed to load page: could not resolve host " + host};
+    if (error->domain == G_TLS_ERROR)
+        return {"tls_error", "Failed to load page: TLS error with " + host + " (" + detail + ")"};
+    if (error->domain == G_IO_ERROR) {
+        switch (error->code) {
+            case G_IO_ERROR_CONNECTION_REFUSED:
+            case G_IO_ERROR_HOST_UNREACHABLE:
+            case G_IO_ERROR_NETWORK_UNREACHABLE:
+            case G_IO_ERROR_TIMED_OUT:
+            case G_IO_ERROR_CONNECTION_CLOSED:
+                return {"connection_failed", "Failed to load page: could not connect to " +
+                                                 host_of(url) + " (" + detail + ")"};
+            default:
+                break;
+        }
+    }
+    return {"load_failed", "Failed to load page: " + detail};
+}
+
+}  // namespace enconvert::render_child

@@ -1,0 +1,58 @@
+#include "render_child/renderer.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace enconvert::render_child {
+
+Renderer::Renderer(int views, std::string printer_name, Channel& channel,
+                   std::function<void()> on_ready)
+    : channel_(channel), on_ready_(std::move(on_ready)) {
+    for (int i = 0; i < views; ++i) {
+        slots_.push_back(std::make_unique<ViewSlot>(
+            i, printer_name, [this](std::uint64_t id, const Outcome& o) { answer(id, o); },
+            [this] { dispatch(); }));
+    }
+}
+
+void Renderer::on_message(const nlohmann::json& message) {
+    ParsedRequest parsed = parse_request(message);
+    if (!parsed.job) {
+        std::fprintf(stderr, "enconvert-render: rejected request: %s\n", parsed.rejection.c_str());
+        if (parsed.id) {
+            Outcome outcome;
+            outcome.error_code = "invalid_request";
+            outcome.error = "Invalid render request: " + parsed.rejection;
+            answer(*parsed.id, outcome);
+        }
+        return;
+    }
+    queue_.push_back(std::move(*parsed.job));
+    dispatch();
+}
+
+void Renderer::dispatch() {
+    if (on_ready_ &&
+        std::all_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->idle(); })) {
+        auto ready = std::move(on_ready_);
+        on_ready_ = nullptr;
+        ready();
+    }
+    for (auto& slot : slots_) {
+        if (queue_.empty()) return;
+        if (!slot->idle()) continue;
+        Job job = std::move(queue_.front());
+        queue_.pop_front();
+        slot->start(std::move(job));
+    }
+}
+
+void Renderer::answer(std::uint64_t id, const Outcome& outcome) {
+    std::fprintf(stderr, "enconvert-render: job %llu %s%s%s in %.0f ms\n",
+                 static_cast<unsigned long long>(id), outcome.ok ? "ok" : "failed ",
+                 outcome.error_code.c_str(), outcome.ok ? "" : (": " + outcome.error).c_str(),
+                 outcome.render_ms);
+    channel_.send(result_message(id, outcome));
+}
+
+}  // namespace enconvert::render_child

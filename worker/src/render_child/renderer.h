@@ -1,0 +1,36 @@
+// The child's dispatcher: owns the view slots, queues requests when all
+// views are busy (the worker should not send more than it may, but a burst
+// must not be dropped) and answers every request exactly once.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "render_child/channel.h"
+#include "render_child/job.h"
+#include "render_child/view_slot.h"
+
+namespace enconvert::render_child {
+
+class Renderer {
+  public:
+    // `on_ready` runs once, when every view has warmed up.
+    Renderer(int views, std::string printer_name, Channel& channel, std::function<void()> on_ready);
+
+    void on_message(const nlohmann::json& message);
+
+  private:
+    void dispatch();
+    void answer(std::uint64_t id, const Outcome& outcome);
+
+    Channel& channel_;
+    std::vector<std::unique_ptr<ViewSlot>> slots_;
+    std::deque<Job> queue_;
+    std::function<void()> on_ready_;
+};
+
+}  // namespace enconvert::render_child

@@ -1,0 +1,129 @@
+// One web view and the render job running in it. A slot walks a job through
+// load -> network quiet -> fonts ready -> print/snapshot, reports exactly one
+// Outcome per job, then wipes the page and site data before taking the next.
+// Everything runs on the GLib main thread.
+#pragma once
+
+#include <webkit2/webkit2.h>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "render_child/gobject_ptr.h"
+#include "render_child/job.h"
+
+namespace enconvert::render_child {
+
+class ViewSlot {
+  public:
+    using OnResult = std::function<void(std::uint64_t id, const Outcome&)>;
+    using OnIdle = std::function<void()>;
+
+    // The slot starts busy: it warms its web process up with about:blank and
+    // reports on_idle when it can take a job.
+    ViewSlot(int index, std::string printer_name, OnResult on_result, OnIdle on_idle);
+    ~ViewSlot();
+    ViewSlot(const ViewSlot&) = delete;
+    ViewSlot& operator=(const ViewSlot&) = delete;
+
+    bool idle() const { return stage_ == Stage::Idle; }
+    // Precondition: idle().
+    void start(Job job);
+
+  private:
+    enum class Stage {
+        Idle,
+        Loading,       // waiting for load-changed FINISHED
+        Settling,      // waiting for network quiet
+        Scripting,     // waiting for document.fonts.ready
+        Printing,      // WebKitPrintOperation running
+        Snapshotting,  // webkit_web_view_get_snapshot running
+        Draining,      // job answered (timeout) but the print still owns the file
+        Resetting,     // loading about:blank and clearing site data
+        Recycling,     // view being replaced (crash, stuck print, age)
+    };
+
+    void create_view();
+    void destroy_view();
+
+    // Job steps.
+    void on_load_finished();
+    void start_settle_timer();
+    void run_page_script();
+    void produce_output();
+    void start_print();
+    void start_snapshot();
+
+    // Job endings: exactly one of these answers the job.
+    void succeed();
+    void fail(const std::string& code, const std::string& message);
+    void answer(Outcome outcome);
+
+    // After the answer: make the view clean again, then become idle.
+    void begin_reset();
+    void clear_site_data();
+    void become_idle();
+    void recycle_soon();
+
+    bool job_running() const;
+    double elapsed_ms() const;
+
+    // GLib/WebKit callbacks (user data is the slot).
+    static void on_load_changed(WebKitWebView*, WebKitLoadEvent, gpointer);
+    static gboolean on_load_failed(WebKitWebView*, WebKitLoadEvent, gchar*, GError*, gpointer);
+    static gboolean on_load_failed_tls(WebKitWebView*, gchar*, GTlsCertificate*,
+                                       GTlsCertificateFlags, gpointer);
+    static void on_web_process_terminated(WebKitWebView*, WebKitWebProcessTerminationReason,
+                                          gpointer);
+    static void on_resource_started(WebKitWebView*, WebKitWebResource*, WebKitURIRequest*,
+                                    gpointer);
+    static void on_resource_finished(WebKitWebResource*, gpointer);
+    static void on_print_failed(WebKitPrintOperation*, GError*, gpointer);
+    static void on_print_finished(WebKitPrintOperation*, gpointer);
+    static gboolean on_deadline(gpointer);
+    static gboolean on_settle_tick(gpointer);
+    static gboolean on_print_watchdog(gpointer);
+    static gboolean on_reset_watchdog(gpointer);
+    static gboolean on_recycle(gpointer);
+    static void on_script_done(GObject*, GAsyncResult*, gpointer);
+    static void on_snapshot_done(GObject*, GAsyncResult*, gpointer);
+    static void on_site_data_cleared(GObject*, GAsyncResult*, gpointer);
+
+    const int index_;
+    const std::string printer_name_;
+    OnResult on_result_;
+    OnIdle on_idle_;
+
+    GObjectPtr<WebKitWebContext> context_;
+    ToplevelPtr window_;
+    WebKitWebView* view_ = nullptr;  // owned by window_
+    int jobs_on_view_ = 0;
+
+    Stage stage_ = Stage::Idle;
+    std::optional<Job> job_;
+    // Bumped for every job and every view: async callbacks carry the value
+    // they were started with and are ignored when it no longer matches.
+    std::uint64_t generation_ = 0;
+    GObjectPtr<GCancellable> cancellable_;
+    SourceId deadline_;
+    SourceId settle_timer_;
+    SourceId print_watchdog_;
+    SourceId reset_watchdog_;
+    SourceId recycle_source_;
+
+    gint64 started_us_ = 0;
+    gint64 load_finished_us_ = 0;
+    gint64 last_network_us_ = 0;
+    gint64 output_started_us_ = 0;  // for the per-stage timing in the log
+    std::unordered_set<WebKitWebResource*> pending_resources_;
+    int http_status_ = 0;
+
+    GObjectPtr<WebKitPrintOperation> print_op_;
+    GErrorPtr print_error_;
+    std::string temp_path_;  // output is written here, renamed to out_path when complete
+};
+
+}  // namespace enconvert::render_child
