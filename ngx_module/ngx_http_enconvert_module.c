@@ -1,0 +1,970 @@
+
+/*
+ * enconvert nginx module: directives, configuration, process hooks,
+ * content handler with routing, authentication and body reading.
+ */
+
+
+#include "ngx_http_enconvert_module.h"
+
+
+static ngx_int_t ngx_http_enconvert_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_enconvert_convert(ngx_http_request_t *r,
+    ngx_str_t *endpoint);
+static void ngx_http_enconvert_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_enconvert_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_enconvert_status(ngx_http_request_t *r,
+    ngx_str_t *job_id);
+static ngx_int_t ngx_http_enconvert_health(ngx_http_request_t *r);
+static ngx_int_t ngx_http_enconvert_dispatch(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx, ngx_str_t *msg, ngx_msec_t timeout);
+static ngx_http_enconvert_ctx_t *ngx_http_enconvert_create_ctx(
+    ngx_http_request_t *r, ngx_uint_t op);
+static void ngx_http_enconvert_cleanup(void *data);
+static ngx_int_t ngx_http_enconvert_json_content_type(ngx_http_request_t *r);
+static ngx_int_t ngx_http_enconvert_method_not_allowed(ngx_http_request_t *r,
+    const char *allow);
+
+static void *ngx_http_enconvert_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_enconvert_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_enconvert_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_enconvert_backend(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_enconvert_secret_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_enconvert_check_msec(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_enconvert_check_size(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_enconvert_check_max_urls(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_enconvert_check_location(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_enconvert_init_process(ngx_cycle_t *cycle);
+static void ngx_http_enconvert_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_post_handler_pt  ngx_http_enconvert_msec_post =
+    ngx_http_enconvert_check_msec;
+static ngx_conf_post_handler_pt  ngx_http_enconvert_size_post =
+    ngx_http_enconvert_check_size;
+static ngx_conf_post_handler_pt  ngx_http_enconvert_location_post =
+    ngx_http_enconvert_check_location;
+
+static ngx_conf_post_handler_pt  ngx_http_enconvert_max_urls_post =
+    ngx_http_enconvert_check_max_urls;
+
+
+static ngx_command_t  ngx_http_enconvert_commands[] = {
+
+    { ngx_string("enconvert_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_enconvert_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("enconvert_backend"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_enconvert_backend,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("enconvert_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_loc_conf_t, timeout),
+      &ngx_http_enconvert_msec_post },
+
+    { ngx_string("enconvert_sync_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_loc_conf_t, sync_timeout),
+      &ngx_http_enconvert_msec_post },
+
+    { ngx_string("enconvert_max_urls"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_loc_conf_t, max_urls),
+      &ngx_http_enconvert_max_urls_post },
+
+    { ngx_string("enconvert_max_body_size"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_loc_conf_t, max_body_size),
+      &ngx_http_enconvert_size_post },
+
+    { ngx_string("enconvert_signing_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_enconvert_secret_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("enconvert_files_location"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_loc_conf_t, files_location),
+      &ngx_http_enconvert_location_post },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_enconvert_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_enconvert_create_main_conf,   /* create main configuration */
+    ngx_http_enconvert_init_main_conf,     /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_enconvert_create_loc_conf,    /* create location configuration */
+    ngx_http_enconvert_merge_loc_conf      /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_enconvert_module = {
+    NGX_MODULE_V1,
+    &ngx_http_enconvert_module_ctx,        /* module context */
+    ngx_http_enconvert_commands,           /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_enconvert_init_process,       /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_enconvert_exit_process,       /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_enconvert_pdf = ngx_string("url-to-pdf");
+static ngx_str_t  ngx_http_enconvert_shot = ngx_string("url-to-screenshot");
+
+
+#define ngx_http_enconvert_prefix(uri, s)                                     \
+    ((uri)->len >= sizeof(s) - 1                                              \
+     && ngx_strncmp((uri)->data, s, sizeof(s) - 1) == 0)
+
+
+static ngx_int_t
+ngx_http_enconvert_handler(ngx_http_request_t *r)
+{
+    ngx_str_t  rest;
+
+    if (ngx_http_enconvert_prefix(&r->uri, "/v1/convert/")) {
+        rest.data = r->uri.data + sizeof("/v1/convert/") - 1;
+        rest.len = r->uri.len - (sizeof("/v1/convert/") - 1);
+
+        if ((rest.len == ngx_http_enconvert_pdf.len
+             && ngx_strncmp(rest.data, ngx_http_enconvert_pdf.data,
+                            rest.len) == 0)
+            || (rest.len == ngx_http_enconvert_shot.len
+                && ngx_strncmp(rest.data, ngx_http_enconvert_shot.data,
+                               rest.len) == 0))
+        {
+            if (r->method != NGX_HTTP_POST) {
+                return ngx_http_enconvert_method_not_allowed(r, "POST");
+            }
+
+            return ngx_http_enconvert_convert(r, &rest);
+        }
+
+        if (ngx_http_enconvert_prefix(&rest, "status/")) {
+            if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+                return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+            }
+
+            rest.data += sizeof("status/") - 1;
+            rest.len -= sizeof("status/") - 1;
+
+            return ngx_http_enconvert_status(r, &rest);
+        }
+
+    } else if (ngx_http_enconvert_prefix(&r->uri, "/v1/files/")) {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+        }
+
+        rest.data = r->uri.data + sizeof("/v1/files/") - 1;
+        rest.len = r->uri.len - (sizeof("/v1/files/") - 1);
+
+        return ngx_http_enconvert_files(r, &rest);
+
+    } else if (r->uri.len == sizeof("/v1/health") - 1
+               && ngx_strncmp(r->uri.data, "/v1/health", r->uri.len) == 0)
+    {
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+        }
+
+        return ngx_http_enconvert_health(r);
+    }
+
+    return ngx_http_enconvert_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                    "no such API route", NULL);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_convert(ngx_http_request_t *r, ngx_str_t *endpoint)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       key;
+    ngx_http_enconvert_ctx_t       *ctx;
+    ngx_http_enconvert_error_t      err;
+    ngx_http_enconvert_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+
+    if (ngx_http_enconvert_auth(r, &key, &err) != NGX_OK) {
+        return ngx_http_enconvert_send_error(r, &err);
+    }
+
+    if (ngx_http_enconvert_json_content_type(r) != NGX_OK) {
+        return ngx_http_enconvert_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                   "unsupported_media_type",
+                   "the request body must be sent as application/json",
+                   NULL);
+    }
+
+    if (r->headers_in.content_length_n > (off_t) elcf->max_body_size) {
+        return ngx_http_enconvert_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                   "body_too_large",
+                   "the request body is larger than the configured limit",
+                   NULL);
+    }
+
+    ctx = ngx_http_enconvert_create_ctx(r, NGX_HTTP_ENCONVERT_OP_CONVERT);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->api_key = key;
+    ctx->endpoint = *endpoint;
+
+    rc = ngx_http_read_client_request_body(r,
+                                           ngx_http_enconvert_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_enconvert_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       body, msg;
+    ngx_msec_t                      timeout;
+    ngx_http_enconvert_ctx_t       *ctx;
+    ngx_http_enconvert_error_t      err;
+    ngx_http_enconvert_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_enconvert_module);
+
+    if (ctx == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_enconvert_read_body(r, &body);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r,
+            ngx_http_enconvert_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                "body_too_large",
+                "the request body is larger than the configured limit",
+                NULL));
+        return;
+    }
+
+    ngx_memzero(&err, sizeof(ngx_http_enconvert_error_t));
+
+    rc = ngx_http_enconvert_build_convert(r, ctx, &ctx->endpoint, body.data,
+                                          body.len, &msg, &err);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_finalize_request(r, ngx_http_enconvert_send_error(r, &err));
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    timeout = elcf->timeout;
+
+    if (ctx->sync) {
+        ctx->sync_timeout = elcf->sync_timeout;
+        timeout = ngx_min(elcf->timeout, elcf->sync_timeout);
+    }
+
+    rc = ngx_http_enconvert_dispatch(r, ctx, &msg, timeout);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * Collects the request body into one buffer, reading the parts that
+ * nginx wrote to a temporary file.  NGX_DECLINED: over the size limit.
+ */
+
+static ngx_int_t
+ngx_http_enconvert_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    off_t                           total;
+    size_t                          size;
+    ssize_t                         n;
+    u_char                         *p;
+    ngx_buf_t                      *b;
+    ngx_chain_t                    *cl;
+    ngx_http_enconvert_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+
+    ngx_str_null(body);
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    total = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        total += ngx_buf_size(cl->buf);
+    }
+
+    if (total > (off_t) elcf->max_body_size) {
+        return NGX_DECLINED;
+    }
+
+    if (total == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, (size_t) total);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        if (b->in_file) {
+            size = (size_t) (b->file_last - b->file_pos);
+
+            n = ngx_read_file(b->file, p, size, b->file_pos);
+            if (n != (ssize_t) size) {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "enconvert: short read of request body file");
+                return NGX_ERROR;
+            }
+
+            p += size;
+        }
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_status(ngx_http_request_t *r, ngx_str_t *job_id)
+{
+    u_char                         *p, *last;
+    ngx_int_t                       rc;
+    ngx_str_t                       key, msg;
+    ngx_http_enconvert_ctx_t       *ctx;
+    ngx_http_enconvert_error_t      err;
+    ngx_http_enconvert_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+
+    if (ngx_http_enconvert_auth(r, &key, &err) != NGX_OK) {
+        return ngx_http_enconvert_send_error(r, &err);
+    }
+
+    if (job_id->len == 0 || job_id->len > 128) {
+        goto not_found;
+    }
+
+    last = job_id->data + job_id->len;
+
+    for (p = job_id->data; p < last; p++) {
+        if (!(ngx_http_enconvert_isalnum(*p) || *p == '_' || *p == '-')) {
+            goto not_found;
+        }
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_http_enconvert_create_ctx(r, NGX_HTTP_ENCONVERT_OP_STATUS);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->api_key = key;
+
+    if (ngx_http_enconvert_build_simple(r, ctx, job_id, &msg) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_enconvert_dispatch(r, ctx, &msg, elcf->timeout);
+
+    if (rc == NGX_DONE) {
+        r->main->count++;
+    }
+
+    return rc;
+
+not_found:
+
+    return ngx_http_enconvert_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                    "no such job", NULL);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_health(ngx_http_request_t *r)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       msg;
+    ngx_http_enconvert_ctx_t       *ctx;
+    ngx_http_enconvert_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_http_enconvert_create_ctx(r, NGX_HTTP_ENCONVERT_OP_HEALTH);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_enconvert_build_simple(r, ctx, NULL, &msg) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_enconvert_dispatch(r, ctx, &msg,
+                                     ngx_min(elcf->timeout,
+                                             NGX_HTTP_ENCONVERT_HEALTH_WAIT));
+
+    if (rc == NGX_DONE) {
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+/*
+ * Sends the message to the backend.  Returns NGX_DONE while the request
+ * waits for its reply (the caller must not finalize it), otherwise the
+ * code to finalize the request with.  A content handler that returns
+ * NGX_DONE must take a reference first (the body handler already holds
+ * the one ngx_http_read_client_request_body() took).
+ */
+
+static ngx_int_t
+ngx_http_enconvert_dispatch(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx, ngx_str_t *msg, ngx_msec_t timeout)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_enconvert_backend_send(r, ctx, msg->data, msg->len,
+                                         timeout);
+
+    if (rc == NGX_BUSY) {
+        return ngx_http_enconvert_unavailable(r, ctx);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_http_enconvert_ctx_t *
+ngx_http_enconvert_create_ctx(ngx_http_request_t *r, ngx_uint_t op)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_enconvert_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_enconvert_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_enconvert_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ctx->op = op;
+    ctx->start = ngx_current_msec;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_enconvert_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_enconvert_cleanup(void *data)
+{
+    ngx_http_enconvert_ctx_t  *ctx = data;
+
+    ngx_http_enconvert_backend_finish(ctx);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_json_content_type(ngx_http_request_t *r)
+{
+    u_char     c;
+    ngx_str_t  *ct;
+
+    if (r->headers_in.content_type == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ct = &r->headers_in.content_type->value;
+
+    if (ct->len < sizeof("application/json") - 1
+        || ngx_strncasecmp(ct->data, (u_char *) "application/json",
+                           sizeof("application/json") - 1) != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ct->len == sizeof("application/json") - 1) {
+        return NGX_OK;
+    }
+
+    c = ct->data[sizeof("application/json") - 1];
+
+    return (c == ';' || c == ' ' || c == '\t') ? NGX_OK : NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_method_not_allowed(ngx_http_request_t *r,
+    const char *allow)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    return ngx_http_enconvert_error(r, NGX_HTTP_NOT_ALLOWED,
+                                    "method_not_allowed",
+                                    "this route does not accept that method",
+                                    NULL);
+}
+
+
+/* configuration */
+
+
+static void *
+ngx_http_enconvert_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_enconvert_main_conf_t  *emcf;
+
+    emcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_enconvert_main_conf_t));
+    if (emcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     emcf->backends = NULL;
+     *     emcf->secret = { 0, NULL };
+     *     emcf->api_used = 0;
+     */
+
+    return emcf;
+}
+
+
+static char *
+ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_enconvert_main_conf_t  *emcf = conf;
+
+    if (emcf->api_used && emcf->backends == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"enconvert_api\" is used but no "
+                      "\"enconvert_backend\" is configured");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_enconvert_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_enconvert_loc_conf_t  *conf;
+
+    conf = ngx_pcalloc(cf->pool, sizeof(ngx_http_enconvert_loc_conf_t));
+    if (conf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     conf->files_location = { 0, NULL };
+     */
+
+    conf->api = NGX_CONF_UNSET;
+    conf->timeout = NGX_CONF_UNSET_MSEC;
+    conf->sync_timeout = NGX_CONF_UNSET_MSEC;
+    conf->max_urls = NGX_CONF_UNSET;
+    conf->max_body_size = NGX_CONF_UNSET_SIZE;
+
+    return conf;
+}
+
+
+static char *
+ngx_http_enconvert_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_enconvert_loc_conf_t *prev = parent;
+    ngx_http_enconvert_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->api, prev->api, 0);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 10000);
+    ngx_conf_merge_msec_value(conf->sync_timeout, prev->sync_timeout, 90000);
+    ngx_conf_merge_value(conf->max_urls, prev->max_urls, 100);
+    ngx_conf_merge_size_value(conf->max_body_size, prev->max_body_size,
+                              1024 * 1024);
+    ngx_conf_merge_str_value(conf->files_location, prev->files_location,
+                             "/_enconvert_files/");
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_enconvert_loc_conf_t *elcf = conf;
+
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_enconvert_main_conf_t  *emcf;
+
+    if (elcf->api != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    elcf->api = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_enconvert_handler;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_enconvert_module);
+    emcf->api_used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_enconvert_backend(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_enconvert_main_conf_t *emcf = conf;
+
+    ngx_str_t   *value, *s;
+    ngx_uint_t   i;
+
+    if (emcf->backends != NULL) {
+        return "is duplicate";
+    }
+
+    emcf->backends = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                      sizeof(ngx_str_t));
+    if (emcf->backends == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len > 1024
+            || !((value[i].len > sizeof("ipc://") - 1
+                  && ngx_strncmp(value[i].data, "ipc://",
+                                 sizeof("ipc://") - 1) == 0)
+                 || (value[i].len > sizeof("tcp://") - 1
+                     && ngx_strncmp(value[i].data, "tcp://",
+                                    sizeof("tcp://") - 1) == 0)))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid endpoint \"%V\" in \"%V\" directive, "
+                               "expected ipc://path or tcp://host:port",
+                               &value[i], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(emcf->backends);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        /* conf tokens are null-terminated, as zmq_connect() needs */
+        *s = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_enconvert_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_enconvert_main_conf_t *emcf = conf;
+
+    u_char           *buf;
+    size_t            len;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t        *value, name;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    if (emcf->secret.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot open \"%V\"", &cmd->name, &name);
+        return NGX_CONF_ERROR;
+    }
+
+    buf = NULL;
+    len = 0;
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot stat \"%V\"", &cmd->name, &name);
+        goto failed;
+    }
+
+    if (ngx_file_size(&fi) > 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" file \"%V\" is larger than 4096 bytes",
+                           &cmd->name, &name);
+        goto failed;
+    }
+
+    len = (size_t) ngx_file_size(&fi);
+
+    buf = ngx_pnalloc(cf->pool, len + 1);
+    if (buf == NULL) {
+        goto failed;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.fd = fd;
+    file.name = name;
+    file.log = cf->log;
+
+    n = ngx_read_file(&file, buf, len, 0);
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot read \"%V\"", &cmd->name, &name);
+        goto failed;
+    }
+
+    len = (size_t) n;
+
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'
+                   || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+    {
+        len--;
+    }
+
+    if (len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" file \"%V\" is empty",
+                           &cmd->name, &name);
+        goto failed;
+    }
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &name);
+    }
+
+    emcf->secret.data = buf;
+    emcf->secret.len = len;
+
+    return NGX_CONF_OK;
+
+failed:
+
+    if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%V\" failed", &name);
+    }
+
+    return NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_enconvert_check_msec(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *ms = data;
+
+    if (*ms == 0) {
+        return "must be greater than zero";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_enconvert_check_max_urls(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 1 || *np > 10000) {
+        return "must be between 1 and 10000";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_enconvert_check_size(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp == 0 || *sp > 64 * 1024 * 1024) {
+        return "must be between 1 and 64m";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_enconvert_check_location(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *loc = data;
+
+    if (loc->len < 2 || loc->data[0] != '/' || loc->data[loc->len - 1] != '/')
+    {
+        return "must be a location prefix that starts and ends with \"/\"";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* process hooks */
+
+
+static ngx_int_t
+ngx_http_enconvert_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_enconvert_main_conf_t  *emcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    emcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_enconvert_module);
+
+    if (emcf == NULL || emcf->backends == NULL) {
+        return NGX_OK;
+    }
+
+    /* a failure leaves the backend down (503 answers), never the worker */
+
+    (void) ngx_http_enconvert_backend_init(cycle, emcf);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_enconvert_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_enconvert_backend_exit(cycle);
+}

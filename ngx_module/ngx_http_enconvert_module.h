@@ -1,0 +1,132 @@
+
+/*
+ * enconvert nginx module: shared types and prototypes.
+ */
+
+
+#ifndef _NGX_HTTP_ENCONVERT_MODULE_H_INCLUDED_
+#define _NGX_HTTP_ENCONVERT_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+#define NGX_HTTP_ENCONVERT_PROTO_VERSION  1
+
+#define NGX_HTTP_ENCONVERT_KEY_MIN        40
+#define NGX_HTTP_ENCONVERT_KEY_MAX        128
+#define NGX_HTTP_ENCONVERT_URL_MAX        2048
+#define NGX_HTTP_ENCONVERT_JSON_DEPTH     8
+#define NGX_HTTP_ENCONVERT_HEALTH_WAIT    2000
+
+
+#define ngx_http_enconvert_isalnum(c)                                         \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z')                 \
+     || ((c) >= 'A' && (c) <= 'Z'))
+
+
+typedef enum {
+    NGX_HTTP_ENCONVERT_OP_CONVERT = 0,
+    NGX_HTTP_ENCONVERT_OP_STATUS,
+    NGX_HTTP_ENCONVERT_OP_HEALTH
+} ngx_http_enconvert_op_e;
+
+
+typedef struct {
+    ngx_array_t                *backends;     /* of ngx_str_t */
+    ngx_str_t                   secret;
+    ngx_flag_t                  api_used;
+} ngx_http_enconvert_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                  api;
+    ngx_msec_t                  timeout;
+    ngx_msec_t                  sync_timeout;
+    ngx_int_t                   max_urls;
+    size_t                      max_body_size;
+    ngx_str_t                   files_location;
+} ngx_http_enconvert_loc_conf_t;
+
+
+/* per request state, allocated from r->pool */
+typedef struct {
+    ngx_rbtree_node_t           node;         /* key = request id */
+    ngx_http_request_t         *request;
+    ngx_event_t                 timer;
+    ngx_msec_t                  start;
+    ngx_msec_t                  sync_timeout;
+    ngx_str_t                   job_id;       /* from "accepted" */
+    ngx_str_t                   api_key;
+    ngx_str_t                   endpoint;
+    ngx_uint_t                  op;           /* ngx_http_enconvert_op_e */
+    unsigned                    pending:1;
+    unsigned                    sync:1;
+} ngx_http_enconvert_ctx_t;
+
+
+/* a validation or routing error answered by the module itself */
+typedef struct {
+    ngx_uint_t                  status;
+    const char                 *code;
+    ngx_str_t                   detail;
+    ngx_str_t                   field;
+} ngx_http_enconvert_error_t;
+
+
+extern ngx_module_t  ngx_http_enconvert_module;
+
+
+/* ngx_http_enconvert_auth.c */
+ngx_int_t ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_enconvert_error_t *err);
+ngx_table_elt_t *ngx_http_enconvert_find_header(ngx_http_request_t *r,
+    const char *name, size_t len);
+
+/* ngx_http_enconvert_backend.c */
+ngx_int_t ngx_http_enconvert_backend_init(ngx_cycle_t *cycle,
+    ngx_http_enconvert_main_conf_t *emcf);
+void ngx_http_enconvert_backend_exit(ngx_cycle_t *cycle);
+uint64_t ngx_http_enconvert_backend_next_id(void);
+ngx_int_t ngx_http_enconvert_backend_send(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx, u_char *data, size_t len,
+    ngx_msec_t timeout);
+void ngx_http_enconvert_backend_finish(ngx_http_enconvert_ctx_t *ctx);
+ngx_http_enconvert_ctx_t *ngx_http_enconvert_backend_lookup(uint64_t id);
+void ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
+    ngx_msec_t timeout);
+
+/* ngx_http_enconvert_request.c */
+ngx_int_t ngx_http_enconvert_build_convert(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx, ngx_str_t *endpoint, u_char *body,
+    size_t len, ngx_str_t *out, ngx_http_enconvert_error_t *err);
+ngx_int_t ngx_http_enconvert_build_simple(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx, ngx_str_t *job_id, ngx_str_t *out);
+
+/* ngx_http_enconvert_reply.c */
+void ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data,
+    size_t len);
+void ngx_http_enconvert_timeout_handler(ngx_event_t *ev);
+ngx_int_t ngx_http_enconvert_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *body);
+ngx_int_t ngx_http_enconvert_send_error(ngx_http_request_t *r,
+    ngx_http_enconvert_error_t *err);
+ngx_int_t ngx_http_enconvert_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *detail,
+    const char *field);
+ngx_int_t ngx_http_enconvert_unavailable(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx);
+void ngx_http_enconvert_set_error(ngx_http_request_t *r,
+    ngx_http_enconvert_error_t *err, ngx_uint_t status, const char *code,
+    const char *field, const char *fmt, ...);
+
+/* ngx_http_enconvert_files.c */
+ngx_int_t ngx_http_enconvert_files(ngx_http_request_t *r, ngx_str_t *key);
+ngx_int_t ngx_http_enconvert_valid_object_key(ngx_str_t *key);
+ngx_int_t ngx_http_enconvert_redirect(ngx_http_request_t *r,
+    ngx_str_t *key);
+
+
+#endif /* _NGX_HTTP_ENCONVERT_MODULE_H_INCLUDED_ */

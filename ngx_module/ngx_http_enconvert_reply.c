@@ -1,0 +1,762 @@
+
+/*
+ * enconvert nginx module: worker replies (msgpack) -> HTTP responses,
+ * timeouts, and the module's own JSON error answers.
+ */
+
+
+#include "ngx_http_enconvert_module.h"
+
+#include <jansson.h>
+#include <msgpack.h>
+
+
+typedef struct {
+    uint64_t            id;
+    ngx_str_t           kind;
+    ngx_str_t           job_id;
+    ngx_uint_t          status;
+    ngx_str_t           content_type;
+    ngx_str_t           body;
+    ngx_str_t           redirect;
+    msgpack_object     *headers;
+    unsigned            has_v:1;
+    unsigned            has_id:1;
+    unsigned            has_status:1;
+    unsigned            has_ct:1;
+    unsigned            has_body:1;
+    unsigned            has_redirect:1;
+    unsigned            bad:1;
+} ngx_http_enconvert_reply_t;
+
+
+static ngx_int_t ngx_http_enconvert_parse_reply(msgpack_object *o,
+    ngx_http_enconvert_reply_t *rp);
+static ngx_int_t ngx_http_enconvert_relay(ngx_http_request_t *r,
+    ngx_http_enconvert_reply_t *rp);
+static ngx_int_t ngx_http_enconvert_add_header(ngx_http_request_t *r,
+    const u_char *key, size_t key_len, const u_char *value,
+    size_t value_len);
+static ngx_int_t ngx_http_enconvert_valid_token(const u_char *p,
+    size_t len, ngx_uint_t value);
+static ngx_int_t ngx_http_enconvert_send_processing(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx);
+static json_t *ngx_http_enconvert_json_str(u_char *p, size_t len);
+static ngx_int_t ngx_http_enconvert_send_dump(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *obj);
+
+
+#define ngx_http_enconvert_str_is(s, lit)                                     \
+    ((s)->len == sizeof(lit) - 1                                              \
+     && ngx_strncmp((s)->data, lit, sizeof(lit) - 1) == 0)
+
+
+void
+ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
+{
+    size_t                       off;
+    ngx_int_t                    rc;
+    ngx_msec_t                   elapsed;
+    ngx_connection_t            *c;
+    msgpack_unpacked             up;
+    ngx_http_request_t          *r;
+    ngx_http_enconvert_ctx_t    *ctx;
+    ngx_http_enconvert_reply_t   rp;
+
+    msgpack_unpacked_init(&up);
+    off = 0;
+
+    if (msgpack_unpack_next(&up, (const char *) data, len, &off)
+        != MSGPACK_UNPACK_SUCCESS
+        || off != len)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "enconvert: dropped an undecodable backend reply "
+                      "(%uz bytes)", len);
+        goto done;
+    }
+
+    ngx_memzero(&rp, sizeof(ngx_http_enconvert_reply_t));
+
+    if (ngx_http_enconvert_parse_reply(&up.data, &rp) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "enconvert: dropped a malformed backend reply");
+        goto done;
+    }
+
+    ctx = ngx_http_enconvert_backend_lookup(rp.id);
+
+    if (ctx == NULL) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "enconvert: dropped reply for unknown request %uL",
+                       rp.id);
+        goto done;
+    }
+
+    r = ctx->request;
+    c = r->connection;
+
+    if (ngx_http_enconvert_str_is(&rp.kind, "accepted")) {
+
+        if (rp.bad || rp.job_id.len == 0 || rp.job_id.len > 128) {
+            ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                          "enconvert: \"accepted\" reply without a valid "
+                          "job_id");
+            goto done;
+        }
+
+        ctx->job_id.data = ngx_pstrdup(r->pool, &rp.job_id);
+        if (ctx->job_id.data == NULL) {
+            goto done;
+        }
+
+        ctx->job_id.len = rp.job_id.len;
+
+        if (ctx->sync) {
+            elapsed = ngx_current_msec - ctx->start;
+
+            ngx_http_enconvert_backend_rearm(ctx,
+                elapsed < ctx->sync_timeout ? ctx->sync_timeout - elapsed
+                                            : 1);
+        }
+
+        goto done;
+    }
+
+    if (!ngx_http_enconvert_str_is(&rp.kind, "final")) {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "enconvert: dropped a backend reply of unknown kind "
+                      "\"%V\"", &rp.kind);
+        goto done;
+    }
+
+    ngx_http_enconvert_backend_finish(ctx);
+
+    if (rp.bad || !rp.has_status || rp.status < 200 || rp.status > 599
+        || (!rp.has_redirect && !rp.has_ct))
+    {
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "enconvert: malformed \"final\" backend reply");
+
+        rc = ngx_http_enconvert_error(r, NGX_HTTP_BAD_GATEWAY,
+                                      "bad_backend_reply",
+                                      "the conversion worker sent an "
+                                      "invalid answer", NULL);
+    } else {
+        rc = ngx_http_enconvert_relay(r, &rp);
+    }
+
+    msgpack_unpacked_destroy(&up);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+
+    return;
+
+done:
+
+    msgpack_unpacked_destroy(&up);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_parse_reply(msgpack_object *o,
+    ngx_http_enconvert_reply_t *rp)
+{
+    ngx_str_t            key;
+    uint32_t             i;
+    msgpack_object      *v;
+    msgpack_object_kv   *kv;
+
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < o->via.map.size; i++) {
+        kv = &o->via.map.ptr[i];
+
+        if (kv->key.type != MSGPACK_OBJECT_STR) {
+            continue;
+        }
+
+        key.data = (u_char *) kv->key.via.str.ptr;
+        key.len = kv->key.via.str.size;
+        v = &kv->val;
+
+        if (ngx_http_enconvert_str_is(&key, "v")) {
+            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER
+                || v->via.u64 != NGX_HTTP_ENCONVERT_PROTO_VERSION)
+            {
+                return NGX_ERROR;
+            }
+
+            rp->has_v = 1;
+
+        } else if (ngx_http_enconvert_str_is(&key, "id")) {
+            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                return NGX_ERROR;
+            }
+
+            rp->id = v->via.u64;
+            rp->has_id = 1;
+
+        } else if (ngx_http_enconvert_str_is(&key, "kind")) {
+            if (v->type != MSGPACK_OBJECT_STR) {
+                return NGX_ERROR;
+            }
+
+            rp->kind.data = (u_char *) v->via.str.ptr;
+            rp->kind.len = v->via.str.size;
+
+        } else if (ngx_http_enconvert_str_is(&key, "job_id")) {
+            if (v->type != MSGPACK_OBJECT_STR) {
+                rp->bad = 1;
+                continue;
+            }
+
+            rp->job_id.data = (u_char *) v->via.str.ptr;
+            rp->job_id.len = v->via.str.size;
+
+        } else if (ngx_http_enconvert_str_is(&key, "status")) {
+            if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                rp->bad = 1;
+                continue;
+            }
+
+            rp->status = (ngx_uint_t) v->via.u64;
+            rp->has_status = 1;
+
+        } else if (ngx_http_enconvert_str_is(&key, "content_type")) {
+            if (v->type != MSGPACK_OBJECT_STR
+                || ngx_http_enconvert_valid_token(
+                       (u_char *) v->via.str.ptr, v->via.str.size, 1)
+                   != NGX_OK)
+            {
+                rp->bad = 1;
+                continue;
+            }
+
+            rp->content_type.data = (u_char *) v->via.str.ptr;
+            rp->content_type.len = v->via.str.size;
+            rp->has_ct = 1;
+
+        } else if (ngx_http_enconvert_str_is(&key, "body")) {
+            if (v->type == MSGPACK_OBJECT_BIN) {
+                rp->body.data = (u_char *) v->via.bin.ptr;
+                rp->body.len = v->via.bin.size;
+
+            } else if (v->type == MSGPACK_OBJECT_STR) {
+                rp->body.data = (u_char *) v->via.str.ptr;
+                rp->body.len = v->via.str.size;
+
+            } else {
+                rp->bad = 1;
+                continue;
+            }
+
+            rp->has_body = 1;
+
+        } else if (ngx_http_enconvert_str_is(&key, "internal_redirect")) {
+            if (v->type != MSGPACK_OBJECT_STR) {
+                rp->bad = 1;
+                continue;
+            }
+
+            rp->redirect.data = (u_char *) v->via.str.ptr;
+            rp->redirect.len = v->via.str.size;
+            rp->has_redirect = 1;
+
+        } else if (ngx_http_enconvert_str_is(&key, "headers")) {
+            if (v->type != MSGPACK_OBJECT_ARRAY) {
+                rp->bad = 1;
+                continue;
+            }
+
+            rp->headers = v;
+        }
+    }
+
+    if (!rp->has_v || !rp->has_id || rp->kind.len == 0) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_relay(ngx_http_request_t *r,
+    ngx_http_enconvert_reply_t *rp)
+{
+    u_char           *p;
+    uint32_t          i;
+    ngx_int_t         rc;
+    ngx_buf_t        *b;
+    ngx_str_t         name, value;
+    ngx_chain_t       out;
+    msgpack_object   *pair;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rp->headers) {
+        for (i = 0; i < rp->headers->via.array.size; i++) {
+            pair = &rp->headers->via.array.ptr[i];
+
+            if (pair->type != MSGPACK_OBJECT_ARRAY
+                || pair->via.array.size != 2
+                || pair->via.array.ptr[0].type != MSGPACK_OBJECT_STR
+                || pair->via.array.ptr[1].type != MSGPACK_OBJECT_STR)
+            {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "enconvert: skipped a malformed reply header");
+                continue;
+            }
+
+            name.data = (u_char *) pair->via.array.ptr[0].via.str.ptr;
+            name.len = pair->via.array.ptr[0].via.str.size;
+            value.data = (u_char *) pair->via.array.ptr[1].via.str.ptr;
+            value.len = pair->via.array.ptr[1].via.str.size;
+
+            if (ngx_http_enconvert_valid_token(name.data, name.len, 0)
+                != NGX_OK
+                || ngx_http_enconvert_valid_token(value.data, value.len, 1)
+                   != NGX_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "enconvert: skipped an invalid reply header");
+                continue;
+            }
+
+            /* nginx computes these itself */
+
+            if ((name.len == sizeof("Content-Type") - 1
+                 && ngx_strncasecmp(name.data, (u_char *) "Content-Type",
+                                    name.len) == 0)
+                || (name.len == sizeof("Content-Length") - 1
+                    && ngx_strncasecmp(name.data,
+                                       (u_char *) "Content-Length",
+                                       name.len) == 0)
+                || (name.len == sizeof("Transfer-Encoding") - 1
+                    && ngx_strncasecmp(name.data,
+                                       (u_char *) "Transfer-Encoding",
+                                       name.len) == 0)
+                || (name.len == sizeof("Connection") - 1
+                    && ngx_strncasecmp(name.data, (u_char *) "Connection",
+                                       name.len) == 0))
+            {
+                continue;
+            }
+
+            if (ngx_http_enconvert_add_header(r, name.data, name.len,
+                                              value.data, value.len)
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+    }
+
+    if (rp->has_redirect) {
+        if (ngx_http_enconvert_valid_object_key(&rp->redirect) != NGX_OK) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "enconvert: invalid internal_redirect key "
+                          "in backend reply");
+            return ngx_http_enconvert_error(r, NGX_HTTP_BAD_GATEWAY,
+                                            "bad_backend_reply",
+                                            "the conversion worker sent an "
+                                            "invalid answer", NULL);
+        }
+
+        return ngx_http_enconvert_redirect(r, &rp->redirect);
+    }
+
+    r->headers_out.status = rp->status;
+    r->headers_out.content_length_n = rp->body.len;
+
+    p = ngx_pnalloc(r->pool, rp->content_type.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(p, rp->content_type.data, rp->content_type.len);
+
+    r->headers_out.content_type.data = p;
+    r->headers_out.content_type.len = rp->content_type.len;
+    r->headers_out.content_type_len = rp->content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (rp->body.len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_create_temp_buf(r->pool, rp->body.len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, rp->body.data, rp->body.len);
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+void
+ngx_http_enconvert_timeout_handler(ngx_event_t *ev)
+{
+    ngx_int_t                  rc;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_enconvert_ctx_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_enconvert_backend_finish(ctx);
+
+    if (ctx->op == NGX_HTTP_ENCONVERT_OP_HEALTH) {
+        ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                      "enconvert: health check timed out");
+        rc = ngx_http_enconvert_unavailable(r, ctx);
+
+    } else if (ctx->sync && ctx->job_id.len) {
+        rc = ngx_http_enconvert_send_processing(r, ctx);
+
+    } else {
+        ngx_log_error(NGX_LOG_ERR, c->log, NGX_ETIMEDOUT,
+                      "enconvert: backend timed out");
+
+        rc = ngx_http_enconvert_error(r, NGX_HTTP_GATEWAY_TIME_OUT,
+                                      "backend_timeout",
+                                      "the conversion worker did not "
+                                      "answer in time; retry later", NULL);
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_send_processing(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx)
+{
+    u_char  *p;
+    json_t  *obj;
+
+    static u_char  pre[] = "Job is still processing. Poll GET "
+                           "/v1/convert/status/";
+    static u_char  post[] = " for the result.";
+
+    p = ngx_pnalloc(r->pool, sizeof(pre) + ctx->job_id.len + sizeof(post));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    obj = json_object();
+    if (obj == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *ngx_sprintf(p, "%s%V%s", pre, &ctx->job_id, post) = '\0';
+
+    if (json_object_set_new(obj, "success", json_true()) != 0
+        || json_object_set_new(obj, "message", json_string((char *) p)) != 0
+        || json_object_set_new(obj, "job_id",
+               ngx_http_enconvert_json_str(ctx->job_id.data,
+                                           ctx->job_id.len)) != 0
+        || json_object_set_new(obj, "status", json_string("processing"))
+           != 0)
+    {
+        json_decref(obj);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_enconvert_send_dump(r, NGX_HTTP_ACCEPTED, obj);
+}
+
+
+ngx_int_t
+ngx_http_enconvert_unavailable(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx)
+{
+    ngx_str_t  body;
+
+    if (ngx_http_enconvert_add_header(r, (u_char *) "Retry-After",
+                                      sizeof("Retry-After") - 1,
+                                      (u_char *) "1", 1)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx && ctx->op == NGX_HTTP_ENCONVERT_OP_HEALTH) {
+        ngx_str_set(&body, "{\"status\":\"unavailable\",\"nginx\":\"ok\","
+                           "\"worker\":\"down\",\"database\":\"unknown\"}");
+
+        return ngx_http_enconvert_send_json(r,
+                                            NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            &body);
+    }
+
+    return ngx_http_enconvert_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "backend_unavailable",
+                                    "no conversion worker is reachable; "
+                                    "retry shortly", NULL);
+}
+
+
+ngx_int_t
+ngx_http_enconvert_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = body->len;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_enconvert_send_error(ngx_http_request_t *r,
+    ngx_http_enconvert_error_t *err)
+{
+    json_t  *obj;
+
+    obj = json_object();
+    if (obj == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (json_object_set_new(obj, "success", json_false()) != 0
+        || json_object_set_new(obj, "error", json_string(err->code)) != 0
+        || json_object_set_new(obj, "detail",
+               ngx_http_enconvert_json_str(err->detail.data,
+                                           err->detail.len)) != 0
+        || (err->field.len
+            && json_object_set_new(obj, "field",
+                   ngx_http_enconvert_json_str(err->field.data,
+                                               err->field.len)) != 0))
+    {
+        json_decref(obj);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_enconvert_send_dump(r, err->status, obj);
+}
+
+
+ngx_int_t
+ngx_http_enconvert_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *detail, const char *field)
+{
+    ngx_http_enconvert_error_t  err;
+
+    err.status = status;
+    err.code = code;
+    err.detail.data = (u_char *) detail;
+    err.detail.len = ngx_strlen(detail);
+
+    if (field) {
+        err.field.data = (u_char *) field;
+        err.field.len = ngx_strlen(field);
+
+    } else {
+        ngx_str_null(&err.field);
+    }
+
+    return ngx_http_enconvert_send_error(r, &err);
+}
+
+
+void
+ngx_http_enconvert_set_error(ngx_http_request_t *r,
+    ngx_http_enconvert_error_t *err, ngx_uint_t status, const char *code,
+    const char *field, const char *fmt, ...)
+{
+    u_char   *p, *last;
+    size_t    len;
+    va_list   args;
+
+    err->status = status;
+    err->code = code;
+    ngx_str_null(&err->detail);
+    ngx_str_null(&err->field);
+
+    p = ngx_pnalloc(r->pool, 512);
+    if (p != NULL) {
+        va_start(args, fmt);
+        last = ngx_vslprintf(p, p + 512, fmt, args);
+        va_end(args);
+
+        err->detail.data = p;
+        err->detail.len = last - p;
+    }
+
+    if (field) {
+        len = ngx_min(ngx_strlen(field), 256);
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p != NULL) {
+            ngx_memcpy(p, field, len);
+            err->field.data = p;
+            err->field.len = len;
+        }
+    }
+}
+
+
+/* a JSON string from bytes that may end in a cut UTF-8 sequence */
+
+static json_t *
+ngx_http_enconvert_json_str(u_char *p, size_t len)
+{
+    json_t      *s;
+    ngx_uint_t   i;
+
+    for (i = 0; i < 4 && len > 0; i++) {
+        s = json_stringn((const char *) p, len);
+        if (s != NULL) {
+            return s;
+        }
+
+        len--;
+    }
+
+    return json_string("");
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_send_dump(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *obj)
+{
+    char       *s;
+    ngx_str_t   body;
+
+    s = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+
+    if (s == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body.len = ngx_strlen(s);
+    body.data = ngx_pnalloc(r->pool, body.len);
+
+    if (body.data == NULL) {
+        free(s);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(body.data, s, body.len);
+    free(s);
+
+    return ngx_http_enconvert_send_json(r, status, &body);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_add_header(ngx_http_request_t *r, const u_char *key,
+    size_t key_len, const u_char *value, size_t value_len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key.data = ngx_pnalloc(r->pool, key_len);
+    h->value.data = ngx_pnalloc(r->pool, value_len);
+
+    if (h->key.data == NULL || h->value.data == NULL) {
+        h->hash = 0;
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_memcpy(h->key.data, key, key_len);
+    h->key.len = key_len;
+    ngx_memcpy(h->value.data, value, value_len);
+    h->value.len = value_len;
+
+    return NGX_OK;
+}
+
+
+/* header names: token characters; values: no CR, LF or NUL */
+
+static ngx_int_t
+ngx_http_enconvert_valid_token(const u_char *p, size_t len,
+    ngx_uint_t value)
+{
+    size_t  i;
+
+    if (len == 0 || len > 4096) {
+        return value && len == 0 ? NGX_OK : NGX_ERROR;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (value) {
+            if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (!(ngx_http_enconvert_isalnum(p[i]) || p[i] == '-'
+              || p[i] == '_' || p[i] == '.'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}

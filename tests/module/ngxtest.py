@@ -1,0 +1,236 @@
+"""Helpers for the nginx module tests: a real /usr/sbin/nginx with the
+enconvert module loaded, and a scripted fake worker (zmq ROUTER)."""
+
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import msgpack
+import zmq
+from zmq.utils.monitor import recv_monitor_message
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+MODULE = os.path.join(REPO, "build", "nginx", "ngx_http_enconvert_module.so")
+NGINX = os.environ.get("ENCONVERT_NGINX", "/usr/sbin/nginx")
+
+API_KEY = "sk_live_" + "A1b2C3d4E5" * 4          # 48 characters
+SECRET = "0123456789abcdef" * 4
+
+# ENCONVERT_VALGRIND=1: run nginx under valgrind and fail on its reports
+# (timing assertions may fail then; use it to look for memory errors)
+VALGRIND = os.environ.get("ENCONVERT_VALGRIND") == "1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeBackend:
+    """A zmq ROUTER standing in for the worker.
+
+    `responder(msg)` returns a list of (delay_seconds, reply) where reply
+    is a dict (packed with msgpack) or raw bytes.  The default responder
+    sends nothing."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.received = []
+        self.responder = lambda msg: []
+        self._ctx = zmq.Context()
+        self._sock = self._ctx.socket(zmq.ROUTER)
+        self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.bind(endpoint)
+        self._monitor = self._sock.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._outbox = []           # (due, identity, payload)
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        poller = zmq.Poller()
+        poller.register(self._sock, zmq.POLLIN)
+        poller.register(self._monitor, zmq.POLLIN)
+        while not self._stop.is_set():
+            events = dict(poller.poll(20))
+            if self._monitor in events:
+                ev = recv_monitor_message(self._monitor)
+                if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    self.connected.set()
+            if self._sock in events:
+                frames = self._sock.recv_multipart()
+                ident, payload = frames[0], frames[1:]
+                msg = msgpack.unpackb(payload[0], raw=False) \
+                    if len(payload) == 1 else None
+                with self._lock:
+                    self.received.append({"frames": len(payload),
+                                          "msg": msg})
+                now = time.monotonic()
+                for delay, reply in self.responder(msg):
+                    if isinstance(reply, dict):
+                        reply = msgpack.packb(reply, use_bin_type=True)
+                    self._outbox.append((now + delay, ident, reply))
+            now = time.monotonic()
+            due = [o for o in self._outbox if o[0] <= now]
+            self._outbox = [o for o in self._outbox if o[0] > now]
+            for _, ident, payload in sorted(due, key=lambda o: o[0]):
+                self._sock.send_multipart([ident, payload])
+
+    def messages(self):
+        with self._lock:
+            return [r["msg"] for r in self.received]
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(2)
+        self._sock.disable_monitor()
+        self._monitor.close()
+        self._sock.close()
+        self._ctx.term()
+
+
+def final(msg, status=200, body=b"", content_type="application/json",
+          headers=None, **extra):
+    reply = {"v": 1, "id": msg["id"], "kind": "final", "status": status,
+             "content_type": content_type, "body": body}
+    if headers is not None:
+        reply["headers"] = headers
+    reply.update(extra)
+    return reply
+
+
+def accepted(msg, job_id):
+    return {"v": 1, "id": msg["id"], "kind": "accepted", "job_id": job_id}
+
+
+class Nginx:
+    def __init__(self, tmp, module, backend_endpoints, extra_http="",
+                 extra_api="", timeout="1s", sync_timeout="1500ms"):
+        self.tmp = tmp
+        self.port = free_port()
+        self.error_log = os.path.join(tmp, "error.log")
+        self.storage = os.path.join(tmp, "storage")
+        os.makedirs(self.storage, exist_ok=True)
+        os.makedirs(os.path.join(tmp, "logs"), exist_ok=True)
+        secret_file = os.path.join(tmp, "secret")
+        with open(secret_file, "w") as f:
+            f.write(SECRET + "\n")
+        user = "user root;" if os.geteuid() == 0 else ""
+        temp = "".join(
+            f"{d}_temp_path {tmp}/{d}_temp;\n    "
+            for d in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        self.conf = os.path.join(tmp, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"""
+load_module {module};
+{user}
+worker_processes 1;
+daemon off;
+master_process on;
+pid {tmp}/nginx.pid;
+error_log {self.error_log} info;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    {temp}
+    enconvert_backend {' '.join(backend_endpoints)};
+    enconvert_signing_secret_file {secret_file};
+    enconvert_timeout {timeout};
+    enconvert_sync_timeout {sync_timeout};
+    {extra_http}
+    server {{
+        listen 127.0.0.1:{self.port};
+        server_name localhost;
+        location /v1/ {{
+            enconvert_api;
+            {extra_api}
+        }}
+        location /_enconvert_files/ {{
+            internal;
+            alias {self.storage}/;
+        }}
+    }}
+}}
+""")
+        wrapper = []
+        if VALGRIND:
+            wrapper = ["valgrind", "-q", f"--log-file={tmp}/valgrind.%p.log",
+                       "--error-exitcode=99"]
+        self.proc = subprocess.Popen(
+            wrapper + [NGINX, "-p", tmp, "-c", self.conf,
+                       "-e", self.error_log],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + (30 if VALGRIND else 5)
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    out = self.proc.stdout.read().decode(errors="replace")
+                    raise RuntimeError("nginx did not start: " + out
+                                       + self.log())
+                time.sleep(0.02)
+
+    def log(self):
+        try:
+            with open(self.error_log) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def request(self, method, path, body=None, headers=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=timeout)
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        elif isinstance(body, str):
+            body = body.encode()
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        result = Response(resp.status, dict(resp.getheaders()), data)
+        conn.close()
+        return result
+
+    def stop(self):
+        if self.proc.poll() is None:
+            # graceful quit: also checks the module leaves no open socket
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def auth(key=API_KEY):
+    return {"Authorization": "Bearer " + key}
+
+
+def presign(key, expires, secret=SECRET):
+    msg = f"GET\n/v1/files/{key}\n{expires}".encode()
+    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
