@@ -1,0 +1,100 @@
+#include "config/worker_config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace enconvert::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempFile {
+  public:
+    explicit TempFile(const std::string& content) {
+        char tmpl[] = "/tmp/enconvert-cfg-XXXXXX";
+        const int fd = mkstemp(tmpl);
+        close(fd);
+        path_ = tmpl;
+        std::ofstream(path_) << content;
+    }
+    ~TempFile() { fs::remove(path_); }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+const char* kMinimal =
+    "database_url = host=/tmp dbname=enconvert\n"
+    "listen = ipc:///tmp/w1.sock\n"
+    "storage_dir = /tmp/storage\n"
+    "signing_secret_file = /tmp/secret\n";
+
+}  // namespace
+
+TEST(WorkerConfig, DefaultsFilledIn) {
+    TempFile f(kMinimal);
+    const auto c = parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "/r/bin");
+    EXPECT_EQ(c.database_url, "host=/tmp dbname=enconvert");
+    EXPECT_EQ(c.listen, "ipc:///tmp/w1.sock");
+    EXPECT_EQ(c.presign_ttl, 3600);
+    EXPECT_EQ(c.renderers, 1);
+    EXPECT_EQ(c.views_per_renderer, 2);
+    EXPECT_EQ(c.lease_seconds, 330);
+    EXPECT_EQ(c.renderer_binary, "/r/bin");
+    EXPECT_TRUE(c.display.empty());
+    EXPECT_TRUE(c.public_url.empty());
+    EXPECT_FALSE(c.worker_id.empty());
+    EXPECT_NE(c.worker_id.find('-'), std::string::npos);
+}
+
+TEST(WorkerConfig, CommandLineOverridesFile) {
+    TempFile f(std::string(kMinimal) + "renderers = 3\npublic_url = https://x.example/\n");
+    const auto c = parse_worker_config(
+        {"--config", f.path(), "--renderers", "5", "--display", ":7", "--worker_id", "w1"},
+        ConfigPurpose::serve, "");
+    EXPECT_EQ(c.renderers, 5);
+    EXPECT_EQ(c.display, ":7");
+    EXPECT_EQ(c.worker_id, "w1");
+    EXPECT_EQ(c.public_url, "https://x.example");  // trailing slash dropped
+}
+
+TEST(WorkerConfig, CommandLineOnly) {
+    const auto c = parse_worker_config({"--database_url", "dbname=x"}, ConfigPurpose::admin, "");
+    EXPECT_EQ(c.database_url, "dbname=x");
+}
+
+TEST(WorkerConfig, MissingRequiredKeyIsAnError) {
+    TempFile f("database_url = dbname=x\nlisten = ipc:///tmp/a\nstorage_dir = /tmp/s\n");
+    try {
+        parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "");
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("signing_secret_file"), std::string::npos);
+    }
+    EXPECT_THROW(parse_worker_config({}, ConfigPurpose::admin, ""), ConfigError);
+}
+
+TEST(WorkerConfig, UnknownKeyAndBadValuesAreErrors) {
+    TempFile typo(std::string(kMinimal) + "renderres = 2\n");
+    EXPECT_THROW(parse_worker_config({"--config", typo.path()}, ConfigPurpose::serve, ""),
+                 ConfigError);
+    TempFile bad(std::string(kMinimal) + "renderers = many\n");
+    EXPECT_THROW(parse_worker_config({"--config", bad.path()}, ConfigPurpose::serve, ""),
+                 ConfigError);
+    TempFile zero(std::string(kMinimal) + "renderers = 0\n");
+    EXPECT_THROW(parse_worker_config({"--config", zero.path()}, ConfigPurpose::serve, ""),
+                 ConfigError);
+    EXPECT_THROW(parse_worker_config({"--config", "/nonexistent/x.ini"}, ConfigPurpose::serve, ""),
+                 ConfigError);
+}
+
+TEST(WorkerConfig, SigningSecretTrimsTrailingWhitespace) {
+    TempFile f("abcdef0123\n\n");
+    EXPECT_EQ(read_signing_secret(f.path()), "abcdef0123");
+    TempFile empty("\n");
+    EXPECT_THROW(read_signing_secret(empty.path()), ConfigError);
+    EXPECT_THROW(read_signing_secret("/nonexistent/secret"), ConfigError);
+}

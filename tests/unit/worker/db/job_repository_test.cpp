@@ -1,0 +1,259 @@
+#include "db/job_repository.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <set>
+
+#include "auth/api_keys.h"
+#include "db/key_repository.h"
+#include "db/session.h"
+#include "pg_fixture.h"
+#include "util/ids.h"
+
+using namespace enconvert;
+
+namespace {
+
+class JobRepositoryTest : public test_support::PgTest {
+  protected:
+    void SetUp() override {
+        test_support::PgTest::SetUp();
+        if (HasFatalFailure()) return;
+        conn_ = std::make_unique<pqxx::connection>(url());
+        acme_ = db::create_key(*conn_, "acme", auth::key_hash_hex(auth::generate_api_key()),
+                               "sk_live_acme");
+        other_ = db::create_key(*conn_, "other", auth::key_hash_hex(auth::generate_api_key()),
+                                "sk_live_othr");
+    }
+
+    db::NewJob job(std::vector<std::string> urls, const db::CreatedKey& key) {
+        db::NewJob j;
+        j.id = util::new_job_id(urls.size() > 1);
+        j.account_id = key.account_id;
+        j.api_key_id = key.key_id;
+        j.endpoint = "url-to-pdf";
+        j.is_batch = urls.size() > 1;
+        j.is_sync = false;
+        j.options = {{"output_filename", "r"}};
+        j.base_url = "https://api.example.com";
+        j.urls = std::move(urls);
+        return j;
+    }
+
+    // Waits up to 5 s for a notification on the session.
+    static std::vector<db::Notification> wait_notifications(db::Session& s) {
+        for (int i = 0; i < 50; ++i) {
+            auto notes = s.take_notifications();
+            if (!notes.empty()) return notes;
+            pollfd p{s.fd(), POLLIN, 0};
+            ::poll(&p, 1, 100);
+        }
+        return {};
+    }
+
+    long long count(const std::string& sql) {
+        pqxx::nontransaction tx(*conn_);
+        return tx.exec(sql)[0][0].as<long long>();
+    }
+
+    std::unique_ptr<pqxx::connection> conn_;
+    db::CreatedKey acme_;
+    db::CreatedKey other_;
+};
+
+}  // namespace
+
+TEST_F(JobRepositoryTest, InsertCreatesJobAndTasksAndNotifies) {
+    db::Session listener(url(), {db::kTaskReadyChannel});
+    const auto res = db::insert_job(
+        *conn_, job({"https://a.example", "https://b.example", "https://a.example"}, acme_));
+    EXPECT_TRUE(res.created);
+    const auto view = db::load_job(*conn_, res.job_id, acme_.account_id);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->status, "processing");
+    EXPECT_EQ(view->options["output_filename"], "r");
+    EXPECT_FALSE(view->completed_at);
+    EXPECT_EQ(view->created_at.size(), 20u);  // 2026-01-01T00:00:00Z
+    ASSERT_EQ(view->tasks.size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(view->tasks[i].position, i);
+        EXPECT_EQ(view->tasks[i].status, "pending");
+    }
+    EXPECT_EQ(view->tasks[2].url, "https://a.example");  // duplicates allowed
+    const auto notes = wait_notifications(listener);
+    ASSERT_FALSE(notes.empty());
+    EXPECT_EQ(notes[0].channel, "enconvert_task_ready");
+}
+
+TEST_F(JobRepositoryTest, InsertIsAtomic) {
+    // Make the second task insert fail: neither the job nor the first task
+    // may remain afterwards.
+    {
+        pqxx::work tx(*conn_);
+        tx.exec(
+            "CREATE FUNCTION fail_task() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.url = 'https://fail.example' THEN RAISE EXCEPTION 'boom'; END IF; "
+            "RETURN NEW; END $$;"
+            "CREATE TRIGGER fail_task BEFORE INSERT ON tasks FOR EACH ROW "
+            "EXECUTE FUNCTION fail_task();");
+        tx.commit();
+    }
+    EXPECT_THROW(db::insert_job(*conn_, job({"https://ok.example", "https://fail.example"}, acme_)),
+                 pqxx::sql_error);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("DROP TRIGGER fail_task ON tasks; DROP FUNCTION fail_task();");
+        tx.commit();
+    }
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 0);
+}
+
+TEST_F(JobRepositoryTest, IdempotencyKeyReturnsExistingJobPerAccount) {
+    auto first = job({"https://a.example"}, acme_);
+    first.idempotency_key = "idem-1";
+    first.notification_email = "team@example.com";
+    const auto r1 = db::insert_job(*conn_, first);
+    auto second = job({"https://a.example"}, acme_);
+    second.idempotency_key = "idem-1";
+    const auto r2 = db::insert_job(*conn_, second);
+    EXPECT_TRUE(r1.created);
+    EXPECT_FALSE(r2.created);
+    EXPECT_EQ(r2.job_id, r1.job_id);
+    EXPECT_EQ(r2.notification_email, "team@example.com");
+    auto third = job({"https://a.example"}, other_);
+    third.idempotency_key = "idem-1";
+    const auto r3 = db::insert_job(*conn_, third);
+    EXPECT_TRUE(r3.created);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 2);
+}
+
+TEST_F(JobRepositoryTest, ConcurrentClaimsGetDisjointTasks) {
+    db::insert_job(*conn_,
+                   job({"https://1", "https://2", "https://3", "https://4", "https://5"}, acme_));
+    pqxx::connection a(url());
+    pqxx::connection b(url());
+    pqxx::work tx_a(a);  // holds its row locks until committed
+    const auto got_a = db::claim_tasks_in(tx_a, "worker-a", 300, 2);
+    const auto got_b = db::claim_tasks(b, "worker-b", 300, 10);
+    tx_a.commit();
+    ASSERT_EQ(got_a.size(), 2u);
+    ASSERT_EQ(got_b.size(), 3u);
+    std::set<std::int64_t> ids;
+    for (const auto& t : got_a) ids.insert(t.task_id);
+    for (const auto& t : got_b) ids.insert(t.task_id);
+    EXPECT_EQ(ids.size(), 5u);
+    EXPECT_EQ(got_a[0].endpoint, "url-to-pdf");
+    EXPECT_EQ(got_a[0].account_public_id.size(), 16u);
+    EXPECT_EQ(got_a[0].attempts, 1);
+    EXPECT_EQ(got_a[0].options["output_filename"], "r");
+    EXPECT_TRUE(db::claim_tasks(b, "worker-b", 300, 10).empty());
+    EXPECT_EQ(count("SELECT count(*) FROM tasks WHERE status = 'processing' AND "
+                    "lease_expires_at > now() + interval '200 seconds'"),
+              5);
+}
+
+TEST_F(JobRepositoryTest, ExpiredLeaseIsReclaimedAndOldOwnerLosesIt) {
+    db::insert_job(*conn_, job({"https://1"}, acme_));
+    const auto first = db::claim_tasks(*conn_, "dead-worker", 300, 10);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_TRUE(db::claim_tasks(*conn_, "live-worker", 300, 10).empty());  // lease still valid
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("UPDATE tasks SET lease_expires_at = now() - interval '1 second'");
+        tx.commit();
+    }
+    const auto again = db::claim_tasks(*conn_, "live-worker", 300, 10);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].task_id, first[0].task_id);
+    EXPECT_EQ(again[0].attempts, 2);
+
+    db::TaskOutcome o;
+    o.task_id = first[0].task_id;
+    o.ok = false;
+    o.error_code = "timeout";
+    o.error = "late";
+    EXPECT_FALSE(db::finish_task(*conn_, "dead-worker", o).applied);
+    o.ok = true;
+    o.object_key = "live/files/x/url-to-pdf/a_1.pdf";
+    o.filename = "a.pdf";
+    o.file_size = 10;
+    o.conversion_time = 1.5;
+    const auto r = db::finish_task(*conn_, "live-worker", o);
+    EXPECT_TRUE(r.applied);
+    EXPECT_TRUE(r.job_terminal);
+}
+
+TEST_F(JobRepositoryTest, FinishingLastTaskMakesJobTerminalAndNotifies) {
+    db::Session listener(url(), {db::kJobDoneChannel});
+    const auto ins = db::insert_job(*conn_, job({"https://1", "https://2"}, acme_));
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 2u);
+
+    db::TaskOutcome ok;
+    ok.task_id = claimed[0].task_id;
+    ok.ok = true;
+    ok.object_key = "live/files/x/url-to-pdf/a_1.pdf";
+    ok.filename = "a.pdf";
+    ok.file_size = 184320;
+    ok.conversion_time = 3.72;
+    const auto r1 = db::finish_task(*conn_, "w", ok);
+    EXPECT_TRUE(r1.applied);
+    EXPECT_FALSE(r1.job_terminal);
+    EXPECT_EQ(db::load_job(*conn_, ins.job_id, acme_.account_id)->status, "processing");
+
+    db::TaskOutcome bad;
+    bad.task_id = claimed[1].task_id;
+    bad.error_code = "dns_error";
+    bad.error = "Failed to load page: host not found";
+    const auto r2 = db::finish_task(*conn_, "w", bad);
+    EXPECT_TRUE(r2.applied);
+    EXPECT_TRUE(r2.job_terminal);
+    EXPECT_EQ(r2.job_id, ins.job_id);
+
+    const auto view = db::load_job(*conn_, ins.job_id, acme_.account_id);
+    EXPECT_EQ(view->status, "completed");
+    ASSERT_TRUE(view->completed_at);
+    EXPECT_EQ(view->tasks[0].status, "success");
+    EXPECT_EQ(view->tasks[0].file_size, 184320);
+    EXPECT_DOUBLE_EQ(*view->tasks[0].conversion_time, 3.72);
+    EXPECT_EQ(view->tasks[1].status, "failed");
+    EXPECT_EQ(view->tasks[1].error_code, "dns_error");
+
+    const auto notes = wait_notifications(listener);
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_EQ(notes[0].channel, "enconvert_job_done");
+    EXPECT_EQ(notes[0].payload, ins.job_id);
+    // Finishing the same task again changes nothing.
+    EXPECT_FALSE(db::finish_task(*conn_, "w", bad).applied);
+}
+
+TEST_F(JobRepositoryTest, AllTasksFailedMakesJobFailed) {
+    const auto ins = db::insert_job(*conn_, job({"https://1"}, acme_));
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    db::TaskOutcome bad;
+    bad.task_id = claimed.at(0).task_id;
+    bad.error_code = "timeout";
+    bad.error = "The page did not finish loading in time.";
+    EXPECT_TRUE(db::finish_task(*conn_, "w", bad).job_terminal);
+    EXPECT_EQ(db::load_job(*conn_, ins.job_id, acme_.account_id)->status, "failed");
+}
+
+TEST_F(JobRepositoryTest, OtherAccountsJobIsNotFound) {
+    const auto ins = db::insert_job(*conn_, job({"https://1"}, acme_));
+    EXPECT_TRUE(db::load_job(*conn_, ins.job_id, acme_.account_id));
+    EXPECT_FALSE(db::load_job(*conn_, ins.job_id, other_.account_id));
+    EXPECT_FALSE(db::load_job(*conn_, "job_unknown", acme_.account_id));
+}
+
+TEST_F(JobRepositoryTest, ReleaseGivesTasksBack) {
+    db::insert_job(*conn_, job({"https://1", "https://2"}, acme_));
+    ASSERT_EQ(db::claim_tasks(*conn_, "w", 300, 10).size(), 2u);
+    EXPECT_EQ(db::release_tasks(*conn_, "w"), 2);
+    const auto again = db::claim_tasks(*conn_, "w2", 300, 10);
+    ASSERT_EQ(again.size(), 2u);
+    EXPECT_EQ(again[0].attempts, 1);
+    EXPECT_TRUE(db::ping(*conn_));
+}

@@ -1,0 +1,189 @@
+// A throwaway PostgreSQL cluster for DB-backed tests: initdb + pg_ctl in a
+// temp dir, unix socket only (listen_addresses=''), schema/migrations/*.sql
+// applied with psql. Started once per test process; if it cannot start, the
+// tests FAIL (they never skip). Header-only because the test target globs
+// only *_test.cpp files.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace enconvert::test_support {
+
+namespace fs = std::filesystem;
+
+class PgCluster {
+  public:
+    PgCluster() {
+        bindir_ = find_bindir();
+        char tmpl[] = "/tmp/enconvert-pg-XXXXXX";
+        if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+        dir_ = tmpl;
+        chmod(dir_.c_str(), 0755);
+        try {
+            start();
+        } catch (...) {
+            cleanup();  // the destructor does not run for a failed constructor
+            throw;
+        }
+    }
+
+    ~PgCluster() { cleanup(); }
+
+    std::string url() const {
+        return "host=" + dir_.string() + " port=" + std::to_string(port_) +
+               " user=postgres dbname=postgres";
+    }
+
+    // Empties every table so each test starts from a clean database.
+    void reset() {
+        pqxx::connection c(url());
+        pqxx::work tx(c);
+        tx.exec("TRUNCATE accounts, api_keys, jobs, tasks RESTART IDENTITY CASCADE");
+        tx.commit();
+    }
+
+  private:
+    void start() {
+        as_root_ = geteuid() == 0;
+        if (as_root_) {
+            // initdb/postgres refuse to run as root: hand the dir to postgres.
+            const passwd* pw = getpwnam("postgres");
+            if (pw == nullptr) throw std::runtime_error("no 'postgres' user to run the cluster");
+            if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+                throw std::runtime_error("chown of the cluster dir failed");
+            }
+        }
+        port_ = free_port();
+        const std::string data = (dir_ / "data").string();
+        run_pg(bindir_ + "/initdb --no-sync -A trust -U postgres -E UTF8 -D " + data, "initdb");
+        run_pg(bindir_ + "/pg_ctl -D " + data + " -l " + (dir_ / "server.log").string() +
+                   " -w -t 30 -o \"-p " + std::to_string(port_) + " -k " + dir_.string() +
+                   " -c listen_addresses='' -c fsync=off\" start",
+               "pg_ctl start");
+        started_ = true;
+        apply_migrations();
+    }
+
+    void cleanup() noexcept {
+        if (started_) {
+            const std::string cmd = bindir_ + "/pg_ctl -D " + (dir_ / "data").string() +
+                                    " -m immediate stop >/dev/null 2>&1";
+            [[maybe_unused]] const int rc =
+                std::system(as_root_ ? ("runuser -u postgres -- " + cmd).c_str() : cmd.c_str());
+            started_ = false;
+        }
+        std::error_code ec;
+        if (!dir_.empty()) fs::remove_all(dir_, ec);
+    }
+
+    static std::string find_bindir() {
+        if (const char* env = std::getenv("PG_BINDIR")) return env;
+        std::vector<fs::path> found;
+        std::error_code ec;
+        for (const auto& e : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+            if (fs::exists(e.path() / "bin/initdb")) found.push_back(e.path() / "bin");
+        }
+        if (found.empty()) throw std::runtime_error("no PostgreSQL server binaries found");
+        std::sort(found.begin(), found.end());
+        return found.back().string();
+    }
+
+    static int free_port() {
+        const int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof addr;
+        if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+            if (fd >= 0) close(fd);
+            throw std::runtime_error("cannot pick a free port");
+        }
+        close(fd);
+        return ntohs(addr.sin_port);
+    }
+
+    void run_pg(const std::string& cmd, const char* what) {
+        const std::string log = (dir_ / "cmd.log").string();
+        const std::string full =
+            (as_root_ ? "runuser -u postgres -- " + cmd : cmd) + " >>" + log + " 2>&1";
+        if (std::system(full.c_str()) != 0) {
+            std::ifstream in(log);
+            std::stringstream ss;
+            ss << in.rdbuf();
+            throw std::runtime_error(std::string(what) + " failed: " + ss.str());
+        }
+    }
+
+    void apply_migrations() {
+        // This header lives at <repo>/tests/unit/worker/db/.
+        const fs::path repo = fs::path(__FILE__)
+                                  .parent_path()
+                                  .parent_path()
+                                  .parent_path()
+                                  .parent_path()
+                                  .parent_path();
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(repo / "schema/migrations")) {
+            if (e.path().extension() == ".sql") files.push_back(e.path());
+        }
+        std::sort(files.begin(), files.end());
+        if (files.empty()) throw std::runtime_error("no migrations found under " + repo.string());
+        for (const auto& f : files) {
+            const std::string cmd = "psql -X -q -v ON_ERROR_STOP=1 -h " + dir_.string() + " -p " +
+                                    std::to_string(port_) + " -U postgres -d postgres -f " +
+                                    f.string() + " >>" + (dir_ / "psql.log").string() + " 2>&1";
+            if (std::system(cmd.c_str()) != 0) {
+                throw std::runtime_error("applying " + f.string() + " failed");
+            }
+        }
+    }
+
+    std::string bindir_;
+    fs::path dir_;
+    int port_ = 0;
+    bool as_root_ = false;
+    bool started_ = false;
+};
+
+// Base fixture: one cluster per test process, tables emptied before each test.
+class PgTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        if (cluster_ || !startup_error_.empty()) return;
+        try {
+            cluster_ = std::make_unique<PgCluster>();
+        } catch (const std::exception& e) {
+            startup_error_ = e.what();
+        }
+    }
+    static void TearDownTestSuite() { cluster_.reset(); }
+
+    void SetUp() override {
+        ASSERT_TRUE(cluster_) << "PostgreSQL test cluster did not start: " << startup_error_;
+        cluster_->reset();
+    }
+
+    static std::string url() { return cluster_->url(); }
+
+    inline static std::unique_ptr<PgCluster> cluster_;
+    inline static std::string startup_error_;
+};
+
+}  // namespace enconvert::test_support

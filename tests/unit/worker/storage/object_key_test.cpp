@@ -1,0 +1,78 @@
+#include "storage/object_key.h"
+
+#include <gtest/gtest.h>
+
+using namespace enconvert::storage;
+using nlohmann::json;
+
+TEST(ObjectKey, SanitizeRemovesTraversal) {
+    EXPECT_EQ(sanitize_name("../x"), "x");
+    EXPECT_EQ(sanitize_name("../../etc/passwd"), "etc_passwd");
+    EXPECT_EQ(sanitize_name("a..b"), "a.b");
+    EXPECT_EQ(sanitize_name("a/b\\c"), "a_b_c");
+}
+
+TEST(ObjectKey, SanitizeRemovesControlCharsAndUnicode) {
+    EXPECT_EQ(sanitize_name(std::string("a\nb\x01"
+                                        "c\x7f")),
+              "a_b_c");
+    EXPECT_EQ(sanitize_name("r\xc3\xa9sum\xc3\xa9"), "r_sum");  // "résumé"
+    EXPECT_EQ(sanitize_name("\xe2\x9c\x93"), "");               // "✓" only
+}
+
+TEST(ObjectKey, SanitizeTrimsAndLimitsLength) {
+    EXPECT_EQ(sanitize_name("  report  "), "report");
+    EXPECT_EQ(sanitize_name("...."), "");
+    EXPECT_EQ(sanitize_name(""), "");
+    EXPECT_EQ(sanitize_name(std::string(300, 'a')).size(), 100u);
+}
+
+TEST(ObjectKey, HostNameDotsBecomeDashes) {
+    EXPECT_EQ(host_name_for_key("https://example.com/path?q=1"), "example-com");
+    EXPECT_EQ(host_name_for_key("http://Sub.Example.COM:8080/"), "sub-example-com");
+    EXPECT_EQ(host_name_for_key("https://[::1]:8443/x"), "1");
+    EXPECT_EQ(host_name_for_key("not a url"), "not_a_url");
+    EXPECT_EQ(host_name_for_key("https://"), "file");
+}
+
+TEST(ObjectKey, OutputNameFallsBackToHost) {
+    EXPECT_EQ(output_name(json::object(), "https://example.com", "pdf"), "example-com");
+    EXPECT_EQ(output_name(json{{"output_filename", ""}}, "https://example.com", "pdf"),
+              "example-com");
+    EXPECT_EQ(output_name(json{{"output_filename", "../.."}}, "https://a.b", "pdf"), "a-b");
+    EXPECT_EQ(output_name(json{{"output_filename", "report"}}, "https://a.b", "pdf"), "report");
+}
+
+TEST(ObjectKey, OutputNameDropsTypedExtension) {
+    EXPECT_EQ(output_name(json{{"output_filename", "report.PDF"}}, "https://a.b", "pdf"), "report");
+    EXPECT_EQ(output_name(json{{"output_filename", "shot.png"}}, "https://a.b", "jpg"), "shot.png");
+}
+
+TEST(ObjectKey, FormatAndExtension) {
+    EXPECT_EQ(format_for("url-to-pdf", json{{"image_format", "png"}}), "pdf");
+    EXPECT_EQ(format_for("url-to-screenshot", json::object()), "png");
+    EXPECT_EQ(format_for("url-to-screenshot", json{{"image_format", "jpeg"}}), "jpeg");
+    EXPECT_EQ(format_for("url-to-screenshot", json{{"image_format", "gif"}}), "png");
+    EXPECT_EQ(extension_for("jpeg"), "jpg");
+    EXPECT_EQ(extension_for("webp"), "webp");
+    EXPECT_EQ(content_type_for("pdf"), "application/pdf");
+    EXPECT_EQ(content_type_for("png"), "image/png");
+    EXPECT_EQ(content_type_for("jpeg"), "image/jpeg");
+}
+
+TEST(ObjectKey, BuildKeyFollowsLayout) {
+    const auto t = std::chrono::system_clock::from_time_t(1767225600);  // 2026-01-01 00:00:00Z
+    EXPECT_EQ(utc_stamp(t), "20260101T000000Z");
+    const std::string key =
+        build_object_key("abc123", "url-to-pdf", "example-com", utc_stamp(t), 7, "pdf");
+    EXPECT_EQ(key, "live/files/abc123/url-to-pdf/example-com_20260101T000000Z_7.pdf");
+    EXPECT_TRUE(is_valid_object_key(key));
+}
+
+TEST(ObjectKey, ValidKeyCharset) {
+    EXPECT_FALSE(is_valid_object_key(""));
+    EXPECT_FALSE(is_valid_object_key("/abs"));
+    EXPECT_FALSE(is_valid_object_key("a/../b"));
+    EXPECT_FALSE(is_valid_object_key("a b"));
+    EXPECT_TRUE(is_valid_object_key("live/files/x/y.pdf"));
+}

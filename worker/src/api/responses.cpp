@@ -1,0 +1,167 @@
+#include "api/responses.h"
+
+#include <cstdio>
+
+#include "storage/object_key.h"
+
+namespace enconvert::api {
+
+using nlohmann::json;
+
+namespace {
+
+HttpAnswer json_answer(int status, const json& body) {
+    HttpAnswer a;
+    a.status = status;
+    a.body = body.dump();
+    return a;
+}
+
+std::string seconds_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", v);
+    return buf;
+}
+
+}  // namespace
+
+std::string accepted_message(const std::optional<std::string>& email,
+                             const std::optional<std::string>& callback_url) {
+    const bool has_email = email && !email->empty();
+    const bool has_callback = callback_url && !callback_url->empty();
+    if (has_email && has_callback) {
+        return "Job queued. You will be notified at " + *email +
+               " when complete. Results will be sent to your callback URL.";
+    }
+    if (has_email) return "Job queued. You will be notified at " + *email + " when complete.";
+    if (has_callback) return "Job queued. Results will be sent to your callback URL.";
+    return "Job queued. Poll GET /v1/convert/status/{job_id} for results.";
+}
+
+HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
+                           const std::optional<std::string>& email,
+                           const std::optional<std::string>& callback_url) {
+    return json_answer(202, json{{"success", true},
+                                 {"message", accepted_message(email, callback_url)},
+                                 {"job_id", job_id},
+                                 {"status", status}});
+}
+
+HttpAnswer error_answer(int status, const std::string& code, const std::string& detail,
+                        const std::optional<std::string>& field,
+                        const std::optional<std::string>& job_id) {
+    json body{{"success", false}, {"error", code}, {"detail", detail}};
+    if (field) body["field"] = *field;
+    if (job_id) body["job_id"] = *job_id;
+    HttpAnswer a = json_answer(status, body);
+    if (status == 503) a.headers.emplace_back("Retry-After", "5");
+    return a;
+}
+
+HttpAnswer invalid_api_key_answer() {
+    return error_answer(401, "invalid_api_key", "The API key is not valid or has been revoked.");
+}
+
+HttpAnswer job_not_found_answer() {
+    return error_answer(404, "job_not_found", "No job with this id exists for your account.");
+}
+
+HttpAnswer database_unavailable_answer() {
+    return error_answer(503, "database_unavailable",
+                        "The service is temporarily unable to reach its database. "
+                        "Retry in a few seconds.");
+}
+
+HttpAnswer internal_error_answer() {
+    return error_answer(500, "internal_error",
+                        "The worker could not process the request. Retry later.");
+}
+
+HttpAnswer bad_message_answer(const std::string& detail) {
+    return error_answer(400, "bad_message", detail);
+}
+
+json status_object(const db::JobView& job, const storage::Presigner& presigner) {
+    int completed = 0;
+    int failed = 0;
+    json tasks = json::array();
+    for (const auto& t : job.tasks) {
+        json item{{"url", t.url}, {"status", t.status}};
+        if (t.status == "success") {
+            ++completed;
+            const std::string key = t.object_key.value_or("");
+            item["presigned_url"] = presigner.url(job.base_url, key);
+            item["object_key"] = key;
+            item["file_size"] = t.file_size.value_or(0);
+            item["conversion_time"] = t.conversion_time.value_or(0.0);
+        } else if (t.status == "failed") {
+            ++failed;
+            item["error"] = t.error.value_or("The conversion failed.");
+        }
+        tasks.push_back(std::move(item));
+    }
+    return json{{"job_id", job.id},
+                {"status", job.status},
+                {"total_tasks", job.tasks.size()},
+                {"completed_tasks", completed},
+                {"failed_tasks", failed},
+                {"tasks", std::move(tasks)},
+                {"created_at", job.created_at},
+                {"completed_at", job.completed_at ? json(*job.completed_at) : json(nullptr)},
+                {"notifications", json::array()}};
+}
+
+HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner) {
+    return json_answer(200, status_object(job, presigner));
+}
+
+HttpAnswer sync_answer(const db::JobView& job, const storage::Presigner& presigner,
+                       bool direct_download) {
+    if (job.tasks.empty()) return internal_error_answer();
+    const db::TaskView& t = job.tasks.front();
+    if (t.status != "success") {
+        const std::string code = t.error_code.value_or("render_failed");
+        const int http = code == "timeout" ? 504 : 422;
+        return error_answer(http, code, t.error.value_or("The conversion failed."), std::nullopt,
+                            job.id);
+    }
+    const std::string key = t.object_key.value_or("");
+    const std::string filename = t.filename.value_or("");
+    const std::int64_t size = t.file_size.value_or(0);
+    const double seconds = t.conversion_time.value_or(0.0);
+    if (direct_download) {
+        HttpAnswer a;
+        a.status = 200;
+        a.content_type = storage::content_type_for(storage::format_for(job.endpoint, job.options));
+        // filename comes from the sanitised key charset: safe inside quotes.
+        a.headers = {{"Content-Disposition", "attachment; filename=\"" + filename + "\""},
+                     {"X-Job-Id", job.id},
+                     {"X-Object-Key", key},
+                     {"X-File-Size", std::to_string(size)},
+                     {"X-Conversion-Time", seconds_text(seconds)}};
+        a.internal_redirect = key;
+        return a;
+    }
+    return json_answer(200, json{{"success", true},
+                                 {"job_id", job.id},
+                                 {"status", "completed"},
+                                 {"url", t.url},
+                                 {"presigned_url", presigner.url(job.base_url, key)},
+                                 {"object_key", key},
+                                 {"filename", filename},
+                                 {"file_size", size},
+                                 {"conversion_time", seconds}});
+}
+
+HttpAnswer health_answer(bool database_ok) {
+    if (database_ok) {
+        return json_answer(
+            200, json{{"status", "ok"}, {"nginx", "ok"}, {"worker", "ok"}, {"database", "ok"}});
+    }
+    HttpAnswer a = json_answer(
+        503, json{{"status", "degraded"}, {"nginx", "ok"}, {"worker", "ok"}, {"database", "down"}});
+    a.headers.emplace_back("Retry-After", "5");
+    return a;
+}
+
+}  // namespace enconvert::api

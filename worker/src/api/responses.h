@@ -1,0 +1,54 @@
+// HTTP answers the worker composes (status, headers, JSON body); the module
+// relays them as is. Shapes: /work/shared/API.md.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "db/job_types.h"
+#include "storage/presign.h"
+
+namespace enconvert::api {
+
+struct HttpAnswer {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    // Set instead of body: the module serves this stored object itself.
+    std::optional<std::string> internal_redirect;
+};
+
+// The 202 message, worded as in the reference page.
+std::string accepted_message(const std::optional<std::string>& email,
+                             const std::optional<std::string>& callback_url);
+HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
+                           const std::optional<std::string>& email,
+                           const std::optional<std::string>& callback_url);
+
+// {"success":false,"error":code,"detail":detail[,"field"][,"job_id"]}
+HttpAnswer error_answer(int status, const std::string& code, const std::string& detail,
+                        const std::optional<std::string>& field = std::nullopt,
+                        const std::optional<std::string>& job_id = std::nullopt);
+HttpAnswer invalid_api_key_answer();
+HttpAnswer job_not_found_answer();
+HttpAnswer database_unavailable_answer();  // 503 + Retry-After: 5
+HttpAnswer internal_error_answer();
+HttpAnswer bad_message_answer(const std::string& detail);
+
+// The status object (= callback payload core + created_at, completed_at,
+// notifications), with fresh presigned URLs.
+nlohmann::json status_object(const db::JobView& job, const storage::Presigner& presigner);
+HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner);
+
+// Final answer of a terminal sync job: 200 result JSON (or the stored file
+// via internal redirect when direct_download), else 422 / 504 error shape.
+HttpAnswer sync_answer(const db::JobView& job, const storage::Presigner& presigner,
+                       bool direct_download);
+
+HttpAnswer health_answer(bool database_ok);
+
+}  // namespace enconvert::api

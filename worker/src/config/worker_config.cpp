@@ -1,0 +1,115 @@
+#include "config/worker_config.h"
+
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <fstream>
+#include <sstream>
+
+namespace enconvert::config {
+
+namespace po = boost::program_options;
+
+namespace {
+
+po::options_description describe(WorkerConfig& c) {
+    po::options_description d("worker options");
+    d.add_options()                                                                     //
+        ("database_url", po::value(&c.database_url), "libpq connection string")         //
+        ("listen", po::value(&c.listen), "ZeroMQ endpoint the ROUTER binds")            //
+        ("worker_id", po::value(&c.worker_id), "lease owner name")                      //
+        ("storage_dir", po::value(&c.storage_dir), "local storage root")                //
+        ("signing_secret_file", po::value(&c.signing_secret_file), "HMAC secret file")  //
+        ("public_url", po::value(&c.public_url), "base of presigned URLs")              //
+        ("presign_ttl", po::value(&c.presign_ttl)->default_value(3600), "seconds")      //
+        ("renderer_binary", po::value(&c.renderer_binary), "enconvert-render path")     //
+        ("renderers", po::value(&c.renderers)->default_value(1), "renderer children")   //
+        ("views_per_renderer", po::value(&c.views_per_renderer)->default_value(2),
+         "concurrent renders per child")                                                     //
+        ("display", po::value(&c.display), "X display; empty starts Xvfb")                   //
+        ("lease_seconds", po::value(&c.lease_seconds)->default_value(330), "task lease")     //
+        ("allowed_networks", po::value(&c.allowed_networks), "CIDRs exempt from deny list")  //
+        ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                                   //
+        ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")                 //
+        ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle");
+    return d;
+}
+
+std::string default_worker_id() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::string name = host[0] ? host : "worker";
+    return name + "-" + std::to_string(getpid());
+}
+
+void require(const std::string& value, const char* key) {
+    if (value.empty()) {
+        throw ConfigError(std::string("missing required setting '") + key + "'");
+    }
+}
+
+void check_range(int value, int lo, int hi, const char* key) {
+    if (value < lo || value > hi) {
+        throw ConfigError(std::string("setting '") + key + "' must be between " +
+                          std::to_string(lo) + " and " + std::to_string(hi));
+    }
+}
+
+}  // namespace
+
+WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPurpose purpose,
+                                 const std::string& default_renderer_binary) {
+    WorkerConfig c;
+    std::string config_file;
+    po::options_description all = describe(c);
+    all.add_options()("config", po::value(&config_file), "INI configuration file");
+
+    po::variables_map vm;
+    try {
+        // Command line first: in a variables_map the first stored value wins,
+        // which is what gives command-line overrides precedence over the file.
+        po::store(po::command_line_parser(args).options(all).run(), vm);
+        if (vm.count("config")) {
+            const std::string path = vm["config"].as<std::string>();
+            std::ifstream in(path);
+            if (!in) throw ConfigError("cannot read config file '" + path + "'");
+            po::options_description file_opts = describe(c);
+            po::store(po::parse_config_file(in, file_opts, /*allow_unregistered=*/false), vm);
+        }
+        po::notify(vm);
+    } catch (const ConfigError&) {
+        throw;
+    } catch (const po::error& e) {
+        throw ConfigError(std::string("configuration: ") + e.what());
+    }
+
+    require(c.database_url, "database_url");
+    if (purpose == ConfigPurpose::serve) {
+        require(c.listen, "listen");
+        require(c.storage_dir, "storage_dir");
+        require(c.signing_secret_file, "signing_secret_file");
+        check_range(c.presign_ttl, 1, 7 * 24 * 3600, "presign_ttl");
+        check_range(c.renderers, 1, 64, "renderers");
+        check_range(c.views_per_renderer, 1, 64, "views_per_renderer");
+        check_range(c.lease_seconds, 10, 24 * 3600, "lease_seconds");
+    }
+    if (c.worker_id.empty()) c.worker_id = default_worker_id();
+    if (c.renderer_binary.empty()) c.renderer_binary = default_renderer_binary;
+    while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+    return c;
+}
+
+std::string read_signing_secret(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError("cannot read signing_secret_file '" + path + "'");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    std::string secret = ss.str();
+    while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+        secret.pop_back();
+    }
+    if (secret.empty()) throw ConfigError("signing_secret_file '" + path + "' is empty");
+    return secret;
+}
+
+}  // namespace enconvert::config

@@ -1,0 +1,52 @@
+// Worker configuration: an INI file (key = value) plus command-line
+// overrides of every key (--key value). Keys and defaults: docs/internals.md.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace enconvert::config {
+
+struct WorkerConfig {
+    std::string database_url;
+    std::string listen;
+    std::string worker_id;  // default <hostname>-<pid>
+    std::string storage_dir;
+    std::string signing_secret_file;
+    std::string public_url;
+    int presign_ttl = 3600;
+    std::string renderer_binary;
+    int renderers = 1;
+    int views_per_renderer = 2;
+    std::string display;
+    int lease_seconds = 330;
+    std::string allowed_networks;
+    std::string smtp_url;
+    std::string mail_dir;
+    std::string tls_ca_file;
+};
+
+// A configuration the worker cannot run with; what() names the key.
+class ConfigError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class ConfigPurpose {
+    serve,  // every required key must be present
+    admin,  // only database_url is needed (key commands)
+};
+
+// Parses `args` (the command-line words after the subcommand, e.g.
+// {"--config", "w.ini", "--renderers", "4"}). `--config FILE` names the INI
+// file; command-line values win over the file. Unknown keys and stray words
+// are errors, so typos do not silently do nothing. Throws ConfigError.
+WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPurpose purpose,
+                                 const std::string& default_renderer_binary);
+
+// Reads the signing secret: file content with trailing whitespace removed.
+// Throws ConfigError if the file is unreadable or empty.
+std::string read_signing_secret(const std::string& path);
+
+}  // namespace enconvert::config

@@ -1,0 +1,205 @@
+#include "db/job_repository.h"
+
+namespace enconvert::db {
+
+namespace {
+
+constexpr const char* kRfc3339 = R"('YYYY-MM-DD"T"HH24:MI:SS"Z"')";
+
+std::optional<std::string> opt_string(const pqxx::field& f) {
+    if (f.is_null()) return std::nullopt;
+    return f.as<std::string>();
+}
+
+InsertResult existing_job(pqxx::transaction_base& tx, std::int64_t account_id,
+                          const std::string& idempotency_key) {
+    const pqxx::row r = tx.exec_params1(
+        "SELECT id, status, notification_email, callback_url FROM jobs "
+        "WHERE account_id = $1 AND idempotency_key = $2",
+        account_id, idempotency_key);
+    return InsertResult{r[0].as<std::string>(), false, r[1].as<std::string>(), opt_string(r[2]),
+                        opt_string(r[3])};
+}
+
+}  // namespace
+
+InsertResult insert_job(pqxx::connection& conn, const NewJob& job) {
+    pqxx::work tx(conn);
+    // ON CONFLICT DO NOTHING on the partial unique index: a concurrent insert
+    // with the same idempotency key waits for the other transaction and then
+    // returns no row instead of failing.
+    const pqxx::result ins = tx.exec_params(
+        "INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, options, "
+        "notification_email, callback_url, base_url, idempotency_key) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11) "
+        "ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
+        "DO NOTHING RETURNING id",
+        job.id, job.account_id, job.api_key_id, job.endpoint, job.is_batch, job.is_sync,
+        job.options.dump(), job.notification_email, job.callback_url, job.base_url,
+        job.idempotency_key);
+    if (ins.empty()) {
+        InsertResult prior = existing_job(tx, job.account_id, *job.idempotency_key);
+        tx.commit();
+        return prior;
+    }
+    for (std::size_t i = 0; i < job.urls.size(); ++i) {
+        tx.exec_params("INSERT INTO tasks (job_id, position, url) VALUES ($1, $2, $3)", job.id,
+                       static_cast<int>(i), job.urls[i]);
+    }
+    tx.exec_params("SELECT pg_notify($1, '')", std::string(kTaskReadyChannel));
+    tx.commit();
+    return InsertResult{job.id, true, "processing", job.notification_email, job.callback_url};
+}
+
+std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
+                                std::int64_t account_id) {
+    pqxx::read_transaction tx(conn);
+    const std::string fmt = kRfc3339;
+    const pqxx::result j = tx.exec_params(
+        "SELECT id, account_id, endpoint, status, is_sync, base_url, options::text, "
+        "to_char(created_at AT TIME ZONE 'UTC', " +
+            fmt +
+            "), "
+            "to_char(completed_at AT TIME ZONE 'UTC', " +
+            fmt +
+            ") "
+            "FROM jobs WHERE id = $1 AND account_id = $2",
+        job_id, account_id);
+    if (j.empty()) return std::nullopt;
+    JobView v;
+    v.id = j[0][0].as<std::string>();
+    v.account_id = j[0][1].as<std::int64_t>();
+    v.endpoint = j[0][2].as<std::string>();
+    v.status = j[0][3].as<std::string>();
+    v.is_sync = j[0][4].as<bool>();
+    v.base_url = j[0][5].as<std::string>();
+    v.options = nlohmann::json::parse(j[0][6].as<std::string>());
+    v.created_at = j[0][7].as<std::string>();
+    v.completed_at = opt_string(j[0][8]);
+
+    const pqxx::result t = tx.exec_params(
+        "SELECT id, position, url, status, object_key, filename, file_size, conversion_time, "
+        "error_code, error FROM tasks WHERE job_id = $1 ORDER BY position",
+        job_id);
+    tx.commit();
+    for (const auto& row : t) {
+        TaskView tv;
+        tv.id = row[0].as<std::int64_t>();
+        tv.position = row[1].as<int>();
+        tv.url = row[2].as<std::string>();
+        tv.status = row[3].as<std::string>();
+        tv.object_key = opt_string(row[4]);
+        tv.filename = opt_string(row[5]);
+        if (!row[6].is_null()) tv.file_size = row[6].as<std::int64_t>();
+        if (!row[7].is_null()) tv.conversion_time = row[7].as<double>();
+        tv.error_code = opt_string(row[8]);
+        tv.error = opt_string(row[9]);
+        v.tasks.push_back(std::move(tv));
+    }
+    return v;
+}
+
+std::vector<ClaimedTask> claim_tasks_in(pqxx::transaction_base& tx, const std::string& owner,
+                                        int lease_seconds, int limit) {
+    const pqxx::result r = tx.exec_params(
+        "WITH claimed AS ("
+        "  UPDATE tasks SET status = 'processing', lease_owner = $1, "
+        "    lease_expires_at = now() + make_interval(secs => $2), "
+        "    attempts = attempts + 1, started_at = now() "
+        "  WHERE id IN (SELECT t.id FROM tasks t "
+        "    WHERE t.status = 'pending' "
+        "       OR (t.status = 'processing' AND t.lease_expires_at < now()) "
+        "    ORDER BY t.id FOR UPDATE SKIP LOCKED LIMIT $3) "
+        "  RETURNING id, job_id, url, attempts) "
+        "SELECT c.id, c.job_id, c.url, j.endpoint, j.options::text, a.public_id, c.attempts "
+        "FROM claimed c JOIN jobs j ON j.id = c.job_id JOIN accounts a ON a.id = j.account_id "
+        "ORDER BY c.id",
+        owner, lease_seconds, limit);
+    std::vector<ClaimedTask> out;
+    for (const auto& row : r) {
+        ClaimedTask c;
+        c.task_id = row[0].as<std::int64_t>();
+        c.job_id = row[1].as<std::string>();
+        c.url = row[2].as<std::string>();
+        c.endpoint = row[3].as<std::string>();
+        c.options = nlohmann::json::parse(row[4].as<std::string>());
+        c.account_public_id = row[5].as<std::string>();
+        c.attempts = row[6].as<int>();
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+std::vector<ClaimedTask> claim_tasks(pqxx::connection& conn, const std::string& owner,
+                                     int lease_seconds, int limit) {
+    pqxx::work tx(conn);
+    auto out = claim_tasks_in(tx, owner, lease_seconds, limit);
+    tx.commit();
+    return out;
+}
+
+FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const TaskOutcome& o) {
+    pqxx::work tx(conn);
+    FinishResult res;
+    const pqxx::result upd =
+        o.ok ? tx.exec_params(
+                   "UPDATE tasks SET status = 'success', object_key = $3, filename = $4, "
+                   "file_size = $5, conversion_time = $6, error_code = NULL, error = NULL, "
+                   "lease_expires_at = NULL, finished_at = now() "
+                   "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
+                   "RETURNING job_id",
+                   o.task_id, owner, o.object_key, o.filename, o.file_size, o.conversion_time)
+             : tx.exec_params(
+                   "UPDATE tasks SET status = 'failed', error_code = $3, error = $4, "
+                   "lease_expires_at = NULL, finished_at = now() "
+                   "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
+                   "RETURNING job_id",
+                   o.task_id, owner, o.error_code, o.error);
+    if (upd.empty()) {
+        tx.abort();
+        return res;  // lease lost: another worker owns the task now
+    }
+    res.applied = true;
+    res.job_id = upd[0][0].as<std::string>();
+
+    // Lock the job row, then count in a new statement: under READ COMMITTED
+    // that statement sees every task update committed by whoever held the
+    // lock before us, so exactly one finisher sees "nothing left" and the
+    // job becomes terminal exactly once.
+    const pqxx::row job =
+        tx.exec_params1("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", res.job_id);
+    const pqxx::row counts = tx.exec_params1(
+        "SELECT count(*) FILTER (WHERE status IN ('pending', 'processing')), "
+        "count(*) FILTER (WHERE status = 'success') FROM tasks WHERE job_id = $1",
+        res.job_id);
+    if (job[0].as<std::string>() == "processing" && counts[0].as<std::int64_t>() == 0) {
+        const bool any_success = counts[1].as<std::int64_t>() > 0;
+        tx.exec_params("UPDATE jobs SET status = $2, completed_at = now() WHERE id = $1",
+                       res.job_id, std::string(any_success ? "completed" : "failed"));
+        tx.exec_params("SELECT pg_notify($1, $2)", std::string(kJobDoneChannel), res.job_id);
+        res.job_terminal = true;
+    }
+    tx.commit();
+    return res;
+}
+
+int release_tasks(pqxx::connection& conn, const std::string& owner) {
+    pqxx::work tx(conn);
+    const pqxx::result r = tx.exec_params(
+        "UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
+        "attempts = greatest(attempts - 1, 0) "
+        "WHERE lease_owner = $1 AND status = 'processing'",
+        owner);
+    if (r.affected_rows() > 0) {
+        tx.exec_params("SELECT pg_notify($1, '')", std::string(kTaskReadyChannel));
+    }
+    tx.commit();
+    return static_cast<int>(r.affected_rows());
+}
+
+bool ping(pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    return tx.exec("SELECT 1")[0][0].as<int>() == 1;
+}
+
+}  // namespace enconvert::db

@@ -1,0 +1,49 @@
+// SQL for jobs and tasks: the durable queue. Every function runs its own
+// transaction on the caller's connection (one connection per thread).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "db/job_types.h"
+
+namespace enconvert::db {
+
+inline constexpr const char* kTaskReadyChannel = "enconvert_task_ready";
+inline constexpr const char* kJobDoneChannel = "enconvert_job_done";
+
+// Inserts the job and one task per URL in one transaction and NOTIFYs
+// enconvert_task_ready in it. With an idempotency key already used by the
+// same account, inserts nothing and returns the earlier job (created=false).
+InsertResult insert_job(pqxx::connection& conn, const NewJob& job);
+
+// The job with its tasks, only if it belongs to account_id.
+std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
+                                std::int64_t account_id);
+
+// Claims up to `limit` runnable tasks (pending, or processing with an expired
+// lease) with FOR UPDATE SKIP LOCKED, so concurrent workers get disjoint sets.
+// The _in variant runs inside the caller's transaction (tests use it to hold
+// the row locks open).
+std::vector<ClaimedTask> claim_tasks_in(pqxx::transaction_base& tx, const std::string& owner,
+                                        int lease_seconds, int limit);
+std::vector<ClaimedTask> claim_tasks(pqxx::connection& conn, const std::string& owner,
+                                     int lease_seconds, int limit);
+
+// Records a task's outcome if `owner` still holds its lease; in the same
+// transaction makes the job terminal when no task is left runnable and
+// NOTIFYs enconvert_job_done with the job id.
+FinishResult finish_task(pqxx::connection& conn, const std::string& owner,
+                         const TaskOutcome& outcome);
+
+// Gives back every task `owner` is processing (clean shutdown), so another
+// worker can take them without waiting for the lease to expire.
+int release_tasks(pqxx::connection& conn, const std::string& owner);
+
+// True if the database answers `SELECT 1`.
+bool ping(pqxx::connection& conn);
+
+}  // namespace enconvert::db

@@ -1,0 +1,88 @@
+// Plain data read from and written to the jobs/tasks tables.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace enconvert::db {
+
+struct NewJob {
+    std::string id;
+    std::int64_t account_id = 0;
+    std::int64_t api_key_id = 0;
+    std::string endpoint;
+    bool is_batch = false;
+    bool is_sync = false;
+    nlohmann::json options = nlohmann::json::object();
+    std::optional<std::string> notification_email;
+    std::optional<std::string> callback_url;
+    std::string base_url;
+    std::optional<std::string> idempotency_key;
+    std::vector<std::string> urls;
+};
+
+struct InsertResult {
+    std::string job_id;
+    bool created = false;  // false: an earlier job with the same idempotency key
+    std::string status;
+    std::optional<std::string> notification_email;
+    std::optional<std::string> callback_url;
+};
+
+struct TaskView {
+    std::int64_t id = 0;
+    int position = 0;
+    std::string url;
+    std::string status;
+    std::optional<std::string> object_key;
+    std::optional<std::string> filename;
+    std::optional<std::int64_t> file_size;
+    std::optional<double> conversion_time;
+    std::optional<std::string> error_code;
+    std::optional<std::string> error;
+};
+
+struct JobView {
+    std::string id;
+    std::int64_t account_id = 0;
+    std::string endpoint;
+    std::string status;
+    bool is_sync = false;
+    std::string base_url;
+    nlohmann::json options = nlohmann::json::object();
+    std::string created_at;                   // RFC 3339 UTC
+    std::optional<std::string> completed_at;  // RFC 3339 UTC
+    std::vector<TaskView> tasks;              // by position
+};
+
+struct ClaimedTask {
+    std::int64_t task_id = 0;
+    std::string job_id;
+    std::string url;
+    std::string endpoint;
+    nlohmann::json options = nlohmann::json::object();
+    std::string account_public_id;
+    int attempts = 0;  // including this claim
+};
+
+struct TaskOutcome {
+    std::int64_t task_id = 0;
+    bool ok = false;
+    std::string object_key;
+    std::string filename;
+    std::int64_t file_size = 0;
+    double conversion_time = 0;
+    std::string error_code;
+    std::string error;
+};
+
+struct FinishResult {
+    bool applied = false;       // false: our lease was lost, nothing changed
+    bool job_terminal = false;  // this outcome made the job terminal
+    std::string job_id;
+};
+
+}  // namespace enconvert::db

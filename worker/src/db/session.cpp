@@ -1,0 +1,36 @@
+#include "db/session.h"
+
+namespace enconvert::db {
+
+class Session::Receiver : public pqxx::notification_receiver {
+  public:
+    Receiver(pqxx::connection& c, const std::string& channel, std::vector<Notification>& queue)
+        : pqxx::notification_receiver(c, channel), queue_(queue) {}
+    void operator()(const std::string& payload, int) override {
+        queue_.push_back({channel(), payload});
+    }
+
+  private:
+    std::vector<Notification>& queue_;
+};
+
+Session::Session(const std::string& url, const std::vector<std::string>& channels)
+    : conn_(std::make_unique<pqxx::connection>(url)) {
+    for (const auto& ch : channels) {
+        receivers_.push_back(std::make_unique<Receiver>(*conn_, ch, queue_));
+    }
+}
+
+Session::~Session() {
+    receivers_.clear();  // unregister before the connection goes away
+}
+
+std::vector<Notification> Session::take_notifications() {
+    if (!conn_->is_open()) throw pqxx::broken_connection("connection closed");
+    conn_->get_notifs();
+    std::vector<Notification> out;
+    out.swap(queue_);
+    return out;
+}
+
+}  // namespace enconvert::db

@@ -1,0 +1,43 @@
+// One PostgreSQL connection plus its LISTEN registrations, owned by exactly
+// one thread. Notifications are queued, not acted on inside libpqxx's
+// callback, so the owner can run queries while handling them.
+#pragma once
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace enconvert::db {
+
+struct Notification {
+    std::string channel;
+    std::string payload;
+};
+
+class Session {
+  public:
+    // Connects and LISTENs on every channel. Throws pqxx exceptions.
+    Session(const std::string& url, const std::vector<std::string>& channels);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    pqxx::connection& conn() { return *conn_; }
+    int fd() const { return conn_->sock(); }
+
+    // Reads whatever arrived on the socket (non-blocking) and returns the
+    // queued notifications. Must run before every wait on fd(): a query may
+    // already have pulled a notification into libpq's buffer, and then the
+    // socket would not wake us (lost wakeup). Throws pqxx::broken_connection.
+    std::vector<Notification> take_notifications();
+
+  private:
+    class Receiver;
+    // Declared first so it is destroyed last: receivers unregister from it.
+    std::unique_ptr<pqxx::connection> conn_;
+    std::vector<std::unique_ptr<Receiver>> receivers_;
+    std::vector<Notification> queue_;
+};
+
+}  // namespace enconvert::db

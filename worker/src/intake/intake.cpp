@@ -1,0 +1,224 @@
+#include "intake/intake.h"
+
+#include <exception>
+#include <vector>
+
+#include "db/job_repository.h"
+#include "util/log.h"
+
+namespace enconvert::intake {
+
+namespace {
+constexpr int kMaxBatch = 256;  // frames per wake-up, so notifications are not starved
+constexpr std::chrono::milliseconds kPollTimeout{250};
+
+void log(const std::string& msg) {
+    util::log_event("intake", msg);
+}
+}  // namespace
+
+Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner presigner)
+    : options_(std::move(options)),
+      router_(ctx, zmq::socket_type::router),
+      handler_(std::move(presigner)) {
+    router_.set(zmq::sockopt::linger, 0);
+    router_.bind(options_.listen);
+    session_ = std::make_unique<db::Session>(options_.database_url,
+                                             std::vector<std::string>{db::kJobDoneChannel});
+    log("listening on " + options_.listen);
+}
+
+Intake::~Intake() = default;
+
+void Intake::ensure_session() {
+    if (session_) return;
+    const auto now = util::Backoff::clock::now();
+    if (!backoff_.due(now)) return;
+    try {
+        session_ = std::make_unique<db::Session>(options_.database_url,
+                                                 std::vector<std::string>{db::kJobDoneChannel});
+        backoff_.succeeded();
+        recheck_waiters_ = true;  // NOTIFYs sent while we were away are lost
+        log("database connection restored");
+    } catch (const std::exception&) {
+        backoff_.failed(now);
+    }
+}
+
+void Intake::drop_session(const char* why) {
+    if (!session_) return;
+    log(std::string("database connection lost (") + why + "), reconnecting");
+    session_.reset();
+    backoff_.failed(util::Backoff::clock::now());
+}
+
+void Intake::send(const std::string& identity, const std::string& payload) {
+    // dontwait: a ROUTER drops messages to peers that are gone or full;
+    // the intake loop must never block on one slow module.
+    try {
+        if (!router_.send(zmq::buffer(identity),
+                          zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+            return;
+        }
+        (void)router_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t& e) {
+        log(std::string("send failed: ") + e.what());
+    }
+}
+
+void Intake::drain_notifications() {
+    if (!session_) return;
+    std::vector<db::Notification> notes;
+    try {
+        notes = session_->take_notifications();
+    } catch (const std::exception&) {
+        drop_session("notification read failed");
+        return;
+    }
+    for (const auto& n : notes) {
+        if (waiters_.contains(n.payload)) handle_job_done(n.payload);
+    }
+}
+
+void Intake::handle_job_done(const std::string& job_id) {
+    if (!session_) return;
+    std::vector<Waiter> list = waiters_.take(job_id);
+    try {
+        for (auto it = list.begin(); it != list.end();) {
+            auto answer =
+                handler_.sync_result(session_->conn(), job_id, it->account_id, it->direct_download);
+            if (!answer) {
+                ++it;  // still processing (stale notification): keep waiting
+                continue;
+            }
+            send(it->identity, encode_final(it->request_id, *answer, job_id));
+            log("sync job " + job_id + " answered with " + std::to_string(answer->status));
+            it = list.erase(it);
+        }
+    } catch (const pqxx::broken_connection&) {
+        drop_session("while loading a finished job");
+    } catch (const std::exception& e) {
+        log("loading finished job " + job_id + " failed: " + e.what());
+        for (const auto& w : list) {
+            send(w.identity, encode_final(w.request_id, api::internal_error_answer(), job_id));
+        }
+        list.clear();
+    }
+    for (auto& w : list) waiters_.add(job_id, std::move(w));
+}
+
+void Intake::answer_finished_waiters() {
+    for (const auto& job_id : waiters_.job_ids()) {
+        if (!session_) return;
+        handle_job_done(job_id);
+    }
+}
+
+void Intake::handle_frame(const std::string& identity, const std::string& frame) {
+    DecodeResult decoded = decode_request(frame);
+    if (auto* err = std::get_if<DecodeError>(&decoded)) {
+        if (err->id) {
+            send(identity, encode_final(*err->id, api::bad_message_answer(err->detail)));
+        }
+        log("bad message" + (err->id ? " id=" + std::to_string(*err->id) : std::string()) + ": " +
+            err->detail);
+        return;
+    }
+    handle_request(identity, std::get<Request>(decoded));
+}
+
+void Intake::handle_request(const std::string& identity, const Request& req) {
+    if (std::holds_alternative<HealthRequest>(req.body)) {
+        bool ok = false;
+        if (session_) {
+            try {
+                ok = db::ping(session_->conn());
+            } catch (const std::exception&) {
+                drop_session("health check failed");
+            }
+        }
+        send(identity, encode_final(req.id, api::health_answer(ok)));
+        return;
+    }
+    if (!session_) {
+        send(identity, encode_final(req.id, api::database_unavailable_answer()));
+        return;
+    }
+    try {
+        if (const auto* status = std::get_if<StatusRequest>(&req.body)) {
+            send(identity, encode_final(req.id, handler_.status(session_->conn(), *status)));
+            return;
+        }
+        const auto& convert = std::get<ConvertRequest>(req.body);
+        ConvertOutcome out = handler_.convert(session_->conn(), convert);
+        if (out.final) {
+            send(identity, encode_final(req.id, *out.final, out.job_id));
+            return;
+        }
+        // The job is committed; its NOTIFY can only be read by this thread
+        // after we return to the loop, and the waiter exists before that.
+        waiters_.add(*out.job_id, Waiter{identity, req.id, out.account_id, out.direct_download,
+                                         std::chrono::steady_clock::now() + options_.sync_wait});
+        send(identity, encode_accepted(req.id, *out.job_id));
+    } catch (const pqxx::broken_connection&) {
+        drop_session("during a request");
+        send(identity, encode_final(req.id, api::database_unavailable_answer()));
+    } catch (const std::exception& e) {
+        // Never SQL or internals in the answer; the log keeps the reason.
+        log("request " + std::to_string(req.id) + " failed: " + e.what());
+        send(identity, encode_final(req.id, api::internal_error_answer()));
+    }
+}
+
+void Intake::run(const std::atomic<bool>& stop) {
+    auto next_expiry = std::chrono::steady_clock::now();
+    while (!stop.load()) {
+        ensure_session();
+        if (session_ && recheck_waiters_) {
+            recheck_waiters_ = false;
+            answer_finished_waiters();
+        }
+        // Before every wait: a query may have buffered notifications inside
+        // libpq, which would leave the socket silent (lost wakeup).
+        drain_notifications();
+
+        std::vector<zmq::pollitem_t> items;
+        items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
+        if (session_) items.push_back({nullptr, session_->fd(), ZMQ_POLLIN, 0});
+        try {
+            zmq::poll(items, kPollTimeout);
+        } catch (const zmq::error_t& e) {
+            if (e.num() == EINTR) continue;
+            throw;
+        }
+
+        if (items[0].revents & ZMQ_POLLIN) {
+            for (int i = 0; i < kMaxBatch; ++i) {
+                std::vector<zmq::message_t> parts;
+                zmq::message_t part;
+                bool got = false;
+                do {
+                    if (!router_.recv(part, zmq::recv_flags::dontwait)) break;
+                    got = true;
+                    parts.push_back(std::move(part));
+                } while (router_.get(zmq::sockopt::rcvmore));
+                if (!got) break;
+                if (parts.size() != 2) {
+                    log("dropped message with " + std::to_string(parts.size()) + " frames");
+                    continue;
+                }
+                handle_frame(parts[0].to_string(), parts[1].to_string());
+            }
+        }
+        // PG socket readiness is handled by drain_notifications() at the top.
+
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= next_expiry) {
+            if (auto n = waiters_.expire(now)) log("forgot " + std::to_string(n) + " sync waiters");
+            next_expiry = now + std::chrono::seconds(10);
+        }
+    }
+    log("stopped");
+}
+
+}  // namespace enconvert::intake

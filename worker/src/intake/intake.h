@@ -1,0 +1,60 @@
+// The intake thread: one ROUTER socket facing the nginx modules and its own
+// PostgreSQL connection LISTENing on enconvert_job_done, both in one
+// zmq_poll loop. Sync requests are parked in SyncWaiters until their job's
+// NOTIFY arrives.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <zmq.hpp>
+
+#include "db/session.h"
+#include "intake/request_handler.h"
+#include "intake/sync_waiters.h"
+#include "util/backoff.h"
+
+namespace enconvert::intake {
+
+struct IntakeOptions {
+    std::string listen;        // ZeroMQ endpoint to bind
+    std::string database_url;  // libpq connection string
+    // How long a sync request is remembered; longer than any module's
+    // enconvert_sync_timeout, after which the module answered 202 itself.
+    std::chrono::seconds sync_wait{600};
+};
+
+class Intake {
+  public:
+    // Binds the socket and connects to the database, so a bad endpoint or
+    // database fails at startup (throws zmq::error_t / pqxx exceptions).
+    Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner presigner);
+    ~Intake();
+    Intake(const Intake&) = delete;
+    Intake& operator=(const Intake&) = delete;
+
+    // The event loop; returns once `stop` is set (checked at least every
+    // 250 ms). Run on exactly one thread.
+    void run(const std::atomic<bool>& stop);
+
+  private:
+    void handle_frame(const std::string& identity, const std::string& frame);
+    void handle_request(const std::string& identity, const Request& req);
+    void handle_job_done(const std::string& job_id);
+    void answer_finished_waiters();  // after a reconnect: catch missed NOTIFYs
+    void send(const std::string& identity, const std::string& payload);
+    void ensure_session();
+    void drop_session(const char* why);
+    void drain_notifications();
+
+    IntakeOptions options_;
+    zmq::socket_t router_;
+    RequestHandler handler_;
+    SyncWaiters waiters_;
+    std::unique_ptr<db::Session> session_;
+    util::Backoff backoff_;
+    bool recheck_waiters_ = false;
+};
+
+}  // namespace enconvert::intake

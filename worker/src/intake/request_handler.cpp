@@ -1,0 +1,83 @@
+#include "intake/request_handler.h"
+
+#include "db/job_repository.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+namespace enconvert::intake {
+
+namespace {
+
+std::optional<std::string> option_string(const nlohmann::json& options, const char* key) {
+    if (auto it = options.find(key); it != options.end() && it->is_string()) {
+        return it->get<std::string>();
+    }
+    return std::nullopt;
+}
+
+bool option_bool(const nlohmann::json& options, const char* key) {
+    auto it = options.find(key);
+    return it != options.end() && it->is_boolean() && it->get<bool>();
+}
+
+}  // namespace
+
+ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequest& req) {
+    ConvertOutcome out;
+    const auto identity = keys_.lookup(conn, req.key);
+    if (!identity) {
+        out.final = api::invalid_api_key_answer();
+        return out;
+    }
+    // A URL array is always async (API.md), whatever the flag says.
+    const bool sync = !req.async && !req.batch;
+
+    db::NewJob job;
+    job.id = util::new_job_id(req.batch);
+    job.account_id = identity->account_id;
+    job.api_key_id = identity->key_id;
+    job.endpoint = req.endpoint;
+    job.is_batch = req.batch;
+    job.is_sync = sync;
+    job.options = req.options;
+    job.notification_email = option_string(req.options, "notification_email");
+    job.callback_url = option_string(req.options, "callback_url");
+    job.base_url = req.base_url;
+    job.idempotency_key = req.idempotency_key;
+    job.urls = req.urls;
+
+    const db::InsertResult ins = db::insert_job(conn, job);
+    out.job_id = ins.job_id;
+    out.account_id = identity->account_id;
+    util::log_event("intake", (ins.created ? "job created " : "idempotent replay of job ") +
+                                  ins.job_id + " tasks=" + std::to_string(req.urls.size()) +
+                                  (sync ? " sync" : " async"));
+    if (!ins.created || !sync) {
+        out.final =
+            api::accepted_answer(ins.job_id, ins.status, ins.notification_email, ins.callback_url);
+        return out;
+    }
+    out.direct_download = option_bool(req.options, "direct_download");
+    return out;
+}
+
+api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusRequest& req) {
+    const auto identity = keys_.lookup(conn, req.key);
+    if (!identity) return api::invalid_api_key_answer();
+    // Another account's job answers exactly like an unknown one.
+    const auto job = db::load_job(conn, req.job_id, identity->account_id);
+    if (!job) return api::job_not_found_answer();
+    return api::status_answer(*job, presigner_);
+}
+
+std::optional<api::HttpAnswer> RequestHandler::sync_result(pqxx::connection& conn,
+                                                           const std::string& job_id,
+                                                           std::int64_t account_id,
+                                                           bool direct_download) {
+    const auto job = db::load_job(conn, job_id, account_id);
+    if (!job) return api::job_not_found_answer();
+    if (job->status == "processing") return std::nullopt;
+    return api::sync_answer(*job, presigner_, direct_download);
+}
+
+}  // namespace enconvert::intake

@@ -1,0 +1,45 @@
+// What the intake does with one decoded request, independent of sockets:
+// authenticate, run the database work, compose the answer. Database
+// connectivity errors (pqxx::broken_connection) propagate to the caller,
+// which owns the connection and its reconnect.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "api/responses.h"
+#include "auth/api_keys.h"
+#include "intake/wire.h"
+#include "storage/presign.h"
+
+namespace enconvert::intake {
+
+struct ConvertOutcome {
+    // Set when the request is answered now (async 202, errors, idempotent
+    // replay). Otherwise the caller sends `accepted` and waits for the job.
+    std::optional<api::HttpAnswer> final;
+    std::optional<std::string> job_id;
+    std::int64_t account_id = 0;
+    bool direct_download = false;
+};
+
+class RequestHandler {
+  public:
+    explicit RequestHandler(storage::Presigner presigner) : presigner_(std::move(presigner)) {}
+
+    ConvertOutcome convert(pqxx::connection& conn, const ConvertRequest& req);
+    api::HttpAnswer status(pqxx::connection& conn, const StatusRequest& req);
+
+    // The final answer for a sync request once its job is terminal;
+    // nullopt while it is still processing (or if it vanished).
+    std::optional<api::HttpAnswer> sync_result(pqxx::connection& conn, const std::string& job_id,
+                                               std::int64_t account_id, bool direct_download);
+
+  private:
+    auth::KeyCache keys_;
+    storage::Presigner presigner_;
+};
+
+}  // namespace enconvert::intake

@@ -1,0 +1,183 @@
+#include "intake/wire.h"
+
+#include <cmath>
+
+namespace enconvert::intake {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int kMaxOptionsDepth = 8;
+
+// msgpack writers may encode small non-negative numbers as signed types;
+// both are accepted as "uint".
+std::optional<std::uint64_t> as_uint(const json& v) {
+    if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+    if (v.is_number_integer() && v.get<std::int64_t>() >= 0) {
+        return static_cast<std::uint64_t>(v.get<std::int64_t>());
+    }
+    return std::nullopt;
+}
+
+// Thrown while decoding; turned into DecodeError at the function boundary.
+struct WireError {
+    std::string detail;
+};
+
+const json& required(const json& msg, const char* key) {
+    auto it = msg.find(key);
+    if (it == msg.end()) throw WireError{std::string("missing key '") + key + "'"};
+    return *it;
+}
+
+std::string required_string(const json& msg, const char* key, std::size_t max_len = 4096) {
+    const json& v = required(msg, key);
+    if (!v.is_string()) throw WireError{std::string("key '") + key + "' must be a string"};
+    std::string s = v.get<std::string>();
+    if (s.size() > max_len) throw WireError{std::string("key '") + key + "' is too long"};
+    return s;
+}
+
+bool required_bool(const json& msg, const char* key) {
+    const json& v = required(msg, key);
+    if (!v.is_boolean()) throw WireError{std::string("key '") + key + "' must be a boolean"};
+    return v.get<bool>();
+}
+
+// Options become jsonb: only JSON-representable values, bounded nesting.
+void check_options(const json& v, int depth, const std::string& path) {
+    if (depth > kMaxOptionsDepth) throw WireError{"options nested too deeply at '" + path + "'"};
+    if (v.is_binary() || v.is_discarded()) {
+        throw WireError{"options value '" + path + "' has an unsupported type"};
+    }
+    if (v.is_number_float() && !std::isfinite(v.get<double>())) {
+        throw WireError{"options value '" + path + "' is not a finite number"};
+    }
+    if (v.is_object()) {
+        for (auto it = v.begin(); it != v.end(); ++it) {
+            check_options(it.value(), depth + 1, path + "." + it.key());
+        }
+    } else if (v.is_array()) {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            check_options(v[i], depth + 1, path + "[" + std::to_string(i) + "]");
+        }
+    }
+}
+
+bool is_http_url(const std::string& u) {
+    return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
+}
+
+ConvertRequest decode_convert(const json& msg) {
+    ConvertRequest r;
+    r.key = required_string(msg, "key", 512);
+    r.base_url = required_string(msg, "base_url", 2048);
+    r.endpoint = required_string(msg, "endpoint", 64);
+    if (r.endpoint != "url-to-pdf" && r.endpoint != "url-to-screenshot") {
+        throw WireError{"key 'endpoint' must be url-to-pdf or url-to-screenshot"};
+    }
+    const json& urls = required(msg, "urls");
+    if (!urls.is_array()) throw WireError{"key 'urls' must be an array"};
+    if (urls.empty() || urls.size() > kMaxUrls) {
+        throw WireError{"key 'urls' must hold 1.." + std::to_string(kMaxUrls) + " entries"};
+    }
+    for (std::size_t i = 0; i < urls.size(); ++i) {
+        const std::string where = "urls[" + std::to_string(i) + "]";
+        if (!urls[i].is_string()) throw WireError{where + " must be a string"};
+        std::string u = urls[i].get<std::string>();
+        if (u.size() > kMaxUrlBytes || !is_http_url(u)) {
+            throw WireError{where + " must be an absolute http(s) URL of at most 2048 bytes"};
+        }
+        r.urls.push_back(std::move(u));
+    }
+    r.batch = required_bool(msg, "batch");
+    r.async = required_bool(msg, "async");
+    const json& options = required(msg, "options");
+    if (!options.is_object()) throw WireError{"key 'options' must be a map"};
+    check_options(options, 1, "options");
+    r.options = options;
+    if (auto it = msg.find("idempotency_key"); it != msg.end()) {
+        if (!it->is_string() || it->get<std::string>().empty() ||
+            it->get<std::string>().size() > 255) {
+            throw WireError{"key 'idempotency_key' must be a string of 1..255 bytes"};
+        }
+        r.idempotency_key = it->get<std::string>();
+    }
+    return r;
+}
+
+}  // namespace
+
+DecodeResult decode_request(std::string_view frame) {
+    json msg;
+    try {
+        msg = json::from_msgpack(frame.begin(), frame.end());
+    } catch (const json::exception&) {
+        return DecodeError{std::nullopt, "frame is not valid msgpack"};
+    }
+    if (!msg.is_object()) return DecodeError{std::nullopt, "message is not a map"};
+
+    std::optional<std::uint64_t> id;
+    if (auto it = msg.find("id"); it != msg.end()) id = as_uint(*it);
+    try {
+        if (!id) throw WireError{"key 'id' must be an unsigned integer"};
+        const json& v = required(msg, "v");
+        if (as_uint(v) != std::optional<std::uint64_t>(1)) {
+            throw WireError{"unsupported message version"};
+        }
+        const std::string op = required_string(msg, "op", 32);
+        Request req;
+        req.id = *id;
+        if (op == "convert") {
+            req.body = decode_convert(msg);
+        } else if (op == "status") {
+            StatusRequest s;
+            s.key = required_string(msg, "key", 512);
+            s.base_url = required_string(msg, "base_url", 2048);
+            s.job_id = required_string(msg, "job_id", 128);
+            req.body = std::move(s);
+        } else if (op == "health") {
+            req.body = HealthRequest{};
+        } else {
+            throw WireError{"unknown op '" + op.substr(0, 32) + "'"};
+        }
+        return req;
+    } catch (const WireError& e) {
+        return DecodeError{id, e.detail};
+    } catch (const json::exception&) {
+        return DecodeError{id, "malformed message"};
+    }
+}
+
+std::string encode_accepted(std::uint64_t id, const std::string& job_id) {
+    const json msg{{"v", 1}, {"id", id}, {"kind", "accepted"}, {"job_id", job_id}};
+    const std::vector<std::uint8_t> bytes = json::to_msgpack(msg);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+std::string encode_final(std::uint64_t id, const api::HttpAnswer& answer,
+                         const std::optional<std::string>& job_id) {
+    json msg{{"v", 1},
+             {"id", id},
+             {"kind", "final"},
+             {"status", answer.status},
+             {"content_type", answer.content_type}};
+    if (job_id) msg["job_id"] = *job_id;
+    if (!answer.headers.empty()) {
+        json headers = json::array();
+        for (const auto& [name, value] : answer.headers)
+            headers.push_back(json::array({name, value}));
+        msg["headers"] = std::move(headers);
+    }
+    if (answer.internal_redirect) {
+        msg["internal_redirect"] = *answer.internal_redirect;
+    } else {
+        msg["body"] =
+            json::binary(std::vector<std::uint8_t>(answer.body.begin(), answer.body.end()));
+    }
+    const std::vector<std::uint8_t> bytes = json::to_msgpack(msg);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace enconvert::intake

@@ -1,0 +1,58 @@
+// The module ↔ worker msgpack messages (schema/messages.md, version 1).
+// Decoding is defensive: the module validates, but a bad frame must end in a
+// structured error, never a crash.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "api/responses.h"
+
+namespace enconvert::intake {
+
+inline constexpr std::size_t kMaxUrls = 1000;  // module enforces its own lower limit
+inline constexpr std::size_t kMaxUrlBytes = 2048;
+
+struct ConvertRequest {
+    std::string key;
+    std::string base_url;
+    std::string endpoint;
+    std::vector<std::string> urls;
+    bool batch = false;
+    bool async = false;
+    nlohmann::json options = nlohmann::json::object();
+    std::optional<std::string> idempotency_key;
+};
+
+struct StatusRequest {
+    std::string key;
+    std::string base_url;
+    std::string job_id;
+};
+
+struct HealthRequest {};
+
+struct Request {
+    std::uint64_t id = 0;
+    std::variant<ConvertRequest, StatusRequest, HealthRequest> body;
+};
+
+struct DecodeError {
+    std::optional<std::uint64_t> id;  // known when the frame got that far
+    std::string detail;               // names the offending key
+};
+
+using DecodeResult = std::variant<Request, DecodeError>;
+
+DecodeResult decode_request(std::string_view frame);
+
+std::string encode_accepted(std::uint64_t id, const std::string& job_id);
+std::string encode_final(std::uint64_t id, const api::HttpAnswer& answer,
+                         const std::optional<std::string>& job_id = std::nullopt);
+
+}  // namespace enconvert::intake

@@ -1,0 +1,180 @@
+// enconvert-worker: `serve` runs the daemon; `key …` manages API keys.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "admin/key_command.h"
+#include "config/worker_config.h"
+#include "intake/intake.h"
+#include "render/renderer_pool.h"
+#include "render/xvfb.h"
+#include "scheduler/scheduler.h"
+#include "storage/local_storage.h"
+#include "storage/presign.h"
+#include "util/log.h"
+
+namespace {
+
+using namespace enconvert;
+
+constexpr const char* kUsage =
+    "usage: enconvert-worker serve --config FILE [--key value ...]\n"
+    "       enconvert-worker key create --account NAME --config FILE\n"
+    "       enconvert-worker key list --config FILE\n"
+    "       enconvert-worker key revoke --id N --config FILE\n";
+
+std::string default_renderer_binary() {
+    std::error_code ec;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) return "enconvert-render";
+    return (self.parent_path() / "src/render_child/enconvert-render").string();
+}
+
+void log(const std::string& msg) {
+    util::log_event("main", msg);
+}
+
+// Runs one component's loop; an unexpected exception stops the whole process
+// (by signalling ourselves) instead of leaving a half-working daemon.
+void run_component(const char* name, std::atomic<int>& exit_code,
+                   const std::function<void()>& body) {
+    try {
+        body();
+    } catch (const std::exception& e) {
+        util::log_event(name, std::string("fatal: ") + e.what());
+        exit_code = 1;
+        kill(getpid(), SIGTERM);
+    }
+}
+
+// A component thread that is always stopped and joined when it goes out of
+// scope, also when startup fails after it was started.
+class StoppingThread {
+  public:
+    StoppingThread(std::atomic<bool>& stop, std::function<void()> body)
+        : stop_(stop), thread_(std::move(body)) {}
+    ~StoppingThread() { join(); }
+    StoppingThread(const StoppingThread&) = delete;
+    StoppingThread& operator=(const StoppingThread&) = delete;
+    void join() {
+        if (!thread_.joinable()) return;
+        stop_ = true;
+        thread_.join();
+    }
+
+  private:
+    std::atomic<bool>& stop_;
+    std::thread thread_;
+};
+
+int serve(const std::vector<std::string>& args) {
+    // Block the stop signals before any thread starts so every thread
+    // inherits the mask and only sigwait() below receives them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a dead renderer must not kill us via its pipe
+
+    const config::WorkerConfig cfg =
+        config::parse_worker_config(args, config::ConfigPurpose::serve, default_renderer_binary());
+    const std::string secret = config::read_signing_secret(cfg.signing_secret_file);
+    if (access(cfg.renderer_binary.c_str(), X_OK) != 0) {
+        throw config::ConfigError("renderer_binary '" + cfg.renderer_binary +
+                                  "' is not an executable file");
+    }
+
+    storage::LocalStorage storage(cfg.storage_dir);
+    storage::Presigner presigner(secret, cfg.public_url, cfg.presign_ttl);
+
+    std::unique_ptr<render::Xvfb> xvfb;
+    std::string display = cfg.display;
+    if (display.empty()) {
+        xvfb = std::make_unique<render::Xvfb>();
+        display = xvfb->display();
+        log("started Xvfb on " + display);
+    }
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> exit_code{0};
+
+    zmq::context_t zmq_ctx(1);
+    intake::IntakeOptions intake_options;
+    intake_options.listen = cfg.listen;
+    intake_options.database_url = cfg.database_url;
+    intake::Intake intake(zmq_ctx, intake_options, presigner);
+    // The intake answers (health, status, async accepts) while the renderer
+    // children are still starting up, which takes seconds.
+    StoppingThread intake_thread(
+        stop, [&] { run_component("intake", exit_code, [&] { intake.run(stop); }); });
+
+    render::RendererPool::Options pool_options;
+    pool_options.binary = cfg.renderer_binary;
+    pool_options.display = display;
+    pool_options.processes = cfg.renderers;
+    pool_options.views_per_process = cfg.views_per_renderer;
+    scheduler::SchedulerOptions sched_options;
+    sched_options.database_url = cfg.database_url;
+    sched_options.worker_id = cfg.worker_id;
+    sched_options.lease_seconds = cfg.lease_seconds;
+    scheduler::Scheduler sched(sched_options, std::make_unique<render::RendererPool>(pool_options),
+                               storage);
+    StoppingThread sched_thread(
+        stop, [&] { run_component("scheduler", exit_code, [&] { sched.run(stop); }); });
+    log("worker " + cfg.worker_id + " ready");
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    stop = true;
+    sched_thread.join();
+    intake_thread.join();
+    log("stopped");
+    return exit_code.load();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::vector<std::string> words(argv + 1, argv + argc);
+    if (words.empty()) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    const std::vector<std::string> rest(words.begin() + 1, words.end());
+    if (words[0] == "key") return admin::run_key_command(rest, std::cout, std::cerr);
+    if (words[0] != "serve") {
+        std::cerr << kUsage;
+        return 2;
+    }
+    try {
+        return serve(rest);
+    } catch (const config::ConfigError& e) {
+        std::cerr << "enconvert-worker: " << e.what() << "\n";
+        return 2;
+    } catch (const pqxx::broken_connection&) {
+        std::cerr << "enconvert-worker: cannot connect to the database (check database_url)\n";
+        return 1;
+    } catch (const pqxx::sql_error& e) {
+        std::cerr << "enconvert-worker: database error at startup (is the schema migrated?)\n";
+        return 1;
+    } catch (const zmq::error_t& e) {
+        std::cerr << "enconvert-worker: cannot bind the listen endpoint: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "enconvert-worker: " << e.what() << "\n";
+        return 1;
+    }
+}

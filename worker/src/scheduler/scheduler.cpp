@@ -1,0 +1,196 @@
+#include "scheduler/scheduler.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "db/job_repository.h"
+#include "scheduler/task_outcome.h"
+#include "storage/object_key.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+namespace enconvert::scheduler {
+
+namespace {
+constexpr std::chrono::milliseconds kMaxWait{250};  // bounds the stop-flag latency
+void log(const std::string& msg) {
+    util::log_event("scheduler", msg);
+}
+}  // namespace
+
+Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererPool> pool,
+                     storage::LocalStorage& storage)
+    : options_(std::move(options)), pool_(std::move(pool)), storage_(storage) {
+    session_ = std::make_unique<db::Session>(options_.database_url,
+                                             std::vector<std::string>{db::kTaskReadyChannel});
+}
+
+Scheduler::~Scheduler() = default;
+
+void Scheduler::ensure_session() {
+    if (session_) return;
+    const auto now = util::Backoff::clock::now();
+    if (!backoff_.due(now)) return;
+    try {
+        session_ = std::make_unique<db::Session>(options_.database_url,
+                                                 std::vector<std::string>{db::kTaskReadyChannel});
+        backoff_.succeeded();
+        want_claim_ = true;
+        log("database connection restored");
+    } catch (const std::exception&) {
+        backoff_.failed(now);
+    }
+}
+
+void Scheduler::drop_session(const char* why) {
+    if (!session_) return;
+    log(std::string("database connection lost (") + why + "), reconnecting");
+    session_.reset();
+    backoff_.failed(util::Backoff::clock::now());
+}
+
+bool Scheduler::drain_notifications() {
+    if (!session_) return false;
+    try {
+        return !session_->take_notifications().empty();
+    } catch (const std::exception&) {
+        drop_session("notification read failed");
+        return false;
+    }
+}
+
+void Scheduler::flush_outcomes() {
+    while (session_ && !unrecorded_.empty()) {
+        const db::TaskOutcome& o = unrecorded_.front();
+        try {
+            const db::FinishResult r = db::finish_task(session_->conn(), options_.worker_id, o);
+            if (!r.applied) {
+                log("task " + std::to_string(o.task_id) + ": lease lost, result discarded");
+                if (o.ok) storage_.remove(o.object_key);
+            } else {
+                log("task " + std::to_string(o.task_id) +
+                    (o.ok ? " success" : " failed: " + o.error_code) +
+                    (r.job_terminal ? "; job " + r.job_id + " finished" : ""));
+            }
+            unrecorded_.pop_front();
+        } catch (const pqxx::broken_connection&) {
+            drop_session("while recording a result");
+        } catch (const std::exception& e) {
+            // Not a connectivity problem: retrying would fail the same way.
+            log("task " + std::to_string(o.task_id) + ": recording failed: " + e.what());
+            unrecorded_.pop_front();
+        }
+    }
+}
+
+void Scheduler::claim_and_submit() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!session_ || pool_->free_slots() == 0) return;
+    if (!want_claim_ && now < next_claim_) return;
+    const int limit = static_cast<int>(pool_->free_slots());
+    std::vector<db::ClaimedTask> claimed;
+    try {
+        claimed =
+            db::claim_tasks(session_->conn(), options_.worker_id, options_.lease_seconds, limit);
+    } catch (const pqxx::broken_connection&) {
+        drop_session("while claiming");
+        return;
+    } catch (const std::exception& e) {
+        log(std::string("claiming failed: ") + e.what());
+        next_claim_ = now + options_.claim_interval;
+        want_claim_ = false;
+        return;
+    }
+    // A full batch suggests more work is waiting: claim again next turn.
+    want_claim_ = static_cast<int>(claimed.size()) == limit;
+    next_claim_ = now + options_.claim_interval;
+
+    for (auto& task : claimed) {
+        if (task.attempts > options_.max_attempts) {
+            db::TaskOutcome o;
+            o.task_id = task.task_id;
+            o.error_code = "render_failed";
+            o.error = "The page could not be rendered after " +
+                      std::to_string(options_.max_attempts) + " attempts.";
+            unrecorded_.push_back(std::move(o));
+            continue;
+        }
+        const std::string format = storage::format_for(task.endpoint, task.options);
+        render::RenderRequest req;
+        req.id = static_cast<std::uint64_t>(task.task_id);
+        req.url = task.url;
+        req.format = format;
+        const std::filesystem::path temp =
+            storage_.temp_dir() / ("task-" + std::to_string(task.task_id) + "-" +
+                                   util::random_hex(4) + "." + storage::extension_for(format));
+        req.out_path = temp.string();
+        req.options = task.options;
+        log("task " + std::to_string(task.task_id) + " of " + task.job_id + " claimed (attempt " +
+            std::to_string(task.attempts) + ")");
+        const auto id = task.task_id;
+        in_flight_.emplace(id, InFlight{std::move(task), temp});
+        pool_->submit(std::move(req));
+    }
+    flush_outcomes();
+}
+
+void Scheduler::collect_results() {
+    for (const render::RenderResult& r : pool_->collect()) {
+        auto it = in_flight_.find(static_cast<std::int64_t>(r.id));
+        if (it == in_flight_.end()) {
+            log("result for unknown task " + std::to_string(r.id) + " ignored");
+            continue;
+        }
+        unrecorded_.push_back(make_outcome(it->second.task, r, storage_, it->second.temp_file,
+                                           std::chrono::system_clock::now()));
+        in_flight_.erase(it);
+        want_claim_ = true;  // a slot is free again
+    }
+}
+
+void Scheduler::release_in_flight() {
+    if (in_flight_.empty()) return;
+    for (const auto& [id, f] : in_flight_) {
+        std::error_code ec;
+        std::filesystem::remove(f.temp_file, ec);
+    }
+    if (!session_) return;  // leases will expire and be reclaimed
+    try {
+        const int n = db::release_tasks(session_->conn(), options_.worker_id);
+        log("handed " + std::to_string(n) + " unfinished tasks back to the queue");
+    } catch (const std::exception& e) {
+        log(std::string("releasing tasks failed: ") + e.what());
+    }
+}
+
+void Scheduler::run(const std::atomic<bool>& stop) {
+    log("started as " + options_.worker_id);
+    while (!stop.load()) {
+        ensure_session();
+        if (drain_notifications()) want_claim_ = true;
+        flush_outcomes();
+        claim_and_submit();
+
+        std::vector<pollfd> fds;
+        for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+        if (session_) fds.push_back({session_->fd(), POLLIN, 0});
+        auto wait = std::min(pool_->next_timeout(), kMaxWait);
+        if (session_ && pool_->free_slots() > 0) {
+            const auto until_claim = std::chrono::duration_cast<std::chrono::milliseconds>(
+                next_claim_ - std::chrono::steady_clock::now());
+            wait = std::clamp(until_claim, std::chrono::milliseconds(0), wait);
+            if (want_claim_) wait = std::chrono::milliseconds(0);
+        }
+        if (::poll(fds.data(), fds.size(), static_cast<int>(wait.count())) < 0 && errno != EINTR) {
+            log("poll failed");
+        }
+        collect_results();
+    }
+    flush_outcomes();
+    release_in_flight();
+    log("stopped");
+}
+
+}  // namespace enconvert::scheduler

@@ -1,0 +1,75 @@
+// The scheduler thread: claims runnable tasks from PostgreSQL (leases, SKIP
+// LOCKED) up to the renderer pool's free slots, hands them to the renderers,
+// stores results and records outcomes. One poll loop over the renderer fds
+// and its own PostgreSQL connection (LISTEN enconvert_task_ready).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "db/job_types.h"
+#include "db/session.h"
+#include "render/renderer_pool.h"
+#include "storage/local_storage.h"
+#include "util/backoff.h"
+
+namespace enconvert::scheduler {
+
+struct SchedulerOptions {
+    std::string database_url;
+    std::string worker_id;  // lease owner
+    int lease_seconds = 330;
+    // A task whose lease expired this many times (its worker died or hung
+    // each time) is failed instead of being retried forever.
+    int max_attempts = 3;
+    // Claim even without a NOTIFY this often: expired leases and
+    // notifications lost during a reconnect are picked up this way.
+    std::chrono::milliseconds claim_interval{2000};
+};
+
+class Scheduler {
+  public:
+    // Connects to the database (throws on failure) and takes the pool, which
+    // from then on is used only by the thread running run().
+    Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererPool> pool,
+              storage::LocalStorage& storage);
+    ~Scheduler();
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    // Runs until `stop`; then hands in-flight tasks back to the queue.
+    void run(const std::atomic<bool>& stop);
+
+  private:
+    struct InFlight {
+        db::ClaimedTask task;
+        std::filesystem::path temp_file;
+    };
+
+    void ensure_session();
+    void drop_session(const char* why);
+    bool drain_notifications();
+    void claim_and_submit();
+    void collect_results();
+    void flush_outcomes();
+    void release_in_flight();
+
+    SchedulerOptions options_;
+    std::unique_ptr<render::RendererPool> pool_;
+    storage::LocalStorage& storage_;
+    std::unique_ptr<db::Session> session_;
+    util::Backoff backoff_;
+    std::map<std::int64_t, InFlight> in_flight_;  // by task id
+    // Outcomes not yet recorded because the database was unreachable; our
+    // lease keeps the tasks ours meanwhile.
+    std::deque<db::TaskOutcome> unrecorded_;
+    bool want_claim_ = true;
+    std::chrono::steady_clock::time_point next_claim_{};
+};
+
+}  // namespace enconvert::scheduler

@@ -1,0 +1,137 @@
+#include "storage/object_key.h"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+namespace enconvert::storage {
+
+namespace {
+
+// ASCII only on purpose: std::isalnum depends on the locale.
+bool is_ascii_alnum(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool is_name_char(unsigned char c) {
+    return is_ascii_alnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+constexpr std::size_t kMaxNameLength = 100;
+
+}  // namespace
+
+std::string sanitize_name(std::string_view raw) {
+    std::string out;
+    for (unsigned char c : raw) {
+        const char mapped = is_name_char(c) ? static_cast<char>(c) : '_';
+        if ((mapped == '_' || mapped == '.') && !out.empty() && out.back() == mapped) continue;
+        out += mapped;
+    }
+    auto trim = [](char c) { return c == '.' || c == '_' || c == '-'; };
+    while (!out.empty() && trim(out.front())) out.erase(out.begin());
+    while (!out.empty() && trim(out.back())) out.pop_back();
+    if (out.size() > kMaxNameLength) {
+        out.resize(kMaxNameLength);
+        while (!out.empty() && trim(out.back())) out.pop_back();
+    }
+    return out;
+}
+
+std::string host_name_for_key(std::string_view url) {
+    std::string_view rest = url;
+    if (auto p = rest.find("://"); p != std::string_view::npos) rest = rest.substr(p + 3);
+    rest = rest.substr(0, rest.find_first_of("/?#"));
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+    std::string host;
+    if (!rest.empty() && rest.front() == '[') {
+        // IPv6 literal: keep what is inside the brackets.
+        host = std::string(rest.substr(1, rest.find(']') - 1));
+    } else {
+        host = std::string(rest.substr(0, rest.find(':')));
+    }
+    host = lower(host);
+    std::replace(host.begin(), host.end(), '.', '-');
+    std::replace(host.begin(), host.end(), ':', '-');
+    std::string name = sanitize_name(host);
+    return name.empty() ? "file" : name;
+}
+
+std::string format_for(std::string_view endpoint, const nlohmann::json& options) {
+    if (endpoint == "url-to-pdf") return "pdf";
+    if (auto it = options.find("image_format"); it != options.end() && it->is_string()) {
+        const std::string f = it->get<std::string>();
+        if (f == "png" || f == "jpeg" || f == "webp") return f;
+    }
+    return "png";
+}
+
+std::string extension_for(std::string_view format) {
+    if (format == "jpeg") return "jpg";
+    return std::string(format);
+}
+
+std::string content_type_for(std::string_view format) {
+    if (format == "pdf") return "application/pdf";
+    if (format == "jpeg") return "image/jpeg";
+    if (format == "webp") return "image/webp";
+    return "image/png";
+}
+
+std::string output_name(const nlohmann::json& options, std::string_view url, std::string_view ext) {
+    if (auto it = options.find("output_filename"); it != options.end() && it->is_string()) {
+        std::string raw = it->get<std::string>();
+        const std::string suffix = "." + std::string(ext);
+        if (raw.size() > suffix.size() &&
+            lower(raw.substr(raw.size() - suffix.size())) == lower(suffix)) {
+            raw.resize(raw.size() - suffix.size());
+        }
+        std::string name = sanitize_name(raw);
+        if (!name.empty()) return name;
+    }
+    return host_name_for_key(url);
+}
+
+std::string utc_stamp(std::chrono::system_clock::time_point t) {
+    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+    return buf;
+}
+
+std::string build_object_key(std::string_view account_public_id, std::string_view endpoint,
+                             std::string_view name, std::string_view stamp, std::int64_t task_id,
+                             std::string_view ext) {
+    std::string key = "live/files/";
+    key += account_public_id;
+    key += '/';
+    key += endpoint;
+    key += '/';
+    key += name;
+    key += '_';
+    key += stamp;
+    key += '_';
+    key += std::to_string(task_id);
+    key += '.';
+    key += ext;
+    return key;
+}
+
+bool is_valid_object_key(std::string_view key) {
+    if (key.empty() || key.front() == '/' || key.find("..") != std::string_view::npos) {
+        return false;
+    }
+    return std::all_of(key.begin(), key.end(),
+                       [](unsigned char c) { return is_name_char(c) || c == '/'; });
+}
+
+}  // namespace enconvert::storage

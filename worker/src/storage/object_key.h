@@ -1,0 +1,43 @@
+// Object keys and file names of stored results (docs/internals.md):
+// live/files/<account public_id>/<endpoint>/<name>_<yyyymmddThhmmssZ>_<task id>.<ext>
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace enconvert::storage {
+
+// Keeps [A-Za-z0-9._-]; every other byte (slashes, control chars, each byte
+// of a UTF-8 sequence) becomes '_'; runs of '_' and '.' collapse (so ".."
+// cannot survive); leading/trailing '.', '_', '-' are trimmed; at most 100
+// chars. May return "".
+std::string sanitize_name(std::string_view raw);
+
+// The URL's host, lowercased, port dropped, dots as dashes ("example-com");
+// "file" if nothing usable remains.
+std::string host_name_for_key(std::string_view url);
+
+// "pdf" for url-to-pdf, else options.image_format ("png", "jpeg", "webp"),
+// default "png".
+std::string format_for(std::string_view endpoint, const nlohmann::json& options);
+std::string extension_for(std::string_view format);     // jpeg → "jpg"
+std::string content_type_for(std::string_view format);  // application/pdf, image/…
+
+// <name>: sanitised options.output_filename (a trailing ".<ext>" the user
+// typed is dropped so it is not doubled), else the URL's host.
+std::string output_name(const nlohmann::json& options, std::string_view url, std::string_view ext);
+
+// yyyymmddThhmmssZ in UTC.
+std::string utc_stamp(std::chrono::system_clock::time_point t);
+
+std::string build_object_key(std::string_view account_public_id, std::string_view endpoint,
+                             std::string_view name, std::string_view stamp, std::int64_t task_id,
+                             std::string_view ext);
+
+// Charset [A-Za-z0-9._/-], no "..", no leading '/', not empty.
+bool is_valid_object_key(std::string_view key);
+
+}  // namespace enconvert::storage
