@@ -61,6 +61,7 @@ def test_async_single_url(stack, site):
     assert body["status"] == "processing"
     assert body["job_id"].startswith("job_")
     assert body["message"].startswith("Job queued.")
+    assert body["job_id"] in body["message"]  # no notification: points at status
 
     status = stack.wait_terminal(body["job_id"])
     assert status["status"] == "completed"

@@ -8,10 +8,12 @@ from stack import Stack, request
 
 
 def pid_alive(pid):
+    """True for a running process; a zombie (exited, not yet reaped by
+    whoever adopted it) counts as gone."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
         return False
 
 
@@ -56,8 +58,12 @@ def test_worker_down_gives_fast_503(fresh_home, site):
     try:
         s.start()
         with open(os.path.join(fresh_home, "run", "worker-1.pid")) as f:
-            os.kill(int(f.read()), 15)
-        time.sleep(2)
+            pid = int(f.read())
+        os.kill(pid, 15)
+        deadline = time.time() + 20
+        while pid_alive(pid) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(pid), "worker did not stop on SIGTERM"
         t0 = time.time()
         r = s.call("POST", "/v1/convert/url-to-pdf",
                    {"url": site.url + "/hello.html", "async_mode": True})

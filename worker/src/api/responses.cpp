@@ -25,7 +25,7 @@ std::string seconds_text(double v) {
 
 }  // namespace
 
-std::string accepted_message(const std::optional<std::string>& email,
+std::string accepted_message(const std::string& job_id, const std::optional<std::string>& email,
                              const std::optional<std::string>& callback_url) {
     const bool has_email = email && !email->empty();
     const bool has_callback = callback_url && !callback_url->empty();
@@ -35,14 +35,16 @@ std::string accepted_message(const std::optional<std::string>& email,
     }
     if (has_email) return "Job queued. You will be notified at " + *email + " when complete.";
     if (has_callback) return "Job queued. Results will be sent to your callback URL.";
-    return "Job queued. Poll GET /v1/convert/status/{job_id} for results.";
+    // The reference page has no wording for this case: point at the status
+    // endpoint with the real id, so the message is actionable as it stands.
+    return "Job queued. Poll GET /v1/convert/status/" + job_id + " for results.";
 }
 
 HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
                            const std::optional<std::string>& email,
                            const std::optional<std::string>& callback_url) {
     return json_answer(202, json{{"success", true},
-                                 {"message", accepted_message(email, callback_url)},
+                                 {"message", accepted_message(job_id, email, callback_url)},
                                  {"job_id", job_id},
                                  {"status", status}});
 }

@@ -23,7 +23,7 @@ struct HttpAnswer {
 };
 
 // The 202 message, worded as in the reference page.
-std::string accepted_message(const std::optional<std::string>& email,
+std::string accepted_message(const std::string& job_id, const std::optional<std::string>& email,
                              const std::optional<std::string>& callback_url);
 HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
                            const std::optional<std::string>& email,

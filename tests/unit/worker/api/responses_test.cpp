@@ -36,15 +36,15 @@ const storage::Presigner kPresigner("secret", "", 3600);
 }  // namespace
 
 TEST(Responses, AcceptedMessages) {
-    EXPECT_EQ(api::accepted_message(std::string("team@yourcompany.com"), std::nullopt),
+    EXPECT_EQ(api::accepted_message("job_1", std::string("team@yourcompany.com"), std::nullopt),
               "Job queued. You will be notified at team@yourcompany.com when complete.");
-    EXPECT_EQ(api::accepted_message(std::nullopt, std::string("https://x/y")),
+    EXPECT_EQ(api::accepted_message("job_1", std::nullopt, std::string("https://x/y")),
               "Job queued. Results will be sent to your callback URL.");
-    EXPECT_EQ(api::accepted_message(std::string("a@b.c"), std::string("https://x/y")),
+    EXPECT_EQ(api::accepted_message("job_1", std::string("a@b.c"), std::string("https://x/y")),
               "Job queued. You will be notified at a@b.c when complete. Results will be sent to "
               "your callback URL.");
-    EXPECT_EQ(api::accepted_message(std::nullopt, std::nullopt),
-              "Job queued. Poll GET /v1/convert/status/{job_id} for results.");
+    EXPECT_EQ(api::accepted_message("job_1", std::nullopt, std::nullopt),
+              "Job queued. Poll GET /v1/convert/status/job_1 for results.");
 }
 
 TEST(Responses, Accepted202Body) {
@@ -53,7 +53,7 @@ TEST(Responses, Accepted202Body) {
     EXPECT_EQ(a.content_type, "application/json");
     EXPECT_EQ(json::parse(a.body),
               (json{{"success", true},
-                    {"message", "Job queued. Poll GET /v1/convert/status/{job_id} for results."},
+                    {"message", "Job queued. Poll GET /v1/convert/status/job_1 for results."},
                     {"job_id", "job_9"},
                     {"status", "processing"}}));
 }
