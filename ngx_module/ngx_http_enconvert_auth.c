@@ -15,40 +15,18 @@ ngx_int_t
 ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_enconvert_error_t *err)
 {
-    ngx_table_elt_t  *h;
+    ngx_int_t  rc;
 
-    ngx_str_null(key);
+    rc = ngx_http_enconvert_presented_key(r, key);
 
-    h = r->headers_in.authorization;
-
-    if (h != NULL) {
-        if (h->value.len < sizeof("Bearer ") - 1
-            || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ",
-                               sizeof("Bearer ") - 1) != 0)
-        {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_UNAUTHORIZED,
-                "invalid_api_key", NULL,
-                "the Authorization header must be \"Bearer <api key>\"");
-            return NGX_DECLINED;
-        }
-
-        key->data = h->value.data + sizeof("Bearer ") - 1;
-        key->len = h->value.len - (sizeof("Bearer ") - 1);
-
-        while (key->len && key->data[0] == ' ') {
-            key->data++;
-            key->len--;
-        }
-
-    } else {
-        h = ngx_http_enconvert_find_header(r, "X-API-Key",
-                                           sizeof("X-API-Key") - 1);
-        if (h != NULL) {
-            *key = h->value;
-        }
+    if (rc == NGX_ERROR) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_UNAUTHORIZED,
+            "invalid_api_key", NULL,
+            "the Authorization header must be \"Bearer <api key>\"");
+        return NGX_DECLINED;
     }
 
-    if (h == NULL) {
+    if (rc == NGX_DECLINED) {
         ngx_http_enconvert_set_error(r, err, NGX_HTTP_UNAUTHORIZED,
             "missing_api_key", NULL,
             "send your API key as \"Authorization: Bearer <key>\" "
@@ -68,6 +46,53 @@ ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,
             "invalid_api_key", NULL, "the API key is not valid");
         return NGX_DECLINED;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The key as the client sent it, not yet checked: from
+ * "Authorization: Bearer <key>", else from "X-API-Key: <key>".
+ * NGX_DECLINED: no key header; NGX_ERROR: an Authorization header that
+ * is not a Bearer one.  Also used by $enconvert_api_key_hash.
+ */
+
+ngx_int_t
+ngx_http_enconvert_presented_key(ngx_http_request_t *r, ngx_str_t *key)
+{
+    ngx_table_elt_t  *h;
+
+    ngx_str_null(key);
+
+    h = r->headers_in.authorization;
+
+    if (h != NULL) {
+        if (h->value.len < sizeof("Bearer ") - 1
+            || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ",
+                               sizeof("Bearer ") - 1) != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        key->data = h->value.data + sizeof("Bearer ") - 1;
+        key->len = h->value.len - (sizeof("Bearer ") - 1);
+
+        while (key->len && key->data[0] == ' ') {
+            key->data++;
+            key->len--;
+        }
+
+        return NGX_OK;
+    }
+
+    h = ngx_http_enconvert_find_header(r, "X-API-Key",
+                                       sizeof("X-API-Key") - 1);
+    if (h == NULL) {
+        return NGX_DECLINED;
+    }
+
+    *key = h->value;
 
     return NGX_OK;
 }

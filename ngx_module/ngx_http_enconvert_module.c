@@ -26,6 +26,7 @@ static ngx_int_t ngx_http_enconvert_json_content_type(ngx_http_request_t *r);
 static ngx_int_t ngx_http_enconvert_method_not_allowed(ngx_http_request_t *r,
     const char *allow);
 
+static ngx_int_t ngx_http_enconvert_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_enconvert_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_enconvert_create_loc_conf(ngx_conf_t *cf);
@@ -123,7 +124,7 @@ static ngx_command_t  ngx_http_enconvert_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_enconvert_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_enconvert_preconfiguration,   /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_enconvert_create_main_conf,   /* create main configuration */
@@ -619,6 +620,13 @@ ngx_http_enconvert_method_not_allowed(ngx_http_request_t *r,
 
 
 /* configuration */
+
+
+static ngx_int_t
+ngx_http_enconvert_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_enconvert_add_variables(cf);
+}
 
 
 static void *

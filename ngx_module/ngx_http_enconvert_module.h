@@ -12,6 +12,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <jansson.h>
+
 
 #define NGX_HTTP_ENCONVERT_PROTO_VERSION  1
 
@@ -19,6 +21,7 @@
 #define NGX_HTTP_ENCONVERT_KEY_MAX        128
 #define NGX_HTTP_ENCONVERT_URL_MAX        2048
 #define NGX_HTTP_ENCONVERT_JSON_DEPTH     8
+#define NGX_HTTP_ENCONVERT_FIELD_MAX      256
 #define NGX_HTTP_ENCONVERT_HEALTH_WAIT    2000
 
 
@@ -79,9 +82,17 @@ typedef struct {
 extern ngx_module_t  ngx_http_enconvert_module;
 
 
+/* endpoints a body field applies to */
+#define NGX_HTTP_ENCONVERT_ALL        0
+#define NGX_HTTP_ENCONVERT_PDF        1
+#define NGX_HTTP_ENCONVERT_SHOT       2
+
+
 /* ngx_http_enconvert_auth.c */
 ngx_int_t ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_enconvert_error_t *err);
+ngx_int_t ngx_http_enconvert_presented_key(ngx_http_request_t *r,
+    ngx_str_t *key);
 ngx_table_elt_t *ngx_http_enconvert_find_header(ngx_http_request_t *r,
     const char *name, size_t len);
 
@@ -104,6 +115,19 @@ ngx_int_t ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     size_t len, ngx_str_t *out, ngx_http_enconvert_error_t *err);
 ngx_int_t ngx_http_enconvert_build_simple(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx, ngx_str_t *job_id, ngx_str_t *out);
+
+/* ngx_http_enconvert_fields.c */
+ngx_int_t ngx_http_enconvert_check_body(ngx_http_request_t *r,
+    json_t *root, ngx_uint_t endpoint, ngx_http_enconvert_error_t *err);
+
+/* ngx_http_enconvert_url.c */
+ngx_int_t ngx_http_enconvert_check_url(ngx_http_request_t *r, json_t *s,
+    ngx_uint_t https_only, const char **problem);
+ngx_int_t ngx_http_enconvert_check_email(ngx_http_request_t *r, json_t *s,
+    const char **problem);
+
+/* ngx_http_enconvert_variables.c */
+ngx_int_t ngx_http_enconvert_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_enconvert_reply.c */
 void ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data,

@@ -1,68 +1,21 @@
 
 /*
- * enconvert nginx module: JSON request body -> validated fields -> msgpack
- * request for the worker (schema/messages.md).
- *
- * Every body field is described by one entry of
- * ngx_http_enconvert_fields[]: its JSON type, the endpoint it applies to,
- * a range (integers: value, strings: length in bytes), allowed values,
- * and an optional check function for rules that need code.
+ * enconvert nginx module: JSON request body -> msgpack request for the
+ * worker (schema/messages.md).  The field rules live in
+ * ngx_http_enconvert_fields.c, URL and e-mail rules in
+ * ngx_http_enconvert_url.c.
  */
 
 
 #include "ngx_http_enconvert_module.h"
 
-#include <jansson.h>
 #include <msgpack.h>
 
 
-#define NGX_HTTP_ENCONVERT_T_ANY      0
-#define NGX_HTTP_ENCONVERT_T_BOOL     1
-#define NGX_HTTP_ENCONVERT_T_INT      2
-#define NGX_HTTP_ENCONVERT_T_STRING   3
-#define NGX_HTTP_ENCONVERT_T_OBJECT   4
-
-#define NGX_HTTP_ENCONVERT_ALL        0
-#define NGX_HTTP_ENCONVERT_PDF        1
-#define NGX_HTTP_ENCONVERT_SHOT       2
-
-
-typedef struct ngx_http_enconvert_field_s  ngx_http_enconvert_field_t;
-
-typedef ngx_int_t (*ngx_http_enconvert_check_pt)(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err);
-
-struct ngx_http_enconvert_field_s {
-    const char                    *name;
-    ngx_uint_t                     type;
-    ngx_uint_t                     only;
-    json_int_t                     min;
-    json_int_t                     max;
-    const char                   **values;
-    ngx_http_enconvert_check_pt    check;
-};
-
-
-static ngx_http_enconvert_field_t *ngx_http_enconvert_field(
-    const char *name);
-static ngx_int_t ngx_http_enconvert_check_field(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, ngx_uint_t endpoint, json_t *value,
-    ngx_http_enconvert_error_t *err);
-static ngx_int_t ngx_http_enconvert_check_urls(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err);
-static ngx_int_t ngx_http_enconvert_check_email(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err);
-static ngx_int_t ngx_http_enconvert_check_callback(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err);
-static ngx_int_t ngx_http_enconvert_check_text(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err);
-static const char *ngx_http_enconvert_url_problem(const u_char *p,
-    size_t len, ngx_uint_t https_only);
+static ngx_int_t ngx_http_enconvert_idempotency_key(ngx_http_request_t *r,
+    ngx_str_t *idem, ngx_http_enconvert_error_t *err);
+static json_t *ngx_http_enconvert_parse(ngx_http_request_t *r, u_char *body,
+    size_t len, ngx_http_enconvert_error_t *err);
 static ngx_uint_t ngx_http_enconvert_depth(json_t *v);
 static ngx_int_t ngx_http_enconvert_base_url(ngx_http_request_t *r,
     ngx_str_t *out);
@@ -74,209 +27,53 @@ static ngx_int_t ngx_http_enconvert_sbuf_to_pool(ngx_http_request_t *r,
     msgpack_sbuffer *sbuf, ngx_str_t *out);
 
 
-static const char  *ngx_http_enconvert_wait_until[] = {
-    "load", "networkidle", NULL
-};
-
-static const char  *ngx_http_enconvert_image_formats[] = {
-    "png", "jpeg", "webp", NULL
-};
-
-
-static ngx_http_enconvert_field_t  ngx_http_enconvert_fields[] = {
-
-    { "url", NGX_HTTP_ENCONVERT_T_ANY, NGX_HTTP_ENCONVERT_ALL,
-      0, 0, NULL, ngx_http_enconvert_check_urls },
-
-    { "async_mode", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL,
-      0, 0, NULL, NULL },
-
-    { "notification_email", NGX_HTTP_ENCONVERT_T_STRING,
-      NGX_HTTP_ENCONVERT_ALL, 3, 254, NULL, ngx_http_enconvert_check_email },
-
-    { "callback_url", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
-      1, NGX_HTTP_ENCONVERT_URL_MAX, NULL,
-      ngx_http_enconvert_check_callback },
-
-    { "direct_download", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL,
-      0, 0, NULL, NULL },
-
-    { "output_filename", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
-      1, 255, NULL, ngx_http_enconvert_check_text },
-
-    { "viewport_width", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL,
-      320, 7680, NULL, NULL },
-
-    { "viewport_height", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL,
-      240, 43200, NULL, NULL },
-
-    { "wait_for_selector", NGX_HTTP_ENCONVERT_T_STRING,
-      NGX_HTTP_ENCONVERT_ALL, 1, 1024, NULL, ngx_http_enconvert_check_text },
-
-    { "wait_for_selector_timeout", NGX_HTTP_ENCONVERT_T_INT,
-      NGX_HTTP_ENCONVERT_ALL, 1, 60000, NULL, NULL },
-
-    { "wait_until", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
-      1, 16, ngx_http_enconvert_wait_until, NULL },
-
-    { "delay", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL,
-      0, 30000, NULL, NULL },
-
-    { "timeout", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL,
-      1, 300, NULL, NULL },
-
-    { "single_page", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_PDF,
-      0, 0, NULL, NULL },
-
-    /* TODO: the pdf_options members (API.md) are checked by the worker */
-
-    { "pdf_options", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_PDF,
-      0, 0, NULL, NULL },
-
-    { "image_format", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_SHOT,
-      1, 16, ngx_http_enconvert_image_formats, NULL },
-
-    { "image_quality", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_SHOT,
-      1, 100, NULL, NULL },
-
-    { "full_page", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_SHOT,
-      0, 0, NULL, NULL },
-
-    { NULL, 0, 0, 0, 0, NULL, NULL }
-};
-
-
-static const char  *ngx_http_enconvert_type_names[] = {
-    "a valid value", "a boolean", "an integer", "a string", "an object"
-};
-
-
 ngx_int_t
 ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx, ngx_str_t *endpoint, u_char *body,
     size_t len, ngx_str_t *out, ngx_http_enconvert_error_t *err)
 {
-    u_char                      *p;
-    size_t                       i, n, noptions;
-    json_t                      *root, *value, *url, *async_mode;
-    uint64_t                     id;
-    ngx_int_t                    rc;
-    ngx_str_t                    base_url, idem;
-    ngx_uint_t                   ep, batch, async;
-    const char                  *name;
-    json_error_t                 jerr;
-    msgpack_packer               pk;
-    ngx_table_elt_t             *h;
-    msgpack_sbuffer              sbuf;
-    ngx_http_enconvert_field_t  *f;
+    size_t            i, n, noptions;
+    json_t           *root, *value, *url;
+    uint64_t          id;
+    ngx_int_t         rc;
+    ngx_str_t         base_url, idem;
+    ngx_uint_t        ep, batch, async;
+    const char       *name;
+    msgpack_packer    pk;
+    msgpack_sbuffer   sbuf;
 
     ep = (endpoint->len == sizeof("url-to-pdf") - 1)
          ? NGX_HTTP_ENCONVERT_PDF : NGX_HTTP_ENCONVERT_SHOT;
 
-    ngx_str_null(&idem);
-
-    h = ngx_http_enconvert_find_header(r, "Idempotency-Key",
-                                       sizeof("Idempotency-Key") - 1);
-    if (h != NULL) {
-        idem = h->value;
-
-        for (p = idem.data; p < idem.data + idem.len; p++) {
-            if (*p < 0x21 || *p > 0x7e) {
-                break;
-            }
-        }
-
-        if (idem.len == 0 || idem.len > 255 || p != idem.data + idem.len) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "invalid_idempotency_key", "Idempotency-Key",
-                "the Idempotency-Key header must be 1 to 255 printable "
-                "ASCII characters");
-            return NGX_DECLINED;
-        }
+    rc = ngx_http_enconvert_idempotency_key(r, &idem, err);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
-    if (len == 0) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "invalid_json", NULL, "the request body is empty");
-        return NGX_DECLINED;
-    }
-
-    root = json_loadb((const char *) body, len, JSON_REJECT_DUPLICATES,
-                      &jerr);
-
+    root = ngx_http_enconvert_parse(r, body, len, err);
     if (root == NULL) {
-        if (json_error_code(&jerr) == json_error_duplicate_key) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "duplicate_key", NULL,
-                "the request body repeats an object key: %s", jerr.text);
-
-        } else {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "invalid_json", NULL,
-                "the request body is not valid JSON: %s (line %d, "
-                "column %d)", jerr.text, jerr.line, jerr.column);
-        }
-
         return NGX_DECLINED;
     }
 
-    if (!json_is_object(root)) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "invalid_json", NULL, "the request body must be a JSON object");
-        goto declined;
+    rc = ngx_http_enconvert_check_body(r, root, ep, err);
+    if (rc != NGX_OK) {
+        json_decref(root);
+        return rc;
     }
 
-    if (ngx_http_enconvert_depth(root) > NGX_HTTP_ENCONVERT_JSON_DEPTH) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "nesting_too_deep", NULL,
-            "the request body nests deeper than %d levels",
-            NGX_HTTP_ENCONVERT_JSON_DEPTH);
-        goto declined;
-    }
-
-    noptions = 0;
-
-    json_object_foreach(root, name, value) {
-
-        f = ngx_http_enconvert_field(name);
-
-        if (f == NULL) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "unknown_field", name, "unknown field \"%s\"", name);
-            goto declined;
-        }
-
-        if (json_is_null(value)) {
-            continue;
-        }
-
-        rc = ngx_http_enconvert_check_field(r, f, ep, value, err);
-        if (rc != NGX_OK) {
-            goto failed;
-        }
-
-        if (f != &ngx_http_enconvert_fields[0]
-            && f != &ngx_http_enconvert_fields[1])
-        {
-            noptions++;
-        }
-    }
+    /* nulls are gone, "url" is present */
 
     url = json_object_get(root, "url");
-
-    if (url == NULL || json_is_null(url)) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "missing_field", "url", "the field \"url\" is required");
-        goto declined;
-    }
-
-    async_mode = json_object_get(root, "async_mode");
+    value = json_object_get(root, "async_mode");
 
     batch = json_is_array(url);
-    async = batch || json_is_true(async_mode);
+    async = batch || json_is_true(value);
+
+    noptions = json_object_size(root) - 1 - (value ? 1 : 0);
 
     if (ngx_http_enconvert_base_url(r, &base_url) != NGX_OK) {
-        goto error;
+        json_decref(root);
+        return NGX_ERROR;
     }
 
     id = ngx_http_enconvert_backend_next_id();
@@ -310,19 +107,19 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
         || (async ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk)) != 0
         || ngx_http_enconvert_pack_str(&pk, "urls") != 0)
     {
-        goto pack_failed;
+        goto failed;
     }
 
     if (batch) {
         if (msgpack_pack_array(&pk, json_array_size(url)) != 0) {
-            goto pack_failed;
+            goto failed;
         }
 
         for (i = 0; i < json_array_size(url); i++) {
             if (ngx_http_enconvert_pack_json(&pk, json_array_get(url, i))
                 != 0)
             {
-                goto pack_failed;
+                goto failed;
             }
         }
 
@@ -330,20 +127,19 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
         if (msgpack_pack_array(&pk, 1) != 0
             || ngx_http_enconvert_pack_json(&pk, url) != 0)
         {
-            goto pack_failed;
+            goto failed;
         }
     }
 
     if (ngx_http_enconvert_pack_str(&pk, "options") != 0
         || msgpack_pack_map(&pk, noptions) != 0)
     {
-        goto pack_failed;
+        goto failed;
     }
 
     json_object_foreach(root, name, value) {
 
-        if (json_is_null(value)
-            || ngx_strcmp(name, "url") == 0
+        if (ngx_strcmp(name, "url") == 0
             || ngx_strcmp(name, "async_mode") == 0)
         {
             continue;
@@ -352,7 +148,7 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
         if (ngx_http_enconvert_pack_str(&pk, name) != 0
             || ngx_http_enconvert_pack_json(&pk, value) != 0)
         {
-            goto pack_failed;
+            goto failed;
         }
     }
 
@@ -360,7 +156,7 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
         if (ngx_http_enconvert_pack_str(&pk, "idempotency_key") != 0
             || ngx_http_enconvert_pack_ngx_str(&pk, &idem) != 0)
         {
-            goto pack_failed;
+            goto failed;
         }
     }
 
@@ -368,24 +164,12 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
 
     return ngx_http_enconvert_sbuf_to_pool(r, &sbuf, out);
 
-pack_failed:
-
-    msgpack_sbuffer_destroy(&sbuf);
-
-error:
-
-    json_decref(root);
-    return NGX_ERROR;
-
 failed:
 
+    msgpack_sbuffer_destroy(&sbuf);
     json_decref(root);
-    return rc;
 
-declined:
-
-    json_decref(root);
-    return NGX_DECLINED;
+    return NGX_ERROR;
 }
 
 
@@ -450,409 +234,163 @@ failed:
 }
 
 
-static ngx_http_enconvert_field_t *
-ngx_http_enconvert_field(const char *name)
-{
-    ngx_http_enconvert_field_t  *f;
-
-    for (f = ngx_http_enconvert_fields; f->name; f++) {
-        if (ngx_strcmp(f->name, name) == 0) {
-            return f;
-        }
-    }
-
-    return NULL;
-}
-
+/* Idempotency-Key: 1..255 printable ASCII characters, sent once */
 
 static ngx_int_t
-ngx_http_enconvert_check_field(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, ngx_uint_t endpoint, json_t *value,
+ngx_http_enconvert_idempotency_key(ngx_http_request_t *r, ngx_str_t *idem,
     ngx_http_enconvert_error_t *err)
 {
-    size_t        len;
-    json_int_t    i;
-    const char  **v, *s;
+    u_char            *p, *last;
+    ngx_uint_t         i, n;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
 
-    if (f->only != NGX_HTTP_ENCONVERT_ALL && f->only != endpoint) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "invalid_field", f->name, "\"%s\" applies to %s only", f->name,
-            f->only == NGX_HTTP_ENCONVERT_PDF ? "url-to-pdf"
-                                              : "url-to-screenshot");
-        return NGX_DECLINED;
-    }
+    ngx_str_null(idem);
 
-    switch (f->type) {
+    n = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
 
-    case NGX_HTTP_ENCONVERT_T_BOOL:
-        if (!json_is_boolean(value)) {
-            goto type;
-        }
-        break;
+    for (i = 0; /* void */; i++) {
 
-    case NGX_HTTP_ENCONVERT_T_INT:
-        if (!json_is_integer(value)) {
-            goto type;
-        }
-
-        i = json_integer_value(value);
-
-        if (i < f->min || i > f->max) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "out_of_range", f->name, "\"%s\" must be between %L and %L",
-                f->name, (int64_t) f->min, (int64_t) f->max);
-            return NGX_DECLINED;
-        }
-        break;
-
-    case NGX_HTTP_ENCONVERT_T_STRING:
-        if (!json_is_string(value)) {
-            goto type;
-        }
-
-        s = json_string_value(value);
-        len = json_string_length(value);
-
-        if (f->values) {
-            for (v = f->values; *v; v++) {
-                if (ngx_strlen(*v) == len && ngx_strcmp(*v, s) == 0) {
-                    break;
-                }
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
             }
 
-            if (*v == NULL) {
-                ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                    "invalid_value", f->name,
-                    "\"%s\" must be one of the documented values", f->name);
-                return NGX_DECLINED;
-            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
         }
 
-        if ((json_int_t) len < f->min || (json_int_t) len > f->max) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "out_of_range", f->name,
-                "\"%s\" must be %L to %L bytes long",
-                f->name, (int64_t) f->min, (int64_t) f->max);
-            return NGX_DECLINED;
+        if (h[i].hash == 0
+            || h[i].key.len != sizeof("Idempotency-Key") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Idempotency-Key",
+                               sizeof("Idempotency-Key") - 1) != 0)
+        {
+            continue;
         }
-        break;
 
-    case NGX_HTTP_ENCONVERT_T_OBJECT:
-        if (!json_is_object(value)) {
-            goto type;
+        if (n++ == 0) {
+            *idem = h[i].value;
         }
-        break;
-
-    default: /* NGX_HTTP_ENCONVERT_T_ANY */
-        break;
     }
 
-    if (f->check) {
-        return f->check(r, f, value, err);
-    }
-
-    return NGX_OK;
-
-type:
-
-    ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-        "invalid_type", f->name, "\"%s\" must be %s", f->name,
-        ngx_http_enconvert_type_names[f->type]);
-
-    return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_enconvert_check_urls(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err)
-{
-    size_t                          i, n;
-    json_t                         *item;
-    const char                     *problem;
-    ngx_http_enconvert_loc_conf_t  *elcf;
-
-    u_char  field[NGX_INT_T_LEN + sizeof("url[]")];
-
-    if (json_is_string(value)) {
-        problem = ngx_http_enconvert_url_problem(
-                      (u_char *) json_string_value(value),
-                      json_string_length(value), 0);
-
-        if (problem) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "invalid_url", "url", "url: %s", problem);
-            return NGX_DECLINED;
-        }
-
+    if (n == 0) {
         return NGX_OK;
     }
 
-    if (!json_is_array(value)) {
+    if (n > 1) {
         ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "invalid_type", "url",
-            "\"url\" must be a string or an array of strings");
+            "invalid_idempotency_key", "Idempotency-Key",
+            "send the Idempotency-Key header only once");
         return NGX_DECLINED;
     }
 
-    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+    last = idem->data + idem->len;
 
-    n = json_array_size(value);
-
-    if (n == 0) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "invalid_url", "url", "\"url\" must list at least one URL");
-        return NGX_DECLINED;
-    }
-
-    if (n > (size_t) elcf->max_urls) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "too_many_urls", "url", "\"url\" lists %uz URLs, at most %i "
-            "are allowed", n, elcf->max_urls);
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < n; i++) {
-        item = json_array_get(value, i);
-
-        *ngx_sprintf(field, "url[%uz]", i) = '\0';
-
-        if (!json_is_string(item)) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "invalid_type", (char *) field, "%s: must be a string",
-                field);
-            return NGX_DECLINED;
-        }
-
-        problem = ngx_http_enconvert_url_problem(
-                      (u_char *) json_string_value(item),
-                      json_string_length(item), 0);
-
-        if (problem) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "invalid_url", (char *) field, "%s: %s", field, problem);
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_enconvert_check_email(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err)
-{
-    size_t       len, i, at, ats;
-    const char  *s;
-
-    s = json_string_value(value);
-    len = json_string_length(value);
-
-    ats = 0;
-    at = 0;
-
-    for (i = 0; i < len; i++) {
-        u_char  c = (u_char) s[i];
-
-        if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ','
-            || c == ';' || c == '"' || c == '(' || c == ')' || c == '\\')
-        {
-            goto invalid;
-        }
-
-        if (c == '@') {
-            ats++;
-            at = i;
-        }
-    }
-
-    if (ats != 1 || at == 0 || at > 64 || at == len - 1
-        || len - at - 1 > 253)
-    {
-        goto invalid;
-    }
-
-    return NGX_OK;
-
-invalid:
-
-    ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-        "invalid_email", f->name,
-        "\"%s\" must be one plain e-mail address such as user@example.com",
-        f->name);
-
-    return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_enconvert_check_callback(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err)
-{
-    const char  *problem;
-
-    problem = ngx_http_enconvert_url_problem(
-                  (u_char *) json_string_value(value),
-                  json_string_length(value), 1);
-
-    if (problem) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "invalid_callback_url", f->name, "%s: %s", f->name, problem);
-        return NGX_DECLINED;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_enconvert_check_text(ngx_http_request_t *r,
-    ngx_http_enconvert_field_t *f, json_t *value,
-    ngx_http_enconvert_error_t *err)
-{
-    size_t       i, len;
-    const char  *s;
-
-    s = json_string_value(value);
-    len = json_string_length(value);
-
-    for (i = 0; i < len; i++) {
-        if ((u_char) s[i] < 0x20 || s[i] == 0x7f) {
-            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-                "invalid_value", f->name,
-                "\"%s\" must not contain control characters", f->name);
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * A careful hand check of an absolute http(s) URL: scheme, host, port,
- * no user-info, no whitespace or control characters.  The worker parses
- * the URL fully and resolves the host.
- */
-
-static const char *
-ngx_http_enconvert_url_problem(const u_char *p, size_t len,
-    ngx_uint_t https_only)
-{
-    const u_char  *last, *auth, *end, *host, *q;
-    ngx_uint_t     port;
-
-    if (len == 0) {
-        return "must not be empty";
-    }
-
-    if (len > NGX_HTTP_ENCONVERT_URL_MAX) {
-        return "must be at most 2048 bytes long";
-    }
-
-    last = p + len;
-
-    for (q = p; q < last; q++) {
-        if (*q <= 0x20 || *q == 0x7f) {
-            return "must not contain spaces or control characters";
-        }
-    }
-
-    if (len > sizeof("https://") - 1
-        && ngx_strncasecmp((u_char *) p, (u_char *) "https://",
-                           sizeof("https://") - 1) == 0)
-    {
-        auth = p + sizeof("https://") - 1;
-
-    } else if (!https_only
-               && len > sizeof("http://") - 1
-               && ngx_strncasecmp((u_char *) p, (u_char *) "http://",
-                                  sizeof("http://") - 1) == 0)
-    {
-        auth = p + sizeof("http://") - 1;
-
-    } else {
-        return https_only ? "must be an absolute https:// URL"
-                          : "scheme must be http or https";
-    }
-
-    for (end = auth; end < last; end++) {
-        if (*end == '/' || *end == '?' || *end == '#') {
+    for (p = idem->data; p < last; p++) {
+        if (*p < 0x21 || *p > 0x7e) {
             break;
         }
     }
 
-    if (end == auth) {
-        return "must name a host";
+    if (idem->len == 0 || idem->len > 255 || p != last) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_idempotency_key", "Idempotency-Key",
+            "the Idempotency-Key header must be 1 to 255 printable "
+            "ASCII characters without spaces");
+        return NGX_DECLINED;
     }
 
-    for (q = auth; q < end; q++) {
-        if (*q == '@') {
-            return "must not contain user information";
-        }
+    return NGX_OK;
+}
 
-        if (*q == '\\') {
-            return "has an invalid host";
-        }
-    }
 
-    if (*auth == '[') {
-        for (q = auth + 1; q < end && *q != ']'; q++) {
-            if (!(ngx_http_enconvert_isalnum(*q) || *q == ':' || *q == '.'
-                  || *q == '%'))
-            {
-                return "has an invalid IPv6 host";
-            }
-        }
+/* the body as a JSON object no deeper than 8 levels, else NULL and *err */
 
-        if (q == end || q == auth + 1) {
-            return "has an invalid IPv6 host";
-        }
+static json_t *
+ngx_http_enconvert_parse(ngx_http_request_t *r, u_char *body, size_t len,
+    ngx_http_enconvert_error_t *err)
+{
+    json_t        *root;
+    json_error_t   jerr;
 
-        q++;
-
-    } else {
-        host = auth;
-
-        for (q = auth; q < end && *q != ':'; q++) {
-            if (!(ngx_http_enconvert_isalnum(*q) || *q == '-' || *q == '.'
-                  || *q == '_' || *q >= 0x80))
-            {
-                return "has an invalid host";
-            }
-        }
-
-        if (q == host) {
-            return "must name a host";
-        }
-    }
-
-    if (q == end) {
+    if (len == 0) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_json", NULL, "the request body is empty");
         return NULL;
     }
 
-    if (*q != ':' || q + 1 == end || end - q - 1 > 5) {
-        return "has an invalid port";
-    }
+    /*
+     * NUL characters (\u0000) inside strings are let through here, so
+     * that the field rules reject them naming the field.
+     */
 
-    port = 0;
+    root = json_loadb((const char *) body, len,
+                      JSON_REJECT_DUPLICATES|JSON_ALLOW_NUL, &jerr);
 
-    for (q++; q < end; q++) {
-        if (*q < '0' || *q > '9') {
-            return "has an invalid port";
+    if (root == NULL) {
+
+        switch (json_error_code(&jerr)) {
+
+        case json_error_duplicate_key:
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "duplicate_key", NULL,
+                "the request body repeats an object key (%s, at byte %d)",
+                jerr.text, jerr.position);
+            break;
+
+        case json_error_stack_overflow:
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "nesting_too_deep", NULL,
+                "the request body nests deeper than %d levels",
+                NGX_HTTP_ENCONVERT_JSON_DEPTH);
+            break;
+
+        case json_error_invalid_utf8:
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_json", NULL,
+                "the request body is not valid UTF-8 (near byte %d)",
+                jerr.position);
+            break;
+
+        case json_error_null_byte_in_key:
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_json", NULL,
+                "object keys must not contain NUL characters (near byte "
+                "%d)", jerr.position);
+            break;
+
+        default:
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_json", NULL,
+                "the request body is not valid JSON: %s (line %d, "
+                "column %d)", jerr.text, jerr.line, jerr.column);
         }
 
-        port = port * 10 + (*q - '0');
+        return NULL;
     }
 
-    if (port == 0 || port > 65535) {
-        return "has an invalid port";
+    if (!json_is_object(root)) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_json", NULL, "the request body must be a JSON object");
+        goto failed;
     }
 
+    if (ngx_http_enconvert_depth(root) > NGX_HTTP_ENCONVERT_JSON_DEPTH) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "nesting_too_deep", NULL,
+            "the request body nests deeper than %d levels",
+            NGX_HTTP_ENCONVERT_JSON_DEPTH);
+        goto failed;
+    }
+
+    return root;
+
+failed:
+
+    json_decref(root);
     return NULL;
 }
 

@@ -9,15 +9,17 @@ packages=(
     build-essential cmake pkg-config git
     # nginx and the module's libraries
     nginx-light nginx-dev libzmq3-dev libmsgpack-dev libjansson-dev libssl-dev
+    libidn2-dev
     # worker libraries
     cppzmq-dev nlohmann-json3-dev libpqxx-dev libcurl4-openssl-dev
     libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
-    libgtest-dev
+    libgtest-dev libgmime-3.0-dev
+    libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev
     # runtime
     postgresql xvfb xauth fonts-liberation fonts-dejavu-core curl openssl
-    ca-certificates
+    ca-certificates fonts-noto-cjk fonts-noto-color-emoji
     # tests
-    poppler-utils python3 python3-pytest python3-zmq python3-msgpack
+    poppler-utils qpdf python3 python3-pytest python3-zmq python3-msgpack
     python3-aiosmtpd
 )
 

@@ -92,6 +92,8 @@ class FakeBackend:
             return [r["msg"] for r in self.received]
 
     def close(self):
+        if self._stop.is_set():
+            return                  # closed already (idempotent)
         self._stop.set()
         self._thread.join(2)
         self._sock.disable_monitor()
@@ -234,3 +236,65 @@ def auth(key=API_KEY):
 def presign(key, expires, secret=SECRET):
     msg = f"GET\n/v1/files/{key}\n{expires}".encode()
     return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def assert_error(resp, status, code, field=None):
+    """The API error shape: status, stable code, a detail, the field."""
+    assert resp.status == status, (resp.status, resp.body)
+    assert resp.headers["content-type"] == "application/json"
+    body = resp.json()
+    assert body["success"] is False
+    assert body["error"] == code, body
+    assert isinstance(body["detail"], str) and body["detail"]
+    if field is not None:
+        assert body.get("field") == field, body
+    return body
+
+
+def assert_nothing_sent(ngx, backend, before=0):
+    """Proves the module sent the backend nothing since the first `before`
+    messages: a /v1/health probe travels the same DEALER->ROUTER pipe
+    (one nginx worker, ZeroMQ keeps order), so once the fake backend has
+    answered the probe it has recorded everything sent before it."""
+    prev = backend.responder
+
+    def probe(m):
+        if m and m.get("op") == "health":
+            return [(0, final(m, status=200, body=b'{"status":"ok"}'))]
+        return prev(m)
+
+    backend.responder = probe
+    try:
+        resp = ngx.request("GET", "/v1/health")
+    finally:
+        backend.responder = prev
+    assert resp.status == 200, resp.body
+    with backend._lock:
+        msgs = [r["msg"] for r in backend.received]
+        assert len(msgs) == before + 1, msgs
+        assert msgs[-1]["op"] == "health", msgs
+        del backend.received[-1]
+
+
+def raw_request(port, data, timeout=5):
+    """Sends raw bytes, returns the answer as a Response."""
+    with socket.create_connection(("127.0.0.1", port), timeout) as s:
+        s.sendall(data)
+        buf = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            head, sep, rest = buf.partition(b"\r\n\r\n")
+            if sep:
+                lines = head.decode("latin-1").split("\r\n")
+                hdrs = {}
+                for line in lines[1:]:
+                    k, _, v = line.partition(":")
+                    hdrs[k.strip().lower()] = v.strip()
+                n = int(hdrs.get("content-length", "-1"))
+                if n >= 0 and len(rest) >= n:
+                    return Response(int(lines[0].split()[1]), hdrs,
+                                    rest[:n])
+    raise AssertionError("no complete answer: %r" % buf)

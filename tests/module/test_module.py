@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from ngxtest import API_KEY, NGINX, accepted, auth, final, presign
+from ngxtest import (API_KEY, NGINX, accepted, assert_error,
+                     assert_nothing_sent, auth, final, presign)
 
 PDF = "/v1/convert/url-to-pdf"
 SHOT = "/v1/convert/url-to-screenshot"
@@ -20,18 +21,6 @@ def wait_for(pred, timeout=2.0):
             return True
         time.sleep(0.01)
     return pred()
-
-
-def assert_error(resp, status, code, field=None):
-    assert resp.status == status, resp.body
-    assert resp.headers["content-type"] == "application/json"
-    body = resp.json()
-    assert body["success"] is False
-    assert body["error"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    if field is not None:
-        assert body["field"] == field, body
-    return body
 
 
 # --- convert ---------------------------------------------------------------
@@ -244,7 +233,7 @@ def test_status_requires_key(env):
     ngx, backend = env
     resp = ngx.request("GET", "/v1/convert/status/job_x1")
     assert_error(resp, 401, "missing_api_key")
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 def test_health_ok(env):
@@ -281,8 +270,7 @@ def test_missing_key_401(env):
     ngx, backend = env
     resp = ngx.request("POST", PDF, {"url": "https://example.com"})
     assert_error(resp, 401, "missing_api_key")
-    time.sleep(0.1)
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 @pytest.mark.parametrize("key", [
@@ -295,8 +283,7 @@ def test_malformed_key_401(env, key):
     ngx, backend = env
     resp = ngx.request("POST", PDF, {"url": "https://example.com"}, auth(key))
     assert_error(resp, 401, "invalid_api_key")
-    time.sleep(0.1)
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 def test_non_bearer_authorization_401(env):
@@ -304,6 +291,7 @@ def test_non_bearer_authorization_401(env):
     resp = ngx.request("POST", PDF, {"url": "https://example.com"},
                        {"Authorization": "Basic " + API_KEY})
     assert_error(resp, 401, "invalid_api_key")
+    assert_nothing_sent(ngx, backend)
 
 
 def test_origin_with_key_403(env):
@@ -311,8 +299,7 @@ def test_origin_with_key_403(env):
     resp = ngx.request("POST", PDF, {"url": "https://example.com"},
                        {**auth(), "Origin": "https://evil.example"})
     assert_error(resp, 403, "private_key_in_browser")
-    time.sleep(0.1)
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 # --- body validation -------------------------------------------------------
@@ -324,8 +311,7 @@ def test_body_not_json_object_400(env, raw):
     resp = ngx.request("POST", PDF, raw, {**auth(),
                                           "Content-Type": "application/json"})
     assert_error(resp, 400, "invalid_json")
-    time.sleep(0.1)
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 def test_duplicate_key_400(env):
@@ -334,7 +320,7 @@ def test_duplicate_key_400(env):
                        b'{"url":"https://a.example","url":"https://b"}',
                        {**auth(), "Content-Type": "application/json"})
     assert_error(resp, 400, "duplicate_key")
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 def test_unknown_field_400(env):
@@ -343,8 +329,7 @@ def test_unknown_field_400(env):
                                      "viewport_widht": 800}, auth())
     body = assert_error(resp, 400, "unknown_field", "viewport_widht")
     assert "viewport_widht" in body["detail"]
-    time.sleep(0.1)
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 def test_http_callback_url_400(env):
@@ -353,7 +338,7 @@ def test_http_callback_url_400(env):
                                      "callback_url": "http://hooks.example"},
                        auth())
     assert_error(resp, 400, "invalid_callback_url", "callback_url")
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 @pytest.mark.parametrize("body,status,code,field", [
@@ -402,8 +387,7 @@ def test_field_validation(env, body, status, code, field):
     ngx, backend = env
     resp = ngx.request("POST", PDF, body, auth())
     assert_error(resp, status, code, field)
-    time.sleep(0.05)
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 def test_max_urls_directive(make_env):
@@ -411,6 +395,7 @@ def test_max_urls_directive(make_env):
     resp = ngx.request("POST", PDF, {"url": ["https://a.example"] * 3},
                        auth())
     assert_error(resp, 400, "too_many_urls", "url")
+    assert_nothing_sent(ngx, backend)
 
 
 def test_body_too_large_413(make_env):
@@ -418,7 +403,7 @@ def test_body_too_large_413(make_env):
     big = {"url": "https://a.example", "output_filename": "x" * 2000}
     resp = ngx.request("POST", PDF, big, auth())
     assert_error(resp, 413, "body_too_large")
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 def test_body_in_temp_file(make_env):
@@ -435,6 +420,7 @@ def test_wrong_content_type_415(env):
     resp = ngx.request("POST", PDF, b'{"url":"https://a.example"}',
                        {**auth(), "Content-Type": "text/plain"})
     assert_error(resp, 415, "unsupported_media_type")
+    assert_nothing_sent(ngx, backend)
 
 
 def test_charset_content_type_accepted(env):
@@ -487,7 +473,7 @@ def test_presigned_download_valid(env):
     assert resp.status == 200
     assert resp.body == data
     assert resp.headers["content-length"] == str(len(data))
-    assert backend.messages() == []
+    assert_nothing_sent(ngx, backend)
 
 
 def test_presigned_download_range(env):
@@ -580,6 +566,49 @@ http {{
      "enconvert_signing_secret_file /nonexistent/secret;",
      "enconvert_signing_secret_file"),
     ("", "enconvert_backend"),
+    ("enconvert_backend ipc:///x; enconvert_timeout 5x;",
+     "enconvert_timeout"),
+    ("enconvert_backend ipc:///x; enconvert_timeout 1s 2s;",
+     "enconvert_timeout"),
+    ("enconvert_backend ipc:///x; enconvert_timeout 1s; "
+     "enconvert_timeout 2s;", "enconvert_timeout"),
+    ("enconvert_backend ipc:///x; enconvert_sync_timeout 0;",
+     "enconvert_sync_timeout"),
+    ("enconvert_backend ipc:///x; enconvert_sync_timeout soon;",
+     "enconvert_sync_timeout"),
+    ("enconvert_backend ipc:///x; enconvert_max_urls 10001;",
+     "enconvert_max_urls"),
+    ("enconvert_backend ipc:///x; enconvert_max_urls -1;",
+     "enconvert_max_urls"),
+    ("enconvert_backend ipc:///x; enconvert_max_urls many;",
+     "enconvert_max_urls"),
+    ("enconvert_backend ipc:///x; enconvert_max_body_size 65m;",
+     "enconvert_max_body_size"),
+    ("enconvert_backend ipc:///x; enconvert_max_body_size 1x;",
+     "enconvert_max_body_size"),
+    ("enconvert_backend ipc:///x; enconvert_files_location /files;",
+     "enconvert_files_location"),
+    ("enconvert_backend ipc:///x; enconvert_files_location /;",
+     "enconvert_files_location"),
+    ("enconvert_backend ipc:///x; enconvert_backend ipc:///y;",
+     "enconvert_backend"),
+    ("enconvert_backend ipc://;", "enconvert_backend"),
+    ("enconvert_backend ipc:///x tcp://;", "enconvert_backend"),
+    ("enconvert_backend ipc:///x; enconvert_api;", "enconvert_api"),
+    ("enconvert_backend ipc:///x; "
+     "server { listen 127.0.0.1:2; enconvert_backend ipc:///y; }",
+     "enconvert_backend"),
+    ("enconvert_backend ipc:///x; "
+     "server { listen 127.0.0.1:2; location / { enconvert_api on; } }",
+     "enconvert_api"),
+    ("enconvert_backend ipc:///x; "
+     "server { listen 127.0.0.1:2; location / { enconvert_api; "
+     "enconvert_api; } }", "enconvert_api"),
+    ("enconvert_backend ipc:///x; "
+     "server { listen 127.0.0.1:2; enconvert_signing_secret_file /s; }",
+     "enconvert_signing_secret_file"),
+    ("enconvert_backend ipc:///x; enconvert_signing_secret_file;",
+     "enconvert_signing_secret_file"),
 ])
 def test_bad_directives_rejected(tmp_path, module_so, lines, directive):
     res = nginx_t(tmp_path, module_so, lines)
@@ -594,6 +623,14 @@ def test_empty_secret_file_rejected(tmp_path, module_so):
     assert res.returncode != 0
     assert "enconvert_signing_secret_file" in res.stderr
     assert "empty" in res.stderr
+
+
+def test_large_secret_file_rejected(tmp_path, module_so):
+    (tmp_path / "big").write_text("x" * 5000)
+    res = nginx_t(tmp_path, module_so, "enconvert_backend ipc:///x; "
+                  f"enconvert_signing_secret_file {tmp_path}/big;")
+    assert res.returncode != 0
+    assert "enconvert_signing_secret_file" in res.stderr
 
 
 def test_good_config_accepted(tmp_path, module_so):

@@ -1,0 +1,761 @@
+
+/*
+ * enconvert nginx module: the rules for every field of a convert request
+ * body (../shared/API.md, docs/validation.md).
+ *
+ * Each field is one entry of a table: its JSON type, the endpoint it
+ * applies to, a range (integers and numbers: the value, strings: the
+ * length), allowed values, the members of an object, and an optional
+ * check function for rules that need code.  Objects are checked
+ * recursively, so errors name the field by its path
+ * ("pdf_options.margins.top").  Members that are JSON null count as not
+ * given and are removed, so the worker never sees a null.
+ */
+
+
+#include "ngx_http_enconvert_module.h"
+
+
+#define NGX_HTTP_ENCONVERT_T_ANY        0
+#define NGX_HTTP_ENCONVERT_T_BOOL       1
+#define NGX_HTTP_ENCONVERT_T_INT        2
+#define NGX_HTTP_ENCONVERT_T_NUMBER     3
+#define NGX_HTTP_ENCONVERT_T_STRING     4
+#define NGX_HTTP_ENCONVERT_T_OBJECT     5
+
+/* string length counted in characters, not bytes */
+#define NGX_HTTP_ENCONVERT_F_CHARS      0x01
+/* enum matched ignoring ASCII case, forwarded in its canonical spelling */
+#define NGX_HTTP_ENCONVERT_F_CASELESS   0x02
+/* number must be greater than min, not equal */
+#define NGX_HTTP_ENCONVERT_F_ABOVE_MIN  0x04
+/* member required in its object */
+#define NGX_HTTP_ENCONVERT_F_REQUIRED   0x08
+
+#define NGX_HTTP_ENCONVERT_PAGE_MM_MAX  5000
+#define NGX_HTTP_ENCONVERT_MARGIN_MAX   1000
+#define NGX_HTTP_ENCONVERT_NO_LIMIT     1e9
+
+
+typedef struct ngx_http_enconvert_field_s  ngx_http_enconvert_field_t;
+
+typedef ngx_int_t (*ngx_http_enconvert_check_pt)(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+
+struct ngx_http_enconvert_field_s {
+    const char                    *name;
+    ngx_uint_t                     type;
+    ngx_uint_t                     only;
+    ngx_uint_t                     flags;
+    double                         min;
+    double                         max;
+    const char                   **values;
+    ngx_http_enconvert_field_t    *members;
+    ngx_http_enconvert_check_pt    check;
+};
+
+
+static ngx_int_t ngx_http_enconvert_check_object(ngx_http_request_t *r,
+    json_t *obj, ngx_http_enconvert_field_t *table, ngx_uint_t endpoint,
+    u_char *path, size_t plen, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_value(ngx_http_request_t *r,
+    ngx_http_enconvert_field_t *f, ngx_uint_t endpoint, json_t *value,
+    u_char *path, size_t plen, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_string(ngx_http_request_t *r,
+    ngx_http_enconvert_field_t *f, json_t *value, u_char *path,
+    ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_urls(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_email_field(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_callback(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_filename(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_text(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_pdf_options(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static u_char *ngx_http_enconvert_number(u_char *buf, double d);
+
+
+static const char  *ngx_http_enconvert_wait_until[] = {
+    "load", "networkidle", NULL
+};
+
+static const char  *ngx_http_enconvert_image_formats[] = {
+    "png", "jpeg", "webp", NULL
+};
+
+static const char  *ngx_http_enconvert_page_sizes[] = {
+    "A0", "A1", "A2", "A3", "A4", "A5", "A6",
+    "B0", "B1", "B2", "B3", "B4", "B5",
+    "Letter", "Legal", "Tabloid", "Ledger", NULL
+};
+
+static const char  *ngx_http_enconvert_orientations[] = {
+    "portrait", "landscape", NULL
+};
+
+
+static ngx_http_enconvert_field_t  ngx_http_enconvert_margin_fields[] = {
+
+    { "top", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, NGX_HTTP_ENCONVERT_MARGIN_MAX, NULL, NULL, NULL },
+
+    { "right", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, NGX_HTTP_ENCONVERT_MARGIN_MAX, NULL, NULL, NULL },
+
+    { "bottom", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, NGX_HTTP_ENCONVERT_MARGIN_MAX, NULL, NULL, NULL },
+
+    { "left", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, NGX_HTTP_ENCONVERT_MARGIN_MAX, NULL, NULL, NULL },
+
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+/* pdf_options.header and pdf_options.footer */
+
+static ngx_http_enconvert_field_t  ngx_http_enconvert_band_fields[] = {
+
+    { "content", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_CHARS|NGX_HTTP_ENCONVERT_F_REQUIRED,
+      0, 2000, NULL, NULL, NULL },
+
+    { "height", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, NGX_HTTP_ENCONVERT_MARGIN_MAX, NULL, NULL, NULL },
+
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+static ngx_http_enconvert_field_t  ngx_http_enconvert_pdf_fields[] = {
+
+    { "page_size", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_CASELESS, 1, 16, ngx_http_enconvert_page_sizes,
+      NULL, NULL },
+
+    { "page_width", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_ABOVE_MIN, 0, NGX_HTTP_ENCONVERT_PAGE_MM_MAX,
+      NULL, NULL, NULL },
+
+    { "page_height", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_ABOVE_MIN, 0, NGX_HTTP_ENCONVERT_PAGE_MM_MAX,
+      NULL, NULL, NULL },
+
+    { "orientation", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL, 0,
+      1, 16, ngx_http_enconvert_orientations, NULL, NULL },
+
+    { "margins", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, ngx_http_enconvert_margin_fields, NULL },
+
+    { "scale", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0,
+      0.1, 2, NULL, NULL, NULL },
+
+    { "print_background", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL,
+      0, 0, 0, NULL, NULL, NULL },
+
+    { "grayscale", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "header", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, ngx_http_enconvert_band_fields, NULL },
+
+    { "footer", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, ngx_http_enconvert_band_fields, NULL },
+
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+static ngx_http_enconvert_field_t  ngx_http_enconvert_body_fields[] = {
+
+    { "url", NGX_HTTP_ENCONVERT_T_ANY, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_REQUIRED, 0, 0, NULL, NULL,
+      ngx_http_enconvert_check_urls },
+
+    { "async_mode", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "notification_email", NGX_HTTP_ENCONVERT_T_STRING,
+      NGX_HTTP_ENCONVERT_ALL, 0, 0, NGX_HTTP_ENCONVERT_NO_LIMIT, NULL, NULL,
+      ngx_http_enconvert_check_email_field },
+
+    { "callback_url", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, NGX_HTTP_ENCONVERT_NO_LIMIT, NULL, NULL,
+      ngx_http_enconvert_check_callback },
+
+    { "direct_download", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL,
+      0, 0, 0, NULL, NULL, NULL },
+
+    { "output_filename", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      0, 1, 200, NULL, NULL, ngx_http_enconvert_check_filename },
+
+    { "viewport_width", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL, 0,
+      320, 7680, NULL, NULL, NULL },
+
+    { "viewport_height", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL, 0,
+      240, 43200, NULL, NULL, NULL },
+
+    { "wait_for_selector", NGX_HTTP_ENCONVERT_T_STRING,
+      NGX_HTTP_ENCONVERT_ALL, 0, 1, 1024, NULL, NULL,
+      ngx_http_enconvert_check_text },
+
+    { "wait_for_selector_timeout", NGX_HTTP_ENCONVERT_T_INT,
+      NGX_HTTP_ENCONVERT_ALL, 0, 1, 60000, NULL, NULL, NULL },
+
+    { "wait_until", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL, 0,
+      1, 16, ngx_http_enconvert_wait_until, NULL, NULL },
+
+    { "delay", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 30000, NULL, NULL, NULL },
+
+    { "timeout", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL, 0,
+      1, 300, NULL, NULL, NULL },
+
+    /* an extension beyond API.md, see docs/validation.md */
+
+    { "fail_on_http_error", NGX_HTTP_ENCONVERT_T_BOOL,
+      NGX_HTTP_ENCONVERT_ALL, 0, 0, 0, NULL, NULL, NULL },
+
+    { "single_page", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_PDF, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "pdf_options", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_PDF, 0,
+      0, 0, NULL, ngx_http_enconvert_pdf_fields,
+      ngx_http_enconvert_check_pdf_options },
+
+    { "image_format", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_SHOT,
+      0, 1, 16, ngx_http_enconvert_image_formats, NULL, NULL },
+
+    { "image_quality", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_SHOT, 0,
+      1, 100, NULL, NULL, NULL },
+
+    { "full_page", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_SHOT, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+static const char  *ngx_http_enconvert_type_names[] = {
+    "a valid value", "a boolean", "an integer", "a number", "a string",
+    "an object"
+};
+
+
+/*
+ * Checks the whole body object.  NGX_OK: valid (nulls removed, host
+ * names and page sizes normalised); NGX_DECLINED: *err is set.
+ */
+
+ngx_int_t
+ngx_http_enconvert_check_body(ngx_http_request_t *r, json_t *root,
+    ngx_uint_t endpoint, ngx_http_enconvert_error_t *err)
+{
+    u_char  path[NGX_HTTP_ENCONVERT_FIELD_MAX];
+
+    path[0] = '\0';
+
+    return ngx_http_enconvert_check_object(r, root,
+                                           ngx_http_enconvert_body_fields,
+                                           endpoint, path, 0, err);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_object(ngx_http_request_t *r, json_t *obj,
+    ngx_http_enconvert_field_t *table, ngx_uint_t endpoint, u_char *path,
+    size_t plen, ngx_http_enconvert_error_t *err)
+{
+    u_char                      *last, *end;
+    void                        *tmp;
+    json_t                      *value;
+    ngx_int_t                    rc;
+    const char                  *name;
+    ngx_http_enconvert_field_t  *f;
+
+    end = path + NGX_HTTP_ENCONVERT_FIELD_MAX - 1;
+
+    json_object_foreach_safe(obj, tmp, name, value) {
+
+        last = ngx_slprintf(path + plen, end, plen ? ".%s" : "%s", name);
+        *last = '\0';
+
+        for (f = table; f->name; f++) {
+            if (ngx_strcmp(f->name, name) == 0) {
+                break;
+            }
+        }
+
+        if (f->name == NULL) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "unknown_field", (char *) path,
+                "unknown field \"%s\"; see the API reference for the "
+                "accepted fields", path);
+            return NGX_DECLINED;
+        }
+
+        if (json_is_null(value)) {
+            if (json_object_del(obj, name) != 0) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        rc = ngx_http_enconvert_check_value(r, f, endpoint, value, path,
+                                            last - path, err);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    for (f = table; f->name; f++) {
+        if ((f->flags & NGX_HTTP_ENCONVERT_F_REQUIRED)
+            && json_object_get(obj, f->name) == NULL)
+        {
+            last = ngx_slprintf(path + plen, end, plen ? ".%s" : "%s",
+                                f->name);
+            *last = '\0';
+
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "missing_field", (char *) path,
+                "the field \"%s\" is required", path);
+            return NGX_DECLINED;
+        }
+    }
+
+    path[plen] = '\0';
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_value(ngx_http_request_t *r,
+    ngx_http_enconvert_field_t *f, ngx_uint_t endpoint, json_t *value,
+    u_char *path, size_t plen, ngx_http_enconvert_error_t *err)
+{
+    double      d;
+    ngx_int_t   rc;
+    json_int_t  i;
+
+    u_char  lo[NGX_INT64_LEN + 8], hi[NGX_INT64_LEN + 8];
+
+    if (f->only != NGX_HTTP_ENCONVERT_ALL && f->only != endpoint) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_field", (char *) path,
+            "\"%s\" applies to /v1/convert/%s only", path,
+            f->only == NGX_HTTP_ENCONVERT_PDF ? "url-to-pdf"
+                                              : "url-to-screenshot");
+        return NGX_DECLINED;
+    }
+
+    switch (f->type) {
+
+    case NGX_HTTP_ENCONVERT_T_BOOL:
+        if (!json_is_boolean(value)) {
+            goto type;
+        }
+
+        break;
+
+    case NGX_HTTP_ENCONVERT_T_INT:
+        if (!json_is_integer(value)) {
+            goto type;
+        }
+
+        i = json_integer_value(value);
+
+        if ((double) i < f->min || (double) i > f->max) {
+            goto range;
+        }
+
+        break;
+
+    case NGX_HTTP_ENCONVERT_T_NUMBER:
+        if (!json_is_number(value)) {
+            goto type;
+        }
+
+        d = json_number_value(value);
+
+        if (d < f->min || d > f->max
+            || ((f->flags & NGX_HTTP_ENCONVERT_F_ABOVE_MIN) && d <= f->min))
+        {
+            goto range;
+        }
+
+        break;
+
+    case NGX_HTTP_ENCONVERT_T_STRING:
+        if (!json_is_string(value)) {
+            goto type;
+        }
+
+        rc = ngx_http_enconvert_check_string(r, f, value, path, err);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        break;
+
+    case NGX_HTTP_ENCONVERT_T_OBJECT:
+        if (!json_is_object(value)) {
+            goto type;
+        }
+
+        if (f->members) {
+            rc = ngx_http_enconvert_check_object(r, value, f->members,
+                                                 endpoint, path, plen, err);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
+        break;
+
+    default: /* NGX_HTTP_ENCONVERT_T_ANY */
+        break;
+    }
+
+    if (f->check) {
+        return f->check(r, path, value, err);
+    }
+
+    return NGX_OK;
+
+type:
+
+    ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+        "invalid_type", (char *) path, "\"%s\" must be %s", path,
+        ngx_http_enconvert_type_names[f->type]);
+
+    return NGX_DECLINED;
+
+range:
+
+    *ngx_http_enconvert_number(lo, f->min) = '\0';
+    *ngx_http_enconvert_number(hi, f->max) = '\0';
+
+    if (f->flags & NGX_HTTP_ENCONVERT_F_ABOVE_MIN) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "out_of_range", (char *) path,
+            "\"%s\" must be greater than %s and at most %s", path, lo, hi);
+
+    } else {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "out_of_range", (char *) path,
+            "\"%s\" must be between %s and %s", path, lo, hi);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_string(ngx_http_request_t *r,
+    ngx_http_enconvert_field_t *f, json_t *value, u_char *path,
+    ngx_http_enconvert_error_t *err)
+{
+    u_char       *s;
+    size_t        len, n;
+    const char  **v;
+
+    s = (u_char *) json_string_value(value);
+    len = json_string_length(value);
+
+    if (ngx_strlchr(s, s + len, '\0') != NULL) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", (char *) path,
+            "\"%s\" must not contain NUL characters", path);
+        return NGX_DECLINED;
+    }
+
+    if (f->values) {
+        for (v = f->values; *v; v++) {
+            if (ngx_strlen(*v) != len) {
+                continue;
+            }
+
+            if ((f->flags & NGX_HTTP_ENCONVERT_F_CASELESS)
+                ? ngx_strncasecmp((u_char *) *v, s, len) == 0
+                : ngx_strncmp(*v, s, len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (*v == NULL) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_value", (char *) path,
+                "\"%s\" must be one of the documented values%s", path,
+                f->values == ngx_http_enconvert_page_sizes
+                ? ": A0-A6, B0-B5, Letter, Legal, Tabloid, Ledger" : "");
+            return NGX_DECLINED;
+        }
+
+        if ((f->flags & NGX_HTTP_ENCONVERT_F_CASELESS)
+            && ngx_strncmp(*v, s, len) != 0
+            && json_string_set(value, *v) != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    n = (f->flags & NGX_HTTP_ENCONVERT_F_CHARS) ? ngx_utf8_length(s, len)
+                                                : len;
+
+    if ((double) n < f->min || (double) n > f->max) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "out_of_range", (char *) path,
+            "\"%s\" must be %L to %L %s long", path, (int64_t) f->min,
+            (int64_t) f->max,
+            (f->flags & NGX_HTTP_ENCONVERT_F_CHARS) ? "characters"
+                                                    : "bytes");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_urls(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    size_t                          i, n;
+    json_t                         *item;
+    ngx_int_t                       rc;
+    const char                     *problem;
+    ngx_http_enconvert_loc_conf_t  *elcf;
+
+    u_char  field[NGX_INT_T_LEN + sizeof("url[]")];
+
+    if (json_is_string(value)) {
+        rc = ngx_http_enconvert_check_url(r, value, 0, &problem);
+
+        if (rc == NGX_DECLINED) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_url", "url", "url: %s", problem);
+        }
+
+        return rc;
+    }
+
+    if (!json_is_array(value)) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_type", "url",
+            "\"url\" must be a string or an array of strings");
+        return NGX_DECLINED;
+    }
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+
+    n = json_array_size(value);
+
+    if (n == 0) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_url", "url", "\"url\" must list at least one URL");
+        return NGX_DECLINED;
+    }
+
+    if (n > (size_t) elcf->max_urls) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "too_many_urls", "url", "\"url\" lists %uz URLs, at most %i "
+            "are allowed", n, elcf->max_urls);
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < n; i++) {
+        item = json_array_get(value, i);
+
+        *ngx_sprintf(field, "url[%uz]", i) = '\0';
+
+        if (!json_is_string(item)) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_type", (char *) field, "%s: must be a string",
+                field);
+            return NGX_DECLINED;
+        }
+
+        rc = ngx_http_enconvert_check_url(r, item, 0, &problem);
+
+        if (rc == NGX_DECLINED) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_url", (char *) field, "%s: %s", field, problem);
+        }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_email_field(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    ngx_int_t    rc;
+    const char  *problem;
+
+    rc = ngx_http_enconvert_check_email(r, value, &problem);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_email", (char *) path, "%s: %s", path, problem);
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_callback(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    ngx_int_t    rc;
+    const char  *problem;
+
+    rc = ngx_http_enconvert_check_url(r, value, 1, &problem);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_callback_url", (char *) path, "%s: %s", path, problem);
+    }
+
+    return rc;
+}
+
+
+/* a base name: no path separators, no "..", no control characters */
+
+static ngx_int_t
+ngx_http_enconvert_check_filename(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    u_char      *s, *p, *last;
+    size_t       len;
+    const char  *problem;
+
+    s = (u_char *) json_string_value(value);
+    len = json_string_length(value);
+    last = s + len;
+
+    problem = NULL;
+
+    for (p = s; p < last; p++) {
+        if (*p == '/' || *p == '\\') {
+            problem = "must be a plain file name without \"/\" or \"\\\"";
+            break;
+        }
+
+        if (*p < 0x20 || *p == 0x7f) {
+            problem = "must not contain control characters";
+            break;
+        }
+
+        if (*p == '.' && p + 1 < last && p[1] == '.') {
+            problem = "must not contain \"..\"";
+            break;
+        }
+    }
+
+    if (problem == NULL && len == 1 && *s == '.') {
+        problem = "must not be \".\"";
+    }
+
+    if (problem) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", (char *) path, "\"%s\" %s", path, problem);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_text(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    u_char  *s, *p, *last;
+
+    s = (u_char *) json_string_value(value);
+    last = s + json_string_length(value);
+
+    for (p = s; p < last; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_value", (char *) path,
+                "\"%s\" must not contain control characters", path);
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* page_width and page_height come together or not at all */
+
+static ngx_int_t
+ngx_http_enconvert_check_pdf_options(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    json_t      *w, *h;
+    const char  *missing, *given;
+
+    u_char  field[NGX_HTTP_ENCONVERT_FIELD_MAX];
+
+    w = json_object_get(value, "page_width");
+    h = json_object_get(value, "page_height");
+
+    if ((w == NULL) == (h == NULL)) {
+        return NGX_OK;
+    }
+
+    missing = w ? "page_height" : "page_width";
+    given = w ? "page_width" : "page_height";
+
+    /* the field at fault is the missing one */
+
+    *ngx_slprintf(field, field + sizeof(field) - 1, "%s.%s", path, missing)
+        = '\0';
+
+    ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+        "missing_field", (char *) field,
+        "\"%s\" is required when \"%s.%s\" is given: a custom page "
+        "size needs both", field, path, given);
+
+    return NGX_DECLINED;
+}
+
+
+/* a range bound: "0.1", "2", "5000" */
+
+static u_char *
+ngx_http_enconvert_number(u_char *buf, double d)
+{
+    u_char  *p;
+
+    if (d == (double) (int64_t) d) {
+        return ngx_sprintf(buf, "%L", (int64_t) d);
+    }
+
+    p = ngx_sprintf(buf, "%.3f", d);
+
+    while (p[-1] == '0') {
+        p--;
+    }
+
+    return p;
+}

@@ -1,0 +1,80 @@
+"""$enconvert_api_key_hash: the SHA-256 of the presented key, usable by
+stock nginx modules such as limit_req (preaccess phase)."""
+
+import hashlib
+
+from ngxtest import API_KEY, assert_error, auth, final
+
+PDF = "/v1/convert/url-to-pdf"
+OTHER_KEY = "sk_live_" + "Z9y8X7w6V5" * 4
+
+
+def sha(key):
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def test_key_hash_variable_value(make_env):
+    ngx, backend = make_env(
+        extra_api="add_header X-Key-Hash \"[$enconvert_api_key_hash]\" "
+                  "always;")
+    backend.responder = lambda m: [(0, final(m, status=202, body=b"{}"))]
+    body = {"url": "https://a.example"}
+
+    resp = ngx.request("POST", PDF, body, auth())
+    assert resp.status == 202
+    assert resp.headers["x-key-hash"] == "[%s]" % sha(API_KEY)
+
+    resp = ngx.request("POST", PDF, body, {"X-API-Key": OTHER_KEY})
+    assert resp.headers["x-key-hash"] == "[%s]" % sha(OTHER_KEY)
+
+    # the presented key, even when the module then rejects it
+    resp = ngx.request("POST", PDF, body, {"X-API-Key": "sk_live_bad"})
+    assert_error(resp, 401, "invalid_api_key")
+    assert resp.headers["x-key-hash"] == "[%s]" % sha("sk_live_bad")
+
+    # no key, or no Bearer key: empty
+    resp = ngx.request("POST", PDF, body)
+    assert_error(resp, 401, "missing_api_key")
+    assert resp.headers["x-key-hash"] == "[]"
+    resp = ngx.request("POST", PDF, body, {"Authorization": "Basic eDp5"})
+    assert resp.headers["x-key-hash"] == "[]"
+    resp = ngx.request("GET", "/v1/health")
+    assert resp.headers["x-key-hash"] == "[]"
+
+
+def test_limit_req_per_key(make_env):
+    ngx, backend = make_env(
+        extra_http="limit_req_zone $enconvert_api_key_hash zone=perkey:1m "
+                   "rate=1r/m; limit_req_status 429;",
+        extra_api="limit_req zone=perkey burst=2 nodelay;")
+    backend.responder = lambda m: [(0, final(m, status=202, body=b"{}"))]
+    body = {"url": "https://a.example", "async_mode": True}
+
+    statuses = [ngx.request("POST", PDF, body, auth()).status
+                for _ in range(6)]
+    assert statuses == [202, 202, 202, 429, 429, 429]
+
+    # another key has its own budget
+    statuses = [ngx.request("POST", PDF, body,
+                            {"X-API-Key": OTHER_KEY}).status
+                for _ in range(3)]
+    assert statuses == [202, 202, 202]
+
+    # requests without a key are not counted (the empty value)
+    for _ in range(5):
+        resp = ngx.request("GET", "/v1/health")
+        assert resp.status != 429
+
+    keys = [m.get("key") for m in backend.messages() if m["op"] == "convert"]
+    assert keys == [API_KEY] * 3 + [OTHER_KEY] * 3
+
+
+def test_variable_in_log_format(make_env, tmp_path):
+    log = tmp_path / "keys.log"
+    ngx, backend = make_env(
+        extra_http="log_format keys '$enconvert_api_key_hash';",
+        extra_api=f"access_log {log} keys;")
+    backend.responder = lambda m: [(0, final(m, status=202, body=b"{}"))]
+    ngx.request("POST", PDF, {"url": "https://a.example"}, auth())
+    ngx.stop()
+    assert log.read_text().split() == [sha(API_KEY)]
