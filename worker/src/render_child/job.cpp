@@ -1,26 +1,8 @@
 #include "render_child/job.h"
 
+#include "render_child/job_options.h"
+
 namespace enconvert::render_child {
-namespace {
-
-// Viewports beyond this are refused: a snapshot is width*height*4 bytes.
-constexpr int kMaxViewportSide = 8192;
-
-bool read_int(const nlohmann::json& options, const char* key, int min, int max, int& out,
-              std::string& why) {
-    auto it = options.find(key);
-    if (it == options.end()) return true;
-    if (!it->is_number_integer() || it->get<std::int64_t>() < min ||
-        it->get<std::int64_t>() > max) {
-        why = std::string("option ") + key + " must be an integer in [" + std::to_string(min) +
-              ", " + std::to_string(max) + "]";
-        return false;
-    }
-    out = static_cast<int>(it->get<std::int64_t>());
-    return true;
-}
-
-}  // namespace
 
 ParsedRequest parse_request(const nlohmann::json& message) {
     ParsedRequest parsed;
@@ -47,28 +29,15 @@ ParsedRequest parse_request(const nlohmann::json& message) {
     if (job.url.empty()) return reject("empty url");
     if (job.out_path.empty() || job.out_path.front() != '/')
         return reject("out must be an absolute path");
-    if (job.format == "jpeg" || job.format == "webp")
-        return reject("format " + job.format + " is not supported yet");
-    if (job.format != "pdf" && job.format != "png") return reject("unknown format " + job.format);
+    if (job.format != "pdf" && job.format != "png" && job.format != "jpeg" && job.format != "webp")
+        return reject("unknown format " + job.format);
 
     nlohmann::json options = nlohmann::json::object();
-    if (auto it = message.find("options"); it != message.end()) {
+    if (auto it = message.find("options"); it != message.end() && !it->is_null()) {
         if (!it->is_object()) return reject("options must be a map");
         options = *it;
     }
-    std::string why;
-    if (!read_int(options, "viewport_width", 1, kMaxViewportSide, job.viewport_width, why) ||
-        !read_int(options, "viewport_height", 1, kMaxViewportSide, job.viewport_height, why))
-        return reject(why);
-    if (auto it = options.find("timeout"); it != options.end()) {
-        if (!it->is_number() || it->get<double>() <= 0 || it->get<double>() > 3600)
-            return reject("option timeout must be a number of seconds in (0, 3600]");
-        job.timeout_seconds = it->get<double>();
-    }
-    if (auto it = options.find("landscape"); it != options.end()) {
-        if (!it->is_boolean()) return reject("option landscape must be a boolean");
-        job.landscape = it->get<bool>();
-    }
+    if (std::string why = read_options(options, job); !why.empty()) return reject(why);
     parsed.job = std::move(job);
     return parsed;
 }

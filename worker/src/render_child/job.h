@@ -9,15 +9,49 @@
 
 namespace enconvert::render_child {
 
+enum class WaitUntil { Load, NetworkIdle };
+
+// A header or footer template, stamped into the page margin.
+struct Band {
+    std::string content;  // HTML with {{page}}, {{total_pages}}, ...
+    double height_mm = 10;
+};
+
+// pdf_options of API.md, resolved: orientation already applied to the size.
+struct PdfOptions {
+    double page_width_mm = 210;
+    double page_height_mm = 297;
+    bool landscape = false;
+    double margin_top_mm = 10;
+    double margin_right_mm = 10;
+    double margin_bottom_mm = 10;
+    double margin_left_mm = 10;
+    double scale = 1;
+    bool print_background = true;
+    bool grayscale = false;
+    std::optional<Band> header;
+    std::optional<Band> footer;
+};
+
 struct Job {
     std::uint64_t id = 0;
     std::string url;
-    std::string format;  // "pdf" or "png" (others are rejected at parse time)
+    std::string format;  // "pdf", "png", "jpeg" or "webp"
     std::string out_path;
     int viewport_width = 1920;
     int viewport_height = 1080;
     double timeout_seconds = 60;
-    bool landscape = false;
+    WaitUntil wait_until = WaitUntil::NetworkIdle;
+    std::string wait_for_selector;  // empty: none
+    int wait_for_selector_timeout_ms = 10000;
+    int delay_ms = 0;
+    bool fail_on_http_error = false;
+    // PDF only.
+    bool single_page = false;
+    PdfOptions pdf;
+    // Screenshots only.
+    int image_quality = 90;
+    bool full_page = true;
 };
 
 struct Outcome {

@@ -1,46 +1,11 @@
 #include "render_child/view_slot.h"
 
-#include <cairo.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstdio>
-
-#include "render_child/load_error.h"
+#include "render_child/view_slot_internal.h"
 
 namespace enconvert::render_child {
-namespace {
-
-// Network quiet: no sub-resource in flight for this long after load finished.
-constexpr gint64 kQuietUs = 500 * 1000;
-// Pages that never go quiet (polling, streaming) are rendered after this.
-constexpr gint64 kSettleCapUs = 5 * 1000 * 1000;
-constexpr guint kSettleTickMs = 50;
-// A print that signals neither finished nor failed within this is stuck.
-constexpr guint kPrintWatchdogMs = 30 * 1000;
-constexpr guint kResetWatchdogMs = 15 * 1000;
-// Snapshots larger than this per side are cropped.
-constexpr int kMaxSnapshotSide = 16384;
-// Fresh view + context after this many jobs, bounding leaks in long runs.
-constexpr int kJobsPerView = 200;
-constexpr double kPaperMarginMm = 10;
-
-const char* const kFontsReadyScript =
-    "if (document.fonts && document.fonts.ready) await document.fonts.ready;"
-    "return document.title;";
-
-// Carried through async calls: the slot and the generation that started it.
-struct AsyncTag {
-    ViewSlot* slot;
-    std::uint64_t generation;
-};
-
-void log(int index, const char* what, const std::string& detail = {}) {
-    std::fprintf(stderr, "enconvert-render: view %d: %s%s%s\n", index, what,
-                 detail.empty() ? "" : ": ", detail.c_str());
-}
-
-}  // namespace
+using namespace slot_detail;
 
 ViewSlot::ViewSlot(int index, std::string printer_name, OnResult on_result, OnIdle on_idle)
     : index_(index),
@@ -131,8 +96,11 @@ void ViewSlot::destroy_view() {
 bool ViewSlot::job_running() const {
     switch (stage_) {
         case Stage::Loading:
+        case Stage::Selecting:
         case Stage::Settling:
         case Stage::Scripting:
+        case Stage::Delaying:
+        case Stage::Preparing:
         case Stage::Printing:
         case Stage::Snapshotting:
             return true;
@@ -152,6 +120,7 @@ void ViewSlot::start(Job job) {
     stage_ = Stage::Loading;
     started_us_ = g_get_monotonic_time();
     http_status_ = 0;
+    job_load_started_ = false;
     pending_resources_.clear();
     print_error_.reset();
     cancellable_.reset(g_cancellable_new());
@@ -163,257 +132,6 @@ void ViewSlot::start(Job job) {
     const auto budget_ms = static_cast<guint>(job_->timeout_seconds * 1000.0);
     deadline_.reset(g_timeout_add(budget_ms, &ViewSlot::on_deadline, this));
     webkit_web_view_load_uri(view_, job_->url.c_str());
-}
-
-// ---- load ---------------------------------------------------------------
-
-void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    if (self->stage_ == Stage::Resetting) {
-        // Only the about:blank load ends a reset; a late FINISHED of the
-        // abandoned job page must not.
-        const char* uri = webkit_web_view_get_uri(view);
-        if (event == WEBKIT_LOAD_FINISHED && uri && g_strcmp0(uri, "about:blank") == 0)
-            self->clear_site_data();
-        return;
-    }
-    if (self->stage_ != Stage::Loading) return;
-    if (event == WEBKIT_LOAD_COMMITTED) {
-        if (WebKitWebResource* main = webkit_web_view_get_main_resource(view)) {
-            if (WebKitURIResponse* response = webkit_web_resource_get_response(main))
-                self->http_status_ =
-                    static_cast<int>(webkit_uri_response_get_status_code(response));
-        }
-    } else if (event == WEBKIT_LOAD_FINISHED) {
-        self->on_load_finished();
-    }
-}
-
-gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent, gchar* failing_uri,
-                                  GError* error, gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    if (self->stage_ != Stage::Loading) return TRUE;  // no error page either way
-    if (is_cancellation(error)) return TRUE;          // replaced by a newer navigation
-    log(self->index_, "load failed",
-        std::string(g_quark_to_string(error->domain)) + " code " + std::to_string(error->code) +
-            ": " + error->message);
-    LoadError e = classify_load_error(error, failing_uri ? failing_uri : self->job_->url);
-    self->fail(e.code, e.message);
-    return TRUE;
-}
-
-gboolean ViewSlot::on_load_failed_tls(WebKitWebView*, gchar* failing_uri, GTlsCertificate*,
-                                      GTlsCertificateFlags flags, gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    if (self->stage_ != Stage::Loading) return TRUE;
-    self->fail("tls_error", "Failed to load page: invalid TLS certificate for " +
-                                host_of(failing_uri ? failing_uri : self->job_->url) + " (flags " +
-                                std::to_string(static_cast<int>(flags)) + ")");
-    return TRUE;
-}
-
-void ViewSlot::on_web_process_terminated(WebKitWebView*, WebKitWebProcessTerminationReason reason,
-                                         gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    log(self->index_, "web process terminated", std::to_string(static_cast<int>(reason)));
-    if (self->job_running()) {
-        self->fail("web_process_crashed",
-                   reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT
-                       ? "Failed to render page: it used too much memory"
-                       : "Failed to render page: the browser engine crashed");
-    }
-    self->recycle_soon();
-}
-
-void ViewSlot::on_resource_started(WebKitWebView*, WebKitWebResource* resource, WebKitURIRequest*,
-                                   gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    if (!self->job_running()) return;
-    self->pending_resources_.insert(resource);
-    self->last_network_us_ = g_get_monotonic_time();
-    g_signal_connect(resource, "finished", G_CALLBACK(&ViewSlot::on_resource_finished), self);
-}
-
-void ViewSlot::on_resource_finished(WebKitWebResource* resource, gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    g_signal_handlers_disconnect_by_data(resource, self);
-    if (self->pending_resources_.erase(resource) > 0)
-        self->last_network_us_ = g_get_monotonic_time();
-}
-
-void ViewSlot::on_load_finished() {
-    stage_ = Stage::Settling;
-    load_finished_us_ = g_get_monotonic_time();
-    last_network_us_ = std::max(last_network_us_, load_finished_us_);
-    settle_timer_.reset(g_timeout_add(kSettleTickMs, &ViewSlot::on_settle_tick, this));
-}
-
-gboolean ViewSlot::on_settle_tick(gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    const gint64 now = g_get_monotonic_time();
-    const bool quiet = self->pending_resources_.empty() && now - self->last_network_us_ >= kQuietUs;
-    if (!quiet && now - self->load_finished_us_ < kSettleCapUs) return G_SOURCE_CONTINUE;
-    self->settle_timer_.release();
-    self->run_page_script();
-    return G_SOURCE_REMOVE;
-}
-
-void ViewSlot::run_page_script() {
-    stage_ = Stage::Scripting;
-    webkit_web_view_call_async_javascript_function(
-        view_, kFontsReadyScript, -1, nullptr, nullptr, nullptr, cancellable_.get(),
-        &ViewSlot::on_script_done, new AsyncTag{this, generation_});
-}
-
-void ViewSlot::on_script_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    GError* raw = nullptr;
-    GObjectPtr<JSCValue> value(webkit_web_view_call_async_javascript_function_finish(
-        WEBKIT_WEB_VIEW(source), result, &raw));
-    GErrorPtr error(raw);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Scripting) return;
-    // A page whose script fails still renders; fonts may just be late.
-    if (error) log(self->index_, "fonts.ready script failed", error->message);
-    self->produce_output();
-}
-
-void ViewSlot::produce_output() {
-    output_started_us_ = g_get_monotonic_time();
-    if (job_->format == "pdf")
-        start_print();
-    else
-        start_snapshot();
-}
-
-// ---- output -------------------------------------------------------------
-
-void ViewSlot::start_print() {
-    stage_ = Stage::Printing;
-    unlink(temp_path_.c_str());
-    GErrorPtr error;
-    GCharPtr uri;
-    {
-        GError* raw = nullptr;
-        uri.reset(g_filename_to_uri(temp_path_.c_str(), nullptr, &raw));
-        error.reset(raw);
-    }
-    if (!uri) {
-        fail("print_failed", std::string("Failed to print page: ") + error->message);
-        return;
-    }
-
-    GObjectPtr<GtkPrintSettings> settings(gtk_print_settings_new());
-    gtk_print_settings_set_printer(settings.get(), printer_name_.c_str());
-    gtk_print_settings_set(settings.get(), GTK_PRINT_SETTINGS_OUTPUT_FILE_FORMAT, "pdf");
-    gtk_print_settings_set(settings.get(), GTK_PRINT_SETTINGS_OUTPUT_URI, uri.get());
-
-    GObjectPtr<GtkPageSetup> page(gtk_page_setup_new());
-    GtkPaperSize* a4 = gtk_paper_size_new(GTK_PAPER_NAME_A4);
-    gtk_page_setup_set_paper_size(page.get(), a4);
-    gtk_print_settings_set_paper_size(settings.get(), a4);
-    gtk_paper_size_free(a4);
-    const auto orientation =
-        job_->landscape ? GTK_PAGE_ORIENTATION_LANDSCAPE : GTK_PAGE_ORIENTATION_PORTRAIT;
-    gtk_page_setup_set_orientation(page.get(), orientation);
-    gtk_print_settings_set_orientation(settings.get(), orientation);
-    gtk_page_setup_set_top_margin(page.get(), kPaperMarginMm, GTK_UNIT_MM);
-    gtk_page_setup_set_bottom_margin(page.get(), kPaperMarginMm, GTK_UNIT_MM);
-    gtk_page_setup_set_left_margin(page.get(), kPaperMarginMm, GTK_UNIT_MM);
-    gtk_page_setup_set_right_margin(page.get(), kPaperMarginMm, GTK_UNIT_MM);
-
-    print_op_.reset(webkit_print_operation_new(view_));
-    webkit_print_operation_set_print_settings(print_op_.get(), settings.get());
-    webkit_print_operation_set_page_setup(print_op_.get(), page.get());
-    g_signal_connect(print_op_.get(), "failed", G_CALLBACK(&ViewSlot::on_print_failed), this);
-    g_signal_connect(print_op_.get(), "finished", G_CALLBACK(&ViewSlot::on_print_finished), this);
-    print_watchdog_.reset(g_timeout_add(kPrintWatchdogMs, &ViewSlot::on_print_watchdog, this));
-    webkit_print_operation_print(print_op_.get());
-}
-
-void ViewSlot::on_print_failed(WebKitPrintOperation*, GError* error, gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    // "finished" follows "failed"; the outcome is decided there.
-    self->print_error_.reset(g_error_copy(error));
-}
-
-void ViewSlot::on_print_finished(WebKitPrintOperation* op, gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    if (op != self->print_op_.get()) return;
-    g_signal_handlers_disconnect_by_data(op, self);
-    self->print_watchdog_.reset();
-    GObjectPtr<WebKitPrintOperation> done(self->print_op_.release());
-    if (self->stage_ == Stage::Draining) {
-        // The job was already answered (timeout): drop what was printed.
-        unlink(self->temp_path_.c_str());
-        self->begin_reset();
-        return;
-    }
-    if (self->stage_ != Stage::Printing) return;
-    if (self->print_error_) {
-        self->fail("print_failed",
-                   std::string("Failed to print page: ") + self->print_error_->message);
-        return;
-    }
-    self->succeed();
-}
-
-gboolean ViewSlot::on_print_watchdog(gpointer data) {
-    auto* self = static_cast<ViewSlot*>(data);
-    self->print_watchdog_.release();
-    log(self->index_, "print did not finish; replacing the view");
-    if (self->stage_ == Stage::Printing)
-        self->fail("print_failed", "Failed to print page: printing did not finish");
-    if (self->print_op_) g_signal_handlers_disconnect_by_data(self->print_op_.get(), self);
-    self->print_op_.reset();
-    unlink(self->temp_path_.c_str());
-    self->recycle_soon();
-    return G_SOURCE_REMOVE;
-}
-
-void ViewSlot::start_snapshot() {
-    stage_ = Stage::Snapshotting;
-    webkit_web_view_get_snapshot(view_, WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT,
-                                 WEBKIT_SNAPSHOT_OPTIONS_NONE, cancellable_.get(),
-                                 &ViewSlot::on_snapshot_done, new AsyncTag{this, generation_});
-}
-
-void ViewSlot::on_snapshot_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    GError* raw = nullptr;
-    std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
-        webkit_web_view_get_snapshot_finish(WEBKIT_WEB_VIEW(source), result, &raw),
-        &cairo_surface_destroy);
-    GErrorPtr error(raw);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Snapshotting) return;
-    if (!surface) {
-        self->fail("print_failed",
-                   std::string("Failed to capture page: ") + (error ? error->message : "no image"));
-        return;
-    }
-    const int width = cairo_image_surface_get_width(surface.get());
-    const int height = cairo_image_surface_get_height(surface.get());
-    if (width > kMaxSnapshotSide || height > kMaxSnapshotSide) {
-        // Crop: a screenshot this large is useless and costly to encode.
-        std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> cropped(
-            cairo_image_surface_create(CAIRO_FORMAT_ARGB32, std::min(width, kMaxSnapshotSide),
-                                       std::min(height, kMaxSnapshotSide)),
-            &cairo_surface_destroy);
-        cairo_t* cr = cairo_create(cropped.get());
-        cairo_set_source_surface(cr, surface.get(), 0, 0);
-        cairo_paint(cr);
-        cairo_destroy(cr);
-        surface = std::move(cropped);
-    }
-    unlink(self->temp_path_.c_str());
-    cairo_status_t status = cairo_surface_write_to_png(surface.get(), self->temp_path_.c_str());
-    if (status != CAIRO_STATUS_SUCCESS) {
-        self->fail("print_failed",
-                   std::string("Failed to write image: ") + cairo_status_to_string(status));
-        return;
-    }
-    self->succeed();
 }
 
 // ---- endings ------------------------------------------------------------
@@ -439,6 +157,7 @@ void ViewSlot::answer(Outcome outcome) {
     const bool printing = stage_ == Stage::Printing;
     deadline_.reset();
     settle_timer_.reset();
+    delay_timer_.reset();
     if (cancellable_) g_cancellable_cancel(cancellable_.get());
     if (const char* title = view_ ? webkit_web_view_get_title(view_) : nullptr)
         outcome.title = title;

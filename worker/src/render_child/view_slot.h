@@ -1,7 +1,9 @@
 // One web view and the render job running in it. A slot walks a job through
-// load -> network quiet -> fonts ready -> print/snapshot, reports exactly one
-// Outcome per job, then wipes the page and site data before taking the next.
-// Everything runs on the GLib main thread.
+// load -> selector -> network quiet -> fonts ready -> delay -> print/snapshot
+// -> PDF post-processing, reports exactly one Outcome per job, then wipes the
+// page and site data before taking the next. Everything runs on the GLib
+// main thread. The steps live in view_slot_waits.cpp and
+// view_slot_output.cpp; lifecycle and endings in view_slot.cpp.
 #pragma once
 
 #include <webkit2/webkit2.h>
@@ -37,8 +39,11 @@ class ViewSlot {
     enum class Stage {
         Idle,
         Loading,       // waiting for load-changed FINISHED
+        Selecting,     // waiting for wait_for_selector
         Settling,      // waiting for network quiet
         Scripting,     // waiting for document.fonts.ready
+        Delaying,      // the job's extra `delay`
+        Preparing,     // measuring links and height before printing
         Printing,      // WebKitPrintOperation running
         Snapshotting,  // webkit_web_view_get_snapshot running
         Draining,      // job answered (timeout) but the print still owns the file
@@ -51,11 +56,18 @@ class ViewSlot {
 
     // Job steps.
     void on_load_finished();
-    void start_settle_timer();
-    void run_page_script();
+    void wait_for_selector();
+    void start_settling();
+    void run_fonts_script();
+    void start_delay();
     void produce_output();
+    void prepare_print();
     void start_print();
+    void finish_pdf();
     void start_snapshot();
+    // Runs one of page_scripts.h in the isolated world; `done` gets the
+    // result (null on error, with the error logged).
+    void run_script(const char* body, GVariant* arguments, GAsyncReadyCallback done);
 
     // Job endings: exactly one of these answers the job.
     void succeed();
@@ -85,6 +97,9 @@ class ViewSlot {
     static void on_print_finished(WebKitPrintOperation*, gpointer);
     static gboolean on_deadline(gpointer);
     static gboolean on_settle_tick(gpointer);
+    static gboolean on_delay_done(gpointer);
+    static void on_selector_done(GObject*, GAsyncResult*, gpointer);
+    static void on_prepare_done(GObject*, GAsyncResult*, gpointer);
     static gboolean on_print_watchdog(gpointer);
     static gboolean on_reset_watchdog(gpointer);
     static gboolean on_recycle(gpointer);
@@ -110,6 +125,7 @@ class ViewSlot {
     GObjectPtr<GCancellable> cancellable_;
     SourceId deadline_;
     SourceId settle_timer_;
+    SourceId delay_timer_;
     SourceId print_watchdog_;
     SourceId reset_watchdog_;
     SourceId recycle_source_;
@@ -120,6 +136,12 @@ class ViewSlot {
     gint64 output_started_us_ = 0;  // for the per-stage timing in the log
     std::unordered_set<WebKitWebResource*> pending_resources_;
     int http_status_ = 0;
+    bool job_load_started_ = false;
+
+    // Measured by kPreparePrintScript for the post-processing.
+    std::string page_facts_json_;
+    double single_page_height_mm_ = 0;
+    bool single_page_retried_ = false;
 
     GObjectPtr<WebKitPrintOperation> print_op_;
     GErrorPtr print_error_;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -25,6 +26,7 @@ class LoopbackHttpServer {
         int status = 200;
         std::string content_type = "text/html; charset=utf-8";
         std::string body;
+        int delay_ms = 0;  // answer this late (blocks the one server thread)
     };
 
     // `routes` maps a path to its response; `hang_path` is never answered.
@@ -109,6 +111,8 @@ class LoopbackHttpServer {
         auto it = routes_.find(path);
         Response response =
             it != routes_.end() ? it->second : Response{404, "text/html", "<h1>Not found</h1>"};
+        if (response.delay_ms > 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(response.delay_ms));
         std::string head = "HTTP/1.0 " + std::to_string(response.status) +
                            " X\r\nContent-Type: " + response.content_type +
                            "\r\nContent-Length: " + std::to_string(response.body.size()) +

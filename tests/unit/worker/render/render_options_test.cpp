@@ -1,0 +1,450 @@
+// Every rendering option of API.md, checked by measuring the output: page
+// size and count (pdfinfo), text (pdftotext), link annotations (qpdf),
+// colours (pdftoppm raster), image headers. One renderer child and one
+// loopback server serve the whole suite, as in production (warm views).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <sstream>
+
+#include "loopback_http_server.h"
+#include "render/renderer_pool.h"
+#include "render/xvfb.h"
+
+namespace enconvert::render {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::LoopbackHttpServer;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string run(const std::string& command) {
+    std::string out;
+    FILE* p = popen(command.c_str(), "r");
+    if (!p) return out;
+    char buffer[4096];
+    std::size_t n;
+    while ((n = fread(buffer, 1, sizeof buffer, p)) > 0) out.append(buffer, n);
+    pclose(p);
+    return out;
+}
+
+struct PdfInfo {
+    int pages = 0;
+    double width_pt = 0, height_pt = 0;
+    std::string title;
+};
+
+PdfInfo pdfinfo(const std::string& path) {
+    PdfInfo info;
+    const std::string out = run("pdfinfo '" + path + "'");
+    std::smatch m;
+    if (std::regex_search(out, m, std::regex(R"(Pages:\s+(\d+))"))) info.pages = std::stoi(m[1]);
+    if (std::regex_search(out, m, std::regex(R"(Page size:\s+([\d.]+) x ([\d.]+) pts)"))) {
+        info.width_pt = std::stod(m[1]);
+        info.height_pt = std::stod(m[2]);
+    }
+    if (std::regex_search(out, m, std::regex(R"(Title:\s+([^\n]*))"))) info.title = m[1];
+    return info;
+}
+
+std::string pdftext(const std::string& path) {
+    return run("pdftotext '" + path + "' -");
+}
+
+// xMin of the first word `word` in pdftotext's bbox output, or NaN.
+std::pair<double, double> word_box_x(const std::string& path, const std::string& word) {
+    const std::string out = run("pdftotext -bbox '" + path + "' -");
+    std::smatch m;
+    const std::regex re("xMin=\"([\\d.]+)\" yMin=\"[\\d.]+\" xMax=\"([\\d.]+)\"[^>]*>" + word +
+                        "<");
+    if (!std::regex_search(out, m, re)) return {NAN, NAN};
+    return {std::stod(m[1]), std::stod(m[2])};
+}
+
+int link_annotations(const std::string& path) {
+    const std::string out =
+        run("qpdf --qdf --object-streams=disable '" + path + "' - | grep -ac '/Subtype /Link'");
+    return out.empty() ? -1 : std::stoi(out);
+}
+
+// First page rasterised at 20 dpi as PPM (P6): pixels r,g,b.
+struct Raster {
+    int width = 0, height = 0;
+    std::string rgb;
+};
+Raster rasterise(const std::string& path) {
+    Raster r;
+    const std::string ppm = run("pdftoppm -r 20 -f 1 -l 1 '" + path + "'");
+    std::istringstream in(ppm);
+    std::string magic;
+    int maxval = 0;
+    in >> magic >> r.width >> r.height >> maxval;
+    in.get();
+    r.rgb = ppm.substr(static_cast<std::size_t>(in.tellg()));
+    return r;
+}
+int coloured_pixels(const Raster& r) {
+    int n = 0;
+    for (std::size_t i = 0; i + 2 < r.rgb.size(); i += 3) {
+        const int a = static_cast<unsigned char>(r.rgb[i]),
+                  b = static_cast<unsigned char>(r.rgb[i + 1]),
+                  c = static_cast<unsigned char>(r.rgb[i + 2]);
+        if (std::max({a, b, c}) - std::min({a, b, c}) > 24) ++n;
+    }
+    return n;
+}
+
+std::uint32_t be32(const std::string& s, std::size_t at) {
+    return (std::uint32_t(static_cast<unsigned char>(s[at])) << 24) |
+           (std::uint32_t(static_cast<unsigned char>(s[at + 1])) << 16) |
+           (std::uint32_t(static_cast<unsigned char>(s[at + 2])) << 8) |
+           std::uint32_t(static_cast<unsigned char>(s[at + 3]));
+}
+
+// Width and height from an image's header (PNG IHDR, JPEG SOFn, WebP VP8/VP8L/VP8X).
+std::pair<int, int> image_size(const std::string& d) {
+    auto u8 = [&](std::size_t i) {
+        return static_cast<unsigned>(static_cast<unsigned char>(d[i]));
+    };
+    if (d.size() > 24 && d.compare(1, 3, "PNG") == 0)
+        return {static_cast<int>(be32(d, 16)), static_cast<int>(be32(d, 20))};
+    if (d.size() > 4 && u8(0) == 0xFF && u8(1) == 0xD8) {
+        for (std::size_t i = 2; i + 9 < d.size();) {
+            if (u8(i) != 0xFF) return {0, 0};
+            const unsigned marker = u8(i + 1);
+            const std::size_t len = (u8(i + 2) << 8) | u8(i + 3);
+            if (marker >= 0xC0 && marker <= 0xC3)
+                return {static_cast<int>((u8(i + 7) << 8) | u8(i + 8)),
+                        static_cast<int>((u8(i + 5) << 8) | u8(i + 6))};
+            i += 2 + len;
+        }
+    }
+    if (d.size() > 30 && d.compare(0, 4, "RIFF") == 0 && d.compare(8, 4, "WEBP") == 0) {
+        if (d.compare(12, 4, "VP8 ") == 0)
+            return {static_cast<int>((u8(26) | (u8(27) << 8)) & 0x3FFF),
+                    static_cast<int>((u8(28) | (u8(29) << 8)) & 0x3FFF)};
+        if (d.compare(12, 4, "VP8L") == 0) {
+            const std::uint32_t b = u8(21) | (u8(22) << 8) | (u8(23) << 16) | (u8(24) << 24);
+            return {static_cast<int>((b & 0x3FFF) + 1), static_cast<int>(((b >> 14) & 0x3FFF) + 1)};
+        }
+        if (d.compare(12, 4, "VP8X") == 0)
+            return {static_cast<int>((u8(24) | (u8(25) << 8) | (u8(26) << 16)) + 1),
+                    static_cast<int>((u8(27) | (u8(28) << 8) | (u8(29) << 16)) + 1)};
+    }
+    return {0, 0};
+}
+
+std::map<std::string, LoopbackHttpServer::Response> fixture_routes() {
+    std::map<std::string, LoopbackHttpServer::Response> routes;
+    for (const auto& entry : fs::directory_iterator(ENCONVERT_FIXTURE_PAGES)) {
+        const std::string name = entry.path().filename();
+        const std::string ext = entry.path().extension();
+        const std::string type = ext == ".svg"   ? "image/svg+xml"
+                                 : ext == ".txt" ? "text/plain"
+                                                 : "text/html; charset=utf-8";
+        routes["/" + name] = {200, type, read_file(entry.path())};
+    }
+    routes["/img/blue.svg"] = routes["/blue.svg"];
+    routes["/slow.txt"].delay_ms = 700;
+    routes["/fonts/fixture.ttf"] = {200, "font/ttf",
+                                    read_file("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")};
+    routes["/gone"] = {410, "text/html", "<title>Gone</title><p>This page is gone</p>"};
+    return routes;
+}
+
+class RenderOptionsTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        xvfb_ = new Xvfb();
+        dir_ = fs::temp_directory_path() / ("enconvert-options-test-" + std::to_string(getpid()));
+        fs::create_directories(dir_);
+        server_ = new LoopbackHttpServer(fixture_routes(), "/hang");
+        RendererPool::Options options;
+        options.binary = ENCONVERT_RENDER_BINARY;
+        options.display = xvfb_->display();
+        options.views_per_process = 1;
+        options.hang_grace = 5s;
+        pool_ = new RendererPool(options);
+    }
+    static void TearDownTestSuite() {
+        delete pool_;
+        delete server_;
+        delete xvfb_;
+        fs::remove_all(dir_);
+    }
+
+    // Renders `page` and returns the result; the file is at out(id).
+    RenderResult render(const std::string& page, const std::string& format, json options = {}) {
+        const std::uint64_t id = ++next_id_;
+        RenderRequest r;
+        r.id = id;
+        r.url = server_->url(page);
+        r.format = format;
+        r.out_path = out(id);
+        r.options = options.is_object() ? options : json::object();
+        while (pool_->free_slots() == 0) pump();
+        pool_->submit(r);
+        const auto deadline = std::chrono::steady_clock::now() + 60s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            for (RenderResult& result : pool_->collect())
+                if (result.id == id) return result;
+            pump();
+        }
+        ADD_FAILURE() << "no result for " << page;
+        return {};
+    }
+    std::string last() const { return out(next_id_); }
+    static std::string out(std::uint64_t id) {
+        return (dir_ / ("out-" + std::to_string(id))).string();
+    }
+
+    static void pump() {
+        std::vector<pollfd> fds;
+        for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+        poll(fds.data(), fds.size(), static_cast<int>(pool_->next_timeout().count()));
+    }
+
+    static Xvfb* xvfb_;
+    static fs::path dir_;
+    static LoopbackHttpServer* server_;
+    static RendererPool* pool_;
+    static std::uint64_t next_id_;
+};
+Xvfb* RenderOptionsTest::xvfb_ = nullptr;
+fs::path RenderOptionsTest::dir_;
+LoopbackHttpServer* RenderOptionsTest::server_ = nullptr;
+RendererPool* RenderOptionsTest::pool_ = nullptr;
+std::uint64_t RenderOptionsTest::next_id_ = 1000;
+
+#define ASSERT_OK(result) ASSERT_TRUE((result).ok) << (result).error_code << ": " << (result).error
+
+const json kFast = {{"wait_until", "load"}};
+
+TEST_F(RenderOptionsTest, DefaultIsA4WithTitleAndSmallFonts) {
+    auto r = render("/basic.html", "pdf");
+    ASSERT_OK(r);
+    PdfInfo info = pdfinfo(last());
+    EXPECT_EQ(info.pages, 1);
+    EXPECT_NEAR(info.width_pt, 595.28, 1);
+    EXPECT_NEAR(info.height_pt, 841.89, 1);
+    EXPECT_EQ(info.title, "Basic fixture");
+    EXPECT_NE(pdftext(last()).find("Plain paragraph"), std::string::npos);
+    // Subset fonts: WebKit alone writes ~450 KB for this page.
+    EXPECT_LT(fs::file_size(last()), 40'000u);
+    // Default margins 10 mm = 28.35 pt, plus the body's 8 px margin at
+    // Chromium's 0.75 pt per CSS px.
+    EXPECT_NEAR(word_box_x(last(), "Basic").first, 28.35 + 6, 1);
+}
+
+TEST_F(RenderOptionsTest, PageSizesOrientationAndCustomSize) {
+    json o = kFast;
+    o["pdf_options"] = {{"page_size", "Letter"}, {"orientation", "landscape"}};
+    ASSERT_OK(render("/basic.html", "pdf", o));
+    PdfInfo letter = pdfinfo(last());
+    EXPECT_NEAR(letter.width_pt, 792, 1);
+    EXPECT_NEAR(letter.height_pt, 612, 1);
+
+    o["pdf_options"] = {{"page_size", "A5"}};
+    ASSERT_OK(render("/basic.html", "pdf", o));
+    EXPECT_NEAR(pdfinfo(last()).width_pt, 419.53, 1);
+    EXPECT_NEAR(pdfinfo(last()).height_pt, 595.28, 1);
+
+    o["pdf_options"] = {{"page_width", 100}, {"page_height", 150}};
+    ASSERT_OK(render("/basic.html", "pdf", o));
+    EXPECT_NEAR(pdfinfo(last()).width_pt, 283.46, 1);
+    EXPECT_NEAR(pdfinfo(last()).height_pt, 425.2, 1);
+}
+
+TEST_F(RenderOptionsTest, MarginsAndScale) {
+    json o = kFast;
+    o["pdf_options"] = {{"margins", {{"left", 50}, {"top", 40}}}};
+    ASSERT_OK(render("/basic.html", "pdf", o));
+    EXPECT_NEAR(word_box_x(last(), "Basic").first, 50 * 72 / 25.4 + 6, 1);
+
+    ASSERT_OK(render("/basic.html", "pdf", kFast));
+    auto [a0, a1] = word_box_x(last(), "Plain");
+    // (Below ~0.6 WebKit's minimum logical font size of 9 px clamps body
+    // text; docs/rendering.md.)
+    o["pdf_options"] = {{"scale", 0.75}};
+    ASSERT_OK(render("/basic.html", "pdf", o));
+    auto [b0, b1] = word_box_x(last(), "Plain");
+    EXPECT_NEAR((b1 - b0) / (a1 - a0), 0.75, 0.05);  // font sizes round
+}
+
+TEST_F(RenderOptionsTest, PrintBackgroundAndGrayscale) {
+    ASSERT_OK(render("/images.html", "pdf", kFast));
+    const int colour = coloured_pixels(rasterise(last()));
+    EXPECT_GT(colour, 50);  // blue image + green/blue gradient
+
+    json o = kFast;
+    o["pdf_options"] = {{"grayscale", true}};
+    ASSERT_OK(render("/images.html", "pdf", o));
+    EXPECT_EQ(coloured_pixels(rasterise(last())), 0);
+    EXPECT_NE(pdftext(last()).find("CSS background"), std::string::npos);
+
+    ASSERT_OK(render("/basic.html", "pdf", kFast));
+    const int with_bg = coloured_pixels(rasterise(last()));
+    o["pdf_options"] = {{"print_background", false}};
+    ASSERT_OK(render("/basic.html", "pdf", o));
+    EXPECT_GT(with_bg, 50);  // the red box
+    EXPECT_LT(coloured_pixels(rasterise(last())), with_bg / 10);
+}
+
+TEST_F(RenderOptionsTest, LongDocumentPaginatesAndSinglePageDoesNot) {
+    ASSERT_OK(render("/long.html", "pdf", kFast));
+    PdfInfo paged = pdfinfo(last());
+    EXPECT_GE(paged.pages, 4);
+    EXPECT_NE(pdftext(last()).find("END OF DOCUMENT"), std::string::npos);
+
+    json o = kFast;
+    o["single_page"] = true;
+    ASSERT_OK(render("/long.html", "pdf", o));
+    PdfInfo single = pdfinfo(last());
+    EXPECT_EQ(single.pages, 1);
+    EXPECT_NEAR(single.width_pt, 595.28, 1);
+    EXPECT_GT(single.height_pt, 841.89 * (paged.pages - 1));
+    EXPECT_NE(pdftext(last()).find("END OF DOCUMENT"), std::string::npos);
+}
+
+TEST_F(RenderOptionsTest, LinksBecomeAnnotations) {
+    ASSERT_OK(render("/links.html", "pdf", kFast));
+    // one, two, relative, mailto; not the fragment nor javascript:.
+    EXPECT_EQ(link_annotations(last()), 4);
+    const std::string qdf = run("qpdf --qdf --object-streams=disable '" + last() + "' -");
+    EXPECT_NE(qdf.find("(https://example.com/one)"), std::string::npos);
+    EXPECT_NE(qdf.find(server_->url("/relative")), std::string::npos);
+
+    ASSERT_OK(render("/long.html", "pdf", kFast));
+    EXPECT_EQ(link_annotations(last()), 1);
+}
+
+TEST_F(RenderOptionsTest, PrintMediaQueriesApply) {
+    ASSERT_OK(render("/print_media.html", "pdf", kFast));
+    const std::string text = pdftext(last());
+    EXPECT_NE(text.find("PRINT ONLY TEXT"), std::string::npos);
+    EXPECT_EQ(text.find("SCREEN ONLY TEXT"), std::string::npos);
+}
+
+TEST_F(RenderOptionsTest, WebFontsCjkAndEmojiAreEmbeddedAndExtractable) {
+    ASSERT_OK(render("/webfont.html", "pdf", kFast));
+    EXPECT_NE(run("pdffonts '" + last() + "'").find("DejaVuSerif"), std::string::npos);
+    EXPECT_NE(pdftext(last()).find("downloaded web font"), std::string::npos);
+    EXPECT_LT(fs::file_size(last()), 60'000u);
+
+    ASSERT_OK(render("/cjk_emoji.html", "pdf", kFast));
+    const std::string text = pdftext(last());
+    // (Skia maps some ideographs to their Kangxi radical look-alikes in
+    // ToUnicode, e.g. 日 -> U+2F47, as Chromium's PDFs do too.)
+    EXPECT_NE(text.find("本語のテキスト"), std::string::npos) << text;
+    EXPECT_NE(text.find("한국어 텍스트"), std::string::npos) << text;
+    // CJK fonts are tens of MB whole.
+    EXPECT_LT(fs::file_size(last()), 300'000u);
+}
+
+TEST_F(RenderOptionsTest, WaitForSelectorDelayAndNetworkIdle) {
+    // Without waiting, the script-rendered content is not there yet.
+    ASSERT_OK(render("/js_content.html", "pdf", kFast));
+    EXPECT_EQ(pdftext(last()).find("Rendered by script"), std::string::npos);
+
+    json o = kFast;
+    o["wait_for_selector"] = "#rendered";
+    ASSERT_OK(render("/js_content.html", "pdf", o));
+    EXPECT_NE(pdftext(last()).find("Rendered by script"), std::string::npos);
+
+    o = kFast;
+    o["delay"] = 1800;
+    ASSERT_OK(render("/js_content.html", "pdf", o));
+    EXPECT_NE(pdftext(last()).find("Rendered by script"), std::string::npos);
+
+    // networkidle waits for the fetch() answered 700 ms after load.
+    ASSERT_OK(render("/js_content.html", "pdf", {{"wait_until", "networkidle"}}));
+    EXPECT_NE(pdftext(last()).find("Fetched after load"), std::string::npos);
+}
+
+TEST_F(RenderOptionsTest, SelectorErrors) {
+    auto r = render("/basic.html", "pdf",
+                    {{"wait_until", "load"},
+                     {"wait_for_selector", "#never"},
+                     {"wait_for_selector_timeout", 300}});
+    EXPECT_EQ(r.error_code, "selector_not_found");
+    EXPECT_EQ(r.error, "Failed to render page: selector \"#never\" did not appear within 300 ms");
+    r = render("/basic.html", "pdf", {{"wait_for_selector", "##bad["}});
+    EXPECT_EQ(r.error_code, "invalid_request");
+}
+
+TEST_F(RenderOptionsTest, FailOnHttpError) {
+    auto r = render("/gone", "pdf", {{"fail_on_http_error", true}});
+    EXPECT_EQ(r.error_code, "http_error");
+    EXPECT_EQ(r.error.find("Failed to load page: 127.0.0.1:"), 0u) << r.error;
+    EXPECT_NE(r.error.find("answered HTTP 410"), std::string::npos) << r.error;
+    EXPECT_FALSE(fs::exists(last()));
+}
+
+TEST_F(RenderOptionsTest, InvalidOptionsAreNamed) {
+    auto r = render("/basic.html", "pdf", {{"pdf_options", {{"scale", 3}}}});
+    EXPECT_EQ(r.error_code, "invalid_request");
+    EXPECT_EQ(r.error, "Invalid render request: pdf_options.scale must be a number from 0.1 to 2");
+    r = render("/basic.html", "pdf", {{"pdf_options", {{"page_size", "A9"}}}});
+    EXPECT_EQ(r.error_code, "invalid_request");
+    r = render("/basic.html", "pdf", {{"pdf_options", {{"page_width", 100}}}});
+    EXPECT_NE(r.error.find("page_width and page_height"), std::string::npos);
+    r = render("/basic.html", "pdf", {{"pdf_options", {{"margin", 1}}}});
+    EXPECT_EQ(r.error, "Invalid render request: pdf_options.margin is not a known field");
+    r = render("/basic.html", "pdf", {{"wait_until", "domcontentloaded"}});
+    EXPECT_EQ(r.error_code, "invalid_request");
+    r = render("/basic.html", "png", {{"image_quality", 0}});
+    EXPECT_EQ(r.error_code, "invalid_request");
+    r = render("/basic.html", "png", {{"viewport_width", 100}});
+    EXPECT_EQ(r.error,
+              "Invalid render request: viewport_width must be an integer from 320 to 7680");
+}
+
+TEST_F(RenderOptionsTest, ScreenshotFormatsQualityAndRegion) {
+    json o = {{"wait_until", "load"}, {"viewport_width", 800}, {"viewport_height", 600}};
+    ASSERT_OK(render("/images.html", "png", o));
+    auto png = image_size(read_file(last()));
+    EXPECT_EQ(png.first, 800);
+    EXPECT_GT(png.second, 2500);  // full page by default
+
+    o["full_page"] = false;
+    ASSERT_OK(render("/images.html", "jpeg", o));
+    const std::string jpeg = read_file(last());
+    EXPECT_EQ(image_size(jpeg), std::make_pair(800, 600));
+    o["image_quality"] = 10;
+    ASSERT_OK(render("/images.html", "jpeg", o));
+    EXPECT_LT(read_file(last()).size(), jpeg.size());
+
+    o["image_quality"] = 80;
+    ASSERT_OK(render("/images.html", "webp", o));
+    const std::string webp = read_file(last());
+    EXPECT_EQ(webp.substr(8, 4), "WEBP");
+    EXPECT_EQ(image_size(webp), std::make_pair(800, 600));
+}
+
+TEST_F(RenderOptionsTest, ScreenshotsAreCappedInSize) {
+    // 20000 px tall document, full page: cropped to the cap.
+    json o = {{"wait_until", "load"}, {"viewport_width", 320}, {"viewport_height", 240}};
+    ASSERT_OK(render("/long.html", "png", {{"wait_until", "load"}, {"viewport_width", 320}}));
+    auto size = image_size(read_file(last()));
+    EXPECT_EQ(size.first, 320);
+    EXPECT_EQ(size.second, 16384);
+}
+
+}  // namespace
+}  // namespace enconvert::render

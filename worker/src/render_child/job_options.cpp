@@ -1,0 +1,221 @@
+#include "render_child/job_options.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string_view>
+
+#include "render_child/page_sizes.h"
+
+namespace enconvert::render_child {
+namespace {
+
+using nlohmann::json;
+
+// Paper dimensions accepted for custom sizes: 200 inches is the largest
+// page PDF viewers handle (Acrobat's limit), and is also single_page's cap.
+constexpr double kMinPaperMm = 10;
+constexpr double kMaxPaperMm = 5080;
+// What must stay printable once margins, header and footer are taken.
+constexpr double kMinPrintableMm = 10;
+constexpr std::size_t kMaxBandChars = 2000;
+
+// Collects the first problem; later reads become no-ops, so callers can read
+// every field unconditionally and check once at the end.
+class Reader {
+  public:
+    const std::string& error() const { return error_; }
+    void fail(std::string why) {
+        if (error_.empty()) error_ = std::move(why);
+    }
+
+    // Each returns the value node or nullptr when absent (JSON null counts
+    // as absent: the module may forward "no value" that way).
+    const json* find(const json& object, const char* key) {
+        auto it = object.find(key);
+        return it == object.end() || it->is_null() ? nullptr : &*it;
+    }
+
+    void integer(const json& obj, const char* key, const std::string& name, long min, long max,
+                 int& out) {
+        const json* v = find(obj, key);
+        if (!v) return;
+        if (!v->is_number_integer() || v->get<long>() < min || v->get<long>() > max)
+            return fail(name + " must be an integer from " + std::to_string(min) + " to " +
+                        std::to_string(max));
+        out = static_cast<int>(v->get<long>());
+    }
+
+    void number(const json& obj, const char* key, const std::string& name, double min, double max,
+                double& out) {
+        const json* v = find(obj, key);
+        if (!v) return;
+        if (!v->is_number() || !std::isfinite(v->get<double>()) || v->get<double>() < min ||
+            v->get<double>() > max) {
+            char buffer[96];
+            std::snprintf(buffer, sizeof buffer, " must be a number from %g to %g", min, max);
+            return fail(name + buffer);
+        }
+        out = v->get<double>();
+    }
+
+    void boolean(const json& obj, const char* key, const std::string& name, bool& out) {
+        const json* v = find(obj, key);
+        if (!v) return;
+        if (!v->is_boolean()) return fail(name + " must be true or false");
+        out = v->get<bool>();
+    }
+
+    const json* object(const json& obj, const char* key, const std::string& name) {
+        const json* v = find(obj, key);
+        if (v && !v->is_object()) {
+            fail(name + " must be an object");
+            return nullptr;
+        }
+        return v;
+    }
+
+    // Fields of an object other than `known` are refused: inside our own
+    // option objects a typo must not silently do nothing.
+    void only(const json& obj, const std::string& name,
+              std::initializer_list<std::string_view> known) {
+        for (const auto& [key, value] : obj.items()) {
+            bool listed = false;
+            for (auto k : known) listed = listed || k == key;
+            if (!listed) return fail(name + "." + key + " is not a known field");
+        }
+    }
+
+  private:
+    std::string error_;
+};
+
+std::size_t utf8_length(const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+}
+
+void read_band(Reader& r, const json& pdf, const char* key, std::optional<Band>& out) {
+    const std::string name = std::string("pdf_options.") + key;
+    const json* band = r.object(pdf, key, name);
+    if (!band) return;
+    r.only(*band, name, {"content", "height"});
+    Band b;
+    const json* content = r.find(*band, "content");
+    if (!content || !content->is_string())
+        return r.fail(name + ".content must be a string of HTML");
+    b.content = content->get<std::string>();
+    if (utf8_length(b.content) > kMaxBandChars)
+        return r.fail(name + ".content must be at most 2000 characters");
+    r.number(*band, "height", name + ".height", 1, 200, b.height_mm);
+    out = std::move(b);
+}
+
+void read_pdf_options(Reader& r, const json& options, Job& job) {
+    PdfOptions& p = job.pdf;
+    const json* pdf = r.object(options, "pdf_options", "pdf_options");
+    if (!pdf) return;
+    r.only(*pdf, "pdf_options",
+           {"page_size", "page_width", "page_height", "orientation", "margins", "scale",
+            "print_background", "grayscale", "header", "footer"});
+
+    if (const json* size = r.find(*pdf, "page_size")) {
+        std::optional<PaperMm> paper;
+        if (size->is_string()) paper = paper_size(size->get<std::string>());
+        if (!paper)
+            return r.fail(
+                "pdf_options.page_size must be one of A0-A6, B0-B5, Letter, Legal, Tabloid, "
+                "Ledger");
+        p.page_width_mm = paper->width;
+        p.page_height_mm = paper->height;
+    }
+    const bool has_width = r.find(*pdf, "page_width") != nullptr;
+    const bool has_height = r.find(*pdf, "page_height") != nullptr;
+    if (has_width != has_height)
+        return r.fail("pdf_options.page_width and page_height must be given together");
+    r.number(*pdf, "page_width", "pdf_options.page_width", kMinPaperMm, kMaxPaperMm,
+             p.page_width_mm);
+    r.number(*pdf, "page_height", "pdf_options.page_height", kMinPaperMm, kMaxPaperMm,
+             p.page_height_mm);
+
+    if (const json* o = r.find(*pdf, "orientation")) {
+        if (!o->is_string() || (*o != "portrait" && *o != "landscape"))
+            return r.fail("pdf_options.orientation must be \"portrait\" or \"landscape\"");
+        p.landscape = *o == "landscape";
+    }
+
+    if (const json* m = r.object(*pdf, "margins", "pdf_options.margins")) {
+        r.only(*m, "pdf_options.margins", {"top", "right", "bottom", "left"});
+        r.number(*m, "top", "pdf_options.margins.top", 0, kMaxPaperMm, p.margin_top_mm);
+        r.number(*m, "right", "pdf_options.margins.right", 0, kMaxPaperMm, p.margin_right_mm);
+        r.number(*m, "bottom", "pdf_options.margins.bottom", 0, kMaxPaperMm, p.margin_bottom_mm);
+        r.number(*m, "left", "pdf_options.margins.left", 0, kMaxPaperMm, p.margin_left_mm);
+    }
+    r.number(*pdf, "scale", "pdf_options.scale", 0.1, 2, p.scale);
+    r.boolean(*pdf, "print_background", "pdf_options.print_background", p.print_background);
+    r.boolean(*pdf, "grayscale", "pdf_options.grayscale", p.grayscale);
+    read_band(r, *pdf, "header", p.header);
+    read_band(r, *pdf, "footer", p.footer);
+}
+
+// Orientation turns the sheet; then the margins (grown to hold the header
+// and footer bands) must leave something to print on.
+void resolve_page(Reader& r, PdfOptions& p) {
+    // "landscape" puts the long side horizontal. "portrait" keeps the size
+    // as named or given, so Ledger and wide custom sizes stay wide.
+    if (p.landscape && p.page_width_mm < p.page_height_mm)
+        std::swap(p.page_width_mm, p.page_height_mm);
+    if (p.header) p.margin_top_mm = std::max(p.margin_top_mm, p.header->height_mm);
+    if (p.footer) p.margin_bottom_mm = std::max(p.margin_bottom_mm, p.footer->height_mm);
+    if (p.page_width_mm - p.margin_left_mm - p.margin_right_mm < kMinPrintableMm ||
+        p.page_height_mm - p.margin_top_mm - p.margin_bottom_mm < kMinPrintableMm)
+        r.fail("pdf_options.margins leave less than 10 mm of the page to print on");
+}
+
+}  // namespace
+
+std::string read_options(const json& options, Job& job) {
+    Reader r;
+    const bool pdf = job.format == "pdf";
+    r.integer(options, "viewport_width", "viewport_width", 320, 7680, job.viewport_width);
+    r.integer(options, "viewport_height", "viewport_height", 240, 43200, job.viewport_height);
+    int timeout = static_cast<int>(job.timeout_seconds);
+    r.integer(options, "timeout", "timeout", 1, 300, timeout);
+    job.timeout_seconds = timeout;
+
+    if (const json* w = r.find(options, "wait_until")) {
+        if (!w->is_string() || (*w != "load" && *w != "networkidle"))
+            r.fail("wait_until must be \"load\" or \"networkidle\"");
+        else
+            job.wait_until = *w == "load" ? WaitUntil::Load : WaitUntil::NetworkIdle;
+    }
+    if (const json* s = r.find(options, "wait_for_selector")) {
+        if (!s->is_string() || s->get<std::string>().empty() || s->get<std::string>().size() > 1000)
+            r.fail("wait_for_selector must be a CSS selector of 1 to 1000 bytes");
+        else
+            job.wait_for_selector = s->get<std::string>();
+    }
+    r.integer(options, "wait_for_selector_timeout", "wait_for_selector_timeout", 1, 60000,
+              job.wait_for_selector_timeout_ms);
+    r.integer(options, "delay", "delay", 0, 30000, job.delay_ms);
+    r.boolean(options, "fail_on_http_error", "fail_on_http_error", job.fail_on_http_error);
+
+    if (pdf) {
+        r.boolean(options, "single_page", "single_page", job.single_page);
+        read_pdf_options(r, options, job);
+        if (r.error().empty()) resolve_page(r, job.pdf);
+    } else {
+        if (const json* f = r.find(options, "image_format")) {
+            // `format` of the request is authoritative; a contradicting
+            // image_format means the caller mixed two requests up.
+            if (!f->is_string() || *f != job.format)
+                r.fail("image_format must match the request format (" + job.format + ")");
+        }
+        r.integer(options, "image_quality", "image_quality", 1, 100, job.image_quality);
+        r.boolean(options, "full_page", "full_page", job.full_page);
+    }
+    return r.error();
+}
+
+}  // namespace enconvert::render_child

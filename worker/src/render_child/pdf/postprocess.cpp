@@ -1,0 +1,61 @@
+#include "render_child/pdf/postprocess.h"
+
+#include <cstdio>
+#include <exception>
+#include <qpdf/QPDF.hh>
+#include <qpdf/QPDFPageDocumentHelper.hh>
+#include <qpdf/QPDFWriter.hh>
+
+#include "render_child/pdf/font_subsetter.h"
+#include "render_child/pdf/grayscale.h"
+#include "render_child/pdf/link_annotator.h"
+#include "render_child/pdf/pdf_metadata.h"
+
+namespace enconvert::render_child::pdf {
+
+std::string postprocess(const std::string& path, const PostProcessInput& input) {
+    const std::string temp = path + ".post";
+    try {
+        QPDF doc;
+        doc.setSuppressWarnings(true);
+        doc.processFile(path.c_str());
+        const FontStats fonts = subset_fonts(doc);
+        const int links = add_links(doc, input.links);
+        set_metadata(doc, input.title);
+        if (input.grayscale) make_grayscale(doc);
+        QPDFWriter writer(doc, temp.c_str());
+        // Object streams and recompressed streams: what makes Chromium's
+        // files small besides the font subsets.
+        writer.setObjectStreamMode(qpdf_o_generate);
+        writer.setStreamDataMode(qpdf_s_compress);
+        writer.setCompressStreams(true);
+        writer.setRecompressFlate(true);
+        writer.setLinearization(false);
+        writer.write();
+        std::fprintf(stderr,
+                     "enconvert-render: pdf: %d font programs, %d subset, %d duplicates dropped, "
+                     "%d links\n",
+                     fonts.programs, fonts.subset, fonts.duplicates, links);
+    } catch (const std::exception& e) {
+        std::remove(temp.c_str());
+        return e.what();
+    }
+    if (std::rename(temp.c_str(), path.c_str()) != 0) {
+        std::remove(temp.c_str());
+        return "cannot replace " + path;
+    }
+    return {};
+}
+
+int page_count(const std::string& path) {
+    try {
+        QPDF doc;
+        doc.setSuppressWarnings(true);
+        doc.processFile(path.c_str());
+        return static_cast<int>(QPDFPageDocumentHelper(doc).getAllPages().size());
+    } catch (const std::exception&) {
+        return 0;
+    }
+}
+
+}  // namespace enconvert::render_child::pdf

@@ -1,0 +1,33 @@
+// Rewrites a PDF printed by WebKitGTK into what customers expect from a
+// browser's PDF: fonts subset and de-duplicated, clickable links, title
+// metadata, header/footer stamped. One pass over the file with qpdf.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace enconvert::render_child::pdf {
+
+// A link's box on a page, in PDF user space (points, origin bottom-left).
+struct LinkArea {
+    int page = 0;  // 0-based
+    double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+    std::string uri;
+};
+
+struct PostProcessInput {
+    std::string title;
+    std::vector<LinkArea> links;
+    bool grayscale = false;
+    // PDF whose page i is stamped onto page i (header/footer); empty: none.
+    std::string overlay_path;
+};
+
+// Rewrites `path` in place (through a temporary file next to it). Returns
+// an empty string on success, else why it failed; the file is then unchanged.
+std::string postprocess(const std::string& path, const PostProcessInput& input);
+
+// Number of pages of a PDF, 0 when it cannot be read.
+int page_count(const std::string& path);
+
+}  // namespace enconvert::render_child::pdf

@@ -1,0 +1,40 @@
+// Shared by the view_slot*.cpp files only.
+#pragma once
+
+#include <glib.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace enconvert::render_child {
+
+class ViewSlot;
+
+namespace slot_detail {
+
+// Network quiet: no sub-resource in flight for this long (API.md).
+constexpr gint64 kQuietUs = 500 * 1000;
+// Pages that never go quiet (polling, streaming) are captured after this
+// rather than failing: what is there is usually what the customer wants.
+constexpr gint64 kSettleCapUs = 5 * 1000 * 1000;
+constexpr guint kSettlePollMs = 50;
+// A print that signals neither finished nor failed within this is stuck.
+constexpr guint kPrintWatchdogMs = 30 * 1000;
+constexpr guint kResetWatchdogMs = 15 * 1000;
+// Fresh view + context after this many jobs, bounding leaks in long runs.
+constexpr int kJobsPerView = 200;
+
+// Carried through async calls: the slot and the generation that started it.
+struct AsyncTag {
+    ViewSlot* slot;
+    std::uint64_t generation;
+};
+
+inline void log(int index, const char* what, const std::string& detail = {}) {
+    std::fprintf(stderr, "enconvert-render: view %d: %s%s%s\n", index, what,
+                 detail.empty() ? "" : ": ", detail.c_str());
+}
+
+}  // namespace slot_detail
+}  // namespace enconvert::render_child

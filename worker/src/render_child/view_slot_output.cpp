@@ -1,0 +1,210 @@
+// The producing half of a job: print to PDF (then post-process) or take a
+// snapshot and encode it.
+#include <cairo.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+
+#include "render_child/image_writer.h"
+#include "render_child/link_layout.h"
+#include "render_child/page_scripts.h"
+#include "render_child/pdf/postprocess.h"
+#include "render_child/print_setup.h"
+#include "render_child/view_slot.h"
+#include "render_child/view_slot_internal.h"
+
+namespace enconvert::render_child {
+
+using namespace slot_detail;
+
+namespace {
+// single_page: the sheet is the document's height plus this slack, so
+// rounding never spills a last line onto a second page.
+constexpr double kSinglePageSlackMm = 2;
+// Print layout runs a little longer than the screen layout it is measured
+// on (page-break avoidance, print styles).
+constexpr double kSinglePageGrowth = 1.06;
+constexpr double kMaxPageMm = 5080;  // 200 in, the largest page viewers show
+}  // namespace
+
+void ViewSlot::produce_output() {
+    output_started_us_ = g_get_monotonic_time();
+    if (job_->format == "pdf")
+        prepare_print();
+    else
+        start_snapshot();
+}
+
+// ---- PDF ---------------------------------------------------------------
+
+void ViewSlot::prepare_print() {
+    stage_ = Stage::Preparing;
+    page_facts_json_.clear();
+    single_page_height_mm_ = 0;
+    single_page_retried_ = false;
+    GVariantDict args;
+    g_variant_dict_init(&args, nullptr);
+    g_variant_dict_insert(&args, "width", "d", printable_width_css_px(job_->pdf));
+    g_variant_dict_insert(&args, "zoom", "d", print_zoom(job_->pdf));
+    run_script(kPreparePrintScript, g_variant_dict_end(&args), &ViewSlot::on_prepare_done);
+}
+
+void ViewSlot::on_prepare_done(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    GError* raw = nullptr;
+    GObjectPtr<JSCValue> value(webkit_web_view_call_async_javascript_function_finish(
+        WEBKIT_WEB_VIEW(source), result, &raw));
+    GErrorPtr error(raw);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Preparing) return;
+    if (value && jsc_value_is_string(value.get())) {
+        GCharPtr json(jsc_value_to_string(value.get()));
+        self->page_facts_json_ = json.get();
+    } else {
+        // Without the facts the PDF still prints, just without links.
+        log(self->index_, "print preparation script failed", error ? error->message : "");
+    }
+    if (self->job_->single_page) {
+        const PdfOptions& p = self->job_->pdf;
+        const auto facts = nlohmann::json::parse(self->page_facts_json_, nullptr, false);
+        const double height_px =
+            facts.is_object() ? facts.value("height", 0.0) : printable_height_css_px(p);
+        const double content_mm = height_px * 25.4 / 96.0 * p.scale;
+        self->single_page_height_mm_ =
+            std::min(kMaxPageMm, content_mm * kSinglePageGrowth + p.margin_top_mm +
+                                     p.margin_bottom_mm + kSinglePageSlackMm);
+    }
+    self->start_print();
+}
+
+void ViewSlot::start_print() {
+    stage_ = Stage::Printing;
+    unlink(temp_path_.c_str());
+    GError* raw = nullptr;
+    GCharPtr uri(g_filename_to_uri(temp_path_.c_str(), nullptr, &raw));
+    GErrorPtr error(raw);
+    if (!uri) {
+        fail("print_failed", std::string("Failed to print page: ") + error->message);
+        return;
+    }
+    webkit_settings_set_print_backgrounds(webkit_web_view_get_settings(view_),
+                                          job_->pdf.print_background);
+    PrintSetup setup =
+        make_print_setup(job_->pdf, single_page_height_mm_, printer_name_, uri.get());
+    print_op_.reset(webkit_print_operation_new(view_));
+    webkit_print_operation_set_print_settings(print_op_.get(), setup.settings.get());
+    webkit_print_operation_set_page_setup(print_op_.get(), setup.page.get());
+    g_signal_connect(print_op_.get(), "failed", G_CALLBACK(&ViewSlot::on_print_failed), this);
+    g_signal_connect(print_op_.get(), "finished", G_CALLBACK(&ViewSlot::on_print_finished), this);
+    print_watchdog_.reset(g_timeout_add(kPrintWatchdogMs, &ViewSlot::on_print_watchdog, this));
+    webkit_print_operation_print(print_op_.get());
+}
+
+void ViewSlot::on_print_failed(WebKitPrintOperation*, GError* error, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    // "finished" follows "failed"; the outcome is decided there.
+    self->print_error_.reset(g_error_copy(error));
+}
+
+void ViewSlot::on_print_finished(WebKitPrintOperation* op, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (op != self->print_op_.get()) return;
+    g_signal_handlers_disconnect_by_data(op, self);
+    self->print_watchdog_.reset();
+    GObjectPtr<WebKitPrintOperation> done(self->print_op_.release());
+    if (self->stage_ == Stage::Draining) {
+        // The job was already answered (timeout): drop what was printed.
+        unlink(self->temp_path_.c_str());
+        self->begin_reset();
+        return;
+    }
+    if (self->stage_ != Stage::Printing) return;
+    if (self->print_error_) {
+        self->fail("print_failed",
+                   std::string("Failed to print page: ") + self->print_error_->message);
+        return;
+    }
+    self->finish_pdf();
+}
+
+gboolean ViewSlot::on_print_watchdog(gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    self->print_watchdog_.release();
+    log(self->index_, "print did not finish; replacing the view");
+    if (self->stage_ == Stage::Printing)
+        self->fail("print_failed", "Failed to print page: printing did not finish");
+    if (self->print_op_) g_signal_handlers_disconnect_by_data(self->print_op_.get(), self);
+    self->print_op_.reset();
+    unlink(self->temp_path_.c_str());
+    self->recycle_soon();
+    return G_SOURCE_REMOVE;
+}
+
+void ViewSlot::finish_pdf() {
+    pdf::PostProcessInput input;
+    if (single_page_height_mm_ > 0 && !single_page_retried_) {
+        // The measurement is taken on the screen layout; if print layout
+        // came out longer, print once more on a sheet certainly tall enough.
+        const int pages = pdf::page_count(temp_path_);
+        if (pages > 1 && single_page_height_mm_ < kMaxPageMm) {
+            single_page_retried_ = true;
+            single_page_height_mm_ = std::min(kMaxPageMm, single_page_height_mm_ * pages);
+            start_print();
+            return;
+        }
+    }
+    if (const char* title = webkit_web_view_get_title(view_)) input.title = title;
+    input.grayscale = job_->pdf.grayscale;
+    const auto facts = nlohmann::json::parse(page_facts_json_, nullptr, false);
+    if (facts.is_object())
+        input.links = place_links(
+            facts, job_->pdf,
+            single_page_height_mm_ > 0 ? single_page_height_mm_ : job_->pdf.page_height_mm);
+    const gint64 started = g_get_monotonic_time();
+    const std::string error = pdf::postprocess(temp_path_, input);
+    log(index_, "post-processed",
+        std::to_string((g_get_monotonic_time() - started) / 1000) + " ms");
+    if (!error.empty()) {
+        fail("print_failed", "Failed to finish PDF: " + error);
+        return;
+    }
+    succeed();
+}
+
+// ---- screenshots -------------------------------------------------------
+
+void ViewSlot::start_snapshot() {
+    stage_ = Stage::Snapshotting;
+    webkit_web_view_get_snapshot(
+        view_,
+        job_->full_page ? WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT : WEBKIT_SNAPSHOT_REGION_VISIBLE,
+        WEBKIT_SNAPSHOT_OPTIONS_NONE, cancellable_.get(), &ViewSlot::on_snapshot_done,
+        new AsyncTag{this, generation_});
+}
+
+void ViewSlot::on_snapshot_done(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    GError* raw = nullptr;
+    std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
+        webkit_web_view_get_snapshot_finish(WEBKIT_WEB_VIEW(source), result, &raw),
+        &cairo_surface_destroy);
+    GErrorPtr error(raw);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Snapshotting) return;
+    if (!surface) {
+        self->fail("print_failed",
+                   std::string("Failed to capture page: ") + (error ? error->message : "no image"));
+        return;
+    }
+    unlink(self->temp_path_.c_str());
+    const std::string why =
+        write_image(surface.get(), self->job_->format, self->job_->image_quality, self->temp_path_);
+    if (!why.empty()) {
+        self->fail("print_failed", "Failed to write image: " + why);
+        return;
+    }
+    self->succeed();
+}
+
+}  // namespace enconvert::render_child

@@ -1,0 +1,249 @@
+// The waiting half of a job: load, HTTP status, wait_for_selector, network
+// quiet, fonts, delay. Ends by calling produce_output().
+#include <libsoup/soup.h>
+
+#include <memory>
+
+#include "render_child/load_error.h"
+#include "render_child/page_scripts.h"
+#include "render_child/view_slot.h"
+#include "render_child/view_slot_internal.h"
+
+namespace enconvert::render_child {
+
+using namespace slot_detail;
+
+namespace {
+
+// Finishes a script call; returns its value, or null with `error` set.
+GObjectPtr<JSCValue> script_result(GObject* source, GAsyncResult* result, std::string& error) {
+    GError* raw = nullptr;
+    GObjectPtr<JSCValue> value(webkit_web_view_call_async_javascript_function_finish(
+        WEBKIT_WEB_VIEW(source), result, &raw));
+    GErrorPtr owned(raw);
+    if (owned) error = owned->message;
+    return value;
+}
+
+std::string reason_phrase(int status) {
+    const char* phrase = soup_status_get_phrase(static_cast<guint>(status));
+    return phrase ? std::string(" ") + phrase : std::string();
+}
+
+}  // namespace
+
+void ViewSlot::run_script(const char* body, GVariant* arguments, GAsyncReadyCallback done) {
+    webkit_web_view_call_async_javascript_function(view_, body, -1, arguments, kScriptWorld,
+                                                   nullptr, cancellable_.get(), done,
+                                                   new AsyncTag{this, generation_});
+}
+
+// ---- load ---------------------------------------------------------------
+
+void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (self->stage_ == Stage::Resetting) {
+        // Only the about:blank load ends a reset; a late FINISHED of the
+        // abandoned job page must not.
+        const char* uri = webkit_web_view_get_uri(view);
+        if (event == WEBKIT_LOAD_FINISHED && uri && g_strcmp0(uri, "about:blank") == 0)
+            self->clear_site_data();
+        return;
+    }
+    if (self->stage_ != Stage::Loading) return;
+    // Events of the previous navigation (the reset's about:blank, an
+    // abandoned page) can arrive after load_uri: only the job's own
+    // navigation, which starts with STARTED, counts. A reset that began
+    // inside a load signal (fail at COMMITTED) can even have its
+    // about:blank events delivered now; job URLs are never about:blank.
+    const char* uri = webkit_web_view_get_uri(view);
+    if (uri && g_strcmp0(uri, "about:blank") == 0) return;
+    if (event == WEBKIT_LOAD_STARTED) {
+        self->job_load_started_ = true;
+        return;
+    }
+    if (!self->job_load_started_) return;
+    if (event == WEBKIT_LOAD_COMMITTED) {
+        if (WebKitWebResource* main = webkit_web_view_get_main_resource(view)) {
+            if (WebKitURIResponse* response = webkit_web_resource_get_response(main))
+                self->http_status_ =
+                    static_cast<int>(webkit_uri_response_get_status_code(response));
+        }
+        // The main document's status is final once committed (redirects
+        // are followed before): fail now rather than render an error page.
+        if (self->job_->fail_on_http_error && self->http_status_ >= 400) {
+            self->fail("http_error", "Failed to load page: " + host_of(self->job_->url) +
+                                         " answered HTTP " + std::to_string(self->http_status_) +
+                                         reason_phrase(self->http_status_));
+        }
+    } else if (event == WEBKIT_LOAD_FINISHED) {
+        self->on_load_finished();
+    }
+}
+
+gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent, gchar* failing_uri,
+                                  GError* error, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (self->stage_ != Stage::Loading) return TRUE;  // no error page either way
+    if (is_cancellation(error)) return TRUE;          // replaced by a newer navigation
+    log(self->index_, "load failed",
+        std::string(g_quark_to_string(error->domain)) + " code " + std::to_string(error->code) +
+            ": " + error->message);
+    LoadError e = classify_load_error(error, failing_uri ? failing_uri : self->job_->url);
+    self->fail(e.code, e.message);
+    return TRUE;
+}
+
+gboolean ViewSlot::on_load_failed_tls(WebKitWebView*, gchar* failing_uri, GTlsCertificate*,
+                                      GTlsCertificateFlags flags, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (self->stage_ != Stage::Loading) return TRUE;
+    self->fail("tls_error", "Failed to load page: invalid TLS certificate for " +
+                                host_of(failing_uri ? failing_uri : self->job_->url) + " (flags " +
+                                std::to_string(static_cast<int>(flags)) + ")");
+    return TRUE;
+}
+
+void ViewSlot::on_web_process_terminated(WebKitWebView*, WebKitWebProcessTerminationReason reason,
+                                         gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    log(self->index_, "web process terminated", std::to_string(static_cast<int>(reason)));
+    if (self->job_running()) {
+        self->fail("web_process_crashed",
+                   reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT
+                       ? "Failed to render page: it used too much memory"
+                       : "Failed to render page: the browser engine crashed");
+    }
+    self->recycle_soon();
+}
+
+void ViewSlot::on_resource_started(WebKitWebView*, WebKitWebResource* resource, WebKitURIRequest*,
+                                   gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (!self->job_running()) return;
+    self->pending_resources_.insert(resource);
+    self->last_network_us_ = g_get_monotonic_time();
+    g_signal_connect(resource, "finished", G_CALLBACK(&ViewSlot::on_resource_finished), self);
+}
+
+void ViewSlot::on_resource_finished(WebKitWebResource* resource, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    g_signal_handlers_disconnect_by_data(resource, self);
+    if (self->pending_resources_.erase(resource) > 0)
+        self->last_network_us_ = g_get_monotonic_time();
+}
+
+void ViewSlot::on_load_finished() {
+    load_finished_us_ = g_get_monotonic_time();
+    if (!job_->wait_for_selector.empty())
+        wait_for_selector();
+    else
+        start_settling();
+}
+
+// ---- wait_for_selector ---------------------------------------------------
+
+void ViewSlot::wait_for_selector() {
+    stage_ = Stage::Selecting;
+    GVariantDict args;
+    g_variant_dict_init(&args, nullptr);
+    g_variant_dict_insert(&args, "selector", "s", job_->wait_for_selector.c_str());
+    g_variant_dict_insert(&args, "timeout", "d",
+                          static_cast<double>(job_->wait_for_selector_timeout_ms));
+    run_script(kWaitForSelectorScript, g_variant_dict_end(&args), &ViewSlot::on_selector_done);
+}
+
+void ViewSlot::on_selector_done(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    std::string error;
+    GObjectPtr<JSCValue> value = script_result(source, result, error);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Selecting) return;
+    GCharPtr answer(value && jsc_value_is_string(value.get()) ? jsc_value_to_string(value.get())
+                                                              : nullptr);
+    const std::string verdict = answer ? answer.get() : "";
+    const std::string& selector = self->job_->wait_for_selector;
+    if (verdict == "found") {
+        self->start_settling();
+    } else if (verdict == "invalid") {
+        self->fail("invalid_request", "Invalid render request: wait_for_selector \"" + selector +
+                                          "\" is not a valid CSS selector");
+    } else if (verdict == "timeout") {
+        self->fail("selector_not_found",
+                   "Failed to render page: selector \"" + selector + "\" did not appear within " +
+                       std::to_string(self->job_->wait_for_selector_timeout_ms) + " ms");
+    } else {
+        log(self->index_, "selector script failed", error);
+        self->fail("load_failed", "Failed to render page: the page could not be inspected");
+    }
+}
+
+// ---- network quiet ---------------------------------------------------------
+
+void ViewSlot::start_settling() {
+    stage_ = Stage::Settling;
+    if (job_->wait_until == WaitUntil::Load) {
+        run_fonts_script();
+        return;
+    }
+    // Counted from the last network activity, not from load-finished: a
+    // page that was already quiet for a while is not made to wait again.
+    on_settle_tick(this);
+}
+
+gboolean ViewSlot::on_settle_tick(gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    self->settle_timer_.release();
+    const gint64 now = g_get_monotonic_time();
+    const gint64 quiet_for = now - self->last_network_us_;
+    const bool capped = now - self->load_finished_us_ >= kSettleCapUs;
+    if ((self->pending_resources_.empty() && quiet_for >= kQuietUs) || capped) {
+        if (capped) log(self->index_, "network never went quiet; capturing anyway");
+        self->run_fonts_script();
+        return G_SOURCE_REMOVE;
+    }
+    // Sleep exactly until the quiet period could end; with requests in
+    // flight, look again shortly (their end re-starts the count).
+    const gint64 wait_us =
+        self->pending_resources_.empty() ? kQuietUs - quiet_for : kSettlePollMs * 1000;
+    const guint wait_ms = static_cast<guint>((wait_us + 999) / 1000);
+    self->settle_timer_.reset(g_timeout_add(wait_ms, &ViewSlot::on_settle_tick, self));
+    return G_SOURCE_REMOVE;
+}
+
+// ---- fonts and delay -------------------------------------------------------
+
+void ViewSlot::run_fonts_script() {
+    stage_ = Stage::Scripting;
+    run_script(kFontsReadyScript, nullptr, &ViewSlot::on_script_done);
+}
+
+void ViewSlot::on_script_done(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    std::string error;
+    GObjectPtr<JSCValue> value = script_result(source, result, error);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Scripting) return;
+    // A page whose script fails still renders; fonts may just be late.
+    if (!value) log(self->index_, "fonts.ready script failed", error);
+    self->start_delay();
+}
+
+void ViewSlot::start_delay() {
+    if (job_->delay_ms <= 0) {
+        produce_output();
+        return;
+    }
+    stage_ = Stage::Delaying;
+    delay_timer_.reset(
+        g_timeout_add(static_cast<guint>(job_->delay_ms), &ViewSlot::on_delay_done, this));
+}
+
+gboolean ViewSlot::on_delay_done(gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    self->delay_timer_.release();
+    if (self->stage_ == Stage::Delaying) self->produce_output();
+    return G_SOURCE_REMOVE;
+}
+
+}  // namespace enconvert::render_child
