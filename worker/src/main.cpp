@@ -17,6 +17,7 @@
 #include "admin/key_command.h"
 #include "config/worker_config.h"
 #include "intake/intake.h"
+#include "notify/notifier.h"
 #include "render/renderer_pool.h"
 #include "render/xvfb.h"
 #include "scheduler/scheduler.h"
@@ -98,6 +99,11 @@ int serve(const std::vector<std::string>& args) {
 
     storage::LocalStorage storage(cfg.storage_dir);
     storage::Presigner presigner(secret, cfg.public_url, cfg.presign_ttl);
+    // Before any thread starts: the notifier initialises libcurl globally.
+    notify::Notifier notifier(
+        notify::NotifierSettings{cfg.database_url, cfg.worker_id, cfg.allowed_networks,
+                                 cfg.smtp_url, cfg.mail_dir, cfg.tls_ca_file, cfg.notify},
+        presigner);
 
     std::unique_ptr<render::Xvfb> xvfb;
     std::string display = cfg.display;
@@ -133,12 +139,15 @@ int serve(const std::vector<std::string>& args) {
                                storage);
     StoppingThread sched_thread(
         stop, [&] { run_component("scheduler", exit_code, [&] { sched.run(stop); }); });
+    StoppingThread notify_thread(
+        stop, [&] { run_component("notifier", exit_code, [&] { notifier.run(stop); }); });
     log("worker " + cfg.worker_id + " ready");
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
     stop = true;
+    notify_thread.join();
     sched_thread.join();
     intake_thread.join();
     log("stopped");

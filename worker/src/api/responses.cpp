@@ -113,8 +113,11 @@ json status_object(const db::JobView& job, const storage::Presigner& presigner) 
                 {"notifications", json::array()}};
 }
 
-HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner) {
-    return json_answer(200, status_object(job, presigner));
+HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner,
+                         nlohmann::json notifications) {
+    json body = status_object(job, presigner);
+    body["notifications"] = std::move(notifications);
+    return json_answer(200, body);
 }
 
 HttpAnswer sync_answer(const db::JobView& job, const storage::Presigner& presigner,

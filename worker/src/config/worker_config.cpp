@@ -32,6 +32,7 @@ po::options_description describe(WorkerConfig& c) {
         ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                                   //
         ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")                 //
         ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle");
+    notify::add_notifier_options(d);
     return d;
 }
 
@@ -77,6 +78,7 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
             po::store(po::parse_config_file(in, file_opts, /*allow_unregistered=*/false), vm);
         }
         po::notify(vm);
+        c.notify = notify::read_notifier_options(vm);
     } catch (const ConfigError&) {
         throw;
     } catch (const po::error& e) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "notify/notifier_config.h"
+
 namespace enconvert::config {
 
 struct WorkerConfig {
@@ -25,6 +27,7 @@ struct WorkerConfig {
     std::string smtp_url;
     std::string mail_dir;
     std::string tls_ca_file;
+    notify::NotifierOptions notify;  // the notifier's own keys
 };
 
 // A configuration the worker cannot run with; what() names the key.

@@ -1,5 +1,7 @@
 #include "db/job_repository.h"
 
+#include "notify/outbox.h"
+
 namespace enconvert::db {
 
 namespace {
@@ -177,6 +179,9 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
         tx.exec_params("UPDATE jobs SET status = $2, completed_at = now() WHERE id = $1",
                        res.job_id, std::string(any_success ? "completed" : "failed"));
         tx.exec_params("SELECT pg_notify($1, $2)", std::string(kJobDoneChannel), res.job_id);
+        // Outbox: the deliveries are committed with the terminal state, so a
+        // crash can neither lose them nor create them twice.
+        notify::enqueue_notifications(tx, res.job_id);
         res.job_terminal = true;
     }
     tx.commit();

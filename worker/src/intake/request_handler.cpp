@@ -1,6 +1,7 @@
 #include "intake/request_handler.h"
 
 #include "db/job_repository.h"
+#include "notify/outbox.h"
 #include "util/ids.h"
 #include "util/log.h"
 
@@ -67,7 +68,7 @@ api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusReque
     // Another account's job answers exactly like an unknown one.
     const auto job = db::load_job(conn, req.job_id, identity->account_id);
     if (!job) return api::job_not_found_answer();
-    return api::status_answer(*job, presigner_);
+    return api::status_answer(*job, presigner_, notify::notifications_for_job(conn, job->id));
 }
 
 std::optional<api::HttpAnswer> RequestHandler::sync_result(pqxx::connection& conn,

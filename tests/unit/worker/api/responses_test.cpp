@@ -53,7 +53,7 @@ TEST(Responses, Accepted202Body) {
     EXPECT_EQ(a.content_type, "application/json");
     EXPECT_EQ(json::parse(a.body),
               (json{{"success", true},
-                    {"message", "Job queued. Poll GET /v1/convert/status/job_1 for results."},
+                    {"message", "Job queued. Poll GET /v1/convert/status/job_9 for results."},
                     {"job_id", "job_9"},
                     {"status", "processing"}}));
 }

@@ -1,0 +1,423 @@
+// Integration tests of the notification path against real services: a
+// throwaway PostgreSQL cluster (the db tests' fixture), aiosmtpd on loopback
+// and HTTPS receivers with a test CA (tests/e2e/receivers.py). They run the
+// Notifier alone, without the rest of the worker.
+#include "notify/notifier.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "../db/pg_fixture.h"
+#include "auth/api_keys.h"
+#include "db/job_repository.h"
+#include "db/key_repository.h"
+#include "notify/outbox.h"
+#include "notify/webhook_signature.h"
+#include "receivers_process.h"
+#include "util/ids.h"
+
+using namespace enconvert;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Row {
+    std::string state;
+    int attempts = 0;
+    std::optional<int> response_code;
+    std::optional<std::string> error;
+};
+
+// Runs a Notifier on its own thread for the lifetime of the object.
+class RunningNotifier {
+  public:
+    explicit RunningNotifier(notify::NotifierSettings s)
+        : notifier_(std::move(s), storage::Presigner("test-secret", "", 3600)),
+          thread_([this] { notifier_.run(stop_); }) {}
+    ~RunningNotifier() {
+        stop_ = true;
+        thread_.join();
+    }
+
+  private:
+    std::atomic<bool> stop_{false};
+    notify::Notifier notifier_;
+    std::thread thread_;
+};
+
+class NotifierTest : public test_support::PgTest {
+  protected:
+    static void SetUpTestSuite() {
+        PgTest::SetUpTestSuite();
+        try {
+            receivers_ = std::make_unique<test_support::Receivers>();
+        } catch (const std::exception& e) {
+            receivers_error_ = e.what();
+        }
+    }
+    static void TearDownTestSuite() {
+        receivers_.reset();
+        PgTest::TearDownTestSuite();
+    }
+
+    void SetUp() override {
+        PgTest::SetUp();
+        if (HasFatalFailure()) return;
+        ASSERT_TRUE(receivers_) << "receivers did not start: " << receivers_error_;
+        conn_ = std::make_unique<pqxx::connection>(url());
+        key_ = db::create_key(*conn_, "acme", auth::key_hash_hex(auth::generate_api_key()),
+                              "sk_live_acme");
+        mail_dir_ = std::filesystem::temp_directory_path() / ("enc-mail-" + util::random_hex(6));
+    }
+    void TearDown() override {
+        std::error_code ec;
+        std::filesystem::remove_all(mail_dir_, ec);
+    }
+
+    notify::NotifierSettings settings() const {
+        notify::NotifierSettings s;
+        s.database_url = url();
+        s.worker_id = "test-notifier";
+        s.allowed_networks = "127.0.0.0/8";
+        s.smtp_url = receivers_->smtp_url();
+        s.mail_dir = mail_dir_.string();
+        s.tls_ca_file = receivers_->ca_file;
+        s.options.webhook_timeout = 3;
+        s.poll_interval = 500ms;
+        return s;
+    }
+
+    // A terminal job: tasks at `failed` positions fail, the others succeed.
+    // Finishes them through the real repository and writes the outbox rows
+    // as the core does in that transaction.
+    std::string terminal_job(const std::optional<std::string>& callback,
+                             const std::optional<std::string>& email, int tasks = 3,
+                             std::set<int> failed = {2}) {
+        db::NewJob j;
+        j.id = util::new_job_id(tasks > 1);
+        j.account_id = key_.account_id;
+        j.api_key_id = key_.key_id;
+        j.endpoint = "url-to-pdf";
+        j.is_batch = tasks > 1;
+        j.base_url = "https://api.example.com";
+        j.callback_url = callback;
+        j.notification_email = email;
+        for (int i = 0; i < tasks; ++i) {
+            j.urls.push_back(failed.count(i) ? "https://invalid-url.example/" + std::to_string(i)
+                                             : "https://example.com/page-" + std::to_string(i));
+        }
+        db::insert_job(*conn_, j);
+        for (const auto& t : db::claim_tasks(*conn_, "test-sched", 60, 100)) {
+            if (t.job_id != j.id) continue;
+            db::TaskOutcome o;
+            o.task_id = t.task_id;
+            const int pos =
+                static_cast<int>(std::find(j.urls.begin(), j.urls.end(), t.url) - j.urls.begin());
+            o.ok = failed.count(pos) == 0;
+            if (o.ok) {
+                o.object_key = "live/files/" + key_.account_public_id + "/url-to-pdf/page-" +
+                               std::to_string(pos) + ".pdf";
+                o.filename = "page.pdf";
+                o.file_size = 1000 + pos;
+                o.conversion_time = 1.5 + pos;
+            } else {
+                o.error_code = "dns_error";
+                o.error = "Failed to load page: net::ERR_NAME_NOT_RESOLVED";
+            }
+            db::finish_task(*conn_, "test-sched", o);
+        }
+        pqxx::work tx(*conn_);
+        notify::enqueue_notifications(tx, j.id);  // a no-op if the core already did
+        tx.commit();
+        return j.id;
+    }
+
+    Row row(const std::string& job_id, const std::string& type) {
+        pqxx::nontransaction tx(*conn_);
+        const auto r = tx.exec_params(
+            "SELECT state, attempts, response_code, error FROM notifications "
+            "WHERE job_id = $1 AND type = $2",
+            job_id, type);
+        if (r.empty()) {
+            Row absent;
+            absent.state = "absent";
+            return absent;
+        }
+        Row out;
+        out.state = r[0][0].as<std::string>();
+        out.attempts = r[0][1].as<int>();
+        if (!r[0][2].is_null()) out.response_code = r[0][2].as<int>();
+        if (!r[0][3].is_null()) out.error = r[0][3].as<std::string>();
+        return out;
+    }
+
+    Row wait_final(const std::string& job_id, const std::string& type,
+                   std::chrono::seconds timeout = 20s) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        Row r;
+        while (std::chrono::steady_clock::now() < deadline) {
+            r = row(job_id, type);
+            if (r.state == "delivered" || r.state == "failed") return r;
+            std::this_thread::sleep_for(50ms);
+        }
+        ADD_FAILURE() << type << " notification of " << job_id << " still " << r.state;
+        return r;
+    }
+
+    std::unique_ptr<pqxx::connection> conn_;
+    db::CreatedKey key_;
+    std::filesystem::path mail_dir_;
+    inline static std::unique_ptr<test_support::Receivers> receivers_;
+    inline static std::string receivers_error_;
+};
+
+std::set<std::string> keys(const json& j) {
+    std::set<std::string> out;
+    for (auto it = j.begin(); it != j.end(); ++it) out.insert(it.key());
+    return out;
+}
+
+}  // namespace
+
+TEST_F(NotifierTest, OutboxRowsAreWrittenOnceAndListedInStatus) {
+    const std::string id =
+        terminal_job(receivers_->https("/hook/never-sent"), std::string("team@example.com"));
+    pqxx::work tx(*conn_);
+    EXPECT_EQ(notify::enqueue_notifications(tx, id), 0);  // already there
+    const json list = notify::notifications_for_job(tx, id);
+    tx.commit();
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0], (json{{"type", "webhook"},
+                             {"target", receivers_->https("/hook/never-sent")},
+                             {"state", "pending"},
+                             {"response_code", nullptr},
+                             {"error", nullptr},
+                             {"attempts", 0}}));
+    EXPECT_EQ(list[1]["type"], "email");
+    EXPECT_EQ(list[1]["target"], "team@example.com");
+    const json none =
+        notify::notifications_for_job(*conn_, terminal_job(std::nullopt, std::nullopt));
+    EXPECT_EQ(none, json::array());
+}
+
+TEST_F(NotifierTest, ThreeTaskJobWithOneFailureSendsExactWebhookAndOneEmail) {
+    RunningNotifier n(settings());
+    const std::string id =
+        terminal_job(receivers_->https("/hook/ok"), std::string("team@example.com"));
+    const Row hook = wait_final(id, "webhook");
+    const Row mail = wait_final(id, "email");
+    EXPECT_EQ(hook.state, "delivered");
+    EXPECT_EQ(hook.attempts, 1);
+    EXPECT_EQ(hook.response_code, 200);
+    EXPECT_FALSE(hook.error);
+    EXPECT_EQ(mail.state, "delivered");
+    EXPECT_EQ(mail.attempts, 1);
+    EXPECT_EQ(mail.response_code, 250);
+
+    json req;
+    for (const auto& r : receivers_->webhooks("/hook/ok")) {
+        if (json::parse(r["body"].get<std::string>())["job_id"] == id) req = r;
+    }
+    ASSERT_FALSE(req.is_null());
+    EXPECT_EQ(req["method"], "POST");
+    EXPECT_EQ(req["headers"]["content-type"], "application/json");
+    EXPECT_FALSE(req["headers"].contains("authorization"));
+    EXPECT_FALSE(req["headers"].contains("webhook-signature"));
+    const json body = json::parse(req["body"].get<std::string>());
+    EXPECT_EQ(keys(body), (std::set<std::string>{"job_id", "status", "total_tasks",
+                                                 "completed_tasks", "failed_tasks", "tasks"}));
+    EXPECT_EQ(body["status"], "completed");
+    EXPECT_EQ(body["total_tasks"], 3);
+    EXPECT_EQ(body["completed_tasks"], 2);
+    EXPECT_EQ(body["failed_tasks"], 1);
+    ASSERT_EQ(body["tasks"].size(), 3u);
+    for (int i : {0, 1}) {
+        const json& t = body["tasks"][i];
+        EXPECT_EQ(keys(t), (std::set<std::string>{"url", "status", "presigned_url", "object_key",
+                                                  "file_size", "conversion_time"}));
+        EXPECT_EQ(t["url"], "https://example.com/page-" + std::to_string(i));
+        EXPECT_EQ(t["status"], "success");
+        EXPECT_EQ(t["file_size"], 1000 + i);
+        EXPECT_EQ(t["presigned_url"].get<std::string>().rfind(
+                      "https://api.example.com/v1/files/" + t["object_key"].get<std::string>() +
+                          "?expires=",
+                      0),
+                  0u);
+    }
+    EXPECT_EQ(body["tasks"][2],
+              (json{{"url", "https://invalid-url.example/2"},
+                    {"status", "failed"},
+                    {"error", "Failed to load page: net::ERR_NAME_NOT_RESOLVED"}}));
+
+    std::vector<json> mails;
+    for (const auto& m : receivers_->mails()) {
+        if (m["data"].get<std::string>().find(id) != std::string::npos) mails.push_back(m);
+    }
+    ASSERT_EQ(mails.size(), 1u);
+    EXPECT_EQ(mails[0]["mail_from"], "enconvert@localhost");
+    EXPECT_EQ(mails[0]["rcpt_tos"], json::array({"team@example.com"}));
+    const std::string data = mails[0]["data"];
+    for (const std::string& s :
+         {"Subject: enconvert job " + id + ": success", std::string("To: team@example.com"),
+          std::string("https://example.com/page-0"), std::string("https://example.com/page-1"),
+          std::string("https://invalid-url.example/2"), std::string("ERR_NAME_NOT_RESOLVED"),
+          std::string("1000 bytes"), std::string("1001 bytes"), std::string("1.50 s")}) {
+        EXPECT_NE(data.find(s), std::string::npos) << s << "\n" << data;
+    }
+    EXPECT_NE(data.find("https://api.example.com/v1/files/live/files/"), std::string::npos);
+}
+
+TEST_F(NotifierTest, Receiver500IsOneFailedAttempt) {
+    RunningNotifier n(settings());
+    const std::string id = terminal_job(receivers_->https("/hook/status/500"), std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.attempts, 1);
+    EXPECT_EQ(r.response_code, 500);
+    EXPECT_EQ(r.error.value_or("").rfind("http_status", 0), 0u) << r.error.value_or("");
+    std::this_thread::sleep_for(1500ms);  // no retry follows
+    int seen = 0;
+    for (const auto& w : receivers_->webhooks("/hook/status/500")) {
+        seen += json::parse(w["body"].get<std::string>())["job_id"] == id ? 1 : 0;
+    }
+    EXPECT_EQ(seen, 1);
+    EXPECT_EQ(row(id, "webhook").attempts, 1);
+}
+
+TEST_F(NotifierTest, SilentReceiverTimesOutWithoutHoldingUpOthers) {
+    auto settings_5s = settings();
+    settings_5s.options.webhook_timeout = 5;
+    RunningNotifier n(settings_5s);
+    const auto start = std::chrono::steady_clock::now();
+    const std::string slow = terminal_job(receivers_->https("/hook/hang"), std::nullopt);
+    const std::string fast = terminal_job(receivers_->https("/hook/ok"), std::nullopt);
+    const Row f = wait_final(fast, "webhook");
+    EXPECT_EQ(f.state, "delivered");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);  // before the 5 s timeout
+    const Row s = wait_final(slow, "webhook");
+    EXPECT_EQ(s.state, "failed");
+    EXPECT_EQ(s.attempts, 1);
+    EXPECT_FALSE(s.response_code);
+    EXPECT_EQ(s.error.value_or("").rfind("timeout", 0), 0u) << s.error.value_or("");
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(NotifierTest, UntrustedCertificateIsATlsFailure) {
+    RunningNotifier n(settings());
+    const std::string id = terminal_job(receivers_->untrusted("/hook/ok"), std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error.value_or("").rfind("tls_error", 0), 0u) << r.error.value_or("");
+    EXPECT_TRUE(receivers_->webhooks("/hook/ok").empty() ||
+                std::none_of(receivers_->webhooks("/hook/ok").begin(),
+                             receivers_->webhooks("/hook/ok").end(), [&](const json& w) {
+                                 return json::parse(w["body"].get<std::string>())["job_id"] == id;
+                             }));
+}
+
+TEST_F(NotifierTest, WithoutTheTestCaTheReceiverIsNotTrusted) {
+    auto s = settings();
+    s.tls_ca_file.clear();
+    RunningNotifier n(s);
+    const std::string id = terminal_job(receivers_->https("/hook/ok"), std::nullopt);
+    EXPECT_EQ(wait_final(id, "webhook").error.value_or("").rfind("tls_error", 0), 0u);
+}
+
+TEST_F(NotifierTest, HttpCallbackIsRefused) {
+    RunningNotifier n(settings());
+    const std::string id = terminal_job(
+        "http://127.0.0.1:" + std::to_string(receivers_->https_port) + "/hook/ok", std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error, "insecure_url");
+    EXPECT_EQ(r.attempts, 1);
+}
+
+TEST_F(NotifierTest, LoopbackCallbackIsBlockedWithoutExemption) {
+    auto s = settings();
+    s.allowed_networks.clear();
+    RunningNotifier n(s);
+    const std::string id = terminal_job(receivers_->https("/hook/blocked"), std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error, "blocked_address");
+    EXPECT_TRUE(receivers_->webhooks("/hook/blocked").empty());
+}
+
+TEST_F(NotifierTest, RedirectsAreNotFollowed) {
+    RunningNotifier n(settings());
+    const std::string id = terminal_job(receivers_->https("/hook/redirect"), std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.response_code, 302);
+}
+
+TEST_F(NotifierTest, WithoutSmtpUrlMailIsWrittenToMailDir) {
+    auto s = settings();
+    s.smtp_url.clear();
+    RunningNotifier n(s);
+    const std::string id = terminal_job(std::nullopt, std::string("team@example.com"), 1, {});
+    const Row r = wait_final(id, "email");
+    EXPECT_EQ(r.state, "delivered");
+    std::ifstream in(mail_dir_ / (id + ".eml"));
+    ASSERT_TRUE(in) << "no .eml file";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    EXPECT_NE(ss.str().find("Subject: enconvert job " + id + ": success"), std::string::npos);
+}
+
+TEST_F(NotifierTest, InterruptedDeliveryIsFailedNotResent) {
+    const std::string id = terminal_job(receivers_->https("/hook/interrupted"), std::nullopt);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE notifications SET state = 'sending', attempts = 1, claimed_by = 'dead', "
+            "lease_expires_at = now() - interval '1 second' WHERE job_id = $1",
+            id);
+        tx.commit();
+    }
+    RunningNotifier n(settings());
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error, "delivery interrupted by worker restart");
+    EXPECT_EQ(r.attempts, 1);
+    std::this_thread::sleep_for(700ms);
+    EXPECT_TRUE(receivers_->webhooks("/hook/interrupted").empty());
+}
+
+TEST_F(NotifierTest, ConfiguredRetriesHonourRetryAfter) {
+    auto s = settings();
+    s.options.webhook_retries = 2;
+    RunningNotifier n(s);
+    const std::string id = terminal_job(receivers_->https("/hook/flaky/1"), std::nullopt);
+    const Row r = wait_final(id, "webhook", 20s);
+    EXPECT_EQ(r.state, "delivered");
+    EXPECT_EQ(r.attempts, 2);
+    EXPECT_EQ(r.response_code, 200);
+}
+
+TEST_F(NotifierTest, SigningAddsStandardWebhooksHeaders) {
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE accounts SET webhook_secret = $1 WHERE id = $2",
+                       std::string("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), key_.account_id);
+        tx.commit();
+    }
+    auto s = settings();
+    s.options.webhook_signing = true;
+    RunningNotifier n(s);
+    const std::string id = terminal_job(receivers_->https("/hook/signed"), std::nullopt);
+    ASSERT_EQ(wait_final(id, "webhook").state, "delivered");
+    const auto got = receivers_->webhooks("/hook/signed");
+    ASSERT_EQ(got.size(), 1u);
+    const json& h = got[0]["headers"];
+    const std::string body = got[0]["body"];
+    const auto expect = notify::standard_webhook_headers(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", h["webhook-id"],
+        std::stoll(h["webhook-timestamp"].get<std::string>()), body);
+    EXPECT_EQ(h["webhook-id"], "msg_" + id);
+    EXPECT_EQ(h["webhook-signature"], expect[2].second);
+}

@@ -1,0 +1,66 @@
+// Outbound address policy (SSRF guard, API.md "Safety rules"): resolve a
+// host once, refuse private, loopback, link-local, multicast, unspecified,
+// CGNAT, metadata and other non-public addresses (IPv4, IPv6 and IPv4 inside
+// IPv6), unless an operator-listed network exempts them. The caller connects
+// to the returned address only (pinning), so a second DNS answer cannot
+// redirect the connection.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace enconvert::notify {
+
+struct IpAddress {
+    bool v6 = false;
+    std::array<std::uint8_t, 16> bytes{};  // v4 uses the first 4
+
+    // Parses a numeric address in canonical form only (inet_pton).
+    static std::optional<IpAddress> parse(const std::string& text);
+    std::string text() const;
+    // The IPv4 address an IPv4-mapped (::ffff:a.b.c.d) IPv6 address reaches.
+    std::optional<IpAddress> mapped_v4() const;
+};
+
+struct Cidr {
+    IpAddress base;
+    int prefix = 0;
+
+    // "10.0.0.0/8", "::1/128"; a bare address means a single host.
+    // Throws std::invalid_argument on malformed input.
+    static Cidr parse(const std::string& text);
+    bool contains(const IpAddress& a) const;
+};
+
+enum class ResolveError { none, not_found, blocked_address };
+
+struct Resolved {
+    ResolveError error = ResolveError::none;
+    IpAddress address;  // valid when error == none
+};
+
+class AddressPolicy {
+  public:
+    explicit AddressPolicy(std::vector<Cidr> exempt = {}) : exempt_(std::move(exempt)) {}
+    // allowed_networks config value: CIDRs separated by commas or spaces.
+    static AddressPolicy from_config(const std::string& allowed_networks);
+
+    bool allowed(const IpAddress& a) const;
+
+    // getaddrinfo once (blocking: call it off the event loop), then the first
+    // allowed address. A host whose addresses are all denied gives
+    // blocked_address; one that does not resolve gives not_found.
+    Resolved resolve(const std::string& host) const;
+
+  private:
+    std::vector<Cidr> exempt_;
+};
+
+// True for addresses no public service lives at (the deny list itself,
+// without exemptions).
+bool is_denied_by_default(const IpAddress& a);
+
+}  // namespace enconvert::notify

@@ -1,0 +1,90 @@
+#include "notify/notification_store.h"
+
+namespace enconvert::notify {
+
+namespace {
+
+std::optional<std::string> opt_string(const pqxx::field& f) {
+    if (f.is_null()) return std::nullopt;
+    return f.as<std::string>();
+}
+
+}  // namespace
+
+std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
+                                                     const std::string& owner, int lease_seconds,
+                                                     int limit) {
+    pqxx::work tx(conn);
+    const pqxx::result r = tx.exec_params(
+        "WITH claimed AS ("
+        "  UPDATE notifications SET state = 'sending', claimed_by = $1, "
+        "    lease_expires_at = now() + make_interval(secs => $2), "
+        "    attempts = attempts + 1, updated_at = now() "
+        "  WHERE id IN (SELECT n.id FROM notifications n "
+        "    WHERE n.state = 'pending' AND n.next_attempt_at <= now() "
+        "    ORDER BY n.next_attempt_at, n.id FOR UPDATE SKIP LOCKED LIMIT $3) "
+        "  RETURNING id, job_id, type, target, attempts) "
+        "SELECT c.id, c.job_id, c.type, c.target, c.attempts, j.account_id, a.webhook_secret "
+        "FROM claimed c JOIN jobs j ON j.id = c.job_id JOIN accounts a ON a.id = j.account_id "
+        "ORDER BY c.id",
+        owner, lease_seconds, limit);
+    tx.commit();
+    std::vector<ClaimedNotification> out;
+    for (const auto& row : r) {
+        ClaimedNotification n;
+        n.id = row[0].as<std::int64_t>();
+        n.job_id = row[1].as<std::string>();
+        n.type = row[2].as<std::string>();
+        n.target = row[3].as<std::string>();
+        n.attempts = row[4].as<int>();
+        n.account_id = row[5].as<std::int64_t>();
+        n.webhook_secret = opt_string(row[6]);
+        out.push_back(std::move(n));
+    }
+    return out;
+}
+
+bool record_delivery(pqxx::connection& conn, const std::string& owner, const DeliveryRecord& r) {
+    using State = DeliveryRecord::State;
+    const std::string state = r.state == State::delivered ? "delivered"
+                              : r.state == State::retry   ? "pending"
+                                                          : "failed";
+    pqxx::work tx(conn);
+    const pqxx::result upd = tx.exec_params(
+        "UPDATE notifications SET state = $3, response_code = $4, error = $5, "
+        "  claimed_by = NULL, lease_expires_at = NULL, updated_at = now(), "
+        "  delivered_at = CASE WHEN $3 = 'delivered' THEN now() END, "
+        "  next_attempt_at = now() + make_interval(secs => $6) "
+        "WHERE id = $1 AND claimed_by = $2 AND state = 'sending'",
+        r.id, owner, state, r.response_code, r.error, static_cast<double>(r.retry_after.count()));
+    tx.commit();
+    return upd.affected_rows() == 1;
+}
+
+int settle_interrupted(pqxx::connection& conn, int webhook_retries, int email_retries) {
+    pqxx::work tx(conn);
+    const pqxx::result r = tx.exec_params(
+        "UPDATE notifications SET "
+        "  state = CASE WHEN (type = 'webhook' AND attempts <= $1) "
+        "                 OR (type = 'email' AND attempts <= $2) "
+        "               THEN 'pending' ELSE 'failed' END, "
+        "  error = $3, claimed_by = NULL, lease_expires_at = NULL, updated_at = now(), "
+        "  next_attempt_at = now() "
+        "WHERE id IN (SELECT id FROM notifications "
+        "  WHERE state = 'sending' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED)",
+        webhook_retries, email_retries, std::string(kInterruptedError));
+    tx.commit();
+    return static_cast<int>(r.affected_rows());
+}
+
+std::optional<double> seconds_until_next_due(pqxx::connection& conn) {
+    pqxx::read_transaction tx(conn);
+    const pqxx::row r = tx.exec1(
+        "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now()))::float8 "
+        "FROM notifications WHERE state = 'pending'");
+    tx.commit();
+    if (r[0].is_null()) return std::nullopt;
+    return r[0].as<double>();
+}
+
+}  // namespace enconvert::notify

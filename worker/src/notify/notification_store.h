@@ -1,0 +1,55 @@
+// SQL of the notifier side of the outbox: claiming due rows with a lease,
+// recording outcomes, and settling rows whose notifier died mid-send. Each
+// function runs its own transaction on the caller's connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace enconvert::notify {
+
+struct ClaimedNotification {
+    std::int64_t id = 0;
+    std::string job_id;
+    std::string type;  // "webhook" | "email"
+    std::string target;
+    int attempts = 0;  // including this one
+    std::int64_t account_id = 0;
+    std::optional<std::string> webhook_secret;  // the account's signing secret
+};
+
+// Claims up to `limit` pending rows that are due, FOR UPDATE SKIP LOCKED, and
+// marks them sending with a lease of `lease_seconds` owned by `owner`.
+std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
+                                                     const std::string& owner, int lease_seconds,
+                                                     int limit);
+
+struct DeliveryRecord {
+    std::int64_t id = 0;
+    enum class State { delivered, failed, retry } state = State::failed;
+    std::optional<int> response_code;
+    std::optional<std::string> error;
+    std::chrono::seconds retry_after{0};  // for State::retry
+};
+
+// Records an outcome if `owner` still holds the lease; false otherwise.
+bool record_delivery(pqxx::connection& conn, const std::string& owner, const DeliveryRecord& r);
+
+// Rows left in `sending` whose lease expired (their notifier crashed or was
+// killed): those with retries left (webhook_retries / email_retries) go
+// back to pending, the others fail with "delivery interrupted by worker restart" — sending them
+// again could deliver twice, which the no-retry contract rules out.
+// Returns how many rows were settled.
+int settle_interrupted(pqxx::connection& conn, int webhook_retries, int email_retries);
+
+// Seconds until the next pending row is due (nullopt: none is waiting), so
+// the notifier sleeps exactly until a scheduled retry.
+std::optional<double> seconds_until_next_due(pqxx::connection& conn);
+
+inline constexpr const char* kInterruptedError = "delivery interrupted by worker restart";
+
+}  // namespace enconvert::notify

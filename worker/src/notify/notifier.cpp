@@ -1,0 +1,341 @@
+#include "notify/notifier.h"
+
+#include <algorithm>
+
+#include "db/job_repository.h"
+#include "notify/ca_bundle.h"
+#include "notify/email_message.h"
+#include "notify/mail_drop.h"
+#include "notify/outbox.h"
+#include "notify/webhook_payload.h"
+#include "notify/webhook_signature.h"
+#include "util/log.h"
+
+namespace enconvert::notify {
+
+namespace {
+
+constexpr int kMaxWaitMs = 250;  // bounds the stop-flag latency
+
+void log(const std::string& msg) {
+    util::log_event("notifier", msg);
+}
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+AttemptOutcome failure(std::string error, bool permanent) {
+    AttemptOutcome o;
+    o.error = std::move(error);
+    o.permanent = permanent;
+    return o;
+}
+
+}  // namespace
+
+Notifier::Notifier(NotifierSettings settings, storage::Presigner presigner)
+    : settings_(std::move(settings)),
+      presigner_(std::move(presigner)),
+      policy_(AddressPolicy::from_config(settings_.allowed_networks)),
+      ca_blob_(combined_ca_bundle(settings_.tls_ca_file)),
+      // Longer than any single attempt can take, DNS and queueing included:
+      // a live notifier never loses a row it is still sending.
+      lease_seconds_(std::max(settings_.options.webhook_timeout, settings_.options.smtp_timeout) +
+                     120),
+      rng_(std::random_device{}()),
+      multi_((ensure_curl_global_init(), make_multi())) {
+    session_ = std::make_unique<db::Session>(settings_.database_url,
+                                             std::vector<std::string>{kNotifyChannel});
+    curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                      static_cast<long>(settings_.options.max_concurrent));
+}
+
+Notifier::~Notifier() {
+    for (auto& [id, t] : transfers_) curl_multi_remove_handle(multi_.get(), t->handle());
+}
+
+void Notifier::ensure_session() {
+    if (session_) return;
+    const auto now = util::Backoff::clock::now();
+    if (!backoff_.due(now)) return;
+    try {
+        session_ = std::make_unique<db::Session>(settings_.database_url,
+                                                 std::vector<std::string>{kNotifyChannel});
+        backoff_.succeeded();
+        want_claim_ = true;
+        log("database connection restored");
+    } catch (const std::exception&) {
+        backoff_.failed(now);
+    }
+}
+
+void Notifier::drop_session(const char* why) {
+    if (!session_) return;
+    log(std::string("database connection lost (") + why + "), reconnecting");
+    session_.reset();
+    backoff_.failed(util::Backoff::clock::now());
+}
+
+bool Notifier::drain_notifications() {
+    if (!session_) return false;
+    try {
+        return !session_->take_notifications().empty();
+    } catch (const std::exception&) {
+        drop_session("notification read failed");
+        return false;
+    }
+}
+
+void Notifier::claim_and_start() {
+    const auto now = std::chrono::steady_clock::now();
+    if (!session_ || (!want_claim_ && now < next_claim_)) return;
+    const int in_flight = static_cast<int>(rows_.size());
+    const int limit = settings_.options.max_concurrent - in_flight;
+    if (limit <= 0) return;
+    std::vector<ClaimedNotification> claimed;
+    try {
+        const int settled = settle_interrupted(session_->conn(), settings_.options.webhook_retries,
+                                               settings_.options.email_retries);
+        if (settled > 0) {
+            log(std::to_string(settled) + " notification(s) interrupted by a worker restart");
+        }
+        claimed = claim_notifications(session_->conn(), settings_.worker_id, lease_seconds_, limit);
+        // Sleep until the next scheduled retry, or the poll interval.
+        auto next = now + settings_.poll_interval;
+        if (const auto due = seconds_until_next_due(session_->conn())) {
+            next = std::min(
+                next, now + std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 10));
+        }
+        next_claim_ = next;
+    } catch (const pqxx::broken_connection&) {
+        drop_session("while claiming");
+        return;
+    } catch (const std::exception& e) {
+        log(std::string("claiming failed: ") + e.what());
+        next_claim_ = now + settings_.poll_interval;
+        want_claim_ = false;
+        return;
+    }
+    want_claim_ = static_cast<int>(claimed.size()) == limit;
+    for (const auto& row : claimed) {
+        rows_.emplace(row.id, row);
+        try {
+            start(row);
+        } catch (const pqxx::broken_connection&) {
+            // The row keeps its lease; it is settled when the lease expires.
+            rows_.erase(row.id);
+            drop_session("while preparing a notification");
+            return;
+        } catch (const std::exception& e) {
+            log("notification " + std::to_string(row.id) + ": " + e.what());
+            finish(row, failure("internal_error: the notification could not be prepared", true));
+        }
+    }
+}
+
+void Notifier::start(const ClaimedNotification& row) {
+    if (row.type == "webhook") {
+        start_webhook(row);
+    } else {
+        start_email(row);
+    }
+}
+
+void Notifier::start_webhook(const ClaimedNotification& row) {
+    std::string error;
+    const auto target = parse_callback_url(row.target, error);
+    if (!target) {
+        finish(row, failure(error, true));
+        return;
+    }
+    const auto job = db::load_job(session_->conn(), row.job_id, row.account_id);
+    if (!job) throw std::runtime_error("job " + row.job_id + " vanished");
+
+    PendingWebhook p;
+    p.row = row;
+    p.request.url = row.target;
+    p.request.target = *target;
+    p.request.body = webhook_payload(*job, presigner_).dump();
+    p.request.timeout_seconds = settings_.options.webhook_timeout;
+    p.request.ca_blob = ca_blob_.empty() ? nullptr : &ca_blob_;
+    if (settings_.options.webhook_signing && row.webhook_secret && !row.webhook_secret->empty()) {
+        // The id names this notification, not the attempt: receivers use it
+        // to drop duplicates of a retried delivery.
+        p.request.extra_headers = standard_webhook_headers(*row.webhook_secret, "msg_" + row.job_id,
+                                                           unix_now(), p.request.body);
+    }
+    // getaddrinfo blocks: run it beside the loop and wake the loop when done.
+    CURLM* multi = multi_.get();
+    p.resolved = std::async(std::launch::async, [policy = policy_, host = target->host, multi] {
+        Resolved r = policy.resolve(host);
+        curl_multi_wakeup(multi);
+        return r;
+    });
+    resolving_.push_back(std::move(p));
+}
+
+void Notifier::start_email(const ClaimedNotification& row) {
+    if (!valid_mailbox(row.target)) {
+        finish(row, failure("invalid_address: not a plain email address", true));
+        return;
+    }
+    const auto job = db::load_job(session_->conn(), row.job_id, row.account_id);
+    if (!job) throw std::runtime_error("job " + row.job_id + " vanished");
+    const std::string message = compose_mime(
+        notification_email_parts(*job, presigner_, settings_.options.mail_from, row.target));
+    if (settings_.smtp_url.empty()) {
+        if (settings_.mail_dir.empty()) {
+            finish(row, failure("no_mail_transport: neither smtp_url nor mail_dir is set", true));
+            return;
+        }
+        try {
+            const auto path = write_eml(settings_.mail_dir, row.job_id, message);
+            log("notification " + std::to_string(row.id) + ": email written to " + path.string());
+            AttemptOutcome ok;
+            ok.delivered = true;
+            finish(row, ok);
+        } catch (const std::exception& e) {
+            finish(row, failure(std::string("mail_dir_error: ") + e.what(), false));
+        }
+        return;
+    }
+    SmtpRequest req;
+    req.smtp_url = settings_.smtp_url;
+    req.from = settings_.options.mail_from;
+    req.to = row.target;
+    req.message = message;
+    req.timeout_seconds = settings_.options.smtp_timeout;
+    req.ca_blob = ca_blob_.empty() ? nullptr : &ca_blob_;
+    add_transfer(Transfer::smtp(row.id, std::move(req)));
+}
+
+void Notifier::start_resolved_webhooks() {
+    for (auto it = resolving_.begin(); it != resolving_.end();) {
+        if (it->resolved.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+            ++it;
+            continue;
+        }
+        PendingWebhook p = std::move(*it);
+        it = resolving_.erase(it);
+        const Resolved r = p.resolved.get();
+        if (r.error == ResolveError::blocked_address) {
+            finish(p.row, failure("blocked_address", true));
+        } else if (r.error == ResolveError::not_found) {
+            finish(p.row,
+                   failure("dns_error: " + p.request.target.host + " did not resolve", false));
+        } else {
+            p.request.address = r.address;
+            try {
+                add_transfer(Transfer::webhook(p.row.id, std::move(p.request)));
+            } catch (const std::exception& e) {
+                finish(p.row, failure(std::string("internal_error: ") + e.what(), true));
+            }
+        }
+    }
+}
+
+void Notifier::add_transfer(std::unique_ptr<Transfer> t) {
+    if (curl_multi_add_handle(multi_.get(), t->handle()) != CURLM_OK) {
+        throw std::runtime_error("curl_multi_add_handle failed");
+    }
+    const auto id = t->notification_id();
+    transfers_.emplace(id, std::move(t));
+}
+
+void Notifier::collect_finished() {
+    int running = 0;
+    curl_multi_perform(multi_.get(), &running);
+    int left = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi_.get(), &left)) {
+        if (m->msg != CURLMSG_DONE) continue;
+        Transfer* raw = nullptr;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &raw);
+        const CURLcode rc = m->data.result;  // read before the handle is removed
+        if (raw == nullptr) continue;
+        const auto id = raw->notification_id();
+        const AttemptOutcome o = raw->outcome(rc);
+        curl_multi_remove_handle(multi_.get(), raw->handle());
+        transfers_.erase(id);
+        if (auto row = rows_.find(id); row != rows_.end()) finish(row->second, o);
+    }
+}
+
+void Notifier::finish(const ClaimedNotification& row, const AttemptOutcome& o) {
+    const int retries =
+        row.type == "webhook" ? settings_.options.webhook_retries : settings_.options.email_retries;
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const DeliveryRecord rec = decide(row.id, o, row.attempts, retries, unit(rng_));
+    const char* what = rec.state == DeliveryRecord::State::delivered ? "delivered"
+                       : rec.state == DeliveryRecord::State::retry   ? "failed, will retry"
+                                                                     : "failed";
+    log("notification " + std::to_string(row.id) + " (" + row.type + " for " + row.job_id +
+        ", attempt " + std::to_string(row.attempts) + ") " + what +
+        (o.response_code ? " code " + std::to_string(*o.response_code) : "") +
+        (o.error.empty() ? "" : ": " + o.error));
+    unrecorded_.push_back(rec);
+    rows_.erase(row.id);  // row may refer into rows_: erase last
+}
+
+void Notifier::flush_records() {
+    while (session_ && !unrecorded_.empty()) {
+        const DeliveryRecord& r = unrecorded_.front();
+        try {
+            if (!record_delivery(session_->conn(), settings_.worker_id, r)) {
+                log("notification " + std::to_string(r.id) + ": lease lost, outcome discarded");
+            }
+            if (r.state == DeliveryRecord::State::retry) want_claim_ = true;
+            unrecorded_.pop_front();
+        } catch (const pqxx::broken_connection&) {
+            drop_session("while recording an outcome");
+        } catch (const std::exception& e) {
+            log("notification " + std::to_string(r.id) + ": recording failed: " + e.what());
+            unrecorded_.pop_front();
+        }
+    }
+}
+
+int Notifier::wait_timeout_ms() const {
+    long curl_ms = -1;
+    curl_multi_timeout(multi_.get(), &curl_ms);
+    long ms = kMaxWaitMs;
+    if (curl_ms >= 0) ms = std::min(ms, curl_ms);
+    if (session_) {
+        const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               next_claim_ - std::chrono::steady_clock::now())
+                               .count();
+        ms = std::clamp<long>(until, 0, ms);
+        if (want_claim_ && static_cast<int>(rows_.size()) < settings_.options.max_concurrent)
+            ms = 0;
+    }
+    return static_cast<int>(ms);
+}
+
+void Notifier::run(const std::atomic<bool>& stop) {
+    log("started as " + settings_.worker_id +
+        (settings_.smtp_url.empty() ? ", email to " + settings_.mail_dir : ", email via SMTP"));
+    while (!stop.load()) {
+        ensure_session();
+        if (drain_notifications()) want_claim_ = true;
+        flush_records();
+        claim_and_start();
+        start_resolved_webhooks();
+        collect_finished();
+        flush_records();
+
+        curl_waitfd extra{};
+        unsigned extra_count = 0;
+        if (session_) {
+            extra.fd = session_->fd();
+            extra.events = CURL_WAIT_POLLIN;
+            extra_count = 1;
+        }
+        curl_multi_poll(multi_.get(), extra_count ? &extra : nullptr, extra_count,
+                        wait_timeout_ms(), nullptr);
+    }
+    log("stopped");
+}
+
+}  // namespace enconvert::notify

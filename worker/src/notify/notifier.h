@@ -1,0 +1,96 @@
+// The notifier thread: LISTENs on enconvert_notify with its own PostgreSQL
+// connection, claims due outbox rows with a lease, and drives every delivery
+// (HTTPS webhooks, SMTP mail) concurrently from one libcurl multi handle, so
+// a slow receiver never holds up the others. DNS lookups of callback hosts
+// run on short-lived helper threads that wake the loop when done.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "db/session.h"
+#include "notify/address_policy.h"
+#include "notify/curl_handles.h"
+#include "notify/notification_store.h"
+#include "notify/notifier_config.h"
+#include "notify/transfer.h"
+#include "storage/presign.h"
+#include "util/backoff.h"
+
+namespace enconvert::notify {
+
+struct NotifierSettings {
+    std::string database_url;
+    std::string worker_id;         // lease owner name
+    std::string allowed_networks;  // CIDRs exempt from the outbound deny list
+    std::string smtp_url;          // empty: write <mail_dir>/<job_id>.eml
+    std::string mail_dir;
+    std::string tls_ca_file;  // extra CAs trusted besides the system ones
+    NotifierOptions options;
+    // Look for due rows this often even without a NOTIFY (retries that came
+    // due, expired leases, notifications missed during a reconnect).
+    std::chrono::milliseconds poll_interval{5000};
+};
+
+class Notifier {
+  public:
+    // Connects to the database, parses allowed_networks and builds the CA
+    // bundle; throws (std::exception) if any of that fails.
+    Notifier(NotifierSettings settings, storage::Presigner presigner);
+    ~Notifier();
+    Notifier(const Notifier&) = delete;
+    Notifier& operator=(const Notifier&) = delete;
+
+    // Runs until `stop`. In-flight deliveries are abandoned on stop; their
+    // rows stay `sending` and are settled when the lease expires.
+    void run(const std::atomic<bool>& stop);
+
+  private:
+    struct PendingWebhook {
+        ClaimedNotification row;
+        WebhookRequest request;
+        std::future<Resolved> resolved;
+    };
+
+    void ensure_session();
+    void drop_session(const char* why);
+    bool drain_notifications();
+    void claim_and_start();
+    void start(const ClaimedNotification& row);
+    void start_webhook(const ClaimedNotification& row);
+    void start_email(const ClaimedNotification& row);
+    void start_resolved_webhooks();
+    void add_transfer(std::unique_ptr<Transfer> t);
+    void collect_finished();
+    void finish(const ClaimedNotification& row, const AttemptOutcome& o);
+    void flush_records();
+    int wait_timeout_ms() const;
+
+    NotifierSettings settings_;
+    storage::Presigner presigner_;
+    AddressPolicy policy_;
+    std::string ca_blob_;  // empty: libcurl's default trust store
+    int lease_seconds_;
+    std::unique_ptr<db::Session> session_;
+    util::Backoff backoff_;
+    std::mt19937_64 rng_;
+    bool want_claim_ = true;
+    std::chrono::steady_clock::time_point next_claim_{};
+
+    // Declared before the work in flight: destroyed after it, because easy
+    // handles are removed from it and resolver threads wake it.
+    CurlMulti multi_;
+    std::map<std::int64_t, ClaimedNotification> rows_;  // by notification id
+    std::map<std::int64_t, std::unique_ptr<Transfer>> transfers_;
+    std::vector<PendingWebhook> resolving_;
+    std::deque<DeliveryRecord> unrecorded_;  // waiting for the database
+};
+
+}  // namespace enconvert::notify

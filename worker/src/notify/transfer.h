@@ -1,0 +1,86 @@
+// One libcurl easy transfer (a webhook POST or an SMTP send) with every
+// buffer it points at, so the lot can sit in a curl multi handle and be
+// destroyed in one piece. Options encode the contract: HTTPS only, verified
+// TLS, pinned address, no redirects, no proxies, a hard timeout.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "notify/address_policy.h"
+#include "notify/curl_handles.h"
+#include "notify/retry_policy.h"
+
+namespace enconvert::notify {
+
+struct CallbackTarget {
+    std::string host;  // as in the URL (IPv6 literals without brackets)
+    int port = 443;
+};
+
+// Parses callback_url; nullopt + error code text when it is not an absolute
+// https URL with a host ("insecure_url" for other schemes, "invalid_url").
+std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::string& error);
+
+struct WebhookRequest {
+    std::string url;
+    CallbackTarget target;
+    IpAddress address;  // the checked address: the only one connected to
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> extra_headers;  // signing
+    int timeout_seconds = 30;
+    const std::string* ca_blob = nullptr;  // PEM bundle, or null for curl's defaults
+};
+
+struct SmtpRequest {
+    std::string smtp_url;  // smtp://[user:pass@]host[:port] or smtps://…
+    std::string from;
+    std::string to;
+    std::string message;  // CRLF lines, as composed
+    int timeout_seconds = 60;
+    const std::string* ca_blob = nullptr;
+};
+
+class Transfer {
+  public:
+    enum class Kind { webhook, smtp };
+
+    static std::unique_ptr<Transfer> webhook(std::int64_t notification_id, WebhookRequest req);
+    static std::unique_ptr<Transfer> smtp(std::int64_t notification_id, SmtpRequest req);
+
+    Transfer(const Transfer&) = delete;
+    Transfer& operator=(const Transfer&) = delete;
+
+    CURL* handle() const { return easy_.get(); }
+    std::int64_t notification_id() const { return id_; }
+    Kind kind() const { return kind_; }
+
+    // The result of the finished transfer, given curl's result code.
+    AttemptOutcome outcome(CURLcode rc) const;
+
+  private:
+    Transfer(std::int64_t id, Kind kind, int timeout_seconds);
+    static std::size_t discard(char*, std::size_t size, std::size_t n, void*);
+    static std::size_t read_body(char* buf, std::size_t size, std::size_t n, void* self);
+    void common_options(const std::string* ca_blob);
+
+    std::int64_t id_;
+    Kind kind_;
+    int timeout_seconds_;
+    CurlEasy easy_;
+    CurlSlist headers_;     // webhook request headers
+    CurlSlist connect_to_;  // the address pin
+    CurlSlist recipients_;  // SMTP RCPT TO
+    std::string body_;      // webhook body or the mail message
+    std::size_t read_offset_ = 0;
+    std::array<char, CURL_ERROR_SIZE> errbuf_{};
+};
+
+}  // namespace enconvert::notify
