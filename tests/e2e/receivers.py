@@ -41,6 +41,8 @@ def _openssl(*args, cwd):
 class TestCA:
     """A throwaway CA in `directory`; issue() makes server certificates."""
 
+    __test__ = False  # a helper, not a pytest test class
+
     def __init__(self, directory, name="ca"):
         self.dir = directory
         self.name = name
