@@ -13,6 +13,7 @@ it receives SIGTERM.
 
 Receiver paths: /hook/ok -> 200, /hook/status/<code> -> <code>,
 /hook/hang -> never answers, /hook/redirect -> 302 to /hook/ok,
+/hook/slow/<seconds> -> 200 after that many seconds (0.1 to 60),
 /hook/flaky/<n> -> 503 with Retry-After: 1 for the first n requests, then 200.
 """
 
@@ -97,6 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[:2] == ["hook", "hang"]:
             self.server.owner.release.wait(120)
             return
+        if parts[:2] == ["hook", "slow"] and len(parts) > 2:
+            time.sleep(min(60.0, max(0.1, float(parts[2]))))
+            return self._reply(200)
         if parts[:2] == ["hook", "redirect"]:
             return self._reply(302, {"Location": "/hook/ok"})
         if parts[:2] == ["hook", "status"] and len(parts) > 2:
@@ -117,6 +121,30 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
+class _TlsServer(ThreadingHTTPServer):
+    """TLS handshakes run on each connection's own thread: wrapping the
+    listening socket would do them one at a time in accept(), so one slow
+    client (or 1,000 at once, bench/notifications) would queue the rest."""
+
+    # socketserver's default backlog of 5 drops the SYNs of a burst of
+    # connections, which then wait out TCP's 1 s, 3 s, 7 s … retransmits.
+    request_queue_size = 1024
+
+    def __init__(self, address, handler, ctx):
+        super().__init__(address, handler)
+        self.ctx = ctx
+
+    def finish_request(self, request, client_address):
+        try:
+            tls = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # e.g. a client that does not trust our certificate
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            tls.close()
+
+
 class HttpsReceiver:
     """HTTPS webhook receiver on 127.0.0.1; .requests lists what arrived."""
 
@@ -125,12 +153,11 @@ class HttpsReceiver:
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.log_file = log_file
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.daemon_threads = True
-        self.server.owner = self
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
-        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.server = _TlsServer(("127.0.0.1", 0), _Handler, ctx)
+        self.server.daemon_threads = True
+        self.server.owner = self
         self.port = self.server.server_address[1]
         self.url = f"https://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -61,6 +61,17 @@ bool record_delivery(pqxx::connection& conn, const std::string& owner, const Del
     return upd.affected_rows() == 1;
 }
 
+bool release_claim(pqxx::connection& conn, const std::string& owner, std::int64_t id) {
+    pqxx::work tx(conn);
+    const pqxx::result upd = tx.exec_params(
+        "UPDATE notifications SET state = 'pending', attempts = attempts - 1, "
+        "  claimed_by = NULL, lease_expires_at = NULL, updated_at = now() "
+        "WHERE id = $1 AND claimed_by = $2 AND state = 'sending'",
+        id, owner);
+    tx.commit();
+    return upd.affected_rows() == 1;
+}
+
 int settle_interrupted(pqxx::connection& conn, int webhook_retries, int email_retries) {
     pqxx::work tx(conn);
     const pqxx::result r = tx.exec_params(

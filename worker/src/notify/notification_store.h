@@ -39,6 +39,11 @@ struct DeliveryRecord {
 // Records an outcome if `owner` still holds the lease; false otherwise.
 bool record_delivery(pqxx::connection& conn, const std::string& owner, const DeliveryRecord& r);
 
+// Hands a claimed row that was never sent back to `pending`, undoing its
+// attempt count, if `owner` still holds it (used on shutdown for rows whose
+// callback host was still being resolved). Returns whether it was released.
+bool release_claim(pqxx::connection& conn, const std::string& owner, std::int64_t id);
+
 // Rows left in `sending` whose lease expired (their notifier crashed or was
 // killed): those with retries left (webhook_retries / email_retries) go
 // back to pending, the others fail with "delivery interrupted by worker restart" — sending them

@@ -41,10 +41,7 @@ Notifier::Notifier(NotifierSettings settings, storage::Presigner presigner)
       presigner_(std::move(presigner)),
       policy_(AddressPolicy::from_config(settings_.allowed_networks)),
       ca_blob_(combined_ca_bundle(settings_.tls_ca_file)),
-      // Longer than any single attempt can take, DNS and queueing included:
-      // a live notifier never loses a row it is still sending.
-      lease_seconds_(std::max(settings_.options.webhook_timeout, settings_.options.smtp_timeout) +
-                     120),
+      lease_seconds_(settings_.options.effective_lease_seconds()),
       rng_(std::random_device{}()),
       multi_((ensure_curl_global_init(), make_multi())) {
     session_ = std::make_unique<db::Session>(settings_.database_url,
@@ -335,7 +332,66 @@ void Notifier::run(const std::atomic<bool>& stop) {
         curl_multi_poll(multi_.get(), extra_count ? &extra : nullptr, extra_count,
                         wait_timeout_ms(), nullptr);
     }
+    drain();
     log("stopped");
+}
+
+void Notifier::drain() {
+    release_unstarted();
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(settings_.options.shutdown_grace);
+    if (!transfers_.empty()) {
+        log("stopping: waiting up to " + std::to_string(settings_.options.shutdown_grace) +
+            " s for " + std::to_string(transfers_.size()) + " delivery(ies) in flight");
+    }
+    while (!transfers_.empty()) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              deadline - std::chrono::steady_clock::now())
+                              .count();
+        if (left <= 0) break;
+        ensure_session();
+        collect_finished();
+        flush_records();
+        if (transfers_.empty()) break;
+        curl_multi_poll(multi_.get(), nullptr, 0,
+                        static_cast<int>(std::min<long long>(left, kMaxWaitMs)), nullptr);
+    }
+    abandon_in_flight();
+    ensure_session();
+    flush_records();
+    if (!unrecorded_.empty()) {
+        log(std::to_string(unrecorded_.size()) +
+            " outcome(s) not recorded (no database): settled when their lease expires");
+    }
+}
+
+void Notifier::release_unstarted() {
+    // Nothing of these was sent: another worker (or this one after a
+    // restart) may send them without any risk of a duplicate.
+    for (auto& p : resolving_) {
+        p.resolved.wait();  // getaddrinfo cannot be cancelled; it is bounded
+        bool released = false;
+        try {
+            released = session_ && release_claim(session_->conn(), settings_.worker_id, p.row.id);
+        } catch (const std::exception& e) {
+            log("notification " + std::to_string(p.row.id) + ": release failed: " + e.what());
+        }
+        if (released) log("notification " + std::to_string(p.row.id) + ": released unsent");
+        rows_.erase(p.row.id);
+    }
+    resolving_.clear();
+}
+
+void Notifier::abandon_in_flight() {
+    // The receiver may already have these: like a crash, they are not sent
+    // again unless retries are configured.
+    for (auto& [id, t] : transfers_) {
+        curl_multi_remove_handle(multi_.get(), t->handle());
+        if (auto row = rows_.find(id); row != rows_.end()) {
+            finish(row->second, failure(kInterruptedError, false));
+        }
+    }
+    transfers_.clear();
 }
 
 }  // namespace enconvert::notify

@@ -48,8 +48,12 @@ class Notifier {
     Notifier(const Notifier&) = delete;
     Notifier& operator=(const Notifier&) = delete;
 
-    // Runs until `stop`. In-flight deliveries are abandoned on stop; their
-    // rows stay `sending` and are settled when the lease expires.
+    // Runs until `stop`, then drains: claims nothing more, hands rows whose
+    // host is still being resolved back to `pending`, and gives deliveries in
+    // flight up to options.shutdown_grace seconds to finish. Those still
+    // running then are recorded as interrupted (failed, or retried when
+    // retries are configured). If the database is unreachable at that point
+    // the rows stay `sending` and are settled when their lease expires.
     void run(const std::atomic<bool>& stop);
 
   private:
@@ -72,6 +76,9 @@ class Notifier {
     void finish(const ClaimedNotification& row, const AttemptOutcome& o);
     void flush_records();
     int wait_timeout_ms() const;
+    void drain();
+    void release_unstarted();
+    void abandon_in_flight();
 
     NotifierSettings settings_;
     storage::Presigner presigner_;

@@ -20,6 +20,15 @@ struct NotifierOptions {
     int webhook_retries = 0;                        // extra attempts after a failure
     int email_retries = 0;                          // extra attempts after a transient failure
     int max_concurrent = 64;                        // deliveries in flight per worker
+    // On SIGTERM: seconds in-flight deliveries get to finish before they are
+    // abandoned, so a routine restart does not turn them into failures.
+    int shutdown_grace = 5;
+    // Seconds a claimed row belongs to its notifier; after that another
+    // worker settles it as interrupted. 0: the longest timeout + 120 s.
+    int lease_seconds = 0;
+
+    // The lease actually used: lease_seconds, or the automatic value.
+    int effective_lease_seconds() const;
 };
 
 void add_notifier_options(boost::program_options::options_description& d);

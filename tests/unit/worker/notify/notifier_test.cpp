@@ -37,9 +37,12 @@ class RunningNotifier {
     explicit RunningNotifier(notify::NotifierSettings s)
         : notifier_(std::move(s), storage::Presigner("test-secret", "", 3600)),
           thread_([this] { notifier_.run(stop_); }) {}
-    ~RunningNotifier() {
+    ~RunningNotifier() { stop(); }
+
+    // What SIGTERM does to the worker: returns once run() has drained.
+    void stop() {
         stop_ = true;
-        thread_.join();
+        if (thread_.joinable()) thread_.join();
     }
 
   private:
@@ -291,18 +294,18 @@ TEST_F(NotifierTest, SilentReceiverTimesOutWithoutHoldingUpOthers) {
     auto settings_5s = settings();
     settings_5s.options.webhook_timeout = 5;
     RunningNotifier n(settings_5s);
-    const auto start = std::chrono::steady_clock::now();
     const std::string slow = terminal_job(receivers_->https("/hook/hang"), std::nullopt);
     const std::string fast = terminal_job(receivers_->https("/hook/ok"), std::nullopt);
     const Row f = wait_final(fast, "webhook");
     EXPECT_EQ(f.state, "delivered");
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 4s);  // before the 5 s timeout
+    // The later job was delivered while the earlier one was still waiting for
+    // its silent receiver: one slow receiver holds up no one else.
+    EXPECT_EQ(row(slow, "webhook").state, "sending");
     const Row s = wait_final(slow, "webhook");
     EXPECT_EQ(s.state, "failed");
     EXPECT_EQ(s.attempts, 1);
     EXPECT_FALSE(s.response_code);
-    EXPECT_EQ(s.error.value_or("").rfind("timeout", 0), 0u) << s.error.value_or("");
-    EXPECT_GE(std::chrono::steady_clock::now() - start, 5s);
+    EXPECT_EQ(s.error, "timeout: no complete answer within 5 s");
 }
 
 TEST_F(NotifierTest, UntrustedCertificateIsATlsFailure) {
@@ -420,4 +423,70 @@ TEST_F(NotifierTest, SigningAddsStandardWebhooksHeaders) {
         std::stoll(h["webhook-timestamp"].get<std::string>()), body);
     EXPECT_EQ(h["webhook-id"], "msg_" + id);
     EXPECT_EQ(h["webhook-signature"], expect[2].second);
+}
+
+TEST_F(NotifierTest, StopLetsDeliveriesInFlightFinishWithinTheGrace) {
+    auto s = settings();
+    s.options.shutdown_grace = 20;  // far more than the receiver's 2 s
+    RunningNotifier n(s);
+    const std::string id = terminal_job(receivers_->https("/hook/slow/2"), std::nullopt);
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (receivers_->webhooks("/hook/slow/2").empty() &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(receivers_->webhooks("/hook/slow/2").size(), 1u);
+    ASSERT_EQ(row(id, "webhook").state, "sending");  // the answer is 2 s away
+    n.stop();
+    const Row r = row(id, "webhook");  // recorded before stop() returned
+    EXPECT_EQ(r.state, "delivered");
+    EXPECT_EQ(r.response_code, 200);
+    EXPECT_EQ(r.attempts, 1);
+}
+
+TEST_F(NotifierTest, StopRecordsDeliveriesStillRunningAfterTheGraceAsInterrupted) {
+    auto s = settings();
+    s.options.webhook_timeout = 30;
+    s.options.shutdown_grace = 1;
+    RunningNotifier n(s);
+    const std::string id = terminal_job(receivers_->https("/hook/hang"), std::nullopt);
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    auto seen = [&] {
+        for (const auto& w : receivers_->webhooks("/hook/hang")) {
+            if (json::parse(w["body"].get<std::string>())["job_id"] == id) return true;
+        }
+        return false;
+    };
+    while (!seen() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(seen());
+    n.stop();
+    // Not left `sending` for a lease to expire: settled by the stopping
+    // notifier itself, and not sent again (no retries configured).
+    const Row r = row(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error, notify::kInterruptedError);
+    EXPECT_EQ(r.attempts, 1);
+    EXPECT_FALSE(r.response_code);
+}
+
+TEST_F(NotifierTest, RowsClaimedButNotStartedAreReleasedOnStop) {
+    // Claimed by a notifier that stopped before sending anything: that is
+    // what release_claim undoes, so the next notifier sends it once.
+    const std::string id = terminal_job(receivers_->https("/hook/released"), std::nullopt);
+    {
+        auto claimed = notify::claim_notifications(*conn_, "stopping", 60, 10);
+        ASSERT_EQ(claimed.size(), 1u);
+        EXPECT_FALSE(notify::release_claim(*conn_, "someone-else", claimed[0].id));
+        EXPECT_TRUE(notify::release_claim(*conn_, "stopping", claimed[0].id));
+        EXPECT_FALSE(notify::release_claim(*conn_, "stopping", claimed[0].id));  // once
+    }
+    EXPECT_EQ(row(id, "webhook").state, "pending");
+    EXPECT_EQ(row(id, "webhook").attempts, 0);
+    RunningNotifier n(settings());
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "delivered");
+    EXPECT_EQ(r.attempts, 1);
+    EXPECT_EQ(receivers_->webhooks("/hook/released").size(), 1u);
 }
