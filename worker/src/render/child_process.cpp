@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/process/args.hpp>
@@ -78,8 +79,15 @@ ChildProcess::ChildProcess(const std::string& binary, const std::vector<std::str
 ChildProcess::~ChildProcess() {
     close_stdin();
     if (stdout_fd_ >= 0) close(stdout_fd_);
+    const pid_t pid = process_.valid() ? process_.id() : -1;
     std::error_code ec;
-    if (process_.valid() && process_.running(ec)) process_.terminate(ec);
+    if (pid > 0 && process_.running(ec)) {
+        ::kill(pid, SIGKILL);
+        // Reaped here: boost's terminate() can leave a zombie behind, which
+        // would linger for as long as the worker runs.
+        while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
 }
 
 pid_t ChildProcess::pid() const {

@@ -12,6 +12,7 @@
 
 #include "render/child_process.h"
 #include "render/frame.h"
+#include "render/process_memory.h"
 
 namespace enconvert::render {
 namespace {
@@ -80,7 +81,8 @@ struct RendererPool::Impl {
         std::string out_path;
         Clock::time_point deadline;  // the request's own timeout + hang grace
     };
-    enum class State { Down, Starting, Ready };
+    // Retiring: takes no new work; replaced once its in-flight work is done.
+    enum class State { Down, Starting, Ready, Retiring };
     struct Slot {
         int index = 0;
         State state = State::Down;
@@ -90,6 +92,7 @@ struct RendererPool::Impl {
         Clock::time_point started_at{};
         Clock::time_point restart_at{};
         milliseconds backoff = kFirstBackoff;
+        int tasks_done = 0;  // since the child started
     };
 
     Options options;
@@ -102,15 +105,22 @@ struct RendererPool::Impl {
               const std::function<bool(const InFlight&)>& timed_out = {});
     void service(Slot& slot, Clock::time_point now, std::vector<RenderResult>& out);
     void handle_frame(Slot& slot, const nlohmann::json& message, std::vector<RenderResult>& out);
+    void consider_retiring(Slot& slot);
+    void replace_if_retired(Slot& slot);
 };
 
 void RendererPool::Impl::spawn(Slot& slot) {
     slot.decoder = FrameDecoder();
     slot.started_at = Clock::now();
+    slot.tasks_done = 0;
+    const std::size_t web_limit = options.web_process_memory_limit_mb
+                                      ? options.web_process_memory_limit_mb
+                                      : options.memory_ceiling_mb;
     try {
         slot.process = std::make_unique<ChildProcess>(
             options.binary,
-            std::vector<std::string>{"--views", std::to_string(options.views_per_process)},
+            std::vector<std::string>{"--views", std::to_string(options.views_per_process),
+                                     "--memory-limit-mb", std::to_string(web_limit)},
             std::vector<std::pair<std::string, std::string>>{
                 {"DISPLAY", options.display},
                 {"WEBKIT_DISABLE_COMPOSITING_MODE", "1"},
@@ -142,7 +152,8 @@ void RendererPool::Impl::lose(Slot& slot, const std::string& why, std::vector<Re
     }
     slot.in_flight.clear();
     const auto now = Clock::now();
-    if (slot.state == State::Ready && now - slot.started_at >= kStableAfter)
+    if ((slot.state == State::Ready || slot.state == State::Retiring) &&
+        now - slot.started_at >= kStableAfter)
         slot.backoff = kFirstBackoff;
     slot.state = State::Down;
     slot.restart_at = now + slot.backoff;
@@ -174,6 +185,35 @@ void RendererPool::Impl::handle_frame(Slot& slot, const nlohmann::json& message,
     }
     slot.in_flight.erase(it);
     out.push_back(std::move(*result));
+    ++slot.tasks_done;
+    consider_retiring(slot);
+}
+
+// Between tasks: long-lived WebKit processes grow (caches, fragmentation,
+// leaks); a fresh child is cheaper than finding out what holds the memory.
+void RendererPool::Impl::consider_retiring(Slot& slot) {
+    if (slot.state != State::Ready) return;
+    std::string why;
+    if (options.recycle_after > 0 && slot.tasks_done >= options.recycle_after) {
+        why = "recycling after " + std::to_string(slot.tasks_done) + " tasks";
+    } else if (options.memory_ceiling_mb > 0) {
+        const std::uint64_t mib = process_tree_memory_kib(slot.process->pid()) / 1024;
+        if (mib > options.memory_ceiling_mb)
+            why = "recycling at " + std::to_string(mib) + " MB (ceiling " +
+                  std::to_string(options.memory_ceiling_mb) + " MB)";
+    }
+    if (why.empty()) return;
+    log(slot.index, why);
+    slot.state = State::Retiring;
+}
+
+// A retiring child with nothing left in flight: every answer is out and no
+// file is being written, so it can go without failing anything.
+void RendererPool::Impl::replace_if_retired(Slot& slot) {
+    if (slot.state != State::Retiring || !slot.in_flight.empty()) return;
+    slot.process.reset();  // SIGKILL + reap; its WebKit processes follow it
+    slot.backoff = kFirstBackoff;
+    spawn(slot);
 }
 
 void RendererPool::Impl::service(Slot& slot, Clock::time_point now,
@@ -214,7 +254,9 @@ void RendererPool::Impl::service(Slot& slot, Clock::time_point now,
     if (std::any_of(slot.in_flight.begin(), slot.in_flight.end(),
                     [&](const auto& entry) { return overdue(entry.second); })) {
         lose(slot, "renderer hung", out, overdue);
+        return;
     }
+    replace_if_retired(slot);
 }
 
 RendererPool::RendererPool(Options options) : impl_(std::make_unique<Impl>()) {
@@ -320,6 +362,7 @@ std::chrono::milliseconds RendererPool::next_timeout() const {
                 next = std::min(next, slot.started_at + kStartTimeout);
                 break;
             case Impl::State::Ready:
+            case Impl::State::Retiring:
                 for (const auto& [id, r] : slot.in_flight) next = std::min(next, r.deadline);
                 break;
         }

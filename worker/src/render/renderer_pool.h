@@ -39,6 +39,15 @@ class RendererPool {
         // Extra time over a request's own `timeout` option before the child
         // is considered hung, killed and restarted.
         std::chrono::seconds hang_grace{15};
+        // Between tasks, a child whose memory (itself plus its WebKit
+        // processes, PSS) exceeds this is retired: it takes no new work,
+        // finishes what it has, and is replaced. 0: never.
+        std::size_t memory_ceiling_mb = 1536;
+        // A child is also retired after this many tasks. 0: never.
+        int recycle_after = 200;
+        // WebKit kills one web process above this during a task, which
+        // then fails with error_code memory_limit. 0: memory_ceiling_mb.
+        std::size_t web_process_memory_limit_mb = 0;
     };
 
     explicit RendererPool(Options options);

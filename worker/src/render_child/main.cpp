@@ -17,30 +17,47 @@
 namespace {
 
 constexpr int kMaxViews = 64;
+constexpr long kMaxMemoryLimitMb = 1 << 20;
 
-std::optional<int> parse_views(int argc, char** argv) {
+struct Arguments {
     int views = 2;
+    unsigned memory_limit_mb = 0;  // 0: WebKit's default
+};
+
+std::optional<Arguments> parse_arguments(int argc, char** argv) {
+    Arguments parsed;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        std::string value;
-        if (arg == "--views" && i + 1 < argc)
+        std::string name, value;
+        if ((arg == "--views" || arg == "--memory-limit-mb") && i + 1 < argc) {
+            name = arg;
             value = argv[++i];
-        else if (arg.rfind("--views=", 0) == 0)
-            value = arg.substr(8);
+        } else if (auto eq = arg.find('='); eq != std::string::npos) {
+            name = arg.substr(0, eq);
+            value = arg.substr(eq + 1);
+        } else {
+            return std::nullopt;
+        }
+        char* end = nullptr;
+        const long n = std::strtol(value.c_str(), &end, 10);
+        if (value.empty() || *end != '\0') return std::nullopt;
+        if (name == "--views" && n >= 1 && n <= kMaxViews)
+            parsed.views = static_cast<int>(n);
+        else if (name == "--memory-limit-mb" && n >= 0 && n <= kMaxMemoryLimitMb)
+            parsed.memory_limit_mb = static_cast<unsigned>(n);
         else
             return std::nullopt;
-        char* end = nullptr;
-        long n = std::strtol(value.c_str(), &end, 10);
-        if (*end != '\0' || n < 1 || n > kMaxViews) return std::nullopt;
-        views = static_cast<int>(n);
     }
-    return views;
+    return parsed;
 }
 
 int run(int argc, char** argv) {
-    std::optional<int> views = parse_views(argc, argv);
-    if (!views) {
-        std::fprintf(stderr, "usage: enconvert-render [--views N]  (1..%d)\n", kMaxViews);
+    std::optional<Arguments> args = parse_arguments(argc, argv);
+    if (!args) {
+        std::fprintf(stderr,
+                     "usage: enconvert-render [--views N (1..%d)] [--memory-limit-mb MB (0: "
+                     "WebKit's default)]\n",
+                     kMaxViews);
         return 2;
     }
     // Without these, pages print blank under Xvfb (no GL, no DMA-BUF).
@@ -62,7 +79,9 @@ int run(int argc, char** argv) {
     enconvert::render_child::Channel channel(
         [&](const nlohmann::json& message) { renderer->on_message(message); },
         [&] { g_main_loop_quit(loop); });  // worker closed our stdin: shut down
-    renderer.emplace(*views, *printer, channel, [&] { channel.send({{"v", 1}, {"ready", true}}); });
+    renderer.emplace(args->views, *printer, args->memory_limit_mb, channel, [&] {
+        channel.send({{"v", 1}, {"ready", true}});
+    });
     g_main_loop_run(loop);
     renderer.reset();
     g_main_loop_unref(loop);

@@ -5,13 +5,13 @@
 
 namespace enconvert::render_child {
 
-Renderer::Renderer(int views, std::string printer_name, Channel& channel,
+Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb, Channel& channel,
                    std::function<void()> on_ready)
     : channel_(channel), on_ready_(std::move(on_ready)) {
     for (int i = 0; i < views; ++i) {
         slots_.push_back(std::make_unique<ViewSlot>(
-            i, printer_name, [this](std::uint64_t id, const Outcome& o) { answer(id, o); },
-            [this] { dispatch(); }));
+            i, printer_name, memory_limit_mb,
+            [this](std::uint64_t id, const Outcome& o) { answer(id, o); }, [this] { dispatch(); }));
     }
 }
 

@@ -19,7 +19,8 @@ namespace enconvert::render_child {
 class Renderer {
   public:
     // `on_ready` runs once, when every view has warmed up.
-    Renderer(int views, std::string printer_name, Channel& channel, std::function<void()> on_ready);
+    Renderer(int views, std::string printer_name, unsigned memory_limit_mb, Channel& channel,
+             std::function<void()> on_ready);
 
     void on_message(const nlohmann::json& message);
 

@@ -7,9 +7,11 @@
 namespace enconvert::render_child {
 using namespace slot_detail;
 
-ViewSlot::ViewSlot(int index, std::string printer_name, OnResult on_result, OnIdle on_idle)
+ViewSlot::ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
+                   OnResult on_result, OnIdle on_idle)
     : index_(index),
       printer_name_(std::move(printer_name)),
+      memory_limit_mb_(memory_limit_mb),
       on_result_(std::move(on_result)),
       on_idle_(std::move(on_idle)) {
     create_view();
@@ -23,6 +25,37 @@ ViewSlot::~ViewSlot() {
     if (cancellable_) g_cancellable_cancel(cancellable_.get());
     destroy_view();
     if (!temp_path_.empty()) unlink(temp_path_.c_str());
+    if (!bands_path_.empty()) unlink(bands_path_.c_str());
+}
+
+namespace {
+
+// WebKit's memory pressure handler polls its web process and, above the
+// kill threshold, terminates it with EXCEEDED_MEMORY_LIMIT: a runaway page
+// dies alone instead of taking the renderer (or the host) with it. The
+// settings are construct-only, hence g_object_new.
+struct PressureSettingsFree {
+    void operator()(WebKitMemoryPressureSettings* s) const {
+        if (s) webkit_memory_pressure_settings_free(s);
+    }
+};
+
+}  // namespace
+
+WebKitWebContext* ViewSlot::new_context() const {
+    GObjectPtr<WebKitWebsiteDataManager> data(webkit_website_data_manager_new_ephemeral());
+    if (memory_limit_mb_ == 0)
+        return WEBKIT_WEB_CONTEXT(
+            g_object_new(WEBKIT_TYPE_WEB_CONTEXT, "website-data-manager", data.get(), nullptr));
+    std::unique_ptr<WebKitMemoryPressureSettings, PressureSettingsFree> pressure(
+        webkit_memory_pressure_settings_new());
+    webkit_memory_pressure_settings_set_memory_limit(pressure.get(), memory_limit_mb_);
+    // Kill at the limit itself; look often, a page can allocate a GB a second.
+    webkit_memory_pressure_settings_set_kill_threshold(pressure.get(), kKillThreshold);
+    webkit_memory_pressure_settings_set_poll_interval(pressure.get(), kMemoryPollSeconds);
+    return WEBKIT_WEB_CONTEXT(g_object_new(WEBKIT_TYPE_WEB_CONTEXT, "website-data-manager",
+                                           data.get(), "memory-pressure-settings", pressure.get(),
+                                           nullptr));
 }
 
 void ViewSlot::create_view() {
@@ -30,7 +63,7 @@ void ViewSlot::create_view() {
     jobs_on_view_ = 0;
     // Ephemeral: cookies, cache and storage live in memory only and die with
     // the context; between jobs they are also cleared explicitly.
-    context_.reset(webkit_web_context_new_ephemeral());
+    context_.reset(new_context());
     webkit_web_context_set_cache_model(context_.get(), WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
     // Any network request launches the context's network process; a DNS
     // prefetch does so now instead of during the first job's load.
@@ -102,6 +135,7 @@ bool ViewSlot::job_running() const {
         case Stage::Delaying:
         case Stage::Preparing:
         case Stage::Printing:
+        case Stage::Banding:
         case Stage::Snapshotting:
             return true;
         default:
@@ -125,6 +159,14 @@ void ViewSlot::start(Job job) {
     print_error_.reset();
     cancellable_.reset(g_cancellable_new());
     temp_path_ = job_->out_path + ".part";
+    bands_path_.clear();
+    printing_bands_ = false;
+    job_title_.clear();
+    // The header/footer document of the previous job ran without scripts
+    // and on a transparent base.
+    webkit_settings_set_enable_javascript(webkit_web_view_get_settings(view_), TRUE);
+    const GdkRGBA white{1, 1, 1, 1};
+    webkit_web_view_set_background_color(view_, &white);
 
     gtk_widget_set_size_request(GTK_WIDGET(view_), job_->viewport_width, job_->viewport_height);
     gtk_window_resize(GTK_WINDOW(window_.get()), job_->viewport_width, job_->viewport_height);
@@ -158,8 +200,13 @@ void ViewSlot::answer(Outcome outcome) {
     deadline_.reset();
     settle_timer_.reset();
     delay_timer_.reset();
+    // A running print keeps its watchdog (Draining); otherwise a pending
+    // on_print_lost must not outlive the job it was for.
+    if (!print_op_) print_watchdog_.reset();
     if (cancellable_) g_cancellable_cancel(cancellable_.get());
-    if (const char* title = view_ ? webkit_web_view_get_title(view_) : nullptr)
+    if (!job_title_.empty())
+        outcome.title = job_title_;
+    else if (const char* title = view_ ? webkit_web_view_get_title(view_) : nullptr)
         outcome.title = title;
     outcome.http_status = http_status_;
     outcome.render_ms = elapsed_ms();
@@ -172,6 +219,9 @@ void ViewSlot::answer(Outcome outcome) {
         log(index_, "job done", timing);
     }
     if (!outcome.ok) unlink(temp_path_.c_str());
+    // Stamped into the output (or useless now); a band print still running
+    // is drained below and removes it again when done.
+    if (!bands_path_.empty()) unlink(bands_path_.c_str());
     const std::uint64_t id = job_->id;
     job_.reset();
     ++generation_;

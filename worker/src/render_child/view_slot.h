@@ -26,7 +26,10 @@ class ViewSlot {
 
     // The slot starts busy: it warms its web process up with about:blank and
     // reports on_idle when it can take a job.
-    ViewSlot(int index, std::string printer_name, OnResult on_result, OnIdle on_idle);
+    // `memory_limit_mb`: WebKit kills the slot's web process above this
+    // (the job fails with memory_limit); 0 leaves WebKit's default.
+    ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb, OnResult on_result,
+             OnIdle on_idle);
     ~ViewSlot();
     ViewSlot(const ViewSlot&) = delete;
     ViewSlot& operator=(const ViewSlot&) = delete;
@@ -44,13 +47,15 @@ class ViewSlot {
         Scripting,     // waiting for document.fonts.ready
         Delaying,      // the job's extra `delay`
         Preparing,     // measuring links and height before printing
-        Printing,      // WebKitPrintOperation running
+        Printing,      // WebKitPrintOperation running (body, then header/footer bands)
+        Banding,       // loading the header/footer document (band_document.h)
         Snapshotting,  // webkit_web_view_get_snapshot running
         Draining,      // job answered (timeout) but the print still owns the file
         Resetting,     // loading about:blank and clearing site data
         Recycling,     // view being replaced (crash, stuck print, age)
     };
 
+    WebKitWebContext* new_context() const;  // a new reference
     void create_view();
     void destroy_view();
 
@@ -63,7 +68,15 @@ class ViewSlot {
     void produce_output();
     void prepare_print();
     void start_print();
+    // Prints the view's current document to `path` on sheets of `pdf`'s
+    // size (`sheet_height_mm` > 0 replaces the height) and margins.
+    void print_to(const std::string& path, const PdfOptions& pdf, double sheet_height_mm);
     void finish_pdf();
+    // Header/footer: replaces the (already printed) page with the band
+    // document, prints it to bands_path_, then finish_pdf() stamps it.
+    void start_bands();
+    void print_bands();
+    void on_bands_printed();
     void start_snapshot();
     // Runs one of page_scripts.h in the isolated world; `done` gets the
     // result (null on error, with the error logged).
@@ -101,6 +114,7 @@ class ViewSlot {
     static void on_selector_done(GObject*, GAsyncResult*, gpointer);
     static void on_prepare_done(GObject*, GAsyncResult*, gpointer);
     static gboolean on_print_watchdog(gpointer);
+    static gboolean on_print_lost(gpointer);
     static gboolean on_reset_watchdog(gpointer);
     static gboolean on_recycle(gpointer);
     static void on_script_done(GObject*, GAsyncResult*, gpointer);
@@ -109,6 +123,7 @@ class ViewSlot {
 
     const int index_;
     const std::string printer_name_;
+    const unsigned memory_limit_mb_;
     OnResult on_result_;
     OnIdle on_idle_;
 
@@ -146,6 +161,14 @@ class ViewSlot {
     GObjectPtr<WebKitPrintOperation> print_op_;
     GErrorPtr print_error_;
     std::string temp_path_;  // output is written here, renamed to out_path when complete
+
+    // Header/footer state. The title and URL are taken before the band
+    // document replaces the page in the view.
+    std::string bands_path_;  // empty: no bands printed (yet)
+    bool printing_bands_ = false;
+    bool band_load_started_ = false;
+    int body_pages_ = 0;
+    std::string job_title_;
 };
 
 }  // namespace enconvert::render_child

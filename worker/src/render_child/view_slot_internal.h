@@ -22,8 +22,13 @@ constexpr guint kSettlePollMs = 50;
 // A print that signals neither finished nor failed within this is stuck.
 constexpr guint kPrintWatchdogMs = 30 * 1000;
 constexpr guint kResetWatchdogMs = 15 * 1000;
+// How long a failed print waits for the web process's termination signal.
+constexpr guint kDeathReportGraceMs = 300;
 // Fresh view + context after this many jobs, bounding leaks in long runs.
 constexpr int kJobsPerView = 200;
+// Web process memory: killed at the limit, polled this often.
+constexpr double kKillThreshold = 1.0;
+constexpr double kMemoryPollSeconds = 0.5;
 
 // Carried through async calls: the slot and the generation that started it.
 struct AsyncTag {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "render_child/band_document.h"
 #include "render_child/image_writer.h"
 #include "render_child/link_layout.h"
 #include "render_child/page_scripts.h"
@@ -79,10 +80,14 @@ void ViewSlot::on_prepare_done(GObject* source, GAsyncResult* result, gpointer d
 }
 
 void ViewSlot::start_print() {
+    print_to(temp_path_, job_->pdf, single_page_height_mm_);
+}
+
+void ViewSlot::print_to(const std::string& path, const PdfOptions& pdf, double sheet_height_mm) {
     stage_ = Stage::Printing;
-    unlink(temp_path_.c_str());
+    unlink(path.c_str());
     GError* raw = nullptr;
-    GCharPtr uri(g_filename_to_uri(temp_path_.c_str(), nullptr, &raw));
+    GCharPtr uri(g_filename_to_uri(path.c_str(), nullptr, &raw));
     GErrorPtr error(raw);
     if (!uri) {
         fail("print_failed", std::string("Failed to print page: ") + error->message);
@@ -90,8 +95,8 @@ void ViewSlot::start_print() {
     }
     webkit_settings_set_print_backgrounds(webkit_web_view_get_settings(view_),
                                           job_->pdf.print_background);
-    PrintSetup setup =
-        make_print_setup(job_->pdf, single_page_height_mm_, printer_name_, uri.get());
+    PrintSetup setup = make_print_setup(pdf, sheet_height_mm, printer_name_, uri.get());
+    print_error_.reset();
     print_op_.reset(webkit_print_operation_new(view_));
     webkit_print_operation_set_print_settings(print_op_.get(), setup.settings.get());
     webkit_print_operation_set_page_setup(print_op_.get(), setup.page.get());
@@ -116,16 +121,34 @@ void ViewSlot::on_print_finished(WebKitPrintOperation* op, gpointer data) {
     if (self->stage_ == Stage::Draining) {
         // The job was already answered (timeout): drop what was printed.
         unlink(self->temp_path_.c_str());
+        if (!self->bands_path_.empty()) unlink(self->bands_path_.c_str());
         self->begin_reset();
         return;
     }
     if (self->stage_ != Stage::Printing) return;
-    if (self->print_error_) {
-        self->fail("print_failed",
-                   std::string("Failed to print page: ") + self->print_error_->message);
+    const std::string& printed = self->printing_bands_ ? self->bands_path_ : self->temp_path_;
+    if (self->print_error_ || access(printed.c_str(), F_OK) != 0) {
+        // Usually the web process died under the print (killed at the
+        // memory limit, crashed); its termination signal can come just
+        // after this one and names the real cause, so give it a moment.
+        self->print_watchdog_.reset(
+            g_timeout_add(kDeathReportGraceMs, &ViewSlot::on_print_lost, self));
         return;
     }
-    self->finish_pdf();
+    if (self->printing_bands_)
+        self->on_bands_printed();
+    else
+        self->finish_pdf();
+}
+
+gboolean ViewSlot::on_print_lost(gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    self->print_watchdog_.release();
+    if (self->stage_ != Stage::Printing) return G_SOURCE_REMOVE;
+    self->fail("print_failed", std::string("Failed to print page: ") +
+                                   (self->print_error_ ? self->print_error_->message
+                                                       : "the printed file is missing"));
+    return G_SOURCE_REMOVE;
 }
 
 gboolean ViewSlot::on_print_watchdog(gpointer data) {
@@ -137,6 +160,7 @@ gboolean ViewSlot::on_print_watchdog(gpointer data) {
     if (self->print_op_) g_signal_handlers_disconnect_by_data(self->print_op_.get(), self);
     self->print_op_.reset();
     unlink(self->temp_path_.c_str());
+    if (!self->bands_path_.empty()) unlink(self->bands_path_.c_str());
     self->recycle_soon();
     return G_SOURCE_REMOVE;
 }
@@ -154,7 +178,17 @@ void ViewSlot::finish_pdf() {
             return;
         }
     }
-    if (const char* title = webkit_web_view_get_title(view_)) input.title = title;
+    const PdfOptions& p = job_->pdf;
+    if ((p.header || p.footer) && !printing_bands_) {
+        start_bands();
+        return;
+    }
+    if (printing_bands_) {
+        input.title = job_title_;
+        input.overlay_path = bands_path_;
+    } else if (const char* title = webkit_web_view_get_title(view_)) {
+        input.title = title;
+    }
     input.grayscale = job_->pdf.grayscale;
     const auto facts = nlohmann::json::parse(page_facts_json_, nullptr, false);
     if (facts.is_object())
@@ -170,6 +204,57 @@ void ViewSlot::finish_pdf() {
         return;
     }
     succeed();
+}
+
+// ---- header and footer -------------------------------------------------
+
+void ViewSlot::start_bands() {
+    BandValues values;
+    values.total_pages = pdf::page_count(temp_path_);
+    if (values.total_pages < 1) {
+        fail("print_failed", "Failed to print page: the printed PDF cannot be read");
+        return;
+    }
+    body_pages_ = values.total_pages;
+    if (const char* title = webkit_web_view_get_title(view_)) job_title_ = title;
+    values.title = job_title_;
+    const char* uri = webkit_web_view_get_uri(view_);
+    values.url = uri ? uri : job_->url;
+    values.date = today_utc();
+    const double sheet_mm =
+        single_page_height_mm_ > 0 ? single_page_height_mm_ : job_->pdf.page_height_mm;
+    const std::string html = band_document(job_->pdf, sheet_mm, values);
+
+    stage_ = Stage::Banding;
+    printing_bands_ = true;
+    band_load_started_ = false;
+    bands_path_ = job_->out_path + ".bands.pdf";
+    // Templates are markup, not programs (as in Chromium); no script may
+    // hold the print up or change what it shows.
+    webkit_settings_set_enable_javascript(webkit_web_view_get_settings(view_), FALSE);
+    // WebKit paints the view's base colour (white) under every printed
+    // page; the stamp must leave the body visible.
+    const GdkRGBA transparent{0, 0, 0, 0};
+    webkit_web_view_set_background_color(view_, &transparent);
+    webkit_web_view_load_html(view_, html.c_str(), "about:blank");
+}
+
+// Called from load-changed for the band document.
+void ViewSlot::print_bands() {
+    PdfOptions sheet = job_->pdf;
+    sheet.margin_top_mm = sheet.margin_right_mm = sheet.margin_bottom_mm = sheet.margin_left_mm = 0;
+    print_to(bands_path_, sheet, single_page_height_mm_);
+}
+
+void ViewSlot::on_bands_printed() {
+    const int pages = pdf::page_count(bands_path_);
+    if (pages != body_pages_) {
+        log(index_, "header/footer sheets do not match the body",
+            std::to_string(pages) + " vs " + std::to_string(body_pages_));
+        fail("print_failed", "Failed to print page: header/footer could not be laid out");
+        return;
+    }
+    finish_pdf();
 }
 
 // ---- screenshots -------------------------------------------------------

@@ -50,6 +50,16 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
             self->clear_site_data();
         return;
     }
+    if (self->stage_ == Stage::Banding) {
+        // Only our own load_html counts (it starts with STARTED); the
+        // printed page may have had a navigation of its own in the air.
+        const char* uri = webkit_web_view_get_uri(view);
+        if (event == WEBKIT_LOAD_STARTED) self->band_load_started_ = true;
+        if (event == WEBKIT_LOAD_FINISHED && self->band_load_started_ && uri &&
+            g_strcmp0(uri, "about:blank") == 0)
+            self->print_bands();
+        return;
+    }
     if (self->stage_ != Stage::Loading) return;
     // Events of the previous navigation (the reset's about:blank, an
     // abandoned page) can arrive after load_uri: only the job's own
@@ -84,8 +94,13 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
 gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent, gchar* failing_uri,
                                   GError* error, gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
+    if (is_cancellation(error)) return TRUE;  // replaced by a newer navigation
+    if (self->stage_ == Stage::Banding) {
+        self->fail("print_failed",
+                   std::string("Failed to print page: header/footer: ") + error->message);
+        return TRUE;
+    }
     if (self->stage_ != Stage::Loading) return TRUE;  // no error page either way
-    if (is_cancellation(error)) return TRUE;          // replaced by a newer navigation
     log(self->index_, "load failed",
         std::string(g_quark_to_string(error->domain)) + " code " + std::to_string(error->code) +
             ": " + error->message);
@@ -109,10 +124,12 @@ void ViewSlot::on_web_process_terminated(WebKitWebView*, WebKitWebProcessTermina
     auto* self = static_cast<ViewSlot*>(data);
     log(self->index_, "web process terminated", std::to_string(static_cast<int>(reason)));
     if (self->job_running()) {
-        self->fail("web_process_crashed",
-                   reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT
-                       ? "Failed to render page: it used too much memory"
-                       : "Failed to render page: the browser engine crashed");
+        if (reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT)
+            self->fail("memory_limit",
+                       "Failed to render page: it used more than the memory limit (" +
+                           std::to_string(self->memory_limit_mb_) + " MB)");
+        else
+            self->fail("web_process_crashed", "Failed to render page: the browser engine crashed");
     }
     self->recycle_soon();
 }

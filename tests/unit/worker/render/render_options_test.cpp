@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -77,6 +78,46 @@ std::pair<double, double> word_box_x(const std::string& path, const std::string&
     return {std::stod(m[1]), std::stod(m[2])};
 }
 
+// Words of one page as pdftotext -bbox reports them (points, origin top-left).
+struct Word {
+    std::string text;
+    double x0, y0, x1, y1;
+};
+struct PageWords {
+    double width = 0, height = 0;
+    std::vector<Word> words;
+};
+PageWords page_words(const std::string& path, int page) {
+    const std::string k = std::to_string(page);
+    const std::string out = run("pdftotext -f " + k + " -l " + k + " -bbox '" + path + "' -");
+    PageWords result;
+    std::smatch m;
+    if (std::regex_search(out, m, std::regex(R"re(<page width="([\d.]+)" height="([\d.]+)")re"))) {
+        result.width = std::stod(m[1]);
+        result.height = std::stod(m[2]);
+    }
+    const std::regex word(
+        R"re(<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>)re");
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), word); it != std::sregex_iterator();
+         ++it) {
+        const auto& w = *it;
+        result.words.push_back(
+            {w[5], std::stod(w[1]), std::stod(w[2]), std::stod(w[3]), std::stod(w[4])});
+    }
+    return result;
+}
+
+// The words whose boxes lie entirely between y0 and y1, joined by spaces.
+std::string words_between(const PageWords& page, double y0, double y1) {
+    std::string text;
+    for (const Word& w : page.words) {
+        if (w.y0 < y0 || w.y1 > y1) continue;
+        if (!text.empty()) text += ' ';
+        text += w.text;
+    }
+    return text;
+}
+
 int link_annotations(const std::string& path) {
     const std::string out =
         run("qpdf --qdf --object-streams=disable '" + path + "' - | grep -ac '/Subtype /Link'");
@@ -98,6 +139,16 @@ Raster rasterise(const std::string& path) {
     in.get();
     r.rgb = ppm.substr(static_cast<std::size_t>(in.tellg()));
     return r;
+}
+// Pixels darker than light grey in rows [y0, y1) of the raster.
+int dark_pixels(const Raster& r, int y0, int y1) {
+    int n = 0;
+    for (int y = std::max(0, y0); y < std::min(r.height, y1); ++y)
+        for (int x = 0; x < r.width; ++x) {
+            const std::size_t i = 3 * (static_cast<std::size_t>(y) * r.width + x);
+            if (i + 2 < r.rgb.size() && static_cast<unsigned char>(r.rgb[i]) < 160) ++n;
+        }
+    return n;
 }
 int coloured_pixels(const Raster& r) {
     int n = 0;
@@ -186,7 +237,8 @@ class RenderOptionsTest : public ::testing::Test {
         delete pool_;
         delete server_;
         delete xvfb_;
-        fs::remove_all(dir_);
+        // KEEP_RENDER_OUTPUT=1 keeps the rendered files for a look by eye.
+        if (!getenv("KEEP_RENDER_OUTPUT")) fs::remove_all(dir_);
     }
 
     // Renders `page` and returns the result; the file is at out(id).
@@ -295,7 +347,11 @@ TEST_F(RenderOptionsTest, PrintBackgroundAndGrayscale) {
     json o = kFast;
     o["pdf_options"] = {{"grayscale", true}};
     ASSERT_OK(render("/images.html", "pdf", o));
-    EXPECT_EQ(coloured_pixels(rasterise(last())), 0);
+    const Raster gray = rasterise(last());
+    EXPECT_EQ(coloured_pixels(gray), 0);
+    // The paper stays white (margins and below the content).
+    EXPECT_EQ(dark_pixels(gray, 0, 5), 0);
+    EXPECT_EQ(dark_pixels(gray, gray.height - 5, gray.height), 0);
     EXPECT_NE(pdftext(last()).find("CSS background"), std::string::npos);
 
     ASSERT_OK(render("/basic.html", "pdf", kFast));
@@ -332,6 +388,66 @@ TEST_F(RenderOptionsTest, LinksBecomeAnnotations) {
 
     ASSERT_OK(render("/long.html", "pdf", kFast));
     EXPECT_EQ(link_annotations(last()), 1);
+}
+
+TEST_F(RenderOptionsTest, HeaderAndFooterAreStampedInTheMargins) {
+    json o = kFast;
+    o["pdf_options"] = {
+        {"header", {{"content", "<div>{{title}} | {{url}} | {{date}}</div>"}, {"height", 12}}},
+        {"footer",
+         {{"content", "<div style=\"text-align:right\">Page {{page}} of {{total_pages}}</div>"},
+          {"height", 15}}}};
+    auto r = render("/long.html", "pdf", o);
+    ASSERT_OK(r);
+    EXPECT_EQ(r.title, "Long document");
+    EXPECT_EQ(pdfinfo(last()).title, "Long document");
+    const int pages = pdfinfo(last()).pages;
+    ASSERT_GE(pages, 4);
+    constexpr double kPt = 72 / 25.4;
+    const std::string total = std::to_string(pages);
+    std::smatch m;
+    for (int k : {1, 2, pages}) {
+        SCOPED_TRACE("page " + std::to_string(k));
+        const PageWords page = page_words(last(), k);
+        ASSERT_NEAR(page.height, 841.89, 1);
+        // The footer lies in the bottom 15 mm band, the header in the top
+        // 12 mm, and the body (the only other text) between them.
+        EXPECT_EQ(words_between(page, page.height - 15 * kPt, page.height),
+                  "Page " + std::to_string(k) + " of " + total);
+        const std::string header = words_between(page, 0, 12 * kPt);
+        EXPECT_TRUE(std::regex_match(header, m,
+                                     std::regex("Long document \\| " + server_->url("/long.html") +
+                                                R"( \| (\d{4}-\d\d-\d\d))")))
+            << header;
+        const std::size_t body = std::count_if(page.words.begin(), page.words.end(), [&](auto& w) {
+            return w.y0 >= 12 * kPt && w.y1 <= page.height - 15 * kPt;
+        });
+        EXPECT_EQ(body + 6 + 4, page.words.size());  // header 6 words, footer 4
+        EXPECT_GT(body, 50u);
+        // The footer is right-aligned at the right margin (10 mm).
+        EXPECT_NEAR(page.words.back().x1, page.width - 10 * kPt, 3);
+    }
+    // Body text starts below the grown top margin, not under the header.
+    const PageWords first = page_words(last(), 1);
+    const auto heading = std::find_if(first.words.begin(), first.words.end(),
+                                      [](const Word& w) { return w.y0 > 12 * 72 / 25.4; });
+    ASSERT_NE(heading, first.words.end());
+    EXPECT_EQ(heading->text, "Long");
+    // Text stays text, and the bands' fonts are subset like the body's.
+    EXPECT_LT(fs::file_size(last()), 80'000u);
+
+    // Values are escaped: a title with markup characters shows as written.
+    o["pdf_options"] = {{"header", {{"content", "<b>{{title}}</b>"}, {"height", 10}}},
+                        {"grayscale", true}};
+    ASSERT_OK(render("/bands.html", "pdf", o));
+    const PageWords page = page_words(last(), 1);
+    EXPECT_EQ(words_between(page, 0, 10 * kPt), "Q&amp;A &lt;Report&gt; &quot;quoted&quot;");
+    EXPECT_NE(pdftext(last()).find("Body text that the header"), std::string::npos);
+    // The stamp is transparent: the body's heading (rows 20..40 mm at
+    // 20 dpi) is still visible under it, and the paper stays white.
+    const Raster raster = rasterise(last());
+    EXPECT_GT(dark_pixels(raster, 16, 32), 40);
+    EXPECT_EQ(dark_pixels(raster, raster.height / 2, raster.height), 0);
 }
 
 TEST_F(RenderOptionsTest, PrintMediaQueriesApply) {

@@ -78,6 +78,7 @@ class RendererPoolTest : public ::testing::Test {
     // Views per child; a web view costs seconds of CPU to warm up, so only
     // the tests about concurrency pay for two.
     virtual int views() const { return 1; }
+    virtual void configure(RendererPool::Options&) const {}
 
     void SetUp() override {
         dir_ = fs::temp_directory_path() / ("enconvert-render-test-" + std::to_string(getpid()));
@@ -88,7 +89,9 @@ class RendererPoolTest : public ::testing::Test {
                 {"/pixel.svg",
                  {200, "image/svg+xml",
                   R"(<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>)"}},
-                {"/gone", {410, "text/html", "<title>Gone</title><p>This page is gone</p>"}}},
+                {"/gone", {410, "text/html", "<title>Gone</title><p>This page is gone</p>"}},
+                {"/crash",
+                 {200, "text/html", read_file(fs::path(ENCONVERT_FIXTURE_PAGES) / "crash.html")}}},
             "/hang");
         RendererPool::Options options;
         options.binary = ENCONVERT_RENDER_BINARY;
@@ -96,6 +99,7 @@ class RendererPoolTest : public ::testing::Test {
         options.processes = 1;
         options.views_per_process = views();
         options.hang_grace = 2s;
+        configure(options);
         pool_.emplace(options);
     }
     void TearDown() override {
@@ -329,6 +333,76 @@ TEST_F(RendererPoolTest, HungRendererIsKilledAfterGrace) {
     ASSERT_TRUE(result);
     EXPECT_EQ(result->error_code, "timeout");
     ASSERT_TRUE(wait_for_free_slot());
+}
+
+// A page that allocates without end is killed by WebKit at the web process
+// limit; only its own task fails, the other view's task completes, and the
+// renderer keeps serving.
+class MemoryLimitedRendererPoolTest : public RendererPoolTest {
+  protected:
+    int views() const override { return 2; }
+    void configure(RendererPool::Options& options) const override {
+        options.web_process_memory_limit_mb = 600;
+    }
+};
+
+TEST_F(MemoryLimitedRendererPoolTest, RunawayPageFailsAloneWithMemoryLimit) {
+    ASSERT_EQ(pool_->free_slots(), 2u);
+    const std::vector<pid_t> children = renderer_children();
+    pool_->submit(request(31, server_->url("/crash"), "pdf", {{"timeout", 30}}));
+    pool_->submit(request(32, server_->url("/"), "pdf"));
+    auto ok = wait_for(32);
+    ASSERT_TRUE(ok);
+    EXPECT_TRUE(ok->ok) << ok->error_code << ": " << ok->error;
+    auto killed = wait_for(31, 40s);
+    ASSERT_TRUE(killed);
+    EXPECT_FALSE(killed->ok);
+    EXPECT_EQ(killed->error_code, "memory_limit");
+    EXPECT_EQ(killed->error, "Failed to render page: it used more than the memory limit (600 MB)");
+    EXPECT_FALSE(fs::exists(dir_ / "31.pdf"));
+    // Same renderer child; both views take work again.
+    EXPECT_EQ(renderer_children(), children);
+    ASSERT_TRUE(wait_for_free_slot());
+    pool_->submit(request(33, server_->url("/"), "png"));
+    auto next = wait_for(33);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
+// Above the memory ceiling (here: any child at all) a child is retired
+// between tasks: the task still running in its other view completes, then
+// a fresh child takes over.
+class RecyclingRendererPoolTest : public RendererPoolTest {
+  protected:
+    int views() const override { return 2; }
+    void configure(RendererPool::Options& options) const override {
+        options.memory_ceiling_mb = 1;
+        options.web_process_memory_limit_mb = 4096;
+    }
+};
+
+TEST_F(RecyclingRendererPoolTest, ChildAboveCeilingIsReplacedWithoutFailingWork) {
+    const std::vector<pid_t> before = renderer_children();
+    ASSERT_EQ(before.size(), 1u);
+    pool_->submit(request(41, server_->url("/"), "pdf"));
+    pool_->submit(request(42, server_->url("/"), "png", {{"delay", 1500}}));
+    auto first = wait_for(41);
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(first->ok) << first->error_code << ": " << first->error;
+    // Retiring: no new work goes to it while the other task runs.
+    EXPECT_EQ(pool_->free_slots(), 0u);
+    auto second = wait_for(42);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(second->ok) << second->error_code << ": " << second->error;
+    ASSERT_TRUE(wait_for_free_slot());
+    const std::vector<pid_t> after = renderer_children();
+    ASSERT_EQ(after.size(), 1u);
+    EXPECT_NE(after, before);
+    pool_->submit(request(43, server_->url("/"), "pdf"));
+    auto third = wait_for(43);
+    ASSERT_TRUE(third);
+    EXPECT_TRUE(third->ok) << third->error_code << ": " << third->error;
+    EXPECT_TRUE(other_results_.empty());
 }
 
 }  // namespace

@@ -12,16 +12,19 @@ void make_grayscale(QPDF& pdf) {
         pdf.makeIndirectObject(QPDFObjectHandle::parse("<< /Type /ExtGState /BM /Saturation >>"));
     for (QPDFPageObjectHelper& page : QPDFPageDocumentHelper(pdf).getAllPages()) {
         QPDFObjectHandle::Rectangle box = page.getMediaBox(false).getArrayAsRectangle();
-        // Wrap the existing content so its graphics state cannot leak into
-        // the fill, then paint over the whole sheet.
-        page.addPageContents(QPDFObjectHandle::newStream(&pdf, "q\n"), true);
+        const std::string rect = std::to_string(box.llx) + " " + std::to_string(box.lly) + " " +
+                                 std::to_string(box.urx - box.llx) + " " +
+                                 std::to_string(box.ury - box.lly) + " re f";
+        // Paper first: where nothing was painted (margins, below the
+        // content) the blend would otherwise have no backdrop and poppler,
+        // among others, shows the grey fill itself. Then wrap the existing
+        // content so its graphics state cannot leak into the final fill.
+        page.addPageContents(QPDFObjectHandle::newStream(&pdf, "q 1 g " + rect + " Q\nq\n"), true);
         QPDFObjectHandle resources = page.getAttribute("/Resources", true);
         if (!resources.getKey("/ExtGState").isDictionary())
             resources.replaceKey("/ExtGState", QPDFObjectHandle::newDictionary());
         resources.getKey("/ExtGState").replaceKey("/EnconvertGray", state);
-        const std::string fill = "Q\nq /EnconvertGray gs 0.5 g " + std::to_string(box.llx) + " " +
-                                 std::to_string(box.lly) + " " + std::to_string(box.urx - box.llx) +
-                                 " " + std::to_string(box.ury - box.lly) + " re f Q\n";
+        const std::string fill = "Q\nq /EnconvertGray gs 0.5 g " + rect + " Q\n";
         page.addPageContents(QPDFObjectHandle::newStream(&pdf, fill), false);
     }
 }

@@ -9,6 +9,7 @@
 #include "render_child/pdf/font_subsetter.h"
 #include "render_child/pdf/grayscale.h"
 #include "render_child/pdf/link_annotator.h"
+#include "render_child/pdf/page_overlay.h"
 #include "render_child/pdf/pdf_metadata.h"
 
 namespace enconvert::render_child::pdf {
@@ -16,9 +17,19 @@ namespace enconvert::render_child::pdf {
 std::string postprocess(const std::string& path, const PostProcessInput& input) {
     const std::string temp = path + ".post";
     try {
+        // The bands' streams are copied lazily: `bands` outlives `doc`.
+        QPDF bands;
         QPDF doc;
         doc.setSuppressWarnings(true);
         doc.processFile(path.c_str());
+        int stamped = 0;
+        if (!input.overlay_path.empty()) {
+            bands.setSuppressWarnings(true);
+            bands.processFile(input.overlay_path.c_str());
+            stamped = overlay_pages(doc, bands);
+        }
+        // After stamping, so the bands' fonts are subset and merged with
+        // the body's identical ones too.
         const FontStats fonts = subset_fonts(doc);
         const int links = add_links(doc, input.links);
         set_metadata(doc, input.title);
@@ -34,8 +45,8 @@ std::string postprocess(const std::string& path, const PostProcessInput& input) 
         writer.write();
         std::fprintf(stderr,
                      "enconvert-render: pdf: %d font programs, %d subset, %d duplicates dropped, "
-                     "%d links\n",
-                     fonts.programs, fonts.subset, fonts.duplicates, links);
+                     "%d links, %d pages stamped\n",
+                     fonts.programs, fonts.subset, fonts.duplicates, links, stamped);
     } catch (const std::exception& e) {
         std::remove(temp.c_str());
         return e.what();
