@@ -10,7 +10,10 @@
 #
 # Settings (environment): PORT (8080), ENCONVERT_WORKERS (1),
 # ENCONVERT_ALLOWED_NETWORKS (127.0.0.0/8,::1/128 — this local stack only),
-# ENCONVERT_SMTP_URL, ENCONVERT_TLS_CA_FILE, ENCONVERT_BUILD (build/).
+# ENCONVERT_SMTP_URL, ENCONVERT_TLS_CA_FILE, ENCONVERT_BUILD (build/),
+# ENCONVERT_WORKER_EXTRA (raw lines appended to each worker's config),
+# ENCONVERT_NGINX_EXTRA (raw directives added to nginx's http{} block, e.g.
+# "enconvert_sync_timeout 2s;" for tests; avoid '&', bash substitutes it).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -163,7 +166,7 @@ start_nginx() {
     mkdir -p "$home/nginx"
     fill_template "$repo/conf/nginx-local.conf.template" "$home/nginx/nginx.conf" \
         "HOME=$home" "PORT=$port" "MODULE=$module" "BACKENDS=${backends# }" \
-        "REPO=$repo" "USER_LINE=$user_line"
+        "REPO=$repo" "USER_LINE=$user_line" "NGINX_EXTRA=${ENCONVERT_NGINX_EXTRA:-}"
     /usr/sbin/nginx -t -q -p "$home/nginx" -c "$home/nginx/nginx.conf" \
         -e "$home/log/nginx-error.log" || die "nginx configuration test failed"
     if pid_alive "$home/run/nginx.pid"; then

@@ -157,3 +157,108 @@ def pdftotext(data):
     r = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True,
                        check=True)
     return r.stdout.decode()
+
+
+# ---- Helpers for tests/e2e/test_api.py: database access, slow and silent
+# ---- servers, image headers.
+
+PG_BINDIR = "/usr/lib/postgresql/15/bin"
+
+
+def pg_user():
+    """The cluster's superuser as scripts/stack.sh creates it."""
+    import getpass
+    return "postgres" if os.geteuid() == 0 else getpass.getuser()
+
+
+def psql(home, sql):
+    """Runs one SQL statement against a stack's database; returns the
+    unaligned, tuples-only output."""
+    with open(os.path.join(home, "pg.port")) as f:
+        port = f.read().strip()
+    r = subprocess.run(["psql", "-X", "-tA", "-v", "ON_ERROR_STOP=1",
+                        "-h", os.path.join(home, "run", "pg"), "-p", port,
+                        "-U", pg_user(), "-d", "enconvert", "-c", sql],
+                       capture_output=True, text=True, timeout=60, check=True)
+    return r.stdout.strip()
+
+
+def row_counts(home):
+    """(jobs, tasks) row counts."""
+    out = psql(home, "SELECT (SELECT count(*) FROM jobs) || ',' || "
+                     "(SELECT count(*) FROM tasks)")
+    jobs, tasks = out.split(",")
+    return int(jobs), int(tasks)
+
+
+def stop_postgres(home):
+    """Stops a stack's PostgreSQL (fast shutdown); start it again with
+    Stack.script("db")."""
+    cmd = [os.path.join(PG_BINDIR, "pg_ctl"), "-D", os.path.join(home, "pg"),
+           "-m", "fast", "-w", "stop"]
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--"] + cmd
+    subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True)
+
+
+class SilentServer:
+    """A loopback TCP port that accepts connections (the kernel completes the
+    handshake) but never answers: a page that never loads."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/never"
+
+    def close(self):
+        self.sock.close()
+
+
+class SlowSite:
+    """Serves a small HTML page after `delay` seconds, on a free loopback port."""
+
+    def __init__(self, delay):
+        body = (b"<!doctype html><html><head><title>Slow</title></head>"
+                b"<body><h1>Slow page gamma</h1></body></html>")
+
+        class Handler(_QuietHandler):
+            def do_GET(self):
+                time.sleep(delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slow"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def png_size(data):
+    """(width, height) from a PNG's IHDR chunk."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's first SOFn segment."""
+    assert data[:3] == b"\xff\xd8\xff", data[:16]
+    i = 2
+    while i + 9 < len(data):
+        assert data[i] == 0xFF, f"bad JPEG marker at {i}"
+        marker = data[i + 1]
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return (int.from_bytes(data[i + 7:i + 9], "big"),
+                    int.from_bytes(data[i + 5:i + 7], "big"))
+        i += 2 + length
+    raise AssertionError("no SOF segment in JPEG")

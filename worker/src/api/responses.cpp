@@ -79,6 +79,12 @@ HttpAnswer internal_error_answer() {
                         "The worker could not process the request. Retry later.");
 }
 
+HttpAnswer idempotency_conflict_answer() {
+    return error_answer(409, "idempotency_conflict",
+                        "This Idempotency-Key was already used with a different request body.",
+                        std::string("Idempotency-Key"));
+}
+
 HttpAnswer bad_message_answer(const std::string& detail) {
     return error_answer(400, "bad_message", detail);
 }

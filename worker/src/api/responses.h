@@ -37,6 +37,8 @@ HttpAnswer invalid_api_key_answer();
 HttpAnswer job_not_found_answer();
 HttpAnswer database_unavailable_answer();  // 503 + Retry-After: 5
 HttpAnswer internal_error_answer();
+// 409: the Idempotency-Key was used before with a different request body.
+HttpAnswer idempotency_conflict_answer();
 HttpAnswer bad_message_answer(const std::string& detail);
 
 // The status object (= callback payload core + created_at, completed_at,

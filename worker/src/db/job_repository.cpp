@@ -13,14 +13,22 @@ std::optional<std::string> opt_string(const pqxx::field& f) {
     return f.as<std::string>();
 }
 
-InsertResult existing_job(pqxx::transaction_base& tx, std::int64_t account_id,
-                          const std::string& idempotency_key) {
+InsertResult existing_job(pqxx::transaction_base& tx, const NewJob& job) {
     const pqxx::row r = tx.exec_params1(
-        "SELECT id, status, notification_email, callback_url FROM jobs "
-        "WHERE account_id = $1 AND idempotency_key = $2",
-        account_id, idempotency_key);
-    return InsertResult{r[0].as<std::string>(), false, r[1].as<std::string>(), opt_string(r[2]),
-                        opt_string(r[3])};
+        "SELECT id, status, notification_email, callback_url, is_sync, request_fingerprint "
+        "FROM jobs WHERE account_id = $1 AND idempotency_key = $2",
+        job.account_id, *job.idempotency_key);
+    InsertResult prior;
+    prior.job_id = r[0].as<std::string>();
+    prior.status = r[1].as<std::string>();
+    prior.notification_email = opt_string(r[2]);
+    prior.callback_url = opt_string(r[3]);
+    prior.is_sync = r[4].as<bool>();
+    // A job from before fingerprints were stored (NULL) cannot be compared:
+    // it replays, as it did before.
+    const auto stored = opt_string(r[5]);
+    prior.conflict = stored && job.request_fingerprint && *stored != *job.request_fingerprint;
+    return prior;
 }
 
 }  // namespace
@@ -32,15 +40,17 @@ InsertResult insert_job(pqxx::connection& conn, const NewJob& job) {
     // returns no row instead of failing.
     const pqxx::result ins = tx.exec_params(
         "INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, options, "
-        "notification_email, callback_url, base_url, idempotency_key) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11) "
+        "notification_email, callback_url, base_url, idempotency_key, request_fingerprint) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12) "
         "ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
         "DO NOTHING RETURNING id",
         job.id, job.account_id, job.api_key_id, job.endpoint, job.is_batch, job.is_sync,
         job.options.dump(), job.notification_email, job.callback_url, job.base_url,
-        job.idempotency_key);
+        job.idempotency_key, job.request_fingerprint);
     if (ins.empty()) {
-        InsertResult prior = existing_job(tx, job.account_id, *job.idempotency_key);
+        // Under READ COMMITTED this new statement sees the row the other
+        // transaction committed while our INSERT waited for it.
+        InsertResult prior = existing_job(tx, job);
         tx.commit();
         return prior;
     }
@@ -50,7 +60,14 @@ InsertResult insert_job(pqxx::connection& conn, const NewJob& job) {
     }
     tx.exec_params("SELECT pg_notify($1, '')", std::string(kTaskReadyChannel));
     tx.commit();
-    return InsertResult{job.id, true, "processing", job.notification_email, job.callback_url};
+    InsertResult created;
+    created.job_id = job.id;
+    created.created = true;
+    created.is_sync = job.is_sync;
+    created.status = "processing";
+    created.notification_email = job.notification_email;
+    created.callback_url = job.callback_url;
+    return created;
 }
 
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
@@ -202,9 +219,14 @@ int release_tasks(pqxx::connection& conn, const std::string& owner) {
     return static_cast<int>(r.affected_rows());
 }
 
-bool ping(pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    return tx.exec("SELECT 1")[0][0].as<int>() == 1;
+bool ping(pqxx::connection& conn, std::chrono::milliseconds timeout) {
+    // SET LOCAL: the bound applies to this check only and ends with the
+    // transaction, whatever the connection's own statement_timeout is.
+    pqxx::work tx(conn);
+    tx.exec("SET LOCAL statement_timeout = " + std::to_string(timeout.count()));
+    const bool ok = tx.exec("SELECT 1")[0][0].as<int>() == 1;
+    tx.commit();
+    return ok;
 }
 
 }  // namespace enconvert::db

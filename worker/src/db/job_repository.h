@@ -17,7 +17,10 @@ inline constexpr const char* kJobDoneChannel = "enconvert_job_done";
 
 // Inserts the job and one task per URL in one transaction and NOTIFYs
 // enconvert_task_ready in it. With an idempotency key already used by the
-// same account, inserts nothing and returns the earlier job (created=false).
+// same account, inserts nothing and returns the earlier job (created=false;
+// conflict=true if its request_fingerprint differs). A concurrent insert with
+// the same key waits for the other transaction instead of failing, so two
+// racing retries never create two jobs.
 InsertResult insert_job(pqxx::connection& conn, const NewJob& job);
 
 // The job with its tasks, only if it belongs to account_id.
@@ -43,7 +46,10 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner,
 // worker can take them without waiting for the lease to expire.
 int release_tasks(pqxx::connection& conn, const std::string& owner);
 
-// True if the database answers `SELECT 1`.
-bool ping(pqxx::connection& conn);
+// True if the database answers `SELECT 1` within `timeout` (server-side
+// statement_timeout); a slower answer throws pqxx::sql_error (57014), so a
+// hung database cannot stall the caller's loop.
+bool ping(pqxx::connection& conn,
+          std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
 }  // namespace enconvert::db

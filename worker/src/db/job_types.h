@@ -21,12 +21,18 @@ struct NewJob {
     std::optional<std::string> callback_url;
     std::string base_url;
     std::optional<std::string> idempotency_key;
+    // intake::request_fingerprint of the request; set with idempotency_key.
+    std::optional<std::string> request_fingerprint;
     std::vector<std::string> urls;
 };
 
 struct InsertResult {
     std::string job_id;
     bool created = false;  // false: an earlier job with the same idempotency key
+    // The earlier job was created by a different request (fingerprints
+    // differ): nothing was inserted and the caller answers 409.
+    bool conflict = false;
+    bool is_sync = false;
     std::string status;
     std::optional<std::string> notification_email;
     std::optional<std::string> callback_url;

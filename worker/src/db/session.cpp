@@ -25,6 +25,11 @@ Session::~Session() {
     receivers_.clear();  // unregister before the connection goes away
 }
 
+void Session::set_statement_timeout(std::chrono::milliseconds timeout) {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec("SET statement_timeout = " + std::to_string(timeout.count()));
+}
+
 std::vector<Notification> Session::take_notifications() {
     if (!conn_->is_open()) throw pqxx::broken_connection("connection closed");
     conn_->get_notifs();

@@ -3,6 +3,7 @@
 // callback, so the owner can run queries while handling them.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -26,6 +27,10 @@ class Session {
     pqxx::connection& conn() { return *conn_; }
     int fd() const { return conn_->sock(); }
 
+    // Bounds every later statement on this connection (server-side
+    // statement_timeout): a query stuck behind a lock fails with SQLSTATE
+    // 57014 instead of blocking the owning thread's loop forever.
+    void set_statement_timeout(std::chrono::milliseconds timeout);
     // Reads whatever arrived on the socket (non-blocking) and returns the
     // queued notifications. Must run before every wait on fd(): a query may
     // already have pulled a notification into libpq's buffer, and then the

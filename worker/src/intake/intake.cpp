@@ -3,6 +3,7 @@
 #include <exception>
 #include <vector>
 
+#include "db/errors.h"
 #include "db/job_repository.h"
 #include "util/log.h"
 
@@ -23,20 +24,25 @@ Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner pr
       handler_(std::move(presigner)) {
     router_.set(zmq::sockopt::linger, 0);
     router_.bind(options_.listen);
-    session_ = std::make_unique<db::Session>(options_.database_url,
-                                             std::vector<std::string>{db::kJobDoneChannel});
+    session_ = open_session();
     log("listening on " + options_.listen);
 }
 
 Intake::~Intake() = default;
+
+std::unique_ptr<db::Session> Intake::open_session() const {
+    auto s = std::make_unique<db::Session>(options_.database_url,
+                                           std::vector<std::string>{db::kJobDoneChannel});
+    s->set_statement_timeout(options_.statement_timeout);
+    return s;
+}
 
 void Intake::ensure_session() {
     if (session_) return;
     const auto now = util::Backoff::clock::now();
     if (!backoff_.due(now)) return;
     try {
-        session_ = std::make_unique<db::Session>(options_.database_url,
-                                                 std::vector<std::string>{db::kJobDoneChannel});
+        session_ = open_session();
         backoff_.succeeded();
         recheck_waiters_ = true;  // NOTIFYs sent while we were away are lost
         log("database connection restored");
@@ -132,9 +138,13 @@ void Intake::handle_request(const std::string& identity, const Request& req) {
         bool ok = false;
         if (session_) {
             try {
-                ok = db::ping(session_->conn());
-            } catch (const std::exception&) {
+                ok = db::ping(session_->conn(), options_.health_timeout);
+            } catch (const pqxx::broken_connection&) {
                 drop_session("health check failed");
+            } catch (const std::exception&) {
+                // A timed-out check leaves a usable connection; keep it so
+                // sync waiters keep their notifications.
+                if (!session_->conn().is_open()) drop_session("health check failed");
             }
         }
         send(identity, encode_final(req.id, api::health_answer(ok)));
@@ -163,6 +173,14 @@ void Intake::handle_request(const std::string& identity, const Request& req) {
     } catch (const pqxx::broken_connection&) {
         drop_session("during a request");
         send(identity, encode_final(req.id, api::database_unavailable_answer()));
+    } catch (const pqxx::sql_error& e) {
+        // Statement timeout, server shutting down, too many connections:
+        // the client should retry (503), it did nothing wrong (not 500).
+        log("request " + std::to_string(req.id) + " failed: " + e.what());
+        if (!session_->conn().is_open()) drop_session("during a request");
+        send(identity,
+             encode_final(req.id, db::means_unavailable(e) ? api::database_unavailable_answer()
+                                                           : api::internal_error_answer()));
     } catch (const std::exception& e) {
         // Never SQL or internals in the answer; the log keeps the reason.
         log("request " + std::to_string(req.id) + " failed: " + e.what());

@@ -23,6 +23,12 @@ struct IntakeOptions {
     // How long a sync request is remembered; longer than any module's
     // enconvert_sync_timeout, after which the module answered 202 itself.
     std::chrono::seconds sync_wait{600};
+    // Bound on every statement of the intake's connection: one thread serves
+    // every module, so a query stuck behind a lock must fail (503) rather
+    // than stall all requests.
+    std::chrono::milliseconds statement_timeout{5000};
+    // Tighter bound for the health check's `SELECT 1`.
+    std::chrono::milliseconds health_timeout{2000};
 };
 
 class Intake {
@@ -44,6 +50,7 @@ class Intake {
     void handle_job_done(const std::string& job_id);
     void answer_finished_waiters();  // after a reconnect: catch missed NOTIFYs
     void send(const std::string& identity, const std::string& payload);
+    std::unique_ptr<db::Session> open_session() const;
     void ensure_session();
     void drop_session(const char* why);
     void drain_notifications();

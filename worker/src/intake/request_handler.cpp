@@ -1,6 +1,7 @@
 #include "intake/request_handler.h"
 
 #include "db/job_repository.h"
+#include "intake/fingerprint.h"
 #include "notify/outbox.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -45,20 +46,33 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
     job.callback_url = option_string(req.options, "callback_url");
     job.base_url = req.base_url;
     job.idempotency_key = req.idempotency_key;
+    if (req.idempotency_key) job.request_fingerprint = request_fingerprint(req);
     job.urls = req.urls;
 
     const db::InsertResult ins = db::insert_job(conn, job);
+    if (ins.conflict) {
+        util::log_event("intake",
+                        "idempotency key reused with a different request (job " + ins.job_id + ")");
+        out.final = api::idempotency_conflict_answer();
+        return out;
+    }
     out.job_id = ins.job_id;
     out.account_id = identity->account_id;
     util::log_event("intake", (ins.created ? "job created " : "idempotent replay of job ") +
                                   ins.job_id + " tasks=" + std::to_string(req.urls.size()) +
                                   (sync ? " sync" : " async"));
-    if (!ins.created || !sync) {
+    if (!sync) {
         out.final =
             api::accepted_answer(ins.job_id, ins.status, ins.notification_email, ins.callback_url);
         return out;
     }
     out.direct_download = option_bool(req.options, "direct_download");
+    if (!ins.created) {
+        // A sync retry gets what the first request gets (docs/decisions.md):
+        // the final answer if the job is terminal, else it waits for the same
+        // job (and the module answers 202 with its id if the wait runs out).
+        out.final = sync_result(conn, ins.job_id, identity->account_id, out.direct_download);
+    }
     return out;
 }
 

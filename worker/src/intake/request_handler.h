@@ -17,8 +17,10 @@
 namespace enconvert::intake {
 
 struct ConvertOutcome {
-    // Set when the request is answered now (async 202, errors, idempotent
-    // replay). Otherwise the caller sends `accepted` and waits for the job.
+    // Set when the request is answered now (async 202, errors, 409 for a
+    // reused idempotency key, replay of a finished job). Otherwise the caller
+    // sends `accepted` and waits for job_id (also for a sync replay of a job
+    // that is still processing).
     std::optional<api::HttpAnswer> final;
     std::optional<std::string> job_id;
     std::int64_t account_id = 0;

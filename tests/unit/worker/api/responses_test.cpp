@@ -180,3 +180,14 @@ TEST(Responses, Health) {
     ASSERT_EQ(down.headers.size(), 1u);
     EXPECT_EQ(down.headers[0].first, "Retry-After");
 }
+
+TEST(Responses, IdempotencyConflictIs409NamingTheHeader) {
+    const auto a = api::idempotency_conflict_answer();
+    EXPECT_EQ(a.status, 409);
+    const json body = json::parse(a.body);
+    EXPECT_EQ(body["success"], false);
+    EXPECT_EQ(body["error"], "idempotency_conflict");
+    EXPECT_EQ(body["detail"],
+              "This Idempotency-Key was already used with a different request body.");
+    EXPECT_EQ(body["field"], "Idempotency-Key");
+}

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -28,20 +29,26 @@ class IntakeTest : public test_support::PgTest {
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         sock_dir_ = tmpl;
         endpoint_ = "ipc://" + sock_dir_ + "/worker.sock";
-        intake_ = std::make_unique<intake::Intake>(
-            ctx_, intake::IntakeOptions{endpoint_, url(), std::chrono::seconds(60)},
-            storage::Presigner("secret", "", 3600));
-        thread_ = std::thread([this] { intake_->run(stop_); });
+        start_intake(intake::IntakeOptions{endpoint_, url(), std::chrono::seconds(60)});
         dealer_ = zmq::socket_t(ctx_, zmq::socket_type::dealer);
         dealer_.set(zmq::sockopt::linger, 0);
         dealer_.set(zmq::sockopt::rcvtimeo, 5000);
         dealer_.connect(endpoint_);
     }
-    void TearDown() override {
+    void start_intake(const intake::IntakeOptions& options) {
+        intake_ =
+            std::make_unique<intake::Intake>(ctx_, options, storage::Presigner("secret", "", 3600));
+        stop_ = false;
+        thread_ = std::thread([this] { intake_->run(stop_); });
+    }
+    void stop_intake() {
         stop_ = true;
         if (thread_.joinable()) thread_.join();
-        dealer_.close();
         intake_.reset();
+    }
+    void TearDown() override {
+        stop_intake();
+        dealer_.close();
         std::error_code ec;
         if (!sock_dir_.empty()) std::filesystem::remove_all(sock_dir_, ec);
     }
@@ -140,4 +147,81 @@ TEST_F(IntakeTest, SyncConvertGetsAcceptedThenFinal) {
     EXPECT_EQ(final_reply["status"], 504);
     EXPECT_EQ(body(final_reply)["error"], "timeout");
     EXPECT_EQ(body(final_reply)["job_id"], job_id);
+}
+
+TEST_F(IntakeTest, SyncRetryWithSameKeyWaitsForTheSameJob) {
+    json first = convert_msg(20, false);
+    first["idempotency_key"] = "retry-1";
+    send(first);
+    const json a = recv();
+    ASSERT_EQ(a["kind"], "accepted");
+    json retry = first;
+    retry["id"] = 21;
+    send(retry);
+    const json b = recv();
+    ASSERT_EQ(b["kind"], "accepted");
+    EXPECT_EQ(b["job_id"], a["job_id"]);
+
+    json changed = first;
+    changed["id"] = 22;
+    changed["urls"] = {"https://example.org"};
+    send(changed);
+    const json conflict = recv();
+    EXPECT_EQ(conflict["kind"], "final");
+    EXPECT_EQ(conflict["status"], 409);
+    EXPECT_EQ(body(conflict)["error"], "idempotency_conflict");
+
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    db::TaskOutcome o;
+    o.task_id = claimed[0].task_id;
+    o.error_code = "dns_error";
+    o.error = "Failed to load page: host not found";
+    ASSERT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+
+    // Both waiting requests get the job's final answer.
+    std::set<int> answered;
+    for (int i = 0; i < 2; ++i) {
+        const json r = recv();
+        ASSERT_FALSE(r.is_null()) << "missing final reply";
+        EXPECT_EQ(r["kind"], "final");
+        EXPECT_EQ(r["status"], 422);
+        EXPECT_EQ(body(r)["job_id"], a["job_id"]);
+        answered.insert(r["id"].get<int>());
+    }
+    EXPECT_EQ(answered, (std::set<int>{20, 21}));
+}
+
+TEST_F(IntakeTest, QueryStuckBehindALockAnswers503AndTheLoopKeepsServing) {
+    stop_intake();
+    intake::IntakeOptions options{endpoint_, url(), std::chrono::seconds(60)};
+    options.statement_timeout = std::chrono::milliseconds(300);
+    start_intake(options);
+
+    // Something (a migration, an operator) holds the keys table: the key
+    // lookup blocks until the statement timeout ends it.
+    pqxx::connection holder(url());
+    pqxx::work lock_tx(holder);
+    lock_tx.exec("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE");
+    send(convert_msg(30, true));
+    const json r = recv();  // at most 5 s (rcvtimeo): would hang without the timeout
+    ASSERT_FALSE(r.is_null()) << "the intake stalled behind the lock";
+    EXPECT_EQ(r["status"], 503);
+    EXPECT_EQ(body(r)["error"], "database_unavailable");
+    bool retry_after = false;
+    for (const auto& h : r["headers"]) retry_after |= h[0] == "Retry-After";
+    EXPECT_TRUE(retry_after);
+
+    send({{"v", 1}, {"id", 31}, {"op", "health"}});
+    const json health = recv();
+    EXPECT_EQ(health["id"], 31);
+    EXPECT_EQ(health["status"], 200);
+
+    lock_tx.abort();
+    send(convert_msg(32, true));
+    const json ok = recv();
+    EXPECT_EQ(ok["id"], 32);
+    EXPECT_EQ(ok["status"], 202);
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 1);
 }

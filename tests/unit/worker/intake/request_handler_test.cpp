@@ -125,3 +125,89 @@ TEST_F(RequestHandlerTest, IdempotentReplayReturnsSameJob) {
     ASSERT_TRUE(a.final && b.final);
     EXPECT_EQ(json::parse(a.final->body)["job_id"], json::parse(b.final->body)["job_id"]);
 }
+
+TEST_F(RequestHandlerTest, SameKeyDifferentBodyIs409AndEnqueuesNothing) {
+    auto req = convert(acme_key_, true);
+    req.idempotency_key = "k2";
+    const auto first = handler_.convert(*conn_, req);
+    ASSERT_TRUE(first.final);
+    EXPECT_EQ(first.final->status, 202);
+
+    auto changed = req;
+    changed.options = {{"viewport_width", 800}};
+    const auto second = handler_.convert(*conn_, changed);
+    ASSERT_TRUE(second.final);
+    EXPECT_EQ(second.final->status, 409);
+    const json body = json::parse(second.final->body);
+    EXPECT_EQ(body["error"], "idempotency_conflict");
+    EXPECT_EQ(body["detail"],
+              "This Idempotency-Key was already used with a different request body.");
+    EXPECT_FALSE(second.job_id);
+
+    auto sync_instead = req;
+    sync_instead.async = false;  // the mode is part of the request
+    EXPECT_EQ(handler_.convert(*conn_, sync_instead).final->status, 409);
+
+    // The same key stays usable by another account.
+    auto theirs = changed;
+    theirs.key = other_key_;
+    EXPECT_EQ(handler_.convert(*conn_, theirs).final->status, 202);
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 2);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM tasks")[0][0].as<int>(), 2);
+}
+
+TEST_F(RequestHandlerTest, SyncReplayWaitsForTheSameJobThenGetsTheSameResult) {
+    auto req = convert(acme_key_, false);
+    req.idempotency_key = "sync-1";
+    const auto first = handler_.convert(*conn_, req);
+    ASSERT_FALSE(first.final);
+    ASSERT_TRUE(first.job_id);
+
+    // Retry while the first is still processing: wait for the same job.
+    const auto running = handler_.convert(*conn_, req);
+    EXPECT_FALSE(running.final);
+    EXPECT_EQ(running.job_id, first.job_id);
+    EXPECT_EQ(running.account_id, first.account_id);
+
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    db::TaskOutcome o;
+    o.task_id = claimed[0].task_id;
+    o.ok = true;
+    o.object_key = "live/files/x/url-to-pdf/example-com_1.pdf";
+    o.filename = "example-com.pdf";
+    o.file_size = 100;
+    o.conversion_time = 0.5;
+    ASSERT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+
+    // Retry after it finished: the same 200 result, at once.
+    const auto done = handler_.convert(*conn_, req);
+    ASSERT_TRUE(done.final);
+    EXPECT_EQ(done.final->status, 200);
+    const json body = json::parse(done.final->body);
+    EXPECT_EQ(body["job_id"], *first.job_id);
+    EXPECT_EQ(body["object_key"], o.object_key);
+    EXPECT_EQ(done.job_id, first.job_id);
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 1);
+}
+
+TEST_F(RequestHandlerTest, SyncReplayOfFailedJobGetsTheSameError) {
+    auto req = convert(acme_key_, false);
+    req.idempotency_key = "sync-2";
+    const auto first = handler_.convert(*conn_, req);
+    ASSERT_TRUE(first.job_id);
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    db::TaskOutcome o;
+    o.task_id = claimed[0].task_id;
+    o.error_code = "timeout";
+    o.error = "The page did not finish loading in time.";
+    ASSERT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+    const auto again = handler_.convert(*conn_, req);
+    ASSERT_TRUE(again.final);
+    EXPECT_EQ(again.final->status, 504);
+    EXPECT_EQ(json::parse(again.final->body)["error"], "timeout");
+    EXPECT_EQ(json::parse(again.final->body)["job_id"], *first.job_id);
+}
