@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -230,6 +231,61 @@ TEST_F(RendererPoolTest, UnknownHostFailsWithDnsError) {
     EXPECT_FALSE(result->ok);
     EXPECT_EQ(result->error_code, "dns_error");
     EXPECT_EQ(result->error, "Failed to load page: could not resolve host no-such-host.invalid");
+}
+
+// A real TLS server (openssl s_server) with a self-signed certificate no
+// one trusts: the load must fail as a TLS error, not render an error page.
+class UntrustedTlsServer {
+  public:
+    explicit UntrustedTlsServer(const fs::path& dir) : port_(LoopbackHttpServer::closed_port()) {
+        const std::string cert = (dir / "self.crt").string(), key = (dir / "self.key").string();
+        const std::string make =
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "
+            "/CN=127.0.0.1 -keyout " +
+            key + " -out " + cert + " >/dev/null 2>&1";
+        if (std::system(make.c_str()) != 0) throw std::runtime_error("openssl req failed");
+        pid_ = fork();
+        if (pid_ == 0) {
+            const std::string accept = std::to_string(port_);
+            execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", accept.c_str(),
+                   "-cert", cert.c_str(), "-key", key.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        // Ready once it accepts connections.
+        for (int i = 0; i < 100 && !accepting(); ++i) usleep(50 * 1000);
+    }
+    ~UntrustedTlsServer() {
+        if (pid_ > 0) {
+            kill(pid_, SIGTERM);
+            waitpid(pid_, nullptr, 0);
+        }
+    }
+    std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/"; }
+
+  private:
+    bool accepting() const {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<uint16_t>(port_));
+        const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+        close(fd);
+        return ok;
+    }
+    int port_;
+    pid_t pid_ = -1;
+};
+
+TEST_F(RendererPoolTest, UntrustedCertificateFailsWithTlsError) {
+    UntrustedTlsServer tls(dir_);
+    pool_->submit(request(11, tls.url(), "pdf"));
+    auto result = wait_for(11);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "tls_error") << result->error;
+    EXPECT_EQ(result->error.rfind("Failed to load page:", 0), 0u) << result->error;
+    EXPECT_FALSE(fs::exists(dir_ / "11.pdf"));
 }
 
 TEST_F(RendererPoolTest, UnsupportedFormatIsAnInvalidRequest) {
