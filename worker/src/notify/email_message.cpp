@@ -58,30 +58,10 @@ std::string seconds(double s) {
 }
 
 std::string html_escape(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
+    // GLib escapes exactly the five characters HTML text and attributes need.
+    const std::unique_ptr<gchar, decltype(&g_free)> escaped(
+        g_markup_escape_text(s.data(), static_cast<gssize>(s.size())), &g_free);
+    return escaped.get();
 }
 
 std::string domain_of(const std::string& address) {

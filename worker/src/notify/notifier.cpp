@@ -42,48 +42,15 @@ Notifier::Notifier(NotifierSettings settings, storage::Presigner presigner)
       policy_(AddressPolicy::from_config(settings_.allowed_networks)),
       ca_blob_(combined_ca_bundle(settings_.tls_ca_file)),
       lease_seconds_(settings_.options.effective_lease_seconds()),
+      session_(settings_.database_url, {kNotifyChannel}, "notifier"),
       rng_(std::random_device{}()),
       multi_((ensure_curl_global_init(), make_multi())) {
-    session_ = std::make_unique<db::Session>(settings_.database_url,
-                                             std::vector<std::string>{kNotifyChannel});
     curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
                       static_cast<long>(settings_.options.max_concurrent));
 }
 
 Notifier::~Notifier() {
     for (auto& [id, t] : transfers_) curl_multi_remove_handle(multi_.get(), t->handle());
-}
-
-void Notifier::ensure_session() {
-    if (session_) return;
-    const auto now = util::Backoff::clock::now();
-    if (!backoff_.due(now)) return;
-    try {
-        session_ = std::make_unique<db::Session>(settings_.database_url,
-                                                 std::vector<std::string>{kNotifyChannel});
-        backoff_.succeeded();
-        want_claim_ = true;
-        log("database connection restored");
-    } catch (const std::exception&) {
-        backoff_.failed(now);
-    }
-}
-
-void Notifier::drop_session(const char* why) {
-    if (!session_) return;
-    log(std::string("database connection lost (") + why + "), reconnecting");
-    session_.reset();
-    backoff_.failed(util::Backoff::clock::now());
-}
-
-bool Notifier::drain_notifications() {
-    if (!session_) return false;
-    try {
-        return !session_->take_notifications().empty();
-    } catch (const std::exception&) {
-        drop_session("notification read failed");
-        return false;
-    }
 }
 
 void Notifier::claim_and_start() {
@@ -108,7 +75,7 @@ void Notifier::claim_and_start() {
         }
         next_claim_ = next;
     } catch (const pqxx::broken_connection&) {
-        drop_session("while claiming");
+        session_.drop("while claiming");
         return;
     } catch (const std::exception& e) {
         log(std::string("claiming failed: ") + e.what());
@@ -124,7 +91,7 @@ void Notifier::claim_and_start() {
         } catch (const pqxx::broken_connection&) {
             // The row keeps its lease; it is settled when the lease expires.
             rows_.erase(row.id);
-            drop_session("while preparing a notification");
+            session_.drop("while preparing a notification");
             return;
         } catch (const std::exception& e) {
             log("notification " + std::to_string(row.id) + ": " + e.what());
@@ -286,7 +253,7 @@ void Notifier::flush_records() {
             if (r.state == DeliveryRecord::State::retry) want_claim_ = true;
             unrecorded_.pop_front();
         } catch (const pqxx::broken_connection&) {
-            drop_session("while recording an outcome");
+            session_.drop("while recording an outcome");
         } catch (const std::exception& e) {
             log("notification " + std::to_string(r.id) + ": recording failed: " + e.what());
             unrecorded_.pop_front();
@@ -314,8 +281,8 @@ void Notifier::run(const std::atomic<bool>& stop) {
     log("started as " + settings_.worker_id +
         (settings_.smtp_url.empty() ? ", email to " + settings_.mail_dir : ", email via SMTP"));
     while (!stop.load()) {
-        ensure_session();
-        if (drain_notifications()) want_claim_ = true;
+        if (session_.ensure()) want_claim_ = true;
+        if (session_.take_notifications()) want_claim_ = true;
         flush_records();
         claim_and_start();
         start_resolved_webhooks();
@@ -349,7 +316,7 @@ void Notifier::drain() {
                               deadline - std::chrono::steady_clock::now())
                               .count();
         if (left <= 0) break;
-        ensure_session();
+        if (session_.ensure()) want_claim_ = true;
         collect_finished();
         flush_records();
         if (transfers_.empty()) break;
@@ -357,7 +324,7 @@ void Notifier::drain() {
                         static_cast<int>(std::min<long long>(left, kMaxWaitMs)), nullptr);
     }
     abandon_in_flight();
-    ensure_session();
+    if (session_.ensure()) want_claim_ = true;
     flush_records();
     if (!unrecorded_.empty()) {
         log(std::to_string(unrecorded_.size()) +

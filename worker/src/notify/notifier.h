@@ -15,14 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "db/session.h"
+#include "db/reconnecting_session.h"
 #include "notify/address_policy.h"
 #include "notify/curl_handles.h"
 #include "notify/notification_store.h"
 #include "notify/notifier_config.h"
 #include "notify/transfer.h"
 #include "storage/presign.h"
-#include "util/backoff.h"
 
 namespace enconvert::notify {
 
@@ -63,9 +62,6 @@ class Notifier {
         std::future<Resolved> resolved;
     };
 
-    void ensure_session();
-    void drop_session(const char* why);
-    bool drain_notifications();
     void claim_and_start();
     void start(const ClaimedNotification& row);
     void start_webhook(const ClaimedNotification& row);
@@ -85,8 +81,7 @@ class Notifier {
     AddressPolicy policy_;
     std::string ca_blob_;  // empty: libcurl's default trust store
     int lease_seconds_;
-    std::unique_ptr<db::Session> session_;
-    util::Backoff backoff_;
+    db::ReconnectingSession session_;
     std::mt19937_64 rng_;
     bool want_claim_ = true;
     std::chrono::steady_clock::time_point next_claim_{};

@@ -1,7 +1,10 @@
 #include "render_child/band_document.h"
 
+#include <glib.h>
+
 #include <cstdio>
 #include <ctime>
+#include <memory>
 
 #include "render_child/print_setup.h"
 
@@ -23,30 +26,10 @@ std::string zoom_value(double zoom) {
 }  // namespace
 
 std::string html_escape(const std::string& text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        switch (c) {
-            case '&':
-                out += "&amp;";
-                break;
-            case '<':
-                out += "&lt;";
-                break;
-            case '>':
-                out += "&gt;";
-                break;
-            case '"':
-                out += "&quot;";
-                break;
-            case '\'':
-                out += "&#39;";
-                break;
-            default:
-                out += c;
-        }
-    }
-    return out;
+    // GLib escapes exactly the five characters HTML text and attributes need.
+    const std::unique_ptr<gchar, decltype(&g_free)> escaped(
+        g_markup_escape_text(text.data(), static_cast<gssize>(text.size())), &g_free);
+    return escaped.get();
 }
 
 std::string fill_placeholders(const std::string& content, int page, const BandValues& values) {

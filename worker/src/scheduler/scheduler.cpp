@@ -22,44 +22,12 @@ void log(const std::string& msg) {
 
 Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererPool> pool,
                      storage::LocalStorage& storage)
-    : options_(std::move(options)), pool_(std::move(pool)), storage_(storage) {
-    session_ = std::make_unique<db::Session>(options_.database_url,
-                                             std::vector<std::string>{db::kTaskReadyChannel});
-}
+    : options_(std::move(options)),
+      pool_(std::move(pool)),
+      storage_(storage),
+      session_(options_.database_url, {db::kTaskReadyChannel}, "scheduler") {}
 
 Scheduler::~Scheduler() = default;
-
-void Scheduler::ensure_session() {
-    if (session_) return;
-    const auto now = util::Backoff::clock::now();
-    if (!backoff_.due(now)) return;
-    try {
-        session_ = std::make_unique<db::Session>(options_.database_url,
-                                                 std::vector<std::string>{db::kTaskReadyChannel});
-        backoff_.succeeded();
-        want_claim_ = true;
-        log("database connection restored");
-    } catch (const std::exception&) {
-        backoff_.failed(now);
-    }
-}
-
-void Scheduler::drop_session(const char* why) {
-    if (!session_) return;
-    log(std::string("database connection lost (") + why + "), reconnecting");
-    session_.reset();
-    backoff_.failed(util::Backoff::clock::now());
-}
-
-bool Scheduler::drain_notifications() {
-    if (!session_) return false;
-    try {
-        return !session_->take_notifications().empty();
-    } catch (const std::exception&) {
-        drop_session("notification read failed");
-        return false;
-    }
-}
 
 void Scheduler::flush_outcomes() {
     while (session_ && !unrecorded_.empty()) {
@@ -76,7 +44,7 @@ void Scheduler::flush_outcomes() {
             }
             unrecorded_.pop_front();
         } catch (const pqxx::broken_connection&) {
-            drop_session("while recording a result");
+            session_.drop("while recording a result");
         } catch (const std::exception& e) {
             // Not a connectivity problem: retrying would fail the same way.
             log("task " + std::to_string(o.task_id) + ": recording failed: " + e.what());
@@ -95,7 +63,7 @@ void Scheduler::claim_and_submit() {
         claimed =
             db::claim_tasks(session_->conn(), options_.worker_id, options_.lease_seconds, limit);
     } catch (const pqxx::broken_connection&) {
-        drop_session("while claiming");
+        session_.drop("while claiming");
         return;
     } catch (const std::exception& e) {
         log(std::string("claiming failed: ") + e.what());
@@ -168,8 +136,8 @@ void Scheduler::release_in_flight() {
 void Scheduler::run(const std::atomic<bool>& stop) {
     log("started as " + options_.worker_id);
     while (!stop.load()) {
-        ensure_session();
-        if (drain_notifications()) want_claim_ = true;
+        if (session_.ensure()) want_claim_ = true;
+        if (session_.take_notifications()) want_claim_ = true;
         flush_outcomes();
         claim_and_submit();
 

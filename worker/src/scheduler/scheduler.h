@@ -13,10 +13,9 @@
 #include <string>
 
 #include "db/job_types.h"
-#include "db/session.h"
+#include "db/reconnecting_session.h"
 #include "render/renderer_pool.h"
 #include "storage/local_storage.h"
-#include "util/backoff.h"
 
 namespace enconvert::scheduler {
 
@@ -51,9 +50,6 @@ class Scheduler {
         std::filesystem::path temp_file;
     };
 
-    void ensure_session();
-    void drop_session(const char* why);
-    bool drain_notifications();
     void claim_and_submit();
     void collect_results();
     void flush_outcomes();
@@ -62,8 +58,7 @@ class Scheduler {
     SchedulerOptions options_;
     std::unique_ptr<render::RendererPool> pool_;
     storage::LocalStorage& storage_;
-    std::unique_ptr<db::Session> session_;
-    util::Backoff backoff_;
+    db::ReconnectingSession session_;
     std::map<std::int64_t, InFlight> in_flight_;  // by task id
     // Outcomes not yet recorded because the database was unreachable; our
     // lease keeps the tasks ours meanwhile.

@@ -1,0 +1,47 @@
+#include "db/reconnecting_session.h"
+
+#include "util/log.h"
+
+namespace enconvert::db {
+
+ReconnectingSession::ReconnectingSession(std::string database_url,
+                                         std::vector<std::string> channels, std::string component)
+    : database_url_(std::move(database_url)),
+      channels_(std::move(channels)),
+      component_(std::move(component)),
+      session_(std::make_unique<Session>(database_url_, channels_)) {}
+
+bool ReconnectingSession::ensure() {
+    if (session_) return false;
+    const auto now = util::Backoff::clock::now();
+    if (!backoff_.due(now)) return false;
+    try {
+        session_ = std::make_unique<Session>(database_url_, channels_);
+        backoff_.succeeded();
+        util::log_event(component_, "database connection restored");
+        return true;
+    } catch (const std::exception&) {
+        backoff_.failed(now);
+        return false;
+    }
+}
+
+void ReconnectingSession::drop(const char* why) {
+    if (!session_) return;
+    util::log_event(component_,
+                    std::string("database connection lost (") + why + "), reconnecting");
+    session_.reset();
+    backoff_.failed(util::Backoff::clock::now());
+}
+
+bool ReconnectingSession::take_notifications() {
+    if (!session_) return false;
+    try {
+        return !session_->take_notifications().empty();
+    } catch (const std::exception&) {
+        drop("notification read failed");
+        return false;
+    }
+}
+
+}  // namespace enconvert::db
