@@ -40,7 +40,7 @@ e2e-test:
 	$(PYTHON) -m pytest -q tests/e2e
 
 bench: build
-	@echo "no benchmarks yet (see docs/benchmarks.md)"
+	@bench/run.sh
 
 clean:
 	rm -rf $(BUILD)

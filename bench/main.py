@@ -1,0 +1,48 @@
+"""Entry point of bench/run.sh: runs the named benches (all by default) and
+prints a summary. Exit status 0 even when a target is missed (a benchmark
+reports, it does not gate); 1 if a bench could not run."""
+
+import sys
+import traceback
+
+import lib
+
+NAMES = ["render", "accept", "status", "sync"]
+
+
+def run(name):
+    if name == "render":
+        import render
+        return render.bench_render()
+    if name == "sync":
+        import sync
+        return sync.bench_sync()
+    import http_load
+    return {"accept": http_load.bench_accept, "status": http_load.bench_status}[name]()
+
+
+def main(argv):
+    names = argv or NAMES
+    for n in names:
+        if n not in NAMES:
+            print(f"usage: bench/run.sh [{'|'.join(NAMES)}]...", file=sys.stderr)
+            return 2
+    lib.log(f"commit {lib.git_describe()}, {lib.os.cpu_count()} CPUs, binaries from {lib.e2e.BUILD}")
+    summary, broken = [], False
+    for n in names:
+        try:
+            ok = run(n)
+            summary.append((n, "all targets met" if ok else "target(s) missed"))
+        except Exception:
+            traceback.print_exc()
+            summary.append((n, "ERROR (bench could not run)"))
+            broken = True
+    print("\n== summary")
+    for n, s in summary:
+        print(f"{n:<8} {s}")
+    print(f"(JSON results in {lib.RESULTS})")
+    return 1 if broken else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,197 @@
+"""render: N URL-to-PDF conversions of the fixture pages at concurrency C
+through the API (sync requests, direct_download so the client ends up with
+the bytes, as page.pdf() gives them) vs a warm Playwright-driven headless
+Chromium with C pages in parallel. Same page server, same pages, same order,
+alternating rounds; the median round is reported."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+
+import lib
+from lib import fmt, log
+
+N = lib.env_int("BENCH_PAGES", 40)
+C = lib.env_int("BENCH_CONCURRENCY", 4)
+ROUNDS = lib.env_int("BENCH_RENDER_ROUNDS", 3)
+RENDERERS = lib.env_int("BENCH_RENDERERS", 2)
+VIEWS = lib.env_int("BENCH_VIEWS", 2)
+
+
+def ours_round(st, urls, concurrency):
+    """Returns elapsed_s, sizes[], ms[], errors[] like the peer."""
+    sizes, ms, errors = [0] * len(urls), [0.0] * len(urls), []
+    jobs = [None] * len(urls)
+    lock = threading.Lock()
+    state = {"next": 0}
+
+    def one(url, i=None):
+        t0 = time.time()
+        r = st.call("POST", "/v1/convert/url-to-pdf",
+                    body={"url": url, "direct_download": True}, timeout=120)
+        if r.status != 200 or not r.body.startswith(b"%PDF"):
+            raise RuntimeError(f"{url}: HTTP {r.status} {r.body[:200]!r}")
+        if i is not None:
+            jobs[i] = {"job": r.headers.get("x-job-id"), "start": t0, "end": time.time()}
+        return len(r.body)
+
+    def worker(_):
+        while True:
+            with lock:
+                i = state["next"]
+                state["next"] += 1
+            if i >= len(urls):
+                return
+            s = time.perf_counter()
+            try:
+                sizes[i] = one(urls[i], i)
+            except Exception as e:  # counted, reported
+                with lock:
+                    errors.append(str(e)[:300])
+            ms[i] = (time.perf_counter() - s) * 1000
+
+    # Warm-up: one conversion per view (not timed).
+    lib.run_threads(concurrency, lambda i: one(urls[i % len(urls)]))
+    t0 = time.perf_counter()
+    lib.run_threads(concurrency, worker)
+    return {"elapsed_s": time.perf_counter() - t0, "sizes": sizes, "ms": ms, "errors": errors,
+            "jobs": jobs}
+
+
+def ours_request_phases(res, log_text):
+    """Where a request's wall time goes, from worker log timestamps (see
+    sync.py): medians over every measured request of every round."""
+    import sync
+    jl = sync.parse_log(log_text)
+    keys = {"wait before claim (client -> claimed)": [], "render_ms": [],
+            "claimed -> recorded minus render_ms": [], "recorded -> client": []}
+    for r in res:
+        for j in r.get("jobs", []):
+            d = j and jl.get(j["job"])
+            if not d or not {"created", "claimed", "recorded", "answered", "render_ms"} <= d.keys():
+                continue
+            keys["wait before claim (client -> claimed)"].append((d["claimed"] - j["start"]) * 1000)
+            keys["render_ms"].append(d["render_ms"])
+            keys["claimed -> recorded minus render_ms"].append(
+                (d["recorded"] - d["claimed"]) * 1000 - d["render_ms"])
+            keys["recorded -> client"].append((j["end"] - d["recorded"]) * 1000)
+    return {k: lib.median(v) for k, v in keys.items()}
+
+
+def peer_round(urls, concurrency):
+    out = tempfile.mkdtemp(prefix="enconvert-bench-peer.")
+    try:
+        r = subprocess.run(["node", os.path.join(lib.BENCH, "chromium_peer.mjs"),
+                            json.dumps({"urls": urls, "concurrency": concurrency,
+                                        "outdir": out})],
+                           cwd=lib.BENCH, capture_output=True, text=True,
+                           timeout=60 + 30 * len(urls))
+        if r.returncode != 0:
+            raise RuntimeError(f"chromium peer failed: {r.stderr[-2000:]}")
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def chromium_version():
+    try:
+        return subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True,
+                              text=True, timeout=30).stdout.strip()
+    except OSError:
+        return "?"
+
+
+RE_DONE = re.compile(r"job done: load (\d+) ms, settle\+fonts (\d+) ms, output (\d+) ms")
+
+
+def ours_phases(log_text):
+    """Per-render phases the renderer child logs: load, wait (network idle,
+    fonts), output (print + PDF post-processing)."""
+    out = {"load": [], "settle": [], "output": [],
+           "render_ms": [float(m[1]) for m in re.finditer(r"job \d+ ok in (\d+) ms", log_text)]}
+    for m in RE_DONE.finditer(log_text):
+        out["load"].append(float(m[1]))
+        out["settle"].append(float(m[2]))
+        out["output"].append(float(m[3]))
+    return out
+
+
+def bench_render():
+    before = lib.machine_state("before render")
+    res = {"ours": [], "peer": []}
+    with lib.PageServer() as pages, \
+            lib.BenchStack(renderers=RENDERERS, views=VIEWS) as st:
+        page_urls = pages.page_urls()
+        urls = [page_urls[i % len(page_urls)] for i in range(N)]
+        for i in range(ROUNDS):
+            order = [("ours", lambda: ours_round(st, urls, C)),
+                     ("peer", lambda: peer_round(urls, C))]
+            if i % 2:
+                order.reverse()
+            for name, fn in order:
+                r = fn()
+                r["rate"] = (N - len(r["errors"])) / r["elapsed_s"]
+                log(f"round {i + 1} {name}: {N} pages in {r['elapsed_s']:.2f} s = "
+                    f"{r['rate']:.2f} pages/s, errors {len(r['errors'])}")
+                for e in r["errors"][:3]:
+                    log(f"  {e}")
+                res[name].append(r)
+        wl = st.worker_log()
+        render_log = [ln for ln in wl.splitlines() if "job done" in ln]
+        ph = ours_phases(wl)
+        req_phases = ours_request_phases(res["ours"], wl)
+    o = sorted(res["ours"], key=lambda r: r["rate"])[len(res["ours"]) // 2]
+    p = sorted(res["peer"], key=lambda r: r["rate"])[len(res["peer"]) // 2]
+    ratio = o["rate"] / p["rate"]
+    # Sizes: every successful conversion of every round.
+    so = [s for r in res["ours"] for s in r["sizes"] if s]
+    sp = [s for r in res["peer"] for s in r["sizes"] if s]
+    mo, mp = lib.median(so), lib.median(sp)
+    lat_o = [m for r in res["ours"] for m in r["ms"]]
+    lat_p = [m for r in res["peer"] for m in r["ms"]]
+    errs = sum(len(r["errors"]) for r in res["ours"] + res["peer"])
+    rows = [
+        {"metric": f"pages/s ({N} pages, {C} at a time)", "ours": fmt(o["rate"]),
+         "peer": fmt(p["rate"]), "ratio": f"{ratio:.2f}x", "target": ">= 1.5x",
+         "ok": ratio >= 1.5},
+        {"metric": "median time per page", "ours": fmt(lib.median(lat_o), " ms"),
+         "peer": fmt(lib.median(lat_p), " ms")},
+        {"metric": "  bare render, renderer child's render_ms (median)",
+         "ours": fmt(lib.median(ph["render_ms"]), " ms")},
+        {"metric": "  load + wait for network idle (median)",
+         "ours": fmt(lib.median([a + b for a, b in zip(ph["load"], ph["settle"])]), " ms"),
+         "peer": fmt(lib.median([x for r in res["peer"] for x in r.get("goto_ms", [])]), " ms")},
+        {"metric": "  print + write PDF (median)", "ours": fmt(lib.median(ph["output"]), " ms"),
+         "peer": fmt(lib.median([x for r in res["peer"] for x in r.get("pdf_ms", [])]), " ms")},
+        {"metric": "median PDF size", "ours": fmt(mo / 1024, " KiB"),
+         "peer": fmt(mp / 1024, " KiB"), "ratio": f"{mo / mp:.2f}x", "target": "<= 1x",
+         "ok": mo <= mp},
+        {"metric": "failed conversions", "ours": str(sum(len(r["errors"]) for r in res["ours"])),
+         "peer": str(sum(len(r["errors"]) for r in res["peer"])), "ok": errs == 0},
+    ]
+    lib.print_table(f"render: URL-to-PDF throughput, ours ({RENDERERS} renderers x {VIEWS} views)"
+                    f" vs Playwright + {chromium_version()}", rows)
+    print("ours, where a request's time goes (medians, worker log timestamps): " +
+          ", ".join(f"{k} {fmt(v, ' ms')}" for k, v in req_phases.items()))
+    # Per page: median size ours / peer over all rounds.
+    print("per page (median size, median time):")
+    for j, u in enumerate(page_urls):
+        idx = [i for i in range(N) if i % len(page_urls) == j]
+        zo = lib.median([r["sizes"][i] for r in res["ours"] for i in idx if r["sizes"][i]])
+        zp = lib.median([r["sizes"][i] for r in res["peer"] for i in idx if r["sizes"][i]])
+        to = lib.median([r["ms"][i] for r in res["ours"] for i in idx])
+        tp = lib.median([r["ms"][i] for r in res["peer"] for i in idx])
+        print(f"  {lib.PAGES[j]:<16} ours {fmt((zo or 0) / 1024, ' KiB'):>10} {fmt(to, ' ms'):>8}"
+              f"   chromium {fmt((zp or 0) / 1024, ' KiB'):>10} {fmt(tp, ' ms'):>8}")
+    after = lib.machine_state("after render")
+    lib.save("render", {"rounds": res, "rate_ours": o["rate"], "rate_peer": p["rate"],
+                        "ratio": ratio, "median_size_ours": mo, "median_size_peer": mp,
+                        "pages": N, "concurrency": C, "renderers": RENDERERS, "views": VIEWS,
+                        "chromium": chromium_version(), "render_log": render_log[-200:], "ours_phases": ph, "ours_request_phases": req_phases,
+                        "machine": [before, after]})
+    return all(r.get("ok") is not False for r in rows)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the enconvert benchmarks: all of them, or those named.
+#
+#   bench/run.sh                  render, accept, status, sync
+#   bench/run.sh render|accept|status|sync ...
+#
+# Each bench starts its own stack (scripts/stack.sh) in a temp dir from a copy
+# of build/ (run `make build` first), runs ours and the peer in the same run
+# and prints ours, peer, ratio, target and pass/fail. JSON results go to
+# $BENCH_RESULTS (default var/bench/). docs/benchmarks.md records the numbers.
+#
+# Settings (environment):
+#   BENCH_PAGES (40)  BENCH_CONCURRENCY (4)  BENCH_RENDER_ROUNDS (3)   render
+#   BENCH_RENDERERS (2) BENCH_VIEWS (2)      our render pool in render
+#   BENCH_CONNECTIONS (64) BENCH_DURATION (10 s) BENCH_ROUNDS (3)       accept, status
+#   BENCH_SYNC_REQUESTS (24)                                             sync
+#   BENCH_KEEP=1   keep the stacks' temp dirs (logs)
+set -euo pipefail
+
+bench=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$bench")
+
+"$bench/deps.sh"
+
+# playwright-core (the Chromium peer's driver) from bench/package-lock.json.
+lock_sum=$(sha256sum "$bench/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$bench/node_modules/.bench-lock-sum" 2>/dev/null)" != "$lock_sum" ]; then
+    (cd "$bench" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_sum" >"$bench/node_modules/.bench-lock-sum"
+fi
+
+build=${ENCONVERT_BUILD:-$repo/build}
+for f in worker/enconvert-worker worker/src/render_child/enconvert-render \
+    nginx/ngx_http_enconvert_module.so; do
+    [ -e "$build/$f" ] || { echo "bench: $build/$f is missing: run make build" >&2; exit 1; }
+done
+
+echo "bench: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) CPUs, load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+exec /usr/bin/python3 "$bench/main.py" "$@"
