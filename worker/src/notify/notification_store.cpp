@@ -1,5 +1,7 @@
 #include "notify/notification_store.h"
 
+#include <algorithm>
+
 namespace enconvert::notify {
 
 namespace {
@@ -90,12 +92,14 @@ int settle_interrupted(pqxx::connection& conn, int webhook_retries, int email_re
 
 std::optional<double> seconds_until_next_due(pqxx::connection& conn) {
     pqxx::read_transaction tx(conn);
+    // No greatest(0, …) in SQL: PostgreSQL's greatest skips NULLs, which
+    // turned "nothing pending" into "due now" and the loop into a busy poll.
     const pqxx::row r = tx.exec1(
-        "SELECT greatest(0, extract(epoch FROM min(next_attempt_at) - now()))::float8 "
+        "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 "
         "FROM notifications WHERE state = 'pending'");
     tx.commit();
     if (r[0].is_null()) return std::nullopt;
-    return r[0].as<double>();
+    return std::max(0.0, r[0].as<double>());
 }
 
 }  // namespace enconvert::notify

@@ -206,6 +206,33 @@ TEST_F(NotifierTest, OutboxRowsAreWrittenOnceAndListedInStatus) {
     EXPECT_EQ(none, json::array());
 }
 
+TEST_F(NotifierTest, NextDueIsUnknownWithoutPendingRowsAndNeverNegative) {
+    // Nothing pending must not read as "due now": the notifier would poll
+    // the database in a busy loop.
+    EXPECT_EQ(notify::seconds_until_next_due(*conn_), std::nullopt);
+    const std::string id = terminal_job(receivers_->https("/hook/never-sent"), std::nullopt);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE notifications SET next_attempt_at = now() - interval '1 minute' "
+            "WHERE job_id = $1",
+            id);
+        tx.commit();
+    }
+    EXPECT_EQ(notify::seconds_until_next_due(*conn_), 0.0);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE notifications SET next_attempt_at = now() + interval '1 hour' "
+            "WHERE job_id = $1",
+            id);
+        tx.commit();
+    }
+    const auto later = notify::seconds_until_next_due(*conn_);
+    ASSERT_TRUE(later.has_value());
+    EXPECT_GT(*later, 3000.0);
+}
+
 TEST_F(NotifierTest, ThreeTaskJobWithOneFailureSendsExactWebhookAndOneEmail) {
     RunningNotifier n(settings());
     const std::string id =
