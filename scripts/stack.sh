@@ -11,6 +11,7 @@
 # Settings (environment): PORT (8080), ENCONVERT_WORKERS (1),
 # ENCONVERT_ALLOWED_NETWORKS (127.0.0.0/8,::1/128 — this local stack only),
 # ENCONVERT_SMTP_URL, ENCONVERT_TLS_CA_FILE, ENCONVERT_BUILD (build/),
+# ENCONVERT_RENDERERS (1) and ENCONVERT_VIEWS_PER_RENDERER (2) per worker,
 # ENCONVERT_WORKER_EXTRA (raw lines appended to each worker's config),
 # ENCONVERT_NGINX_EXTRA (raw directives added to nginx's http{} block, e.g.
 # "enconvert_sync_timeout 2s;" for tests; avoid '&', bash substitutes it).
@@ -129,7 +130,8 @@ worker_conf() {
     [ -n "${ENCONVERT_WORKER_EXTRA:-}" ] && extra+="$ENCONVERT_WORKER_EXTRA"$'\n'
     fill_template "$repo/conf/worker.conf.template" "$home/worker-$n.conf" \
         "N=$n" "HOME=$home" "PGPORT=$(pg_port)" "PGUSER=$pguser" \
-        "BUILD=$build" "EXTRA=$extra"
+        "BUILD=$build" "RENDERERS=${ENCONVERT_RENDERERS:-1}" \
+        "VIEWS=${ENCONVERT_VIEWS_PER_RENDERER:-2}" "EXTRA=$extra"
 }
 
 start_workers() {
