@@ -239,7 +239,8 @@ enconvert is running.
   base URL : $url
   API key  : $key
   workers  : $workers   logs: $home/log/
-  outbound : ${allowed:-no} networks exempt from the address deny list${allowed:+ (loopback is allowed only because this is the local stack, so the sample page renders)}
+  outbound : exempt from the address deny list: ${allowed:-nothing}${allowed:+ (local stack only, so loopback pages and receivers work)}
+             the deny list guards webhook callbacks; page renders are not yet address-checked
 
 Convert the sample page:
   curl -s -X POST $url/v1/convert/url-to-pdf \\
