@@ -41,6 +41,7 @@ e2e-test:
 
 bench: build
 	@bench/run.sh
+	@bench/notifications/run.sh
 
 clean:
 	rm -rf $(BUILD)
