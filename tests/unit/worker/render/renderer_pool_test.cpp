@@ -233,8 +233,11 @@ TEST_F(RendererPoolTest, UnknownHostFailsWithDnsError) {
     EXPECT_EQ(result->error, "Failed to load page: could not resolve host no-such-host.invalid");
 }
 
-// A real TLS server (openssl s_server) with a self-signed certificate no
-// one trusts: the load must fail as a TLS error, not render an error page.
+// A real TLS server with a self-signed certificate no one trusts: the load
+// must fail as a TLS error, not render an error page. Python's threaded
+// server does each handshake on its own thread, so a speculative connection
+// WebKit opens and leaves idle cannot block the real one (openssl s_server
+// serves one connection at a time and could).
 class UntrustedTlsServer {
   public:
     explicit UntrustedTlsServer(const fs::path& dir) : port_(LoopbackHttpServer::closed_port()) {
@@ -244,15 +247,24 @@ class UntrustedTlsServer {
             "/CN=127.0.0.1 -keyout " +
             key + " -out " + cert + " >/dev/null 2>&1";
         if (std::system(make.c_str()) != 0) throw std::runtime_error("openssl req failed");
+        static const char* const kServer =
+            "import http.server, ssl, sys\n"
+            "srv = http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])),\n"
+            "                                      http.server.SimpleHTTPRequestHandler)\n"
+            "ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+            "ctx.load_cert_chain(sys.argv[2], sys.argv[3])\n"
+            "srv.socket = ctx.wrap_socket(srv.socket, server_side=True,\n"
+            "                             do_handshake_on_connect=False)\n"
+            "srv.serve_forever()\n";
         pid_ = fork();
         if (pid_ == 0) {
-            const std::string accept = std::to_string(port_);
-            execlp("openssl", "openssl", "s_server", "-quiet", "-www", "-accept", accept.c_str(),
-                   "-cert", cert.c_str(), "-key", key.c_str(), static_cast<char*>(nullptr));
+            const std::string port = std::to_string(port_);
+            execl("/usr/bin/python3", "python3", "-c", kServer, port.c_str(), cert.c_str(),
+                  key.c_str(), static_cast<char*>(nullptr));
             _exit(127);
         }
         // Ready once it accepts connections.
-        for (int i = 0; i < 100 && !accepting(); ++i) usleep(50 * 1000);
+        for (int i = 0; i < 200 && !accepting(); ++i) usleep(50 * 1000);
     }
     ~UntrustedTlsServer() {
         if (pid_ > 0) {
@@ -280,7 +292,7 @@ class UntrustedTlsServer {
 TEST_F(RendererPoolTest, UntrustedCertificateFailsWithTlsError) {
     UntrustedTlsServer tls(dir_);
     pool_->submit(request(11, tls.url(), "pdf"));
-    auto result = wait_for(11);
+    auto result = wait_for(11, 60s);
     ASSERT_TRUE(result);
     EXPECT_FALSE(result->ok);
     EXPECT_EQ(result->error_code, "tls_error") << result->error;
