@@ -15,6 +15,7 @@
 #include <regex>
 #include <sstream>
 
+#include "../../support/process_io.h"
 #include "loopback_http_server.h"
 #include "render/renderer_pool.h"
 #include "render/xvfb.h"
@@ -26,24 +27,8 @@ using namespace std::chrono_literals;
 using testing::LoopbackHttpServer;
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string run(const std::string& command) {
-    std::string out;
-    FILE* p = popen(command.c_str(), "r");
-    if (!p) return out;
-    char buffer[4096];
-    std::size_t n;
-    while ((n = fread(buffer, 1, sizeof buffer, p)) > 0) out.append(buffer, n);
-    pclose(p);
-    return out;
-}
+using test_support::read_file;
+using test_support::run_command;
 
 struct PdfInfo {
     int pages = 0;
@@ -53,7 +38,7 @@ struct PdfInfo {
 
 PdfInfo pdfinfo(const std::string& path) {
     PdfInfo info;
-    const std::string out = run("pdfinfo '" + path + "'");
+    const std::string out = run_command("pdfinfo '" + path + "'");
     std::smatch m;
     if (std::regex_search(out, m, std::regex(R"(Pages:\s+(\d+))"))) info.pages = std::stoi(m[1]);
     if (std::regex_search(out, m, std::regex(R"(Page size:\s+([\d.]+) x ([\d.]+) pts)"))) {
@@ -65,12 +50,12 @@ PdfInfo pdfinfo(const std::string& path) {
 }
 
 std::string pdftext(const std::string& path) {
-    return run("pdftotext '" + path + "' -");
+    return run_command("pdftotext '" + path + "' -");
 }
 
 // xMin of the first word `word` in pdftotext's bbox output, or NaN.
 std::pair<double, double> word_box_x(const std::string& path, const std::string& word) {
-    const std::string out = run("pdftotext -bbox '" + path + "' -");
+    const std::string out = run_command("pdftotext -bbox '" + path + "' -");
     std::smatch m;
     const std::regex re("xMin=\"([\\d.]+)\" yMin=\"[\\d.]+\" xMax=\"([\\d.]+)\"[^>]*>" + word +
                         "<");
@@ -89,7 +74,8 @@ struct PageWords {
 };
 PageWords page_words(const std::string& path, int page) {
     const std::string k = std::to_string(page);
-    const std::string out = run("pdftotext -f " + k + " -l " + k + " -bbox '" + path + "' -");
+    const std::string out =
+        run_command("pdftotext -f " + k + " -l " + k + " -bbox '" + path + "' -");
     PageWords result;
     std::smatch m;
     if (std::regex_search(out, m, std::regex(R"re(<page width="([\d.]+)" height="([\d.]+)")re"))) {
@@ -119,8 +105,8 @@ std::string words_between(const PageWords& page, double y0, double y1) {
 }
 
 int link_annotations(const std::string& path) {
-    const std::string out =
-        run("qpdf --qdf --object-streams=disable '" + path + "' - | grep -ac '/Subtype /Link'");
+    const std::string out = run_command("qpdf --qdf --object-streams=disable '" + path +
+                                        "' - | grep -ac '/Subtype /Link'");
     return out.empty() ? -1 : std::stoi(out);
 }
 
@@ -131,7 +117,7 @@ struct Raster {
 };
 Raster rasterise(const std::string& path) {
     Raster r;
-    const std::string ppm = run("pdftoppm -r 20 -f 1 -l 1 '" + path + "'");
+    const std::string ppm = run_command("pdftoppm -r 20 -f 1 -l 1 '" + path + "'");
     std::istringstream in(ppm);
     std::string magic;
     int maxval = 0;
@@ -382,7 +368,7 @@ TEST_F(RenderOptionsTest, LinksBecomeAnnotations) {
     ASSERT_OK(render("/links.html", "pdf", kFast));
     // one, two, relative, mailto; not the fragment nor javascript:.
     EXPECT_EQ(link_annotations(last()), 4);
-    const std::string qdf = run("qpdf --qdf --object-streams=disable '" + last() + "' -");
+    const std::string qdf = run_command("qpdf --qdf --object-streams=disable '" + last() + "' -");
     EXPECT_NE(qdf.find("(https://example.com/one)"), std::string::npos);
     EXPECT_NE(qdf.find(server_->url("/relative")), std::string::npos);
 
@@ -459,7 +445,7 @@ TEST_F(RenderOptionsTest, PrintMediaQueriesApply) {
 
 TEST_F(RenderOptionsTest, WebFontsCjkAndEmojiAreEmbeddedAndExtractable) {
     ASSERT_OK(render("/webfont.html", "pdf", kFast));
-    EXPECT_NE(run("pdffonts '" + last() + "'").find("DejaVuSerif"), std::string::npos);
+    EXPECT_NE(run_command("pdffonts '" + last() + "'").find("DejaVuSerif"), std::string::npos);
     EXPECT_NE(pdftext(last()).find("downloaded web font"), std::string::npos);
     EXPECT_LT(fs::file_size(last()), 60'000u);
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <sstream>
 
+#include "../../support/process_io.h"
 #include "loopback_http_server.h"
 #include "render/xvfb.h"
 
@@ -25,30 +26,14 @@ namespace {
 using namespace std::chrono_literals;
 using testing::LoopbackHttpServer;
 namespace fs = std::filesystem;
+using test_support::read_file;
+using test_support::run_command;
 
 const char* const kPage = R"(<!doctype html>
 <html><head><title>Fixture page</title>
 <style>body { font-family: sans-serif; }</style></head>
 <body><h1>Hello from enconvert</h1><p>A paragraph of fixture text.</p>
 <img src="/pixel.svg" width="10" height="10"></body></html>)";
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string run_command(const std::string& command) {
-    std::string out;
-    FILE* p = popen(command.c_str(), "r");
-    if (!p) return out;
-    char buffer[4096];
-    std::size_t n;
-    while ((n = fread(buffer, 1, sizeof buffer, p)) > 0) out.append(buffer, n);
-    pclose(p);
-    return out;
-}
 
 // Pids of the children of `parent` whose command name starts with `prefix`.
 std::vector<pid_t> children_of(pid_t parent, const std::string& prefix) {

@@ -17,28 +17,12 @@
 #include <sstream>
 #include <string>
 
+#include "../../../support/process_io.h"
+
 namespace enconvert::render_child::pdf::testing {
 
 inline constexpr const char* kFontPath =
     "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf";
-
-inline std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-inline std::string run(const std::string& command) {
-    std::string out;
-    FILE* p = popen(command.c_str(), "r");
-    if (!p) return out;
-    char buffer[4096];
-    std::size_t n;
-    while ((n = fread(buffer, 1, sizeof buffer, p)) > 0) out.append(buffer, n);
-    pclose(p);
-    return out;
-}
 
 // Glyph ids of `text` (ASCII) in the font, as 2-byte big-endian codes.
 inline std::string glyph_codes(const std::string& font, const std::string& text) {
@@ -109,7 +93,7 @@ inline QPDFObjectHandle type0_font(QPDF& pdf, const std::string& font, const std
 // `second` with another (WebKit often embeds the same font twice).
 inline void write_text_pdf(const std::string& path, const std::string& first,
                            const std::string& second) {
-    const std::string font = read_bytes(kFontPath);
+    const std::string font = test_support::read_file(kFontPath);
     QPDF pdf;
     pdf.emptyPDF();
     QPDFObjectHandle fonts = QPDFObjectHandle::newDictionary();

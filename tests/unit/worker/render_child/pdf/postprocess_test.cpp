@@ -41,7 +41,7 @@ struct Pixels {
     int non_white = 0;
 };
 Pixels count_pixels(const std::string& pdf) {
-    const std::string ppm = run("pdftoppm -r 20 -f 1 -l 1 '" + pdf + "'");
+    const std::string ppm = test_support::run_command("pdftoppm -r 20 -f 1 -l 1 '" + pdf + "'");
     std::istringstream in(ppm);
     std::string magic;
     int width = 0, height = 0, maxval = 0;
@@ -76,12 +76,13 @@ TEST_F(PdfPostprocessTest, SubsettingShrinksDeduplicatesAndKeepsTextExtractable)
     ASSERT_EQ(postprocess(file, {}), "");
     const auto after = fs::file_size(file);
     EXPECT_LT(after, 20'000u) << "from " << before;
-    const std::string text = run("pdftotext '" + file + "' -");
+    const std::string text = test_support::run_command("pdftotext '" + file + "' -");
     EXPECT_NE(text.find("Hello subset"), std::string::npos) << text;
     EXPECT_NE(text.find("Second copy"), std::string::npos) << text;
     // The subset still draws the glyphs: poppler renders ink, no errors.
     EXPECT_GT(count_pixels(file).non_white, 20);
-    EXPECT_EQ(run("pdffonts '" + file + "' 2>&1 | grep -c 'Syntax Error'"), "0\n");
+    EXPECT_EQ(test_support::run_command("pdffonts '" + file + "' 2>&1 | grep -c 'Syntax Error'"),
+              "0\n");
 }
 
 TEST_F(PdfPostprocessTest, LinksBecomeUriAnnotationsWithTheirRectangles) {
@@ -125,7 +126,7 @@ TEST_F(PdfPostprocessTest, TitleAndProducerAreWritten) {
     PostProcessInput input;
     input.title = "Résumé — 履歴書";
     ASSERT_EQ(postprocess(file, input), "");
-    const std::string info = run("pdfinfo '" + file + "'");
+    const std::string info = test_support::run_command("pdfinfo '" + file + "'");
     EXPECT_TRUE(std::regex_search(info, std::regex("Title: +Résumé — 履歴書\n"))) << info;
     EXPECT_TRUE(std::regex_search(info, std::regex("Producer: +enconvert \\(WebKitGTK\\)\n")))
         << info;
@@ -148,7 +149,8 @@ TEST_F(PdfPostprocessTest, GrayscaleRemovesColourKeepsTextAndWhitePaper) {
     EXPECT_EQ(gray.coloured, 0);
     // The red area is now grey, the rest of the sheet stays white.
     EXPECT_NEAR(gray.non_white, colour.non_white, colour.non_white / 20);
-    EXPECT_NE(run("pdftotext '" + file + "' -").find("Still text"), std::string::npos);
+    EXPECT_NE(test_support::run_command("pdftotext '" + file + "' -").find("Still text"),
+              std::string::npos);
 }
 
 TEST_F(PdfPostprocessTest, OverlayStampsPageIOntoPageIWithoutHidingTheBody) {
@@ -164,7 +166,8 @@ TEST_F(PdfPostprocessTest, OverlayStampsPageIOntoPageIWithoutHidingTheBody) {
     ASSERT_EQ(postprocess(body, input), "");
     for (int k = 1; k <= 3; ++k) {
         const std::string n = std::to_string(k);
-        const std::string bbox = run("pdftotext -f " + n + " -l " + n + " -bbox '" + body + "' -");
+        const std::string bbox =
+            test_support::run_command("pdftotext -f " + n + " -l " + n + " -bbox '" + body + "' -");
         EXPECT_NE(bbox.find(">Body" + n + "<"), std::string::npos) << bbox;
         std::smatch m;
         const bool stamped =
@@ -184,7 +187,7 @@ TEST_F(PdfPostprocessTest, UnreadableInputReportsAndLeavesFileAlone) {
         out << "not a pdf";
     }
     EXPECT_NE(postprocess(file, {}), "");
-    EXPECT_EQ(read_bytes(file), "not a pdf");
+    EXPECT_EQ(test_support::read_file(file), "not a pdf");
     EXPECT_EQ(page_count(file), 0);
     EXPECT_FALSE(fs::exists(file + ".post"));
 }
