@@ -28,6 +28,16 @@ SECRET = "0123456789abcdef" * 4
 VALGRIND = os.environ.get("ENCONVERT_VALGRIND") == "1"
 
 
+def wait_for(pred, timeout=3.0):
+    """Polls `pred` until it is true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return pred()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

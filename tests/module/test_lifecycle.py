@@ -9,18 +9,10 @@ import threading
 import time
 
 from ngxtest import (API_KEY, NGINX, accepted, assert_error,
-                     assert_nothing_sent, auth, final)
+                     assert_nothing_sent, auth, final, wait_for)
 
 PDF = "/v1/convert/url-to-pdf"
 
-
-def wait_for(pred, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 def body_for(m):

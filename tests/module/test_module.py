@@ -8,19 +8,12 @@ import time
 import pytest
 
 from ngxtest import (API_KEY, NGINX, accepted, assert_error,
-                     assert_nothing_sent, auth, final, presign)
+                     assert_nothing_sent, auth, final, presign,
+                     wait_for)
 
 PDF = "/v1/convert/url-to-pdf"
 SHOT = "/v1/convert/url-to-screenshot"
 
-
-def wait_for(pred, timeout=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.01)
-    return pred()
 
 
 # --- convert ---------------------------------------------------------------
@@ -192,7 +185,7 @@ def test_client_gone_before_reply(make_env):
               b"Content-Type: application/json\r\n"
               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
               + body)
-    assert wait_for(lambda: len(backend.messages()) == 1)
+    assert wait_for(lambda: len(backend.messages()) == 1, 2.0)
     s.close()
     time.sleep(0.8)     # the late reply arrives for a finished request
     backend.responder = lambda m: [(0, final(m, status=202, body=b"{}"))]
@@ -682,7 +675,7 @@ def test_graceful_quit_with_pending_request(make_env):
 
     t = threading.Thread(target=call)
     t.start()
-    assert wait_for(lambda: len(backend.messages()) == 1)
+    assert wait_for(lambda: len(backend.messages()) == 1, 2.0)
     ngx.proc.send_signal(signal.SIGQUIT)
     t.join(5)
     assert result["resp"].status == 202
