@@ -155,6 +155,8 @@ void ViewSlot::start(Job job) {
     started_us_ = g_get_monotonic_time();
     http_status_ = 0;
     job_load_started_ = false;
+    job_load_committed_ = false;
+    load_retries_ = 0;
     pending_resources_.clear();
     print_error_.reset();
     cancellable_.reset(g_cancellable_new());
@@ -198,6 +200,7 @@ void ViewSlot::fail(const std::string& code, const std::string& message) {
 void ViewSlot::answer(Outcome outcome) {
     const bool printing = stage_ == Stage::Printing;
     deadline_.reset();
+    reload_source_.reset();
     settle_timer_.reset();
     delay_timer_.reset();
     // A running print keeps its watchdog (Draining); otherwise a pending
@@ -241,10 +244,24 @@ gboolean ViewSlot::on_deadline(gpointer data) {
     self->deadline_.release();
     if (self->job_running()) {
         const double seconds = self->job_->timeout_seconds;
-        if (self->stage_ == Stage::Loading) webkit_web_view_stop_loading(self->view_);
+        if (self->stage_ == Stage::Loading) {
+            self->stopping_load_ = true;
+            webkit_web_view_stop_loading(self->view_);
+            self->stopping_load_ = false;
+        }
         char buffer[32];
         std::snprintf(buffer, sizeof buffer, "%g", seconds);
         self->fail("timeout", std::string("Failed to render page within ") + buffer + " s");
+    }
+    return G_SOURCE_REMOVE;
+}
+
+gboolean ViewSlot::on_reload(gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    self->reload_source_.release();
+    if (self->stage_ == Stage::Loading) {
+        self->job_load_started_ = false;
+        webkit_web_view_load_uri(self->view_, self->job_->url.c_str());
     }
     return G_SOURCE_REMOVE;
 }

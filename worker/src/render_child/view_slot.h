@@ -109,6 +109,7 @@ class ViewSlot {
     static void on_print_failed(WebKitPrintOperation*, GError*, gpointer);
     static void on_print_finished(WebKitPrintOperation*, gpointer);
     static gboolean on_deadline(gpointer);
+    static gboolean on_reload(gpointer);
     static gboolean on_settle_tick(gpointer);
     static gboolean on_delay_done(gpointer);
     static void on_selector_done(GObject*, GAsyncResult*, gpointer);
@@ -144,6 +145,7 @@ class ViewSlot {
     SourceId print_watchdog_;
     SourceId reset_watchdog_;
     SourceId recycle_source_;
+    SourceId reload_source_;
 
     gint64 started_us_ = 0;
     gint64 load_finished_us_ = 0;
@@ -152,6 +154,9 @@ class ViewSlot {
     std::unordered_set<WebKitWebResource*> pending_resources_;
     int http_status_ = 0;
     bool job_load_started_ = false;
+    bool job_load_committed_ = false;
+    bool stopping_load_ = false;  // our own stop_loading: its cancellation is expected
+    int load_retries_ = 0;
 
     // Measured by kPreparePrintScript for the post-processing.
     std::string page_facts_json_;

@@ -26,6 +26,9 @@ constexpr guint kResetWatchdogMs = 15 * 1000;
 constexpr guint kDeathReportGraceMs = 300;
 // Fresh view + context after this many jobs, bounding leaks in long runs.
 constexpr int kJobsPerView = 200;
+// Loads of a job's URL the engine may abandon before one is given up (see
+// ViewSlot::on_load_failed).
+constexpr int kEngineAbandonedLoadRetries = 3;
 // Web process memory: killed at the limit, polled this often.
 constexpr double kKillThreshold = 1.0;
 constexpr double kMemoryPollSeconds = 0.5;

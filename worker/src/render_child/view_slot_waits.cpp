@@ -74,6 +74,7 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
     }
     if (!self->job_load_started_) return;
     if (event == WEBKIT_LOAD_COMMITTED) {
+        self->job_load_committed_ = true;
         if (WebKitWebResource* main = webkit_web_view_get_main_resource(view)) {
             if (WebKitURIResponse* response = webkit_web_resource_get_response(main))
                 self->http_status_ =
@@ -91,10 +92,31 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
     }
 }
 
-gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent, gchar* failing_uri,
+gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* failing_uri,
                                   GError* error, gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
-    if (is_cancellation(error)) return TRUE;  // replaced by a newer navigation
+    if (is_cancellation(error)) {
+        // Usually a newer navigation replaced this one. But before our job's
+        // navigation commits nothing can replace it (the old document is
+        // about:blank). WebKit 2.50 abandons it this way when its
+        // speculative preconnect to the same server rejects the
+        // certificate and cancels the connection the load was waiting for;
+        // no other signal follows, so left alone the job would wait for its
+        // deadline. The next load usually gets the real TLS error.
+        const bool orphaned = self->stage_ == Stage::Loading && !self->stopping_load_ &&
+                              event == WEBKIT_LOAD_STARTED && self->job_load_started_ &&
+                              !self->job_load_committed_;
+        if (!orphaned) return TRUE;
+        if (self->load_retries_++ < kEngineAbandonedLoadRetries) {
+            log(self->index_, "load cancelled by the engine; loading again");
+            self->reload_source_.reset(g_idle_add(&ViewSlot::on_reload, self));
+        } else {
+            const std::string host = host_of(failing_uri ? failing_uri : self->job_->url);
+            self->fail("load_failed",
+                       "Failed to load page: the browser engine abandoned the load of " + host);
+        }
+        return TRUE;
+    }
     if (self->stage_ == Stage::Banding) {
         self->fail("print_failed",
                    std::string("Failed to print page: header/footer: ") + error->message);
