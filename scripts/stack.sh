@@ -240,7 +240,7 @@ enconvert is running.
   API key  : $key
   workers  : $workers   logs: $home/log/
   outbound : exempt from the address deny list: ${allowed:-nothing}${allowed:+ (local stack only, so loopback pages and receivers work)}
-             the deny list guards webhook callbacks; page renders are not yet address-checked
+             the deny list guards page renders (every request) and webhook callbacks
 
 Convert the sample page:
   curl -s -X POST $url/v1/convert/url-to-pdf \\

@@ -131,6 +131,7 @@ int serve(const std::vector<std::string>& args) {
     pool_options.display = display;
     pool_options.processes = cfg.renderers;
     pool_options.views_per_process = cfg.views_per_renderer;
+    pool_options.allowed_networks = cfg.allowed_networks;
     scheduler::SchedulerOptions sched_options;
     sched_options.database_url = cfg.database_url;
     sched_options.worker_id = cfg.worker_id;

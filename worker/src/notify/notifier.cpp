@@ -39,7 +39,7 @@ AttemptOutcome failure(std::string error, bool permanent) {
 Notifier::Notifier(NotifierSettings settings, storage::Presigner presigner)
     : settings_(std::move(settings)),
       presigner_(std::move(presigner)),
-      policy_(AddressPolicy::from_config(settings_.allowed_networks)),
+      policy_(net::AddressPolicy::from_config(settings_.allowed_networks)),
       ca_blob_(combined_ca_bundle(settings_.tls_ca_file)),
       lease_seconds_(settings_.options.effective_lease_seconds()),
       session_(settings_.database_url, {kNotifyChannel}, "notifier"),
@@ -134,7 +134,7 @@ void Notifier::start_webhook(const ClaimedNotification& row) {
     // getaddrinfo blocks: run it beside the loop and wake the loop when done.
     CURLM* multi = multi_.get();
     p.resolved = std::async(std::launch::async, [policy = policy_, host = target->host, multi] {
-        Resolved r = policy.resolve(host);
+        net::Resolved r = policy.resolve(host);
         curl_multi_wakeup(multi);
         return r;
     });
@@ -184,10 +184,10 @@ void Notifier::start_resolved_webhooks() {
         }
         PendingWebhook p = std::move(*it);
         it = resolving_.erase(it);
-        const Resolved r = p.resolved.get();
-        if (r.error == ResolveError::blocked_address) {
+        const net::Resolved r = p.resolved.get();
+        if (r.error == net::ResolveError::blocked_address) {
             finish(p.row, failure("blocked_address", true));
-        } else if (r.error == ResolveError::not_found) {
+        } else if (r.error == net::ResolveError::not_found) {
             finish(p.row,
                    failure("dns_error: " + p.request.target.host + " did not resolve", false));
         } else {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "db/reconnecting_session.h"
-#include "notify/address_policy.h"
+#include "net/address_policy.h"
 #include "notify/curl_handles.h"
 #include "notify/notification_store.h"
 #include "notify/notifier_config.h"
@@ -59,7 +59,7 @@ class Notifier {
     struct PendingWebhook {
         ClaimedNotification row;
         WebhookRequest request;
-        std::future<Resolved> resolved;
+        std::future<net::Resolved> resolved;
     };
 
     void claim_and_start();
@@ -78,7 +78,7 @@ class Notifier {
 
     NotifierSettings settings_;
     storage::Presigner presigner_;
-    AddressPolicy policy_;
+    net::AddressPolicy policy_;
     std::string ca_blob_;  // empty: libcurl's default trust store
     int lease_seconds_;
     db::ReconnectingSession session_;

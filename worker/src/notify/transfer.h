@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "notify/address_policy.h"
+#include "net/address_policy.h"
 #include "notify/curl_handles.h"
 #include "notify/retry_policy.h"
 
@@ -32,7 +32,7 @@ std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::st
 struct WebhookRequest {
     std::string url;
     CallbackTarget target;
-    IpAddress address;  // the checked address: the only one connected to
+    net::IpAddress address;  // the checked address: the only one connected to
     std::string body;
     std::vector<std::pair<std::string, std::string>> extra_headers;  // signing
     int timeout_seconds = 30;

@@ -120,7 +120,8 @@ void RendererPool::Impl::spawn(Slot& slot) {
         slot.process = std::make_unique<ChildProcess>(
             options.binary,
             std::vector<std::string>{"--views", std::to_string(options.views_per_process),
-                                     "--memory-limit-mb", std::to_string(web_limit)},
+                                     "--memory-limit-mb", std::to_string(web_limit),
+                                     "--allowed-networks", options.allowed_networks},
             std::vector<std::pair<std::string, std::string>>{
                 {"DISPLAY", options.display},
                 {"WEBKIT_DISABLE_COMPOSITING_MODE", "1"},

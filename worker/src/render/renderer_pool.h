@@ -48,6 +48,9 @@ class RendererPool {
         // WebKit kills one web process above this during a task, which
         // then fails with error_code memory_limit. 0: memory_ceiling_mb.
         std::size_t web_process_memory_limit_mb = 0;
+        // CIDRs exempt from the outbound deny list, as in the config's
+        // allowed_networks; enforced by each child's outbound gate.
+        std::string allowed_networks;
     };
 
     explicit RendererPool(Options options);

@@ -1,32 +1,14 @@
-// Owning handles for the C objects the renderer uses, so every reference
-// taken is released exactly once, on every path.
+// Owning handles for the C objects the renderer uses (GLib's, plus GTK's
+// toplevel windows), so every reference is released exactly once.
 #pragma once
 
 #include <gtk/gtk.h>
 
 #include <memory>
 
+#include "render_child/glib_ptr.h"
+
 namespace enconvert::render_child {
-
-struct GObjectUnref {
-    void operator()(gpointer object) const {
-        if (object) g_object_unref(object);
-    }
-};
-template <typename T>
-using GObjectPtr = std::unique_ptr<T, GObjectUnref>;
-
-struct GErrorFree {
-    void operator()(GError* error) const {
-        if (error) g_error_free(error);
-    }
-};
-using GErrorPtr = std::unique_ptr<GError, GErrorFree>;
-
-struct GFree {
-    void operator()(gpointer p) const { g_free(p); }
-};
-using GCharPtr = std::unique_ptr<char, GFree>;
 
 // Toplevel windows are owned by GTK's toplevel list, not by a plain ref:
 // they are released with gtk_widget_destroy.
@@ -36,34 +18,5 @@ struct WidgetDestroy {
     }
 };
 using ToplevelPtr = std::unique_ptr<GtkWidget, WidgetDestroy>;
-
-// A GLib main-loop source (timeout, fd watch) removed when this goes away.
-class SourceId {
-  public:
-    SourceId() = default;
-    explicit SourceId(guint id) : id_(id) {}
-    SourceId(SourceId&& other) noexcept : id_(other.release()) {}
-    SourceId& operator=(SourceId&& other) noexcept {
-        if (this != &other) reset(other.release());
-        return *this;
-    }
-    ~SourceId() { reset(); }
-
-    void reset(guint id = 0) {
-        if (id_) g_source_remove(id_);
-        id_ = id;
-    }
-    // For a callback about to return G_SOURCE_REMOVE: GLib removes the
-    // source itself, so forget it without removing it twice.
-    guint release() {
-        guint id = id_;
-        id_ = 0;
-        return id;
-    }
-    explicit operator bool() const { return id_ != 0; }
-
-  private:
-    guint id_ = 0;
-};
 
 }  // namespace enconvert::render_child

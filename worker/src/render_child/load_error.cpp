@@ -16,6 +16,32 @@ std::string host_of(const std::string& url) {
     return port > 0 ? host + ":" + std::to_string(port) : host;
 }
 
+std::string hostname_of(const std::string& url) {
+    GUri* uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
+    if (!uri) return url;
+    std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : url;
+    g_uri_unref(uri);
+    return host;
+}
+
+LoadError refusal_error(const GateRefusal& refusal, const std::string& url) {
+    const std::string host = hostname_of(url);
+    switch (refusal.kind) {
+        case GateRefusal::Kind::blocked_address:
+            return {
+                "blocked_address",
+                "Failed to load page: " +
+                    (refusal.address == host ? host : host + " resolves to " + refusal.address) +
+                    ", a private or reserved address this service does not connect to"};
+        case GateRefusal::Kind::not_found:
+            return {"dns_error", "Failed to load page: could not resolve host " + host};
+        case GateRefusal::Kind::connect_failed:
+            break;
+    }
+    return {"connection_failed", "Failed to load page: could not connect to " + host_of(url) +
+                                     " (" + refusal.detail + ")"};
+}
+
 bool is_cancellation(const GError* error) {
     return g_error_matches(error, WEBKIT_NETWORK_ERROR, WEBKIT_NETWORK_ERROR_CANCELLED) ||
            g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -24,10 +50,7 @@ bool is_cancellation(const GError* error) {
 LoadError classify_load_error(const GError* error, const std::string& url) {
     const std::string detail = error && error->message ? error->message : "unknown error";
     // Host without the port, for the DNS sentence.
-    std::string host = host_of(url);
-    if (auto colon = host.rfind(':');
-        colon != std::string::npos && host.find(']') == std::string::npos)
-        host.resize(colon);
+    const std::string host = hostname_of(url);
 
     if (!error) return {"load_failed", "Failed to load page: " + detail};
     // libsoup 3 hands WebKit the GResolverError of GLib's resolver as is.
@@ -37,6 +60,10 @@ LoadError classify_load_error(const GError* error, const std::string& url) {
         return {"tls_error", "Failed to load page: TLS error with " + host + " (" + detail + ")"};
     if (error->domain == G_IO_ERROR) {
         switch (error->code) {
+            case G_IO_ERROR_PROXY_NOT_ALLOWED:  // the gate's refusal, its record gone
+                return {"blocked_address", "Failed to load page: " + host +
+                                               " is a private or reserved address this service "
+                                               "does not connect to"};
             case G_IO_ERROR_CONNECTION_REFUSED:
             case G_IO_ERROR_HOST_UNREACHABLE:
             case G_IO_ERROR_NETWORK_UNREACHABLE:

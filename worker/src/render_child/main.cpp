@@ -10,8 +10,10 @@
 #include <optional>
 #include <string>
 
+#include "net/address_policy.h"
 #include "render_child/channel.h"
 #include "render_child/file_printer.h"
+#include "render_child/gate/outbound_gate.h"
 #include "render_child/renderer.h"
 
 namespace {
@@ -22,6 +24,7 @@ constexpr long kMaxMemoryLimitMb = 1 << 20;
 struct Arguments {
     int views = 2;
     unsigned memory_limit_mb = 0;  // 0: WebKit's default
+    std::string allowed_networks;  // exempt from the outbound deny list
 };
 
 std::optional<Arguments> parse_arguments(int argc, char** argv) {
@@ -29,7 +32,8 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         std::string name, value;
-        if ((arg == "--views" || arg == "--memory-limit-mb") && i + 1 < argc) {
+        if ((arg == "--views" || arg == "--memory-limit-mb" || arg == "--allowed-networks") &&
+            i + 1 < argc) {
             name = arg;
             value = argv[++i];
         } else if (auto eq = arg.find('='); eq != std::string::npos) {
@@ -37,6 +41,15 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
             value = arg.substr(eq + 1);
         } else {
             return std::nullopt;
+        }
+        if (name == "--allowed-networks") {
+            try {
+                enconvert::net::AddressPolicy::from_config(value);
+            } catch (const std::invalid_argument&) {
+                return std::nullopt;
+            }
+            parsed.allowed_networks = value;
+            continue;
         }
         char* end = nullptr;
         const long n = std::strtol(value.c_str(), &end, 10);
@@ -56,7 +69,7 @@ int run(int argc, char** argv) {
     if (!args) {
         std::fprintf(stderr,
                      "usage: enconvert-render [--views N (1..%d)] [--memory-limit-mb MB (0: "
-                     "WebKit's default)]\n",
+                     "WebKit's default)] [--allowed-networks CIDR,...]\n",
                      kMaxViews);
         return 2;
     }
@@ -74,12 +87,16 @@ int run(int argc, char** argv) {
         return 1;
     }
 
+    // Every connection of every view goes through the gate (API.md
+    // "Safety rules"); it lives as long as the views.
+    enconvert::render_child::OutboundGate gate(
+        enconvert::net::AddressPolicy::from_config(args->allowed_networks));
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     std::optional<enconvert::render_child::Renderer> renderer;
     enconvert::render_child::Channel channel(
         [&](const nlohmann::json& message) { renderer->on_message(message); },
         [&] { g_main_loop_quit(loop); });  // worker closed our stdin: shut down
-    renderer.emplace(args->views, *printer, args->memory_limit_mb, channel, [&] {
+    renderer.emplace(args->views, *printer, args->memory_limit_mb, gate, channel, [&] {
         channel.send({{"v", 1}, {"ready", true}});
     });
     g_main_loop_run(loop);

@@ -5,12 +5,12 @@
 
 namespace enconvert::render_child {
 
-Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb, Channel& channel,
-                   std::function<void()> on_ready)
+Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb,
+                   const OutboundGate& gate, Channel& channel, std::function<void()> on_ready)
     : channel_(channel), on_ready_(std::move(on_ready)) {
     for (int i = 0; i < views; ++i) {
         slots_.push_back(std::make_unique<ViewSlot>(
-            i, printer_name, memory_limit_mb,
+            i, printer_name, memory_limit_mb, gate,
             [this](std::uint64_t id, const Outcome& o) { answer(id, o); }, [this] { dispatch(); }));
     }
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "render_child/channel.h"
+#include "render_child/gate/outbound_gate.h"
 #include "render_child/job.h"
 #include "render_child/view_slot.h"
 
@@ -19,8 +20,9 @@ namespace enconvert::render_child {
 class Renderer {
   public:
     // `on_ready` runs once, when every view has warmed up.
-    Renderer(int views, std::string printer_name, unsigned memory_limit_mb, Channel& channel,
-             std::function<void()> on_ready);
+    // `gate` outlives the renderer: every view connects through it.
+    Renderer(int views, std::string printer_name, unsigned memory_limit_mb,
+             const OutboundGate& gate, Channel& channel, std::function<void()> on_ready);
 
     void on_message(const nlohmann::json& message);
 

@@ -8,10 +8,11 @@ namespace enconvert::render_child {
 using namespace slot_detail;
 
 ViewSlot::ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
-                   OnResult on_result, OnIdle on_idle)
+                   const OutboundGate& gate, OnResult on_result, OnIdle on_idle)
     : index_(index),
       printer_name_(std::move(printer_name)),
       memory_limit_mb_(memory_limit_mb),
+      gate_(gate),
       on_result_(std::move(on_result)),
       on_idle_(std::move(on_idle)) {
     create_view();
@@ -40,10 +41,22 @@ struct PressureSettingsFree {
     }
 };
 
+struct ProxySettingsFree {
+    void operator()(WebKitNetworkProxySettings* s) const {
+        if (s) webkit_network_proxy_settings_free(s);
+    }
+};
+
 }  // namespace
 
 WebKitWebContext* ViewSlot::new_context() const {
     GObjectPtr<WebKitWebsiteDataManager> data(webkit_website_data_manager_new_ephemeral());
+    // No connection of this context bypasses the outbound gate: the engine
+    // hands it names unresolved (SOCKS5 with remote DNS) for every scheme.
+    std::unique_ptr<WebKitNetworkProxySettings, ProxySettingsFree> proxy(
+        webkit_network_proxy_settings_new(gate_.proxy_uri().c_str(), nullptr));
+    webkit_website_data_manager_set_network_proxy_settings(
+        data.get(), WEBKIT_NETWORK_PROXY_MODE_CUSTOM, proxy.get());
     if (memory_limit_mb_ == 0)
         return WEBKIT_WEB_CONTEXT(
             g_object_new(WEBKIT_TYPE_WEB_CONTEXT, "website-data-manager", data.get(), nullptr));

@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "render_child/gate/outbound_gate.h"
 #include "render_child/gobject_ptr.h"
 #include "render_child/job.h"
 
@@ -28,8 +29,10 @@ class ViewSlot {
     // reports on_idle when it can take a job.
     // `memory_limit_mb`: WebKit kills the slot's web process above this
     // (the job fails with memory_limit); 0 leaves WebKit's default.
-    ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb, OnResult on_result,
-             OnIdle on_idle);
+    // `gate`: the outbound gate every connection of the view goes through
+    // (it outlives the slot).
+    ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
+             const OutboundGate& gate, OnResult on_result, OnIdle on_idle);
     ~ViewSlot();
     ViewSlot(const ViewSlot&) = delete;
     ViewSlot& operator=(const ViewSlot&) = delete;
@@ -125,6 +128,7 @@ class ViewSlot {
     const int index_;
     const std::string printer_name_;
     const unsigned memory_limit_mb_;
+    const OutboundGate& gate_;
     OnResult on_result_;
     OnIdle on_idle_;
 

@@ -126,7 +126,12 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
     log(self->index_, "load failed",
         std::string(g_quark_to_string(error->domain)) + " code " + std::to_string(error->code) +
             ": " + error->message);
-    LoadError e = classify_load_error(error, failing_uri ? failing_uri : self->job_->url);
+    const std::string failing = failing_uri ? failing_uri : self->job_->url;
+    // Since the engine connects only through the gate, DNS and connection
+    // failures (and refusals) are the gate's to explain.
+    const std::optional<GateRefusal> refusal =
+        self->gate_.refusal_for(hostname_of(failing), self->started_us_);
+    LoadError e = refusal ? refusal_error(*refusal, failing) : classify_load_error(error, failing);
     self->fail(e.code, e.message);
     return TRUE;
 }

@@ -1,6 +1,6 @@
-// A tiny HTTP/1.0 server on 127.0.0.1 for the renderer tests: fixed routes,
-// one accept thread, and a route that accepts and never answers (to test
-// load timeouts).
+// A tiny HTTP/1.0 server on a loopback address (127.0.0.1 unless told) for
+// the renderer and gate tests: fixed routes, one accept thread, a route that
+// accepts and never answers (to test load timeouts), a count of requests.
 #pragma once
 
 #include <arpa/inet.h>
@@ -26,22 +26,27 @@ class LoopbackHttpServer {
         int status = 200;
         std::string content_type = "text/html; charset=utf-8";
         std::string body;
-        int delay_ms = 0;  // answer this late (blocks the one server thread)
+        int delay_ms = 0;     // answer this late (blocks the one server thread)
+        std::string headers = {};  // extra header lines, each ending in \r\n
     };
 
     // `routes` maps a path to its response; `hang_path` is never answered.
-    LoopbackHttpServer(std::map<std::string, Response> routes, std::string hang_path)
-        : routes_(std::move(routes)), hang_path_(std::move(hang_path)) {
+    // `address`: any of 127.0.0.0/8 (all of it reaches lo).
+    LoopbackHttpServer(std::map<std::string, Response> routes, std::string hang_path,
+                       std::string address = "127.0.0.1")
+        : routes_(std::move(routes)),
+          hang_path_(std::move(hang_path)),
+          address_(std::move(address)) {
         listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int one = 1;
         setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         addr.sin_port = 0;  // any free port
-        if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        if (inet_pton(AF_INET, address_.c_str(), &addr.sin_addr) != 1 ||
+            bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
             listen(listen_fd_, 64) != 0)
-            throw std::runtime_error("cannot listen on 127.0.0.1");
+            throw std::runtime_error("cannot listen on " + address_);
         socklen_t len = sizeof addr;
         getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
         port_ = ntohs(addr.sin_port);
@@ -59,8 +64,10 @@ class LoopbackHttpServer {
     }
 
     int port() const { return port_; }
+    // Requests read so far (any path).
+    int requests() const { return requests_.load(); }
     std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
+        return "http://" + address_ + ":" + std::to_string(port_) + path;
     }
     int hung_connections() const { return hung_count_.load(); }
 
@@ -98,6 +105,7 @@ class LoopbackHttpServer {
             if (n <= 0) break;
             request.append(buffer, static_cast<std::size_t>(n));
         }
+        if (!request.empty()) ++requests_;
         const auto first_space = request.find(' ');
         const auto second_space = request.find(' ', first_space + 1);
         std::string path = first_space == std::string::npos
@@ -116,7 +124,7 @@ class LoopbackHttpServer {
         std::string head = "HTTP/1.0 " + std::to_string(response.status) +
                            " X\r\nContent-Type: " + response.content_type +
                            "\r\nContent-Length: " + std::to_string(response.body.size()) +
-                           "\r\nConnection: close\r\n\r\n";
+                           "\r\nConnection: close\r\n" + response.headers + "\r\n";
         std::string all = head + response.body;
         std::size_t done = 0;
         while (done < all.size()) {
@@ -129,6 +137,8 @@ class LoopbackHttpServer {
 
     std::map<std::string, Response> routes_;
     std::string hang_path_;
+    std::string address_;
+    std::atomic<int> requests_{0};
     int listen_fd_ = -1;
     int port_ = 0;
     int stop_pipe_[2] = {-1, -1};

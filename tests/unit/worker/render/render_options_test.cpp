@@ -217,6 +217,7 @@ class RenderOptionsTest : public ::testing::Test {
         options.display = xvfb_->display();
         options.views_per_process = 1;
         options.hang_grace = 5s;
+        options.allowed_networks = "127.0.0.1/32";  // the fixture server
         pool_ = new RendererPool(options);
     }
     static void TearDownTestSuite() {

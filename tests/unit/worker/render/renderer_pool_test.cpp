@@ -85,6 +85,8 @@ class RendererPoolTest : public ::testing::Test {
         options.processes = 1;
         options.views_per_process = views();
         options.hang_grace = 2s;
+        // The fixture servers are on loopback, which the deny list covers.
+        options.allowed_networks = "127.0.0.0/8";
         configure(options);
         pool_.emplace(options);
     }
@@ -307,6 +309,100 @@ TEST_F(FreshChildPerTaskRendererPoolTest, EngineCancelledTlsLoadStillFailsWithTl
         ASSERT_TRUE(result) << "task " << id;
         EXPECT_EQ(result->error_code, "tls_error") << "task " << id << ": " << result->error;
     }
+}
+
+// The outbound gate under real WebKit: 127.0.0.1 exempt, the rest of
+// 127.0.0.0/8 standing for an internal network.
+class OutboundPolicyRendererPoolTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override {
+        options.allowed_networks = "127.0.0.1/32";
+    }
+    LoopbackHttpServer internal_{{{"/", {200, "text/html", "<p>internal secret</p>"}},
+                                  {"/secret.png", {200, "image/png", "x"}},
+                                  {"/secret.json", {200, "application/json", "{}"}}},
+                                 "/hang",
+                                 "127.0.0.2"};
+};
+
+TEST_F(OutboundPolicyRendererPoolTest, InternalPageIsRefusedWithoutBeingContacted) {
+    pool_->submit(request(40, internal_.url("/"), "pdf"));
+    auto result = wait_for(40);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "blocked_address") << result->error;
+    EXPECT_EQ(result->error,
+              "Failed to load page: 127.0.0.2, a private or reserved address this service does "
+              "not connect to");
+    EXPECT_EQ(internal_.requests(), 0);
+    EXPECT_FALSE(fs::exists(dir_ / "40.pdf"));
+}
+
+TEST_F(OutboundPolicyRendererPoolTest, NumericFormsOfAnInternalAddressAreRefused) {
+    // 2130706434 and 0x7f.2 are 127.0.0.2.
+    const std::string port = std::to_string(internal_.port());
+    for (const std::string host : {"2130706434", "0x7f.2", "0177.0.0.2"}) {
+        pool_->submit(request(41, "http://" + host + ":" + port + "/", "pdf"));
+        auto result = wait_for(41);
+        ASSERT_TRUE(result) << host;
+        EXPECT_EQ(result->error_code, "blocked_address") << host << ": " << result->error;
+    }
+    EXPECT_EQ(internal_.requests(), 0);
+}
+
+TEST_F(OutboundPolicyRendererPoolTest, RedirectToAnInternalAddressIsRefused) {
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/moved", {302, "text/html", "", 0, "Location: " + internal_.url("/") + "\r\n"}}},
+        "/hang");
+    pool_->submit(request(42, server_->url("/moved"), "pdf"));
+    auto result = wait_for(42);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->error_code, "blocked_address") << result->error;
+    EXPECT_EQ(internal_.requests(), 0);
+}
+
+// Sub-resources of an allowed page (images, frames, fetch) never reach an
+// internal address; the page itself still renders.
+TEST_F(OutboundPolicyRendererPoolTest, SubresourcesOnInternalAddressesAreNotFetched) {
+    const std::string page =
+        "<!doctype html><title>Outside</title><h1>Public page</h1>"
+        "<img src=\"" +
+        internal_.url("/secret.png") +
+        "\">"
+        "<iframe src=\"" +
+        internal_.url("/") +
+        "\"></iframe>"
+        "<script>fetch('" +
+        internal_.url("/secret.json") + "').catch(() => {});</script>";
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/", {200, "text/html; charset=utf-8", page}}},
+        "/hang");
+    pool_->submit(request(43, server_->url("/"), "pdf", {{"wait_until", "networkidle"}}));
+    auto result = wait_for(43);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error;
+    EXPECT_NE(run_command("pdftotext " + (dir_ / "43.pdf").string() + " -").find("Public page"),
+              std::string::npos);
+    EXPECT_EQ(internal_.requests(), 0);
+}
+
+// The same page with the whole of loopback exempt does reach the internal
+// server: the test above would see a leak.
+TEST_F(RendererPoolTest, SubresourcesOnExemptNetworksAreFetched) {
+    LoopbackHttpServer internal({{"/secret.png", {200, "image/png", "x"}}}, "/hang", "127.0.0.2");
+    const std::string page =
+        "<!doctype html><h1>Public page</h1><img src=\"" + internal.url("/secret.png") + "\">";
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/", {200, "text/html; charset=utf-8", page}}},
+        "/hang");
+    pool_->submit(request(44, server_->url("/"), "pdf", {{"wait_until", "networkidle"}}));
+    auto result = wait_for(44);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error;
+    EXPECT_EQ(internal.requests(), 1);
 }
 
 TEST_F(RendererPoolTest, UnsupportedFormatIsAnInvalidRequest) {

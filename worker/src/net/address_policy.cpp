@@ -1,4 +1,4 @@
-#include "notify/address_policy.h"
+#include "net/address_policy.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -8,7 +8,7 @@
 #include <memory>
 #include <stdexcept>
 
-namespace enconvert::notify {
+namespace enconvert::net {
 
 namespace {
 
@@ -199,4 +199,4 @@ Resolved AddressPolicy::resolve(const std::string& host) const {
     return out;
 }
 
-}  // namespace enconvert::notify
+}  // namespace enconvert::net

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace enconvert::notify {
+namespace enconvert::net {
 
 struct IpAddress {
     bool v6 = false;
@@ -63,4 +63,4 @@ class AddressPolicy {
 // without exemptions).
 bool is_denied_by_default(const IpAddress& a);
 
-}  // namespace enconvert::notify
+}  // namespace enconvert::net

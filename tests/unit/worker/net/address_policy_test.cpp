@@ -1,8 +1,8 @@
-#include "notify/address_policy.h"
+#include "net/address_policy.h"
 
 #include <gtest/gtest.h>
 
-using namespace enconvert::notify;
+using namespace enconvert::net;
 
 namespace {
 

@@ -1,0 +1,219 @@
+// The outbound gate driven by a plain SOCKS5 client over real sockets, with
+// real loopback servers behind it. Nothing is mocked.
+#include "render_child/gate/outbound_gate.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "../../render/loopback_http_server.h"
+
+namespace enconvert::render_child {
+namespace {
+
+using render::testing::LoopbackHttpServer;
+
+// A SOCKS5 client: the exchange of RFC 1928 with no authentication, then
+// (on success) one HTTP/1.0 GET through the tunnel.
+class SocksClient {
+  public:
+    explicit SocksClient(int gate_port) {
+        fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<uint16_t>(gate_port));
+        if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw std::runtime_error("cannot reach the gate");
+    }
+    ~SocksClient() { close(fd_); }
+
+    // Sends raw bytes; reads up to `count` bytes (fewer on EOF or 5 s quiet).
+    std::vector<unsigned char> exchange(const std::vector<unsigned char>& bytes,
+                                        std::size_t count) {
+        if (!bytes.empty() && send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) < 0) return {};
+        std::vector<unsigned char> got;
+        unsigned char buffer[4096];
+        while (got.size() < count) {
+            pollfd p{fd_, POLLIN, 0};
+            if (poll(&p, 1, 5000) <= 0) break;
+            ssize_t n = read(fd_, buffer, std::min(sizeof buffer, count - got.size()));
+            if (n <= 0) {
+                closed_ = true;
+                break;
+            }
+            got.insert(got.end(), buffer, buffer + n);
+        }
+        return got;
+    }
+
+    // Greeting, then CONNECT to `host` (ATYP domain) or to the packed
+    // address (ATYP 1 or 4). Returns the reply code, or -1 if none came.
+    int connect_to_domain(const std::string& host, int port) {
+        std::vector<unsigned char> request = {5, 1, 0, 3, static_cast<unsigned char>(host.size())};
+        request.insert(request.end(), host.begin(), host.end());
+        return connect_with(request, port);
+    }
+    int connect_to_address(unsigned char type, const std::vector<unsigned char>& address,
+                           int port) {
+        std::vector<unsigned char> request = {5, 1, 0, type};
+        request.insert(request.end(), address.begin(), address.end());
+        return connect_with(request, port);
+    }
+
+    std::string http_get(const std::string& path) {
+        const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+        std::vector<unsigned char> bytes(request.begin(), request.end());
+        std::vector<unsigned char> answer = exchange(bytes, 1 << 16);
+        return std::string(answer.begin(), answer.end());
+    }
+
+    // Whether the gate closed the connection (rather than going quiet).
+    bool closed() const { return closed_; }
+
+  private:
+    int connect_with(std::vector<unsigned char> request, int port) {
+        const std::vector<unsigned char> method = exchange({5, 1, 0}, 2);
+        if (method != std::vector<unsigned char>{5, 0}) return -1;
+        request.push_back(static_cast<unsigned char>(port >> 8));
+        request.push_back(static_cast<unsigned char>(port & 0xff));
+        const std::vector<unsigned char> reply = exchange(request, 10);
+        if (reply.size() != 10 || reply[0] != 5) return -1;
+        return reply[1];
+    }
+
+    int fd_ = -1;
+    bool closed_ = false;
+};
+
+class OutboundGateTest : public ::testing::Test {
+  protected:
+    LoopbackHttpServer server_{{{"/", {200, "text/plain", "through the gate"}}}, "/hang"};
+    gint64 start_ = g_get_monotonic_time();
+};
+
+TEST_F(OutboundGateTest, ExemptNetworkIsRelayedToTheServer) {
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
+    SocksClient client(gate.port());
+    ASSERT_EQ(client.connect_to_domain("127.0.0.1", server_.port()), 0);
+    const std::string answer = client.http_get("/");
+    EXPECT_EQ(answer.rfind("HTTP/1.0 200", 0), 0u) << answer;
+    EXPECT_NE(answer.find("through the gate"), std::string::npos);
+    // The server's close reaches the client: the end of a response that
+    // is delimited by the connection closing.
+    EXPECT_TRUE(client.closed());
+    EXPECT_EQ(server_.requests(), 1);
+    EXPECT_FALSE(gate.refusal_for("127.0.0.1", start_));
+}
+
+TEST_F(OutboundGateTest, LoopbackIsRefusedByDefaultAndNothingConnects) {
+    OutboundGate gate(net::AddressPolicy::from_config(""));
+    SocksClient client(gate.port());
+    EXPECT_EQ(client.connect_to_address(1, {127, 0, 0, 1}, server_.port()), 2);  // not allowed
+    auto refusal = gate.refusal_for("127.0.0.1", start_);
+    ASSERT_TRUE(refusal);
+    EXPECT_EQ(refusal->kind, GateRefusal::Kind::blocked_address);
+    EXPECT_EQ(refusal->address, "127.0.0.1");
+    EXPECT_EQ(server_.requests(), 0);
+}
+
+TEST_F(OutboundGateTest, NamesAndNumericFormsAreCheckedAfterResolution) {
+    OutboundGate gate(net::AddressPolicy::from_config(""));
+    for (const std::string host : {"localhost", "2130706433", "0x7f.1", "0177.0.0.1", "127.1"}) {
+        SocksClient client(gate.port());
+        EXPECT_EQ(client.connect_to_domain(host, server_.port()), 2) << host;
+        auto refusal = gate.refusal_for(host, start_);
+        ASSERT_TRUE(refusal) << host;
+        EXPECT_EQ(refusal->kind, GateRefusal::Kind::blocked_address) << host;
+    }
+    EXPECT_EQ(server_.requests(), 0);
+}
+
+TEST_F(OutboundGateTest, MappedAndReservedAddressesAreRefused) {
+    OutboundGate gate(net::AddressPolicy::from_config(""));
+    const std::vector<std::pair<unsigned char, std::vector<unsigned char>>> targets = {
+        {1, {169, 254, 169, 254}},  // cloud metadata
+        {1, {10, 1, 2, 3}},
+        {1, {0, 0, 0, 0}},
+        {4, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1}},  // ::ffff:127.0.0.1
+        {4, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}},          // ::1
+    };
+    for (const auto& [type, address] : targets) {
+        SocksClient client(gate.port());
+        EXPECT_EQ(client.connect_to_address(type, address, server_.port()), 2)
+            << "address type " << int(type) << ", first byte " << int(address[0]);
+    }
+    EXPECT_EQ(server_.requests(), 0);
+}
+
+TEST_F(OutboundGateTest, ExemptionIsExactToTheListedNetwork) {
+    LoopbackHttpServer internal({{"/", {200, "text/plain", "internal"}}}, "/hang", "127.0.0.2");
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.1/32"));
+    {
+        SocksClient client(gate.port());
+        EXPECT_EQ(client.connect_to_domain("127.0.0.2", internal.port()), 2);
+    }
+    SocksClient client(gate.port());
+    EXPECT_EQ(client.connect_to_domain("127.0.0.1", server_.port()), 0);
+    EXPECT_EQ(internal.requests(), 0);
+}
+
+TEST_F(OutboundGateTest, UnresolvableNameIsRecordedAsNotFound) {
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
+    SocksClient client(gate.port());
+    EXPECT_EQ(client.connect_to_domain("no-such-host.invalid", 80), 4);  // host unreachable
+    auto refusal = gate.refusal_for("no-such-host.invalid", start_);
+    ASSERT_TRUE(refusal);
+    EXPECT_EQ(refusal->kind, GateRefusal::Kind::not_found);
+}
+
+TEST_F(OutboundGateTest, ClosedPortIsRecordedAsConnectFailure) {
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
+    SocksClient client(gate.port());
+    EXPECT_EQ(client.connect_to_domain("127.0.0.1", LoopbackHttpServer::closed_port()), 5);
+    auto refusal = gate.refusal_for("127.0.0.1", start_);
+    ASSERT_TRUE(refusal);
+    EXPECT_EQ(refusal->kind, GateRefusal::Kind::connect_failed);
+    EXPECT_EQ(refusal->address, "127.0.0.1");
+}
+
+TEST_F(OutboundGateTest, OldRefusalsDoNotCount) {
+    OutboundGate gate(net::AddressPolicy::from_config(""));
+    {
+        SocksClient client(gate.port());
+        EXPECT_EQ(client.connect_to_domain("127.0.0.1", server_.port()), 2);
+    }
+    EXPECT_TRUE(gate.refusal_for("127.0.0.1", start_));
+    EXPECT_FALSE(gate.refusal_for("127.0.0.1", g_get_monotonic_time() + 1));
+}
+
+TEST_F(OutboundGateTest, MalformedClientsAreDroppedAndTheGateGoesOn) {
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
+    {
+        SocksClient socks4(gate.port());  // SOCKS4 greeting: closed, no answer
+        EXPECT_TRUE(socks4.exchange({4, 1, 0, 80, 127, 0, 0, 1, 0}, 8).empty());
+    }
+    {
+        SocksClient bind(gate.port());  // BIND is not offered
+        EXPECT_EQ(bind.exchange({5, 1, 0}, 2), (std::vector<unsigned char>{5, 0}));
+        const auto reply = bind.exchange({5, 2, 0, 1, 127, 0, 0, 1, 0, 80}, 10);
+        ASSERT_EQ(reply.size(), 10u);
+        EXPECT_EQ(reply[1], 7);  // command not supported
+    }
+    {
+        SocksClient password_only(gate.port());
+        EXPECT_EQ(password_only.exchange({5, 1, 2}, 2), (std::vector<unsigned char>{5, 0xff}));
+    }
+    SocksClient client(gate.port());
+    ASSERT_EQ(client.connect_to_domain("127.0.0.1", server_.port()), 0);
+    EXPECT_NE(client.http_get("/").find("through the gate"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace enconvert::render_child
