@@ -41,6 +41,16 @@ struct PressureSettingsFree {
     }
 };
 
+void disable_feature(WebKitSettings* settings, const char* identifier) {
+    WebKitFeatureList* features = webkit_settings_get_all_features();
+    for (gsize i = 0; i < webkit_feature_list_get_length(features); ++i) {
+        WebKitFeature* feature = webkit_feature_list_get(features, i);
+        if (g_strcmp0(webkit_feature_get_identifier(feature), identifier) == 0)
+            webkit_settings_set_feature_enabled(settings, feature, FALSE);
+    }
+    webkit_feature_list_unref(features);
+}
+
 struct ProxySettingsFree {
     void operator()(WebKitNetworkProxySettings* s) const {
         if (s) webkit_network_proxy_settings_free(s);
@@ -94,6 +104,11 @@ void ViewSlot::create_view() {
                                                      WEBKIT_HARDWARE_ACCELERATION_POLICY_NEVER);
     webkit_settings_set_enable_developer_extras(settings.get(), FALSE);
     webkit_settings_set_javascript_can_open_windows_automatically(settings.get(), FALSE);
+    // A service worker registration survives clearing the ephemeral
+    // session's website data (measured with WebKitGTK 2.50), so one tenant's
+    // worker could answer the next tenant's page on the same origin. A
+    // renderer has no use for offline caches: pages load from the network.
+    disable_feature(settings.get(), "ServiceWorkers");
 
     view_ = WEBKIT_WEB_VIEW(g_object_new(WEBKIT_TYPE_WEB_VIEW, "web-context", context_.get(),
                                          "settings", settings.get(), nullptr));

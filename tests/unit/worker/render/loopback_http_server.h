@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -26,7 +27,7 @@ class LoopbackHttpServer {
         int status = 200;
         std::string content_type = "text/html; charset=utf-8";
         std::string body;
-        int delay_ms = 0;     // answer this late (blocks the one server thread)
+        int delay_ms = 0;          // answer this late (blocks the one server thread)
         std::string headers = {};  // extra header lines, each ending in \r\n
     };
 
@@ -66,6 +67,11 @@ class LoopbackHttpServer {
     int port() const { return port_; }
     // Requests read so far (any path).
     int requests() const { return requests_.load(); }
+    int requests(const std::string& path) const {
+        std::lock_guard lock(paths_mutex_);
+        auto it = path_requests_.find(path);
+        return it == path_requests_.end() ? 0 : it->second;
+    }
     std::string url(const std::string& path) const {
         return "http://" + address_ + ":" + std::to_string(port_) + path;
     }
@@ -111,6 +117,10 @@ class LoopbackHttpServer {
         std::string path = first_space == std::string::npos
                                ? "/"
                                : request.substr(first_space + 1, second_space - first_space - 1);
+        {
+            std::lock_guard lock(paths_mutex_);
+            ++path_requests_[path];
+        }
         if (path == hang_path_) {
             hung_.push_back(fd);  // keep it open, never answer
             ++hung_count_;
@@ -139,6 +149,8 @@ class LoopbackHttpServer {
     std::string hang_path_;
     std::string address_;
     std::atomic<int> requests_{0};
+    mutable std::mutex paths_mutex_;
+    std::map<std::string, int> path_requests_;
     int listen_fd_ = -1;
     int port_ = 0;
     int stop_pipe_[2] = {-1, -1};

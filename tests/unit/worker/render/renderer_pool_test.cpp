@@ -405,6 +405,98 @@ TEST_F(RendererPoolTest, SubresourcesOnExemptNetworksAreFetched) {
     EXPECT_EQ(internal.requests(), 1);
 }
 
+// Jobs of different customers share a view one after the other; nothing a
+// page stores may reach the next job: cookies, local and session storage,
+// IndexedDB, the Cache API, service workers, the HTTP cache.
+const char* const kStoreEverythingPage = R"(<!doctype html><title>Set</title><body>
+<script>
+document.cookie = "tenant=alpha; max-age=3600; path=/";
+localStorage.setItem("tenant", "alpha");
+sessionStorage.setItem("tenant", "alpha");
+async function run() {
+  await fetch("/cached.txt");
+  const db = await new Promise((ok, no) => {
+    const r = indexedDB.open("tenant", 1);
+    r.onupgradeneeded = () => r.result.createObjectStore("s");
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => no(r.error);
+  });
+  await new Promise((ok, no) => {
+    const t = db.transaction("s", "readwrite");
+    t.objectStore("s").put("alpha", "k");
+    t.oncomplete = ok;
+    t.onerror = () => no(t.error);
+  });
+  const cache = await caches.open("tenant");
+  await cache.put("/cache-api", new Response("alpha"));
+  if (!navigator.serviceWorker) return "sw=unavailable";
+  await navigator.serviceWorker.register("/sw.js");
+  await navigator.serviceWorker.ready;
+  return "sw=registered";
+}
+function done(text) {
+  const p = document.createElement("p");
+  p.id = "done";
+  p.textContent = text;
+  document.body.appendChild(p);
+}
+run().then(sw => done("stored ok " + sw), e => done("store failed " + e));
+</script>)";
+
+const char* const kReadEverythingPage = R"(<!doctype html><title>Get</title><body>
+<script>
+async function run() {
+  const out = [];
+  out.push("cookie=" + (document.cookie || "none"));
+  out.push("local=" + (localStorage.getItem("tenant") || "none"));
+  out.push("session=" + (sessionStorage.getItem("tenant") || "none"));
+  out.push("idb=" + ((await indexedDB.databases()).map(d => d.name).join(",") || "none"));
+  out.push("cache=" + ((await caches.keys()).join(",") || "none"));
+  const workers = navigator.serviceWorker ? await navigator.serviceWorker.getRegistrations() : [];
+  out.push("sw=" + (workers.length || "none"));
+  await fetch("/cached.txt");
+  return out.join(" ");
+}
+run().then(text => {
+  const p = document.createElement("p");
+  p.id = "done";
+  p.textContent = text;
+  document.body.appendChild(p);
+});
+</script>)";
+
+TEST_F(RendererPoolTest, NothingAPageStoresReachesTheNextJob) {
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/set", {200, "text/html; charset=utf-8", kStoreEverythingPage}},
+            {"/get", {200, "text/html; charset=utf-8", kReadEverythingPage}},
+            {"/cached.txt",
+             {200, "text/plain", "cacheable", 0, "Cache-Control: public, max-age=3600\r\n"}},
+            {"/sw.js", {200, "text/javascript", "self.addEventListener('fetch', () => {});"}}},
+        "/hang");
+    const nlohmann::json wait = {{"wait_for_selector", "#done"}, {"wait_until", "load"}};
+    pool_->submit(request(50, server_->url("/set"), "pdf", wait));
+    auto stored = wait_for(50);
+    ASSERT_TRUE(stored);
+    ASSERT_TRUE(stored->ok) << stored->error;
+    // Service workers outlive website-data clearing, so the renderer has
+    // none (docs/rendering.md).
+    ASSERT_NE(run_command("pdftotext " + (dir_ / "50.pdf").string() + " -")
+                  .find("stored ok sw=unavailable"),
+              std::string::npos)
+        << run_command("pdftotext " + (dir_ / "50.pdf").string() + " -");
+
+    pool_->submit(request(51, server_->url("/get"), "pdf", wait));  // same child, same view
+    auto read = wait_for(51);
+    ASSERT_TRUE(read);
+    ASSERT_TRUE(read->ok) << read->error;
+    EXPECT_NE(run_command("pdftotext " + (dir_ / "51.pdf").string() + " -")
+                  .find("cookie=none local=none session=none idb=none cache=none sw=none"),
+              std::string::npos)
+        << run_command("pdftotext " + (dir_ / "51.pdf").string() + " -");
+    EXPECT_EQ(server_->requests("/cached.txt"), 2);  // not served from the first job's cache
+}
+
 TEST_F(RendererPoolTest, UnsupportedFormatIsAnInvalidRequest) {
     pool_->submit(request(6, server_->url("/"), "gif"));
     auto result = wait_for(6);
