@@ -46,6 +46,9 @@ struct Job {
     int wait_for_selector_timeout_ms = 10000;
     int delay_ms = 0;
     bool fail_on_http_error = false;
+    // When the request arrived (g_get_monotonic_time), for the log's
+    // "queued" figure: time spent waiting for a free view.
+    std::int64_t received_us = 0;
     // PDF only.
     bool single_page = false;
     PdfOptions pdf;

@@ -27,6 +27,7 @@ void Renderer::on_message(const nlohmann::json& message) {
         }
         return;
     }
+    parsed.job->received_us = g_get_monotonic_time();
     queue_.push_back(std::move(*parsed.job));
     dispatch();
 }

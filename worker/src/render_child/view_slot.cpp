@@ -242,8 +242,10 @@ void ViewSlot::answer(Outcome outcome) {
     outcome.http_status = http_status_;
     outcome.render_ms = elapsed_ms();
     if (outcome.ok) {
-        char timing[128];
-        std::snprintf(timing, sizeof timing, "load %.0f ms, settle+fonts %.0f ms, output %.0f ms",
+        char timing[160];
+        std::snprintf(timing, sizeof timing,
+                      "queued %.0f ms, load %.0f ms, settle+fonts %.0f ms, output %.0f ms",
+                      static_cast<double>(started_us_ - job_->received_us) / 1000.0,
                       static_cast<double>(load_finished_us_ - started_us_) / 1000.0,
                       static_cast<double>(output_started_us_ - load_finished_us_) / 1000.0,
                       static_cast<double>(g_get_monotonic_time() - output_started_us_) / 1000.0);
