@@ -67,6 +67,7 @@ std::optional<RenderResult> parse_result(const nlohmann::json& m) {
     if (const auto* v = field("error"); v && v->is_string()) r.error = v->get<std::string>();
     if (const auto* v = field("title"); v && v->is_string()) r.title = v->get<std::string>();
     if (const auto* v = field("render_ms"); v && v->is_number()) r.render_ms = v->get<double>();
+    if (const auto* v = field("view"); v && v->is_number_unsigned()) r.view = v->get<int>();
     if (!r.ok && r.error_code.empty()) {
         r.error_code = "load_failed";
         if (r.error.empty()) r.error = "Failed to render page";

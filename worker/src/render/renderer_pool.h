@@ -27,6 +27,7 @@ struct RenderResult {
     std::string error;       // sentence for the user
     std::string title;
     double render_ms = 0;
+    int view = -1;  // which view of the child ran it, when it says
 };
 
 class RendererPool {

@@ -51,6 +51,7 @@ nlohmann::json result_message(std::uint64_t id, const Outcome& outcome) {
     if (!outcome.title.empty()) m["title"] = outcome.title;
     // Not in the v1 table yet; readers ignore unknown keys.
     if (outcome.http_status > 0) m["http_status"] = outcome.http_status;
+    if (outcome.view >= 0) m["view"] = outcome.view;
     return m;
 }
 

@@ -64,6 +64,7 @@ struct Outcome {
     std::string title;
     int http_status = 0;  // main resource status, 0 when unknown
     double render_ms = 0;
+    int view = -1;  // index of the view that ran it; -1: none (rejected)
 };
 
 struct ParsedRequest {

@@ -5,10 +5,21 @@
 
 namespace enconvert::render_child {
 
+namespace {
+
+// Views beyond the `views` the worker may keep busy. After a job a view
+// spends 100-300 ms loading about:blank and clearing website data, and the
+// worker sends the next job as soon as the answer arrives: without a spare,
+// that job waited for the reset (median 111 ms, p90 213 ms in the render
+// bench, docs/benchmarks.md). A spare view costs one idle web process.
+constexpr int kSpareViews = 1;
+
+}  // namespace
+
 Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb,
                    const OutboundGate& gate, Channel& channel, std::function<void()> on_ready)
     : channel_(channel), on_ready_(std::move(on_ready)) {
-    for (int i = 0; i < views; ++i) {
+    for (int i = 0; i < views + kSpareViews; ++i) {
         slots_.push_back(std::make_unique<ViewSlot>(
             i, printer_name, memory_limit_mb, gate,
             [this](std::uint64_t id, const Outcome& o) { answer(id, o); }, [this] { dispatch(); }));

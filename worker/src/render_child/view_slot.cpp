@@ -241,6 +241,7 @@ void ViewSlot::answer(Outcome outcome) {
         outcome.title = title;
     outcome.http_status = http_status_;
     outcome.render_ms = elapsed_ms();
+    outcome.view = index_;
     if (outcome.ok) {
         char timing[160];
         std::snprintf(timing, sizeof timing,
