@@ -74,6 +74,14 @@ HttpAnswer database_unavailable_answer() {
                         "Retry in a few seconds.");
 }
 
+HttpAnswer finished_job_unreadable_answer(const std::string& job_id) {
+    return error_answer(503, "database_unavailable",
+                        "The job finished, but its result could not be read from the database. "
+                        "Poll GET /v1/convert/status/" +
+                            job_id + " in a few seconds.",
+                        std::nullopt, job_id);
+}
+
 HttpAnswer internal_error_answer() {
     return error_answer(500, "internal_error",
                         "The worker could not process the request. Retry later.");

@@ -36,6 +36,9 @@ HttpAnswer error_answer(int status, const std::string& code, const std::string& 
 HttpAnswer invalid_api_key_answer();
 HttpAnswer job_not_found_answer();
 HttpAnswer database_unavailable_answer();  // 503 + Retry-After: 5
+// 503 for a sync request whose job finished but whose result could not be
+// read: names the job so the client polls its status instead of resubmitting.
+HttpAnswer finished_job_unreadable_answer(const std::string& job_id);
 HttpAnswer internal_error_answer();
 // 409: the Idempotency-Key was used before with a different request body.
 HttpAnswer idempotency_conflict_answer();

@@ -104,10 +104,14 @@ void Intake::handle_job_done(const std::string& job_id) {
     } catch (const pqxx::broken_connection&) {
         drop_session("while loading a finished job");
     } catch (const std::exception& e) {
+        // A statement timeout or a database going away is not a bug: 503
+        // naming the (finished, safe) job, so nobody resubmits it.
+        const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+        const api::HttpAnswer answer = sql && db::means_unavailable(*sql)
+                                           ? api::finished_job_unreadable_answer(job_id)
+                                           : api::internal_error_answer();
         log("loading finished job " + job_id + " failed: " + e.what());
-        for (const auto& w : list) {
-            send(w.identity, encode_final(w.request_id, api::internal_error_answer(), job_id));
-        }
+        for (const auto& w : list) send(w.identity, encode_final(w.request_id, answer, job_id));
         list.clear();
     }
     for (auto& w : list) waiters_.add(job_id, std::move(w));

@@ -225,3 +225,37 @@ TEST_F(IntakeTest, QueryStuckBehindALockAnswers503AndTheLoopKeepsServing) {
     pqxx::nontransaction tx(*conn_);
     EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 1);
 }
+
+TEST_F(IntakeTest, FinishedSyncJobUnreadableAnswers503NamingTheJob) {
+    stop_intake();
+    intake::IntakeOptions options{endpoint_, url(), std::chrono::seconds(60)};
+    options.statement_timeout = std::chrono::milliseconds(300);
+    start_intake(options);
+    send(convert_msg(40, false));
+    const json accepted = recv();
+    ASSERT_EQ(accepted["kind"], "accepted");
+    const std::string job_id = accepted["job_id"];
+
+    // The job finishes while something holds the tasks table: loading the
+    // result for the waiting request hits the statement timeout.
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    db::TaskOutcome o;
+    o.task_id = claimed[0].task_id;
+    o.error_code = "dns_error";
+    o.error = "Failed to load page: could not resolve host example.invalid";
+    pqxx::connection holder(url());
+    pqxx::work lock_tx(holder);
+    ASSERT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+    lock_tx.exec("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+
+    const json r = recv();
+    ASSERT_FALSE(r.is_null()) << "no final reply";
+    EXPECT_EQ(r["id"], 40);
+    EXPECT_EQ(r["status"], 503);
+    EXPECT_EQ(body(r)["error"], "database_unavailable");
+    EXPECT_EQ(body(r)["job_id"], job_id);
+    EXPECT_NE(body(r)["detail"].get<std::string>().find("/v1/convert/status/" + job_id),
+              std::string::npos);
+    lock_tx.abort();
+}
