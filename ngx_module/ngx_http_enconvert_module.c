@@ -34,6 +34,8 @@ static char *ngx_http_enconvert_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_enconvert_rate_limited_conf(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_enconvert_backend(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_enconvert_secret_file(ngx_conf_t *cf,
@@ -66,6 +68,13 @@ static ngx_command_t  ngx_http_enconvert_commands[] = {
     { ngx_string("enconvert_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_enconvert_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("enconvert_rate_limited"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_enconvert_rate_limited_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -731,6 +740,24 @@ ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_enconvert_module);
     emcf->api_used = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_enconvert_rate_limited_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->handler != NULL) {
+        return "is duplicate";
+    }
+
+    clcf->handler = ngx_http_enconvert_rate_limited;
 
     return NGX_CONF_OK;
 }

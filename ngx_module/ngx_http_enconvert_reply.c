@@ -489,6 +489,30 @@ ngx_http_enconvert_send_processing(ngx_http_request_t *r,
 }
 
 
+/*
+ * The API's JSON 429 for requests that nginx's limit_req refused; reached
+ * through "error_page 429 = @location" with enconvert_rate_limited there.
+ */
+
+ngx_int_t
+ngx_http_enconvert_rate_limited(ngx_http_request_t *r)
+{
+    if (ngx_http_enconvert_add_header(r, (u_char *) "Retry-After",
+                                      sizeof("Retry-After") - 1,
+                                      (u_char *) "1", 1)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_enconvert_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                    "rate_limited",
+                                    "too many requests for this API key; "
+                                    "retry after the Retry-After delay",
+                                    NULL);
+}
+
+
 ngx_int_t
 ngx_http_enconvert_unavailable(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx)

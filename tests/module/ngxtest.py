@@ -128,7 +128,8 @@ def accepted(msg, job_id):
 
 class Nginx:
     def __init__(self, tmp, module, backend_endpoints, extra_http="",
-                 extra_api="", timeout="1s", sync_timeout="1500ms"):
+                 extra_api="", extra_server="", timeout="1s",
+                 sync_timeout="1500ms"):
         self.tmp = tmp
         self.port = free_port()
         self.error_log = os.path.join(tmp, "error.log")
@@ -172,6 +173,7 @@ http {{
             internal;
             alias {self.storage}/;
         }}
+        {extra_server}
     }}
 }}
 """)

@@ -602,6 +602,14 @@ http {{
      "enconvert_signing_secret_file"),
     ("enconvert_backend ipc:///x; enconvert_signing_secret_file;",
      "enconvert_signing_secret_file"),
+    ("enconvert_backend ipc:///x; enconvert_rate_limited;",
+     "enconvert_rate_limited"),
+    ("enconvert_backend ipc:///x; "
+     "server { listen 127.0.0.1:2; location / { enconvert_rate_limited x; } }",
+     "enconvert_rate_limited"),
+    ("enconvert_backend ipc:///x; "
+     "server { listen 127.0.0.1:2; location / { enconvert_api; "
+     "enconvert_rate_limited; } }", "enconvert_rate_limited"),
 ])
 def test_bad_directives_rejected(tmp_path, module_so, lines, directive):
     res = nginx_t(tmp_path, module_so, lines)

@@ -69,6 +69,32 @@ def test_limit_req_per_key(make_env):
     assert keys == [API_KEY] * 3 + [OTHER_KEY] * 3
 
 
+def test_rate_limited_requests_get_the_api_json_429(make_env):
+    ngx, backend = make_env(
+        extra_http="limit_req_zone $enconvert_api_key_hash zone=perkey:1m "
+                   "rate=1r/m; limit_req_status 429;",
+        extra_api="limit_req zone=perkey burst=1 nodelay; "
+                  "error_page 429 = @enconvert_rate_limited;",
+        extra_server="location @enconvert_rate_limited "
+                     "{ enconvert_rate_limited; }")
+    backend.responder = lambda m: [(0, final(m, status=202, body=b"{}"))]
+    body = {"url": "https://a.example", "async_mode": True}
+
+    statuses = [ngx.request("POST", PDF, body, auth()).status
+                for _ in range(2)]
+    assert statuses == [202, 202]
+    resp = ngx.request("POST", PDF, body, auth())
+    assert resp.status == 429
+    assert resp.headers["content-type"] == "application/json"
+    assert resp.headers["retry-after"] == "1"
+    assert resp.json() == {
+        "success": False, "error": "rate_limited",
+        "detail": "too many requests for this API key; "
+                  "retry after the Retry-After delay"}
+    # the refused request never reached the worker
+    assert len([m for m in backend.messages() if m["op"] == "convert"]) == 2
+
+
 def test_variable_in_log_format(make_env, tmp_path):
     log = tmp_path / "keys.log"
     ngx, backend = make_env(
