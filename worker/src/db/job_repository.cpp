@@ -72,18 +72,21 @@ InsertResult insert_job(pqxx::connection& conn, const NewJob& job) {
 
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
                                 std::int64_t account_id) {
-    pqxx::read_transaction tx(conn);
-    const std::string fmt = kRfc3339;
-    const pqxx::result j = tx.exec_params(
-        "SELECT id, account_id, endpoint, status, is_sync, base_url, options::text, "
-        "to_char(created_at AT TIME ZONE 'UTC', " +
-            fmt +
-            "), "
-            "to_char(completed_at AT TIME ZONE 'UTC', " +
-            fmt +
-            ") "
-            "FROM jobs WHERE id = $1 AND account_id = $2",
-        job_id, account_id);
+    // Status polls and sync answers read here: one prepared statement, one
+    // round trip, no BEGIN/COMMIT (a single statement sees one snapshot, so
+    // job and tasks are consistent). The tasks come back as one JSON array.
+    static const std::string kSql =
+        std::string(
+            "SELECT id, account_id, endpoint, status, is_sync, base_url, options::text, "
+            "to_char(created_at AT TIME ZONE 'UTC', ") +
+        kRfc3339 + "), to_char(completed_at AT TIME ZONE 'UTC', " + kRfc3339 +
+        "), (SELECT coalesce(json_agg(json_build_array(t.id, t.position, t.url, t.status, "
+        "t.object_key, t.filename, t.file_size, t.conversion_time, t.error_code, t.error) "
+        "ORDER BY t.position), '[]') FROM tasks t WHERE t.job_id = j.id)::text "
+        "FROM jobs j WHERE id = $1 AND account_id = $2";
+    conn.prepare("enconvert_load_job", kSql);
+    pqxx::nontransaction tx(conn);
+    const pqxx::result j = tx.exec_prepared("enconvert_load_job", job_id, account_id);
     if (j.empty()) return std::nullopt;
     JobView v;
     v.id = j[0][0].as<std::string>();
@@ -95,24 +98,22 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
     v.options = nlohmann::json::parse(j[0][6].as<std::string>());
     v.created_at = j[0][7].as<std::string>();
     v.completed_at = opt_string(j[0][8]);
-
-    const pqxx::result t = tx.exec_params(
-        "SELECT id, position, url, status, object_key, filename, file_size, conversion_time, "
-        "error_code, error FROM tasks WHERE job_id = $1 ORDER BY position",
-        job_id);
-    tx.commit();
-    for (const auto& row : t) {
+    auto opt = [](const nlohmann::json& value) -> std::optional<nlohmann::json> {
+        if (value.is_null()) return std::nullopt;
+        return value;
+    };
+    for (const auto& row : nlohmann::json::parse(j[0][9].as<std::string>())) {
         TaskView tv;
-        tv.id = row[0].as<std::int64_t>();
-        tv.position = row[1].as<int>();
-        tv.url = row[2].as<std::string>();
-        tv.status = row[3].as<std::string>();
-        tv.object_key = opt_string(row[4]);
-        tv.filename = opt_string(row[5]);
-        if (!row[6].is_null()) tv.file_size = row[6].as<std::int64_t>();
-        if (!row[7].is_null()) tv.conversion_time = row[7].as<double>();
-        tv.error_code = opt_string(row[8]);
-        tv.error = opt_string(row[9]);
+        tv.id = row[0].get<std::int64_t>();
+        tv.position = row[1].get<int>();
+        tv.url = row[2].get<std::string>();
+        tv.status = row[3].get<std::string>();
+        if (auto f = opt(row[4])) tv.object_key = f->get<std::string>();
+        if (auto f = opt(row[5])) tv.filename = f->get<std::string>();
+        if (auto f = opt(row[6])) tv.file_size = f->get<std::int64_t>();
+        if (auto f = opt(row[7])) tv.conversion_time = f->get<double>();
+        if (auto f = opt(row[8])) tv.error_code = f->get<std::string>();
+        if (auto f = opt(row[9])) tv.error = f->get<std::string>();
         v.tasks.push_back(std::move(tv));
     }
     return v;

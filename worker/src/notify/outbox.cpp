@@ -20,15 +20,17 @@ int enqueue_notifications(pqxx::transaction_base& tx, const std::string& job_id)
     return inserted;
 }
 
-json notifications_for_job(pqxx::transaction_base& tx, const std::string& job_id) {
-    const pqxx::result r = tx.exec_params(
-        "SELECT t.type, t.target, coalesce(n.state, 'pending'), n.response_code, n.error, "
-        "coalesce(n.attempts, 0) FROM jobs j "
-        "CROSS JOIN LATERAL (VALUES (1, 'webhook', j.callback_url), "
-        "                           (2, 'email', j.notification_email)) AS t(ord, type, target) "
-        "LEFT JOIN notifications n ON n.job_id = j.id AND n.type = t.type "
-        "WHERE j.id = $1 AND t.target IS NOT NULL AND t.target <> '' ORDER BY t.ord",
-        job_id);
+namespace {
+
+constexpr const char* kNotificationsSql =
+    "SELECT t.type, t.target, coalesce(n.state, 'pending'), n.response_code, n.error, "
+    "coalesce(n.attempts, 0) FROM jobs j "
+    "CROSS JOIN LATERAL (VALUES (1, 'webhook', j.callback_url), "
+    "                           (2, 'email', j.notification_email)) AS t(ord, type, target) "
+    "LEFT JOIN notifications n ON n.job_id = j.id AND n.type = t.type "
+    "WHERE j.id = $1 AND t.target IS NOT NULL AND t.target <> '' ORDER BY t.ord";
+
+json notification_list(const pqxx::result& r) {
     json list = json::array();
     for (const auto& row : r) {
         std::string state = row[2].as<std::string>();
@@ -46,11 +48,18 @@ json notifications_for_job(pqxx::transaction_base& tx, const std::string& job_id
     return list;
 }
 
+}  // namespace
+
+json notifications_for_job(pqxx::transaction_base& tx, const std::string& job_id) {
+    return notification_list(tx.exec_params(kNotificationsSql, job_id));
+}
+
 json notifications_for_job(pqxx::connection& conn, const std::string& job_id) {
-    pqxx::read_transaction tx(conn);
-    json list = notifications_for_job(tx, job_id);
-    tx.commit();
-    return list;
+    // The status endpoint's second (and last) round trip: prepared, no
+    // explicit transaction.
+    conn.prepare("enconvert_notifications_for_job", kNotificationsSql);
+    pqxx::nontransaction tx(conn);
+    return notification_list(tx.exec_prepared("enconvert_notifications_for_job", job_id));
 }
 
 }  // namespace enconvert::notify
