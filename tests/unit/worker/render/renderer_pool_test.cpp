@@ -124,6 +124,17 @@ class RendererPoolTest : public ::testing::Test {
         return std::nullopt;
     }
 
+    // Serves `html` at / (replacing the fixture server) and renders it to
+    // PDF after network idle.
+    std::optional<RenderResult> render_html(std::uint64_t id, const std::string& html) {
+        server_.emplace(
+            std::map<std::string, LoopbackHttpServer::Response>{
+                {"/", {200, "text/html; charset=utf-8", html}}},
+            "/hang");
+        pool_->submit(request(id, server_->url("/"), "pdf", {{"wait_until", "networkidle"}}));
+        return wait_for(id);
+    }
+
     // Waits until the pool accepts work again (after a restart).
     bool wait_for_free_slot(std::chrono::seconds limit = std::chrono::seconds(30)) {
         const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -376,12 +387,7 @@ TEST_F(OutboundPolicyRendererPoolTest, SubresourcesOnInternalAddressesAreNotFetc
         "\"></iframe>"
         "<script>fetch('" +
         internal_.url("/secret.json") + "').catch(() => {});</script>";
-    server_.emplace(
-        std::map<std::string, LoopbackHttpServer::Response>{
-            {"/", {200, "text/html; charset=utf-8", page}}},
-        "/hang");
-    pool_->submit(request(43, server_->url("/"), "pdf", {{"wait_until", "networkidle"}}));
-    auto result = wait_for(43);
+    auto result = render_html(43, page);
     ASSERT_TRUE(result);
     ASSERT_TRUE(result->ok) << result->error;
     EXPECT_NE(run_command("pdftotext " + (dir_ / "43.pdf").string() + " -").find("Public page"),
@@ -395,12 +401,7 @@ TEST_F(RendererPoolTest, SubresourcesOnExemptNetworksAreFetched) {
     LoopbackHttpServer internal({{"/secret.png", {200, "image/png", "x"}}}, "/hang", "127.0.0.2");
     const std::string page =
         "<!doctype html><h1>Public page</h1><img src=\"" + internal.url("/secret.png") + "\">";
-    server_.emplace(
-        std::map<std::string, LoopbackHttpServer::Response>{
-            {"/", {200, "text/html; charset=utf-8", page}}},
-        "/hang");
-    pool_->submit(request(44, server_->url("/"), "pdf", {{"wait_until", "networkidle"}}));
-    auto result = wait_for(44);
+    auto result = render_html(44, page);
     ASSERT_TRUE(result);
     ASSERT_TRUE(result->ok) << result->error;
     EXPECT_EQ(internal.requests(), 1);
