@@ -34,32 +34,42 @@ InsertResult existing_job(pqxx::transaction_base& tx, const NewJob& job) {
 }  // namespace
 
 InsertResult insert_job(pqxx::connection& conn, const NewJob& job) {
-    pqxx::work tx(conn);
+    // One prepared statement, one round trip, committed on its own (the
+    // intake answers 202 only after it returns): the job, its tasks (the URL
+    // list as a JSON array) and the wake-up for the schedulers.
     // ON CONFLICT DO NOTHING on the partial unique index: a concurrent insert
     // with the same idempotency key waits for the other transaction and then
-    // returns no row instead of failing.
-    const pqxx::result ins = tx.exec_params(
-        "INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, options, "
-        "notification_email, callback_url, base_url, idempotency_key, request_fingerprint) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12) "
-        "ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
-        "DO NOTHING RETURNING id",
-        job.id, job.account_id, job.api_key_id, job.endpoint, job.is_batch, job.is_sync,
-        job.options.dump(), job.notification_email, job.callback_url, job.base_url,
-        job.idempotency_key, job.request_fingerprint);
+    // inserts nothing, returning no row.
+    static const std::string kSql =
+        "WITH job AS ("
+        " INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, options,"
+        " notification_email, callback_url, base_url, idempotency_key, request_fingerprint)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)"
+        " ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
+        " DO NOTHING RETURNING id),"
+        " task AS ("
+        " INSERT INTO tasks (job_id, position, url)"
+        " SELECT job.id, u.ord - 1, u.url"
+        " FROM job, jsonb_array_elements_text($13::jsonb) WITH ORDINALITY AS u(url, ord))"
+        " SELECT job.id, pg_notify($14, '') FROM job";
+    conn.prepare("enconvert_insert_job", kSql);
+    pqxx::result ins;
+    {
+        pqxx::nontransaction tx(conn);
+        ins = tx.exec_prepared("enconvert_insert_job", job.id, job.account_id, job.api_key_id,
+                               job.endpoint, job.is_batch, job.is_sync, job.options.dump(),
+                               job.notification_email, job.callback_url, job.base_url,
+                               job.idempotency_key, job.request_fingerprint,
+                               nlohmann::json(job.urls).dump(), std::string(kTaskReadyChannel));
+    }
     if (ins.empty()) {
-        // Under READ COMMITTED this new statement sees the row the other
-        // transaction committed while our INSERT waited for it.
+        // Committed by the other request by now (our INSERT waited for it);
+        // a new statement sees it.
+        pqxx::read_transaction tx(conn);
         InsertResult prior = existing_job(tx, job);
         tx.commit();
         return prior;
     }
-    for (std::size_t i = 0; i < job.urls.size(); ++i) {
-        tx.exec_params("INSERT INTO tasks (job_id, position, url) VALUES ($1, $2, $3)", job.id,
-                       static_cast<int>(i), job.urls[i]);
-    }
-    tx.exec_params("SELECT pg_notify($1, '')", std::string(kTaskReadyChannel));
-    tx.commit();
     InsertResult created;
     created.job_id = job.id;
     created.created = true;

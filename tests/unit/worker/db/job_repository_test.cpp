@@ -68,7 +68,8 @@ class JobRepositoryTest : public test_support::PgTest {
 TEST_F(JobRepositoryTest, InsertCreatesJobAndTasksAndNotifies) {
     db::Session listener(url(), {db::kTaskReadyChannel});
     const auto res = db::insert_job(
-        *conn_, job({"https://a.example", "https://b.example", "https://a.example"}, acme_));
+        *conn_,
+        job({"https://a.example", R"(https://b.example/?q="é\u")", "https://a.example"}, acme_));
     EXPECT_TRUE(res.created);
     const auto view = db::load_job(*conn_, res.job_id, acme_.account_id);
     ASSERT_TRUE(view);
@@ -81,7 +82,8 @@ TEST_F(JobRepositoryTest, InsertCreatesJobAndTasksAndNotifies) {
         EXPECT_EQ(view->tasks[i].position, i);
         EXPECT_EQ(view->tasks[i].status, "pending");
     }
-    EXPECT_EQ(view->tasks[2].url, "https://a.example");  // duplicates allowed
+    EXPECT_EQ(view->tasks[1].url, R"(https://b.example/?q="é\u")");  // stored as sent
+    EXPECT_EQ(view->tasks[2].url, "https://a.example");              // duplicates allowed
     const auto notes = wait_notifications(listener);
     ASSERT_FALSE(notes.empty());
     EXPECT_EQ(notes[0].channel, "enconvert_task_ready");
