@@ -7,32 +7,45 @@
 
 namespace enconvert::render_child {
 
-std::string host_of(const std::string& url) {
+namespace {
+
+struct HostPort {
+    std::string host;  // IPv6 without brackets
+    int port = -1;     // -1: none in the URL
+};
+
+HostPort parse_host(const std::string& url) {
     GUri* uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
-    if (!uri) return url;
-    std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : url;
-    int port = g_uri_get_port(uri);
+    if (!uri) return {url};
+    HostPort out{g_uri_get_host(uri) ? g_uri_get_host(uri) : url, g_uri_get_port(uri)};
     g_uri_unref(uri);
-    return port > 0 ? host + ":" + std::to_string(port) : host;
+    return out;
+}
+
+LoadError blocked_address_error(const std::string& host, const std::string& address) {
+    return {"blocked_address",
+            "Failed to load page: " +
+                (address.empty() || address == host ? host : host + " resolves to " + address) +
+                ", a private or reserved address this service does not "
+                "connect to"};
+}
+
+}  // namespace
+
+std::string host_of(const std::string& url) {
+    const HostPort parsed = parse_host(url);
+    return parsed.port > 0 ? parsed.host + ":" + std::to_string(parsed.port) : parsed.host;
 }
 
 std::string hostname_of(const std::string& url) {
-    GUri* uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, nullptr);
-    if (!uri) return url;
-    std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : url;
-    g_uri_unref(uri);
-    return host;
+    return parse_host(url).host;
 }
 
 LoadError refusal_error(const GateRefusal& refusal, const std::string& url) {
     const std::string host = hostname_of(url);
     switch (refusal.kind) {
         case GateRefusal::Kind::blocked_address:
-            return {
-                "blocked_address",
-                "Failed to load page: " +
-                    (refusal.address == host ? host : host + " resolves to " + refusal.address) +
-                    ", a private or reserved address this service does not connect to"};
+            return blocked_address_error(host, refusal.address);
         case GateRefusal::Kind::not_found:
             return {"dns_error", "Failed to load page: could not resolve host " + host};
         case GateRefusal::Kind::connect_failed:
@@ -61,9 +74,7 @@ LoadError classify_load_error(const GError* error, const std::string& url) {
     if (error->domain == G_IO_ERROR) {
         switch (error->code) {
             case G_IO_ERROR_PROXY_NOT_ALLOWED:  // the gate's refusal, its record gone
-                return {"blocked_address", "Failed to load page: " + host +
-                                               " is a private or reserved address this service "
-                                               "does not connect to"};
+                return blocked_address_error(host, {});
             case G_IO_ERROR_CONNECTION_REFUSED:
             case G_IO_ERROR_HOST_UNREACHABLE:
             case G_IO_ERROR_NETWORK_UNREACHABLE:

@@ -95,6 +95,7 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
 gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* failing_uri,
                                   GError* error, gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
+    const std::string failing = failing_uri ? failing_uri : self->job_ ? self->job_->url : "";
     if (is_cancellation(error)) {
         // Usually a newer navigation replaced this one. But before our job's
         // navigation commits nothing can replace it (the old document is
@@ -111,9 +112,9 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
             log(self->index_, "load cancelled by the engine; loading again");
             self->reload_source_.reset(g_idle_add(&ViewSlot::on_reload, self));
         } else {
-            const std::string host = host_of(failing_uri ? failing_uri : self->job_->url);
             self->fail("load_failed",
-                       "Failed to load page: the browser engine abandoned the load of " + host);
+                       "Failed to load page: the browser engine abandoned the load of " +
+                           host_of(failing));
         }
         return TRUE;
     }
@@ -126,7 +127,6 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
     log(self->index_, "load failed",
         std::string(g_quark_to_string(error->domain)) + " code " + std::to_string(error->code) +
             ": " + error->message);
-    const std::string failing = failing_uri ? failing_uri : self->job_->url;
     // Since the engine connects only through the gate, DNS and connection
     // failures (and refusals) are the gate's to explain.
     const std::optional<GateRefusal> refusal =

@@ -84,12 +84,18 @@ void read_exactly(SessionPtr s, std::size_t offset, std::size_t count, GAsyncRea
                                   raw->gate.cancellable(), next, s.release());
 }
 
-// Finishes a read_exactly; false (and the session gone) on error or EOF.
-bool read_done(GObject* source, GAsyncResult* result, Session* s, std::size_t count) {
+// Finishes a read_exactly of `count` bytes; false on error or early EOF.
+bool read_done(GObject* source, GAsyncResult* result, std::size_t count) {
     gsize got = 0;
     const gboolean ok =
         g_input_stream_read_all_finish(G_INPUT_STREAM(source), result, &got, nullptr);
-    return ok && got == count && s;
+    return ok && got == count;
+}
+
+// Checks `address` (an address the client sent, not a name) and connects.
+void check_and_connect_to(SessionPtr s, GInetAddress* address) {
+    GList one{address, nullptr, nullptr};
+    check_and_connect(std::move(s), &one);
 }
 
 void write_then(SessionPtr s, const guint8* bytes, std::size_t count, GAsyncReadyCallback next) {
@@ -141,18 +147,17 @@ void read_greeting(SessionPtr s) {
 
 void on_greeting(GObject* source, GAsyncResult* result, gpointer data) {
     SessionPtr s(static_cast<Session*>(data));
-    if (!read_done(source, result, s.get(), 2) || s->buffer[0] != kVersion || s->buffer[1] == 0)
-        return;
+    if (!read_done(source, result, 2) || s->buffer[0] != kVersion || s->buffer[1] == 0) return;
     const std::size_t methods = s->buffer[1];
-    read_exactly(std::move(s), 0, methods, &on_methods);
+    read_exactly(std::move(s), 2, methods, &on_methods);  // after VER NMETHODS
 }
 
 void on_methods(GObject* source, GAsyncResult* result, gpointer data) {
     SessionPtr s(static_cast<Session*>(data));
-    gsize got = 0;
-    if (!g_input_stream_read_all_finish(G_INPUT_STREAM(source), result, &got, nullptr) || got == 0)
-        return;
-    const bool no_auth_offered = std::memchr(s->buffer.data(), kNoAuthentication, got) != nullptr;
+    const std::size_t methods = s->buffer[1];
+    if (!read_done(source, result, methods)) return;
+    const bool no_auth_offered =
+        std::memchr(s->buffer.data() + 2, kNoAuthentication, methods) != nullptr;
     const guint8 answer[2] = {kVersion, no_auth_offered ? kNoAuthentication : kNoAcceptableMethod};
     if (!no_auth_offered) {
         write_then(std::move(s), answer, sizeof answer, &on_refusal_sent);
@@ -170,7 +175,7 @@ void on_method_sent(GObject* source, GAsyncResult* result, gpointer data) {
 
 void on_request_head(GObject* source, GAsyncResult* result, gpointer data) {
     SessionPtr s(static_cast<Session*>(data));
-    if (!read_done(source, result, s.get(), 4) || s->buffer[0] != kVersion) return;
+    if (!read_done(source, result, 4) || s->buffer[0] != kVersion) return;
     if (s->buffer[1] != kConnect) return refuse(std::move(s), kCommandNotSupported);
     switch (s->buffer[3]) {
         case kIpv4:
@@ -186,37 +191,34 @@ void on_request_head(GObject* source, GAsyncResult* result, gpointer data) {
 
 void on_domain_length(GObject* source, GAsyncResult* result, gpointer data) {
     SessionPtr s(static_cast<Session*>(data));
-    if (!read_done(source, result, s.get(), 1) || s->buffer[4] == 0) return;
+    if (!read_done(source, result, 1) || s->buffer[4] == 0) return;
     const std::size_t length = s->buffer[4];
     read_exactly(std::move(s), 5, length + 2, &on_destination);
 }
 
 void on_destination(GObject* source, GAsyncResult* result, gpointer data) {
     SessionPtr s(static_cast<Session*>(data));
-    gsize got = 0;
-    if (!g_input_stream_read_all_finish(G_INPUT_STREAM(source), result, &got, nullptr) || got < 2)
-        return;
     const guint8 type = s->buffer[3];
-    std::size_t port_at = 0;
-    if (type == kDomain) {
-        const std::size_t length = s->buffer[4];
-        s->host.assign(reinterpret_cast<const char*>(s->buffer.data() + 5), length);
-        port_at = 5 + length;
-    } else {
+    const std::size_t address_size = type == kIpv4   ? 4
+                                     : type == kIpv6 ? 16
+                                                     : std::size_t{s->buffer[4]};
+    if (!read_done(source, result, address_size + 2)) return;
+    const std::size_t port_at = (type == kDomain ? 5 : 4) + address_size;
+    s->port = static_cast<guint16>(s->buffer[port_at] << 8 | s->buffer[port_at + 1]);
+    if (type != kDomain) {
         GObjectPtr<GInetAddress> literal(g_inet_address_new_from_bytes(
             s->buffer.data() + 4, type == kIpv4 ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6));
         s->host = text_of(literal.get());
-        port_at = 4 + (type == kIpv4 ? 4 : 16);
+        return check_and_connect_to(std::move(s), literal.get());
     }
-    s->port = static_cast<guint16>(s->buffer[port_at] << 8 | s->buffer[port_at + 1]);
+    s->host.assign(reinterpret_cast<const char*>(s->buffer.data() + 5), address_size);
     if (s->host.find('\0') != std::string::npos) return refuse(std::move(s), kGeneralFailure);
     // The shorthand IPv4 forms browsers and inet_aton accept (2130706433,
     // 0x7f.1, 0177.0.0.1, 127.1) are addresses, not names: checked as such.
     if (in_addr v4{}; inet_aton(s->host.c_str(), &v4) != 0) {
         GObjectPtr<GInetAddress> literal(g_inet_address_new_from_bytes(
             reinterpret_cast<const guint8*>(&v4.s_addr), G_SOCKET_FAMILY_IPV4));
-        GList one{literal.get(), nullptr, nullptr};
-        return check_and_connect(std::move(s), &one);
+        return check_and_connect_to(std::move(s), literal.get());
     }
     GObjectPtr<GResolver> resolver(g_resolver_get_default());
     Session* raw = s.get();
