@@ -1,5 +1,6 @@
 #include "db/job_repository.h"
 
+#include "db/fields.h"
 #include "notify/outbox.h"
 
 namespace enconvert::db {
@@ -7,11 +8,6 @@ namespace enconvert::db {
 namespace {
 
 constexpr const char* kRfc3339 = R"('YYYY-MM-DD"T"HH24:MI:SS"Z"')";
-
-std::optional<std::string> opt_string(const pqxx::field& f) {
-    if (f.is_null()) return std::nullopt;
-    return f.as<std::string>();
-}
 
 InsertResult existing_job(pqxx::transaction_base& tx, const NewJob& job) {
     const pqxx::row r = tx.exec_params1(

@@ -2,16 +2,11 @@
 
 #include <algorithm>
 
+#include "db/fields.h"
+
 namespace enconvert::notify {
 
-namespace {
-
-std::optional<std::string> opt_string(const pqxx::field& f) {
-    if (f.is_null()) return std::nullopt;
-    return f.as<std::string>();
-}
-
-}  // namespace
+using db::opt_string;
 
 std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
                                                      const std::string& owner, int lease_seconds,
