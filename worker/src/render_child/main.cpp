@@ -9,6 +9,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "net/address_policy.h"
 #include "render_child/channel.h"
@@ -23,8 +24,8 @@ constexpr long kMaxMemoryLimitMb = 1 << 20;
 
 struct Arguments {
     int views = 2;
-    unsigned memory_limit_mb = 0;  // 0: WebKit's default
-    std::string allowed_networks;  // exempt from the outbound deny list
+    unsigned memory_limit_mb = 0;          // 0: WebKit's default
+    enconvert::net::AddressPolicy policy;  // --allowed-networks: exempt from the deny list
 };
 
 std::optional<Arguments> parse_arguments(int argc, char** argv) {
@@ -44,11 +45,10 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
         }
         if (name == "--allowed-networks") {
             try {
-                enconvert::net::AddressPolicy::from_config(value);
+                parsed.policy = enconvert::net::AddressPolicy::from_config(value);
             } catch (const std::invalid_argument&) {
                 return std::nullopt;
             }
-            parsed.allowed_networks = value;
             continue;
         }
         char* end = nullptr;
@@ -89,8 +89,7 @@ int run(int argc, char** argv) {
 
     // Every connection of every view goes through the gate (API.md
     // "Safety rules"); it lives as long as the views.
-    enconvert::render_child::OutboundGate gate(
-        enconvert::net::AddressPolicy::from_config(args->allowed_networks));
+    enconvert::render_child::OutboundGate gate(std::move(args->policy));
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     std::optional<enconvert::render_child::Renderer> renderer;
     enconvert::render_child::Channel channel(
