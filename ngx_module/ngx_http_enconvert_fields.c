@@ -196,8 +196,12 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_body_fields[] = {
     { "viewport_width", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL, 0,
       320, 7680, NULL, NULL, NULL },
 
+    /*
+     * 16384: the tallest image a screenshot keeps; X cannot hold a window
+     * of 32768 pixels or more at all (the renderer would crash).
+     */
     { "viewport_height", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL, 0,
-      240, 43200, NULL, NULL, NULL },
+      240, 16384, NULL, NULL, NULL },
 
     { "wait_for_selector", NGX_HTTP_ENCONVERT_T_STRING,
       NGX_HTTP_ENCONVERT_ALL, 0, 1, 1024, NULL, NULL,

@@ -191,7 +191,9 @@ def test_fail_on_http_error_must_be_bool(env):
 
 @pytest.mark.parametrize("path,body,code,field", [
     (PDF, {"viewport_height": 239}, "out_of_range", "viewport_height"),
-    (PDF, {"viewport_height": 43201}, "out_of_range", "viewport_height"),
+    (PDF, {"viewport_height": 16385}, "out_of_range", "viewport_height"),
+    (SHOT, {"viewport_height": 32768, "full_page": False}, "out_of_range",
+     "viewport_height"),
     (PDF, {"viewport_width": 7681}, "out_of_range", "viewport_width"),
     (PDF, {"wait_for_selector": ""}, "out_of_range", "wait_for_selector"),
     (PDF, {"wait_for_selector": "#a\n"}, "invalid_value",
@@ -226,7 +228,7 @@ def test_every_documented_field_forwarded(env):
             "notification_email": "ops@example.com",
             "callback_url": "https://hooks.example/cb",
             "direct_download": False, "output_filename": "report",
-            "viewport_width": 320, "viewport_height": 43200,
+            "viewport_width": 320, "viewport_height": 16384,
             "wait_for_selector": "#ready", "wait_for_selector_timeout": 60000,
             "wait_until": "load", "delay": 30000, "timeout": 300,
             "fail_on_http_error": False, "single_page": False,

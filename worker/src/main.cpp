@@ -97,7 +97,8 @@ int serve(const std::vector<std::string>& args) {
                                   "' is not an executable file");
     }
 
-    storage::LocalStorage storage(cfg.storage_dir);
+    storage::LocalStorage storage(cfg.storage_dir,
+                                  static_cast<std::uint64_t>(cfg.storage_min_free_mb) << 20);
     storage::Presigner presigner(secret, cfg.public_url, cfg.presign_ttl);
     // Before any thread starts: the notifier initialises libcurl globally.
     notify::Notifier notifier(
@@ -136,6 +137,8 @@ int serve(const std::vector<std::string>& args) {
     sched_options.database_url = cfg.database_url;
     sched_options.worker_id = cfg.worker_id;
     sched_options.lease_seconds = cfg.lease_seconds;
+    sched_options.retry.max_attempts = cfg.max_attempts;
+    sched_options.retry.storage_full_retry_seconds = cfg.storage_full_retry_seconds;
     scheduler::Scheduler sched(sched_options, std::make_unique<render::RendererPool>(pool_options),
                                storage);
     StoppingThread sched_thread(

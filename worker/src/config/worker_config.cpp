@@ -28,6 +28,11 @@ po::options_description describe(WorkerConfig& c) {
          "concurrent renders per child")                                                     //
         ("display", po::value(&c.display), "X display; empty starts Xvfb")                   //
         ("lease_seconds", po::value(&c.lease_seconds)->default_value(330), "task lease")     //
+        ("max_attempts", po::value(&c.max_attempts)->default_value(3), "attempts per task")  //
+        ("storage_min_free_mb", po::value(&c.storage_min_free_mb)->default_value(256),
+         "free space below which no new task is taken")  //
+        ("storage_full_retry_seconds", po::value(&c.storage_full_retry_seconds)->default_value(30),
+         "wait before rendering again a result that found the storage full")                 //
         ("allowed_networks", po::value(&c.allowed_networks), "CIDRs exempt from deny list")  //
         ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                                   //
         ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")                 //
@@ -94,6 +99,9 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
         check_range(c.renderers, 1, 64, "renderers");
         check_range(c.views_per_renderer, 1, 64, "views_per_renderer");
         check_range(c.lease_seconds, 10, 24 * 3600, "lease_seconds");
+        check_range(c.max_attempts, 1, 100, "max_attempts");
+        check_range(c.storage_min_free_mb, 0, 1024 * 1024, "storage_min_free_mb");
+        check_range(c.storage_full_retry_seconds, 1, 24 * 3600, "storage_full_retry_seconds");
     }
     if (c.worker_id.empty()) c.worker_id = default_worker_id();
     if (c.renderer_binary.empty()) c.renderer_binary = default_renderer_binary;

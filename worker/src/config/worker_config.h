@@ -23,6 +23,9 @@ struct WorkerConfig {
     int views_per_renderer = 2;
     std::string display;
     int lease_seconds = 330;
+    int max_attempts = 3;
+    int storage_min_free_mb = 256;
+    int storage_full_retry_seconds = 30;
     std::string allowed_networks;
     std::string smtp_url;
     std::string mail_dir;

@@ -133,11 +133,12 @@ std::vector<ClaimedTask> claim_tasks_in(pqxx::transaction_base& tx, const std::s
         "    lease_expires_at = now() + make_interval(secs => $2), "
         "    attempts = attempts + 1, started_at = now() "
         "  WHERE id IN (SELECT t.id FROM tasks t "
-        "    WHERE t.status = 'pending' "
+        "    WHERE (t.status = 'pending' AND (t.not_before IS NULL OR t.not_before <= now())) "
         "       OR (t.status = 'processing' AND t.lease_expires_at < now()) "
         "    ORDER BY t.id FOR UPDATE SKIP LOCKED LIMIT $3) "
-        "  RETURNING id, job_id, url, attempts) "
-        "SELECT c.id, c.job_id, c.url, j.endpoint, j.options::text, a.public_id, c.attempts "
+        "  RETURNING id, job_id, url, attempts, run_alone) "
+        "SELECT c.id, c.job_id, c.url, j.endpoint, j.options::text, a.public_id, c.attempts, "
+        "c.run_alone "
         "FROM claimed c JOIN jobs j ON j.id = c.job_id JOIN accounts a ON a.id = j.account_id "
         "ORDER BY c.id",
         owner, lease_seconds, limit);
@@ -151,6 +152,7 @@ std::vector<ClaimedTask> claim_tasks_in(pqxx::transaction_base& tx, const std::s
         c.options = nlohmann::json::parse(row[4].as<std::string>());
         c.account_public_id = row[5].as<std::string>();
         c.attempts = row[6].as<int>();
+        c.run_alone = row[7].as<bool>();
         out.push_back(std::move(c));
     }
     return out;
@@ -164,7 +166,37 @@ std::vector<ClaimedTask> claim_tasks(pqxx::connection& conn, const std::string& 
     return out;
 }
 
+namespace {
+
+// The task goes back to the queue (TaskOutcome::retry); the job stays as it
+// is, since a task is runnable again.
+FinishResult requeue_task(pqxx::connection& conn, const std::string& owner, const TaskOutcome& o) {
+    pqxx::work tx(conn);
+    FinishResult res;
+    const pqxx::result upd = tx.exec_params(
+        "UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
+        "error_code = $3, error = $4, run_alone = run_alone OR $5, "
+        "attempts = CASE WHEN $6 THEN attempts ELSE greatest(attempts - 1, 0) END, "
+        "not_before = CASE WHEN $7 > 0 THEN now() + make_interval(secs => $7) END "
+        "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
+        "RETURNING job_id",
+        o.task_id, owner, o.error_code, o.error, o.run_alone, o.count_attempt,
+        o.retry_after_seconds);
+    if (upd.empty()) {
+        tx.abort();
+        return res;  // lease lost: another worker owns the task now
+    }
+    res.applied = true;
+    res.job_id = upd[0][0].as<std::string>();
+    tx.exec_params("SELECT pg_notify($1, '')", std::string(kTaskReadyChannel));
+    tx.commit();
+    return res;
+}
+
+}  // namespace
+
 FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const TaskOutcome& o) {
+    if (o.retry) return requeue_task(conn, owner, o);
     pqxx::work tx(conn);
     FinishResult res;
     const pqxx::result upd =

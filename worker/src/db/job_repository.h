@@ -27,10 +27,10 @@ InsertResult insert_job(pqxx::connection& conn, const NewJob& job);
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
                                 std::int64_t account_id);
 
-// Claims up to `limit` runnable tasks (pending, or processing with an expired
-// lease) with FOR UPDATE SKIP LOCKED, so concurrent workers get disjoint sets.
-// The _in variant runs inside the caller's transaction (tests use it to hold
-// the row locks open).
+// Claims up to `limit` runnable tasks (pending and past not_before, or
+// processing with an expired lease) with FOR UPDATE SKIP LOCKED, so concurrent workers get disjoint
+// sets. The _in variant runs inside the caller's transaction (tests use it to hold the row locks
+// open).
 std::vector<ClaimedTask> claim_tasks_in(pqxx::transaction_base& tx, const std::string& owner,
                                         int lease_seconds, int limit);
 std::vector<ClaimedTask> claim_tasks(pqxx::connection& conn, const std::string& owner,
@@ -38,7 +38,9 @@ std::vector<ClaimedTask> claim_tasks(pqxx::connection& conn, const std::string& 
 
 // Records a task's outcome if `owner` still holds its lease; in the same
 // transaction makes the job terminal when no task is left runnable and
-// NOTIFYs enconvert_job_done with the job id.
+// NOTIFYs enconvert_job_done with the job id. An outcome with `retry` set
+// instead puts the task back in the queue (pending, not before
+// retry_after_seconds, run_alone if asked) and NOTIFYs enconvert_task_ready.
 FinishResult finish_task(pqxx::connection& conn, const std::string& owner,
                          const TaskOutcome& outcome);
 

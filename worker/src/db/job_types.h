@@ -72,11 +72,23 @@ struct ClaimedTask {
     nlohmann::json options = nlohmann::json::object();
     std::string account_public_id;
     int attempts = 0;  // including this claim
+    // An earlier attempt's renderer died under it: run it with no other
+    // task on the same renderer (migration 004).
+    bool run_alone = false;
 };
 
 struct TaskOutcome {
     std::int64_t task_id = 0;
     bool ok = false;
+    // Not an outcome yet: the task goes back to the queue (status pending)
+    // with error_code/error as the last attempt's, to be claimed again no
+    // sooner than retry_after from now. run_alone: on a renderer of its own.
+    // count_attempt false: this attempt was not the page's fault and does
+    // not use up one of max_attempts (a full storage).
+    bool retry = false;
+    bool run_alone = false;
+    bool count_attempt = true;
+    int retry_after_seconds = 0;
     std::string object_key;
     std::string filename;
     std::int64_t file_size = 0;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -68,6 +69,8 @@ std::optional<RenderResult> parse_result(const nlohmann::json& m) {
     if (const auto* v = field("title"); v && v->is_string()) r.title = v->get<std::string>();
     if (const auto* v = field("render_ms"); v && v->is_number()) r.render_ms = v->get<double>();
     if (const auto* v = field("view"); v && v->is_number_unsigned()) r.view = v->get<int>();
+    if (const auto* v = field("size"); v && v->is_number_unsigned())
+        r.size = v->get<std::int64_t>();
     if (!r.ok && r.error_code.empty()) {
         r.error_code = "load_failed";
         if (r.error.empty()) r.error = "Failed to render page";
@@ -93,15 +96,27 @@ struct RendererPool::Impl {
         Clock::time_point started_at{};
         Clock::time_point restart_at{};
         milliseconds backoff = kFirstBackoff;
-        int tasks_done = 0;  // since the child started
+        int tasks_done = 0;     // since the child started
+        bool alone = false;     // running a request that must be alone
+        bool draining = false;  // takes no new work: an alone request waits for it
+        // New work may go here.
+        bool open() const { return state == State::Ready && !alone && !draining; }
     };
 
     Options options;
     std::vector<Slot> slots;
     // Failures found outside collect() (e.g. in submit), reported by it.
     std::vector<RenderResult> deferred;
+    // Submitted requests not yet sent to a child: those that must run alone
+    // wait for an idle child; others only when a child went away between
+    // free_slots() and submit().
+    std::deque<RenderRequest> waiting;
 
     void spawn(Slot& slot);
+    void send(Slot& slot, const RenderRequest& request);
+    void dispatch();
+    // Index of the child `request` can run on now; -1: none.
+    int open_slot_for(const RenderRequest& request) const;
     void lose(Slot& slot, const std::string& why, std::vector<RenderResult>& out,
               const std::function<bool(const InFlight&)>& timed_out = {});
     void service(Slot& slot, Clock::time_point now, std::vector<RenderResult>& out);
@@ -114,6 +129,7 @@ void RendererPool::Impl::spawn(Slot& slot) {
     slot.decoder = FrameDecoder();
     slot.started_at = Clock::now();
     slot.tasks_done = 0;
+    slot.alone = slot.draining = false;
     const std::size_t web_limit = options.web_process_memory_limit_mb
                                       ? options.web_process_memory_limit_mb
                                       : options.memory_ceiling_mb;
@@ -143,16 +159,20 @@ void RendererPool::Impl::lose(Slot& slot, const std::string& why, std::vector<Re
     log(slot.index, why + "; restarting");
     slot.process.reset();  // SIGKILL + reap
     for (const auto& [id, request] : slot.in_flight) {
-        // The child may have died mid-write: no partial file survives.
-        unlink((request.out_path + ".part").c_str());
-        unlink(request.out_path.c_str());
-        if (timed_out && timed_out(request))
+        // The child may have died mid-write: no partial file survives
+        // (names as in render_child/view_slot and pdf/postprocess).
+        for (const char* suffix : {".part", ".part.post", ".bands.pdf", ""})
+            unlink((request.out_path + suffix).c_str());
+        if (timed_out && timed_out(request)) {
             out.push_back(failure(id, "timeout", "Failed to render page: the renderer hung"));
-        else
+        } else {
             out.push_back(
-                failure(id, "web_process_crashed", "Failed to render page: renderer crashed"));
+                failure(id, "renderer_crashed", "Failed to render page: the renderer crashed"));
+            out.back().renderer_lost = true;
+        }
     }
     slot.in_flight.clear();
+    slot.alone = slot.draining = false;
     const auto now = Clock::now();
     if ((slot.state == State::Ready || slot.state == State::Retiring) &&
         now - slot.started_at >= kStableAfter)
@@ -186,6 +206,7 @@ void RendererPool::Impl::handle_frame(Slot& slot, const nlohmann::json& message,
         return;
     }
     slot.in_flight.erase(it);
+    slot.alone = false;
     out.push_back(std::move(*result));
     ++slot.tasks_done;
     consider_retiring(slot);
@@ -307,20 +328,69 @@ std::size_t RendererPool::free_slots() const {
     std::size_t free = 0;
     const auto per_child = static_cast<std::size_t>(impl_->options.views_per_process);
     for (const auto& slot : impl_->slots)
-        if (slot.state == Impl::State::Ready && slot.in_flight.size() < per_child)
+        if (slot.open() && slot.in_flight.size() < per_child)
             free += per_child - slot.in_flight.size();
-    return free;
+    const std::size_t waiting = impl_->waiting.size();
+    return free > waiting ? free - waiting : 0;
 }
 
 void RendererPool::submit(RenderRequest request) {
-    Impl::Slot* best = nullptr;
-    const auto per_child = static_cast<std::size_t>(impl_->options.views_per_process);
-    for (auto& slot : impl_->slots) {
-        if (slot.state != Impl::State::Ready || slot.in_flight.size() >= per_child) continue;
-        if (!best || slot.in_flight.size() < best->in_flight.size()) best = &slot;
-    }
-    if (!best) throw std::logic_error("RendererPool::submit without a free slot");
+    impl_->waiting.push_back(std::move(request));
+    impl_->dispatch();
+}
 
+// Where `request` can run now: for a request that must run alone, an idle
+// child; for any other, the open child with the fewest requests in flight.
+int RendererPool::Impl::open_slot_for(const RenderRequest& request) const {
+    const auto per_child = static_cast<std::size_t>(options.views_per_process);
+    int best = -1;
+    for (const auto& slot : slots) {
+        if (request.alone) {
+            if (slot.state == State::Ready && !slot.alone && slot.in_flight.empty())
+                return slot.index;
+            continue;
+        }
+        if (!slot.open() || slot.in_flight.size() >= per_child) continue;
+        if (best < 0 ||
+            slot.in_flight.size() < slots[static_cast<std::size_t>(best)].in_flight.size())
+            best = slot.index;
+    }
+    return best;
+}
+
+// Sends every waiting request that can run now, in order. A request that
+// must run alone and finds no idle child makes the least busy child stop
+// taking new work until it is idle.
+void RendererPool::Impl::dispatch() {
+    bool draining = std::any_of(slots.begin(), slots.end(), [](const Slot& s) {
+        return s.state == State::Ready && s.draining;
+    });
+    for (auto it = waiting.begin(); it != waiting.end();) {
+        if (const int index = open_slot_for(*it); index >= 0) {
+            Slot& slot = slots[static_cast<std::size_t>(index)];
+            RenderRequest request = std::move(*it);
+            it = waiting.erase(it);
+            slot.draining = false;
+            slot.alone = request.alone;
+            send(slot, request);
+            continue;
+        }
+        if (it->alone && !draining) {
+            Slot* least_busy = nullptr;
+            for (auto& slot : slots)
+                if (slot.open() &&
+                    (!least_busy || slot.in_flight.size() < least_busy->in_flight.size()))
+                    least_busy = &slot;
+            if (least_busy) {
+                least_busy->draining = true;
+                draining = true;
+            }
+        }
+        ++it;
+    }
+}
+
+void RendererPool::Impl::send(Slot& slot, const RenderRequest& request) {
     nlohmann::json message = {
         {"v", 1},
         {"id", request.id},
@@ -332,16 +402,15 @@ void RendererPool::submit(RenderRequest request) {
     try {
         frame = encode_frame(message);
     } catch (const FrameError& e) {
-        impl_->deferred.push_back(
+        slot.alone = false;
+        deferred.push_back(
             failure(request.id, "invalid_request", "Invalid render request: too large"));
         return;
     }
     const auto budget = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(timeout_seconds(request.options)));
-    best->in_flight[request.id] = {request.out_path,
-                                   Clock::now() + budget + impl_->options.hang_grace};
-    if (!best->process->send(frame))
-        impl_->lose(*best, "renderer closed its input", impl_->deferred);
+    slot.in_flight[request.id] = {request.out_path, Clock::now() + budget + options.hang_grace};
+    if (!slot.process->send(frame)) lose(slot, "renderer closed its input", deferred);
 }
 
 std::vector<int> RendererPool::poll_fds() const {
@@ -355,6 +424,9 @@ std::chrono::milliseconds RendererPool::next_timeout() const {
     const auto now = Clock::now();
     auto next = now + std::chrono::seconds(1);
     if (!impl_->deferred.empty()) return milliseconds(0);
+    // A waiting request and a child it can go to.
+    for (const RenderRequest& r : impl_->waiting)
+        if (impl_->open_slot_for(r) >= 0) return milliseconds(0);
     for (const auto& slot : impl_->slots) {
         switch (slot.state) {
             case Impl::State::Down:
@@ -387,6 +459,10 @@ std::vector<RenderResult> RendererPool::collect() {
             impl_->lose(slot, std::string("unexpected error: ") + e.what(), out);
         }
     }
+    impl_->dispatch();
+    out.insert(out.end(), std::make_move_iterator(impl_->deferred.begin()),
+               std::make_move_iterator(impl_->deferred.end()));
+    impl_->deferred.clear();
     return out;
 }
 

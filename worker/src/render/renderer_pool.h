@@ -18,6 +18,11 @@ struct RenderRequest {
     std::string format;                                 // "pdf", "png", "jpeg", "webp"
     std::string out_path;                               // absolute path the child writes
     nlohmann::json options = nlohmann::json::object();  // API body fields
+    // Run with no other request on the same child: the request's earlier
+    // attempt died with its renderer, and one of the pages running there
+    // caused it. Alone, an innocent page completes and a guilty one fails
+    // by itself.
+    bool alone = false;
 };
 
 struct RenderResult {
@@ -28,6 +33,12 @@ struct RenderResult {
     std::string title;
     double render_ms = 0;
     int view = -1;  // which view of the child ran it, when it says
+    // ok: the size the child wrote and synced (-1: it did not say).
+    std::int64_t size = -1;
+    // The child itself went away under this request (crashed, was killed,
+    // hung on another request, broke its pipe): error_code
+    // renderer_crashed. The page may be innocent; retrying it alone tells.
+    bool renderer_lost = false;
 };
 
 class RendererPool {
@@ -59,10 +70,13 @@ class RendererPool {
     RendererPool(const RendererPool&) = delete;
     RendererPool& operator=(const RendererPool&) = delete;
 
-    // How many more requests can be submitted now (ready children only).
+    // How many more requests can be submitted now (ready children only,
+    // less the requests waiting for a child of their own).
     std::size_t free_slots() const;
 
-    // Precondition: free_slots() > 0.
+    // Precondition: free_slots() > 0. A request with `alone` set waits
+    // until a child is idle (the pool stops giving new work to the least
+    // busy child until it is) and then runs there by itself.
     void submit(RenderRequest request);
 
     // File descriptors to poll for readability (one per live child).
@@ -73,8 +87,10 @@ class RendererPool {
     std::chrono::milliseconds next_timeout() const;
 
     // Reads every available result; detects crashed or hung children,
-    // fails their in-flight requests (error_code web_process_crashed or
-    // timeout) and restarts them. Never throws for a child's misbehaviour.
+    // fails their in-flight requests and restarts them: a request past its
+    // own deadline fails with timeout, every other one with
+    // renderer_crashed and renderer_lost set. Never throws for a child's
+    // misbehaviour.
     std::vector<RenderResult> collect();
 
   private:

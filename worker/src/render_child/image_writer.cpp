@@ -35,7 +35,7 @@ void to_rgb(const cairo_surface_t* surface_const, int row, std::vector<std::uint
 
 std::string write_jpeg(cairo_surface_t* surface, int quality, const std::string& path) {
     FilePtr file(std::fopen(path.c_str(), "wb"), &std::fclose);
-    if (!file) return "cannot open " + path;
+    if (!file) return "cannot create the output file";
     jpeg_compress_struct cinfo{};
     jpeg_error_mgr jerr{};
     cinfo.err = jpeg_std_error(&jerr);
@@ -67,7 +67,7 @@ std::string write_jpeg(cairo_surface_t* surface, int quality, const std::string&
         jpeg_destroy_compress(&cinfo);
         return std::string("JPEG encoding failed: ") + message;
     }
-    if (std::fflush(file.get()) != 0) return "cannot write " + path;
+    if (std::fflush(file.get()) != 0) return "cannot write the output file";
     return {};
 }
 
@@ -87,7 +87,7 @@ std::string write_webp(cairo_surface_t* surface, int quality, const std::string&
     if (size == 0) return "WebP encoding failed";
     FilePtr file(std::fopen(path.c_str(), "wb"), &std::fclose);
     if (!file || std::fwrite(encoded, 1, size, file.get()) != size || std::fflush(file.get()) != 0)
-        return "cannot write " + path;
+        return "cannot write the output file";
     return {};
 }
 

@@ -52,6 +52,7 @@ nlohmann::json result_message(std::uint64_t id, const Outcome& outcome) {
     // Not in the v1 table yet; readers ignore unknown keys.
     if (outcome.http_status > 0) m["http_status"] = outcome.http_status;
     if (outcome.view >= 0) m["view"] = outcome.view;
+    if (outcome.ok && outcome.size >= 0) m["size"] = outcome.size;
     return m;
 }
 

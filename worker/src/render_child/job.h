@@ -64,7 +64,8 @@ struct Outcome {
     std::string title;
     int http_status = 0;  // main resource status, 0 when unknown
     double render_ms = 0;
-    int view = -1;  // index of the view that ran it; -1: none (rejected)
+    int view = -1;           // index of the view that ran it; -1: none (rejected)
+    std::int64_t size = -1;  // ok: bytes written and synced at out_path
 };
 
 struct ParsedRequest {

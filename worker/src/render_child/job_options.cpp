@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "render_child/image_writer.h"
 #include "render_child/page_sizes.h"
 
 namespace enconvert::render_child {
@@ -19,6 +20,9 @@ constexpr double kMaxPaperMm = 5080;
 // What must stay printable once margins, header and footer are taken.
 constexpr double kMinPrintableMm = 10;
 constexpr std::size_t kMaxBandChars = 2000;
+// The tallest image a screenshot keeps (image_writer.h); a window of 32768
+// px or more makes X fail (BadAlloc) and takes the whole renderer down.
+constexpr int kMaxViewportHeight = kMaxImageSide;
 
 // Collects the first problem; later reads become no-ops, so callers can read
 // every field unconditionally and check once at the end.
@@ -179,7 +183,8 @@ std::string read_options(const json& options, Job& job) {
     Reader r;
     const bool pdf = job.format == "pdf";
     r.integer(options, "viewport_width", "viewport_width", 320, 7680, job.viewport_width);
-    r.integer(options, "viewport_height", "viewport_height", 240, 43200, job.viewport_height);
+    r.integer(options, "viewport_height", "viewport_height", 240, kMaxViewportHeight,
+              job.viewport_height);
     int timeout = static_cast<int>(job.timeout_seconds);
     r.integer(options, "timeout", "timeout", 1, 300, timeout);
     job.timeout_seconds = timeout;

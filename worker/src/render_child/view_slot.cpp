@@ -1,5 +1,8 @@
 #include "render_child/view_slot.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "render_child/view_slot_internal.h"
@@ -56,6 +59,29 @@ struct ProxySettingsFree {
         if (s) webkit_network_proxy_settings_free(s);
     }
 };
+
+// fsync()s `path` and returns its size; -1 when it cannot be opened,
+// synced or measured.
+std::int64_t sync_output(const std::string& path) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st {};
+    const bool ok = fsync(fd) == 0 && fstat(fd, &st) == 0;
+    close(fd);
+    return ok ? static_cast<std::int64_t>(st.st_size) : -1;
+}
+
+// Below this much free space where the output goes, a failed write is taken
+// for a full disk: what cairo, GTK's print backend and qpdf report does not
+// always carry the errno.
+constexpr std::uint64_t kFullBelowBytes = 1 << 20;
+
+bool output_dir_full(const std::string& out_path) {
+    const std::string dir = out_path.substr(0, out_path.rfind('/') + 1);
+    struct statvfs st {};
+    if (statvfs(dir.c_str(), &st) != 0) return false;
+    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize < kFullBelowBytes;
+}
 
 }  // namespace
 
@@ -209,12 +235,22 @@ void ViewSlot::start(Job job) {
 // ---- endings ------------------------------------------------------------
 
 void ViewSlot::succeed() {
+    // Synced before the answer, so a write error the file system reports
+    // late (a full disk) fails this job instead of leaving a short file;
+    // the size lets the worker check it stores exactly what was written.
+    const std::int64_t size = sync_output(temp_path_);
+    if (size <= 0) {
+        fail("print_failed", size == 0 ? "Failed to write output file: it is empty"
+                                       : "Failed to write output file");
+        return;
+    }
     if (rename(temp_path_.c_str(), job_->out_path.c_str()) != 0) {
-        fail("print_failed", "Failed to write output file " + job_->out_path);
+        fail("print_failed", "Failed to write output file");
         return;
     }
     Outcome outcome;
     outcome.ok = true;
+    outcome.size = size;
     answer(std::move(outcome));
 }
 
@@ -222,6 +258,12 @@ void ViewSlot::fail(const std::string& code, const std::string& message) {
     Outcome outcome;
     outcome.error_code = code;
     outcome.error = message;
+    // Writing the output is where a renderer meets a full disk; the worker
+    // queues such a job again for when there is room.
+    if (code == "print_failed" && job_ && output_dir_full(job_->out_path)) {
+        outcome.error_code = "storage_full";
+        outcome.error = "Failed to write the output: the storage is full";
+    }
     answer(std::move(outcome));
 }
 

@@ -37,6 +37,9 @@ void Scheduler::flush_outcomes() {
             if (!r.applied) {
                 log("task " + std::to_string(o.task_id) + ": lease lost, result discarded");
                 if (o.ok) storage_.remove(o.object_key);
+            } else if (o.retry) {
+                log("task " + std::to_string(o.task_id) + " back in the queue after " +
+                    o.error_code);
             } else {
                 log("task " + std::to_string(o.task_id) +
                     (o.ok ? " success" : " failed: " + o.error_code) +
@@ -57,6 +60,17 @@ void Scheduler::claim_and_submit() {
     const auto now = std::chrono::steady_clock::now();
     if (!session_ || pool_->free_slots() == 0) return;
     if (!want_claim_ && now < next_claim_) return;
+    // A full storage would only fail the renders it takes: tasks wait in
+    // the queue until there is room.
+    if (!storage_.has_room()) {
+        if (!storage_full_logged_) log("storage is nearly full: not taking new tasks");
+        storage_full_logged_ = true;
+        want_claim_ = false;
+        next_claim_ = now + options_.claim_interval;
+        return;
+    }
+    if (storage_full_logged_) log("storage has room again");
+    storage_full_logged_ = false;
     const int limit = static_cast<int>(pool_->free_slots());
     std::vector<db::ClaimedTask> claimed;
     try {
@@ -76,12 +90,12 @@ void Scheduler::claim_and_submit() {
     next_claim_ = now + options_.claim_interval;
 
     for (auto& task : claimed) {
-        if (task.attempts > options_.max_attempts) {
+        if (task.attempts > options_.retry.max_attempts) {
             db::TaskOutcome o;
             o.task_id = task.task_id;
             o.error_code = "render_failed";
             o.error = "The page could not be rendered after " +
-                      std::to_string(options_.max_attempts) + " attempts.";
+                      std::to_string(options_.retry.max_attempts) + " attempts.";
             unrecorded_.push_back(std::move(o));
             continue;
         }
@@ -95,8 +109,9 @@ void Scheduler::claim_and_submit() {
                                    util::random_hex(4) + "." + storage::extension_for(format));
         req.out_path = temp.string();
         req.options = task.options;
+        req.alone = task.run_alone;
         log("task " + std::to_string(task.task_id) + " of " + task.job_id + " claimed (attempt " +
-            std::to_string(task.attempts) + ")");
+            std::to_string(task.attempts) + (task.run_alone ? ", alone" : "") + ")");
         const auto id = task.task_id;
         in_flight_.emplace(id, InFlight{std::move(task), temp});
         pool_->submit(std::move(req));
@@ -112,7 +127,7 @@ void Scheduler::collect_results() {
             continue;
         }
         unrecorded_.push_back(make_outcome(it->second.task, r, storage_, it->second.temp_file,
-                                           std::chrono::system_clock::now()));
+                                           std::chrono::system_clock::now(), options_.retry));
         in_flight_.erase(it);
         want_claim_ = true;  // a slot is free again
     }

@@ -15,6 +15,7 @@
 #include "db/job_types.h"
 #include "db/reconnecting_session.h"
 #include "render/renderer_pool.h"
+#include "scheduler/task_outcome.h"
 #include "storage/local_storage.h"
 
 namespace enconvert::scheduler {
@@ -23,9 +24,10 @@ struct SchedulerOptions {
     std::string database_url;
     std::string worker_id;  // lease owner
     int lease_seconds = 330;
-    // A task whose lease expired this many times (its worker died or hung
-    // each time) is failed instead of being retried forever.
-    int max_attempts = 3;
+    // retry.max_attempts: a task whose lease expired this many times (its
+    // worker died or hung each time), or whose renderer crashed under it on
+    // each attempt, is failed instead of being retried forever.
+    RetryPolicy retry;
     // Claim even without a NOTIFY this often: expired leases and
     // notifications lost during a reconnect are picked up this way.
     std::chrono::milliseconds claim_interval{2000};
@@ -64,6 +66,7 @@ class Scheduler {
     // lease keeps the tasks ours meanwhile.
     std::deque<db::TaskOutcome> unrecorded_;
     bool want_claim_ = true;
+    bool storage_full_logged_ = false;
     std::chrono::steady_clock::time_point next_claim_{};
 };
 

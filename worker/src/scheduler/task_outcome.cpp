@@ -7,6 +7,56 @@
 
 namespace enconvert::scheduler {
 
+namespace {
+
+void log(const db::ClaimedTask& task, const std::string& what) {
+    util::log_event("scheduler",
+                    "task " + std::to_string(task.task_id) + " of " + task.job_id + ": " + what);
+}
+
+db::TaskOutcome failed(const db::ClaimedTask& task, std::string code, std::string error) {
+    db::TaskOutcome o;
+    o.task_id = task.task_id;
+    o.error_code = std::move(code);
+    o.error = std::move(error);
+    return o;
+}
+
+db::TaskOutcome storage_full(const db::ClaimedTask& task, const RetryPolicy& policy) {
+    db::TaskOutcome o = failed(task, "storage_full",
+                               "The storage is full; the page will be "
+                               "rendered again when there is room.");
+    o.retry = true;
+    o.count_attempt = false;
+    o.retry_after_seconds = policy.storage_full_retry_seconds;
+    return o;
+}
+
+// The renderer child died under the task, or the page's web process
+// crashed: not necessarily this page's doing, so it runs again while
+// attempts remain; alone, when the whole child died, so that it cannot be
+// hit by a neighbour again and a page that kills every renderer fails by
+// itself.
+db::TaskOutcome crashed(const db::ClaimedTask& task, const render::RenderResult& result,
+                        const RetryPolicy& policy) {
+    if (task.attempts < policy.max_attempts) {
+        db::TaskOutcome o = failed(task, result.error_code, result.error);
+        o.retry = true;
+        o.run_alone = result.renderer_lost;
+        log(task, result.error_code + " on attempt " + std::to_string(task.attempts) +
+                      "; queued again" + (o.run_alone ? " to run alone" : ""));
+        return o;
+    }
+    const std::string tries = std::to_string(task.attempts);
+    if (result.renderer_lost)
+        return failed(
+            task, "renderer_crashed",
+            "Failed to render page: it crashed the renderer on each of " + tries + " attempts.");
+    return failed(task, result.error_code, result.error + " (on each of " + tries + " attempts)");
+}
+
+}  // namespace
+
 double conversion_seconds(double render_ms) {
     if (!(render_ms > 0)) return 0.0;
     return std::round(render_ms / 10.0) / 100.0;
@@ -14,37 +64,41 @@ double conversion_seconds(double render_ms) {
 
 db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderResult& result,
                              storage::LocalStorage& storage, const std::filesystem::path& temp_file,
-                             std::chrono::system_clock::time_point now) {
-    db::TaskOutcome o;
-    o.task_id = task.task_id;
+                             std::chrono::system_clock::time_point now, const RetryPolicy& policy) {
     if (result.ok) {
         const std::string format = storage::format_for(task.endpoint, task.options);
         const std::string ext = storage::extension_for(format);
         const std::string name = storage::output_name(task.options, task.url, ext);
+        db::TaskOutcome o;
+        o.task_id = task.task_id;
         o.object_key = storage::build_object_key(task.account_public_id, task.endpoint, name,
                                                  storage::utc_stamp(now), task.task_id, ext);
         o.filename = name + "." + ext;
         try {
-            o.file_size = static_cast<std::int64_t>(storage.store(temp_file, o.object_key));
+            o.file_size = static_cast<std::int64_t>(
+                storage.store(temp_file, o.object_key, format, result.size));
             o.conversion_time = conversion_seconds(result.render_ms);
             o.ok = true;
             return o;
+        } catch (const storage::StorageError& e) {
+            log(task, std::string("storing the result failed: ") + e.what());
+            if (e.full()) return storage_full(task, policy);
+            return failed(task, "storage_error",
+                          std::string("The rendered file could not be stored: ") + e.what() + ".");
         } catch (const std::exception& e) {
-            util::log_event("scheduler", "task " + std::to_string(task.task_id) +
-                                             ": storing the result failed: " + e.what());
-            o.error_code = "storage_failed";
-            o.error = "The rendered file could not be stored.";
+            log(task, std::string("storing the result failed: ") + e.what());
+            std::error_code ec;
+            std::filesystem::remove(temp_file, ec);
+            return failed(task, "storage_error", "The rendered file could not be stored.");
         }
-    } else {
-        o.error_code = result.error_code.empty() ? "render_failed" : result.error_code;
-        o.error = result.error.empty() ? "The page could not be rendered." : result.error;
     }
     std::error_code ec;
     std::filesystem::remove(temp_file, ec);
-    o.ok = false;
-    o.object_key.clear();
-    o.filename.clear();
-    return o;
+    if (result.renderer_lost || result.error_code == "web_process_crashed")
+        return crashed(task, result, policy);
+    if (result.error_code == "storage_full") return storage_full(task, policy);
+    return failed(task, result.error_code.empty() ? "render_failed" : result.error_code,
+                  result.error.empty() ? "The page could not be rendered." : result.error);
 }
 
 }  // namespace enconvert::scheduler

@@ -1,24 +1,87 @@
 #include "storage/local_storage.h"
 
-#include <stdexcept>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include "storage/file_check.h"
 #include "storage/object_key.h"
 
 namespace enconvert::storage {
 
 namespace fs = std::filesystem;
 
-LocalStorage::LocalStorage(fs::path root) : root_(std::move(root)), temp_dir_(root_ / ".tmp") {
+namespace {
+
+bool is_full(int err) {
+    return err == ENOSPC || err == EDQUOT;
+}
+
+[[noreturn]] void fail_errno(const char* what, int err) {
+    throw StorageError(std::string(what) + ": " + std::strerror(err), is_full(err));
+}
+
+// fsync on a file or directory; errors carry errno.
+void sync_path(const fs::path& path, int flags) {
+    const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) fail_errno("cannot open for sync", errno);
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) fail_errno("cannot sync", err);
+}
+
+}  // namespace
+
+LocalStorage::LocalStorage(fs::path root, std::uint64_t min_free_bytes)
+    : root_(std::move(root)), temp_dir_(root_ / ".tmp"), min_free_bytes_(min_free_bytes) {
     fs::create_directories(temp_dir_);
 }
 
-std::uint64_t LocalStorage::store(const fs::path& temp_file, const std::string& key) {
+std::uint64_t LocalStorage::store(const fs::path& temp_file, const std::string& key,
+                                  std::string_view format, std::int64_t expected_size) {
     if (!is_valid_object_key(key)) throw std::runtime_error("invalid object key");
-    const fs::path target = root_ / key;
-    fs::create_directories(target.parent_path());
-    const std::uint64_t size = fs::file_size(temp_file);
-    fs::rename(temp_file, target);  // same file system: atomic
-    return size;
+    try {
+        // Sync first: a write error the device reports late (ENOSPC on a
+        // delayed allocation, EIO) surfaces here, not after the answer.
+        sync_path(temp_file, O_RDONLY);
+        if (const std::string why = check_complete(temp_file, format); !why.empty())
+            throw StorageError("the rendered file is incomplete (" + why + ")", !has_room());
+        struct stat st {};
+        if (::stat(temp_file.c_str(), &st) != 0) fail_errno("cannot stat", errno);
+        const auto size = static_cast<std::uint64_t>(st.st_size);
+        if (expected_size >= 0 && size != static_cast<std::uint64_t>(expected_size))
+            throw StorageError("the rendered file has " + std::to_string(size) +
+                                   " bytes, the renderer wrote " + std::to_string(expected_size),
+                               !has_room());
+        const fs::path target = root_ / key;
+        std::error_code ec;
+        fs::create_directories(target.parent_path(), ec);
+        if (ec) fail_errno("cannot create the directory", ec.value());
+        if (::rename(temp_file.c_str(), target.c_str()) != 0) fail_errno("cannot rename", errno);
+        try {
+            sync_path(target.parent_path(), O_RDONLY | O_DIRECTORY);
+        } catch (...) {
+            ::unlink(target.c_str());
+            throw;
+        }
+        return size;
+    } catch (const StorageError&) {
+        std::error_code ec;
+        fs::remove(temp_file, ec);
+        throw;
+    }
+}
+
+bool LocalStorage::has_room() const {
+    if (min_free_bytes_ == 0) return true;
+    struct statvfs st {};
+    if (::statvfs(temp_dir_.c_str(), &st) != 0) return true;  // cannot tell: do not stall
+    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize >= min_free_bytes_;
 }
 
 void LocalStorage::remove(const std::string& key) noexcept {

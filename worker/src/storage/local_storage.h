@@ -4,23 +4,47 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace enconvert::storage {
+
+// A result that could not be stored. `full`: the file system is out of
+// space (or quota), so storing may succeed later; otherwise the file itself
+// is bad or the storage failed. what() never names a path.
+class StorageError : public std::runtime_error {
+  public:
+    StorageError(const std::string& what, bool full) : std::runtime_error(what), full_(full) {}
+    bool full() const { return full_; }
+
+  private:
+    bool full_;
+};
 
 class LocalStorage {
   public:
     // Creates <root> and <root>/.tmp if needed; throws std::filesystem_error.
-    explicit LocalStorage(std::filesystem::path root);
+    // Below min_free_bytes of free space the storage reports !has_room().
+    explicit LocalStorage(std::filesystem::path root, std::uint64_t min_free_bytes = 0);
 
     // Where renderers write before a file is stored: on the same file system
     // as the final location, so storing is an atomic rename.
     const std::filesystem::path& temp_dir() const { return temp_dir_; }
 
-    // Moves temp_file to <root>/<key> (creating directories) and returns its
-    // size. Readers never see a partial file. Throws std::runtime_error on an
-    // invalid key, std::filesystem_error on I/O failure.
-    std::uint64_t store(const std::filesystem::path& temp_file, const std::string& key);
+    // Stores temp_file as <root>/<key> and returns its size: checks that it
+    // is a complete file of `format` (storage/file_check.h) and, when
+    // expected_size >= 0, that it has that size; syncs it; renames it into
+    // place (creating directories); syncs the directory. Readers never see
+    // a partial file, and a stored file survives a crash. On any failure
+    // temp_file is removed and StorageError thrown; std::runtime_error for an
+    // invalid key.
+    std::uint64_t store(const std::filesystem::path& temp_file, const std::string& key,
+                        std::string_view format, std::int64_t expected_size = -1);
+
+    // False when the file system holding the storage has less than
+    // min_free_bytes available: new renders would only fill it up.
+    bool has_room() const;
 
     // Best-effort removal of a stored object (e.g. after losing a lease).
     void remove(const std::string& key) noexcept;
@@ -30,6 +54,7 @@ class LocalStorage {
   private:
     std::filesystem::path root_;
     std::filesystem::path temp_dir_;
+    std::uint64_t min_free_bytes_;
 };
 
 }  // namespace enconvert::storage

@@ -357,3 +357,56 @@ TEST_F(JobRepositoryTest, PingAnswersAndLeavesSessionTimeoutAlone) {
     pqxx::nontransaction tx(*conn_);
     EXPECT_EQ(tx.exec("SHOW statement_timeout")[0][0].as<std::string>(), "12345ms");
 }
+
+TEST_F(JobRepositoryTest, RetryPutsTaskBackToRunAloneWithAttemptCounted) {
+    db::Session listener(url(), {db::kTaskReadyChannel});
+    const auto ins = db::insert_job(*conn_, job({"https://1", "https://2"}, acme_));
+    wait_notifications(listener);  // the insert's own wake-up
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 2u);
+    EXPECT_FALSE(claimed[0].run_alone);
+
+    db::TaskOutcome retry;
+    retry.task_id = claimed[0].task_id;
+    retry.retry = true;
+    retry.run_alone = true;
+    retry.error_code = "renderer_crashed";
+    retry.error = "Failed to render page: the renderer crashed";
+    const auto r = db::finish_task(*conn_, "w", retry);
+    EXPECT_TRUE(r.applied);
+    EXPECT_FALSE(r.job_terminal);
+    EXPECT_EQ(wait_notifications(listener).size(), 1u);  // schedulers wake up
+    EXPECT_EQ(db::load_job(*conn_, ins.job_id, acme_.account_id)->tasks[0].status, "pending");
+    // Another worker takes it: second attempt, alone.
+    const auto again = db::claim_tasks(*conn_, "w2", 300, 10);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].task_id, claimed[0].task_id);
+    EXPECT_EQ(again[0].attempts, 2);
+    EXPECT_TRUE(again[0].run_alone);
+    // The first worker's lease is gone.
+    EXPECT_FALSE(db::finish_task(*conn_, "w", retry).applied);
+}
+
+TEST_F(JobRepositoryTest, StorageFullRetryWaitsAndKeepsTheAttempt) {
+    db::insert_job(*conn_, job({"https://1"}, acme_));
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    db::TaskOutcome full;
+    full.task_id = claimed[0].task_id;
+    full.retry = true;
+    full.count_attempt = false;
+    full.retry_after_seconds = 3600;
+    full.error_code = "storage_full";
+    full.error = "The storage is full.";
+    ASSERT_TRUE(db::finish_task(*conn_, "w", full).applied);
+    EXPECT_TRUE(db::claim_tasks(*conn_, "w", 300, 10).empty());  // not before an hour
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("UPDATE tasks SET not_before = now() - interval '1 second'");
+        tx.commit();
+    }
+    const auto again = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].attempts, 1);  // the full disk was not the page's fault
+    EXPECT_FALSE(again[0].run_alone);
+}

@@ -516,6 +516,9 @@ TEST_F(RenderOptionsTest, InvalidOptionsAreNamed) {
     r = render("/basic.html", "png", {{"viewport_width", 100}});
     EXPECT_EQ(r.error,
               "Invalid render request: viewport_width must be an integer from 320 to 7680");
+    r = render("/basic.html", "png", {{"viewport_height", 16385}});
+    EXPECT_EQ(r.error,
+              "Invalid render request: viewport_height must be an integer from 240 to 16384");
 }
 
 TEST_F(RenderOptionsTest, ScreenshotFormatsQualityAndRegion) {

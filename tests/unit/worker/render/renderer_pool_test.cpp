@@ -554,6 +554,47 @@ TEST_F(TwoViewRendererPoolTest, FailingPageDoesNotDisturbConcurrentOne) {
     EXPECT_EQ(hung->error_code, "timeout");
 }
 
+// A view taller than X can hold used to end in BadAlloc, killing the child
+// and every job on it: it is refused, and the job beside it completes on
+// the same child.
+TEST_F(TwoViewRendererPoolTest, OversizedViewportIsRefusedAndItsNeighbourCompletes) {
+    const std::vector<pid_t> children = renderer_children();
+    pool_->submit(request(23, server_->url("/"), "png", {{"delay", 1000}}));
+    pool_->submit(
+        request(24, server_->url("/"), "png", {{"full_page", false}, {"viewport_height", 32768}}));
+    auto refused = wait_for(24);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->error_code, "invalid_request");
+    auto innocent = wait_for(23);
+    ASSERT_TRUE(innocent);
+    EXPECT_TRUE(innocent->ok) << innocent->error_code << ": " << innocent->error;
+    EXPECT_EQ(renderer_children(), children);
+}
+
+// A request that must run alone waits until a child is idle (no new work
+// goes to that child meanwhile) and has the child to itself while it runs.
+TEST_F(TwoViewRendererPoolTest, AloneRequestRunsOnAnIdleChildByItself) {
+    ASSERT_EQ(pool_->free_slots(), 2u);
+    pool_->submit(request(21, server_->url("/"), "png", {{"delay", 1500}}));
+    auto alone = request(22, server_->url("/"), "pdf");
+    alone.alone = true;
+    pool_->submit(alone);
+    // The only child drains for request 22: nothing else may start.
+    EXPECT_EQ(pool_->free_slots(), 0u);
+    auto first = wait_for(21);
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(first->ok) << first->error_code << ": " << first->error;
+    // Request 22 now runs alone: still no room for anything else.
+    EXPECT_EQ(pool_->free_slots(), 0u);
+    auto second = wait_for(22);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(second->ok) << second->error_code << ": " << second->error;
+    EXPECT_GT(second->size, 0);
+    EXPECT_EQ(static_cast<std::uintmax_t>(second->size), fs::file_size(dir_ / "22.pdf"));
+    EXPECT_EQ(pool_->free_slots(), 2u);
+    EXPECT_TRUE(other_results_.empty());
+}
+
 TEST_F(RendererPoolTest, KilledRendererFailsItsRequestAndIsRestarted) {
     pool_->submit(request(11, server_->url("/hang"), "pdf", {{"timeout", 20}}));
     // Let the child pick the request up.
@@ -567,8 +608,9 @@ TEST_F(RendererPoolTest, KilledRendererFailsItsRequestAndIsRestarted) {
     auto result = wait_for(11, 5s);
     ASSERT_TRUE(result);
     EXPECT_FALSE(result->ok);
-    EXPECT_EQ(result->error_code, "web_process_crashed");
-    EXPECT_EQ(result->error, "Failed to render page: renderer crashed");
+    EXPECT_TRUE(result->renderer_lost);  // the scheduler queues it again
+    EXPECT_EQ(result->error_code, "renderer_crashed");
+    EXPECT_EQ(result->error, "Failed to render page: the renderer crashed");
 
     ASSERT_TRUE(wait_for_free_slot());
     pool_->submit(request(12, server_->url("/"), "pdf"));

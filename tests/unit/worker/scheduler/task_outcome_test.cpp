@@ -9,6 +9,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Smallest files whose both ends are what a complete file has.
+const std::string kPdf = "%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+const std::string kJpeg = std::string("\xff\xd8\xff\xe0 body \xff\xd9", 12);
+
 class TaskOutcomeTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -16,6 +20,20 @@ class TaskOutcomeTest : public ::testing::Test {
         ASSERT_NE(mkdtemp(tmpl), nullptr);
         root_ = tmpl;
         storage_ = std::make_unique<storage::LocalStorage>(root_);
+    }
+
+    render::RenderResult crash(bool renderer_lost) {
+        render::RenderResult r;
+        r.ok = false;
+        r.renderer_lost = renderer_lost;
+        r.error_code = renderer_lost ? "renderer_crashed" : "web_process_crashed";
+        r.error = "Failed to render page: crashed";
+        return r;
+    }
+
+    // The storage's file system counts as full whatever is free on it.
+    std::unique_ptr<storage::LocalStorage> full_storage() {
+        return std::make_unique<storage::LocalStorage>(root_, std::uint64_t{1} << 62);
     }
     void TearDown() override { fs::remove_all(root_); }
 
@@ -49,24 +67,25 @@ TEST(ConversionSeconds, RoundsToTwoDecimals) {
 }
 
 TEST_F(TaskOutcomeTest, SuccessStoresFileUnderObjectKey) {
-    const fs::path temp = write_temp("%PDF-1.7 hello");
+    const fs::path temp = write_temp(kPdf);
     render::RenderResult r;
     r.id = 7;
     r.ok = true;
     r.render_ms = 1234.0;
+    r.size = static_cast<std::int64_t>(kPdf.size());
     const auto now = std::chrono::system_clock::from_time_t(1767225600);
     const db::TaskOutcome o = scheduler::make_outcome(task(), r, *storage_, temp, now);
     ASSERT_TRUE(o.ok) << o.error;
     EXPECT_EQ(o.object_key, "live/files/abc123/url-to-pdf/www-example-com_20260101T000000Z_7.pdf");
     EXPECT_EQ(o.filename, "www-example-com.pdf");
-    EXPECT_EQ(o.file_size, 14);
+    EXPECT_EQ(o.file_size, static_cast<std::int64_t>(kPdf.size()));
     EXPECT_DOUBLE_EQ(o.conversion_time, 1.23);
     EXPECT_FALSE(fs::exists(temp));
     EXPECT_TRUE(fs::exists(root_ / o.object_key));
 }
 
 TEST_F(TaskOutcomeTest, OutputFilenameIsUsed) {
-    const fs::path temp = write_temp("x");
+    const fs::path temp = write_temp(kJpeg);
     auto t = task();
     t.endpoint = "url-to-screenshot";
     t.options = {{"output_filename", "My Report"}, {"image_format", "jpeg"}};
@@ -99,5 +118,110 @@ TEST_F(TaskOutcomeTest, MissingFileIsStorageFailure) {
     const auto o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "nope.pdf",
                                            std::chrono::system_clock::now());
     EXPECT_FALSE(o.ok);
-    EXPECT_EQ(o.error_code, "storage_failed");
+    EXPECT_FALSE(o.retry);
+    EXPECT_EQ(o.error_code, "storage_error");
+}
+
+TEST_F(TaskOutcomeTest, TruncatedFileIsNeverStored) {
+    const fs::path temp = write_temp(kPdf.substr(0, kPdf.size() - 7));  // lost its %%EOF
+    render::RenderResult r;
+    r.ok = true;
+    const auto o =
+        scheduler::make_outcome(task(), r, *storage_, temp, std::chrono::system_clock::now());
+    EXPECT_FALSE(o.ok);
+    EXPECT_FALSE(o.retry);
+    EXPECT_EQ(o.error_code, "storage_error");
+    EXPECT_EQ(o.error,
+              "The rendered file could not be stored: the rendered file is incomplete "
+              "(no end-of-file marker).");
+    EXPECT_TRUE(o.object_key.empty());
+    EXPECT_FALSE(fs::exists(temp));
+    EXPECT_FALSE(fs::exists(root_ / "live"));  // nothing stored
+}
+
+TEST_F(TaskOutcomeTest, EmptyFileIsNeverStored) {
+    const fs::path temp = write_temp("");
+    render::RenderResult r;
+    r.ok = true;
+    const auto o =
+        scheduler::make_outcome(task(), r, *storage_, temp, std::chrono::system_clock::now());
+    EXPECT_EQ(o.error_code, "storage_error");
+    EXPECT_NE(o.error.find("empty file"), std::string::npos) << o.error;
+    EXPECT_FALSE(fs::exists(temp));
+}
+
+TEST_F(TaskOutcomeTest, FileOfAnotherSizeThanWrittenIsNeverStored) {
+    const fs::path temp = write_temp(kPdf);
+    render::RenderResult r;
+    r.ok = true;
+    r.size = static_cast<std::int64_t>(kPdf.size()) + 4096;
+    const auto o =
+        scheduler::make_outcome(task(), r, *storage_, temp, std::chrono::system_clock::now());
+    EXPECT_EQ(o.error_code, "storage_error");
+    EXPECT_FALSE(fs::exists(temp));
+}
+
+TEST_F(TaskOutcomeTest, IncompleteFileOnFullStorageWaitsForRoom) {
+    storage_ = full_storage();
+    const fs::path temp = write_temp(kPdf.substr(0, 20));
+    render::RenderResult r;
+    r.ok = true;
+    const auto o = scheduler::make_outcome(task(), r, *storage_, temp,
+                                           std::chrono::system_clock::now(), {3, 45});
+    EXPECT_FALSE(o.ok);
+    EXPECT_TRUE(o.retry);
+    EXPECT_FALSE(o.count_attempt);
+    EXPECT_EQ(o.retry_after_seconds, 45);
+    EXPECT_EQ(o.error_code, "storage_full");
+    EXPECT_FALSE(fs::exists(temp));
+}
+
+TEST_F(TaskOutcomeTest, RendererFindingStorageFullWaitsForRoom) {
+    render::RenderResult r;
+    r.ok = false;
+    r.error_code = "print_failed";
+    r.error = "Failed to print page: Error writing to file";
+    auto o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "x.pdf",
+                                     std::chrono::system_clock::now());
+    EXPECT_FALSE(o.retry);  // the print's own failure
+    EXPECT_EQ(o.error_code, "print_failed");
+    r.error_code = "storage_full";
+    o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "x.pdf",
+                                std::chrono::system_clock::now(), {3, 7});
+    EXPECT_TRUE(o.retry);
+    EXPECT_FALSE(o.count_attempt);
+    EXPECT_EQ(o.retry_after_seconds, 7);
+    EXPECT_EQ(o.error_code, "storage_full");
+}
+
+TEST_F(TaskOutcomeTest, LostRendererIsRetriedAloneWhileAttemptsRemain) {
+    auto t = task();
+    t.attempts = 1;
+    auto o = scheduler::make_outcome(t, crash(true), *storage_, storage_->temp_dir() / "x.pdf",
+                                     std::chrono::system_clock::now(), {3, 30});
+    EXPECT_TRUE(o.retry);
+    EXPECT_TRUE(o.run_alone);
+    EXPECT_TRUE(o.count_attempt);
+    EXPECT_EQ(o.retry_after_seconds, 0);
+    t.attempts = 3;
+    o = scheduler::make_outcome(t, crash(true), *storage_, storage_->temp_dir() / "x.pdf",
+                                std::chrono::system_clock::now(), {3, 30});
+    EXPECT_FALSE(o.retry);
+    EXPECT_EQ(o.error_code, "renderer_crashed");
+    EXPECT_EQ(o.error, "Failed to render page: it crashed the renderer on each of 3 attempts.");
+}
+
+TEST_F(TaskOutcomeTest, CrashedWebProcessIsRetriedAmongOthers) {
+    auto t = task();
+    t.attempts = 2;
+    auto o = scheduler::make_outcome(t, crash(false), *storage_, storage_->temp_dir() / "x.pdf",
+                                     std::chrono::system_clock::now(), {3, 30});
+    EXPECT_TRUE(o.retry);
+    EXPECT_FALSE(o.run_alone);  // only its own web process died
+    t.attempts = 3;
+    o = scheduler::make_outcome(t, crash(false), *storage_, storage_->temp_dir() / "x.pdf",
+                                std::chrono::system_clock::now(), {3, 30});
+    EXPECT_FALSE(o.retry);
+    EXPECT_EQ(o.error_code, "web_process_crashed");
+    EXPECT_EQ(o.error, "Failed to render page: crashed (on each of 3 attempts)");
 }

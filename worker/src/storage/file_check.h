@@ -1,0 +1,18 @@
+// Is a rendered file complete? A renderer that ran out of disk, was killed
+// mid-write or wrote through a failing device can leave an empty or
+// truncated file behind; those must never be stored as results.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace enconvert::storage {
+
+// Checks the format's framing at both ends of the file: PDF header and
+// final %%EOF, PNG signature and IEND chunk, JPEG SOI and EOI markers, WebP
+// RIFF header whose length is the file's. Returns "" when complete, else a
+// short reason ("empty file", "no end-of-file marker", ...).
+std::string check_complete(const std::filesystem::path& file, std::string_view format);
+
+}  // namespace enconvert::storage
