@@ -15,7 +15,6 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
-	@scripts/build-module.sh
 
 run: build
 	@scripts/stack.sh start

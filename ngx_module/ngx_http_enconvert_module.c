@@ -38,6 +38,9 @@ static char *ngx_http_enconvert_rate_limited_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_enconvert_backend(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_enconvert_load_secret(ngx_conf_t *cf,
+    ngx_http_enconvert_main_conf_t *emcf, ngx_str_t *directive,
+    ngx_str_t *file);
 static char *ngx_http_enconvert_secret_file(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_enconvert_check_msec(ngx_conf_t *cf, void *post,
@@ -660,16 +663,55 @@ ngx_http_enconvert_create_main_conf(ngx_conf_t *cf)
 }
 
 
+/*
+ * Where the packaged worker listens and keeps the signing secret: with
+ * these defaults, one include of the location snippet in a server {} is
+ * the whole nginx configuration of a packaged installation.
+ */
+static ngx_str_t  ngx_http_enconvert_default_backend =
+    ngx_string("ipc:///run/enconvert/worker.sock");
+static ngx_str_t  ngx_http_enconvert_default_secret =
+    ngx_string("/etc/enconvert/secret");
+static ngx_str_t  ngx_http_enconvert_secret_directive =
+    ngx_string("enconvert_signing_secret_file");
+
+
 static char *
 ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_enconvert_main_conf_t  *emcf = conf;
 
-    if (emcf->api_used && emcf->backends == NULL) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"enconvert_api\" is used but no "
-                      "\"enconvert_backend\" is configured");
-        return NGX_CONF_ERROR;
+    ngx_str_t  *s, file;
+
+    if (!emcf->api_used) {
+        return NGX_CONF_OK;
+    }
+
+    if (emcf->backends == NULL) {
+        emcf->backends = ngx_array_create(cf->pool, 1, sizeof(ngx_str_t));
+        if (emcf->backends == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        s = ngx_array_push(emcf->backends);
+        if (s == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        /* a literal: null-terminated, as zmq_connect() needs */
+        *s = ngx_http_enconvert_default_backend;
+    }
+
+    if (emcf->secret.data == NULL) {
+        file = ngx_http_enconvert_default_secret;
+
+        if (ngx_http_enconvert_load_secret(cf, emcf,
+                                           &ngx_http_enconvert_secret_directive,
+                                           &file)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -819,13 +861,7 @@ ngx_http_enconvert_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_enconvert_main_conf_t *emcf = conf;
 
-    u_char           *buf;
-    size_t            len;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t        *value, name;
-    ngx_file_t        file;
-    ngx_file_info_t   fi;
+    ngx_str_t  *value, name;
 
     if (emcf->secret.data != NULL) {
         return "is duplicate";
@@ -834,6 +870,25 @@ ngx_http_enconvert_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     value = cf->args->elts;
     name = value[1];
 
+    return ngx_http_enconvert_load_secret(cf, emcf, &cmd->name, &name);
+}
+
+
+static char *
+ngx_http_enconvert_load_secret(ngx_conf_t *cf,
+    ngx_http_enconvert_main_conf_t *emcf, ngx_str_t *directive,
+    ngx_str_t *file_name)
+{
+    u_char           *buf;
+    size_t            len;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t         name;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    name = *file_name;
+
     if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
@@ -841,7 +896,7 @@ ngx_http_enconvert_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
     if (fd == NGX_INVALID_FILE) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" cannot open \"%V\"", &cmd->name, &name);
+                           "\"%V\" cannot open \"%V\"", directive, &name);
         return NGX_CONF_ERROR;
     }
 
@@ -850,14 +905,14 @@ ngx_http_enconvert_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" cannot stat \"%V\"", &cmd->name, &name);
+                           "\"%V\" cannot stat \"%V\"", directive, &name);
         goto failed;
     }
 
     if (ngx_file_size(&fi) > 4096) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" file \"%V\" is larger than 4096 bytes",
-                           &cmd->name, &name);
+                           directive, &name);
         goto failed;
     }
 
@@ -876,7 +931,7 @@ ngx_http_enconvert_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     n = ngx_read_file(&file, buf, len, 0);
     if (n == NGX_ERROR) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"%V\" cannot read \"%V\"", &cmd->name, &name);
+                           "\"%V\" cannot read \"%V\"", directive, &name);
         goto failed;
     }
 
@@ -891,7 +946,7 @@ ngx_http_enconvert_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     if (len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" file \"%V\" is empty",
-                           &cmd->name, &name);
+                           directive, &name);
         goto failed;
     }
 

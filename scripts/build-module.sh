@@ -3,7 +3,8 @@
 # sources with Debian's configure flags, so the result loads into
 # /usr/sbin/nginx via load_module.
 #
-# Output: build/nginx/ngx_http_enconvert_module.so
+# Output: $ENCONVERT_BUILD/nginx/ngx_http_enconvert_module.so (ENCONVERT_BUILD:
+# the CMake build directory, default build/)
 # Re-runnable: configure runs again only when the flags or ngx_module/config
 # change; make rebuilds only changed sources.
 
@@ -11,8 +12,9 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NGX_SRC="${NGX_SRC:-/usr/share/nginx/src}"
-SRC_COPY="$REPO/build/nginx-src"
-OUT_DIR="$REPO/build/nginx"
+BUILD_DIR="${ENCONVERT_BUILD:-$REPO/build}"
+SRC_COPY="$BUILD_DIR/nginx-src"
+OUT_DIR="$BUILD_DIR/nginx"
 MODULE_DIR="$REPO/ngx_module"
 SO=ngx_http_enconvert_module.so
 
@@ -33,7 +35,7 @@ LD_OPT="-Wl,-z,relro -Wl,-z,now -fPIC"
 ARGS=("${NGX_CONF_FLAGS[@]}" "--with-cc-opt=$CC_OPT" "--with-ld-opt=$LD_OPT"
       "--add-dynamic-module=$MODULE_DIR")
 
-mkdir -p "$REPO/build" "$OUT_DIR"
+mkdir -p "$BUILD_DIR" "$OUT_DIR"
 
 if [ ! -x "$SRC_COPY/configure" ]; then
     rm -rf "$SRC_COPY.tmp"
@@ -65,4 +67,4 @@ if ! cmp -s "objs/$SO" "$OUT_DIR/$SO"; then
     mv "$OUT_DIR/$SO.tmp" "$OUT_DIR/$SO"
 fi
 
-echo "build-module: $OUT_DIR/$SO"
+echo "build-module: $OUT_DIR/$SO" >&2

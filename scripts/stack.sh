@@ -99,8 +99,10 @@ start_db() {
         # shellcheck disable=SC2046
         createdb $(psql_args) enconvert
     fi
-    # shellcheck disable=SC2046
-    "$repo/scripts/migrate.sh" $(psql_args) -d enconvert
+    "$worker_bin" migrate --schema_dir "$repo/schema/migrations" \
+        --database_url "host=$home/run/pg port=$(pg_port) dbname=enconvert user=$pguser" \
+        >>"$home/log/migrate.log" 2>&1 ||
+        die "migrating the database failed, see $home/log/migrate.log"
 }
 
 stop_db() {

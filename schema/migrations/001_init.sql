@@ -1,5 +1,6 @@
 -- enconvert schema, version 1: accounts, API keys, jobs and their tasks.
--- Applied once by scripts/migrate.sh, which records it in schema_migrations.
+-- Applied once by `enconvert-worker migrate`, which records it in
+-- schema_migrations (worker/src/db/migrations.cpp).
 
 CREATE TABLE accounts (
     id          bigserial PRIMARY KEY,

@@ -558,7 +558,6 @@ http {{
     ("enconvert_backend ipc:///x; "
      "enconvert_signing_secret_file /nonexistent/secret;",
      "enconvert_signing_secret_file"),
-    ("", "enconvert_backend"),
     ("enconvert_backend ipc:///x; enconvert_timeout 5x;",
      "enconvert_timeout"),
     ("enconvert_backend ipc:///x; enconvert_timeout 1s 2s;",
@@ -615,6 +614,19 @@ def test_bad_directives_rejected(tmp_path, module_so, lines, directive):
     res = nginx_t(tmp_path, module_so, lines)
     assert res.returncode != 0
     assert directive in res.stderr, res.stderr
+
+
+def test_api_alone_uses_the_packaged_backend_and_secret(tmp_path, module_so):
+    # enconvert_api with no main-level directive: the backend defaults to
+    # the packaged worker's socket and the secret to its file, which must
+    # then exist (docs/directives.md).
+    res = nginx_t(tmp_path, module_so, "")
+    if os.path.exists("/etc/enconvert/secret"):
+        assert res.returncode == 0, res.stderr
+    else:
+        assert res.returncode != 0
+        assert ('"enconvert_signing_secret_file" cannot open '
+                '"/etc/enconvert/secret"') in res.stderr, res.stderr
 
 
 def test_empty_secret_file_rejected(tmp_path, module_so):

@@ -15,6 +15,8 @@
 #include <zmq.hpp>
 
 #include "admin/key_command.h"
+#include "admin/migrate_command.h"
+#include "config/install_paths.h"
 #include "config/worker_config.h"
 #include "intake/intake.h"
 #include "notify/notifier.h"
@@ -31,16 +33,10 @@ using namespace enconvert;
 
 constexpr const char* kUsage =
     "usage: enconvert-worker serve --config FILE [--key value ...]\n"
+    "       enconvert-worker migrate --config FILE [--schema_dir DIR]\n"
     "       enconvert-worker key create --account NAME --config FILE\n"
     "       enconvert-worker key list --config FILE\n"
     "       enconvert-worker key revoke --id N --config FILE\n";
-
-std::string default_renderer_binary() {
-    std::error_code ec;
-    const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (ec) return "enconvert-render";
-    return (self.parent_path() / "src/render_child/enconvert-render").string();
-}
 
 void log(const std::string& msg) {
     util::log_event("main", msg);
@@ -90,7 +86,8 @@ int serve(const std::vector<std::string>& args) {
     signal(SIGPIPE, SIG_IGN);  // a dead renderer must not kill us via its pipe
 
     const config::WorkerConfig cfg =
-        config::parse_worker_config(args, config::ConfigPurpose::serve, default_renderer_binary());
+        config::parse_worker_config(args, config::ConfigPurpose::serve,
+                                    config::installed_renderer_binary());
     const std::string secret = config::read_signing_secret(cfg.signing_secret_file);
     if (access(cfg.renderer_binary.c_str(), X_OK) != 0) {
         throw config::ConfigError("renderer_binary '" + cfg.renderer_binary +
@@ -168,6 +165,7 @@ int main(int argc, char** argv) {
     }
     const std::vector<std::string> rest(words.begin() + 1, words.end());
     if (words[0] == "key") return admin::run_key_command(rest, std::cout, std::cerr);
+    if (words[0] == "migrate") return admin::run_migrate_command(rest, std::cout, std::cerr);
     if (words[0] != "serve") {
         std::cerr << kUsage;
         return 2;

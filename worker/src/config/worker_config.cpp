@@ -36,7 +36,8 @@ po::options_description describe(WorkerConfig& c) {
         ("allowed_networks", po::value(&c.allowed_networks), "CIDRs exempt from deny list")  //
         ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                                   //
         ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")                 //
-        ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle");
+        ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle")                        //
+        ("schema_dir", po::value(&c.schema_dir), "migrations for `migrate`");
     notify::add_notifier_options(d);
     return d;
 }

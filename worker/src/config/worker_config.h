@@ -30,6 +30,7 @@ struct WorkerConfig {
     std::string smtp_url;
     std::string mail_dir;
     std::string tls_ca_file;
+    std::string schema_dir;  // empty: config::installed_schema_dir()
     notify::NotifierOptions notify;  // the notifier's own keys
 };
 

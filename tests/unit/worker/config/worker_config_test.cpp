@@ -98,3 +98,34 @@ TEST(WorkerConfig, SigningSecretTrimsTrailingWhitespace) {
     EXPECT_THROW(read_signing_secret(empty.path()), ConfigError);
     EXPECT_THROW(read_signing_secret("/nonexistent/secret"), ConfigError);
 }
+
+TEST(WorkerConfig, RetryAndStorageSettings) {
+    TempFile f(kMinimal);
+    auto c = parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "");
+    EXPECT_EQ(c.max_attempts, 3);
+    EXPECT_EQ(c.storage_min_free_mb, 256);
+    EXPECT_EQ(c.storage_full_retry_seconds, 30);
+    EXPECT_TRUE(c.schema_dir.empty());
+    c = parse_worker_config({"--config", f.path(), "--max_attempts", "5", "--storage_min_free_mb",
+                             "0", "--schema_dir", "/s"},
+                            ConfigPurpose::serve, "");
+    EXPECT_EQ(c.max_attempts, 5);
+    EXPECT_EQ(c.storage_min_free_mb, 0);
+    EXPECT_EQ(c.schema_dir, "/s");
+    EXPECT_THROW(parse_worker_config({"--config", f.path(), "--max_attempts", "0"},
+                                     ConfigPurpose::serve, ""),
+                 ConfigError);
+}
+
+// The configuration the package installs as /etc/enconvert/worker.conf is
+// accepted as it is, and says what the packaged layout needs.
+TEST(WorkerConfig, PackagedConfigurationParses) {
+    const fs::path conf = fs::path(__FILE__).parent_path() / "../../../../conf/worker.conf";
+    const auto c = parse_worker_config({"--config", conf.string()}, ConfigPurpose::serve, "/r");
+    EXPECT_EQ(c.database_url, "host=/var/run/postgresql dbname=enconvert user=enconvert");
+    EXPECT_EQ(c.listen, "ipc:///run/enconvert/worker.sock");
+    EXPECT_EQ(c.storage_dir, "/var/lib/enconvert/storage");
+    EXPECT_EQ(c.signing_secret_file, "/etc/enconvert/secret");
+    EXPECT_EQ(c.renderer_binary, "/r");
+    EXPECT_EQ(c.presign_ttl, 3600);
+}

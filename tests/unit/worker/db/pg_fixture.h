@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "db/migrations.h"
+
 namespace enconvert::test_support {
 
 namespace fs = std::filesystem;
@@ -139,20 +141,8 @@ class PgCluster {
                                   .parent_path()
                                   .parent_path()
                                   .parent_path();
-        std::vector<fs::path> files;
-        for (const auto& e : fs::directory_iterator(repo / "schema/migrations")) {
-            if (e.path().extension() == ".sql") files.push_back(e.path());
-        }
-        std::sort(files.begin(), files.end());
-        if (files.empty()) throw std::runtime_error("no migrations found under " + repo.string());
-        for (const auto& f : files) {
-            const std::string cmd = "psql -X -q -v ON_ERROR_STOP=1 -h " + dir_.string() + " -p " +
-                                    std::to_string(port_) + " -U postgres -d postgres -f " +
-                                    f.string() + " >>" + (dir_ / "psql.log").string() + " 2>&1";
-            if (std::system(cmd.c_str()) != 0) {
-                throw std::runtime_error("applying " + f.string() + " failed");
-            }
-        }
+        pqxx::connection c(url());
+        db::apply_migrations(c, repo / "schema/migrations");
     }
 
     std::string bindir_;

@@ -1,0 +1,118 @@
+#include "db/migrations.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "admin/migrate_command.h"
+#include "pg_fixture.h"
+
+using namespace enconvert;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The fixture's cluster already holds the real schema; these tests work in
+// a database of their own, created empty for each test.
+class MigrationsTest : public test_support::PgTest {
+  protected:
+    void SetUp() override {
+        test_support::PgTest::SetUp();
+        if (HasFatalFailure()) return;
+        pqxx::connection admin(url());
+        pqxx::nontransaction tx(admin);
+        tx.exec("DROP DATABASE IF EXISTS migrations_test");
+        tx.exec("CREATE DATABASE migrations_test");
+        db_url_ = url() + " dbname=migrations_test";
+        dir_ = fs::temp_directory_path() / ("enconvert-migrations-" + std::to_string(getpid()));
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    void write(const std::string& name, const std::string& sql) {
+        std::ofstream(dir_ / name) << sql;
+    }
+
+    long long count(const std::string& sql) {
+        pqxx::connection c(db_url_);
+        pqxx::nontransaction tx(c);
+        return tx.exec(sql)[0][0].as<long long>();
+    }
+
+    int migrate(std::string& out, std::string& err) {
+        std::ostringstream o, e;
+        const int rc = admin::run_migrate_command(
+            {"--database_url", db_url_, "--schema_dir", dir_.string()}, o, e);
+        out = o.str();
+        err = e.str();
+        return rc;
+    }
+
+    std::string db_url_;
+    fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(MigrationsTest, AppliesInOrderOnceAndIsIdempotent) {
+    write("002_b.sql", "ALTER TABLE t ADD COLUMN b int;");
+    write("001_a.sql", "CREATE TABLE t (a int);");
+    write("README.md", "not a migration");
+    std::string out, err;
+    ASSERT_EQ(migrate(out, err), 0) << err;
+    EXPECT_EQ(out, "applied 001_a\napplied 002_b\nschema is at version 002_b\n");
+    EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM information_schema.columns WHERE table_name = 't'"), 2);
+
+    ASSERT_EQ(migrate(out, err), 0) << err;
+    EXPECT_EQ(out, "schema is at version 002_b (already up to date)\n");
+
+    write("003_c.sql", "ALTER TABLE t ADD COLUMN c int;");
+    ASSERT_EQ(migrate(out, err), 0) << err;
+    EXPECT_EQ(out, "applied 003_c\nschema is at version 003_c\n");
+}
+
+TEST_F(MigrationsTest, FailingMigrationLeavesNothingOfItself) {
+    write("001_a.sql", "CREATE TABLE t (a int);");
+    write("002_bad.sql", "CREATE TABLE u (x int); SELECT no_such_function();");
+    std::string out, err;
+    EXPECT_EQ(migrate(out, err), 1);
+    EXPECT_NE(err.find("migration failed"), std::string::npos) << err;
+    EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM information_schema.tables WHERE table_name = 'u'"), 0);
+}
+
+TEST_F(MigrationsTest, RefusesADatabaseNewerThanItself) {
+    write("001_a.sql", "CREATE TABLE t (a int);");
+    write("002_b.sql", "ALTER TABLE t ADD COLUMN b int;");
+    std::string out, err;
+    ASSERT_EQ(migrate(out, err), 0) << err;
+    fs::remove(dir_ / "002_b.sql");  // an older release
+    write("003_c.sql", "ALTER TABLE t ADD COLUMN c int;");
+    EXPECT_EQ(migrate(out, err), 1);
+    EXPECT_EQ(err,
+              "enconvert-worker: the database has schema version 002_b, which this enconvert "
+              "does not know: it was migrated by a newer release; upgrade enconvert instead\n");
+    EXPECT_EQ(count("SELECT count(*) FROM information_schema.columns WHERE table_name = 't' "
+                    "AND column_name = 'c'"),
+              0);
+}
+
+TEST_F(MigrationsTest, RealSchemaAppliesToAnEmptyDatabase) {
+    const fs::path repo = fs::path(__FILE__).parent_path() / "../../../..";
+    pqxx::connection c(db_url_);
+    const auto applied = db::apply_migrations(c, repo / "schema/migrations");
+    EXPECT_EQ(applied, db::known_migrations(repo / "schema/migrations"));
+    EXPECT_GE(applied.size(), 4u);
+    EXPECT_TRUE(db::apply_migrations(c, repo / "schema/migrations").empty());
+}
+
+TEST_F(MigrationsTest, MissingSchemaDirIsAClearError) {
+    std::ostringstream o, e;
+    EXPECT_EQ(admin::run_migrate_command(
+                  {"--database_url", db_url_, "--schema_dir", "/nonexistent/schema"}, o, e),
+              1);
+    EXPECT_EQ(e.str(), "enconvert-worker: cannot read the schema directory /nonexistent/schema\n");
+}

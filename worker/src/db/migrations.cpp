@@ -1,0 +1,68 @@
+#include "db/migrations.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace enconvert::db {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// pg_advisory_xact_lock key: "enconvert" spelled on a phone keypad.
+constexpr long long kMigrationLock = 366266837868LL;
+
+std::string read_all(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw MigrationError("cannot read " + file.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+std::vector<std::string> known_migrations(const fs::path& dir) {
+    std::vector<std::string> versions;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (e.path().extension() == ".sql" && !name.empty() && std::isdigit(name[0]))
+            versions.push_back(e.path().stem().string());
+    }
+    if (ec) throw MigrationError("cannot read the schema directory " + dir.string());
+    if (versions.empty()) throw MigrationError("no migrations found in " + dir.string());
+    std::sort(versions.begin(), versions.end());
+    return versions;
+}
+
+std::vector<std::string> apply_migrations(pqxx::connection& conn, const fs::path& dir) {
+    const std::vector<std::string> known = known_migrations(dir);
+    std::vector<std::string> applied;
+    for (const std::string& version : known) {
+        pqxx::work tx(conn);
+        tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
+        tx.exec(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+        std::set<std::string> present;
+        for (const auto& row : tx.exec("SELECT version FROM schema_migrations"))
+            present.insert(row[0].as<std::string>());
+        for (const std::string& v : present) {
+            if (!std::binary_search(known.begin(), known.end(), v))
+                throw MigrationError("the database has schema version " + v +
+                                     ", which this enconvert does not know: it was migrated "
+                                     "by a newer release; upgrade enconvert instead");
+        }
+        if (present.count(version)) continue;
+        tx.exec(read_all(dir / (version + ".sql")));
+        tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1)", version);
+        tx.commit();
+        applied.push_back(version);
+    }
+    return applied;
+}
+
+}  // namespace enconvert::db

@@ -1,0 +1,34 @@
+// The schema's migrations (schema/migrations/NNN_name.sql): which exist,
+// which a database has, and applying the missing ones. The one home of
+// schema_migrations; `enconvert-worker migrate`, the local stack and the
+// tests' database all go through here.
+#pragma once
+
+#include <filesystem>
+#include <pqxx/pqxx>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace enconvert::db {
+
+// A database this binary must not touch (it has migrations this binary does
+// not know: a newer enconvert migrated it), or a missing/empty schema dir.
+class MigrationError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// The versions ("001_init", ...) of the *.sql files in `dir`, sorted.
+std::vector<std::string> known_migrations(const std::filesystem::path& dir);
+
+// Applies, in order, each migration of `dir` the database has not recorded,
+// each in its own transaction together with its schema_migrations row.
+// Concurrent callers are serialised by an advisory lock, so two workers
+// starting at once apply each migration once. Refuses (MigrationError,
+// nothing applied) a database that records a version `dir` lacks. Returns
+// the versions applied now (empty: already up to date).
+std::vector<std::string> apply_migrations(pqxx::connection& conn,
+                                          const std::filesystem::path& dir);
+
+}  // namespace enconvert::db
