@@ -9,10 +9,13 @@
 #include <boost/process/args.hpp>
 #include <boost/process/env.hpp>
 #include <boost/process/environment.hpp>
+#include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
 #include <boost/process/pipe.hpp>
 #include <ctime>
 #include <stdexcept>
+
+#include "render/child_setup.h"
 
 namespace enconvert::render {
 namespace bp = boost::process;
@@ -62,8 +65,11 @@ ChildProcess::ChildProcess(const std::string& binary, const std::vector<std::str
     for (const auto& [name, value] : env) environment[name] = value;
     try {
         // stderr is inherited: the child's log joins the worker's.
-        process_ = bp::child(binary, bp::args(args), environment,
-                             bp::std_in<to_child, bp::std_out> from_child);
+        process_ = bp::child(
+            binary, bp::args(args), environment, bp::std_in<to_child, bp::std_out> from_child,
+            bp::extend::on_exec_setup = [parent = getpid()](auto&) {
+                prepare_child_for_exec(parent);
+            });
     } catch (const std::exception& e) {
         throw std::runtime_error("cannot start " + binary + ": " + e.what());
     }

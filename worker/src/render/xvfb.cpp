@@ -15,6 +15,8 @@
 #include <string>
 #include <thread>
 
+#include "render/child_setup.h"
+
 namespace enconvert::render {
 namespace bp = boost::process;
 
@@ -99,7 +101,10 @@ Xvfb::Xvfb() : impl_(std::make_unique<Impl>()) {
         impl_->process = bp::child(
             exe, "-displayfd", std::to_string(write_fd), "-nolisten", "tcp", "-screen", "0",
             "1920x1080x24", bp::std_in<bp::null, bp::std_out> bp::null, bp::std_err > bp::null,
-            bp::extend::on_exec_setup = [write_fd](auto&) { fcntl(write_fd, F_SETFD, 0); });
+            bp::extend::on_exec_setup = [write_fd, parent = getpid()](auto&) {
+                prepare_child_for_exec(parent);
+                fcntl(write_fd, F_SETFD, 0);
+            });
     } catch (const std::exception& e) {
         throw std::runtime_error(std::string("cannot start Xvfb: ") + e.what());
     }
