@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import make_home
-from stack import Stack
+from stack import SlowSite, Stack, psql
 
 
 def children(pid):
@@ -44,6 +44,16 @@ def alive(pid):
         return False
 
 
+def wait_for_log(path, text, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(path, errors="replace") as f:
+            if text in f.read():
+                return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.fixture
 def lone_stack():
     s = Stack(make_home("enc-death-"))
@@ -70,3 +80,88 @@ def test_sigkilled_worker_leaves_no_xvfb_or_renderer(lone_stack):
         time.sleep(0.1)
     left = [kids[p] for p in xvfb + renderers if alive(p)]
     assert not left, f"still running after the worker's SIGKILL: {left}"
+
+
+@pytest.fixture
+def two_workers():
+    s = Stack(make_home("enc-takeover-"), workers=2)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+def worker_pid(stack, n):
+    with open(os.path.join(stack.home, "run", f"worker-{n}.pid")) as f:
+        return int(f.read())
+
+
+def test_dead_workers_tasks_are_taken_over_within_30_s(two_workers):
+    """Leases are short and renewed while a task runs (defect 6): when the
+    worker rendering a batch dies, the other worker takes its tasks over
+    within the lease (20 s by default), not after minutes."""
+    s = two_workers
+    slow = SlowSite(delay=4)
+    try:
+        r = s.call("POST", "/v1/convert/url-to-pdf",
+                   {"url": [slow.url + f"?n={i}" for i in range(4)]})
+        assert r.status == 202, r
+        job_id = r.json()["job_id"]
+        owners = ""
+        deadline = time.time() + 30
+        while time.time() < deadline and not owners:
+            owners = psql(s.home, "SELECT string_agg(DISTINCT lease_owner, ',') FROM tasks "
+                                  f"WHERE job_id = '{job_id}' AND status = 'processing'")
+            time.sleep(0.1)
+        assert owners, "no task was ever claimed"
+        victim = owners.split(",")[0]  # local-N
+        n = int(victim.split("-")[1])
+        os.kill(worker_pid(s, n), signal.SIGKILL)
+        killed_at = time.time()
+        # Every task the dead worker held is claimed by the other one.
+        while time.time() < killed_at + 60:
+            held = psql(s.home, "SELECT count(*) FROM tasks WHERE job_id = "
+                                f"'{job_id}' AND lease_owner = '{victim}' "
+                                "AND status = 'processing'")
+            if int(held) == 0:
+                break
+            time.sleep(0.2)
+        taken_over_after = time.time() - killed_at
+        final = s.wait_terminal(job_id, timeout=120)
+    finally:
+        slow.close()
+    assert taken_over_after < 30, f"tasks waited {taken_over_after:.1f} s for a new owner"
+    assert final["status"] == "completed"
+    assert [t["status"] for t in final["tasks"]] == ["success"] * 4, final
+
+
+def test_render_whose_lease_is_lost_is_stopped(lone_stack):
+    """A worker that can no longer renew a task's lease (here: another
+    owner took it) cancels the render instead of completing it twice."""
+    s = lone_stack
+    slow = SlowSite(delay=25)
+    try:
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": slow.url, "async_mode": True,
+                                                     "timeout": 60})
+        assert r.status == 202, r
+        job_id = r.json()["job_id"]
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if psql(s.home, f"SELECT count(*) FROM tasks WHERE job_id = '{job_id}' "
+                            "AND status = 'processing'") == "1":
+                break
+            time.sleep(0.1)
+        psql(s.home, f"UPDATE tasks SET lease_owner = 'thief', lease_expires_at = "
+                     f"now() + interval '1 hour' WHERE job_id = '{job_id}'")
+        log = os.path.join(s.home, "log", "worker-1.log")
+        # A renewal comes every lease/3 (~7 s): it finds the lease gone and
+        # the renderer stops the page.
+        assert wait_for_log(log, "lease lost; render cancelled", 20), s.logs()
+        assert wait_for_log(log, "failed cancelled: The render was cancelled", 10), s.logs()
+        # The task stays the thief's: nothing was recorded over it.
+        row = psql(s.home, f"SELECT status || ',' || lease_owner FROM tasks "
+                           f"WHERE job_id = '{job_id}'")
+        assert row == "processing,thief", row
+    finally:
+        slow.close()

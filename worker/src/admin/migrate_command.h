@@ -12,7 +12,6 @@ namespace enconvert::admin {
 // --schema_dir). Prints each migration applied, or that the schema is up to
 // date. Exit code 0 on success, 1 when the database cannot be reached or is
 // newer than this release, 2 for a usage or configuration error.
-int run_migrate_command(const std::vector<std::string>& args, std::ostream& out,
-                        std::ostream& err);
+int run_migrate_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace enconvert::admin

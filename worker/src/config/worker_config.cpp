@@ -27,7 +27,7 @@ po::options_description describe(WorkerConfig& c) {
         ("views_per_renderer", po::value(&c.views_per_renderer)->default_value(2),
          "concurrent renders per child")                                                     //
         ("display", po::value(&c.display), "X display; empty starts Xvfb")                   //
-        ("lease_seconds", po::value(&c.lease_seconds)->default_value(330), "task lease")     //
+        ("lease_seconds", po::value(&c.lease_seconds)->default_value(20), "task lease")      //
         ("max_attempts", po::value(&c.max_attempts)->default_value(3), "attempts per task")  //
         ("storage_min_free_mb", po::value(&c.storage_min_free_mb)->default_value(256),
          "free space below which no new task is taken")  //
@@ -99,7 +99,7 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
         check_range(c.presign_ttl, 1, 7 * 24 * 3600, "presign_ttl");
         check_range(c.renderers, 1, 64, "renderers");
         check_range(c.views_per_renderer, 1, 64, "views_per_renderer");
-        check_range(c.lease_seconds, 10, 24 * 3600, "lease_seconds");
+        check_range(c.lease_seconds, 3, 3600, "lease_seconds");
         check_range(c.max_attempts, 1, 100, "max_attempts");
         check_range(c.storage_min_free_mb, 0, 1024 * 1024, "storage_min_free_mb");
         check_range(c.storage_full_retry_seconds, 1, 24 * 3600, "storage_full_retry_seconds");

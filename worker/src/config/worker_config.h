@@ -22,7 +22,7 @@ struct WorkerConfig {
     int renderers = 1;
     int views_per_renderer = 2;
     std::string display;
-    int lease_seconds = 330;
+    int lease_seconds = 20;
     int max_attempts = 3;
     int storage_min_free_mb = 256;
     int storage_full_retry_seconds = 30;
@@ -30,7 +30,7 @@ struct WorkerConfig {
     std::string smtp_url;
     std::string mail_dir;
     std::string tls_ca_file;
-    std::string schema_dir;  // empty: config::installed_schema_dir()
+    std::string schema_dir;          // empty: config::installed_schema_dir()
     notify::NotifierOptions notify;  // the notifier's own keys
 };
 

@@ -244,6 +244,25 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
     return res;
 }
 
+std::vector<std::int64_t> renew_leases(pqxx::connection& conn, const std::string& owner,
+                                       int lease_seconds,
+                                       const std::vector<std::int64_t>& task_ids) {
+    std::string ids = "{";
+    for (std::size_t i = 0; i < task_ids.size(); ++i)
+        ids += (i ? "," : "") + std::to_string(task_ids[i]);
+    ids += "}";
+    pqxx::work tx(conn);
+    const pqxx::result r = tx.exec_params(
+        "UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $2) "
+        "WHERE lease_owner = $1 AND status = 'processing' AND id = ANY($3::bigint[]) "
+        "RETURNING id",
+        owner, lease_seconds, ids);
+    tx.commit();
+    std::vector<std::int64_t> renewed;
+    for (const auto& row : r) renewed.push_back(row[0].as<std::int64_t>());
+    return renewed;
+}
+
 int release_tasks(pqxx::connection& conn, const std::string& owner) {
     pqxx::work tx(conn);
     const pqxx::result r = tx.exec_params(

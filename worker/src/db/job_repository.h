@@ -44,6 +44,13 @@ std::vector<ClaimedTask> claim_tasks(pqxx::connection& conn, const std::string& 
 FinishResult finish_task(pqxx::connection& conn, const std::string& owner,
                          const TaskOutcome& outcome);
 
+// Extends to now + lease_seconds the lease of each of `task_ids` that
+// `owner` still holds and returns those ids; a missing id's lease was lost
+// (expired and taken by another worker, or the task is no longer running).
+std::vector<std::int64_t> renew_leases(pqxx::connection& conn, const std::string& owner,
+                                       int lease_seconds,
+                                       const std::vector<std::int64_t>& task_ids);
+
 // Gives back every task `owner` is processing (clean shutdown), so another
 // worker can take them without waiting for the lease to expire.
 int release_tasks(pqxx::connection& conn, const std::string& owner);

@@ -28,7 +28,6 @@ std::vector<std::string> known_migrations(const std::filesystem::path& dir);
 // starting at once apply each migration once. Refuses (MigrationError,
 // nothing applied) a database that records a version `dir` lacks. Returns
 // the versions applied now (empty: already up to date).
-std::vector<std::string> apply_migrations(pqxx::connection& conn,
-                                          const std::filesystem::path& dir);
+std::vector<std::string> apply_migrations(pqxx::connection& conn, const std::filesystem::path& dir);
 
 }  // namespace enconvert::db

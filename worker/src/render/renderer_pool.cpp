@@ -413,6 +413,23 @@ void RendererPool::Impl::send(Slot& slot, const RenderRequest& request) {
     if (!slot.process->send(frame)) lose(slot, "renderer closed its input", deferred);
 }
 
+void RendererPool::cancel(std::uint64_t id) {
+    auto& waiting = impl_->waiting;
+    auto queued = std::find_if(waiting.begin(), waiting.end(),
+                               [id](const RenderRequest& r) { return r.id == id; });
+    if (queued != waiting.end()) {
+        waiting.erase(queued);
+        impl_->deferred.push_back(failure(id, "cancelled", "The render was cancelled"));
+        return;
+    }
+    for (auto& slot : impl_->slots) {
+        if (!slot.process || !slot.in_flight.count(id)) continue;
+        if (!slot.process->send(encode_frame({{"v", 1}, {"cancel", id}})))
+            impl_->lose(slot, "renderer closed its input", impl_->deferred);
+        return;
+    }
+}
+
 std::vector<int> RendererPool::poll_fds() const {
     std::vector<int> fds;
     for (const auto& slot : impl_->slots)

@@ -79,6 +79,11 @@ class RendererPool {
     // busy child until it is) and then runs there by itself.
     void submit(RenderRequest request);
 
+    // Stops request `id`: a child running it is told to cancel it (its
+    // result, error_code cancelled, comes through collect() as usual); one
+    // still waiting here is answered cancelled at once. Unknown ids: no-op.
+    void cancel(std::uint64_t id);
+
     // File descriptors to poll for readability (one per live child).
     std::vector<int> poll_fds() const;
 

@@ -27,6 +27,10 @@ Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb
 }
 
 void Renderer::on_message(const nlohmann::json& message) {
+    if (auto it = message.find("cancel"); it != message.end()) {
+        if (it->is_number_unsigned()) cancel(it->get<std::uint64_t>());
+        return;
+    }
     ParsedRequest parsed = parse_request(message);
     if (!parsed.job) {
         std::fprintf(stderr, "enconvert-render: rejected request: %s\n", parsed.rejection.c_str());
@@ -57,6 +61,22 @@ void Renderer::dispatch() {
         queue_.pop_front();
         slot->start(std::move(job));
     }
+}
+
+// The worker lost the job's lease (another worker may render it now): stop
+// it wherever it is. Unknown ids (already answered) are ignored.
+void Renderer::cancel(std::uint64_t id) {
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+        if (it->id != id) continue;
+        queue_.erase(it);
+        Outcome outcome;
+        outcome.error_code = "cancelled";
+        outcome.error = "The render was cancelled";
+        answer(id, outcome);
+        return;
+    }
+    for (auto& slot : slots_)
+        if (slot->cancel(id)) return;
 }
 
 void Renderer::answer(std::uint64_t id, const Outcome& outcome) {

@@ -28,6 +28,7 @@ class Renderer {
 
   private:
     void dispatch();
+    void cancel(std::uint64_t id);
     void answer(std::uint64_t id, const Outcome& outcome);
 
     Channel& channel_;

@@ -312,6 +312,17 @@ void ViewSlot::answer(Outcome outcome) {
     on_result_(id, outcome);
 }
 
+bool ViewSlot::cancel(std::uint64_t id) {
+    if (!job_running() || job_->id != id) return false;
+    if (stage_ == Stage::Loading) {
+        stopping_load_ = true;
+        webkit_web_view_stop_loading(view_);
+        stopping_load_ = false;
+    }
+    fail("cancelled", "The render was cancelled");
+    return true;
+}
+
 gboolean ViewSlot::on_deadline(gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
     self->deadline_.release();

@@ -40,6 +40,9 @@ class ViewSlot {
     bool idle() const { return stage_ == Stage::Idle; }
     // Precondition: idle().
     void start(Job job);
+    // Ends the running job with `id`, if this slot runs it, answering
+    // `cancelled`; false when it does not run it.
+    bool cancel(std::uint64_t id);
 
   private:
     enum class Stage {

@@ -113,10 +113,56 @@ void Scheduler::claim_and_submit() {
         log("task " + std::to_string(task.task_id) + " of " + task.job_id + " claimed (attempt " +
             std::to_string(task.attempts) + (task.run_alone ? ", alone" : "") + ")");
         const auto id = task.task_id;
-        in_flight_.emplace(id, InFlight{std::move(task), temp});
+        in_flight_.emplace(id, InFlight{std::move(task), temp,
+                                        now + std::chrono::seconds(options_.lease_seconds)});
         pool_->submit(std::move(req));
     }
     flush_outcomes();
+}
+
+std::chrono::milliseconds Scheduler::renewal_interval() const {
+    return std::chrono::milliseconds(options_.lease_seconds * 1000 / 3);
+}
+
+void Scheduler::abandon(InFlight& f, const std::string& why) {
+    if (f.abandoned) return;
+    log("task " + std::to_string(f.task.task_id) + " of " + f.task.job_id + ": " + why +
+        "; render cancelled");
+    f.abandoned = true;
+    pool_->cancel(static_cast<std::uint64_t>(f.task.task_id));
+}
+
+// Heartbeat: while a task renders its lease is extended, so only a dead (or
+// cut-off) worker's tasks expire. A task whose lease could not be kept is
+// stopped: another worker may take it, and one task must not be rendered
+// to completion twice.
+void Scheduler::renew_leases() {
+    const auto now = std::chrono::steady_clock::now();
+    if (in_flight_.empty() || now < next_renewal_) return;
+    next_renewal_ = now + renewal_interval();
+    std::vector<std::int64_t> ids;
+    for (const auto& [id, f] : in_flight_)
+        if (!f.abandoned) ids.push_back(id);
+    if (ids.empty()) return;
+    if (session_) {
+        try {
+            const auto renewed =
+                db::renew_leases(session_->conn(), options_.worker_id, options_.lease_seconds, ids);
+            for (const auto id : renewed)
+                in_flight_.at(id).lease_until = now + std::chrono::seconds(options_.lease_seconds);
+            for (const auto id : ids)
+                if (std::find(renewed.begin(), renewed.end(), id) == renewed.end())
+                    abandon(in_flight_.at(id), "lease lost");
+        } catch (const pqxx::broken_connection&) {
+            session_.drop("while renewing leases");
+        } catch (const std::exception& e) {
+            log(std::string("renewing leases failed: ") + e.what());
+        }
+    }
+    // Unreachable database: past its expiry a lease may belong to another
+    // worker already.
+    for (auto& [id, f] : in_flight_)
+        if (now >= f.lease_until) abandon(f, "lease expired while the database was unreachable");
 }
 
 void Scheduler::collect_results() {
@@ -124,6 +170,13 @@ void Scheduler::collect_results() {
         auto it = in_flight_.find(static_cast<std::int64_t>(r.id));
         if (it == in_flight_.end()) {
             log("result for unknown task " + std::to_string(r.id) + " ignored");
+            continue;
+        }
+        if (it->second.abandoned) {
+            std::error_code ec;
+            std::filesystem::remove(it->second.temp_file, ec);
+            in_flight_.erase(it);
+            want_claim_ = true;
             continue;
         }
         unrecorded_.push_back(make_outcome(it->second.task, r, storage_, it->second.temp_file,
@@ -154,12 +207,17 @@ void Scheduler::run(const std::atomic<bool>& stop) {
         if (session_.ensure()) want_claim_ = true;
         if (session_.take_notifications()) want_claim_ = true;
         flush_outcomes();
+        renew_leases();
         claim_and_submit();
 
         std::vector<pollfd> fds;
         for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
         if (session_) fds.push_back({session_->fd(), POLLIN, 0});
         auto wait = std::min(pool_->next_timeout(), kMaxWait);
+        if (!in_flight_.empty())
+            wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  next_renewal_ - std::chrono::steady_clock::now()),
+                              std::chrono::milliseconds(0), wait);
         if (session_ && pool_->free_slots() > 0) {
             const auto until_claim = std::chrono::duration_cast<std::chrono::milliseconds>(
                 next_claim_ - std::chrono::steady_clock::now());

@@ -23,7 +23,9 @@ namespace enconvert::scheduler {
 struct SchedulerOptions {
     std::string database_url;
     std::string worker_id;  // lease owner
-    int lease_seconds = 330;
+    // A claimed task is ours this long; renewed every third of it while it
+    // runs, so a dead worker's tasks are taken over within this time.
+    int lease_seconds = 20;
     // retry.max_attempts: a task whose lease expired this many times (its
     // worker died or hung each time), or whose renderer crashed under it on
     // each attempt, is failed instead of being retried forever.
@@ -50,9 +52,17 @@ class Scheduler {
     struct InFlight {
         db::ClaimedTask task;
         std::filesystem::path temp_file;
+        // Until when the lease is surely ours (last claim or renewal).
+        std::chrono::steady_clock::time_point lease_until;
+        // The lease was lost: the render was cancelled, its result is
+        // dropped (another worker may be rendering the task).
+        bool abandoned = false;
     };
 
     void claim_and_submit();
+    void renew_leases();
+    void abandon(InFlight& f, const std::string& why);
+    std::chrono::milliseconds renewal_interval() const;
     void collect_results();
     void flush_outcomes();
     void release_in_flight();
@@ -68,6 +78,7 @@ class Scheduler {
     bool want_claim_ = true;
     bool storage_full_logged_ = false;
     std::chrono::steady_clock::time_point next_claim_{};
+    std::chrono::steady_clock::time_point next_renewal_{};
 };
 
 }  // namespace enconvert::scheduler

@@ -42,7 +42,7 @@ TEST(WorkerConfig, DefaultsFilledIn) {
     EXPECT_EQ(c.presign_ttl, 3600);
     EXPECT_EQ(c.renderers, 1);
     EXPECT_EQ(c.views_per_renderer, 2);
-    EXPECT_EQ(c.lease_seconds, 330);
+    EXPECT_EQ(c.lease_seconds, 20);
     EXPECT_EQ(c.renderer_binary, "/r/bin");
     EXPECT_TRUE(c.display.empty());
     EXPECT_TRUE(c.public_url.empty());

@@ -410,3 +410,24 @@ TEST_F(JobRepositoryTest, StorageFullRetryWaitsAndKeepsTheAttempt) {
     EXPECT_EQ(again[0].attempts, 1);  // the full disk was not the page's fault
     EXPECT_FALSE(again[0].run_alone);
 }
+
+TEST_F(JobRepositoryTest, RenewLeasesKeepsOnlyTheOwnersLiveTasks) {
+    db::insert_job(*conn_, job({"https://1", "https://2", "https://3"}, acme_));
+    const auto mine = db::claim_tasks(*conn_, "w", 5, 2);
+    ASSERT_EQ(mine.size(), 2u);
+    const auto theirs = db::claim_tasks(*conn_, "other", 5, 1);
+    ASSERT_EQ(theirs.size(), 1u);
+    {
+        // The second task's lease expired and another worker took it.
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE tasks SET lease_owner = 'thief' WHERE id = $1", mine[1].task_id);
+        tx.commit();
+    }
+    const auto renewed =
+        db::renew_leases(*conn_, "w", 300, {mine[0].task_id, mine[1].task_id, theirs[0].task_id});
+    EXPECT_EQ(renewed, std::vector<std::int64_t>{mine[0].task_id});
+    EXPECT_EQ(count("SELECT count(*) FROM tasks WHERE lease_expires_at > now() + "
+                    "interval '200 seconds'"),
+              1);
+    EXPECT_TRUE(db::renew_leases(*conn_, "w", 300, {}).empty());
+}
