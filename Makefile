@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON := /usr/bin/python3
 
-.PHONY: all deps build run stop key test unit-test module-test e2e-test bench clean
+.PHONY: all deps build run stop key test unit-test module-test e2e-test bench clean deb package-test
 
 all: build
 
@@ -41,6 +41,15 @@ e2e-test:
 bench: build
 	@bench/run.sh
 	@bench/notifications/run.sh
+
+# Debian packages in build/deb/ (docs/operations.md).
+deb: deps
+	@scripts/build-deb.sh
+
+# Builds the packages, installs them next to Debian's nginx, converts a page
+# through them and purges them (root; changes the machine): CI runs it.
+package-test: deps
+	$(PYTHON) -m pytest -q tests/package
 
 clean:
 	rm -rf $(BUILD)

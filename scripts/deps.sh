@@ -14,10 +14,12 @@ packages=(
     cppzmq-dev nlohmann-json3-dev libpqxx-dev libcurl4-openssl-dev
     libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
     libgtest-dev libgmime-3.0-dev
-    libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev
+    libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libsystemd-dev
     # runtime
     postgresql xvfb xauth fonts-liberation fonts-dejavu-core curl openssl
     ca-certificates fonts-noto-cjk fonts-noto-color-emoji
+    # packaging (make deb)
+    dpkg-dev debhelper lintian
     # tests
     poppler-utils qpdf python3 python3-pytest python3-zmq python3-msgpack
     python3-aiosmtpd

@@ -1,6 +1,7 @@
 // enconvert-worker: `serve` runs the daemon; `key …` manages API keys.
 #include <pthread.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -85,9 +86,8 @@ int serve(const std::vector<std::string>& args) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     signal(SIGPIPE, SIG_IGN);  // a dead renderer must not kill us via its pipe
 
-    const config::WorkerConfig cfg =
-        config::parse_worker_config(args, config::ConfigPurpose::serve,
-                                    config::installed_renderer_binary());
+    const config::WorkerConfig cfg = config::parse_worker_config(
+        args, config::ConfigPurpose::serve, config::installed_renderer_binary());
     const std::string secret = config::read_signing_secret(cfg.signing_secret_file);
     if (access(cfg.renderer_binary.c_str(), X_OK) != 0) {
         throw config::ConfigError("renderer_binary '" + cfg.renderer_binary +
@@ -143,10 +143,14 @@ int serve(const std::vector<std::string>& args) {
     StoppingThread notify_thread(
         stop, [&] { run_component("notifier", exit_code, [&] { notifier.run(stop); }); });
     log("worker " + cfg.worker_id + " ready");
+    // Under systemd (Type=notify) the unit is started only now: the intake
+    // answers and the renderers are up. Elsewhere this does nothing.
+    sd_notify(0, "READY=1");
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    sd_notify(0, "STOPPING=1");
     stop = true;
     notify_thread.join();
     sched_thread.join();

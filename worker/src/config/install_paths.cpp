@@ -16,12 +16,13 @@ std::filesystem::path install_prefix() {
 
 }  // namespace
 
+// Relative to <prefix>, from the install rules (CMakeLists.txt).
 std::string installed_renderer_binary() {
-    return (install_prefix() / "libexec/enconvert/enconvert-render").string();
+    return (install_prefix() / ENCONVERT_RENDERER_PATH).string();
 }
 
 std::string installed_schema_dir() {
-    return (install_prefix() / "share/enconvert/schema/migrations").string();
+    return (install_prefix() / ENCONVERT_SCHEMA_PATH).string();
 }
 
 }  // namespace enconvert::config

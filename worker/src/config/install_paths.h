@@ -9,10 +9,10 @@
 
 namespace enconvert::config {
 
-// <prefix>/libexec/enconvert/enconvert-render
+// <prefix>/libexec/enconvert/enconvert-render (the install rules' libexec)
 std::string installed_renderer_binary();
 
-// <prefix>/share/enconvert/schema/migrations
+// <prefix>/share/enconvert/schema/migrations (the install rules' datadir)
 std::string installed_schema_dir();
 
 }  // namespace enconvert::config

@@ -1,0 +1,292 @@
+"""The Debian packages as an operator uses them (docs/operations.md): built
+with `make deb`, installed next to Debian's own nginx, a fresh database
+migrated, a key created, the sample page converted through /usr/sbin/nginx
+with the packaged snippet, then purged with nothing left behind.
+
+Changes the machine (packages, a system user, /etc/nginx/modules-enabled):
+run by `make package-test` (and CI), as root, not by `make test`."""
+
+import http.client
+import json
+import os
+import pathlib
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+DEB_DIR = os.path.join(REPO, "build", "deb")
+PG_BIN = "/usr/lib/postgresql/15/bin"
+PACKAGES = ["libnginx-mod-http-enconvert", "enconvert-worker"]
+SITE = os.path.join(REPO, "tests", "e2e", "fixtures", "site")
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="installs packages: needs root (CI runs as root)")
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 600)
+    r = subprocess.run(cmd, **kw)
+    assert r.returncode == 0, f"{cmd} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    return r
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path, method="GET", body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def processes(names):
+    """(pid, comm) of running processes whose command name is in `names`."""
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm in names:
+            out.append((int(pid), comm))
+    return out
+
+
+class Cluster:
+    """A throw-away PostgreSQL cluster (unix socket only) with a role and a
+    database named enconvert, as the operator guide creates them."""
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "pg")
+        self.sock = os.path.join(root, "pgsock")
+        self.port = free_port()
+        os.makedirs(self.sock)
+        os.makedirs(self.dir)
+        for d in (self.dir, self.sock):
+            shutil.chown(d, "postgres", "postgres")
+        os.chmod(self.dir, 0o700)
+        self.pg(f"{PG_BIN}/initdb", "-D", self.dir, "-A", "trust", "-U", "postgres")
+        self.pg(f"{PG_BIN}/pg_ctl", "-D", self.dir, "-w", "-l", os.path.join(self.sock, "pg.log"),
+                "-o", f"-k {self.sock} -p {self.port} -c listen_addresses=''", "start")
+        self.pg("createuser", "-h", self.sock, "-p", str(self.port), "-U", "postgres",
+                "enconvert")
+        self.pg("createdb", "-h", self.sock, "-p", str(self.port), "-U", "postgres",
+                "-O", "enconvert", "enconvert")
+        self.url = f"host={self.sock} port={self.port} dbname=enconvert user=enconvert"
+
+    def pg(self, *cmd):
+        return run(["runuser", "-u", "postgres", "--", *cmd])
+
+    def stop(self):
+        subprocess.run(["runuser", "-u", "postgres", "--", f"{PG_BIN}/pg_ctl", "-D", self.dir,
+                        "-m", "fast", "-w", "stop"], capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def debs():
+    # ENCONVERT_REUSE_DEBS=1: test the packages already in build/deb/ (when
+    # iterating on this test); CI always builds them.
+    if os.environ.get("ENCONVERT_REUSE_DEBS") != "1" or not os.path.isdir(DEB_DIR):
+        run(["make", "-C", REPO, "deb"], timeout=3000)
+    files = sorted(os.path.join(DEB_DIR, f) for f in os.listdir(DEB_DIR) if f.endswith(".deb"))
+    names = [os.path.basename(f).split("_")[0] for f in files]
+    assert sorted(n for n in names if not n.endswith("-dbgsym")) == sorted(PACKAGES), names
+    return [f for f in files if not os.path.basename(f).split("_")[0].endswith("-dbgsym")]
+
+
+@pytest.fixture(scope="module")
+def installed(debs):
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "install", "-y", "-q", *debs], env=env)
+    try:
+        yield
+    finally:
+        subprocess.run(["apt-get", "purge", "-y", "-q", *PACKAGES], env=env,
+                       capture_output=True, timeout=600)
+
+
+@pytest.fixture
+def work_dir():
+    """A directory the postgres and enconvert users can traverse (pytest's
+    tmp_path is private to root)."""
+    d = tempfile.mkdtemp(prefix="enc-pkg-", dir="/tmp")
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
+    tmp_path = pathlib.Path(work_dir)
+    # ---- what the packages put in place
+    assert os.path.isfile("/usr/lib/nginx/modules/ngx_http_enconvert_module.so")
+    with open("/usr/share/nginx/modules-available/mod-http-enconvert.conf") as f:
+        assert "ngx_http_enconvert_module.so" in f.read()
+    assert os.path.islink("/etc/nginx/modules-enabled/50-mod-http-enconvert.conf")
+    assert os.path.isfile("/etc/nginx/snippets/enconvert.conf")
+    assert os.access("/usr/bin/enconvert-worker", os.X_OK)
+    assert os.access("/usr/libexec/enconvert/enconvert-render", os.X_OK)
+    user = pwd.getpwnam("enconvert")
+    secret = os.stat("/etc/enconvert/secret")
+    assert stat.S_IMODE(secret.st_mode) == 0o640 and secret.st_size >= 64
+    storage = os.stat("/var/lib/enconvert/storage")
+    assert stat.S_IMODE(storage.st_mode) == 0o2750
+    assert storage.st_uid == user.pw_uid
+    depends = run(["dpkg-query", "-W", "-f=${Depends}", "libnginx-mod-http-enconvert"]).stdout
+    assert "nginx-abi-" in depends
+    # The stock configuration, with the module now enabled, still passes.
+    run(["/usr/sbin/nginx", "-t", "-q"])
+
+    cluster = Cluster(str(tmp_path))
+    worker = nginx = site = None
+    conf = ["--config", "/etc/enconvert/worker.conf", "--database_url", cluster.url]
+    try:
+        # ---- migrate (idempotent), create a key
+        as_worker = ["runuser", "-u", "enconvert", "--", "/usr/bin/enconvert-worker"]
+        out = run([*as_worker, "migrate", *conf]).stdout
+        assert "applied 001_init" in out, out
+        assert "already up to date" in run([*as_worker, "migrate", *conf]).stdout
+        key = run([*as_worker, "key", "create", "--account", "pkg", *conf]).stdout \
+            .strip().splitlines()[-1]
+        assert key.startswith("sk_live_")
+
+        # ---- the service as its unit runs it (no systemd here): user
+        # enconvert, group www-data, umask 0007, /run/enconvert
+        run(["install", "-d", "-o", "enconvert", "-g", "www-data", "-m", "0750",
+             "/run/enconvert"])
+        log = open(tmp_path / "worker.log", "w")
+        worker = subprocess.Popen(
+            ["runuser", "-u", "enconvert", "-g", "www-data", "--", "sh", "-c",
+             'umask 0007; exec /usr/bin/enconvert-worker serve "$@"', "sh", *conf,
+             # The sample site is on loopback, which the default deny list refuses.
+             "--allowed_networks", "127.0.0.0/8"],
+            stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists("/run/enconvert/worker.sock"), 60, "worker socket")
+
+        site_port = free_port()
+        site = ThreadingHTTPServer(("127.0.0.1", site_port),
+                                   partial(SimpleHTTPRequestHandler, directory=SITE))
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+
+        # ---- Debian's nginx, the enabled module, one include of the snippet
+        port = free_port()
+        ngx_dir = tmp_path / "nginx"
+        ngx_dir.mkdir()
+        (ngx_dir / "nginx.conf").write_text(f"""
+user www-data;
+include /etc/nginx/modules-enabled/*.conf;
+pid {ngx_dir}/nginx.pid;
+error_log {ngx_dir}/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {ngx_dir}/body;
+    server {{
+        listen 127.0.0.1:{port};
+        include /etc/nginx/snippets/enconvert.conf;
+    }}
+}}
+""")
+        run(["/usr/sbin/nginx", "-t", "-q", "-c", str(ngx_dir / "nginx.conf")])
+        nginx = subprocess.Popen(["/usr/sbin/nginx", "-c", str(ngx_dir / "nginx.conf"),
+                                  "-g", "daemon off;"])
+
+        def healthy():
+            try:
+                return get(port, "/v1/health")[0] == 200
+            except OSError:
+                return False
+        wait_for(healthy, 90, "/v1/health through nginx")
+
+        status, body = get(port, "/v1/convert/url-to-pdf", "POST",
+                           json.dumps({"url": f"http://127.0.0.1:{site_port}/hello.html"}),
+                           {"Authorization": f"Bearer {key}",
+                            "Content-Type": "application/json"})
+        assert status == 200, body
+        answer = json.loads(body)
+        link = urllib.parse.urlsplit(answer["presigned_url"])
+        status, pdf = get(port, f"{link.path}?{link.query}")
+        assert status == 200 and pdf.startswith(b"%PDF-")
+        assert len(pdf) == answer["file_size"]
+        text = run(["pdftotext", "-", "-"], input=pdf, text=False).stdout.decode()
+        assert "Quarterly report alpha" in text
+        status, _ = get(port, "/v1/convert/url-to-pdf", "POST",
+                        json.dumps({"url": f"http://127.0.0.1:{site_port}/hello.html"}),
+                        {"Authorization": "Bearer sk_live_" + "x" * 40,
+                         "Content-Type": "application/json"})
+        assert status == 401
+    finally:
+        for p in (nginx, worker):
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        if site:
+            site.shutdown()
+        cluster.stop()
+    # The worker took its Xvfb and renderers with it.
+    wait_for(lambda: not processes({"enconvert-rend", "enconvert-worke", "Xvfb"}), 30,
+             "worker, renderers and Xvfb to exit")
+
+    # ---- purge: nothing of ours left, nginx still fine
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "purge", "-y", "-q", *PACKAGES], env=env)
+    for path in ("/usr/bin/enconvert-worker", "/usr/libexec/enconvert",
+                 "/usr/lib/nginx/modules/ngx_http_enconvert_module.so",
+                 "/etc/nginx/modules-enabled/50-mod-http-enconvert.conf",
+                 "/etc/nginx/snippets/enconvert.conf", "/etc/enconvert", "/var/lib/enconvert"):
+        assert not os.path.lexists(path), path
+    run(["/usr/sbin/nginx", "-t", "-q"])
+
+
+def test_unit_is_hardened_and_notifies():
+    with open(os.path.join(REPO, "debian", "enconvert-worker.service")) as f:
+        unit = dict(line.strip().split("=", 1) for line in f
+                    if "=" in line and not line.startswith("#"))
+    assert unit["Type"] == "notify"
+    assert unit["Restart"] == "on-failure"
+    assert unit["ProtectSystem"] == "strict"
+    assert unit["PrivateTmp"] == "true"
+    assert unit["NoNewPrivileges"] == "true"
+    assert unit["ReadWritePaths"] == "/var/lib/enconvert"
+    assert unit["User"] == "enconvert"
+    if shutil.which("systemd-analyze"):
+        r = subprocess.run(["systemd-analyze", "verify",
+                            os.path.join(REPO, "debian", "enconvert-worker.service")],
+                           capture_output=True, text=True)
+        assert "Unknown key" not in r.stderr and "Invalid" not in r.stderr, r.stderr
