@@ -70,19 +70,19 @@ def get(port, path, method="GET", body=None, headers=None):
         conn.close()
 
 
-def processes(names):
-    """(pid, comm) of running processes whose command name is in `names`."""
+def processes_of(uid):
+    """(pid, comm) of the running processes of user `uid`."""
     out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
             with open(f"/proc/{pid}/comm") as f:
-                comm = f.read().strip()
+                out.append((int(pid), f.read().strip()))
         except OSError:
             continue
-        if comm in names:
-            out.append((int(pid), comm))
     return out
 
 
@@ -259,9 +259,9 @@ http {{
         if site:
             site.shutdown()
         cluster.stop()
-    # The worker took its Xvfb and renderers with it.
-    wait_for(lambda: not processes({"enconvert-rend", "enconvert-worke", "Xvfb"}), 30,
-             "worker, renderers and Xvfb to exit")
+    # The worker took its Xvfb, renderers and WebKit processes with it.
+    wait_for(lambda: not processes_of(user.pw_uid), 30,
+             "every process of the enconvert user to exit")
 
     # ---- purge: nothing of ours left, nginx still fine
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
