@@ -100,7 +100,7 @@ start_db() {
         createdb $(psql_args) enconvert
     fi
     "$worker_bin" migrate --schema_dir "$repo/schema/migrations" \
-        --database_url "host=$home/run/pg port=$(pg_port) dbname=enconvert user=$pguser" \
+        --database_url "$(db_url)" \
         >>"$home/log/migrate.log" 2>&1 ||
         die "migrating the database failed, see $home/log/migrate.log"
 }
@@ -211,8 +211,14 @@ wait_healthy() {
     return 1
 }
 
+db_url() {
+    echo "host=$home/run/pg port=$(pg_port) dbname=enconvert user=$pguser"
+}
+
+# Straight to the database: a key must never rewrite (or need) a worker's
+# configuration, whose settings (allowed_networks) the running stack chose.
 new_key() { # account
-    "$worker_bin" key create --account "$1" --config "$home/worker-1.conf" | tail -n 1
+    "$worker_bin" key create --account "$1" --database_url "$(db_url)" | tail -n 1
 }
 
 cmd_start() {
@@ -278,7 +284,6 @@ db) start_db ;;
 key)
     [ -n "${2:-}" ] || die "usage: stack.sh key ACCOUNT"
     start_db
-    worker_conf 1
     new_key "$2"
     ;;
 *) die "usage: stack.sh start|stop|db|key ACCOUNT" ;;

@@ -2,13 +2,15 @@
 exempt, the rest of 127.0.0.0/8 stands for an internal network. A page on
 it, a redirect to it and the sub-resources a public page points at it never
 reach it; the task says why."""
+import os
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import make_home
-from stack import Stack, pdftotext
+from stack import REPO, Stack, pdftotext
 
 
 class Server:
@@ -108,3 +110,23 @@ def test_public_page_renders_without_its_internal_subresources(guarded):
     pdf = s.download(r.json()["presigned_url"])
     assert "Public page delta" in pdftotext(pdf.body)
     assert internal.requests == 0
+
+
+def test_new_key_leaves_the_workers_allow_list_alone(guarded):
+    """`make key` in a shell without the stack's settings used to rewrite the
+    worker's configuration with loopback allowed again (hardening, defect
+    12)."""
+    s, internal, _ = guarded
+    conf = os.path.join(s.home, "worker-1.conf")
+    with open(conf) as f:
+        before = f.read()
+    assert "allowed_networks = 127.0.0.1/32" in before
+    env = {k: v for k, v in s.env.items() if k != "ENCONVERT_ALLOWED_NETWORKS"}
+    r = subprocess.run([os.path.join(REPO, "scripts", "stack.sh"), "key", "other"],
+                       env=env, capture_output=True, text=True, timeout=120, check=True)
+    key = r.stdout.strip().splitlines()[-1]
+    assert key.startswith("sk_live_")
+    with open(conf) as f:
+        assert f.read() == before
+    r = s.call("POST", "/v1/convert/url-to-pdf", {"url": internal.base + "/"}, key=key)
+    assert r.status == 422 and r.json()["error"] == "blocked_address", r

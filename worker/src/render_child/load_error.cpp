@@ -22,12 +22,12 @@ HostPort parse_host(const std::string& url) {
     return out;
 }
 
-LoadError blocked_address_error(const std::string& host, const std::string& address) {
-    return {"blocked_address",
-            "Failed to load page: " +
-                (address.empty() || address == host ? host : host + " resolves to " + address) +
-                ", a private or reserved address this service does not "
-                "connect to"};
+// Names the host as the client gave it, never the address it resolved to:
+// an answer must not map internal names to internal addresses.
+LoadError blocked_address_error(const std::string& host) {
+    return {"blocked_address", "Failed to load page: " + host +
+                                   " is on a private or reserved address this service does "
+                                   "not connect to"};
 }
 
 }  // namespace
@@ -45,7 +45,7 @@ LoadError refusal_error(const GateRefusal& refusal, const std::string& url) {
     const std::string host = hostname_of(url);
     switch (refusal.kind) {
         case GateRefusal::Kind::blocked_address:
-            return blocked_address_error(host, refusal.address);
+            return blocked_address_error(host);
         case GateRefusal::Kind::not_found:
             return {"dns_error", "Failed to load page: could not resolve host " + host};
         case GateRefusal::Kind::connect_failed:
@@ -74,7 +74,7 @@ LoadError classify_load_error(const GError* error, const std::string& url) {
     if (error->domain == G_IO_ERROR) {
         switch (error->code) {
             case G_IO_ERROR_PROXY_NOT_ALLOWED:  // the gate's refusal, its record gone
-                return blocked_address_error(host, {});
+                return blocked_address_error(host);
             case G_IO_ERROR_CONNECTION_REFUSED:
             case G_IO_ERROR_HOST_UNREACHABLE:
             case G_IO_ERROR_NETWORK_UNREACHABLE:

@@ -344,10 +344,30 @@ TEST_F(OutboundPolicyRendererPoolTest, InternalPageIsRefusedWithoutBeingContacte
     EXPECT_FALSE(result->ok);
     EXPECT_EQ(result->error_code, "blocked_address") << result->error;
     EXPECT_EQ(result->error,
-              "Failed to load page: 127.0.0.2, a private or reserved address this service does "
-              "not connect to");
+              "Failed to load page: 127.0.0.2 is on a private or reserved address this service "
+              "does not connect to");
     EXPECT_EQ(internal_.requests(), 0);
     EXPECT_FALSE(fs::exists(dir_ / "40.pdf"));
+}
+
+// Nothing exempt from the deny list, as in production.
+class DenyAllRendererPoolTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override { options.allowed_networks = ""; }
+};
+
+// The answer names the host as asked for, never what it resolved to: a
+// client must not learn which internal address a name has.
+TEST_F(DenyAllRendererPoolTest, RefusalNeverNamesTheResolvedAddress) {
+    pool_->submit(request(45, "http://localhost:8080/", "pdf"));
+    auto result = wait_for(45);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->error_code, "blocked_address") << result->error;
+    EXPECT_EQ(result->error,
+              "Failed to load page: localhost is on a private or reserved address this service "
+              "does not connect to");
+    EXPECT_EQ(result->error.find("127.0.0."), std::string::npos);
+    EXPECT_EQ(result->error.find("::1"), std::string::npos);
 }
 
 TEST_F(OutboundPolicyRendererPoolTest, NumericFormsOfAnInternalAddressAreRefused) {

@@ -251,11 +251,14 @@ void on_connected(GObject* source, GAsyncResult* result, gpointer data) {
         if (g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CANCELLED)) return;
         const bool refused =
             g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
-        GateRefusal why{GateRefusal::Kind::connect_failed,
-                        {},
-                        text_of(s->address.get()),
-                        error ? error->message : "",
-                        0};
+        // The detail reaches the client: say what happened, not GIO's
+        // sentence, which can name the address the host resolved to.
+        const char* detail = refused ? "connection refused"
+                             : g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
+                                 ? "timed out"
+                                 : "unreachable";
+        GateRefusal why{
+            GateRefusal::Kind::connect_failed, {}, text_of(s->address.get()), detail, 0};
         return refuse(std::move(s), refused ? kConnectionRefused : kHostUnreachable,
                       std::move(why));
     }
