@@ -19,6 +19,7 @@ static json_t *ngx_http_enconvert_parse(ngx_http_request_t *r, u_char *body,
 static ngx_uint_t ngx_http_enconvert_depth(json_t *v);
 static ngx_int_t ngx_http_enconvert_base_url(ngx_http_request_t *r,
     ngx_str_t *out);
+static ngx_str_t *ngx_http_enconvert_named_host(ngx_http_request_t *r);
 static int ngx_http_enconvert_pack_json(msgpack_packer *pk, json_t *v);
 static int ngx_http_enconvert_pack_str(msgpack_packer *pk, const char *s);
 static int ngx_http_enconvert_pack_ngx_str(msgpack_packer *pk,
@@ -431,47 +432,184 @@ ngx_http_enconvert_depth(json_t *v)
 }
 
 
+/*
+ * The base of the presigned links the worker builds when it has no
+ * public_url: scheme, host and port the client used -- but the host only
+ * if it is one of this server's server_name entries, never whatever a
+ * client puts in Host (a forged Host would otherwise end up in the links
+ * of the answer, the status, the webhook and the e-mail).  Otherwise the
+ * server's first server_name, else the address the connection came in on.
+ */
+
 static ngx_int_t
 ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
 {
-    u_char                    *p;
-    ngx_str_t                  scheme, host;
+    u_char                    *p, *port;
+    size_t                     port_len;
+    ngx_str_t                  scheme, *host, name;
+    ngx_uint_t                 i, default_port, local_port;
     ngx_http_core_srv_conf_t  *cscf;
+    u_char                     addr[NGX_SOCKADDR_STRLEN];
 
     ngx_str_set(&scheme, "http://");
+    default_port = 80;
 
 #if (NGX_HTTP_SSL)
     if (r->connection->ssl) {
         ngx_str_set(&scheme, "https://");
+        default_port = 443;
     }
 #endif
 
-    if (r->headers_in.host && r->headers_in.host->value.len) {
-        host = r->headers_in.host->value;
+    port = NULL;
+    port_len = 0;
+    host = ngx_http_enconvert_named_host(r);
 
-    } else if (r->headers_in.server.len) {
-        host = r->headers_in.server;
+    if (host != NULL) {
+        name = *host;
+
+        /* the client's port, after the name it matched: digits only */
+
+        if (r->headers_in.host->value.len > name.len + 1
+            && r->headers_in.host->value.data[name.len] == ':')
+        {
+            port = r->headers_in.host->value.data + name.len + 1;
+            port_len = r->headers_in.host->value.len - name.len - 1;
+
+            for (i = 0; i < port_len; i++) {
+                if (port[i] < '0' || port[i] > '9') {
+                    port = NULL;
+                    port_len = 0;
+                    break;
+                }
+            }
+        }
 
     } else {
         cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-        host = cscf->server_name;
+        name = cscf->server_name;
 
-        if (host.len == 0) {
-            ngx_str_set(&host, "localhost");
+        if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (name.len == 0) {
+            p = addr;
+
+            if (r->connection->local_sockaddr->sa_family == AF_INET6) {
+                *p++ = '[';
+            }
+
+            p += ngx_sock_ntop(r->connection->local_sockaddr,
+                               r->connection->local_socklen, p,
+                               NGX_SOCKADDR_STRLEN - 2, 0);
+
+            if (r->connection->local_sockaddr->sa_family == AF_INET6) {
+                *p++ = ']';
+            }
+
+            name.data = addr;
+            name.len = p - addr;
+        }
+
+        local_port = ngx_inet_get_port(r->connection->local_sockaddr);
+
+        if (local_port != default_port) {
+            port = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+            if (port == NULL) {
+                return NGX_ERROR;
+            }
+
+            port_len = ngx_sprintf(port, "%ui", local_port) - port;
         }
     }
 
-    p = ngx_pnalloc(r->pool, scheme.len + host.len);
+    p = ngx_pnalloc(r->pool, scheme.len + name.len + 1 + port_len);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     out->data = p;
     p = ngx_cpymem(p, scheme.data, scheme.len);
-    p = ngx_cpymem(p, host.data, host.len);
+    p = ngx_cpymem(p, name.data, name.len);
+
+    if (port_len) {
+        *p++ = ':';
+        p = ngx_cpymem(p, port, port_len);
+    }
+
     out->len = p - out->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * The request's host name, lowercased, if it is one this server claims:
+ * nginx's own server-name lookup (exact and wildcard server_name entries)
+ * finds this very server for it, or, for the only server on its address,
+ * it is the server's first server_name.  Otherwise NULL.
+ */
+
+static ngx_str_t *
+ngx_http_enconvert_named_host(ngx_http_request_t *r)
+{
+    ngx_str_t                 *host;
+    ngx_uint_t                 key;
+    ngx_http_connection_t     *hc;
+    ngx_http_virtual_names_t  *vn;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    if (r->headers_in.host == NULL || r->headers_in.server.len == 0) {
+        return NULL;
+    }
+
+    hc = r->http_connection;
+    vn = hc->addr_conf->virtual_names;
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    host = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (host == NULL) {
+        return NULL;
+    }
+
+    host->len = r->headers_in.server.len;
+    host->data = ngx_pnalloc(r->pool, host->len);
+    if (host->data == NULL) {
+        return NULL;
+    }
+
+    key = ngx_hash_strlow(host->data, r->headers_in.server.data, host->len);
+
+    if (vn != NULL) {
+        if (ngx_hash_find_combined(&vn->names, key, host->data, host->len)
+            != cscf)
+        {
+            return NULL;
+        }
+
+    } else if (host->len != cscf->server_name.len
+               || ngx_strncmp(host->data, cscf->server_name.data, host->len)
+                  != 0)
+    {
+        /*
+         * the only server on its address: nginx keeps no name table for
+         * it, so its first server_name is the name it claims
+         */
+        return NULL;
+    }
+
+    /* the Host header starts with that name; a port may follow */
+
+    if (r->headers_in.host->value.len < host->len
+        || ngx_strncasecmp(r->headers_in.host->value.data, host->data,
+                           host->len)
+           != 0)
+    {
+        return NULL;
+    }
+
+    return host;
 }
 
 

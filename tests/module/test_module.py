@@ -32,7 +32,7 @@ def test_async_convert_sends_request_and_relays_final(env):
             "viewport_width": 1280, "pdf_options": {"page_size": "A4",
                                                     "scale": 0.5}}
     resp = ngx.request("POST", PDF, body, {
-        **auth(), "Host": "api.example.com:8443",
+        **auth(), "Host": "localhost:8443",
         "Idempotency-Key": "abc-123"})
 
     assert resp.status == 202
@@ -47,7 +47,7 @@ def test_async_convert_sends_request_and_relays_final(env):
     assert m["v"] == 1 and isinstance(m["id"], int)
     assert m["op"] == "convert"
     assert m["key"] == API_KEY
-    assert m["base_url"] == "http://api.example.com:8443"
+    assert m["base_url"] == "http://localhost:8443"
     assert m["endpoint"] == "url-to-pdf"
     assert m["urls"] == ["https://example.com/page?q=1"]
     assert m["batch"] is False
@@ -201,14 +201,47 @@ def test_status_route(env):
     status = json.dumps({"job_id": "job_x1", "status": "completed"}).encode()
     backend.responder = lambda m: [(0, final(m, status=200, body=status))]
     resp = ngx.request("GET", "/v1/convert/status/job_x1", None,
-                       {"X-API-Key": API_KEY, "Host": "h.example"})
+                       {"X-API-Key": API_KEY, "Host": "LocalHost"})
     assert resp.status == 200
     assert resp.body == status
     m = backend.messages()[0]
     assert m["op"] == "status"
     assert m["job_id"] == "job_x1"
     assert m["key"] == API_KEY
-    assert m["base_url"] == "http://h.example"
+    assert m["base_url"] == "http://localhost"
+
+
+@pytest.mark.parametrize("host", [
+    "a@evil.example", "evil.example", "evil.example:8443", "localhost.evil.example",
+    "localhost@evil.example:1", "localhos"])
+def test_forged_host_never_becomes_the_link_base(env, host):
+    # Presigned links follow the Host header only when it names one of the
+    # server's server_name entries (hardening, defect 8); otherwise the
+    # first server_name and the port the connection came in on.
+    ngx, backend = env
+    backend.responder = lambda m: [(0, final(m, status=200, body=b"{}"))]
+    n = len(backend.messages())
+    resp = ngx.request("GET", "/v1/convert/status/job_x1", None,
+                       {"X-API-Key": API_KEY, "Host": host})
+    if resp.status == 200:
+        assert backend.messages()[n]["base_url"] == f"http://localhost:{ngx.port}"
+    else:  # nginx refuses some forms itself: nothing reaches the worker
+        assert resp.status == 400 and len(backend.messages()) == n
+
+
+def test_named_host_keeps_its_port_and_case_insensitive_match(env):
+    ngx, backend = env
+    backend.responder = lambda m: [(0, final(m, status=200, body=b"{}"))]
+    ngx.request("GET", "/v1/convert/status/job_x1", None,
+                {"X-API-Key": API_KEY, "Host": "LOCALHOST:8080"})
+    assert backend.messages()[-1]["base_url"] == "http://localhost:8080"
+    n = len(backend.messages())
+    resp = ngx.request("GET", "/v1/convert/status/job_x1", None,
+                       {"X-API-Key": API_KEY, "Host": "localhost:80x"})
+    if resp.status == 200:  # nginx may refuse such a Host itself (400)
+        assert backend.messages()[n]["base_url"] == "http://localhost"
+    else:
+        assert resp.status == 400 and len(backend.messages()) == n
 
 
 def test_status_unknown_job_relayed_and_bad_id(env):
