@@ -17,7 +17,7 @@ struct Band {
     double height_mm = 10;
 };
 
-// pdf_options of API.md, resolved: orientation already applied to the size.
+// pdf_options of the API (docs/api.md), resolved: orientation already applied to the size.
 struct PdfOptions {
     double page_width_mm = 210;
     double page_height_mm = 297;
@@ -45,7 +45,9 @@ struct Job {
     std::string wait_for_selector;  // empty: none
     int wait_for_selector_timeout_ms = 10000;
     int delay_ms = 0;
-    bool fail_on_http_error = false;
+    // A main document answering 4xx/5xx fails the task (http_error) unless
+    // the client asks for the error page (fail_on_http_error: false).
+    bool fail_on_http_error = true;
     // When the request arrived (g_get_monotonic_time), for the log's
     // "queued" figure: time spent waiting for a free view.
     std::int64_t received_us = 0;

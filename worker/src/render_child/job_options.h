@@ -1,5 +1,5 @@
 // Reads the `options` map of a render request (the API body's fields,
-// API.md) into a Job. The nginx module validates the body already; this is
+// docs/api.md) into a Job. The nginx module validates the body already; this is
 // the child's own defence, so every field is checked again for type and
 // range and a bad one is named in the rejection.
 #pragma once

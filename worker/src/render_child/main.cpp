@@ -87,8 +87,8 @@ int run(int argc, char** argv) {
         return 1;
     }
 
-    // Every connection of every view goes through the gate (API.md
-    // "Safety rules"); it lives as long as the views.
+    // Every connection of every view goes through the gate (docs/api.md
+    // "Outbound safety"); it lives as long as the views.
     enconvert::render_child::OutboundGate gate(std::move(args->policy));
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     std::optional<enconvert::render_child::Renderer> renderer;

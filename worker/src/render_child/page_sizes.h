@@ -1,4 +1,4 @@
-// The paper sizes API.md names, in millimetres (portrait).
+// The paper sizes the API names (docs/api.md), in millimetres (portrait).
 #pragma once
 
 #include <optional>

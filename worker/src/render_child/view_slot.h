@@ -105,6 +105,8 @@ class ViewSlot {
     // GLib/WebKit callbacks (user data is the slot).
     static void on_load_changed(WebKitWebView*, WebKitLoadEvent, gpointer);
     static gboolean on_load_failed(WebKitWebView*, WebKitLoadEvent, gchar*, GError*, gpointer);
+    static gboolean on_decide_policy(WebKitWebView*, WebKitPolicyDecision*,
+                                     WebKitPolicyDecisionType, gpointer);
     static gboolean on_load_failed_tls(WebKitWebView*, gchar*, GTlsCertificate*,
                                        GTlsCertificateFlags, gpointer);
     static void on_web_process_terminated(WebKitWebView*, WebKitWebProcessTerminationReason,

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "render_child/load_error.h"
+#include "render_child/navigation_policy.h"
 #include "render_child/page_scripts.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
@@ -90,6 +91,35 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
     } else if (event == WEBKIT_LOAD_FINISHED) {
         self->on_load_finished();
     }
+}
+
+// Every navigation of the view's frames (first load, redirects, script
+// navigations, iframes) is checked here: a refused one is dropped at once.
+// Until the job's document commits, a navigation is the main document's own
+// (its redirect chain): refusing it fails the job now instead of after its
+// deadline. Later ones (a script navigating away, an iframe) just do not
+// happen; the page renders as it is.
+gboolean ViewSlot::on_decide_policy(WebKitWebView*, WebKitPolicyDecision* decision,
+                                    WebKitPolicyDecisionType type, gpointer data) {
+    if (type != WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION &&
+        type != WEBKIT_POLICY_DECISION_TYPE_NEW_WINDOW_ACTION)
+        return FALSE;
+    auto* self = static_cast<ViewSlot*>(data);
+    WebKitNavigationAction* action = webkit_navigation_policy_decision_get_navigation_action(
+        WEBKIT_NAVIGATION_POLICY_DECISION(decision));
+    const char* uri = webkit_uri_request_get_uri(webkit_navigation_action_get_request(action));
+    const std::optional<LoadError> refused = refused_navigation(uri ? uri : "");
+    if (type == WEBKIT_POLICY_DECISION_TYPE_NEW_WINDOW_ACTION || refused) {
+        // New windows never open in a headless renderer either.
+        webkit_policy_decision_ignore(decision);
+        if (refused && type == WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION &&
+            self->stage_ == Stage::Loading && !self->job_load_committed_) {
+            log(self->index_, "navigation refused", uri ? uri : "");
+            self->fail(refused->code, refused->message);
+        }
+        return TRUE;
+    }
+    return FALSE;
 }
 
 gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* failing_uri,

@@ -202,8 +202,21 @@ TEST_F(RendererPoolTest, RendersPngAtViewportWidth) {
     EXPECT_GE(be32(20), 700u);   // full document, at least the viewport
 }
 
-TEST_F(RendererPoolTest, HttpErrorStatusStillRenders) {
-    auto req = request(3, server_->url("/gone"), "pdf");
+// A page answering 4xx/5xx is not a successful conversion (hardening,
+// defect 5)...
+TEST_F(RendererPoolTest, HttpErrorStatusFailsWithHttpError) {
+    pool_->submit(request(2, server_->url("/gone"), "pdf"));
+    auto result = wait_for(2);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "http_error");
+    EXPECT_NE(result->error.find("answered HTTP 410"), std::string::npos) << result->error;
+    EXPECT_FALSE(fs::exists(dir_ / "2.pdf"));
+}
+
+// ...unless the client asks for the error page.
+TEST_F(RendererPoolTest, HttpErrorPageRendersWhenAskedFor) {
+    auto req = request(3, server_->url("/gone"), "pdf", {{"fail_on_http_error", false}});
     pool_->submit(req);
     auto result = wait_for(3);
     ASSERT_TRUE(result);
@@ -221,6 +234,18 @@ TEST_F(RendererPoolTest, RefusedConnectionFailsWithConnectionFailed) {
     EXPECT_EQ(result->error.rfind("Failed to load page: could not connect to 127.0.0.1:", 0), 0u)
         << result->error;
     EXPECT_FALSE(fs::exists(dir_ / "4.pdf"));
+}
+
+// Ports browsers refuse used to hold the job until its deadline (WebKit
+// drops the load silently): refused at once now (hardening, defect 5).
+TEST_F(RendererPoolTest, RestrictedPortFailsAtOnce) {
+    pool_->submit(request(5, "http://127.0.0.1:9/", "pdf", {{"timeout", 60}}));
+    auto result = wait_for(5, 10s);
+    ASSERT_TRUE(result) << "still waiting after 10 s";
+    EXPECT_EQ(result->error_code, "connection_failed");
+    EXPECT_EQ(result->error,
+              "Failed to load page: port 9 of 127.0.0.1 is restricted (browsers do not connect "
+              "to it)");
 }
 
 TEST_F(RendererPoolTest, UnknownHostFailsWithDnsError) {

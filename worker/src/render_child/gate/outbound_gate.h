@@ -1,4 +1,4 @@
-// The renderer's outbound gate (API.md "Safety rules"): a SOCKS5 server on
+// The renderer's outbound gate (docs/api.md "Outbound safety"): a SOCKS5 server on
 // 127.0.0.1 that the child's WebKit network process is configured to use as
 // its proxy for every connection (main document, redirects, sub-resources,
 // web sockets). The engine hands it host names unresolved; the gate

@@ -1,0 +1,25 @@
+// Which main-frame navigations a page may make: the first URL, redirects,
+// script navigations (location = …, top.location, form submissions). Only
+// http(s) on a port browsers allow; anything else is refused at once
+// instead of leaving the job to wait for its deadline (WebKit drops such
+// loads silently). A server redirect to file: still crashes the page's web
+// process before any of this is asked (the job then fails with
+// web_process_crashed and is retried; see docs/reliability.md).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "render_child/load_error.h"
+
+namespace enconvert::render_child {
+
+// The error for navigating to `uri`, or nullopt when it is allowed.
+// about:blank (the view's reset) is allowed.
+std::optional<LoadError> refused_navigation(const std::string& uri);
+
+// Fetch's "bad port" list (https://fetch.spec.whatwg.org/#port-blocking),
+// which WebKit and Chromium enforce: mail, FTP, IRC, X11, ... ports.
+bool is_restricted_port(int port);
+
+}  // namespace enconvert::render_child
