@@ -1,7 +1,7 @@
 
 /*
  * enconvert nginx module: the rules for every field of a convert request
- * body (../shared/API.md, docs/validation.md).
+ * body (docs/api.md, docs/validation.md).
  *
  * Each field is one entry of a table: its JSON type, the endpoint it
  * applies to, a range (integers and numbers: the value, strings: the
@@ -219,7 +219,7 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_body_fields[] = {
     { "timeout", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_ALL, 0,
       1, 300, NULL, NULL, NULL },
 
-    /* an extension beyond API.md, see docs/validation.md */
+    /* an extension of ours (docs/api.md), see docs/validation.md */
 
     { "fail_on_http_error", NGX_HTTP_ENCONVERT_T_BOOL,
       NGX_HTTP_ENCONVERT_ALL, 0, 0, 0, NULL, NULL, NULL },

@@ -22,7 +22,7 @@ packages=(
     dpkg-dev debhelper lintian
     # tests
     poppler-utils qpdf python3 python3-pytest python3-zmq python3-msgpack
-    python3-aiosmtpd
+    python3-aiosmtpd python3-yaml
 )
 
 missing=()

@@ -1,7 +1,7 @@
-"""API.md "Safety rules" through the whole stack: with only 127.0.0.1
-exempt, the rest of 127.0.0.0/8 stands for an internal network. A page on
-it, a redirect to it and the sub-resources a public page points at it never
-reach it; the task says why."""
+"""The outbound safety rules (docs/api.md) through the whole stack: with
+only 127.0.0.1 exempt, the rest of 127.0.0.0/8 stands for an internal
+network. A page on it, a redirect to it and the sub-resources a public page
+points at it never reach it; the task says why."""
 import os
 import subprocess
 import threading

@@ -1,5 +1,5 @@
 // HTTP answers the worker composes (status, headers, JSON body); the module
-// relays them as is. Shapes: /work/shared/API.md.
+// relays them as is. Shapes: docs/api.md.
 #pragma once
 
 #include <nlohmann/json.hpp>

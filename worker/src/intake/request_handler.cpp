@@ -31,7 +31,7 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
         out.final = api::invalid_api_key_answer();
         return out;
     }
-    // A URL array is always async (API.md), whatever the flag says.
+    // A URL array is always async (docs/api.md), whatever the flag says.
     const bool sync = !req.async && !req.batch;
 
     db::NewJob job;

@@ -1,9 +1,9 @@
-// Outbound address policy (SSRF guard, API.md "Safety rules"): resolve a
-// host once, refuse private, loopback, link-local, multicast, unspecified,
-// CGNAT, metadata and other non-public addresses (IPv4, IPv6 and IPv4 inside
-// IPv6), unless an operator-listed network exempts them. The caller connects
-// to the returned address only (pinning), so a second DNS answer cannot
-// redirect the connection.
+// Outbound address policy (SSRF guard, docs/api.md "Outbound safety"):
+// resolve a host once, refuse private, loopback, link-local, multicast,
+// unspecified, CGNAT, metadata and other non-public addresses (IPv4, IPv6
+// and IPv4 inside IPv6), unless an operator-listed network exempts them.
+// The caller connects to the returned address only (pinning), so a second
+// DNS answer cannot redirect the connection.
 #pragma once
 
 #include <array>

@@ -1,7 +1,7 @@
-// Every rendering option of API.md, checked by measuring the output: page
-// size and count (pdfinfo), text (pdftotext), link annotations (qpdf),
-// colours (pdftoppm raster), image headers. One renderer child and one
-// loopback server serve the whole suite, as in production (warm views).
+// Every rendering option of the API (docs/api.md), checked by measuring the
+// output: page size and count (pdfinfo), text (pdftotext), link annotations
+// (qpdf), colours (pdftoppm raster), image headers. One renderer child and
+// one loopback server serve the whole suite, as in production (warm views).
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
