@@ -153,6 +153,27 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def children_of(pid):
+    """{child pid: command name} of process `pid`, from /proc."""
+    out = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            out[int(name)] = stat[stat.index("(") + 1:stat.rindex(")")]
+    return out
+
+
+def worker_pid(stack, n=1):
+    with open(os.path.join(stack.home, "run", f"worker-{n}.pid")) as f:
+        return int(f.read())
+
+
 def pdftotext(data):
     r = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True,
                        check=True)

@@ -12,29 +12,15 @@ from http.server import ThreadingHTTPServer
 import pytest
 
 from conftest import make_home
-from stack import Stack, _QuietHandler, pdftotext, psql
+from stack import Stack, _QuietHandler, children_of, pdftotext, psql, worker_pid
 
 PDF = "/v1/convert/url-to-pdf"
 
 
 def renderer_pids(stack):
     """Pids of the renderer children of the stack's worker."""
-    with open(os.path.join(stack.home, "run", "worker-1.pid")) as f:
-        worker = f.read().strip()
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1:stat.rindex(")")]
-        ppid = stat[stat.rindex(")") + 2:].split()[1]
-        if ppid == worker and comm.startswith("enconvert-rend"):
-            pids.append(int(name))
-    return pids
+    return [p for p, comm in children_of(worker_pid(stack)).items()
+            if comm.startswith("enconvert-rend")]
 
 
 def kill_renderers(stack):

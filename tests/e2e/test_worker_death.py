@@ -9,23 +9,7 @@ import time
 import pytest
 
 from conftest import make_home
-from stack import SlowSite, Stack, psql
-
-
-def children(pid):
-    """{child pid: command name} of `pid`."""
-    out = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
-            out[int(name)] = stat[stat.index("(") + 1:stat.rindex(")")]
-    return out
+from stack import SlowSite, Stack, children_of, psql, worker_pid
 
 
 def blocked_signals(pid):
@@ -65,9 +49,8 @@ def lone_stack():
 
 
 def test_sigkilled_worker_leaves_no_xvfb_or_renderer(lone_stack):
-    with open(os.path.join(lone_stack.home, "run", "worker-1.pid")) as f:
-        worker = int(f.read())
-    kids = children(worker)
+    worker = worker_pid(lone_stack)
+    kids = children_of(worker)
     xvfb = [p for p, c in kids.items() if c == "Xvfb"]
     renderers = [p for p, c in kids.items() if c.startswith("enconvert-rend")]
     assert len(xvfb) == 1 and renderers, kids
@@ -90,11 +73,6 @@ def two_workers():
         yield s
     finally:
         s.stop()
-
-
-def worker_pid(stack, n):
-    with open(os.path.join(stack.home, "run", f"worker-{n}.pid")) as f:
-        return int(f.read())
 
 
 def test_dead_workers_tasks_are_taken_over_within_30_s(two_workers):

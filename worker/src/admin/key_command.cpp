@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "admin/command_errors.h"
 #include "auth/api_keys.h"
 #include "config/worker_config.h"
 #include "db/key_repository.h"
@@ -63,7 +64,7 @@ int run_key_command(const std::vector<std::string>& args_in, std::ostream& out, 
     std::vector<std::string> args(args_in.begin() + 1, args_in.end());
     const std::string account = take_option(args, "--account");
     const std::string id_text = take_option(args, "--id");
-    try {
+    return run_guarded(err, [&] {
         const auto cfg = config::parse_worker_config(args, config::ConfigPurpose::admin, "");
         pqxx::connection conn(cfg.database_url);
         if (sub == "create") {
@@ -96,16 +97,7 @@ int run_key_command(const std::vector<std::string>& args_in, std::ostream& out, 
         }
         err << kUsage;
         return 2;
-    } catch (const config::ConfigError& e) {
-        err << "enconvert-worker: " << e.what() << "\n";
-        return 2;
-    } catch (const pqxx::broken_connection&) {
-        err << "enconvert-worker: cannot connect to the database (check database_url)\n";
-        return 1;
-    } catch (const std::exception& e) {
-        err << "enconvert-worker: " << e.what() << "\n";
-        return 1;
-    }
+    });
 }
 
 }  // namespace enconvert::admin
