@@ -34,7 +34,7 @@ static char *ngx_http_enconvert_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_enconvert_rate_limited_conf(ngx_conf_t *cf,
+static char *ngx_http_enconvert_handler_conf(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_enconvert_backend(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -77,10 +77,17 @@ static ngx_command_t  ngx_http_enconvert_commands[] = {
 
     { ngx_string("enconvert_rate_limited"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_enconvert_rate_limited_conf,
+      ngx_http_enconvert_handler_conf,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
-      NULL },
+      (void *) ngx_http_enconvert_rate_limited },
+
+    { ngx_string("enconvert_error"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_enconvert_handler_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_enconvert_nginx_error },
 
     { ngx_string("enconvert_backend"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
@@ -787,8 +794,10 @@ ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+/* enconvert_rate_limited, enconvert_error: cmd->post is the handler */
+
 static char *
-ngx_http_enconvert_rate_limited_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+ngx_http_enconvert_handler_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ngx_http_core_loc_conf_t  *clcf;
@@ -799,7 +808,7 @@ ngx_http_enconvert_rate_limited_conf(ngx_conf_t *cf, ngx_command_t *cmd,
         return "is duplicate";
     }
 
-    clcf->handler = ngx_http_enconvert_rate_limited;
+    clcf->handler = (ngx_http_handler_pt) cmd->post;
 
     return NGX_CONF_OK;
 }

@@ -141,6 +141,7 @@ ngx_int_t ngx_http_enconvert_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *detail,
     const char *field);
 ngx_int_t ngx_http_enconvert_rate_limited(ngx_http_request_t *r);
+ngx_int_t ngx_http_enconvert_nginx_error(ngx_http_request_t *r);
 ngx_int_t ngx_http_enconvert_unavailable(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx);
 void ngx_http_enconvert_set_error(ngx_http_request_t *r,

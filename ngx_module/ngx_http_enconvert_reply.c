@@ -513,6 +513,53 @@ ngx_http_enconvert_rate_limited(ngx_http_request_t *r)
 }
 
 
+/*
+ * The API's JSON shape for the errors nginx itself answers under the API's
+ * locations (a body over client_max_body_size, a malformed request, a
+ * stored file that is gone); reached through "error_page 400 404 413 ...
+ * @location" (without "=", so r->err_status keeps the status) with
+ * enconvert_error there.
+ */
+
+ngx_int_t
+ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
+{
+    switch (r->err_status) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        return ngx_http_enconvert_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "bad_request",
+                                        "the request is malformed", NULL);
+
+    case NGX_HTTP_NOT_FOUND:
+        return ngx_http_enconvert_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such resource (a download link "
+                                        "may point to a file no longer "
+                                        "stored)", NULL);
+
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return ngx_http_enconvert_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        "body_too_large",
+                                        "the request body is larger than "
+                                        "the configured limit", NULL);
+
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+        return ngx_http_enconvert_error(r, NGX_HTTP_REQUEST_URI_TOO_LARGE,
+                                        "uri_too_long",
+                                        "the request URI is too long", NULL);
+
+    case NGX_HTTP_TOO_MANY_REQUESTS:
+        return ngx_http_enconvert_rate_limited(r);
+
+    default:
+        return ngx_http_enconvert_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "internal_error",
+                                        "the server could not answer this "
+                                        "request; try again later", NULL);
+    }
+}
+
+
 ngx_int_t
 ngx_http_enconvert_unavailable(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx)

@@ -456,3 +456,23 @@ def test_database_down_is_503_then_recovers(db_stack, site):
     r = s.call("POST", PDF, {"url": site.url + "/second.html"})
     assert r.status == 200, r
     assert "Inventory sheet beta" in pdftotext(s.download(r.json()["presigned_url"]).body)
+
+
+def test_nginx_own_errors_are_json_through_the_stack(stack, site):
+    """Hardening defect 11: what nginx itself answers under the API (a body
+    over client_max_body_size, a link to a file no longer stored) has the
+    API's JSON shape, not nginx's HTML page."""
+    big = {"url": site.url + "/hello.html", "output_filename": "x" * 10,
+           "pad": "y" * (3 * 1024 * 1024)}
+    r = stack.call("POST", "/v1/convert/url-to-pdf", big)
+    assert r.status == 413, r
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["error"] == "body_too_large"
+
+    r = stack.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    assert r.status == 200, r
+    os.remove(os.path.join(stack.home, "storage", r.json()["object_key"]))
+    gone = stack.download(r.json()["presigned_url"])
+    assert gone.status == 404, gone
+    assert gone.headers["content-type"] == "application/json"
+    assert gone.json()["error"] == "not_found"

@@ -637,6 +637,12 @@ http {{
     ("enconvert_backend ipc:///x; enconvert_rate_limited;",
      "enconvert_rate_limited"),
     ("enconvert_backend ipc:///x; "
+     "server { listen 127.0.0.1:2; location / { enconvert_error x; } }",
+     "enconvert_error"),
+    ("enconvert_backend ipc:///x; "
+     "server { listen 127.0.0.1:2; location / { enconvert_api; "
+     "enconvert_error; } }", "enconvert_error"),
+    ("enconvert_backend ipc:///x; "
      "server { listen 127.0.0.1:2; location / { enconvert_rate_limited x; } }",
      "enconvert_rate_limited"),
     ("enconvert_backend ipc:///x; "

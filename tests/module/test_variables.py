@@ -104,3 +104,20 @@ def test_variable_in_log_format(make_env, tmp_path):
     ngx.request("POST", PDF, {"url": "https://a.example"}, auth())
     ngx.stop()
     assert log.read_text().split() == [sha(API_KEY)]
+
+
+def test_nginx_own_errors_under_the_api_are_json(make_env):
+    """A body over client_max_body_size and a missing stored file used to
+    get nginx's HTML pages (hardening, defect 11)."""
+    ngx, backend = make_env(
+        extra_api="client_max_body_size 1k; "
+                  "error_page 400 404 413 414 500 @enconvert_error;",
+        extra_server="location @enconvert_error { enconvert_error; }")
+    resp = ngx.request("POST", PDF, {"url": "https://a.example/" + "x" * 4000}, auth())
+    assert resp.status == 413
+    assert resp.headers["content-type"] == "application/json"
+    assert resp.json() == {
+        "success": False, "error": "body_too_large",
+        "detail": "the request body is larger than the configured limit"}
+    assert backend.messages() == []
+
