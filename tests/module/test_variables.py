@@ -1,9 +1,11 @@
 """$enconvert_api_key_hash: the SHA-256 of the presented key, usable by
 stock nginx modules such as limit_req (preaccess phase)."""
 
+import base64
 import hashlib
+import os
 
-from ngxtest import API_KEY, assert_error, auth, final
+from ngxtest import API_KEY, REPO, assert_error, auth, final
 
 PDF = "/v1/convert/url-to-pdf"
 OTHER_KEY = "sk_live_" + "Z9y8X7w6V5" * 4
@@ -121,3 +123,27 @@ def test_nginx_own_errors_under_the_api_are_json(make_env):
         "detail": "the request body is larger than the configured limit"}
     assert backend.messages() == []
 
+
+
+def test_packaged_log_format_records_no_secret(make_env, tmp_path):
+    """The documented access-log format (conf/enconvert-log.conf) never
+    writes a key: not sent as a Basic user name, not in a query string, not
+    as a bearer token (issue: installable, logs)."""
+    log = tmp_path / "access.log"
+    with open(os.path.join(REPO, "conf", "enconvert-log.conf")) as f:
+        log_format = f.read()
+    ngx, backend = make_env(extra_http=log_format,
+                            extra_api=f"access_log {log} enconvert;")
+    backend.responder = lambda m: [(0, final(m, status=202, body=b"{}"))]
+    body = {"url": "https://a.example", "async_mode": True}
+    basic = base64.b64encode(f"{API_KEY}:x".encode()).decode()
+    ngx.request("POST", PDF, body, auth())
+    ngx.request("POST", PDF, body, {"Authorization": f"Basic {basic}"})
+    ngx.request("GET", f"/v1/convert/status/job_x1?key={API_KEY}&api_key={API_KEY}")
+    ngx.request("GET", f"/v1/files/live/a.pdf?expires=1&signature={'ab' * 32}")
+    ngx.stop()
+    text = log.read_text()
+    assert len(text.splitlines()) == 4, text
+    assert API_KEY not in text and "sk_live_" not in text
+    assert "ab" * 32 not in text and "?" not in text
+    assert '"POST /v1/convert/url-to-pdf HTTP/1.1" 202' in text

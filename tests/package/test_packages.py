@@ -157,6 +157,7 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
         assert "ngx_http_enconvert_module.so" in f.read()
     assert os.path.islink("/etc/nginx/modules-enabled/50-mod-http-enconvert.conf")
     assert os.path.isfile("/etc/nginx/snippets/enconvert.conf")
+    assert os.path.isfile("/etc/nginx/conf.d/enconvert-log.conf")
     assert os.access("/usr/bin/enconvert-worker", os.X_OK)
     assert os.access("/usr/libexec/enconvert/enconvert-render", os.X_OK)
     user = pwd.getpwnam("enconvert")
@@ -170,6 +171,8 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
     # The stock configuration, with the module now enabled, still passes.
     run(["/usr/sbin/nginx", "-t", "-q"])
 
+    access_log = "/var/log/nginx/access.log"
+    log_start = os.path.getsize(access_log) if os.path.exists(access_log) else 0
     cluster = Cluster(str(tmp_path))
     worker = nginx = site = None
     conf = ["--config", "/etc/enconvert/worker.conf", "--database_url", cluster.url]
@@ -212,6 +215,8 @@ pid {ngx_dir}/nginx.pid;
 error_log {ngx_dir}/error.log;
 events {{}}
 http {{
+    # As Debian's nginx.conf: conf.d holds the package's log format.
+    include /etc/nginx/conf.d/*.conf;
     access_log off;
     client_body_temp_path {ngx_dir}/body;
     server {{
@@ -248,6 +253,12 @@ http {{
                         {"Authorization": "Bearer sk_live_" + "x" * 40,
                          "Content-Type": "application/json"})
         assert status == 401
+        # The API's access log (the package's format) holds no key.
+        with open(access_log, errors="replace") as f:
+            f.seek(log_start)
+            logged = f.read()
+        assert "/v1/convert/url-to-pdf" in logged and "sk_live_" not in logged
+        assert link.query not in logged
     finally:
         for p in (nginx, worker):
             if p and p.poll() is None:
@@ -263,13 +274,18 @@ http {{
     wait_for(lambda: not processes_of(user.pw_uid), 30,
              "every process of the enconvert user to exit")
 
-    # ---- purge: nothing of ours left, nginx still fine
+    # ---- remove (conffiles stay), then purge: nginx keeps working, and
+    # nothing of ours is left
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "remove", "-y", "-q", *PACKAGES], env=env)
+    assert not os.path.exists("/usr/lib/nginx/modules/ngx_http_enconvert_module.so")
+    run(["/usr/sbin/nginx", "-t", "-q"])
     run(["apt-get", "purge", "-y", "-q", *PACKAGES], env=env)
     for path in ("/usr/bin/enconvert-worker", "/usr/libexec/enconvert",
                  "/usr/lib/nginx/modules/ngx_http_enconvert_module.so",
                  "/etc/nginx/modules-enabled/50-mod-http-enconvert.conf",
-                 "/etc/nginx/snippets/enconvert.conf", "/etc/enconvert", "/var/lib/enconvert"):
+                 "/etc/nginx/snippets/enconvert.conf", "/etc/nginx/conf.d/enconvert-log.conf",
+                 "/etc/enconvert", "/var/lib/enconvert"):
         assert not os.path.lexists(path), path
     run(["/usr/sbin/nginx", "-t", "-q"])
 
