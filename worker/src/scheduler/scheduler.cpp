@@ -90,6 +90,20 @@ void Scheduler::claim_and_submit() {
     next_claim_ = now + options_.claim_interval;
 
     for (auto& task : claimed) {
+        if (in_flight_.count(task.task_id)) {
+            // Its lease ran out while the database was unreachable and we
+            // claimed it back before our cancelled render answered: hand it
+            // back (no attempt used) rather than run one id twice at once.
+            db::TaskOutcome o;
+            o.task_id = task.task_id;
+            o.retry = true;
+            o.count_attempt = false;
+            o.retry_after_seconds = 1;
+            o.error_code = "cancelled";
+            o.error = "The render was cancelled";
+            unrecorded_.push_back(std::move(o));
+            continue;
+        }
         if (task.attempts > options_.retry.max_attempts) {
             db::TaskOutcome o;
             o.task_id = task.task_id;
