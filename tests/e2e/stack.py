@@ -236,7 +236,31 @@ class SilentServer:
         self.sock.close()
 
 
-class SlowSite:
+def send_html(handler, body):
+    """Answers a request with 200 and an HTML body."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+class LoopbackServer:
+    """`handler` (a BaseHTTPRequestHandler class) served on a free loopback
+    port from a daemon thread; `base` is its http://127.0.0.1:PORT."""
+
+    def __init__(self, handler):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SlowSite(LoopbackServer):
     """Serves a small HTML page after `delay` seconds, on a free loopback port."""
 
     def __init__(self, delay):
@@ -246,21 +270,10 @@ class SlowSite:
         class Handler(_QuietHandler):
             def do_GET(self):
                 time.sleep(delay)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_html(self, body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slow"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.url = self.base + "/slow"
 
 
 def png_size(data):

@@ -5,14 +5,13 @@ kills its renderer on every attempt fails by itself after max_attempts."""
 
 import os
 import signal
-import threading
 import time
-from http.server import ThreadingHTTPServer
 
 import pytest
 
 from conftest import make_home
-from stack import Stack, _QuietHandler, children_of, pdftotext, psql, worker_pid
+from stack import (LoopbackServer, Stack, _QuietHandler, children_of, pdftotext, psql,
+                   send_html, worker_pid)
 
 PDF = "/v1/convert/url-to-pdf"
 
@@ -30,7 +29,7 @@ def kill_renderers(stack):
     return len(pids)
 
 
-class CrashSite:
+class CrashSite(LoopbackServer):
     """Pages on loopback: /page/N answers after `delay` seconds; a request
     for /crash kills the renderer that asked for it (a page that crashes
     its renderer every time it is loaded)."""
@@ -46,22 +45,11 @@ class CrashSite:
                     kill_renderers(stack)
                     return
                 time.sleep(delay)
-                body = (f"<!doctype html><title>{self.path}</title>"
-                        f"<h1>Innocent page {self.path}</h1>").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_html(self, (f"<!doctype html><title>{self.path}</title>"
+                                 f"<h1>Innocent page {self.path}</h1>").encode())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
+        self.url = self.base
 
 
 @pytest.fixture(scope="module")
