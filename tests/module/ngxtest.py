@@ -310,3 +310,13 @@ def raw_request(port, data, timeout=5):
                     return Response(int(lines[0].split()[1]), hdrs,
                                     rest[:n])
     raise AssertionError("no complete answer: %r" % buf)
+
+
+def put_file(ngx, key, data=b"%PDF-1.7 test file"):
+    """Writes a stored result under nginx's storage alias, as the worker
+    would; returns its bytes."""
+    path = os.path.join(ngx.storage, key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    return data

@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+import ngxtest
+
 from ngxtest import (API_KEY, NGINX, accepted, assert_error,
                      assert_nothing_sent, auth, final, presign,
                      wait_for)
@@ -482,12 +484,8 @@ def test_unknown_route_404(env):
 KEY = "live/files/acc1/url-to-pdf/example-com_20260101T000000Z_7.pdf"
 
 
-def put_file(ngx, key=KEY, data=b"%PDF-1.7 test file"):
-    path = os.path.join(ngx.storage, key)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
-    return data
+def put_file(ngx, key=KEY):
+    return ngxtest.put_file(ngx, key)
 
 
 def test_presigned_download_valid(env):

@@ -14,6 +14,8 @@ import subprocess
 import time
 
 import pytest
+
+import ngxtest
 import yaml
 
 from ngxtest import (API_KEY, MODULE, REPO, accepted, auth, final, presign)
@@ -481,12 +483,8 @@ def accept_all(m):
         BATCH if m["batch"] else JOB)))]
 
 
-def put_file(ngx, key=FILE_KEY, data=b"%PDF-1.7 test file"):
-    path = os.path.join(ngx.storage, key)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
-    return data
+def put_file(ngx, key=FILE_KEY):
+    return ngxtest.put_file(ngx, key)
 
 
 TYPES = ("types { application/pdf pdf; image/png png; image/jpeg jpg; "
