@@ -13,13 +13,12 @@ import socket
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import make_home
 from receivers import HttpsReceiver, SmtpSink, TestCA
-from stack import Stack
+from stack import LoopbackServer, Stack, _QuietHandler, send_html
 
 PAYLOAD_KEYS = {"job_id", "status", "total_tasks", "completed_tasks", "failed_tasks", "tasks"}
 SUCCESS_KEYS = {"url", "status", "presigned_url", "object_key", "file_size", "conversion_time"}
@@ -250,7 +249,7 @@ def check_email(stack, msg, status, to):
     return text
 
 
-class GatedSite:
+class GatedSite(LoopbackServer):
     """A page that is only served once the test opens the gate, so a job
     can be held in progress for as long as the test needs."""
 
@@ -258,29 +257,18 @@ class GatedSite:
         self.gate = threading.Event()
         gate = self.gate
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
+        class Handler(_QuietHandler):
             def do_GET(self):
                 gate.wait(120)
-                body = b"<!DOCTYPE html><html><head><title>Gated</title></head>" \
-                       b"<body><h1>Released</h1></body></html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_html(self, b"<!DOCTYPE html><html><head><title>Gated</title></head>"
+                                b"<body><h1>Released</h1></body></html>")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(Handler)
+        self.url = self.base
 
     def close(self):
         self.gate.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().close()
 
 
 @pytest.fixture
