@@ -16,6 +16,16 @@ def make_home(prefix):
     return home
 
 
+def running(stack):
+    """Body of a stack fixture: starts `stack`, yields it, always stops it
+    (`yield from running(Stack(...))`)."""
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
 @pytest.fixture(scope="session")
 def stack():
     s = Stack(make_home("enc-e2e-"))

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import make_home
+from conftest import make_home, running
 from stack import (LoopbackServer, Stack, _QuietHandler, children_of, pdftotext, psql,
                    send_html, worker_pid)
 
@@ -54,12 +54,7 @@ class CrashSite(LoopbackServer):
 
 @pytest.fixture(scope="module")
 def crash_stack():
-    s = Stack(make_home("enc-crash-"))
-    try:
-        s.start()
-        yield s
-    finally:
-        s.stop()
+    yield from running(Stack(make_home("enc-crash-")))
 
 
 def task_attempts(stack, job_id):

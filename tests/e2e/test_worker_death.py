@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import make_home
+from conftest import make_home, running
 from stack import SlowSite, Stack, children_of, psql, worker_pid
 
 
@@ -40,17 +40,18 @@ def wait_for_log(path, text, timeout):
 
 @pytest.fixture
 def lone_stack():
-    s = Stack(make_home("enc-death-"))
-    try:
-        s.start()
-        yield s
-    finally:
-        s.stop()
+    yield from running(Stack(make_home("enc-death-")))
 
 
 def test_sigkilled_worker_leaves_no_xvfb_or_renderer(lone_stack):
     worker = worker_pid(lone_stack)
+    # The API answers while the renderers still start: wait for them.
+    deadline = time.time() + 30
     kids = children_of(worker)
+    while time.time() < deadline and not any(c.startswith("enconvert-rend")
+                                             for c in kids.values()):
+        time.sleep(0.1)
+        kids = children_of(worker)
     xvfb = [p for p, c in kids.items() if c == "Xvfb"]
     renderers = [p for p, c in kids.items() if c.startswith("enconvert-rend")]
     assert len(xvfb) == 1 and renderers, kids
@@ -67,12 +68,7 @@ def test_sigkilled_worker_leaves_no_xvfb_or_renderer(lone_stack):
 
 @pytest.fixture
 def two_workers():
-    s = Stack(make_home("enc-takeover-"), workers=2)
-    try:
-        s.start()
-        yield s
-    finally:
-        s.stop()
+    yield from running(Stack(make_home("enc-takeover-"), workers=2))
 
 
 def test_dead_workers_tasks_are_taken_over_within_30_s(two_workers):
