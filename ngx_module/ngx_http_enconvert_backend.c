@@ -240,6 +240,7 @@ ngx_http_enconvert_backend_send(ngx_http_request_t *r,
 
     ngx_rbtree_insert(&ngx_http_enconvert_pending, &ctx->node);
     ctx->pending = 1;
+    ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_IN_FLIGHT, 1);
 
     ctx->timer.handler = ngx_http_enconvert_timeout_handler;
     ctx->timer.data = ctx;
@@ -266,6 +267,7 @@ ngx_http_enconvert_backend_finish(ngx_http_enconvert_ctx_t *ctx)
     if (ctx->pending) {
         ngx_rbtree_delete(&ngx_http_enconvert_pending, &ctx->node);
         ctx->pending = 0;
+        ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_IN_FLIGHT, -1);
     }
 
     if (ctx->timer.timer_set) {
@@ -377,6 +379,8 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
         if (zmq_msg_more(&msg)) {
             ngx_log_error(NGX_LOG_ERR, rev->log, 0,
                           "enconvert: dropped a multi-frame backend reply");
+            ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_BAD_REPLIES,
+                                             1);
             zmq_msg_close(&msg);
             ngx_http_enconvert_backend_drop_rest(rev->log);
             continue;

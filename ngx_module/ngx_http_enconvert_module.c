@@ -8,7 +8,6 @@
 #include "ngx_http_enconvert_module.h"
 
 
-static ngx_int_t ngx_http_enconvert_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_enconvert_convert(ngx_http_request_t *r,
     ngx_str_t *endpoint);
 static void ngx_http_enconvert_body_handler(ngx_http_request_t *r);
@@ -23,10 +22,9 @@ static ngx_http_enconvert_ctx_t *ngx_http_enconvert_create_ctx(
     ngx_http_request_t *r, ngx_uint_t op);
 static void ngx_http_enconvert_cleanup(void *data);
 static ngx_int_t ngx_http_enconvert_json_content_type(ngx_http_request_t *r);
-static ngx_int_t ngx_http_enconvert_method_not_allowed(ngx_http_request_t *r,
-    const char *allow);
 
 static ngx_int_t ngx_http_enconvert_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_enconvert_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_enconvert_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_enconvert_create_loc_conf(ngx_conf_t *cf);
@@ -89,6 +87,13 @@ static ngx_command_t  ngx_http_enconvert_commands[] = {
       0,
       (void *) ngx_http_enconvert_nginx_error },
 
+    { ngx_string("enconvert_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_enconvert_handler_conf,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      (void *) ngx_http_enconvert_metrics_handler },
+
     { ngx_string("enconvert_backend"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_enconvert_backend,
@@ -144,7 +149,7 @@ static ngx_command_t  ngx_http_enconvert_commands[] = {
 
 static ngx_http_module_t  ngx_http_enconvert_module_ctx = {
     ngx_http_enconvert_preconfiguration,   /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_enconvert_postconfiguration,  /* postconfiguration */
 
     ngx_http_enconvert_create_main_conf,   /* create main configuration */
     ngx_http_enconvert_init_main_conf,     /* init main configuration */
@@ -173,71 +178,122 @@ ngx_module_t  ngx_http_enconvert_module = {
 };
 
 
-static ngx_str_t  ngx_http_enconvert_pdf = ngx_string("url-to-pdf");
-static ngx_str_t  ngx_http_enconvert_shot = ngx_string("url-to-screenshot");
+/* indexed by ngx_http_enconvert_route_e; the convert routes' names are
+ * also the endpoint names the worker gets */
+
+ngx_str_t  ngx_http_enconvert_route_names[] = {
+    ngx_string("url-to-pdf"),
+    ngx_string("url-to-screenshot"),
+    ngx_string("status"),
+    ngx_string("files"),
+    ngx_string("health"),
+    ngx_string("other")
+};
 
 
 #define ngx_http_enconvert_prefix(uri, s)                                     \
     ((uri)->len >= sizeof(s) - 1                                              \
      && ngx_strncmp((uri)->data, s, sizeof(s) - 1) == 0)
 
+#define ngx_http_enconvert_str_eq(a, b)                                       \
+    ((a)->len == (b)->len && ngx_strncmp((a)->data, (b)->data, (a)->len) == 0)
 
-static ngx_int_t
+
+/*
+ * The route of a URI, matched on the full URI (docs/directives.md).  If
+ * rest is not NULL, it gets what follows the route's prefix: the endpoint
+ * name of a convert, the job id of a status, the object key of a file.
+ */
+
+ngx_uint_t
+ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest)
+{
+    ngx_str_t   tail, *names;
+    ngx_uint_t  route;
+
+    names = ngx_http_enconvert_route_names;
+    route = NGX_HTTP_ENCONVERT_ROUTE_OTHER;
+    ngx_str_null(&tail);
+
+    if (ngx_http_enconvert_prefix(uri, "/v1/convert/")) {
+        tail.data = uri->data + sizeof("/v1/convert/") - 1;
+        tail.len = uri->len - (sizeof("/v1/convert/") - 1);
+
+        if (ngx_http_enconvert_str_eq(&tail,
+                                      &names[NGX_HTTP_ENCONVERT_ROUTE_PDF]))
+        {
+            route = NGX_HTTP_ENCONVERT_ROUTE_PDF;
+
+        } else if (ngx_http_enconvert_str_eq(&tail,
+                       &names[NGX_HTTP_ENCONVERT_ROUTE_SHOT]))
+        {
+            route = NGX_HTTP_ENCONVERT_ROUTE_SHOT;
+
+        } else if (ngx_http_enconvert_prefix(&tail, "status/")) {
+            tail.data += sizeof("status/") - 1;
+            tail.len -= sizeof("status/") - 1;
+            route = NGX_HTTP_ENCONVERT_ROUTE_STATUS;
+        }
+
+    } else if (ngx_http_enconvert_prefix(uri, "/v1/files/")) {
+        tail.data = uri->data + sizeof("/v1/files/") - 1;
+        tail.len = uri->len - (sizeof("/v1/files/") - 1);
+        route = NGX_HTTP_ENCONVERT_ROUTE_FILES;
+
+    } else if (uri->len == sizeof("/v1/health") - 1
+               && ngx_strncmp(uri->data, "/v1/health", uri->len) == 0)
+    {
+        route = NGX_HTTP_ENCONVERT_ROUTE_HEALTH;
+    }
+
+    if (rest) {
+        *rest = tail;
+    }
+
+    return route;
+}
+
+
+ngx_int_t
 ngx_http_enconvert_handler(ngx_http_request_t *r)
 {
     ngx_str_t  rest;
 
-    if (ngx_http_enconvert_prefix(&r->uri, "/v1/convert/")) {
-        rest.data = r->uri.data + sizeof("/v1/convert/") - 1;
-        rest.len = r->uri.len - (sizeof("/v1/convert/") - 1);
+    switch (ngx_http_enconvert_route(&r->uri, &rest)) {
 
-        if ((rest.len == ngx_http_enconvert_pdf.len
-             && ngx_strncmp(rest.data, ngx_http_enconvert_pdf.data,
-                            rest.len) == 0)
-            || (rest.len == ngx_http_enconvert_shot.len
-                && ngx_strncmp(rest.data, ngx_http_enconvert_shot.data,
-                               rest.len) == 0))
-        {
-            if (r->method != NGX_HTTP_POST) {
-                return ngx_http_enconvert_method_not_allowed(r, "POST");
-            }
-
-            return ngx_http_enconvert_convert(r, &rest);
+    case NGX_HTTP_ENCONVERT_ROUTE_PDF:
+    case NGX_HTTP_ENCONVERT_ROUTE_SHOT:
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_enconvert_method_not_allowed(r, "POST");
         }
 
-        if (ngx_http_enconvert_prefix(&rest, "status/")) {
-            if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-                return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
-            }
+        return ngx_http_enconvert_convert(r, &rest);
 
-            rest.data += sizeof("status/") - 1;
-            rest.len -= sizeof("status/") - 1;
-
-            return ngx_http_enconvert_status(r, &rest);
-        }
-
-    } else if (ngx_http_enconvert_prefix(&r->uri, "/v1/files/")) {
+    case NGX_HTTP_ENCONVERT_ROUTE_STATUS:
         if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
             return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
         }
 
-        rest.data = r->uri.data + sizeof("/v1/files/") - 1;
-        rest.len = r->uri.len - (sizeof("/v1/files/") - 1);
+        return ngx_http_enconvert_status(r, &rest);
+
+    case NGX_HTTP_ENCONVERT_ROUTE_FILES:
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+        }
 
         return ngx_http_enconvert_files(r, &rest);
 
-    } else if (r->uri.len == sizeof("/v1/health") - 1
-               && ngx_strncmp(r->uri.data, "/v1/health", r->uri.len) == 0)
-    {
+    case NGX_HTTP_ENCONVERT_ROUTE_HEALTH:
         if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
             return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
         }
 
         return ngx_http_enconvert_health(r);
-    }
 
-    return ngx_http_enconvert_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    "no such API route", NULL);
+    default:
+        return ngx_http_enconvert_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such API route", NULL);
+    }
 }
 
 
@@ -537,6 +593,7 @@ ngx_http_enconvert_dispatch(ngx_http_request_t *r,
                                          timeout);
 
     if (rc == NGX_BUSY) {
+        ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_UNAVAILABLE, 1);
         return ngx_http_enconvert_unavailable(r, ctx);
     }
 
@@ -615,29 +672,6 @@ ngx_http_enconvert_json_content_type(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
-ngx_http_enconvert_method_not_allowed(ngx_http_request_t *r,
-    const char *allow)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.data = (u_char *) allow;
-    h->value.len = ngx_strlen(allow);
-
-    return ngx_http_enconvert_error(r, NGX_HTTP_NOT_ALLOWED,
-                                    "method_not_allowed",
-                                    "this route does not accept that method",
-                                    NULL);
-}
-
-
 /* configuration */
 
 
@@ -645,6 +679,13 @@ static ngx_int_t
 ngx_http_enconvert_preconfiguration(ngx_conf_t *cf)
 {
     return ngx_http_enconvert_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_postconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_enconvert_metrics_init(cf);
 }
 
 
@@ -664,6 +705,8 @@ ngx_http_enconvert_create_main_conf(ngx_conf_t *cf)
      *     emcf->backends = NULL;
      *     emcf->secret = { 0, NULL };
      *     emcf->api_used = 0;
+     *     emcf->handler_used = 0;
+     *     emcf->metrics_zone = NULL;
      */
 
     return emcf;
@@ -689,6 +732,12 @@ ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_http_enconvert_main_conf_t  *emcf = conf;
 
     ngx_str_t  *s, file;
+
+    if (emcf->handler_used
+        && ngx_http_enconvert_metrics_zone(cf, emcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
 
     if (!emcf->api_used) {
         return NGX_CONF_OK;
@@ -778,29 +827,34 @@ ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_core_loc_conf_t        *clcf;
     ngx_http_enconvert_main_conf_t  *emcf;
 
-    if (elcf->api != NGX_CONF_UNSET) {
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (elcf->api != NGX_CONF_UNSET || clcf->handler != NULL) {
         return "is duplicate";
     }
 
     elcf->api = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_enconvert_handler;
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_enconvert_module);
     emcf->api_used = 1;
+    emcf->handler_used = 1;
 
     return NGX_CONF_OK;
 }
 
 
-/* enconvert_rate_limited, enconvert_error: cmd->post is the handler */
+/*
+ * enconvert_rate_limited, enconvert_error, enconvert_metrics: cmd->post is
+ * the handler
+ */
 
 static char *
 ngx_http_enconvert_handler_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_enconvert_main_conf_t  *emcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
 
@@ -809,6 +863,9 @@ ngx_http_enconvert_handler_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     clcf->handler = (ngx_http_handler_pt) cmd->post;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_enconvert_module);
+    emcf->handler_used = 1;
 
     return NGX_CONF_OK;
 }

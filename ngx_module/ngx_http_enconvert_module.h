@@ -37,10 +37,34 @@ typedef enum {
 } ngx_http_enconvert_op_e;
 
 
+/* the API's routes, as ngx_http_enconvert_route() finds them */
+typedef enum {
+    NGX_HTTP_ENCONVERT_ROUTE_PDF = 0,
+    NGX_HTTP_ENCONVERT_ROUTE_SHOT,
+    NGX_HTTP_ENCONVERT_ROUTE_STATUS,
+    NGX_HTTP_ENCONVERT_ROUTE_FILES,
+    NGX_HTTP_ENCONVERT_ROUTE_HEALTH,
+    NGX_HTTP_ENCONVERT_ROUTE_OTHER,
+    NGX_HTTP_ENCONVERT_NROUTES
+} ngx_http_enconvert_route_e;
+
+
+/* backend counters of the metrics zone */
+typedef enum {
+    NGX_HTTP_ENCONVERT_TIMEOUTS = 0,
+    NGX_HTTP_ENCONVERT_UNAVAILABLE,
+    NGX_HTTP_ENCONVERT_BAD_REPLIES,
+    NGX_HTTP_ENCONVERT_IN_FLIGHT,
+    NGX_HTTP_ENCONVERT_NCOUNTERS
+} ngx_http_enconvert_counter_e;
+
+
 typedef struct {
     ngx_array_t                *backends;     /* of ngx_str_t */
     ngx_str_t                   secret;
     ngx_flag_t                  api_used;
+    ngx_flag_t                  handler_used; /* any location answers */
+    ngx_shm_zone_t             *metrics_zone;
 } ngx_http_enconvert_main_conf_t;
 
 
@@ -80,6 +104,7 @@ typedef struct {
 
 
 extern ngx_module_t  ngx_http_enconvert_module;
+extern ngx_str_t     ngx_http_enconvert_route_names[];
 
 
 /* endpoints a body field applies to */
@@ -87,6 +112,10 @@ extern ngx_module_t  ngx_http_enconvert_module;
 #define NGX_HTTP_ENCONVERT_PDF        1
 #define NGX_HTTP_ENCONVERT_SHOT       2
 
+
+/* ngx_http_enconvert_module.c */
+ngx_int_t ngx_http_enconvert_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest);
 
 /* ngx_http_enconvert_auth.c */
 ngx_int_t ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,
@@ -144,6 +173,8 @@ ngx_int_t ngx_http_enconvert_rate_limited(ngx_http_request_t *r);
 ngx_int_t ngx_http_enconvert_nginx_error(ngx_http_request_t *r);
 ngx_int_t ngx_http_enconvert_unavailable(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx);
+ngx_int_t ngx_http_enconvert_method_not_allowed(ngx_http_request_t *r,
+    const char *allow);
 void ngx_http_enconvert_set_error(ngx_http_request_t *r,
     ngx_http_enconvert_error_t *err, ngx_uint_t status, const char *code,
     const char *field, const char *fmt, ...);
@@ -153,6 +184,14 @@ ngx_int_t ngx_http_enconvert_files(ngx_http_request_t *r, ngx_str_t *key);
 ngx_int_t ngx_http_enconvert_valid_object_key(ngx_str_t *key);
 ngx_int_t ngx_http_enconvert_redirect(ngx_http_request_t *r,
     ngx_str_t *key);
+
+/* ngx_http_enconvert_metrics.c */
+ngx_int_t ngx_http_enconvert_metrics_zone(ngx_conf_t *cf,
+    ngx_http_enconvert_main_conf_t *emcf);
+ngx_int_t ngx_http_enconvert_metrics_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_enconvert_metrics_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_enconvert_metrics_keep_route(ngx_http_request_t *r);
+void ngx_http_enconvert_metrics_count(ngx_uint_t counter, ngx_int_t n);
 
 
 #endif /* _NGX_HTTP_ENCONVERT_MODULE_H_INCLUDED_ */

@@ -73,7 +73,7 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "enconvert: dropped an undecodable backend reply "
                       "(%uz bytes)", len);
-        goto done;
+        goto bad;
     }
 
     ngx_memzero(&rp, sizeof(ngx_http_enconvert_reply_t));
@@ -81,7 +81,7 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
     if (ngx_http_enconvert_parse_reply(&up.data, &rp) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "enconvert: dropped a malformed backend reply");
-        goto done;
+        goto bad;
     }
 
     ctx = ngx_http_enconvert_backend_lookup(rp.id);
@@ -102,7 +102,7 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
             ngx_log_error(NGX_LOG_ERR, c->log, 0,
                           "enconvert: \"accepted\" reply without a valid "
                           "job_id");
-            goto done;
+            goto bad;
         }
 
         ctx->job_id.data = ngx_pstrdup(r->pool, &rp.job_id);
@@ -127,7 +127,7 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "enconvert: dropped a backend reply of unknown kind "
                       "\"%V\"", &rp.kind);
-        goto done;
+        goto bad;
     }
 
     ngx_http_enconvert_backend_finish(ctx);
@@ -137,6 +137,8 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
     {
         ngx_log_error(NGX_LOG_ERR, c->log, 0,
                       "enconvert: malformed \"final\" backend reply");
+
+        ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_BAD_REPLIES, 1);
 
         rc = ngx_http_enconvert_error(r, NGX_HTTP_BAD_GATEWAY,
                                       "bad_backend_reply",
@@ -152,6 +154,10 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
     ngx_http_run_posted_requests(c);
 
     return;
+
+bad:
+
+    ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_BAD_REPLIES, 1);
 
 done:
 
@@ -363,6 +369,8 @@ ngx_http_enconvert_relay(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                           "enconvert: invalid internal_redirect key "
                           "in backend reply");
+            ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_BAD_REPLIES,
+                                             1);
             return ngx_http_enconvert_error(r, NGX_HTTP_BAD_GATEWAY,
                                             "bad_backend_reply",
                                             "the conversion worker sent an "
@@ -426,6 +434,12 @@ ngx_http_enconvert_timeout_handler(ngx_event_t *ev)
     c = r->connection;
 
     ngx_http_enconvert_backend_finish(ctx);
+
+    /* a sync convert the worker has accepted goes on as a job: no timeout */
+
+    if (!(ctx->sync && ctx->job_id.len)) {
+        ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_TIMEOUTS, 1);
+    }
 
     if (ctx->op == NGX_HTTP_ENCONVERT_OP_HEALTH) {
         ngx_log_error(NGX_LOG_WARN, c->log, 0,
@@ -557,6 +571,27 @@ ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
                                         "the server could not answer this "
                                         "request; try again later", NULL);
     }
+}
+
+
+/* 405 with the methods the route accepts in "Allow" */
+
+ngx_int_t
+ngx_http_enconvert_method_not_allowed(ngx_http_request_t *r,
+    const char *allow)
+{
+    if (ngx_http_enconvert_add_header(r, (u_char *) "Allow",
+                                      sizeof("Allow") - 1,
+                                      (u_char *) allow, ngx_strlen(allow))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_enconvert_error(r, NGX_HTTP_NOT_ALLOWED,
+                                    "method_not_allowed",
+                                    "this route does not accept that method",
+                                    NULL);
 }
 
 

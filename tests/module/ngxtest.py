@@ -62,6 +62,7 @@ class FakeBackend:
         self._monitor = self._sock.get_monitor_socket(
             zmq.EVENT_HANDSHAKE_SUCCEEDED)
         self.connected = threading.Event()
+        self.handshakes = 0         # DEALERs connected (one per nginx worker)
         self._stop = threading.Event()
         self._outbox = []           # (due, identity, payload)
         self._lock = threading.Lock()
@@ -77,6 +78,7 @@ class FakeBackend:
             if self._monitor in events:
                 ev = recv_monitor_message(self._monitor)
                 if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    self.handshakes += 1
                     self.connected.set()
             if self._sock in events:
                 frames = self._sock.recv_multipart()
@@ -129,7 +131,7 @@ def accepted(msg, job_id):
 class Nginx:
     def __init__(self, tmp, module, backend_endpoints, extra_http="",
                  extra_api="", extra_server="", timeout="1s",
-                 sync_timeout="1500ms"):
+                 sync_timeout="1500ms", worker_processes=1, listen_opts=""):
         self.tmp = tmp
         self.port = free_port()
         self.error_log = os.path.join(tmp, "error.log")
@@ -148,7 +150,7 @@ class Nginx:
             f.write(f"""
 load_module {module};
 {user}
-worker_processes 1;
+worker_processes {worker_processes};
 daemon off;
 master_process on;
 pid {tmp}/nginx.pid;
@@ -163,7 +165,7 @@ http {{
     enconvert_sync_timeout {sync_timeout};
     {extra_http}
     server {{
-        listen 127.0.0.1:{self.port};
+        listen 127.0.0.1:{self.port} {listen_opts};
         server_name localhost;
         location /v1/ {{
             enconvert_api;
@@ -196,6 +198,13 @@ http {{
                     raise RuntimeError("nginx did not start: " + out
                                        + self.log())
                 time.sleep(0.02)
+
+    def reload(self):
+        """`nginx -s reload` with the same configuration."""
+        res = subprocess.run([NGINX, "-p", self.tmp, "-c", self.conf,
+                              "-e", self.error_log, "-s", "reload"],
+                             capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr
 
     def log(self):
         try:
