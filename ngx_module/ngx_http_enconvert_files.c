@@ -163,7 +163,7 @@ ngx_http_enconvert_redirect(ngx_http_request_t *r, ngx_str_t *key)
                    elcf->files_location.len);
     ngx_memcpy(p, key->data, key->len);
 
-    /* the files location is not the module's: it counts on this route */
+    /* the files location is not the module's: keep the route to count */
 
     if (ngx_http_enconvert_metrics_keep_route(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

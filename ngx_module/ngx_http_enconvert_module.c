@@ -178,8 +178,10 @@ ngx_module_t  ngx_http_enconvert_module = {
 };
 
 
-/* indexed by ngx_http_enconvert_route_e; the convert routes' names are
- * also the endpoint names the worker gets */
+/*
+ * Indexed by ngx_http_enconvert_route_e: the "route" label of the metrics;
+ * the convert routes' names are also the endpoint names the worker gets.
+ */
 
 ngx_str_t  ngx_http_enconvert_route_names[] = {
     ngx_string("url-to-pdf"),

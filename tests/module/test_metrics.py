@@ -482,3 +482,29 @@ def test_full_server_example_metrics_location(tmp):  # noqa: F811
                         "" if os.geteuid() else "user www-data;")
     res = nginx_t(tmp, text)
     assert res.returncode == 0, res.stderr
+
+
+def test_documented_metrics_are_the_page(menv):
+    """docs/metrics.md lists every metric of the page with its type and
+    labels, and its example page parses."""
+    ngx, _ = menv
+    with open(os.path.join(REPO, "docs", "metrics.md")) as f:
+        section = f.read().split("\n## nginx module\n")[1].split("\n## ")[0]
+    documented = {
+        name: (kind, set(re.findall(r"`(\w+)`", labels)))
+        for name, kind, labels in re.findall(
+            r"^\| `(enconvert_\w+)` \| (counter|gauge) \| ([^|]*) \|",
+            section, re.M)}
+
+    ngx.request("GET", "/v1/health")
+    resp, samples = scrape(ngx)
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", resp.body.decode(),
+                            re.M))
+    labels = {}
+    for name, pairs in samples:
+        labels.setdefault(name, set()).update(k for k, _ in pairs)
+    assert documented == {name: (kind, labels.get(name, set()))
+                          for name, kind in types.items()}
+
+    example = re.search(r"Example page:\n\n```\n(.*?)```", section, re.S)
+    assert set(name for name, _ in parse(example.group(1))) == set(types)
