@@ -25,19 +25,25 @@ struct SubmittedJob {
 // array (always asynchronous).
 nlohmann::json conversion_request(const std::vector<std::string>& urls);
 
+// The API's rule for ids it looks up (docs/api.md, "Job status"): 1..128 of
+// [A-Za-z0-9_-]. Anything else is no job, and might not even stay one path
+// segment (nginx decodes "%2F" and resolves "..").
+bool could_be_job_id(const std::string& id);
+
 class ApiClient {
   public:
     ApiClient(HttpClient& http, ServiceSettings settings);
 
     SubmittedJob submit(Endpoint endpoint, const std::vector<std::string>& urls);
-    nlohmann::json status_answer(const std::string& job_id);
+    // CliError(not_found) for an id that cannot be one, without asking.
+    // Members in the order the API sent them, so --json shows them so.
+    nlohmann::ordered_json status_answer(const std::string& job_id);
     JobStatus status(const std::string& job_id) { return parse_job_status(status_answer(job_id)); }
 
     std::string status_url(const std::string& job_id) const;
 
   private:
     std::vector<std::string> headers() const;
-    nlohmann::json json_body(const std::string& context, const HttpAnswer& answer) const;
 
     HttpClient& http_;
     ServiceSettings settings_;

@@ -36,7 +36,8 @@ std::string describe_answer(const HttpAnswer& answer) {
     const std::string code = string_member(body, "error");
     if (code.empty()) {
         // A proxy's page or an empty body: the status is all there is to go on.
-        return one_line("the server answered " + http + " without an enconvert error");
+        return one_line("the server answered " + http +
+                        " without an enconvert error (is ENCONVERT_URL the API's base URL?)");
     }
     std::string detail = string_member(body, "detail");
     const std::string field = string_member(body, "field");

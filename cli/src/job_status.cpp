@@ -7,7 +7,7 @@ namespace enconvert::cli {
 
 namespace {
 
-TaskResult parse_task(const nlohmann::json& item) {
+TaskResult parse_task(const nlohmann::ordered_json& item) {
     TaskResult task;
     task.url = item.at("url").get<std::string>();
     task.status = item.at("status").get<std::string>();
@@ -23,7 +23,7 @@ TaskResult parse_task(const nlohmann::json& item) {
 
 }  // namespace
 
-JobStatus parse_job_status(const nlohmann::json& body) {
+JobStatus parse_job_status(const nlohmann::ordered_json& body) {
     try {
         JobStatus job;
         job.job_id = body.at("job_id").get<std::string>();
@@ -33,7 +33,7 @@ JobStatus parse_job_status(const nlohmann::json& body) {
         job.failed_tasks = body.at("failed_tasks").get<int>();
         for (const auto& item : body.at("tasks")) job.tasks.push_back(parse_task(item));
         return job;
-    } catch (const nlohmann::json::exception& e) {
+    } catch (const nlohmann::ordered_json::exception& e) {
         throw CliError(
             ExitCode::server_error,
             std::string("the status answer is not the API's status object: ") + e.what());

@@ -35,6 +35,6 @@ struct JobStatus {
 };
 
 // Throws CliError(server_error) when `body` is not a status object.
-JobStatus parse_job_status(const nlohmann::json& body);
+JobStatus parse_job_status(const nlohmann::ordered_json& body);
 
 }  // namespace enconvert::cli

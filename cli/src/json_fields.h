@@ -7,10 +7,11 @@
 namespace enconvert::cli {
 
 // object[name] when it is a string, "" otherwise (absent, null, another type).
-inline std::string string_member(const nlohmann::json& object, const char* name) {
+template <typename Json>
+std::string string_member(const Json& object, const char* name) {
     if (!object.is_object()) return "";
     auto it = object.find(name);
-    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+    return it != object.end() && it->is_string() ? it->template get<std::string>() : std::string();
 }
 
 }  // namespace enconvert::cli

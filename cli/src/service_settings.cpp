@@ -73,12 +73,4 @@ std::string api_url(const ServiceSettings& settings, const std::string& path) {
     return settings.base_url + "/" + path;
 }
 
-std::string path_segment(const std::string& segment) {
-    // The handle argument is ignored by libcurl since 7.82.
-    CurlString escaped(
-        curl_easy_escape(nullptr, segment.c_str(), static_cast<int>(segment.size())));
-    if (!escaped) throw std::bad_alloc();
-    return escaped.get();
-}
-
 }  // namespace enconvert::cli

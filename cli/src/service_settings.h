@@ -27,7 +27,4 @@ std::string normalized_base_url(const std::string& base_url);
 // base_url + "/" + path (path without its leading '/').
 std::string api_url(const ServiceSettings& settings, const std::string& path);
 
-// `segment` percent-encoded so it stays one path segment ('/' and '?' too).
-std::string path_segment(const std::string& segment);
-
 }  // namespace enconvert::cli

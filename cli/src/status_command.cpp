@@ -6,7 +6,7 @@
 namespace enconvert::cli {
 
 int run_status(const StatusOptions& options, ApiClient& api, std::ostream& out) {
-    const nlohmann::json answer = api.status_answer(options.job_id);
+    const nlohmann::ordered_json answer = api.status_answer(options.job_id);
     if (options.json) {
         out << answer.dump(2) << '\n';
     } else {

@@ -52,7 +52,8 @@ TEST(ApiError, NamesTheFieldWhenTheSentenceDoesNot) {
 TEST(ApiError, AnswersWithoutTheShapeFallBackOnTheStatus) {
     for (const char* body : {"", "<html>Bad Gateway</html>", "[1]", R"({"error":7})"}) {
         EXPECT_EQ(describe_answer({502, body}),
-                  "the server answered HTTP 502 without an enconvert error")
+                  "the server answered HTTP 502 without an enconvert error "
+                  "(is ENCONVERT_URL the API's base URL?)")
             << body;
     }
 }

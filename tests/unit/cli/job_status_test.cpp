@@ -7,7 +7,7 @@
 #include "status_report.h"
 
 using namespace enconvert::cli;
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -89,7 +89,18 @@ TEST(StatusReport, SummaryThenOneLinePerUrl) {
 
 TEST(ConversionRequest, OneUrlIsAsynchronousSeveralAreABatch) {
     EXPECT_EQ(conversion_request({"https://a/"}),
-              json::parse(R"({"url": "https://a/", "async_mode": true})"));
+              nlohmann::json::parse(R"({"url": "https://a/", "async_mode": true})"));
     EXPECT_EQ(conversion_request({"https://a/", "https://b/"}),
-              json::parse(R"({"url": ["https://a/", "https://b/"]})"));
+              nlohmann::json::parse(R"({"url": ["https://a/", "https://b/"]})"));
+}
+
+TEST(JobIds, OnlyWhatTheApiCouldLookUp) {
+    EXPECT_TRUE(could_be_job_id("job_0123456789abcdef0123456789abcdef"));
+    EXPECT_TRUE(could_be_job_id("batch_x-Y_9"));
+    EXPECT_TRUE(could_be_job_id(std::string(128, 'a')));
+    for (const std::string& id :
+         {std::string(), std::string(129, 'a'), std::string("../health"), std::string("job_1?x"),
+          std::string("job 1"), std::string("job_1%2F")}) {
+        EXPECT_FALSE(could_be_job_id(id)) << id;
+    }
 }

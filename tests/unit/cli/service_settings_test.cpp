@@ -51,11 +51,6 @@ TEST(ServiceSettings, ApiUrlsAppendTheRoute) {
               "https://api.example.com/enconvert/v1/convert/url-to-pdf");
 }
 
-TEST(ServiceSettings, JobIdsStayOnePathSegment) {
-    EXPECT_EQ(path_segment("batch_0123abc"), "batch_0123abc");
-    EXPECT_EQ(path_segment("../x?y#z"), "..%2Fx%3Fy%23z");
-}
-
 TEST(ServiceSettings, MissingOrImpossibleKeyIsAnAuthenticationError) {
     EXPECT_EQ(failure_of({}), ExitCode::authentication);
     EXPECT_EQ(failure_of({{"ENCONVERT_API_KEY", ""}}), ExitCode::authentication);
