@@ -1,7 +1,8 @@
 """The Debian packages as an operator uses them (docs/operations.md): built
 with `make deb`, installed next to Debian's own nginx, a fresh database
 migrated, a key created, the sample page converted through /usr/sbin/nginx
-with the packaged snippet, then purged with nothing left behind.
+with the packaged snippet and with the packaged client /usr/bin/enconvert
+(docs/cli.md), then purged with nothing left behind.
 
 Changes the machine (packages, a system user, /etc/nginx/modules-enabled):
 run by `make package-test` (and CI), as root, not by `make test`."""
@@ -29,7 +30,7 @@ import pytest
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEB_DIR = os.path.join(REPO, "build", "deb")
 PG_BIN = "/usr/lib/postgresql/15/bin"
-PACKAGES = ["libnginx-mod-http-enconvert", "enconvert-worker"]
+PACKAGES = ["libnginx-mod-http-enconvert", "enconvert-worker", "enconvert-cli"]
 SITE = os.path.join(REPO, "tests", "e2e", "fixtures", "site")
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
@@ -149,6 +150,37 @@ def work_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def check_client(base_url, key, site_url, out_dir):
+    """/usr/bin/enconvert converts a batch into `out_dir`, prints a job's
+    status, and refuses a bad key with its exit code (docs/cli.md)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENCONVERT_")}
+    env.update(ENCONVERT_URL=base_url, ENCONVERT_API_KEY=key)
+    r = run(["/usr/bin/enconvert", "convert", f"{site_url}/hello.html",
+             f"{site_url}/second.html", "-o", str(out_dir)], env=env)
+    assert "progress: 2/2 finished (2 converted, 0 failed)" in r.stderr, r.stderr
+    saved = r.stdout.splitlines()
+    assert len(saved) == 2, r.stdout
+    for path, text in zip(saved, ["Quarterly report alpha", "Inventory sheet beta"]):
+        with open(path, "rb") as f:
+            pdf = f.read()
+        assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+        assert text in run(["pdftotext", "-", "-"], input=pdf, text=False).stdout.decode()
+
+    job_id = run(["/usr/bin/enconvert", "convert", f"{site_url}/hello.html"],
+                 env=env).stdout.strip()
+    assert job_id.startswith("job_"), job_id
+
+    def finished():
+        r = run(["/usr/bin/enconvert", "status", job_id], env=env)
+        return r.stdout.startswith(f"{job_id}: completed, 1/1 finished")
+    wait_for(finished, 120, "the client's job to complete")
+
+    bad = subprocess.run(["/usr/bin/enconvert", "status", job_id], capture_output=True, text=True,
+                         timeout=60, env=dict(env, ENCONVERT_API_KEY="sk_live_" + "x" * 40))
+    assert bad.returncode == 3, bad
+    assert "(invalid_api_key, HTTP 401)" in bad.stderr and len(bad.stderr.splitlines()) == 1
+
+
 def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
     tmp_path = pathlib.Path(work_dir)
     # ---- what the packages put in place
@@ -160,6 +192,7 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
     assert os.path.isfile("/etc/nginx/conf.d/enconvert-log.conf")
     assert os.access("/usr/bin/enconvert-worker", os.X_OK)
     assert os.access("/usr/libexec/enconvert/enconvert-render", os.X_OK)
+    assert os.access("/usr/bin/enconvert", os.X_OK)
     user = pwd.getpwnam("enconvert")
     secret = os.stat("/etc/enconvert/secret")
     assert stat.S_IMODE(secret.st_mode) == 0o640 and secret.st_size >= 64
@@ -253,6 +286,10 @@ http {{
                         {"Authorization": "Bearer sk_live_" + "x" * 40,
                          "Content-Type": "application/json"})
         assert status == 401
+
+        # ---- the packaged client against the packaged service
+        check_client(f"http://127.0.0.1:{port}", key, f"http://127.0.0.1:{site_port}",
+                     tmp_path / "client")
         # The API's access log (the package's format) holds no key.
         with open(access_log, errors="replace") as f:
             f.seek(log_start)
@@ -281,7 +318,7 @@ http {{
     assert not os.path.exists("/usr/lib/nginx/modules/ngx_http_enconvert_module.so")
     run(["/usr/sbin/nginx", "-t", "-q"])
     run(["apt-get", "purge", "-y", "-q", *PACKAGES], env=env)
-    for path in ("/usr/bin/enconvert-worker", "/usr/libexec/enconvert",
+    for path in ("/usr/bin/enconvert-worker", "/usr/bin/enconvert", "/usr/libexec/enconvert",
                  "/usr/lib/nginx/modules/ngx_http_enconvert_module.so",
                  "/etc/nginx/modules-enabled/50-mod-http-enconvert.conf",
                  "/etc/nginx/snippets/enconvert.conf", "/etc/nginx/conf.d/enconvert-log.conf",
