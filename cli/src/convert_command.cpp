@@ -19,7 +19,7 @@ constexpr auto kPollInterval = std::chrono::milliseconds(500);
 // connection) is tried again; this long without an answer ends the wait.
 constexpr auto kUnansweredLimit = std::chrono::seconds(30);
 
-bool may_pass(const CliError& error) {
+bool worth_retrying(const CliError& error) {
     return error.code() == ExitCode::server_error || error.code() == ExitCode::network;
 }
 
@@ -32,7 +32,7 @@ JobStatus wait_for_job(ApiClient& api, const std::string& job_id, ProgressDispla
             display.show(progress_of(job));
             if (job.finished()) return job;
         } catch (const CliError& error) {
-            if (!may_pass(error) ||
+            if (!worth_retrying(error) ||
                 std::chrono::steady_clock::now() - last_answer > kUnansweredLimit) {
                 throw;
             }
