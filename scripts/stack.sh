@@ -124,6 +124,16 @@ fill_template() { # template output key=value...
     printf '%s\n' "$content" >"$out"
 }
 
+# Worker N's Prometheus port: a free loopback port picked on first use and
+# kept in $home, so the URL stays the same across restarts.
+metrics_port() {
+    local f="$home/metrics-$1.port"
+    if [ ! -s "$f" ]; then
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$f"
+    fi
+    cat "$f"
+}
+
 worker_conf() {
     local n=$1 extra=""
     [ -n "$allowed" ] && extra+="allowed_networks = $allowed"$'\n'
@@ -133,7 +143,8 @@ worker_conf() {
     fill_template "$repo/conf/worker.conf.template" "$home/worker-$n.conf" \
         "N=$n" "HOME=$home" "PGPORT=$(pg_port)" "PGUSER=$pguser" \
         "BUILD=$build" "RENDERERS=${ENCONVERT_RENDERERS:-1}" \
-        "VIEWS=${ENCONVERT_VIEWS_PER_RENDERER:-2}" "EXTRA=$extra"
+        "VIEWS=${ENCONVERT_VIEWS_PER_RENDERER:-2}" "METRICS_PORT=$(metrics_port "$n")" \
+        "EXTRA=$extra"
 }
 
 start_workers() {
@@ -239,14 +250,20 @@ cmd_start() {
     fi
     [ -n "$key" ] || key=$(new_key local)
     local url="http://127.0.0.1:$port"
-    printf 'ENCONVERT_URL=%s\nENCONVERT_API_KEY=%s\n' "$url" "$key" >"$home/env"
+    local metrics_url="http://127.0.0.1:$(metrics_port 1)/metrics" all_metrics="" n
+    for n in $(seq 1 "$workers"); do
+        all_metrics+=" http://127.0.0.1:$(metrics_port "$n")/metrics"
+    done
+    printf 'ENCONVERT_URL=%s\nENCONVERT_API_KEY=%s\nENCONVERT_METRICS_URL=%s\n' \
+        "$url" "$key" "$metrics_url" >"$home/env"
 
     cat <<EOF
 
 enconvert is running.
   base URL : $url
   API key  : $key
-  workers  : $workers   logs: $home/log/
+  workers  : $workers   logs: $home/log/ (one JSON object per line)
+  metrics  :${all_metrics}
   outbound : exempt from the address deny list: ${allowed:-nothing}${allowed:+ (local stack only, so loopback pages and receivers work)}
              the deny list guards page renders (every request) and webhook callbacks
 

@@ -174,6 +174,31 @@ def worker_pid(stack, n=1):
         return int(f.read())
 
 
+def log_entries(path):
+    """Every line of a worker log (the worker's and its renderers' JSON lines)
+    as dicts; a line that is not JSON fails the test: the log format is one
+    JSON object per line."""
+    entries = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.strip():
+                entries.append(json.loads(line))
+    return entries
+
+
+def wait_for_log_entry(path, timeout, **fields):
+    """The first log entry whose fields include all of `fields`, waiting up
+    to `timeout` seconds for it; None if none came."""
+    deadline = time.time() + timeout
+    while True:
+        for e in log_entries(path):
+            if all(e.get(k) == v for k, v in fields.items()):
+                return e
+        if time.time() >= deadline:
+            return None
+        time.sleep(0.2)
+
+
 def pdftotext(data):
     r = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True,
                        check=True)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import make_home, running
-from stack import SlowSite, Stack, children_of, psql, worker_pid
+from stack import SlowSite, Stack, children_of, psql, wait_for_log_entry, worker_pid
 
 
 def blocked_signals(pid):
@@ -26,16 +26,6 @@ def alive(pid):
             return f.read().split(") ")[1][0] != "Z"
     except OSError:
         return False
-
-
-def wait_for_log(path, text, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with open(path, errors="replace") as f:
-            if text in f.read():
-                return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.fixture
@@ -131,8 +121,10 @@ def test_render_whose_lease_is_lost_is_stopped(lone_stack):
         log = os.path.join(s.home, "log", "worker-1.log")
         # A renewal comes every lease/3 (~7 s): it finds the lease gone and
         # the renderer stops the page.
-        assert wait_for_log(log, "lease lost; render cancelled", 20), s.logs()
-        assert wait_for_log(log, "failed cancelled: The render was cancelled", 10), s.logs()
+        assert wait_for_log_entry(log, 20, msg="render cancelled", why="lease lost",
+                                  job_id=job_id), s.logs()
+        assert wait_for_log_entry(log, 10, msg="render failed", error_code="cancelled",
+                                  job_id=job_id), s.logs()
         # The task stays the thief's: nothing was recorded over it.
         row = psql(s.home, f"SELECT status || ',' || lease_owner FROM tasks "
                            f"WHERE job_id = '{job_id}'")

@@ -543,10 +543,12 @@ def test_every_operation_documents_its_errors():
 def handler_source():
     with open(MODULE_C) as f:
         src = f.read()
-    start = src.index("\nngx_http_enconvert_handler(ngx_http_request_t *r)")
+    start = src.index("\nngx_http_enconvert_route(ngx_str_t *uri, "
+                      "ngx_str_t *rest)")
     end = src.index("\n}\n", start)
-    endpoints = re.findall(r'ngx_str_t\s+ngx_http_enconvert_\w+\s*=\s*'
-                           r'ngx_string\("([^"]+)"\)', src)
+    table = src.index("ngx_http_enconvert_route_names[] = {")
+    endpoints = re.findall(r'ngx_string\("([^"]+)"\)',
+                           src[table:src.index("};", table)])
     return src[start:end], endpoints
 
 

@@ -19,14 +19,15 @@
 #include "admin/migrate_command.h"
 #include "config/install_paths.h"
 #include "config/worker_config.h"
+#include "http/metrics_server.h"
 #include "intake/intake.h"
+#include "log/log.h"
 #include "notify/notifier.h"
 #include "render/renderer_pool.h"
 #include "render/xvfb.h"
 #include "scheduler/scheduler.h"
 #include "storage/local_storage.h"
 #include "storage/presign.h"
-#include "util/log.h"
 
 namespace {
 
@@ -39,9 +40,7 @@ constexpr const char* kUsage =
     "       enconvert-worker key list --config FILE\n"
     "       enconvert-worker key revoke --id N --config FILE\n";
 
-void log(const std::string& msg) {
-    util::log_event("main", msg);
-}
+constexpr log::Logger kLog{"main"};
 
 // Runs one component's loop; an unexpected exception stops the whole process
 // (by signalling ourselves) instead of leaving a half-working daemon.
@@ -50,7 +49,7 @@ void run_component(const char* name, std::atomic<int>& exit_code,
     try {
         body();
     } catch (const std::exception& e) {
-        util::log_event(name, std::string("fatal: ") + e.what());
+        log::write(log::Level::error, name, "fatal", {{"error", e.what()}});
         exit_code = 1;
         kill(getpid(), SIGTERM);
     }
@@ -88,6 +87,7 @@ int serve(const std::vector<std::string>& args) {
 
     const config::WorkerConfig cfg = config::parse_worker_config(
         args, config::ConfigPurpose::serve, config::installed_renderer_binary());
+    log::set_min_level(*log::parse_level(cfg.log_level));
     const std::string secret = config::read_signing_secret(cfg.signing_secret_file);
     if (access(cfg.renderer_binary.c_str(), X_OK) != 0) {
         throw config::ConfigError("renderer_binary '" + cfg.renderer_binary +
@@ -108,11 +108,21 @@ int serve(const std::vector<std::string>& args) {
     if (display.empty()) {
         xvfb = std::make_unique<render::Xvfb>();
         display = xvfb->display();
-        log("started Xvfb on " + display);
+        kLog.info("started Xvfb", {{"display", display}});
     }
 
     std::atomic<bool> stop{false};
     std::atomic<int> exit_code{0};
+
+    // Bound first, so a taken port fails the start, and serving by the time
+    // the intake answers (a stack is "up" when /v1/health says so).
+    std::unique_ptr<http::MetricsServer> metrics;
+    if (!cfg.metrics_listen.empty())
+        metrics = std::make_unique<http::MetricsServer>(
+            *http::parse_listen_address(cfg.metrics_listen), cfg.database_url);
+    StoppingThread metrics_thread(stop, [&] {
+        if (metrics) run_component("metrics", exit_code, [&] { metrics->run(stop); });
+    });
 
     zmq::context_t zmq_ctx(1);
     intake::IntakeOptions intake_options;
@@ -130,6 +140,7 @@ int serve(const std::vector<std::string>& args) {
     pool_options.processes = cfg.renderers;
     pool_options.views_per_process = cfg.views_per_renderer;
     pool_options.allowed_networks = cfg.allowed_networks;
+    pool_options.log_level = cfg.log_level;
     scheduler::SchedulerOptions sched_options;
     sched_options.database_url = cfg.database_url;
     sched_options.worker_id = cfg.worker_id;
@@ -142,20 +153,21 @@ int serve(const std::vector<std::string>& args) {
         stop, [&] { run_component("scheduler", exit_code, [&] { sched.run(stop); }); });
     StoppingThread notify_thread(
         stop, [&] { run_component("notifier", exit_code, [&] { notifier.run(stop); }); });
-    log("worker " + cfg.worker_id + " ready");
+    kLog.info("ready", {{"worker_id", cfg.worker_id}});
     // Under systemd (Type=notify) the unit is started only now: the intake
     // answers and the renderers are up. Elsewhere this does nothing.
     sd_notify(0, "READY=1");
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    log(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    kLog.info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     sd_notify(0, "STOPPING=1");
     stop = true;
     notify_thread.join();
     sched_thread.join();
     intake_thread.join();
-    log("stopped");
+    metrics_thread.join();
+    kLog.info("stopped");
     return exit_code.load();
 }
 

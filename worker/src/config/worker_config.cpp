@@ -6,6 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "http/metrics_server.h"
+#include "log/log.h"
+
 namespace enconvert::config {
 
 namespace po = boost::program_options;
@@ -37,7 +40,10 @@ po::options_description describe(WorkerConfig& c) {
         ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                                   //
         ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")                 //
         ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle")                        //
-        ("schema_dir", po::value(&c.schema_dir), "migrations for `migrate`");
+        ("schema_dir", po::value(&c.schema_dir), "migrations for `migrate`")                 //
+        ("log_level", po::value(&c.log_level)->default_value("info"), "least level logged")  //
+        ("metrics_listen", po::value(&c.metrics_listen)->default_value("127.0.0.1:9469"),
+         "address of the Prometheus /metrics endpoint; empty: none");
     notify::add_notifier_options(d);
     return d;
 }
@@ -92,6 +98,8 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
     }
 
     require(c.database_url, "database_url");
+    if (!log::parse_level(c.log_level))
+        throw ConfigError("setting 'log_level' must be one of debug, info, warning, error");
     if (purpose == ConfigPurpose::serve) {
         require(c.listen, "listen");
         require(c.storage_dir, "storage_dir");
@@ -103,6 +111,10 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
         check_range(c.max_attempts, 1, 100, "max_attempts");
         check_range(c.storage_min_free_mb, 0, 1024 * 1024, "storage_min_free_mb");
         check_range(c.storage_full_retry_seconds, 1, 24 * 3600, "storage_full_retry_seconds");
+        if (!c.metrics_listen.empty() && !http::parse_listen_address(c.metrics_listen))
+            throw ConfigError(
+                "setting 'metrics_listen' must be IP:PORT (e.g. 127.0.0.1:9469 or "
+                "[::1]:9469), or empty for none");
     }
     if (c.worker_id.empty()) c.worker_id = default_worker_id();
     if (c.renderer_binary.empty()) c.renderer_binary = default_renderer_binary;

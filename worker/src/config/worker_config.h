@@ -30,6 +30,9 @@ struct WorkerConfig {
     std::string smtp_url;
     std::string mail_dir;
     std::string tls_ca_file;
+    std::string log_level = "info";  // debug, info, warning, error
+    // host:port of the Prometheus endpoint; empty: none.
+    std::string metrics_listen = "127.0.0.1:9469";
     std::string schema_dir;          // empty: config::installed_schema_dir()
     notify::NotifierOptions notify;  // the notifier's own keys
 };

@@ -225,15 +225,17 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
     // lock before us, so exactly one finisher sees "nothing left" and the
     // job becomes terminal exactly once.
     const pqxx::row job =
-        tx.exec_params1("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", res.job_id);
+        tx.exec_params1("SELECT status, endpoint FROM jobs WHERE id = $1 FOR UPDATE", res.job_id);
     const pqxx::row counts = tx.exec_params1(
         "SELECT count(*) FILTER (WHERE status IN ('pending', 'processing')), "
         "count(*) FILTER (WHERE status = 'success') FROM tasks WHERE job_id = $1",
         res.job_id);
     if (job[0].as<std::string>() == "processing" && counts[0].as<std::int64_t>() == 0) {
         const bool any_success = counts[1].as<std::int64_t>() > 0;
+        res.job_status = any_success ? "completed" : "failed";
+        res.endpoint = job[1].as<std::string>();
         tx.exec_params("UPDATE jobs SET status = $2, completed_at = now() WHERE id = $1",
-                       res.job_id, std::string(any_success ? "completed" : "failed"));
+                       res.job_id, res.job_status);
         tx.exec_params("SELECT pg_notify($1, $2)", std::string(kJobDoneChannel), res.job_id);
         // Outbox: the deliveries are committed with the terminal state, so a
         // crash can neither lose them nor create them twice.
@@ -285,6 +287,19 @@ bool ping(pqxx::connection& conn, std::chrono::milliseconds timeout) {
     const bool ok = tx.exec("SELECT 1")[0][0].as<int>() == 1;
     tx.commit();
     return ok;
+}
+
+TaskCounts count_unfinished_tasks(pqxx::connection& conn, std::chrono::milliseconds timeout) {
+    pqxx::work tx(conn);
+    tx.exec("SET LOCAL statement_timeout = " + std::to_string(timeout.count()));
+    // Both states are in the partial index tasks_runnable: no table scan of
+    // the finished history.
+    const pqxx::row r = tx.exec1(
+        "SELECT count(*) FILTER (WHERE status = 'pending'), "
+        "count(*) FILTER (WHERE status = 'processing') "
+        "FROM tasks WHERE status IN ('pending', 'processing')");
+    tx.commit();
+    return TaskCounts{r[0].as<std::int64_t>(), r[1].as<std::int64_t>()};
 }
 
 }  // namespace enconvert::db

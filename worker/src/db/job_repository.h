@@ -61,4 +61,13 @@ int release_tasks(pqxx::connection& conn, const std::string& owner);
 bool ping(pqxx::connection& conn,
           std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
+// Tasks of every worker not yet finished (for the metrics), bounded by
+// `timeout` like ping().
+struct TaskCounts {
+    std::int64_t pending = 0;
+    std::int64_t processing = 0;
+};
+TaskCounts count_unfinished_tasks(
+    pqxx::connection& conn, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+
 }  // namespace enconvert::db

@@ -79,6 +79,7 @@ struct ClaimedTask {
 
 struct TaskOutcome {
     std::int64_t task_id = 0;
+    std::string job_id;  // for the log only: finish_task goes by task_id
     bool ok = false;
     // Not an outcome yet: the task goes back to the queue (status pending)
     // with error_code/error as the last attempt's, to be claimed again no
@@ -101,6 +102,8 @@ struct FinishResult {
     bool applied = false;       // false: our lease was lost, nothing changed
     bool job_terminal = false;  // this outcome made the job terminal
     std::string job_id;
+    std::string job_status;  // when job_terminal: "completed" or "failed"
+    std::string endpoint;    // when job_terminal: the job's endpoint
 };
 
 }  // namespace enconvert::db

@@ -1,6 +1,7 @@
 #include "db/reconnecting_session.h"
 
-#include "util/log.h"
+#include "log/log.h"
+#include "metrics/worker_metrics.h"
 
 namespace enconvert::db {
 
@@ -18,7 +19,7 @@ bool ReconnectingSession::ensure() {
     try {
         session_ = std::make_unique<Session>(database_url_, channels_);
         backoff_.succeeded();
-        util::log_event(component_, "database connection restored");
+        log::write(log::Level::info, component_, "database connection restored");
         return true;
     } catch (const std::exception&) {
         backoff_.failed(now);
@@ -28,8 +29,9 @@ bool ReconnectingSession::ensure() {
 
 void ReconnectingSession::drop(const char* why) {
     if (!session_) return;
-    util::log_event(component_,
-                    std::string("database connection lost (") + why + "), reconnecting");
+    log::write(log::Level::error, component_, "database connection lost, reconnecting",
+               {{"why", why}});
+    metrics::worker_metrics().database_error(component_);
     session_.reset();
     backoff_.failed(util::Backoff::clock::now());
 }

@@ -5,7 +5,8 @@
 
 #include "db/errors.h"
 #include "db/job_repository.h"
-#include "util/log.h"
+#include "log/log.h"
+#include "metrics/worker_metrics.h"
 
 namespace enconvert::intake {
 
@@ -13,9 +14,30 @@ namespace {
 constexpr int kMaxBatch = 256;  // frames per wake-up, so notifications are not starved
 constexpr std::chrono::milliseconds kPollTimeout{250};
 
-void log(const std::string& msg) {
-    util::log_event("intake", msg);
+constexpr log::Logger kLog{"intake"};
+
+const char* request_kind(const Request& req) {
+    if (std::holds_alternative<HealthRequest>(req.body)) return "health";
+    if (std::holds_alternative<StatusRequest>(req.body)) return "status";
+    return "convert";
 }
+
+// Records how long the intake took to answer a request, however it returns.
+class IntakeTimer {
+  public:
+    explicit IntakeTimer(const char* kind)
+        : kind_(kind), started_(std::chrono::steady_clock::now()) {}
+    ~IntakeTimer() {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started_;
+        metrics::worker_metrics().intake_request(kind_, took.count());
+    }
+    IntakeTimer(const IntakeTimer&) = delete;
+    IntakeTimer& operator=(const IntakeTimer&) = delete;
+
+  private:
+    const char* kind_;
+    std::chrono::steady_clock::time_point started_;
+};
 }  // namespace
 
 Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner presigner)
@@ -25,7 +47,7 @@ Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner pr
     router_.set(zmq::sockopt::linger, 0);
     router_.bind(options_.listen);
     session_ = open_session();
-    log("listening on " + options_.listen);
+    kLog.info("listening", {{"endpoint", options_.listen}});
 }
 
 Intake::~Intake() = default;
@@ -45,7 +67,7 @@ void Intake::ensure_session() {
         session_ = open_session();
         backoff_.succeeded();
         recheck_waiters_ = true;  // NOTIFYs sent while we were away are lost
-        log("database connection restored");
+        kLog.info("database connection restored");
     } catch (const std::exception&) {
         backoff_.failed(now);
     }
@@ -53,7 +75,8 @@ void Intake::ensure_session() {
 
 void Intake::drop_session(const char* why) {
     if (!session_) return;
-    log(std::string("database connection lost (") + why + "), reconnecting");
+    kLog.error("database connection lost, reconnecting", {{"why", why}});
+    metrics::worker_metrics().database_error("intake");
     session_.reset();
     backoff_.failed(util::Backoff::clock::now());
 }
@@ -68,7 +91,7 @@ void Intake::send(const std::string& identity, const std::string& payload) {
         }
         (void)router_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
     } catch (const zmq::error_t& e) {
-        log(std::string("send failed: ") + e.what());
+        kLog.warning("sending an answer to nginx failed", {{"error", e.what()}});
     }
 }
 
@@ -98,7 +121,7 @@ void Intake::handle_job_done(const std::string& job_id) {
                 continue;
             }
             send(it->identity, encode_final(it->request_id, *answer, job_id));
-            log("sync job " + job_id + " answered with " + std::to_string(answer->status));
+            kLog.info("sync job answered", {{"job_id", job_id}, {"status", answer->status}});
             it = list.erase(it);
         }
     } catch (const pqxx::broken_connection&) {
@@ -110,7 +133,8 @@ void Intake::handle_job_done(const std::string& job_id) {
         const api::HttpAnswer answer = sql && db::means_unavailable(*sql)
                                            ? api::finished_job_unreadable_answer(job_id)
                                            : api::internal_error_answer();
-        log("loading finished job " + job_id + " failed: " + e.what());
+        kLog.error("loading a finished job failed", {{"job_id", job_id}, {"error", e.what()}});
+        metrics::worker_metrics().database_error("intake");
         for (const auto& w : list) send(w.identity, encode_final(w.request_id, answer, job_id));
         list.clear();
     }
@@ -130,14 +154,16 @@ void Intake::handle_frame(const std::string& identity, const std::string& frame)
         if (err->id) {
             send(identity, encode_final(*err->id, api::bad_message_answer(err->detail)));
         }
-        log("bad message" + (err->id ? " id=" + std::to_string(*err->id) : std::string()) + ": " +
-            err->detail);
+        kLog.warning("bad message from nginx",
+                     {{"request_id", err->id ? nlohmann::json(*err->id) : nlohmann::json(nullptr)},
+                      {"detail", err->detail}});
         return;
     }
     handle_request(identity, std::get<Request>(decoded));
 }
 
 void Intake::handle_request(const std::string& identity, const Request& req) {
+    const IntakeTimer timer(request_kind(req));
     if (std::holds_alternative<HealthRequest>(req.body)) {
         bool ok = false;
         if (session_) {
@@ -180,14 +206,15 @@ void Intake::handle_request(const std::string& identity, const Request& req) {
     } catch (const pqxx::sql_error& e) {
         // Statement timeout, server shutting down, too many connections:
         // the client should retry (503), it did nothing wrong (not 500).
-        log("request " + std::to_string(req.id) + " failed: " + e.what());
+        kLog.error("request failed", {{"request_id", req.id}, {"error", e.what()}});
+        metrics::worker_metrics().database_error("intake");
         if (!session_->conn().is_open()) drop_session("during a request");
         send(identity,
              encode_final(req.id, db::means_unavailable(e) ? api::database_unavailable_answer()
                                                            : api::internal_error_answer()));
     } catch (const std::exception& e) {
         // Never SQL or internals in the answer; the log keeps the reason.
-        log("request " + std::to_string(req.id) + " failed: " + e.what());
+        kLog.error("request failed", {{"request_id", req.id}, {"error", e.what()}});
         send(identity, encode_final(req.id, api::internal_error_answer()));
     }
 }
@@ -226,7 +253,8 @@ void Intake::run(const std::atomic<bool>& stop) {
                 } while (router_.get(zmq::sockopt::rcvmore));
                 if (!got) break;
                 if (parts.size() != 2) {
-                    log("dropped message with " + std::to_string(parts.size()) + " frames");
+                    kLog.warning("dropped a message with the wrong number of frames",
+                                 {{"frames", parts.size()}});
                     continue;
                 }
                 handle_frame(parts[0].to_string(), parts[1].to_string());
@@ -236,11 +264,12 @@ void Intake::run(const std::atomic<bool>& stop) {
 
         const auto now = std::chrono::steady_clock::now();
         if (now >= next_expiry) {
-            if (auto n = waiters_.expire(now)) log("forgot " + std::to_string(n) + " sync waiters");
+            if (auto n = waiters_.expire(now))
+                kLog.info("forgot expired sync waiters", {{"count", n}});
             next_expiry = now + std::chrono::seconds(10);
         }
     }
-    log("stopped");
+    kLog.info("stopped");
 }
 
 }  // namespace enconvert::intake

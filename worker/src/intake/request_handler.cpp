@@ -2,13 +2,16 @@
 
 #include "db/job_repository.h"
 #include "intake/fingerprint.h"
+#include "log/log.h"
+#include "metrics/worker_metrics.h"
 #include "notify/outbox.h"
 #include "util/ids.h"
-#include "util/log.h"
 
 namespace enconvert::intake {
 
 namespace {
+
+constexpr log::Logger kLog{"intake"};
 
 std::optional<std::string> option_string(const nlohmann::json& options, const char* key) {
     if (auto it = options.find(key); it != options.end() && it->is_string()) {
@@ -51,16 +54,20 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
 
     const db::InsertResult ins = db::insert_job(conn, job);
     if (ins.conflict) {
-        util::log_event("intake",
-                        "idempotency key reused with a different request (job " + ins.job_id + ")");
+        kLog.warning("idempotency key reused with a different request",
+                     {{"job_id", ins.job_id}, {"account_id", identity->account_id}});
         out.final = api::idempotency_conflict_answer();
         return out;
     }
     out.job_id = ins.job_id;
     out.account_id = identity->account_id;
-    util::log_event("intake", (ins.created ? "job created " : "idempotent replay of job ") +
-                                  ins.job_id + " tasks=" + std::to_string(req.urls.size()) +
-                                  (sync ? " sync" : " async"));
+    kLog.info(ins.created ? "job created" : "idempotent replay of a job",
+              {{"job_id", ins.job_id},
+               {"account_id", identity->account_id},
+               {"endpoint", req.endpoint},
+               {"tasks", req.urls.size()},
+               {"mode", sync ? "sync" : "async"}});
+    if (ins.created) metrics::worker_metrics().job_accepted(req.endpoint);
     if (!sync) {
         out.final =
             api::accepted_answer(ins.job_id, ins.status, ins.notification_email, ins.callback_url);

@@ -34,6 +34,7 @@ struct DeliveryRecord {
     std::optional<int> response_code;
     std::optional<std::string> error;
     std::chrono::seconds retry_after{0};  // for State::retry
+    std::string job_id;                   // for the log only
 };
 
 // Records an outcome if `owner` still holds the lease; false otherwise.

@@ -3,13 +3,14 @@
 #include <algorithm>
 
 #include "db/job_repository.h"
+#include "log/log.h"
+#include "metrics/worker_metrics.h"
 #include "notify/ca_bundle.h"
 #include "notify/email_message.h"
 #include "notify/mail_drop.h"
 #include "notify/outbox.h"
 #include "notify/webhook_payload.h"
 #include "notify/webhook_signature.h"
-#include "util/log.h"
 
 namespace enconvert::notify {
 
@@ -17,9 +18,7 @@ namespace {
 
 constexpr int kMaxWaitMs = 250;  // bounds the stop-flag latency
 
-void log(const std::string& msg) {
-    util::log_event("notifier", msg);
-}
+constexpr log::Logger kLog{"notifier"};
 
 std::int64_t unix_now() {
     return std::chrono::duration_cast<std::chrono::seconds>(
@@ -64,7 +63,8 @@ void Notifier::claim_and_start() {
         const int settled = settle_interrupted(session_->conn(), settings_.options.webhook_retries,
                                                settings_.options.email_retries);
         if (settled > 0) {
-            log(std::to_string(settled) + " notification(s) interrupted by a worker restart");
+            kLog.warning("notifications interrupted by a worker restart settled",
+                         {{"count", settled}});
         }
         claimed = claim_notifications(session_->conn(), settings_.worker_id, lease_seconds_, limit);
         // Sleep until the next scheduled retry, or the poll interval.
@@ -78,7 +78,7 @@ void Notifier::claim_and_start() {
         session_.drop("while claiming");
         return;
     } catch (const std::exception& e) {
-        log(std::string("claiming failed: ") + e.what());
+        kLog.error("claiming notifications failed", {{"error", e.what()}});
         next_claim_ = now + settings_.poll_interval;
         want_claim_ = false;
         return;
@@ -94,7 +94,8 @@ void Notifier::claim_and_start() {
             session_.drop("while preparing a notification");
             return;
         } catch (const std::exception& e) {
-            log("notification " + std::to_string(row.id) + ": " + e.what());
+            kLog.error("notification could not be prepared",
+                       {{"job_id", row.job_id}, {"notification_id", row.id}, {"error", e.what()}});
             finish(row, failure("internal_error: the notification could not be prepared", true));
         }
     }
@@ -157,7 +158,9 @@ void Notifier::start_email(const ClaimedNotification& row) {
         }
         try {
             const auto path = write_eml(settings_.mail_dir, row.job_id, message);
-            log("notification " + std::to_string(row.id) + ": email written to " + path.string());
+            kLog.info(
+                "email written to the mail directory",
+                {{"job_id", row.job_id}, {"notification_id", row.id}, {"path", path.string()}});
             AttemptOutcome ok;
             ok.delivered = true;
             finish(row, ok);
@@ -235,11 +238,21 @@ void Notifier::finish(const ClaimedNotification& row, const AttemptOutcome& o) {
     const char* what = rec.state == DeliveryRecord::State::delivered ? "delivered"
                        : rec.state == DeliveryRecord::State::retry   ? "failed, will retry"
                                                                      : "failed";
-    log("notification " + std::to_string(row.id) + " (" + row.type + " for " + row.job_id +
-        ", attempt " + std::to_string(row.attempts) + ") " + what +
-        (o.response_code ? " code " + std::to_string(*o.response_code) : "") +
-        (o.error.empty() ? "" : ": " + o.error));
+    const log::Level level =
+        rec.state == DeliveryRecord::State::delivered ? log::Level::info : log::Level::warning;
+    log::write(level, "notifier", std::string("notification ") + what,
+               {{"job_id", row.job_id},
+                {"notification_id", row.id},
+                {"type", row.type},
+                {"attempt", row.attempts},
+                {"response_code", o.response_code ? nlohmann::json(*o.response_code) : nullptr},
+                {"error", o.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.error)}});
+    metrics::worker_metrics().notification(
+        row.type, rec.state == DeliveryRecord::State::delivered ? "delivered"
+                  : rec.state == DeliveryRecord::State::retry   ? "retry"
+                                                                : "failed");
     unrecorded_.push_back(rec);
+    unrecorded_.back().job_id = row.job_id;
     rows_.erase(row.id);  // row may refer into rows_: erase last
 }
 
@@ -248,14 +261,17 @@ void Notifier::flush_records() {
         const DeliveryRecord& r = unrecorded_.front();
         try {
             if (!record_delivery(session_->conn(), settings_.worker_id, r)) {
-                log("notification " + std::to_string(r.id) + ": lease lost, outcome discarded");
+                kLog.warning("notification lease lost, outcome discarded",
+                             {{"job_id", r.job_id}, {"notification_id", r.id}});
             }
             if (r.state == DeliveryRecord::State::retry) want_claim_ = true;
             unrecorded_.pop_front();
         } catch (const pqxx::broken_connection&) {
             session_.drop("while recording an outcome");
         } catch (const std::exception& e) {
-            log("notification " + std::to_string(r.id) + ": recording failed: " + e.what());
+            kLog.error("recording a notification outcome failed",
+                       {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("notifier");
             unrecorded_.pop_front();
         }
     }
@@ -278,8 +294,10 @@ int Notifier::wait_timeout_ms() const {
 }
 
 void Notifier::run(const std::atomic<bool>& stop) {
-    log("started as " + settings_.worker_id +
-        (settings_.smtp_url.empty() ? ", email to " + settings_.mail_dir : ", email via SMTP"));
+    kLog.info("started",
+              {{"worker_id", settings_.worker_id},
+               {"email", settings_.smtp_url.empty() ? "mail directory " + settings_.mail_dir
+                                                    : std::string("SMTP")}});
     while (!stop.load()) {
         if (session_.ensure()) want_claim_ = true;
         if (session_.take_notifications()) want_claim_ = true;
@@ -300,7 +318,7 @@ void Notifier::run(const std::atomic<bool>& stop) {
                         wait_timeout_ms(), nullptr);
     }
     drain();
-    log("stopped");
+    kLog.info("stopped");
 }
 
 void Notifier::drain() {
@@ -308,8 +326,9 @@ void Notifier::drain() {
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(settings_.options.shutdown_grace);
     if (!transfers_.empty()) {
-        log("stopping: waiting up to " + std::to_string(settings_.options.shutdown_grace) +
-            " s for " + std::to_string(transfers_.size()) + " delivery(ies) in flight");
+        kLog.info("stopping: waiting for deliveries in flight",
+                  {{"grace_seconds", settings_.options.shutdown_grace},
+                   {"in_flight", transfers_.size()}});
     }
     while (!transfers_.empty()) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -327,8 +346,8 @@ void Notifier::drain() {
     if (session_.ensure()) want_claim_ = true;
     flush_records();
     if (!unrecorded_.empty()) {
-        log(std::to_string(unrecorded_.size()) +
-            " outcome(s) not recorded (no database): settled when their lease expires");
+        kLog.warning("outcomes not recorded (no database): settled when their lease expires",
+                     {{"count", unrecorded_.size()}});
     }
 }
 
@@ -341,9 +360,13 @@ void Notifier::release_unstarted() {
         try {
             released = session_ && release_claim(session_->conn(), settings_.worker_id, p.row.id);
         } catch (const std::exception& e) {
-            log("notification " + std::to_string(p.row.id) + ": release failed: " + e.what());
+            kLog.error(
+                "releasing an unsent notification failed",
+                {{"job_id", p.row.job_id}, {"notification_id", p.row.id}, {"error", e.what()}});
         }
-        if (released) log("notification " + std::to_string(p.row.id) + ": released unsent");
+        if (released)
+            kLog.info("notification released unsent",
+                      {{"job_id", p.row.job_id}, {"notification_id", p.row.id}});
         rows_.erase(p.row.id);
     }
     resolving_.clear();

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "log/log.h"
+#include "metrics/worker_metrics.h"
 #include "render/child_process.h"
 #include "render/frame.h"
 #include "render/process_memory.h"
@@ -30,8 +32,9 @@ constexpr auto kStableAfter = std::chrono::seconds(60);
 constexpr auto kStopGrace = milliseconds(1000);
 constexpr double kDefaultTimeoutSeconds = 60;
 
-void log(int index, const std::string& what) {
-    std::fprintf(stderr, "enconvert-worker: renderer %d: %s\n", index, what.c_str());
+void log(log::Level level, int index, const std::string& what, nlohmann::json job_ids = nullptr) {
+    log::write(level, "renderer_pool", what,
+               {{"renderer", index}, {"job_ids", std::move(job_ids)}});
 }
 
 RenderResult failure(std::uint64_t id, std::string code, std::string message) {
@@ -83,6 +86,7 @@ std::optional<RenderResult> parse_result(const nlohmann::json& m) {
 struct RendererPool::Impl {
     struct InFlight {
         std::string out_path;
+        std::string job_id;          // for the log
         Clock::time_point deadline;  // the request's own timeout + hang grace
     };
     // Retiring: takes no new work; replaced once its in-flight work is done.
@@ -141,11 +145,13 @@ void RendererPool::Impl::spawn(Slot& slot) {
                                      "--allowed-networks", options.allowed_networks},
             std::vector<std::pair<std::string, std::string>>{
                 {"DISPLAY", options.display},
+                {log::kLevelEnv, options.log_level},
                 {"WEBKIT_DISABLE_COMPOSITING_MODE", "1"},
                 {"WEBKIT_DISABLE_DMABUF_RENDERER", "1"}});
         slot.state = State::Starting;
     } catch (const std::exception& e) {
-        log(slot.index, e.what());
+        log(log::Level::error, slot.index,
+            std::string("starting the renderer failed: ") + e.what());
         slot.process.reset();
         slot.state = State::Down;
         slot.restart_at = Clock::now() + slot.backoff;
@@ -156,7 +162,10 @@ void RendererPool::Impl::spawn(Slot& slot) {
 // The child is unusable: kill it, fail what it was doing, schedule a restart.
 void RendererPool::Impl::lose(Slot& slot, const std::string& why, std::vector<RenderResult>& out,
                               const std::function<bool(const InFlight&)>& timed_out) {
-    log(slot.index, why + "; restarting");
+    nlohmann::json job_ids = nlohmann::json::array();
+    for (const auto& [id, request] : slot.in_flight) job_ids.push_back(request.job_id);
+    log(log::Level::error, slot.index, why + "; restarting", job_ids);
+    metrics::worker_metrics().renderer_restart("lost");
     slot.process.reset();  // SIGKILL + reap
     for (const auto& [id, request] : slot.in_flight) {
         // The child may have died mid-write: no partial file survives
@@ -186,7 +195,7 @@ void RendererPool::Impl::handle_frame(Slot& slot, const nlohmann::json& message,
                                       std::vector<RenderResult>& out) {
     auto v = message.find("v");
     if (v == message.end() || !v->is_number_unsigned() || v->get<std::uint64_t>() != 1) {
-        log(slot.index, "ignoring a frame with an unknown version");
+        log(log::Level::warning, slot.index, "ignoring a frame with an unknown version");
         return;
     }
     if (auto ready = message.find("ready"); ready != message.end()) {
@@ -197,12 +206,13 @@ void RendererPool::Impl::handle_frame(Slot& slot, const nlohmann::json& message,
     }
     std::optional<RenderResult> result = parse_result(message);
     if (!result) {
-        log(slot.index, "ignoring a malformed result frame");
+        log(log::Level::warning, slot.index, "ignoring a malformed result frame");
         return;
     }
     auto it = slot.in_flight.find(result->id);
     if (it == slot.in_flight.end()) {
-        log(slot.index, "ignoring a result for unknown task " + std::to_string(result->id));
+        log(log::Level::warning, slot.index,
+            "ignoring a result for unknown task " + std::to_string(result->id));
         return;
     }
     slot.in_flight.erase(it);
@@ -226,7 +236,8 @@ void RendererPool::Impl::consider_retiring(Slot& slot) {
                   std::to_string(options.memory_ceiling_mb) + " MB)";
     }
     if (why.empty()) return;
-    log(slot.index, why);
+    log(log::Level::info, slot.index, why);
+    metrics::worker_metrics().renderer_restart("recycled");
     slot.state = State::Retiring;
 }
 
@@ -257,7 +268,7 @@ void RendererPool::Impl::service(Slot& slot, Clock::time_point now,
             if (!message) break;
             handle_frame(slot, *message, out);
         } catch (const MalformedFrame& e) {
-            log(slot.index, e.what());
+            log(log::Level::warning, slot.index, e.what());
         } catch (const FrameError& e) {
             lose(slot, std::string("corrupt output: ") + e.what(), out);
             return;
@@ -397,6 +408,7 @@ void RendererPool::Impl::send(Slot& slot, const RenderRequest& request) {
         {"url", request.url},
         {"format", request.format},
         {"out", request.out_path},
+        {"job_id", request.job_id},
         {"options", request.options.is_object() ? request.options : nlohmann::json::object()}};
     std::string frame;
     try {
@@ -409,7 +421,8 @@ void RendererPool::Impl::send(Slot& slot, const RenderRequest& request) {
     }
     const auto budget = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double>(timeout_seconds(request.options)));
-    slot.in_flight[request.id] = {request.out_path, Clock::now() + budget + options.hang_grace};
+    slot.in_flight[request.id] = {request.out_path, request.job_id,
+                                  Clock::now() + budget + options.hang_grace};
     if (!slot.process->send(frame)) lose(slot, "renderer closed its input", deferred);
 }
 

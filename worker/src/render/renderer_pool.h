@@ -14,6 +14,7 @@ namespace enconvert::render {
 
 struct RenderRequest {
     std::uint64_t id = 0;  // task id, echoed in the result
+    std::string job_id;    // for the renderer's log lines
     std::string url;
     std::string format;                                 // "pdf", "png", "jpeg", "webp"
     std::string out_path;                               // absolute path the child writes
@@ -63,6 +64,8 @@ class RendererPool {
         // CIDRs exempt from the outbound deny list, as in the config's
         // allowed_networks; enforced by each child's outbound gate.
         std::string allowed_networks;
+        // The children's log level (log::parse_level names).
+        std::string log_level = "info";
     };
 
     explicit RendererPool(Options options);

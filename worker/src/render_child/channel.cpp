@@ -5,9 +5,13 @@
 #include <glib-unix.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include "log/log.h"
 
 namespace enconvert::render_child {
+
+namespace {
+constexpr log::Logger kLog{"channel"};
+}  // namespace
 
 Channel::Channel(OnMessage on_message, OnClosed on_closed)
     : on_message_(std::move(on_message)), on_closed_(std::move(on_closed)) {
@@ -26,7 +30,7 @@ void Channel::send(const nlohmann::json& message) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             // The worker is gone; nobody is left to answer to.
-            std::fprintf(stderr, "enconvert-render: stdout write failed, exiting\n");
+            kLog.error("writing to the worker failed; exiting");
             _exit(1);
         }
         done += static_cast<std::size_t>(n);
@@ -56,10 +60,10 @@ bool Channel::drain() {
             if (!message) return true;
             on_message_(*message);
         } catch (const render::MalformedFrame& e) {
-            std::fprintf(stderr, "enconvert-render: skipping bad frame: %s\n", e.what());
+            kLog.warning("skipping a bad frame from the worker", {{"error", e.what()}});
         } catch (const render::FrameError& e) {
             // A corrupt stream cannot be resynchronised: treat it as closed.
-            std::fprintf(stderr, "enconvert-render: bad stream from worker: %s\n", e.what());
+            kLog.error("bad stream from the worker", {{"error", e.what()}});
             return false;
         }
     }

@@ -26,6 +26,8 @@ ParsedRequest parse_request(const nlohmann::json& message) {
         if (it == message.end() || !it->is_string()) return reject(std::string("missing ") + key);
         *field = it->get<std::string>();
     }
+    if (auto it = message.find("job_id"); it != message.end() && it->is_string())
+        job.job_id = it->get<std::string>();
     if (job.url.empty()) return reject("empty url");
     if (job.out_path.empty() || job.out_path.front() != '/')
         return reject("out must be an absolute path");

@@ -34,7 +34,8 @@ struct PdfOptions {
 };
 
 struct Job {
-    std::uint64_t id = 0;
+    std::uint64_t id = 0;  // the worker's task id
+    std::string job_id;    // for the log only
     std::string url;
     std::string format;  // "pdf", "png", "jpeg" or "webp"
     std::string out_path;

@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "log/log.h"
 #include "net/address_policy.h"
 #include "render_child/channel.h"
 #include "render_child/file_printer.h"
@@ -19,7 +20,31 @@
 
 namespace {
 
+constexpr enconvert::log::Logger kLog{"main"};
 constexpr int kMaxViews = 64;
+
+// GLib's structured log writer: each message of GLib, GTK or WebKit in this
+// process becomes one line of ours, debug messages only when asked for.
+GLogWriterOutput glib_log_writer(GLogLevelFlags flags, const GLogField* fields, gsize n_fields,
+                                 gpointer) {
+    using enconvert::log::Level;
+    Level level = Level::info;
+    if (flags & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+        level = Level::error;
+    else if (flags & G_LOG_LEVEL_WARNING)
+        level = Level::warning;
+    else if (flags & G_LOG_LEVEL_DEBUG)
+        level = Level::debug;
+    std::string domain = "glib", message;
+    for (gsize i = 0; i < n_fields; ++i) {
+        if (fields[i].length >= 0) continue;  // binary field: not text
+        const char* value = static_cast<const char*>(fields[i].value);
+        if (std::strcmp(fields[i].key, "GLIB_DOMAIN") == 0) domain = value;
+        if (std::strcmp(fields[i].key, "MESSAGE") == 0) message = value;
+    }
+    enconvert::log::write(level, domain, message);
+    return G_LOG_WRITER_HANDLED;
+}
 constexpr long kMaxMemoryLimitMb = 1 << 20;
 
 struct Arguments {
@@ -65,6 +90,11 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
 }
 
 int run(int argc, char** argv) {
+    enconvert::log::set_process("render");
+    enconvert::log::set_min_level_from_env();
+    // GLib, GTK and WebKit messages of this process go through our logger
+    // too, so the stream stays one JSON object per line.
+    g_log_set_writer_func(glib_log_writer, nullptr, nullptr);
     std::optional<Arguments> args = parse_arguments(argc, argv);
     if (!args) {
         std::fprintf(stderr,
@@ -77,13 +107,13 @@ int run(int argc, char** argv) {
     setenv("WEBKIT_DISABLE_COMPOSITING_MODE", "1", 1);
     setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", 1);
     if (!gtk_init_check(&argc, &argv)) {
-        std::fprintf(stderr, "enconvert-render: cannot open display %s\n",
-                     getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)");
+        kLog.error("cannot open the display",
+                   {{"display", getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)"}});
         return 1;
     }
     std::optional<std::string> printer = enconvert::render_child::find_file_printer();
     if (!printer) {
-        std::fprintf(stderr, "enconvert-render: GTK's print-to-file printer is not available\n");
+        kLog.error("GTK's print-to-file printer is not available");
         return 1;
     }
 
@@ -110,7 +140,7 @@ int main(int argc, char** argv) {
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "enconvert-render: fatal: %s\n", e.what());
+        kLog.error("fatal", {{"error", e.what()}});
         return 1;
     }
 }

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "log/log.h"
+
 namespace enconvert::render_child {
 
 namespace {
+
+constexpr log::Logger kLog{"renderer"};
 
 // Views beyond the `views` the worker may keep busy. After a job a view
 // spends 100-300 ms loading about:blank and clearing website data, and the
@@ -33,7 +37,9 @@ void Renderer::on_message(const nlohmann::json& message) {
     }
     ParsedRequest parsed = parse_request(message);
     if (!parsed.job) {
-        std::fprintf(stderr, "enconvert-render: rejected request: %s\n", parsed.rejection.c_str());
+        kLog.error("rejected a render request",
+                   {{"task_id", parsed.id ? nlohmann::json(*parsed.id) : nlohmann::json(nullptr)},
+                    {"why", parsed.rejection}});
         if (parsed.id) {
             Outcome outcome;
             outcome.error_code = "invalid_request";
@@ -68,6 +74,7 @@ void Renderer::dispatch() {
 void Renderer::cancel(std::uint64_t id) {
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
         if (it->id != id) continue;
+        kLog.info("render cancelled before it started", {{"job_id", it->job_id}, {"task_id", id}});
         queue_.erase(it);
         Outcome outcome;
         outcome.error_code = "cancelled";
@@ -80,10 +87,6 @@ void Renderer::cancel(std::uint64_t id) {
 }
 
 void Renderer::answer(std::uint64_t id, const Outcome& outcome) {
-    std::fprintf(stderr, "enconvert-render: job %llu %s%s%s in %.0f ms\n",
-                 static_cast<unsigned long long>(id), outcome.ok ? "ok" : "failed ",
-                 outcome.error_code.c_str(), outcome.ok ? "" : (": " + outcome.error).c_str(),
-                 outcome.render_ms);
     channel_.send(result_message(id, outcome));
 }
 

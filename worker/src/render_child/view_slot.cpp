@@ -24,6 +24,14 @@ ViewSlot::ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb
     begin_reset();
 }
 
+void ViewSlot::note(log::Level level, const char* what, const std::string& detail) const {
+    log::write(level, "view", what,
+               {{"view", index_},
+                {"job_id", job_ ? nlohmann::json(job_->job_id) : nlohmann::json(nullptr)},
+                {"task_id", job_ ? nlohmann::json(job_->id) : nlohmann::json(nullptr)},
+                {"detail", detail.empty() ? nlohmann::json(nullptr) : nlohmann::json(detail)}});
+}
+
 ViewSlot::~ViewSlot() {
     if (print_op_) g_signal_handlers_disconnect_by_data(print_op_.get(), this);
     if (cancellable_) g_cancellable_cancel(cancellable_.get());
@@ -285,16 +293,23 @@ void ViewSlot::answer(Outcome outcome) {
     outcome.http_status = http_status_;
     outcome.render_ms = elapsed_ms();
     outcome.view = index_;
-    if (outcome.ok) {
-        char timing[160];
-        std::snprintf(timing, sizeof timing,
-                      "queued %.0f ms, load %.0f ms, settle+fonts %.0f ms, output %.0f ms",
-                      static_cast<double>(started_us_ - job_->received_us) / 1000.0,
-                      static_cast<double>(load_finished_us_ - started_us_) / 1000.0,
-                      static_cast<double>(output_started_us_ - load_finished_us_) / 1000.0,
-                      static_cast<double>(g_get_monotonic_time() - output_started_us_) / 1000.0);
-        log(index_, "job done", timing);
-    }
+    const auto ms = [](gint64 us) { return static_cast<double>(us) / 1000.0; };
+    nlohmann::json timings = nullptr;
+    if (outcome.ok)
+        timings = {{"queued_ms", ms(started_us_ - job_->received_us)},
+                   {"load_ms", ms(load_finished_us_ - started_us_)},
+                   {"settle_ms", ms(output_started_us_ - load_finished_us_)},
+                   {"output_ms", ms(g_get_monotonic_time() - output_started_us_)}};
+    log::write(
+        outcome.ok ? log::Level::info : log::Level::warning, "view",
+        outcome.ok ? "render succeeded" : "render failed",
+        {{"view", index_},
+         {"job_id", job_->job_id},
+         {"task_id", job_->id},
+         {"render_ms", outcome.render_ms},
+         {"timings", timings},
+         {"error_code", outcome.ok ? nlohmann::json(nullptr) : nlohmann::json(outcome.error_code)},
+         {"error", outcome.ok ? nlohmann::json(nullptr) : nlohmann::json(outcome.error)}});
     if (!outcome.ok) unlink(temp_path_.c_str());
     // Stamped into the output (or useless now); a band print still running
     // is drained below and removes it again when done.
@@ -367,7 +382,7 @@ void ViewSlot::begin_reset() {
 gboolean ViewSlot::on_reset_watchdog(gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
     self->reset_watchdog_.release();
-    log(self->index_, "reset did not finish; replacing the view");
+    self->note(log::Level::warning, "reset did not finish; replacing the view");
     self->recycle_soon();
     return G_SOURCE_REMOVE;
 }
@@ -387,7 +402,8 @@ void ViewSlot::on_site_data_cleared(GObject* source, GAsyncResult* result, gpoin
     ViewSlot* self = tag->slot;
     if (tag->generation != self->generation_ || self->stage_ != Stage::Resetting) return;
     if (error) {
-        log(self->index_, "clearing site data failed; replacing the view", error->message);
+        self->note(log::Level::warning, "clearing site data failed; replacing the view",
+                   error->message);
         self->recycle_soon();
         return;
     }

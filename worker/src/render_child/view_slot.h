@@ -14,6 +14,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "log/log.h"
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/gobject_ptr.h"
 #include "render_child/job.h"
@@ -129,6 +130,10 @@ class ViewSlot {
     static void on_script_done(GObject*, GAsyncResult*, gpointer);
     static void on_snapshot_done(GObject*, GAsyncResult*, gpointer);
     static void on_site_data_cleared(GObject*, GAsyncResult*, gpointer);
+
+    // One log line of this view, with the current job's ids when there is
+    // one.
+    void note(log::Level level, const char* what, const std::string& detail = {}) const;
 
     const int index_;
     const std::string printer_name_;

@@ -4,7 +4,6 @@
 #include <glib.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 
 namespace enconvert::render_child {
@@ -38,11 +37,6 @@ struct AsyncTag {
     ViewSlot* slot;
     std::uint64_t generation;
 };
-
-inline void log(int index, const char* what, const std::string& detail = {}) {
-    std::fprintf(stderr, "enconvert-render: view %d: %s%s%s\n", index, what,
-                 detail.empty() ? "" : ": ", detail.c_str());
-}
 
 }  // namespace slot_detail
 }  // namespace enconvert::render_child

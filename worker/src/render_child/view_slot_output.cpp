@@ -64,7 +64,8 @@ void ViewSlot::on_prepare_done(GObject* source, GAsyncResult* result, gpointer d
         self->page_facts_json_ = json.get();
     } else {
         // Without the facts the PDF still prints, just without links.
-        log(self->index_, "print preparation script failed", error ? error->message : "");
+        self->note(log::Level::warning, "print preparation script failed",
+                   error ? error->message : "");
     }
     if (self->job_->single_page) {
         const PdfOptions& p = self->job_->pdf;
@@ -154,7 +155,7 @@ gboolean ViewSlot::on_print_lost(gpointer data) {
 gboolean ViewSlot::on_print_watchdog(gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
     self->print_watchdog_.release();
-    log(self->index_, "print did not finish; replacing the view");
+    self->note(log::Level::warning, "print did not finish; replacing the view");
     if (self->stage_ == Stage::Printing)
         self->fail("print_failed", "Failed to print page: printing did not finish");
     if (self->print_op_) g_signal_handlers_disconnect_by_data(self->print_op_.get(), self);
@@ -196,9 +197,15 @@ void ViewSlot::finish_pdf() {
             facts, job_->pdf,
             single_page_height_mm_ > 0 ? single_page_height_mm_ : job_->pdf.page_height_mm);
     const gint64 started = g_get_monotonic_time();
-    const std::string error = pdf::postprocess(temp_path_, input);
-    log(index_, "post-processed",
-        std::to_string((g_get_monotonic_time() - started) / 1000) + " ms");
+    pdf::PostProcessStats stats;
+    const std::string error = pdf::postprocess(temp_path_, input, &stats);
+    note(log::Level::debug, "post-processed",
+         std::to_string((g_get_monotonic_time() - started) / 1000) + " ms, " +
+             std::to_string(stats.font_programs) + " font programs, " +
+             std::to_string(stats.fonts_subset) + " subset, " +
+             std::to_string(stats.duplicate_fonts_dropped) + " duplicates dropped, " +
+             std::to_string(stats.links) + " links, " + std::to_string(stats.pages_stamped) +
+             " pages stamped");
     if (!error.empty()) {
         fail("print_failed", "Failed to finish PDF: " + error);
         return;
@@ -249,8 +256,8 @@ void ViewSlot::print_bands() {
 void ViewSlot::on_bands_printed() {
     const int pages = pdf::page_count(bands_path_);
     if (pages != body_pages_) {
-        log(index_, "header/footer sheets do not match the body",
-            std::to_string(pages) + " vs " + std::to_string(body_pages_));
+        note(log::Level::warning, "header/footer sheets do not match the body",
+             std::to_string(pages) + " vs " + std::to_string(body_pages_));
         fail("print_failed", "Failed to print page: header/footer could not be laid out");
         return;
     }

@@ -114,7 +114,7 @@ gboolean ViewSlot::on_decide_policy(WebKitWebView*, WebKitPolicyDecision* decisi
         webkit_policy_decision_ignore(decision);
         if (refused && type == WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION &&
             self->stage_ == Stage::Loading && !self->job_load_committed_) {
-            log(self->index_, "navigation refused", uri ? uri : "");
+            self->note(log::Level::warning, "navigation refused", log::redact_url(uri ? uri : ""));
             self->fail(refused->code, refused->message);
         }
         return TRUE;
@@ -139,7 +139,7 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
                               !self->job_load_committed_;
         if (!orphaned) return TRUE;
         if (self->load_retries_++ < kEngineAbandonedLoadRetries) {
-            log(self->index_, "load cancelled by the engine; loading again");
+            self->note(log::Level::warning, "load cancelled by the engine; loading again");
             self->reload_source_.reset(g_idle_add(&ViewSlot::on_reload, self));
         } else {
             self->fail("load_failed",
@@ -154,9 +154,9 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
         return TRUE;
     }
     if (self->stage_ != Stage::Loading) return TRUE;  // no error page either way
-    log(self->index_, "load failed",
-        std::string(g_quark_to_string(error->domain)) + " code " + std::to_string(error->code) +
-            ": " + error->message);
+    self->note(log::Level::warning, "load failed",
+               std::string(g_quark_to_string(error->domain)) + " code " +
+                   std::to_string(error->code) + ": " + error->message);
     // Since the engine connects only through the gate, DNS and connection
     // failures (and refusals) are the gate's to explain.
     const std::optional<GateRefusal> refusal =
@@ -179,7 +179,8 @@ gboolean ViewSlot::on_load_failed_tls(WebKitWebView*, gchar* failing_uri, GTlsCe
 void ViewSlot::on_web_process_terminated(WebKitWebView*, WebKitWebProcessTerminationReason reason,
                                          gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
-    log(self->index_, "web process terminated", std::to_string(static_cast<int>(reason)));
+    self->note(log::Level::warning, "web process terminated",
+               std::to_string(static_cast<int>(reason)));
     if (self->job_running()) {
         if (reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT)
             self->fail("memory_limit",
@@ -247,7 +248,7 @@ void ViewSlot::on_selector_done(GObject* source, GAsyncResult* result, gpointer 
                    "Failed to render page: selector \"" + selector + "\" did not appear within " +
                        std::to_string(self->job_->wait_for_selector_timeout_ms) + " ms");
     } else {
-        log(self->index_, "selector script failed", error);
+        self->note(log::Level::warning, "selector script failed", error);
         self->fail("load_failed", "Failed to render page: the page could not be inspected");
     }
 }
@@ -272,7 +273,7 @@ gboolean ViewSlot::on_settle_tick(gpointer data) {
     const gint64 quiet_for = now - self->last_network_us_;
     const bool capped = now - self->load_finished_us_ >= kSettleCapUs;
     if ((self->pending_resources_.empty() && quiet_for >= kQuietUs) || capped) {
-        if (capped) log(self->index_, "network never went quiet; capturing anyway");
+        if (capped) self->note(log::Level::warning, "network never went quiet; capturing anyway");
         self->run_fonts_script();
         return G_SOURCE_REMOVE;
     }
@@ -299,7 +300,7 @@ void ViewSlot::on_script_done(GObject* source, GAsyncResult* result, gpointer da
     ViewSlot* self = tag->slot;
     if (tag->generation != self->generation_ || self->stage_ != Stage::Scripting) return;
     // A page whose script fails still renders; fonts may just be late.
-    if (!value) log(self->index_, "fonts.ready script failed", error);
+    if (!value) self->note(log::Level::warning, "fonts.ready script failed", error);
     self->start_delay();
 }
 

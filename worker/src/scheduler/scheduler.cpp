@@ -6,18 +6,17 @@
 #include <vector>
 
 #include "db/job_repository.h"
+#include "log/log.h"
+#include "metrics/worker_metrics.h"
 #include "scheduler/task_outcome.h"
 #include "storage/object_key.h"
 #include "util/ids.h"
-#include "util/log.h"
 
 namespace enconvert::scheduler {
 
 namespace {
 constexpr std::chrono::milliseconds kMaxWait{250};  // bounds the stop-flag latency
-void log(const std::string& msg) {
-    util::log_event("scheduler", msg);
-}
+constexpr log::Logger kLog{"scheduler"};
 }  // namespace
 
 Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererPool> pool,
@@ -35,22 +34,33 @@ void Scheduler::flush_outcomes() {
         try {
             const db::FinishResult r = db::finish_task(session_->conn(), options_.worker_id, o);
             if (!r.applied) {
-                log("task " + std::to_string(o.task_id) + ": lease lost, result discarded");
+                kLog.warning("lease lost, result discarded",
+                             {{"job_id", o.job_id}, {"task_id", o.task_id}});
                 if (o.ok) storage_.remove(o.object_key);
             } else if (o.retry) {
-                log("task " + std::to_string(o.task_id) + " back in the queue after " +
-                    o.error_code);
+                kLog.info(
+                    "task back in the queue",
+                    {{"job_id", r.job_id}, {"task_id", o.task_id}, {"error_code", o.error_code}});
             } else {
-                log("task " + std::to_string(o.task_id) +
-                    (o.ok ? " success" : " failed: " + o.error_code) +
-                    (r.job_terminal ? "; job " + r.job_id + " finished" : ""));
+                log::write(o.ok ? log::Level::info : log::Level::warning, "scheduler",
+                           o.ok ? "task succeeded" : "task failed",
+                           {{"job_id", r.job_id},
+                            {"task_id", o.task_id},
+                            {"error_code",
+                             o.ok ? nlohmann::json(nullptr) : nlohmann::json(o.error_code)}});
+                if (r.job_terminal) {
+                    kLog.info("job finished", {{"job_id", r.job_id}, {"status", r.job_status}});
+                    metrics::worker_metrics().job_finished(r.endpoint, r.job_status);
+                }
             }
             unrecorded_.pop_front();
         } catch (const pqxx::broken_connection&) {
             session_.drop("while recording a result");
         } catch (const std::exception& e) {
             // Not a connectivity problem: retrying would fail the same way.
-            log("task " + std::to_string(o.task_id) + ": recording failed: " + e.what());
+            kLog.error("recording a task outcome failed",
+                       {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("scheduler");
             unrecorded_.pop_front();
         }
     }
@@ -63,13 +73,13 @@ void Scheduler::claim_and_submit() {
     // A full storage would only fail the renders it takes: tasks wait in
     // the queue until there is room.
     if (!storage_.has_room()) {
-        if (!storage_full_logged_) log("storage is nearly full: not taking new tasks");
+        if (!storage_full_logged_) kLog.warning("storage is nearly full: not taking new tasks");
         storage_full_logged_ = true;
         want_claim_ = false;
         next_claim_ = now + options_.claim_interval;
         return;
     }
-    if (storage_full_logged_) log("storage has room again");
+    if (storage_full_logged_) kLog.info("storage has room again");
     storage_full_logged_ = false;
     const int limit = static_cast<int>(pool_->free_slots());
     std::vector<db::ClaimedTask> claimed;
@@ -80,7 +90,8 @@ void Scheduler::claim_and_submit() {
         session_.drop("while claiming");
         return;
     } catch (const std::exception& e) {
-        log(std::string("claiming failed: ") + e.what());
+        kLog.error("claiming tasks failed", {{"error", e.what()}});
+        metrics::worker_metrics().database_error("scheduler");
         next_claim_ = now + options_.claim_interval;
         want_claim_ = false;
         return;
@@ -96,6 +107,7 @@ void Scheduler::claim_and_submit() {
             // back (no attempt used) rather than run one id twice at once.
             db::TaskOutcome o;
             o.task_id = task.task_id;
+            o.job_id = task.job_id;
             o.retry = true;
             o.count_attempt = false;
             o.retry_after_seconds = 1;
@@ -107,6 +119,7 @@ void Scheduler::claim_and_submit() {
         if (task.attempts > options_.retry.max_attempts) {
             db::TaskOutcome o;
             o.task_id = task.task_id;
+            o.job_id = task.job_id;
             o.error_code = "render_failed";
             o.error = "The page could not be rendered after " +
                       std::to_string(options_.retry.max_attempts) + " attempts.";
@@ -116,6 +129,7 @@ void Scheduler::claim_and_submit() {
         const std::string format = storage::format_for(task.endpoint, task.options);
         render::RenderRequest req;
         req.id = static_cast<std::uint64_t>(task.task_id);
+        req.job_id = task.job_id;
         req.url = task.url;
         req.format = format;
         const std::filesystem::path temp =
@@ -124,13 +138,17 @@ void Scheduler::claim_and_submit() {
         req.out_path = temp.string();
         req.options = task.options;
         req.alone = task.run_alone;
-        log("task " + std::to_string(task.task_id) + " of " + task.job_id + " claimed (attempt " +
-            std::to_string(task.attempts) + (task.run_alone ? ", alone" : "") + ")");
+        kLog.info("task claimed", {{"job_id", task.job_id},
+                                   {"task_id", task.task_id},
+                                   {"attempt", task.attempts},
+                                   {"alone", task.run_alone},
+                                   {"url", log::redact_url(task.url)}});
         const auto id = task.task_id;
         in_flight_.emplace(id, InFlight{std::move(task), temp,
                                         now + std::chrono::seconds(options_.lease_seconds)});
         pool_->submit(std::move(req));
     }
+    metrics::worker_metrics().set_tasks_in_flight(in_flight_.size());
     flush_outcomes();
 }
 
@@ -140,8 +158,8 @@ std::chrono::milliseconds Scheduler::renewal_interval() const {
 
 void Scheduler::abandon(InFlight& f, const std::string& why) {
     if (f.abandoned) return;
-    log("task " + std::to_string(f.task.task_id) + " of " + f.task.job_id + ": " + why +
-        "; render cancelled");
+    kLog.warning("render cancelled",
+                 {{"job_id", f.task.job_id}, {"task_id", f.task.task_id}, {"why", why}});
     f.abandoned = true;
     pool_->cancel(static_cast<std::uint64_t>(f.task.task_id));
 }
@@ -170,7 +188,8 @@ void Scheduler::renew_leases() {
         } catch (const pqxx::broken_connection&) {
             session_.drop("while renewing leases");
         } catch (const std::exception& e) {
-            log(std::string("renewing leases failed: ") + e.what());
+            kLog.error("renewing leases failed", {{"error", e.what()}});
+            metrics::worker_metrics().database_error("scheduler");
         }
     }
     // Unreachable database: past its expiry a lease may belong to another
@@ -183,7 +202,7 @@ void Scheduler::collect_results() {
     for (const render::RenderResult& r : pool_->collect()) {
         auto it = in_flight_.find(static_cast<std::int64_t>(r.id));
         if (it == in_flight_.end()) {
-            log("result for unknown task " + std::to_string(r.id) + " ignored");
+            kLog.warning("result for an unknown task ignored", {{"task_id", r.id}});
             continue;
         }
         if (it->second.abandoned) {
@@ -193,11 +212,14 @@ void Scheduler::collect_results() {
             want_claim_ = true;
             continue;
         }
+        metrics::worker_metrics().render_finished(r.ok ? "success" : "failure",
+                                                  r.render_ms / 1000.0);
         unrecorded_.push_back(make_outcome(it->second.task, r, storage_, it->second.temp_file,
                                            std::chrono::system_clock::now(), options_.retry));
         in_flight_.erase(it);
         want_claim_ = true;  // a slot is free again
     }
+    metrics::worker_metrics().set_tasks_in_flight(in_flight_.size());
 }
 
 void Scheduler::release_in_flight() {
@@ -209,14 +231,14 @@ void Scheduler::release_in_flight() {
     if (!session_) return;  // leases will expire and be reclaimed
     try {
         const int n = db::release_tasks(session_->conn(), options_.worker_id);
-        log("handed " + std::to_string(n) + " unfinished tasks back to the queue");
+        kLog.info("unfinished tasks handed back to the queue", {{"count", n}});
     } catch (const std::exception& e) {
-        log(std::string("releasing tasks failed: ") + e.what());
+        kLog.error("releasing tasks failed", {{"error", e.what()}});
     }
 }
 
 void Scheduler::run(const std::atomic<bool>& stop) {
-    log("started as " + options_.worker_id);
+    kLog.info("started", {{"worker_id", options_.worker_id}});
     while (!stop.load()) {
         if (session_.ensure()) want_claim_ = true;
         if (session_.take_notifications()) want_claim_ = true;
@@ -239,13 +261,13 @@ void Scheduler::run(const std::atomic<bool>& stop) {
             if (want_claim_) wait = std::chrono::milliseconds(0);
         }
         if (::poll(fds.data(), fds.size(), static_cast<int>(wait.count())) < 0 && errno != EINTR) {
-            log("poll failed");
+            kLog.error("poll failed", {{"errno", errno}});
         }
         collect_results();
     }
     flush_outcomes();
     release_in_flight();
-    log("stopped");
+    kLog.info("stopped");
 }
 
 }  // namespace enconvert::scheduler

@@ -2,21 +2,24 @@
 
 #include <cmath>
 
+#include "log/log.h"
 #include "storage/object_key.h"
-#include "util/log.h"
 
 namespace enconvert::scheduler {
 
 namespace {
 
-void log(const db::ClaimedTask& task, const std::string& what) {
-    util::log_event("scheduler",
-                    "task " + std::to_string(task.task_id) + " of " + task.job_id + ": " + what);
+constexpr log::Logger kLog{"scheduler"};
+
+void log_store_failure(const db::ClaimedTask& task, const char* error) {
+    kLog.error("storing the result failed",
+               {{"job_id", task.job_id}, {"task_id", task.task_id}, {"error", error}});
 }
 
 db::TaskOutcome failed(const db::ClaimedTask& task, std::string code, std::string error) {
     db::TaskOutcome o;
     o.task_id = task.task_id;
+    o.job_id = task.job_id;
     o.error_code = std::move(code);
     o.error = std::move(error);
     return o;
@@ -43,8 +46,11 @@ db::TaskOutcome crashed(const db::ClaimedTask& task, const render::RenderResult&
         db::TaskOutcome o = failed(task, result.error_code, result.error);
         o.retry = true;
         o.run_alone = result.renderer_lost;
-        log(task, result.error_code + " on attempt " + std::to_string(task.attempts) +
-                      "; queued again" + (o.run_alone ? " to run alone" : ""));
+        kLog.warning("render crashed; queued again", {{"job_id", task.job_id},
+                                                      {"task_id", task.task_id},
+                                                      {"error_code", result.error_code},
+                                                      {"attempt", task.attempts},
+                                                      {"alone", o.run_alone}});
         return o;
     }
     const std::string tries = std::to_string(task.attempts);
@@ -71,6 +77,7 @@ db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderRe
         const std::string name = storage::output_name(task.options, task.url, ext);
         db::TaskOutcome o;
         o.task_id = task.task_id;
+        o.job_id = task.job_id;
         o.object_key = storage::build_object_key(task.account_public_id, task.endpoint, name,
                                                  storage::utc_stamp(now), task.task_id, ext);
         o.filename = name + "." + ext;
@@ -81,12 +88,12 @@ db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderRe
             o.ok = true;
             return o;
         } catch (const storage::StorageError& e) {
-            log(task, std::string("storing the result failed: ") + e.what());
+            log_store_failure(task, e.what());
             if (e.full()) return storage_full(task, policy);
             return failed(task, "storage_error",
                           std::string("The rendered file could not be stored: ") + e.what() + ".");
         } catch (const std::exception& e) {
-            log(task, std::string("storing the result failed: ") + e.what());
+            log_store_failure(task, e.what());
             std::error_code ec;
             std::filesystem::remove(temp_file, ec);
             return failed(task, "storage_error", "The rendered file could not be stored.");

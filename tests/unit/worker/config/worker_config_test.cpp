@@ -129,3 +129,24 @@ TEST(WorkerConfig, PackagedConfigurationParses) {
     EXPECT_EQ(c.renderer_binary, "/r");
     EXPECT_EQ(c.presign_ttl, 3600);
 }
+
+TEST(WorkerConfig, LogLevelAndMetricsListenHaveDefaultsAndAreChecked) {
+    TempFile f(kMinimal);
+    const auto c = parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "");
+    EXPECT_EQ(c.log_level, "info");
+    EXPECT_EQ(c.metrics_listen, "127.0.0.1:9469");
+    const auto off = parse_worker_config({"--config", f.path(), "--metrics_listen", ""},
+                                         ConfigPurpose::serve, "");
+    EXPECT_TRUE(off.metrics_listen.empty());
+    for (const auto& [key, value] :
+         {std::pair{"--log_level", "loud"}, std::pair{"--metrics_listen", "localhost:9469"},
+          std::pair{"--metrics_listen", "127.0.0.1"}}) {
+        try {
+            parse_worker_config({"--config", f.path(), key, value}, ConfigPurpose::serve, "");
+            ADD_FAILURE() << key << " " << value << " accepted";
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(std::string(key).substr(2)), std::string::npos)
+                << e.what();
+        }
+    }
+}

@@ -215,6 +215,8 @@ TEST_F(JobRepositoryTest, FinishingLastTaskMakesJobTerminalAndNotifies) {
     EXPECT_TRUE(r2.applied);
     EXPECT_TRUE(r2.job_terminal);
     EXPECT_EQ(r2.job_id, ins.job_id);
+    EXPECT_EQ(r2.job_status, "completed");
+    EXPECT_EQ(r2.endpoint, "url-to-pdf");
 
     const auto view = db::load_job(*conn_, ins.job_id, acme_.account_id);
     EXPECT_EQ(view->status, "completed");
@@ -240,8 +242,27 @@ TEST_F(JobRepositoryTest, AllTasksFailedMakesJobFailed) {
     bad.task_id = claimed.at(0).task_id;
     bad.error_code = "timeout";
     bad.error = "The page did not finish loading in time.";
-    EXPECT_TRUE(db::finish_task(*conn_, "w", bad).job_terminal);
+    const auto r = db::finish_task(*conn_, "w", bad);
+    EXPECT_TRUE(r.job_terminal);
+    EXPECT_EQ(r.job_status, "failed");
     EXPECT_EQ(db::load_job(*conn_, ins.job_id, acme_.account_id)->status, "failed");
+}
+
+TEST_F(JobRepositoryTest, CountsUnfinishedTasksOfEveryAccount) {
+    EXPECT_EQ(db::count_unfinished_tasks(*conn_).pending, 0);
+    db::insert_job(*conn_, job({"https://1", "https://2", "https://3"}, acme_));
+    db::insert_job(*conn_, job({"https://4"}, other_));
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 2);
+    ASSERT_EQ(claimed.size(), 2u);
+    db::TaskOutcome done;
+    done.task_id = claimed[0].task_id;
+    done.error_code = "timeout";
+    done.error = "late";
+    db::finish_task(*conn_, "w", done);
+
+    const db::TaskCounts counts = db::count_unfinished_tasks(*conn_);
+    EXPECT_EQ(counts.pending, 2);
+    EXPECT_EQ(counts.processing, 1);
 }
 
 TEST_F(JobRepositoryTest, OtherAccountsJobIsNotFound) {

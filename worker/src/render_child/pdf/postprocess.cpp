@@ -14,7 +14,8 @@
 
 namespace enconvert::render_child::pdf {
 
-std::string postprocess(const std::string& path, const PostProcessInput& input) {
+std::string postprocess(const std::string& path, const PostProcessInput& input,
+                        PostProcessStats* stats) {
     const std::string temp = path + ".post";
     try {
         // The bands' streams are copied lazily: `bands` outlives `doc`.
@@ -43,10 +44,7 @@ std::string postprocess(const std::string& path, const PostProcessInput& input) 
         writer.setRecompressFlate(true);
         writer.setLinearization(false);
         writer.write();
-        std::fprintf(stderr,
-                     "enconvert-render: pdf: %d font programs, %d subset, %d duplicates dropped, "
-                     "%d links, %d pages stamped\n",
-                     fonts.programs, fonts.subset, fonts.duplicates, links, stamped);
+        if (stats) *stats = {fonts.programs, fonts.subset, fonts.duplicates, links, stamped};
     } catch (const std::exception& e) {
         std::remove(temp.c_str());
         return e.what();

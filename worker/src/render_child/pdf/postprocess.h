@@ -23,9 +23,19 @@ struct PostProcessInput {
     std::string overlay_path;
 };
 
+// What a rewrite did, for the caller's log.
+struct PostProcessStats {
+    int font_programs = 0;
+    int fonts_subset = 0;
+    int duplicate_fonts_dropped = 0;
+    int links = 0;
+    int pages_stamped = 0;
+};
+
 // Rewrites `path` in place (through a temporary file next to it). Returns
 // an empty string on success, else why it failed; the file is then unchanged.
-std::string postprocess(const std::string& path, const PostProcessInput& input);
+std::string postprocess(const std::string& path, const PostProcessInput& input,
+                        PostProcessStats* stats = nullptr);
 
 // Number of pages of a PDF, 0 when it cannot be read.
 int page_count(const std::string& path);
