@@ -263,7 +263,7 @@ enconvert is running.
   base URL : $url
   API key  : $key
   workers  : $workers   logs: $home/log/ (one JSON object per line)
-  metrics  :${all_metrics}
+  metrics  : nginx $url/metrics, worker${all_metrics}
   outbound : exempt from the address deny list: ${allowed:-nothing}${allowed:+ (local stack only, so loopback pages and receivers work)}
              the deny list guards page renders (every request) and webhook callbacks
 

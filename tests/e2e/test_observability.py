@@ -137,3 +137,34 @@ def test_log_is_json_lines_with_the_job_id_and_no_secret(ostack, site):
     assert ostack.key not in text
     assert secret not in text
     assert token not in text
+
+
+def test_documented_worker_metrics_are_the_page(ostack):
+    """docs/metrics.md's worker table names every family of the page, with
+    its type and label names."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(repo, "docs", "metrics.md")) as f:
+        section = f.read().split("\n## Worker\n")[1].split("\n## ")[0]
+    documented = {}
+    for name, kind, labels in re.findall(
+            r"^\| `(enconvert_\w+)` \| (counter|gauge|histogram) \| ([^|]*) \|", section, re.M):
+        documented[name] = (kind, set(re.findall(r"`(\w+)`", re.sub(r"\([^)]*\)", "", labels))))
+
+    url = ostack.read_env()["ENCONVERT_METRICS_URL"]
+    with urllib.request.urlopen(url, timeout=10) as r:
+        text = r.read().decode()
+    types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M))
+    page = {}
+    for (name, labels), _ in scrape(ostack).items():
+        base = re.sub(r"_(bucket|sum|count)$", "", name) if name not in types else name
+        page.setdefault(base, set()).update(k for k, _ in labels if k != "le")
+    assert {n: kind for n, (kind, _) in documented.items()} == types
+    # A labelled series appears once it has happened: compare those seen.
+    for name, labels in page.items():
+        assert labels == documented[name][1], name
+
+
+def test_the_local_stack_serves_the_modules_metrics(ostack):
+    r = ostack.call("GET", "/metrics", key=None)
+    assert r.status == 200, r
+    assert b"# TYPE enconvert_http_requests_total counter" in r.body
