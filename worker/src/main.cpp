@@ -15,8 +15,10 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "admin/curve_keygen_command.h"
 #include "admin/key_command.h"
 #include "admin/migrate_command.h"
+#include "config/curve_keys.h"
 #include "config/install_paths.h"
 #include "config/worker_config.h"
 #include "http/metrics_server.h"
@@ -38,7 +40,8 @@ constexpr const char* kUsage =
     "       enconvert-worker migrate --config FILE [--schema_dir DIR]\n"
     "       enconvert-worker key create --account NAME --config FILE\n"
     "       enconvert-worker key list --config FILE\n"
-    "       enconvert-worker key revoke --id N --config FILE\n";
+    "       enconvert-worker key revoke --id N --config FILE\n"
+    "       enconvert-worker curve-keygen --out PATH\n";
 
 constexpr log::Logger kLog{"main"};
 
@@ -128,6 +131,15 @@ int serve(const std::vector<std::string>& args) {
     intake::IntakeOptions intake_options;
     intake_options.listen = cfg.listen;
     intake_options.database_url = cfg.database_url;
+    if (!cfg.curve_secret_key_file.empty()) {
+        intake_options.curve_secret_key =
+            config::read_curve_secret_key_file(cfg.curve_secret_key_file, "curve_secret_key_file")
+                .secret_key;
+        intake_options.curve_allowed_clients =
+            config::read_curve_allowed_clients(cfg.curve_allowed_clients_file);
+    }
+    intake_options.heartbeat_interval = std::chrono::milliseconds(cfg.heartbeat_interval_ms);
+    intake_options.heartbeat_timeout = std::chrono::milliseconds(cfg.heartbeat_timeout_ms);
     intake::Intake intake(zmq_ctx, intake_options, presigner);
     // The intake answers (health, status, async accepts) while the renderer
     // children are still starting up, which takes seconds.
@@ -182,6 +194,8 @@ int main(int argc, char** argv) {
     const std::vector<std::string> rest(words.begin() + 1, words.end());
     if (words[0] == "key") return admin::run_key_command(rest, std::cout, std::cerr);
     if (words[0] == "migrate") return admin::run_migrate_command(rest, std::cout, std::cerr);
+    if (words[0] == "curve-keygen")
+        return admin::run_curve_keygen_command(rest, std::cout, std::cerr);
     if (words[0] != "serve") {
         std::cerr << kUsage;
         return 2;

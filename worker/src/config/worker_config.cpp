@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/listen_endpoint.h"
 #include "http/metrics_server.h"
 #include "log/log.h"
 
@@ -43,7 +44,17 @@ po::options_description describe(WorkerConfig& c) {
         ("schema_dir", po::value(&c.schema_dir), "migrations for `migrate`")                 //
         ("log_level", po::value(&c.log_level)->default_value("info"), "least level logged")  //
         ("metrics_listen", po::value(&c.metrics_listen)->default_value("127.0.0.1:9469"),
-         "address of the Prometheus /metrics endpoint; empty: none");
+         "address of the Prometheus /metrics endpoint; empty: none")  //
+        ("curve_secret_key_file", po::value(&c.curve_secret_key_file),
+         "CURVE secret key of this worker (Z85)")  //
+        ("curve_allowed_clients_file", po::value(&c.curve_allowed_clients_file),
+         "CURVE public keys of the nginx hosts, one a line")  //
+        ("allow_plain_tcp", po::value(&c.allow_plain_tcp)->default_value(false),
+         "accept a non-loopback tcp:// listen without CURVE")  //
+        ("heartbeat_interval_ms", po::value(&c.heartbeat_interval_ms)->default_value(1000),
+         "ZeroMQ heartbeat interval")  //
+        ("heartbeat_timeout_ms", po::value(&c.heartbeat_timeout_ms)->default_value(3000),
+         "silence after which a peer's connection is dropped");
     notify::add_notifier_options(d);
     return d;
 }
@@ -66,6 +77,34 @@ void check_range(int value, int lo, int hi, const char* key) {
         throw ConfigError(std::string("setting '") + key + "' must be between " +
                           std::to_string(lo) + " and " + std::to_string(hi));
     }
+}
+
+// A tcp:// listen beyond loopback carries API keys: CURVE, or an explicit
+// allow_plain_tcp. CURVE needs both key files (docs/scaling.md).
+void check_listen_security(const WorkerConfig& c) {
+    const auto listen = parse_listen_endpoint(c.listen);
+    if (!listen)
+        throw ConfigError(
+            "setting 'listen' must be ipc://PATH or tcp://IP:PORT (an IP address "
+            "literal, [IPv6] or *, and a port 1..65535)");
+    const bool curve = !c.curve_secret_key_file.empty();
+    if (curve != !c.curve_allowed_clients_file.empty())
+        throw ConfigError(
+            "settings 'curve_secret_key_file' and 'curve_allowed_clients_file' go together: "
+            "set both for CURVE, or neither");
+    const bool tcp = listen->transport == ListenEndpoint::Transport::tcp;
+    if (curve && !tcp)
+        throw ConfigError(
+            "setting 'curve_secret_key_file' needs a tcp:// 'listen': the module "
+            "uses CURVE for tcp:// backends only (ipc:// is guarded by file "
+            "permissions)");
+    if (tcp && !listen->loopback && !curve && !c.allow_plain_tcp)
+        throw ConfigError("setting 'listen' (" + c.listen +
+                          ") is reachable beyond this host: set 'curve_secret_key_file' and "
+                          "'curve_allowed_clients_file' (docs/scaling.md), or "
+                          "'allow_plain_tcp = true' on a network you trust entirely");
+    check_range(c.heartbeat_interval_ms, 100, 60000, "heartbeat_interval_ms");
+    check_range(c.heartbeat_timeout_ms, c.heartbeat_interval_ms, 600000, "heartbeat_timeout_ms");
 }
 
 }  // namespace
@@ -115,6 +154,7 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
             throw ConfigError(
                 "setting 'metrics_listen' must be IP:PORT (e.g. 127.0.0.1:9469 or "
                 "[::1]:9469), or empty for none");
+        check_listen_security(c);
     }
     if (c.worker_id.empty()) c.worker_id = default_worker_id();
     if (c.renderer_binary.empty()) c.renderer_binary = default_renderer_binary;

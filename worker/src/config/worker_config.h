@@ -33,7 +33,14 @@ struct WorkerConfig {
     std::string log_level = "info";  // debug, info, warning, error
     // host:port of the Prometheus endpoint; empty: none.
     std::string metrics_listen = "127.0.0.1:9469";
-    std::string schema_dir;          // empty: config::installed_schema_dir()
+    std::string schema_dir;  // empty: config::installed_schema_dir()
+    // Several hosts (docs/scaling.md): CURVE on a tcp:// listen, and the
+    // heartbeats that drop a silent nginx host's connection.
+    std::string curve_secret_key_file;       // empty: no CURVE
+    std::string curve_allowed_clients_file;  // client public keys, one a line
+    bool allow_plain_tcp = false;            // tcp:// beyond loopback without CURVE
+    int heartbeat_interval_ms = 1000;
+    int heartbeat_timeout_ms = 3000;
     notify::NotifierOptions notify;  // the notifier's own keys
 };
 

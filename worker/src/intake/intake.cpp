@@ -1,5 +1,6 @@
 #include "intake/intake.h"
 
+#include <array>
 #include <exception>
 #include <vector>
 
@@ -15,6 +16,12 @@ constexpr int kMaxBatch = 256;  // frames per wake-up, so notifications are not 
 constexpr std::chrono::milliseconds kPollTimeout{250};
 
 constexpr log::Logger kLog{"intake"};
+
+nlohmann::json curve_public_key(const std::string& secret_z85) {
+    std::array<char, 41> pub{};
+    if (zmq_curve_public(pub.data(), secret_z85.c_str()) != 0) return nullptr;
+    return std::string(pub.data());
+}
 
 const char* request_kind(const Request& req) {
     if (std::holds_alternative<HealthRequest>(req.body)) return "health";
@@ -45,9 +52,31 @@ Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner pr
       router_(ctx, zmq::socket_type::router),
       handler_(std::move(presigner)) {
     router_.set(zmq::sockopt::linger, 0);
+    // Heartbeats drop the connection of an nginx host that went silent
+    // (power loss, cut network) instead of keeping it for TCP's hours.
+    const auto ivl = static_cast<int>(options_.heartbeat_interval.count());
+    const auto timeout = static_cast<int>(options_.heartbeat_timeout.count());
+    router_.set(zmq::sockopt::heartbeat_ivl, ivl);
+    router_.set(zmq::sockopt::heartbeat_timeout, timeout);
+    router_.set(zmq::sockopt::heartbeat_ttl, timeout);
+    const bool curve = !options_.curve_secret_key.empty();
+    if (curve) {
+        // The handler must be bound before any handshake: without one,
+        // libzmq lets every CURVE client in.
+        zap_ = std::make_unique<ZapHandler>(ctx, options_.curve_allowed_clients);
+        router_.set(zmq::sockopt::curve_server, true);
+        router_.set(zmq::sockopt::curve_secretkey, options_.curve_secret_key);
+        router_.set(zmq::sockopt::zap_domain, kZapDomain);
+    }
     router_.bind(options_.listen);
     session_ = open_session();
-    kLog.info("listening", {{"endpoint", options_.listen}});
+    // The public key is what every nginx host sets as
+    // enconvert_curve_server_key; logging it lets an operator compare.
+    kLog.info("listening", {{"endpoint", last_endpoint()},
+                            {"curve", curve},
+                            {"curve_public_key", curve ? curve_public_key(options_.curve_secret_key)
+                                                       : nlohmann::json(nullptr)},
+                            {"allowed_clients", options_.curve_allowed_clients.size()}});
 }
 
 Intake::~Intake() = default;
@@ -233,6 +262,7 @@ void Intake::run(const std::atomic<bool>& stop) {
 
         std::vector<zmq::pollitem_t> items;
         items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
+        if (zap_) items.push_back({zap_->socket().handle(), 0, ZMQ_POLLIN, 0});
         if (session_) items.push_back({nullptr, session_->fd(), ZMQ_POLLIN, 0});
         try {
             zmq::poll(items, kPollTimeout);
@@ -240,6 +270,9 @@ void Intake::run(const std::atomic<bool>& stop) {
             if (e.num() == EINTR) continue;
             throw;
         }
+
+        // Before the requests: a connecting nginx host's handshake waits on it.
+        if (zap_ && (items[1].revents & ZMQ_POLLIN)) zap_->answer_pending();
 
         if (items[0].revents & ZMQ_POLLIN) {
             for (int i = 0; i < kMaxBatch; ++i) {

@@ -7,12 +7,14 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <zmq.hpp>
 
 #include "db/session.h"
 #include "intake/request_handler.h"
 #include "intake/sync_waiters.h"
+#include "intake/zap_handler.h"
 #include "util/backoff.h"
 
 namespace enconvert::intake {
@@ -29,6 +31,13 @@ struct IntakeOptions {
     std::chrono::milliseconds statement_timeout{5000};
     // Tighter bound for the health check's `SELECT 1`.
     std::chrono::milliseconds health_timeout{2000};
+    // CURVE (docs/scaling.md): this worker's secret key (Z85; empty: no
+    // CURVE) and the nginx hosts' public keys it lets in.
+    std::string curve_secret_key{};
+    std::set<std::string> curve_allowed_clients{};
+    // ZeroMQ heartbeats: a connection silent this long is dropped.
+    std::chrono::milliseconds heartbeat_interval{1000};
+    std::chrono::milliseconds heartbeat_timeout{3000};
 };
 
 class Intake {
@@ -39,6 +48,9 @@ class Intake {
     ~Intake();
     Intake(const Intake&) = delete;
     Intake& operator=(const Intake&) = delete;
+
+    // The endpoint bound, with the port the system chose for a `*` port.
+    std::string last_endpoint() const { return router_.get(zmq::sockopt::last_endpoint); }
 
     // The event loop; returns once `stop` is set (checked at least every
     // 250 ms). Run on exactly one thread.
@@ -56,6 +68,7 @@ class Intake {
     void drain_notifications();
 
     IntakeOptions options_;
+    std::unique_ptr<ZapHandler> zap_;  // with CURVE; outlives router_
     zmq::socket_t router_;
     RequestHandler handler_;
     SyncWaiters waiters_;
