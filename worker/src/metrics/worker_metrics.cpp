@@ -29,7 +29,10 @@ WorkerMetrics::WorkerMetrics()
       // The intake answers from memory and one transaction: milliseconds.
       intake_latency_("enconvert_intake_latency_seconds",
                       "Time from a request's arrival at the worker to its answer.", {"kind"},
-                      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}) {
+                      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}),
+      jobs_expired_("enconvert_jobs_expired_total",
+                    "Finished jobs whose files and rows the retention janitor deleted.", {}) {
+    jobs_expired_.add({}, 0);
     tasks_in_flight_.set({}, 0);
 }
 
@@ -61,6 +64,10 @@ void WorkerMetrics::database_error(std::string_view component) {
     database_errors_.add({str(component)});
 }
 
+void WorkerMetrics::jobs_expired(std::size_t jobs) {
+    jobs_expired_.add({}, static_cast<double>(jobs));
+}
+
 void WorkerMetrics::intake_request(std::string_view kind, double seconds) {
     intake_latency_.observe({str(kind)}, seconds);
 }
@@ -81,7 +88,8 @@ std::string WorkerMetrics::render(const std::optional<QueueSnapshot>& queue) con
     }
     for (const Family* f : std::initializer_list<const Family*>{
              &jobs_accepted_, &jobs_finished_, &tasks_in_flight_, &render_duration_,
-             &renderer_restarts_, &notifications_, &database_errors_, &intake_latency_})
+             &renderer_restarts_, &notifications_, &database_errors_, &intake_latency_,
+             &jobs_expired_})
         f->render(out);
     return out;
 }

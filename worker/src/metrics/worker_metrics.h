@@ -35,6 +35,8 @@ class WorkerMetrics {
     // type "email"/"webhook"; outcome "delivered", "retry" or "failed".
     void notification(std::string_view type, std::string_view outcome);
     void database_error(std::string_view component);
+    // Jobs the retention janitor expired (files and rows deleted).
+    void jobs_expired(std::size_t jobs);
     // kind "convert", "status" or "health": receipt to answer.
     void intake_request(std::string_view kind, double seconds);
 
@@ -59,6 +61,7 @@ class WorkerMetrics {
     CounterFamily notifications_;
     CounterFamily database_errors_;
     HistogramFamily intake_latency_;
+    CounterFamily jobs_expired_;
 };
 
 // This process's metrics.

@@ -1,0 +1,165 @@
+#include "janitor/janitor.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+#include "../db/pg_fixture.h"
+#include "admin/key_command.h"
+#include "db/job_repository.h"
+#include "intake/request_handler.h"
+#include "util/ids.h"
+
+using namespace enconvert;
+using nlohmann::json;
+
+namespace {
+
+class JanitorTest : public test_support::PgTest {
+  protected:
+    void SetUp() override {
+        test_support::PgTest::SetUp();
+        if (HasFatalFailure()) return;
+        conn_ = std::make_unique<pqxx::connection>(url());
+        std::ostringstream out;
+        key_ = admin::create_key(*conn_, "acme", out);
+    }
+
+    // An async job of `urls` through the intake, its tasks finished (the
+    // first successfully with a stored file), finished `age` ago.
+    std::string finished_job(int urls, const std::string& age,
+                             std::optional<std::string> idempotency_key = std::nullopt) {
+        intake::ConvertRequest r;
+        r.key = key_;
+        r.base_url = "http://localhost:8080";
+        r.endpoint = "url-to-pdf";
+        for (int i = 0; i < urls; ++i) r.urls.push_back("https://example.com/" + std::to_string(i));
+        r.batch = urls > 1;
+        r.async = true;
+        r.options = {{"notification_email", "team@yourcompany.com"}};
+        r.idempotency_key = idempotency_key;
+        const auto out = handler_.convert(*conn_, r);
+        const std::string job_id = *out.job_id;
+        const auto claimed = db::claim_tasks(*conn_, "w", 300, 100);
+        for (std::size_t i = 0; i < claimed.size(); ++i) {
+            db::TaskOutcome o;
+            o.task_id = claimed[i].task_id;
+            if (i == 0) {
+                o.ok = true;
+                o.object_key = "live/files/a/url-to-pdf/" + job_id + ".pdf";
+                o.filename = "r.pdf";
+                o.file_size = 10;
+            } else {
+                o.error_code = "timeout";
+                o.error = "late";
+            }
+            db::finish_task(*conn_, "w", o);
+        }
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE jobs SET completed_at = now() - $2::interval WHERE id = $1", job_id,
+                       age);
+        tx.commit();
+        return job_id;
+    }
+
+    long long count(const std::string& sql) {
+        pqxx::nontransaction tx(*conn_);
+        return tx.exec(sql)[0][0].as<long long>();
+    }
+
+    janitor::JanitorOptions options() {
+        janitor::JanitorOptions o;
+        o.database_url = url();
+        o.retention = std::chrono::hours(24);
+        o.batch_size = 2;  // several batches in one sweep
+        return o;
+    }
+
+    api::HttpAnswer status(const std::string& job_id) {
+        return handler_.status(*conn_, {key_, "http://localhost:8080", job_id});
+    }
+
+    std::unique_ptr<pqxx::connection> conn_;
+    std::string key_;
+    intake::RequestHandler handler_{storage::Presigner("secret", "", 3600)};
+};
+
+TEST_F(JanitorTest, ExpiresOldJobsFilesFirstAndLeavesATombstoneThatAnswers410) {
+    std::vector<std::string> old;
+    for (int i = 0; i < 5; ++i) old.push_back(finished_job(2, "25 hours"));
+    const std::string recent = finished_job(1, "1 hour");
+    std::set<std::string> removed;
+    janitor::Janitor j(options(), [&](const std::string& key) { removed.insert(key); });
+
+    EXPECT_EQ(j.sweep(), 5);
+    EXPECT_EQ(removed.size(), 5u);
+    for (const auto& id : old) {
+        EXPECT_TRUE(removed.count("live/files/a/url-to-pdf/" + id + ".pdf")) << id;
+        const auto answer = status(id);
+        EXPECT_EQ(answer.status, 410);
+        EXPECT_EQ(json::parse(answer.body)["error"], "expired");
+        EXPECT_NE(json::parse(answer.body)["detail"].get<std::string>().find(id),
+                  std::string::npos);
+    }
+    EXPECT_EQ(status(recent).status, 200);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+    // Nothing of the customer's request is kept in a tombstone.
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE expired_at IS NOT NULL AND "
+                    "(options <> '{}' OR notification_email IS NOT NULL OR base_url <> '')"),
+              0);
+    EXPECT_EQ(j.sweep(), 0);  // idempotent
+}
+
+TEST_F(JanitorTest, AFileThatCannotBeDeletedKeepsItsJobForTheNextPass) {
+    const std::string id = finished_job(1, "2 days");
+    janitor::Janitor failing(options(), [](const std::string&) {
+        throw std::runtime_error("object store unreachable");
+    });
+    EXPECT_THROW(failing.sweep(), std::runtime_error);
+    EXPECT_EQ(status(id).status, 200);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 1);
+
+    janitor::Janitor working(options(), [](const std::string&) {});
+    EXPECT_EQ(working.sweep(), 1);
+    EXPECT_EQ(status(id).status, 410);
+}
+
+TEST_F(JanitorTest, RunningJobsAreNeverExpired) {
+    intake::ConvertRequest r;
+    r.key = key_;
+    r.base_url = "http://localhost:8080";
+    r.endpoint = "url-to-pdf";
+    r.urls = {"https://example.com"};
+    r.async = true;
+    const std::string id = *handler_.convert(*conn_, r).job_id;
+    pqxx::work tx(*conn_);
+    tx.exec_params("UPDATE jobs SET created_at = now() - interval '9 days' WHERE id = $1", id);
+    tx.commit();
+    janitor::Janitor j(options(), [](const std::string&) {});
+    EXPECT_EQ(j.sweep(), 0);
+    EXPECT_EQ(status(id).status, 200);
+}
+
+TEST_F(JanitorTest, OldTombstonesAreForgottenAndAnExpiredIdempotencyKeyMakesANewJob) {
+    const std::string id = finished_job(1, "3 days", "key-1");
+    auto o = options();
+    o.tombstone_retention = std::chrono::hours(1);
+    janitor::Janitor j(o, [](const std::string&) {});
+    EXPECT_EQ(j.sweep(), 1);
+    EXPECT_EQ(status(id).status, 410);
+
+    const std::string again = finished_job(1, "0 seconds", "key-1");
+    EXPECT_NE(again, id) << "the expired job's key was replayed";
+
+    pqxx::work tx(*conn_);
+    tx.exec_params("UPDATE jobs SET expired_at = now() - interval '2 hours' WHERE id = $1", id);
+    tx.commit();
+    j.sweep();
+    EXPECT_EQ(status(id).status, 404);
+    EXPECT_EQ(status(again).status, 200);
+}
+
+}  // namespace

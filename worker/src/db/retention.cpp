@@ -1,0 +1,56 @@
+#include "db/retention.h"
+
+namespace enconvert::db {
+
+std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
+                                            std::chrono::seconds retention, int limit) {
+    const pqxx::result r = tx.exec_params(
+        "WITH expiring AS ("
+        "  SELECT id, completed_at FROM jobs "
+        "  WHERE expired_at IS NULL AND status <> 'processing' "
+        "    AND completed_at < now() - make_interval(secs => $1) "
+        "  ORDER BY completed_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
+        "SELECT e.id, coalesce((SELECT array_agg(t.object_key ORDER BY t.position) "
+        "  FROM tasks t WHERE t.job_id = e.id AND t.object_key IS NOT NULL), '{}') "
+        "FROM expiring e ORDER BY e.completed_at",
+        static_cast<double>(retention.count()), limit);
+    std::vector<ExpiringJob> jobs;
+    for (const auto& row : r) {
+        ExpiringJob j;
+        j.job_id = row[0].as<std::string>();
+        auto keys = row[1].as_array();
+        for (auto [kind, value] = keys.get_next(); kind != pqxx::array_parser::juncture::done;
+             std::tie(kind, value) = keys.get_next())
+            if (kind == pqxx::array_parser::juncture::string_value) j.object_keys.push_back(value);
+        jobs.push_back(std::move(j));
+    }
+    return jobs;
+}
+
+void expire_jobs(pqxx::transaction_base& tx, const std::vector<std::string>& job_ids) {
+    if (job_ids.empty()) return;
+    // A text[] literal; job ids are job_/batch_ + hex, nothing to escape.
+    std::string ids = "{";
+    for (std::size_t i = 0; i < job_ids.size(); ++i) ids += (i ? ",\"" : "\"") + job_ids[i] + '"';
+    ids += "}";
+    tx.exec_params("DELETE FROM notifications WHERE job_id = ANY($1::text[])", ids);
+    tx.exec_params("DELETE FROM tasks WHERE job_id = ANY($1::text[])", ids);
+    tx.exec_params(
+        "UPDATE jobs SET expired_at = now(), options = '{}', notification_email = NULL, "
+        "callback_url = NULL, base_url = '', idempotency_key = NULL, "
+        "request_fingerprint = NULL WHERE id = ANY($1::text[])",
+        ids);
+}
+
+int forget_expired_jobs(pqxx::connection& conn, std::chrono::seconds keep, int limit) {
+    pqxx::work tx(conn);
+    const pqxx::result r = tx.exec_params(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE expired_at IS NOT NULL "
+        "AND expired_at < now() - make_interval(secs => $1) ORDER BY expired_at LIMIT $2 "
+        "FOR UPDATE SKIP LOCKED)",
+        static_cast<double>(keep.count()), limit);
+    tx.commit();
+    return static_cast<int>(r.affected_rows());
+}
+
+}  // namespace enconvert::db

@@ -1,0 +1,34 @@
+// SQL of the retention janitor (janitor/janitor.h): finished jobs past the
+// retention period become tombstones, tombstones are deleted later.
+#pragma once
+
+#include <chrono>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+namespace enconvert::db {
+
+struct ExpiringJob {
+    std::string job_id;
+    std::vector<std::string> object_keys;  // stored files of its tasks
+};
+
+// Locks (FOR UPDATE SKIP LOCKED, so several workers' janitors share the
+// work) up to `limit` finished jobs whose completed_at is older than
+// `retention` and that are not expired yet, oldest first, with the object
+// keys of their stored files. Inside the caller's transaction: the caller
+// deletes the files, then expire_jobs(), then commits.
+std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
+                                            std::chrono::seconds retention, int limit);
+
+// Deletes the jobs' tasks and notifications and turns each job row into a
+// tombstone: expired_at set; options, addresses, base URL, idempotency key
+// and fingerprint cleared (a retried key creates a new job).
+void expire_jobs(pqxx::transaction_base& tx, const std::vector<std::string>& job_ids);
+
+// Deletes up to `limit` tombstones expired longer than `keep` ago; returns
+// how many. Their ids then answer 404 like unknown ones.
+int forget_expired_jobs(pqxx::connection& conn, std::chrono::seconds keep, int limit);
+
+}  // namespace enconvert::db

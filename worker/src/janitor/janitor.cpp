@@ -1,0 +1,80 @@
+#include "janitor/janitor.h"
+
+#include <thread>
+
+#include "db/retention.h"
+#include "log/log.h"
+#include "metrics/worker_metrics.h"
+
+namespace enconvert::janitor {
+
+namespace {
+constexpr log::Logger kLog{"janitor"};
+constexpr std::chrono::milliseconds kStopCheck{250};
+}  // namespace
+
+Janitor::Janitor(JanitorOptions options, RemoveFile remove_file)
+    : options_(std::move(options)),
+      remove_file_(std::move(remove_file)),
+      session_(options_.database_url, {}, "janitor") {}
+
+// Files first, rows last, in the transaction that locks the jobs: a crash
+// in between leaves rows whose files are partly gone, and the next pass
+// deletes the rest (a missing file is fine). The other order could leave
+// files nobody knows about.
+int Janitor::expire_batch() {
+    pqxx::work tx(session_->conn());
+    const auto jobs = db::lock_expiring_jobs(tx, options_.retention, options_.batch_size);
+    std::vector<std::string> ids;
+    for (const auto& job : jobs) {
+        for (const auto& key : job.object_keys) remove_file_(key);
+        ids.push_back(job.job_id);
+    }
+    db::expire_jobs(tx, ids);
+    tx.commit();
+    for (const auto& id : ids) kLog.info("job expired", {{"job_id", id}});
+    metrics::worker_metrics().jobs_expired(ids.size());
+    return static_cast<int>(ids.size());
+}
+
+int Janitor::sweep() {
+    int total = 0;
+    for (;;) {
+        const int n = expire_batch();
+        total += n;
+        if (n < options_.batch_size) break;
+    }
+    while (db::forget_expired_jobs(session_->conn(), options_.tombstone_retention,
+                                   options_.batch_size) == options_.batch_size) {
+    }
+    return total;
+}
+
+void Janitor::run(const std::atomic<bool>& stop) {
+    kLog.info("started", {{"retention_seconds", options_.retention.count()}});
+    auto next = std::chrono::steady_clock::now();
+    while (!stop.load()) {
+        if (std::chrono::steady_clock::now() >= next) {
+            next = std::chrono::steady_clock::now() + options_.interval;
+            session_.ensure();
+            if (session_) {
+                try {
+                    sweep();
+                } catch (const pqxx::broken_connection&) {
+                    session_.drop("while expiring jobs");
+                } catch (const pqxx::sql_error& e) {
+                    kLog.error("expiring jobs failed", {{"error", e.what()}});
+                    metrics::worker_metrics().database_error("janitor");
+                } catch (const std::exception& e) {
+                    // A file that could not be deleted: nothing was
+                    // committed; the next pass retries the batch.
+                    kLog.error("expiring jobs failed", {{"error", e.what()}});
+                }
+            }
+        }
+        std::this_thread::sleep_for(kStopCheck);
+    }
+    kLog.info("stopped");
+}
+
+}  // namespace enconvert::janitor

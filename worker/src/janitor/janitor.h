@@ -1,0 +1,49 @@
+// Retention: deletes finished jobs' files and rows after the configured
+// period, in small batches, on a thread of its own (docs/operations.md
+// "Retention"). Every worker runs one; SKIP LOCKED shares the work.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "db/reconnecting_session.h"
+
+namespace enconvert::janitor {
+
+struct JanitorOptions {
+    std::string database_url;
+    // Finished jobs older than this are expired; 0 disables the janitor.
+    std::chrono::seconds retention{24 * 3600};
+    // Tombstones older than this are deleted (their ids then answer 404).
+    std::chrono::seconds tombstone_retention{30 * 24 * 3600};
+    std::chrono::milliseconds interval{60'000};
+    int batch_size = 100;
+};
+
+class Janitor {
+  public:
+    // `remove_file` deletes one stored object by key; it throws when the
+    // deletion may not have happened (the batch is then retried later),
+    // and succeeds for a key that is already gone.
+    using RemoveFile = std::function<void(const std::string& key)>;
+
+    Janitor(JanitorOptions options, RemoveFile remove_file);
+
+    // One pass: batches until nothing is left to expire. Returns the
+    // number of jobs expired. Throws pqxx errors (run() handles them).
+    int sweep();
+
+    // Sweeps every interval until `stop` is set.
+    void run(const std::atomic<bool>& stop);
+
+  private:
+    int expire_batch();
+
+    JanitorOptions options_;
+    RemoveFile remove_file_;
+    db::ReconnectingSession session_;
+};
+
+}  // namespace enconvert::janitor
