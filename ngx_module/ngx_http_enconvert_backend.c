@@ -1,11 +1,19 @@
 
 /*
- * enconvert nginx module: the per-process ZeroMQ DEALER socket, its file
- * descriptor in nginx's event loop, and the table of requests waiting for
- * a reply.
+ * enconvert nginx module: per nginx worker process, one ZeroMQ DEALER
+ * socket per enconvert_backend endpoint, their file descriptors in nginx's
+ * event loop, and the table of requests waiting for a reply.
+ *
+ * One socket per endpoint, rather than one DEALER connected to all: the
+ * module then knows which worker each request went to, so when that
+ * worker's connection is lost (ngx_http_enconvert_monitor.c) its requests
+ * are answered or sent again at once instead of waiting for their timers.
+ * Requests are spread round-robin over the endpoints that take them;
+ * ZMQ_IMMEDIATE makes a send to an endpoint without a live connection fail
+ * at once, so it is skipped.
  *
  * ZMQ_FD is edge-triggered: it signals that ZMQ_EVENTS may have changed.
- * The socket is drained on every wakeup and after every send (the read
+ * A socket is drained on every wakeup and after every send (the read
  * event is posted), in bounded batches.
  */
 
@@ -18,30 +26,32 @@
 #define NGX_HTTP_ENCONVERT_BATCH   64
 
 
+static ngx_int_t ngx_http_enconvert_backend_peer(ngx_cycle_t *cycle,
+    ngx_http_enconvert_main_conf_t *emcf, ngx_http_enconvert_peer_t *peer);
+static ngx_int_t ngx_http_enconvert_backend_push(
+    ngx_http_enconvert_ctx_t *ctx, ngx_log_t *log);
+static void ngx_http_enconvert_backend_detach(ngx_http_enconvert_ctx_t *ctx);
 static void ngx_http_enconvert_backend_read(ngx_event_t *rev);
-static void ngx_http_enconvert_backend_drop_rest(ngx_log_t *log);
+static void ngx_http_enconvert_backend_drop_rest(void *sock);
 
 
-static void               *ngx_http_enconvert_zctx;
-static void               *ngx_http_enconvert_zsock;
-static ngx_connection_t   *ngx_http_enconvert_zconn;
-static uint64_t            ngx_http_enconvert_id;
+static void                       *ngx_http_enconvert_zctx;
+static ngx_http_enconvert_peer_t  *ngx_http_enconvert_peers;
+static ngx_uint_t                  ngx_http_enconvert_npeers;
+static ngx_uint_t                  ngx_http_enconvert_next_peer;
+static uint64_t                    ngx_http_enconvert_id;
 
-static ngx_rbtree_t        ngx_http_enconvert_pending;
-static ngx_rbtree_node_t   ngx_http_enconvert_sentinel;
+static ngx_rbtree_t                ngx_http_enconvert_pending;
+static ngx_rbtree_node_t           ngx_http_enconvert_sentinel;
 
 
 ngx_int_t
 ngx_http_enconvert_backend_init(ngx_cycle_t *cycle,
     ngx_http_enconvert_main_conf_t *emcf)
 {
-    int                 opt;
-    size_t              optlen;
-    int64_t             maxmsg;
-    ngx_str_t          *ep;
-    ngx_uint_t          i;
-    ngx_socket_t        fd;
-    ngx_connection_t   *c;
+    ngx_str_t                  *ep;
+    ngx_uint_t                  i;
+    ngx_http_enconvert_peer_t  *peer;
 
     ngx_rbtree_init(&ngx_http_enconvert_pending,
                     &ngx_http_enconvert_sentinel,
@@ -56,86 +66,130 @@ ngx_http_enconvert_backend_init(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    ngx_http_enconvert_zsock = zmq_socket(ngx_http_enconvert_zctx,
-                                          ZMQ_DEALER);
-    if (ngx_http_enconvert_zsock == NULL) {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, ngx_errno,
-                      "enconvert: zmq_socket() failed: %s",
-                      zmq_strerror(errno));
+    ngx_http_enconvert_peers = ngx_pcalloc(cycle->pool,
+                                   emcf->backends->nelts
+                                   * sizeof(ngx_http_enconvert_peer_t));
+    if (ngx_http_enconvert_peers == NULL) {
         goto failed;
     }
 
+    ngx_http_enconvert_npeers = emcf->backends->nelts;
+    ep = emcf->backends->elts;
+
+    for (i = 0; i < ngx_http_enconvert_npeers; i++) {
+        peer = &ngx_http_enconvert_peers[i];
+
+        peer->endpoint = ep[i];
+        peer->index = i;
+        ngx_queue_init(&peer->pending);
+
+        if (ngx_http_enconvert_backend_peer(cycle, emcf, peer) != NGX_OK) {
+            goto failed;
+        }
+    }
+
+    return NGX_OK;
+
+failed:
+
+    ngx_http_enconvert_backend_exit(cycle);
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_backend_peer(ngx_cycle_t *cycle,
+    ngx_http_enconvert_main_conf_t *emcf, ngx_http_enconvert_peer_t *peer)
+{
+    int                opt;
+    size_t             optlen;
+    int64_t            maxmsg;
+    ngx_socket_t       fd;
+    ngx_connection_t  *c;
+
+    peer->sock = zmq_socket(ngx_http_enconvert_zctx, ZMQ_DEALER);
+    if (peer->sock == NULL) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "enconvert: zmq_socket() failed: %s",
+                      zmq_strerror(errno));
+        return NGX_ERROR;
+    }
+
     opt = 1;
-    if (zmq_setsockopt(ngx_http_enconvert_zsock, ZMQ_IMMEDIATE, &opt,
-                       sizeof(int)) == -1)
-    {
+    if (zmq_setsockopt(peer->sock, ZMQ_IMMEDIATE, &opt, sizeof(int)) == -1) {
         goto sockopt_failed;
     }
 
     opt = 0;
-    if (zmq_setsockopt(ngx_http_enconvert_zsock, ZMQ_LINGER, &opt,
-                       sizeof(int)) == -1)
-    {
+    if (zmq_setsockopt(peer->sock, ZMQ_LINGER, &opt, sizeof(int)) == -1) {
         goto sockopt_failed;
     }
 
     opt = 10000;
-    if (zmq_setsockopt(ngx_http_enconvert_zsock, ZMQ_SNDHWM, &opt,
-                       sizeof(int)) == -1
-        || zmq_setsockopt(ngx_http_enconvert_zsock, ZMQ_RCVHWM, &opt,
-                          sizeof(int)) == -1)
+    if (zmq_setsockopt(peer->sock, ZMQ_SNDHWM, &opt, sizeof(int)) == -1
+        || zmq_setsockopt(peer->sock, ZMQ_RCVHWM, &opt, sizeof(int)) == -1)
     {
         goto sockopt_failed;
     }
 
     opt = 1000;
-    if (zmq_setsockopt(ngx_http_enconvert_zsock, ZMQ_RECONNECT_IVL_MAX,
-                       &opt, sizeof(int)) == -1)
+    if (zmq_setsockopt(peer->sock, ZMQ_RECONNECT_IVL_MAX, &opt, sizeof(int))
+        == -1)
     {
         goto sockopt_failed;
     }
 
     maxmsg = 64 * 1024 * 1024;
-    if (zmq_setsockopt(ngx_http_enconvert_zsock, ZMQ_MAXMSGSIZE, &maxmsg,
-                       sizeof(int64_t)) == -1)
+    if (zmq_setsockopt(peer->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(int64_t))
+        == -1)
     {
         goto sockopt_failed;
     }
 
-    ep = emcf->backends->elts;
+    /* heartbeats and CURVE keys */
 
-    for (i = 0; i < emcf->backends->nelts; i++) {
-        if (zmq_connect(ngx_http_enconvert_zsock, (char *) ep[i].data) == -1)
-        {
-            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
-                          "enconvert: zmq_connect(\"%V\") failed: %s",
-                          &ep[i], zmq_strerror(errno));
-            goto failed;
-        }
+    if (ngx_http_enconvert_peer_options(emcf, peer) != NGX_OK) {
+        goto sockopt_failed;
+    }
+
+    /* watch the connection before it exists: no event is missed */
+
+    if (ngx_http_enconvert_monitor_init(cycle, ngx_http_enconvert_zctx, peer)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (zmq_connect(peer->sock, (char *) peer->endpoint.data) == -1) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "enconvert: zmq_connect(\"%V\") failed: %s",
+                      &peer->endpoint, zmq_strerror(errno));
+        return NGX_ERROR;
     }
 
     optlen = sizeof(ngx_socket_t);
-    if (zmq_getsockopt(ngx_http_enconvert_zsock, ZMQ_FD, &fd, &optlen) == -1)
-    {
+    if (zmq_getsockopt(peer->sock, ZMQ_FD, &fd, &optlen) == -1) {
         goto sockopt_failed;
     }
 
     c = ngx_get_connection(fd, cycle->log);
     if (c == NULL) {
-        goto failed;
+        return NGX_ERROR;
     }
 
     c->read->handler = ngx_http_enconvert_backend_read;
     c->read->log = cycle->log;
     c->write->log = cycle->log;
-    c->data = NULL;
+    c->data = peer;
 
     if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT) != NGX_OK) {
+        c->fd = (ngx_socket_t) -1;
         ngx_free_connection(c);
-        goto failed;
+        return NGX_ERROR;
     }
 
-    ngx_http_enconvert_zconn = c;
+    peer->conn = c;
 
     return NGX_OK;
 
@@ -145,16 +199,6 @@ sockopt_failed:
                   "enconvert: zmq socket option failed: %s",
                   zmq_strerror(errno));
 
-failed:
-
-    if (ngx_http_enconvert_zsock) {
-        zmq_close(ngx_http_enconvert_zsock);
-        ngx_http_enconvert_zsock = NULL;
-    }
-
-    zmq_ctx_term(ngx_http_enconvert_zctx);
-    ngx_http_enconvert_zctx = NULL;
-
     return NGX_ERROR;
 }
 
@@ -162,37 +206,54 @@ failed:
 void
 ngx_http_enconvert_backend_exit(ngx_cycle_t *cycle)
 {
-    ngx_connection_t  *c;
+    ngx_uint_t                  i;
+    ngx_http_enconvert_peer_t  *peer;
 
-    /*
-     * The descriptor belongs to zmq: it is not closed here, and the
-     * connection is not released through ngx_close_connection().
-     */
+    for (i = 0; i < ngx_http_enconvert_npeers; i++) {
+        peer = &ngx_http_enconvert_peers[i];
 
-    c = ngx_http_enconvert_zconn;
+        ngx_http_enconvert_monitor_exit(peer);
 
-    if (c) {
-        if (c->read->posted) {
-            ngx_delete_posted_event(c->read);
+        if (peer->conn) {
+            ngx_http_enconvert_backend_release(peer->conn);
+            peer->conn = NULL;
         }
 
-        /* not an open socket of nginx's: no "open socket left" alert */
-
-        c->fd = (ngx_socket_t) -1;
-        ngx_free_connection(c);
-
-        ngx_http_enconvert_zconn = NULL;
+        if (peer->sock) {
+            zmq_close(peer->sock);
+            peer->sock = NULL;
+        }
     }
 
-    if (ngx_http_enconvert_zsock) {
-        zmq_close(ngx_http_enconvert_zsock);
-        ngx_http_enconvert_zsock = NULL;
-    }
+    ngx_http_enconvert_npeers = 0;
 
     if (ngx_http_enconvert_zctx) {
         zmq_ctx_term(ngx_http_enconvert_zctx);
         ngx_http_enconvert_zctx = NULL;
     }
+}
+
+
+/*
+ * The descriptor of a zmq socket belongs to zmq: it is not closed here, and
+ * the connection is not released through ngx_close_connection().
+ */
+
+void
+ngx_http_enconvert_backend_release(ngx_connection_t *c)
+{
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->read->active) {
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    }
+
+    /* not an open socket of nginx's: no "open socket left" alert */
+
+    c->fd = (ngx_socket_t) -1;
+    ngx_free_connection(c);
 }
 
 
@@ -213,34 +274,12 @@ ngx_http_enconvert_backend_send(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx, u_char *data, size_t len,
     ngx_msec_t timeout)
 {
-    int         n, err;
-    ngx_uint_t  level;
+    ctx->msg.data = data;
+    ctx->msg.len = len;
 
-    if (ngx_http_enconvert_zsock == NULL) {
+    if (ngx_http_enconvert_backend_push(ctx, r->connection->log) != NGX_OK) {
         return NGX_BUSY;
     }
-
-    do {
-        n = zmq_send(ngx_http_enconvert_zsock, data, len, ZMQ_DONTWAIT);
-        err = errno;
-    } while (n == -1 && err == EINTR);
-
-    /* sending may have consumed the edge of a pending reply */
-
-    ngx_post_event(ngx_http_enconvert_zconn->read, &ngx_posted_events);
-
-    if (n == -1) {
-        level = (err == EAGAIN) ? NGX_LOG_WARN : NGX_LOG_ERR;
-
-        ngx_log_error(level, r->connection->log, 0,
-                      "enconvert: backend unavailable: %s",
-                      zmq_strerror(err));
-        return NGX_BUSY;
-    }
-
-    ngx_rbtree_insert(&ngx_http_enconvert_pending, &ctx->node);
-    ctx->pending = 1;
-    ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_IN_FLIGHT, 1);
 
     ctx->timer.handler = ngx_http_enconvert_timeout_handler;
     ctx->timer.data = ctx;
@@ -253,22 +292,86 @@ ngx_http_enconvert_backend_send(ngx_http_request_t *r,
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_request_empty_handler;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "enconvert: sent request %uL, %uz bytes",
-                   (uint64_t) ctx->node.key, len);
-
     return NGX_OK;
+}
+
+
+/* sends ctx->msg to the next endpoint that takes it, round-robin */
+
+static ngx_int_t
+ngx_http_enconvert_backend_push(ngx_http_enconvert_ctx_t *ctx,
+    ngx_log_t *log)
+{
+    int                         n, err;
+    ngx_uint_t                  i, k, level;
+    ngx_http_enconvert_peer_t  *peer;
+
+    err = EAGAIN;
+
+    for (k = 0; k < ngx_http_enconvert_npeers; k++) {
+        i = (ngx_http_enconvert_next_peer + k) % ngx_http_enconvert_npeers;
+        peer = &ngx_http_enconvert_peers[i];
+
+        if (peer->sock == NULL) {
+            continue;
+        }
+
+        do {
+            n = zmq_send(peer->sock, ctx->msg.data, ctx->msg.len,
+                         ZMQ_DONTWAIT);
+            err = errno;
+        } while (n == -1 && err == EINTR);
+
+        /* sending may have consumed the edge of a pending reply */
+
+        ngx_post_event(peer->conn->read, &ngx_posted_events);
+
+        if (n == -1) {
+            continue;
+        }
+
+        ngx_http_enconvert_next_peer = (i + 1) % ngx_http_enconvert_npeers;
+
+        ngx_rbtree_insert(&ngx_http_enconvert_pending, &ctx->node);
+        ngx_queue_insert_tail(&peer->pending, &ctx->queue);
+        ctx->peer = peer;
+        ctx->pending = 1;
+        ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_IN_FLIGHT, 1);
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                       "enconvert: sent request %uL to \"%V\", %uz bytes",
+                       (uint64_t) ctx->node.key, &peer->endpoint,
+                       ctx->msg.len);
+
+        return NGX_OK;
+    }
+
+    level = (err == EAGAIN) ? NGX_LOG_WARN : NGX_LOG_ERR;
+
+    ngx_log_error(level, log, 0, "enconvert: backend unavailable: %s",
+                  zmq_strerror(err));
+
+    return NGX_BUSY;
+}
+
+
+static void
+ngx_http_enconvert_backend_detach(ngx_http_enconvert_ctx_t *ctx)
+{
+    if (ctx->pending) {
+        ngx_rbtree_delete(&ngx_http_enconvert_pending, &ctx->node);
+        ngx_queue_remove(&ctx->queue);
+        ctx->pending = 0;
+        ctx->peer = NULL;
+        ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_IN_FLIGHT, -1);
+    }
 }
 
 
 void
 ngx_http_enconvert_backend_finish(ngx_http_enconvert_ctx_t *ctx)
 {
-    if (ctx->pending) {
-        ngx_rbtree_delete(&ngx_http_enconvert_pending, &ctx->node);
-        ctx->pending = 0;
-        ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_IN_FLIGHT, -1);
-    }
+    ngx_http_enconvert_backend_detach(ctx);
 
     if (ctx->timer.timer_set) {
         ngx_del_timer(&ctx->timer);
@@ -289,6 +392,60 @@ ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
     }
 
     ngx_add_timer(&ctx->timer, timeout);
+}
+
+
+/*
+ * The connection to a peer is gone, and with it every reply its worker
+ * still owed: a reconnected DEALER gets a new identity, so the ROUTER
+ * would send them nowhere.  Requests safe to repeat go to another live
+ * peer; the others are answered now (ngx_http_enconvert_lost()).
+ */
+
+void
+ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log)
+{
+    ngx_int_t                  rc;
+    ngx_queue_t                lost, *q;
+    ngx_connection_t          *c;
+    ngx_http_request_t        *r;
+    ngx_http_enconvert_ctx_t  *ctx;
+
+    /* taken out first: a re-send may land on this peer again */
+
+    ngx_queue_init(&lost);
+
+    if (!ngx_queue_empty(&peer->pending)) {
+        ngx_queue_add(&lost, &peer->pending);
+        ngx_queue_init(&peer->pending);
+    }
+
+    while (!ngx_queue_empty(&lost)) {
+        q = ngx_queue_head(&lost);
+        ctx = ngx_queue_data(q, ngx_http_enconvert_ctx_t, queue);
+        r = ctx->request;
+        c = r->connection;
+
+        ngx_http_enconvert_backend_detach(ctx);
+
+        if (ctx->idempotent
+            && ngx_http_enconvert_backend_push(ctx, c->log) == NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "enconvert: request %uL sent again, to \"%V\", "
+                          "after losing \"%V\"", (uint64_t) ctx->node.key,
+                          &ctx->peer->endpoint, &peer->endpoint);
+            continue;
+        }
+
+        ngx_http_enconvert_backend_finish(ctx);
+
+        rc = ngx_http_enconvert_lost(r, ctx);
+
+        ngx_http_finalize_request(r, rc);
+        ngx_http_run_posted_requests(c);
+    }
 }
 
 
@@ -324,22 +481,25 @@ ngx_http_enconvert_backend_lookup(uint64_t id)
 static void
 ngx_http_enconvert_backend_read(ngx_event_t *rev)
 {
-    int         events, rc, err;
-    size_t      optlen;
-    ngx_uint_t  n;
-    zmq_msg_t   msg;
+    int                         events, rc, err;
+    size_t                      optlen;
+    ngx_uint_t                  n;
+    zmq_msg_t                   msg;
+    ngx_connection_t           *c;
+    ngx_http_enconvert_peer_t  *peer;
 
-    if (ngx_http_enconvert_zsock == NULL) {
-        return;
-    }
+    c = rev->data;
+    peer = c->data;
 
     for (n = 0; n < NGX_HTTP_ENCONVERT_BATCH; n++) {
 
+        if (peer->sock == NULL) {
+            return;
+        }
+
         optlen = sizeof(int);
 
-        if (zmq_getsockopt(ngx_http_enconvert_zsock, ZMQ_EVENTS, &events,
-                           &optlen) == -1)
-        {
+        if (zmq_getsockopt(peer->sock, ZMQ_EVENTS, &events, &optlen) == -1) {
             if (errno == EINTR) {
                 continue;
             }
@@ -356,7 +516,7 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
 
         zmq_msg_init(&msg);
 
-        rc = zmq_msg_recv(&msg, ngx_http_enconvert_zsock, ZMQ_DONTWAIT);
+        rc = zmq_msg_recv(&msg, peer->sock, ZMQ_DONTWAIT);
 
         if (rc == -1) {
             err = errno;
@@ -382,7 +542,7 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
             ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_BAD_REPLIES,
                                              1);
             zmq_msg_close(&msg);
-            ngx_http_enconvert_backend_drop_rest(rev->log);
+            ngx_http_enconvert_backend_drop_rest(peer->sock);
             continue;
         }
 
@@ -390,10 +550,6 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
                                         zmq_msg_size(&msg));
 
         zmq_msg_close(&msg);
-
-        if (ngx_http_enconvert_zsock == NULL) {
-            return;
-        }
     }
 
     /* batch limit reached: let other events run, then continue */
@@ -403,7 +559,7 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
 
 
 static void
-ngx_http_enconvert_backend_drop_rest(ngx_log_t *log)
+ngx_http_enconvert_backend_drop_rest(void *sock)
 {
     int        more;
     zmq_msg_t  msg;
@@ -411,9 +567,7 @@ ngx_http_enconvert_backend_drop_rest(ngx_log_t *log)
     do {
         zmq_msg_init(&msg);
 
-        if (zmq_msg_recv(&msg, ngx_http_enconvert_zsock, ZMQ_DONTWAIT)
-            == -1)
-        {
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) == -1) {
             zmq_msg_close(&msg);
             return;
         }
@@ -423,4 +577,3 @@ ngx_http_enconvert_backend_drop_rest(ngx_log_t *log)
 
     } while (more);
 }
-

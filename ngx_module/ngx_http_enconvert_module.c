@@ -63,6 +63,9 @@ static ngx_conf_post_handler_pt  ngx_http_enconvert_location_post =
 static ngx_conf_post_handler_pt  ngx_http_enconvert_max_urls_post =
     ngx_http_enconvert_check_max_urls;
 
+static ngx_conf_post_handler_pt  ngx_http_enconvert_heartbeat_post =
+    ngx_http_enconvert_check_heartbeat;
+
 
 static ngx_command_t  ngx_http_enconvert_commands[] = {
 
@@ -100,6 +103,41 @@ static ngx_command_t  ngx_http_enconvert_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("enconvert_curve_server_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_enconvert_curve_server_key,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("enconvert_curve_client_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_enconvert_curve_client_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("enconvert_allow_plain_tcp"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_main_conf_t, allow_plain_tcp),
+      NULL },
+
+    { ngx_string("enconvert_heartbeat_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_main_conf_t, heartbeat_interval),
+      &ngx_http_enconvert_heartbeat_post },
+
+    { ngx_string("enconvert_heartbeat_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_main_conf_t, heartbeat_timeout),
+      &ngx_http_enconvert_heartbeat_post },
 
     { ngx_string("enconvert_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -522,6 +560,7 @@ ngx_http_enconvert_status(ngx_http_request_t *r, ngx_str_t *job_id)
     }
 
     ctx->api_key = key;
+    ctx->idempotent = 1;
 
     if (ngx_http_enconvert_build_simple(r, ctx, job_id, &msg) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -560,6 +599,8 @@ ngx_http_enconvert_health(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ctx->idempotent = 1;
 
     if (ngx_http_enconvert_build_simple(r, ctx, NULL, &msg) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -709,7 +750,14 @@ ngx_http_enconvert_create_main_conf(ngx_conf_t *cf)
      *     emcf->api_used = 0;
      *     emcf->handler_used = 0;
      *     emcf->metrics_zone = NULL;
+     *     emcf->curve_server_key = { 0, NULL };
+     *     emcf->curve_public_key = { 0, NULL };
+     *     emcf->curve_secret_key = { 0, NULL };
      */
+
+    emcf->allow_plain_tcp = NGX_CONF_UNSET;
+    emcf->heartbeat_interval = NGX_CONF_UNSET_MSEC;
+    emcf->heartbeat_timeout = NGX_CONF_UNSET_MSEC;
 
     return emcf;
 }
@@ -738,6 +786,10 @@ ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf)
     if (emcf->handler_used
         && ngx_http_enconvert_metrics_zone(cf, emcf) != NGX_OK)
     {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_enconvert_curve_check(cf, emcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -879,7 +931,7 @@ ngx_http_enconvert_backend(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_enconvert_main_conf_t *emcf = conf;
 
     ngx_str_t   *value, *s;
-    ngx_uint_t   i;
+    ngx_uint_t   i, j;
 
     if (emcf->backends != NULL) {
         return "is duplicate";
@@ -895,19 +947,24 @@ ngx_http_enconvert_backend(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (value[i].len > 1024
-            || !((value[i].len > sizeof("ipc://") - 1
-                  && ngx_strncmp(value[i].data, "ipc://",
-                                 sizeof("ipc://") - 1) == 0)
-                 || (value[i].len > sizeof("tcp://") - 1
-                     && ngx_strncmp(value[i].data, "tcp://",
-                                    sizeof("tcp://") - 1) == 0)))
-        {
+        if (ngx_http_enconvert_check_endpoint(&value[i]) != NGX_OK) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid endpoint \"%V\" in \"%V\" directive, "
                                "expected ipc://path or tcp://host:port",
                                &value[i], &cmd->name);
             return NGX_CONF_ERROR;
+        }
+
+        for (j = 1; j < i; j++) {
+            if (value[j].len == value[i].len
+                && ngx_strncmp(value[j].data, value[i].data, value[i].len)
+                   == 0)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate endpoint \"%V\" in \"%V\" "
+                                   "directive", &value[i], &cmd->name);
+                return NGX_CONF_ERROR;
+            }
         }
 
         s = ngx_array_push(emcf->backends);
@@ -946,6 +1003,22 @@ static char *
 ngx_http_enconvert_load_secret(ngx_conf_t *cf,
     ngx_http_enconvert_main_conf_t *emcf, ngx_str_t *directive,
     ngx_str_t *file_name)
+{
+    return ngx_http_enconvert_read_conf_file(cf, directive, file_name,
+                                             &emcf->secret);
+}
+
+
+/*
+ * Reads a small file named by a directive (the signing secret, a CURVE
+ * key) at configuration time: up to 4096 bytes, trailing whitespace
+ * removed, never empty.  out->data has room for a null after out->len.
+ * A relative name is taken from the nginx prefix.
+ */
+
+char *
+ngx_http_enconvert_read_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_str_t *file_name, ngx_str_t *out)
 {
     u_char           *buf;
     size_t            len;
@@ -1023,8 +1096,8 @@ ngx_http_enconvert_load_secret(ngx_conf_t *cf,
                            ngx_close_file_n " \"%V\" failed", &name);
     }
 
-    emcf->secret.data = buf;
-    emcf->secret.len = len;
+    out->data = buf;
+    out->len = len;
 
     return NGX_CONF_OK;
 

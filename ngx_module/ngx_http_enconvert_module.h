@@ -23,6 +23,7 @@
 #define NGX_HTTP_ENCONVERT_JSON_DEPTH     8
 #define NGX_HTTP_ENCONVERT_FIELD_MAX      256
 #define NGX_HTTP_ENCONVERT_HEALTH_WAIT    2000
+#define NGX_HTTP_ENCONVERT_CURVE_KEY_LEN  40        /* Z85 */
 
 
 #define ngx_http_enconvert_isalnum(c)                                         \
@@ -65,6 +66,14 @@ typedef struct {
     ngx_flag_t                  api_used;
     ngx_flag_t                  handler_used; /* any location answers */
     ngx_shm_zone_t             *metrics_zone;
+
+    /* CURVE keys, Z85 and null-terminated; empty: no CURVE */
+    ngx_str_t                   curve_server_key;
+    ngx_str_t                   curve_public_key;
+    ngx_str_t                   curve_secret_key;
+    ngx_flag_t                  allow_plain_tcp;
+    ngx_msec_t                  heartbeat_interval;
+    ngx_msec_t                  heartbeat_timeout;
 } ngx_http_enconvert_main_conf_t;
 
 
@@ -78,9 +87,30 @@ typedef struct {
 } ngx_http_enconvert_loc_conf_t;
 
 
+/*
+ * One endpoint of enconvert_backend, per nginx worker process: its own
+ * DEALER socket, so the module knows which worker each request went to and
+ * can answer the requests of a worker whose connection is lost at once.
+ */
+typedef struct {
+    ngx_str_t                   endpoint;
+    void                       *sock;         /* DEALER */
+    void                       *monitor;      /* PAIR: connection events */
+    ngx_connection_t           *conn;         /* ZMQ_FD of sock */
+    ngx_connection_t           *monitor_conn; /* ZMQ_FD of monitor */
+    ngx_queue_t                 pending;      /* requests sent here */
+    ngx_uint_t                  index;
+    unsigned                    connected:1;
+    unsigned                    handshake_failed:1;
+} ngx_http_enconvert_peer_t;
+
+
 /* per request state, allocated from r->pool */
 typedef struct {
     ngx_rbtree_node_t           node;         /* key = request id */
+    ngx_queue_t                 queue;        /* in its peer's pending */
+    ngx_http_enconvert_peer_t  *peer;
+    ngx_str_t                   msg;          /* as sent, for a re-send */
     ngx_http_request_t         *request;
     ngx_event_t                 timer;
     ngx_msec_t                  start;
@@ -91,6 +121,7 @@ typedef struct {
     ngx_uint_t                  op;           /* ngx_http_enconvert_op_e */
     unsigned                    pending:1;
     unsigned                    sync:1;
+    unsigned                    idempotent:1; /* safe to send again */
 } ngx_http_enconvert_ctx_t;
 
 
@@ -124,6 +155,8 @@ ngx_int_t ngx_http_enconvert_presented_key(ngx_http_request_t *r,
     ngx_str_t *key);
 ngx_table_elt_t *ngx_http_enconvert_find_header(ngx_http_request_t *r,
     const char *name, size_t len);
+char *ngx_http_enconvert_read_conf_file(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_str_t *file, ngx_str_t *out);
 
 /* ngx_http_enconvert_backend.c */
 ngx_int_t ngx_http_enconvert_backend_init(ngx_cycle_t *cycle,
@@ -137,6 +170,27 @@ void ngx_http_enconvert_backend_finish(ngx_http_enconvert_ctx_t *ctx);
 ngx_http_enconvert_ctx_t *ngx_http_enconvert_backend_lookup(uint64_t id);
 void ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
     ngx_msec_t timeout);
+void ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log);
+void ngx_http_enconvert_backend_release(ngx_connection_t *c);
+
+/* ngx_http_enconvert_monitor.c */
+ngx_int_t ngx_http_enconvert_monitor_init(ngx_cycle_t *cycle, void *zctx,
+    ngx_http_enconvert_peer_t *peer);
+void ngx_http_enconvert_monitor_exit(ngx_http_enconvert_peer_t *peer);
+
+/* ngx_http_enconvert_curve.c */
+char *ngx_http_enconvert_curve_server_key(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_enconvert_curve_client_key_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_enconvert_check_heartbeat(ngx_conf_t *cf, void *post,
+    void *data);
+ngx_int_t ngx_http_enconvert_check_endpoint(ngx_str_t *ep);
+char *ngx_http_enconvert_curve_check(ngx_conf_t *cf,
+    ngx_http_enconvert_main_conf_t *emcf);
+ngx_int_t ngx_http_enconvert_peer_options(
+    ngx_http_enconvert_main_conf_t *emcf, ngx_http_enconvert_peer_t *peer);
 
 /* ngx_http_enconvert_request.c */
 ngx_int_t ngx_http_enconvert_build_convert(ngx_http_request_t *r,
@@ -162,6 +216,8 @@ ngx_int_t ngx_http_enconvert_add_variables(ngx_conf_t *cf);
 void ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data,
     size_t len);
 void ngx_http_enconvert_timeout_handler(ngx_event_t *ev);
+ngx_int_t ngx_http_enconvert_lost(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx);
 ngx_int_t ngx_http_enconvert_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 ngx_int_t ngx_http_enconvert_send_error(ngx_http_request_t *r,

@@ -464,6 +464,54 @@ ngx_http_enconvert_timeout_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * The answer to a request whose worker's connection was lost before it
+ * answered, and that was not (or could not be) sent to another worker.
+ * A sync convert the worker accepted goes on as a job (202, as on its
+ * timeout); for any other convert the job may or may not exist.
+ */
+
+ngx_int_t
+ngx_http_enconvert_lost(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx)
+{
+    ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_UNAVAILABLE, 1);
+
+    if (ctx->op == NGX_HTTP_ENCONVERT_OP_CONVERT && ctx->sync
+        && ctx->job_id.len)
+    {
+        return ngx_http_enconvert_send_processing(r, ctx);
+    }
+
+    if (ctx->op != NGX_HTTP_ENCONVERT_OP_CONVERT) {
+        return ngx_http_enconvert_unavailable(r, ctx);
+    }
+
+    if (ngx_http_enconvert_add_header(r, (u_char *) "Retry-After",
+                                      sizeof("Retry-After") - 1,
+                                      (u_char *) "1", 1)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->idempotent) {
+        return ngx_http_enconvert_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "backend_unavailable",
+                   "the conversion worker handling this request went away "
+                   "and no other is reachable; retry with the same "
+                   "Idempotency-Key, which creates no second job", NULL);
+    }
+
+    return ngx_http_enconvert_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+               "backend_unavailable",
+               "the conversion worker handling this request went away "
+               "before answering; the job may have been created: check "
+               "before resubmitting, or send an Idempotency-Key to make "
+               "a retry safe", NULL);
+}
+
+
 static ngx_int_t
 ngx_http_enconvert_send_processing(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx)

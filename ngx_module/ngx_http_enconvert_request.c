@@ -82,6 +82,10 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     ctx->node.key = (ngx_rbtree_key_t) id;
     ctx->sync = !async;
 
+    /* with an Idempotency-Key, sending it again creates no second job */
+
+    ctx->idempotent = idem.len ? 1 : 0;
+
     /* pack the request, schema/messages.md */
 
     msgpack_sbuffer_init(&sbuf);

@@ -1,0 +1,313 @@
+
+/*
+ * enconvert nginx module: the connection events of each backend's DEALER
+ * socket (zmq_socket_monitor() on an inproc PAIR socket, read from nginx's
+ * event loop, never blocking).
+ *
+ * A lost connection (the worker process died, or its host went silent and
+ * the heartbeats timed out) answers or re-sends the requests that were
+ * waiting on it; a refused CURVE handshake is logged once until a
+ * handshake succeeds again.
+ */
+
+
+#include "ngx_http_enconvert_module.h"
+
+#include <zmq.h>
+
+
+#define NGX_HTTP_ENCONVERT_MONITOR_BATCH   64
+
+#define NGX_HTTP_ENCONVERT_MONITOR_EVENTS                                     \
+    (ZMQ_EVENT_HANDSHAKE_SUCCEEDED|ZMQ_EVENT_DISCONNECTED                     \
+     |ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL                                    \
+     |ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL|ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+
+static void ngx_http_enconvert_monitor_read(ngx_event_t *rev);
+static void ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
+    ngx_uint_t event, uint32_t value, ngx_log_t *log);
+static void ngx_http_enconvert_monitor_drop_rest(void *sock);
+
+
+ngx_int_t
+ngx_http_enconvert_monitor_init(ngx_cycle_t *cycle, void *zctx,
+    ngx_http_enconvert_peer_t *peer)
+{
+    int                opt;
+    u_char             addr[64];
+    size_t             optlen;
+    ngx_socket_t       fd;
+    ngx_connection_t  *c;
+
+    /* one process, one context: the index makes the address unique */
+
+    ngx_snprintf(addr, sizeof(addr), "inproc://enconvert-monitor-%ui%Z",
+                 peer->index);
+
+    if (zmq_socket_monitor(peer->sock, (char *) addr,
+                           NGX_HTTP_ENCONVERT_MONITOR_EVENTS)
+        == -1)
+    {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "enconvert: zmq_socket_monitor() failed: %s",
+                      zmq_strerror(errno));
+        return NGX_ERROR;
+    }
+
+    peer->monitor = zmq_socket(zctx, ZMQ_PAIR);
+    if (peer->monitor == NULL) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "enconvert: zmq_socket() failed: %s",
+                      zmq_strerror(errno));
+        return NGX_ERROR;
+    }
+
+    opt = 0;
+    if (zmq_setsockopt(peer->monitor, ZMQ_LINGER, &opt, sizeof(int)) == -1
+        || zmq_connect(peer->monitor, (char *) addr) == -1)
+    {
+        goto failed;
+    }
+
+    optlen = sizeof(ngx_socket_t);
+    if (zmq_getsockopt(peer->monitor, ZMQ_FD, &fd, &optlen) == -1) {
+        goto failed;
+    }
+
+    c = ngx_get_connection(fd, cycle->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->read->handler = ngx_http_enconvert_monitor_read;
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+    c->data = peer;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT) != NGX_OK) {
+        c->fd = (ngx_socket_t) -1;
+        ngx_free_connection(c);
+        return NGX_ERROR;
+    }
+
+    peer->monitor_conn = c;
+
+    return NGX_OK;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                  "enconvert: backend monitor failed: %s",
+                  zmq_strerror(errno));
+
+    return NGX_ERROR;
+}
+
+
+void
+ngx_http_enconvert_monitor_exit(ngx_http_enconvert_peer_t *peer)
+{
+    if (peer->monitor_conn) {
+        ngx_http_enconvert_backend_release(peer->monitor_conn);
+        peer->monitor_conn = NULL;
+    }
+
+    if (peer->sock) {
+        (void) zmq_socket_monitor(peer->sock, NULL, 0);
+    }
+
+    if (peer->monitor) {
+        zmq_close(peer->monitor);
+        peer->monitor = NULL;
+    }
+}
+
+
+static void
+ngx_http_enconvert_monitor_read(ngx_event_t *rev)
+{
+    int                         events, rc, err;
+    size_t                      optlen;
+    u_char                     *p;
+    uint16_t                    event;
+    uint32_t                    value;
+    ngx_uint_t                  n;
+    zmq_msg_t                   msg;
+    ngx_connection_t           *c;
+    ngx_http_enconvert_peer_t  *peer;
+
+    c = rev->data;
+    peer = c->data;
+
+    for (n = 0; n < NGX_HTTP_ENCONVERT_MONITOR_BATCH; n++) {
+
+        if (peer->monitor == NULL) {
+            return;
+        }
+
+        optlen = sizeof(int);
+
+        if (zmq_getsockopt(peer->monitor, ZMQ_EVENTS, &events, &optlen)
+            == -1)
+        {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_ERR, rev->log, 0,
+                          "enconvert: zmq ZMQ_EVENTS failed: %s",
+                          zmq_strerror(errno));
+            return;
+        }
+
+        if (!(events & ZMQ_POLLIN)) {
+            return;
+        }
+
+        zmq_msg_init(&msg);
+
+        rc = zmq_msg_recv(&msg, peer->monitor, ZMQ_DONTWAIT);
+
+        if (rc == -1) {
+            err = errno;
+            zmq_msg_close(&msg);
+
+            if (err == EAGAIN) {
+                return;
+            }
+
+            if (err == EINTR) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_ERR, rev->log, 0,
+                          "enconvert: monitor zmq_msg_recv() failed: %s",
+                          zmq_strerror(err));
+            return;
+        }
+
+        /* frame 1: the event (16 bits) and its value (32), native order */
+
+        if (zmq_msg_size(&msg) < 6 || !zmq_msg_more(&msg)) {
+            zmq_msg_close(&msg);
+            ngx_http_enconvert_monitor_drop_rest(peer->monitor);
+            continue;
+        }
+
+        p = zmq_msg_data(&msg);
+        ngx_memcpy(&event, p, sizeof(uint16_t));
+        ngx_memcpy(&value, p + sizeof(uint16_t), sizeof(uint32_t));
+
+        zmq_msg_close(&msg);
+
+        /* frame 2: the endpoint, which the peer already knows */
+
+        ngx_http_enconvert_monitor_drop_rest(peer->monitor);
+
+        ngx_http_enconvert_monitor_event(peer, event, value, rev->log);
+    }
+
+    ngx_post_event(rev, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
+    ngx_uint_t event, uint32_t value, ngx_log_t *log)
+{
+    ngx_uint_t   level;
+    const char  *why;
+
+    switch (event) {
+
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        level = peer->handshake_failed ? NGX_LOG_NOTICE : NGX_LOG_INFO;
+
+        ngx_log_error(level, log, 0, "enconvert: connected to backend \"%V\"",
+                      &peer->endpoint);
+
+        peer->connected = 1;
+        peer->handshake_failed = 0;
+        break;
+
+    case ZMQ_EVENT_DISCONNECTED:
+
+        /* also after each attempt that never got through: no requests */
+
+        if (!peer->connected && ngx_queue_empty(&peer->pending)) {
+            break;
+        }
+
+        peer->connected = 0;
+
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "enconvert: lost the connection to backend \"%V\"",
+                      &peer->endpoint);
+
+        ngx_http_enconvert_backend_lost(peer, log);
+        break;
+
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        if (!peer->handshake_failed) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "enconvert: backend \"%V\" refused this host's "
+                          "CURVE key (status %uD): the public key of "
+                          "\"enconvert_curve_client_key_file\" must be in "
+                          "the worker's curve_allowed_clients_file",
+                          &peer->endpoint, value);
+        }
+
+        peer->handshake_failed = 1;
+        break;
+
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        if (!peer->handshake_failed) {
+
+            switch (value) {
+            case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
+                why = "CURVE is on at one end only";
+                break;
+            case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
+                why = "a key does not match: check "
+                      "\"enconvert_curve_server_key\"";
+                break;
+            default:
+                why = "protocol error";
+            }
+
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "enconvert: handshake with backend \"%V\" "
+                          "failed (%s, 0x%xD)", &peer->endpoint, why,
+                          value);
+        }
+
+        peer->handshake_failed = 1;
+        break;
+
+    default:
+        break;
+    }
+}
+
+
+static void
+ngx_http_enconvert_monitor_drop_rest(void *sock)
+{
+    int        more;
+    zmq_msg_t  msg;
+
+    do {
+        zmq_msg_init(&msg);
+
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close(&msg);
+            return;
+        }
+
+        more = zmq_msg_more(&msg);
+        zmq_msg_close(&msg);
+
+    } while (more);
+}
