@@ -60,12 +60,12 @@ INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, statu
   SELECT ids.id, k.account_id, k.id, 'url-to-pdf', false, false, 'completed',
          '{callback_url}', '{stack.url}', now()
   FROM ids, (SELECT id, account_id FROM api_keys ORDER BY id LIMIT 1) k;
-INSERT INTO tasks (job_id, position, url, status, attempts, object_key, filename,
-                   file_size, conversion_time, started_at, finished_at)
-  SELECT ids.id, 0, 'https://example.com/page-' || ids.i, 'success', 1,
+INSERT INTO tasks (job_id, account_id, position, url, status, attempts, object_key,
+                   filename, file_size, conversion_time, started_at, finished_at)
+  SELECT ids.id, k.account_id, 0, 'https://example.com/page-' || ids.i, 'success', 1,
          'live/files/bench/url-to-pdf/page-' || ids.i || '.pdf', 'page.pdf',
          184320, 3.72, now(), now()
-  FROM ids;
+  FROM ids, (SELECT account_id FROM api_keys ORDER BY id LIMIT 1) k;
 INSERT INTO notifications (job_id, type, target)
   SELECT ids.id, 'webhook', '{callback_url}' FROM ids;
 SELECT pg_notify('enconvert_notify', '');

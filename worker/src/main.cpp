@@ -131,6 +131,7 @@ int serve(const std::vector<std::string>& args) {
     intake::IntakeOptions intake_options;
     intake_options.listen = cfg.listen;
     intake_options.database_url = cfg.database_url;
+    intake_options.queue_limits = {cfg.queue_max_tasks, cfg.account_queue_max_tasks};
     if (!cfg.curve_secret_key_file.empty()) {
         intake_options.curve_secret_key =
             config::read_curve_secret_key_file(cfg.curve_secret_key_file, "curve_secret_key_file")
@@ -159,6 +160,7 @@ int serve(const std::vector<std::string>& args) {
     sched_options.lease_seconds = cfg.lease_seconds;
     sched_options.retry.max_attempts = cfg.max_attempts;
     sched_options.retry.storage_full_retry_seconds = cfg.storage_full_retry_seconds;
+    sched_options.account_max_in_flight = cfg.account_max_in_flight;
     scheduler::Scheduler sched(sched_options, std::make_unique<render::RendererPool>(pool_options),
                                storage);
     StoppingThread sched_thread(

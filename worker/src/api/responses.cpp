@@ -97,6 +97,24 @@ HttpAnswer bad_message_answer(const std::string& detail) {
     return error_answer(400, "bad_message", detail);
 }
 
+HttpAnswer queue_full_answer(db::QueueBound bound, std::int64_t limit, std::size_t task_count) {
+    // Long enough for a full queue to drain noticeably, short enough for a
+    // client to come back before its work is stale.
+    constexpr const char* kRetryAfterSeconds = "30";
+    const bool account = bound == db::QueueBound::account;
+    const std::string urls = std::to_string(task_count) + (task_count == 1 ? " URL" : " URLs");
+    const std::string holds = account ? "an account may have at most " : "it holds at most ";
+    std::string detail = std::string(account ? "Your account's" : "The service's") +
+                         " queue has no room for this request's " + urls + ": " + holds +
+                         std::to_string(limit) + " unfinished tasks. Nothing was queued; ";
+    detail += static_cast<std::int64_t>(task_count) > limit ? "send the URLs in smaller requests."
+                                                            : "retry after the Retry-After delay.";
+    HttpAnswer a = error_answer(account ? 429 : 503, "queue_full", detail);
+    a.headers.clear();  // instead of error_answer's 503 default
+    a.headers.emplace_back("Retry-After", kRetryAfterSeconds);
+    return a;
+}
+
 json status_object(const db::JobView& job, const storage::Presigner& presigner) {
     int completed = 0;
     int failed = 0;

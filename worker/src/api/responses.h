@@ -43,6 +43,10 @@ HttpAnswer internal_error_answer();
 // 409: the Idempotency-Key was used before with a different request body.
 HttpAnswer idempotency_conflict_answer();
 HttpAnswer bad_message_answer(const std::string& detail);
+// The queue has no room for a job of `task_count` tasks: 429 queue_full
+// (the account's bound) or 503 queue_full (the bound of all accounts), both
+// with Retry-After. `limit` is the bound that was reached.
+HttpAnswer queue_full_answer(db::QueueBound bound, std::int64_t limit, std::size_t task_count);
 
 // The status object (= callback payload core + created_at, completed_at,
 // notifications), with fresh presigned URLs.

@@ -36,7 +36,13 @@ po::options_description describe(WorkerConfig& c) {
         ("storage_min_free_mb", po::value(&c.storage_min_free_mb)->default_value(256),
          "free space below which no new task is taken")  //
         ("storage_full_retry_seconds", po::value(&c.storage_full_retry_seconds)->default_value(30),
-         "wait before rendering again a result that found the storage full")                 //
+         "wait before rendering again a result that found the storage full")  //
+        ("account_max_in_flight", po::value(&c.account_max_in_flight)->default_value(0),
+         "tasks of one account in flight on all workers; 0: no limit")  //
+        ("queue_max_tasks", po::value(&c.queue_max_tasks)->default_value(100000),
+         "unfinished tasks of all accounts before jobs are refused (503); 0: no bound")  //
+        ("account_queue_max_tasks", po::value(&c.account_queue_max_tasks)->default_value(10000),
+         "unfinished tasks of one account before its jobs are refused (429); 0: no bound")   //
         ("allowed_networks", po::value(&c.allowed_networks), "CIDRs exempt from deny list")  //
         ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                                   //
         ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")                 //
@@ -150,6 +156,9 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
         check_range(c.max_attempts, 1, 100, "max_attempts");
         check_range(c.storage_min_free_mb, 0, 1024 * 1024, "storage_min_free_mb");
         check_range(c.storage_full_retry_seconds, 1, 24 * 3600, "storage_full_retry_seconds");
+        check_range(c.account_max_in_flight, 0, 1000000, "account_max_in_flight");
+        check_range(c.queue_max_tasks, 0, 1000000000, "queue_max_tasks");
+        check_range(c.account_queue_max_tasks, 0, 1000000000, "account_queue_max_tasks");
         if (!c.metrics_listen.empty() && !http::parse_listen_address(c.metrics_listen))
             throw ConfigError(
                 "setting 'metrics_listen' must be IP:PORT (e.g. 127.0.0.1:9469 or "

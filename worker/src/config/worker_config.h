@@ -26,6 +26,12 @@ struct WorkerConfig {
     int max_attempts = 3;
     int storage_min_free_mb = 256;
     int storage_full_retry_seconds = 30;
+    // Fairness and back-pressure (docs/reliability.md): tasks of one account
+    // in flight on all workers (0: no limit); unfinished tasks the queue
+    // takes in all and per account before new jobs are refused (0: no bound).
+    int account_max_in_flight = 0;
+    int queue_max_tasks = 100000;
+    int account_queue_max_tasks = 10000;
     std::string allowed_networks;
     std::string smtp_url;
     std::string mail_dir;

@@ -9,11 +9,14 @@ namespace {
 
 constexpr const char* kRfc3339 = R"('YYYY-MM-DD"T"HH24:MI:SS"Z"')";
 
-InsertResult existing_job(pqxx::transaction_base& tx, const NewJob& job) {
-    const pqxx::row r = tx.exec_params1(
+// The job this account already created with job's idempotency key, if any.
+std::optional<InsertResult> existing_job(pqxx::transaction_base& tx, const NewJob& job) {
+    const pqxx::result rows = tx.exec_params(
         "SELECT id, status, notification_email, callback_url, is_sync, request_fingerprint "
         "FROM jobs WHERE account_id = $1 AND idempotency_key = $2",
         job.account_id, *job.idempotency_key);
+    if (rows.empty()) return std::nullopt;
+    const pqxx::row r = rows[0];
     InsertResult prior;
     prior.job_id = r[0].as<std::string>();
     prior.status = r[1].as<std::string>();
@@ -29,10 +32,26 @@ InsertResult existing_job(pqxx::transaction_base& tx, const NewJob& job) {
 
 }  // namespace
 
-InsertResult insert_job(pqxx::connection& conn, const NewJob& job) {
-    // One prepared statement, one round trip, committed on its own (the
-    // intake answers 202 only after it returns): the job, its tasks (the URL
-    // list as a JSON array) and the wake-up for the schedulers.
+InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
+                           const QueueLimits& limits) {
+    // With a queue bound, a replay must not be refused for a full queue (it
+    // adds nothing): look for the earlier job first, under the account's
+    // admission lock so that a concurrent first request is seen committed.
+    const bool bounded = limits.max_tasks > 0 || limits.account_max_tasks > 0;
+    if (bounded) {
+        lock_account_queue(tx, job.account_id, limits);
+        if (job.idempotency_key) {
+            if (auto prior = existing_job(tx, job)) return *prior;
+        }
+        const auto task_count = static_cast<std::int64_t>(job.urls.size());
+        if (auto bound = queue_full(tx, job.account_id, task_count, limits)) {
+            InsertResult refused;
+            refused.queue_full = bound;
+            return refused;
+        }
+    }
+    // One prepared statement: the job, its tasks (the URL list as a JSON
+    // array) and the wake-up for the schedulers.
     // ON CONFLICT DO NOTHING on the partial unique index: a concurrent insert
     // with the same idempotency key waits for the other transaction and then
     // inserts nothing, returning no row.
@@ -42,29 +61,22 @@ InsertResult insert_job(pqxx::connection& conn, const NewJob& job) {
         " notification_email, callback_url, base_url, idempotency_key, request_fingerprint)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)"
         " ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
-        " DO NOTHING RETURNING id),"
+        " DO NOTHING RETURNING id, account_id),"
         " task AS ("
-        " INSERT INTO tasks (job_id, position, url)"
-        " SELECT job.id, u.ord - 1, u.url"
+        " INSERT INTO tasks (job_id, account_id, position, url)"
+        " SELECT job.id, job.account_id, u.ord - 1, u.url"
         " FROM job, jsonb_array_elements_text($13::jsonb) WITH ORDINALITY AS u(url, ord))"
         " SELECT job.id, pg_notify($14, '') FROM job";
-    conn.prepare("enconvert_insert_job", kSql);
-    pqxx::result ins;
-    {
-        pqxx::nontransaction tx(conn);
-        ins = tx.exec_prepared("enconvert_insert_job", job.id, job.account_id, job.api_key_id,
-                               job.endpoint, job.is_batch, job.is_sync, job.options.dump(),
-                               job.notification_email, job.callback_url, job.base_url,
-                               job.idempotency_key, job.request_fingerprint,
-                               nlohmann::json(job.urls).dump(), std::string(kTaskReadyChannel));
-    }
+    tx.conn().prepare("enconvert_insert_job", kSql);
+    const pqxx::result ins = tx.exec_prepared(
+        "enconvert_insert_job", job.id, job.account_id, job.api_key_id, job.endpoint, job.is_batch,
+        job.is_sync, job.options.dump(), job.notification_email, job.callback_url, job.base_url,
+        job.idempotency_key, job.request_fingerprint, nlohmann::json(job.urls).dump(),
+        std::string(kTaskReadyChannel));
     if (ins.empty()) {
         // Committed by the other request by now (our INSERT waited for it);
-        // a new statement sees it.
-        pqxx::read_transaction tx(conn);
-        InsertResult prior = existing_job(tx, job);
-        tx.commit();
-        return prior;
+        // under READ COMMITTED a new statement sees it.
+        return existing_job(tx, job).value();
     }
     InsertResult created;
     created.job_id = job.id;
@@ -74,6 +86,14 @@ InsertResult insert_job(pqxx::connection& conn, const NewJob& job) {
     created.notification_email = job.notification_email;
     created.callback_url = job.callback_url;
     return created;
+}
+
+InsertResult insert_job(pqxx::connection& conn, const NewJob& job, const QueueLimits& limits) {
+    // Committed before it returns: the intake answers 202 only after that.
+    pqxx::work tx(conn);
+    InsertResult out = insert_job_in(tx, job, limits);
+    tx.commit();
+    return out;
 }
 
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
@@ -123,47 +143,6 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         v.tasks.push_back(std::move(tv));
     }
     return v;
-}
-
-std::vector<ClaimedTask> claim_tasks_in(pqxx::transaction_base& tx, const std::string& owner,
-                                        int lease_seconds, int limit) {
-    const pqxx::result r = tx.exec_params(
-        "WITH claimed AS ("
-        "  UPDATE tasks SET status = 'processing', lease_owner = $1, "
-        "    lease_expires_at = now() + make_interval(secs => $2), "
-        "    attempts = attempts + 1, started_at = now() "
-        "  WHERE id IN (SELECT t.id FROM tasks t "
-        "    WHERE (t.status = 'pending' AND (t.not_before IS NULL OR t.not_before <= now())) "
-        "       OR (t.status = 'processing' AND t.lease_expires_at < now()) "
-        "    ORDER BY t.id FOR UPDATE SKIP LOCKED LIMIT $3) "
-        "  RETURNING id, job_id, url, attempts, run_alone) "
-        "SELECT c.id, c.job_id, c.url, j.endpoint, j.options::text, a.public_id, c.attempts, "
-        "c.run_alone "
-        "FROM claimed c JOIN jobs j ON j.id = c.job_id JOIN accounts a ON a.id = j.account_id "
-        "ORDER BY c.id",
-        owner, lease_seconds, limit);
-    std::vector<ClaimedTask> out;
-    for (const auto& row : r) {
-        ClaimedTask c;
-        c.task_id = row[0].as<std::int64_t>();
-        c.job_id = row[1].as<std::string>();
-        c.url = row[2].as<std::string>();
-        c.endpoint = row[3].as<std::string>();
-        c.options = nlohmann::json::parse(row[4].as<std::string>());
-        c.account_public_id = row[5].as<std::string>();
-        c.attempts = row[6].as<int>();
-        c.run_alone = row[7].as<bool>();
-        out.push_back(std::move(c));
-    }
-    return out;
-}
-
-std::vector<ClaimedTask> claim_tasks(pqxx::connection& conn, const std::string& owner,
-                                     int lease_seconds, int limit) {
-    pqxx::work tx(conn);
-    auto out = claim_tasks_in(tx, owner, lease_seconds, limit);
-    tx.commit();
-    return out;
 }
 
 namespace {

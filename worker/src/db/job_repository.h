@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "db/job_types.h"
+#include "db/queue_admission.h"
+#include "db/task_claims.h"  // claim_tasks, claim_batch
 
 namespace enconvert::db {
 
@@ -21,20 +23,17 @@ inline constexpr const char* kJobDoneChannel = "enconvert_job_done";
 // conflict=true if its request_fingerprint differs). A concurrent insert with
 // the same key waits for the other transaction instead of failing, so two
 // racing retries never create two jobs.
-InsertResult insert_job(pqxx::connection& conn, const NewJob& job);
+// With QueueLimits, a job whose tasks would cross a bound is refused whole:
+// nothing is inserted and queue_full names the bound (db/queue_admission.h);
+// a replay of an earlier job is never refused. The _in variant runs inside
+// the caller's transaction (tests use it to hold the admission lock open).
+InsertResult insert_job(pqxx::connection& conn, const NewJob& job, const QueueLimits& limits = {});
+InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
+                           const QueueLimits& limits = {});
 
 // The job with its tasks, only if it belongs to account_id.
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
                                 std::int64_t account_id);
-
-// Claims up to `limit` runnable tasks (pending and past not_before, or
-// processing with an expired lease) with FOR UPDATE SKIP LOCKED, so concurrent workers get disjoint
-// sets. The _in variant runs inside the caller's transaction (tests use it to hold the row locks
-// open).
-std::vector<ClaimedTask> claim_tasks_in(pqxx::transaction_base& tx, const std::string& owner,
-                                        int lease_seconds, int limit);
-std::vector<ClaimedTask> claim_tasks(pqxx::connection& conn, const std::string& owner,
-                                     int lease_seconds, int limit);
 
 // Records a task's outcome if `owner` still holds its lease; in the same
 // transaction makes the job terminal when no task is left runnable and

@@ -26,9 +26,22 @@ struct NewJob {
     std::vector<std::string> urls;
 };
 
+// Bounds on the queue's unfinished (pending or processing) tasks, checked
+// before a job is inserted; 0: no bound.
+struct QueueLimits {
+    std::int64_t max_tasks = 0;          // all accounts together
+    std::int64_t account_max_tasks = 0;  // one account
+};
+
+// The bound a refused job would have crossed.
+enum class QueueBound { account, global };
+
 struct InsertResult {
     std::string job_id;
     bool created = false;  // false: an earlier job with the same idempotency key
+    // Set when the queue had no room for the job: nothing was inserted
+    // (job_id is empty).
+    std::optional<QueueBound> queue_full;
     // The earlier job was created by a different request (fingerprints
     // differ): nothing was inserted and the caller answers 409.
     bool conflict = false;

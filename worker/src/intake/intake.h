@@ -31,6 +31,8 @@ struct IntakeOptions {
     std::chrono::milliseconds statement_timeout{5000};
     // Tighter bound for the health check's `SELECT 1`.
     std::chrono::milliseconds health_timeout{2000};
+    // Bounds on unfinished tasks past which jobs are refused (back-pressure).
+    db::QueueLimits queue_limits{};
     // CURVE (docs/scaling.md): this worker's secret key (Z85; empty: no
     // CURVE) and the nginx hosts' public keys it lets in.
     std::string curve_secret_key{};

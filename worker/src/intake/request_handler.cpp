@@ -52,7 +52,17 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
     if (req.idempotency_key) job.request_fingerprint = request_fingerprint(req);
     job.urls = req.urls;
 
-    const db::InsertResult ins = db::insert_job(conn, job);
+    const db::InsertResult ins = db::insert_job(conn, job, queue_limits_);
+    if (ins.queue_full) {
+        const bool account = *ins.queue_full == db::QueueBound::account;
+        kLog.warning("job refused: the queue is full", {{"account_id", identity->account_id},
+                                                        {"bound", account ? "account" : "global"},
+                                                        {"tasks", req.urls.size()}});
+        out.final = api::queue_full_answer(
+            *ins.queue_full, account ? queue_limits_.account_max_tasks : queue_limits_.max_tasks,
+            req.urls.size());
+        return out;
+    }
     if (ins.conflict) {
         kLog.warning("idempotency key reused with a different request",
                      {{"job_id", ins.job_id}, {"account_id", identity->account_id}});

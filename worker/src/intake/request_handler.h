@@ -11,6 +11,7 @@
 
 #include "api/responses.h"
 #include "auth/api_keys.h"
+#include "db/job_types.h"
 #include "intake/wire.h"
 #include "storage/presign.h"
 
@@ -29,7 +30,10 @@ struct ConvertOutcome {
 
 class RequestHandler {
   public:
-    explicit RequestHandler(storage::Presigner presigner) : presigner_(std::move(presigner)) {}
+    // `queue_limits`: the queue's bounds; a job that would cross one is
+    // refused (429/503 queue_full) and nothing is enqueued.
+    explicit RequestHandler(storage::Presigner presigner, db::QueueLimits queue_limits = {})
+        : presigner_(std::move(presigner)), queue_limits_(queue_limits) {}
 
     ConvertOutcome convert(pqxx::connection& conn, const ConvertRequest& req);
     api::HttpAnswer status(pqxx::connection& conn, const StatusRequest& req);
@@ -42,6 +46,7 @@ class RequestHandler {
   private:
     auth::KeyCache keys_;
     storage::Presigner presigner_;
+    db::QueueLimits queue_limits_;
 };
 
 }  // namespace enconvert::intake

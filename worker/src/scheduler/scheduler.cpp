@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "db/job_repository.h"
+#include "db/task_claims.h"
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
 #include "scheduler/task_outcome.h"
@@ -16,6 +17,7 @@ namespace enconvert::scheduler {
 
 namespace {
 constexpr std::chrono::milliseconds kMaxWait{250};  // bounds the stop-flag latency
+constexpr std::chrono::milliseconds kContendedClaimRetry{50};
 constexpr log::Logger kLog{"scheduler"};
 }  // namespace
 
@@ -82,10 +84,10 @@ void Scheduler::claim_and_submit() {
     if (storage_full_logged_) kLog.info("storage has room again");
     storage_full_logged_ = false;
     const int limit = static_cast<int>(pool_->free_slots());
-    std::vector<db::ClaimedTask> claimed;
+    db::ClaimResult claim;
     try {
-        claimed =
-            db::claim_tasks(session_->conn(), options_.worker_id, options_.lease_seconds, limit);
+        claim = db::claim_batch(session_->conn(), options_.worker_id, options_.lease_seconds,
+                                db::ClaimLimits{limit, options_.account_max_in_flight});
     } catch (const pqxx::broken_connection&) {
         session_.drop("while claiming");
         return;
@@ -97,10 +99,12 @@ void Scheduler::claim_and_submit() {
         return;
     }
     // A full batch suggests more work is waiting: claim again next turn.
-    want_claim_ = static_cast<int>(claimed.size()) == limit;
-    next_claim_ = now + options_.claim_interval;
+    // Tasks passed over because another worker was claiming them at the same
+    // moment are looked at again shortly, once that claim has committed.
+    want_claim_ = static_cast<int>(claim.tasks.size()) == limit;
+    next_claim_ = now + (claim.contended ? kContendedClaimRetry : options_.claim_interval);
 
-    for (auto& task : claimed) {
+    for (auto& task : claim.tasks) {
         if (in_flight_.count(task.task_id)) {
             // Its lease ran out while the database was unreachable and we
             // claimed it back before our cancelled render answered: hand it

@@ -33,6 +33,9 @@ struct SchedulerOptions {
     // Claim even without a NOTIFY this often: expired leases and
     // notifications lost during a reconnect are picked up this way.
     std::chrono::milliseconds claim_interval{2000};
+    // Most tasks of one account in flight across all workers; 0: no limit
+    // (claims still take turns between accounts).
+    int account_max_in_flight = 0;
 };
 
 class Scheduler {

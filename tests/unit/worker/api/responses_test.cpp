@@ -191,3 +191,31 @@ TEST(Responses, IdempotencyConflictIs409NamingTheHeader) {
               "This Idempotency-Key was already used with a different request body.");
     EXPECT_EQ(body["field"], "Idempotency-Key");
 }
+
+TEST(Responses, QueueFullIs429ForTheAccountAnd503ForEveryone) {
+    const auto account = api::queue_full_answer(db::QueueBound::account, 10000, 3);
+    EXPECT_EQ(account.status, 429);
+    ASSERT_EQ(account.headers.size(), 1u);
+    EXPECT_EQ(account.headers[0], (std::pair<std::string, std::string>{"Retry-After", "30"}));
+    const json body = json::parse(account.body);
+    EXPECT_EQ(body["success"], false);
+    EXPECT_EQ(body["error"], "queue_full");
+    EXPECT_EQ(body["detail"],
+              "Your account's queue has no room for this request's 3 URLs: an account may have "
+              "at most 10000 unfinished tasks. Nothing was queued; retry after the Retry-After "
+              "delay.");
+
+    const auto global = api::queue_full_answer(db::QueueBound::global, 100000, 1);
+    EXPECT_EQ(global.status, 503);
+    ASSERT_EQ(global.headers.size(), 1u);  // not the generic 503's 5 s as well
+    EXPECT_EQ(global.headers[0], (std::pair<std::string, std::string>{"Retry-After", "30"}));
+    EXPECT_EQ(json::parse(global.body)["detail"],
+              "The service's queue has no room for this request's 1 URL: it holds at most "
+              "100000 unfinished tasks. Nothing was queued; retry after the Retry-After delay.");
+
+    // A request that can never fit says so instead of inviting a retry.
+    const auto too_big = api::queue_full_answer(db::QueueBound::account, 5, 8);
+    EXPECT_NE(json::parse(too_big.body)["detail"].get<std::string>().find(
+                  "send the URLs in smaller requests"),
+              std::string::npos);
+}

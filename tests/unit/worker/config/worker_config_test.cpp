@@ -150,3 +150,24 @@ TEST(WorkerConfig, LogLevelAndMetricsListenHaveDefaultsAndAreChecked) {
         }
     }
 }
+
+TEST(WorkerConfig, FairnessAndQueueBounds) {
+    TempFile f(kMinimal);
+    auto c = parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "");
+    EXPECT_EQ(c.account_max_in_flight, 0);
+    EXPECT_EQ(c.queue_max_tasks, 100000);
+    EXPECT_EQ(c.account_queue_max_tasks, 10000);
+    c = parse_worker_config({"--config", f.path(), "--account_max_in_flight", "4",
+                             "--queue_max_tasks", "0", "--account_queue_max_tasks", "50"},
+                            ConfigPurpose::serve, "");
+    EXPECT_EQ(c.account_max_in_flight, 4);
+    EXPECT_EQ(c.queue_max_tasks, 0);
+    EXPECT_EQ(c.account_queue_max_tasks, 50);
+    for (const char* key :
+         {"--account_max_in_flight", "--queue_max_tasks", "--account_queue_max_tasks"}) {
+        EXPECT_THROW(
+            parse_worker_config({"--config", f.path(), key, "-1"}, ConfigPurpose::serve, ""),
+            ConfigError)
+            << key;
+    }
+}

@@ -452,3 +452,248 @@ TEST_F(JobRepositoryTest, RenewLeasesKeepsOnlyTheOwnersLiveTasks) {
               1);
     EXPECT_TRUE(db::renew_leases(*conn_, "w", 300, {}).empty());
 }
+
+// ---- Fair claims (db/task_claims.h) ----------------------------------------
+
+namespace {
+
+std::set<std::int64_t> task_ids(const std::vector<db::ClaimedTask>& tasks) {
+    std::set<std::int64_t> ids;
+    for (const auto& t : tasks) ids.insert(t.task_id);
+    return ids;
+}
+
+std::vector<std::string> urls(const std::string& prefix, int n) {
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i) out.push_back("https://" + prefix + "/" + std::to_string(i));
+    return out;
+}
+
+// Waits (bounded) until a transaction waits for an advisory lock.
+bool someone_waits_for_advisory_lock(pqxx::connection& conn) {
+    for (int i = 0; i < 200; ++i) {
+        pqxx::nontransaction tx(conn);
+        if (tx.exec(
+                  "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")[0][0]
+                .as<int>() > 0)
+            return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_F(JobRepositoryTest, ASmallJobIsClaimedAmongABigBatchOfAnotherAccount) {
+    db::insert_job(*conn_, job(urls("a.example", 200), acme_));
+    const auto small = db::insert_job(*conn_, job({"https://b.example"}, other_));
+    const auto claimed = db::claim_batch(*conn_, "w", 300, {4, 0}).tasks;
+    ASSERT_EQ(claimed.size(), 4u);
+    // Turns: acme's oldest task, then the other account's, then acme again.
+    EXPECT_EQ(claimed[0].url, "https://a.example/0");
+    EXPECT_EQ(claimed[1].job_id, small.job_id);
+    EXPECT_EQ(claimed[2].url, "https://a.example/1");
+    EXPECT_EQ(claimed[3].url, "https://a.example/2");
+}
+
+TEST_F(JobRepositoryTest, AnAccountWithTasksInFlightWaitsBehindOneWithout) {
+    db::insert_job(*conn_, job(urls("a.example", 50), acme_));
+    ASSERT_EQ(db::claim_tasks(*conn_, "w", 300, 2).size(), 2u);  // both acme's
+    const auto small = db::insert_job(*conn_, job({"https://b.example"}, other_));
+    // One render slot frees up: it goes to the account running nothing,
+    // although acme's waiting tasks are older.
+    const auto next = db::claim_tasks(*conn_, "w", 300, 1);
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0].job_id, small.job_id);
+    // A dead worker's tasks (expired leases) are not in flight: they are
+    // runnable again, in turn with the other accounts' and oldest first.
+    {
+        pqxx::work tx(*conn_);
+        tx.exec(
+            "UPDATE tasks SET lease_expires_at = now() - interval '1 second' "
+            "WHERE status = 'processing'");
+        tx.commit();
+    }
+    const auto reclaimed = db::claim_tasks(*conn_, "w2", 300, 2);
+    ASSERT_EQ(reclaimed.size(), 2u);
+    EXPECT_EQ(reclaimed[0].url, "https://a.example/0");
+    EXPECT_EQ(reclaimed[0].attempts, 2);
+    EXPECT_EQ(reclaimed[1].job_id, small.job_id);
+    EXPECT_EQ(reclaimed[1].attempts, 2);
+}
+
+TEST_F(JobRepositoryTest, ConcurrentClaimsOfSeveralAccountsAreDisjoint) {
+    db::insert_job(*conn_, job(urls("a.example", 3), acme_));
+    db::insert_job(*conn_, job(urls("b.example", 3), other_));
+    pqxx::connection a(url());
+    pqxx::connection b(url());
+    pqxx::work tx_a(a);  // holds its row locks until committed
+    const auto got_a = db::claim_batch_in(tx_a, "worker-a", 300, {2, 0});
+    const auto got_b = db::claim_batch(b, "worker-b", 300, {10, 0});
+    tx_a.commit();
+    ASSERT_EQ(got_a.tasks.size(), 2u);
+    ASSERT_EQ(got_b.tasks.size(), 4u);
+    // worker-b passed over the two tasks worker-a was taking: it is told to
+    // look again soon, since it may have been short-changed.
+    EXPECT_TRUE(got_b.contended);
+    EXPECT_FALSE(got_a.contended);
+    auto ids = task_ids(got_a.tasks);
+    ids.merge(task_ids(got_b.tasks));
+    EXPECT_EQ(ids.size(), 6u);
+    EXPECT_TRUE(db::claim_tasks(b, "worker-b", 300, 10).empty());
+}
+
+TEST_F(JobRepositoryTest, InFlightLimitHoldsAcrossConcurrentWorkers) {
+    db::insert_job(*conn_, job(urls("a.example", 10), acme_));
+    const db::ClaimLimits at_most_3{10, 3};
+    pqxx::connection a(url());
+    pqxx::work tx_a(a);  // worker-a is claiming: 2 tasks, not committed yet
+    const auto got_a = db::claim_batch_in(tx_a, "worker-a", 300, {2, 3});
+    ASSERT_EQ(got_a.tasks.size(), 2u);
+
+    // worker-b claims at the same moment: it must count worker-a's two, so
+    // it waits for worker-a's claim to end instead of taking 3 more.
+    db::ClaimResult got_b;
+    std::string error;
+    std::thread worker_b([&] {
+        try {
+            pqxx::connection b(url());
+            got_b = db::claim_batch(b, "worker-b", 300, at_most_3);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    });
+    const bool waited = someone_waits_for_advisory_lock(*conn_);
+    tx_a.commit();
+    worker_b.join();
+    EXPECT_TRUE(waited) << "worker-b never waited for worker-a's claim";
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(got_b.tasks.size(), 1u);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks WHERE status = 'processing'"), 3);
+
+    // Full: nothing more of acme's, but another account is not held back.
+    EXPECT_TRUE(db::claim_batch(*conn_, "w", 300, at_most_3).tasks.empty());
+    db::insert_job(*conn_, job(urls("b.example", 2), other_));
+    EXPECT_EQ(db::claim_batch(*conn_, "w", 300, at_most_3).tasks.size(), 2u);
+    // A finished task frees its place.
+    db::TaskOutcome done;
+    done.task_id = got_a.tasks[0].task_id;
+    done.ok = true;
+    done.object_key = "live/files/x/url-to-pdf/a_1.pdf";
+    done.filename = "a.pdf";
+    ASSERT_TRUE(db::finish_task(*conn_, "worker-a", done).applied);
+    const auto more = db::claim_batch(*conn_, "w", 300, at_most_3).tasks;
+    ASSERT_EQ(more.size(), 1u);
+    EXPECT_EQ(more[0].url.rfind("https://a.example/", 0), 0u);
+}
+
+TEST_F(JobRepositoryTest, InFlightLimitDoesNotCountExpiredLeases) {
+    db::insert_job(*conn_, job(urls("a.example", 3), acme_));
+    const auto first = db::claim_batch(*conn_, "dead-worker", 300, {10, 1}).tasks;
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_TRUE(db::claim_batch(*conn_, "w", 300, {10, 1}).tasks.empty());
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("UPDATE tasks SET lease_expires_at = now() - interval '1 second'");
+        tx.commit();
+    }
+    // The dead worker's task is taken back, and it alone fills the place.
+    const auto again = db::claim_batch(*conn_, "w", 300, {10, 1}).tasks;
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].task_id, first[0].task_id);
+}
+
+// ---- Queue bounds (db/queue_admission.h) -----------------------------------
+
+TEST_F(JobRepositoryTest, AccountBoundRefusesAWholeBatchAndInsertsNothing) {
+    const db::QueueLimits limits{0, 5};
+    EXPECT_TRUE(db::insert_job(*conn_, job(urls("a", 3), acme_), limits).created);
+    const auto refused = db::insert_job(*conn_, job(urls("b", 3), acme_), limits);
+    EXPECT_FALSE(refused.created);
+    EXPECT_EQ(refused.queue_full, db::QueueBound::account);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 3);
+    // Exactly up to the bound; another account has a bound of its own.
+    EXPECT_TRUE(db::insert_job(*conn_, job(urls("c", 2), acme_), limits).created);
+    EXPECT_TRUE(db::insert_job(*conn_, job(urls("d", 5), other_), limits).created);
+    EXPECT_EQ(db::insert_job(*conn_, job(urls("e", 1), acme_), limits).queue_full,
+              db::QueueBound::account);
+    // Finished tasks leave room.
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 1);
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_EQ(claimed[0].url, "https://a/0");  // acme's oldest
+    db::TaskOutcome failed;
+    failed.task_id = claimed[0].task_id;
+    failed.error_code = "timeout";
+    failed.error = "late";
+    ASSERT_TRUE(db::finish_task(*conn_, "w", failed).applied);
+    EXPECT_TRUE(db::insert_job(*conn_, job(urls("f", 1), acme_), limits).created);
+}
+
+TEST_F(JobRepositoryTest, GlobalBoundRefusesEveryAccount) {
+    const db::QueueLimits limits{4, 0};
+    EXPECT_TRUE(db::insert_job(*conn_, job(urls("a", 3), acme_), limits).created);
+    EXPECT_EQ(db::insert_job(*conn_, job(urls("b", 2), other_), limits).queue_full,
+              db::QueueBound::global);
+    EXPECT_EQ(db::insert_job(*conn_, job(urls("c", 5), other_), limits).queue_full,
+              db::QueueBound::global);  // larger than the bound itself
+    EXPECT_TRUE(db::insert_job(*conn_, job(urls("d", 1), other_), limits).created);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 4);
+    // The account bound is checked first.
+    EXPECT_EQ(db::insert_job(*conn_, job(urls("e", 2), acme_), {4, 3}).queue_full,
+              db::QueueBound::account);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2);
+}
+
+TEST_F(JobRepositoryTest, ReplayOfAnEarlierJobIsAnsweredWhenTheQueueIsFull) {
+    const db::QueueLimits limits{0, 2};
+    auto first = job(urls("a", 2), acme_);
+    first.idempotency_key = "idem-full";
+    first.request_fingerprint = std::string(64, 'a');
+    const auto r1 = db::insert_job(*conn_, first, limits);
+    ASSERT_TRUE(r1.created);
+    auto replay = job(urls("a", 2), acme_);
+    replay.idempotency_key = "idem-full";
+    replay.request_fingerprint = std::string(64, 'a');
+    const auto r2 = db::insert_job(*conn_, replay, limits);
+    EXPECT_FALSE(r2.queue_full);
+    EXPECT_FALSE(r2.created);
+    EXPECT_EQ(r2.job_id, r1.job_id);
+    // The same key with another request is still the 409, not a full queue.
+    auto other = job(urls("z", 1), acme_);
+    other.idempotency_key = "idem-full";
+    other.request_fingerprint = std::string(64, 'b');
+    const auto r3 = db::insert_job(*conn_, other, limits);
+    EXPECT_FALSE(r3.queue_full);
+    EXPECT_TRUE(r3.conflict);
+    // A new key is a new job: refused.
+    auto fresh = job(urls("y", 1), acme_);
+    fresh.idempotency_key = "idem-new";
+    EXPECT_EQ(db::insert_job(*conn_, fresh, limits).queue_full, db::QueueBound::account);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+}
+
+TEST_F(JobRepositoryTest, ConcurrentSubmissionsOfOneAccountCannotOvershootItsBound) {
+    const db::QueueLimits limits{0, 5};
+    pqxx::connection a(url());
+    pqxx::work tx_a(a);  // the first submission is inserted, not committed yet
+    ASSERT_TRUE(db::insert_job_in(tx_a, job(urls("a", 3), acme_), limits).created);
+
+    db::InsertResult second;
+    std::string error;
+    std::thread submitter([&] {
+        try {
+            pqxx::connection b(url());
+            second = db::insert_job(b, job(urls("b", 3), acme_), limits);
+        } catch (const std::exception& e) {
+            error = e.what();
+        }
+    });
+    const bool waited = someone_waits_for_advisory_lock(*conn_);
+    tx_a.commit();
+    submitter.join();
+    EXPECT_TRUE(waited) << "the second submission never waited for the first";
+    EXPECT_EQ(error, "");
+    EXPECT_EQ(second.queue_full, db::QueueBound::account);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 3);
+}

@@ -211,3 +211,40 @@ TEST_F(RequestHandlerTest, SyncReplayOfFailedJobGetsTheSameError) {
     EXPECT_EQ(json::parse(again.final->body)["error"], "timeout");
     EXPECT_EQ(json::parse(again.final->body)["job_id"], *first.job_id);
 }
+
+TEST_F(RequestHandlerTest, FullQueueRefusesNewJobsButAnswersReplays) {
+    // Room for 2 tasks per account and 3 in all.
+    intake::RequestHandler bounded(storage::Presigner("secret", "", 3600), db::QueueLimits{3, 2});
+    auto batch = convert(acme_key_, true);
+    batch.batch = true;
+    batch.urls = {"https://a", "https://b"};
+    batch.idempotency_key = "full-1";
+    const auto first = bounded.convert(*conn_, batch);
+    ASSERT_TRUE(first.final);
+    ASSERT_EQ(first.final->status, 202);
+
+    // The account's bound: 429, and a sync request is refused at once too.
+    const auto account_full = bounded.convert(*conn_, convert(acme_key_, false));
+    ASSERT_TRUE(account_full.final);
+    EXPECT_EQ(account_full.final->status, 429);
+    EXPECT_EQ(json::parse(account_full.final->body)["error"], "queue_full");
+    EXPECT_EQ(account_full.final->headers,
+              (decltype(account_full.final->headers){{"Retry-After", "30"}}));
+    EXPECT_FALSE(account_full.job_id);
+
+    // Everyone's bound: 503.
+    EXPECT_EQ(bounded.convert(*conn_, convert(other_key_, true)).final->status, 202);
+    const auto global_full = bounded.convert(*conn_, convert(other_key_, true));
+    ASSERT_TRUE(global_full.final);
+    EXPECT_EQ(global_full.final->status, 503);
+    EXPECT_EQ(json::parse(global_full.final->body)["error"], "queue_full");
+
+    // A retry of the first request still gets its job.
+    const auto replay = bounded.convert(*conn_, batch);
+    ASSERT_TRUE(replay.final);
+    EXPECT_EQ(replay.final->status, 202);
+    EXPECT_EQ(json::parse(replay.final->body)["job_id"], json::parse(first.final->body)["job_id"]);
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 2);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM tasks")[0][0].as<int>(), 3);
+}

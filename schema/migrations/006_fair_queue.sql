@@ -1,0 +1,15 @@
+-- enconvert schema, version 6: fair scheduling and a bounded queue
+-- (docs/reliability.md "Fairness and back-pressure").
+-- Claims take turns between accounts and count each account's tasks in
+-- flight; the intake counts each account's unfinished tasks before it
+-- accepts a job. Both need a task's account without a join to jobs, so it is
+-- copied onto the task when the job is inserted (it never changes).
+ALTER TABLE tasks ADD COLUMN account_id bigint;
+UPDATE tasks t SET account_id = j.account_id FROM jobs j WHERE j.id = t.job_id;
+ALTER TABLE tasks ALTER COLUMN account_id SET NOT NULL;
+
+-- Unfinished tasks by account: the accounts with work (a skip scan over the
+-- leading column), each account's oldest runnable tasks, its tasks in flight
+-- and its queue length, all without reading the finished history.
+CREATE INDEX tasks_unfinished_by_account ON tasks (account_id, status, id)
+    WHERE status IN ('pending', 'processing');

@@ -1,0 +1,40 @@
+#include "db/queue_admission.h"
+
+#include <algorithm>
+
+namespace enconvert::db {
+
+namespace {
+// pg_advisory_xact_lock(int, int) key space of the per-account admission
+// locks ("encq": enconvert queue); the second key is the account id folded
+// into an int (two accounts sharing one only wait for each other).
+constexpr int kAdmissionLockSpace = 0x656e6371;
+}  // namespace
+
+void lock_account_queue(pqxx::transaction_base& tx, std::int64_t account_id,
+                        const QueueLimits& limits) {
+    if (limits.account_max_tasks <= 0) return;
+    tx.exec_params("SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483647)::int)",
+                   kAdmissionLockSpace, account_id);
+}
+
+std::optional<QueueBound> queue_full(pqxx::transaction_base& tx, std::int64_t account_id,
+                                     std::int64_t task_count, const QueueLimits& limits) {
+    if (limits.account_max_tasks <= 0 && limits.max_tasks <= 0) return std::nullopt;
+    // LIMIT 0 for a bound that is not set: nothing is read for it.
+    const pqxx::row counts = tx.exec_params1(
+        "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE account_id = $1 "
+        "          AND status IN ('pending', 'processing') LIMIT $2) a), "
+        "       (SELECT count(*) FROM (SELECT 1 FROM tasks "
+        "          WHERE status IN ('pending', 'processing') LIMIT $3) g)",
+        account_id, std::max<std::int64_t>(limits.account_max_tasks, 0),
+        std::max<std::int64_t>(limits.max_tasks, 0));
+    if (limits.account_max_tasks > 0 &&
+        counts[0].as<std::int64_t>() + task_count > limits.account_max_tasks)
+        return QueueBound::account;
+    if (limits.max_tasks > 0 && counts[1].as<std::int64_t>() + task_count > limits.max_tasks)
+        return QueueBound::global;
+    return std::nullopt;
+}
+
+}  // namespace enconvert::db
