@@ -13,7 +13,7 @@ packages=(
     # worker libraries
     cppzmq-dev nlohmann-json3-dev libpqxx-dev libcurl4-openssl-dev
     libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
-    libgtest-dev libgmime-3.0-dev
+    libgtest-dev libgmime-3.0-dev libxml2-dev
     libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libsystemd-dev
     # runtime
     postgresql xvfb xauth fonts-liberation fonts-dejavu-core curl openssl

@@ -28,8 +28,7 @@
 #include "render/renderer_pool.h"
 #include "render/xvfb.h"
 #include "scheduler/scheduler.h"
-#include "storage/local_storage.h"
-#include "storage/presign.h"
+#include "storage/backend.h"
 
 namespace {
 
@@ -97,9 +96,14 @@ int serve(const std::vector<std::string>& args) {
                                   "' is not an executable file");
     }
 
-    storage::LocalStorage storage(cfg.storage_dir,
-                                  static_cast<std::uint64_t>(cfg.storage_min_free_mb) << 20);
-    storage::Presigner presigner(secret, cfg.public_url, cfg.presign_ttl);
+    // storage_backend = local | s3; `storage` is used by the scheduler and
+    // the janitor, the presigner signs every answer's download links.
+    const std::unique_ptr<storage::Storage> storage_backend = storage::make_storage(
+        cfg.storage, cfg.storage_dir, static_cast<std::uint64_t>(cfg.storage_min_free_mb) << 20,
+        cfg.tls_ca_file);
+    storage::Storage& storage = *storage_backend;
+    storage::Presigner presigner =
+        storage::make_presigner(cfg.storage, secret, cfg.public_url, cfg.presign_ttl);
     // Before any thread starts: the notifier initialises libcurl globally.
     notify::Notifier notifier(
         notify::NotifierSettings{cfg.database_url, cfg.worker_id, cfg.allowed_networks,

@@ -166,28 +166,42 @@ HttpAnswer sync_answer(const db::JobView& job, const storage::Presigner& presign
     const std::string filename = t.filename.value_or("");
     const std::int64_t size = t.file_size.value_or(0);
     const double seconds = t.conversion_time.value_or(0.0);
+    const auto result = [&](const std::string& download_url) {
+        return json{{"success", true},
+                    {"job_id", job.id},
+                    {"status", "completed"},
+                    {"url", t.url},
+                    {"presigned_url", download_url},
+                    {"object_key", key},
+                    {"filename", filename},
+                    {"file_size", size},
+                    {"conversion_time", seconds}};
+    };
     if (direct_download) {
+        const std::vector<std::pair<std::string, std::string>> about = {
+            {"X-Job-Id", job.id},
+            {"X-Object-Key", key},
+            {"X-File-Size", std::to_string(size)},
+            {"X-Conversion-Time", seconds_text(seconds)}};
+        // S3 backend: nginx cannot serve the file, the object store can:
+        // the client is sent there with a link that saves it as `filename`
+        // (the JSON result is the body, for clients that do not follow).
+        if (const auto url = presigner.attachment_url(key, filename)) {
+            HttpAnswer a = json_answer(302, result(*url));
+            a.headers = about;
+            a.headers.emplace_back("Location", *url);
+            return a;
+        }
         HttpAnswer a;
         a.status = 200;
         a.content_type = storage::content_type_for(storage::format_for(job.endpoint, job.options));
         // filename comes from the sanitised key charset: safe inside quotes.
-        a.headers = {{"Content-Disposition", "attachment; filename=\"" + filename + "\""},
-                     {"X-Job-Id", job.id},
-                     {"X-Object-Key", key},
-                     {"X-File-Size", std::to_string(size)},
-                     {"X-Conversion-Time", seconds_text(seconds)}};
+        a.headers = {{"Content-Disposition", "attachment; filename=\"" + filename + "\""}};
+        a.headers.insert(a.headers.end(), about.begin(), about.end());
         a.internal_redirect = key;
         return a;
     }
-    return json_answer(200, json{{"success", true},
-                                 {"job_id", job.id},
-                                 {"status", "completed"},
-                                 {"url", t.url},
-                                 {"presigned_url", presigner.url(job.base_url, key)},
-                                 {"object_key", key},
-                                 {"filename", filename},
-                                 {"file_size", size},
-                                 {"conversion_time", seconds}});
+    return json_answer(200, result(presigner.url(job.base_url, key)));
 }
 
 HttpAnswer health_answer(bool database_ok) {

@@ -62,6 +62,7 @@ po::options_description describe(WorkerConfig& c) {
         ("heartbeat_timeout_ms", po::value(&c.heartbeat_timeout_ms)->default_value(3000),
          "silence after which a peer's connection is dropped");
     notify::add_notifier_options(d);
+    storage::add_storage_options(d);
     return d;
 }
 
@@ -136,6 +137,7 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
         }
         po::notify(vm);
         c.notify = notify::read_notifier_options(vm);
+        c.storage = storage::read_storage_options(vm, purpose == ConfigPurpose::serve);
     } catch (const ConfigError&) {
         throw;
     } catch (const po::error& e) {

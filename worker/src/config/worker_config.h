@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "notify/notifier_config.h"
+#include "storage/storage_config.h"
 
 namespace enconvert::config {
 
@@ -47,7 +48,8 @@ struct WorkerConfig {
     bool allow_plain_tcp = false;            // tcp:// beyond loopback without CURVE
     int heartbeat_interval_ms = 1000;
     int heartbeat_timeout_ms = 3000;
-    notify::NotifierOptions notify;  // the notifier's own keys
+    notify::NotifierOptions notify;   // the notifier's own keys
+    storage::StorageOptions storage;  // storage_backend and s3_* keys
 };
 
 // A configuration the worker cannot run with; what() names the key.

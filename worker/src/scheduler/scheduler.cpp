@@ -22,7 +22,7 @@ constexpr log::Logger kLog{"scheduler"};
 }  // namespace
 
 Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererPool> pool,
-                     storage::LocalStorage& storage)
+                     storage::Storage& storage)
     : options_(std::move(options)),
       pool_(std::move(pool)),
       storage_(storage),

@@ -16,7 +16,7 @@
 #include "db/reconnecting_session.h"
 #include "render/renderer_pool.h"
 #include "scheduler/task_outcome.h"
-#include "storage/local_storage.h"
+#include "storage/storage.h"
 
 namespace enconvert::scheduler {
 
@@ -43,7 +43,7 @@ class Scheduler {
     // Connects to the database (throws on failure) and takes the pool, which
     // from then on is used only by the thread running run().
     Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererPool> pool,
-              storage::LocalStorage& storage);
+              storage::Storage& storage);
     ~Scheduler();
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -72,7 +72,7 @@ class Scheduler {
 
     SchedulerOptions options_;
     std::unique_ptr<render::RendererPool> pool_;
-    storage::LocalStorage& storage_;
+    storage::Storage& storage_;
     db::ReconnectingSession session_;
     std::map<std::int64_t, InFlight> in_flight_;  // by task id
     // Outcomes not yet recorded because the database was unreachable; our

@@ -69,7 +69,7 @@ double conversion_seconds(double render_ms) {
 }
 
 db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderResult& result,
-                             storage::LocalStorage& storage, const std::filesystem::path& temp_file,
+                             storage::Storage& storage, const std::filesystem::path& temp_file,
                              std::chrono::system_clock::time_point now, const RetryPolicy& policy) {
     if (result.ok) {
         const std::string format = storage::format_for(task.endpoint, task.options);

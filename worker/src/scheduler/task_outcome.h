@@ -7,7 +7,7 @@
 
 #include "db/job_types.h"
 #include "render/renderer_pool.h"
-#include "storage/local_storage.h"
+#include "storage/storage.h"
 
 namespace enconvert::scheduler {
 
@@ -30,7 +30,7 @@ double conversion_seconds(double render_ms);
 // full (storage_full, attempt not counted). A file that cannot be stored
 // otherwise fails the task with storage_error. Never throws.
 db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderResult& result,
-                             storage::LocalStorage& storage, const std::filesystem::path& temp_file,
+                             storage::Storage& storage, const std::filesystem::path& temp_file,
                              std::chrono::system_clock::time_point now,
                              const RetryPolicy& policy = {});
 

@@ -75,4 +75,17 @@ std::string check_complete(const std::filesystem::path& file, std::string_view f
     return {};
 }
 
+std::string check_rendered(const std::filesystem::path& file, std::string_view format,
+                           std::int64_t expected_size, std::uint64_t& size) {
+    if (const std::string why = check_complete(file, format); !why.empty())
+        return "the rendered file is incomplete (" + why + ")";
+    std::error_code ec;
+    size = std::filesystem::file_size(file, ec);
+    if (ec) return "the rendered file cannot be read";
+    if (expected_size >= 0 && size != static_cast<std::uint64_t>(expected_size))
+        return "the rendered file has " + std::to_string(size) + " bytes, the renderer wrote " +
+               std::to_string(expected_size);
+    return {};
+}
+
 }  // namespace enconvert::storage

@@ -3,6 +3,7 @@
 // truncated file behind; those must never be stored as results.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -14,5 +15,12 @@ namespace enconvert::storage {
 // RIFF header whose length is the file's. Returns "" when complete, else a
 // short reason ("empty file", "no end-of-file marker", ...).
 std::string check_complete(const std::filesystem::path& file, std::string_view format);
+
+// check_complete, then (when expected_size >= 0) the size the renderer
+// reported. Returns "" when the file may be stored, else the sentence a
+// StorageError carries ("the rendered file is incomplete (empty file)").
+// `size` receives the file's size.
+std::string check_rendered(const std::filesystem::path& file, std::string_view format,
+                           std::int64_t expected_size, std::uint64_t& size);
 
 }  // namespace enconvert::storage

@@ -1,7 +1,6 @@
 #include "storage/local_storage.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -49,15 +48,10 @@ std::uint64_t LocalStorage::store(const fs::path& temp_file, const std::string& 
         // Sync first: a write error the device reports late (ENOSPC on a
         // delayed allocation, EIO) surfaces here, not after the answer.
         sync_path(temp_file, O_RDONLY);
-        if (const std::string why = check_complete(temp_file, format); !why.empty())
-            throw StorageError("the rendered file is incomplete (" + why + ")", !has_room());
-        struct stat st {};
-        if (::stat(temp_file.c_str(), &st) != 0) fail_errno("cannot stat", errno);
-        const auto size = static_cast<std::uint64_t>(st.st_size);
-        if (expected_size >= 0 && size != static_cast<std::uint64_t>(expected_size))
-            throw StorageError("the rendered file has " + std::to_string(size) +
-                                   " bytes, the renderer wrote " + std::to_string(expected_size),
-                               !has_room());
+        std::uint64_t size = 0;
+        if (const std::string why = check_rendered(temp_file, format, expected_size, size);
+            !why.empty())
+            throw StorageError(why, !has_room());
         const fs::path target = root_ / key;
         std::error_code ec;
         fs::create_directories(target.parent_path(), ec);

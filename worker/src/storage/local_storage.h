@@ -4,25 +4,14 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 
+#include "storage/storage.h"
+
 namespace enconvert::storage {
 
-// A result that could not be stored. `full`: the file system is out of
-// space (or quota), so storing may succeed later; otherwise the file itself
-// is bad or the storage failed. what() never names a path.
-class StorageError : public std::runtime_error {
-  public:
-    StorageError(const std::string& what, bool full) : std::runtime_error(what), full_(full) {}
-    bool full() const { return full_; }
-
-  private:
-    bool full_;
-};
-
-class LocalStorage {
+class LocalStorage final : public Storage {
   public:
     // Creates <root> and <root>/.tmp if needed; throws std::filesystem_error.
     // Below min_free_bytes of free space the storage reports !has_room().
@@ -30,7 +19,7 @@ class LocalStorage {
 
     // Where renderers write before a file is stored: on the same file system
     // as the final location, so storing is an atomic rename.
-    const std::filesystem::path& temp_dir() const { return temp_dir_; }
+    const std::filesystem::path& temp_dir() const override { return temp_dir_; }
 
     // Stores temp_file as <root>/<key> and returns its size: checks that it
     // is a complete file of `format` (storage/file_check.h) and, when
@@ -40,14 +29,14 @@ class LocalStorage {
     // temp_file is removed and StorageError thrown; std::runtime_error for an
     // invalid key.
     std::uint64_t store(const std::filesystem::path& temp_file, const std::string& key,
-                        std::string_view format, std::int64_t expected_size = -1);
+                        std::string_view format, std::int64_t expected_size = -1) override;
 
     // False when the file system holding the storage has less than
     // min_free_bytes available: new renders would only fill it up.
-    bool has_room() const;
+    bool has_room() const override;
 
     // Best-effort removal of a stored object (e.g. after losing a lease).
-    void remove(const std::string& key) noexcept;
+    void remove(const std::string& key) noexcept override;
 
     std::filesystem::path path_for(const std::string& key) const { return root_ / key; }
 

@@ -27,15 +27,29 @@ std::string presign_url(std::string_view base, std::string_view object_key, std:
     return url;
 }
 
+namespace {
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
 std::string Presigner::url(std::string_view job_base_url, std::string_view object_key) const {
-    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    return url_at(job_base_url, object_key, now);
+    return url_at(job_base_url, object_key, unix_now());
+}
+
+std::optional<std::string> Presigner::attachment_url(std::string_view object_key,
+                                                     std::string_view filename) const {
+    if (!s3_) return std::nullopt;
+    return s3_->url_at(object_key, unix_now(), ttl_, filename);
 }
 
 std::string Presigner::url_at(std::string_view job_base_url, std::string_view object_key,
                               std::int64_t now_unix) const {
+    if (s3_) return s3_->url_at(object_key, now_unix, ttl_);
     const std::string_view base = public_url_.empty() ? job_base_url : public_url_;
     return presign_url(base, object_key, now_unix + ttl_, secret_);
 }

@@ -22,7 +22,7 @@ std::string sha256_hex(std::string_view data) {
     return to_hex(sha256_raw(data));
 }
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+std::string hmac_sha256_raw(std::string_view key, std::string_view data) {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
@@ -30,7 +30,11 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
              &len) == nullptr) {
         throw std::runtime_error("HMAC-SHA256 failed");
     }
-    return to_hex(std::string_view(reinterpret_cast<const char*>(mac), len));
+    return std::string(reinterpret_cast<const char*>(mac), len);
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+    return to_hex(hmac_sha256_raw(key, data));
 }
 
 std::string to_hex(std::string_view bytes) {

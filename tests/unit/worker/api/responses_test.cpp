@@ -131,6 +131,42 @@ TEST(Responses, DirectDownloadRedirects) {
     EXPECT_EQ(api::sync_answer(shot, kPresigner, true).content_type, "image/webp");
 }
 
+TEST(Responses, DirectDownloadFromS3RedirectsToTheObjectStore) {
+    const storage::Presigner s3(
+        storage::S3UrlSigner(storage::S3Endpoint("http://127.0.0.1:9000", "results", true),
+                             "us-east-1", {"id", "secret"}),
+        3600);
+    const auto a = api::sync_answer(one_task_job("success"), s3, true);
+    EXPECT_EQ(a.status, 302);
+    EXPECT_FALSE(a.internal_redirect);
+    ASSERT_EQ(a.headers.size(), 5u);
+    EXPECT_EQ(a.headers[0], (std::pair<std::string, std::string>{"X-Job-Id", "job_1"}));
+    EXPECT_EQ(a.headers[4].first, "Location");
+    const std::string& location = a.headers[4].second;
+    EXPECT_EQ(location.rfind("http://127.0.0.1:9000/results/live/files/abc/url-to-pdf/", 0), 0u);
+    EXPECT_NE(location.find("response-content-disposition=attachment%3B%20filename%3D%22"
+                            "example-com.pdf%22"),
+              std::string::npos);
+    // The body is the JSON result, for clients that do not follow redirects.
+    const json body = json::parse(a.body);
+    EXPECT_EQ(body["presigned_url"], location);
+    EXPECT_EQ(body["filename"], "example-com.pdf");
+}
+
+TEST(Responses, S3LinksInSyncAndStatusAnswers) {
+    const storage::Presigner s3(
+        storage::S3UrlSigner(storage::S3Endpoint("http://127.0.0.1:9000", "results", true),
+                             "us-east-1", {"id", "secret"}),
+        3600);
+    const auto job = one_task_job("success");
+    const json sync = json::parse(api::sync_answer(job, s3, false).body);
+    EXPECT_EQ(sync["presigned_url"].get<std::string>().rfind("http://127.0.0.1:9000/results/", 0),
+              0u);
+    const json status = api::status_object(job, s3);
+    EXPECT_NE(status["tasks"][0]["presigned_url"].get<std::string>().find("X-Amz-Signature="),
+              std::string::npos);
+}
+
 TEST(Responses, StatusObject) {
     db::JobView job = one_task_job("success");
     job.status = "processing";

@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include "storage/local_storage.h"
+
 using namespace enconvert;
 namespace fs = std::filesystem;
 

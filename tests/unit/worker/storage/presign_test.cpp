@@ -44,3 +44,46 @@ TEST(Presign, FreshUrlExpiresInTheFuture) {
     const long long expires = std::stoll(url.substr(pos + 8));
     EXPECT_GT(expires, static_cast<long long>(std::time(nullptr)));
 }
+
+namespace {
+
+// The S3 API reference's presigned GET example (see sigv4_test.cpp).
+Presigner aws_example_presigner() {
+    return Presigner(
+        S3UrlSigner(S3Endpoint("https://s3.amazonaws.com", "examplebucket", false), "us-east-1",
+                    {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}),
+        86400);
+}
+
+}  // namespace
+
+TEST(Presign, S3LinksAreTheObjectStoresPresignedUrls) {
+    // 1369353600 = 2013-05-24T00:00:00Z; the job's base URL plays no part.
+    EXPECT_EQ(aws_example_presigner().url_at("http://localhost:8080", "test.txt", 1369353600),
+              "https://examplebucket.s3.amazonaws.com/test.txt"
+              "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+              "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request"
+              "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host"
+              "&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+}
+
+TEST(Presign, S3PathStyleLinkAndFreshDate) {
+    const Presigner p(S3UrlSigner(S3Endpoint("http://127.0.0.1:9000", "results", true), "us-east-1",
+                                  {"id", "secret"}),
+                      600);
+    const std::string url = p.url("http://ignored", kKey);
+    EXPECT_EQ(url.rfind(std::string("http://127.0.0.1:9000/results/") + kKey + "?X-Amz-", 0), 0u)
+        << url;
+    EXPECT_NE(url.find("&X-Amz-Expires=600&"), std::string::npos);
+    EXPECT_EQ(url.find("secret"), std::string::npos);
+}
+
+TEST(Presign, AttachmentUrlOnlyForS3) {
+    EXPECT_FALSE(Presigner(kSecret, "", 3600).attachment_url(kKey, "example-com.pdf"));
+    const auto url = aws_example_presigner().attachment_url("test.txt", "test.txt");
+    ASSERT_TRUE(url);
+    EXPECT_NE(url->find("&response-content-disposition=attachment%3B%20filename%3D%22test.txt%22"
+                        "&X-Amz-Signature="),
+              std::string::npos)
+        << *url;
+}

@@ -1,0 +1,51 @@
+// Where results are kept. Two backends implement it: LocalStorage (a
+// directory nginx serves) and S3Storage (an S3-compatible object store).
+// Which one runs is the worker configuration's `storage_backend`; download
+// links for either come from storage::Presigner (presign.h).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace enconvert::storage {
+
+// A result that could not be stored. `full`: the local file system is out of
+// space (or quota), so storing may succeed later; otherwise the file itself
+// is bad or the storage failed. what() never names a path or a credential.
+class StorageError : public std::runtime_error {
+  public:
+    StorageError(const std::string& what, bool full) : std::runtime_error(what), full_(full) {}
+    bool full() const { return full_; }
+
+  private:
+    bool full_;
+};
+
+class Storage {
+  public:
+    virtual ~Storage() = default;
+
+    // Where renderers write before a file is stored.
+    virtual const std::filesystem::path& temp_dir() const = 0;
+
+    // Stores temp_file under `key` and returns its size, once the result is
+    // durably stored: checks first that it is a complete file of `format`
+    // (storage/file_check.h) and, when expected_size >= 0, that it has that
+    // size. temp_file is gone afterwards, whether storing worked or not.
+    // Throws StorageError when the file cannot be stored, std::runtime_error
+    // for an invalid key.
+    virtual std::uint64_t store(const std::filesystem::path& temp_file, const std::string& key,
+                                std::string_view format, std::int64_t expected_size = -1) = 0;
+
+    // False when new renders would only fill up the space they are written
+    // to: no new task is taken meanwhile.
+    virtual bool has_room() const = 0;
+
+    // Best-effort removal of a stored object (e.g. after losing a lease).
+    virtual void remove(const std::string& key) noexcept = 0;
+};
+
+}  // namespace enconvert::storage
