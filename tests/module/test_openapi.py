@@ -433,6 +433,8 @@ def worker_error(status, code, detail, field=None, job_id=None):
     if job_id:
         body["job_id"] = job_id
     headers = [["Retry-After", "5"]] if status == 503 else None
+    if code == "queue_full":
+        headers = [["Retry-After", "30"]]
     return {"status": status, "body": jbody(body), "headers": headers}
 
 
@@ -623,7 +625,7 @@ def test_module_error_codes_are_documented():
                                         f.read()))
     with open(os.path.join(REPO, "worker", "src", "api",
                            "responses.cpp")) as f:
-        found |= set(re.findall(r'error_answer\(\s*\d+,\s*"([a-z_]+)"',
+        found |= set(re.findall(r'error_answer\(\s*[^,]+,\s*"([a-z_]+)"',
                                 f.read()))
     assert len(found) > 25, found
     assert found <= codes, found - codes
@@ -741,6 +743,7 @@ def test_convert_answers_fit_the_document(make_env):
             (409, "idempotency_conflict", "Idempotency-Key", None),
             (401, "invalid_api_key", None, None),
             (503, "database_unavailable", None, None),
+            (429, "queue_full", None, None), (503, "queue_full", None, None),
             (500, "internal_error", None, None),
             (400, "bad_message", None, None)):
         err = worker_error(status, code, "A sentence.", field, job_id)

@@ -697,3 +697,24 @@ TEST_F(JobRepositoryTest, ConcurrentSubmissionsOfOneAccountCannotOvershootItsBou
     EXPECT_EQ(second.queue_full, db::QueueBound::account);
     EXPECT_EQ(count("SELECT count(*) FROM tasks"), 3);
 }
+
+TEST_F(JobRepositoryTest, TasksInsertedByThePreviousReleaseGetTheirJobsAccount) {
+    // A worker not yet upgraded inserts tasks without account_id (migration
+    // 006): they are still counted and claimed as their account's.
+    auto j = job({"https://new.example"}, other_);
+    db::insert_job(*conn_, j);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, base_url) "
+            "VALUES ('job_old', $1, $2, 'url-to-pdf', false, false, 'https://h')",
+            acme_.account_id, acme_.key_id);
+        tx.exec("INSERT INTO tasks (job_id, position, url) VALUES ('job_old', 0, 'https://old')");
+        tx.commit();
+    }
+    EXPECT_EQ(count("SELECT count(*) FROM tasks WHERE job_id = 'job_old' AND account_id = " +
+                    std::to_string(acme_.account_id)),
+              1);
+    EXPECT_EQ(db::insert_job(*conn_, job({"https://x"}, acme_), {0, 1}).queue_full,
+              db::QueueBound::account);
+}
