@@ -22,7 +22,7 @@ packages=(
     dpkg-dev debhelper lintian
     # tests
     poppler-utils qpdf python3 python3-pytest python3-zmq python3-msgpack
-    python3-aiosmtpd python3-yaml
+    python3-aiosmtpd python3-yaml python3-botocore
 )
 
 missing=()
@@ -31,6 +31,9 @@ for p in "${packages[@]}"; do
         missing+=("$p")
     fi
 done
+# The S3 tests' store (tests/s3, installed by the tests with npm): any
+# Node.js with npm will do, Debian's when there is none.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"

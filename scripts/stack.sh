@@ -12,6 +12,9 @@
 # ENCONVERT_ALLOWED_NETWORKS (127.0.0.0/8,::1/128 — this local stack only),
 # ENCONVERT_SMTP_URL, ENCONVERT_TLS_CA_FILE, ENCONVERT_BUILD (build/),
 # ENCONVERT_RENDERERS (1) and ENCONVERT_VIEWS_PER_RENDERER (2) per worker,
+# ENCONVERT_S3_ENDPOINT, ENCONVERT_S3_BUCKET, ENCONVERT_S3_REGION,
+# ENCONVERT_S3_ACCESS_KEY_ID, ENCONVERT_S3_SECRET_ACCESS_KEY (all five: the S3
+# storage backend; ENCONVERT_S3_PATH_STYLE=false for virtual-host style),
 # ENCONVERT_WORKER_EXTRA (raw lines appended to each worker's config),
 # ENCONVERT_NGINX_EXTRA (raw directives added to nginx's http{} block, e.g.
 # "enconvert_sync_timeout 2s;" for tests; avoid '&', bash substitutes it).
@@ -134,11 +137,32 @@ metrics_port() {
     cat "$f"
 }
 
+# The S3 backend when all five ENCONVERT_S3_* are set (none: local storage).
+# The credentials stay out of the file: the worker reads them from the
+# environment it inherits (ENCONVERT_S3_ACCESS_KEY_ID, ..._SECRET_ACCESS_KEY).
+s3_vars=(ENCONVERT_S3_ENDPOINT ENCONVERT_S3_BUCKET ENCONVERT_S3_REGION
+    ENCONVERT_S3_ACCESS_KEY_ID ENCONVERT_S3_SECRET_ACCESS_KEY)
+s3_enabled() {
+    local v set=0
+    for v in "${s3_vars[@]}"; do [ -n "${!v:-}" ] && set=$((set + 1)); done
+    [ "$set" -eq 0 ] && return 1
+    [ "$set" -eq ${#s3_vars[@]} ] || die "the S3 backend needs all of ${s3_vars[*]}"
+    export ENCONVERT_S3_ACCESS_KEY_ID ENCONVERT_S3_SECRET_ACCESS_KEY
+}
+
+s3_settings() {
+    printf 'storage_backend = s3\ns3_endpoint = %s\ns3_bucket = %s\ns3_region = %s\n' \
+        "$ENCONVERT_S3_ENDPOINT" "$ENCONVERT_S3_BUCKET" "$ENCONVERT_S3_REGION"
+    [ -n "${ENCONVERT_S3_PATH_STYLE:-}" ] && printf 's3_path_style = %s\n' "$ENCONVERT_S3_PATH_STYLE"
+    return 0
+}
+
 worker_conf() {
     local n=$1 extra=""
     [ -n "$allowed" ] && extra+="allowed_networks = $allowed"$'\n'
     [ -n "${ENCONVERT_SMTP_URL:-}" ] && extra+="smtp_url = $ENCONVERT_SMTP_URL"$'\n'
     [ -n "${ENCONVERT_TLS_CA_FILE:-}" ] && extra+="tls_ca_file = $ENCONVERT_TLS_CA_FILE"$'\n'
+    s3_enabled && extra+="$(s3_settings)"$'\n'
     [ -n "${ENCONVERT_WORKER_EXTRA:-}" ] && extra+="$ENCONVERT_WORKER_EXTRA"$'\n'
     fill_template "$repo/conf/worker.conf.template" "$home/worker-$n.conf" \
         "N=$n" "HOME=$home" "PGPORT=$(pg_port)" "PGUSER=$pguser" \
@@ -264,6 +288,7 @@ enconvert is running.
   API key  : $key
   workers  : $workers   logs: $home/log/ (one JSON object per line)
   metrics  : nginx $url/metrics, worker${all_metrics}
+  storage  : $(if s3_enabled; then echo "S3 bucket $ENCONVERT_S3_BUCKET at $ENCONVERT_S3_ENDPOINT (links go straight to it)"; else echo "$home/storage/ (served by nginx)"; fi)
   outbound : exempt from the address deny list: ${allowed:-nothing}${allowed:+ (local stack only, so loopback pages and receivers work)}
              the deny list guards page renders (every request) and webhook callbacks
 

@@ -133,6 +133,8 @@ void S3Storage::upload_multipart(const fs::path& file, const std::string& key, s
             client_->complete_multipart_upload(key, upload_id, etags);
             return 0;
         });
+        kLog.info("multipart upload complete",
+                  {{"object_key", key}, {"parts", etags.size()}, {"bytes", size}});
     } catch (...) {
         // The parts already stored would otherwise be kept (and billed).
         try {

@@ -1,0 +1,268 @@
+"""The S3 storage backend end to end: a stack started the way `make run`
+starts one with the ENCONVERT_S3_* variables, s3rver on loopback behind a
+proxy that checks every signature (tests/e2e/s3.py). Results are uploaded
+(PUT, and multipart above the lowered threshold), links in every answer go
+straight to the store, nothing lands in the local storage, and uploads that
+cannot succeed fail their task with storage_error."""
+
+import email
+import email.policy
+import os
+import re
+import time
+import urllib.parse
+
+import pytest
+from conftest import make_home, running
+from s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3rver, SigV4Proxy
+from stack import Stack, log_entries, pdftotext, png_size, request
+
+BUCKET = "enconvert-test"
+
+
+def s3_env(endpoint, bucket=BUCKET, extra=""):
+    return {
+        "ENCONVERT_S3_ENDPOINT": endpoint,
+        "ENCONVERT_S3_BUCKET": bucket,
+        "ENCONVERT_S3_REGION": REGION,
+        "ENCONVERT_S3_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "ENCONVERT_S3_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+        # Multipart from 1 MiB, in 1 MiB parts: a noise screenshot (~1.4 MB)
+        # goes up in two parts. (AWS itself wants parts of at least 5 MiB.)
+        "ENCONVERT_WORKER_EXTRA": "s3_multipart_threshold_mb = 1\ns3_part_size_mb = 1\n" + extra,
+    }
+
+
+@pytest.fixture(scope="module")
+def store():
+    s = S3rver([BUCKET])
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def proxy(store):
+    p = SigV4Proxy(store.port)
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def s3stack(proxy):
+    yield from running(Stack(make_home("enc-s3-"), extra_env=s3_env(proxy.endpoint)))
+
+
+def object_url_prefix(proxy):
+    return f"{proxy.endpoint}/{BUCKET}/"
+
+
+def get(url):
+    u = urllib.parse.urlsplit(url)
+    return request(f"{u.scheme}://{u.netloc}", "GET", u.path + "?" + u.query)
+
+
+def check_link(proxy, link, key):
+    """A presigned GET URL of `key` in the store, valid for presign_ttl."""
+    assert link.startswith(object_url_prefix(proxy) + key + "?"), link
+    q = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query))
+    assert q["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
+    assert q["X-Amz-Expires"] == "3600"
+    assert q["X-Amz-SignedHeaders"] == "host"
+    assert q["X-Amz-Credential"].startswith(f"{ACCESS_KEY_ID}/")
+    assert q["X-Amz-Credential"].endswith(f"/{REGION}/s3/aws4_request")
+    assert re.fullmatch(r"[0-9a-f]{64}", q["X-Amz-Signature"])
+
+
+def local_files(stack):
+    """Files in the stack's local storage, renders in progress included."""
+    out = []
+    for d, _, files in os.walk(os.path.join(stack.home, "storage")):
+        out += [os.path.join(d, f) for f in files]
+    return out
+
+
+def worker_log(stack):
+    return log_entries(os.path.join(stack.home, "log", "worker-1.log"))
+
+
+def test_sync_pdf_is_uploaded_and_downloaded_from_the_store(s3stack, proxy, store, site):
+    r = s3stack.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    assert r.status == 200, r
+    body = r.json()
+    key = body["object_key"]
+    check_link(proxy, body["presigned_url"], key)
+    assert key in store.keys(BUCKET)
+
+    # Straight from the store (through the signature check), not from nginx.
+    file = get(body["presigned_url"])
+    assert file.status == 200, file
+    assert file.headers["content-type"] == "application/pdf"
+    assert file.body.startswith(b"%PDF-")
+    assert len(file.body) == body["file_size"]
+    assert "Quarterly report alpha" in pdftotext(file.body)
+    status, _, stored = store.get(f"/{BUCKET}/{key}")
+    assert status == 200 and stored == file.body
+
+    # The upload was one signed PUT carrying the payload's hash.
+    puts = [p for m, p, v in proxy.seen() if m == "PUT" and p == f"/{BUCKET}/{key}"]
+    assert puts, proxy.seen()
+    assert local_files(s3stack) == []
+    assert proxy.refused() == []
+
+
+def test_async_batch_status_and_email_links_point_at_the_store(s3stack, proxy, store, site):
+    r = s3stack.call("POST", "/v1/convert/url-to-pdf",
+                     {"url": [site.url + "/hello.html", site.url + "/second.html"],
+                      "notification_email": "team@example.com"})
+    assert r.status == 202, r
+    job_id = r.json()["job_id"]
+    status = s3stack.wait_terminal(job_id)
+    assert status["status"] == "completed", status
+    assert [t["status"] for t in status["tasks"]] == ["success", "success"]
+    for t in status["tasks"]:
+        check_link(proxy, t["presigned_url"], t["object_key"])
+        file = get(t["presigned_url"])
+        assert file.status == 200 and file.body.startswith(b"%PDF-"), file
+        assert len(file.body) == t["file_size"]
+        assert t["object_key"] in store.keys(BUCKET)
+
+    # Each answer signs anew (X-Amz-Date is the moment of the answer).
+    time.sleep(1.1)
+    again = s3stack.call("GET", f"/v1/convert/status/{job_id}").json()
+    first = status["tasks"][0]["presigned_url"]
+    assert again["tasks"][0]["presigned_url"] != first
+    check_link(proxy, again["tasks"][0]["presigned_url"], status["tasks"][0]["object_key"])
+
+    # The notification email (a .eml file without a relay) links to the store too.
+    path = os.path.join(s3stack.home, "mail", f"{job_id}.eml")
+    deadline = time.time() + 30
+    while not os.path.exists(path) and time.time() < deadline:
+        time.sleep(0.2)
+    with open(path) as f:
+        msg = email.message_from_string(f.read(), policy=email.policy.default)
+    links = re.findall(r"Download: (\S+)", msg.get_body(("plain",)).get_content())
+    assert len(links) == 2
+    for link, t in zip(links, status["tasks"]):
+        check_link(proxy, link, t["object_key"])
+        assert get(link).status == 200
+    assert local_files(s3stack) == []
+    assert proxy.refused() == []
+
+
+def test_direct_download_redirects_to_the_store(s3stack, proxy, site):
+    r = s3stack.call("POST", "/v1/convert/url-to-pdf",
+                     {"url": site.url + "/second.html", "direct_download": True,
+                      "output_filename": "report"})
+    assert r.status == 302, r
+    location = r.headers["location"]
+    assert location.startswith(object_url_prefix(proxy)), location
+    assert r.headers["x-object-key"] in location
+    assert r.json()["presigned_url"] == location
+    file = get(location)
+    assert file.status == 200, file
+    assert file.headers["content-disposition"] == 'attachment; filename="report.pdf"'
+    assert file.body.startswith(b"%PDF-")
+    assert int(r.headers["x-file-size"]) == len(file.body)
+    assert proxy.refused() == []
+
+
+def test_a_tampered_link_is_refused(s3stack, proxy, site):
+    """The signature check is real: the store refuses a changed link."""
+    r = s3stack.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    assert r.status == 200, r
+    link = r.json()["presigned_url"]
+    sig = link[-64:]
+    forged = link[:-64] + ("0" if sig[0] != "0" else "1") + sig[1:]
+    assert get(forged).status == 403
+    other_key = link.replace("/live/files/", "/live/filez/", 1)
+    assert get(other_key).status == 403
+    refused = proxy.refused()
+    assert len(refused) == 2 and all(v == "signature does not match" for _, _, v in refused)
+    proxy.requests.clear()
+
+
+def test_large_result_goes_up_in_parts(s3stack, proxy, store, site):
+    r = s3stack.call("POST", "/v1/convert/url-to-screenshot",
+                     {"url": site.url + "/noise.html", "viewport_width": 800,
+                      "viewport_height": 600, "full_page": False})
+    assert r.status == 200, r
+    body = r.json()
+    key = body["object_key"]
+    assert body["file_size"] > 1 << 20  # over the 1 MiB threshold
+    file = get(body["presigned_url"])
+    assert file.status == 200, file
+    assert file.headers["content-type"] == "image/png"
+    assert png_size(file.body) == (800, 600)
+    assert len(file.body) == body["file_size"]
+    status, _, stored = store.get(f"/{BUCKET}/{key}")
+    assert status == 200 and stored == file.body
+
+    path = f"/{BUCKET}/{key}"
+    seen = [(m, p) for m, p, _ in proxy.seen() if p.startswith(path + "?")]
+    assert ("POST", path + "?uploads=") in seen, seen
+    parts = [p for m, p in seen if m == "PUT" and "partNumber=" in p]
+    assert [p.split("partNumber=")[1].split("&")[0] for p in parts] == ["1", "2"]
+    assert any(m == "POST" and "uploadId=" in p for m, p in seen)
+    done = [e for e in worker_log(s3stack) if e.get("msg") == "multipart upload complete"
+            and e.get("object_key") == key]
+    assert done and done[0]["parts"] == 2
+    assert local_files(s3stack) == []
+    assert proxy.refused() == []
+
+
+def test_store_outage_fails_the_task_after_the_retries(s3stack, store, site):
+    store.stop()
+    try:
+        r = s3stack.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    finally:
+        store.start()
+    assert r.status == 422, r
+    err = r.json()
+    assert err["error"] == "storage_error"
+    assert err["detail"] == (
+        "The rendered file could not be stored: the object store answered HTTP 503 "
+        "ServiceUnavailable (Please reduce your request rate); gave up after 3 attempts.")
+    status = s3stack.call("GET", f"/v1/convert/status/{err['job_id']}").json()
+    assert status["status"] == "failed"
+    assert status["tasks"][0]["status"] == "failed"
+    assert "presigned_url" not in status["tasks"][0]
+
+    log = worker_log(s3stack)
+    retries = [e for e in log if e.get("msg") == "upload request failed; retrying"]
+    assert len(retries) >= 2
+    assert [e["attempt"] for e in retries[-2:]] == [1, 2]
+    assert local_files(s3stack) == []
+    # The store is back: the next job is stored as usual.
+    r = s3stack.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    assert r.status == 200, r
+
+
+def test_credentials_are_never_written_or_logged(s3stack):
+    for name in os.listdir(s3stack.home):
+        path = os.path.join(s3stack.home, name)
+        if name.startswith("worker-") and name.endswith(".conf"):
+            with open(path) as f:
+                conf = f.read()
+            assert "storage_backend = s3" in conf
+            assert SECRET_ACCESS_KEY not in conf
+    logdir = os.path.join(s3stack.home, "log")
+    for name in os.listdir(logdir):
+        with open(os.path.join(logdir, name), errors="replace") as f:
+            assert SECRET_ACCESS_KEY not in f.read(), name
+
+
+def test_a_missing_bucket_fails_at_once(proxy, site):
+    """An answer that cannot change (NoSuchBucket) is not retried."""
+    s = Stack(make_home("enc-s3b-"), extra_env=s3_env(proxy.endpoint, "no-such-bucket"))
+    try:
+        s.start()
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+        assert r.status == 422, r
+        assert r.json()["error"] == "storage_error"
+        assert r.json()["detail"] == (
+            "The rendered file could not be stored: the object store answered HTTP 404 "
+            "NoSuchBucket (The specified bucket does not exist); gave up after 1 attempt.")
+        assert not [e for e in worker_log(s) if e.get("msg") == "upload request failed; retrying"]
+        assert local_files(s) == []
+    finally:
+        s.stop()
