@@ -16,6 +16,7 @@ constexpr int kClaimLockSpace = 0x656e636c;
 // most the room its in-flight limit $2 leaves. An account's n-th candidate
 // ranks at (its tasks in flight + n), so accounts take turns and one that
 // already runs tasks waits behind one that runs none; ties by task id (age).
+// `load` is materialised so each account's tasks in flight are counted once.
 // Reads without locking: the claim below locks what it takes.
 constexpr const char* kCandidatesSql =
     "WITH RECURSIVE busy(account_id) AS ("
@@ -26,7 +27,7 @@ constexpr const char* kCandidatesSql =
     "          WHERE t.status IN ('pending', 'processing') AND t.account_id > b.account_id "
     "          ORDER BY t.account_id LIMIT 1) "
     "  FROM busy b WHERE b.account_id IS NOT NULL), "
-    "load AS ("
+    "load AS MATERIALIZED ("
     "  SELECT b.account_id, (SELECT count(*) FROM tasks p WHERE p.account_id = b.account_id "
     "    AND p.status = 'processing' AND p.lease_expires_at >= now()) AS in_flight "
     "  FROM busy b WHERE b.account_id IS NOT NULL) "
