@@ -1,6 +1,7 @@
 #include "render_child/load_error.h"
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 #include <webkit2/webkit2.h>
 
 #include "render_child/gobject_ptr.h"
@@ -87,6 +88,12 @@ LoadError classify_load_error(const GError* error, const std::string& url) {
         }
     }
     return {"load_failed", "Failed to load page: " + detail};
+}
+
+LoadError http_error(const std::string& url, int status) {
+    const char* phrase = soup_status_get_phrase(static_cast<guint>(status));
+    return {"http_error", "Failed to load page: " + host_of(url) + " answered HTTP " +
+                              std::to_string(status) + (phrase ? std::string(" ") + phrase : "")};
 }
 
 }  // namespace enconvert::render_child

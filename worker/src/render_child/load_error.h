@@ -30,4 +30,7 @@ bool is_cancellation(const GError* error);
 std::string host_of(const std::string& url);
 std::string hostname_of(const std::string& url);
 
+// http_error: the main document of `url` answered `status` (4xx/5xx).
+LoadError http_error(const std::string& url, int status);
+
 }  // namespace enconvert::render_child

@@ -121,6 +121,8 @@ void ViewSlot::create_view() {
     // Ephemeral: cookies, cache and storage live in memory only and die with
     // the context; between jobs they are also cleared explicitly.
     context_.reset(new_context());
+    g_signal_connect(context_.get(), "download-started", G_CALLBACK(&ViewSlot::on_download_started),
+                     this);
     webkit_web_context_set_cache_model(context_.get(), WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
     // Any network request launches the context's network process; a DNS
     // prefetch does so now instead of during the first job's load.
@@ -186,6 +188,8 @@ void ViewSlot::destroy_view() {
     if (view_) g_signal_handlers_disconnect_by_data(view_, this);
     view_ = nullptr;
     window_.reset();
+    stop_download();
+    if (context_) g_signal_handlers_disconnect_by_data(context_.get(), this);
     context_.reset();
 }
 
@@ -200,6 +204,7 @@ bool ViewSlot::job_running() const {
         case Stage::Printing:
         case Stage::Banding:
         case Stage::Snapshotting:
+        case Stage::Downloading:
             return true;
         default:
             return false;
@@ -278,6 +283,7 @@ void ViewSlot::fail(const std::string& code, const std::string& message) {
 
 void ViewSlot::answer(Outcome outcome) {
     const bool printing = stage_ == Stage::Printing;
+    stop_download();
     deadline_.reset();
     reload_source_.reset();
     settle_timer_.reset();

@@ -57,6 +57,7 @@ class ViewSlot {
         Printing,      // WebKitPrintOperation running (body, then header/footer bands)
         Banding,       // loading the header/footer document (band_document.h)
         Snapshotting,  // webkit_web_view_get_snapshot running
+        Downloading,   // the URL is itself a PDF: saved as the output (view_slot_download.cpp)
         Draining,      // job answered (timeout) but the print still owns the file
         Resetting,     // loading about:blank and clearing site data
         Recycling,     // view being replaced (crash, stuck print, age)
@@ -116,6 +117,15 @@ class ViewSlot {
                                     gpointer);
     static void on_resource_finished(WebKitWebResource*, gpointer);
     static void on_print_failed(WebKitPrintOperation*, GError*, gpointer);
+    // The main document is not a web page (view_slot_download.cpp): a PDF
+    // for a PDF job is saved as it is; anything else fails the job at once.
+    // TRUE when the decision was taken here.
+    bool decide_document_type(WebKitResponsePolicyDecision* decision);
+    void stop_download();
+    static void on_download_started(WebKitWebContext*, WebKitDownload*, gpointer);
+    static gboolean on_download_destination(WebKitDownload*, gchar*, gpointer);
+    static void on_download_failed(WebKitDownload*, GError*, gpointer);
+    static void on_download_finished(WebKitDownload*, gpointer);
     static void on_print_finished(WebKitPrintOperation*, gpointer);
     static gboolean on_deadline(gpointer);
     static gboolean on_reload(gpointer);
@@ -143,6 +153,7 @@ class ViewSlot {
     OnIdle on_idle_;
 
     GObjectPtr<WebKitWebContext> context_;
+    GObjectPtr<WebKitDownload> download_;  // the job's document, while Downloading
     ToplevelPtr window_;
     WebKitWebView* view_ = nullptr;  // owned by window_
     int jobs_on_view_ = 0;

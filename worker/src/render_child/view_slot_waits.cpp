@@ -26,11 +26,6 @@ GObjectPtr<JSCValue> script_result(GObject* source, GAsyncResult* result, std::s
     return value;
 }
 
-std::string reason_phrase(int status) {
-    const char* phrase = soup_status_get_phrase(static_cast<guint>(status));
-    return phrase ? std::string(" ") + phrase : std::string();
-}
-
 }  // namespace
 
 void ViewSlot::run_script(const char* body, GVariant* arguments, GAsyncReadyCallback done) {
@@ -84,9 +79,8 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
         // The main document's status is final once committed (redirects
         // are followed before): fail now rather than render an error page.
         if (self->job_->fail_on_http_error && self->http_status_ >= 400) {
-            self->fail("http_error", "Failed to load page: " + host_of(self->job_->url) +
-                                         " answered HTTP " + std::to_string(self->http_status_) +
-                                         reason_phrase(self->http_status_));
+            const LoadError e = http_error(self->job_->url, self->http_status_);
+            self->fail(e.code, e.message);
         }
     } else if (event == WEBKIT_LOAD_FINISHED) {
         self->on_load_finished();
@@ -101,10 +95,12 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
 // happen; the page renders as it is.
 gboolean ViewSlot::on_decide_policy(WebKitWebView*, WebKitPolicyDecision* decision,
                                     WebKitPolicyDecisionType type, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (type == WEBKIT_POLICY_DECISION_TYPE_RESPONSE)
+        return self->decide_document_type(WEBKIT_RESPONSE_POLICY_DECISION(decision));
     if (type != WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION &&
         type != WEBKIT_POLICY_DECISION_TYPE_NEW_WINDOW_ACTION)
         return FALSE;
-    auto* self = static_cast<ViewSlot*>(data);
     WebKitNavigationAction* action = webkit_navigation_policy_decision_get_navigation_action(
         WEBKIT_NAVIGATION_POLICY_DECISION(decision));
     const char* uri = webkit_uri_request_get_uri(webkit_navigation_action_get_request(action));

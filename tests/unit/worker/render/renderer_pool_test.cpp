@@ -769,5 +769,82 @@ TEST_F(RecyclingRendererPoolTest, ChildAboveCeilingIsReplacedWithoutFailingWork)
     EXPECT_TRUE(other_results_.empty());
 }
 
+// A URL that is itself a PDF (hardening, defect 5): WebKit would make it a
+// download nobody waits for, holding the view until the deadline.
+class DocumentTypeRendererPoolTest : public RendererPoolTest {
+  protected:
+    // A real PDF to serve: the fixture page printed by the renderer itself.
+    std::string a_pdf() {
+        auto req = request(900, server_->url("/"), "pdf");
+        pool_->submit(req);
+        auto result = wait_for(900);
+        EXPECT_TRUE(result && result->ok);
+        EXPECT_TRUE(wait_for_free_slot());
+        return read_file(req.out_path);
+    }
+    void serve(const std::string& pdf) {
+        server_.emplace(
+            std::map<std::string, LoopbackHttpServer::Response>{
+                {"/doc.pdf", {200, "application/pdf", pdf}},
+                {"/missing.pdf", {404, "application/pdf", pdf}},
+                {"/fake.pdf", {200, "application/pdf", "this is not a PDF at all"}},
+                {"/archive.zip", {200, "application/zip", "PK\x03\x04 not really"}}},
+            "/hang");
+    }
+};
+
+TEST_F(DocumentTypeRendererPoolTest, APdfUrlConvertedToPdfIsSavedAsItIs) {
+    const std::string pdf = a_pdf();
+    ASSERT_EQ(pdf.substr(0, 5), "%PDF-");
+    serve(pdf);
+    auto req = request(901, server_->url("/doc.pdf"), "pdf");
+    pool_->submit(req);
+    auto result = wait_for(901);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    EXPECT_EQ(result->size, static_cast<std::int64_t>(pdf.size()));
+    EXPECT_EQ(read_file(req.out_path), pdf);
+    EXPECT_FALSE(fs::exists(req.out_path + ".part"));
+    // The view is usable again for an ordinary page.
+    ASSERT_TRUE(wait_for_free_slot());
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/", {200, "text/html; charset=utf-8", kPage}}},
+        "/hang");
+    pool_->submit(request(902, server_->url("/"), "pdf"));
+    auto next = wait_for(902);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
+TEST_F(DocumentTypeRendererPoolTest, WhatCannotBeRenderedFailsAtOnceWithItsReason) {
+    serve(a_pdf());
+    struct Case {
+        const char* path;
+        const char* format;
+        const char* code;
+        const char* words;
+    };
+    std::uint64_t id = 910;
+    for (const Case& c :
+         {Case{"/doc.pdf", "png", "unsupported_content_type", "type application/pdf"},
+          Case{"/fake.pdf", "pdf", "unsupported_content_type", "not a readable"},
+          Case{"/archive.zip", "pdf", "unsupported_content_type", "application/zip"},
+          Case{"/missing.pdf", "pdf", "http_error", "answered HTTP 404"}}) {
+        ASSERT_TRUE(wait_for_free_slot());
+        auto req = request(++id, server_->url(c.path), c.format, {{"timeout", 120}});
+        pool_->submit(req);
+        // Well within the page's 120 s budget: nothing waits for it.
+        auto result = wait_for(id, std::chrono::seconds(30));
+        ASSERT_TRUE(result) << c.path;
+        EXPECT_FALSE(result->ok) << c.path;
+        EXPECT_EQ(result->error_code, c.code) << c.path;
+        EXPECT_NE(result->error.find(c.words), std::string::npos)
+            << c.path << ": " << result->error;
+        EXPECT_FALSE(fs::exists(req.out_path)) << c.path;
+        EXPECT_FALSE(fs::exists(req.out_path + ".part")) << c.path;
+    }
+}
+
 }  // namespace
 }  // namespace enconvert::render

@@ -1,0 +1,120 @@
+// A job whose URL answers with something that is not a web page. WebKit
+// would turn it into a download nobody waits for, and the job would hold its
+// view until the deadline (then fail with a misleading timeout). A PDF
+// asked for as a PDF is the result the customer wants: it is saved as the
+// output, through the same outbound gate as any page load. Anything else
+// (a PDF for a screenshot, an archive, an image asked for as a PDF…) fails
+// at once with unsupported_content_type.
+#include <string>
+
+#include "render_child/load_error.h"
+#include "render_child/pdf/postprocess.h"
+#include "render_child/view_slot.h"
+#include "render_child/view_slot_internal.h"
+
+namespace enconvert::render_child {
+
+namespace {
+
+bool is_pdf_type(const std::string& mime) {
+    return mime == "application/pdf" || mime == "application/x-pdf";
+}
+
+}  // namespace
+
+bool ViewSlot::decide_document_type(WebKitResponsePolicyDecision* decision) {
+    if (stage_ != Stage::Loading || job_load_committed_ ||
+        !webkit_response_policy_decision_is_main_frame_main_resource(decision))
+        return false;
+    WebKitURIResponse* response = webkit_response_policy_decision_get_response(decision);
+    const char* type = webkit_uri_response_get_mime_type(response);
+    const std::string mime = type ? type : "";
+    // WebKitGTK 2.50 "displays" PDFs with its built-in PDF.js viewer, which
+    // a print or snapshot cannot use: a PDF is never rendered as a page.
+    if (webkit_response_policy_decision_is_mime_type_supported(decision) && !is_pdf_type(mime))
+        return false;
+    const int status = static_cast<int>(webkit_uri_response_get_status_code(response));
+    if (job_->fail_on_http_error && status >= 400) {
+        webkit_policy_decision_ignore(WEBKIT_POLICY_DECISION(decision));
+        const LoadError e = http_error(job_->url, status);
+        fail(e.code, e.message);
+        return true;
+    }
+    if (job_->format == "pdf" && is_pdf_type(mime)) {
+        // The response already received becomes the download (no second
+        // request); the context's download-started hands it to us.
+        stage_ = Stage::Downloading;
+        http_status_ = status;
+        load_finished_us_ = output_started_us_ = g_get_monotonic_time();
+        webkit_policy_decision_download(WEBKIT_POLICY_DECISION(decision));
+        return true;
+    }
+    webkit_policy_decision_ignore(WEBKIT_POLICY_DECISION(decision));
+    const std::string what = mime.empty() ? "a file of unknown type" : "a file of type " + mime;
+    fail("unsupported_content_type",
+         "The URL serves " + what + ", not a web page" +
+             (is_pdf_type(mime) ? ": it cannot be captured as a screenshot; convert it with "
+                                  "url-to-pdf to receive the PDF itself"
+                                : ""));
+    return true;
+}
+
+void ViewSlot::on_download_started(WebKitWebContext*, WebKitDownload* download, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    // A renderer never saves anything else (a page's own download links).
+    if (self->stage_ != Stage::Downloading || self->download_) {
+        webkit_download_cancel(download);
+        return;
+    }
+    self->download_.reset(WEBKIT_DOWNLOAD(g_object_ref(download)));
+    g_signal_connect(download, "decide-destination", G_CALLBACK(&ViewSlot::on_download_destination),
+                     self);
+    g_signal_connect(download, "failed", G_CALLBACK(&ViewSlot::on_download_failed), self);
+    g_signal_connect(download, "finished", G_CALLBACK(&ViewSlot::on_download_finished), self);
+}
+
+gboolean ViewSlot::on_download_destination(WebKitDownload* download, gchar*, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (self->download_.get() != download) {
+        webkit_download_cancel(download);
+        return TRUE;
+    }
+    webkit_download_set_allow_overwrite(download, TRUE);
+    webkit_download_set_destination(download, self->temp_path_.c_str());
+    return TRUE;
+}
+
+void ViewSlot::on_download_failed(WebKitDownload* download, GError* error, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (self->download_.get() != download) return;
+    g_signal_handlers_disconnect_by_data(download, self);
+    self->download_.reset();
+    const LoadError e = classify_load_error(error, self->job_->url);
+    self->fail(e.code, e.message);
+}
+
+void ViewSlot::on_download_finished(WebKitDownload* download, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (self->download_.get() != download) return;  // failed, or the job ended
+    g_signal_handlers_disconnect_by_data(download, self);
+    self->download_.reset();
+    // The server's word that it is a PDF is not enough to store it as one.
+    if (pdf::page_count(self->temp_path_) < 1) {
+        self->fail("unsupported_content_type",
+                   "The URL serves a file labelled application/pdf that is not a readable PDF");
+        return;
+    }
+    self->note(log::Level::info, "the URL is a PDF: saved as it is");
+    self->succeed();
+}
+
+// The job ended some other way (deadline, cancel): the transfer stops and
+// its late signals are ignored.
+void ViewSlot::stop_download() {
+    if (!download_) return;
+    GObjectPtr<WebKitDownload> download = std::move(download_);
+    g_signal_handlers_disconnect_by_data(download.get(), this);
+    webkit_download_cancel(download.get());
+}
+
+}  // namespace enconvert::render_child
