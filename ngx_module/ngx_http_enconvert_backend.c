@@ -8,9 +8,9 @@
  * module then knows which worker each request went to, so when that
  * worker's connection is lost (ngx_http_enconvert_monitor.c) its requests
  * are answered or sent again at once instead of waiting for their timers.
- * Requests are spread round-robin over the endpoints that take them;
- * ZMQ_IMMEDIATE makes a send to an endpoint without a live connection fail
- * at once, so it is skipped.
+ * Requests are spread round-robin over the endpoints whose connection is
+ * up (as the monitor saw it); ZMQ_IMMEDIATE also makes a send to an
+ * endpoint without a live connection fail at once, so it is skipped.
  *
  * ZMQ_FD is edge-triggered: it signals that ZMQ_EVENTS may have changed.
  * A socket is drained on every wakeup and after every send (the read
@@ -191,6 +191,10 @@ ngx_http_enconvert_backend_peer(ngx_cycle_t *cycle,
 
     peer->conn = c;
 
+    /* ZMQ_FD signals only after a read found the socket empty: arm it */
+
+    ngx_post_event(c->read, &ngx_posted_events);
+
     return NGX_OK;
 
 sockopt_failed:
@@ -312,7 +316,13 @@ ngx_http_enconvert_backend_push(ngx_http_enconvert_ctx_t *ctx,
         i = (ngx_http_enconvert_next_peer + k) % ngx_http_enconvert_npeers;
         peer = &ngx_http_enconvert_peers[i];
 
-        if (peer->sock == NULL) {
+        /*
+         * the monitor's word, not only ZMQ_IMMEDIATE: a lost connection is
+         * reported before its pipe is torn down, and a message written
+         * into that pipe meanwhile would be lost without a trace
+         */
+
+        if (peer->sock == NULL || !peer->connected) {
             continue;
         }
 
@@ -358,8 +368,16 @@ ngx_http_enconvert_backend_push(ngx_http_enconvert_ctx_t *ctx,
 static void
 ngx_http_enconvert_backend_detach(ngx_http_enconvert_ctx_t *ctx)
 {
+    ngx_rbtree_key_t  key;
+
     if (ctx->pending) {
+
+        /* ngx_rbtree_delete() clears the key, the id of a re-send */
+
+        key = ctx->node.key;
         ngx_rbtree_delete(&ngx_http_enconvert_pending, &ctx->node);
+        ctx->node.key = key;
+
         ngx_queue_remove(&ctx->queue);
         ctx->pending = 0;
         ctx->peer = NULL;

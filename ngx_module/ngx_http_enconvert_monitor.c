@@ -93,6 +93,13 @@ ngx_http_enconvert_monitor_init(ngx_cycle_t *cycle, void *zctx,
 
     peer->monitor_conn = c;
 
+    /*
+     * ZMQ_FD signals only after a read found the socket empty: one first
+     * pass arms it (and reads what came before)
+     */
+
+    ngx_post_event(c->read, &ngx_posted_events);
+
     return NGX_OK;
 
 failed:
@@ -262,7 +269,6 @@ ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
         break;
 
     case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
         if (!peer->handshake_failed) {
 
             switch (value) {
@@ -281,6 +287,22 @@ ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
                           "enconvert: handshake with backend \"%V\" "
                           "failed (%s, 0x%xD)", &peer->endpoint, why,
                           value);
+        }
+
+        peer->handshake_failed = 1;
+        break;
+
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+
+        /* the worker closed the connection: the value is an errno */
+
+        if (!peer->handshake_failed) {
+            ngx_log_error(NGX_LOG_ERR, log, (ngx_err_t) value,
+                          "enconvert: handshake with backend \"%V\" "
+                          "failed: CURVE must be on at both ends or at "
+                          "neither, with the worker's public key in "
+                          "\"enconvert_curve_server_key\"",
+                          &peer->endpoint);
         }
 
         peer->handshake_failed = 1;

@@ -14,6 +14,7 @@ import time
 
 import msgpack
 import zmq
+import zmq.utils.z85
 from zmq.utils.monitor import recv_monitor_message
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -49,16 +50,33 @@ class FakeBackend:
 
     `responder(msg)` returns a list of (delay_seconds, reply) where reply
     is a dict (packed with msgpack) or raw bytes.  The default responder
-    sends nothing."""
+    sends nothing.
 
-    def __init__(self, endpoint):
+    With `curve_secret` (a Z85 secret key, bytes) the ROUTER is a CURVE
+    server like the worker's, and a ZAP handler lets in only the client
+    public keys in `allowed_clients` (Z85, bytes); `zap_seen` lists
+    (key, allowed) for every client that tried."""
+
+    def __init__(self, endpoint, curve_secret=None, allowed_clients=()):
         self.endpoint = endpoint
         self.received = []
         self.responder = lambda msg: []
+        self.zap_seen = []
+        self.allowed_clients = set(allowed_clients)
         self._ctx = zmq.Context()
         self._sock = self._ctx.socket(zmq.ROUTER)
         self._sock.setsockopt(zmq.LINGER, 0)
+        self._zap = None
+        if curve_secret is not None:
+            self._zap = self._ctx.socket(zmq.REP)
+            self._zap.setsockopt(zmq.LINGER, 0)
+            self._zap.bind("inproc://zeromq.zap.01")
+            self._sock.curve_server = True
+            self._sock.curve_secretkey = curve_secret
+            self._sock.zap_domain = b"enconvert"
         self._sock.bind(endpoint)
+        # the port the system chose for "tcp://127.0.0.1:*"
+        self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self._monitor = self._sock.get_monitor_socket(
             zmq.EVENT_HANDSHAKE_SUCCEEDED)
         self.connected = threading.Event()
@@ -73,8 +91,12 @@ class FakeBackend:
         poller = zmq.Poller()
         poller.register(self._sock, zmq.POLLIN)
         poller.register(self._monitor, zmq.POLLIN)
+        if self._zap is not None:
+            poller.register(self._zap, zmq.POLLIN)
         while not self._stop.is_set():
             events = dict(poller.poll(20))
+            if self._zap is not None and self._zap in events:
+                self._answer_zap()
             if self._monitor in events:
                 ev = recv_monitor_message(self._monitor)
                 if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
@@ -99,6 +121,17 @@ class FakeBackend:
             for _, ident, payload in sorted(due, key=lambda o: o[0]):
                 self._sock.send_multipart([ident, payload])
 
+    def _answer_zap(self):
+        # version, request id, domain, address, identity, mechanism, key
+        frames = self._zap.recv_multipart()
+        key = zmq.utils.z85.encode(frames[6]) \
+            if len(frames) == 7 and frames[5] == b"CURVE" else b""
+        ok = key in self.allowed_clients
+        self.zap_seen.append((key, ok))
+        self._zap.send_multipart([b"1.0", frames[1],
+                                  b"200" if ok else b"400",
+                                  b"OK" if ok else b"not allowed", b"", b""])
+
     def messages(self):
         with self._lock:
             return [r["msg"] for r in self.received]
@@ -111,6 +144,8 @@ class FakeBackend:
         self._sock.disable_monitor()
         self._monitor.close()
         self._sock.close()
+        if self._zap is not None:
+            self._zap.close()
         self._ctx.term()
 
 
@@ -319,6 +354,26 @@ def raw_request(port, data, timeout=5):
                     return Response(int(lines[0].split()[1]), hdrs,
                                     rest[:n])
     raise AssertionError("no complete answer: %r" % buf)
+
+
+def nginx_t(tmp_path, module_so, http_lines):
+    """`nginx -t` of an http{} with `http_lines` and an enconvert_api
+    location; returns the CompletedProcess (stderr has the messages)."""
+    conf = tmp_path / "t.conf"
+    conf.write_text(f"""
+load_module {module_so};
+error_log {tmp_path}/t.log;
+pid {tmp_path}/t.pid;
+events {{}}
+http {{
+    client_body_temp_path {tmp_path};
+    {http_lines}
+    server {{ listen 127.0.0.1:1; location /v1/ {{ enconvert_api; }} }}
+}}
+""")
+    return subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf),
+                           "-e", str(tmp_path / "t.log")],
+                          capture_output=True, text=True)
 
 
 def put_file(ngx, key, data=b"%PDF-1.7 test file"):

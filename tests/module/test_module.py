@@ -2,15 +2,14 @@
 
 import json
 import os
-import subprocess
 import time
 
 import pytest
 
 import ngxtest
 
-from ngxtest import (API_KEY, NGINX, accepted, assert_error,
-                     assert_nothing_sent, auth, final, presign,
+from ngxtest import (API_KEY, accepted, assert_error,
+                     assert_nothing_sent, auth, final, nginx_t, presign,
                      wait_for)
 
 PDF = "/v1/convert/url-to-pdf"
@@ -553,24 +552,6 @@ def test_presigned_bad_key_400_and_missing_file_404(env):
 
 
 # --- configuration ---------------------------------------------------------
-
-def nginx_t(tmp_path, module_so, http_lines):
-    conf = tmp_path / "t.conf"
-    conf.write_text(f"""
-load_module {module_so};
-error_log {tmp_path}/t.log;
-pid {tmp_path}/t.pid;
-events {{}}
-http {{
-    client_body_temp_path {tmp_path};
-    {http_lines}
-    server {{ listen 127.0.0.1:1; location /v1/ {{ enconvert_api; }} }}
-}}
-""")
-    return subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf),
-                           "-e", str(tmp_path / "t.log")],
-                          capture_output=True, text=True)
-
 
 @pytest.mark.parametrize("lines,directive", [
     ("enconvert_backend ipc:///x; enconvert_timeout abc;",
