@@ -23,6 +23,7 @@
 #include "config/worker_config.h"
 #include "http/metrics_server.h"
 #include "intake/intake.h"
+#include "janitor/janitor.h"
 #include "log/log.h"
 #include "notify/notifier.h"
 #include "render/renderer_pool.h"
@@ -171,6 +172,19 @@ int serve(const std::vector<std::string>& args) {
         stop, [&] { run_component("scheduler", exit_code, [&] { sched.run(stop); }); });
     StoppingThread notify_thread(
         stop, [&] { run_component("notifier", exit_code, [&] { notifier.run(stop); }); });
+    std::unique_ptr<janitor::Janitor> janitor;
+    if (cfg.retention_seconds > 0) {
+        janitor::JanitorOptions janitor_options;
+        janitor_options.database_url = cfg.database_url;
+        janitor_options.retention = std::chrono::seconds(cfg.retention_seconds);
+        janitor_options.tombstone_retention = std::chrono::hours(24) * cfg.expired_job_days;
+        janitor_options.interval = std::chrono::seconds(cfg.janitor_interval_seconds);
+        janitor = std::make_unique<janitor::Janitor>(
+            janitor_options, [&storage](const std::string& key) { storage.remove(key); });
+    }
+    StoppingThread janitor_thread(stop, [&] {
+        if (janitor) run_component("janitor", exit_code, [&] { janitor->run(stop); });
+    });
     kLog.info("ready", {{"worker_id", cfg.worker_id}});
     // Under systemd (Type=notify) the unit is started only now: the intake
     // answers and the renderers are up. Elsewhere this does nothing.
@@ -184,6 +198,7 @@ int serve(const std::vector<std::string>& args) {
     notify_thread.join();
     sched_thread.join();
     intake_thread.join();
+    janitor_thread.join();
     metrics_thread.join();
     kLog.info("stopped");
     return exit_code.load();

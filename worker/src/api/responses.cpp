@@ -64,6 +64,14 @@ HttpAnswer invalid_api_key_answer() {
     return error_answer(401, "invalid_api_key", "The API key is not valid or has been revoked.");
 }
 
+HttpAnswer job_expired_answer(const std::string& job_id) {
+    return error_answer(410, "expired",
+                        "Job " + job_id +
+                            " has expired: its files and results were deleted at the end of the "
+                            "retention period.",
+                        std::nullopt, job_id);
+}
+
 HttpAnswer job_not_found_answer() {
     return error_answer(404, "job_not_found", "No job with this id exists for your account.");
 }

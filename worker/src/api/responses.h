@@ -35,6 +35,8 @@ HttpAnswer error_answer(int status, const std::string& code, const std::string& 
                         const std::optional<std::string>& job_id = std::nullopt);
 HttpAnswer invalid_api_key_answer();
 HttpAnswer job_not_found_answer();
+// 410 expired: the owner's job outlived the retention period.
+HttpAnswer job_expired_answer(const std::string& job_id);
 HttpAnswer database_unavailable_answer();  // 503 + Retry-After: 5
 // 503 for a sync request whose job finished but whose result could not be
 // read: names the job so the client polls its status instead of resubmitting.

@@ -48,6 +48,12 @@ po::options_description describe(WorkerConfig& c) {
         ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")                 //
         ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle")                        //
         ("schema_dir", po::value(&c.schema_dir), "migrations for `migrate`")                 //
+        ("retention_seconds", po::value(&c.retention_seconds)->default_value(24 * 3600),
+         "finished jobs' files and rows deleted after this; 0: kept")  //
+        ("expired_job_days", po::value(&c.expired_job_days)->default_value(30),
+         "days an expired job still answers 410")  //
+        ("janitor_interval_seconds", po::value(&c.janitor_interval_seconds)->default_value(60),
+         "seconds between retention sweeps")                                                 //
         ("log_level", po::value(&c.log_level)->default_value("info"), "least level logged")  //
         ("metrics_listen", po::value(&c.metrics_listen)->default_value("127.0.0.1:9469"),
          "address of the Prometheus /metrics endpoint; empty: none")  //
@@ -161,6 +167,14 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
         check_range(c.account_max_in_flight, 0, 1000000, "account_max_in_flight");
         check_range(c.queue_max_tasks, 0, 1000000000, "queue_max_tasks");
         check_range(c.account_queue_max_tasks, 0, 1000000000, "account_queue_max_tasks");
+        check_range(c.retention_seconds, 0, 3650 * 24 * 3600, "retention_seconds");
+        check_range(c.expired_job_days, 0, 3650, "expired_job_days");
+        check_range(c.janitor_interval_seconds, 1, 24 * 3600, "janitor_interval_seconds");
+        // A download link must never outlive the file it points at.
+        if (c.retention_seconds > 0 && c.presign_ttl > c.retention_seconds)
+            throw ConfigError("setting 'presign_ttl' (" + std::to_string(c.presign_ttl) +
+                              " s) must not be longer than 'retention_seconds' (" +
+                              std::to_string(c.retention_seconds) + " s)");
         if (!c.metrics_listen.empty() && !http::parse_listen_address(c.metrics_listen))
             throw ConfigError(
                 "setting 'metrics_listen' must be IP:PORT (e.g. 127.0.0.1:9469 or "

@@ -37,6 +37,12 @@ struct WorkerConfig {
     std::string smtp_url;
     std::string mail_dir;
     std::string tls_ca_file;
+    // Retention (janitor/janitor.h): finished jobs' files and rows are
+    // deleted after retention_seconds (0: kept forever); their 410 answer
+    // is remembered expired_job_days longer.
+    int retention_seconds = 24 * 3600;
+    int expired_job_days = 30;
+    int janitor_interval_seconds = 60;
     std::string log_level = "info";  // debug, info, warning, error
     // host:port of the Prometheus endpoint; empty: none.
     std::string metrics_listen = "127.0.0.1:9469";

@@ -108,7 +108,8 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         kRfc3339 + "), to_char(completed_at AT TIME ZONE 'UTC', " + kRfc3339 +
         "), (SELECT coalesce(json_agg(json_build_array(t.id, t.position, t.url, t.status, "
         "t.object_key, t.filename, t.file_size, t.conversion_time, t.error_code, t.error) "
-        "ORDER BY t.position), '[]') FROM tasks t WHERE t.job_id = j.id)::text "
+        "ORDER BY t.position), '[]') FROM tasks t WHERE t.job_id = j.id)::text, "
+        "expired_at IS NOT NULL "
         "FROM jobs j WHERE id = $1 AND account_id = $2";
     conn.prepare("enconvert_load_job", kSql);
     pqxx::nontransaction tx(conn);
@@ -124,6 +125,7 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
     v.options = nlohmann::json::parse(j[0][6].as<std::string>());
     v.created_at = j[0][7].as<std::string>();
     v.completed_at = opt_string(j[0][8]);
+    v.expired = j[0][10].as<bool>();
     auto opt = [](const nlohmann::json& value) -> std::optional<nlohmann::json> {
         if (value.is_null()) return std::nullopt;
         return value;

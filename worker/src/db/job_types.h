@@ -75,6 +75,9 @@ struct JobView {
     std::string created_at;                   // RFC 3339 UTC
     std::optional<std::string> completed_at;  // RFC 3339 UTC
     std::vector<TaskView> tasks;              // by position
+    // Past the retention period: files, tasks and notifications deleted
+    // (db/retention.h); only the row is left.
+    bool expired = false;
 };
 
 struct ClaimedTask {

@@ -99,6 +99,7 @@ api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusReque
     // Another account's job answers exactly like an unknown one.
     const auto job = db::load_job(conn, req.job_id, identity->account_id);
     if (!job) return api::job_not_found_answer();
+    if (job->expired) return api::job_expired_answer(job->id);
     return api::status_answer(*job, presigner_, notify::notifications_for_job(conn, job->id));
 }
 
@@ -108,6 +109,7 @@ std::optional<api::HttpAnswer> RequestHandler::sync_result(pqxx::connection& con
                                                            bool direct_download) {
     const auto job = db::load_job(conn, job_id, account_id);
     if (!job) return api::job_not_found_answer();
+    if (job->expired) return api::job_expired_answer(job->id);
     if (job->status == "processing") return std::nullopt;
     return api::sync_answer(*job, presigner_, direct_download);
 }
