@@ -218,10 +218,32 @@ void Scheduler::collect_results() {
         }
         metrics::worker_metrics().render_finished(r.ok ? "success" : "failure",
                                                   r.render_ms / 1000.0);
+        want_claim_ = true;  // a renderer slot is free again
+        if (r.ok) {
+            // Storing may mean an upload: on the Storer's thread, while the
+            // task stays in flight here (its lease renewed).
+            InFlight& f = it->second;
+            f.storing = true;
+            storer_.submit([task = f.task, r, temp = f.temp_file, &storage = storage_,
+                            retry = options_.retry] {
+                return make_outcome(task, r, storage, temp, std::chrono::system_clock::now(),
+                                    retry);
+            });
+            continue;
+        }
         unrecorded_.push_back(make_outcome(it->second.task, r, storage_, it->second.temp_file,
                                            std::chrono::system_clock::now(), options_.retry));
         in_flight_.erase(it);
-        want_claim_ = true;  // a slot is free again
+    }
+    metrics::worker_metrics().set_tasks_in_flight(in_flight_.size());
+}
+
+void Scheduler::collect_stored() {
+    for (db::TaskOutcome& o : storer_.take_done()) {
+        // A task abandoned meanwhile is recorded all the same: finish_task
+        // then finds the lease gone and the stored object is removed.
+        in_flight_.erase(o.task_id);
+        unrecorded_.push_back(std::move(o));
     }
     metrics::worker_metrics().set_tasks_in_flight(in_flight_.size());
 }
@@ -252,6 +274,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
 
         std::vector<pollfd> fds;
         for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+        fds.push_back({storer_.wake_fd(), POLLIN, 0});
         if (session_) fds.push_back({session_->fd(), POLLIN, 0});
         auto wait = std::min(pool_->next_timeout(), kMaxWait);
         if (!in_flight_.empty())
@@ -268,7 +291,12 @@ void Scheduler::run(const std::atomic<bool>& stop) {
             kLog.error("poll failed", {{"errno", errno}});
         }
         collect_results();
+        collect_stored();
     }
+    // Uploads under way finish (and are recorded); those not started are
+    // handed back with the rest.
+    storer_.stop();
+    collect_stored();
     flush_outcomes();
     release_in_flight();
     kLog.info("stopped");

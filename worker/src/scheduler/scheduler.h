@@ -15,6 +15,7 @@
 #include "db/job_types.h"
 #include "db/reconnecting_session.h"
 #include "render/renderer_pool.h"
+#include "scheduler/storer.h"
 #include "scheduler/task_outcome.h"
 #include "storage/storage.h"
 
@@ -60,6 +61,9 @@ class Scheduler {
         // The lease was lost: the render was cancelled, its result is
         // dropped (another worker may be rendering the task).
         bool abandoned = false;
+        // Rendered; the Storer is storing the file (the lease is still
+        // renewed meanwhile).
+        bool storing = false;
     };
 
     void claim_and_submit();
@@ -67,6 +71,7 @@ class Scheduler {
     void abandon(InFlight& f, const std::string& why);
     std::chrono::milliseconds renewal_interval() const;
     void collect_results();
+    void collect_stored();
     void flush_outcomes();
     void release_in_flight();
 
@@ -82,6 +87,8 @@ class Scheduler {
     bool storage_full_logged_ = false;
     std::chrono::steady_clock::time_point next_claim_{};
     std::chrono::steady_clock::time_point next_renewal_{};
+    // Last member: stopped (and its jobs finished) before the rest goes.
+    Storer storer_;
 };
 
 }  // namespace enconvert::scheduler

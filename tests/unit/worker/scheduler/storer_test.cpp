@@ -1,0 +1,69 @@
+#include "scheduler/storer.h"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+using namespace enconvert;
+
+namespace {
+
+db::TaskOutcome outcome(std::int64_t id) {
+    db::TaskOutcome o;
+    o.task_id = id;
+    o.ok = true;
+    return o;
+}
+
+// Waits (bounded) until the storer's fd says outcomes are there.
+bool readable(int fd, int timeout_ms = 5000) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms) == 1;
+}
+
+}  // namespace
+
+TEST(Storer, RunsJobsInOrderAndWakesThePoller) {
+    scheduler::Storer storer;
+    EXPECT_FALSE(readable(storer.wake_fd(), 0));
+    EXPECT_TRUE(storer.take_done().empty());
+    for (int id : {1, 2, 3}) storer.submit([id] { return outcome(id); });
+    std::vector<std::int64_t> ids;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (ids.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+        ASSERT_TRUE(readable(storer.wake_fd()));
+        for (const auto& o : storer.take_done()) ids.push_back(o.task_id);
+    }
+    EXPECT_EQ(ids, (std::vector<std::int64_t>{1, 2, 3}));
+    EXPECT_FALSE(readable(storer.wake_fd(), 0));  // drained
+}
+
+TEST(Storer, StopFinishesTheJobInHandAndDropsTheRest) {
+    scheduler::Storer storer;
+    std::atomic<bool> started{false};
+    std::atomic<bool> release{false};
+    std::atomic<int> ran{0};
+    storer.submit([&] {
+        started = true;
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ++ran;
+        return outcome(1);
+    });
+    storer.submit([&] {
+        ++ran;
+        return outcome(2);
+    });
+    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::thread stopper([&] { storer.stop(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    release = true;
+    stopper.join();
+    EXPECT_EQ(ran.load(), 1);
+    const auto done = storer.take_done();
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].task_id, 1);
+    storer.stop();  // idempotent
+}
