@@ -180,7 +180,7 @@ int serve(const std::vector<std::string>& args) {
         janitor_options.tombstone_retention = std::chrono::hours(24) * cfg.expired_job_days;
         janitor_options.interval = std::chrono::seconds(cfg.janitor_interval_seconds);
         janitor = std::make_unique<janitor::Janitor>(
-            janitor_options, [&storage](const std::string& key) { storage.remove(key); });
+            janitor_options, [&storage](const std::string& key) { storage.erase(key); });
     }
     StoppingThread janitor_thread(stop, [&] {
         if (janitor) run_component("janitor", exit_code, [&] { janitor->run(stop); });

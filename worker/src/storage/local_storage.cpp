@@ -84,4 +84,11 @@ void LocalStorage::remove(const std::string& key) noexcept {
     fs::remove(root_ / key, ec);
 }
 
+void LocalStorage::erase(const std::string& key) {
+    if (!is_valid_object_key(key)) return;  // nothing by that name can exist
+    std::error_code ec;
+    fs::remove(root_ / key, ec);  // false without error: already gone
+    if (ec) throw StorageError("cannot delete " + key + ": " + ec.message(), false);
+}
+
 }  // namespace enconvert::storage

@@ -37,6 +37,7 @@ class LocalStorage final : public Storage {
 
     // Best-effort removal of a stored object (e.g. after losing a lease).
     void remove(const std::string& key) noexcept override;
+    void erase(const std::string& key) override;
 
     std::filesystem::path path_for(const std::string& key) const { return root_ / key; }
 

@@ -164,4 +164,13 @@ void S3Storage::remove(const std::string& key) noexcept {
     }
 }
 
+void S3Storage::erase(const std::string& key) {
+    if (!is_valid_object_key(key)) return;
+    try {
+        client_->delete_object(key);  // S3 answers 204 for a missing key too
+    } catch (const std::exception& e) {
+        throw StorageError(std::string("cannot delete ") + key + ": " + e.what(), false);
+    }
+}
+
 }  // namespace enconvert::storage

@@ -38,6 +38,7 @@ class S3Storage final : public Storage {
                         std::string_view format, std::int64_t expected_size = -1) override;
     bool has_room() const override;
     void remove(const std::string& key) noexcept override;
+    void erase(const std::string& key) override;
 
   private:
     template <typename Request>

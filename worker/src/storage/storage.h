@@ -46,6 +46,11 @@ class Storage {
 
     // Best-effort removal of a stored object (e.g. after losing a lease).
     virtual void remove(const std::string& key) noexcept = 0;
+
+    // Removal that must happen (retention): returns once the object is
+    // gone (an object already missing is gone); throws StorageError when it
+    // may still exist, so the caller tries again later.
+    virtual void erase(const std::string& key) = 0;
 };
 
 }  // namespace enconvert::storage
