@@ -266,3 +266,27 @@ def test_a_missing_bucket_fails_at_once(proxy, site):
         assert local_files(s) == []
     finally:
         s.stop()
+
+
+def test_expired_jobs_objects_are_deleted_from_the_store(proxy, store, site):
+    """Retention with the S3 backend: the janitor deletes the object (a
+    signed DELETE), then the rows; the status answers 410 expired."""
+    extra = "retention_seconds = 4\npresign_ttl = 4\njanitor_interval_seconds = 1\n"
+    s = Stack(make_home("enc-s3r-"), extra_env=s3_env(proxy.endpoint, extra=extra))
+    try:
+        s.start()
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+        assert r.status == 200, r
+        job_id, key = r.json()["job_id"], r.json()["object_key"]
+        assert key in store.keys(BUCKET)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            st = s.call("GET", f"/v1/convert/status/{job_id}")
+            if st.status == 410:
+                break
+            time.sleep(0.3)
+        assert st.status == 410, st
+        assert key not in store.keys(BUCKET)
+        assert ("DELETE", f"/{BUCKET}/{key}") in {(m, p) for m, p, _ in proxy.seen()}
+    finally:
+        s.stop()
