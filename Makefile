@@ -1,6 +1,6 @@
 # The only entry points a newcomer needs: make run, make test.
 # Settings for run: PORT, ENCONVERT_WORKERS, ENCONVERT_ALLOWED_NETWORKS,
-# ENCONVERT_SMTP_URL, ENCONVERT_TLS_CA_FILE (see README.md).
+# ENCONVERT_SMTP_URL, ENCONVERT_TLS_CA_FILE, ENCONVERT_S3_* (see README.md).
 BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON := /usr/bin/python3
