@@ -222,8 +222,7 @@ void Scheduler::collect_results() {
         if (r.ok) {
             // Storing may mean an upload: on the Storer's thread, while the
             // task stays in flight here (its lease renewed).
-            InFlight& f = it->second;
-            f.storing = true;
+            const InFlight& f = it->second;
             storer_.submit([task = f.task, r, temp = f.temp_file, &storage = storage_,
                             retry = options_.retry] {
                 return make_outcome(task, r, storage, temp, std::chrono::system_clock::now(),

@@ -59,11 +59,10 @@ class Scheduler {
         // Until when the lease is surely ours (last claim or renewal).
         std::chrono::steady_clock::time_point lease_until;
         // The lease was lost: the render was cancelled, its result is
-        // dropped (another worker may be rendering the task).
+        // dropped (another worker may be rendering the task). A rendered
+        // task stays here, its lease renewed, until the Storer has stored
+        // its file.
         bool abandoned = false;
-        // Rendered; the Storer is storing the file (the lease is still
-        // renewed meanwhile).
-        bool storing = false;
     };
 
     void claim_and_submit();

@@ -73,6 +73,21 @@ bool retryable_code(std::string_view code) {
     throw S3Error(what, retry);
 }
 
+// Connection trouble may pass; a certificate the store does not have, or
+// a URL libcurl cannot use, stays as it is.
+bool transient(CURLcode rc) {
+    switch (rc) {
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+            return false;
+        default:
+            return true;
+    }
+}
+
 void set(CURL* h, CURLoption opt, auto value) {
     if (curl_easy_setopt(h, opt, value) != CURLE_OK)
         throw S3Error("libcurl refused an option of the upload", false);
@@ -131,7 +146,7 @@ S3Client::Answer S3Client::send(const char* method, std::string_view key, const 
     const CURLcode rc = curl_easy_perform(h);
     if (rc != CURLE_OK) {
         const std::string why = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
-        throw S3Error("the object store could not be reached (" + tidy(why) + ")", true);
+        throw S3Error("the object store could not be reached (" + tidy(why) + ")", transient(rc));
     }
     Answer a;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
