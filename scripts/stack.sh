@@ -259,6 +259,7 @@ new_key() { # account
 cmd_start() {
     [ -x "$worker_bin" ] || die "$worker_bin is missing: run make build"
     [ -f "$module" ] || die "$module is missing: run make build"
+    s3_enabled || true # refuses a partial ENCONVERT_S3_* set before anything starts
     mkdir -p "$home"/{run,log,storage,mail,nginx}
     if [ ! -s "$home/secret" ]; then
         (umask 077 && openssl rand -hex 32 >"$home/secret")
