@@ -64,3 +64,20 @@ TEST(WebhookPayloadTest, FailedJob) {
     EXPECT_EQ(p["failed_tasks"], 1);
     EXPECT_EQ(p["tasks"][0]["url"], "https://invalid-url.example");
 }
+
+TEST(WebhookPayloadTest, S3BackendLinksGoToTheObjectStore) {
+    const storage::Presigner s3(
+        storage::S3UrlSigner(storage::S3Endpoint("https://s3.example.com", "results", true),
+                             "eu-west-1", {"AKIDEXAMPLE", "secret"}),
+        3600);
+    const json p = notify::webhook_payload(test_support::three_task_job(), s3);
+    const std::string link = p["tasks"][0]["presigned_url"];
+    EXPECT_EQ(link.rfind("https://s3.example.com/results/"
+                         "live/files/abc123/url-to-pdf/page-1_20260101T000003Z_1.pdf"
+                         "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F",
+                         0),
+              0u)
+        << link;
+    EXPECT_NE(link.find("&X-Amz-Expires=3600&"), std::string::npos);
+    EXPECT_EQ(link.find("secret"), std::string::npos);
+}
