@@ -1,10 +1,9 @@
-"""Several "hosts" on this machine (docs/scaling.md): one PostgreSQL, two
-workers and two nginx, each with its own home directory, reaching each other
-over tcp:// on their own loopback addresses (127.0.0.x) with CURVE on.
-
-Until shared object storage lands, both workers write to one storage
-directory and both nginx serve it: the only thing the "hosts" share besides
-PostgreSQL, the signing secret and the CURVE public keys."""
+"""Several "hosts" on this machine (docs/scaling.md): one PostgreSQL, one
+S3-compatible store, two workers and two nginx, each with its own home
+directory and no directory shared between them, reaching each other over
+tcp:// on their own loopback addresses (127.0.0.x) with CURVE on. What the
+"hosts" share is what real ones would: the database, the bucket, the
+signing secret and the CURVE public keys."""
 
 import os
 import secrets
@@ -15,6 +14,7 @@ import time
 
 import zmq
 
+from s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 from stack import BUILD, REPO, pg_user, request
 
 WORKER_BIN = os.path.join(BUILD, "worker", "enconvert-worker")
@@ -55,6 +55,7 @@ class WorkerHost:
         self.id = f"host-{n}"
         self.home = os.path.join(cluster.root, f"worker-{n}")
         os.makedirs(os.path.join(self.home, "mail"), exist_ok=True)
+        self.storage = os.path.join(self.home, "storage")   # renders in progress
         self.endpoint = f"tcp://{ip}:{free_port(ip)}"
         self.metrics_url = f"http://{ip}:{free_port(ip)}/metrics"
         self.log_path = os.path.join(self.home, "worker.log")
@@ -64,7 +65,11 @@ class WorkerHost:
 database_url = {cluster.database_url}
 listen = {self.endpoint}
 worker_id = {self.id}
-storage_dir = {cluster.storage}
+storage_dir = {self.storage}
+storage_backend = s3
+s3_endpoint = {cluster.s3_endpoint}
+s3_bucket = {cluster.bucket}
+s3_region = {REGION}
 signing_secret_file = {cluster.secret}
 renderer_binary = {RENDERER_BIN}
 renderers = 1
@@ -82,9 +87,12 @@ heartbeat_timeout_ms = {HEARTBEAT_TIMEOUT_MS}
 
     def start(self):
         log = open(self.log_path, "a")
+        # credentials from the environment, as a systemd EnvironmentFile gives them
+        env = dict(os.environ, ENCONVERT_S3_ACCESS_KEY_ID=ACCESS_KEY_ID,
+                   ENCONVERT_S3_SECRET_ACCESS_KEY=SECRET_ACCESS_KEY)
         self.proc = subprocess.Popen([WORKER_BIN, "serve", "--config", self.conf],
                                      stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=env)
         log.close()
 
     def wait_ready(self, timeout=60):
@@ -164,10 +172,6 @@ http {{
             enconvert_api;
             client_max_body_size 2m;
         }}
-        location /_enconvert_files/ {{
-            internal;
-            alias {cluster.storage}/;
-        }}
     }}
 }}
 """)
@@ -215,15 +219,17 @@ http {{
 
 
 class Cluster:
-    """The whole set-up under `root`: start(), stop(), and the pieces."""
+    """The whole set-up under `root`, results in `bucket` at `s3_endpoint`:
+    start(), stop(), and the pieces."""
 
-    def __init__(self, root):
+    def __init__(self, root, s3_endpoint, bucket):
         self.root = root
+        self.s3_endpoint = s3_endpoint
+        self.bucket = bucket
         self.db_home = os.path.join(root, "db")
-        self.storage = os.path.join(root, "storage")
         self.keys = os.path.join(root, "keys")
         self.secret = os.path.join(root, "secret")
-        for d in (self.db_home, self.storage, self.keys):
+        for d in (self.db_home, self.keys):
             os.makedirs(d, exist_ok=True)
         self.env = dict(os.environ, ENCONVERT_HOME=self.db_home, ENCONVERT_BUILD=BUILD)
         self.workers = []

@@ -1,12 +1,12 @@
-"""Issue #9, several hosts: two nginx and two workers, each with its own home,
-over tcp:// on their own loopback addresses with CURVE, one PostgreSQL
-(tests/e2e/multihost.py). Jobs submitted through either nginx are rendered
-by either worker and downloaded through either nginx; a worker SIGKILLed
-mid-batch loses no task and renders none twice; a peer without an allowed
-CURVE key is refused; a worker host that goes silent has its requests
-answered within seconds."""
+"""Issue #9, several hosts: two nginx and two workers, each with its own home
+and no shared directory, over tcp:// on their own loopback addresses with
+CURVE, one PostgreSQL, one S3-compatible store (tests/e2e/multihost.py).
+Jobs submitted through either nginx are rendered by either worker and
+downloaded through either nginx's answer; a worker SIGKILLed mid-batch loses
+no task and stores none twice; a peer without an allowed CURVE key is
+refused; a worker host that goes silent has its requests answered within
+seconds."""
 
-import glob
 import os
 import re
 import shutil
@@ -20,7 +20,10 @@ import zmq
 
 from conftest import running
 from multihost import HEARTBEAT_TIMEOUT_MS, Cluster, NginxHost, zmq_health
+from s3 import S3rver, SigV4Proxy
 from stack import SlowSite, psql, request
+
+BUCKET = "enconvert-multihost"
 
 PDF = "/v1/convert/url-to-pdf"
 
@@ -28,10 +31,20 @@ pytestmark = pytest.mark.skipif(not zmq.has("curve"), reason="libzmq without CUR
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def store():
+    s = S3rver([BUCKET])
+    proxy = SigV4Proxy(s.port)          # checks every signature, as S3 would
+    yield s, proxy
+    proxy.close()
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(store):
     root = tempfile.mkdtemp(prefix="enc-multi-", dir="/tmp")
     os.chmod(root, 0o755)               # the postgres user traverses it
-    c = Cluster(root)
+    c = Cluster(root, store[1].endpoint, BUCKET)
+    c.store = store[0]
     try:
         yield from running(c)
     except Exception:
@@ -72,9 +85,14 @@ def metric(url, name):
     return total
 
 
-def files_of_task(cluster, task_id):
-    return glob.glob(os.path.join(cluster.storage, "live", "**", f"*_{task_id}.pdf"),
-                     recursive=True)
+def objects_of_task(cluster, task_id):
+    return [k for k in cluster.store.keys(BUCKET) if k.endswith(f"_{task_id}.pdf")]
+
+
+def download(link):
+    base, rest = link.split("://", 1)
+    host, path = rest.split("/", 1)
+    return request(f"{base}://{host}", "GET", "/" + path)
 
 
 def test_jobs_through_either_nginx_rendered_by_either_worker(cluster, slow):
@@ -96,18 +114,26 @@ def test_jobs_through_either_nginx_rendered_by_either_worker(cluster, slow):
             jobs.append((ngx, r.json()["job_id"]))
 
     for ngx, job_id in jobs:
-        # the status through the other nginx
+        # the status through the other nginx, then through both
         other = n2 if ngx is n1 else n1
         final = wait_terminal(other, cluster.key, job_id)
         assert final["status"] == "completed", final
-        for task in final["tasks"]:
-            assert task["status"] == "success", task
-            path = task["presigned_url"].split("://", 1)[1].split("/", 1)[1]
-            for server in (n1, n2):     # the answer's link works on either
-                f = server.call("GET", "/" + path)
+        for server in (n1, n2):
+            answer = server.call("GET", f"/v1/convert/status/{job_id}", key=cluster.key)
+            assert answer.status == 200, answer
+            for task in answer.json()["tasks"]:
+                assert task["status"] == "success", task
+                # links go straight to the store, whichever host answered
+                assert task["presigned_url"].startswith(cluster.s3_endpoint + "/"), task
+                f = download(task["presigned_url"])
                 assert f.status == 200, (server.url, f)
                 assert f.body.startswith(b"%PDF-")
                 assert len(f.body) == task["file_size"]
+
+    # nothing stays on a worker host: the store holds every result
+    for w in cluster.workers:
+        left = [f for _, _, files in os.walk(os.path.join(w.storage, "live")) for f in files]
+        assert not left, (w.n, left)
 
     ids = ",".join(f"'{j}'" for _, j in jobs)
     owners = psql(cluster.db_home, "SELECT string_agg(DISTINCT lease_owner, ',' "
@@ -178,9 +204,8 @@ def test_worker_killed_mid_batch_loses_no_task_and_renders_none_twice(cluster, s
     assert len(set(keys)) == 10, keys
     for row in rows:
         task_id, key = row.split(" ", 1)
-        found = files_of_task(cluster, task_id)
-        # exactly one stored file per task: none rendered and stored twice
-        assert [os.path.relpath(f, cluster.storage) for f in found] == [key], found
+        # exactly one stored object per task: none rendered and stored twice
+        assert objects_of_task(cluster, task_id) == [key], task_id
     assert psql(cluster.db_home, f"SELECT count(*) FROM jobs WHERE id = '{job_id}'") == "1"
 
     cluster.restart_worker(victim)
