@@ -3,6 +3,8 @@ conversion is refused — 429 queue_full for the account's bound, 503
 queue_full for the bound of all accounts, both with Retry-After — and
 nothing is enqueued; a retry of an accepted request is still answered."""
 
+import urllib.request
+
 import pytest
 
 from conftest import make_home, running
@@ -74,3 +76,10 @@ def test_queue_bounds_refuse_and_enqueue_nothing(small_queue, silent):
     assert_queue_full(s.call("POST", PDF, {"url": f"{silent.url}?c", **hang}, key=other),
                       503)
     assert row_counts(s.home) == full
+    # Each refusal is counted by the bound it met.
+    with urllib.request.urlopen(s.read_env()["ENCONVERT_METRICS_URL"], timeout=10) as m:
+        page = m.read().decode()
+    assert 'enconvert_jobs_refused_total{endpoint="url-to-pdf",bound="account"} 1\n' in page
+    assert 'enconvert_jobs_refused_total{endpoint="url-to-screenshot",bound="account"} 1\n' \
+        in page
+    assert 'enconvert_jobs_refused_total{endpoint="url-to-pdf",bound="global"} 2\n' in page

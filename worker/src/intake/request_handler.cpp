@@ -58,6 +58,7 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
         kLog.warning("job refused: the queue is full", {{"account_id", identity->account_id},
                                                         {"bound", account ? "account" : "global"},
                                                         {"tasks", req.urls.size()}});
+        metrics::worker_metrics().job_refused(req.endpoint, account ? "account" : "global");
         out.final = api::queue_full_answer(
             *ins.queue_full, account ? queue_limits_.account_max_tasks : queue_limits_.max_tasks,
             req.urls.size());

@@ -11,6 +11,9 @@ std::string str(std::string_view s) {
 WorkerMetrics::WorkerMetrics()
     : jobs_accepted_("enconvert_jobs_accepted_total", "Jobs created by this worker's intake.",
                      {"endpoint"}),
+      jobs_refused_("enconvert_jobs_refused_total",
+                    "Jobs refused whole because the queue was full, by the bound reached.",
+                    {"endpoint", "bound"}),
       jobs_finished_("enconvert_jobs_finished_total",
                      "Jobs this worker made terminal, by final status.", {"endpoint", "status"}),
       tasks_in_flight_("enconvert_tasks_in_flight",
@@ -38,6 +41,10 @@ WorkerMetrics::WorkerMetrics()
 
 void WorkerMetrics::job_accepted(std::string_view endpoint) {
     jobs_accepted_.add({str(endpoint)});
+}
+
+void WorkerMetrics::job_refused(std::string_view endpoint, std::string_view bound) {
+    jobs_refused_.add({str(endpoint), str(bound)});
 }
 
 void WorkerMetrics::job_finished(std::string_view endpoint, std::string_view status) {
@@ -87,7 +94,7 @@ std::string WorkerMetrics::render(const std::optional<QueueSnapshot>& queue) con
         tasks.render(out);
     }
     for (const Family* f : std::initializer_list<const Family*>{
-             &jobs_accepted_, &jobs_finished_, &tasks_in_flight_, &render_duration_,
+             &jobs_accepted_, &jobs_refused_, &jobs_finished_, &tasks_in_flight_, &render_duration_,
              &renderer_restarts_, &notifications_, &database_errors_, &intake_latency_,
              &jobs_expired_})
         f->render(out);

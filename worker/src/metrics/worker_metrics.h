@@ -25,6 +25,9 @@ class WorkerMetrics {
     WorkerMetrics();
 
     void job_accepted(std::string_view endpoint);
+    // A job refused whole because the queue was full; bound "account" or
+    // "global".
+    void job_refused(std::string_view endpoint, std::string_view bound);
     // status: "completed" or "failed".
     void job_finished(std::string_view endpoint, std::string_view status);
     // A renderer's answer for a task; outcome "success" or "failure".
@@ -54,6 +57,7 @@ class WorkerMetrics {
 
   private:
     CounterFamily jobs_accepted_;
+    CounterFamily jobs_refused_;
     CounterFamily jobs_finished_;
     GaugeFamily tasks_in_flight_;
     HistogramFamily render_duration_;

@@ -24,6 +24,7 @@ TEST(WorkerMetrics, EventsMoveTheirSeries) {
     WorkerMetrics m;
     m.job_accepted("url-to-pdf");
     m.job_finished("url-to-pdf", "completed");
+    m.job_refused("url-to-pdf", "account");
     m.render_finished("success", 1.2);
     m.set_tasks_in_flight(3);
     m.renderer_restart("lost");
@@ -36,6 +37,7 @@ TEST(WorkerMetrics, EventsMoveTheirSeries) {
           "\nenconvert_tasks{state=\"processing\"} 2\n",
           "\nenconvert_jobs_accepted_total{endpoint=\"url-to-pdf\"} 1\n",
           "\nenconvert_jobs_finished_total{endpoint=\"url-to-pdf\",status=\"completed\"} 1\n",
+          "\nenconvert_jobs_refused_total{endpoint=\"url-to-pdf\",bound=\"account\"} 1\n",
           "\nenconvert_tasks_in_flight 3\n",
           "\nenconvert_render_duration_seconds_count{outcome=\"success\"} 1\n",
           "\nenconvert_renderer_restarts_total{reason=\"lost\"} 1\n",
