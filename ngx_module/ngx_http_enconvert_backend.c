@@ -421,8 +421,7 @@ ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
  */
 
 void
-ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer,
-    ngx_log_t *log)
+ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer)
 {
     ngx_int_t                  rc;
     ngx_queue_t                lost, *q;

@@ -170,8 +170,7 @@ void ngx_http_enconvert_backend_finish(ngx_http_enconvert_ctx_t *ctx);
 ngx_http_enconvert_ctx_t *ngx_http_enconvert_backend_lookup(uint64_t id);
 void ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
     ngx_msec_t timeout);
-void ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer,
-    ngx_log_t *log);
+void ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer);
 void ngx_http_enconvert_backend_release(ngx_connection_t *c);
 
 /* ngx_http_enconvert_monitor.c */

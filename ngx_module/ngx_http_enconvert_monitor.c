@@ -252,7 +252,7 @@ ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
                       "enconvert: lost the connection to backend \"%V\"",
                       &peer->endpoint);
 
-        ngx_http_enconvert_backend_lost(peer, log);
+        ngx_http_enconvert_backend_lost(peer);
         break;
 
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
