@@ -102,11 +102,8 @@ static ngx_int_t
 ngx_http_enconvert_backend_peer(ngx_cycle_t *cycle,
     ngx_http_enconvert_main_conf_t *emcf, ngx_http_enconvert_peer_t *peer)
 {
-    int                opt;
-    size_t             optlen;
-    int64_t            maxmsg;
-    ngx_socket_t       fd;
-    ngx_connection_t  *c;
+    int      opt;
+    int64_t  maxmsg;
 
     peer->sock = zmq_socket(ngx_http_enconvert_zctx, ZMQ_DEALER);
     if (peer->sock == NULL) {
@@ -168,32 +165,11 @@ ngx_http_enconvert_backend_peer(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    optlen = sizeof(ngx_socket_t);
-    if (zmq_getsockopt(peer->sock, ZMQ_FD, &fd, &optlen) == -1) {
-        goto sockopt_failed;
-    }
-
-    c = ngx_get_connection(fd, cycle->log);
-    if (c == NULL) {
+    peer->conn = ngx_http_enconvert_backend_watch(cycle, peer->sock,
+                     ngx_http_enconvert_backend_read, peer);
+    if (peer->conn == NULL) {
         return NGX_ERROR;
     }
-
-    c->read->handler = ngx_http_enconvert_backend_read;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-    c->data = peer;
-
-    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT) != NGX_OK) {
-        c->fd = (ngx_socket_t) -1;
-        ngx_free_connection(c);
-        return NGX_ERROR;
-    }
-
-    peer->conn = c;
-
-    /* ZMQ_FD signals only after a read found the socket empty: arm it */
-
-    ngx_post_event(c->read, &ngx_posted_events);
 
     return NGX_OK;
 
@@ -235,6 +211,51 @@ ngx_http_enconvert_backend_exit(ngx_cycle_t *cycle)
         zmq_ctx_term(ngx_http_enconvert_zctx);
         ngx_http_enconvert_zctx = NULL;
     }
+}
+
+
+/*
+ * A connection of nginx's event loop over a zmq socket's ZMQ_FD, calling
+ * `handler` (with c->data = data) when the socket may have become readable.
+ * ZMQ_FD is edge-triggered and signals only after a read found the socket
+ * empty: a first pass is posted at once to arm it (and to read what came
+ * before).
+ */
+
+ngx_connection_t *
+ngx_http_enconvert_backend_watch(ngx_cycle_t *cycle, void *sock,
+    ngx_event_handler_pt handler, void *data)
+{
+    size_t             optlen;
+    ngx_socket_t       fd;
+    ngx_connection_t  *c;
+
+    optlen = sizeof(ngx_socket_t);
+    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &optlen) == -1) {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "enconvert: zmq ZMQ_FD failed: %s", zmq_strerror(errno));
+        return NULL;
+    }
+
+    c = ngx_get_connection(fd, cycle->log);
+    if (c == NULL) {
+        return NULL;
+    }
+
+    c->read->handler = handler;
+    c->read->log = cycle->log;
+    c->write->log = cycle->log;
+    c->data = data;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT) != NGX_OK) {
+        c->fd = (ngx_socket_t) -1;
+        ngx_free_connection(c);
+        return NULL;
+    }
+
+    ngx_post_event(c->read, &ngx_posted_events);
+
+    return c;
 }
 
 

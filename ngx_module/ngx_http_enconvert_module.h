@@ -171,6 +171,8 @@ ngx_http_enconvert_ctx_t *ngx_http_enconvert_backend_lookup(uint64_t id);
 void ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
     ngx_msec_t timeout);
 void ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer);
+ngx_connection_t *ngx_http_enconvert_backend_watch(ngx_cycle_t *cycle,
+    void *sock, ngx_event_handler_pt handler, void *data);
 void ngx_http_enconvert_backend_release(ngx_connection_t *c);
 
 /* ngx_http_enconvert_monitor.c */

@@ -34,11 +34,8 @@ ngx_int_t
 ngx_http_enconvert_monitor_init(ngx_cycle_t *cycle, void *zctx,
     ngx_http_enconvert_peer_t *peer)
 {
-    int                opt;
-    u_char             addr[64];
-    size_t             optlen;
-    ngx_socket_t       fd;
-    ngx_connection_t  *c;
+    int     opt;
+    u_char  addr[64];
 
     /* one process, one context: the index makes the address unique */
 
@@ -70,35 +67,12 @@ ngx_http_enconvert_monitor_init(ngx_cycle_t *cycle, void *zctx,
         goto failed;
     }
 
-    optlen = sizeof(ngx_socket_t);
-    if (zmq_getsockopt(peer->monitor, ZMQ_FD, &fd, &optlen) == -1) {
-        goto failed;
-    }
-
-    c = ngx_get_connection(fd, cycle->log);
-    if (c == NULL) {
+    peer->monitor_conn = ngx_http_enconvert_backend_watch(cycle,
+                             peer->monitor, ngx_http_enconvert_monitor_read,
+                             peer);
+    if (peer->monitor_conn == NULL) {
         return NGX_ERROR;
     }
-
-    c->read->handler = ngx_http_enconvert_monitor_read;
-    c->read->log = cycle->log;
-    c->write->log = cycle->log;
-    c->data = peer;
-
-    if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_CLEAR_EVENT) != NGX_OK) {
-        c->fd = (ngx_socket_t) -1;
-        ngx_free_connection(c);
-        return NGX_ERROR;
-    }
-
-    peer->monitor_conn = c;
-
-    /*
-     * ZMQ_FD signals only after a read found the socket empty: one first
-     * pass arms it (and reads what came before)
-     */
-
-    ngx_post_event(c->read, &ngx_posted_events);
 
     return NGX_OK;
 

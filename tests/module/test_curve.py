@@ -242,7 +242,7 @@ def test_plain_nginx_is_refused_by_a_curve_worker(tmp_path, module_so, keys,
     ngx = Nginx(str(tmp_path), module_so, [backend.endpoint])
     started.append((ngx, backend))
     assert wait_for(lambda: "CURVE must be on at both ends or at neither"
-                    in ngx.log(), 5), ngx.log()
+                    in ngx.log(), 15), ngx.log()
     assert ngx.request("GET", "/v1/health").status == 503
     assert backend.messages() == []
 
