@@ -32,7 +32,6 @@ static ngx_int_t ngx_http_enconvert_backend_push(
     ngx_http_enconvert_ctx_t *ctx, ngx_log_t *log);
 static void ngx_http_enconvert_backend_detach(ngx_http_enconvert_ctx_t *ctx);
 static void ngx_http_enconvert_backend_read(ngx_event_t *rev);
-static void ngx_http_enconvert_backend_drop_rest(void *sock);
 
 
 static void                       *ngx_http_enconvert_zctx;
@@ -519,8 +518,6 @@ ngx_http_enconvert_backend_lookup(uint64_t id)
 static void
 ngx_http_enconvert_backend_read(ngx_event_t *rev)
 {
-    int                         events, rc, err;
-    size_t                      optlen;
     ngx_uint_t                  n;
     zmq_msg_t                   msg;
     ngx_connection_t           *c;
@@ -531,46 +528,10 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
 
     for (n = 0; n < NGX_HTTP_ENCONVERT_BATCH; n++) {
 
-        if (peer->sock == NULL) {
-            return;
-        }
-
-        optlen = sizeof(int);
-
-        if (zmq_getsockopt(peer->sock, ZMQ_EVENTS, &events, &optlen) == -1) {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            ngx_log_error(NGX_LOG_ERR, rev->log, 0,
-                          "enconvert: zmq ZMQ_EVENTS failed: %s",
-                          zmq_strerror(errno));
-            return;
-        }
-
-        if (!(events & ZMQ_POLLIN)) {
-            return;
-        }
-
-        zmq_msg_init(&msg);
-
-        rc = zmq_msg_recv(&msg, peer->sock, ZMQ_DONTWAIT);
-
-        if (rc == -1) {
-            err = errno;
-            zmq_msg_close(&msg);
-
-            if (err == EAGAIN) {
-                return;
-            }
-
-            if (err == EINTR) {
-                continue;
-            }
-
-            ngx_log_error(NGX_LOG_ERR, rev->log, 0,
-                          "enconvert: zmq_msg_recv() failed: %s",
-                          zmq_strerror(err));
+        if (peer->sock == NULL
+            || ngx_http_enconvert_backend_recv(peer->sock, &msg, rev->log)
+               != NGX_OK)
+        {
             return;
         }
 
@@ -596,7 +557,62 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
 }
 
 
-static void
+/*
+ * The next message part of a zmq socket whose ZMQ_FD fired, without
+ * blocking: NGX_OK with `msg` to be closed by the caller, NGX_AGAIN when
+ * nothing is readable (ZMQ_FD is armed again), NGX_ERROR (logged).
+ */
+
+ngx_int_t
+ngx_http_enconvert_backend_recv(void *sock, zmq_msg_t *msg, ngx_log_t *log)
+{
+    int     events, err;
+    size_t  optlen;
+
+    for ( ;; ) {
+        optlen = sizeof(int);
+
+        if (zmq_getsockopt(sock, ZMQ_EVENTS, &events, &optlen) == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "enconvert: zmq ZMQ_EVENTS failed: %s",
+                          zmq_strerror(errno));
+            return NGX_ERROR;
+        }
+
+        if (!(events & ZMQ_POLLIN)) {
+            return NGX_AGAIN;
+        }
+
+        zmq_msg_init(msg);
+
+        if (zmq_msg_recv(msg, sock, ZMQ_DONTWAIT) != -1) {
+            return NGX_OK;
+        }
+
+        err = errno;
+        zmq_msg_close(msg);
+
+        if (err == EAGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (err != EINTR) {
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "enconvert: zmq_msg_recv() failed: %s",
+                          zmq_strerror(err));
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+/* skips the remaining parts of a multi-part message */
+
+void
 ngx_http_enconvert_backend_drop_rest(void *sock)
 {
     int        more;

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include <jansson.h>
+#include <zmq.h>
 
 
 #define NGX_HTTP_ENCONVERT_PROTO_VERSION  1
@@ -174,6 +175,9 @@ void ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer);
 ngx_connection_t *ngx_http_enconvert_backend_watch(ngx_cycle_t *cycle,
     void *sock, ngx_event_handler_pt handler, void *data);
 void ngx_http_enconvert_backend_release(ngx_connection_t *c);
+ngx_int_t ngx_http_enconvert_backend_recv(void *sock, zmq_msg_t *msg,
+    ngx_log_t *log);
+void ngx_http_enconvert_backend_drop_rest(void *sock);
 
 /* ngx_http_enconvert_monitor.c */
 ngx_int_t ngx_http_enconvert_monitor_init(ngx_cycle_t *cycle, void *zctx,

@@ -27,7 +27,6 @@
 static void ngx_http_enconvert_monitor_read(ngx_event_t *rev);
 static void ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
     ngx_uint_t event, uint32_t value, ngx_log_t *log);
-static void ngx_http_enconvert_monitor_drop_rest(void *sock);
 
 
 ngx_int_t
@@ -108,8 +107,6 @@ ngx_http_enconvert_monitor_exit(ngx_http_enconvert_peer_t *peer)
 static void
 ngx_http_enconvert_monitor_read(ngx_event_t *rev)
 {
-    int                         events, rc, err;
-    size_t                      optlen;
     u_char                     *p;
     uint16_t                    event;
     uint32_t                    value;
@@ -123,48 +120,10 @@ ngx_http_enconvert_monitor_read(ngx_event_t *rev)
 
     for (n = 0; n < NGX_HTTP_ENCONVERT_MONITOR_BATCH; n++) {
 
-        if (peer->monitor == NULL) {
-            return;
-        }
-
-        optlen = sizeof(int);
-
-        if (zmq_getsockopt(peer->monitor, ZMQ_EVENTS, &events, &optlen)
-            == -1)
+        if (peer->monitor == NULL
+            || ngx_http_enconvert_backend_recv(peer->monitor, &msg, rev->log)
+               != NGX_OK)
         {
-            if (errno == EINTR) {
-                continue;
-            }
-
-            ngx_log_error(NGX_LOG_ERR, rev->log, 0,
-                          "enconvert: zmq ZMQ_EVENTS failed: %s",
-                          zmq_strerror(errno));
-            return;
-        }
-
-        if (!(events & ZMQ_POLLIN)) {
-            return;
-        }
-
-        zmq_msg_init(&msg);
-
-        rc = zmq_msg_recv(&msg, peer->monitor, ZMQ_DONTWAIT);
-
-        if (rc == -1) {
-            err = errno;
-            zmq_msg_close(&msg);
-
-            if (err == EAGAIN) {
-                return;
-            }
-
-            if (err == EINTR) {
-                continue;
-            }
-
-            ngx_log_error(NGX_LOG_ERR, rev->log, 0,
-                          "enconvert: monitor zmq_msg_recv() failed: %s",
-                          zmq_strerror(err));
             return;
         }
 
@@ -172,7 +131,7 @@ ngx_http_enconvert_monitor_read(ngx_event_t *rev)
 
         if (zmq_msg_size(&msg) < 6 || !zmq_msg_more(&msg)) {
             zmq_msg_close(&msg);
-            ngx_http_enconvert_monitor_drop_rest(peer->monitor);
+            ngx_http_enconvert_backend_drop_rest(peer->monitor);
             continue;
         }
 
@@ -184,7 +143,7 @@ ngx_http_enconvert_monitor_read(ngx_event_t *rev)
 
         /* frame 2: the endpoint, which the peer already knows */
 
-        ngx_http_enconvert_monitor_drop_rest(peer->monitor);
+        ngx_http_enconvert_backend_drop_rest(peer->monitor);
 
         ngx_http_enconvert_monitor_event(peer, event, value, rev->log);
     }
@@ -247,7 +206,8 @@ ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
 
             switch (value) {
             case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
-                why = "CURVE is on at one end only";
+                /* as the worker's refusal below says it: one message */
+                why = "CURVE must be on at both ends or at neither";
                 break;
             case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
                 why = "a key does not match: check "
@@ -285,25 +245,4 @@ ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
     default:
         break;
     }
-}
-
-
-static void
-ngx_http_enconvert_monitor_drop_rest(void *sock)
-{
-    int        more;
-    zmq_msg_t  msg;
-
-    do {
-        zmq_msg_init(&msg);
-
-        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) == -1) {
-            zmq_msg_close(&msg);
-            return;
-        }
-
-        more = zmq_msg_more(&msg);
-        zmq_msg_close(&msg);
-
-    } while (more);
 }
