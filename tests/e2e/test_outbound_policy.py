@@ -1,27 +1,34 @@
 """The outbound safety rules (docs/api.md) through the whole stack: with
 only 127.0.0.1 exempt, the rest of 127.0.0.0/8 stands for an internal
 network. A page on it, a redirect to it and the sub-resources a public page
-points at it never reach it; the task says why."""
+points at it never reach it; the task says why. Navigations of the page
+itself to a refused target (a redirect to file:, script navigations, a form
+POST) fail the task with blocked_address at once and crash nothing."""
 import os
 import subprocess
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import make_home
-from stack import REPO, Stack, pdftotext
+from stack import REPO, Stack, pdftotext, psql
 
 
 class Server:
-    """An HTTP server on `address` answering every GET with `respond(path)`
-    -> (status, headers, body), counting the requests it gets."""
+    """An HTTP server on `address` answering every GET and POST with
+    `respond(path)` -> (status, headers, body), counting the requests it
+    gets."""
 
     def __init__(self, address, respond):
         self.requests = 0
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.do_GET()
+
             def do_GET(self):
                 owner.requests += 1
                 status, headers, body = respond(self.path)
@@ -50,17 +57,41 @@ def internal_server():
                   lambda path: (200, [("Content-Type", "text/html")], b"<p>internal secret</p>"))
 
 
+# Pages of the public site that navigate themselves to `{to}`, by name.
+NAVIGATIONS = {
+    "loaded-top": "<script>addEventListener('load', () => setTimeout(() => "
+                  "{{ top.location = '{to}'; }}, 50));</script>",
+    "inline-location": "<script>location = '{to}';</script>",
+    "loaded-location": "<script>addEventListener('load', () => setTimeout(() => "
+                       "{{ location.href = '{to}'; }}, 50));</script>",
+    "form-post": "<form method=post action='{to}'><input name=q value=1></form>"
+                 "<script>addEventListener('load', () => "
+                 "document.forms[0].submit());</script>",
+}
+
+
 def public_site(target):
-    """127.0.0.1: /go redirects to `target`; any other path is a page that
-    embeds `target` as an image, a frame and a fetch."""
+    """127.0.0.1: /go redirects to `target`, /file to file:///etc/passwd;
+    /nav/NAME/internal and /nav/NAME/file are pages navigating themselves
+    (NAVIGATIONS[NAME]) to `target` or to file:///etc/passwd; any other path
+    is a page that embeds `target` as an image, a frame and a fetch."""
     page = (f"<!doctype html><title>Public</title><h1>Public page delta</h1>"
             f"<img src=\"{target}/secret.png\"><iframe src=\"{target}/\"></iframe>"
             f"<script>fetch('{target}/secret.json').catch(() => {{}});</script>").encode()
+    html = [("Content-Type", "text/html; charset=utf-8")]
 
     def respond(path):
         if path == "/go":
             return 302, [("Location", target + "/")], b""
-        return 200, [("Content-Type", "text/html; charset=utf-8")], page
+        if path == "/file":
+            return 302, [("Location", "file:///etc/passwd")], b""
+        if path.startswith("/nav/"):
+            _, _, name, where = path.split("/")
+            to = target + "/" if where == "internal" else "file:///etc/passwd"
+            body = (f"<!doctype html><title>Navigating</title><h1>Navigating page</h1>"
+                    + NAVIGATIONS[name].format(to=to))
+            return 200, html, body.encode()
+        return 200, html, page
 
     return Server("127.0.0.1", respond)
 
@@ -100,6 +131,56 @@ def test_redirect_to_internal_address_fails_the_task(guarded):
     task = status["tasks"][0]
     assert task["error"].startswith("Failed to load page: 127.0.0.2"), task
     assert internal.requests == 0
+
+
+def assert_blocked_at_once(s, url):
+    """`url` fails with blocked_address on its first attempt, well within
+    its 30 s budget; returns the answer's detail."""
+    started = time.monotonic()
+    r = s.call("POST", "/v1/convert/url-to-pdf", {"url": url, "timeout": 30})
+    elapsed = time.monotonic() - started
+    assert r.status == 422, r
+    body = r.json()
+    assert body["error"] == "blocked_address", body
+    assert elapsed < 10, f"took {elapsed:.1f} s: {body}"
+    attempts = psql(s.home, f"SELECT attempts FROM tasks WHERE job_id = '{body['job_id']}'")
+    assert attempts == "1", body
+    return body["detail"]
+
+
+def renderer_crash_lines(s):
+    """Log lines of the worker saying a web process or renderer died."""
+    with open(os.path.join(s.home, "log", "worker-1.log"), errors="replace") as f:
+        return [line for line in f
+                if "web process terminated" in line or "renderer exited" in line]
+
+
+def test_redirect_to_a_file_url_fails_at_once_and_crashes_nothing(guarded):
+    s, _, site = guarded
+    before = len(renderer_crash_lines(s))
+    detail = assert_blocked_at_once(s, site.base + "/file")
+    assert "file:" in detail, detail
+    assert len(renderer_crash_lines(s)) == before
+    # The view (and its neighbours) go on rendering.
+    r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.base + "/page"})
+    assert r.status == 200, r
+
+
+@pytest.mark.parametrize("name", sorted(NAVIGATIONS))
+def test_script_navigation_to_an_internal_address_fails_at_once(guarded, name):
+    s, internal, site = guarded
+    detail = assert_blocked_at_once(s, f"{site.base}/nav/{name}/internal")
+    assert "127.0.0.2" in detail, detail
+    assert internal.requests == 0
+
+
+@pytest.mark.parametrize("name", ["loaded-top", "inline-location", "loaded-location"])
+def test_script_navigation_to_a_file_url_fails_at_once(guarded, name):
+    s, _, site = guarded
+    before = len(renderer_crash_lines(s))
+    detail = assert_blocked_at_once(s, f"{site.base}/nav/{name}/file")
+    assert "file:" in detail, detail
+    assert len(renderer_crash_lines(s)) == before
 
 
 def test_public_page_renders_without_its_internal_subresources(guarded):

@@ -2,9 +2,10 @@
 // script navigations (location = …, top.location, form submissions). Only
 // http(s) on a port browsers allow; anything else is refused at once
 // instead of leaving the job to wait for its deadline (WebKit drops such
-// loads silently). A server redirect to file: still crashes the page's web
-// process before any of this is asked (the job then fails with
-// web_process_crashed and is retried; see docs/reliability.md).
+// loads silently). A server redirect to file: never reaches the policy
+// check: WebCore cancels it, and the cancelled file: URL is refused here
+// (ViewSlot::fail_refused_navigation; ViewSlot::begin_reset explains why
+// the web process is not killed for it).
 #pragma once
 
 #include <optional>

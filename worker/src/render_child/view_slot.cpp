@@ -382,7 +382,14 @@ void ViewSlot::begin_reset() {
     stage_ = Stage::Resetting;
     pending_resources_.clear();
     reset_watchdog_.reset(g_timeout_add(kResetWatchdogMs, &ViewSlot::on_reset_watchdog, this));
-    webkit_web_view_load_uri(view_, "about:blank");
+    // An empty about:blank, but loaded with a file:/// base URL: WebKit's
+    // UI process kills a web process that reports a file: URL it never
+    // loaded, and a page's server redirect to file: is reported before
+    // anything refuses it. With the base URL on record the redirect reaches
+    // WebCore, which cancels it, and the job fails with blocked_address
+    // (ViewSlot::on_load_failed). Nothing is read from disk: the content is
+    // the empty string, and pages from http(s) still cannot load file: URLs.
+    webkit_web_view_load_alternate_html(view_, "", "about:blank", "file:///");
 }
 
 gboolean ViewSlot::on_reset_watchdog(gpointer data) {

@@ -90,6 +90,10 @@ class ViewSlot {
     // result (null on error, with the error logged).
     void run_script(const char* body, GVariant* arguments, GAsyncReadyCallback done);
 
+    // Fails the job when a main-frame load of `failing` was refused (its
+    // scheme or port, or the outbound gate's address policy); true if so.
+    bool fail_refused_navigation(const std::string& failing);
+
     // Job endings: exactly one of these answers the job.
     void succeed();
     void fail(const std::string& code, const std::string& message);

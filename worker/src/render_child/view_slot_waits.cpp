@@ -118,10 +118,33 @@ gboolean ViewSlot::on_decide_policy(WebKitWebView*, WebKitPolicyDecision* decisi
     return FALSE;
 }
 
+// A failed load of the main frame whose target is refused: the job's URL
+// or its redirect (a redirect to file: is cancelled by WebCore and reported
+// as a cancellation of the file: URL), or, once the document is there, a
+// script navigation or form submission (top.location = …, form.submit())
+// the outbound gate turned away. Either way the page meant to show
+// something this service does not fetch: the job fails now with the reason
+// instead of rendering what is left or waiting for its deadline.
+bool ViewSlot::fail_refused_navigation(const std::string& failing) {
+    std::optional<LoadError> refused = refused_navigation(failing);
+    if (!refused) {
+        const std::optional<GateRefusal> refusal =
+            gate_.refusal_for(hostname_of(failing), started_us_);
+        if (!refusal || refusal->kind != GateRefusal::Kind::blocked_address) return false;
+        refused = refusal_error(*refusal, failing);
+    }
+    note(log::Level::warning, "navigation refused", log::redact_url(failing));
+    fail(refused->code, refused->message);
+    return true;
+}
+
 gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* failing_uri,
                                   GError* error, gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
     const std::string failing = failing_uri ? failing_uri : self->job_ ? self->job_->url : "";
+    if (self->job_running() && self->stage_ != Stage::Banding &&
+        self->fail_refused_navigation(failing))
+        return TRUE;
     if (is_cancellation(error)) {
         // Usually a newer navigation replaced this one. But before our job's
         // navigation commits nothing can replace it (the old document is
