@@ -165,7 +165,7 @@ ngx_http_enconvert_redirect(ngx_http_request_t *r, ngx_str_t *key)
 
     /* the files location is not the module's: keep the route to count */
 
-    if (ngx_http_enconvert_metrics_keep_route(r) != NGX_OK) {
+    if (ngx_http_enconvert_metrics_keep_route(r, &r->uri) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

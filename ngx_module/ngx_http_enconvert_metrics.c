@@ -248,13 +248,15 @@ ngx_http_enconvert_metrics_route(ngx_http_request_t *r)
 
 /*
  * Before the module redirects a request to a location that is not its own
- * (a stored file), it keeps the route where the log phase finds it: module
- * contexts are cleared by a redirect, the request pool's cleanups are not
- * (as ngx_http_realip_module keeps the client address).
+ * (a stored file), it keeps the route of the URI where the log phase finds
+ * it: module contexts are cleared by a redirect, the request pool's
+ * cleanups are not (as ngx_http_realip_module keeps the client address).
+ * An error page reached through a URI keeps the route of the path the
+ * client sent the same way.
  */
 
 ngx_int_t
-ngx_http_enconvert_metrics_keep_route(ngx_http_request_t *r)
+ngx_http_enconvert_metrics_keep_route(ngx_http_request_t *r, ngx_str_t *uri)
 {
     ngx_pool_cleanup_t  *cln;
 
@@ -267,7 +269,7 @@ ngx_http_enconvert_metrics_keep_route(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    *(ngx_uint_t *) cln->data = ngx_http_enconvert_route(&r->uri, NULL);
+    *(ngx_uint_t *) cln->data = ngx_http_enconvert_route(uri, NULL);
     cln->handler = ngx_http_enconvert_metrics_route_cleanup;
 
     return NGX_OK;

@@ -27,6 +27,7 @@ static ngx_int_t ngx_http_enconvert_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_enconvert_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_enconvert_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_enconvert_create_srv_conf(ngx_conf_t *cf);
 static void *ngx_http_enconvert_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_enconvert_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -192,7 +193,7 @@ static ngx_http_module_t  ngx_http_enconvert_module_ctx = {
     ngx_http_enconvert_create_main_conf,   /* create main configuration */
     ngx_http_enconvert_init_main_conf,     /* init main configuration */
 
-    NULL,                                  /* create server configuration */
+    ngx_http_enconvert_create_srv_conf,    /* create server configuration */
     NULL,                                  /* merge server configuration */
 
     ngx_http_enconvert_create_loc_conf,    /* create location configuration */
@@ -291,6 +292,81 @@ ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest)
     }
 
     return route;
+}
+
+
+/*
+ * Whether an error nginx answers belongs to the API: the path the client
+ * sent, up to its query, lies in one of this server's locations with
+ * enconvert_api (a prefix, an exact or a regular expression location;
+ * nested locations are not compared with each other).  The path is taken
+ * as sent, not normalised: the error may come before nginx parsed the
+ * request line (r->uri is empty then), and an error_page to a URI
+ * replaces r->uri.  If path is not NULL it gets that path.
+ */
+
+ngx_int_t
+ngx_http_enconvert_for_api(ngx_http_request_t *r, ngx_str_t *path)
+{
+    u_char                          *p, *last;
+    ngx_str_t                        s;
+    ngx_uint_t                       i;
+    ngx_http_core_loc_conf_t        *clcf, **clcfp;
+    ngx_http_enconvert_srv_conf_t   *escf;
+
+    escf = ngx_http_get_module_srv_conf(r, ngx_http_enconvert_module);
+
+    if (escf->api_locations == NULL || r->uri_start == NULL
+        || (r->uri_end == NULL && r->header_in == NULL))
+    {
+        return NGX_DECLINED;
+    }
+
+    /* no end yet: the request line broke off in the buffer being read */
+
+    last = r->uri_end ? r->uri_end : r->header_in->last;
+
+    for (p = r->uri_start; p < last; p++) {
+        if (*p == '?' || *p == '#' || *p == ' ' || *p == '\t' || *p == '\0'
+            || *p == CR || *p == LF)
+        {
+            break;
+        }
+    }
+
+    s.data = r->uri_start;
+    s.len = p - r->uri_start;
+
+    if (path) {
+        *path = s;
+    }
+
+    clcfp = escf->api_locations->elts;
+
+    for (i = 0; i < escf->api_locations->nelts; i++) {
+        clcf = clcfp[i];
+
+#if (NGX_PCRE)
+        if (clcf->regex) {
+            if (ngx_regex_exec(clcf->regex->regex, &s, NULL, 0) >= 0) {
+                return NGX_OK;
+            }
+
+            continue;
+        }
+#endif
+
+        if (s.len < clcf->name.len
+            || (clcf->exact_match && s.len != clcf->name.len)
+            || ngx_strncmp(s.data, clcf->name.data, clcf->name.len) != 0)
+        {
+            continue;
+        }
+
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -763,6 +839,26 @@ ngx_http_enconvert_create_main_conf(ngx_conf_t *cf)
 }
 
 
+static void *
+ngx_http_enconvert_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_enconvert_srv_conf_t  *escf;
+
+    escf = ngx_pcalloc(cf->pool, sizeof(ngx_http_enconvert_srv_conf_t));
+    if (escf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     escf->api_locations = NULL;
+     */
+
+    return escf;
+}
+
+
 /*
  * Where the packaged worker listens and keeps the signing secret: with
  * these defaults, one include of the location snippet in a server {} is
@@ -878,7 +974,8 @@ ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_enconvert_loc_conf_t *elcf = conf;
 
-    ngx_http_core_loc_conf_t        *clcf;
+    ngx_http_core_loc_conf_t        *clcf, **clcfp;
+    ngx_http_enconvert_srv_conf_t   *escf;
     ngx_http_enconvert_main_conf_t  *emcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
@@ -889,6 +986,28 @@ ngx_http_enconvert_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     elcf->api = 1;
     clcf->handler = ngx_http_enconvert_handler;
+
+    /* the server's API locations, for the errors nginx answers itself */
+
+    if (!clcf->named) {
+        escf = ngx_http_conf_get_module_srv_conf(cf,
+                                                 ngx_http_enconvert_module);
+
+        if (escf->api_locations == NULL) {
+            escf->api_locations = ngx_array_create(cf->pool, 1,
+                                          sizeof(ngx_http_core_loc_conf_t *));
+            if (escf->api_locations == NULL) {
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        clcfp = ngx_array_push(escf->api_locations);
+        if (clcfp == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *clcfp = clcf;
+    }
 
     emcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_enconvert_module);
     emcf->api_used = 1;

@@ -78,6 +78,12 @@ typedef struct {
 } ngx_http_enconvert_main_conf_t;
 
 
+/* per server {} */
+typedef struct {
+    ngx_array_t                *api_locations; /* of core loc confs */
+} ngx_http_enconvert_srv_conf_t;
+
+
 typedef struct {
     ngx_flag_t                  api;
     ngx_msec_t                  timeout;
@@ -148,6 +154,8 @@ extern ngx_str_t     ngx_http_enconvert_route_names[];
 /* ngx_http_enconvert_module.c */
 ngx_int_t ngx_http_enconvert_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest);
+ngx_int_t ngx_http_enconvert_for_api(ngx_http_request_t *r,
+    ngx_str_t *path);
 
 /* ngx_http_enconvert_auth.c */
 ngx_int_t ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,
@@ -251,7 +259,8 @@ ngx_int_t ngx_http_enconvert_metrics_zone(ngx_conf_t *cf,
     ngx_http_enconvert_main_conf_t *emcf);
 ngx_int_t ngx_http_enconvert_metrics_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_enconvert_metrics_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_enconvert_metrics_keep_route(ngx_http_request_t *r);
+ngx_int_t ngx_http_enconvert_metrics_keep_route(ngx_http_request_t *r,
+    ngx_str_t *uri);
 void ngx_http_enconvert_metrics_count(ngx_uint_t counter, ngx_int_t n);
 
 

@@ -41,6 +41,7 @@ static ngx_int_t ngx_http_enconvert_valid_token(const u_char *p,
     size_t len, ngx_uint_t value);
 static ngx_int_t ngx_http_enconvert_send_processing(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx);
+static ngx_int_t ngx_http_enconvert_nginx_page(ngx_http_request_t *r);
 static json_t *ngx_http_enconvert_json_str(u_char *p, size_t len);
 static ngx_int_t ngx_http_enconvert_send_dump(ngx_http_request_t *r,
     ngx_uint_t status, json_t *obj);
@@ -576,22 +577,57 @@ ngx_http_enconvert_rate_limited(ngx_http_request_t *r)
 
 
 /*
- * The API's JSON shape for the errors nginx itself answers under the API's
- * locations (a body over client_max_body_size, a malformed request, a
- * stored file that is gone); reached through "error_page 400 404 413 ...
- * @location" (without "=", so r->err_status keeps the status) with
- * enconvert_error there.
+ * The API's JSON shape for the errors nginx itself answers (a body over
+ * client_max_body_size, a malformed request line or header, a stored file
+ * that is gone); reached through "error_page 400 404 413 ... location"
+ * (without "=", so r->err_status keeps the status) with enconvert_error
+ * there.
+ *
+ * A named location is entered from the API's own locations: always JSON.
+ * A location reached through a URI serves the server's error_page, the
+ * only one that sees what nginx refuses before it chooses a location, and
+ * the only kind nginx can enter before it has parsed the request line: it
+ * answers JSON for the API's requests and nginx's own page for any other.
  */
 
 ngx_int_t
 ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
 {
+    ngx_str_t                  path;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (!clcf->named) {
+        if (r->err_status < NGX_HTTP_BAD_REQUEST
+            || ngx_http_enconvert_for_api(r, &path) != NGX_OK)
+        {
+            return ngx_http_enconvert_nginx_page(r);
+        }
+
+        if (ngx_http_enconvert_metrics_keep_route(r, &path) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     switch (r->err_status) {
 
     case NGX_HTTP_BAD_REQUEST:
         return ngx_http_enconvert_error(r, NGX_HTTP_BAD_REQUEST,
                                         "bad_request",
                                         "the request is malformed", NULL);
+
+    case NGX_HTTP_REQUEST_HEADER_TOO_LARGE:
+
+        /* "error_page 494 =494": nginx answers it as 400 */
+
+        r->err_status = NGX_HTTP_BAD_REQUEST;
+
+        return ngx_http_enconvert_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "header_too_large",
+                                        "a request header line, or the "
+                                        "headers together, are larger than "
+                                        "the server accepts", NULL);
 
     case NGX_HTTP_NOT_FOUND:
         return ngx_http_enconvert_error(r, NGX_HTTP_NOT_FOUND, "not_found",
@@ -613,12 +649,50 @@ ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
     case NGX_HTTP_TOO_MANY_REQUESTS:
         return ngx_http_enconvert_rate_limited(r);
 
+    case NGX_HTTP_NOT_IMPLEMENTED:
+        return ngx_http_enconvert_error(r, NGX_HTTP_NOT_IMPLEMENTED,
+                                        "not_implemented",
+                                        "the request needs a feature the "
+                                        "server does not have, such as its "
+                                        "Transfer-Encoding", NULL);
+
+    case NGX_HTTP_VERSION_NOT_SUPPORTED:
+        return ngx_http_enconvert_error(r, NGX_HTTP_VERSION_NOT_SUPPORTED,
+                                        "http_version_not_supported",
+                                        "this HTTP version is not "
+                                        "supported; use HTTP/1.1", NULL);
+
     default:
         return ngx_http_enconvert_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                         "internal_error",
                                         "the server could not answer this "
                                         "request; try again later", NULL);
     }
+}
+
+
+/*
+ * An error that is not the API's gets nginx's own page, with the server's
+ * configuration as if there were no error_page: the one nginx has for
+ * what it refuses before it chooses a location.
+ */
+
+static ngx_int_t
+ngx_http_enconvert_nginx_page(ngx_http_request_t *r)
+{
+    ngx_http_core_srv_conf_t  *cscf;
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+
+    r->loc_conf = cscf->ctx->loc_conf;
+    ngx_http_update_location_config(r);
+
+    /* no second error_page, even with recursive_error_pages */
+
+    r->error_page = 1;
+
+    return r->err_status >= NGX_HTTP_BAD_REQUEST ? r->err_status
+                                                 : NGX_HTTP_NOT_FOUND;
 }
 
 
