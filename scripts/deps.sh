@@ -14,7 +14,7 @@ packages=(
     cppzmq-dev nlohmann-json3-dev libpqxx-dev libcurl4-openssl-dev
     libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
     libgtest-dev libgmime-3.0-dev libxml2-dev
-    libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libsystemd-dev
+    libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libpng-dev libsystemd-dev
     libpoppler-glib-dev
     # runtime
     postgresql xvfb xauth fonts-liberation fonts-dejavu-core curl openssl
@@ -24,6 +24,7 @@ packages=(
     # tests
     poppler-utils qpdf python3 python3-pytest python3-zmq python3-msgpack
     python3-aiosmtpd python3-yaml python3-botocore
+    python3-gi gir1.2-gdkpixbuf-2.0
 )
 
 missing=()

@@ -15,24 +15,6 @@ namespace {
 using SurfacePtr = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)>;
 using FilePtr = std::unique_ptr<FILE, decltype(&std::fclose)>;
 
-// Cairo's ARGB32 is premultiplied, native-endian; pages are opaque, but a
-// transparent page is composited on white as browsers show it.
-void to_rgb(const cairo_surface_t* surface_const, int row, std::vector<std::uint8_t>& out) {
-    auto* surface = const_cast<cairo_surface_t*>(surface_const);
-    const int width = cairo_image_surface_get_width(surface);
-    const auto* pixels = reinterpret_cast<const std::uint32_t*>(
-        cairo_image_surface_get_data(surface) + row * cairo_image_surface_get_stride(surface));
-    out.resize(static_cast<std::size_t>(width) * 3);
-    for (int x = 0; x < width; ++x) {
-        const std::uint32_t p = pixels[x];
-        const std::uint32_t a = p >> 24;
-        const std::uint32_t white = 255 - a;  // premultiplied: add the white behind
-        out[x * 3 + 0] = static_cast<std::uint8_t>(((p >> 16) & 0xFF) + white);
-        out[x * 3 + 1] = static_cast<std::uint8_t>(((p >> 8) & 0xFF) + white);
-        out[x * 3 + 2] = static_cast<std::uint8_t>((p & 0xFF) + white);
-    }
-}
-
 std::string write_jpeg(cairo_surface_t* surface, int quality, const std::string& path) {
     FilePtr file(std::fopen(path.c_str(), "wb"), &std::fclose);
     if (!file) return "cannot create the output file";
@@ -55,7 +37,7 @@ std::string write_jpeg(cairo_surface_t* surface, int quality, const std::string&
         jpeg_start_compress(&cinfo, TRUE);
         std::vector<std::uint8_t> row;
         while (cinfo.next_scanline < cinfo.image_height) {
-            to_rgb(surface, static_cast<int>(cinfo.next_scanline), row);
+            argb_row_to_rgb(surface, static_cast<int>(cinfo.next_scanline), row);
             JSAMPROW rows[1] = {row.data()};
             jpeg_write_scanlines(&cinfo, rows, 1);
         }
@@ -77,7 +59,7 @@ std::string write_webp(cairo_surface_t* surface, int quality, const std::string&
     std::vector<std::uint8_t> rgb(static_cast<std::size_t>(width) * 3 * height);
     std::vector<std::uint8_t> row;
     for (int y = 0; y < height; ++y) {
-        to_rgb(surface, y, row);
+        argb_row_to_rgb(surface, y, row);
         std::copy(row.begin(), row.end(), rgb.begin() + static_cast<std::ptrdiff_t>(y) * width * 3);
     }
     std::uint8_t* encoded = nullptr;
@@ -92,6 +74,23 @@ std::string write_webp(cairo_surface_t* surface, int quality, const std::string&
 }
 
 }  // namespace
+
+// Cairo's ARGB32 is premultiplied, native-endian; pages are opaque, but a
+// transparent page is composited on white as browsers show it.
+void argb_row_to_rgb(cairo_surface_t* surface, int row, std::vector<std::uint8_t>& out) {
+    const int width = cairo_image_surface_get_width(surface);
+    const auto* pixels = reinterpret_cast<const std::uint32_t*>(
+        cairo_image_surface_get_data(surface) + row * cairo_image_surface_get_stride(surface));
+    out.resize(static_cast<std::size_t>(width) * 3);
+    for (int x = 0; x < width; ++x) {
+        const std::uint32_t p = pixels[x];
+        const std::uint32_t a = p >> 24;
+        const std::uint32_t white = 255 - a;  // premultiplied: add the white behind
+        out[x * 3 + 0] = static_cast<std::uint8_t>(((p >> 16) & 0xFF) + white);
+        out[x * 3 + 1] = static_cast<std::uint8_t>(((p >> 8) & 0xFF) + white);
+        out[x * 3 + 2] = static_cast<std::uint8_t>((p & 0xFF) + white);
+    }
+}
 
 std::string write_image(cairo_surface_t* surface, const std::string& format, int quality,
                         const std::string& path) {

@@ -14,8 +14,12 @@ while (!found) {
 return "found";
 )JS";
 
+// Bounded: after a script navigation WebCore refuses (location =
+// "file:///…" while the page loads) fonts.ready never settles, and the job
+// would wait for its deadline; 5 s is the network-quiet cap's bound too.
 const char* const kFontsReadyScript = R"JS(
-if (document.fonts && document.fonts.ready) await document.fonts.ready;
+if (document.fonts && document.fonts.ready)
+    await Promise.race([document.fonts.ready, new Promise(done => setTimeout(done, 5000))]);
 return document.title;
 )JS";
 

@@ -86,6 +86,7 @@ class ViewSlot {
     void print_bands();
     void on_bands_printed();
     void start_snapshot();
+    void take_snapshot(WebKitSnapshotRegion region);
     // Runs one of page_scripts.h in the isolated world; `done` gets the
     // result (null on error, with the error logged).
     void run_script(const char* body, GVariant* arguments, GAsyncReadyCallback done);

@@ -12,6 +12,7 @@
 #include "render_child/page_scripts.h"
 #include "render_child/pdf/postprocess.h"
 #include "render_child/print_setup.h"
+#include "render_child/tiled_snapshot.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
 
@@ -268,11 +269,30 @@ void ViewSlot::on_bands_printed() {
 
 void ViewSlot::start_snapshot() {
     stage_ = Stage::Snapshotting;
-    webkit_web_view_get_snapshot(
-        view_,
-        job_->full_page ? WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT : WEBKIT_SNAPSHOT_REGION_VISIBLE,
-        WEBKIT_SNAPSHOT_OPTIONS_NONE, cancellable_.get(), &ViewSlot::on_snapshot_done,
-        new AsyncTag{this, generation_});
+    if (!job_->full_page) {
+        take_snapshot(WEBKIT_SNAPSHOT_REGION_VISIBLE);
+        return;
+    }
+    // Tall pages are captured in tiles (tiled_snapshot.h); the capture
+    // calls back only while cancellable_ (cancelled when the job is
+    // answered or the slot goes away) is not cancelled.
+    const std::uint64_t generation = generation_;
+    TiledSnapshot::start(view_, cancellable_.get(), job_->format, job_->image_quality, temp_path_,
+                         [this, generation](const TiledSnapshot::Result& result) {
+                             if (generation != generation_ || stage_ != Stage::Snapshotting)
+                                 return;
+                             if (result.single)
+                                 take_snapshot(WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT);
+                             else if (!result.error.empty())
+                                 fail("print_failed", "Failed to capture page: " + result.error);
+                             else
+                                 succeed();
+                         });
+}
+
+void ViewSlot::take_snapshot(WebKitSnapshotRegion region) {
+    webkit_web_view_get_snapshot(view_, region, WEBKIT_SNAPSHOT_OPTIONS_NONE, cancellable_.get(),
+                                 &ViewSlot::on_snapshot_done, new AsyncTag{this, generation_});
 }
 
 void ViewSlot::on_snapshot_done(GObject* source, GAsyncResult* result, gpointer data) {
