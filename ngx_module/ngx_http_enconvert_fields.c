@@ -131,6 +131,30 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_band_fields[] = {
 };
 
 
+/* pdf_options.metadata: document information written into the PDF */
+
+static ngx_http_enconvert_field_t  ngx_http_enconvert_metadata_fields[] = {
+
+    { "title", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_CHARS, 0, 1000, NULL, NULL,
+      ngx_http_enconvert_check_text },
+
+    { "author", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_CHARS, 0, 1000, NULL, NULL,
+      ngx_http_enconvert_check_text },
+
+    { "subject", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_CHARS, 0, 1000, NULL, NULL,
+      ngx_http_enconvert_check_text },
+
+    { "keywords", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_CHARS, 0, 1000, NULL, NULL,
+      ngx_http_enconvert_check_text },
+
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
 static ngx_http_enconvert_field_t  ngx_http_enconvert_pdf_fields[] = {
 
     { "page_size", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
@@ -165,6 +189,12 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_pdf_fields[] = {
 
     { "footer", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0,
       0, 0, NULL, ngx_http_enconvert_band_fields, NULL },
+
+    { "outline", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "metadata", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, ngx_http_enconvert_metadata_fields, NULL },
 
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
 };

@@ -624,7 +624,7 @@ ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
         r->err_status = NGX_HTTP_BAD_REQUEST;
 
         return ngx_http_enconvert_error(r, NGX_HTTP_BAD_REQUEST,
-                                        "header_too_large",
+                                        "bad_request",
                                         "a request header line, or the "
                                         "headers together, are larger than "
                                         "the server accepts", NULL);
@@ -649,16 +649,18 @@ ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
     case NGX_HTTP_TOO_MANY_REQUESTS:
         return ngx_http_enconvert_rate_limited(r);
 
+    /* the statuses HTTP has for these; the code of any malformed request */
+
     case NGX_HTTP_NOT_IMPLEMENTED:
         return ngx_http_enconvert_error(r, NGX_HTTP_NOT_IMPLEMENTED,
-                                        "not_implemented",
-                                        "the request needs a feature the "
-                                        "server does not have, such as its "
-                                        "Transfer-Encoding", NULL);
+                                        "bad_request",
+                                        "the request's Transfer-Encoding is "
+                                        "not supported; send the body with "
+                                        "Content-Length or chunked", NULL);
 
     case NGX_HTTP_VERSION_NOT_SUPPORTED:
         return ngx_http_enconvert_error(r, NGX_HTTP_VERSION_NOT_SUPPORTED,
-                                        "http_version_not_supported",
+                                        "bad_request",
                                         "this HTTP version is not "
                                         "supported; use HTTP/1.1", NULL);
 

@@ -17,6 +17,15 @@ struct Band {
     double height_mm = 10;
 };
 
+// pdf_options.metadata: each member given replaces the page's own value
+// (an empty string removes it).
+struct PdfMetadata {
+    std::optional<std::string> title;
+    std::optional<std::string> author;
+    std::optional<std::string> subject;
+    std::optional<std::string> keywords;
+};
+
 // pdf_options of the API (docs/api.md), resolved: orientation already applied to the size.
 struct PdfOptions {
     double page_width_mm = 210;
@@ -31,6 +40,9 @@ struct PdfOptions {
     bool grayscale = false;
     std::optional<Band> header;
     std::optional<Band> footer;
+    // Bookmarks from the page's headings (pdf_options.outline).
+    bool outline = true;
+    PdfMetadata metadata;
 };
 
 struct Job {
