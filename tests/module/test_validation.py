@@ -98,6 +98,20 @@ PDF_BAD = [
     ({"landscape": True}, "unknown_field", "pdf_options.landscape"),
 ]
 
+    ({"outline": "false"}, "invalid_type", "pdf_options.outline"),
+    ({"outline": 0}, "invalid_type", "pdf_options.outline"),
+    ({"metadata": "Title"}, "invalid_type", "pdf_options.metadata"),
+    ({"metadata": {"title": 5}}, "invalid_type", "pdf_options.metadata.title"),
+    ({"metadata": {"author": "x" * 1001}}, "out_of_range",
+     "pdf_options.metadata.author"),
+    ({"metadata": {"subject": "\u00fc" * 1001}}, "out_of_range",
+     "pdf_options.metadata.subject"),
+    ({"metadata": {"keywords": "a\nb"}}, "invalid_value",
+     "pdf_options.metadata.keywords"),
+    ({"metadata": {"title": "a\u0000b"}}, "invalid_value",
+     "pdf_options.metadata.title"),
+    ({"metadata": {"creator": "x"}}, "unknown_field",
+     "pdf_options.metadata.creator"),
 
 @pytest.mark.parametrize("opts,code,field", PDF_BAD)
 def test_pdf_options_rejected(env, opts, code, field):
@@ -116,7 +130,11 @@ def test_pdf_options_all_members_forwarded(env):
             "header": {"content": "<span>{{page}}/{{total_pages}}</span>",
                        "height": 0},
             # 2000 characters, 4000 bytes
-            "footer": {"content": "\u00fc" * 2000, "height": 12.5}}
+            "footer": {"content": "\u00fc" * 2000, "height": 12.5},
+            "outline": False,
+            # 1000 characters each; empty strings are values too
+            "metadata": {"title": "\u00fc" * 1000, "author": "A. Writer",
+                         "subject": "", "keywords": "port, harbour"}}
     m = forwarded(ngx, backend, {"url": U, "pdf_options": opts})
     assert m["options"] == {"pdf_options": opts}
 

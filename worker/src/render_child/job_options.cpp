@@ -20,6 +20,8 @@ constexpr double kMaxPaperMm = 5080;
 // What must stay printable once margins, header and footer are taken.
 constexpr double kMinPrintableMm = 10;
 constexpr std::size_t kMaxBandChars = 2000;
+// pdf_options.metadata members (docs/api.md).
+constexpr std::size_t kMaxMetadataChars = 1000;
 // The tallest image a screenshot keeps (image_writer.h); a window of 32768
 // px or more makes X fail (BadAlloc) and takes the whole renderer down.
 constexpr int kMaxViewportHeight = kMaxImageSide;
@@ -116,13 +118,31 @@ void read_band(Reader& r, const json& pdf, const char* key, std::optional<Band>&
     out = std::move(b);
 }
 
+void read_metadata(Reader& r, const json& pdf, PdfMetadata& out) {
+    const json* m = r.object(pdf, "metadata", "pdf_options.metadata");
+    if (!m) return;
+    r.only(*m, "pdf_options.metadata", {"title", "author", "subject", "keywords"});
+    auto text = [&](const char* key, std::optional<std::string>& field) {
+        const json* v = r.find(*m, key);
+        if (!v) return;
+        const std::string name = std::string("pdf_options.metadata.") + key;
+        if (!v->is_string() || utf8_length(v->get<std::string>()) > kMaxMetadataChars)
+            return r.fail(name + " must be a string of at most 1000 characters");
+        field = v->get<std::string>();
+    };
+    text("title", out.title);
+    text("author", out.author);
+    text("subject", out.subject);
+    text("keywords", out.keywords);
+}
+
 void read_pdf_options(Reader& r, const json& options, Job& job) {
     PdfOptions& p = job.pdf;
     const json* pdf = r.object(options, "pdf_options", "pdf_options");
     if (!pdf) return;
     r.only(*pdf, "pdf_options",
            {"page_size", "page_width", "page_height", "orientation", "margins", "scale",
-            "print_background", "grayscale", "header", "footer"});
+            "print_background", "grayscale", "header", "footer", "outline", "metadata"});
 
     if (const json* size = r.find(*pdf, "page_size")) {
         std::optional<PaperMm> paper;
@@ -161,6 +181,8 @@ void read_pdf_options(Reader& r, const json& options, Job& job) {
     r.boolean(*pdf, "grayscale", "pdf_options.grayscale", p.grayscale);
     read_band(r, *pdf, "header", p.header);
     read_band(r, *pdf, "footer", p.footer);
+    r.boolean(*pdf, "outline", "pdf_options.outline", p.outline);
+    read_metadata(r, *pdf, p.metadata);
 }
 
 // Orientation turns the sheet; then the margins (grown to hold the header

@@ -1,23 +1,29 @@
-// Places the links measured in the page (CSS px of the document laid out at
-// the printable width) onto the printed pages, in PDF points.
-//
-// Approximation: printing slices the flow into pages of the printable
-// height; WebKit pushes a line that would straddle a page break onto the
-// next page, so boxes further down a long document can drift by up to a
-// line per page. Links are found by the page, not by the PDF's text.
+// Turns what the prepare script measured in the page (kPreparePrintScript:
+// links, headings, #fragment targets, metadata; CSS px of the document
+// laid out at the printable width with print styles) into the marks the
+// PDF post-processing places in the printed file (pdf/mark_placer.h), in
+// points of the printed flow.
 #pragma once
 
 #include <nlohmann/json.hpp>
-#include <vector>
+#include <string>
 
 #include "render_child/job.h"
-#include "render_child/pdf/postprocess.h"
+#include "render_child/pdf/marks.h"
 
 namespace enconvert::render_child {
 
-// `facts` is kPreparePrintScript's result; `page_height_mm` the printed
-// sheet's height (differs from pdf.page_height_mm for single_page).
-std::vector<pdf::LinkArea> place_links(const nlohmann::json& facts, const PdfOptions& pdf,
-                                       double page_height_mm);
+// `facts` is kPreparePrintScript's result. Malformed entries are skipped.
+pdf::MarkSources mark_sources(const nlohmann::json& facts, const PdfOptions& pdf);
+
+// The printed sheet: `sheet_height_mm` is its height (differs from
+// pdf.page_height_mm for single_page).
+pdf::PageGeometry page_geometry(const PdfOptions& pdf, double sheet_height_mm);
+
+// The page's title (`title`: WebKit's view title, used when the facts have
+// none), author, description and keywords; each replaced by the request's
+// pdf_options.metadata member when that is given (an empty one removes it).
+pdf::DocumentInfo document_info(const nlohmann::json& facts, const std::string& title,
+                                const PdfOptions& pdf);
 
 }  // namespace enconvert::render_child

@@ -24,31 +24,199 @@ return document.title;
 )JS";
 
 // Lazy images inside the printed area would print empty: load them eagerly
-// first. Links are measured at the print width because printing re-flows
-// the page at that width.
+// first. Then the page is measured as it will print: laid out at the print
+// width with its print styles on and its screen-only styles off (the media
+// lists of its style sheets are swapped print <-> screen for the
+// measurement and restored after), so links and headings hidden in print
+// are known and the rest are measured roughly where they print. Their
+// exact place is read from the printed PDF afterwards (pdf/mark_placer.h):
+// here we collect what to look for. Rules of cross-origin style sheets
+// cannot be read (CSSOM), so only their own media list is swapped.
 const char* const kPreparePrintScript = R"JS(
 for (const img of document.querySelectorAll('img[loading="lazy"]')) img.loading = 'eager';
-const style = document.createElement('style');
-style.textContent = '@media print { html { zoom: ' + zoom + ' !important; } }';
-(document.head || document.documentElement).appendChild(style);
+const MAX_ITEMS = 20000, MAX_TEXT = 1000, MAX_TARGET_TEXT = 48;
+const swaps = [];
+const swapMedia = (list) => {
+  if (!list) return;
+  const text = list.mediaText;
+  if (!text) return;
+  const swapped = text.replace(/(^|[^\w-])(print|screen)(?![\w-])/gi,
+      (m, pre, word) => pre + (word.toLowerCase() === 'print' ? 'screen' : 'print'));
+  if (swapped === text) return;
+  try { list.mediaText = swapped; swaps.push([list, text]); } catch (e) {}
+};
+const visitRules = (rules, depth) => {
+  if (!rules || depth > 16) return;
+  for (const rule of rules) {
+    // @media and @import rules; an imported sheet's media list is its
+    // @import rule's, swapped once here.
+    if (rule.media) swapMedia(rule.media);
+    if (rule.styleSheet) {
+      let inner = null;
+      try { inner = rule.styleSheet.cssRules; } catch (e) {}
+      visitRules(inner, depth + 1);
+    }
+    let nested = null;
+    try { nested = rule.cssRules; } catch (e) {}
+    if (nested) visitRules(nested, depth + 1);
+  }
+};
+const sheets = [...document.styleSheets, ...(document.adoptedStyleSheets || [])];
+for (const sheet of sheets) {
+  swapMedia(sheet.media);
+  let rules = null;
+  try { rules = sheet.cssRules; } catch (e) {}
+  visitRules(rules, 0);
+}
 const root = document.documentElement;
-const saved = root.style.cssText;
+const savedStyle = root.getAttribute('style');
 root.style.setProperty('width', width + 'px', 'important');
 root.style.setProperty('max-width', width + 'px', 'important');
-const links = [];
-for (const a of document.querySelectorAll('a[href], area[href]')) {
-  const href = a.href;
-  if (!/^(https?|mailto|tel|ftp):/i.test(href)) continue;
-  // Links within the document would need named destinations: not written.
-  if (a.hash && href.split('#')[0] === location.href.split('#')[0]) continue;
-  for (const r of a.getClientRects()) {
-    if (r.width < 1 || r.height < 1) continue;
-    links.push({href, x: r.left + window.scrollX, y: r.top + window.scrollY, w: r.width, h: r.height});
+
+const sx = window.scrollX, sy = window.scrollY;
+const box = (r) => ({x: r.left + sx, y: r.top + sy, w: r.width, h: r.height});
+const clean = (s) => (s || '').replace(/\s+/g, ' ').trim();
+const cut = (s, n) => s.length > n ? s.slice(0, n) : s;
+const shown = (el) => {
+  if (!el || !el.getClientRects().length) return false;
+  const v = getComputedStyle(el).visibility;
+  return v !== 'hidden' && v !== 'collapse';
+};
+// Boxes that lie wholly above or left of the document never print.
+const onSheet = (r) => r.width >= 1 && r.height >= 1 && r.right + sx > 0 && r.bottom + sy > 0;
+const SKIP = new Set(['script', 'style', 'noscript', 'template', 'title']);
+
+// The first printed text at or after a #fragment's target (a heading, or
+// the paragraph after an empty anchor), within one block so it reads in
+// the PDF as it does here, and where it starts.
+const targets = [], targetIndex = new Map();
+const blockOf = (el) => {
+  while (el && el !== root && getComputedStyle(el).display.startsWith('inline')) el = el.parentElement;
+  return el;
+};
+const textFrom = (el) => {
+  const walker = document.createTreeWalker(document.body || root, NodeFilter.SHOW_TEXT);
+  walker.currentNode = el;
+  let text = '', first = null, block = null;
+  for (let n = walker.nextNode(), seen = 0;
+       n && seen < 200 && text.replace(/\s/g, '').length < MAX_TARGET_TEXT;
+       n = walker.nextNode(), ++seen) {
+    const parent = n.parentElement;
+    if (!parent || SKIP.has(parent.localName) || !clean(n.data) || !shown(parent)) continue;
+    if (!first) {
+      first = n;
+      block = blockOf(parent);
+    } else if (blockOf(parent) !== block) {
+      break;
+    }
+    text += ' ' + n.data;
   }
+  let at = null;
+  if (first) {
+    const range = document.createRange();
+    range.selectNodeContents(first);
+    const r = range.getClientRects()[0];
+    if (r) at = box(r);
+  }
+  return {text: cut(clean(text), 200), at};
+};
+const targetOf = (fragment) => {
+  if (targetIndex.has(fragment)) return targetIndex.get(fragment);
+  let decoded = fragment;
+  try { decoded = decodeURIComponent(fragment); } catch (e) {}
+  let el = document.getElementById(fragment) || document.getElementById(decoded);
+  if (!el) el = [...document.getElementsByName(decoded)].find(e => e.localName === 'a') || null;
+  let index = -1;
+  if (!el && (decoded === '' || decoded.toLowerCase() === 'top')) {
+    index = targets.push({top: true}) - 1;  // as browsers scroll: the top
+  } else if (el && el.getClientRects().length) {  // else hidden in print
+    const found = textFrom(el);
+    const own = el.getClientRects()[0];
+    const at = own ? box(own) : found.at;
+    if (at && (found.text || own)) index = targets.push({text: found.text, box: at}) - 1;
+  }
+  targetIndex.set(fragment, index);
+  return index;
+};
+
+// An <area>'s box: its shape's bounds on the image that uses its map.
+const areaBoxes = (area) => {
+  const map = area.closest('map');
+  if (!map || !map.name) return [];
+  const img = document.querySelector('img[usemap="#' + CSS.escape(map.name) + '"]');
+  if (!shown(img)) return [];
+  const r = img.getBoundingClientRect();
+  const c = (area.coords || '').split(/[\s,]+/).filter(Boolean).map(Number);
+  const shape = (area.shape || 'rect').toLowerCase();
+  let x0 = 0, y0 = 0, x1 = r.width, y1 = r.height;
+  if ((shape === 'rect' || shape === 'rectangle') && c.length >= 4) {
+    [x0, y0, x1, y1] = [Math.min(c[0], c[2]), Math.min(c[1], c[3]), Math.max(c[0], c[2]), Math.max(c[1], c[3])];
+  } else if ((shape === 'circle' || shape === 'circ') && c.length >= 3) {
+    [x0, y0, x1, y1] = [c[0] - c[2], c[1] - c[2], c[0] + c[2], c[1] + c[2]];
+  } else if ((shape === 'poly' || shape === 'polygon') && c.length >= 6) {
+    const xs = c.filter((v, i) => i % 2 === 0), ys = c.filter((v, i) => i % 2 === 1);
+    [x0, y0, x1, y1] = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+  } else if (shape !== 'default') {
+    return [];
+  }
+  if (c.some(v => !isFinite(v))) return [];
+  x0 = Math.max(0, x0); y0 = Math.max(0, y0); x1 = Math.min(r.width, x1); y1 = Math.min(r.height, y1);
+  if (x1 - x0 < 1 || y1 - y0 < 1) return [];
+  return [{x: r.left + sx + x0, y: r.top + sy + y0, w: x1 - x0, h: y1 - y0}];
+};
+
+const here = location.href.split('#')[0];
+const items = [];
+for (const el of document.querySelectorAll('a[href], area[href], h1, h2, h3, h4, h5, h6')) {
+  if (items.length >= MAX_ITEMS) break;
+  const name = el.localName;
+  if (name.length === 2 && name[0] === 'h') {
+    if (!shown(el)) continue;
+    const text = cut(clean(el.innerText), 500);
+    const r = [...el.getClientRects()].find(onSheet);
+    if (text && r) items.push({kind: 'heading', level: Number(name[1]), text, boxes: [box(r)]});
+    continue;
+  }
+  const href = el.href;
+  if (typeof href !== 'string') continue;  // an SVG <a>
+  const hash = href.indexOf('#');
+  const internal = hash >= 0 && href.slice(0, hash) === here;
+  if (!internal && !/^(https?|mailto|tel|ftp):/i.test(href)) continue;
+  let boxes, text = '';
+  if (name === 'area') {
+    boxes = areaBoxes(el);
+  } else {
+    if (!shown(el)) continue;
+    boxes = [...el.getClientRects()].filter(onSheet).map(box);
+    text = cut(clean(el.innerText), MAX_TEXT);
+  }
+  if (!boxes.length) continue;
+  const link = {kind: 'link', href, text, boxes};
+  if (internal) {
+    link.target = targetOf(href.slice(hash + 1));
+    if (link.target < 0) continue;  // nothing there to jump to
+  }
+  items.push(link);
 }
-const height = Math.max(root.scrollHeight, document.body ? document.body.scrollHeight : 0);
-root.style.cssText = saved;
-return JSON.stringify({height, links});
+const meta = (name) => {
+  const m = document.querySelector('meta[name="' + name + '" i][content]');
+  return m ? cut(clean(m.content), 1000) : '';
+};
+const facts = {
+  items, targets,
+  height: Math.max(root.scrollHeight, document.body ? document.body.scrollHeight : 0),
+  meta: {title: cut(clean(document.title), 1000), author: meta('author'),
+         subject: meta('description'), keywords: meta('keywords')},
+};
+if (savedStyle === null) root.removeAttribute('style'); else root.setAttribute('style', savedStyle);
+for (const [list, text] of swaps.reverse()) {
+  try { list.mediaText = text; } catch (e) {}
+}
+// Added last, so the swap above never turns it on for the screen.
+const style = document.createElement('style');
+style.textContent = '@media print { html { zoom: ' + zoom + ' !important; } }';
+(document.head || root).appendChild(style);
+return JSON.stringify(facts);
 )JS";
 
 }  // namespace enconvert::render_child

@@ -16,10 +16,17 @@ extern const char* const kWaitForSelectorScript;
 extern const char* const kFontsReadyScript;
 
 // Arguments: width (CSS px of the printable area), zoom (print zoom, see
-// print_setup.h). Adds the print stylesheet (zoom), lays the document out at the printable width as
-// printing will, and resolves to a JSON string
-// {"height": px, "links": [{"href","x","y","w","h"}]} with boxes in document
-// CSS px; then restores the screen layout.
+// print_setup.h). Measures the document laid out at the printable width
+// with its print styles, adds the print stylesheet (zoom), restores the
+// screen layout and resolves to a JSON string:
+//   {"height": px,
+//    "items": [{"kind": "link", "href", "text", "boxes": [{x,y,w,h}],
+//               "target": index into targets (#fragment links only)} |
+//              {"kind": "heading", "level": 1..6, "text", "boxes": [...]}],
+//    "targets": [{"text", "box": {x,y,w,h}} | {"top": true}],
+//    "meta": {"title", "author", "subject", "keywords"}}
+// items in document order, only those printed; boxes in document CSS px;
+// text is the visible text with white space collapsed.
 extern const char* const kPreparePrintScript;
 
 }  // namespace enconvert::render_child

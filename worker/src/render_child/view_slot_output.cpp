@@ -10,6 +10,7 @@
 #include "render_child/image_writer.h"
 #include "render_child/link_layout.h"
 #include "render_child/page_scripts.h"
+#include "render_child/pdf/mark_placer.h"
 #include "render_child/pdf/postprocess.h"
 #include "render_child/print_setup.h"
 #include "render_child/tiled_snapshot.h"
@@ -185,19 +186,37 @@ void ViewSlot::finish_pdf() {
         start_bands();
         return;
     }
+    std::string title;
     if (printing_bands_) {
-        input.title = job_title_;
+        title = job_title_;
         input.overlay_path = bands_path_;
-    } else if (const char* title = webkit_web_view_get_title(view_)) {
-        input.title = title;
+    } else if (const char* t = webkit_web_view_get_title(view_)) {
+        title = t;
     }
     input.grayscale = job_->pdf.grayscale;
-    const auto facts = nlohmann::json::parse(page_facts_json_, nullptr, false);
-    if (facts.is_object())
-        input.links = place_links(
-            facts, job_->pdf,
-            single_page_height_mm_ > 0 ? single_page_height_mm_ : job_->pdf.page_height_mm);
     const gint64 started = g_get_monotonic_time();
+    const auto facts = nlohmann::json::parse(page_facts_json_, nullptr, false);
+    input.info = document_info(facts, title, p);
+    // Links and bookmarks are placed where their text was printed: the
+    // body's PDF as printed (bands are a separate file until post-processing).
+    const pdf::MarkSources sources = mark_sources(facts, p);
+    if (!sources.empty()) {
+        std::string why;
+        pdf::PlacedMarks marks =
+            pdf::place_marks(temp_path_,
+                             page_geometry(p, single_page_height_mm_ > 0 ? single_page_height_mm_
+                                                                         : p.page_height_mm),
+                             sources, &why);
+        if (!why.empty()) note(log::Level::warning, "printed text could not be read", why);
+        note(log::Level::debug, "marks placed",
+             std::to_string(marks.links.size()) + " link boxes, " +
+                 std::to_string(marks.links_not_printed) + " links not printed, " +
+                 std::to_string(marks.links_estimated) + " image links estimated, " +
+                 std::to_string(marks.outline.size()) + " headings, " +
+                 std::to_string(marks.headings_not_printed) + " headings not printed");
+        input.links = std::move(marks.links);
+        if (p.outline) input.outline = std::move(marks.outline);
+    }
     pdf::PostProcessStats stats;
     const std::string error = pdf::postprocess(temp_path_, input, &stats);
     note(log::Level::debug, "post-processed",
@@ -205,8 +224,8 @@ void ViewSlot::finish_pdf() {
              std::to_string(stats.font_programs) + " font programs, " +
              std::to_string(stats.fonts_subset) + " subset, " +
              std::to_string(stats.duplicate_fonts_dropped) + " duplicates dropped, " +
-             std::to_string(stats.links) + " links, " + std::to_string(stats.pages_stamped) +
-             " pages stamped");
+             std::to_string(stats.links) + " links, " + std::to_string(stats.outline_entries) +
+             " outline entries, " + std::to_string(stats.pages_stamped) + " pages stamped");
     if (!error.empty()) {
         fail("print_failed", "Failed to finish PDF: " + error);
         return;

@@ -367,8 +367,9 @@ TEST_F(RenderOptionsTest, LongDocumentPaginatesAndSinglePageDoesNot) {
 
 TEST_F(RenderOptionsTest, LinksBecomeAnnotations) {
     ASSERT_OK(render("/links.html", "pdf", kFast));
-    // one, two, relative, mailto; not the fragment nor javascript:.
-    EXPECT_EQ(link_annotations(last()), 4);
+    // one, two, relative, mailto, #top (a jump to the first page); not the
+    // fragment without a target nor javascript:.
+    EXPECT_EQ(link_annotations(last()), 5);
     const std::string qdf = run_command("qpdf --qdf --object-streams=disable '" + last() + "' -");
     EXPECT_NE(qdf.find("(https://example.com/one)"), std::string::npos);
     EXPECT_NE(qdf.find(server_->url("/relative")), std::string::npos);
@@ -509,6 +510,15 @@ TEST_F(RenderOptionsTest, InvalidOptionsAreNamed) {
     EXPECT_NE(r.error.find("page_width and page_height"), std::string::npos);
     r = render("/basic.html", "pdf", {{"pdf_options", {{"margin", 1}}}});
     EXPECT_EQ(r.error, "Invalid render request: pdf_options.margin is not a known field");
+    r = render("/basic.html", "pdf", {{"pdf_options", {{"outline", "yes"}}}});
+    EXPECT_EQ(r.error, "Invalid render request: pdf_options.outline must be true or false");
+    r = render("/basic.html", "pdf",
+               {{"pdf_options", {{"metadata", {{"title", std::string(1001, 'x')}}}}}});
+    EXPECT_EQ(r.error,
+              "Invalid render request: pdf_options.metadata.title must be a string of at most "
+              "1000 characters");
+    r = render("/basic.html", "pdf", {{"pdf_options", {{"metadata", {{"creator", "x"}}}}}});
+    EXPECT_EQ(r.error, "Invalid render request: pdf_options.metadata.creator is not a known field");
     r = render("/basic.html", "pdf", {{"wait_until", "domcontentloaded"}});
     EXPECT_EQ(r.error_code, "invalid_request");
     r = render("/basic.html", "png", {{"image_quality", 0}});
@@ -543,13 +553,18 @@ TEST_F(RenderOptionsTest, ScreenshotFormatsQualityAndRegion) {
     EXPECT_EQ(image_size(webp), std::make_pair(800, 600));
 }
 
-TEST_F(RenderOptionsTest, ScreenshotsAreCappedInSize) {
-    // 20000 px tall document, full page: cropped to the cap.
-    json o = {{"wait_until", "load"}, {"viewport_width", 320}, {"viewport_height", 240}};
+TEST_F(RenderOptionsTest, TallPagesAreCapturedInTiles) {
+    // 20000 px tall document, full page: more than one snapshot may be, so
+    // it is captured a viewport at a time and kept whole (tiled_snapshot.h).
     ASSERT_OK(render("/long.html", "png", {{"wait_until", "load"}, {"viewport_width", 320}}));
     auto size = image_size(read_file(last()));
     EXPECT_EQ(size.first, 320);
-    EXPECT_EQ(size.second, 16384);
+    EXPECT_EQ(size.second, 20000);
+    // WebP cannot hold it: a clear failure instead of a cut image.
+    auto r = render("/long.html", "webp", {{"wait_until", "load"}, {"viewport_width", 320}});
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.error_code, "print_failed");
+    EXPECT_NE(r.error.find("WebP image holds at most 16383 px"), std::string::npos) << r.error;
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 
+#include "render_child/pdf/outline_writer.h"
+
 namespace enconvert::render_child::pdf {
 
 int add_links(QPDF& pdf, const std::vector<LinkArea>& links) {
@@ -11,20 +13,26 @@ int add_links(QPDF& pdf, const std::vector<LinkArea>& links) {
     for (const LinkArea& link : links) {
         if (link.page < 0 || static_cast<std::size_t>(link.page) >= pages.size()) continue;
         QPDFObjectHandle page = pages[static_cast<std::size_t>(link.page)].getObjectHandle();
+        QPDFObjectHandle annot = QPDFObjectHandle::newDictionary();
+        if (link.dest) {
+            QPDFObjectHandle dest = destination_array(pdf, *link.dest);
+            if (dest.isNull()) continue;
+            annot.replaceKey("/Dest", dest);
+        } else {
+            QPDFObjectHandle action = QPDFObjectHandle::newDictionary();
+            action.replaceKey("/S", QPDFObjectHandle::newName("/URI"));
+            action.replaceKey("/URI", QPDFObjectHandle::newString(link.uri));
+            annot.replaceKey("/A", action);
+        }
         // Boxes are relative to the page's origin; honour a MediaBox that
         // does not start at 0,0.
         QPDFObjectHandle::Rectangle media = page.getKey("/MediaBox").getArrayAsRectangle();
-        QPDFObjectHandle action = QPDFObjectHandle::newDictionary();
-        action.replaceKey("/S", QPDFObjectHandle::newName("/URI"));
-        action.replaceKey("/URI", QPDFObjectHandle::newString(link.uri));
-        QPDFObjectHandle annot = QPDFObjectHandle::newDictionary();
         annot.replaceKey("/Type", QPDFObjectHandle::newName("/Annot"));
         annot.replaceKey("/Subtype", QPDFObjectHandle::newName("/Link"));
         annot.replaceKey("/Rect", QPDFObjectHandle::newFromRectangle(QPDFObjectHandle::Rectangle(
                                       media.llx + link.x0, media.lly + link.y0, media.llx + link.x1,
                                       media.lly + link.y1)));
         annot.replaceKey("/Border", QPDFObjectHandle::parse("[0 0 0]"));
-        annot.replaceKey("/A", action);
         QPDFObjectHandle annots = page.getKey("/Annots");
         if (!annots.isArray()) {
             annots = QPDFObjectHandle::newArray();

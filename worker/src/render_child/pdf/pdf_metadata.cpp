@@ -4,14 +4,27 @@
 
 namespace enconvert::render_child::pdf {
 
-void set_metadata(QPDF& pdf, const std::string& title) {
+namespace {
+void put(QPDFObjectHandle& info, const char* key, const std::string& value) {
+    // Whatever the printer wrote under this key is not the page's.
+    if (value.empty())
+        info.removeKey(key);
+    else
+        info.replaceKey(key, QPDFObjectHandle::newUnicodeString(value));
+}
+}  // namespace
+
+void set_metadata(QPDF& pdf, const DocumentInfo& doc) {
     QPDFObjectHandle trailer = pdf.getTrailer();
     QPDFObjectHandle info = trailer.getKey("/Info");
     if (!info.isDictionary()) {
         info = pdf.makeIndirectObject(QPDFObjectHandle::newDictionary());
         trailer.replaceKey("/Info", info);
     }
-    if (!title.empty()) info.replaceKey("/Title", QPDFObjectHandle::newUnicodeString(title));
+    put(info, "/Title", doc.title);
+    put(info, "/Author", doc.author);
+    put(info, "/Subject", doc.subject);
+    put(info, "/Keywords", doc.keywords);
     info.replaceKey("/Producer", QPDFObjectHandle::newUnicodeString("enconvert (WebKitGTK)"));
     // Viewers show the title, not the file name, in their window bar.
     QPDFObjectHandle root = pdf.getRoot();
@@ -20,7 +33,7 @@ void set_metadata(QPDF& pdf, const std::string& title) {
         prefs = QPDFObjectHandle::newDictionary();
         root.replaceKey("/ViewerPreferences", prefs);
     }
-    if (!title.empty()) prefs.replaceKey("/DisplayDocTitle", QPDFObjectHandle::newBool(true));
+    if (!doc.title.empty()) prefs.replaceKey("/DisplayDocTitle", QPDFObjectHandle::newBool(true));
 }
 
 }  // namespace enconvert::render_child::pdf

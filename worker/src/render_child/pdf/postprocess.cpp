@@ -9,6 +9,7 @@
 #include "render_child/pdf/font_subsetter.h"
 #include "render_child/pdf/grayscale.h"
 #include "render_child/pdf/link_annotator.h"
+#include "render_child/pdf/outline_writer.h"
 #include "render_child/pdf/page_overlay.h"
 #include "render_child/pdf/pdf_metadata.h"
 
@@ -33,7 +34,8 @@ std::string postprocess(const std::string& path, const PostProcessInput& input,
         // the body's identical ones too.
         const FontStats fonts = subset_fonts(doc);
         const int links = add_links(doc, input.links);
-        set_metadata(doc, input.title);
+        const int outline = write_outline(doc, input.outline);
+        set_metadata(doc, input.info);
         if (input.grayscale) make_grayscale(doc);
         QPDFWriter writer(doc, temp.c_str());
         // Object streams and recompressed streams: what makes Chromium's
@@ -44,7 +46,8 @@ std::string postprocess(const std::string& path, const PostProcessInput& input,
         writer.setRecompressFlate(true);
         writer.setLinearization(false);
         writer.write();
-        if (stats) *stats = {fonts.programs, fonts.subset, fonts.duplicates, links, stamped};
+        if (stats)
+            *stats = {fonts.programs, fonts.subset, fonts.duplicates, links, outline, stamped};
     } catch (const std::exception& e) {
         std::remove(temp.c_str());
         return e.what();

@@ -1,23 +1,20 @@
 // Rewrites a PDF printed by WebKitGTK into what customers expect from a
-// browser's PDF: fonts subset and de-duplicated, clickable links, title
-// metadata, header/footer stamped. One pass over the file with qpdf.
+// browser's PDF: fonts subset and de-duplicated, clickable links, an
+// outline, document metadata, header/footer stamped. One pass over the
+// file with qpdf.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "render_child/pdf/marks.h"
+
 namespace enconvert::render_child::pdf {
 
-// A link's box on a page, in PDF user space (points, origin bottom-left).
-struct LinkArea {
-    int page = 0;  // 0-based
-    double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
-    std::string uri;
-};
-
 struct PostProcessInput {
-    std::string title;
+    DocumentInfo info;
     std::vector<LinkArea> links;
+    std::vector<OutlineEntry> outline;  // empty: no outline
     bool grayscale = false;
     // PDF whose page i is stamped onto page i (header/footer); empty: none.
     std::string overlay_path;
@@ -29,6 +26,7 @@ struct PostProcessStats {
     int fonts_subset = 0;
     int duplicate_fonts_dropped = 0;
     int links = 0;
+    int outline_entries = 0;
     int pages_stamped = 0;
 };
 

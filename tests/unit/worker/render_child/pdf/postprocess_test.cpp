@@ -124,7 +124,7 @@ TEST_F(PdfPostprocessTest, TitleAndProducerAreWritten) {
     const std::string file = path("title.pdf");
     write_cairo_pdf(file, 1, [](cairo_t* cr, int) { draw_text(cr, 72, 100, "Titled"); });
     PostProcessInput input;
-    input.title = "Résumé — 履歴書";
+    input.info.title = "Résumé — 履歴書";
     ASSERT_EQ(postprocess(file, input), "");
     const std::string info = test_support::run_command("pdfinfo '" + file + "'");
     EXPECT_TRUE(std::regex_search(info, std::regex("Title: +Résumé — 履歴書\n"))) << info;

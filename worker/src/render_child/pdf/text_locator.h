@@ -1,0 +1,60 @@
+// Finds a piece of the page's text in the printed PDF's text: every place
+// it occurs, where each lies in the printed flow (to compare with the
+// page's own measurement), and the boxes it covers line by line.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "render_child/pdf/marks.h"
+#include "render_child/pdf/page_text.h"
+
+namespace enconvert::render_child::pdf {
+
+// Glyphs first..last (inclusive) of PageText::glyphs.
+struct Span {
+    int first = 0;
+    int last = 0;
+};
+
+class TextLocator {
+  public:
+    // Both must outlive the locator.
+    TextLocator(const PageText& text, const PageGeometry& geometry);
+
+    // Every occurrence of `needle` (already normalised). Long needles are
+    // matched by their head and tail (printing may change something in
+    // between: generated content, a line-end character), as the span from
+    // a head to the nearest tail that follows it within the needle's
+    // length and some slack; a head without its tail is a span of its own.
+    std::vector<Span> find_all(const std::u32string& needle) const;
+
+    // The top-left corner of a glyph in flow coordinates (marks.h).
+    FlowBox flow_of(int glyph) const;
+
+    // One rectangle per printed line (and page) of the span, in PDF user
+    // space; `uri`/`dest` left empty.
+    std::vector<LinkArea> line_boxes(Span span) const;
+
+    // Where a jump to the span lands: its first glyph's page, left edge and
+    // top (PDF user space), a little above the text so it is not cut.
+    Destination destination(Span span) const;
+
+    const PageText& text() const { return text_; }
+    const PageGeometry& geometry() const { return geometry_; }
+
+    // Needles are matched whole up to this many characters.
+    static constexpr std::size_t kWholeNeedle = 48;
+
+  private:
+    std::vector<int> matches(const std::u32string& needle) const;
+
+    const PageText& text_;
+    const PageGeometry& geometry_;
+    // Positions of each character, to start the search at the needle's
+    // rarest one instead of scanning every glyph.
+    std::unordered_map<char32_t, std::vector<int>> positions_;
+};
+
+}  // namespace enconvert::render_child::pdf
