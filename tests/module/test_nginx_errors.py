@@ -147,8 +147,7 @@ REFUSED = {
         (lambda p: req(p, [AUTH, JSON, b"Content-Length: 2x"],
                        method=b"POST"), 400, "bad_request"),
     "http11_without_host":
-        (lambda p: p and (b"GET " + p + b" HTTP/1.1\r\n\r\n"), 400,
-         "bad_request"),
+        (lambda p: b"GET " + p + b" HTTP/1.1\r\n\r\n", 400, "bad_request"),
     "path_above_root":
         (lambda p: req(p + b"/../../../../x"), 400, "bad_request"),
     "header_line_too_long":
@@ -260,7 +259,8 @@ def local_conf(tmp, port):
     assert "@" not in re.sub(r"@enconvert_\w+", "", text), text
     conf = home / "nginx" / "nginx.conf"
     conf.write_text(text)
-    return str(home / "nginx"), str(conf), str(home / "log" / "error.log")
+    return (str(home / "nginx"), str(conf),
+            str(home / "log" / "nginx-error.log"))
 
 
 @pytest.fixture
