@@ -298,11 +298,12 @@ ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest)
 /*
  * Whether an error nginx answers belongs to the API: the path the client
  * sent, up to its query, lies in one of this server's locations with
- * enconvert_api (a prefix, an exact or a regular expression location;
- * nested locations are not compared with each other).  The path is taken
- * as sent, not normalised: the error may come before nginx parsed the
- * request line (r->uri is empty then), and an error_page to a URI
- * replaces r->uri.  If path is not NULL it gets that path.
+ * enconvert_api (a prefix, an exact or a regular expression location; a
+ * location nginx would prefer, such as a longer prefix of another site
+ * inside the API's, is not looked for).  The path is taken as sent, not
+ * normalised: the error may come before nginx parsed the request line
+ * (r->uri is empty then), and an error_page to a URI replaces r->uri.
+ * If path is not NULL it gets that path.
  */
 
 ngx_int_t
