@@ -97,6 +97,11 @@ static const char  *ngx_http_enconvert_orientations[] = {
     "portrait", "landscape", NULL
 };
 
+/* pdf_options.layout_width: the width print lays the page out at */
+static const char  *ngx_http_enconvert_layout_widths[] = {
+    "page", "viewport", NULL
+};
+
 
 static ngx_http_enconvert_field_t  ngx_http_enconvert_margin_fields[] = {
 
@@ -195,6 +200,9 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_pdf_fields[] = {
 
     { "metadata", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0,
       0, 0, NULL, ngx_http_enconvert_metadata_fields, NULL },
+
+    { "layout_width", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL, 0,
+      1, 16, ngx_http_enconvert_layout_widths, NULL, NULL },
 
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
 };

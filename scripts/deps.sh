@@ -24,6 +24,8 @@ packages=(
     # tests
     poppler-utils qpdf python3 python3-pytest python3-zmq python3-msgpack
     python3-aiosmtpd python3-yaml python3-botocore
+    # the print-fidelity tests compare page counts with Chromium's
+    chromium
     python3-gi gir1.2-gdkpixbuf-2.0
     # make sanitize (GCC's libasan comes with build-essential), make fuzz
     # (clang's libFuzzer runtime), llvm-symbolizer for readable reports

@@ -78,6 +78,10 @@ PDF_BAD = [
      "pdf_options.print_background"),
     ({"print_background": 1}, "invalid_type", "pdf_options.print_background"),
     ({"grayscale": 0}, "invalid_type", "pdf_options.grayscale"),
+    ({"layout_width": "Viewport"}, "invalid_value",
+     "pdf_options.layout_width"),
+    ({"layout_width": "wide"}, "invalid_value", "pdf_options.layout_width"),
+    ({"layout_width": True}, "invalid_type", "pdf_options.layout_width"),
     ({"header": "<b>x</b>"}, "invalid_type", "pdf_options.header"),
     ({"header": {"content": "x" * 2001}}, "out_of_range",
      "pdf_options.header.content"),
@@ -127,6 +131,7 @@ def test_pdf_options_all_members_forwarded(env):
             "orientation": "landscape",
             "margins": {"top": 0, "right": 12.5, "bottom": 1000, "left": 3},
             "scale": 0.1, "print_background": False, "grayscale": True,
+            "layout_width": "viewport",
             "header": {"content": "<span>{{page}}/{{total_pages}}</span>",
                        "height": 0},
             # 2000 characters, 4000 bytes

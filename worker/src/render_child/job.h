@@ -42,6 +42,9 @@ struct PdfOptions {
     std::optional<Band> footer;
     // Bookmarks from the page's headings (pdf_options.outline).
     bool outline = true;
+    // pdf_options.layout_width "viewport": lay the page out at the viewport
+    // width (and shrink it onto the paper) instead of the paper's width.
+    bool layout_at_viewport = false;
     PdfMetadata metadata;
 };
 

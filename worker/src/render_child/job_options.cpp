@@ -7,6 +7,7 @@
 
 #include "render_child/image_writer.h"
 #include "render_child/page_sizes.h"
+#include "render_child/print_setup.h"
 
 namespace enconvert::render_child {
 namespace {
@@ -142,7 +143,8 @@ void read_pdf_options(Reader& r, const json& options, Job& job) {
     if (!pdf) return;
     r.only(*pdf, "pdf_options",
            {"page_size", "page_width", "page_height", "orientation", "margins", "scale",
-            "print_background", "grayscale", "header", "footer", "outline", "metadata"});
+            "print_background", "grayscale", "header", "footer", "outline", "metadata",
+            "layout_width"});
 
     if (const json* size = r.find(*pdf, "page_size")) {
         std::optional<PaperMm> paper;
@@ -177,6 +179,11 @@ void read_pdf_options(Reader& r, const json& options, Job& job) {
         r.number(*m, "left", "pdf_options.margins.left", 0, kMaxPaperMm, p.margin_left_mm);
     }
     r.number(*pdf, "scale", "pdf_options.scale", 0.1, 2, p.scale);
+    if (const json* w = r.find(*pdf, "layout_width")) {
+        if (!w->is_string() || (*w != "page" && *w != "viewport"))
+            return r.fail("pdf_options.layout_width must be \"page\" or \"viewport\"");
+        p.layout_at_viewport = *w == "viewport";
+    }
     r.boolean(*pdf, "print_background", "pdf_options.print_background", p.print_background);
     r.boolean(*pdf, "grayscale", "pdf_options.grayscale", p.grayscale);
     read_band(r, *pdf, "header", p.header);
@@ -197,6 +204,15 @@ void resolve_page(Reader& r, PdfOptions& p) {
     if (p.page_width_mm - p.margin_left_mm - p.margin_right_mm < kMinPrintableMm ||
         p.page_height_mm - p.margin_top_mm - p.margin_bottom_mm < kMinPrintableMm)
         r.fail("pdf_options.margins leave less than 10 mm of the page to print on");
+}
+
+// layout_width "viewport": the print scale that makes the printable width
+// exactly the viewport's width in CSS px, so the page is laid out as on a
+// screen that wide and shrunk onto the paper; `scale` is replaced.
+void lay_out_at_viewport(Job& job) {
+    PdfOptions& p = job.pdf;
+    p.scale = 1;
+    p.scale = printable_width_css_px(p) / job.viewport_width;
 }
 
 }  // namespace
@@ -232,6 +248,7 @@ std::string read_options(const json& options, Job& job) {
         r.boolean(options, "single_page", "single_page", job.single_page);
         read_pdf_options(r, options, job);
         if (r.error().empty()) resolve_page(r, job.pdf);
+        if (r.error().empty() && job.pdf.layout_at_viewport) lay_out_at_viewport(job);
     } else {
         if (const json* f = r.find(options, "image_format")) {
             // `format` of the request is authoritative; a contradicting

@@ -15,6 +15,7 @@
 #include "net/address_policy.h"
 #include "render_child/channel.h"
 #include "render_child/file_printer.h"
+#include "render_child/font_config.h"
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/renderer.h"
 
@@ -106,6 +107,9 @@ int run(int argc, char** argv) {
     // Without these, pages print blank under Xvfb (no GL, no DMA-BUF).
     setenv("WEBKIT_DISABLE_COMPOSITING_MODE", "1", 1);
     setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", 1);
+    const std::string font_config = enconvert::render_child::use_shipped_font_config();
+    kLog.debug("font configuration",
+               {{"file", font_config.empty() ? "(system default)" : font_config}});
     if (!gtk_init_check(&argc, &argv)) {
         kLog.error("cannot open the display",
                    {{"display", getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)"}});

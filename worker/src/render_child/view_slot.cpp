@@ -5,6 +5,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cmath>
+
+#include "render_child/capture_style.h"
+#include "render_child/print_setup.h"
 #include "render_child/view_slot_internal.h"
 
 namespace enconvert::render_child {
@@ -146,8 +150,10 @@ void ViewSlot::create_view() {
     // renderer has no use for offline caches: pages load from the network.
     disable_feature(settings.get(), "ServiceWorkers");
 
+    GObjectPtr<WebKitUserContentManager> content(new_capture_content_manager());
     view_ = WEBKIT_WEB_VIEW(g_object_new(WEBKIT_TYPE_WEB_VIEW, "web-context", context_.get(),
-                                         "settings", settings.get(), nullptr));
+                                         "settings", settings.get(), "user-content-manager",
+                                         content.get(), nullptr));
     window_.reset(gtk_offscreen_window_new());
     gtk_container_add(GTK_CONTAINER(window_.get()), GTK_WIDGET(view_));
     gtk_widget_set_size_request(GTK_WIDGET(view_), 1920, 1080);
@@ -238,8 +244,18 @@ void ViewSlot::start(Job job) {
     const GdkRGBA white{1, 1, 1, 1};
     webkit_web_view_set_background_color(view_, &white);
 
-    gtk_widget_set_size_request(GTK_WIDGET(view_), job_->viewport_width, job_->viewport_height);
-    gtk_window_resize(GTK_WINDOW(window_.get()), job_->viewport_width, job_->viewport_height);
+    // Print lays the page out at the paper's printable width, but media
+    // queries and vw units see the view: a PDF's view is exactly that wide,
+    // as Chromium prints (with layout_width "viewport" the print scale makes
+    // that width the viewport's).
+    const int width = job_->format == "pdf"
+                          ? static_cast<int>(std::lround(printable_width_css_px(job_->pdf)))
+                          : job_->viewport_width;
+    gtk_widget_set_size_request(GTK_WIDGET(view_), width, job_->viewport_height);
+    gtk_window_resize(GTK_WINDOW(window_.get()), width, job_->viewport_height);
+    // Allocate the new size now: the web process must have it before the
+    // load below, or scripts and media queries could see the last job's.
+    gtk_container_check_resize(GTK_CONTAINER(window_.get()));
 
     const auto budget_ms = static_cast<guint>(job_->timeout_seconds * 1000.0);
     deadline_.reset(g_timeout_add(budget_ms, &ViewSlot::on_deadline, this));

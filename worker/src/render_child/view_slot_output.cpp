@@ -12,6 +12,7 @@
 #include "render_child/page_scripts.h"
 #include "render_child/pdf/mark_placer.h"
 #include "render_child/pdf/postprocess.h"
+#include "render_child/pdf/trailing_page.h"
 #include "render_child/print_setup.h"
 #include "render_child/tiled_snapshot.h"
 #include "render_child/view_slot.h"
@@ -170,6 +171,12 @@ gboolean ViewSlot::on_print_watchdog(gpointer data) {
 
 void ViewSlot::finish_pdf() {
     pdf::PostProcessInput input;
+    if (!printing_bands_ && pdf::last_page_is_sliver(temp_path_)) {
+        // Before pages are counted for a single-page reprint or the
+        // header/footer, and before links and bookmarks are placed.
+        const std::string why = pdf::drop_last_page(temp_path_);
+        note(log::Level::debug, "near-empty last page", why.empty() ? "dropped" : why);
+    }
     if (single_page_height_mm_ > 0 && !single_page_retried_) {
         // The measurement is taken on the screen layout; if print layout
         // came out longer, print once more on a sheet certainly tall enough.
@@ -298,8 +305,7 @@ void ViewSlot::start_snapshot() {
     const std::uint64_t generation = generation_;
     TiledSnapshot::start(view_, cancellable_.get(), job_->format, job_->image_quality, temp_path_,
                          [this, generation](const TiledSnapshot::Result& result) {
-                             if (generation != generation_ || stage_ != Stage::Snapshotting)
-                                 return;
+                             if (generation != generation_ || stage_ != Stage::Snapshotting) return;
                              if (result.single)
                                  take_snapshot(WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT);
                              else if (!result.error.empty())

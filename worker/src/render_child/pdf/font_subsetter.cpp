@@ -10,12 +10,20 @@
 #include <string>
 #include <vector>
 
+#include "render_child/pdf/glyph_text.h"
 #include "render_child/pdf/hb_subset.h"
+#include "render_child/pdf/to_unicode.h"
 
 namespace enconvert::render_child::pdf {
 namespace {
 
 using Glyphs = std::set<std::uint32_t>;
+
+// What the pages show with one font: its codes and the glyphs they select.
+struct Shown {
+    Glyphs glyphs;
+    std::set<std::uint32_t> codes;
+};
 
 // A composite (Type0) font whose program we can subset: where its program
 // lives and how its 2-byte codes become glyph ids.
@@ -61,7 +69,7 @@ std::optional<CompositeFont> analyse(QPDFObjectHandle font) {
 // Tf through q/Q (the font is part of the graphics state).
 class TextScanner : public QPDFObjectHandle::ParserCallbacks {
   public:
-    TextScanner(QPDFObjectHandle fonts, std::map<QPDFObjGen, std::pair<CompositeFont, Glyphs>>& out)
+    TextScanner(QPDFObjectHandle fonts, std::map<QPDFObjGen, std::pair<CompositeFont, Shown>>& out)
         : fonts_(fonts), out_(out) {}
 
     void handleObject(QPDFObjectHandle obj, size_t, size_t) override {
@@ -98,7 +106,7 @@ class TextScanner : public QPDFObjectHandle::ParserCallbacks {
         if (it == out_.end()) {
             std::optional<CompositeFont> analysed = analyse(font);
             if (!analysed) return;
-            it = out_.emplace(font.getObjGen(), std::make_pair(*analysed, Glyphs{})).first;
+            it = out_.emplace(font.getObjGen(), std::make_pair(*analysed, Shown{})).first;
         }
         current_ = &it->second;
     }
@@ -110,27 +118,62 @@ class TextScanner : public QPDFObjectHandle::ParserCallbacks {
         for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
             const std::uint32_t cid = (static_cast<unsigned char>(bytes[i]) << 8) |
                                       static_cast<unsigned char>(bytes[i + 1]);
+            current_->second.codes.insert(cid);
             if (map.empty()) {
-                current_->second.insert(cid);
+                current_->second.glyphs.insert(cid);
             } else if (2 * cid + 1 < map.size()) {
-                current_->second.insert((static_cast<unsigned char>(map[2 * cid]) << 8) |
-                                        static_cast<unsigned char>(map[2 * cid + 1]));
+                current_->second.glyphs.insert((static_cast<unsigned char>(map[2 * cid]) << 8) |
+                                               static_cast<unsigned char>(map[2 * cid + 1]));
             }
         }
     }
 
     QPDFObjectHandle fonts_;
-    std::map<QPDFObjGen, std::pair<CompositeFont, Glyphs>>& out_;
-    std::pair<CompositeFont, Glyphs>* current_ = nullptr;
-    std::vector<std::pair<CompositeFont, Glyphs>*> stack_;
+    std::map<QPDFObjGen, std::pair<CompositeFont, Shown>>& out_;
+    std::pair<CompositeFont, Shown>* current_ = nullptr;
+    std::vector<std::pair<CompositeFont, Shown>*> stack_;
     std::vector<QPDFObjectHandle> operands_;
 };
+
+// The glyph a code selects: the code itself (Identity) or its CIDToGIDMap
+// entry.
+std::optional<std::uint32_t> glyph_of(const CompositeFont& font, std::uint32_t code) {
+    if (font.cid_to_gid.empty()) return code;
+    if (2 * code + 1 >= font.cid_to_gid.size()) return std::nullopt;
+    return (static_cast<unsigned char>(font.cid_to_gid[2 * code]) << 8) |
+           static_cast<unsigned char>(font.cid_to_gid[2 * code + 1]);
+}
+
+// Repairs the font's ToUnicode map from its program (to_unicode.h); true
+// if it changed. Must run before subsetting, which drops the GSUB table
+// the ligatures are read from.
+bool fix_extraction(QPDFObjectHandle font, const CompositeFont& composite, const Shown& shown,
+                    const GlyphText& glyphs) {
+    QPDFObjectHandle stream = font.getKey("/ToUnicode");
+    TextMap map;
+    if (stream.isStream()) {
+        std::optional<TextMap> parsed = parse_to_unicode(stream_bytes(stream));
+        if (!parsed) return false;  // a CMap we cannot read whole: leave it
+        map = std::move(*parsed);
+    }
+    const int changed = fix_text_map(map, shown.codes, glyphs,
+                                     [&](std::uint32_t code) { return glyph_of(composite, code); });
+    if (changed == 0) return false;
+    const std::string cmap = write_to_unicode(map);
+    if (stream.isStream() && stream.isIndirect()) {
+        stream.replaceStreamData(cmap, QPDFObjectHandle::newNull(), QPDFObjectHandle::newNull());
+    } else {
+        QPDFObjectHandle fresh = QPDFObjectHandle::newStream(font.getOwningQPDF(), cmap);
+        font.replaceKey("/ToUnicode", fresh);
+    }
+    return true;
+}
 
 }  // namespace
 
 FontStats subset_fonts(QPDF& pdf) {
     // Font object -> (how to read it, glyphs used).
-    std::map<QPDFObjGen, std::pair<CompositeFont, Glyphs>> used;
+    std::map<QPDFObjGen, std::pair<CompositeFont, Shown>> used;
     for (QPDFPageObjectHelper& page : QPDFPageDocumentHelper(pdf).getAllPages()) {
         TextScanner scanner(page.getAttribute("/Resources", false).getKey("/Font"), used);
         page.parseContents(&scanner);
@@ -151,14 +194,22 @@ FontStats subset_fonts(QPDF& pdf) {
     std::map<std::string, Group> groups;  // keyed by the program's bytes
     std::set<QPDFObjGen> seen_streams;
     FontStats stats;
+    std::map<std::string, GlyphText> glyph_text;  // by program bytes
     for (auto& [objgen, entry] : used) {
-        auto& [font, glyphs] = entry;
+        auto& [font, shown] = entry;
+        const Glyphs& glyphs = shown.glyphs;
         QPDFObjectHandle stream = font.descriptor.getKey(font.program_key);
         seen_streams.insert(stream.getObjGen());
-        Group& group = groups[stream_bytes(stream)];
+        const std::string bytes = stream_bytes(stream);
+        Group& group = groups[bytes];
         if (!group.stream.isInitialized()) group.stream = stream;
         group.glyphs.insert(glyphs.begin(), glyphs.end());
         group.fonts.push_back(font);
+        auto text = glyph_text.find(bytes);
+        if (text == glyph_text.end())
+            text = glyph_text.emplace(bytes, analyse_glyph_text(bytes)).first;
+        if (fix_extraction(pdf.getObjectByObjGen(objgen), font, shown, text->second))
+            ++stats.text_maps_fixed;
     }
     stats.duplicates = static_cast<int>(seen_streams.size() - groups.size());
     for (auto& [bytes, group] : groups) {

@@ -13,11 +13,15 @@
 namespace enconvert::render_child::pdf {
 
 struct FontStats {
-    int programs = 0;    // distinct font programs after de-duplication
-    int subset = 0;      // of which rewritten smaller
-    int duplicates = 0;  // embedded copies dropped in favour of an identical one
+    int programs = 0;         // distinct font programs after de-duplication
+    int subset = 0;           // of which rewritten smaller
+    int duplicates = 0;       // embedded copies dropped in favour of an identical one
+    int text_maps_fixed = 0;  // ToUnicode maps repaired (ligatures, aliases)
 };
 
+// Before subsetting, each font's ToUnicode map is repaired from its program
+// (to_unicode.h), so text extracts as it was typed.
+//
 // Fonts it cannot analyse (simple fonts, Type3, bare CFF) are left as they are.
 FontStats subset_fonts(QPDF& pdf);
 

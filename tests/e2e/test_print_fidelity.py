@@ -1,0 +1,241 @@
+"""Print fidelity (docs/rendering.md, "Fonts", "Capture without scrollbars",
+"Layout width"): text extracts as typed, the classic family names get
+TrueType Liberation faces, nothing prints a scrollbar, screenshots are as
+wide as asked, and print is laid out at the paper's width, with page counts
+next to Chromium's (Debian's `chromium`) on the same fixtures."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import zlib
+from http.server import SimpleHTTPRequestHandler
+
+import pytest
+
+from stack import LoopbackServer, pdftotext
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "print")
+FONTS = {
+    "/fonts/sans.ttf": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/fonts/serif.ttf": "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+}
+
+
+class _PrintFixtures(SimpleHTTPRequestHandler):
+    def __init__(self, *a, **kw):
+        super().__init__(*a, directory=FIXTURES, **kw)
+
+    def translate_path(self, path):
+        path = path.split("?", 1)[0]
+        return FONTS.get(path) or super().translate_path(path)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def pages():
+    server = LoopbackServer(_PrintFixtures)
+    yield server
+    server.close()
+
+
+def convert(stack, endpoint, url, **options):
+    r = stack.call("POST", f"/v1/convert/{endpoint}",
+                   {"url": url, "direct_download": True, **options})
+    assert r.status == 200, r
+    return r.body
+
+
+def pdf_of(stack, url, **options):
+    data = convert(stack, "url-to-pdf", url, **options)
+    assert data.startswith(b"%PDF-")
+    return data
+
+
+def run_on_pdf(data, *command):
+    """Runs a poppler tool on `data` saved to a file; its stdout."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+        f.write(data)
+        f.flush()
+        return subprocess.run([*command, f.name], capture_output=True, text=True,
+                              check=True).stdout
+
+
+def page_count(data):
+    for line in run_on_pdf(data, "pdfinfo").splitlines():
+        if line.startswith("Pages:"):
+            return int(line.split()[1])
+    raise AssertionError("pdfinfo gave no page count")
+
+
+def gray_page(data, dpi=96):
+    """Page 1 rendered in gray at `dpi`: (width, height, bytes), one byte a
+    pixel, row by row (poppler's PGM output)."""
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "in.pdf")
+        with open(src, "wb") as f:
+            f.write(data)
+        subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), "-f", "1", "-l", "1",
+                        "-singlefile", src, os.path.join(d, "page")], check=True)
+        with open(os.path.join(d, "page.pgm"), "rb") as f:
+            pgm = f.read()
+    fields = pgm.split(maxsplit=4)
+    assert fields[0] == b"P5" and fields[3] == b"255", fields[:4]
+    return int(fields[1]), int(fields[2]), fields[4]
+
+
+def png_rgb(data):
+    """(width, height, rows) of an 8-bit RGB or RGBA PNG, rows as lists of
+    (r, g, b); enough of PNG for our own screenshots."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
+            depth, colour = body[8], body[9]
+            assert depth == 8 and colour in (2, 6), (depth, colour)
+            channels = 3 if colour == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw, stride, rows, prev = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
+    for y in range(height):
+        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
+        kind, cur = line[0], bytearray(line[1:])
+        for i in range(stride):
+            a = cur[i - channels] if i >= channels else 0
+            b, c = prev[i], prev[i - channels] if i >= channels else 0
+            if kind == 1:
+                cur[i] = (cur[i] + a) & 255
+            elif kind == 2:
+                cur[i] = (cur[i] + b) & 255
+            elif kind == 3:
+                cur[i] = (cur[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(cur[x * channels:x * channels + 3]) for x in range(width)])
+        prev = cur
+    return width, height, rows
+
+
+def words(text):
+    return " ".join(text.split())
+
+
+# ---- text extraction --------------------------------------------------------
+
+def test_ligatures_and_quotes_extract_as_typed(stack, pages):
+    """DejaVu ligates fi, ff, ffl, ...: the text must come back as letters,
+    not as U+FB00-FB06 or nothing, and ’ as ’."""
+    text = words(pdftotext(pdf_of(stack, pages.base + "/ligatures.html")))
+    assert ("The office staff were affluent after a difficult flight and "
+            "shuffled off; it’s fine.") in text, text
+    assert "Efficient baffles fluff the waffle; “quoted” and it’s offered." in text, text
+    assert not any(0xFB00 <= ord(c) <= 0xFB06 for c in text), text
+
+
+def test_classic_family_names_print_as_liberation_truetype(stack, pages):
+    data = pdf_of(stack, pages.base + "/families.html")
+    fonts = run_on_pdf(data, "pdffonts")
+    assert "Type 3" not in fonts, fonts
+    for face in ("LiberationSans", "LiberationSerif", "LiberationMono"):
+        assert face in fonts, fonts
+    text = words(pdftotext(data))
+    assert "Helvetica text for the sans-serif alias." in text
+
+
+# ---- scrollbars ----------------------------------------------------------------
+
+def test_overflowing_block_prints_no_scrollbar(stack, pages):
+    """The fixture's box (300x80 CSS px at 100,100) holds one line at its
+    top; a scrollbar would be drawn across its foot."""
+    data = pdf_of(stack, pages.base + "/scrollbars.html",
+                  pdf_options={"margins": {"top": 0, "right": 0, "bottom": 0, "left": 0}})
+    width, _, gray = gray_page(data)  # 96 dpi: one pixel a CSS px
+    assert "a_line_of_code" in pdftotext(data)
+    foot = [gray[y * width + x] for y in range(158, 178) for x in range(104, 396)]
+    dark = sum(1 for v in foot if v < 235)
+    assert dark == 0, f"{dark} non-white pixels where a scrollbar would be"
+
+
+def test_screenshot_is_exactly_the_viewport_wide_without_a_scrollbar(stack, pages):
+    data = convert(stack, "url-to-screenshot", pages.base + "/tall_red.html",
+                   viewport_width=1280, viewport_height=400, full_page=False,
+                   image_format="png")
+    width, height, rows = png_rgb(data)
+    assert (width, height) == (1280, 400)
+    # The page is red to its edges: a scrollbar would paint the right edge.
+    for y in (10, 200, 390):
+        for x in (0, 1270, 1279):
+            r, g, b = rows[y][x]
+            assert r > 230 and g < 30 and b < 30, ((x, y), rows[y][x])
+
+
+# ---- layout width ---------------------------------------------------------------
+
+def test_print_is_laid_out_at_the_papers_width(stack, pages):
+    """A4 with 10 mm margins: 190 mm = 718 CSS px, so max-width media queries
+    for narrow screens apply and vw is the paper's."""
+    text = words(pdftotext(pdf_of(stack, pages.base + "/media_width.html")))
+    assert "PAPER WIDTH LAYOUT" in text and "WIDE SCREEN LAYOUT" not in text, text
+    assert "innerWidth 718" in text, text
+
+
+def test_layout_width_viewport_prints_the_viewport_layout(stack, pages):
+    text = words(pdftotext(pdf_of(stack, pages.base + "/media_width.html",
+                                  viewport_width=1280,
+                                  pdf_options={"layout_width": "viewport"})))
+    assert "WIDE SCREEN LAYOUT" in text and "PAPER WIDTH LAYOUT" not in text, text
+    assert "innerWidth 1280" in text, text
+
+
+def test_layout_width_must_be_page_or_viewport(stack, pages):
+    r = stack.call("POST", "/v1/convert/url-to-pdf",
+                   {"url": pages.base + "/media_width.html",
+                    "pdf_options": {"layout_width": "wide"}})
+    assert r.status == 400, r
+    assert r.json()["field"] == "pdf_options.layout_width", r.json()
+
+
+# ---- next to Chromium -----------------------------------------------------------------
+
+def chromium_pdf(url):
+    binary = shutil.which("chromium")
+    assert binary, "Debian's chromium is a test dependency (scripts/deps.sh)"
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "out.pdf")
+        subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu",
+                        "--no-pdf-header-footer", f"--user-data-dir={d}/profile",
+                        f"--print-to-pdf={out}", url],
+                       capture_output=True, timeout=120, check=True)
+        with open(out, "rb") as f:
+            return f.read()
+
+
+@pytest.mark.parametrize("page", ["responsive_doc.html", "long_table.html"])
+def test_page_count_within_one_of_chromium(stack, pages, page):
+    url = f"{pages.base}/{page}"
+    ours, theirs = page_count(pdf_of(stack, url)), page_count(chromium_pdf(url))
+    assert abs(ours - theirs) <= 1, f"{page}: {ours} pages, Chromium {theirs}"
+
+
+# ---- near-empty last page -----------------------------------------------------------------
+
+def test_a_last_page_holding_only_a_border_sliver_is_dropped(stack, pages):
+    """The body is one view tall (1080 px) and the page's printable height is
+    1047 px: its closing border alone spills onto a second sheet."""
+    data = pdf_of(stack, pages.base + "/full_height.html")
+    assert page_count(data) == 1
+    assert "A short page whose body is one viewport tall." in words(pdftotext(data))
+
+
+def test_a_last_page_with_text_is_kept(stack, pages):
+    data = pdf_of(stack, pages.base + "/long_table.html")
+    assert page_count(data) >= 3
+    assert "Row 120" in pdftotext(data)
