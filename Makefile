@@ -5,7 +5,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON := /usr/bin/python3
 
-.PHONY: all deps build run stop key test unit-test module-test e2e-test bench clean deb package-test
+.PHONY: all deps build run stop key test unit-test module-test e2e-test bench clean deb package-test \
+        sanitize fuzz
 
 all: build
 
@@ -50,6 +51,51 @@ deb: deps
 # through them and purges them (root; changes the machine): CI runs it.
 package-test: deps
 	$(PYTHON) -m pytest -q tests/package
+
+# ASan + UBSan build in $(SANITIZE_BUILD): the unit tests and the module tests
+# (Debian's nginx with libasan preloaded) must run without a finding
+# (docs/fuzzing.md). Not part of make test: it takes long.
+SANITIZE_BUILD ?= build-sanitize
+SANITIZE_DIR = $(abspath $(SANITIZE_BUILD))
+SANITIZE_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANITIZE_SUPP = $(CURDIR)/tests/sanitize
+SANITIZE_REPORTS = $(SANITIZE_DIR)/module-reports
+sanitize: deps
+	@cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+	    -DENCONVERT_SANITIZE=ON -DENCONVERT_SANITIZE_FLAGS="$(SANITIZE_FLAGS)" >/dev/null
+	@cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:suppressions=$(SANITIZE_SUPP)/asan.supp \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:suppressions=$(SANITIZE_SUPP)/ubsan.supp \
+	LSAN_OPTIONS=suppressions=$(SANITIZE_SUPP)/lsan.supp:print_suppressions=0 \
+	    ctest --test-dir $(SANITIZE_BUILD) --output-on-failure -j $(JOBS)
+	@rm -rf $(SANITIZE_REPORTS) && mkdir -p $(SANITIZE_REPORTS)
+	@# nginx rewrites its environment (process titles), so UBSan in a worker
+	@# process loses its options and reports to stderr: the error.log files
+	@# under module-tmp. ASan reads its options at start: log_path works.
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=0:log_path=$(SANITIZE_REPORTS)/asan \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(SANITIZE_REPORTS)/ubsan \
+	ENCONVERT_BUILD=$(SANITIZE_DIR) ENCONVERT_NGINX=$(SANITIZE_SUPP)/nginx-asan.sh \
+	ENCONVERT_MODULE_CC_OPT="$(SANITIZE_FLAGS)" ENCONVERT_MODULE_LD_OPT="$(SANITIZE_FLAGS)" \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider --basetemp=$(SANITIZE_DIR)/module-tmp \
+	    tests/module; status=$$?; \
+	found="$$(ls -A $(SANITIZE_REPORTS); grep -rlE 'runtime error:|Sanitizer' \
+	    --include=error.log $(SANITIZE_DIR)/module-tmp)"; \
+	if [ -n "$$found" ]; then cat $(SANITIZE_REPORTS)/* 2>/dev/null; \
+	    grep -rE -A12 'runtime error:|Sanitizer' --include=error.log $(SANITIZE_DIR)/module-tmp; \
+	    echo "sanitize: the ASan module reported the findings above" >&2; exit 1; fi; \
+	exit $$status
+
+# libFuzzer targets of tests/fuzz, FUZZ_SECONDS each, built with clang in
+# $(FUZZ_BUILD); a crash leaves its input in $(FUZZ_BUILD)/findings/.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DENCONVERT_FUZZ=ON -DENCONVERT_BUILD_TESTS=OFF \
+	    -DENCONVERT_BUILD_NGINX_MODULE=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

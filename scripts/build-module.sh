@@ -31,6 +31,9 @@ fi
 CC_OPT="-g -O2 -fstack-protector-strong -Wformat -Werror=format-security"
 CC_OPT="$CC_OPT -fPIC -Wdate-time -D_FORTIFY_SOURCE=2"
 LD_OPT="-Wl,-z,relro -Wl,-z,now -fPIC"
+# make sanitize adds its instrumentation here (CMakeLists.txt).
+CC_OPT="$CC_OPT${ENCONVERT_MODULE_CC_OPT:+ $ENCONVERT_MODULE_CC_OPT}"
+LD_OPT="$LD_OPT${ENCONVERT_MODULE_LD_OPT:+ $ENCONVERT_MODULE_LD_OPT}"
 
 ARGS=("${NGX_CONF_FLAGS[@]}" "--with-cc-opt=$CC_OPT" "--with-ld-opt=$LD_OPT"
       "--add-dynamic-module=$MODULE_DIR")

@@ -18,7 +18,11 @@ import zmq.utils.z85
 from zmq.utils.monitor import recv_monitor_message
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-MODULE = os.path.join(REPO, "build", "nginx", "ngx_http_enconvert_module.so")
+# ENCONVERT_BUILD: the CMake build directory whose module is tested (as for
+# scripts/build-module.sh; make sanitize: its ASan build), default build/
+MODULE = os.path.join(os.environ.get("ENCONVERT_BUILD",
+                                     os.path.join(REPO, "build")),
+                      "nginx", "ngx_http_enconvert_module.so")
 NGINX = os.environ.get("ENCONVERT_NGINX", "/usr/sbin/nginx")
 
 API_KEY = "sk_live_" + "A1b2C3d4E5" * 4          # 48 characters

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "util/msgpack_depth.h"
+
 namespace enconvert::intake {
 
 using nlohmann::json;
@@ -9,6 +11,8 @@ using nlohmann::json;
 namespace {
 
 constexpr int kMaxOptionsDepth = 8;
+// The whole message: the request map, options and their nesting, with room.
+constexpr std::size_t kMaxMessageDepth = 32;
 
 // msgpack writers may encode small non-negative numbers as signed types;
 // both are accepted as "uint".
@@ -65,8 +69,20 @@ void check_options(const json& v, int depth, const std::string& path) {
     }
 }
 
+// The scheme in any case (RFC 3986; the module accepts "HTTPS://", found by
+// make fuzz, docs/fuzzing.md).
+bool has_prefix_ignoring_case(const std::string& u, std::string_view prefix) {
+    if (u.size() < prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        char c = u[i];
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        if (c != prefix[i]) return false;
+    }
+    return true;
+}
+
 bool is_http_url(const std::string& u) {
-    return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
+    return has_prefix_ignoring_case(u, "http://") || has_prefix_ignoring_case(u, "https://");
 }
 
 ConvertRequest decode_convert(const json& msg) {
@@ -110,6 +126,15 @@ ConvertRequest decode_convert(const json& msg) {
 }  // namespace
 
 DecodeResult decode_request(std::string_view frame) {
+    // from_msgpack recurses per level: refuse deep nesting before it.
+    switch (util::msgpack_shape(frame.begin(), frame.end(), kMaxMessageDepth)) {
+        case util::MsgpackShape::ok:
+            break;
+        case util::MsgpackShape::invalid:
+            return DecodeError{std::nullopt, "frame is not valid msgpack"};
+        case util::MsgpackShape::too_deep:
+            return DecodeError{std::nullopt, "message nested too deeply"};
+    }
     json msg;
     try {
         msg = json::from_msgpack(frame.begin(), frame.end());

@@ -1,5 +1,7 @@
 #include "render/frame.h"
 
+#include "util/msgpack_depth.h"
+
 namespace enconvert::render {
 
 std::string encode_frame(const nlohmann::json& message) {
@@ -35,7 +37,11 @@ std::optional<nlohmann::json> FrameDecoder::next() {
     if (buffered() < 4 + n) return std::nullopt;
     const auto* body = p + 4;
     offset_ += 4 + n;
-    nlohmann::json message = nlohmann::json::from_msgpack(body, body + n, true, false);
+    // from_msgpack recurses per level: refuse deep nesting before it.
+    const util::MsgpackShape shape = util::msgpack_shape(body, body + n, kMaxFrameDepth);
+    nlohmann::json message = shape == util::MsgpackShape::ok
+                                 ? nlohmann::json::from_msgpack(body, body + n, true, false)
+                                 : nlohmann::json(nlohmann::json::value_t::discarded);
     if (offset_ == buffer_.size()) {
         buffer_.clear();
         offset_ = 0;

@@ -14,6 +14,9 @@ namespace enconvert::render {
 
 // Requests and results are small; anything bigger means a corrupt stream.
 inline constexpr std::size_t kMaxFrameBytes = 16 * 1024 * 1024;
+// Nesting of a frame's map (requests carry the job's options): deeper is a
+// MalformedFrame, not a stack overflow.
+inline constexpr std::size_t kMaxFrameDepth = 32;
 
 // The stream is corrupt (e.g. an absurd length): stop reading it.
 struct FrameError : std::runtime_error {
@@ -34,7 +37,8 @@ class FrameDecoder {
 
     // The next complete message, or nullopt until more bytes arrive.
     // Throws FrameError for an oversized length (the stream cannot be
-    // resynchronised), MalformedFrame for a frame that is not a msgpack map.
+    // resynchronised), MalformedFrame for a frame that is not a msgpack map
+    // or nests deeper than kMaxFrameDepth.
     std::optional<nlohmann::json> next();
 
     std::size_t buffered() const { return buffer_.size() - offset_; }

@@ -137,6 +137,34 @@ TEST(Wire, UnknownOpAndBadOptions) {
     EXPECT_NE(expect_error(pack(msg)).detail.find("deep"), std::string::npos);
 }
 
+// make fuzz (docs/fuzzing.md): nlohmann's msgpack reader recursed once per
+// nesting level, so a million nested arrays overflowed the stack.
+TEST(Wire, DeeplyNestedFrameIsAnErrorNotACrash) {
+    std::string frame = std::string("\x82", 1) + "\xa2id" + "\x05" + "\xa7options";
+    frame += std::string(1000000, '\x91') + std::string("\xc0", 1);
+    const DecodeError e = expect_error(frame);
+    EXPECT_FALSE(e.id.has_value());
+    EXPECT_NE(e.detail.find("nested too deeply"), std::string::npos) << e.detail;
+    // As deep as a valid request gets is fine.
+    json msg = good_convert();
+    json deep = 1;
+    for (int i = 0; i < 7; ++i) deep = json::array({deep});
+    msg["options"] = json{{"d", deep}};
+    EXPECT_TRUE(std::holds_alternative<Request>(decode_request(pack(msg))));
+}
+
+// make fuzz (docs/fuzzing.md): the module accepts the scheme in any case
+// (docs/validation.md), the worker refused all but lowercase.
+TEST(Wire, SchemeInAnyCaseAccepted) {
+    json msg = good_convert();
+    msg["urls"] = json::array({"HTTPS://example.com/", "hTtp://10.1/"});
+    auto r = decode_request(pack(msg));
+    ASSERT_TRUE(std::holds_alternative<Request>(r));
+    EXPECT_EQ(std::get<ConvertRequest>(std::get<Request>(r).body).urls[1], "hTtp://10.1/");
+    msg["urls"] = json::array({"ftp://example.com/"});
+    EXPECT_NE(expect_error(pack(msg)).detail.find("urls[0]"), std::string::npos);
+}
+
 TEST(Wire, SignedSmallIntsAccepted) {
     // Some msgpack writers use int8 (0xd0) for small numbers.
     // {"v": int8 1, "id": int8 5, "op": "health"}, built by hand.

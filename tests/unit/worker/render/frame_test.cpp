@@ -80,5 +80,25 @@ TEST(Frame, GarbageBodyIsSkipped) {
     EXPECT_EQ(decoder.buffered(), 0u);
 }
 
+// make fuzz (docs/fuzzing.md): nlohmann's msgpack reader recursed once per
+// nesting level, so a frame of a million nested arrays overflowed the stack.
+TEST(Frame, DeeplyNestedFrameIsSkippedNotACrash) {
+    const std::string body = std::string(
+                                 "\x81\xa1"
+                                 "a",
+                                 3) +
+                             std::string(1000000, '\x91') + "\xc0";
+    const auto n = static_cast<std::uint32_t>(body.size());
+    std::string frame;
+    for (int shift = 24; shift >= 0; shift -= 8) frame.push_back(static_cast<char>(n >> shift));
+    FrameDecoder decoder;
+    decoder.feed(frame + body);
+    decoder.feed(encode_frame({{"v", 1}}));
+    EXPECT_THROW(decoder.next(), MalformedFrame);
+    auto next = decoder.next();
+    ASSERT_TRUE(next);
+    EXPECT_EQ((*next)["v"], 1);
+}
+
 }  // namespace
 }  // namespace enconvert::render
