@@ -98,10 +98,6 @@ PDF_BAD = [
      "pdf_options.footer.height"),
     ({"footer": {"content": "x", "color": "red"}}, "unknown_field",
      "pdf_options.footer.color"),
-    ({"paper": "A4"}, "unknown_field", "pdf_options.paper"),
-    ({"landscape": True}, "unknown_field", "pdf_options.landscape"),
-]
-
     ({"outline": "false"}, "invalid_type", "pdf_options.outline"),
     ({"outline": 0}, "invalid_type", "pdf_options.outline"),
     ({"metadata": "Title"}, "invalid_type", "pdf_options.metadata"),
@@ -116,6 +112,10 @@ PDF_BAD = [
      "pdf_options.metadata.title"),
     ({"metadata": {"creator": "x"}}, "unknown_field",
      "pdf_options.metadata.creator"),
+    ({"paper": "A4"}, "unknown_field", "pdf_options.paper"),
+    ({"landscape": True}, "unknown_field", "pdf_options.landscape"),
+]
+
 
 @pytest.mark.parametrize("opts,code,field", PDF_BAD)
 def test_pdf_options_rejected(env, opts, code, field):
