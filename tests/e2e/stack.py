@@ -301,6 +301,21 @@ class SlowSite(LoopbackServer):
         self.url = self.base + "/slow"
 
 
+def decoded_image(data):
+    """A PNG, JPEG or WebP decoded with GdkPixbuf: (width, height,
+    rowstride, channels, bytes); pixel (x, y) starts at y * rowstride +
+    x * channels."""
+    import gi
+    gi.require_version("GdkPixbuf", "2.0")
+    from gi.repository import GdkPixbuf
+    loader = GdkPixbuf.PixbufLoader()
+    loader.write(data)
+    loader.close()
+    pb = loader.get_pixbuf()
+    return (pb.get_width(), pb.get_height(), pb.get_rowstride(), pb.get_n_channels(),
+            pb.get_pixels())
+
+
 def png_size(data):
     """(width, height) from a PNG's IHDR chunk."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]

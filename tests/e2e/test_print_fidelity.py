@@ -8,12 +8,11 @@ import os
 import shutil
 import subprocess
 import tempfile
-import zlib
 from http.server import SimpleHTTPRequestHandler
 
 import pytest
 
-from stack import LoopbackServer, pdftotext
+from stack import LoopbackServer, decoded_image, pdftotext
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "print")
 FONTS = {
@@ -86,44 +85,6 @@ def gray_page(data, dpi=96):
     return int(fields[1]), int(fields[2]), fields[4]
 
 
-def png_rgb(data):
-    """(width, height, rows) of an 8-bit RGB or RGBA PNG, rows as lists of
-    (r, g, b); enough of PNG for our own screenshots."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width = 8, b"", 0
-    while pos < len(data):
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            width, height = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big")
-            depth, colour = body[8], body[9]
-            assert depth == 8 and colour in (2, 6), (depth, colour)
-            channels = 3 if colour == 2 else 4
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    raw, stride, rows, prev = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
-    for y in range(height):
-        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
-        kind, cur = line[0], bytearray(line[1:])
-        for i in range(stride):
-            a = cur[i - channels] if i >= channels else 0
-            b, c = prev[i], prev[i - channels] if i >= channels else 0
-            if kind == 1:
-                cur[i] = (cur[i] + a) & 255
-            elif kind == 2:
-                cur[i] = (cur[i] + b) & 255
-            elif kind == 3:
-                cur[i] = (cur[i] + (a + b) // 2) & 255
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append([tuple(cur[x * channels:x * channels + 3]) for x in range(width)])
-        prev = cur
-    return width, height, rows
-
-
 def words(text):
     return " ".join(text.split())
 
@@ -168,13 +129,13 @@ def test_screenshot_is_exactly_the_viewport_wide_without_a_scrollbar(stack, page
     data = convert(stack, "url-to-screenshot", pages.base + "/tall_red.html",
                    viewport_width=1280, viewport_height=400, full_page=False,
                    image_format="png")
-    width, height, rows = png_rgb(data)
+    width, height, stride, channels, px = decoded_image(data)
     assert (width, height) == (1280, 400)
     # The page is red to its edges: a scrollbar would paint the right edge.
     for y in (10, 200, 390):
         for x in (0, 1270, 1279):
-            r, g, b = rows[y][x]
-            assert r > 230 and g < 30 and b < 30, ((x, y), rows[y][x])
+            r, g, b = px[y * stride + x * channels:y * stride + x * channels + 3]
+            assert r > 230 and g < 30 and b < 30, ((x, y), (r, g, b))
 
 
 # ---- layout width ---------------------------------------------------------------

@@ -6,13 +6,10 @@ boundaries; sampled rows show the tiles are in order, without gaps or
 repeats. A fixed header shows once, at the top. WebP cannot hold the page
 and fails with a clear error."""
 
-import gi
 import pytest
 
-gi.require_version("GdkPixbuf", "2.0")
-from gi.repository import GdkPixbuf  # noqa: E402
-
-from stack import LoopbackServer, _QuietHandler, jpeg_size, png_size, send_html  # noqa: E402
+from stack import (LoopbackServer, _QuietHandler, decoded_image, jpeg_size, png_size,
+                   send_html)
 
 SHOT = "/v1/convert/url-to-screenshot"
 PAGE_HEIGHT = 40000
@@ -63,16 +60,6 @@ def shoot(stack, url, fmt):
     return r
 
 
-def pixels(data):
-    """Decoded image: (width, height, rowstride, channels, bytes)."""
-    loader = GdkPixbuf.PixbufLoader()
-    loader.write(data)
-    loader.close()
-    pb = loader.get_pixbuf()
-    return (pb.get_width(), pb.get_height(), pb.get_rowstride(), pb.get_n_channels(),
-            pb.get_pixels())
-
-
 def expected_at(y):
     """The page's colour at row y, below the fixed header's first place."""
     return band_rgb(y // BAND)
@@ -92,7 +79,7 @@ def sample_rows():
 
 
 def check_image(data, tolerance, away_from_edges):
-    width, height, stride, channels, px = pixels(data)
+    width, height, stride, channels, px = decoded_image(data)
     assert (width, height) == (WIDTH, PAGE_HEIGHT)
 
     def at(x, y):
