@@ -43,6 +43,11 @@ bench: build
 	@bench/run.sh
 	@bench/notifications/run.sh
 
+# Only the print-fidelity section of make bench (docs/benchmarks.md).
+.PHONY: bench-fidelity
+bench-fidelity: build
+	@bench/run.sh fidelity
+
 # Debian packages in build/deb/ (docs/operations.md).
 deb: deps
 	@scripts/build-deb.sh

@@ -8,7 +8,10 @@ packages=(
     chromium   # the peer renderer, driven by playwright-core (bench/package.json)
     nodejs     # runs the Playwright peer (this machine's nodejs package ships npm)
     python3    # bench drivers (reuse tests/e2e/stack.py)
-    poppler-utils
+    poppler-utils      # pdfinfo, pdftotext, pdffonts (fidelity, render)
+    qpdf               # link annotations (fidelity)
+    postgresql-doc-15  # fidelity: the PostgreSQL manual (DocBook HTML)
+    python3.11-doc     # fidelity: the Python documentation (Sphinx HTML)
 )
 
 missing=()

@@ -7,7 +7,7 @@ import traceback
 
 import lib
 
-NAMES = ["render", "accept", "status", "sync"]
+NAMES = ["render", "accept", "status", "sync", "fidelity"]
 
 
 def run(name):
@@ -17,6 +17,9 @@ def run(name):
     if name == "sync":
         import sync
         return sync.bench_sync()
+    if name == "fidelity":
+        import fidelity
+        return fidelity.bench_fidelity()
     import http_load
     return {"accept": http_load.bench_accept, "status": http_load.bench_status}[name]()
 
