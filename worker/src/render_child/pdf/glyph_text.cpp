@@ -1,21 +1,11 @@
 #include "render_child/pdf/glyph_text.h"
 
-#include <hb.h>
-
-#include <memory>
 #include <vector>
+
+#include "render_child/pdf/hb_ptr.h"
 
 namespace enconvert::render_child::pdf {
 namespace {
-
-template <typename T, void (*Destroy)(T*)>
-struct HbDeleter {
-    void operator()(T* p) const { Destroy(p); }
-};
-using BlobPtr = std::unique_ptr<hb_blob_t, HbDeleter<hb_blob_t, hb_blob_destroy>>;
-using FacePtr = std::unique_ptr<hb_face_t, HbDeleter<hb_face_t, hb_face_destroy>>;
-using FontPtr = std::unique_ptr<hb_font_t, HbDeleter<hb_font_t, hb_font_destroy>>;
-using BufferPtr = std::unique_ptr<hb_buffer_t, HbDeleter<hb_buffer_t, hb_buffer_destroy>>;
 
 // Sequences Latin fonts ligate: f with any letter (fi, fl, ft, fj, fb, ...)
 // and ff with any letter, plus the historical and discretionary ones.
@@ -48,12 +38,12 @@ constexpr Alias kAliases[] = {
 GlyphText analyse_glyph_text(const std::string& font) {
     GlyphText out;
     // The blob borrows `font`, which outlives every use below.
-    BlobPtr blob(hb_blob_create_or_fail(font.data(), static_cast<unsigned>(font.size()),
-                                        HB_MEMORY_MODE_READONLY, nullptr, nullptr));
+    HbBlobPtr blob(hb_blob_create_or_fail(font.data(), static_cast<unsigned>(font.size()),
+                                          HB_MEMORY_MODE_READONLY, nullptr, nullptr));
     if (!blob) return out;
-    FacePtr face(hb_face_create(blob.get(), 0));
-    FontPtr hb(hb_font_create(face.get()));
-    BufferPtr buffer(hb_buffer_create());
+    HbFacePtr face(hb_face_create(blob.get(), 0));
+    HbFontPtr hb(hb_font_create(face.get()));
+    HbBufferPtr buffer(hb_buffer_create());
     if (!hb || !hb_buffer_allocation_successful(buffer.get())) return out;
 
     const hb_feature_t features[] = {{HB_TAG('l', 'i', 'g', 'a'), 1, 0, ~0u},

@@ -1,21 +1,9 @@
 #include "render_child/pdf/hb_subset.h"
 
-#include <hb-subset.h>
-#include <hb.h>
-
-#include <memory>
+#include "render_child/pdf/hb_ptr.h"
 
 namespace enconvert::render_child::pdf {
 namespace {
-
-template <typename T, void (*Destroy)(T*)>
-struct HbDeleter {
-    void operator()(T* p) const { Destroy(p); }
-};
-using BlobPtr = std::unique_ptr<hb_blob_t, HbDeleter<hb_blob_t, hb_blob_destroy>>;
-using FacePtr = std::unique_ptr<hb_face_t, HbDeleter<hb_face_t, hb_face_destroy>>;
-using InputPtr =
-    std::unique_ptr<hb_subset_input_t, HbDeleter<hb_subset_input_t, hb_subset_input_destroy>>;
 
 // Tables a PDF renderer never reads: glyph substitution and positioning
 // were applied when the page was laid out.
@@ -28,11 +16,11 @@ constexpr const char* kDroppedTables[] = {"GSUB", "GPOS", "GDEF", "BASE", "JSTF"
 std::optional<std::string> subset_font(const std::string& font,
                                        const std::set<std::uint32_t>& glyphs) {
     // The blob borrows `font`, which outlives every use below.
-    BlobPtr blob(hb_blob_create_or_fail(font.data(), static_cast<unsigned>(font.size()),
-                                        HB_MEMORY_MODE_READONLY, nullptr, nullptr));
+    HbBlobPtr blob(hb_blob_create_or_fail(font.data(), static_cast<unsigned>(font.size()),
+                                          HB_MEMORY_MODE_READONLY, nullptr, nullptr));
     if (!blob) return std::nullopt;
-    FacePtr face(hb_face_create(blob.get(), 0));
-    InputPtr input(hb_subset_input_create_or_fail());
+    HbFacePtr face(hb_face_create(blob.get(), 0));
+    HbSubsetInputPtr input(hb_subset_input_create_or_fail());
     if (!face || !input) return std::nullopt;
     hb_set_t* keep = hb_subset_input_glyph_set(input.get());
     hb_set_add(keep, 0);  // .notdef
@@ -42,9 +30,9 @@ std::optional<std::string> subset_font(const std::string& font,
     hb_subset_input_set_flags(input.get(),
                               HB_SUBSET_FLAGS_RETAIN_GIDS | HB_SUBSET_FLAGS_NO_HINTING);
 
-    FacePtr subset(hb_subset_or_fail(face.get(), input.get()));
+    HbFacePtr subset(hb_subset_or_fail(face.get(), input.get()));
     if (!subset) return std::nullopt;
-    BlobPtr out(hb_face_reference_blob(subset.get()));
+    HbBlobPtr out(hb_face_reference_blob(subset.get()));
     unsigned length = 0;
     const char* data = hb_blob_get_data(out.get(), &length);
     if (!data || length == 0) return std::nullopt;

@@ -1,25 +1,23 @@
 #include "render_child/pdf/postprocess.h"
 
-#include <cstdio>
 #include <exception>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
-#include <qpdf/QPDFWriter.hh>
 
 #include "render_child/pdf/font_subsetter.h"
 #include "render_child/pdf/grayscale.h"
 #include "render_child/pdf/link_annotator.h"
 #include "render_child/pdf/outline_writer.h"
 #include "render_child/pdf/page_overlay.h"
+#include "render_child/pdf/pdf_file.h"
 #include "render_child/pdf/pdf_metadata.h"
 
 namespace enconvert::render_child::pdf {
 
 std::string postprocess(const std::string& path, const PostProcessInput& input,
                         PostProcessStats* stats) {
-    const std::string temp = path + ".post";
     try {
-        // The bands' streams are copied lazily: `bands` outlives `doc`.
+        // The bands' streams are copied lazily: `bands` outlives the write.
         QPDF bands;
         QPDF doc;
         doc.setSuppressWarnings(true);
@@ -37,26 +35,20 @@ std::string postprocess(const std::string& path, const PostProcessInput& input,
         const int outline = write_outline(doc, input.outline);
         set_metadata(doc, input.info);
         if (input.grayscale) make_grayscale(doc);
-        QPDFWriter writer(doc, temp.c_str());
-        // Object streams and recompressed streams: what makes Chromium's
-        // files small besides the font subsets.
-        writer.setObjectStreamMode(qpdf_o_generate);
-        writer.setStreamDataMode(qpdf_s_compress);
-        writer.setCompressStreams(true);
-        writer.setRecompressFlate(true);
-        writer.setLinearization(false);
-        writer.write();
-        if (stats)
+        const std::string error = write_replacing(doc, path, [](QPDFWriter& writer) {
+            // Object streams and recompressed streams: what makes
+            // Chromium's files small besides the font subsets.
+            writer.setObjectStreamMode(qpdf_o_generate);
+            writer.setStreamDataMode(qpdf_s_compress);
+            writer.setCompressStreams(true);
+            writer.setRecompressFlate(true);
+        });
+        if (error.empty() && stats)
             *stats = {fonts.programs, fonts.subset, fonts.duplicates, links, outline, stamped};
+        return error;
     } catch (const std::exception& e) {
-        std::remove(temp.c_str());
         return e.what();
     }
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
-        std::remove(temp.c_str());
-        return "cannot replace " + path;
-    }
-    return {};
 }
 
 int page_count(const std::string& path) {

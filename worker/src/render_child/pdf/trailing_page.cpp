@@ -4,24 +4,17 @@
 #include <poppler.h>
 
 #include <cctype>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
-#include <qpdf/QPDFWriter.hh>
+
+#include "render_child/glib_ptr.h"
+#include "render_child/pdf/pdf_file.h"
 
 namespace enconvert::render_child::pdf {
 namespace {
 
-struct GObjectUnref {
-    void operator()(void* p) const {
-        if (p) g_object_unref(p);
-    }
-};
-struct GFreeChars {
-    void operator()(char* p) const { g_free(p); }
-};
 struct SurfaceDestroy {
     void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
 };
@@ -36,7 +29,7 @@ constexpr double kPointsPerMm = 72.0 / 25.4;
 constexpr int kInkBelow = 250;
 
 bool has_text(PopplerPage* page) {
-    std::unique_ptr<char, GFreeChars> text(poppler_page_get_text(page));
+    GCharPtr text(poppler_page_get_text(page));
     if (!text) return false;
     for (const char* c = text.get(); *c; ++c)
         if (!std::isspace(static_cast<unsigned char>(*c))) return true;
@@ -79,21 +72,18 @@ double ink_height_points(PopplerPage* page) {
 }  // namespace
 
 bool last_page_is_sliver(const std::string& path) {
-    std::unique_ptr<char, GFreeChars> uri(g_filename_to_uri(path.c_str(), nullptr, nullptr));
+    GCharPtr uri(g_filename_to_uri(path.c_str(), nullptr, nullptr));
     if (!uri) return false;
-    std::unique_ptr<PopplerDocument, GObjectUnref> doc(
-        poppler_document_new_from_file(uri.get(), nullptr, nullptr));
+    GObjectPtr<PopplerDocument> doc(poppler_document_new_from_file(uri.get(), nullptr, nullptr));
     if (!doc) return false;
     const int pages = poppler_document_get_n_pages(doc.get());
     if (pages < 2) return false;
-    std::unique_ptr<PopplerPage, GObjectUnref> last(
-        poppler_document_get_page(doc.get(), pages - 1));
+    GObjectPtr<PopplerPage> last(poppler_document_get_page(doc.get(), pages - 1));
     if (!last || has_text(last.get())) return false;
     return ink_height_points(last.get()) <= kSliverMaxMm * kPointsPerMm;
 }
 
 std::string drop_last_page(const std::string& path) {
-    const std::string temp = path + ".trim";
     try {
         QPDF doc;
         doc.setSuppressWarnings(true);
@@ -102,18 +92,10 @@ std::string drop_last_page(const std::string& path) {
         std::vector<QPDFPageObjectHelper> all = pages.getAllPages();
         if (all.size() < 2) return "the document has a single page";
         pages.removePage(all.back());
-        QPDFWriter writer(doc, temp.c_str());
-        writer.setLinearization(false);
-        writer.write();
+        return write_replacing(doc, path);
     } catch (const std::exception& e) {
-        std::remove(temp.c_str());
         return e.what();
     }
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
-        std::remove(temp.c_str());
-        return "cannot replace " + path;
-    }
-    return {};
 }
 
 }  // namespace enconvert::render_child::pdf
