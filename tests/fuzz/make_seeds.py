@@ -53,6 +53,10 @@ write("intake_wire", "options_nan",
       pack(dict(convert, options={"scale": float("nan")})))
 write("intake_wire", "options_deep",
       pack(dict(convert, options={"a": [[[[[[[[[1]]]]]]]]]})))
+# found by make fuzz: strings that are not UTF-8 made storing the job throw
+write("intake_wire", "options_not_utf8",
+      pack(dict(convert, options={"output_filename": b"a\xffb.pdf".decode(
+          "latin-1")})).replace(b"a\xc3\xbfb.pdf", b"a\xffb.pdf"))
 write("intake_wire", "not_a_map", pack([1, 2, 3]))
 write("intake_wire", "truncated", pack(convert)[:40])
 

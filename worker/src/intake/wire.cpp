@@ -147,6 +147,14 @@ DecodeResult decode_request(std::string_view frame) {
     if (auto it = msg.find("id"); it != msg.end()) id = as_uint(*it);
     try {
         if (!id) throw WireError{"key 'id' must be an unsigned integer"};
+        // msgpack strings are bytes; the worker stores and hashes them as
+        // JSON, whose dump() throws on invalid UTF-8 (found by make fuzz,
+        // docs/fuzzing.md): refused here as a bad message, not a 500 later.
+        try {
+            (void)msg.dump();
+        } catch (const json::type_error&) {
+            throw WireError{"message holds a string that is not valid UTF-8"};
+        }
         const json& v = required(msg, "v");
         if (as_uint(v) != std::optional<std::uint64_t>(1)) {
             throw WireError{"unsupported message version"};

@@ -148,7 +148,7 @@ TEST(Wire, DeeplyNestedFrameIsAnErrorNotACrash) {
     // As deep as a valid request gets is fine.
     json msg = good_convert();
     json deep = 1;
-    for (int i = 0; i < 7; ++i) deep = json::array({deep});
+    for (int i = 0; i < 6; ++i) deep = json::array({deep});
     msg["options"] = json{{"d", deep}};
     EXPECT_TRUE(std::holds_alternative<Request>(decode_request(pack(msg))));
 }
@@ -163,6 +163,19 @@ TEST(Wire, SchemeInAnyCaseAccepted) {
     EXPECT_EQ(std::get<ConvertRequest>(std::get<Request>(r).body).urls[1], "hTtp://10.1/");
     msg["urls"] = json::array({"ftp://example.com/"});
     EXPECT_NE(expect_error(pack(msg)).detail.find("urls[0]"), std::string::npos);
+}
+
+// make fuzz (docs/fuzzing.md): a string that is not UTF-8 was accepted and
+// made storing the job throw (a 500) instead of a bad-message answer.
+TEST(Wire, InvalidUtf8IsRefused) {
+    json msg = good_convert();
+    msg["options"] = json{{"output_filename", std::string("a\xffb.pdf")}};
+    const DecodeError e = expect_error(pack(msg));
+    EXPECT_EQ(e.id, std::optional<std::uint64_t>(42));
+    EXPECT_NE(e.detail.find("UTF-8"), std::string::npos) << e.detail;
+    msg = good_convert();
+    msg["urls"] = json::array({std::string("https://example.com/\xc3")});
+    EXPECT_NE(expect_error(pack(msg)).detail.find("UTF-8"), std::string::npos);
 }
 
 TEST(Wire, SignedSmallIntsAccepted) {
