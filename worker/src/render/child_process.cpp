@@ -62,7 +62,10 @@ ChildProcess::ChildProcess(const std::string& binary, const std::vector<std::str
     bp::pipe to_child = cloexec_pipe();
     bp::pipe from_child = cloexec_pipe();
     bp::environment environment = boost::this_process::environment();
-    for (const auto& [name, value] : env) environment[name] = value;
+    // set(), not operator[]: Boost 1.74's environment::find compares each
+    // entry over the name's length and reads past shorter ones (make
+    // sanitize, docs/fuzzing.md).
+    for (const auto& [name, value] : env) environment.set(name, value);
     try {
         // stderr is inherited: the child's log joins the worker's.
         process_ = bp::child(
