@@ -5,6 +5,7 @@ wide as asked, and print is laid out at the paper's width, with page counts
 next to Chromium's (Debian's `chromium`) on the same fixtures."""
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -53,12 +54,13 @@ def pdf_of(stack, url, **options):
     return data
 
 
-def run_on_pdf(data, *command):
-    """Runs a poppler tool on `data` saved to a file; its stdout."""
+def run_on_pdf(data, *command, after=()):
+    """Runs a poppler tool on `data` saved to a file (named after
+    `command`, then `after`); its stdout."""
     with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
         f.write(data)
         f.flush()
-        return subprocess.run([*command, f.name], capture_output=True, text=True,
+        return subprocess.run([*command, f.name, *after], capture_output=True, text=True,
                               check=True).stdout
 
 
@@ -164,6 +166,53 @@ def test_layout_width_must_be_page_or_viewport(stack, pages):
     assert r.json()["field"] == "pdf_options.layout_width", r.json()
 
 
+# ---- table headers -------------------------------------------------------------
+
+HEADER = "Item column Amount column Remarks column"
+
+
+def page_texts(data):
+    """pdftotext of each page, white space collapsed."""
+    return [words(run_on_pdf(data, "pdftotext", "-f", str(p), "-l", str(p), "-layout",
+                                 after=["-"]))
+            for p in range(1, page_count(data) + 1)]
+
+
+def word_x(data, page, word):
+    """Left edge (pt) of the first `word` on `page` (1-based), per
+    pdftotext -bbox."""
+    out = run_on_pdf(data, "pdftotext", "-bbox", "-f", str(page), "-l", str(page),
+                     after=["-"])
+    for line in out.splitlines():
+        if line.strip().endswith(f">{word}</word>"):
+            return float(line.split('xMin="')[1].split('"')[0])
+    raise AssertionError(f"{word} not on page {page}")
+
+
+def test_long_table_repeats_its_header_on_every_page(stack, pages):
+    data = pdf_of(stack, pages.base + "/long_table.html")
+    texts = page_texts(data)
+    assert len(texts) >= 3, len(texts)
+    for n, text in enumerate(texts, 1):
+        assert HEADER in text, f"page {n} has no table header: {text[:120]}"
+        # The header leads the page's rows, it is not stranded below them.
+        assert text.index(HEADER) < text.index("Row "), f"page {n}: {text[:120]}"
+    # Every row exactly once, in order.
+    rows = [int(w) for text in texts for w in
+            re.findall(r"Row (\d+)\b", text)]
+    assert rows == list(range(1, 121)), rows
+    # The pieces keep the whole table's columns.
+    first = word_x(data, 1, "Remarks")
+    for n in range(2, len(texts) + 1):
+        assert abs(word_x(data, n, "Remarks") - first) < 1, n
+
+
+def test_a_header_that_would_sit_alone_at_a_page_foot_moves_with_its_rows(stack, pages):
+    texts = page_texts(pdf_of(stack, pages.base + "/table_at_foot.html"))
+    assert "Item column" not in texts[0], texts[0]
+    assert texts[1].startswith(HEADER + " Row 1 "), texts[1][:80]
+
+
 # ---- next to Chromium -----------------------------------------------------------------
 
 def chromium_pdf(url):
@@ -179,7 +228,8 @@ def chromium_pdf(url):
             return f.read()
 
 
-@pytest.mark.parametrize("page", ["responsive_doc.html", "long_table.html"])
+@pytest.mark.parametrize("page", ["responsive_doc.html", "long_table.html",
+                                  "table_at_foot.html"])
 def test_page_count_within_one_of_chromium(stack, pages, page):
     url = f"{pages.base}/{page}"
     ours, theirs = page_count(pdf_of(stack, url)), page_count(chromium_pdf(url))

@@ -72,6 +72,9 @@ const root = document.documentElement;
 const savedStyle = root.getAttribute('style');
 root.style.setProperty('width', width + 'px', 'important');
 root.style.setProperty('max-width', width + 'px', 'important');
+// Long tables become one table a page, each with its header
+// (table_headers.h; defined before this script when printing pages).
+if (typeof repeatTableHeaders === 'function') repeatTableHeaders(pageHeight);
 
 const sx = window.scrollX, sy = window.scrollY;
 const box = (r) => ({x: r.left + sx, y: r.top + sy, w: r.width, h: r.height});

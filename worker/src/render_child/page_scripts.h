@@ -16,7 +16,9 @@ extern const char* const kWaitForSelectorScript;
 extern const char* const kFontsReadyScript;
 
 // Arguments: width (CSS px of the printable area), zoom (print zoom, see
-// print_setup.h). Measures the document laid out at the printable width
+// print_setup.h), pageHeight (CSS px of the printable height, 0 for one
+// endless sheet). Preceded by table_headers.h's function, it first splits
+// long tables so each printed page repeats their header. Measures the document laid out at the printable width
 // with its print styles, adds the print stylesheet (zoom), restores the
 // screen layout and resolves to a JSON string:
 //   {"height": px,

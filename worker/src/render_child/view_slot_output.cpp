@@ -14,6 +14,7 @@
 #include "render_child/pdf/postprocess.h"
 #include "render_child/pdf/trailing_page.h"
 #include "render_child/print_setup.h"
+#include "render_child/table_headers.h"
 #include "render_child/tiled_snapshot.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
@@ -51,7 +52,11 @@ void ViewSlot::prepare_print() {
     g_variant_dict_init(&args, nullptr);
     g_variant_dict_insert(&args, "width", "d", printable_width_css_px(job_->pdf));
     g_variant_dict_insert(&args, "zoom", "d", print_zoom(job_->pdf));
-    run_script(kPreparePrintScript, g_variant_dict_end(&args), &ViewSlot::on_prepare_done);
+    // One endless sheet (single_page) has no page breaks to repeat at.
+    g_variant_dict_insert(&args, "pageHeight", "d",
+                          job_->single_page ? 0.0 : printable_height_css_px(job_->pdf));
+    const std::string script = std::string(kRepeatTableHeadersFunction) + kPreparePrintScript;
+    run_script(script.c_str(), g_variant_dict_end(&args), &ViewSlot::on_prepare_done);
 }
 
 void ViewSlot::on_prepare_done(GObject* source, GAsyncResult* result, gpointer data) {
