@@ -315,3 +315,25 @@ def test_outline_off_and_metadata_from_the_request(stack, pages):
     assert "Keywords" not in pdf.info
     # Links are not affected by the outline switch.
     assert len(pdf.links) >= len(TOC)
+
+
+def test_fragment_links_reach_rules_in_preformatted_text(stack, pages):
+    """A grammar as Sphinx prints it: each rule's name is a link target in a
+    <pre>, padded with spaces before its "::="; poppler reads text after
+    such gaps in another order, so the target's text ends at the gap."""
+    pdf = Pdf(convert(stack, pages + "/grammar.html"))
+    gotos = [link for link in pdf.links if "dest_page" in link]
+    assert len(gotos) == 5, pdf.links
+    for link in gotos:
+        # (pdftotext keeps a sentence's full stop with its last word)
+        name = " ".join(t for t, _ in pdf.covered(link)).rstrip(".")
+        assert name in ("expression", "or_expr"), name
+        # The rule: the name with "::=" to its right on the same line
+        # (poppler lists the grammar's columns as blocks, not as lines).
+        places = [(n, box) for n, words in pdf.words.items() for t, box in words
+                  if t == name and any(u == "::=" and abs(b[1] - box[1]) < 1 and b[0] > box[2]
+                                       for u, b in words)]
+        assert len(places) == 1, (name, places)
+        page, box = places[0]
+        assert link["dest_page"] == page, (name, link, page)
+        assert box[1] - 10 <= link["dest_top"] <= box[1] + SLACK, (name, link, box)

@@ -112,6 +112,19 @@ const textFrom = (el) => {
     } else if (blockOf(parent) !== block) {
       break;
     }
+    // In preformatted text, runs of spaces and line ends are laid out as
+    // gaps, and poppler may read what follows a gap in another order
+    // (aligned columns of a grammar or a table in <pre> come back as
+    // blocks): the target's text ends at its first gap.
+    if (/^(pre|break-spaces)/.test(getComputedStyle(parent).whiteSpace)) {
+      const lead = n.data.match(/^\s*/)[0];
+      if (text.trim() && /\s{2,}|\n/.test(lead)) break;
+      const gap = n.data.slice(lead.length).search(/\s{2,}|\n/);
+      if (gap >= 0) {
+        text += ' ' + n.data.slice(0, lead.length + gap);
+        break;
+      }
+    }
     text += ' ' + n.data;
   }
   let at = null;
