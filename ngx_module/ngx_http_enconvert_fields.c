@@ -35,6 +35,9 @@
 #define NGX_HTTP_ENCONVERT_PAGE_MM_MAX  5000
 #define NGX_HTTP_ENCONVERT_MARGIN_MAX   1000
 #define NGX_HTTP_ENCONVERT_NO_LIMIT     1e9
+/* the vendor's limits for cookies and extra request headers */
+#define NGX_HTTP_ENCONVERT_MAX_COOKIES  50
+#define NGX_HTTP_ENCONVERT_MAX_HEADERS  20
 
 
 typedef struct ngx_http_enconvert_field_s  ngx_http_enconvert_field_t;
@@ -76,6 +79,27 @@ static ngx_int_t ngx_http_enconvert_check_text(ngx_http_request_t *r,
     u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
 static ngx_int_t ngx_http_enconvert_check_pdf_options(ngx_http_request_t *r,
     u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_cookies(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_cookie(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_token(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_cookie_value(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_cookie_path(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_cookie_domain(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_cookie_url(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_headers(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_auth(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_credentials(ngx_http_request_t *r,
+    json_t *root, ngx_http_enconvert_error_t *err);
+static ngx_uint_t ngx_http_enconvert_is_tchar(u_char c);
 static u_char *ngx_http_enconvert_number(u_char *buf, double d);
 
 
@@ -154,6 +178,65 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_metadata_fields[] = {
 
     { "keywords", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
       NGX_HTTP_ENCONVERT_F_CHARS, 0, 1000, NULL, NULL,
+      ngx_http_enconvert_check_text },
+
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+/* cookies[i] (docs/api.md, "Cookies, headers, auth") */
+
+static const char  *ngx_http_enconvert_same_sites[] = {
+    "Strict", "Lax", "None", NULL
+};
+
+static ngx_http_enconvert_field_t  ngx_http_enconvert_cookie_fields[] = {
+
+    { "name", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_REQUIRED, 1, 256, NULL, NULL,
+      ngx_http_enconvert_check_token },
+
+    { "value", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_REQUIRED, 1, 4096, NULL, NULL,
+      ngx_http_enconvert_check_cookie_value },
+
+    { "domain", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL, 0,
+      1, 253, NULL, NULL, ngx_http_enconvert_check_cookie_domain },
+
+    { "url", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL, 0,
+      1, 2048, NULL, NULL, ngx_http_enconvert_check_cookie_url },
+
+    { "path", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL, 0,
+      1, 1024, NULL, NULL, ngx_http_enconvert_check_cookie_path },
+
+    /* seconds since the epoch; -1 (Playwright's "session") or up to 9999 */
+    { "expires", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0,
+      -1, 253402300799.0, NULL, NULL, NULL },
+
+    { "httpOnly", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "secure", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "sameSite", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_CASELESS, 1, 16, ngx_http_enconvert_same_sites,
+      NULL, NULL },
+
+    { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
+};
+
+
+/* auth: HTTP Basic credentials for the target's origin */
+
+static ngx_http_enconvert_field_t  ngx_http_enconvert_auth_fields[] = {
+
+    { "username", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_REQUIRED, 1, 256, NULL, NULL,
+      ngx_http_enconvert_check_text },
+
+    { "password", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_REQUIRED, 1, 256, NULL, NULL,
       ngx_http_enconvert_check_text },
 
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
@@ -278,6 +361,18 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_body_fields[] = {
     { "full_page", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_SHOT, 0,
       0, 0, NULL, NULL, NULL },
 
+    /* sent to the target's origin only, never logged (docs/security.md) */
+
+    { "cookies", NGX_HTTP_ENCONVERT_T_ANY, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, ngx_http_enconvert_check_cookies },
+
+    { "headers", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, ngx_http_enconvert_check_headers },
+
+    { "auth", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, ngx_http_enconvert_auth_fields,
+      ngx_http_enconvert_check_auth },
+
     { NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -297,13 +392,20 @@ ngx_int_t
 ngx_http_enconvert_check_body(ngx_http_request_t *r, json_t *root,
     ngx_uint_t endpoint, ngx_http_enconvert_error_t *err)
 {
+    ngx_int_t  rc;
+
     u_char  path[NGX_HTTP_ENCONVERT_FIELD_MAX];
 
     path[0] = '\0';
 
-    return ngx_http_enconvert_check_object(r, root,
-                                           ngx_http_enconvert_body_fields,
-                                           endpoint, path, 0, err);
+    rc = ngx_http_enconvert_check_object(r, root,
+                                         ngx_http_enconvert_body_fields,
+                                         endpoint, path, 0, err);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_enconvert_check_credentials(r, root, err);
 }
 
 
@@ -779,6 +881,447 @@ ngx_http_enconvert_check_pdf_options(ngx_http_request_t *r, u_char *path,
         "size needs both", field, path, given);
 
     return NGX_DECLINED;
+}
+
+
+/*
+ * cookies: an array of at most 50 cookie objects (the vendor's limit), each
+ * with a name, a value and a domain or a URL.
+ */
+
+static ngx_int_t
+ngx_http_enconvert_check_cookies(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    size_t       i, n;
+    json_t      *item;
+    ngx_int_t    rc;
+
+    u_char  field[NGX_HTTP_ENCONVERT_FIELD_MAX];
+
+    if (!json_is_array(value)) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_type", (char *) path,
+            "\"%s\" must be an array of cookie objects", path);
+        return NGX_DECLINED;
+    }
+
+    n = json_array_size(value);
+
+    if (n > NGX_HTTP_ENCONVERT_MAX_COOKIES) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "out_of_range", (char *) path,
+            "\"%s\" lists %uz cookies, at most %d are allowed", path, n,
+            NGX_HTTP_ENCONVERT_MAX_COOKIES);
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < n; i++) {
+        item = json_array_get(value, i);
+
+        *ngx_slprintf(field, field + sizeof(field) - 1, "%s[%uz]", path, i)
+            = '\0';
+
+        rc = ngx_http_enconvert_check_cookie(r, field, item, err);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_cookie(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    size_t      plen;
+    json_t     *domain, *url;
+    ngx_int_t   rc;
+
+    if (!json_is_object(value)) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_type", (char *) path, "\"%s\" must be an object", path);
+        return NGX_DECLINED;
+    }
+
+    plen = ngx_strlen(path);
+
+    rc = ngx_http_enconvert_check_object(r, value,
+                                         ngx_http_enconvert_cookie_fields,
+                                         NGX_HTTP_ENCONVERT_ALL, path, plen,
+                                         err);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    domain = json_object_get(value, "domain");
+    url = json_object_get(value, "url");
+
+    /* where the cookie belongs: exactly one of the two, as in Playwright */
+
+    if (domain == NULL && url == NULL) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "missing_field", (char *) path,
+            "\"%s\" needs a \"domain\" or a \"url\"", path);
+        return NGX_DECLINED;
+    }
+
+    if (domain != NULL && url != NULL) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", (char *) path,
+            "\"%s\" takes a \"domain\" or a \"url\", not both", path);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* an HTTP token (RFC 9110, 5.6.2): header and cookie names */
+
+static ngx_int_t
+ngx_http_enconvert_check_token(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    u_char  *p, *last;
+
+    p = (u_char *) json_string_value(value);
+    last = p + json_string_length(value);
+
+    for ( /* void */ ; p < last; p++) {
+        if (!ngx_http_enconvert_is_tchar(*p)) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_value", (char *) path,
+                "\"%s\" must be an HTTP token (letters, digits and "
+                "!#$%%&'*+-.^_`|~)", path);
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* cookie-octets of RFC 6265: printable ASCII without ; , \ " and space */
+
+static ngx_int_t
+ngx_http_enconvert_check_cookie_value(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    u_char  *p, *last;
+
+    p = (u_char *) json_string_value(value);
+    last = p + json_string_length(value);
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == ';' || *p == ','
+            || *p == '\\' || *p == '"')
+        {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_value", (char *) path,
+                "\"%s\" must be printable ASCII without spaces, \";\", "
+                "\",\", \"\\\" or quotes (RFC 6265)", path);
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_cookie_path(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    u_char  *p, *last;
+
+    p = (u_char *) json_string_value(value);
+    last = p + json_string_length(value);
+
+    if (*p != '/') {
+        goto invalid;
+    }
+
+    for ( /* void */ ; p < last; p++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == ';') {
+            goto invalid;
+        }
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+        "invalid_value", (char *) path,
+        "\"%s\" must start with \"/\" and hold printable ASCII without \";\"",
+        path);
+
+    return NGX_DECLINED;
+}
+
+
+/* a host name, with an optional leading dot (the cookie's subdomains too) */
+
+static ngx_int_t
+ngx_http_enconvert_check_cookie_domain(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    u_char  *p, *last;
+
+    p = (u_char *) json_string_value(value);
+    last = p + json_string_length(value);
+
+    if (*p == '.') {
+        p++;
+    }
+
+    if (p == last) {
+        goto invalid;
+    }
+
+    for ( /* void */ ; p < last; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'
+              || *p == '_'))
+        {
+            goto invalid;
+        }
+    }
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+        "invalid_value", (char *) path,
+        "\"%s\" must be a host name such as \"example.com\" or "
+        "\".example.com\"", path);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_cookie_url(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    ngx_int_t    rc;
+    const char  *problem;
+
+    rc = ngx_http_enconvert_check_url(r, value, 0, &problem);
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", (char *) path, "%s: %s", path, problem);
+    }
+
+    return rc;
+}
+
+
+/*
+ * headers: at most 20 extra request headers, name -> value.  Hop-by-hop
+ * headers and those the engine computes itself are refused: a client must
+ * not be able to change how the connection or the message is framed.
+ */
+
+static ngx_int_t
+ngx_http_enconvert_check_headers(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    u_char       *p, *last;
+    void         *tmp, *tmp2;
+    size_t        len;
+    json_t       *v, *v2;
+    ngx_int_t     rc;
+    ngx_uint_t    i;
+    const char   *name, *name2;
+
+    u_char  field[NGX_HTTP_ENCONVERT_FIELD_MAX];
+
+    static const char  *refused[] = {
+        "connection", "keep-alive", "te", "trailer", "transfer-encoding",
+        "upgrade", "host", "content-length", NULL
+    };
+
+    if (json_object_size(value) > NGX_HTTP_ENCONVERT_MAX_HEADERS) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "out_of_range", (char *) path,
+            "\"%s\" lists %uz headers, at most %d are allowed", path,
+            json_object_size(value), NGX_HTTP_ENCONVERT_MAX_HEADERS);
+        return NGX_DECLINED;
+    }
+
+    json_object_foreach_safe(value, tmp, name, v) {
+
+        *ngx_slprintf(field, field + sizeof(field) - 1, "%s.%s", path, name)
+            = '\0';
+
+        len = ngx_strlen(name);
+
+        if (len == 0 || len > 128) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_value", (char *) field,
+                "header names in \"%s\" must be 1 to 128 bytes long", path);
+            return NGX_DECLINED;
+        }
+
+        for (p = (u_char *) name; *p; p++) {
+            if (!ngx_http_enconvert_is_tchar(*p)) {
+                ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                    "invalid_value", (char *) field,
+                    "\"%s\": a header name must be an HTTP token (letters, "
+                    "digits and !#$%%&'*+-.^_`|~)", field);
+                return NGX_DECLINED;
+            }
+        }
+
+        for (i = 0; refused[i]; i++) {
+            if (ngx_strcasecmp((u_char *) refused[i], (u_char *) name) == 0) {
+                break;
+            }
+        }
+
+        if (refused[i] || ngx_strncasecmp((u_char *) name,
+                                          (u_char *) "proxy-", 6) == 0)
+        {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_value", (char *) field,
+                "\"%s\": the header \"%s\" cannot be set (hop-by-hop and "
+                "framing headers are the engine's own)", field, name);
+            return NGX_DECLINED;
+        }
+
+        /* header names are case-insensitive: one header, one value */
+
+        json_object_foreach_safe(value, tmp2, name2, v2) {
+            if (name2 != name
+                && ngx_strcasecmp((u_char *) name2, (u_char *) name) == 0)
+            {
+                ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                    "invalid_value", (char *) field,
+                    "\"%s\": the header is given twice (names are "
+                    "case-insensitive)", field);
+                return NGX_DECLINED;
+            }
+        }
+
+        if (json_is_null(v)) {
+            if (json_object_del(value, name) != 0) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (!json_is_string(v)) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_type", (char *) field, "\"%s\" must be a string",
+                field);
+            return NGX_DECLINED;
+        }
+
+        p = (u_char *) json_string_value(v);
+        last = p + json_string_length(v);
+
+        if (last - p > 8192) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "out_of_range", (char *) field,
+                "\"%s\" must be 0 to 8192 bytes long", field);
+            return NGX_DECLINED;
+        }
+
+        /* a field value (RFC 9110, 5.5): no CR, LF, NUL or other controls */
+
+        rc = NGX_OK;
+
+        for ( /* void */ ; p < last; p++) {
+            if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+                rc = NGX_DECLINED;
+                break;
+            }
+        }
+
+        if (rc != NGX_OK) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_value", (char *) field,
+                "\"%s\" must not contain control characters (CR, LF, NUL, "
+                "...)", field);
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* Basic credentials: RFC 7617 does not allow a colon in the user name */
+
+static ngx_int_t
+ngx_http_enconvert_check_auth(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    json_t  *user;
+
+    user = json_object_get(value, "username");
+
+    if (user && ngx_strlchr((u_char *) json_string_value(user),
+                            (u_char *) json_string_value(user)
+                            + json_string_length(user), ':'))
+    {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", "auth.username",
+            "\"auth.username\" must not contain \":\" (HTTP Basic)");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* auth is an Authorization header: not both */
+
+static ngx_int_t
+ngx_http_enconvert_check_credentials(ngx_http_request_t *r, json_t *root,
+    ngx_http_enconvert_error_t *err)
+{
+    void        *tmp;
+    json_t      *headers, *v;
+    const char  *name;
+
+    headers = json_object_get(root, "headers");
+
+    if (json_object_get(root, "auth") == NULL || headers == NULL) {
+        return NGX_OK;
+    }
+
+    json_object_foreach_safe(headers, tmp, name, v) {
+        if (ngx_strcasecmp((u_char *) name, (u_char *) "authorization") == 0) {
+            ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+                "invalid_field", "auth",
+                "\"auth\" cannot be used together with an Authorization "
+                "header in \"headers\": use one or the other");
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_enconvert_is_tchar(u_char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9'))
+    {
+        return 1;
+    }
+
+    return ngx_strchr("!#$%&'*+-.^_`|~", c) != NULL && c != '\0';
 }
 
 

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "render_child/request_credentials.h"
+
 namespace enconvert::render_child {
 
 enum class WaitUntil { Load, NetworkIdle };
@@ -67,6 +69,8 @@ struct Job {
     // When the request arrived (g_get_monotonic_time), for the log's
     // "queued" figure: time spent waiting for a free view.
     std::int64_t received_us = 0;
+    // cookies, headers, auth: secrets, never logged.
+    RequestCredentials credentials;
     // PDF only.
     bool single_page = false;
     PdfOptions pdf;

@@ -243,6 +243,7 @@ std::string read_options(const json& options, Job& job) {
               job.wait_for_selector_timeout_ms);
     r.integer(options, "delay", "delay", 0, 30000, job.delay_ms);
     r.boolean(options, "fail_on_http_error", "fail_on_http_error", job.fail_on_http_error);
+    if (r.error().empty()) r.fail(read_credentials(options, job.credentials));
 
     if (pdf) {
         r.boolean(options, "single_page", "single_page", job.single_page);

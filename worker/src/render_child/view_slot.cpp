@@ -125,6 +125,8 @@ void ViewSlot::create_view() {
     // Ephemeral: cookies, cache and storage live in memory only and die with
     // the context; between jobs they are also cleared explicitly.
     context_.reset(new_context());
+    page_has_headers_ = false;
+    use_web_extension();
     g_signal_connect(context_.get(), "download-started", G_CALLBACK(&ViewSlot::on_download_started),
                      this);
     webkit_web_context_set_cache_model(context_.get(), WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
@@ -259,7 +261,7 @@ void ViewSlot::start(Job job) {
 
     const auto budget_ms = static_cast<guint>(job_->timeout_seconds * 1000.0);
     deadline_.reset(g_timeout_add(budget_ms, &ViewSlot::on_deadline, this));
-    webkit_web_view_load_uri(view_, job_->url.c_str());
+    load_job_page();
 }
 
 // ---- endings ------------------------------------------------------------

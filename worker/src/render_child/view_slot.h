@@ -68,6 +68,13 @@ class ViewSlot {
     void destroy_view();
 
     // Job steps.
+    // cookies and headers of the job set up, then its URL loaded
+    // (view_slot_credentials.cpp).
+    void load_job_page();
+    void credential_step_done();
+    void use_web_extension();
+    static void on_cookie_added(GObject*, GAsyncResult*, gpointer);
+    static void on_headers_sent(GObject*, GAsyncResult*, gpointer);
     void on_load_finished();
     void wait_for_selector();
     void start_settling();
@@ -162,6 +169,10 @@ class ViewSlot {
     ToplevelPtr window_;
     WebKitWebView* view_ = nullptr;  // owned by window_
     int jobs_on_view_ = 0;
+    // Set-up steps still running before the job's load; whether the page
+    // holds extra request headers (view_slot_credentials.cpp).
+    int credential_steps_ = 0;
+    bool page_has_headers_ = false;
 
     Stage stage_ = Stage::Idle;
     std::optional<Job> job_;
