@@ -169,7 +169,8 @@ TEST(Wire, SchemeInAnyCaseAccepted) {
 // made storing the job throw (a 500) instead of a bad-message answer.
 TEST(Wire, InvalidUtf8IsRefused) {
     json msg = good_convert();
-    msg["options"] = json{{"output_filename", std::string("a\xff" "b.pdf")}};
+    msg["options"] = json{{"output_filename", std::string("a\xff"
+                                                          "b.pdf")}};
     const DecodeError e = expect_error(pack(msg));
     EXPECT_EQ(e.id, std::optional<std::uint64_t>(42));
     EXPECT_NE(e.detail.find("UTF-8"), std::string::npos) << e.detail;
