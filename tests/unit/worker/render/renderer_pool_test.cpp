@@ -522,13 +522,13 @@ TEST_F(RendererPoolTest, NothingAPageStoresReachesTheNextJob) {
             {"/sw.js", {200, "text/javascript", "self.addEventListener('fetch', () => {});"}}},
         "/hang");
     const nlohmann::json wait = {{"wait_for_selector", "#done"}, {"wait_until", "load"}};
-    // Store on every view of the child (it keeps one spare beyond views()),
-    // so the reading job runs after a storing one on the same view, whichever
-    // view it gets. A job sent right after an answer finds that view still
-    // resetting and goes to another one.
+    // Store on the views of the child (it keeps one spare beyond views()).
+    // A job sent right after an answer finds that view still resetting and
+    // goes to the spare, but only when the reset is slower than the
+    // worker's turnaround: which views store is timing's choice.
     std::set<int> stored_on;
-    int stores = 0;
-    for (std::uint64_t id = 50; stored_on.size() < 2 && id < 70; ++id, ++stores) {
+    int fetches = 0;  // each job fetches /cached.txt once
+    for (std::uint64_t id = 50; stored_on.size() < 2 && id < 70; ++id, ++fetches) {
         pool_->submit(request(id, server_->url("/set"), "pdf", wait));
         auto stored = wait_for(id);
         ASSERT_TRUE(stored);
@@ -540,18 +540,26 @@ TEST_F(RendererPoolTest, NothingAPageStoresReachesTheNextJob) {
         ASSERT_NE(text.find("stored ok sw=unavailable"), std::string::npos) << text;
         stored_on.insert(stored->view);
     }
-    ASSERT_EQ(stored_on.size(), 2u) << "every view of the child stored something";
 
-    pool_->submit(request(80, server_->url("/get"), "pdf", wait));
-    auto read = wait_for(80);
-    ASSERT_TRUE(read);
-    ASSERT_TRUE(read->ok) << read->error;
-    const std::string text = run_command("pdftotext " + (dir_ / "80.pdf").string() + " -");
-    EXPECT_NE(text.find("cookie=none local=none session=none idb=none cache=none sw=none"),
-              std::string::npos)
-        << text;
-    // Fetched again, not served from an earlier job's HTTP cache.
-    EXPECT_EQ(server_->requests("/cached.txt"), stores + 1);
+    // What counts is a reading job on a view that stored before: read until
+    // one runs there (a read on the other view stores nothing).
+    bool checked = false;
+    for (std::uint64_t id = 80; !checked && id < 100; ++id, ++fetches) {
+        pool_->submit(request(id, server_->url("/get"), "pdf", wait));
+        auto read = wait_for(id);
+        ASSERT_TRUE(read);
+        ASSERT_TRUE(read->ok) << read->error;
+        if (!stored_on.count(read->view)) continue;
+        const std::string text =
+            run_command("pdftotext " + (dir_ / (std::to_string(id) + ".pdf")).string() + " -");
+        EXPECT_NE(text.find("cookie=none local=none session=none idb=none cache=none sw=none"),
+                  std::string::npos)
+            << text;
+        checked = true;
+    }
+    ASSERT_TRUE(checked) << "no reading job ran on a view that had stored";
+    // Fetched again every time, not served from an earlier job's HTTP cache.
+    EXPECT_EQ(server_->requests("/cached.txt"), fetches);
 }
 
 TEST_F(RendererPoolTest, UnsupportedFormatIsAnInvalidRequest) {
