@@ -18,8 +18,6 @@ static ngx_int_t ngx_http_enconvert_status(ngx_http_request_t *r,
 static ngx_int_t ngx_http_enconvert_health(ngx_http_request_t *r);
 static ngx_int_t ngx_http_enconvert_dispatch(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx, ngx_str_t *msg, ngx_msec_t timeout);
-static ngx_http_enconvert_ctx_t *ngx_http_enconvert_create_ctx(
-    ngx_http_request_t *r, ngx_uint_t op);
 static void ngx_http_enconvert_cleanup(void *data);
 static ngx_int_t ngx_http_enconvert_json_content_type(ngx_http_request_t *r);
 
@@ -228,6 +226,11 @@ ngx_str_t  ngx_http_enconvert_route_names[] = {
     ngx_string("status"),
     ngx_string("files"),
     ngx_string("health"),
+    ngx_string("batch"),
+    ngx_string("download"),
+    ngx_string("whoami"),
+    ngx_string("auth-verify"),
+    ngx_string("liveness"),
     ngx_string("other")
 };
 
@@ -274,6 +277,16 @@ ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest)
             tail.data += sizeof("status/") - 1;
             tail.len -= sizeof("status/") - 1;
             route = NGX_HTTP_ENCONVERT_ROUTE_STATUS;
+
+        } else if (ngx_http_enconvert_prefix(&tail, "batch/")) {
+            tail.data += sizeof("batch/") - 1;
+            tail.len -= sizeof("batch/") - 1;
+            route = NGX_HTTP_ENCONVERT_ROUTE_BATCH;
+
+        } else if (ngx_http_enconvert_prefix(&tail, "download/")) {
+            tail.data += sizeof("download/") - 1;
+            tail.len -= sizeof("download/") - 1;
+            route = NGX_HTTP_ENCONVERT_ROUTE_DOWNLOAD;
         }
 
     } else if (ngx_http_enconvert_prefix(uri, "/v1/files/")) {
@@ -285,6 +298,21 @@ ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest)
                && ngx_strncmp(uri->data, "/v1/health", uri->len) == 0)
     {
         route = NGX_HTTP_ENCONVERT_ROUTE_HEALTH;
+
+    } else if (uri->len == sizeof("/v1/whoami") - 1
+               && ngx_strncmp(uri->data, "/v1/whoami", uri->len) == 0)
+    {
+        route = NGX_HTTP_ENCONVERT_ROUTE_WHOAMI;
+
+    } else if (uri->len == sizeof("/v1/auth/verify") - 1
+               && ngx_strncmp(uri->data, "/v1/auth/verify", uri->len) == 0)
+    {
+        route = NGX_HTTP_ENCONVERT_ROUTE_VERIFY;
+
+    } else if (uri->len == sizeof("/health") - 1
+               && ngx_strncmp(uri->data, "/health", uri->len) == 0)
+    {
+        route = NGX_HTTP_ENCONVERT_ROUTE_LIVENESS;
     }
 
     if (rest) {
@@ -407,6 +435,45 @@ ngx_http_enconvert_handler(ngx_http_request_t *r)
 
         return ngx_http_enconvert_health(r);
 
+    case NGX_HTTP_ENCONVERT_ROUTE_BATCH:
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+        }
+
+        return ngx_http_enconvert_lookup(r, NGX_HTTP_ENCONVERT_OP_BATCH,
+                                         &rest);
+
+    case NGX_HTTP_ENCONVERT_ROUTE_DOWNLOAD:
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+        }
+
+        return ngx_http_enconvert_lookup(r, NGX_HTTP_ENCONVERT_OP_DOWNLOAD,
+                                         &rest);
+
+    case NGX_HTTP_ENCONVERT_ROUTE_WHOAMI:
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+        }
+
+        return ngx_http_enconvert_lookup(r, NGX_HTTP_ENCONVERT_OP_WHOAMI,
+                                         NULL);
+
+    case NGX_HTTP_ENCONVERT_ROUTE_VERIFY:
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+        }
+
+        return ngx_http_enconvert_lookup(r, NGX_HTTP_ENCONVERT_OP_VERIFY,
+                                         NULL);
+
+    case NGX_HTTP_ENCONVERT_ROUTE_LIVENESS:
+        if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+            return ngx_http_enconvert_method_not_allowed(r, "GET, HEAD");
+        }
+
+        return ngx_http_enconvert_liveness(r);
+
     default:
         return ngx_http_enconvert_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                         "no such API route", NULL);
@@ -429,18 +496,20 @@ ngx_http_enconvert_convert(ngx_http_request_t *r, ngx_str_t *endpoint)
         return ngx_http_enconvert_send_error(r, &err);
     }
 
+    /* the key is judged first: ngx_http_enconvert_refusal.c */
+
     if (ngx_http_enconvert_json_content_type(r) != NGX_OK) {
-        return ngx_http_enconvert_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                   "unsupported_media_type",
-                   "the request body must be sent as application/json",
-                   NULL);
+        ngx_http_enconvert_set_error(r, &err, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type", NULL,
+            "the request body must be sent as application/json");
+        return ngx_http_enconvert_refuse(r, &key, &err, 0);
     }
 
     if (r->headers_in.content_length_n > (off_t) elcf->max_body_size) {
-        return ngx_http_enconvert_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                   "body_too_large",
-                   "the request body is larger than the configured limit",
-                   NULL);
+        ngx_http_enconvert_set_error(r, &err,
+            NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large", NULL,
+            "the request body is larger than the configured limit");
+        return ngx_http_enconvert_refuse(r, &key, &err, 0);
     }
 
     ctx = ngx_http_enconvert_create_ctx(r, NGX_HTTP_ENCONVERT_OP_CONVERT);
@@ -487,23 +556,20 @@ ngx_http_enconvert_body_handler(ngx_http_request_t *r)
         return;
     }
 
-    if (rc == NGX_DECLINED) {
-        ngx_http_finalize_request(r,
-            ngx_http_enconvert_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                "body_too_large",
-                "the request body is larger than the configured limit",
-                NULL));
-        return;
-    }
-
     ngx_memzero(&err, sizeof(ngx_http_enconvert_error_t));
+
+    if (rc == NGX_DECLINED) {
+        ngx_http_enconvert_set_error(r, &err,
+            NGX_HTTP_REQUEST_ENTITY_TOO_LARGE, "body_too_large", NULL,
+            "the request body is larger than the configured limit");
+        goto refuse;
+    }
 
     rc = ngx_http_enconvert_build_convert(r, ctx, &ctx->endpoint, body.data,
                                           body.len, &msg, &err);
 
     if (rc == NGX_DECLINED) {
-        ngx_http_finalize_request(r, ngx_http_enconvert_send_error(r, &err));
-        return;
+        goto refuse;
     }
 
     if (rc != NGX_OK) {
@@ -519,6 +585,16 @@ ngx_http_enconvert_body_handler(ngx_http_request_t *r)
     }
 
     rc = ngx_http_enconvert_dispatch(r, ctx, &msg, timeout);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    return;
+
+refuse:
+
+    rc = ngx_http_enconvert_refuse(r, &ctx->api_key, &err, 1);
 
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
@@ -725,7 +801,7 @@ ngx_http_enconvert_dispatch(ngx_http_request_t *r,
 }
 
 
-static ngx_http_enconvert_ctx_t *
+ngx_http_enconvert_ctx_t *
 ngx_http_enconvert_create_ctx(ngx_http_request_t *r, ngx_uint_t op)
 {
     ngx_pool_cleanup_t        *cln;

@@ -35,7 +35,11 @@
 typedef enum {
     NGX_HTTP_ENCONVERT_OP_CONVERT = 0,
     NGX_HTTP_ENCONVERT_OP_STATUS,
-    NGX_HTTP_ENCONVERT_OP_HEALTH
+    NGX_HTTP_ENCONVERT_OP_HEALTH,
+    NGX_HTTP_ENCONVERT_OP_BATCH,
+    NGX_HTTP_ENCONVERT_OP_DOWNLOAD,
+    NGX_HTTP_ENCONVERT_OP_WHOAMI,
+    NGX_HTTP_ENCONVERT_OP_VERIFY
 } ngx_http_enconvert_op_e;
 
 
@@ -46,6 +50,11 @@ typedef enum {
     NGX_HTTP_ENCONVERT_ROUTE_STATUS,
     NGX_HTTP_ENCONVERT_ROUTE_FILES,
     NGX_HTTP_ENCONVERT_ROUTE_HEALTH,
+    NGX_HTTP_ENCONVERT_ROUTE_BATCH,
+    NGX_HTTP_ENCONVERT_ROUTE_DOWNLOAD,
+    NGX_HTTP_ENCONVERT_ROUTE_WHOAMI,
+    NGX_HTTP_ENCONVERT_ROUTE_VERIFY,
+    NGX_HTTP_ENCONVERT_ROUTE_LIVENESS,
     NGX_HTTP_ENCONVERT_ROUTE_OTHER,
     NGX_HTTP_ENCONVERT_NROUTES
 } ngx_http_enconvert_route_e;
@@ -126,6 +135,8 @@ typedef struct {
     ngx_str_t                   api_key;
     ngx_str_t                   endpoint;
     ngx_uint_t                  op;           /* ngx_http_enconvert_op_e */
+    /* a refusal sent only once the worker knows the key (refusal.c) */
+    struct ngx_http_enconvert_error_s  *refusal;
     unsigned                    pending:1;
     unsigned                    sync:1;
     unsigned                    idempotent:1; /* safe to send again */
@@ -133,7 +144,7 @@ typedef struct {
 
 
 /* a validation or routing error answered by the module itself */
-typedef struct {
+typedef struct ngx_http_enconvert_error_s {
     ngx_uint_t                  status;
     const char                 *code;
     ngx_str_t                   detail;
@@ -156,6 +167,26 @@ ngx_int_t ngx_http_enconvert_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest);
 ngx_int_t ngx_http_enconvert_for_api(ngx_http_request_t *r,
     ngx_str_t *path);
+ngx_http_enconvert_ctx_t *ngx_http_enconvert_create_ctx(
+    ngx_http_request_t *r, ngx_uint_t op);
+
+/* ngx_http_enconvert_lookup.c */
+ngx_int_t ngx_http_enconvert_lookup(ngx_http_request_t *r, ngx_uint_t op,
+    ngx_str_t *target);
+ngx_int_t ngx_http_enconvert_liveness(ngx_http_request_t *r);
+
+/* ngx_http_enconvert_refusal.c */
+ngx_int_t ngx_http_enconvert_refuse(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_enconvert_error_t *err, ngx_uint_t body_read);
+ngx_int_t ngx_http_enconvert_refusal_reply(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx, ngx_uint_t status);
+
+/* ngx_http_enconvert_job_id.c */
+ngx_int_t ngx_http_enconvert_valid_job_id(ngx_str_t *id);
+ngx_int_t ngx_http_enconvert_take_job_id(ngx_http_request_t *r,
+    json_t *root, json_t **job_id, ngx_http_enconvert_error_t *err);
+ngx_int_t ngx_http_enconvert_check_modes(ngx_http_request_t *r,
+    json_t *root, ngx_http_enconvert_error_t *err);
 
 /* ngx_http_enconvert_auth.c */
 ngx_int_t ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,

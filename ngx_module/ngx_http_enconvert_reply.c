@@ -145,7 +145,10 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
                                       "bad_backend_reply",
                                       "the conversion worker sent an "
                                       "invalid answer", NULL);
-    } else {
+    } else if (ctx->refusal == NULL
+               || (rc = ngx_http_enconvert_refusal_reply(r, ctx, rp.status))
+                  == NGX_DECLINED)
+    {
         rc = ngx_http_enconvert_relay(r, &rp);
     }
 
@@ -442,7 +445,10 @@ ngx_http_enconvert_timeout_handler(ngx_event_t *ev)
         ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_TIMEOUTS, 1);
     }
 
-    if (ctx->op == NGX_HTTP_ENCONVERT_OP_HEALTH) {
+    if (ctx->refusal) {
+        rc = ngx_http_enconvert_refusal_reply(r, ctx, 0);
+
+    } else if (ctx->op == NGX_HTTP_ENCONVERT_OP_HEALTH) {
         ngx_log_error(NGX_LOG_WARN, c->log, 0,
                       "enconvert: health check timed out");
         rc = ngx_http_enconvert_unavailable(r, ctx);
@@ -477,6 +483,10 @@ ngx_http_enconvert_lost(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx)
 {
     ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_UNAVAILABLE, 1);
+
+    if (ctx->refusal) {
+        return ngx_http_enconvert_refusal_reply(r, ctx, 0);
+    }
 
     if (ctx->op == NGX_HTTP_ENCONVERT_OP_CONVERT && ctx->sync
         && ctx->job_id.len)
@@ -541,6 +551,10 @@ ngx_http_enconvert_send_processing(ngx_http_request_t *r,
         || json_object_set_new(obj, "job_id",
                ngx_http_enconvert_json_str(ctx->job_id.data,
                                            ctx->job_id.len)) != 0
+        || json_object_set_new(obj, "batch_id",
+               ngx_http_enconvert_json_str(ctx->job_id.data,
+                                           ctx->job_id.len)) != 0
+        || json_object_set_new(obj, "url_count", json_integer(1)) != 0
         || json_object_set_new(obj, "status", json_string("processing"))
            != 0)
     {

@@ -34,7 +34,7 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     size_t len, ngx_str_t *out, ngx_http_enconvert_error_t *err)
 {
     size_t            i, n, noptions;
-    json_t           *root, *value, *url;
+    json_t           *root, *value, *url, *job_id;
     uint64_t          id;
     ngx_int_t         rc;
     ngx_str_t         base_url, idem;
@@ -56,7 +56,28 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
+    rc = ngx_http_enconvert_take_job_id(r, root, &job_id, err);
+    if (rc != NGX_OK) {
+        json_decref(root);
+        return rc;
+    }
+
     rc = ngx_http_enconvert_check_body(r, root, ep, err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_enconvert_check_modes(r, root, err);
+    }
+
+    if (rc == NGX_OK && job_id != NULL
+        && json_object_set(root, "job_id", job_id) != 0)
+    {
+        rc = NGX_ERROR;
+    }
+
+    if (job_id != NULL) {
+        json_decref(job_id);
+    }
+
     if (rc != NGX_OK) {
         json_decref(root);
         return rc;
@@ -184,6 +205,7 @@ ngx_http_enconvert_build_simple(ngx_http_request_t *r,
 {
     uint64_t         id;
     ngx_str_t        base_url;
+    const char      *op, *target;
     msgpack_packer   pk;
     msgpack_sbuffer  sbuf;
 
@@ -192,6 +214,33 @@ ngx_http_enconvert_build_simple(ngx_http_request_t *r,
 
     msgpack_sbuffer_init(&sbuf);
     msgpack_packer_init(&pk, &sbuf, msgpack_sbuffer_write);
+
+    switch (ctx->op) {
+
+    case NGX_HTTP_ENCONVERT_OP_BATCH:
+        op = "batch";
+        target = "job_id";
+        break;
+
+    case NGX_HTTP_ENCONVERT_OP_DOWNLOAD:
+        op = "download";
+        target = "object_key";
+        break;
+
+    case NGX_HTTP_ENCONVERT_OP_WHOAMI:
+        op = "whoami";
+        target = NULL;
+        break;
+
+    case NGX_HTTP_ENCONVERT_OP_VERIFY:
+        op = "verify";
+        target = NULL;
+        break;
+
+    default:
+        op = "status";
+        target = "job_id";
+    }
 
     if (ctx->op == NGX_HTTP_ENCONVERT_OP_HEALTH) {
         if (msgpack_pack_map(&pk, 3) != 0
@@ -213,19 +262,24 @@ ngx_http_enconvert_build_simple(ngx_http_request_t *r,
         goto failed;
     }
 
-    if (msgpack_pack_map(&pk, 6) != 0
+    if (msgpack_pack_map(&pk, target ? 6 : 5) != 0
         || ngx_http_enconvert_pack_str(&pk, "v") != 0
         || msgpack_pack_uint64(&pk, NGX_HTTP_ENCONVERT_PROTO_VERSION) != 0
         || ngx_http_enconvert_pack_str(&pk, "id") != 0
         || msgpack_pack_uint64(&pk, id) != 0
         || ngx_http_enconvert_pack_str(&pk, "op") != 0
-        || ngx_http_enconvert_pack_str(&pk, "status") != 0
+        || ngx_http_enconvert_pack_str(&pk, op) != 0
         || ngx_http_enconvert_pack_str(&pk, "key") != 0
         || ngx_http_enconvert_pack_ngx_str(&pk, &ctx->api_key) != 0
         || ngx_http_enconvert_pack_str(&pk, "base_url") != 0
-        || ngx_http_enconvert_pack_ngx_str(&pk, &base_url) != 0
-        || ngx_http_enconvert_pack_str(&pk, "job_id") != 0
-        || ngx_http_enconvert_pack_ngx_str(&pk, job_id) != 0)
+        || ngx_http_enconvert_pack_ngx_str(&pk, &base_url) != 0)
+    {
+        goto failed;
+    }
+
+    if (target
+        && (ngx_http_enconvert_pack_str(&pk, target) != 0
+            || ngx_http_enconvert_pack_ngx_str(&pk, job_id) != 0))
     {
         goto failed;
     }

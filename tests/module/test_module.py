@@ -104,7 +104,8 @@ def test_sync_wait_expires_after_accepted(make_env):
         "success": True,
         "message": "Job is still processing. Poll GET "
                    "/v1/convert/status/job_slow for the result.",
-        "job_id": "job_slow", "status": "processing"}
+        "job_id": "job_slow", "batch_id": "job_slow", "url_count": 1,
+        "status": "processing"}
     assert 0.5 < elapsed < 1.5
 
 

@@ -39,9 +39,8 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # so not documented either.
 UNSERVED = ("/v1/nope", "/v1/", "/v1/convert/", "/v1/convert/url-to-docx",
             "/v1/convert/url-to-pdf/x", "/v1/convert/status",
-            "/v1/convert/batch/" + BATCH, "/v1/convert/download/x.pdf",
             "/v1/convert/website-to-pdf", "/v1/convert/website-to-screenshot",
-            "/v1/whoami", "/v1/auth/verify", "/v1/health/x", "/v1/healthz",
+            "/v1/health/x", "/v1/healthz",
             "/v1/files")
 
 
@@ -450,7 +449,20 @@ def presigned_url(base="http://localhost"):
 SYNC_RESULT = {"success": True, "job_id": JOB, "status": "completed",
                "url": "https://example.com", "presigned_url": None,
                "object_key": FILE_KEY, "filename": "example-com.pdf",
-               "file_size": 184320, "conversion_time": 3.72}
+               "file_size": 184320, "conversion_time": 3.72,
+               "conversion_time_seconds": 3.72}
+
+BATCH_OBJECT = {
+    "batch_id": BATCH, "job_id": BATCH, "status": "partial", "total": 2,
+    "completed": 1, "failed": 1, "in_progress": 0,
+    "output_mode": "individual", "zip_download_url": None,
+    "items": [
+        {"source_url": "https://example.com/1", "status": "Success",
+         "download_url": "https://x/y", "output_file_size": 10,
+         "duration": "1.00", "error": None, "object_key": FILE_KEY},
+        {"source_url": "https://example.com/2", "status": "Failed",
+         "download_url": None, "output_file_size": None, "duration": None,
+         "error": "Failed to load page", "object_key": None}]}
 
 STATUS = {
     "job_id": BATCH, "status": "processing", "total_tasks": 3,
@@ -541,7 +553,8 @@ def test_every_operation_documents_its_errors():
                         and template != "/v1/health"):
                     assert resolve(json_schema) is schema("Error"), \
                         (method, template, status)
-            public = template in ("/v1/health", "/v1/files/{object_key}")
+            public = template in ("/v1/health", "/v1/files/{object_key}",
+                                  "/health")
             assert (op.get("security") == []) == public, (method, template)
 
 
@@ -562,12 +575,14 @@ def test_documented_routes_are_the_routes_in_the_handler():
     endpoints, "status/") against the documented path templates."""
     body, endpoints = handler_source()
     literals = re.findall(r'"([^"]*)"', body)
-    top = {s for s in literals if s.startswith("/v1/")}
+    top = {s for s in literals if s.startswith("/v1/") or s == "/health"}
     sub = {s for s in literals
            if re.fullmatch(r"[a-z][a-z-]*/", s)} | {
         e for e in endpoints if e.startswith("url-to-")}
-    assert top == {"/v1/convert/", "/v1/files/", "/v1/health"}, top
-    assert sub == {"url-to-pdf", "url-to-screenshot", "status/"}, sub
+    assert top == {"/v1/convert/", "/v1/files/", "/v1/health",
+                   "/v1/whoami", "/v1/auth/verify", "/health"}, top
+    assert sub == {"url-to-pdf", "url-to-screenshot", "status/", "batch/",
+                   "download/"}, sub
     served = {t for t in top if not t.endswith("/convert/")}
     served |= {"/v1/convert/" + s for s in sub}
 
@@ -598,7 +613,17 @@ def test_served_methods_are_the_documented_ones(make_env):
                   {**STATUS, "tasks": STATUS["tasks"][1:2],
                    "completed_tasks": 0, "failed_tasks": 0,
                    "total_tasks": 1})))],
-              health=lambda m: [(0, final(m, body=jbody(HEALTH_OK)))])
+              health=lambda m: [(0, final(m, body=jbody(HEALTH_OK)))],
+              batch=lambda m: [(0, final(m, body=jbody(BATCH_OBJECT)))],
+              whoami=lambda m: [(0, final(m, body=jbody(
+                  {"project_id": "a1", "plan_slug": "self-hosted"})))],
+              verify=lambda m: [(0, final(m, body=jbody(
+                  {"authenticated": True, "project_id": "a1",
+                   "tier": "self-hosted", "key_type": "private",
+                   "allowed_domains": None, "allowed_endpoints": None})))],
+              download=lambda m: [(0, final(m, body=b"%PDF",
+                                            content_type="application/pdf"))])
+    backend.knows_keys = False
     for template, item in SPEC["paths"].items():
         path = probe_path(template)
         if template.startswith("/v1/files/"):
@@ -941,7 +966,7 @@ def test_undocumented_fields_are_refused(env):
     ngx, backend = env
     pdf, _ = request_fields("PdfRequest")
     shot, _ = request_fields("ScreenshotRequest")
-    for name in ("job_id", "load_media",
+    for name in ("load_media",
                  "wait_for_images", "enable_scroll", "block_ads",
                  "block_media", "handle_cookies", "handle_sticky_header",
                  "output_format", "format", "viewportWidth"):

@@ -42,10 +42,12 @@ std::string accepted_message(const std::string& job_id, const std::optional<std:
 
 HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
                            const std::optional<std::string>& email,
-                           const std::optional<std::string>& callback_url) {
+                           const std::optional<std::string>& callback_url, std::size_t url_count) {
     return json_answer(202, json{{"success", true},
                                  {"message", accepted_message(job_id, email, callback_url)},
                                  {"job_id", job_id},
+                                 {"batch_id", job_id},
+                                 {"url_count", url_count},
                                  {"status", status}});
 }
 
@@ -183,7 +185,8 @@ HttpAnswer sync_answer(const db::JobView& job, const storage::Presigner& presign
                     {"object_key", key},
                     {"filename", filename},
                     {"file_size", size},
-                    {"conversion_time", seconds}};
+                    {"conversion_time", seconds},
+                    {"conversion_time_seconds", seconds}};
     };
     if (direct_download) {
         const std::vector<std::pair<std::string, std::string>> about = {

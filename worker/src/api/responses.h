@@ -25,9 +25,12 @@ struct HttpAnswer {
 // The 202 message, worded as in the reference page.
 std::string accepted_message(const std::string& job_id, const std::optional<std::string>& email,
                              const std::optional<std::string>& callback_url);
+// Also batch_id (the same id: the vendor's clients poll the batch route with
+// it) and url_count, the number of URLs of the job.
 HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
                            const std::optional<std::string>& email,
-                           const std::optional<std::string>& callback_url);
+                           const std::optional<std::string>& callback_url,
+                           std::size_t url_count = 1);
 
 // {"success":false,"error":code,"detail":detail[,"field"][,"job_id"]}
 HttpAnswer error_answer(int status, const std::string& code, const std::string& detail,

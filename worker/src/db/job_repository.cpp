@@ -58,8 +58,9 @@ InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
     static const std::string kSql =
         "WITH job AS ("
         " INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, options,"
-        " notification_email, callback_url, base_url, idempotency_key, request_fingerprint)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12)"
+        " notification_email, callback_url, base_url, idempotency_key, request_fingerprint,"
+        " client_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $15)"
         " ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
         " DO NOTHING RETURNING id, account_id),"
         " task AS ("
@@ -72,7 +73,7 @@ InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
         "enconvert_insert_job", job.id, job.account_id, job.api_key_id, job.endpoint, job.is_batch,
         job.is_sync, job.options.dump(), job.notification_email, job.callback_url, job.base_url,
         job.idempotency_key, job.request_fingerprint, nlohmann::json(job.urls).dump(),
-        std::string(kTaskReadyChannel));
+        std::string(kTaskReadyChannel), job.client_id);
     if (ins.empty()) {
         // Committed by the other request by now (our INSERT waited for it);
         // under READ COMMITTED a new statement sees it.
@@ -109,7 +110,7 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         "), (SELECT coalesce(json_agg(json_build_array(t.id, t.position, t.url, t.status, "
         "t.object_key, t.filename, t.file_size, t.conversion_time, t.error_code, t.error) "
         "ORDER BY t.position), '[]') FROM tasks t WHERE t.job_id = j.id)::text, "
-        "expired_at IS NOT NULL "
+        "expired_at IS NOT NULL, is_batch, client_id "
         "FROM jobs j WHERE id = $1 AND account_id = $2";
     conn.prepare("enconvert_load_job", kSql);
     pqxx::nontransaction tx(conn);
@@ -126,6 +127,8 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
     v.created_at = j[0][7].as<std::string>();
     v.completed_at = opt_string(j[0][8]);
     v.expired = j[0][10].as<bool>();
+    v.is_batch = j[0][11].as<bool>();
+    v.client_id = opt_string(j[0][12]);
     auto opt = [](const nlohmann::json& value) -> std::optional<nlohmann::json> {
         if (value.is_null()) return std::nullopt;
         return value;
@@ -145,6 +148,19 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         v.tasks.push_back(std::move(tv));
     }
     return v;
+}
+
+std::optional<std::string> find_client_job(pqxx::connection& conn, const std::string& client_id,
+                                           std::int64_t account_id) {
+    // The newest: an account may use its id again (migration 007).
+    static const std::string kSql =
+        "SELECT id FROM jobs WHERE account_id = $1 AND client_id = $2 "
+        "ORDER BY created_at DESC, id DESC LIMIT 1";
+    conn.prepare("enconvert_find_client_job", kSql);
+    pqxx::nontransaction tx(conn);
+    const pqxx::result r = tx.exec_prepared("enconvert_find_client_job", account_id, client_id);
+    if (r.empty()) return std::nullopt;
+    return r[0][0].as<std::string>();
 }
 
 namespace {

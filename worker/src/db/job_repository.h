@@ -35,6 +35,11 @@ InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
                                 std::int64_t account_id);
 
+// The id of account_id's newest job started with this client id (the
+// request field job_id), if any.
+std::optional<std::string> find_client_job(pqxx::connection& conn, const std::string& client_id,
+                                           std::int64_t account_id);
+
 // Records a task's outcome if `owner` still holds its lease; in the same
 // transaction makes the job terminal when no task is left runnable and
 // NOTIFYs enconvert_job_done with the job id. An outcome with `retry` set

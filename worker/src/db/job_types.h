@@ -23,6 +23,8 @@ struct NewJob {
     std::optional<std::string> idempotency_key;
     // intake::request_fingerprint of the request; set with idempotency_key.
     std::optional<std::string> request_fingerprint;
+    // The client's own id for the job (request field job_id), if it sent one.
+    std::optional<std::string> client_id;
     std::vector<std::string> urls;
 };
 
@@ -70,6 +72,8 @@ struct JobView {
     std::string endpoint;
     std::string status;
     bool is_sync = false;
+    bool is_batch = false;
+    std::optional<std::string> client_id;  // the request's job_id
     std::string base_url;
     nlohmann::json options = nlohmann::json::object();
     std::string created_at;                   // RFC 3339 UTC

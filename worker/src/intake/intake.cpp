@@ -25,7 +25,20 @@ nlohmann::json curve_public_key(const std::string& secret_z85) {
 
 const char* request_kind(const Request& req) {
     if (std::holds_alternative<HealthRequest>(req.body)) return "health";
-    if (std::holds_alternative<StatusRequest>(req.body)) return "status";
+    if (const auto* s = std::get_if<StatusRequest>(&req.body)) {
+        switch (s->view) {
+            case View::batch:
+                return "batch";
+            case View::download:
+                return "download";
+            case View::whoami:
+            case View::verify:
+                return "whoami";
+            case View::status:
+                break;
+        }
+        return "status";
+    }
     return "convert";
 }
 

@@ -1,5 +1,6 @@
 #include "intake/request_handler.h"
 
+#include "api/client_answers.h"
 #include "db/job_repository.h"
 #include "intake/fingerprint.h"
 #include "log/log.h"
@@ -45,6 +46,9 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
     job.is_batch = req.batch;
     job.is_sync = sync;
     job.options = req.options;
+    // The client's own id is the job's name, not a render option.
+    job.client_id = option_string(req.options, "job_id");
+    job.options.erase("job_id");
     job.notification_email = option_string(req.options, "notification_email");
     job.callback_url = option_string(req.options, "callback_url");
     job.base_url = req.base_url;
@@ -80,8 +84,8 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
                {"mode", sync ? "sync" : "async"}});
     if (ins.created) metrics::worker_metrics().job_accepted(req.endpoint);
     if (!sync) {
-        out.final =
-            api::accepted_answer(ins.job_id, ins.status, ins.notification_email, ins.callback_url);
+        out.final = api::accepted_answer(ins.job_id, ins.status, ins.notification_email,
+                                         ins.callback_url, req.urls.size());
         return out;
     }
     out.direct_download = option_bool(req.options, "direct_download");
@@ -97,10 +101,29 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
 api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusRequest& req) {
     const auto identity = keys_.lookup(conn, req.key);
     if (!identity) return api::invalid_api_key_answer();
-    // Another account's job answers exactly like an unknown one.
-    const auto job = db::load_job(conn, req.job_id, identity->account_id);
+    switch (req.view) {
+        case View::whoami:
+            return api::whoami_answer(*identity);
+        case View::verify:
+            return api::verify_answer(*identity);
+        case View::download:
+            return api::download_answer(*identity, req.job_id, presigner_);
+        case View::status:
+        case View::batch:
+            break;
+    }
+    // Our id first, then the client's own (the newest job with it). Another
+    // account's job answers exactly like an unknown one.
+    auto job = db::load_job(conn, req.job_id, identity->account_id);
+    if (!job) {
+        if (const auto id = db::find_client_job(conn, req.job_id, identity->account_id)) {
+            job = db::load_job(conn, *id, identity->account_id);
+        }
+    }
     if (!job) return api::job_not_found_answer();
     if (job->expired) return api::job_expired_answer(job->id);
+    if (req.view == View::batch) return api::batch_answer(*job, presigner_);
+    if (api::answers_as_client_job(*job)) return api::client_status_answer(*job, presigner_);
     return api::status_answer(*job, presigner_, notify::notifications_for_job(conn, job->id));
 }
 

@@ -36,6 +36,7 @@ class RequestHandler {
         : presigner_(std::move(presigner)), queue_limits_(queue_limits) {}
 
     ConvertOutcome convert(pqxx::connection& conn, const ConvertRequest& req);
+    // The read-only requests (status, batch, download, whoami, verify).
     api::HttpAnswer status(pqxx::connection& conn, const StatusRequest& req);
 
     // The final answer for a sync request once its job is terminal;

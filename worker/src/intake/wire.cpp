@@ -123,6 +123,28 @@ ConvertRequest decode_convert(const json& msg) {
     return r;
 }
 
+std::optional<View> view_of(const std::string& op) {
+    if (op == "status") return View::status;
+    if (op == "batch") return View::batch;
+    if (op == "download") return View::download;
+    if (op == "whoami") return View::whoami;
+    if (op == "verify") return View::verify;
+    return std::nullopt;
+}
+
+StatusRequest decode_view(const json& msg, View view) {
+    StatusRequest s;
+    s.view = view;
+    s.key = required_string(msg, "key", 512);
+    s.base_url = required_string(msg, "base_url", 2048);
+    if (view == View::download) {
+        s.job_id = required_string(msg, "object_key", 1024);
+    } else if (view == View::status || view == View::batch) {
+        s.job_id = required_string(msg, "job_id", 128);
+    }
+    return s;
+}
+
 }  // namespace
 
 DecodeResult decode_request(std::string_view frame) {
@@ -164,12 +186,8 @@ DecodeResult decode_request(std::string_view frame) {
         req.id = *id;
         if (op == "convert") {
             req.body = decode_convert(msg);
-        } else if (op == "status") {
-            StatusRequest s;
-            s.key = required_string(msg, "key", 512);
-            s.base_url = required_string(msg, "base_url", 2048);
-            s.job_id = required_string(msg, "job_id", 128);
-            req.body = std::move(s);
+        } else if (auto view = view_of(op)) {
+            req.body = decode_view(msg, *view);
         } else if (op == "health") {
             req.body = HealthRequest{};
         } else {

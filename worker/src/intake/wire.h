@@ -29,10 +29,16 @@ struct ConvertRequest {
     std::optional<std::string> idempotency_key;
 };
 
+// The read-only requests about the key's account: op "status", "batch"
+// (job_id: ours or the client's), "download" (object_key), "whoami" and
+// "verify" (nothing else). `target` is the job id or the object key.
+enum class View { status, batch, download, whoami, verify };
+
 struct StatusRequest {
     std::string key;
     std::string base_url;
-    std::string job_id;
+    std::string job_id;  // the target: a job id, or an object key for download
+    View view = View::status;
 };
 
 struct HealthRequest {};

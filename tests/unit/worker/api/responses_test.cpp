@@ -55,7 +55,12 @@ TEST(Responses, Accepted202Body) {
               (json{{"success", true},
                     {"message", "Job queued. Poll GET /v1/convert/status/job_9 for results."},
                     {"job_id", "job_9"},
+                    {"batch_id", "job_9"},
+                    {"url_count", 1},
                     {"status", "processing"}}));
+    const auto b = api::accepted_answer("batch_9", "processing", std::nullopt, std::nullopt, 3);
+    EXPECT_EQ(json::parse(b.body)["batch_id"], "batch_9");
+    EXPECT_EQ(json::parse(b.body)["url_count"], 3);
 }
 
 TEST(Responses, ErrorShapes) {
@@ -96,7 +101,8 @@ TEST(Responses, SyncSuccessBodyHasExactFields) {
                     {"object_key", "live/files/abc/url-to-pdf/example-com_20260101T000000Z_1.pdf"},
                     {"filename", "example-com.pdf"},
                     {"file_size", 184320},
-                    {"conversion_time", 3.72}}));
+                    {"conversion_time", 3.72},
+                    {"conversion_time_seconds", 3.72}}));
 }
 
 TEST(Responses, SyncFailureIs422Or504) {

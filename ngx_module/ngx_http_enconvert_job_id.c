@@ -1,0 +1,131 @@
+
+/*
+ * enconvert nginx module: the client's own job id (request field job_id,
+ * docs/api.md "Your own job ids") and the rules between the fields that
+ * choose how a request is answered (direct_download).
+ *
+ * job_id is taken out of the body before the field table checks the rest
+ * and put back afterwards, so it reaches the worker among the options.
+ */
+
+
+#include "ngx_http_enconvert_module.h"
+
+
+#define NGX_HTTP_ENCONVERT_JOB_ID_MAX  128
+
+
+/* 1..128 of [A-Za-z0-9_-]: the ids the status and batch routes take */
+
+ngx_int_t
+ngx_http_enconvert_valid_job_id(ngx_str_t *id)
+{
+    size_t  i;
+    u_char  c;
+
+    if (id->len == 0 || id->len > NGX_HTTP_ENCONVERT_JOB_ID_MAX) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < id->len; i++) {
+        c = id->data[i];
+
+        if (!(ngx_http_enconvert_isalnum(c) || c == '_' || c == '-')) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Removes "job_id" from the body object.  NGX_OK: *job_id is the checked
+ * value with its own reference, or NULL (absent or null); NGX_DECLINED:
+ * *err is set.
+ */
+
+ngx_int_t
+ngx_http_enconvert_take_job_id(ngx_http_request_t *r, json_t *root,
+    json_t **job_id, ngx_http_enconvert_error_t *err)
+{
+    json_t     *v;
+    ngx_str_t   s;
+
+    *job_id = NULL;
+
+    v = json_object_get(root, "job_id");
+    if (v == NULL) {
+        return NGX_OK;
+    }
+
+    if (json_is_null(v)) {
+        json_object_del(root, "job_id");
+        return NGX_OK;
+    }
+
+    if (!json_is_string(v)) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_type", "job_id", "\"job_id\" must be a string");
+        return NGX_DECLINED;
+    }
+
+    s.data = (u_char *) json_string_value(v);
+    s.len = json_string_length(v);
+
+    if (s.len == 0 || s.len > NGX_HTTP_ENCONVERT_JOB_ID_MAX) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "out_of_range", "job_id",
+            "\"job_id\" must be 1 to %d characters long",
+            NGX_HTTP_ENCONVERT_JOB_ID_MAX);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_enconvert_valid_job_id(&s) != NGX_OK) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", "job_id",
+            "\"job_id\" may contain only ASCII letters, digits, \"_\" "
+            "and \"-\"");
+        return NGX_DECLINED;
+    }
+
+    *job_id = json_incref(v);
+    json_object_del(root, "job_id");
+
+    return NGX_OK;
+}
+
+
+/*
+ * direct_download answers one synchronous render with its file: with
+ * async_mode or a URL array there is nothing to send, so it is refused
+ * rather than silently ignored.  Runs after the field table (types known).
+ */
+
+ngx_int_t
+ngx_http_enconvert_check_modes(ngx_http_request_t *r, json_t *root,
+    ngx_http_enconvert_error_t *err)
+{
+    const char  *why;
+
+    if (!json_is_true(json_object_get(root, "direct_download"))) {
+        return NGX_OK;
+    }
+
+    if (json_is_array(json_object_get(root, "url"))) {
+        why = "a URL array, which is always asynchronous";
+
+    } else if (json_is_true(json_object_get(root, "async_mode"))) {
+        why = "\"async_mode\": true";
+
+    } else {
+        return NGX_OK;
+    }
+
+    ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+        "invalid_value", "direct_download",
+        "\"direct_download\" answers a synchronous request for one URL "
+        "with the file; it cannot be used with %s", why);
+
+    return NGX_DECLINED;
+}

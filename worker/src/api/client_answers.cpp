@@ -1,0 +1,152 @@
+#include "api/client_answers.h"
+
+#include <cstdio>
+
+#include "storage/object_key.h"
+
+namespace enconvert::api {
+
+using nlohmann::json;
+
+namespace {
+
+// The vendor's clients show no plan; a self-hosted service has one.
+constexpr const char* kPlan = "self-hosted";
+
+HttpAnswer json_answer(int status, const json& body) {
+    HttpAnswer a;
+    a.status = status;
+    a.body = body.dump();
+    return a;
+}
+
+std::string seconds_text(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f", v);
+    return buf;
+}
+
+// The vendor's item states (its activity log's words).
+const char* item_status(const std::string& task_status) {
+    if (task_status == "success") return "Success";
+    if (task_status == "failed") return "Failed";
+    return "In Progress";
+}
+
+bool wants_zip(const json& options) {
+    const auto it = options.find("output_format");
+    if (it == options.end()) return false;
+    return (it->is_boolean() && it->get<bool>()) || (it->is_string() && *it == "zip");
+}
+
+}  // namespace
+
+bool answers_as_client_job(const db::JobView& job) {
+    return job.client_id.has_value() && job.is_sync && !job.is_batch;
+}
+
+HttpAnswer client_status_answer(const db::JobView& job, const storage::Presigner& presigner) {
+    json body{{"job_id", job.id}};
+    const db::TaskView* t = job.tasks.empty() ? nullptr : &job.tasks.front();
+    if (job.status == "processing" || t == nullptr) {
+        body["status"] = "processing";
+        return json_answer(200, body);
+    }
+    if (t->status == "success") {
+        const std::string key = t->object_key.value_or("");
+        body["status"] = "success";
+        body["url"] = t->url;
+        body["presigned_url"] = presigner.url(job.base_url, key);
+        body["object_key"] = key;
+        body["filename"] = t->filename.value_or("");
+        body["file_size"] = t->file_size.value_or(0);
+        body["conversion_time_seconds"] = t->conversion_time.value_or(0.0);
+        return json_answer(200, body);
+    }
+    body["status"] = "failed";
+    body["url"] = t->url;
+    body["error"] = t->error.value_or("The conversion failed.");
+    body["error_code"] = t->error_code.value_or("render_failed");
+    return json_answer(200, body);
+}
+
+HttpAnswer batch_answer(const db::JobView& job, const storage::Presigner& presigner) {
+    int completed = 0;
+    int failed = 0;
+    int in_progress = 0;
+    json items = json::array();
+    for (const auto& t : job.tasks) {
+        json item{{"source_url", t.url},     {"status", item_status(t.status)},
+                  {"download_url", nullptr}, {"output_file_size", nullptr},
+                  {"duration", nullptr},     {"error", nullptr},
+                  {"object_key", nullptr}};
+        if (t.status == "success") {
+            ++completed;
+            const std::string key = t.object_key.value_or("");
+            item["download_url"] = presigner.url(job.base_url, key);
+            item["output_file_size"] = t.file_size.value_or(0);
+            item["duration"] = seconds_text(t.conversion_time.value_or(0.0));
+            item["object_key"] = key;
+        } else if (t.status == "failed") {
+            ++failed;
+            item["error"] = t.error.value_or("The conversion failed.");
+        } else {
+            ++in_progress;
+        }
+        items.push_back(std::move(item));
+    }
+    const auto total = static_cast<int>(job.tasks.size());
+    const char* status = in_progress > 0 || job.status == "processing" ? "processing"
+                         : completed == total                          ? "completed"
+                         : failed == total                             ? "failed"
+                                                                       : "partial";
+    return json_answer(200, json{{"batch_id", job.id},
+                                 {"job_id", job.id},
+                                 {"status", status},
+                                 {"total", total},
+                                 {"completed", completed},
+                                 {"failed", failed},
+                                 {"in_progress", in_progress},
+                                 {"output_mode", wants_zip(job.options) ? "zip" : "individual"},
+                                 {"zip_download_url", nullptr},
+                                 {"items", std::move(items)}});
+}
+
+HttpAnswer whoami_answer(const db::ApiKeyIdentity& identity) {
+    return json_answer(200, json{{"project_id", identity.account_public_id}, {"plan_slug", kPlan}});
+}
+
+HttpAnswer verify_answer(const db::ApiKeyIdentity& identity) {
+    return json_answer(200, json{{"authenticated", true},
+                                 {"project_id", identity.account_public_id},
+                                 {"tier", kPlan},
+                                 {"key_type", "private"},
+                                 {"allowed_domains", nullptr},
+                                 {"allowed_endpoints", nullptr}});
+}
+
+HttpAnswer download_answer(const db::ApiKeyIdentity& identity, const std::string& object_key,
+                           const storage::Presigner& presigner) {
+    const std::string prefix = "live/files/" + identity.account_public_id + "/";
+    if (!storage::is_valid_object_key(object_key) || object_key.size() <= prefix.size() ||
+        object_key.compare(0, prefix.size(), prefix) != 0) {
+        // Another account's file answers like a missing one.
+        return error_answer(404, "not_found", "No such file for your account.");
+    }
+    const std::string filename = object_key.substr(object_key.rfind('/') + 1);
+    // S3 backend: the store serves it, saved as `filename`.
+    if (const auto url = presigner.attachment_url(object_key, filename)) {
+        HttpAnswer a = json_answer(302, json{{"success", true}, {"download_url", *url}});
+        a.headers = {{"Location", *url}, {"X-Filename", filename}};
+        return a;
+    }
+    HttpAnswer a;
+    a.status = 200;
+    // filename is from the object-key charset: safe inside quotes.
+    a.headers = {{"Content-Disposition", "attachment; filename=\"" + filename + "\""},
+                 {"X-Filename", filename}};
+    a.internal_redirect = object_key;
+    return a;
+}
+
+}  // namespace enconvert::api
