@@ -345,6 +345,29 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_body_fields[] = {
     { "fail_on_http_error", NGX_HTTP_ENCONVERT_T_BOOL,
       NGX_HTTP_ENCONVERT_ALL, 0, 0, 0, NULL, NULL, NULL },
 
+    /*
+     * the vendor clients' page fields, booleans as in their gateway
+     * (docs/rendering.md, "Page fields")
+     */
+
+    { "load_media", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "wait_for_images", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL,
+      0, 0, 0, NULL, NULL, NULL },
+
+    { "enable_scroll", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "block_media", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "handle_cookies", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_ALL, 0,
+      0, 0, NULL, NULL, NULL },
+
+    { "handle_sticky_header", NGX_HTTP_ENCONVERT_T_BOOL,
+      NGX_HTTP_ENCONVERT_ALL, 0, 0, 0, NULL, NULL, NULL },
+
     { "single_page", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_PDF, 0,
       0, 0, NULL, NULL, NULL },
 

@@ -210,6 +210,36 @@ def test_fail_on_http_error_must_be_bool(env):
            "invalid_type", "fail_on_http_error")
 
 
+# --- the vendor clients' page fields (docs/rendering.md, "Page fields") ---
+
+PAGE_FIELDS = ["load_media", "wait_for_images", "enable_scroll", "block_media",
+               "handle_cookies", "handle_sticky_header"]
+
+
+@pytest.mark.parametrize("path", [PDF, SHOT])
+def test_page_fields_forwarded(env, path):
+    ngx, backend = env
+    body = {"url": U}
+    for i, name in enumerate(PAGE_FIELDS):
+        body[name] = i % 2 == 0
+    m = forwarded(ngx, backend, body, path=path)
+    assert m["options"] == {k: v for k, v in body.items() if k != "url"}
+
+
+@pytest.mark.parametrize("name", PAGE_FIELDS)
+@pytest.mark.parametrize("value", ["true", 1, 0, [], {}])
+def test_page_field_must_be_bool(env, name, value):
+    ngx, backend = env
+    reject(ngx, backend, {"url": U, name: value}, 400, "invalid_type", name,
+           path=SHOT if name == "block_media" else PDF)
+
+
+def test_page_field_null_is_not_given(env):
+    ngx, backend = env
+    m = forwarded(ngx, backend, {"url": U, "enable_scroll": None})
+    assert "enable_scroll" not in m["options"]
+
+
 # --- other scalar fields ---------------------------------------------------
 
 @pytest.mark.parametrize("path,body,code,field", [

@@ -66,6 +66,14 @@ struct Job {
     // A main document answering 4xx/5xx fails the task (http_error) unless
     // the client asks for the error page (fail_on_http_error: false).
     bool fail_on_http_error = true;
+    // The vendor clients' page fields (docs/rendering.md, "Page fields").
+    bool load_media = true;       // false: no images, video or audio
+    bool wait_for_images = true;  // images finished before capture
+    bool enable_scroll = true;    // scrolled through once for lazy loaders
+    bool block_media = false;     // no video/audio requests
+    bool handle_cookies = true;   // consent banners hidden
+    // Fixed/sticky headers printed once: WebKit does so already (docs/rendering.md).
+    bool handle_sticky_header = true;
     // When the request arrived (g_get_monotonic_time), for the log's
     // "queued" figure: time spent waiting for a free view.
     std::int64_t received_us = 0;

@@ -244,6 +244,12 @@ std::string read_options(const json& options, Job& job) {
     r.integer(options, "delay", "delay", 0, 30000, job.delay_ms);
     r.boolean(options, "fail_on_http_error", "fail_on_http_error", job.fail_on_http_error);
     if (r.error().empty()) r.fail(read_credentials(options, job.credentials));
+    r.boolean(options, "load_media", "load_media", job.load_media);
+    r.boolean(options, "wait_for_images", "wait_for_images", job.wait_for_images);
+    r.boolean(options, "enable_scroll", "enable_scroll", job.enable_scroll);
+    r.boolean(options, "block_media", "block_media", job.block_media);
+    r.boolean(options, "handle_cookies", "handle_cookies", job.handle_cookies);
+    r.boolean(options, "handle_sticky_header", "handle_sticky_header", job.handle_sticky_header);
 
     if (pdf) {
         r.boolean(options, "single_page", "single_page", job.single_page);

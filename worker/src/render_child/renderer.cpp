@@ -22,10 +22,10 @@ constexpr int kSpareViews = 1;
 
 Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb,
                    const OutboundGate& gate, Channel& channel, std::function<void()> on_ready)
-    : channel_(channel), on_ready_(std::move(on_ready)) {
+    : channel_(channel), filters_([this] { dispatch(); }), on_ready_(std::move(on_ready)) {
     for (int i = 0; i < views + kSpareViews; ++i) {
         slots_.push_back(std::make_unique<ViewSlot>(
-            i, printer_name, memory_limit_mb, gate,
+            i, printer_name, memory_limit_mb, gate, filters_,
             [this](std::uint64_t id, const Outcome& o) { answer(id, o); }, [this] { dispatch(); }));
     }
 }
@@ -54,6 +54,9 @@ void Renderer::on_message(const nlohmann::json& message) {
 }
 
 void Renderer::dispatch() {
+    // Jobs wait for the content rule lists too: a job asking for one must
+    // not render without it.
+    if (!filters_.ready()) return;
     if (on_ready_ &&
         std::all_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->idle(); })) {
         auto ready = std::move(on_ready_);

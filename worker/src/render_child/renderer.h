@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "render_child/channel.h"
+#include "render_child/content_filters.h"
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/job.h"
 #include "render_child/view_slot.h"
@@ -32,6 +33,8 @@ class Renderer {
     void answer(std::uint64_t id, const Outcome& outcome);
 
     Channel& channel_;
+    // Before the slots: they keep a reference.
+    ContentFilters filters_;
     std::vector<std::unique_ptr<ViewSlot>> slots_;
     std::deque<Job> queue_;
     std::function<void()> on_ready_;

@@ -15,11 +15,13 @@ namespace enconvert::render_child {
 using namespace slot_detail;
 
 ViewSlot::ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
-                   const OutboundGate& gate, OnResult on_result, OnIdle on_idle)
+                   const OutboundGate& gate, const ContentFilters& filters, OnResult on_result,
+                   OnIdle on_idle)
     : index_(index),
       printer_name_(std::move(printer_name)),
       memory_limit_mb_(memory_limit_mb),
       gate_(gate),
+      filters_(filters),
       on_result_(std::move(on_result)),
       on_idle_(std::move(on_idle)) {
     create_view();
@@ -204,10 +206,12 @@ void ViewSlot::destroy_view() {
 bool ViewSlot::job_running() const {
     switch (stage_) {
         case Stage::Loading:
+        case Stage::Scrolling:
         case Stage::Selecting:
         case Stage::Settling:
         case Stage::Scripting:
         case Stage::Delaying:
+        case Stage::Cleaning:
         case Stage::Preparing:
         case Stage::Printing:
         case Stage::Banding:
@@ -243,6 +247,10 @@ void ViewSlot::start(Job job) {
     // The header/footer document of the previous job ran without scripts
     // and on a transparent base.
     webkit_settings_set_enable_javascript(webkit_web_view_get_settings(view_), TRUE);
+    // load_media false: no image is fetched; the media rule list below keeps
+    // video and audio out too.
+    webkit_settings_set_auto_load_images(webkit_web_view_get_settings(view_), job_->load_media);
+    filters_.apply(webkit_web_view_get_user_content_manager(view_), *job_);
     const GdkRGBA white{1, 1, 1, 1};
     webkit_web_view_set_background_color(view_, &white);
 

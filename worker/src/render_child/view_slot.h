@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "log/log.h"
+#include "render_child/content_filters.h"
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/gobject_ptr.h"
 #include "render_child/job.h"
@@ -32,8 +33,10 @@ class ViewSlot {
     // (the job fails with memory_limit); 0 leaves WebKit's default.
     // `gate`: the outbound gate every connection of the view goes through
     // (it outlives the slot).
+    // `filters`: the compiled content rule lists (outlive the slot).
     ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
-             const OutboundGate& gate, OnResult on_result, OnIdle on_idle);
+             const OutboundGate& gate, const ContentFilters& filters, OnResult on_result,
+             OnIdle on_idle);
     ~ViewSlot();
     ViewSlot(const ViewSlot&) = delete;
     ViewSlot& operator=(const ViewSlot&) = delete;
@@ -49,10 +52,12 @@ class ViewSlot {
     enum class Stage {
         Idle,
         Loading,       // waiting for load-changed FINISHED
+        Scrolling,     // enable_scroll: scrolling through the page once
         Selecting,     // waiting for wait_for_selector
         Settling,      // waiting for network quiet
         Scripting,     // waiting for document.fonts.ready
         Delaying,      // the job's extra `delay`
+        Cleaning,      // handle_cookies: hiding consent banners
         Preparing,     // measuring links and height before printing
         Printing,      // WebKitPrintOperation running (body, then header/footer bands)
         Banding,       // loading the header/footer document (band_document.h)
@@ -76,10 +81,15 @@ class ViewSlot {
     static void on_cookie_added(GObject*, GAsyncResult*, gpointer);
     static void on_headers_sent(GObject*, GAsyncResult*, gpointer);
     void on_load_finished();
+    void after_scroll();
+    // The part of the budget a page script may take, leaving time to capture.
+    double script_budget_ms() const;
     void wait_for_selector();
     void start_settling();
+    void run_images_wait();
     void run_fonts_script();
     void start_delay();
+    void clean_up_page();
     void produce_output();
     void prepare_print();
     void start_print();
@@ -150,6 +160,9 @@ class ViewSlot {
     static gboolean on_reset_watchdog(gpointer);
     static gboolean on_recycle(gpointer);
     static void on_script_done(GObject*, GAsyncResult*, gpointer);
+    static void on_scroll_done(GObject*, GAsyncResult*, gpointer);
+    static void on_images_done(GObject*, GAsyncResult*, gpointer);
+    static void on_cleanup_done(GObject*, GAsyncResult*, gpointer);
     static void on_snapshot_done(GObject*, GAsyncResult*, gpointer);
     static void on_site_data_cleared(GObject*, GAsyncResult*, gpointer);
 
@@ -161,6 +174,7 @@ class ViewSlot {
     const std::string printer_name_;
     const unsigned memory_limit_mb_;
     const OutboundGate& gate_;
+    const ContentFilters& filters_;
     OnResult on_result_;
     OnIdle on_idle_;
 

@@ -6,6 +6,7 @@
 
 #include "render_child/load_error.h"
 #include "render_child/navigation_policy.h"
+#include "render_child/page_cleanup_scripts.h"
 #include "render_child/page_scripts.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
@@ -229,6 +230,38 @@ void ViewSlot::on_resource_finished(WebKitWebResource* resource, gpointer data) 
 
 void ViewSlot::on_load_finished() {
     load_finished_us_ = g_get_monotonic_time();
+    if (!job_->enable_scroll) {
+        after_scroll();
+        return;
+    }
+    stage_ = Stage::Scrolling;
+    GVariantDict args;
+    g_variant_dict_init(&args, nullptr);
+    g_variant_dict_insert(&args, "budget", "d", script_budget_ms());
+    run_script(kScrollScript, g_variant_dict_end(&args), &ViewSlot::on_scroll_done);
+}
+
+double ViewSlot::script_budget_ms() const {
+    // The capture itself needs time too: a scroll or an image wait that
+    // ate the whole budget would turn a page with one slow image into a
+    // timeout instead of a render without it.
+    constexpr double kCaptureReserveMs = 2000;
+    const double left = job_->timeout_seconds * 1000.0 - elapsed_ms() - kCaptureReserveMs;
+    return left > 0 ? left : 0;
+}
+
+void ViewSlot::on_scroll_done(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    std::string error;
+    GObjectPtr<JSCValue> value = script_result(source, result, error);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Scrolling) return;
+    // A page that cannot be scrolled still renders as it is.
+    if (!value) self->note(log::Level::warning, "scroll script failed", error);
+    self->after_scroll();
+}
+
+void ViewSlot::after_scroll() {
     if (!job_->wait_for_selector.empty())
         wait_for_selector();
     else
@@ -277,7 +310,7 @@ void ViewSlot::on_selector_done(GObject* source, GAsyncResult* result, gpointer 
 void ViewSlot::start_settling() {
     stage_ = Stage::Settling;
     if (job_->wait_until == WaitUntil::Load) {
-        run_fonts_script();
+        run_images_wait();
         return;
     }
     // Counted from the last network activity, not from load-finished: a
@@ -293,7 +326,7 @@ gboolean ViewSlot::on_settle_tick(gpointer data) {
     const bool capped = now - self->load_finished_us_ >= kSettleCapUs;
     if ((self->pending_resources_.empty() && quiet_for >= kQuietUs) || capped) {
         if (capped) self->note(log::Level::warning, "network never went quiet; capturing anyway");
-        self->run_fonts_script();
+        self->run_images_wait();
         return G_SOURCE_REMOVE;
     }
     // Sleep exactly until the quiet period could end; with requests in
@@ -305,7 +338,33 @@ gboolean ViewSlot::on_settle_tick(gpointer data) {
     return G_SOURCE_REMOVE;
 }
 
-// ---- fonts and delay -------------------------------------------------------
+// ---- images, fonts and delay ----------------------------------------------
+
+void ViewSlot::run_images_wait() {
+    if (!job_->wait_for_images || !job_->load_media) {
+        run_fonts_script();
+        return;
+    }
+    stage_ = Stage::Scripting;
+    GVariantDict args;
+    g_variant_dict_init(&args, nullptr);
+    g_variant_dict_insert(&args, "budget", "d", script_budget_ms());
+    run_script(kWaitForImagesScript, g_variant_dict_end(&args), &ViewSlot::on_images_done);
+}
+
+void ViewSlot::on_images_done(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    std::string error;
+    GObjectPtr<JSCValue> value = script_result(source, result, error);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Scripting) return;
+    if (!value)
+        self->note(log::Level::warning, "image wait script failed", error);
+    else if (jsc_value_is_number(value.get()) && jsc_value_to_int32(value.get()) > 0)
+        self->note(log::Level::warning, "images still loading at the end of their wait",
+                   std::to_string(jsc_value_to_int32(value.get())));
+    self->run_fonts_script();
+}
 
 void ViewSlot::run_fonts_script() {
     stage_ = Stage::Scripting;
@@ -325,7 +384,7 @@ void ViewSlot::on_script_done(GObject* source, GAsyncResult* result, gpointer da
 
 void ViewSlot::start_delay() {
     if (job_->delay_ms <= 0) {
-        produce_output();
+        clean_up_page();
         return;
     }
     stage_ = Stage::Delaying;
@@ -336,8 +395,36 @@ void ViewSlot::start_delay() {
 gboolean ViewSlot::on_delay_done(gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
     self->delay_timer_.release();
-    if (self->stage_ == Stage::Delaying) self->produce_output();
+    if (self->stage_ == Stage::Delaying) self->clean_up_page();
     return G_SOURCE_REMOVE;
+}
+
+// ---- consent banners ----------------------------------------------------
+
+// Last, right before the capture: consent managers often show their banner
+// a while after load. handle_sticky_header has nothing to do here: WebKit
+// already prints a fixed or sticky header once, on the first page, and a
+// full-page screenshot draws it once at the top (docs/rendering.md).
+void ViewSlot::clean_up_page() {
+    if (!job_->handle_cookies) {
+        produce_output();
+        return;
+    }
+    stage_ = Stage::Cleaning;
+    GVariantDict args;
+    g_variant_dict_init(&args, nullptr);
+    g_variant_dict_insert(&args, "consent", "d", 1.0);
+    run_script(kPageCleanupScript, g_variant_dict_end(&args), &ViewSlot::on_cleanup_done);
+}
+
+void ViewSlot::on_cleanup_done(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    std::string error;
+    GObjectPtr<JSCValue> value = script_result(source, result, error);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Cleaning) return;
+    if (!value) self->note(log::Level::warning, "page cleanup script failed", error);
+    self->produce_output();
 }
 
 }  // namespace enconvert::render_child
