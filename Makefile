@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON := /usr/bin/python3
 
-.PHONY: all deps build run stop key test unit-test module-test e2e-test bench clean deb package-test \
+.PHONY: all deps build run stop key test unit-test module-test e2e-test compat-test bench clean deb package-test \
         sanitize fuzz
 
 all: build
@@ -28,7 +28,7 @@ key: build
 	@scripts/stack.sh key "$(ACCOUNT)"
 
 test: build
-	$(MAKE) --no-print-directory -k unit-test module-test e2e-test
+	$(MAKE) --no-print-directory -k unit-test module-test e2e-test compat-test
 
 unit-test:
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -38,6 +38,10 @@ module-test:
 
 e2e-test:
 	$(PYTHON) -m pytest -q tests/e2e
+
+# the vendor's clients' requests replayed against a local stack (issue #10)
+compat-test:
+	$(PYTHON) -m pytest -q tests/compat
 
 bench: build
 	@bench/run.sh
