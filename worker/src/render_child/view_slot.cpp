@@ -164,6 +164,7 @@ void ViewSlot::create_view() {
 
     g_signal_connect(view_, "load-changed", G_CALLBACK(&ViewSlot::on_load_changed), this);
     g_signal_connect(view_, "load-failed", G_CALLBACK(&ViewSlot::on_load_failed), this);
+    g_signal_connect(view_, "authenticate", G_CALLBACK(&ViewSlot::on_authenticate), this);
     g_signal_connect(view_, "decide-policy", G_CALLBACK(&ViewSlot::on_decide_policy), this);
     g_signal_connect(view_, "load-failed-with-tls-errors",
                      G_CALLBACK(&ViewSlot::on_load_failed_tls), this);

@@ -80,6 +80,7 @@ class ViewSlot {
     void use_web_extension();
     static void on_cookie_added(GObject*, GAsyncResult*, gpointer);
     static void on_headers_sent(GObject*, GAsyncResult*, gpointer);
+    static gboolean on_authenticate(WebKitWebView*, WebKitAuthenticationRequest*, gpointer);
     void on_load_finished();
     void after_scroll();
     // The part of the budget a page script may take, leaving time to capture.

@@ -142,6 +142,17 @@ void ViewSlot::on_headers_sent(GObject* source, GAsyncResult* result, gpointer d
     self->credential_step_done();
 }
 
+// An HTTP challenge (401, 407) is never answered: `auth` goes up front to
+// its origin only (credentials given here would stay in the network
+// session's cache, which clearing website data does not empty, for the
+// next job on the view). Going on without credentials renders the site's
+// 401 page (or fails with http_error); WebKit's default handler would show
+// a dialog nobody answers and hold the load until the job's timeout.
+gboolean ViewSlot::on_authenticate(WebKitWebView*, WebKitAuthenticationRequest* request, gpointer) {
+    webkit_authentication_request_authenticate(request, nullptr);
+    return TRUE;
+}
+
 void ViewSlot::use_web_extension() {
     GCharPtr exe(g_file_read_link("/proc/self/exe", nullptr));
     if (!exe) return;
