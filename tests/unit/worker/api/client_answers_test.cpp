@@ -1,0 +1,125 @@
+#include "api/client_answers.h"
+
+#include <gtest/gtest.h>
+
+using namespace enconvert;
+using nlohmann::json;
+
+namespace {
+
+db::TaskView task(const std::string& status, int position) {
+    db::TaskView t;
+    t.position = position;
+    t.url = "https://example.com/" + std::to_string(position);
+    t.status = status;
+    if (status == "success") {
+        t.object_key =
+            "live/files/abc/url-to-pdf/x_20260101T000000Z_" + std::to_string(position) + ".pdf";
+        t.filename = "x.pdf";
+        t.file_size = 100;
+        t.conversion_time = 1.5;
+    } else if (status == "failed") {
+        t.error_code = "http_error";
+        t.error = "The page answered 404.";
+    }
+    return t;
+}
+
+db::JobView job_of(std::vector<std::string> statuses, std::string job_status) {
+    db::JobView job;
+    job.id = "batch_1";
+    job.endpoint = "url-to-pdf";
+    job.status = std::move(job_status);
+    job.base_url = "https://api.example.com";
+    for (std::size_t i = 0; i < statuses.size(); ++i)
+        job.tasks.push_back(task(statuses[i], static_cast<int>(i)));
+    return job;
+}
+
+const storage::Presigner kPresigner("secret", "", 3600);
+
+db::ApiKeyIdentity identity() {
+    db::ApiKeyIdentity id;
+    id.account_id = 7;
+    id.account_public_id = "abc";
+    return id;
+}
+
+}  // namespace
+
+TEST(ClientAnswers, BatchStatusFromTheTasks) {
+    const auto status = [](std::vector<std::string> s, const char* job) {
+        return json::parse(api::batch_answer(job_of(std::move(s), job), kPresigner).body)["status"];
+    };
+    EXPECT_EQ(status({"success", "pending"}, "processing"), "processing");
+    EXPECT_EQ(status({"success", "success"}, "completed"), "completed");
+    EXPECT_EQ(status({"failed", "failed"}, "failed"), "failed");
+    EXPECT_EQ(status({"success", "failed"}, "completed"), "partial");
+}
+
+TEST(ClientAnswers, BatchItems) {
+    const json b = json::parse(
+        api::batch_answer(job_of({"success", "failed", "processing"}, "processing"), kPresigner)
+            .body);
+    EXPECT_EQ(b["batch_id"], "batch_1");
+    EXPECT_EQ(b["total"], 3);
+    EXPECT_EQ(b["completed"], 1);
+    EXPECT_EQ(b["failed"], 1);
+    EXPECT_EQ(b["in_progress"], 1);
+    EXPECT_EQ(b["output_mode"], "individual");
+    EXPECT_TRUE(b["zip_download_url"].is_null());
+    EXPECT_EQ(b["items"][0]["status"], "Success");
+    EXPECT_EQ(b["items"][0]["duration"], "1.50");
+    EXPECT_EQ(b["items"][0]["output_file_size"], 100);
+    EXPECT_EQ(b["items"][0]["download_url"].get<std::string>().rfind("https://api.example.com/", 0),
+              0u);
+    EXPECT_EQ(b["items"][1]["status"], "Failed");
+    EXPECT_EQ(b["items"][1]["error"], "The page answered 404.");
+    EXPECT_TRUE(b["items"][1]["download_url"].is_null());
+    EXPECT_EQ(b["items"][2]["status"], "In Progress");
+}
+
+TEST(ClientAnswers, ClientStatusVocabulary) {
+    auto job = job_of({"success"}, "completed");
+    job.is_sync = true;
+    job.client_id = "0123";
+    EXPECT_TRUE(api::answers_as_client_job(job));
+    json s = json::parse(api::client_status_answer(job, kPresigner).body);
+    EXPECT_EQ(s["status"], "success");
+    EXPECT_EQ(s["object_key"], job.tasks[0].object_key.value());
+    EXPECT_EQ(s["conversion_time_seconds"], 1.5);
+    auto failed = job_of({"failed"}, "failed");
+    s = json::parse(api::client_status_answer(failed, kPresigner).body);
+    EXPECT_EQ(s["status"], "failed");
+    EXPECT_EQ(s["error"], "The page answered 404.");
+    auto running = job_of({"processing"}, "processing");
+    EXPECT_EQ(json::parse(api::client_status_answer(running, kPresigner).body)["status"],
+              "processing");
+    job.is_batch = true;
+    EXPECT_FALSE(api::answers_as_client_job(job));
+    job.is_batch = false;
+    job.client_id.reset();
+    EXPECT_FALSE(api::answers_as_client_job(job));
+}
+
+TEST(ClientAnswers, DownloadOnlyOwnFiles) {
+    const std::string mine = "live/files/abc/url-to-pdf/x_20260101T000000Z_1.pdf";
+    const auto a = api::download_answer(identity(), mine, kPresigner);
+    EXPECT_EQ(a.status, 200);
+    EXPECT_EQ(a.internal_redirect.value_or(""), mine);
+    ASSERT_EQ(a.headers.size(), 2u);
+    EXPECT_EQ(a.headers[1].second, "x_20260101T000000Z_1.pdf");
+    for (const std::string other :
+         {"live/files/abd/url-to-pdf/x_1.pdf", "live/files/abc/", "live/files/abc/../x.pdf",
+          "live/files/abcd/url-to-pdf/x.pdf"}) {
+        EXPECT_EQ(api::download_answer(identity(), other, kPresigner).status, 404) << other;
+    }
+}
+
+TEST(ClientAnswers, WhoamiAndVerify) {
+    EXPECT_EQ(json::parse(api::whoami_answer(identity()).body),
+              (json{{"project_id", "abc"}, {"plan_slug", "self-hosted"}}));
+    const json v = json::parse(api::verify_answer(identity()).body);
+    EXPECT_EQ(v["authenticated"], true);
+    EXPECT_EQ(v["key_type"], "private");
+}
