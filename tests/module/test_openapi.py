@@ -966,10 +966,7 @@ def test_undocumented_fields_are_refused(env):
     ngx, backend = env
     pdf, _ = request_fields("PdfRequest")
     shot, _ = request_fields("ScreenshotRequest")
-    for name in ("load_media",
-                 "wait_for_images", "enable_scroll", "block_ads",
-                 "block_media", "handle_cookies", "handle_sticky_header",
-                 "output_format", "format", "viewportWidth"):
+    for name in ("block_ads", "output_format", "format", "viewportWidth"):
         assert name not in pdf and name not in shot, name
         for route in (PDF, SHOT):
             resp = ngx.request("POST", route, {"url": U, name: True},
