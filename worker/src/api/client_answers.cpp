@@ -1,7 +1,5 @@
 #include "api/client_answers.h"
 
-#include <cstdio>
-
 #include "storage/object_key.h"
 
 namespace enconvert::api {
@@ -12,19 +10,6 @@ namespace {
 
 // The vendor's clients show no plan; a self-hosted service has one.
 constexpr const char* kPlan = "self-hosted";
-
-HttpAnswer json_answer(int status, const json& body) {
-    HttpAnswer a;
-    a.status = status;
-    a.body = body.dump();
-    return a;
-}
-
-std::string seconds_text(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
-    return buf;
-}
 
 // The vendor's item states (its activity log's words).
 const char* item_status(const std::string& task_status) {

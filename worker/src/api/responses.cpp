@@ -8,8 +8,6 @@ namespace enconvert::api {
 
 using nlohmann::json;
 
-namespace {
-
 HttpAnswer json_answer(int status, const json& body) {
     HttpAnswer a;
     a.status = status;
@@ -17,13 +15,11 @@ HttpAnswer json_answer(int status, const json& body) {
     return a;
 }
 
-std::string seconds_text(double v) {
+std::string seconds_text(double seconds) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f", v);
+    std::snprintf(buf, sizeof buf, "%.2f", seconds);
     return buf;
 }
-
-}  // namespace
 
 std::string accepted_message(const std::string& job_id, const std::optional<std::string>& email,
                              const std::optional<std::string>& callback_url) {

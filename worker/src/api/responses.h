@@ -33,6 +33,13 @@ HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
                            std::size_t url_count = 1);
 
 // {"success":false,"error":code,"detail":detail[,"field"][,"job_id"]}
+// A JSON body with `status`; the building block of every answer here and
+// in client_answers.h.
+HttpAnswer json_answer(int status, const nlohmann::json& body);
+
+// Seconds with two decimals, as the API writes durations.
+std::string seconds_text(double seconds);
+
 HttpAnswer error_answer(int status, const std::string& code, const std::string& detail,
                         const std::optional<std::string>& field = std::nullopt,
                         const std::optional<std::string>& job_id = std::nullopt);
