@@ -67,6 +67,7 @@ NAVIGATIONS = {
     "form-post": "<form method=post action='{to}'><input name=q value=1></form>"
                  "<script>addEventListener('load', () => "
                  "document.forms[0].submit());</script>",
+    "meta-refresh": "<meta http-equiv=refresh content='0; url={to}'>",
 }
 
 
@@ -174,7 +175,7 @@ def test_script_navigation_to_an_internal_address_fails_at_once(guarded, name):
     assert internal.requests == 0
 
 
-FILE_NAVIGATIONS = ["loaded-top", "inline-location", "loaded-location"]
+FILE_NAVIGATIONS = ["loaded-top", "inline-location", "loaded-location", "meta-refresh"]
 
 
 @pytest.mark.parametrize("name", FILE_NAVIGATIONS)
