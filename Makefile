@@ -5,8 +5,8 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 PYTHON := /usr/bin/python3
 
-.PHONY: all deps build run stop key test unit-test module-test e2e-test compat-test bench clean deb package-test \
-        sanitize fuzz
+.PHONY: all deps build run stop key test unit-test module-test e2e-test compat-test bench clean deb package-test options \
+        sanitize fuzz ad-rules
 
 all: build
 
@@ -51,6 +51,16 @@ bench: build
 .PHONY: bench-fidelity
 bench-fidelity: build
 	@bench/run.sh fidelity
+
+# block_ads's list (worker/src/render_child/ad_rules.json) made again from
+# the EasyList of Debian's webext-ublock-origin-firefox (docs/rendering.md).
+ad-rules:
+	@scripts/ad-rules.sh
+
+# The files generated from schema/options.json (every request field once):
+# the module's tables, the worker's limits, docs/api.md's field tables.
+options:
+	@$(PYTHON) tools/options_schema.py
 
 # Debian packages in build/deb/ (docs/operations.md).
 deb: deps

@@ -2,7 +2,7 @@
 /*
  * enconvert nginx module: the client's own job id (request field job_id,
  * docs/api.md "Your own job ids") and the rules between the fields that
- * choose how a request is answered (direct_download).
+ * choose how a request is answered (direct_download, output_format).
  *
  * job_id is taken out of the body before the field table checks the rest
  * and put back afterwards, so it reaches the worker among the options.
@@ -97,6 +97,50 @@ ngx_http_enconvert_take_job_id(ngx_http_request_t *r, json_t *root,
 
 
 /*
+ * output_format (true or "zip"; false: no ZIP) bundles the results of a
+ * URL array into one ZIP besides the files (docs/api.md "Batch ZIP").  As
+ * the vendor's gateway does, it is refused for a single URL, an array of
+ * one included: there is nothing to bundle.
+ */
+
+static ngx_int_t
+ngx_http_enconvert_check_output_format(ngx_http_request_t *r, json_t *root,
+    ngx_http_enconvert_error_t *err)
+{
+    json_t  *v, *url;
+
+    v = json_object_get(root, "output_format");
+
+    if (v == NULL || json_is_false(v)) {
+        return NGX_OK;
+    }
+
+    /* the length too: a JSON string may hold a NUL ("zip\u0000x") */
+    if (!json_is_true(v)
+        && !(json_is_string(v) && json_string_length(v) == 3
+             && ngx_strncmp(json_string_value(v), "zip", 3) == 0))
+    {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", "output_format",
+            "\"output_format\" must be true, false or \"zip\"");
+        return NGX_DECLINED;
+    }
+
+    url = json_object_get(root, "url");
+
+    if (!json_is_array(url) || json_array_size(url) < 2) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", "output_format",
+            "\"output_format\" bundles the results of several URLs into "
+            "one ZIP; it needs a \"url\" array of two or more URLs");
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * direct_download answers one synchronous render with its file: with
  * async_mode or a URL array there is nothing to send, so it is refused
  * rather than silently ignored.  Runs after the field table (types known).
@@ -107,6 +151,10 @@ ngx_http_enconvert_check_modes(ngx_http_request_t *r, json_t *root,
     ngx_http_enconvert_error_t *err)
 {
     const char  *why;
+
+    if (ngx_http_enconvert_check_output_format(r, root, err) != NGX_OK) {
+        return NGX_DECLINED;
+    }
 
     if (!json_is_true(json_object_get(root, "direct_download"))) {
         return NGX_OK;

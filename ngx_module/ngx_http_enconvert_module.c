@@ -1326,8 +1326,13 @@ ngx_http_enconvert_check_max_urls(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_int_t  *np = data;
 
-    if (*np < 1 || *np > 10000) {
-        return "must be between 1 and 10000";
+    /* the worker takes no more in one request (schema/options.json) */
+
+    if (*np < 1 || *np > NGX_HTTP_ENCONVERT_MAX_URLS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"enconvert_max_urls\" must be between 1 and %d",
+                           NGX_HTTP_ENCONVERT_MAX_URLS);
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

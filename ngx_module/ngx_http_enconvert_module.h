@@ -15,6 +15,8 @@
 #include <jansson.h>
 #include <zmq.h>
 
+#include "ngx_http_enconvert_field_limits.h"
+
 
 #define NGX_HTTP_ENCONVERT_PROTO_VERSION  1
 

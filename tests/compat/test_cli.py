@@ -1,11 +1,14 @@
 """The enconvert CLI against this service, unmodified: `url pdf` (sync,
---async, several URLs), `files download`, `auth status` (whoami),
+--async, several URLs, --zip), `files download`, `auth status` (whoami),
 `health` and a bad key (tests/compat/clients.py has the replay)."""
+
+import io
+import zipfile
 
 import pytest
 
-from clients import (ClientError, cli_files_download, cli_health, cli_url_convert,
-                     cli_wait_batch, cli_whoami)
+from clients import (ClientError, cli_batch_downloads, cli_files_download, cli_health,
+                     cli_url_convert, cli_wait_batch, cli_whoami)
 
 PDF = "/v1/convert/url-to-pdf"
 
@@ -44,6 +47,33 @@ def test_several_urls_with_one_failing(stack, site):
     ok, bad = batch["items"]
     assert ok["download_url"] and ok["output_file_size"] > 0
     assert not bad["download_url"] and bad["status"] == "Failed" and bad["error"]
+
+
+def test_url_pdf_zip_with_one_failing(stack, site):
+    """`enconvert url pdf --zip URL URL`: output_format "zip" before url
+    (renderBodyFrom), then the wait and the one ZIP download."""
+    urls = [site.url + "/hello.html", site.url + "/no-such-page.html",
+            site.url + "/second.html"]
+    kind, acc = cli_url_convert(stack.url, stack.key, PDF,
+                                {"output_format": "zip", "url": urls})
+    assert kind == "accepted" and acc["url_count"] == 3
+    batch, failed = cli_wait_batch(stack.url, stack.key, acc["batch_id"])
+    assert not failed and batch["status"] == "partial"
+    assert batch["output_mode"] == "zip"
+    what, link = cli_batch_downloads(batch)
+    assert what == "zip" and isinstance(link, str)
+    with zipfile.ZipFile(io.BytesIO(stack.download(link).body)) as z:
+        names = z.namelist()
+        pdfs = [n for n in names if n.endswith(".pdf")]
+        assert len(pdfs) == 2 and all(z.read(n).startswith(b"%PDF-") for n in pdfs)
+        assert "manifest.json" in names
+
+
+def test_zip_with_a_single_url_is_refused(stack, site):
+    with pytest.raises(ClientError) as e:
+        cli_url_convert(stack.url, stack.key, PDF,
+                        {"output_format": "zip", "url": site.url + "/hello.html"})
+    assert e.value.status == 400 and "output_format" in e.value.message
 
 
 def test_files_download(stack, site):

@@ -59,6 +59,18 @@ def test_bad_key_is_an_authentication_error(stack, site):
     assert e.value.status == 401
 
 
+def test_wait_for_batch_save_to_has_a_zip(stack, site):
+    """waitForBatch({saveTo}) needs zipDownloadUrl once the batch is done."""
+    r = stack.call("POST", "/v1/convert/url-to-pdf",
+                   {"url": [site.url + "/hello.html", site.url + "/second.html"],
+                    "output_format": True})
+    batch_id = json.loads(r.body)["batch_id"]
+    status = sdk_wait_for_batch(stack.url, stack.key, batch_id)
+    assert (status["status"], status["completed"]) == ("completed", 2)
+    assert status["outputMode"] == "zip" and status["zipDownloadUrl"]
+    assert stack.download(status["zipDownloadUrl"]).body.startswith(b"PK\x03\x04")
+
+
 def test_batch_status_and_wait(stack, site):
     r = stack.call("POST", "/v1/convert/url-to-pdf",
                    {"url": [site.url + "/hello.html", site.url + "/no-such-page.html"]})

@@ -7,10 +7,12 @@ cannot succeed fail their task with storage_error."""
 
 import email
 import email.policy
+import io
 import os
 import re
 import time
 import urllib.parse
+import zipfile
 
 import pytest
 from conftest import make_home, running
@@ -145,6 +147,40 @@ def test_async_batch_status_and_email_links_point_at_the_store(s3stack, proxy, s
     for link, t in zip(links, status["tasks"]):
         check_link(proxy, link, t["object_key"])
         assert get(link).status == 200
+    assert local_files(s3stack) == []
+    assert proxy.refused() == []
+
+
+def test_batch_zip_is_made_from_the_store_and_stored_there(s3stack, proxy, store, site):
+    """output_format: the archiver reads the results back from the store
+    (signed GETs), uploads the ZIP, and the batch route links it there."""
+    r = s3stack.call("POST", "/v1/convert/url-to-pdf",
+                     {"url": [site.url + "/hello.html", site.url + "/second.html"],
+                      "output_format": "zip"})
+    assert r.status == 202, r
+    batch_id = r.json()["batch_id"]
+    deadline = time.time() + 120
+    while True:
+        b = s3stack.call("GET", f"/v1/convert/batch/{batch_id}").json()
+        if b["status"] != "processing" or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert b["status"] == "completed" and b["output_mode"] == "zip", b
+    link = b["zip_download_url"]
+    key = urllib.parse.unquote(urllib.parse.urlsplit(link).path).split(f"/{BUCKET}/", 1)[1]
+    assert key.endswith(f"_{batch_id}.zip") and key in store.keys(BUCKET)
+    check_link(proxy, link, key)
+    z = get(link)
+    assert z.status == 200 and z.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(z.body)) as archive:
+        files = {n: archive.read(n) for n in archive.namelist()}
+    assert sorted(files) == sorted(i["object_key"].rsplit("/", 1)[1] for i in b["items"])
+    # Before this test fetches them itself: only the archiver read them.
+    read = {p for m, p, _ in proxy.seen() if m == "GET"}
+    for item in b["items"]:
+        assert f"/{BUCKET}/{item['object_key']}" in read, "not read back from the store"
+    for item in b["items"]:
+        assert files[item["object_key"].rsplit("/", 1)[1]] == get(item["download_url"]).body
     assert local_files(s3stack) == []
     assert proxy.refused() == []
 

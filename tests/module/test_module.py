@@ -581,7 +581,8 @@ def test_presigned_bad_key_400_and_missing_file_404(env):
      "enconvert_sync_timeout"),
     ("enconvert_backend ipc:///x; enconvert_sync_timeout soon;",
      "enconvert_sync_timeout"),
-    ("enconvert_backend ipc:///x; enconvert_max_urls 10001;",
+    # the worker takes at most 1000 URLs in one request
+    ("enconvert_backend ipc:///x; enconvert_max_urls 1001;",
      "enconvert_max_urls"),
     ("enconvert_backend ipc:///x; enconvert_max_urls -1;",
      "enconvert_max_urls"),

@@ -317,7 +317,8 @@ def sample(sch):
 # url, e-mail and callback rules have their own tests here; cookies (an
 # array of objects) and headers (free member names) theirs in
 # test_request_credentials.py, which also checks their documented limits.
-SPECIAL = {"url", "notification_email", "callback_url", "cookies", "headers"}
+SPECIAL = {"url", "notification_email", "callback_url", "cookies", "headers",
+           "output_format"}  # needs a URL array: test_output_format.py
 
 
 def field_paths(route):
@@ -966,7 +967,7 @@ def test_undocumented_fields_are_refused(env):
     ngx, backend = env
     pdf, _ = request_fields("PdfRequest")
     shot, _ = request_fields("ScreenshotRequest")
-    for name in ("block_ads", "output_format", "format", "viewportWidth"):
+    for name in ("format", "viewportWidth"):
         assert name not in pdf and name not in shot, name
         for route in (PDF, SHOT):
             resp = ngx.request("POST", route, {"url": U, name: True},

@@ -51,7 +51,9 @@ PDF_BAD = [
      "pdf_options.page_width"),
     ({"page_width": 210, "page_height": -1}, "out_of_range",
      "pdf_options.page_height"),
-    ({"page_width": 5000.5, "page_height": 10}, "out_of_range",
+    ({"page_width": 5080.5, "page_height": 10}, "out_of_range",
+     "pdf_options.page_width"),
+    ({"page_width": 9.9, "page_height": 10}, "out_of_range",
      "pdf_options.page_width"),
     ({"page_width": "210", "page_height": 297}, "invalid_type",
      "pdf_options.page_width"),
@@ -133,7 +135,7 @@ def test_pdf_options_all_members_forwarded(env):
             "scale": 0.1, "print_background": False, "grayscale": True,
             "layout_width": "viewport",
             "header": {"content": "<span>{{page}}/{{total_pages}}</span>",
-                       "height": 0},
+                       "height": 1},
             # 2000 characters, 4000 bytes
             "footer": {"content": "\u00fc" * 2000, "height": 12.5},
             "outline": False,
@@ -213,7 +215,7 @@ def test_fail_on_http_error_must_be_bool(env):
 # --- the vendor clients' page fields (docs/rendering.md, "Page fields") ---
 
 PAGE_FIELDS = ["load_media", "wait_for_images", "enable_scroll", "block_media",
-               "handle_cookies", "handle_sticky_header"]
+               "handle_cookies", "handle_sticky_header", "block_ads"]
 
 
 @pytest.mark.parametrize("path", [PDF, SHOT])

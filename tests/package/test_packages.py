@@ -200,6 +200,7 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
     assert os.path.isfile("/etc/nginx/conf.d/enconvert-log.conf")
     assert os.access("/usr/bin/enconvert-worker", os.X_OK)
     assert os.access("/usr/libexec/enconvert/enconvert-render", os.X_OK)
+    assert os.path.isfile("/usr/libexec/enconvert/ad_rules.json")  # block_ads
     assert os.access("/usr/bin/enconvert", os.X_OK)
     user = pwd.getpwnam("enconvert")
     secret = os.stat("/etc/enconvert/secret")
@@ -332,7 +333,7 @@ http {{
                  "/usr/lib/nginx/modules/ngx_http_enconvert_module.so",
                  "/etc/nginx/modules-enabled/50-mod-http-enconvert.conf",
                  "/etc/nginx/snippets/enconvert.conf", "/etc/nginx/conf.d/enconvert-log.conf",
-                 "/etc/enconvert", "/var/lib/enconvert"):
+                 "/etc/enconvert", "/var/lib/enconvert", "/var/cache/enconvert"):
         assert not os.path.lexists(path), path
     run(["/usr/sbin/nginx", "-t", "-q"])
 
@@ -348,6 +349,7 @@ def test_unit_is_hardened_and_notifies():
     assert unit["NoNewPrivileges"] == "true"
     assert unit["ReadWritePaths"] == "/var/lib/enconvert"
     assert unit["User"] == "enconvert"
+    assert unit["CacheDirectory"] == "enconvert"  # block_ads's compiled list
     if shutil.which("systemd-analyze"):
         r = subprocess.run(["systemd-analyze", "verify",
                             os.path.join(REPO, "debian", "enconvert-worker.service")],

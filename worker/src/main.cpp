@@ -28,6 +28,7 @@
 #include "notify/notifier.h"
 #include "render/renderer_pool.h"
 #include "render/xvfb.h"
+#include "scheduler/batch_archiver.h"
 #include "scheduler/scheduler.h"
 #include "storage/backend.h"
 
@@ -172,6 +173,12 @@ int serve(const std::vector<std::string>& args) {
         stop, [&] { run_component("scheduler", exit_code, [&] { sched.run(stop); }); });
     StoppingThread notify_thread(
         stop, [&] { run_component("notifier", exit_code, [&] { notifier.run(stop); }); });
+    // Batch ZIPs (output_format): built once a batch's tasks are all done.
+    scheduler::BatchArchiver archiver(
+        scheduler::ArchiverOptions{cfg.database_url, cfg.worker_id, cfg.lease_seconds * 3},
+        storage);
+    StoppingThread archive_thread(
+        stop, [&] { run_component("archiver", exit_code, [&] { archiver.run(stop); }); });
     std::unique_ptr<janitor::Janitor> janitor;
     if (cfg.retention_seconds > 0) {
         janitor::JanitorOptions janitor_options;
@@ -196,6 +203,7 @@ int serve(const std::vector<std::string>& args) {
     sd_notify(0, "STOPPING=1");
     stop = true;
     notify_thread.join();
+    archive_thread.join();
     sched_thread.join();
     intake_thread.join();
     janitor_thread.join();

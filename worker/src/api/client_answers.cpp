@@ -81,20 +81,35 @@ HttpAnswer batch_answer(const db::JobView& job, const storage::Presigner& presig
         items.push_back(std::move(item));
     }
     const auto total = static_cast<int>(job.tasks.size());
+    // The ZIP (docs/api.md "Batch ZIP"): linked once stored, with a fresh
+    // link on every answer. output_mode stays "zip" only while the ZIP may
+    // still come or once it is there: the CLI downloads zip_download_url
+    // whenever output_mode is "zip", so a batch that ends without a ZIP (no
+    // file succeeded, or the ZIP failed) answers "individual", and its
+    // files are fetched one by one as the vendor's own batches without a
+    // ZIP are.
+    const bool zip_stored = job.zip_state == "done" && job.zip_object_key.has_value();
+    // As the archiver (db::kWantsArchiveSql): a ZIP is made for batches only.
+    const bool zip_mode =
+        job.is_batch && wants_zip(job.options) && (job.status == "processing" || zip_stored);
     const char* status = in_progress > 0 || job.status == "processing" ? "processing"
                          : completed == total                          ? "completed"
                          : failed == total                             ? "failed"
                                                                        : "partial";
-    return json_answer(200, json{{"batch_id", job.id},
-                                 {"job_id", job.id},
-                                 {"status", status},
-                                 {"total", total},
-                                 {"completed", completed},
-                                 {"failed", failed},
-                                 {"in_progress", in_progress},
-                                 {"output_mode", wants_zip(job.options) ? "zip" : "individual"},
-                                 {"zip_download_url", nullptr},
-                                 {"items", std::move(items)}});
+    return json_answer(
+        200,
+        json{{"batch_id", job.id},
+             {"job_id", job.id},
+             {"status", status},
+             {"total", total},
+             {"completed", completed},
+             {"failed", failed},
+             {"in_progress", in_progress},
+             {"output_mode", zip_mode ? "zip" : "individual"},
+             {"zip_download_url",
+              zip_stored ? json(presigner.url(job.base_url, *job.zip_object_key)) : json(nullptr)},
+             {"zip_error", job.zip_error ? json(*job.zip_error) : json(nullptr)},
+             {"items", std::move(items)}});
 }
 
 HttpAnswer whoami_answer(const db::ApiKeyIdentity& identity) {

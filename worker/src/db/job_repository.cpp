@@ -1,5 +1,6 @@
 #include "db/job_repository.h"
 
+#include "db/batch_archives.h"
 #include "db/fields.h"
 #include "notify/outbox.h"
 
@@ -110,7 +111,8 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         "), (SELECT coalesce(json_agg(json_build_array(t.id, t.position, t.url, t.status, "
         "t.object_key, t.filename, t.file_size, t.conversion_time, t.error_code, t.error) "
         "ORDER BY t.position), '[]') FROM tasks t WHERE t.job_id = j.id)::text, "
-        "expired_at IS NOT NULL, is_batch, client_id "
+        "expired_at IS NOT NULL, is_batch, client_id, coalesce(zip_state, ''), "
+        "zip_object_key, zip_file_size, zip_error "
         "FROM jobs j WHERE id = $1 AND account_id = $2";
     conn.prepare("enconvert_load_job", kSql);
     pqxx::nontransaction tx(conn);
@@ -129,6 +131,10 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
     v.expired = j[0][10].as<bool>();
     v.is_batch = j[0][11].as<bool>();
     v.client_id = opt_string(j[0][12]);
+    v.zip_state = j[0][13].as<std::string>();
+    v.zip_object_key = opt_string(j[0][14]);
+    if (!j[0][15].is_null()) v.zip_file_size = j[0][15].as<std::int64_t>();
+    v.zip_error = opt_string(j[0][16]);
     auto opt = [](const nlohmann::json& value) -> std::optional<nlohmann::json> {
         if (value.is_null()) return std::nullopt;
         return value;
@@ -222,13 +228,25 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
     // lock before us, so exactly one finisher sees "nothing left" and the
     // job becomes terminal exactly once.
     const pqxx::row job =
-        tx.exec_params1("SELECT status, endpoint FROM jobs WHERE id = $1 FOR UPDATE", res.job_id);
+        tx.exec_params1(std::string("SELECT status, endpoint, zip_state IS NULL AND ") +
+                            kWantsArchiveSql + " FROM jobs WHERE id = $1 FOR UPDATE",
+                        res.job_id);
     const pqxx::row counts = tx.exec_params1(
         "SELECT count(*) FILTER (WHERE status IN ('pending', 'processing')), "
         "count(*) FILTER (WHERE status = 'success') FROM tasks WHERE job_id = $1",
         res.job_id);
     if (job[0].as<std::string>() == "processing" && counts[0].as<std::int64_t>() == 0) {
         const bool any_success = counts[1].as<std::int64_t>() > 0;
+        if (any_success && job[2].as<bool>()) {
+            // The ZIP comes first, so that the notifications can link it:
+            // an archiver finishes the job (db/batch_archives.h).
+            tx.exec_params("UPDATE jobs SET zip_state = 'pending' WHERE id = $1", res.job_id);
+            tx.exec_params("SELECT pg_notify($1, $2)", std::string(kArchiveReadyChannel),
+                           res.job_id);
+            res.archive_pending = true;
+            tx.commit();
+            return res;
+        }
         res.job_status = any_success ? "completed" : "failed";
         res.endpoint = job[1].as<std::string>();
         tx.exec_params("UPDATE jobs SET status = $2, completed_at = now() WHERE id = $1",

@@ -82,6 +82,13 @@ struct JobView {
     // Past the retention period: files, tasks and notifications deleted
     // (db/retention.h); only the row is left.
     bool expired = false;
+    // The batch's ZIP (output_format, migration 009): zip_state is "" (none
+    // asked or none to make), "pending", "done" (zip_object_key and
+    // zip_file_size set) or "failed" (zip_error set).
+    std::string zip_state;
+    std::optional<std::string> zip_object_key;
+    std::optional<std::int64_t> zip_file_size;
+    std::optional<std::string> zip_error;
 };
 
 struct ClaimedTask {
@@ -124,6 +131,9 @@ struct FinishResult {
     std::string job_id;
     std::string job_status;  // when job_terminal: "completed" or "failed"
     std::string endpoint;    // when job_terminal: the job's endpoint
+    // Every task is done but the job waits for its ZIP (db/batch_archives.h):
+    // not terminal yet, no notification queued.
+    bool archive_pending = false;
 };
 
 }  // namespace enconvert::db

@@ -6,12 +6,14 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
                                             std::chrono::seconds retention, int limit) {
     const pqxx::result r = tx.exec_params(
         "WITH expiring AS ("
-        "  SELECT id, completed_at FROM jobs "
+        "  SELECT id, completed_at, zip_object_key FROM jobs "
         "  WHERE expired_at IS NULL AND status <> 'processing' "
         "    AND completed_at < now() - make_interval(secs => $1) "
         "  ORDER BY completed_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
         "SELECT e.id, coalesce((SELECT array_agg(t.object_key ORDER BY t.position) "
         "  FROM tasks t WHERE t.job_id = e.id AND t.object_key IS NOT NULL), '{}') "
+        // A batch's ZIP goes with its files (a NULL element is skipped below).
+        "  || e.zip_object_key "
         "FROM expiring e ORDER BY e.completed_at",
         static_cast<double>(retention.count()), limit);
     std::vector<ExpiringJob> jobs;

@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "api/responses.h"
+#include "options/option_limits.h"
 
 namespace enconvert::intake {
 
-inline constexpr std::size_t kMaxUrls = 1000;  // module enforces its own lower limit
+// The module's enconvert_max_urls can only lower it (schema/options.json).
+inline constexpr std::size_t kMaxUrls = options::url_max_items;
 inline constexpr std::size_t kMaxUrlBytes = 2048;
 
 struct ConvertRequest {

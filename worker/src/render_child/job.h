@@ -71,6 +71,7 @@ struct Job {
     bool wait_for_images = true;  // images finished before capture
     bool enable_scroll = true;    // scrolled through once for lazy loaders
     bool block_media = false;     // no video/audio requests
+    bool block_ads = false;       // the shipped ad list (content_filters.h)
     bool handle_cookies = true;   // consent banners hidden
     // Fixed/sticky headers printed once: WebKit does so already (docs/rendering.md).
     bool handle_sticky_header = true;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "options/option_limits.h"
 #include "render_child/image_writer.h"
 #include "render_child/page_sizes.h"
 #include "render_child/print_setup.h"
@@ -14,18 +15,13 @@ namespace {
 
 using nlohmann::json;
 
-// Paper dimensions accepted for custom sizes: 200 inches is the largest
-// page PDF viewers handle (Acrobat's limit), and is also single_page's cap.
-constexpr double kMinPaperMm = 10;
-constexpr double kMaxPaperMm = 5080;
+namespace limits = enconvert::options;
+
 // What must stay printable once margins, header and footer are taken.
 constexpr double kMinPrintableMm = 10;
-constexpr std::size_t kMaxBandChars = 2000;
-// pdf_options.metadata members (docs/api.md).
-constexpr std::size_t kMaxMetadataChars = 1000;
 // The tallest image a screenshot keeps (image_writer.h); a window of 32768
 // px or more makes X fail (BadAlloc) and takes the whole renderer down.
-constexpr int kMaxViewportHeight = kMaxImageSide;
+static_assert(limits::viewport_height.max == kMaxImageSide);
 
 // Collects the first problem; later reads become no-ops, so callers can read
 // every field unconditionally and check once at the end.
@@ -43,20 +39,24 @@ class Reader {
         return it == object.end() || it->is_null() ? nullptr : &*it;
     }
 
-    void integer(const json& obj, const char* key, const std::string& name, long min, long max,
-                 int& out) {
+    void integer(const json& obj, const char* key, const std::string& name,
+                 const limits::Range& range, int& out) {
         const json* v = find(obj, key);
         if (!v) return;
+        const auto min = static_cast<long>(range.min);
+        const auto max = static_cast<long>(range.max);
         if (!v->is_number_integer() || v->get<long>() < min || v->get<long>() > max)
             return fail(name + " must be an integer from " + std::to_string(min) + " to " +
                         std::to_string(max));
         out = static_cast<int>(v->get<long>());
     }
 
-    void number(const json& obj, const char* key, const std::string& name, double min, double max,
-                double& out) {
+    void number(const json& obj, const char* key, const std::string& name,
+                const limits::Range& range, double& out) {
         const json* v = find(obj, key);
         if (!v) return;
+        const double min = range.min;
+        const double max = range.max;
         if (!v->is_number() || !std::isfinite(v->get<double>()) || v->get<double>() < min ||
             v->get<double>() > max) {
             char buffer[96];
@@ -113,9 +113,11 @@ void read_band(Reader& r, const json& pdf, const char* key, std::optional<Band>&
     if (!content || !content->is_string())
         return r.fail(name + ".content must be a string of HTML");
     b.content = content->get<std::string>();
-    if (utf8_length(b.content) > kMaxBandChars)
-        return r.fail(name + ".content must be at most 2000 characters");
-    r.number(*band, "height", name + ".height", 1, 200, b.height_mm);
+    if (utf8_length(b.content) > limits::pdf_options_band_content.max)
+        return r.fail(name + ".content must be at most " +
+                      std::to_string(static_cast<int>(limits::pdf_options_band_content.max)) +
+                      " characters");
+    r.number(*band, "height", name + ".height", limits::pdf_options_band_height, b.height_mm);
     out = std::move(b);
 }
 
@@ -127,8 +129,11 @@ void read_metadata(Reader& r, const json& pdf, PdfMetadata& out) {
         const json* v = r.find(*m, key);
         if (!v) return;
         const std::string name = std::string("pdf_options.metadata.") + key;
-        if (!v->is_string() || utf8_length(v->get<std::string>()) > kMaxMetadataChars)
-            return r.fail(name + " must be a string of at most 1000 characters");
+        // The four members share their limit (schema/options.json).
+        const double most = limits::pdf_options_metadata_title.max;
+        if (!v->is_string() || utf8_length(v->get<std::string>()) > most)
+            return r.fail(name + " must be a string of at most " +
+                          std::to_string(static_cast<int>(most)) + " characters");
         field = v->get<std::string>();
     };
     text("title", out.title);
@@ -160,9 +165,9 @@ void read_pdf_options(Reader& r, const json& options, Job& job) {
     const bool has_height = r.find(*pdf, "page_height") != nullptr;
     if (has_width != has_height)
         return r.fail("pdf_options.page_width and page_height must be given together");
-    r.number(*pdf, "page_width", "pdf_options.page_width", kMinPaperMm, kMaxPaperMm,
+    r.number(*pdf, "page_width", "pdf_options.page_width", limits::pdf_options_page_width,
              p.page_width_mm);
-    r.number(*pdf, "page_height", "pdf_options.page_height", kMinPaperMm, kMaxPaperMm,
+    r.number(*pdf, "page_height", "pdf_options.page_height", limits::pdf_options_page_height,
              p.page_height_mm);
 
     if (const json* o = r.find(*pdf, "orientation")) {
@@ -173,12 +178,16 @@ void read_pdf_options(Reader& r, const json& options, Job& job) {
 
     if (const json* m = r.object(*pdf, "margins", "pdf_options.margins")) {
         r.only(*m, "pdf_options.margins", {"top", "right", "bottom", "left"});
-        r.number(*m, "top", "pdf_options.margins.top", 0, kMaxPaperMm, p.margin_top_mm);
-        r.number(*m, "right", "pdf_options.margins.right", 0, kMaxPaperMm, p.margin_right_mm);
-        r.number(*m, "bottom", "pdf_options.margins.bottom", 0, kMaxPaperMm, p.margin_bottom_mm);
-        r.number(*m, "left", "pdf_options.margins.left", 0, kMaxPaperMm, p.margin_left_mm);
+        r.number(*m, "top", "pdf_options.margins.top", limits::pdf_options_margins_top,
+                 p.margin_top_mm);
+        r.number(*m, "right", "pdf_options.margins.right", limits::pdf_options_margins_right,
+                 p.margin_right_mm);
+        r.number(*m, "bottom", "pdf_options.margins.bottom", limits::pdf_options_margins_bottom,
+                 p.margin_bottom_mm);
+        r.number(*m, "left", "pdf_options.margins.left", limits::pdf_options_margins_left,
+                 p.margin_left_mm);
     }
-    r.number(*pdf, "scale", "pdf_options.scale", 0.1, 2, p.scale);
+    r.number(*pdf, "scale", "pdf_options.scale", limits::pdf_options_scale, p.scale);
     if (const json* w = r.find(*pdf, "layout_width")) {
         if (!w->is_string() || (*w != "page" && *w != "viewport"))
             return r.fail("pdf_options.layout_width must be \"page\" or \"viewport\"");
@@ -220,11 +229,12 @@ void lay_out_at_viewport(Job& job) {
 std::string read_options(const json& options, Job& job) {
     Reader r;
     const bool pdf = job.format == "pdf";
-    r.integer(options, "viewport_width", "viewport_width", 320, 7680, job.viewport_width);
-    r.integer(options, "viewport_height", "viewport_height", 240, kMaxViewportHeight,
+    r.integer(options, "viewport_width", "viewport_width", limits::viewport_width,
+              job.viewport_width);
+    r.integer(options, "viewport_height", "viewport_height", limits::viewport_height,
               job.viewport_height);
     int timeout = static_cast<int>(job.timeout_seconds);
-    r.integer(options, "timeout", "timeout", 1, 300, timeout);
+    r.integer(options, "timeout", "timeout", limits::timeout, timeout);
     job.timeout_seconds = timeout;
 
     if (const json* w = r.find(options, "wait_until")) {
@@ -234,20 +244,25 @@ std::string read_options(const json& options, Job& job) {
             job.wait_until = *w == "load" ? WaitUntil::Load : WaitUntil::NetworkIdle;
     }
     if (const json* s = r.find(options, "wait_for_selector")) {
-        if (!s->is_string() || s->get<std::string>().empty() || s->get<std::string>().size() > 1000)
-            r.fail("wait_for_selector must be a CSS selector of 1 to 1000 bytes");
+        const limits::Range bytes = limits::wait_for_selector;
+        if (!s->is_string() || s->get<std::string>().size() < bytes.min ||
+            s->get<std::string>().size() > bytes.max)
+            r.fail("wait_for_selector must be a CSS selector of " +
+                   std::to_string(static_cast<int>(bytes.min)) + " to " +
+                   std::to_string(static_cast<int>(bytes.max)) + " bytes");
         else
             job.wait_for_selector = s->get<std::string>();
     }
-    r.integer(options, "wait_for_selector_timeout", "wait_for_selector_timeout", 1, 60000,
-              job.wait_for_selector_timeout_ms);
-    r.integer(options, "delay", "delay", 0, 30000, job.delay_ms);
+    r.integer(options, "wait_for_selector_timeout", "wait_for_selector_timeout",
+              limits::wait_for_selector_timeout, job.wait_for_selector_timeout_ms);
+    r.integer(options, "delay", "delay", limits::delay, job.delay_ms);
     r.boolean(options, "fail_on_http_error", "fail_on_http_error", job.fail_on_http_error);
     if (r.error().empty()) r.fail(read_credentials(options, job.credentials));
     r.boolean(options, "load_media", "load_media", job.load_media);
     r.boolean(options, "wait_for_images", "wait_for_images", job.wait_for_images);
     r.boolean(options, "enable_scroll", "enable_scroll", job.enable_scroll);
     r.boolean(options, "block_media", "block_media", job.block_media);
+    r.boolean(options, "block_ads", "block_ads", job.block_ads);
     r.boolean(options, "handle_cookies", "handle_cookies", job.handle_cookies);
     r.boolean(options, "handle_sticky_header", "handle_sticky_header", job.handle_sticky_header);
 
@@ -263,7 +278,8 @@ std::string read_options(const json& options, Job& job) {
             if (!f->is_string() || *f != job.format)
                 r.fail("image_format must match the request format (" + job.format + ")");
         }
-        r.integer(options, "image_quality", "image_quality", 1, 100, job.image_quality);
+        r.integer(options, "image_quality", "image_quality", limits::image_quality,
+                  job.image_quality);
         r.boolean(options, "full_page", "full_page", job.full_page);
     }
     return r.error();

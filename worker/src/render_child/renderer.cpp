@@ -63,12 +63,59 @@ void Renderer::dispatch() {
         on_ready_ = nullptr;
         ready();
     }
+    expire_ad_waits();
     for (auto& slot : slots_) {
-        if (queue_.empty()) return;
         if (!slot->idle()) continue;
-        Job job = std::move(queue_.front());
-        queue_.pop_front();
+        // A job waiting for the ad list lets the jobs behind it go first.
+        auto next = std::find_if(queue_.begin(), queue_.end(),
+                                 [this](const Job& j) { return filters_.ready_for(j); });
+        if (next == queue_.end()) break;
+        Job job = std::move(*next);
+        queue_.erase(next);
+        if (job.block_ads) {
+            // The worker's deadline runs from when it sent the job: the
+            // wait for the list comes out of the render's budget.
+            const double waited = (g_get_monotonic_time() - job.received_us) / 1e6;
+            job.timeout_seconds = std::max(1.0, job.timeout_seconds - waited);
+        }
         slot->start(std::move(job));
+    }
+    const bool waiting = std::any_of(queue_.begin(), queue_.end(),
+                                     [this](const Job& j) { return !filters_.ready_for(j); });
+    if (waiting && !ad_wait_tick_) {
+        ad_wait_tick_ = SourceId(g_timeout_add_seconds(
+            1,
+            [](gpointer data) -> gboolean {
+                static_cast<Renderer*>(data)->dispatch();
+                return G_SOURCE_CONTINUE;
+            },
+            this));
+    } else if (!waiting) {
+        ad_wait_tick_.reset();
+    }
+}
+
+// The first block_ads job of a host waits for WebKit to compile the ad
+// list (tens of seconds, once). One that would outlast its timeout
+// fails as a timeout, before the worker takes the renderer for hung.
+void Renderer::expire_ad_waits() {
+    const gint64 now = g_get_monotonic_time();
+    for (auto it = queue_.begin(); it != queue_.end();) {
+        if (filters_.ready_for(*it) ||
+            now - it->received_us < static_cast<gint64>(it->timeout_seconds * 1e6)) {
+            ++it;
+            continue;
+        }
+        kLog.warning("render timed out waiting for the ad list",
+                     {{"job_id", it->job_id}, {"task_id", it->id}});
+        Outcome outcome;
+        outcome.error_code = "timeout";
+        outcome.error =
+            "Failed to render page: the ad list (block_ads) was still being prepared; "
+            "it is compiled once, try again shortly";
+        const std::uint64_t id = it->id;
+        it = queue_.erase(it);
+        answer(id, outcome);
     }
 }
 

@@ -29,6 +29,7 @@ class Renderer {
 
   private:
     void dispatch();
+    void expire_ad_waits();
     void cancel(std::uint64_t id);
     void answer(std::uint64_t id, const Outcome& outcome);
 
@@ -38,6 +39,8 @@ class Renderer {
     std::vector<std::unique_ptr<ViewSlot>> slots_;
     std::deque<Job> queue_;
     std::function<void()> on_ready_;
+    // Ticks while a job waits for the ad list (content_filters.h).
+    SourceId ad_wait_tick_;
 };
 
 }  // namespace enconvert::render_child

@@ -50,6 +50,7 @@ void Scheduler::flush_outcomes() {
                             {"task_id", o.task_id},
                             {"error_code",
                              o.ok ? nlohmann::json(nullptr) : nlohmann::json(o.error_code)}});
+                if (r.archive_pending) kLog.info("job waits for its ZIP", {{"job_id", r.job_id}});
                 if (r.job_terminal) {
                     kLog.info("job finished", {{"job_id", r.job_id}, {"status", r.job_status}});
                     metrics::worker_metrics().job_finished(r.endpoint, r.job_status);

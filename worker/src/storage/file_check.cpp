@@ -69,6 +69,11 @@ std::string check_complete(const std::filesystem::path& file, std::string_view f
         if (ends.size < 12 || !starts_with(ends.head, "RIFF") || ends.head.substr(8, 4) != "WEBP")
             return "not a WebP";
         if (std::uintmax_t{le32(ends.head, 4)} + 8 != ends.size) return "length does not match";
+    } else if (format == "zip") {
+        // A local file header first; the end-of-central-directory record
+        // (22 bytes plus a comment) last: a cut-off archive has none.
+        if (!starts_with(ends.head, "PK\x03\x04")) return "not a ZIP";
+        if (ends.tail.rfind("PK\x05\x06") == std::string::npos) return "no central directory";
     } else {
         return "unknown format";
     }

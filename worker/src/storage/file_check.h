@@ -12,7 +12,8 @@ namespace enconvert::storage {
 
 // Checks the format's framing at both ends of the file: PDF header and
 // final %%EOF, PNG signature and IEND chunk, JPEG SOI and EOI markers, WebP
-// RIFF header whose length is the file's. Returns "" when complete, else a
+// RIFF header whose length is the file's, ZIP local header and
+// end-of-central-directory record. Returns "" when complete, else a
 // short reason ("empty file", "no end-of-file marker", ...).
 std::string check_complete(const std::filesystem::path& file, std::string_view format);
 

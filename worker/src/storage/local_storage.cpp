@@ -71,6 +71,17 @@ std::uint64_t LocalStorage::store(const fs::path& temp_file, const std::string& 
     }
 }
 
+void LocalStorage::fetch(const std::string& key, const fs::path& dest) {
+    if (!is_valid_object_key(key)) throw StorageError("invalid object key", false);
+    std::error_code ec;
+    fs::copy_file(root_ / key, dest, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+        fs::remove(dest, ec);
+        throw StorageError("cannot read the stored file " + key + ": " + ec.message(),
+                           is_full(ec.value()));
+    }
+}
+
 bool LocalStorage::has_room() const {
     if (min_free_bytes_ == 0) return true;
     struct statvfs st {};

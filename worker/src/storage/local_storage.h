@@ -31,6 +31,9 @@ class LocalStorage final : public Storage {
     std::uint64_t store(const std::filesystem::path& temp_file, const std::string& key,
                         std::string_view format, std::int64_t expected_size = -1) override;
 
+    // Copies <root>/<key> to dest.
+    void fetch(const std::string& key, const std::filesystem::path& dest) override;
+
     // False when the file system holding the storage has less than
     // min_free_bytes available: new renders would only fill it up.
     bool has_room() const override;

@@ -82,6 +82,7 @@ std::string content_type_for(std::string_view format) {
     if (format == "pdf") return "application/pdf";
     if (format == "jpeg") return "image/jpeg";
     if (format == "webp") return "image/webp";
+    if (format == "zip") return "application/zip";
     return "image/png";
 }
 
@@ -108,22 +109,39 @@ std::string utc_stamp(std::chrono::system_clock::time_point t) {
     return buf;
 }
 
+namespace {
+
+// live/files/<account>/<endpoint>/<name>_<stamp>_<id>.<ext>: one shape for
+// a task's file and a batch's ZIP.
+std::string files_key(std::string_view account_public_id, std::string_view endpoint,
+                      std::string_view name, std::string_view stamp, std::string_view id,
+                      std::string_view ext) {
+    std::string key = "live/files/";
+    for (std::string_view part :
+         {account_public_id, std::string_view("/"), endpoint, std::string_view("/"), name,
+          std::string_view("_"), stamp, std::string_view("_"), id, std::string_view("."), ext})
+        key += part;
+    return key;
+}
+
+}  // namespace
+
 std::string build_object_key(std::string_view account_public_id, std::string_view endpoint,
                              std::string_view name, std::string_view stamp, std::int64_t task_id,
                              std::string_view ext) {
-    std::string key = "live/files/";
-    key += account_public_id;
-    key += '/';
-    key += endpoint;
-    key += '/';
-    key += name;
-    key += '_';
-    key += stamp;
-    key += '_';
-    key += std::to_string(task_id);
-    key += '.';
-    key += ext;
-    return key;
+    return files_key(account_public_id, endpoint, name, stamp, std::to_string(task_id), ext);
+}
+
+std::string build_archive_key(std::string_view account_public_id, std::string_view endpoint,
+                              const nlohmann::json& options, std::string_view stamp,
+                              std::string_view job_id) {
+    std::string name = "batch";
+    // output_name() falls back to the URL's host, and a batch has many.
+    if (auto it = options.find("output_filename"); it != options.end() && it->is_string()) {
+        std::string given = output_name(options, "", "zip");
+        if (given != host_name_for_key("")) name = std::move(given);
+    }
+    return files_key(account_public_id, endpoint, name, stamp, job_id, "zip");
 }
 
 bool is_valid_object_key(std::string_view key) {

@@ -37,6 +37,14 @@ std::string build_object_key(std::string_view account_public_id, std::string_vie
                              std::string_view name, std::string_view stamp, std::int64_t task_id,
                              std::string_view ext);
 
+// A batch's ZIP (docs/api.md "Batch ZIP"):
+// live/files/<account public_id>/<endpoint>/<name>_<stamp>_<job id>.zip,
+// <name> as output_name() gives it with the fallback "batch". The job id
+// keeps two batches' keys apart as the task id does for single results.
+std::string build_archive_key(std::string_view account_public_id, std::string_view endpoint,
+                              const nlohmann::json& options, std::string_view stamp,
+                              std::string_view job_id);
+
 // Charset [A-Za-z0-9._/-], no "..", no leading '/', not empty.
 bool is_valid_object_key(std::string_view key);
 

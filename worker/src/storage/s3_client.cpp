@@ -192,6 +192,10 @@ void S3Client::abort_multipart_upload(std::string_view key, std::string_view upl
     send("DELETE", key, "uploadId=" + sigv4::uri_encode(upload_id, true), "", "");
 }
 
+std::string S3Client::get_object(std::string_view key) {
+    return send("GET", key, "", "", "").body;
+}
+
 void S3Client::delete_object(std::string_view key) {
     send("DELETE", key, "", "", "");
 }

@@ -51,6 +51,8 @@ class S3Client {
                                    const std::vector<std::string>& etags);
     void abort_multipart_upload(std::string_view key, std::string_view upload_id);
     void delete_object(std::string_view key);
+    // The object's bytes (held in memory: a result, not an archive).
+    std::string get_object(std::string_view key);
 
     const S3Endpoint& endpoint() const { return endpoint_; }
 

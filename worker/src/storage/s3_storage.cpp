@@ -2,6 +2,8 @@
 
 #include <sys/statvfs.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -144,6 +146,22 @@ void S3Storage::upload_multipart(const fs::path& file, const std::string& key, s
                          {{"object_key", key}, {"error", e.what()}});
         }
         throw;
+    }
+}
+
+void S3Storage::fetch(const std::string& key, const fs::path& dest) {
+    if (!is_valid_object_key(key)) throw StorageError("invalid object key", false);
+    const std::string body =
+        with_retries(key, "GetObject", [&] { return client_->get_object(key); });
+    std::ofstream out(dest, std::ios::binary | std::ios::trunc);
+    out.write(body.data(), static_cast<std::streamsize>(body.size()));
+    out.close();
+    if (!out) {
+        const int err = errno;  // what the failed write or close left
+        std::error_code ec;
+        fs::remove(dest, ec);
+        throw StorageError(std::string("cannot write a fetched object: ") + std::strerror(err),
+                           err == ENOSPC || err == EDQUOT);
     }
 }
 

@@ -36,6 +36,8 @@ class S3Storage final : public Storage {
     // StorageError("the object store …: <reason> (N attempts)").
     std::uint64_t store(const std::filesystem::path& temp_file, const std::string& key,
                         std::string_view format, std::int64_t expected_size = -1) override;
+    // GetObject (with retries), written to dest.
+    void fetch(const std::string& key, const std::filesystem::path& dest) override;
     bool has_room() const override;
     void remove(const std::string& key) noexcept override;
     void erase(const std::string& key) override;

@@ -40,6 +40,12 @@ class Storage {
     virtual std::uint64_t store(const std::filesystem::path& temp_file, const std::string& key,
                                 std::string_view format, std::int64_t expected_size = -1) = 0;
 
+    // Copies the stored object `key` to the local file `dest` (replaced if
+    // it exists): a batch's ZIP is made from the stored results, which may
+    // have been rendered by other workers. Throws StorageError (`full` when
+    // dest's file system is out of space).
+    virtual void fetch(const std::string& key, const std::filesystem::path& dest) = 0;
+
     // False when new renders would only fill up the space they are written
     // to: no new task is taken meanwhile.
     virtual bool has_room() const = 0;

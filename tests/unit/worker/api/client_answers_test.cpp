@@ -79,6 +79,48 @@ TEST(ClientAnswers, BatchItems) {
     EXPECT_EQ(b["items"][2]["status"], "In Progress");
 }
 
+TEST(ClientAnswers, BatchZip) {
+    const auto answer = [](const db::JobView& job) {
+        return json::parse(api::batch_answer(job, kPresigner).body);
+    };
+    db::JobView job = job_of({"success", "success"}, "processing");
+    job.is_batch = true;
+    job.options = {{"output_format", "zip"}};
+    // Every task done, the ZIP still being made: still processing.
+    job.zip_state = "pending";
+    json b = answer(job);
+    EXPECT_EQ(b["status"], "processing");
+    EXPECT_EQ(b["output_mode"], "zip");
+    EXPECT_TRUE(b["zip_download_url"].is_null());
+    EXPECT_TRUE(b["zip_error"].is_null());
+
+    job.status = "completed";
+    job.zip_state = "done";
+    job.zip_object_key = "live/files/abc/url-to-pdf/batch_20260101T000000Z_batch_1.zip";
+    b = answer(job);
+    EXPECT_EQ(b["status"], "completed");
+    EXPECT_EQ(b["output_mode"], "zip");
+    const std::string link = b["zip_download_url"].get<std::string>();
+    EXPECT_EQ(link.rfind("https://api.example.com/", 0), 0u);
+    EXPECT_NE(link.find("batch_20260101T000000Z_batch_1.zip"), std::string::npos);
+    EXPECT_TRUE(b["zip_error"].is_null());
+
+    // output_format true asks for the same.
+    job.options = {{"output_format", true}};
+    EXPECT_EQ(answer(job)["output_mode"], "zip");
+
+    // No ZIP in the end: "individual", so the CLI fetches the files one by
+    // one instead of downloading a null link; the reason is in zip_error.
+    job.zip_state = "failed";
+    job.zip_object_key.reset();
+    job.zip_error = "The ZIP of the results could not be stored: disk full.";
+    b = answer(job);
+    EXPECT_EQ(b["output_mode"], "individual");
+    EXPECT_TRUE(b["zip_download_url"].is_null());
+    EXPECT_EQ(b["zip_error"], "The ZIP of the results could not be stored: disk full.");
+    EXPECT_FALSE(b["items"][0]["download_url"].is_null());
+}
+
 TEST(ClientAnswers, ClientStatusVocabulary) {
     auto job = job_of({"success"}, "completed");
     job.is_sync = true;

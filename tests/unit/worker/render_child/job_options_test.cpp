@@ -1,0 +1,122 @@
+// The renderer's own check of a job's options against schema/options.json,
+// the file the nginx module's tables are generated from
+// (tests/module/test_schema_limits.py sends the same values to nginx): a
+// value at either end of a field's limits is taken, one just outside is
+// refused. A limit the renderer and the module disagree on fails here or
+// there.
+#include "render_child/job_options.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace enconvert::render_child {
+namespace {
+
+using nlohmann::json;
+
+// Fields the renderer never reads: only the module (and the worker, for
+// the URL list) checks them.
+const std::vector<std::string> kNotRendererFields = {"output_filename"};
+
+json schema_tables() {
+    std::ifstream in(ENCONVERT_OPTIONS_SCHEMA);
+    return json::parse(in).at("tables");
+}
+
+// One field to probe: where it sits in the options and what must be there
+// with it for the options to be valid at all.
+struct Probe {
+    std::string name;
+    std::string format;  // "pdf" or "png"
+    std::vector<std::string> path;
+    json field;
+};
+
+std::vector<Probe> probes() {
+    const json tables = schema_tables();
+    std::vector<Probe> out;
+    auto add = [&](const std::string& table, std::vector<std::string> prefix) {
+        for (const json& f : tables.at(table)) {
+            if (!f.contains("min") || !f.contains("max")) continue;
+            const std::string name = f.at("name");
+            if (std::find(kNotRendererFields.begin(), kNotRendererFields.end(), name) !=
+                kNotRendererFields.end())
+                continue;
+            std::vector<std::string> path = prefix;
+            path.push_back(name);
+            std::string label;
+            for (const auto& p : path) label += (label.empty() ? "" : ".") + p;
+            const std::string endpoints = f.value("endpoints", "all");
+            out.push_back({label, endpoints == "screenshot" ? "png" : "pdf", path, f});
+        }
+    };
+    add("body", {});
+    add("pdf", {"pdf_options"});
+    add("margin", {"pdf_options", "margins"});
+    add("band", {"pdf_options", "header"});
+    add("band", {"pdf_options", "footer"});
+    add("metadata", {"pdf_options", "metadata"});
+    return out;
+}
+
+// The value to try: a number, or for a string a text of that length.
+json value_of(const json& field, double n) {
+    if (field.at("type") == "string") return std::string(static_cast<std::size_t>(n), 'a');
+    if (field.at("type") == "integer") return static_cast<long>(n);
+    return n;
+}
+
+// Options with `value` at the probe's path, on a sheet large enough that
+// any margin or band within its limits leaves room to print (a probed
+// page size replaces it).
+json options_with(const Probe& probe, const json& value) {
+    json options = json::object();
+    if (probe.format == "pdf")
+        options["pdf_options"] = {{"page_width", 5080}, {"page_height", 5080}};
+    // The smallest sheet prints only without margins.
+    if (probe.name == "pdf_options.page_width" || probe.name == "pdf_options.page_height")
+        options["pdf_options"]["margins"] = {{"top", 0}, {"right", 0}, {"bottom", 0}, {"left", 0}};
+    json* at = &options;
+    for (std::size_t i = 0; i + 1 < probe.path.size(); ++i) {
+        json& next = (*at)[probe.path[i]];
+        if (next.is_null()) next = json::object();
+        at = &next;
+    }
+    if (probe.path.size() == 3 && (probe.path[1] == "header" || probe.path[1] == "footer") &&
+        probe.path[2] != "content")
+        (*at)["content"] = "x";
+    (*at)[probe.path.back()] = value;
+    return options;
+}
+
+std::string read(const Probe& probe, const json& value) {
+    Job job;
+    job.format = probe.format;
+    return read_options(options_with(probe, value), job);
+}
+
+TEST(JobOptionsSchema, EveryLimitOfTheSchemaIsTheRenderers) {
+    const std::vector<Probe> all = probes();
+    ASSERT_GT(all.size(), 15u);
+    for (const Probe& probe : all) {
+        const double min = probe.field.at("min");
+        const double max = probe.field.at("max");
+        // Just outside: one unit for integers and lengths, a little for numbers.
+        const double step = probe.field.at("type") == "number" ? 0.001 : 1;
+        EXPECT_EQ(read(probe, value_of(probe.field, min)), "") << probe.name << " = " << min;
+        EXPECT_EQ(read(probe, value_of(probe.field, max)), "") << probe.name << " = " << max;
+        EXPECT_NE(read(probe, value_of(probe.field, max + step)), "")
+            << probe.name << " = " << max + step << " was taken";
+        if (probe.field.at("type") != "string" || min > 0) {
+            EXPECT_NE(read(probe, value_of(probe.field, min - step)), "")
+                << probe.name << " = " << min - step << " was taken";
+        }
+    }
+}
+
+}  // namespace
+}  // namespace enconvert::render_child

@@ -1,0 +1,261 @@
+#include "scheduler/batch_archiver.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "../../support/zip_read.h"
+#include "../db/pg_fixture.h"
+#include "auth/api_keys.h"
+#include "db/batch_archives.h"
+#include "db/job_repository.h"
+#include "db/key_repository.h"
+#include "storage/local_storage.h"
+#include "util/ids.h"
+
+using namespace enconvert;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// The local backend, except that a ZIP cannot be stored (a full disk).
+class NoRoomForZips final : public storage::Storage {
+  public:
+    explicit NoRoomForZips(storage::LocalStorage& inner) : inner_(inner) {}
+    const fs::path& temp_dir() const override { return inner_.temp_dir(); }
+    std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
+                        std::int64_t expected_size) override {
+        if (format == "zip") {
+            fs::remove(temp_file);
+            throw storage::StorageError("No space left on device", true);
+        }
+        return inner_.store(temp_file, key, format, expected_size);
+    }
+    void fetch(const std::string& key, const fs::path& dest) override { inner_.fetch(key, dest); }
+    bool has_room() const override { return true; }
+    void remove(const std::string& key) noexcept override { inner_.remove(key); }
+    void erase(const std::string& key) override { inner_.erase(key); }
+
+  private:
+    storage::LocalStorage& inner_;
+};
+
+class BatchArchiverTest : public test_support::PgTest {
+  protected:
+    void SetUp() override {
+        test_support::PgTest::SetUp();
+        if (HasFatalFailure()) return;
+        conn_ = std::make_unique<pqxx::connection>(url());
+        key_ = db::create_key(*conn_, "acme", auth::key_hash_hex(auth::generate_api_key()),
+                              "sk_live_acme");
+        root_ = fs::temp_directory_path() / ("enconvert-archiver-" + std::to_string(getpid()));
+        fs::remove_all(root_);
+        storage_ = std::make_unique<storage::LocalStorage>(root_);
+    }
+    void TearDown() override {
+        storage_.reset();
+        fs::remove_all(root_);
+    }
+
+    // A batch of `urls` whose tasks are all claimed by worker "w".
+    std::string start_batch(std::vector<std::string> urls, json options) {
+        db::NewJob j;
+        j.id = util::new_job_id(urls.size() > 1);
+        j.account_id = key_.account_id;
+        j.api_key_id = key_.key_id;
+        j.endpoint = "url-to-pdf";
+        j.is_batch = urls.size() > 1;
+        j.options = std::move(options);
+        j.callback_url = "https://hooks.example.com/done";
+        j.base_url = "https://api.example.com";
+        j.urls = std::move(urls);
+        const auto ins = db::insert_job(*conn_, j);
+        claimed_ = db::claim_tasks(*conn_, "w", 300, 100);
+        return ins.job_id;
+    }
+
+    // Stores a PDF for the claimed task at `position` and finishes it.
+    db::FinishResult succeed(int position, const std::string& body) {
+        const db::ClaimedTask& t = claimed_.at(static_cast<std::size_t>(position));
+        const fs::path temp = storage_->temp_dir() / ("t" + std::to_string(t.task_id));
+        std::ofstream(temp, std::ios::binary) << body;
+        db::TaskOutcome o;
+        o.task_id = t.task_id;
+        o.job_id = t.job_id;
+        o.ok = true;
+        // Two URLs of one host share a filename; the key's name is unique.
+        o.filename = "example-com.pdf";
+        const std::string name =
+            "example-com_20260101T000000Z_" + std::to_string(t.task_id) + ".pdf";
+        o.object_key = "live/files/" + t.account_public_id + "/url-to-pdf/" + name;
+        o.file_size = static_cast<std::int64_t>(storage_->store(temp, o.object_key, "pdf"));
+        pdfs_[name] = body;
+        return db::finish_task(*conn_, "w", o);
+    }
+
+    db::FinishResult fail(int position) {
+        const db::ClaimedTask& t = claimed_.at(static_cast<std::size_t>(position));
+        db::TaskOutcome o;
+        o.task_id = t.task_id;
+        o.job_id = t.job_id;
+        o.error_code = "http_error";
+        o.error = "The page answered 404.";
+        return db::finish_task(*conn_, "w", o);
+    }
+
+    db::JobView job(const std::string& id) { return *db::load_job(*conn_, id, key_.account_id); }
+
+    long long count(const std::string& sql) {
+        pqxx::nontransaction tx(*conn_);
+        return tx.exec(sql)[0][0].as<long long>();
+    }
+
+    scheduler::BatchArchiver archiver(storage::Storage& storage) {
+        return scheduler::BatchArchiver(scheduler::ArchiverOptions{url(), "archiver-1"}, storage);
+    }
+
+    std::unique_ptr<pqxx::connection> conn_;
+    db::CreatedKey key_;
+    fs::path root_;
+    std::unique_ptr<storage::LocalStorage> storage_;
+    std::vector<db::ClaimedTask> claimed_;
+    std::map<std::string, std::string> pdfs_;  // entry name → bytes
+};
+
+}  // namespace
+
+TEST_F(BatchArchiverTest, ZipHoldsEverySuccessAndTheManifestBeforeTheJobEnds) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/missing", "https://c.example/"},
+                    {{"output_format", "zip"}, {"output_filename", "report"}});
+    EXPECT_FALSE(succeed(0, "%PDF-1.7\nfirst\n%%EOF\n").archive_pending);
+    EXPECT_FALSE(fail(1).archive_pending);
+    const db::FinishResult last = succeed(2, "%PDF-1.7\nthird\n%%EOF\n");
+    // Every task is done, but the job waits for its ZIP: no notification yet.
+    EXPECT_TRUE(last.applied);
+    EXPECT_TRUE(last.archive_pending);
+    EXPECT_FALSE(last.job_terminal);
+    EXPECT_EQ(job(id).status, "processing");
+    EXPECT_EQ(job(id).zip_state, "pending");
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 0);
+
+    auto a = archiver(*storage_);
+    ASSERT_TRUE(a.archive_one());
+    EXPECT_FALSE(a.archive_one());  // nothing else waits
+
+    const db::JobView v = job(id);
+    EXPECT_EQ(v.status, "completed");
+    EXPECT_TRUE(v.completed_at);
+    EXPECT_EQ(v.zip_state, "done");
+    ASSERT_TRUE(v.zip_object_key);
+    EXPECT_EQ(v.zip_object_key->rfind(
+                  "live/files/" + claimed_[0].account_public_id + "/url-to-pdf/report_", 0),
+              0u);
+    EXPECT_NE(v.zip_object_key->find("_" + id + ".zip"), std::string::npos);
+    EXPECT_FALSE(v.zip_error);
+    const fs::path zip_file = storage_->path_for(*v.zip_object_key);
+    EXPECT_EQ(static_cast<std::uint64_t>(*v.zip_file_size), fs::file_size(zip_file));
+    // The notifications were queued with the terminal state.
+    EXPECT_EQ(count("SELECT count(*) FROM notifications WHERE type = 'webhook'"), 1);
+
+    auto entries = test_support::read_zip(zip_file);
+    ASSERT_EQ(entries.size(), 3u);
+    for (const auto& [name, bytes] : pdfs_) EXPECT_EQ(entries.at(name), bytes) << name;
+    const json manifest = json::parse(entries.at("manifest.json"));
+    EXPECT_EQ(manifest["batch_id"], id);
+    ASSERT_EQ(manifest["failed"].size(), 1u);
+    EXPECT_EQ(manifest["failed"][0]["source_url"], "https://b.example/missing");
+    EXPECT_EQ(manifest["failed"][0]["error_code"], "http_error");
+    EXPECT_EQ(manifest["files"].size(), 2u);
+    // The scratch files are gone; the results are still there.
+    EXPECT_EQ(std::distance(fs::directory_iterator(storage_->temp_dir()), fs::directory_iterator()),
+              0);
+    for (const auto& t : v.tasks) {
+        if (t.object_key) {
+            EXPECT_TRUE(fs::exists(storage_->path_for(*t.object_key)));
+        }
+    }
+}
+
+TEST_F(BatchArchiverTest, AllSucceededMeansNoManifest) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", true}});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    EXPECT_TRUE(succeed(1, "%PDF-1.7\nb\n%%EOF\n").archive_pending);
+    auto a = archiver(*storage_);
+    ASSERT_TRUE(a.archive_one());
+    const db::JobView v = job(id);
+    ASSERT_TRUE(v.zip_object_key);
+    // Without output_filename the ZIP is named "batch".
+    EXPECT_NE(v.zip_object_key->find("/url-to-pdf/batch_"), std::string::npos);
+    const auto entries = test_support::read_zip(storage_->path_for(*v.zip_object_key));
+    EXPECT_EQ(entries.size(), 2u);
+    EXPECT_FALSE(entries.count("manifest.json"));
+}
+
+TEST_F(BatchArchiverTest, AZipThatCannotBeStoredEndsTheJobWithItsFilesAndTheReason) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    fail(1);
+    NoRoomForZips full(*storage_);
+    auto a = archiver(full);
+    ASSERT_TRUE(a.archive_one());
+    const db::JobView v = job(id);
+    EXPECT_EQ(v.status, "completed");
+    EXPECT_EQ(v.zip_state, "failed");
+    EXPECT_FALSE(v.zip_object_key);
+    ASSERT_TRUE(v.zip_error);
+    EXPECT_NE(v.zip_error->find("could not be stored"), std::string::npos) << *v.zip_error;
+    EXPECT_NE(v.zip_error->find("No space left on device"), std::string::npos) << *v.zip_error;
+    EXPECT_EQ(v.zip_error->find(root_.string()), std::string::npos) << *v.zip_error;
+    // The result is kept and still downloadable; the client is told.
+    ASSERT_TRUE(v.tasks[0].object_key);
+    EXPECT_TRUE(fs::exists(storage_->path_for(*v.tasks[0].object_key)));
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+    EXPECT_EQ(std::distance(fs::directory_iterator(storage_->temp_dir()), fs::directory_iterator()),
+              0);
+}
+
+TEST_F(BatchArchiverTest, NoZipAskedOrNothingToZipEndsTheJobAtOnce) {
+    const std::string plain = start_batch({"https://a.example/", "https://b.example/"}, {});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    const db::FinishResult r = succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    EXPECT_TRUE(r.job_terminal);
+    EXPECT_FALSE(r.archive_pending);
+    EXPECT_EQ(job(plain).zip_state, "");
+
+    const std::string failed =
+        start_batch({"https://a.example/x", "https://b.example/y"}, {{"output_format", "zip"}});
+    fail(0);
+    const db::FinishResult f = fail(1);
+    EXPECT_TRUE(f.job_terminal);
+    EXPECT_EQ(f.job_status, "failed");
+    EXPECT_EQ(job(failed).zip_state, "");
+    auto a = archiver(*storage_);
+    EXPECT_FALSE(a.archive_one());
+}
+
+TEST_F(BatchArchiverTest, ALapsedLeaseIsTakenOverAndTheFirstArchiverCannotFinish) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    // A first archiver whose lease ran out at once (it died, or hung).
+    const auto first = db::claim_archive(*conn_, "dead", 0);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->job_id, id);
+    EXPECT_EQ(first->tasks.size(), 2u);
+    auto a = archiver(*storage_);
+    ASSERT_TRUE(a.archive_one());
+    EXPECT_EQ(job(id).zip_state, "done");
+    db::ArchiveResult late;
+    late.object_key = "live/files/x/url-to-pdf/late.zip";
+    EXPECT_FALSE(db::finish_archive(*conn_, "dead", id, late).applied);
+    EXPECT_FALSE(db::renew_archive_lease(*conn_, "dead", id, 60));
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+}

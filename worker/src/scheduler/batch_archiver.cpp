@@ -1,0 +1,181 @@
+#include "scheduler/batch_archiver.h"
+
+#include <poll.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "log/log.h"
+#include "metrics/worker_metrics.h"
+#include "storage/object_key.h"
+#include "storage/zip_archive.h"
+#include "util/ids.h"
+
+namespace enconvert::scheduler {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr log::Logger kLog{"archiver"};
+constexpr std::chrono::milliseconds kStopCheck{250};
+
+// The build's scratch directory, removed with everything in it.
+class ScratchDir {
+  public:
+    explicit ScratchDir(fs::path path) : path_(std::move(path)) { fs::create_directories(path_); }
+    ~ScratchDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+// The entry name of a stored result: the last part of its object key, the
+// name its download has (X-Filename) and, with the task id in it, unique
+// within the batch; like the vendor's ZIP entries it carries a time stamp.
+// (The answers' `filename` is the same for two URLs of one host.)
+std::string result_name(const db::TaskView& t) {
+    const std::string& key = *t.object_key;
+    return key.substr(key.rfind('/') + 1);
+}
+
+}  // namespace
+
+std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
+                                               const std::function<bool()>& keep_going) {
+    db::ArchiveResult result;
+    try {
+        const ScratchDir scratch(storage.temp_dir() /
+                                 ("zip-" + job.job_id + "-" + util::random_hex(4)));
+        const fs::path zip_path = scratch.path() / "archive.zip";
+        storage::ZipWriter zip(zip_path);
+        std::set<std::string> used{kManifestName};
+        nlohmann::json files = nlohmann::json::array();
+        nlohmann::json failed = nlohmann::json::array();
+        for (const db::TaskView& t : job.tasks) {
+            if (t.status != "success" || !t.object_key) {
+                failed.push_back({{"source_url", t.url},
+                                  {"error_code", t.error_code.value_or("render_failed")},
+                                  {"error", t.error.value_or("The conversion failed.")}});
+                continue;
+            }
+            const fs::path local = scratch.path() / ("task-" + std::to_string(t.id));
+            storage.fetch(*t.object_key, local);
+            const std::string name = storage::unique_entry_name(used, result_name(t));
+            zip.add_file(name, local);
+            files.push_back({{"source_url", t.url}, {"file", name}});
+            if (!keep_going()) return std::nullopt;
+        }
+        if (!failed.empty()) {
+            const nlohmann::json manifest{
+                {"batch_id", job.job_id}, {"files", files}, {"failed", failed}};
+            // An error text is the page's or the renderer's: bytes that
+            // are not UTF-8 are replaced rather than failing the ZIP.
+            zip.add_bytes(
+                kManifestName,
+                manifest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+        }
+        zip.close();
+        const std::string key = storage::build_archive_key(job.account_public_id, job.endpoint,
+                                                           job.options, job.stamp, job.job_id);
+        result.file_size = static_cast<std::int64_t>(storage.store(zip_path, key, "zip"));
+        result.object_key = key;
+        kLog.info("batch ZIP stored", {{"job_id", job.job_id},
+                                       {"files", files.size()},
+                                       {"failed", failed.size()},
+                                       {"bytes", result.file_size}});
+    } catch (const storage::StorageError& e) {
+        result.error = std::string("The ZIP of the results could not be stored: ") + e.what() +
+                       ". The files are available one by one.";
+    } catch (const storage::ZipError& e) {
+        result.error = std::string("The ZIP of the results could not be made: ") + e.what() +
+                       ". The files are available one by one.";
+    } catch (const std::filesystem::filesystem_error& e) {
+        // what() would name the scratch path: the error code says enough.
+        result.error = "The ZIP of the results could not be made: " + e.code().message() +
+                       ". The files are available one by one.";
+    } catch (const pqxx::failure&) {
+        throw;  // keep_going's (the lease): the caller's connection
+    } catch (const std::exception& e) {
+        // Anything else would fail the same way on every attempt: the job
+        // ends without its ZIP rather than being taken up again forever.
+        result.error = std::string("The ZIP of the results could not be made: ") + e.what() +
+                       ". The files are available one by one.";
+    }
+    if (!result.error.empty()) {
+        kLog.error("batch ZIP failed", {{"job_id", job.job_id}, {"error", result.error}});
+        result.object_key.clear();
+        result.file_size = 0;
+    }
+    return result;
+}
+
+BatchArchiver::BatchArchiver(ArchiverOptions options, storage::Storage& storage)
+    : options_(std::move(options)),
+      storage_(storage),
+      session_(options_.database_url, {db::kArchiveReadyChannel}, "archiver") {}
+
+bool BatchArchiver::archive_one() {
+    pqxx::connection& conn = session_->conn();
+    const auto job = db::claim_archive(conn, options_.worker_id, options_.lease_seconds);
+    if (!job) return false;
+    kLog.info("building a batch ZIP", {{"job_id", job->job_id}, {"tasks", job->tasks.size()}});
+    bool lease_kept = true;
+    const auto result = build_archive(*job, storage_, [&] {
+        lease_kept =
+            db::renew_archive_lease(conn, options_.worker_id, job->job_id, options_.lease_seconds);
+        return lease_kept;
+    });
+    if (!result) {
+        kLog.warning("batch ZIP abandoned: lease lost", {{"job_id", job->job_id}});
+        return true;
+    }
+    const db::FinishResult r = db::finish_archive(conn, options_.worker_id, job->job_id, *result);
+    if (!r.applied) {
+        // Another archiver has the job (our lease ran out): its ZIP has the
+        // same key, so ours must not be removed if it stored one already;
+        // leaving ours is harmless, as theirs replaces it.
+        kLog.warning("batch ZIP not recorded: lease lost", {{"job_id", job->job_id}});
+        return true;
+    }
+    kLog.info("job finished", {{"job_id", r.job_id},
+                               {"status", r.job_status},
+                               {"zip", result->error.empty() ? "done" : "failed"}});
+    metrics::worker_metrics().job_finished(r.endpoint, r.job_status);
+    return true;
+}
+
+void BatchArchiver::run(const std::atomic<bool>& stop) {
+    kLog.info("started", {{"worker_id", options_.worker_id}});
+    auto next_look = std::chrono::steady_clock::now();
+    while (!stop.load()) {
+        bool look = session_.ensure();
+        if (session_.take_notifications()) look = true;
+        if (std::chrono::steady_clock::now() >= next_look) look = true;
+        if (session_ && look) {
+            next_look = std::chrono::steady_clock::now() + options_.poll_interval;
+            try {
+                while (!stop.load() && archive_one()) {
+                }
+            } catch (const pqxx::broken_connection&) {
+                session_.drop("while making a batch ZIP");
+            } catch (const std::exception& e) {
+                // The job's lease runs out and it is tried again.
+                kLog.error("making a batch ZIP failed", {{"error", e.what()}});
+                metrics::worker_metrics().database_error("archiver");
+            }
+        }
+        pollfd fd{session_ ? session_->fd() : -1, POLLIN, 0};
+        ::poll(&fd, 1, static_cast<int>(kStopCheck.count()));
+    }
+    kLog.info("stopped");
+}
+
+}  // namespace enconvert::scheduler

@@ -1,0 +1,64 @@
+// The archiver thread: makes the ZIP of a batch that asked for one
+// (output_format; docs/api.md "Batch ZIP") once every task of it is done,
+// stores it like any result and then finishes the job, so that the
+// notifications sent afterwards can link it. Every worker runs one; a lease
+// on the job (db/batch_archives.h) shares the work and hands a job whose
+// archiver died to another.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "db/batch_archives.h"
+#include "db/reconnecting_session.h"
+#include "storage/storage.h"
+
+namespace enconvert::scheduler {
+
+// The name of the list of failed items inside a ZIP.
+inline constexpr const char* kManifestName = "manifest.json";
+
+// Builds the ZIP of job's successful tasks under storage.temp_dir() and
+// stores it under storage::build_archive_key(). Entries are named as the
+// results' downloads are (the last part of the object key; made unique in
+// any case), in task order; failed tasks are left out
+// and, when there are any, listed in manifest.json. `keep_going` is called
+// after each entry (the caller renews its lease): false stops the build and
+// nullopt is returned. A ZIP that cannot be made or stored yields a result
+// with `error` set; the stored results are never touched. Throws only what
+// keep_going throws.
+std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
+                                               const std::function<bool()>& keep_going);
+
+struct ArchiverOptions {
+    std::string database_url;
+    std::string worker_id;  // lease owner
+    // The lease on a job being zipped, renewed after every entry.
+    int lease_seconds = 60;
+    // Looks for waiting jobs this often even without a NOTIFY: a job whose
+    // archiver died is found this way once its lease has run out.
+    std::chrono::milliseconds poll_interval{5000};
+};
+
+class BatchArchiver {
+  public:
+    // Connects to the database (throws on failure).
+    BatchArchiver(ArchiverOptions options, storage::Storage& storage);
+
+    // Claims one waiting job, builds and stores its ZIP and finishes the
+    // job. False when no job was waiting. Throws pqxx errors.
+    bool archive_one();
+
+    // Runs until `stop`.
+    void run(const std::atomic<bool>& stop);
+
+  private:
+    ArchiverOptions options_;
+    storage::Storage& storage_;
+    db::ReconnectingSession session_;
+};
+
+}  // namespace enconvert::scheduler
