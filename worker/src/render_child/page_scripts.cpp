@@ -183,14 +183,26 @@ const areaBoxes = (area) => {
 
 const here = location.href.split('#')[0];
 const items = [];
-for (const el of document.querySelectorAll('a[href], area[href], h1, h2, h3, h4, h5, h6')) {
+// A heading: h1-h6, or any element with role="heading" (its aria-level,
+// 2 when absent, as ARIA says): both are headings to Chromium's outline.
+const headingLevel = (el) => {
+  if (el.getAttribute('role') === 'heading') {
+    const level = parseInt(el.getAttribute('aria-level'), 10);
+    return level >= 1 ? Math.min(level, 6) : 2;
+  }
+  const name = el.localName;
+  return name.length === 2 && name[0] === 'h' && name[1] >= '1' && name[1] <= '6' ? Number(name[1]) : 0;
+};
+for (const el of document.querySelectorAll(
+         'a[href], area[href], h1, h2, h3, h4, h5, h6, [role=heading]')) {
   if (items.length >= MAX_ITEMS) break;
   const name = el.localName;
-  if (name.length === 2 && name[0] === 'h') {
+  const level = headingLevel(el);
+  if (level) {
     if (!shown(el)) continue;
     const text = cut(clean(el.innerText), 500);
     const r = [...el.getClientRects()].find(onSheet);
-    if (text && r) items.push({kind: 'heading', level: Number(name[1]), text, boxes: [box(r)]});
+    if (text && r) items.push({kind: 'heading', level, text, boxes: [box(r)]});
     continue;
   }
   const href = el.href;
