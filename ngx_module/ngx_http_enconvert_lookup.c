@@ -18,13 +18,8 @@ ngx_int_t
 ngx_http_enconvert_lookup(ngx_http_request_t *r, ngx_uint_t op,
     ngx_str_t *target)
 {
-    ngx_int_t                       rc;
-    ngx_str_t                       key, msg;
-    ngx_http_enconvert_ctx_t       *ctx;
-    ngx_http_enconvert_error_t      err;
-    ngx_http_enconvert_loc_conf_t  *elcf;
-
-    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+    ngx_str_t                    key;
+    ngx_http_enconvert_error_t   err;
 
     if (ngx_http_enconvert_auth(r, &key, &err) != NGX_OK) {
         return ngx_http_enconvert_send_error(r, &err);
@@ -46,37 +41,7 @@ ngx_http_enconvert_lookup(ngx_http_request_t *r, ngx_uint_t op,
                                         "that are not allowed", NULL);
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx = ngx_http_enconvert_create_ctx(r, op);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->api_key = key;
-    ctx->idempotent = 1;
-
-    if (ngx_http_enconvert_build_simple(r, ctx, target, &msg) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_enconvert_backend_send(r, ctx, msg.data, msg.len,
-                                         elcf->timeout);
-
-    if (rc == NGX_BUSY) {
-        ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_UNAVAILABLE, 1);
-        return ngx_http_enconvert_unavailable(r, ctx);
-    }
-
-    if (rc != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->main->count++;
-
-    return NGX_DONE;
+    return ngx_http_enconvert_ask_worker(r, op, &key, target);
 }
 
 

@@ -678,14 +678,9 @@ ngx_http_enconvert_read_body(ngx_http_request_t *r, ngx_str_t *body)
 static ngx_int_t
 ngx_http_enconvert_status(ngx_http_request_t *r, ngx_str_t *job_id)
 {
-    u_char                         *p, *last;
-    ngx_int_t                       rc;
-    ngx_str_t                       key, msg;
-    ngx_http_enconvert_ctx_t       *ctx;
-    ngx_http_enconvert_error_t      err;
-    ngx_http_enconvert_loc_conf_t  *elcf;
-
-    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+    u_char                      *p, *last;
+    ngx_str_t                    key;
+    ngx_http_enconvert_error_t   err;
 
     if (ngx_http_enconvert_auth(r, &key, &err) != NGX_OK) {
         return ngx_http_enconvert_send_error(r, &err);
@@ -703,29 +698,8 @@ ngx_http_enconvert_status(ngx_http_request_t *r, ngx_str_t *job_id)
         }
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx = ngx_http_enconvert_create_ctx(r, NGX_HTTP_ENCONVERT_OP_STATUS);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->api_key = key;
-    ctx->idempotent = 1;
-
-    if (ngx_http_enconvert_build_simple(r, ctx, job_id, &msg) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    rc = ngx_http_enconvert_dispatch(r, ctx, &msg, elcf->timeout);
-
-    if (rc == NGX_DONE) {
-        r->main->count++;
-    }
-
-    return rc;
+    return ngx_http_enconvert_ask_worker(r, NGX_HTTP_ENCONVERT_OP_STATUS,
+                                         &key, job_id);
 
 not_found:
 
@@ -798,6 +772,49 @@ ngx_http_enconvert_dispatch(ngx_http_request_t *r,
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * A read-only request on a key's behalf (a job's status, the vendor
+ * clients' lookups): the body is discarded and the worker answers for the
+ * key's account; NGX_DONE while it does.
+ */
+
+ngx_int_t
+ngx_http_enconvert_ask_worker(ngx_http_request_t *r, ngx_uint_t op,
+    ngx_str_t *key, ngx_str_t *target)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       msg;
+    ngx_http_enconvert_ctx_t       *ctx;
+    ngx_http_enconvert_loc_conf_t  *elcf;
+
+    elcf = ngx_http_get_module_loc_conf(r, ngx_http_enconvert_module);
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx = ngx_http_enconvert_create_ctx(r, op);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->api_key = *key;
+    ctx->idempotent = 1;
+
+    if (ngx_http_enconvert_build_simple(r, ctx, target, &msg) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_enconvert_dispatch(r, ctx, &msg, elcf->timeout);
+
+    if (rc == NGX_DONE) {
+        r->main->count++;
+    }
+
+    return rc;
 }
 
 

@@ -171,6 +171,8 @@ ngx_int_t ngx_http_enconvert_for_api(ngx_http_request_t *r,
     ngx_str_t *path);
 ngx_http_enconvert_ctx_t *ngx_http_enconvert_create_ctx(
     ngx_http_request_t *r, ngx_uint_t op);
+ngx_int_t ngx_http_enconvert_ask_worker(ngx_http_request_t *r, ngx_uint_t op,
+    ngx_str_t *key, ngx_str_t *target);
 
 /* ngx_http_enconvert_lookup.c */
 ngx_int_t ngx_http_enconvert_lookup(ngx_http_request_t *r, ngx_uint_t op,
