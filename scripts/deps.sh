@@ -13,7 +13,7 @@ packages=(
     # worker libraries
     cppzmq-dev nlohmann-json3-dev libpqxx-dev libcurl4-openssl-dev
     libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
-    libgtest-dev libgmime-3.0-dev libxml2-dev
+    libgtest-dev libgmime-3.0-dev libxml2-dev zlib1g-dev
     libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libpng-dev libsystemd-dev
     libpoppler-glib-dev libzip-dev
     # runtime

@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "util/crypto.h"
+#include "util/percent_encoding.h"
 
 namespace enconvert::storage::sigv4 {
 
@@ -17,19 +18,9 @@ bool unreserved(unsigned char c) {
 }  // namespace
 
 std::string uri_encode(std::string_view s, bool encode_slash) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size());
-    for (unsigned char c : s) {
-        if (unreserved(c) || (c == '/' && !encode_slash)) {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 0x0f];
-        }
-    }
-    return out;
+    return util::percent_encode(s, [encode_slash](unsigned char c) {
+        return unreserved(c) || (c == '/' && !encode_slash);
+    });
 }
 
 std::string amz_date(std::int64_t unix_seconds) {

@@ -1,0 +1,89 @@
+#include "crawl/robots.h"
+
+#include <gtest/gtest.h>
+
+namespace enconvert::crawl {
+namespace {
+
+TEST(CrawlRobots, LongestMatchWinsAndAllowWinsATie) {
+    auto r = RobotsRules::parse(
+        "User-agent: *\n"
+        "Disallow: /private/\n"
+        "Allow: /private/public\n"
+        "Disallow: /same\n"
+        "Allow: /same\n");
+    EXPECT_TRUE(r.allowed("/"));
+    EXPECT_FALSE(r.allowed("/private/x"));
+    EXPECT_TRUE(r.allowed("/private/public-note"));
+    EXPECT_TRUE(r.allowed("/same/thing"));
+}
+
+TEST(CrawlRobots, WildcardAndEndAnchor) {
+    auto r = RobotsRules::parse(
+        "user-agent: *\n"
+        "disallow: /*.pdf$\n"
+        "disallow: /*?session=\n"
+        "allow: /files/*/public$\n"
+        "disallow: /files/\n");
+    EXPECT_FALSE(r.allowed("/docs/manual.pdf"));
+    EXPECT_TRUE(r.allowed("/docs/manual.pdf?download=1"));
+    EXPECT_FALSE(r.allowed("/cart?session=abc"));
+    EXPECT_TRUE(r.allowed("/files/a/b/public"));
+    EXPECT_FALSE(r.allowed("/files/a/b/public/more"));
+    EXPECT_TRUE(robots_pattern_matches("/a*b*c", "/axxbyyc/zzz"));
+    EXPECT_FALSE(robots_pattern_matches("/a*b*c$", "/axxbyyc/zzz"));
+    EXPECT_TRUE(robots_pattern_matches("*", "/anything"));
+}
+
+TEST(CrawlRobots, OurGroupReplacesTheStarGroup) {
+    const std::string body =
+        "User-agent: *\n"
+        "Disallow: /\n"
+        "\n"
+        "User-agent: OtherBot\n"
+        "User-agent: Enconvert\n"
+        "Disallow: /drafts/\n";
+    auto ours = RobotsRules::parse(body);
+    EXPECT_TRUE(ours.allowed("/docs/"));
+    EXPECT_FALSE(ours.allowed("/drafts/x"));
+    auto someone_else = RobotsRules::parse(body, "unknownbot");
+    EXPECT_FALSE(someone_else.allowed("/docs/"));
+}
+
+TEST(CrawlRobots, GroupsForOneAgentAreMerged) {
+    auto r = RobotsRules::parse(
+        "User-agent: *\nDisallow: /a/\n"
+        "User-agent: googlebot\nDisallow: /\n"
+        "User-agent: *\nDisallow: /b/\n");
+    EXPECT_FALSE(r.allowed("/a/1"));
+    EXPECT_FALSE(r.allowed("/b/1"));
+    EXPECT_TRUE(r.allowed("/c/1"));
+}
+
+TEST(CrawlRobots, EmptyDisallowCommentsAndSitemaps) {
+    auto r = RobotsRules::parse(
+        "# comment\r\n"
+        "Sitemap: https://example.com/sitemap_index.xml\r\n"
+        "User-agent: * # everyone\r\n"
+        "Disallow:\r\n"
+        "Crawl-delay: 10\r\n"
+        "sitemap: /relative.xml\r\n");
+    EXPECT_TRUE(r.allowed("/anything"));
+    ASSERT_EQ(r.sitemaps().size(), 2u);
+    EXPECT_EQ(r.sitemaps()[0], "https://example.com/sitemap_index.xml");
+    EXPECT_EQ(r.sitemaps()[1], "/relative.xml");
+}
+
+TEST(CrawlRobots, RulesOutsideAnyGroupAreIgnored) {
+    auto r = RobotsRules::parse("Disallow: /\n");
+    EXPECT_TRUE(r.allowed("/x"));
+}
+
+TEST(CrawlRobots, AllowAllAndDisallowAll) {
+    EXPECT_TRUE(RobotsRules::allow_all().allowed("/x"));
+    EXPECT_FALSE(RobotsRules::disallow_all().allowed("/"));
+    EXPECT_FALSE(RobotsRules::disallow_all().allowed("/x?y"));
+}
+
+}  // namespace
+}  // namespace enconvert::crawl

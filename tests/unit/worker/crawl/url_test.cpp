@@ -1,0 +1,62 @@
+#include "crawl/url.h"
+
+#include <gtest/gtest.h>
+
+namespace enconvert::crawl {
+namespace {
+
+TEST(CrawlUrl, NormalisesSchemeHostPortDotsAndFragment) {
+    auto p = parse_url("HTTP://Example.COM:80/a/b/../c/./d?x=1#frag");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->url, "http://example.com/a/c/d?x=1");
+    EXPECT_EQ(p->origin, "http://example.com");
+    EXPECT_EQ(p->host, "example.com");
+    EXPECT_EQ(p->port, 80);
+    EXPECT_EQ(p->path_query, "/a/c/d?x=1");
+}
+
+TEST(CrawlUrl, KeepsAnExplicitPortAndAddsTheRootPath) {
+    auto p = parse_url("https://example.com:8443");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->url, "https://example.com:8443/");
+    EXPECT_EQ(p->origin, "https://example.com:8443");
+    EXPECT_EQ(p->port, 8443);
+    EXPECT_EQ(p->path_query, "/");
+    EXPECT_EQ(parse_url("https://example.com:443/x")->url, "https://example.com/x");
+}
+
+TEST(CrawlUrl, DropsCredentials) {
+    auto p = parse_url("http://user:secret@example.com/x");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->url, "http://example.com/x");
+}
+
+TEST(CrawlUrl, RefusesWhatIsNotHttp) {
+    EXPECT_FALSE(parse_url("ftp://example.com/x"));
+    EXPECT_FALSE(parse_url("mailto:someone@example.com"));
+    EXPECT_FALSE(parse_url("javascript:void(0)"));
+    EXPECT_FALSE(parse_url("/relative/only"));
+    EXPECT_FALSE(parse_url(""));
+}
+
+TEST(CrawlUrl, ResolvesRelativeReferences) {
+    const std::string base = "http://example.com/docs/intro?lang=en";
+    EXPECT_EQ(resolve_url(base, "install")->url, "http://example.com/docs/install");
+    EXPECT_EQ(resolve_url(base, "../blog/")->url, "http://example.com/blog/");
+    EXPECT_EQ(resolve_url(base, "/a/../b#x")->url, "http://example.com/b");
+    EXPECT_EQ(resolve_url(base, "?page=2")->url, "http://example.com/docs/intro?page=2");
+    EXPECT_EQ(resolve_url(base, "//other.example:81/z")->url, "http://other.example:81/z");
+    EXPECT_EQ(resolve_url(base, "  next  ")->url, "http://example.com/docs/next");
+    EXPECT_FALSE(resolve_url(base, "mailto:a@b.c"));
+    EXPECT_FALSE(resolve_url(base, "tel:+123"));
+    EXPECT_FALSE(resolve_url(base, ""));
+}
+
+TEST(CrawlUrl, EncodesSpacesAndNonAscii) {
+    auto p = resolve_url("http://example.com/", "/a b/\xc3\xa9t\xc3\xa9");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->url, "http://example.com/a%20b/%C3%A9t%C3%A9");
+}
+
+}  // namespace
+}  // namespace enconvert::crawl

@@ -1,0 +1,183 @@
+#include "crawl/documents.h"
+
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <zlib.h>
+
+#include <climits>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+
+#include "crawl/url.h"
+
+namespace enconvert::crawl {
+
+namespace {
+
+struct XmlDocDeleter {
+    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+using XmlDoc = std::unique_ptr<xmlDoc, XmlDocDeleter>;
+
+struct XmlCharDeleter {
+    void operator()(xmlChar* p) const { xmlFree(p); }
+};
+using XmlText = std::unique_ptr<xmlChar, XmlCharDeleter>;
+
+// One inflate stream; inflateEnd runs whatever way the caller leaves.
+class Inflater {
+  public:
+    Inflater() {
+        // 15 + 16: gzip framing only (the magic bytes were checked).
+        if (inflateInit2(&z_, 15 + 16) != Z_OK) throw std::bad_alloc();
+    }
+    ~Inflater() { inflateEnd(&z_); }
+    Inflater(const Inflater&) = delete;
+    Inflater& operator=(const Inflater&) = delete;
+    z_stream* get() { return &z_; }
+
+  private:
+    z_stream z_{};
+};
+
+std::string trim(const std::string& s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return {};
+    const auto last = s.find_last_not_of(" \t\r\n");
+    return s.substr(first, last - first + 1);
+}
+
+bool named(const xmlNode* n, const char* name) {
+    return n->type == XML_ELEMENT_NODE && n->name != nullptr &&
+           xmlStrcasecmp(n->name, reinterpret_cast<const xmlChar*>(name)) == 0;
+}
+
+std::string text_of(const xmlNode* n) {
+    XmlText t(xmlNodeGetContent(n));
+    return t ? trim(reinterpret_cast<const char*>(t.get())) : std::string();
+}
+
+std::string attribute(const xmlNode* n, const char* name) {
+    XmlText v(xmlGetProp(n, reinterpret_cast<const xmlChar*>(name)));
+    return v ? std::string(reinterpret_cast<const char*>(v.get())) : std::string();
+}
+
+// Pre-order walk without recursion: hostile HTML may nest deeper than the stack.
+template <typename Visit>
+void walk(xmlNode* root, Visit&& visit) {
+    xmlNode* n = root;
+    while (n != nullptr) {
+        visit(n);
+        if (n->children != nullptr) {
+            n = n->children;
+            continue;
+        }
+        while (n != nullptr && n != root && n->next == nullptr) n = n->parent;
+        if (n == nullptr || n == root) break;
+        n = n->next;
+    }
+}
+
+// libxml2 wants its global state set up once before threads parse at the
+// same time (the storage code may parse in parallel with a crawl).
+void init_libxml() {
+    static std::once_flag once;
+    std::call_once(once, [] { xmlInitParser(); });
+}
+
+int size_for_libxml(const std::string& s) {
+    return s.size() > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(s.size());
+}
+
+}  // namespace
+
+std::optional<std::string> maybe_gunzip(const std::string& data, std::size_t limit) {
+    if (data.size() < 2 || static_cast<unsigned char>(data[0]) != 0x1f ||
+        static_cast<unsigned char>(data[1]) != 0x8b) {
+        return data;
+    }
+    Inflater inflater;
+    z_stream* z = inflater.get();
+    z->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+    z->avail_in = static_cast<uInt>(std::min<std::size_t>(data.size(), UINT_MAX));
+    std::string out;
+    char chunk[64 * 1024];
+    for (;;) {
+        z->next_out = reinterpret_cast<Bytef*>(chunk);
+        z->avail_out = sizeof chunk;
+        const int rc = inflate(z, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) return std::nullopt;
+        out.append(chunk, sizeof chunk - z->avail_out);
+        if (out.size() > limit) return std::nullopt;
+        if (rc == Z_STREAM_END) return out;
+        if (z->avail_in == 0 && z->avail_out != 0) return std::nullopt;  // truncated
+    }
+}
+
+SitemapDocument parse_sitemap(const std::string& xml) {
+    SitemapDocument out;
+    init_libxml();
+    // No XML_PARSE_NOENT (entities stay unexpanded), NONET (never fetch a DTD),
+    // RECOVER (a sitemap cut at the size cap still gives its first URLs).
+    XmlDoc doc(xmlReadMemory(xml.data(), size_for_libxml(xml), "sitemap.xml", nullptr,
+                             XML_PARSE_NONET | XML_PARSE_RECOVER | XML_PARSE_NOERROR |
+                                 XML_PARSE_NOWARNING | XML_PARSE_NOCDATA));
+    if (!doc) return out;
+    const xmlNode* root = xmlDocGetRootElement(doc.get());
+    if (root == nullptr) return out;
+    const char* entry = nullptr;
+    if (named(root, "urlset")) {
+        entry = "url";
+    } else if (named(root, "sitemapindex")) {
+        entry = "sitemap";
+        out.is_index = true;
+    } else {
+        return out;
+    }
+    out.valid = true;
+    for (const xmlNode* e = root->children; e != nullptr; e = e->next) {
+        if (!named(e, entry)) continue;
+        for (const xmlNode* c = e->children; c != nullptr; c = c->next) {
+            if (!named(c, "loc")) continue;
+            std::string loc = text_of(c);
+            if (!loc.empty()) out.locations.push_back(std::move(loc));
+            break;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> extract_links(const std::string& html, const std::string& page_url) {
+    std::vector<std::string> links;
+    init_libxml();
+    XmlDoc doc(htmlReadMemory(html.data(), size_for_libxml(html), page_url.c_str(), nullptr,
+                              HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                                  HTML_PARSE_NONET | HTML_PARSE_COMPACT));
+    if (!doc) return links;
+    xmlNode* root = xmlDocGetRootElement(doc.get());
+    if (root == nullptr) return links;
+
+    // The first <base href> decides how every relative link resolves.
+    std::string base = page_url;
+    bool base_seen = false;
+    walk(root, [&](xmlNode* n) {
+        if (!base_seen && named(n, "base")) {
+            const std::string href = attribute(n, "href");
+            if (href.empty()) return;
+            base_seen = true;
+            if (auto b = resolve_url(page_url, href)) base = b->url;
+        }
+    });
+    walk(root, [&](xmlNode* n) {
+        if (!named(n, "a") && !named(n, "area")) return;
+        const std::string href = attribute(n, "href");
+        if (href.empty() || href.front() == '#') return;  // the page itself
+        if (auto u = resolve_url(base, href)) links.push_back(u->url);
+    });
+    return links;
+}
+
+}  // namespace enconvert::crawl

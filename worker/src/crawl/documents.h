@@ -1,0 +1,39 @@
+// What discovery reads out of fetched documents: sitemap XML (urlset or
+// sitemapindex, gzip-compressed or not) and the links of an HTML page. Both
+// parsed with libxml2, never by hand; neither touches the network (no DTDs,
+// no external entities).
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace enconvert::crawl {
+
+// The sitemap protocol's own limit for one file, uncompressed.
+inline constexpr std::size_t kMaxSitemapBytes = 50 * 1024 * 1024;
+
+// Gunzips `data` when it starts with the gzip magic bytes (so `.xml.gz` files
+// served with any content type, and sitemaps that arrive compressed twice,
+// both work); returns it unchanged otherwise. nullopt when the data is
+// corrupt or inflates beyond `limit` (a decompression bomb).
+std::optional<std::string> maybe_gunzip(const std::string& data,
+                                        std::size_t limit = kMaxSitemapBytes);
+
+struct SitemapDocument {
+    bool valid = false;                  // an urlset or a sitemapindex
+    bool is_index = false;               // sitemapindex: `locations` are sitemaps
+    std::vector<std::string> locations;  // <loc> texts, trimmed, in document order
+};
+
+// Parses a sitemap (already gunzipped). Elements are matched by local name so
+// files that forget the sitemaps.org namespace still work.
+SitemapDocument parse_sitemap(const std::string& xml);
+
+// The href of every <a> and <area> of an HTML document, in document order,
+// resolved against `page_url` (or the document's <base href>) and normalised;
+// links that are not http(s) (mailto:, javascript:, …) are left out.
+std::vector<std::string> extract_links(const std::string& html, const std::string& page_url);
+
+}  // namespace enconvert::crawl

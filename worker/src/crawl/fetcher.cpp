@@ -1,0 +1,207 @@
+#include "crawl/fetcher.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <stdexcept>
+
+#include "crawl/url.h"
+#include "notify/curl_handles.h"
+
+namespace enconvert::crawl {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <typename T>
+void set(CURL* h, CURLoption opt, T value) {
+    if (curl_easy_setopt(h, opt, value) != CURLE_OK) {
+        throw std::runtime_error("curl_easy_setopt failed");
+    }
+}
+
+// Everything one transfer's callbacks point at.
+struct TransferState {
+    std::string body;
+    std::size_t max_body = 0;
+    bool truncated = false;
+    net::IpAddress pinned;
+    const std::atomic<bool>* cancel = nullptr;
+    bool cancelled = false;
+};
+
+std::size_t on_data(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* s = static_cast<TransferState*>(user);
+    const std::size_t len = size * n;
+    const std::size_t room = s->max_body - std::min(s->max_body, s->body.size());
+    if (len > room) {
+        s->body.append(data, room);
+        s->truncated = true;
+        return 0;  // ends the transfer (CURLE_WRITE_ERROR), the prefix is kept
+    }
+    s->body.append(data, len);
+    return len;
+}
+
+int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    auto* s = static_cast<TransferState*>(user);
+    if (s->cancel != nullptr && s->cancel->load()) {
+        s->cancelled = true;
+        return 1;
+    }
+    return 0;
+}
+
+// CONNECT_TO already sends curl to the checked address; this second look at
+// the socket curl is about to connect makes any other address (a curl
+// change, an option missed here) fail closed instead of leaking.
+curl_socket_t open_socket(void* user, curlsocktype purpose, curl_sockaddr* addr) {
+    auto* s = static_cast<TransferState*>(user);
+    if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+    net::IpAddress a;
+    if (addr->family == AF_INET) {
+        const auto* sin = reinterpret_cast<const sockaddr_in*>(&addr->addr);
+        std::memcpy(a.bytes.data(), &sin->sin_addr, 4);
+    } else if (addr->family == AF_INET6) {
+        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&addr->addr);
+        a.v6 = true;
+        std::memcpy(a.bytes.data(), &sin6->sin6_addr, 16);
+    } else {
+        return CURL_SOCKET_BAD;
+    }
+    if (a.v6 != s->pinned.v6 || a.bytes != s->pinned.bytes) return CURL_SOCKET_BAD;
+    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
+FetchResult failure(std::string url, std::string code, std::string sentence) {
+    FetchResult r;
+    r.final_url = std::move(url);
+    r.error_code = std::move(code);
+    r.error = std::move(sentence);
+    return r;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+}  // namespace
+
+CurlFetcher::CurlFetcher(Settings settings) : settings_(std::move(settings)) {
+    notify::ensure_curl_global_init();
+}
+
+FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::milliseconds budget,
+                             const RedirectFilter& follow) {
+    const auto deadline = Clock::now() + budget;
+    std::string url = start_url;
+    for (int hop = 0;; ++hop) {
+        const auto parsed = parse_url(url);
+        if (!parsed) return failure(url, "invalid_url", "not an absolute http(s) URL: " + url);
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            return failure(url, "timeout", "no complete answer within the time budget");
+        }
+        if (settings_.cancel != nullptr && settings_.cancel->load()) {
+            return failure(url, "cancelled", "discovery was stopped");
+        }
+
+        const net::Resolved resolved = settings_.policy.resolve(parsed->host);
+        if (resolved.error == net::ResolveError::not_found) {
+            return failure(url, "dns_failed", parsed->host + " does not resolve");
+        }
+        if (resolved.error == net::ResolveError::blocked_address) {
+            return failure(url, "blocked_address",
+                           parsed->host +
+                               " is on a private or reserved address this service does not "
+                               "connect to");
+        }
+
+        TransferState state;
+        state.max_body = settings_.max_body;
+        state.pinned = resolved.address;
+        state.cancel = settings_.cancel;
+        std::array<char, CURL_ERROR_SIZE> errbuf{};
+        notify::CurlEasy easy = notify::make_easy();
+        notify::CurlSlist connect_to;
+        CURL* h = easy.get();
+        set(h, CURLOPT_URL, parsed->url.c_str());
+        set(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        set(h, CURLOPT_FOLLOWLOCATION, 0L);  // each hop comes back here to be checked
+        set(h, CURLOPT_PROXY, "");           // an http_proxy in the environment must not reroute
+        set(h, CURLOPT_NOSIGNAL, 1L);
+        set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
+        set(h, CURLOPT_ERRORBUFFER, errbuf.data());
+        set(h, CURLOPT_USERAGENT, settings_.user_agent.c_str());
+        set(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever curl can decode
+        set(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        set(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (settings_.ca_blob != nullptr && !settings_.ca_blob->empty()) {
+            curl_blob blob{const_cast<char*>(settings_.ca_blob->data()), settings_.ca_blob->size(),
+                           CURL_BLOB_COPY};
+            set(h, CURLOPT_CAINFO_BLOB, &blob);
+        }
+        const std::string addr =
+            resolved.address.v6 ? "[" + resolved.address.text() + "]" : resolved.address.text();
+        connect_to.append("::" + addr + ":" + std::to_string(parsed->port));
+        set(h, CURLOPT_CONNECT_TO, connect_to.get());
+        set(h, CURLOPT_OPENSOCKETFUNCTION, &open_socket);
+        set(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&state));
+        set(h, CURLOPT_WRITEFUNCTION, &on_data);
+        set(h, CURLOPT_WRITEDATA, static_cast<void*>(&state));
+        set(h, CURLOPT_NOPROGRESS, 0L);
+        set(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
+        set(h, CURLOPT_XFERINFODATA, static_cast<void*>(&state));
+
+        const CURLcode rc = curl_easy_perform(h);
+        if (state.cancelled) return failure(parsed->url, "cancelled", "discovery was stopped");
+        if (rc == CURLE_OPERATION_TIMEDOUT) {
+            return failure(parsed->url, "timeout", "no complete answer within the time budget");
+        }
+        if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && state.truncated)) {
+            const std::string detail = errbuf[0] != '\0' ? errbuf.data() : curl_easy_strerror(rc);
+            return failure(parsed->url, "fetch_failed", parsed->url + ": " + detail);
+        }
+
+        FetchResult r;
+        r.final_url = parsed->url;
+        long code = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        r.status = static_cast<int>(code);
+        char* ctype = nullptr;
+        if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype != nullptr) {
+            r.content_type = lower(ctype);
+        }
+        char* location = nullptr;
+        const bool redirect = r.status >= 300 && r.status < 400 &&
+                              curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &location) == CURLE_OK &&
+                              location != nullptr;
+        if (!redirect) {
+            r.body = std::move(state.body);
+            r.body_truncated = state.truncated;
+            return r;
+        }
+        const auto next = resolve_url(parsed->url, location);
+        r.location = next ? next->url : std::string(location);
+        if (!next || !follow || !follow(next->url)) {
+            r.error_code = "redirect_refused";
+            r.error = parsed->url + " redirects to " + r.location + ", which is not followed";
+            return r;
+        }
+        if (hop >= settings_.max_redirects) {
+            r.error_code = "too_many_redirects";
+            r.error = "more than " + std::to_string(settings_.max_redirects) + " redirects";
+            return r;
+        }
+        url = next->url;
+    }
+}
+
+}  // namespace enconvert::crawl

@@ -1,0 +1,83 @@
+#include "crawl/url_filter.h"
+
+#include <stdexcept>
+
+namespace enconvert::crawl {
+
+namespace {
+
+std::regex compile(const std::string& pattern, std::regex::flag_type extra = {}) {
+    return std::regex(pattern, std::regex::ECMAScript | std::regex::optimize | extra);
+}
+
+bool search(const std::regex& re, const std::string& text, bool on_failure) {
+    try {
+        return std::regex_search(text, re);
+    } catch (const std::regex_error&) {
+        // error_complexity / error_stack on pathological input: decide the
+        // safe way for the list the pattern is in (exclude: drop the URL).
+        return on_failure;
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> pattern_error(const std::string& pattern) {
+    if (pattern.empty()) return "pattern is empty";
+    if (pattern.size() > kMaxPatternLength) {
+        return "pattern is longer than " + std::to_string(kMaxPatternLength) + " characters";
+    }
+    try {
+        compile(pattern);
+    } catch (const std::regex_error& e) {
+        return "pattern is not a valid regular expression (ECMAScript): " + std::string(e.what());
+    }
+    return std::nullopt;
+}
+
+const std::vector<std::string>& default_exclude_patterns() {
+    static const std::vector<std::string> patterns = {
+        // assets and downloads, by extension at the end of the path
+        R"(\.(jpe?g|png|gif|webp|avif|svg|ico|bmp|tiff?|css|js|mjs|map|json|xml|txt|woff2?|ttf|otf|eot|pdf|zip|gz|tgz|tar|rar|7z|bz2|xz|dmg|exe|msi|apk|deb|rpm|iso|mp3|mp4|m4a|wav|ogg|webm|avi|mov|mkv|docx?|xlsx?|pptx?|csv|rss|atom)(\?|$))",
+        // login, admin, cart and account pages, as a path segment
+        R"(/(login|log-in|signin|sign-in|logout|log-out|signout|sign-out|register|signup|sign-up|admin|administrator|wp-admin|wp-login\.php|cart|basket|checkout|account|my-account|password-reset|reset-password)(/|\?|\.|$))",
+        // sort/filter parameters and session identifiers
+        R"([?&](sort|order|orderby|order_by|sort_by|sortby|dir|direction|filter|filters)(=|\[))",
+        R"([?&;](sid|sessionid|phpsessid|jsessionid)=)",
+    };
+    return patterns;
+}
+
+UrlFilter::UrlFilter(const std::vector<std::string>& include,
+                     const std::vector<std::string>& exclude) {
+    auto add = [](std::vector<std::regex>& into, const std::string& p,
+                  std::regex::flag_type extra) {
+        if (auto err = pattern_error(p)) throw std::invalid_argument(p + ": " + *err);
+        into.push_back(compile(p, extra));
+    };
+    for (const auto& p : include) add(include_, p, {});
+    if (exclude.empty()) {
+        // Defaults ignore case: /Login and .PNG are the same thing to a site.
+        for (const auto& p : default_exclude_patterns()) add(exclude_, p, std::regex::icase);
+    } else {
+        for (const auto& p : exclude) add(exclude_, p, {});
+    }
+}
+
+bool UrlFilter::accepts(const std::string& path_query) const {
+    if (path_query.size() > kMaxPathQueryLength) return false;
+    bool included = include_.empty();
+    for (const auto& re : include_) {
+        if (search(re, path_query, false)) {
+            included = true;
+            break;
+        }
+    }
+    if (!included) return false;
+    for (const auto& re : exclude_) {
+        if (search(re, path_query, true)) return false;
+    }
+    return true;
+}
+
+}  // namespace enconvert::crawl
