@@ -202,6 +202,31 @@ def test_direct_download_redirects_to_the_store(s3stack, proxy, site):
     assert proxy.refused() == []
 
 
+def test_download_route_redirects_to_the_store_for_the_owner_only(s3stack, proxy, site):
+    """GET /v1/convert/download/{object_key} (the CLI's `files download`)
+    with the S3 backend: 302 to a presigned link of the store that saves
+    the file under its name; another account's key gets 404, no key 401."""
+    r = s3stack.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    assert r.status == 200, r
+    key = r.json()["object_key"]
+    d = s3stack.call("GET", f"/v1/convert/download/{key}")
+    assert d.status == 302, d
+    location = d.headers["location"]
+    assert location.startswith(object_url_prefix(proxy)), location
+    filename = key.rsplit("/", 1)[1]
+    assert d.headers["x-filename"] == filename
+    assert d.json()["download_url"] == location
+    file = get(location)
+    assert file.status == 200, file
+    assert file.headers["content-disposition"] == f'attachment; filename="{filename}"'
+    assert file.body.startswith(b"%PDF-")
+    assert len(file.body) == r.json()["file_size"]
+    other = s3stack.new_key("other")
+    assert s3stack.call("GET", f"/v1/convert/download/{key}", key=other).status == 404
+    assert s3stack.call("GET", f"/v1/convert/download/{key}", key=None).status == 401
+    assert proxy.refused() == []
+
+
 def test_a_tampered_link_is_refused(s3stack, proxy, site):
     """The signature check is real: the store refuses a changed link."""
     r = s3stack.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
