@@ -42,6 +42,7 @@ def test_zip_holds_every_successful_file(stack, site):
             site.url + "/second.html"]
     r = stack.call("POST", PDF, {"url": urls, "output_format": "zip"})
     assert r.status == 202, r
+    assert r.json()["output_format"] == "zip", r
     batch_id = r.json()["batch_id"]
     seen = wait_batch(stack, batch_id)
     b = seen[-1]

@@ -122,6 +122,7 @@ def test_batch_with_one_failing_url(stack, site):
     assert r.status == 202, r
     acc = r.json()
     assert acc["batch_id"].startswith("batch_") and acc["url_count"] == 2
+    assert acc["output_format"] == "individual"
     b = wait_batch(stack, acc["batch_id"])
     assert (b["status"], b["completed"], b["failed"]) == ("partial", 1, 1)
     assert [i["status"] for i in b["items"]] == ["Success", "Failed"]

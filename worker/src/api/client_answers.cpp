@@ -18,13 +18,13 @@ const char* item_status(const std::string& task_status) {
     return "In Progress";
 }
 
+}  // namespace
+
 bool wants_zip(const json& options) {
     const auto it = options.find("output_format");
     if (it == options.end()) return false;
     return (it->is_boolean() && it->get<bool>()) || (it->is_string() && *it == "zip");
 }
-
-}  // namespace
 
 bool answers_as_client_job(const db::JobView& job) {
     return job.client_id.has_value() && job.is_sync && !job.is_batch;

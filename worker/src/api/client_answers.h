@@ -4,6 +4,7 @@
 // download of an owned file.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "api/responses.h"
@@ -16,6 +17,10 @@ namespace enconvert::api {
 // Whether a job's status answers in the clients' sync vocabulary: a sync
 // job with one URL started with a client job_id.
 bool answers_as_client_job(const db::JobView& job);
+
+// Whether a request's options ask for the batch ZIP (`output_format` true or
+// "zip"; the module lets it through only with several URLs).
+bool wants_zip(const nlohmann::json& options);
 
 // {"job_id","status":"processing"|"success"|"failed", presigned_url,
 //  object_key, filename, file_size, conversion_time_seconds on success,

@@ -38,12 +38,14 @@ std::string accepted_message(const std::string& job_id, const std::optional<std:
 
 HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
                            const std::optional<std::string>& email,
-                           const std::optional<std::string>& callback_url, std::size_t url_count) {
+                           const std::optional<std::string>& callback_url, std::size_t url_count,
+                           bool zip) {
     return json_answer(202, json{{"success", true},
                                  {"message", accepted_message(job_id, email, callback_url)},
                                  {"job_id", job_id},
                                  {"batch_id", job_id},
                                  {"url_count", url_count},
+                                 {"output_format", zip ? "zip" : "individual"},
                                  {"status", status}});
 }
 

@@ -26,11 +26,13 @@ struct HttpAnswer {
 std::string accepted_message(const std::string& job_id, const std::optional<std::string>& email,
                              const std::optional<std::string>& callback_url);
 // Also batch_id (the same id: the vendor's clients poll the batch route with
-// it) and url_count, the number of URLs of the job.
+// it), url_count, the number of URLs of the job, and output_format, "zip"
+// when the results will also come as one ZIP, else "individual", as the
+// vendor's gateway answers.
 HttpAnswer accepted_answer(const std::string& job_id, const std::string& status,
                            const std::optional<std::string>& email,
                            const std::optional<std::string>& callback_url,
-                           std::size_t url_count = 1);
+                           std::size_t url_count = 1, bool zip = false);
 
 // {"success":false,"error":code,"detail":detail[,"field"][,"job_id"]}
 // A JSON body with `status`; the building block of every answer here and

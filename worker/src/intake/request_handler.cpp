@@ -85,7 +85,8 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
     if (ins.created) metrics::worker_metrics().job_accepted(req.endpoint);
     if (!sync) {
         out.final = api::accepted_answer(ins.job_id, ins.status, ins.notification_email,
-                                         ins.callback_url, req.urls.size());
+                                         ins.callback_url, req.urls.size(),
+                                         req.urls.size() > 1 && api::wants_zip(req.options));
         return out;
     }
     out.direct_download = option_bool(req.options, "direct_download");

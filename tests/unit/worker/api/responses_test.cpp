@@ -57,10 +57,15 @@ TEST(Responses, Accepted202Body) {
                     {"job_id", "job_9"},
                     {"batch_id", "job_9"},
                     {"url_count", 1},
+                    {"output_format", "individual"},
                     {"status", "processing"}}));
     const auto b = api::accepted_answer("batch_9", "processing", std::nullopt, std::nullopt, 3);
     EXPECT_EQ(json::parse(b.body)["batch_id"], "batch_9");
     EXPECT_EQ(json::parse(b.body)["url_count"], 3);
+    EXPECT_EQ(json::parse(b.body)["output_format"], "individual");
+    const auto z =
+        api::accepted_answer("batch_9", "processing", std::nullopt, std::nullopt, 3, true);
+    EXPECT_EQ(json::parse(z.body)["output_format"], "zip");
 }
 
 TEST(Responses, ErrorShapes) {
