@@ -7,15 +7,16 @@ doc.go). Headers, body field order and
 polling as they send them; each function returns what the client reads.
 Polling waits are bounded (deadlines), as the clients' own are."""
 
+import functools
 import gzip
-import http.client
 import json
-import os
 import posixpath
 import time
 import urllib.parse
 import uuid
 
+from sdk_replay import (ApiError, SdkReplay, fetch, http_reason, json_writer, kind_errors,
+                        member_float, member_int, member_objects, member_str, save_file)
 from stack import Response, request
 
 CLI_UA = "enconvert-cli/1.0.0"
@@ -52,51 +53,6 @@ def sdk_headers(key, extra=None):
     return {"X-API-Key": key, **(extra or {})}
 
 
-def sdk_url_body(url):
-    """buildUrlBody, in its field order (then job_id from postJson)."""
-    return {"url": url, "direct_download": False, "viewport_width": 1920,
-            "viewport_height": 1080, "load_media": True, "enable_scroll": True}
-
-
-def sdk_poll_job(base, key, job_id, max_wait=120, interval=0.5):
-    """pollJob: GET status with its own id until success or failed."""
-    deadline = time.time() + max_wait
-    while time.time() < deadline:
-        time.sleep(interval)
-        resp = request(base, "GET", f"/v1/convert/status/{job_id}",
-                       headers=sdk_headers(key))
-        if resp.status == 404:
-            continue
-        raise_for_status(resp)
-        data = json.loads(resp.body)
-        if data["status"] == "success":
-            return data
-        if data["status"] == "failed":
-            raise ClientError(500, data.get("error") or "Conversion failed")
-    raise ClientError(504, "Conversion timed out")
-
-
-def sdk_convert_url_to_pdf(base, key, url, post=None):
-    """convertUrlToPdf: body + single_page, POST with job_id; on a 5xx it
-    polls the status route with its own job_id. `post` replaces the POST
-    (to replay the fallback after a lost answer)."""
-    body = sdk_url_body(url)
-    body["single_page"] = True
-    job_id = new_job_id()
-    body["job_id"] = job_id
-    try:
-        resp = (post or request)(base, "POST", "/v1/convert/url-to-pdf", json.dumps(body),
-                                 sdk_headers(key, {"content-type": "application/json"}))
-        raise_for_status(resp)
-        data = {"job_id": job_id, **json.loads(resp.body)}
-    except ClientError as e:
-        if e.status >= 500:
-            data = sdk_poll_job(base, key, job_id)
-        else:
-            raise
-    return to_conversion_result(data), job_id
-
-
 def to_conversion_result(d):
     key = d.get("object_key") if isinstance(d.get("object_key"), str) else ""
     return {
@@ -111,22 +67,12 @@ def to_conversion_result(d):
     }
 
 
-def sdk_get_job_status(base, key, job_id):
-    resp = request(base, "GET", f"/v1/convert/status/{job_id}", headers=sdk_headers(key))
-    raise_for_status(resp)
-    d = json.loads(resp.body)
+def to_job_status(d):
     return {"status": d["status"],
             "presignedUrl": d.get("presigned_url") if isinstance(d.get("presigned_url"), str)
             else None,
             "objectKey": d.get("object_key") if isinstance(d.get("object_key"), str) else None,
             "error": d.get("error") if isinstance(d.get("error"), str) else None}
-
-
-def sdk_get_batch_status(base, key, batch_id):
-    resp = request(base, "GET", f"/v1/convert/batch/{batch_id}", headers=sdk_headers(key))
-    raise_for_status(resp)
-    d = json.loads(resp.body)
-    return to_batch_status(d)
 
 
 def to_batch_status(d):
@@ -147,15 +93,61 @@ def to_batch_status(d):
     }
 
 
+class NodeSdk(SdkReplay):
+    """@enconvert/node-sdk: buildUrlBody (the shared url_body without
+    options, then single_page and job_id last); pollJob every 0.5 s for at
+    most 120 s, the same for waitForBatch; a ClientError(status, message)
+    for every error."""
+
+    error = ClientError
+    poll_interval = batch_interval = 0.5
+    poll_max_wait = batch_timeout = 120
+    raise_for_status = staticmethod(raise_for_status)
+    new_job_id = staticmethod(new_job_id)
+    to_conversion_result = staticmethod(to_conversion_result)
+    to_job_status = staticmethod(to_job_status)
+    to_batch_status = staticmethod(to_batch_status)
+
+    def send(self, base, key, method, path, body=None, post=None):
+        if body is None:
+            return request(base, method, path, headers=sdk_headers(key))
+        return (post or request)(base, method, path, body,
+                                 sdk_headers(key, {"content-type": "application/json"}))
+
+    def decode(self, body):
+        return json.loads(body)
+
+    def encode(self, body, key_order=None):
+        return json.dumps(body)
+
+    def keep_job_id(self, data, job_id):
+        return {"job_id": job_id, **data}
+
+    def polled_status(self, data):
+        return data["status"]
+
+    def failed_message(self, data):
+        return data.get("error") or "Conversion failed"
+
+    def batch_timeout_message(self, batch_id, timeout):
+        return f"Batch {batch_id} did not complete"
+
+
+NODE = NodeSdk()
+sdk_poll_job = NODE.poll_job
+sdk_get_job_status = NODE.get_job_status
+sdk_get_batch_status = NODE.get_batch_status
+
+
+def sdk_convert_url_to_pdf(base, key, url, post=None):
+    """convertUrlToPdf: body + single_page, POST with job_id; on a 5xx it
+    polls the status route with its own job_id. `post` replaces the POST
+    (to replay the fallback after a lost answer)."""
+    return NODE.convert_url_to_pdf(base, key, url, post=post)
+
+
 def sdk_wait_for_batch(base, key, batch_id, timeout=120, interval=0.5):
-    deadline = time.time() + timeout
-    while True:
-        status = sdk_get_batch_status(base, key, batch_id)
-        if status["status"] != "processing":
-            return status
-        if time.time() >= deadline:
-            raise ClientError(504, f"Batch {batch_id} did not complete")
-        time.sleep(interval)
+    return NODE.wait_for_batch(base, key, batch_id, interval, timeout)
 
 
 # ---- CLI ------------------------------------------------------------------
@@ -258,16 +250,10 @@ GO_BATCH_TIMEOUT = 30 * 60                        # defaultBatchTimeout
 GO_REQUEST_TIMEOUT = 300                          # defaultTimeout (http.Client)
 
 
-class GoAPIError(Exception):
+class GoAPIError(ApiError):
     """*enconvert.APIError and its typed forms: `kind` is "authentication"
     (401/403, IsAuthenticationError), "quota" (402), "rate_limit" (429) or
     "api"; Error() is "[<status>] <message>"."""
-
-    def __init__(self, status, message, kind="api"):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
-        self.message = message
-        self.kind = kind
 
 
 class GoStruct(dict):
@@ -285,45 +271,15 @@ def _go_string(s):
     return out
 
 
-def go_marshal(v):
-    """json.Marshal, compact: maps sorted by key, structs in field order."""
-    if isinstance(v, GoStruct):
-        items = list(v.items())
-    elif isinstance(v, dict):
-        items = sorted(v.items())
-    else:
-        items = None
-    if items is not None:
-        return "{" + ",".join(_go_string(k) + ":" + go_marshal(x) for k, x in items) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(go_marshal(x) for x in v) + "]"
-    if isinstance(v, str):
-        return _go_string(v)
+def _go_number(v):
     if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
         return str(int(v))        # float64 10 is written 10
-    return json.dumps(v)          # bool, int, other floats, None
+    return json.dumps(v)          # int, other floats
 
 
-def go_basic_auth(username, password):
-    return GoStruct(username=username, password=password)
-
-
-def go_cookie(name, value, domain="", url="", path="", expires=None,
-              http_only=None, secure=None, same_site=""):
-    """BrowserCookie: name, value, then the omitempty members when set."""
-    c = GoStruct(name=name, value=value)
-    for k, v in (("domain", domain), ("url", url), ("path", path)):
-        if v:
-            c[k] = v
-    if expires is not None:
-        c["expires"] = float(expires)
-    if http_only is not None:
-        c["httpOnly"] = http_only
-    if secure is not None:
-        c["secure"] = secure
-    if same_site:
-        c["sameSite"] = same_site
-    return c
+# json.Marshal, compact: maps sorted by key, structs in field order
+go_marshal = json_writer(_go_string, _go_number,
+                         lambda d: d.items() if isinstance(d, GoStruct) else sorted(d.items()))
 
 
 def go_headers(key, content_type=None):
@@ -380,15 +336,6 @@ def go_error_message(body, status):
     return text or f"HTTP {status}"
 
 
-def go_raise_for_status(resp):
-    if resp.status < 400:
-        return
-    message = go_error_message(resp.body, resp.status)
-    kind = {401: "authentication", 403: "authentication", 402: "quota",
-            429: "rate_limit"}.get(resp.status, "api")
-    raise GoAPIError(resp.status, message, kind)
-
-
 def _go_decode_object(raw):
     # json.Unmarshal into map[string]any: anything but an object is an error
     data = json.loads(raw)
@@ -397,129 +344,11 @@ def _go_decode_object(raw):
     return data
 
 
-def go_do_json(base, key, method, path, body=None, content_type=None, send=None):
-    resp = go_request(base, key, method, path, body, content_type, send)
-    go_raise_for_status(resp)
-    return {} if not resp.body else _go_decode_object(resp.body)
-
-
-def go_map_string(m, k):
-    v = m.get(k)
-    return v if isinstance(v, str) else ""
-
-
-def _go_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def go_map_int(m, k, fallback=0):
-    v = m.get(k)
-    return int(v) if _go_number(v) else fallback
-
-
-def go_map_opt_int(m, k):
-    v = m.get(k)
-    return int(v) if _go_number(v) else None
-
-
-def go_map_opt_float(m, k):
-    v = m.get(k)
-    return float(v) if _go_number(v) else None
-
-
-def go_poll_job(base, key, job_id, max_wait=GO_POLL_MAX_WAIT, interval=GO_POLL_INTERVAL):
-    """pollJob: wait 3 s, GET the status of its own job_id; 404 goes on,
-    other >= 400 ends with that error; "success" returns the status object,
-    "failed" is APIError 500 with its `error` ("Conversion failed" when
-    none); after 300 s APIError 504 "Conversion timed out"."""
-    deadline = time.time() + max_wait
-    while time.time() < deadline:
-        time.sleep(interval)
-        resp = go_request(base, key, "GET", "/v1/convert/status/" + job_id)
-        if resp.status == 404:
-            continue
-        go_raise_for_status(resp)
-        data = _go_decode_object(resp.body)
-        status = go_map_string(data, "status")
-        if status == "success":
-            return data
-        if status == "failed":
-            raise GoAPIError(500, go_map_string(data, "error") or "Conversion failed")
-    raise GoAPIError(504, "Conversion timed out")
-
-
-def go_post_json(base, key, endpoint, body, job_fallback, post=None, poll_max_wait=None):
-    """postJSON: with jobFallback a fresh job_id joins the body and a >= 500
-    APIError turns into pollJob on that id; a success without job_id gets
-    the sent one. `post` replaces the POST (to replay a lost answer)."""
-    job_id = ""
-    if job_fallback:
-        job_id = new_job_id()          # newJobID: UUIDv4, 32 hex digits
-        body["job_id"] = job_id
-    payload = go_marshal(body).encode()
-    try:
-        data = go_do_json(base, key, "POST", endpoint, payload, "application/json", post)
-    except GoAPIError as e:
-        if job_fallback and e.status >= 500:
-            return go_poll_job(base, key, job_id,
-                               poll_max_wait or GO_POLL_MAX_WAIT), job_id
-        raise
-    if job_id and "job_id" not in data:
-        data["job_id"] = job_id
-    return data, job_id
-
-
-def go_url_body(url, viewport_width=None, viewport_height=None, load_media=None,
-                enable_scroll=None, output_filename="", auth=None, cookies=None,
-                headers=None):
-    """buildURLBody + appendBrowserAccess (a Go map: order does not matter
-    here, go_marshal sorts it as json.Marshal does)."""
-    body = {"url": url, "direct_download": False,
-            "viewport_width": 1920 if viewport_width is None else viewport_width,
-            "viewport_height": 1080 if viewport_height is None else viewport_height,
-            "load_media": True if load_media is None else load_media,
-            "enable_scroll": True if enable_scroll is None else enable_scroll}
-    if output_filename:
-        body["output_filename"] = output_filename
-    if auth is not None:
-        body["auth"] = auth
-    if cookies is not None:
-        body["cookies"] = cookies
-    if headers is not None:
-        body["headers"] = headers
-    return body
-
-
-def go_pdf_options(page_size="", page_width=None, page_height=None, orientation="",
-                   margins=None, scale=None, grayscale=None, header=None, footer=None):
-    """serializePDFOptions: only the members set; margins (PDFMargins:
-    top, bottom, left, right) and header/footer (PDFHeaderFooter: content,
-    height) are structs with omitempty members."""
-    out = {}
-    if page_size:
-        out["page_size"] = page_size
-    if page_width is not None:
-        out["page_width"] = float(page_width)
-    if page_height is not None:
-        out["page_height"] = float(page_height)
-    if orientation:
-        out["orientation"] = orientation
-    if margins is not None:
-        out["margins"] = GoStruct((k, float(margins[k])) for k in
-                                  ("top", "bottom", "left", "right") if margins.get(k) is not None)
-    if scale is not None:
-        out["scale"] = float(scale)
-    if grayscale is not None:
-        out["grayscale"] = grayscale
-    for name, block in (("header", header), ("footer", footer)):
-        if block is not None:
-            s = GoStruct()
-            if block.get("content"):
-                s["content"] = block["content"]
-            if block.get("height") is not None:
-                s["height"] = float(block["height"])
-            out[name] = s
-    return out
+# the map helpers
+go_map_string = functools.partial(member_str, fallback="")
+go_map_int = functools.partial(member_int, fallback=0)
+go_map_opt_int = member_int
+go_map_opt_float = member_float
 
 
 def go_to_conversion_result(d):
@@ -534,73 +363,15 @@ def go_to_conversion_result(d):
             "JobID": go_map_string(d, "job_id")}
 
 
-def go_download(url, dest):
-    """download: GET the presigned URL without the API key (Go's default
-    User-Agent, redirects followed up to 10), non-2xx is APIError
-    "Failed to download: <status>", the bytes written to dest."""
-    headers = {"User-Agent": "Go-http-client/1.1", "Accept-Encoding": "gzip"}
-    for _ in range(11):
-        u = urllib.parse.urlsplit(url)
-        assert u.scheme == "http", f"replay speaks plain http only: {url}"
-        resp = _go_transport(request(f"{u.scheme}://{u.netloc}", "GET",
-                                     (u.path or "/") + ("?" + u.query if u.query else ""),
-                                     headers=headers, timeout=GO_REQUEST_TIMEOUT))
-        if resp.status in (301, 302, 303, 307, 308) and resp.headers.get("location"):
-            url = urllib.parse.urljoin(url, resp.headers["location"])
-            continue
-        break
-    else:
-        raise GoAPIError(0, "stopped after 10 redirects")
-    if not 200 <= resp.status < 300:
-        raise GoAPIError(resp.status, "Failed to download: "
-                         f"{resp.status} {http.client.responses.get(resp.status, '')}")
-    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-    with open(dest, "wb") as f:
-        f.write(resp.body)
-
-
-def go_convert_url_to_pdf(base, key, url, single_page=None, pdf_options=None,
-                          save_to="", post=None, poll_max_wait=None, **render):
-    """ConvertURLToPDF: buildURLBody, single_page (default true), pdf_options
-    when set; postJSON with the job fallback; SaveTo downloads. Returns the
-    ConversionResult and the job_id it sent."""
-    body = go_url_body(url, **render)
-    body["single_page"] = True if single_page is None else single_page
-    if pdf_options is not None:
-        body["pdf_options"] = pdf_options
-    data, job_id = go_post_json(base, key, "/v1/convert/url-to-pdf", body, True, post,
-                                poll_max_wait)
-    result = go_to_conversion_result(data)
-    if save_to:
-        go_download(result["PresignedURL"], save_to)
-    return result, job_id
-
-
-def go_convert_url_to_screenshot(base, key, url, save_to="", post=None,
-                                 poll_max_wait=None, **render):
-    """ConvertURLToScreenshot: buildURLBody only (no screenshot fields)."""
-    body = go_url_body(url, **render)
-    data, job_id = go_post_json(base, key, "/v1/convert/url-to-screenshot", body, True,
-                                post, poll_max_wait)
-    result = go_to_conversion_result(data)
-    if save_to:
-        go_download(result["PresignedURL"], save_to)
-    return result, job_id
-
-
-def go_get_job_status(base, key, job_id):
-    """GetJobStatus -> JobStatus (toJobStatus)."""
-    d = go_do_json(base, key, "GET", "/v1/convert/status/" + job_id)
+def go_to_job_status(d):
+    """toJobStatus."""
     return {"Status": go_map_string(d, "status"),
             "PresignedURL": go_map_string(d, "presigned_url"),
             "ObjectKey": go_map_string(d, "object_key"), "Error": go_map_string(d, "error")}
 
 
-def go_get_batch_status(base, key, batch_id):
-    """GetBatchStatus -> BatchStatus (toBatchStatus); items that are not
-    objects are skipped."""
-    d = go_do_json(base, key, "GET", "/v1/convert/batch/" + batch_id)
-    items = d.get("items") if isinstance(d.get("items"), list) else []
+def go_to_batch_status(d):
+    """toBatchStatus; items that are not objects are skipped."""
     return {
         "BatchID": go_map_string(d, "batch_id"), "Status": go_map_string(d, "status"),
         "Total": go_map_int(d, "total"), "Completed": go_map_int(d, "completed"),
@@ -612,25 +383,76 @@ def go_get_batch_status(base, key, batch_id):
                    "DownloadURL": go_map_string(i, "download_url"),
                    "OutputFileSize": go_map_opt_int(i, "output_file_size"),
                    "Duration": go_map_string(i, "duration")}
-                  for i in items if isinstance(i, dict)],
+                  for i in member_objects(d, "items")],
     }
 
 
-def go_wait_for_batch(base, key, batch_id, interval=GO_BATCH_POLL_INTERVAL,
-                      timeout=GO_BATCH_TIMEOUT, save_to=""):
-    """WaitForBatch: GetBatchStatus until status != "processing"; with SaveTo
-    the ZIP is downloaded, and no zip_download_url is APIError 500; past the
-    timeout APIError 504."""
-    deadline = time.time() + timeout
-    while True:
-        status = go_get_batch_status(base, key, batch_id)
-        if status["Status"] != "processing":
-            if save_to:
-                if not status["ZipDownloadURL"]:
-                    raise GoAPIError(500, f"Batch {batch_id} finished with status "
-                                     f"'{status['Status']}' but no ZIP is available to save")
-                go_download(status["ZipDownloadURL"], save_to)
-            return status
-        if time.time() >= deadline:
-            raise GoAPIError(504, f"Batch {batch_id} did not complete within {timeout}s")
-        time.sleep(interval)
+class GoSdk(SdkReplay):
+    """The Go SDK: bodies are maps (sorted) and structs (GoStruct), unset
+    members are the zero values ("" for strings), a missing result string
+    is ""."""
+
+    error = GoAPIError
+    poll_interval = GO_POLL_INTERVAL
+    poll_max_wait = GO_POLL_MAX_WAIT
+    batch_interval = GO_BATCH_POLL_INTERVAL
+    batch_timeout = GO_BATCH_TIMEOUT
+    PRESIGNED, STATUS, ZIP_URL = "PresignedURL", "Status", "ZipDownloadURL"
+    error_for = staticmethod(kind_errors(GoAPIError, auth_status=None))
+    error_message = staticmethod(go_error_message)      # extractErrorMessage
+    decode_polled = staticmethod(_go_decode_object)
+    new_job_id = staticmethod(new_job_id)               # newJobID: UUIDv4, 32 hex digits
+    to_conversion_result = staticmethod(go_to_conversion_result)
+    to_job_status = staticmethod(go_to_job_status)
+    to_batch_status = staticmethod(go_to_batch_status)
+    struct = GoStruct
+    is_set = staticmethod(bool)                         # omitempty: "" is unset
+
+    def send(self, base, key, method, path, body=None, post=None):
+        return go_request(base, key, method, path, body,
+                          "application/json" if body is not None else None, post)
+
+    def decode(self, body):
+        """doJSON: an empty body is an empty map."""
+        return {} if not body else _go_decode_object(body)
+
+    def encode(self, body, key_order=None):
+        return go_marshal(body).encode()
+
+    def saves(self, save_to):
+        return bool(save_to)
+
+    def no_zip(self, zip_url):
+        return not zip_url
+
+    def batch_timeout_message(self, batch_id, timeout):
+        return f"Batch {batch_id} did not complete within {timeout}s"
+
+    def download(self, url, dest):
+        """download: GET the presigned URL without the API key (Go's default
+        User-Agent, redirects followed up to 10), non-2xx is APIError
+        "Failed to download: <status>", the bytes written to dest."""
+        headers = {"User-Agent": "Go-http-client/1.1", "Accept-Encoding": "gzip"}
+
+        def too_many():
+            raise GoAPIError(0, "stopped after 10 redirects")
+        resp = fetch(url, lambda origin, path: _go_transport(
+            request(origin, "GET", path, headers=headers, timeout=GO_REQUEST_TIMEOUT)),
+            11, too_many)
+        if not 200 <= resp.status < 300:
+            raise GoAPIError(resp.status, "Failed to download: "
+                             f"{resp.status} {http_reason(resp.status)}")
+        save_file(dest, resp.body)
+
+
+GO = GoSdk()
+go_basic_auth = GO.basic_auth
+go_cookie = GO.cookie              # BrowserCookie: name, value, then the omitempty members
+go_pdf_options = GO.pdf_options    # serializePDFOptions: margins, header/footer are structs
+go_url_body = GO.url_body          # buildURLBody + appendBrowserAccess
+go_download = GO.download
+go_convert_url_to_pdf = GO.convert_url_to_pdf
+go_convert_url_to_screenshot = GO.convert_url_to_screenshot
+go_get_job_status = GO.get_job_status
+go_get_batch_status = GO.get_batch_status
+go_wait_for_batch = GO.wait_for_batch

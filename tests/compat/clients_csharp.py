@@ -62,13 +62,14 @@ conversions (ConvertImageAsync, ConvertDocumentAsync, ConvertToPdfAsync,
 ConvertToMarkdownAsync) and the V2 namespace. The SDK has no URL-array,
 async_mode, whoami or download-by-key call."""
 
-import http.client
+import functools
 import json
-import os
-import time
 import urllib.parse
 
 from clients import new_job_id   # Guid "N": 32 lower-case hex digits, as uuid4().hex
+from sdk_replay import (ApiError, SdkReplay, fetch, json_writer, kind_errors, member_float,
+                        member_int, member_objects, member_str, save_file, shortest_double,
+                        wire)
 
 CS_SDK_VERSION = "0.1.1"
 CS_UA = f"enconvert-sdk/{CS_SDK_VERSION} (csharp)"   # DefaultUserAgent
@@ -80,42 +81,15 @@ CS_BATCH_TIMEOUT = 30 * 60      # DefaultBatchTimeoutMs
 CS_TIMEOUT = 300                # DefaultTimeoutMs
 
 
-class CSharpApiError(Exception):
+class CSharpApiError(ApiError):
     """ApiException and its subclasses: `kind` is "authentication"
     (AuthenticationException, 401/403, StatusCode always 401), "quota"
     (402), "rate_limit" (429) or "api"; Message is "[<status>] <message>"."""
 
-    def __init__(self, status, message, kind="api"):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
-        self.message = message
-        self.kind = kind
 
-
-class Answer:
-    def __init__(self, status, reason, headers, body):
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.body = body
-
-
-def send(base, method, path, body=None, headers=None, timeout=CS_TIMEOUT):
-    """One HTTP/1.1 request with exactly these headers (Host and
-    Content-Length added as HttpClient does, no Accept-Encoding)."""
-    u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        r = conn.getresponse()
-        return Answer(r.status, r.reason, {k.lower(): v for k, v in r.getheaders()}, r.read())
-    finally:
-        conn.close()
+# One HTTP/1.1 request with exactly these headers (Host and Content-Length
+# added as HttpClient does, no Accept-Encoding).
+send = functools.partial(wire, timeout=CS_TIMEOUT)
 
 
 # ---- System.Text.Json writer ---------------------------------------------
@@ -141,64 +115,21 @@ def cs_string(s):
 
 
 def cs_number(v):
-    if isinstance(v, float):
-        if v.is_integer() and abs(v) < 1e15:
-            return str(int(v))
-        return repr(v).replace("e", "E")
-    return str(v)
+    return shortest_double(v, "E")
 
 
-def cs_json(v):
-    """JsonNode.ToJsonString(): compact, objects in insertion order."""
-    if isinstance(v, dict):
-        return "{" + ",".join(cs_string(k) + ":" + cs_json(x) for k, x in v.items()) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(cs_json(x) for x in v) + "]"
-    if isinstance(v, str):
-        return cs_string(v)
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if v is None:
-        return "null"
-    return cs_number(v)
+# JsonNode.ToJsonString(): compact, objects in insertion order
+cs_json = json_writer(cs_string, cs_number)
 
 
-# ---- JsonHelpers ----------------------------------------------------------
+# ---- JsonHelpers: Str, OptStr, NumInt, OptNumInt, OptNum, ObjArr ------------
 
-def _is_num(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def opt_str(o, k):
-    v = o.get(k)
-    return v if isinstance(v, str) else None
-
-
-def str_(o, k, fallback=""):
-    v = opt_str(o, k)
-    return fallback if v is None else v
-
-
-def opt_num(o, k):
-    v = o.get(k)
-    return float(v) if _is_num(v) else None
-
-
-def opt_num_int(o, k):
-    v = o.get(k)
-    return int(v) if _is_num(v) else None     # (int)double: truncation
-
-
-def num_int(o, k, fallback=0):
-    v = opt_num_int(o, k)
-    return fallback if v is None else v
-
-
-def obj_arr(o, k):
-    v = o.get(k)
-    return [i for i in v if isinstance(i, dict)] if isinstance(v, list) else []
+opt_str = member_str
+str_ = functools.partial(member_str, fallback="")
+opt_num = member_float
+opt_num_int = member_int                      # (int)double: truncation
+num_int = functools.partial(member_int, fallback=0)
+obj_arr = member_objects
 
 
 # ---- Internal -------------------------------------------------------------
@@ -234,160 +165,6 @@ def error_message(body, status):
     return text
 
 
-def raise_for_status(resp):
-    if resp.status < 400:
-        return
-    message = error_message(resp.body, resp.status)
-    if resp.status in (401, 403):
-        raise CSharpApiError(401, message, "authentication")
-    kind = {402: "quota", 429: "rate_limit"}.get(resp.status, "api")
-    raise CSharpApiError(resp.status, message, kind)
-
-
-def cs_headers(key, json_body=False):
-    h = {"User-Agent": CS_UA, "X-API-Key": key}
-    if json_body:
-        h["Content-Type"] = CS_JSON_CONTENT_TYPE
-    return h
-
-
-def cs_send(base, key, method, path, body=None, send_fn=None):
-    """SendAsync: base + "/" + path without its leading slash."""
-    url_path = urllib.parse.urlsplit(base.rstrip("/") + "/").path + path.lstrip("/")
-    headers = cs_headers(key, body is not None)
-    return (send_fn or send)(base, method, url_path, body, headers)
-
-
-def cs_poll_job(base, key, job_id, max_wait=CS_POLL_MAX_WAIT, interval=CS_POLL_INTERVAL):
-    deadline = time.time() + max_wait
-    while time.time() < deadline:
-        time.sleep(interval)
-        resp = cs_send(base, key, "GET", f"/v1/convert/status/{job_id}")
-        if resp.status == 404:
-            continue
-        raise_for_status(resp)
-        data = parse_json_object(resp.body)
-        status = opt_str(data, "status")
-        if status == "success":
-            return data
-        if status == "failed":
-            raise CSharpApiError(500, opt_str(data, "error") or "Conversion failed")
-    raise CSharpApiError(504, "Conversion timed out")
-
-
-def cs_post_json(base, key, endpoint, body, post=None, poll_max_wait=None):
-    """PostJsonAsync with jobFallback: job_id appended last. `post` replaces
-    the sending of the POST (same signature as send) to replay a lost
-    answer or record the request."""
-    job_id = new_job_id()
-    body["job_id"] = job_id
-    payload = cs_json(body).encode("utf-8")
-    try:
-        resp = cs_send(base, key, "POST", endpoint, payload, post)
-        raise_for_status(resp)
-        data = parse_json_object(resp.body)
-        if "job_id" not in data:
-            data["job_id"] = job_id
-        return data, job_id
-    except CSharpApiError as e:
-        if e.status >= 500:
-            return cs_poll_job(base, key, job_id, poll_max_wait or CS_POLL_MAX_WAIT), job_id
-        raise
-
-
-def cs_download(url, dest):
-    """DownloadAsync: plain HttpClient (no key, no User-Agent), redirects
-    followed; the bytes written to dest."""
-    for _ in range(50):
-        u = urllib.parse.urlsplit(url)
-        assert u.scheme == "http", f"replay speaks plain http only: {url}"
-        resp = send(f"{u.scheme}://{u.netloc}", "GET",
-                    (u.path or "/") + ("?" + u.query if u.query else ""))
-        if resp.status in (301, 302, 303, 307, 308) and resp.headers.get("location"):
-            url = urllib.parse.urljoin(url, resp.headers["location"])
-            continue
-        break
-    if not 200 <= resp.status < 300:
-        raise CSharpApiError(resp.status, f"Failed to download: {resp.reason}")
-    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-    with open(dest, "wb") as f:
-        f.write(resp.body)
-
-
-# ---- body builders --------------------------------------------------------
-
-def cs_basic_auth(username, password):
-    return {"username": username, "password": password}
-
-
-def cs_cookie(name, value, domain=None, url=None, path=None, expires=None,
-              http_only=None, secure=None, same_site=None):
-    """BrowserCookie.ToJson: name, value, then the members that are set."""
-    c = {"name": name, "value": value}
-    for k, v in (("domain", domain), ("url", url), ("path", path)):
-        if v is not None:
-            c[k] = v
-    if expires is not None:
-        c["expires"] = float(expires)
-    if http_only is not None:
-        c["httpOnly"] = http_only
-    if secure is not None:
-        c["secure"] = secure
-    if same_site is not None:
-        c["sameSite"] = same_site
-    return c
-
-
-def cs_pdf_options(page_size=None, page_width=None, page_height=None, orientation=None,
-                   margins=None, scale=None, grayscale=None, header=None, footer=None):
-    """SerializePdfOptions: only members set; doubles for the sizes."""
-    out = {}
-    if page_size is not None:
-        out["page_size"] = page_size
-    if page_width is not None:
-        out["page_width"] = float(page_width)
-    if page_height is not None:
-        out["page_height"] = float(page_height)
-    if orientation is not None:
-        out["orientation"] = orientation
-    if margins is not None:
-        out["margins"] = {k: float(margins[k]) for k in ("top", "bottom", "left", "right")
-                          if margins.get(k) is not None}
-    if scale is not None:
-        out["scale"] = float(scale)
-    if grayscale is not None:
-        out["grayscale"] = grayscale
-    for name, block in (("header", header), ("footer", footer)):
-        if block is not None:
-            hf = {}
-            if block.get("content") is not None:
-                hf["content"] = block["content"]
-            if block.get("height") is not None:
-                hf["height"] = float(block["height"])
-            out[name] = hf
-    return out
-
-
-def cs_url_body(url, viewport_width=None, viewport_height=None, load_media=None,
-                enable_scroll=None, output_filename=None, auth=None, cookies=None,
-                headers=None):
-    """BuildUrlBody + AppendBrowserAccess, in their order."""
-    body = {"url": url, "direct_download": False,
-            "viewport_width": 1920 if viewport_width is None else viewport_width,
-            "viewport_height": 1080 if viewport_height is None else viewport_height,
-            "load_media": True if load_media is None else load_media,
-            "enable_scroll": True if enable_scroll is None else enable_scroll}
-    if output_filename is not None:
-        body["output_filename"] = output_filename
-    if auth is not None:
-        body["auth"] = auth
-    if cookies is not None:
-        body["cookies"] = list(cookies)
-    if headers is not None:
-        body["headers"] = dict(headers)
-    return body
-
-
 # ---- response mappers -----------------------------------------------------
 
 def cs_to_conversion_result(d):
@@ -421,59 +198,55 @@ def cs_to_batch_status(d):
     }
 
 
-# ---- public methods -------------------------------------------------------
+# ---- the SDK ----------------------------------------------------------------
 
-def cs_convert_url_to_pdf(base, key, url, single_page=None, pdf_options=None, save_to=None,
-                          post=None, poll_max_wait=None, **render):
-    """ConvertUrlToPdfAsync -> (ConversionResult, the job_id it sent)."""
-    body = cs_url_body(url, **render)
-    body["single_page"] = True if single_page is None else single_page
-    if pdf_options is not None:
-        body["pdf_options"] = pdf_options
-    data, job_id = cs_post_json(base, key, "/v1/convert/url-to-pdf", body, post, poll_max_wait)
-    result = cs_to_conversion_result(data)
-    if save_to is not None:
-        cs_download(result["PresignedUrl"], save_to)
-    return result, job_id
+def cs_headers(key, json_body=False):
+    h = {"User-Agent": CS_UA, "X-API-Key": key}
+    if json_body:
+        h["Content-Type"] = CS_JSON_CONTENT_TYPE
+    return h
 
 
-def cs_convert_url_to_screenshot(base, key, url, save_to=None, post=None, poll_max_wait=None,
-                                 **render):
-    """ConvertUrlToScreenshotAsync: BuildUrlBody only."""
-    body = cs_url_body(url, **render)
-    data, job_id = cs_post_json(base, key, "/v1/convert/url-to-screenshot", body, post,
-                                poll_max_wait)
-    result = cs_to_conversion_result(data)
-    if save_to is not None:
-        cs_download(result["PresignedUrl"], save_to)
-    return result, job_id
+class CSharpSdk(SdkReplay):
+    error = CSharpApiError
+    poll_interval = CS_POLL_INTERVAL
+    poll_max_wait = CS_POLL_MAX_WAIT
+    batch_interval = CS_BATCH_POLL_INTERVAL
+    batch_timeout = CS_BATCH_TIMEOUT
+    PRESIGNED, STATUS, ZIP_URL = "PresignedUrl", "Status", "ZipDownloadUrl"
+    error_for = staticmethod(kind_errors(CSharpApiError))
+    error_message = staticmethod(error_message)
+    decode = staticmethod(parse_json_object)      # ParseJsonObjectAsync
+    new_job_id = staticmethod(new_job_id)
+    to_conversion_result = staticmethod(cs_to_conversion_result)
+    to_job_status = staticmethod(cs_to_job_status)
+    to_batch_status = staticmethod(cs_to_batch_status)
+
+    def send(self, base, key, method, path, body=None, post=None):
+        """SendAsync: base + "/" + path without its leading slash."""
+        url_path = urllib.parse.urlsplit(base.rstrip("/") + "/").path + path.lstrip("/")
+        return (post or send)(base, method, url_path, body, cs_headers(key, body is not None))
+
+    def encode(self, body, key_order=None):
+        return cs_json(body).encode("utf-8")
+
+    def download(self, url, dest):
+        """DownloadAsync: plain HttpClient (no key, no User-Agent), redirects
+        followed; the bytes written to dest."""
+        resp = fetch(url, lambda origin, path: send(origin, "GET", path), 50)
+        if not 200 <= resp.status < 300:
+            raise CSharpApiError(resp.status, f"Failed to download: {resp.reason}")
+        save_file(dest, resp.body)
 
 
-def cs_get_job_status(base, key, job_id):
-    resp = cs_send(base, key, "GET", f"/v1/convert/status/{job_id}")
-    raise_for_status(resp)
-    return cs_to_job_status(parse_json_object(resp.body))
-
-
-def cs_get_batch_status(base, key, batch_id):
-    resp = cs_send(base, key, "GET", f"/v1/convert/batch/{batch_id}")
-    raise_for_status(resp)
-    return cs_to_batch_status(parse_json_object(resp.body))
-
-
-def cs_wait_for_batch(base, key, batch_id, interval=CS_BATCH_POLL_INTERVAL,
-                      timeout=CS_BATCH_TIMEOUT, save_to=None):
-    deadline = time.time() + timeout
-    while True:
-        status = cs_get_batch_status(base, key, batch_id)
-        if status["Status"] != "processing":
-            if save_to is not None:
-                if status["ZipDownloadUrl"] is None:
-                    raise CSharpApiError(500, f"Batch {batch_id} finished with status "
-                                         f"'{status['Status']}' but no ZIP is available to save")
-                cs_download(status["ZipDownloadUrl"], save_to)
-            return status
-        if time.time() >= deadline:
-            raise CSharpApiError(504, f"Batch {batch_id} did not complete within "
-                                 f"{int(timeout * 1000)}ms")
-        time.sleep(interval)
+CSHARP = CSharpSdk()
+cs_basic_auth = CSHARP.basic_auth
+cs_cookie = CSHARP.cookie                     # BrowserCookie.ToJson
+cs_pdf_options = CSHARP.pdf_options           # SerializePdfOptions
+cs_url_body = CSHARP.url_body                 # BuildUrlBody + AppendBrowserAccess
+cs_download = CSHARP.download
+cs_convert_url_to_pdf = CSHARP.convert_url_to_pdf
+cs_convert_url_to_screenshot = CSHARP.convert_url_to_screenshot
+cs_get_job_status = CSHARP.get_job_status
+cs_get_batch_status = CSHARP.get_batch_status
+cs_wait_for_batch = CSHARP.wait_for_batch

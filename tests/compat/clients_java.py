@@ -64,15 +64,15 @@ What the SDK does on the wire:
 Polling waits here are bounded as the SDK's own are; tests pass shorter
 deadlines."""
 
-import http.client
+import functools
 import json
-import os
 import re
-import time
 import urllib.parse
 
 from clients import new_job_id   # Enconvert.newJobId: UUID v4 without dashes, as node's
-from stack import Response
+from sdk_replay import (SdkReplay, escaping_string, exception_family, fetch, json_writer,
+                        member_float, member_int, member_objects, member_str, object_or_empty,
+                        save_file, wire)
 
 JAVA_VERSION = "17.0.12"                          # the SDK's toolchain (build.gradle)
 JAVA_UA = f"Java-HttpClient/{JAVA_VERSION}"
@@ -84,50 +84,14 @@ JAVA_BATCH_POLL_INTERVAL_MS = 5000                # DEFAULT_BATCH_POLL_INTERVAL_
 JAVA_BATCH_TIMEOUT_MS = 1_800_000                 # DEFAULT_BATCH_TIMEOUT_MS
 
 
-def java_wire(base, method, path, body=None, headers=None, timeout=120):
-    """One request with exactly the given headers (plus Host and, with a
-    body, Content-Length): unlike tests/e2e/stack.py's request, no
-    "Accept-Encoding: identity" of Python's http.client, which the SDK's
-    HTTP client does not send."""
-    u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        r = conn.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-    finally:
-        conn.close()
+# One request with exactly the given headers (plus Host and, with a body,
+# Content-Length).
+java_wire = wire
 
-
-class JavaEnconvertException(Exception):
-    """com.enconvert.exceptions.EnconvertException."""
-
-
-class JavaApiException(JavaEnconvertException):
-    def __init__(self, status, message):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
-        self.message = message
-
-
-class JavaAuthenticationException(JavaApiException):
-    def __init__(self, message="Invalid or missing API key"):
-        super().__init__(401, message)
-
-
-class JavaQuotaException(JavaApiException):
-    def __init__(self, message):
-        super().__init__(402, message)
-
-
-class JavaRateLimitException(JavaApiException):
-    def __init__(self, message):
-        super().__init__(429, message)
+# com.enconvert.exceptions: EnconvertException > ApiException >
+# AuthenticationException, QuotaException, RateLimitException
+(JavaEnconvertException, JavaApiException, JavaAuthenticationException, JavaQuotaException,
+ JavaRateLimitException, java_error_for) = exception_family("Java")
 
 
 class JDouble(float):
@@ -146,16 +110,7 @@ _GSON_ESC = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\b": "\\b", "\n": "\\n",
              "'": "\\u0027"}
 
 
-def gson_string(s):
-    out = []
-    for ch in s:
-        if ch in _GSON_ESC:
-            out.append(_GSON_ESC[ch])
-        elif ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+gson_string = escaping_string(_GSON_ESC)
 
 
 def java_double_to_string(d):
@@ -173,64 +128,27 @@ def java_double_to_string(d):
     return f"{mant}E{int(exp)}"
 
 
-def gson_to_json(v):
-    """new Gson().toJson(v): maps in order, nulls in maps left out."""
-    if isinstance(v, dict):
-        return "{" + ",".join(gson_string(str(k)) + ":" + gson_to_json(x)
-                              for k, x in v.items() if x is not None) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(gson_to_json(x) for x in v) + "]"
-    if isinstance(v, str):
-        return gson_string(v)
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if v is None:
-        return "null"
-    if isinstance(v, float):
-        return java_double_to_string(v)
-    return str(int(v))
+def _gson_number(v):
+    return java_double_to_string(v) if isinstance(v, float) else str(int(v))
+
+
+# new Gson().toJson(v): maps in order, nulls in maps left out
+gson_to_json = json_writer(gson_string, _gson_number,
+                           lambda d: [(k, x) for k, x in d.items() if x is not None])
 
 
 def java_parse_object(raw):
     """Transport.parseObject: blank, unparsable or not an object -> {}."""
     text = raw.decode("utf-8", errors="replace")
-    if not text.strip():
-        return {}
-    try:
-        el = json.loads(text)
-    except ValueError:
-        return {}
-    return el if isinstance(el, dict) else {}
+    return object_or_empty(text) if text.strip() else {}
 
 
-def _number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def j_str(o, k, fallback):
-    v = o.get(k)
-    return v if isinstance(v, str) else fallback
-
-
-def j_opt_str(o, k):
-    return j_str(o, k, None)
-
-
-def j_num(o, k, fallback=0):
-    v = o.get(k)
-    return int(v) if _number(v) else fallback      # getAsInt truncates
-
-
-def j_opt_long(o, k):
-    v = o.get(k)
-    return int(v) if _number(v) else None
-
-
-def j_opt_double(o, k):
-    v = o.get(k)
-    return float(v) if _number(v) else None
+# Json.java: str, optStr, num, optLong, optDouble
+j_str = member_str
+j_opt_str = member_str
+j_num = functools.partial(member_int, fallback=0)      # getAsInt truncates
+j_opt_long = member_int
+j_opt_double = member_float
 
 
 # ---- transport ------------------------------------------------------------
@@ -253,17 +171,6 @@ def java_headers(key=None, method="GET", content_type=None):
     return h
 
 
-def java_send(base, key, path, method, body=None, content_type=None, send=None):
-    """Transport.send: URI.create(baseUrl + path)."""
-    u = urllib.parse.urlsplit(java_base(base) + path)
-    origin = f"{u.scheme}://{u.netloc}"
-    target = u.path + ("?" + u.query if u.query else "")
-    headers = java_headers(key, method, content_type)
-    if send is not None:
-        return send(origin, method, target, body, headers)
-    return java_wire(origin, method, target, body, headers, timeout=JAVA_REQUEST_TIMEOUT)
-
-
 def java_error_message(body, status):
     text = body.decode("utf-8", errors="replace")
     if text == "":
@@ -282,150 +189,6 @@ def java_error_message(body, status):
     return json.dumps(el, separators=(",", ":"), ensure_ascii=False)
 
 
-def java_raise_for_status(resp):
-    """Transport.raiseForStatus."""
-    if resp.status < 400:
-        return
-    message = java_error_message(resp.body, resp.status)
-    if resp.status in (401, 403):
-        raise JavaAuthenticationException(message)
-    if resp.status == 402:
-        raise JavaQuotaException(message)
-    if resp.status == 429:
-        raise JavaRateLimitException(message)
-    raise JavaApiException(resp.status, message)
-
-
-def java_request_json(base, key, path, method, body=None, content_type=None, send=None):
-    resp = java_send(base, key, path, method, body, content_type, send)
-    java_raise_for_status(resp)
-    return java_parse_object(resp.body)
-
-
-def java_poll_job(base, key, job_id, max_wait=JAVA_POLL_MAX_WAIT, interval=JAVA_POLL_INTERVAL):
-    """Enconvert.pollJob."""
-    deadline = time.time() + max_wait
-    while time.time() < deadline:
-        time.sleep(interval)
-        resp = java_send(base, key, "/v1/convert/status/" + job_id, "GET")
-        if resp.status == 404:
-            continue
-        java_raise_for_status(resp)
-        data = java_parse_object(resp.body)
-        status = j_opt_str(data, "status")
-        if status == "success":
-            return data
-        if status == "failed":
-            error = j_opt_str(data, "error")
-            raise JavaApiException(500, error if error is not None else "Conversion failed")
-    raise JavaApiException(504, "Conversion timed out")
-
-
-def java_post_json(base, key, endpoint, body, job_fallback=True, post=None, poll_max_wait=None):
-    """Enconvert.postJson. Returns the JSON object and the job_id sent."""
-    job_id = new_job_id() if job_fallback else None
-    if job_id is not None:
-        body["job_id"] = job_id
-    payload = gson_to_json(body).encode("utf-8")
-    try:
-        data = java_request_json(base, key, endpoint, "POST", payload, "application/json", post)
-        if job_id is not None and data.get("job_id") is None:
-            data["job_id"] = job_id
-        return data, job_id
-    except JavaApiException as e:
-        if job_id is not None and e.status >= 500:
-            return java_poll_job(base, key, job_id, poll_max_wait or JAVA_POLL_MAX_WAIT), job_id
-        raise
-
-
-def java_download(url, dest):
-    """Enconvert.download: no key, no redirects, 2xx only."""
-    u = urllib.parse.urlsplit(url)
-    assert u.scheme == "http", f"replay speaks plain http only: {url}"
-    resp = java_wire(f"{u.scheme}://{u.netloc}", "GET",
-                   (u.path or "/") + ("?" + u.query if u.query else ""),
-                   headers=java_headers(), timeout=JAVA_REQUEST_TIMEOUT)
-    if not 200 <= resp.status < 300:
-        raise JavaApiException(resp.status, f"Failed to download: HTTP {resp.status}")
-    parent = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(parent, exist_ok=True)
-    with open(dest, "wb") as f:
-        f.write(resp.body)
-
-
-# ---- option records -------------------------------------------------------
-
-def java_basic_auth(username, password):
-    """V1Serializers.httpBasicAuth (a null member is left out by Gson)."""
-    return {"username": username, "password": password}
-
-
-def java_cookie(name, value, domain=None, url=None, path=None, expires=None,
-                http_only=None, secure=None, same_site=None):
-    """V1Serializers.browserCookie."""
-    c = {"name": name, "value": value}
-    for k, v in (("domain", domain), ("url", url), ("path", path),
-                 ("expires", None if expires is None else JLong(expires)),
-                 ("httpOnly", http_only), ("secure", secure), ("sameSite", same_site)):
-        if v is not None:
-            c[k] = v
-    return c
-
-
-def java_pdf_options(page_size=None, page_width=None, page_height=None, orientation=None,
-                     margins=None, scale=None, grayscale=None, header=None, footer=None):
-    """PdfOptions.Builder + V1Serializers.pdfOptions: `margins` is
-    PdfMargins(top, bottom, left, right), header/footer PdfHeaderFooter
-    (content, height), all sizes Doubles."""
-    def dbl(v):
-        return None if v is None else JDouble(v)
-    out = {}
-    if page_size is not None:
-        out["page_size"] = page_size
-    if page_width is not None:
-        out["page_width"] = dbl(page_width)
-    if page_height is not None:
-        out["page_height"] = dbl(page_height)
-    if orientation is not None:
-        out["orientation"] = orientation
-    if margins is not None:
-        out["margins"] = {k: dbl(margins[k]) for k in ("top", "bottom", "left", "right")
-                          if margins.get(k) is not None}
-    if scale is not None:
-        out["scale"] = dbl(scale)
-    if grayscale is not None:
-        out["grayscale"] = grayscale
-    for name, block in (("header", header), ("footer", footer)):
-        if block is not None:
-            s = {}
-            if block.get("content") is not None:
-                s["content"] = block["content"]
-            if block.get("height") is not None:
-                s["height"] = dbl(block["height"])
-            out[name] = s
-    return out
-
-
-def java_url_body(url, viewport_width=None, viewport_height=None, load_media=None,
-                  enable_scroll=None, output_filename=None, auth=None, cookies=None,
-                  headers=None):
-    """V1Serializers.urlBody."""
-    body = {"url": url, "direct_download": False,
-            "viewport_width": 1920 if viewport_width is None else int(viewport_width),
-            "viewport_height": 1080 if viewport_height is None else int(viewport_height),
-            "load_media": True if load_media is None else load_media,
-            "enable_scroll": True if enable_scroll is None else enable_scroll}
-    if output_filename is not None:
-        body["output_filename"] = output_filename
-    if auth is not None:
-        body["auth"] = auth
-    if cookies is not None:
-        body["cookies"] = list(cookies)
-    if headers is not None:
-        body["headers"] = headers
-    return body
-
-
 # ---- the SDK's methods ------------------------------------------------------
 
 def java_conversion_result(d):
@@ -440,45 +203,14 @@ def java_conversion_result(d):
             "jobId": j_opt_str(d, "job_id")}
 
 
-def java_convert_url_to_pdf(base, key, url, single_page=None, pdf_options=None, save_to=None,
-                            post=None, poll_max_wait=None, **render):
-    """convertUrlToPdf(url, UrlToPdfOptions). Returns the ConversionResult
-    and the job_id sent."""
-    body = java_url_body(url, **render)
-    body["single_page"] = True if single_page is None else single_page
-    if pdf_options is not None:
-        body["pdf_options"] = pdf_options
-    data, job_id = java_post_json(base, key, "/v1/convert/url-to-pdf", body, True, post,
-                                  poll_max_wait)
-    result = java_conversion_result(data)
-    if save_to is not None:
-        java_download(result["presignedUrl"], save_to)
-    return result, job_id
-
-
-def java_convert_url_to_screenshot(base, key, url, save_to=None, post=None,
-                                   poll_max_wait=None, **render):
-    """convertUrlToScreenshot(url, UrlToScreenshotOptions): urlBody only."""
-    body = java_url_body(url, **render)
-    data, job_id = java_post_json(base, key, "/v1/convert/url-to-screenshot", body, True,
-                                  post, poll_max_wait)
-    result = java_conversion_result(data)
-    if save_to is not None:
-        java_download(result["presignedUrl"], save_to)
-    return result, job_id
-
-
-def java_get_job_status(base, key, job_id):
-    """getJobStatus -> V1Mappers.toJobStatus."""
-    d = java_request_json(base, key, "/v1/convert/status/" + job_id, "GET")
+def java_to_job_status(d):
+    """V1Mappers.toJobStatus."""
     return {"status": j_str(d, "status", ""), "presignedUrl": j_opt_str(d, "presigned_url"),
             "objectKey": j_opt_str(d, "object_key"), "error": j_opt_str(d, "error")}
 
 
-def java_get_batch_status(base, key, batch_id):
-    """getBatchStatus -> V1Mappers.toBatchStatus (non-object items skipped)."""
-    d = java_request_json(base, key, "/v1/convert/batch/" + batch_id, "GET")
-    items = d.get("items") if isinstance(d.get("items"), list) else []
+def java_to_batch_status(d):
+    """V1Mappers.toBatchStatus (non-object items skipped)."""
     return {"batchId": j_str(d, "batch_id", ""), "status": j_str(d, "status", ""),
             "total": j_num(d, "total"), "completed": j_num(d, "completed"),
             "failed": j_num(d, "failed"), "inProgress": j_num(d, "in_progress"),
@@ -488,23 +220,78 @@ def java_get_batch_status(base, key, batch_id):
                        "downloadUrl": j_opt_str(i, "download_url"),
                        "outputFileSize": j_opt_long(i, "output_file_size"),
                        "duration": j_opt_str(i, "duration")}
-                      for i in items if isinstance(i, dict)]}
+                      for i in member_objects(d, "items")]}
+
+
+class JavaSdk(SdkReplay):
+    error = JavaApiException
+    poll_interval = JAVA_POLL_INTERVAL
+    poll_max_wait = JAVA_POLL_MAX_WAIT
+    batch_interval = JAVA_BATCH_POLL_INTERVAL_MS / 1000
+    batch_timeout = JAVA_BATCH_TIMEOUT_MS / 1000
+    error_for = staticmethod(java_error_for)          # Transport.raiseForStatus
+    error_message = staticmethod(java_error_message)
+    decode = staticmethod(java_parse_object)          # Transport.parseObject
+    new_job_id = staticmethod(new_job_id)
+    to_conversion_result = staticmethod(java_conversion_result)
+    to_job_status = staticmethod(java_to_job_status)
+    to_batch_status = staticmethod(java_to_batch_status)
+    integer = staticmethod(int)
+    double = staticmethod(JDouble)                    # the PDF sizes are Doubles
+    expires = staticmethod(JLong)                     # cookie expires is a Long
+
+    def send(self, base, key, method, path, body=None, post=None):
+        """Transport.send: URI.create(baseUrl + path)."""
+        u = urllib.parse.urlsplit(java_base(base) + path)
+        origin = f"{u.scheme}://{u.netloc}"
+        target = u.path + ("?" + u.query if u.query else "")
+        headers = java_headers(key, method, "application/json" if body is not None else None)
+        if post is not None:
+            return post(origin, method, target, body, headers)
+        return java_wire(origin, method, target, body, headers, timeout=JAVA_REQUEST_TIMEOUT)
+
+    def encode(self, body, key_order=None):
+        return gson_to_json(body).encode("utf-8")
+
+    def keep_job_id(self, data, job_id):
+        if data.get("job_id") is None:                # missing or null
+            data["job_id"] = job_id
+        return data
+
+    def polled_status(self, data):
+        return j_opt_str(data, "status")
+
+    def failed_message(self, data):
+        error = j_opt_str(data, "error")                # kept when ""
+        return error if error is not None else "Conversion failed"
+
+    def batch_timeout_message(self, batch_id, timeout):
+        return f"Batch {batch_id} did not complete within {round(timeout * 1000)}ms"
+
+    def download(self, url, dest):
+        """Enconvert.download: no key, no redirects, 2xx only."""
+        resp = fetch(url, lambda origin, path: java_wire(origin, "GET", path,
+                                                          headers=java_headers(),
+                                                          timeout=JAVA_REQUEST_TIMEOUT))
+        if not 200 <= resp.status < 300:
+            raise JavaApiException(resp.status, f"Failed to download: HTTP {resp.status}")
+        save_file(dest, resp.body)
+
+
+JAVA = JavaSdk()
+java_basic_auth = JAVA.basic_auth             # V1Serializers.httpBasicAuth
+java_cookie = JAVA.cookie                     # V1Serializers.browserCookie
+java_pdf_options = JAVA.pdf_options           # PdfOptions.Builder + V1Serializers.pdfOptions
+java_url_body = JAVA.url_body                 # V1Serializers.urlBody
+java_download = JAVA.download
+java_convert_url_to_pdf = JAVA.convert_url_to_pdf
+java_convert_url_to_screenshot = JAVA.convert_url_to_screenshot
+java_get_job_status = JAVA.get_job_status
+java_get_batch_status = JAVA.get_batch_status
 
 
 def java_wait_for_batch(base, key, batch_id, interval_ms=None, timeout_ms=None, save_to=None):
-    """waitForBatch(batchId, WaitForBatchOptions)."""
-    interval_ms = JAVA_BATCH_POLL_INTERVAL_MS if interval_ms is None else interval_ms
-    timeout_ms = JAVA_BATCH_TIMEOUT_MS if timeout_ms is None else timeout_ms
-    deadline = time.time() * 1000 + timeout_ms
-    while True:
-        status = java_get_batch_status(base, key, batch_id)
-        if status["status"] != "processing":
-            if save_to is not None:
-                if status["zipDownloadUrl"] is None:
-                    raise JavaApiException(500, f"Batch {batch_id} finished with status '"
-                                           f"{status['status']}' but no ZIP is available to save")
-                java_download(status["zipDownloadUrl"], save_to)
-            return status
-        if time.time() * 1000 >= deadline:
-            raise JavaApiException(504, f"Batch {batch_id} did not complete within {timeout_ms}ms")
-        time.sleep(interval_ms / 1000)
+    """waitForBatch(batchId, WaitForBatchOptions): in milliseconds."""
+    return JAVA.wait_for_batch(base, key, batch_id,
+                               None if interval_ms is None else interval_ms / 1000,
+                               None if timeout_ms is None else timeout_ms / 1000, save_to)

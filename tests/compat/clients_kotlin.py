@@ -63,21 +63,19 @@ What the SDK does on the wire:
   min), with saveTo a null zipDownloadUrl is ApiException(500, "... but no
   ZIP is available to save"), past the deadline 504.
 
-Not replayed (not implemented by this service): convertUrlToMarkdown,
-convertWebsiteToPdf / convertWebsiteToScreenshot, the file conversions
-(convertImage, convertDocument, convertToMarkdown, convertToPdf) and the
-v2 namespace. The SDK has no URL-array, async_mode, whoami or
-download-by-key call."""
+Not replayed: what sdk_replay.py lists (its convertUrlToMarkdown,
+convertImage, convertDocument, convertToMarkdown, convertToPdf)."""
 
 import decimal
-import http.client
+import functools
 import json
-import os
 import re
-import time
 import urllib.parse
 
 from clients import new_job_id   # UUID.randomUUID() without dashes
+from sdk_replay import (BATCH_OUTPUT_MODES, BATCH_STATUS_VALUES, JOB_STATUS_VALUES, ApiError,
+                        SdkReplay, escaping_string, fetch, json_writer, kind_errors,
+                        member_objects, save_file, wire)
 
 KOTLIN_SDK_VERSION = "0.2.0"
 KOTLIN_UA = f"enconvert-sdk/{KOTLIN_SDK_VERSION} (kotlin)"   # DEFAULT_USER_AGENT
@@ -92,50 +90,21 @@ KOTLIN_BATCH_POLL_INTERVAL = 5   # DEFAULT_BATCH_POLL_INTERVAL_MS
 KOTLIN_BATCH_TIMEOUT = 30 * 60   # DEFAULT_BATCH_TIMEOUT_MS
 KOTLIN_TIMEOUT = 300             # DEFAULT_TIMEOUT_MS
 
-JOB_STATUS_VALUES = ("processing", "success", "failed")
-BATCH_STATUS_VALUES = ("processing", "completed", "partial", "failed")
-BATCH_OUTPUT_MODES = ("zip", "individual")
 
 
-class KotlinApiError(Exception):
+class KotlinApiError(ApiError):
     """ApiException and its subclasses: `kind` is "authentication" (401/403,
     statusCode 401), "quota" (402), "rate_limit" (429) or "api"; message is
     "[<status>] <message>"."""
-
-    def __init__(self, status, message, kind="api"):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
-        self.message = message
-        self.kind = kind
 
 
 class KotlinDecodeError(Exception):
     """kotlinx.serialization refusing a body (not JSON, not an object)."""
 
 
-class Answer:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-
-def send(base, method, path, body=None, headers=None, timeout=KOTLIN_TIMEOUT):
-    """One HTTP/1.1 request with exactly these headers (Host and
-    Content-Length added, no Accept-Encoding)."""
-    u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        conn.endheaders(body)
-        r = conn.getresponse()
-        return Answer(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-    finally:
-        conn.close()
+# One HTTP/1.1 request with exactly these headers (Content-Length first,
+# Host added, no Accept-Encoding).
+send = functools.partial(wire, timeout=KOTLIN_TIMEOUT, length_first=True)
 
 
 # ---- kotlinx.serialization writer -----------------------------------------
@@ -162,36 +131,15 @@ _KX_SHORT = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n",
              "\f": "\\f", "\r": "\\r"}
 
 
-def kx_string(s):
-    out = ['"']
-    for ch in s:
-        if ch in _KX_SHORT:
-            out.append(_KX_SHORT[ch])
-        elif ord(ch) < 0x20:
-            out.append("\\u%04x" % ord(ch))
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
+kx_string = escaping_string(_KX_SHORT)
 
 
-def kx_json(v):
-    """JsonElement.toString(): compact, LinkedHashMap order."""
-    if isinstance(v, dict):
-        return "{" + ",".join(kx_string(k) + ":" + kx_json(x) for k, x in v.items()) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(kx_json(x) for x in v) + "]"
-    if isinstance(v, str):
-        return kx_string(v)
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if v is None:
-        return "null"
-    if isinstance(v, float):
-        return java_double(v)
-    return str(v)
+def _kx_number(v):
+    return java_double(v) if isinstance(v, float) else str(v)
+
+
+# JsonElement.toString(): compact, LinkedHashMap order
+kx_json = json_writer(kx_string, _kx_number)
 
 
 # ---- JsonObject readers (Json.kt) ------------------------------------------
@@ -270,9 +218,7 @@ def opt_double(o, k):
         return None
 
 
-def obj_arr(o, k):
-    v = o.get(k)
-    return [i for i in v if isinstance(i, dict)] if isinstance(v, list) else []
+obj_arr = member_objects
 
 
 def body_as_json_object(body):
@@ -306,163 +252,6 @@ def error_message(body, status):
             return v
     return text
 
-
-def raise_for_status(resp):
-    if resp.status < 400:
-        return
-    message = error_message(resp.body, resp.status)
-    if resp.status in (401, 403):
-        raise KotlinApiError(401, message, "authentication")
-    kind = {402: "quota", 429: "rate_limit"}.get(resp.status, "api")
-    raise KotlinApiError(resp.status, message, kind)
-
-
-# ---- transport --------------------------------------------------------------
-
-def kotlin_headers(key, method):
-    h = {}
-    h.update(JDK_H2C_UPGRADE)
-    h["X-API-Key"] = key
-    h["User-Agent"] = KOTLIN_UA
-    if method in ("POST", "PATCH"):
-        h["content-type"] = "application/json"
-    return h
-
-
-def kotlin_send_json(base, key, method, path, body=None, send_fn=None):
-    """sendJson: URI.create(baseUrl.trimEnd('/') + path)."""
-    base = base.rstrip("/")
-    url_path = urllib.parse.urlsplit(base + path).path
-    return (send_fn or send)(base, method, url_path, body, kotlin_headers(key, method))
-
-
-def kotlin_poll_job(base, key, job_id, max_wait=KOTLIN_POLL_MAX_WAIT,
-                    interval=KOTLIN_POLL_INTERVAL):
-    deadline = time.time() + max_wait
-    while time.time() < deadline:
-        time.sleep(interval)
-        resp = kotlin_send_json(base, key, "GET", f"/v1/convert/status/{job_id}")
-        if resp.status == 404:
-            continue
-        raise_for_status(resp)
-        data = body_as_json_object(resp.body)
-        status = opt_str(data, "status")
-        if status == "success":
-            return data
-        if status == "failed":
-            raise KotlinApiError(500, opt_str(data, "error") or "Conversion failed")
-    raise KotlinApiError(504, "Conversion timed out")
-
-
-def kotlin_post_json(base, key, endpoint, body, post=None, poll_max_wait=None):
-    """postJson: job_id first, then the built body. `post` replaces the
-    sending of the POST (same signature as send)."""
-    job_id = new_job_id()
-    full = {"job_id": job_id, **body}
-    payload = kx_json(full).encode("utf-8")
-    try:
-        resp = kotlin_send_json(base, key, "POST", endpoint, payload, post)
-        raise_for_status(resp)
-        data = body_as_json_object(resp.body)
-        if "job_id" not in data:
-            data = {"job_id": job_id, **data}
-        return data, job_id
-    except KotlinApiError as e:
-        if e.status >= 500:
-            return kotlin_poll_job(base, key, job_id, poll_max_wait or KOTLIN_POLL_MAX_WAIT), job_id
-        raise
-
-
-def kotlin_download(url, dest):
-    """download: same HttpClient, no key, redirects not followed."""
-    u = urllib.parse.urlsplit(url)
-    if u.scheme not in ("http", "https"):
-        raise ValueError(f"invalid URI scheme: {url!r}")   # URI.create / newBuilder
-    assert u.scheme == "http", f"replay speaks plain http only: {url}"
-    headers = {**JDK_H2C_UPGRADE, "User-Agent": JDK_UA}
-    resp = send(f"{u.scheme}://{u.netloc}", "GET",
-                (u.path or "/") + ("?" + u.query if u.query else ""), headers=headers)
-    if not 200 <= resp.status <= 299:
-        message = resp.body.decode("utf-8", errors="replace")
-        raise KotlinApiError(resp.status, "Failed to download: "
-                             + (message if message.strip() else f"HTTP {resp.status}"))
-    os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-    with open(dest, "wb") as f:
-        f.write(resp.body)
-
-
-# ---- body builders ------------------------------------------------------------
-
-def kotlin_basic_auth(username, password):
-    return {"username": username, "password": password}
-
-
-def kotlin_cookie(name, value, domain=None, url=None, path=None, expires=None,
-                  http_only=None, secure=None, same_site=None):
-    """serializeCookie (EnconvertV2.kt): name, value, then the set members."""
-    c = {"name": name, "value": value}
-    for k, v in (("domain", domain), ("url", url), ("path", path)):
-        if v is not None:
-            c[k] = v
-    if expires is not None:
-        c["expires"] = float(expires)
-    if http_only is not None:
-        c["httpOnly"] = http_only
-    if secure is not None:
-        c["secure"] = secure
-    if same_site is not None:
-        c["sameSite"] = same_site
-    return c
-
-
-def kotlin_pdf_options(page_size=None, page_width=None, page_height=None, orientation=None,
-                       margins=None, scale=None, grayscale=None, header=None, footer=None):
-    """serializePdfOptions: Doubles for sizes, margins, scale, heights."""
-    out = {}
-    if page_size is not None:
-        out["page_size"] = page_size
-    if page_width is not None:
-        out["page_width"] = float(page_width)
-    if page_height is not None:
-        out["page_height"] = float(page_height)
-    if orientation is not None:
-        out["orientation"] = orientation
-    if margins is not None:
-        out["margins"] = {k: float(margins[k]) for k in ("top", "bottom", "left", "right")
-                          if margins.get(k) is not None}
-    if scale is not None:
-        out["scale"] = float(scale)
-    if grayscale is not None:
-        out["grayscale"] = grayscale
-    for name, block in (("header", header), ("footer", footer)):
-        if block is not None:
-            hf = {}
-            if block.get("content") is not None:
-                hf["content"] = block["content"]
-            if block.get("height") is not None:
-                hf["height"] = float(block["height"])
-            out[name] = hf
-    return out
-
-
-def kotlin_url_body(url, viewport_width=None, viewport_height=None, load_media=None,
-                    enable_scroll=None, output_filename=None, auth=None, cookies=None,
-                    headers=None):
-    """putUrlBody + putBrowserAccess."""
-    body = {"url": url, "direct_download": False,
-            "viewport_width": 1920 if viewport_width is None else viewport_width,
-            "viewport_height": 1080 if viewport_height is None else viewport_height,
-            "load_media": True if load_media is None else load_media,
-            "enable_scroll": True if enable_scroll is None else enable_scroll}
-    if output_filename is not None:
-        body["output_filename"] = output_filename
-    if auth is not None:
-        body["auth"] = auth
-    if cookies is not None:
-        body["cookies"] = list(cookies)
-    if headers is not None:
-        body["headers"] = dict(headers)
-    return body
 
 
 # ---- response mappers -------------------------------------------------------
@@ -503,59 +292,77 @@ def kotlin_to_batch_status(d):
     }
 
 
-# ---- public methods -----------------------------------------------------------
+# ---- the SDK --------------------------------------------------------------------
 
-def kotlin_convert_url_to_pdf(base, key, url, single_page=True, pdf_options=None, save_to=None,
-                              post=None, poll_max_wait=None, **render):
-    """convertUrlToPdf -> (ConversionResult, the job_id it sent)."""
-    body = kotlin_url_body(url, **render)
-    body["single_page"] = single_page
-    if pdf_options is not None:
-        body["pdf_options"] = pdf_options
-    data, job_id = kotlin_post_json(base, key, "/v1/convert/url-to-pdf", body, post,
-                                    poll_max_wait)
-    result = kotlin_to_conversion_result(data)
-    if save_to is not None:
-        kotlin_download(result["presignedUrl"], save_to)
-    return result, job_id
+def kotlin_headers(key, method):
+    h = {}
+    h.update(JDK_H2C_UPGRADE)
+    h["X-API-Key"] = key
+    h["User-Agent"] = KOTLIN_UA
+    if method in ("POST", "PATCH"):
+        h["content-type"] = "application/json"
+    return h
 
 
-def kotlin_convert_url_to_screenshot(base, key, url, save_to=None, post=None,
-                                     poll_max_wait=None, **render):
-    body = kotlin_url_body(url, **render)
-    data, job_id = kotlin_post_json(base, key, "/v1/convert/url-to-screenshot", body, post,
-                                    poll_max_wait)
-    result = kotlin_to_conversion_result(data)
-    if save_to is not None:
-        kotlin_download(result["presignedUrl"], save_to)
-    return result, job_id
+class KotlinSdk(SdkReplay):
+    error = KotlinApiError
+    poll_interval = KOTLIN_POLL_INTERVAL
+    poll_max_wait = KOTLIN_POLL_MAX_WAIT
+    batch_interval = KOTLIN_BATCH_POLL_INTERVAL
+    batch_timeout = KOTLIN_BATCH_TIMEOUT
+    error_for = staticmethod(kind_errors(KotlinApiError))
+    error_message = staticmethod(error_message)
+    new_job_id = staticmethod(new_job_id)
+    to_conversion_result = staticmethod(kotlin_to_conversion_result)
+    to_job_status = staticmethod(kotlin_to_job_status)
+    to_batch_status = staticmethod(kotlin_to_batch_status)
+
+    def send(self, base, key, method, path, body=None, post=None):
+        """sendJson: URI.create(baseUrl.trimEnd('/') + path)."""
+        base = base.rstrip("/")
+        url_path = urllib.parse.urlsplit(base + path).path
+        return (post or send)(base, method, url_path, body, kotlin_headers(key, method))
+
+    def decode(self, body):
+        return body_as_json_object(body)
+
+    def with_job_id(self, body, job_id):
+        return {"job_id": job_id, **body}              # postJson: job_id first
+
+    def encode(self, body, key_order=None):
+        return kx_json(body).encode("utf-8")
+
+    def keep_job_id(self, data, job_id):
+        return data if "job_id" in data else {"job_id": job_id, **data}
+
+    def polled_status(self, data):
+        return opt_str(data, "status")
+
+    def failed_message(self, data):
+        return opt_str(data, "error") or "Conversion failed"
+
+    def download(self, url, dest):
+        """download: same HttpClient, no key, redirects not followed."""
+        u = urllib.parse.urlsplit(url)
+        if u.scheme not in ("http", "https"):
+            raise ValueError(f"invalid URI scheme: {url!r}")   # URI.create / newBuilder
+        headers = {**JDK_H2C_UPGRADE, "User-Agent": JDK_UA}
+        resp = fetch(url, lambda origin, path: send(origin, "GET", path, headers=headers))
+        if not 200 <= resp.status <= 299:
+            message = resp.body.decode("utf-8", errors="replace")
+            raise KotlinApiError(resp.status, "Failed to download: "
+                                 + (message if message.strip() else f"HTTP {resp.status}"))
+        save_file(dest, resp.body)
 
 
-def kotlin_get_job_status(base, key, job_id):
-    resp = kotlin_send_json(base, key, "GET", f"/v1/convert/status/{job_id}")
-    raise_for_status(resp)
-    return kotlin_to_job_status(body_as_json_object(resp.body))
-
-
-def kotlin_get_batch_status(base, key, batch_id):
-    resp = kotlin_send_json(base, key, "GET", f"/v1/convert/batch/{batch_id}")
-    raise_for_status(resp)
-    return kotlin_to_batch_status(body_as_json_object(resp.body))
-
-
-def kotlin_wait_for_batch(base, key, batch_id, interval=KOTLIN_BATCH_POLL_INTERVAL,
-                          timeout=KOTLIN_BATCH_TIMEOUT, save_to=None):
-    deadline = time.time() + timeout
-    while True:
-        status = kotlin_get_batch_status(base, key, batch_id)
-        if status["status"] != "processing":
-            if save_to is not None:
-                if status["zipDownloadUrl"] is None:
-                    raise KotlinApiError(500, f"Batch {batch_id} finished with status "
-                                         f"'{status['status']}' but no ZIP is available to save")
-                kotlin_download(status["zipDownloadUrl"], save_to)
-            return status
-        if time.time() >= deadline:
-            raise KotlinApiError(504, f"Batch {batch_id} did not complete within "
-                                 f"{int(timeout * 1000)}ms")
-        time.sleep(interval)
+KOTLIN = KotlinSdk()
+kotlin_basic_auth = KOTLIN.basic_auth
+kotlin_cookie = KOTLIN.cookie                 # serializeCookie (EnconvertV2.kt)
+kotlin_pdf_options = KOTLIN.pdf_options       # serializePdfOptions
+kotlin_url_body = KOTLIN.url_body             # putUrlBody + putBrowserAccess
+kotlin_download = KOTLIN.download
+kotlin_convert_url_to_pdf = KOTLIN.convert_url_to_pdf
+kotlin_convert_url_to_screenshot = KOTLIN.convert_url_to_screenshot
+kotlin_get_job_status = KOTLIN.get_job_status
+kotlin_get_batch_status = KOTLIN.get_batch_status
+kotlin_wait_for_batch = KOTLIN.wait_for_batch

@@ -57,14 +57,13 @@ What the SDK does on the wire:
 Polling waits here are bounded as the SDK's own are; tests pass shorter
 deadlines."""
 
-import http.client
 import json
 import os
 import secrets
-import time
 import urllib.parse
 
-from stack import Response
+from sdk_replay import (PDF_ENDPOINT, SCREENSHOT_ENDPOINT, SdkReplay, exception_family, fetch,
+                        http_reason, is_number, json_writer, wire)
 
 PHP_UA = "GuzzleHttp/7"                 # GuzzleHttp\Utils::defaultUserAgent()
 PHP_REQUEST_TIMEOUT = 300               # Client::DEFAULT_TIMEOUT (seconds)
@@ -74,52 +73,17 @@ PHP_BATCH_POLL_INTERVAL_MS = 5000       # DEFAULT_BATCH_POLL_INTERVAL_MS
 PHP_BATCH_TIMEOUT_MS = 1_800_000        # DEFAULT_BATCH_TIMEOUT_MS
 
 
-def php_wire(base, method, path, body=None, headers=None, timeout=120):
-    """One request with exactly the given headers (plus Host and, with a
-    body, Content-Length): unlike tests/e2e/stack.py's request, no
-    "Accept-Encoding: identity" of Python's http.client, which the SDK's
-    HTTP client does not send."""
-    u = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-    try:
-        conn.putrequest(method, path, skip_accept_encoding=True)
-        for k, v in (headers or {}).items():
-            conn.putheader(k, v)
-        if body is not None:
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body)
-        r = conn.getresponse()
-        return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-    finally:
-        conn.close()
+# One request with exactly the given headers (plus Host and, with a body,
+# Content-Length).
+php_wire = wire
 
-
-class PhpEnconvertException(Exception):
-    """Enconvert\\Exception\\EnconvertException."""
-
-
-class PhpApiException(PhpEnconvertException):
-    """ApiException: getStatusCode() and the message "[<status>] <message>"."""
-
-    def __init__(self, status, message):
-        super().__init__(f"[{status}] {message}")
-        self.status = status
-        self.message = message
-
-
-class PhpAuthenticationException(PhpApiException):
-    def __init__(self, message="Invalid or missing API key"):
-        super().__init__(401, message)
-
-
-class PhpQuotaException(PhpApiException):
-    def __init__(self, message="Plan feature not enabled or quota exhausted"):
-        super().__init__(402, message)
-
-
-class PhpRateLimitException(PhpApiException):
-    def __init__(self, message="Rate limit exceeded"):
-        super().__init__(429, message)
+# Enconvert\Exception: EnconvertException > ApiException (getStatusCode(),
+# the message "[<status>] <message>") > AuthenticationException,
+# QuotaException, RateLimitException
+(PhpEnconvertException, PhpApiException, PhpAuthenticationException, PhpQuotaException,
+ PhpRateLimitException, php_error_for) = exception_family(
+    "Php", quota_default="Plan feature not enabled or quota exhausted",
+    rate_limit_default="Rate limit exceeded")
 
 
 # ---- PHP values -------------------------------------------------------------
@@ -151,28 +115,20 @@ def _php_float(v):
     return r
 
 
-def php_json_encode(v):
-    """json_encode($v) without flags, as Guzzle's `json` option sends it. A
-    Python dict is a PHP array: an empty one, or one keyed 0..n-1, is a
-    list."""
-    if isinstance(v, dict):
-        if not v or list(v.keys()) == list(range(len(v))):
-            return "[" + ",".join(php_json_encode(x) for x in v.values()) + "]"
-        return "{" + ",".join(php_json_encode(str(k)) + ":" + php_json_encode(x)
-                              for k, x in v.items()) + "}"
-    if isinstance(v, (list, tuple)):
-        return "[" + ",".join(php_json_encode(x) for x in v) + "]"
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=True).replace("/", "\\/")
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if v is None:
-        return "null"
-    if isinstance(v, float):
-        return _php_float(v)
-    return str(int(v))
+def _php_list(d):
+    # an empty PHP array, or one keyed 0..n-1, is a list
+    return list(d.values()) if not d or list(d.keys()) == list(range(len(d))) else None
+
+
+def _php_number(v):
+    return _php_float(v) if isinstance(v, float) else str(int(v))
+
+
+# json_encode($v) without flags, as Guzzle's `json` option sends it: "/" as
+# "\/", non-ASCII as \uXXXX; a Python dict is a PHP array
+php_json_encode = json_writer(
+    lambda s: json.dumps(s, ensure_ascii=True).replace("/", "\\/"), _php_number,
+    as_list=_php_list)
 
 
 def php_json_decode(raw):
@@ -201,16 +157,12 @@ def php_opt_str(v):
     return v if isinstance(v, str) else None
 
 
-def _php_number(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
 def php_num(v, fallback=0):
-    return v if _php_number(v) else fallback
+    return v if is_number(v) else fallback
 
 
 def php_opt_num(v):
-    return v if _php_number(v) else None
+    return v if is_number(v) else None
 
 
 # ---- transport ------------------------------------------------------------
@@ -222,17 +174,6 @@ def php_headers(key, json_body=False):
     if json_body:
         h["Content-Type"] = "application/json"
     return h
-
-
-def php_request(base, key, method, path, body=None, send=None):
-    """One request through the SDK's Guzzle client (base_uri + absolute
-    path: only the origin of base counts)."""
-    origin = urllib.parse.urlsplit(base.rstrip("/"))
-    origin = f"{origin.scheme}://{origin.netloc}"
-    headers = php_headers(key, body is not None)
-    if send is not None:
-        return send(origin, method, path, body, headers)
-    return php_wire(origin, method, path, body, headers, timeout=PHP_REQUEST_TIMEOUT)
 
 
 def php_error_message(body, status):
@@ -248,88 +189,6 @@ def php_error_message(body, status):
             message = php_json_encode(message)
         return message
     return raw if raw != "" else f"HTTP {status}"
-
-
-def php_raise_for_status(resp):
-    """Support::raiseForStatus."""
-    if resp.status < 400:
-        return
-    message = php_error_message(resp.body, resp.status)
-    if resp.status in (401, 403):
-        raise PhpAuthenticationException(message)
-    if resp.status == 402:
-        raise PhpQuotaException(message)
-    if resp.status == 429:
-        raise PhpRateLimitException(message)
-    raise PhpApiException(resp.status, message)
-
-
-def _php_decode_answer(resp):
-    data = _php_array(php_json_decode(resp.body.decode("utf-8", errors="replace")))
-    return data if data is not None else {}
-
-
-def php_poll_job(base, key, job_id, max_wait=PHP_POLL_MAX_WAIT, interval=PHP_POLL_INTERVAL):
-    """Client::pollJob."""
-    deadline = time.time() + max_wait
-    while time.time() < deadline:
-        time.sleep(interval)
-        resp = php_request(base, key, "GET", f"/v1/convert/status/{job_id}")
-        if resp.status == 404:
-            continue
-        php_raise_for_status(resp)
-        data = _php_decode_answer(resp)
-        if data.get("status") == "success":
-            return data
-        if data.get("status") == "failed":
-            error = data["error"] if php_is_set(data, "error") else "Conversion failed"
-            raise PhpApiException(500, error if isinstance(error, str) else "Conversion failed")
-    raise PhpApiException(504, "Conversion timed out")
-
-
-def php_post_json(base, key, endpoint, body, job_fallback=True, post=None,
-                  poll_max_wait=None):
-    """Client::postJson. `post` replaces the POST (to replay a lost answer).
-    Returns the data array and the job_id it sent."""
-    job_id = php_new_job_id() if job_fallback else None
-    if job_id is not None:
-        body["job_id"] = job_id
-    payload = php_json_encode(body).encode()
-    try:
-        resp = php_request(base, key, "POST", endpoint, payload, send=post)
-        php_raise_for_status(resp)
-        data = _php_decode_answer(resp)
-        return ({"job_id": job_id, **data} if job_id is not None else data), job_id
-    except PhpApiException as e:
-        if job_id is not None and e.status >= 500:
-            return php_poll_job(base, key, job_id, poll_max_wait or PHP_POLL_MAX_WAIT), job_id
-        raise
-
-
-def php_download(url, dest):
-    """Client::download: Guzzle without the key, redirects followed (max 5),
-    >= 400 removes dest and raises."""
-    headers = {"User-Agent": PHP_UA}
-    d = os.path.dirname(dest)
-    if d not in ("", ".") and not os.path.isdir(d):
-        os.makedirs(d, exist_ok=True)
-    for _ in range(6):
-        u = urllib.parse.urlsplit(url)
-        assert u.scheme == "http", f"replay speaks plain http only: {url}"
-        resp = php_wire(f"{u.scheme}://{u.netloc}", "GET",
-                       (u.path or "/") + ("?" + u.query if u.query else ""), headers=headers)
-        if resp.status in (301, 302, 303, 307, 308) and resp.headers.get("location"):
-            url = urllib.parse.urljoin(url, resp.headers["location"])
-            continue
-        break
-    else:
-        raise PhpEnconvertException("Will not follow more than 5 redirects")
-    with open(dest, "wb") as f:
-        f.write(resp.body)
-    if resp.status >= 400:
-        os.unlink(dest)
-        raise PhpApiException(resp.status, "Failed to download: "
-                              + http.client.responses.get(resp.status, ""))
 
 
 # ---- the SDK's methods ------------------------------------------------------
@@ -378,50 +237,15 @@ def php_conversion_result(d):
             "jobId": php_opt_str(d.get("job_id"))}
 
 
-def php_convert_url_to_pdf(base, key, url, opts=None, post=None, poll_max_wait=None):
-    """Client::convertUrlToPdf($url, $opts). Returns the ConversionResult and
-    the job_id it sent."""
-    opts = dict(opts or {})
-    body = php_build_url_body(url, opts)
-    body["single_page"] = opts.get("singlePage") if opts.get("singlePage") is not None else True
-    if php_is_set(opts, "pdfOptions"):
-        body["pdf_options"] = php_serialize_pdf_options(opts["pdfOptions"])
-    data, job_id = php_post_json(base, key, "/v1/convert/url-to-pdf", body, True, post,
-                                 poll_max_wait)
-    result = php_conversion_result(data)
-    if not php_empty(opts.get("saveTo")):
-        php_download(result["presignedUrl"], opts["saveTo"])
-    return result, job_id
-
-
-def php_convert_url_to_screenshot(base, key, url, opts=None, post=None, poll_max_wait=None):
-    """Client::convertUrlToScreenshot($url, $opts): buildUrlBody only."""
-    opts = dict(opts or {})
-    body = php_build_url_body(url, opts)
-    data, job_id = php_post_json(base, key, "/v1/convert/url-to-screenshot", body, True,
-                                 post, poll_max_wait)
-    result = php_conversion_result(data)
-    if not php_empty(opts.get("saveTo")):
-        php_download(result["presignedUrl"], opts["saveTo"])
-    return result, job_id
-
-
-def php_get_job_status(base, key, job_id):
-    """Client::getJobStatus -> JobStatus::fromArray."""
-    resp = php_request(base, key, "GET", f"/v1/convert/status/{job_id}")
-    php_raise_for_status(resp)
-    d = _php_decode_answer(resp)
+def php_to_job_status(d):
+    """JobStatus::fromArray."""
     return {"status": php_str(d.get("status")),
             "presignedUrl": php_opt_str(d.get("presigned_url")),
             "objectKey": php_opt_str(d.get("object_key")), "error": php_opt_str(d.get("error"))}
 
 
-def php_get_batch_status(base, key, batch_id):
-    """Client::getBatchStatus -> BatchStatus::fromArray (items that are not
-    arrays read as empty ones)."""
-    resp = php_request(base, key, "GET", f"/v1/convert/batch/{batch_id}")
-    php_raise_for_status(resp)
-    d = _php_decode_answer(resp)
+def php_to_batch_status(d):
+    """BatchStatus::fromArray (items that are not arrays read as empty ones)."""
     raw_items = _php_array(d.get("items"))
     items = []
     for item in (raw_items or {}).values():
@@ -438,19 +262,97 @@ def php_get_batch_status(base, key, batch_id):
             "zipDownloadUrl": php_opt_str(d.get("zip_download_url")), "items": items}
 
 
+class PhpSdk(SdkReplay):
+    error = PhpApiException
+    poll_interval = PHP_POLL_INTERVAL
+    poll_max_wait = PHP_POLL_MAX_WAIT
+    batch_interval = PHP_BATCH_POLL_INTERVAL_MS / 1000
+    batch_timeout = PHP_BATCH_TIMEOUT_MS / 1000
+    error_for = staticmethod(php_error_for)           # Support::raiseForStatus
+    error_message = staticmethod(php_error_message)
+    new_job_id = staticmethod(php_new_job_id)
+    to_conversion_result = staticmethod(php_conversion_result)
+    to_job_status = staticmethod(php_to_job_status)
+    to_batch_status = staticmethod(php_to_batch_status)
+
+    def send(self, base, key, method, path, body=None, post=None):
+        """One request through the SDK's Guzzle client (base_uri + absolute
+        path: only the origin of base counts)."""
+        origin = urllib.parse.urlsplit(base.rstrip("/"))
+        origin = f"{origin.scheme}://{origin.netloc}"
+        headers = php_headers(key, body is not None)
+        if post is not None:
+            return post(origin, method, path, body, headers)
+        return php_wire(origin, method, path, body, headers, timeout=PHP_REQUEST_TIMEOUT)
+
+    def decode(self, body):
+        data = _php_array(php_json_decode(body.decode("utf-8", errors="replace")))
+        return data if data is not None else {}
+
+    def encode(self, body, key_order=None):
+        return php_json_encode(body).encode()
+
+    def keep_job_id(self, data, job_id):
+        return {"job_id": job_id, **data}              # array_merge: the answer's wins
+
+    def failed_message(self, data):
+        error = data["error"] if php_is_set(data, "error") else "Conversion failed"
+        return error if isinstance(error, str) else "Conversion failed"   # kept when ""
+
+    def saves(self, save_to):
+        return not php_empty(save_to)
+
+    def batch_timeout_message(self, batch_id, timeout):
+        return f"Batch {batch_id} did not complete within {round(timeout * 1000)}ms"
+
+    def download(self, url, dest):
+        """Client::download: Guzzle without the key, redirects followed (max
+        5), >= 400 removes dest and raises."""
+        headers = {"User-Agent": PHP_UA}
+        d = os.path.dirname(dest)
+        if d not in ("", ".") and not os.path.isdir(d):
+            os.makedirs(d, exist_ok=True)
+
+        def too_many():
+            raise PhpEnconvertException("Will not follow more than 5 redirects")
+        resp = fetch(url, lambda origin, path: php_wire(origin, "GET", path, headers=headers),
+                     6, too_many)
+        with open(dest, "wb") as f:
+            f.write(resp.body)
+        if resp.status >= 400:
+            os.unlink(dest)
+            raise PhpApiException(resp.status, "Failed to download: " + http_reason(resp.status))
+
+    def convert_url_to_pdf(self, base, key, url, opts=None, post=None, poll_max_wait=None):
+        """Client::convertUrlToPdf($url, $opts). Returns the ConversionResult
+        and the job_id it sent."""
+        opts = dict(opts or {})
+        body = php_build_url_body(url, opts)
+        body["single_page"] = opts.get("singlePage") if opts.get("singlePage") is not None \
+            else True
+        if php_is_set(opts, "pdfOptions"):
+            body["pdf_options"] = php_serialize_pdf_options(opts["pdfOptions"])
+        return self.convert(base, key, PDF_ENDPOINT, body, opts.get("saveTo"), post,
+                            poll_max_wait)
+
+    def convert_url_to_screenshot(self, base, key, url, opts=None, post=None,
+                                  poll_max_wait=None):
+        """Client::convertUrlToScreenshot($url, $opts): buildUrlBody only."""
+        opts = dict(opts or {})
+        return self.convert(base, key, SCREENSHOT_ENDPOINT, php_build_url_body(url, opts),
+                            opts.get("saveTo"), post, poll_max_wait)
+
+
+PHP = PhpSdk()
+php_download = PHP.download
+php_convert_url_to_pdf = PHP.convert_url_to_pdf
+php_convert_url_to_screenshot = PHP.convert_url_to_screenshot
+php_get_job_status = PHP.get_job_status
+php_get_batch_status = PHP.get_batch_status
+
+
 def php_wait_for_batch(base, key, batch_id, interval_ms=PHP_BATCH_POLL_INTERVAL_MS,
                        timeout_ms=PHP_BATCH_TIMEOUT_MS, save_to=None):
     """Client::waitForBatch($batchId, ['intervalMs', 'timeoutMs', 'saveTo'])."""
-    deadline = time.time() * 1000 + timeout_ms
-    while True:
-        status = php_get_batch_status(base, key, batch_id)
-        if status["status"] != "processing":
-            if not php_empty(save_to):
-                if status["zipDownloadUrl"] is None:
-                    raise PhpApiException(500, f"Batch {batch_id} finished with status "
-                                          f"'{status['status']}' but no ZIP is available to save")
-                php_download(status["zipDownloadUrl"], save_to)
-            return status
-        if time.time() * 1000 >= deadline:
-            raise PhpApiException(504, f"Batch {batch_id} did not complete within {timeout_ms}ms")
-        time.sleep(interval_ms / 1000)
+    return PHP.wait_for_batch(base, key, batch_id, interval_ms / 1000, timeout_ms / 1000,
+                              save_to)

@@ -1,68 +1,12 @@
-"""The PHP SDK (enconvert/php-sdk) against this service, unmodified:
-convertUrlToPdf and convertUrlToScreenshot (sync, with its own job_id and
-its fallback to polling that id after a 5xx, saveTo downloads),
-getJobStatus, getBatchStatus and waitForBatch (with and without saveTo),
-and the failures: a bad key, a failed render, a batch with one failing URL
-(tests/compat/clients_php.py has the replay). The SDK has no URL-array or
-async_mode call: the batches it polls here are created with a plain
-request, as another client would. Its website, markdown, file-upload and V2
-methods are not implemented by this service and not tested."""
+"""The PHP SDK (enconvert/php-sdk) against this service, unmodified: what
+only it does (tests/compat/clients_php.py has the replay; the flows every
+SDK shares are in test_sdk_replays.py under [php]): json_encode's
+escapes, its base URL handling and its options as a PHP caller writes them.
+Its website, markdown, file-upload and V2 methods are not implemented by
+this service and not tested."""
 
-import json
-import zipfile
-
-import pytest
-
-from clients_php import (PhpApiException, PhpAuthenticationException,
-                         php_convert_url_to_pdf, php_convert_url_to_screenshot,
-                         php_get_batch_status, php_get_job_status, php_json_encode,
-                         php_wait_for_batch, php_wire)
-from stack import Response
-
-PNG = b"\x89PNG\r\n\x1a\n"
-BAD_KEY = "sk_live_" + "p" * 40
-# bounds of the tests' own waits: the SDK's intervals, shorter deadlines
-POLL_MAX_WAIT = 120
-BATCH_TIMEOUT_MS = 120_000
-
-
-def lost_answer(base, method, path, body, headers):
-    """The POST reaches the service, but the SDK sees a 502 (a proxy in
-    between gave up): it then polls GET /v1/convert/status/{its job_id}."""
-    php_wire(base, method, path, body, headers)
-    return Response(502, {"content-type": "application/json"}, b'{"error":"bad gateway"}')
-
-
-def recording(post):
-    """`post` that also records the job_id the SDK put in its body."""
-    def send(base, method, path, body, headers):
-        send.sent.append(json.loads(body)["job_id"])
-        return post(base, method, path, body, headers)
-    send.sent = []
-    return send
-
-
-def assert_failed_status(status):
-    """getJobStatus of a failed job: the clients' sync vocabulary."""
-    assert status["status"] == "failed"
-    assert isinstance(status["error"], str) and status["error"]
-    assert status["presignedUrl"] is None and status["objectKey"] is None
-
-
-def assert_result(result, ext):
-    assert result["presignedUrl"].startswith("http")
-    assert result["objectKey"].startswith("live/files/")
-    assert result["objectKey"].endswith(ext)
-    assert result["filename"].endswith(ext)
-    assert isinstance(result["fileSize"], int) and result["fileSize"] > 0
-    assert isinstance(result["conversionTimeSeconds"], (int, float))
-    assert result["conversionTimeSeconds"] >= 0
-    assert result["jobId"]
-
-
-def read(path):
-    with open(path, "rb") as f:
-        return f.read()
+from clients_php import php_convert_url_to_pdf, php_convert_url_to_screenshot, php_json_encode
+from sdk_cases import PHP_CASE as CASE, read
 
 
 def test_php_json_encoding_of_the_replay():
@@ -73,40 +17,10 @@ def test_php_json_encoding_of_the_replay():
         '"b":false,"l":[],"e":[]}'
 
 
-def test_url_to_pdf_sync_and_save_to(stack, site, tmp_path):
-    dest = tmp_path / "out" / "page.pdf"
-    result, sent_id = php_convert_url_to_pdf(stack.url, stack.key, site.url + "/hello.html",
-                                             {"saveTo": str(dest)})
-    assert_result(result, ".pdf")
-    assert result["jobId"].startswith("job_")       # the answer's id wins array_merge
-    data = read(dest)
-    assert data.startswith(b"%PDF-") and len(data) == result["fileSize"]
-    # getJobStatus with the id the SDK hands out, and with the one it sent
-    for job_id in (result["jobId"], sent_id):
-        status = php_get_job_status(stack.url, stack.key, job_id)
-        assert status["status"] == "success", job_id
-        assert status["objectKey"] == result["objectKey"]
-        assert status["presignedUrl"].startswith("http")
-        assert status["error"] is None
-        assert stack.download(status["presignedUrl"]).body.startswith(b"%PDF-")
-
-
-def test_url_to_screenshot_sync_and_save_to(stack, site, tmp_path):
-    dest = tmp_path / "shot.png"
-    result, sent_id = php_convert_url_to_screenshot(stack.url, stack.key,
-                                                    site.url + "/hello.html",
-                                                    {"saveTo": str(dest)})
-    assert_result(result, ".png")
-    assert read(dest).startswith(PNG)
-    for job_id in (result["jobId"], sent_id):
-        status = php_get_job_status(stack.url, stack.key, job_id)
-        assert (status["status"], status["objectKey"]) == ("success", result["objectKey"])
-
-
 def test_base_url_with_trailing_slash(stack, site):
     """base_url is rtrim'd; Guzzle resolves the absolute paths against it."""
     result, _ = php_convert_url_to_pdf(stack.url + "/", stack.key, site.url + "/hello.html")
-    assert_result(result, ".pdf")
+    CASE.assert_result(result, ".pdf")
 
 
 def test_json_escapes_of_php_in_the_url(stack, site):
@@ -114,7 +28,7 @@ def test_json_escapes_of_php_in_the_url(stack, site):
     arrives intact."""
     url = site.url + "/hello.html?a=1&b=x/y&c=%C3%A9"
     result, _ = php_convert_url_to_pdf(stack.url, stack.key, url)
-    assert_result(result, ".pdf")
+    CASE.assert_result(result, ".pdf")
     r = stack.call("GET", f"/v1/convert/status/{result['jobId']}")
     assert r.status == 200 and r.json()["url"] == url
 
@@ -125,7 +39,7 @@ def test_non_ascii_escapes_of_php_in_options(stack, site):
     result, _ = php_convert_url_to_pdf(stack.url, stack.key, site.url + "/hello.html",
                                        {"outputFilename": "r\u00e9sum\u00e9 \U0001F4C4",
                                         "headers": {"X-Note": "a/b </c>"}})
-    assert_result(result, ".pdf")
+    CASE.assert_result(result, ".pdf")
     assert "sum" in result["filename"]
 
 
@@ -147,132 +61,16 @@ def test_every_option_the_sdk_sends(stack, site, tmp_path):
                        "header": {"content": "PHP SDK", "height": 10},
                        "footer": {"content": "page", "height": 12}},
         "saveTo": str(tmp_path / "report.pdf")})
-    assert_result(result, ".pdf")
+    CASE.assert_result(result, ".pdf")
     assert result["filename"].startswith("php-report")
     assert read(tmp_path / "report.pdf").startswith(b"%PDF-")
 
     result, _ = php_convert_url_to_pdf(stack.url, stack.key, site.url + "/hello.html", {
         "pdfOptions": {"pageWidth": 210, "pageHeight": 297.5}})
-    assert_result(result, ".pdf")
+    CASE.assert_result(result, ".pdf")
 
     shot, _ = php_convert_url_to_screenshot(stack.url, stack.key, site.url + "/hello.html", {
         "viewportWidth": 800, "viewportHeight": 600, "loadMedia": False,
         "enableScroll": False, "outputFilename": "php-shot"})
-    assert_result(shot, ".png")
+    CASE.assert_result(shot, ".png")
     assert shot["filename"].startswith("php-shot")
-
-
-def test_5xx_falls_back_to_polling_its_job_id(stack, site, tmp_path):
-    dest = tmp_path / "fallback.pdf"
-    result, sent_id = php_convert_url_to_pdf(stack.url, stack.key, site.url + "/hello.html",
-                                             {"saveTo": str(dest)}, post=lost_answer,
-                                             poll_max_wait=POLL_MAX_WAIT)
-    assert_result(result, ".pdf")
-    # pollJob returns the status object as is: its job_id, not the sent one
-    assert result["jobId"].startswith("job_") and result["jobId"] != sent_id
-    assert read(dest).startswith(b"%PDF-")
-
-
-def test_screenshot_5xx_falls_back_to_polling_its_job_id(stack, site):
-    result, _ = php_convert_url_to_screenshot(stack.url, stack.key, site.url + "/hello.html",
-                                              post=lost_answer, poll_max_wait=POLL_MAX_WAIT)
-    assert_result(result, ".png")
-    assert stack.download(result["presignedUrl"]).body.startswith(PNG)
-
-
-def test_failed_render_after_5xx_is_a_failure_not_a_timeout(stack, site):
-    for convert in (php_convert_url_to_pdf, php_convert_url_to_screenshot):
-        post = recording(lost_answer)
-        with pytest.raises(PhpApiException) as e:
-            convert(stack.url, stack.key, site.url + "/no-such-page.html",
-                    post=post, poll_max_wait=POLL_MAX_WAIT)
-        assert type(e.value) is PhpApiException and e.value.status == 500
-        # the status answer's `error` sentence, not the SDK's own fallbacks
-        assert e.value.message not in ("", "Conversion failed", "Conversion timed out")
-        status = php_get_job_status(stack.url, stack.key, post.sent[0])
-        assert_failed_status(status)
-        assert status["error"] == e.value.message
-
-
-def test_failed_render_is_an_api_error(stack, site):
-    for convert in (php_convert_url_to_pdf, php_convert_url_to_screenshot):
-        post = recording(php_wire)
-        with pytest.raises(PhpApiException) as e:
-            convert(stack.url, stack.key, site.url + "/no-such-page.html", post=post)
-        assert type(e.value) is PhpApiException and e.value.status == 422
-        assert e.value.message and not e.value.message.startswith(("{", "["))  # the `detail`
-        # its own job_id now names the failed job
-        assert_failed_status(php_get_job_status(stack.url, stack.key, post.sent[0]))
-
-
-def test_bad_key_is_an_authentication_error(stack, site):
-    for key in (BAD_KEY, "sk_test_short"):
-        for convert in (php_convert_url_to_pdf, php_convert_url_to_screenshot):
-            with pytest.raises(PhpAuthenticationException) as e:
-                convert(stack.url, key, site.url + "/hello.html")
-            assert e.value.status == 401 and e.value.message, key
-    result, _ = php_convert_url_to_pdf(stack.url, stack.key, site.url + "/hello.html")
-    for call in (php_get_job_status, php_get_batch_status):
-        with pytest.raises(PhpAuthenticationException) as e:
-            call(stack.url, BAD_KEY, result["jobId"])
-        assert e.value.status == 401
-    # a lost answer with a bad key: pollJob ends on the 401, not a timeout
-    with pytest.raises(PhpAuthenticationException):
-        php_convert_url_to_pdf(stack.url, BAD_KEY, site.url + "/hello.html",
-                               post=lost_answer, poll_max_wait=POLL_MAX_WAIT)
-
-
-def test_unknown_job_is_an_api_error(stack):
-    with pytest.raises(PhpApiException) as e:
-        php_get_job_status(stack.url, stack.key, "0" * 32)
-    assert type(e.value) is PhpApiException and e.value.status == 404 and e.value.message
-
-
-def test_batch_with_one_failing_url(stack, site, tmp_path):
-    ok_url, bad_url = site.url + "/hello.html", site.url + "/no-such-page.html"
-    r = stack.call("POST", "/v1/convert/url-to-pdf", {"url": [ok_url, bad_url]})
-    assert r.status == 202, r
-    batch_id = json.loads(r.body)["batch_id"]
-    status = php_wait_for_batch(stack.url, stack.key, batch_id, timeout_ms=BATCH_TIMEOUT_MS)
-    assert status["batchId"] == batch_id
-    assert (status["status"], status["total"], status["completed"], status["failed"],
-            status["inProgress"]) == ("partial", 2, 1, 1, 0)
-    assert (status["outputMode"], status["zipDownloadUrl"]) == ("individual", None)
-    ok, bad = status["items"]
-    assert (ok["sourceUrl"], ok["status"]) == (ok_url, "Success")
-    assert isinstance(ok["outputFileSize"], int) and ok["outputFileSize"] > 0
-    assert ok["duration"] is not None and float(ok["duration"]) >= 0
-    assert stack.download(ok["downloadUrl"]).body.startswith(b"%PDF-")
-    assert (bad["sourceUrl"], bad["status"], bad["downloadUrl"], bad["outputFileSize"],
-            bad["duration"]) == (bad_url, "Failed", None, None, None)
-
-    again = php_get_batch_status(stack.url, stack.key, batch_id)
-    for s in (again, status):
-        for item in s["items"]:
-            item.pop("downloadUrl")          # signed afresh on each call
-    assert again == status
-
-    # waitForBatch with saveTo on a batch without a ZIP: the SDK's own error
-    with pytest.raises(PhpApiException) as e:
-        php_wait_for_batch(stack.url, stack.key, batch_id, timeout_ms=BATCH_TIMEOUT_MS,
-                           save_to=str(tmp_path / "batch.zip"))
-    assert e.value.status == 500 and "no ZIP is available" in e.value.message
-
-
-def test_wait_for_batch_saves_the_zip(stack, site, tmp_path):
-    urls = [site.url + "/hello.html", site.url + "/second.html"]
-    r = stack.call("POST", "/v1/convert/url-to-pdf", {"url": urls, "output_format": "zip"})
-    assert r.status == 202, r
-    batch_id = json.loads(r.body)["batch_id"]
-    dest = tmp_path / "zips" / "site.zip"
-    status = php_wait_for_batch(stack.url, stack.key, batch_id, timeout_ms=BATCH_TIMEOUT_MS,
-                                save_to=str(dest))
-    assert (status["status"], status["total"], status["completed"], status["failed"],
-            status["inProgress"]) == ("completed", 2, 2, 0, 0)
-    assert status["outputMode"] == "zip" and status["zipDownloadUrl"].startswith("http")
-    assert [i["sourceUrl"] for i in status["items"]] == urls
-    with zipfile.ZipFile(dest) as z:
-        names = z.namelist()
-        assert len(names) == 2
-        for name in names:
-            assert z.read(name).startswith(b"%PDF-"), name
