@@ -52,6 +52,11 @@ bench: build
 bench-fidelity: build
 	@bench/run.sh fidelity
 
+# Only the website-capture section of make bench (docs/benchmarks.md).
+.PHONY: bench-website
+bench-website: build
+	@bench/run.sh website
+
 # block_ads's list (worker/src/render_child/ad_rules.json) made again from
 # the EasyList of Debian's webext-ublock-origin-firefox (docs/rendering.md).
 ad-rules:

@@ -7,7 +7,7 @@ import traceback
 
 import lib
 
-NAMES = ["render", "accept", "status", "sync", "fidelity"]
+NAMES = ["render", "accept", "status", "sync", "fidelity", "website"]
 
 
 def run(name):
@@ -17,6 +17,9 @@ def run(name):
     if name == "sync":
         import sync
         return sync.bench_sync()
+    if name == "website":
+        import website
+        return website.bench_website()
     if name == "fidelity":
         import fidelity
         return fidelity.bench_fidelity()

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the enconvert benchmarks: all of them, or those named.
 #
-#   bench/run.sh                  render, accept, status, sync, fidelity
-#   bench/run.sh render|accept|status|sync|fidelity ...
+#   bench/run.sh                  render, accept, status, sync, fidelity, website
+#   bench/run.sh render|accept|status|sync|fidelity|website ...
 #
 # Each bench starts its own stack (scripts/stack.sh) in a temp dir from a copy
 # of build/ (run `make build` first), runs ours and the peer in the same run
@@ -15,6 +15,7 @@
 #   BENCH_RENDERERS (2) BENCH_VIEWS (2)      our render pool in render
 #   BENCH_CONNECTIONS (64) BENCH_DURATION (10 s) BENCH_ROUNDS (3)       accept, status
 #   BENCH_SYNC_REQUESTS (24)                                             sync
+#   BENCH_SITE_PAGES (50) BENCH_SITE_ROUNDS (3)                          website
 #   (fidelity has no settings: 28 fixed documentation pages, bench/fidelity.py)
 #   BENCH_KEEP=1   keep the stacks' temp dirs (logs)
 set -euo pipefail

@@ -13,5 +13,10 @@
 #define NGX_HTTP_ENCONVERT_MAX_COOKIES  50
 #define NGX_HTTP_ENCONVERT_MAX_HEADERS  20
 
+/* include_patterns, exclude_patterns: items, bytes of each */
+#define NGX_HTTP_ENCONVERT_MAX_PATTERNS  20
+#define NGX_HTTP_ENCONVERT_PATTERN_MIN   1
+#define NGX_HTTP_ENCONVERT_PATTERN_MAX   500
+
 
 #endif /* _NGX_HTTP_ENCONVERT_FIELD_LIMITS_H_INCLUDED_ */

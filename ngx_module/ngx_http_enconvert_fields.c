@@ -74,10 +74,18 @@ static ngx_int_t ngx_http_enconvert_check_text(ngx_http_request_t *r,
     u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
 static ngx_int_t ngx_http_enconvert_check_pdf_options(ngx_http_request_t *r,
     u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_patterns(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_pattern(ngx_http_request_t *r,
+    u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
 static ngx_int_t ngx_http_enconvert_check_cookies(ngx_http_request_t *r,
     u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
 static ngx_int_t ngx_http_enconvert_check_cookie(ngx_http_request_t *r,
     u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
+static ngx_int_t ngx_http_enconvert_check_items(ngx_http_request_t *r,
+    u_char *path, json_t *value, const char *items, const char *plural,
+    size_t max, ngx_http_enconvert_check_pt check,
+    ngx_http_enconvert_error_t *err);
 static ngx_int_t ngx_http_enconvert_check_token(ngx_http_request_t *r,
     u_char *path, json_t *value, ngx_http_enconvert_error_t *err);
 static ngx_int_t ngx_http_enconvert_check_cookie_value(ngx_http_request_t *r,
@@ -108,6 +116,17 @@ static u_char *ngx_http_enconvert_number(u_char *buf, double d);
 static const char  *ngx_http_enconvert_type_names[] = {
     "a valid value", "a boolean", "an integer", "a number", "a string",
     "an object"
+};
+
+
+/* the routes that take a field, by its endpoint bits (f->only) */
+
+static const char  *ngx_http_enconvert_only_routes[] = {
+    NULL,
+    "/v1/convert/url-to-pdf and /v1/convert/website-to-pdf",
+    "/v1/convert/url-to-screenshot and /v1/convert/website-to-screenshot",
+    NULL,
+    "/v1/convert/website-to-pdf and /v1/convert/website-to-screenshot"
 };
 
 
@@ -217,12 +236,11 @@ ngx_http_enconvert_check_value(ngx_http_request_t *r,
 
     u_char  lo[NGX_INT64_LEN + 8], hi[NGX_INT64_LEN + 8];
 
-    if (f->only != NGX_HTTP_ENCONVERT_ALL && f->only != endpoint) {
+    if ((f->only & endpoint) != f->only) {
         ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
             "invalid_field", (char *) path,
-            "\"%s\" applies to /v1/convert/%s only", path,
-            f->only == NGX_HTTP_ENCONVERT_PDF ? "url-to-pdf"
-                                              : "url-to-screenshot");
+            "\"%s\" applies to %s only", path,
+            ngx_http_enconvert_only_routes[f->only]);
         return NGX_DECLINED;
     }
 
@@ -613,6 +631,61 @@ ngx_http_enconvert_check_pdf_options(ngx_http_request_t *r, u_char *path,
 
 
 /*
+ * include_patterns, exclude_patterns: an array of at most 20 regular
+ * expressions of 1..500 bytes each.  Their syntax is the worker's to judge
+ * (400 invalid_pattern): it is the one that runs them.
+ */
+
+static ngx_int_t
+ngx_http_enconvert_check_patterns(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    return ngx_http_enconvert_check_items(r, path, value, "strings",
+                                          "patterns",
+                                          NGX_HTTP_ENCONVERT_MAX_PATTERNS,
+                                          ngx_http_enconvert_check_pattern,
+                                          err);
+}
+
+
+static ngx_int_t
+ngx_http_enconvert_check_pattern(ngx_http_request_t *r, u_char *path,
+    json_t *value, ngx_http_enconvert_error_t *err)
+{
+    u_char  *s;
+    size_t   len;
+
+    if (!json_is_string(value)) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_type", (char *) path, "\"%s\" must be a string", path);
+        return NGX_DECLINED;
+    }
+
+    s = (u_char *) json_string_value(value);
+    len = json_string_length(value);
+
+    if (len < NGX_HTTP_ENCONVERT_PATTERN_MIN
+        || len > NGX_HTTP_ENCONVERT_PATTERN_MAX)
+    {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "out_of_range", (char *) path,
+            "\"%s\" must be %d to %d bytes long", path,
+            NGX_HTTP_ENCONVERT_PATTERN_MIN, NGX_HTTP_ENCONVERT_PATTERN_MAX);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_strlchr(s, s + len, '\0') != NULL) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_value", (char *) path,
+            "\"%s\" must not contain NUL characters", path);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * cookies: an array of at most 50 cookie objects (the vendor's limit), each
  * with a name, a value and a domain or a URL.
  */
@@ -621,36 +694,52 @@ static ngx_int_t
 ngx_http_enconvert_check_cookies(ngx_http_request_t *r, u_char *path,
     json_t *value, ngx_http_enconvert_error_t *err)
 {
-    size_t       i, n;
-    json_t      *item;
-    ngx_int_t    rc;
+    return ngx_http_enconvert_check_items(r, path, value, "cookie objects",
+                                          "cookies",
+                                          NGX_HTTP_ENCONVERT_MAX_COOKIES,
+                                          ngx_http_enconvert_check_cookie,
+                                          err);
+}
+
+
+/*
+ * An array of at most max items, each checked by check and named by its
+ * path with its index ("cookies[2]"); items and plural name them in the
+ * answers ("cookie objects", "cookies").
+ */
+
+static ngx_int_t
+ngx_http_enconvert_check_items(ngx_http_request_t *r, u_char *path,
+    json_t *value, const char *items, const char *plural, size_t max,
+    ngx_http_enconvert_check_pt check, ngx_http_enconvert_error_t *err)
+{
+    size_t      i, n;
+    ngx_int_t   rc;
 
     u_char  field[NGX_HTTP_ENCONVERT_FIELD_MAX];
 
     if (!json_is_array(value)) {
         ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
-            "invalid_type", (char *) path,
-            "\"%s\" must be an array of cookie objects", path);
+            "invalid_type", (char *) path, "\"%s\" must be an array of %s",
+            path, items);
         return NGX_DECLINED;
     }
 
     n = json_array_size(value);
 
-    if (n > NGX_HTTP_ENCONVERT_MAX_COOKIES) {
+    if (n > max) {
         ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
             "out_of_range", (char *) path,
-            "\"%s\" lists %uz cookies, at most %d are allowed", path, n,
-            NGX_HTTP_ENCONVERT_MAX_COOKIES);
+            "\"%s\" lists %uz %s, at most %uz are allowed", path, n, plural,
+            max);
         return NGX_DECLINED;
     }
 
     for (i = 0; i < n; i++) {
-        item = json_array_get(value, i);
-
         *ngx_slprintf(field, field + sizeof(field) - 1, "%s[%uz]", path, i)
             = '\0';
 
-        rc = ngx_http_enconvert_check_cookie(r, field, item, err);
+        rc = check(r, field, json_array_get(value, i), err);
         if (rc != NGX_OK) {
             return rc;
         }

@@ -33,6 +33,10 @@ static const char  *ngx_http_enconvert_body_image_format_values[] = {
     "png", "jpeg", "webp", NULL
 };
 
+static const char  *ngx_http_enconvert_body_crawl_mode_values[] = {
+    "auto", "sitemap", "full", NULL
+};
+
 
 static ngx_http_enconvert_field_t  ngx_http_enconvert_margin_fields[] = {
 
@@ -281,6 +285,24 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_body_fields[] = {
 
     { "full_page", NGX_HTTP_ENCONVERT_T_BOOL, NGX_HTTP_ENCONVERT_SHOT, 0, 0,
       0, NULL, NULL, NULL },
+
+    { "crawl_mode", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_WEBSITE,
+      0, 1, 7, ngx_http_enconvert_body_crawl_mode_values, NULL, NULL },
+
+    { "include_patterns", NGX_HTTP_ENCONVERT_T_ANY,
+      NGX_HTTP_ENCONVERT_WEBSITE, 0, 0, 0, NULL, NULL,
+      ngx_http_enconvert_check_patterns },
+
+    { "exclude_patterns", NGX_HTTP_ENCONVERT_T_ANY,
+      NGX_HTTP_ENCONVERT_WEBSITE, 0, 0, 0, NULL, NULL,
+      ngx_http_enconvert_check_patterns },
+
+    /* an extension of ours (docs/api.md, "Website capture") */
+    { "max_pages", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_WEBSITE, 0, 1,
+      1000, NULL, NULL, NULL },
+
+    { "max_depth", NGX_HTTP_ENCONVERT_T_INT, NGX_HTTP_ENCONVERT_WEBSITE, 0, 0,
+      10, NULL, NULL, NULL },
 
     /* sent to the target's origin only, never logged (docs/security.md) */
     { "cookies", NGX_HTTP_ENCONVERT_T_ANY, NGX_HTTP_ENCONVERT_ALL, 0, 0, 0,

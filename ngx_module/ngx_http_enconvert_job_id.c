@@ -2,7 +2,8 @@
 /*
  * enconvert nginx module: the client's own job id (request field job_id,
  * docs/api.md "Your own job ids") and the rules between the fields that
- * choose how a request is answered (direct_download, output_format).
+ * choose how a request is answered (direct_download, output_format, the
+ * one URL of a website capture).
  *
  * job_id is taken out of the body before the field table checks the rest
  * and put back afterwards, so it reaches the worker among the options.
@@ -100,12 +101,13 @@ ngx_http_enconvert_take_job_id(ngx_http_request_t *r, json_t *root,
  * output_format (true or "zip"; false: no ZIP) bundles the results of a
  * URL array into one ZIP besides the files (docs/api.md "Batch ZIP").  As
  * the vendor's gateway does, it is refused for a single URL, an array of
- * one included: there is nothing to bundle.
+ * one included: there is nothing to bundle.  A website capture takes any
+ * of the three values: its result is always a ZIP.
  */
 
 static ngx_int_t
 ngx_http_enconvert_check_output_format(ngx_http_request_t *r, json_t *root,
-    ngx_http_enconvert_error_t *err)
+    ngx_uint_t website, ngx_http_enconvert_error_t *err)
 {
     json_t  *v, *url;
 
@@ -128,7 +130,7 @@ ngx_http_enconvert_check_output_format(ngx_http_request_t *r, json_t *root,
 
     url = json_object_get(root, "url");
 
-    if (!json_is_array(url) || json_array_size(url) < 2) {
+    if (!website && (!json_is_array(url) || json_array_size(url) < 2)) {
         ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
             "invalid_value", "output_format",
             "\"output_format\" bundles the results of several URLs into "
@@ -142,17 +144,34 @@ ngx_http_enconvert_check_output_format(ngx_http_request_t *r, json_t *root,
 
 /*
  * direct_download answers one synchronous render with its file: with
- * async_mode or a URL array there is nothing to send, so it is refused
- * rather than silently ignored.  Runs after the field table (types known).
+ * async_mode, a URL array or a website capture there is nothing to send,
+ * so it is refused rather than silently ignored.  A website capture
+ * starts from one URL: an array is refused.  Runs after the field table
+ * (types known); endpoint: the route's field bits.
  */
 
 ngx_int_t
 ngx_http_enconvert_check_modes(ngx_http_request_t *r, json_t *root,
-    ngx_http_enconvert_error_t *err)
+    ngx_uint_t endpoint, ngx_http_enconvert_error_t *err)
 {
+    json_t      *url;
+    ngx_uint_t   website;
     const char  *why;
 
-    if (ngx_http_enconvert_check_output_format(r, root, err) != NGX_OK) {
+    website = endpoint & NGX_HTTP_ENCONVERT_WEBSITE;
+    url = json_object_get(root, "url");
+
+    if (website && json_is_array(url)) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_BAD_REQUEST,
+            "invalid_type", "url",
+            "\"url\" must be a string: a website capture starts from one "
+            "URL");
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_enconvert_check_output_format(r, root, website, err)
+        != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 
@@ -160,7 +179,10 @@ ngx_http_enconvert_check_modes(ngx_http_request_t *r, json_t *root,
         return NGX_OK;
     }
 
-    if (json_is_array(json_object_get(root, "url"))) {
+    if (website) {
+        why = "a website capture, which is always asynchronous";
+
+    } else if (json_is_array(url)) {
         why = "a URL array, which is always asynchronous";
 
     } else if (json_is_true(json_object_get(root, "async_mode"))) {

@@ -223,6 +223,8 @@ ngx_module_t  ngx_http_enconvert_module = {
 ngx_str_t  ngx_http_enconvert_route_names[] = {
     ngx_string("url-to-pdf"),
     ngx_string("url-to-screenshot"),
+    ngx_string("website-to-pdf"),
+    ngx_string("website-to-screenshot"),
     ngx_string("status"),
     ngx_string("files"),
     ngx_string("health"),
@@ -253,7 +255,7 @@ ngx_uint_t
 ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest)
 {
     ngx_str_t   tail, *names;
-    ngx_uint_t  route;
+    ngx_uint_t  i, route;
 
     names = ngx_http_enconvert_route_names;
     route = NGX_HTTP_ENCONVERT_ROUTE_OTHER;
@@ -263,15 +265,14 @@ ngx_http_enconvert_route(ngx_str_t *uri, ngx_str_t *rest)
         tail.data = uri->data + sizeof("/v1/convert/") - 1;
         tail.len = uri->len - (sizeof("/v1/convert/") - 1);
 
-        if (ngx_http_enconvert_str_eq(&tail,
-                                      &names[NGX_HTTP_ENCONVERT_ROUTE_PDF]))
-        {
-            route = NGX_HTTP_ENCONVERT_ROUTE_PDF;
+        for (i = 0; i < NGX_HTTP_ENCONVERT_NCONVERTS; i++) {
+            if (ngx_http_enconvert_str_eq(&tail, &names[i])) {
+                break;
+            }
+        }
 
-        } else if (ngx_http_enconvert_str_eq(&tail,
-                       &names[NGX_HTTP_ENCONVERT_ROUTE_SHOT]))
-        {
-            route = NGX_HTTP_ENCONVERT_ROUTE_SHOT;
+        if (i < NGX_HTTP_ENCONVERT_NCONVERTS) {
+            route = i;
 
         } else if (ngx_http_enconvert_prefix(&tail, "status/")) {
             tail.data += sizeof("status/") - 1;
@@ -408,6 +409,8 @@ ngx_http_enconvert_handler(ngx_http_request_t *r)
 
     case NGX_HTTP_ENCONVERT_ROUTE_PDF:
     case NGX_HTTP_ENCONVERT_ROUTE_SHOT:
+    case NGX_HTTP_ENCONVERT_ROUTE_SITE_PDF:
+    case NGX_HTTP_ENCONVERT_ROUTE_SITE_SHOT:
         if (r->method != NGX_HTTP_POST) {
             return ngx_http_enconvert_method_not_allowed(r, "POST");
         }

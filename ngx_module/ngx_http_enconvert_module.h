@@ -45,10 +45,15 @@ typedef enum {
 } ngx_http_enconvert_op_e;
 
 
-/* the API's routes, as ngx_http_enconvert_route() finds them */
+/*
+ * the API's routes, as ngx_http_enconvert_route() finds them; the convert
+ * routes come first
+ */
 typedef enum {
     NGX_HTTP_ENCONVERT_ROUTE_PDF = 0,
     NGX_HTTP_ENCONVERT_ROUTE_SHOT,
+    NGX_HTTP_ENCONVERT_ROUTE_SITE_PDF,
+    NGX_HTTP_ENCONVERT_ROUTE_SITE_SHOT,
     NGX_HTTP_ENCONVERT_ROUTE_STATUS,
     NGX_HTTP_ENCONVERT_ROUTE_FILES,
     NGX_HTTP_ENCONVERT_ROUTE_HEALTH,
@@ -60,6 +65,8 @@ typedef enum {
     NGX_HTTP_ENCONVERT_ROUTE_OTHER,
     NGX_HTTP_ENCONVERT_NROUTES
 } ngx_http_enconvert_route_e;
+
+#define NGX_HTTP_ENCONVERT_NCONVERTS  (NGX_HTTP_ENCONVERT_ROUTE_SITE_SHOT + 1)
 
 
 /* backend counters of the metrics zone */
@@ -142,6 +149,7 @@ typedef struct {
     unsigned                    pending:1;
     unsigned                    sync:1;
     unsigned                    idempotent:1; /* safe to send again */
+    unsigned                    website:1;    /* a website capture */
 } ngx_http_enconvert_ctx_t;
 
 
@@ -158,10 +166,15 @@ extern ngx_module_t  ngx_http_enconvert_module;
 extern ngx_str_t     ngx_http_enconvert_route_names[];
 
 
-/* endpoints a body field applies to */
+/*
+ * endpoints a body field applies to: a field of these bits is taken by
+ * the convert routes that have all of them (url-to-pdf: PDF, website-to-pdf:
+ * PDF|WEBSITE, ...); ALL, no bit, by every one
+ */
 #define NGX_HTTP_ENCONVERT_ALL        0
 #define NGX_HTTP_ENCONVERT_PDF        1
 #define NGX_HTTP_ENCONVERT_SHOT       2
+#define NGX_HTTP_ENCONVERT_WEBSITE    4
 
 
 /* ngx_http_enconvert_module.c */
@@ -190,7 +203,7 @@ ngx_int_t ngx_http_enconvert_valid_job_id(ngx_str_t *id);
 ngx_int_t ngx_http_enconvert_take_job_id(ngx_http_request_t *r,
     json_t *root, json_t **job_id, ngx_http_enconvert_error_t *err);
 ngx_int_t ngx_http_enconvert_check_modes(ngx_http_request_t *r,
-    json_t *root, ngx_http_enconvert_error_t *err);
+    json_t *root, ngx_uint_t endpoint, ngx_http_enconvert_error_t *err);
 
 /* ngx_http_enconvert_auth.c */
 ngx_int_t ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,

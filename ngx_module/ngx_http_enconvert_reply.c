@@ -439,7 +439,10 @@ ngx_http_enconvert_timeout_handler(ngx_event_t *ev)
 
     ngx_http_enconvert_backend_finish(ctx);
 
-    /* a sync convert the worker has accepted goes on as a job: no timeout */
+    /*
+     * a sync convert or a website capture the worker has accepted goes on
+     * as a job: no timeout
+     */
 
     if (!(ctx->sync && ctx->job_id.len)) {
         ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_TIMEOUTS, 1);
@@ -474,8 +477,9 @@ ngx_http_enconvert_timeout_handler(ngx_event_t *ev)
 /*
  * The answer to a request whose worker's connection was lost before it
  * answered, and that was not (or could not be) sent to another worker.
- * A sync convert the worker accepted goes on as a job (202, as on its
- * timeout); for any other convert the job may or may not exist.
+ * A sync convert or a website capture the worker accepted goes on as a
+ * job (202, as on its timeout); for any other convert the job may or may
+ * not exist.
  */
 
 ngx_int_t
@@ -523,18 +527,32 @@ ngx_http_enconvert_lost(ngx_http_request_t *r,
 }
 
 
+/*
+ * 202 for a job the worker has stored but not answered in time: a sync
+ * convert still rendering, or a website capture whose pages are still
+ * being found (its page count unknown yet, its result always a ZIP).
+ */
+
 static ngx_int_t
 ngx_http_enconvert_send_processing(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx)
 {
-    u_char  *p;
-    json_t  *obj;
+    u_char      *p;
+    json_t      *obj;
+    const char  *pre, *post;
 
-    static u_char  pre[] = "Job is still processing. Poll GET "
-                           "/v1/convert/status/";
-    static u_char  post[] = " for the result.";
+    if (ctx->website) {
+        pre = "The site's pages are still being discovered. Poll GET "
+              "/v1/convert/batch/";
+        post = " for progress.";
 
-    p = ngx_pnalloc(r->pool, sizeof(pre) + ctx->job_id.len + sizeof(post));
+    } else {
+        pre = "Job is still processing. Poll GET /v1/convert/status/";
+        post = " for the result.";
+    }
+
+    p = ngx_pnalloc(r->pool, ngx_strlen(pre) + ctx->job_id.len
+                             + ngx_strlen(post) + 1);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -554,9 +572,13 @@ ngx_http_enconvert_send_processing(ngx_http_request_t *r,
         || json_object_set_new(obj, "batch_id",
                ngx_http_enconvert_json_str(ctx->job_id.data,
                                            ctx->job_id.len)) != 0
-        || json_object_set_new(obj, "url_count", json_integer(1)) != 0
+        || json_object_set_new(obj, "url_count",
+               ctx->website ? json_null() : json_integer(1)) != 0
         || json_object_set_new(obj, "status", json_string("processing"))
-           != 0)
+           != 0
+        || (ctx->website
+            && json_object_set_new(obj, "output_format", json_string("zip"))
+               != 0))
     {
         json_decref(obj);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -12,6 +12,7 @@
 #include <msgpack.h>
 
 
+static ngx_uint_t ngx_http_enconvert_endpoint_fields(ngx_str_t *endpoint);
 static ngx_int_t ngx_http_enconvert_idempotency_key(ngx_http_request_t *r,
     ngx_str_t *idem, ngx_http_enconvert_error_t *err);
 static json_t *ngx_http_enconvert_parse(ngx_http_request_t *r, u_char *body,
@@ -38,13 +39,13 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     uint64_t          id;
     ngx_int_t         rc;
     ngx_str_t         base_url, idem;
-    ngx_uint_t        ep, batch, async;
+    ngx_uint_t        ep, website, batch, async;
     const char       *name;
     msgpack_packer    pk;
     msgpack_sbuffer   sbuf;
 
-    ep = (endpoint->len == sizeof("url-to-pdf") - 1)
-         ? NGX_HTTP_ENCONVERT_PDF : NGX_HTTP_ENCONVERT_SHOT;
+    ep = ngx_http_enconvert_endpoint_fields(endpoint);
+    website = ep & NGX_HTTP_ENCONVERT_WEBSITE;
 
     rc = ngx_http_enconvert_idempotency_key(r, &idem, err);
     if (rc != NGX_OK) {
@@ -65,7 +66,7 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     rc = ngx_http_enconvert_check_body(r, root, ep, err);
 
     if (rc == NGX_OK) {
-        rc = ngx_http_enconvert_check_modes(r, root, err);
+        rc = ngx_http_enconvert_check_modes(r, root, ep, err);
     }
 
     if (rc == NGX_OK && job_id != NULL
@@ -88,7 +89,13 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     url = json_object_get(root, "url");
     value = json_object_get(root, "async_mode");
 
-    batch = json_is_array(url);
+    /*
+     * A website capture (one start URL) is a batch the worker always takes
+     * as asynchronous, but the module waits for its answer as for a sync
+     * convert: the worker answers once the site's pages are found.
+     */
+
+    batch = website || json_is_array(url);
     async = batch || json_is_true(value);
 
     noptions = json_object_size(root) - 1 - (value ? 1 : 0);
@@ -101,7 +108,8 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     id = ngx_http_enconvert_backend_next_id();
 
     ctx->node.key = (ngx_rbtree_key_t) id;
-    ctx->sync = !async;
+    ctx->sync = website || !async;
+    ctx->website = website ? 1 : 0;
 
     /* with an Idempotency-Key, sending it again creates no second job */
 
@@ -136,7 +144,7 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
         goto failed;
     }
 
-    if (batch) {
+    if (json_is_array(url)) {
         if (msgpack_pack_array(&pk, json_array_size(url)) != 0) {
             goto failed;
         }
@@ -290,6 +298,34 @@ failed:
 
     msgpack_sbuffer_destroy(&sbuf);
     return NGX_ERROR;
+}
+
+
+/*
+ * The endpoint bits of a convert route (NGX_HTTP_ENCONVERT_PDF or SHOT, and
+ * WEBSITE), from its name: url-to-pdf, url-to-screenshot, website-to-pdf,
+ * website-to-screenshot.
+ */
+
+static ngx_uint_t
+ngx_http_enconvert_endpoint_fields(ngx_str_t *endpoint)
+{
+    ngx_uint_t  fields;
+
+    fields = (endpoint->len > sizeof("-pdf") - 1
+              && ngx_strncmp(endpoint->data + endpoint->len
+                             - (sizeof("-pdf") - 1), "-pdf",
+                             sizeof("-pdf") - 1) == 0)
+             ? NGX_HTTP_ENCONVERT_PDF : NGX_HTTP_ENCONVERT_SHOT;
+
+    if (endpoint->len > sizeof("website-") - 1
+        && ngx_strncmp(endpoint->data, "website-", sizeof("website-") - 1)
+           == 0)
+    {
+        fields |= NGX_HTTP_ENCONVERT_WEBSITE;
+    }
+
+    return fields;
 }
 
 

@@ -28,7 +28,12 @@ with open(SPEC_FILE) as _f:
 
 PDF = "/v1/convert/url-to-pdf"
 SHOT = "/v1/convert/url-to-screenshot"
-REQUEST_SCHEMA = {PDF: "PdfRequest", SHOT: "ScreenshotRequest"}
+SITE_PDF = "/v1/convert/website-to-pdf"
+SITE_SHOT = "/v1/convert/website-to-screenshot"
+WEBSITE = (SITE_PDF, SITE_SHOT)
+REQUEST_SCHEMA = {PDF: "PdfRequest", SHOT: "ScreenshotRequest",
+                  SITE_PDF: "WebsitePdfRequest",
+                  SITE_SHOT: "WebsiteScreenshotRequest"}
 U = "https://a.example/"
 JOB = "job_" + "0123456789abcdef" * 2
 BATCH = "batch_" + "fedcba9876543210" * 2
@@ -39,7 +44,7 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # so not documented either.
 UNSERVED = ("/v1/nope", "/v1/", "/v1/convert/", "/v1/convert/url-to-docx",
             "/v1/convert/url-to-pdf/x", "/v1/convert/status",
-            "/v1/convert/website-to-pdf", "/v1/convert/website-to-screenshot",
+            "/v1/convert/website-to-pdf/x", "/v1/convert/website-to-docx",
             "/v1/health/x", "/v1/healthz",
             "/v1/files")
 
@@ -308,6 +313,8 @@ def sample(sch):
         return s.get("minimum", 1)
     if t == "string":
         return "x"
+    if t == "array":
+        return []
     if t == "object":
         return {r: sample(s["properties"][r]) for r in s.get("required", [])}
     raise AssertionError(s)
@@ -317,8 +324,11 @@ def sample(sch):
 # url, e-mail and callback rules have their own tests here; cookies (an
 # array of objects) and headers (free member names) theirs in
 # test_request_credentials.py, which also checks their documented limits.
+# include_patterns, exclude_patterns (arrays of strings): test_pattern_limits;
+# a website capture's direct_download (only false): test_website.py.
 SPECIAL = {"url", "notification_email", "callback_url", "cookies", "headers",
-           "output_format"}  # needs a URL array: test_output_format.py
+           "output_format",  # needs a URL array: test_output_format.py
+           "include_patterns", "exclude_patterns"}
 
 
 def field_paths(route):
@@ -326,11 +336,12 @@ def field_paths(route):
     objects included."""
     props, _ = request_fields(REQUEST_SCHEMA[route])
     out = []
+    special = SPECIAL | ({"direct_download"} if route in WEBSITE else set())
 
     def walk(prefix, members):
         for name, sch in members.items():
             path = prefix + name
-            if path in SPECIAL:
+            if path in special:
                 continue
             out.append((path, sch))
             s = non_null(sch)
@@ -496,7 +507,20 @@ def answering(backend, **by_op):
     backend.responder = lambda m: by_op.get(m.get("op"), lambda m: [])(m)
 
 
+def website_accepted(job_id=BATCH):
+    return jbody({"success": True, "status": "processing",
+                  "message": f"Website capture queued: 3 pages found. Poll "
+                             f"GET /v1/convert/batch/{job_id} for progress; "
+                             f"the pages come as one ZIP.",
+                  "job_id": job_id, "batch_id": job_id, "url_count": 3,
+                  "total_discovered": 3, "discovery_method": "sitemap",
+                  "truncated": False, "output_format": "zip"})
+
+
 def accept_all(m):
+    if m["endpoint"].startswith("website-"):
+        return [(0, accepted(m, BATCH)),
+                (0, final(m, status=202, body=website_accepted()))]
     return [(0, final(m, status=202, body=worker_accepted(
         BATCH if m["batch"] else JOB)))]
 
@@ -579,10 +603,11 @@ def test_documented_routes_are_the_routes_in_the_handler():
     top = {s for s in literals if s.startswith("/v1/") or s == "/health"}
     sub = {s for s in literals
            if re.fullmatch(r"[a-z][a-z-]*/", s)} | {
-        e for e in endpoints if e.startswith("url-to-")}
+        e for e in endpoints if e.startswith(("url-to-", "website-to-"))}
     assert top == {"/v1/convert/", "/v1/files/", "/v1/health",
                    "/v1/whoami", "/v1/auth/verify", "/health"}, top
-    assert sub == {"url-to-pdf", "url-to-screenshot", "status/", "batch/",
+    assert sub == {"url-to-pdf", "url-to-screenshot", "website-to-pdf",
+                   "website-to-screenshot", "status/", "batch/",
                    "download/"}, sub
     served = {t for t in top if not t.endswith("/convert/")}
     served |= {"/v1/convert/" + s for s in sub}
@@ -696,7 +721,11 @@ def test_module_answers_fit_the_document(env):
         ("GET", PDF, None, auth(), 405),
         ("DELETE", "/v1/convert/status/" + JOB, None, auth(), 405),
         ("POST", "/v1/health", b"{}", {}, 405),
-        ("GET", "/v1/convert/website-to-pdf", None, auth(), 404),
+        ("GET", "/v1/convert/website-to-pdf", None, auth(), 405),
+        ("POST", SITE_PDF, {"url": [U]}, auth(), 400),
+        ("POST", SITE_SHOT, {"url": U, "direct_download": True}, auth(),
+         400),
+        ("POST", PDF, {"url": U, "max_pages": 5}, auth(), 400),
         ("GET", "/v1/files/live/files/a%20b.pdf?expires=1&signature=00",
          None, {}, 400),
         ("GET", f"/v1/files/{FILE_KEY}?expires=9999999999"
@@ -896,7 +925,7 @@ def test_rate_limited_429(make_env):
 
 def all_fields():
     out = []
-    for route in (PDF, SHOT):
+    for route in REQUEST_SCHEMA:
         for path, sch in field_paths(route):
             out.append(pytest.param(route, path, sch,
                                     id=f"{route.rsplit('/', 1)[1]}:{path}"))
@@ -922,9 +951,11 @@ def test_documented_limits_are_enforced(env, route, path, sch):
             msg = backend.messages()[-1]
             options = msg["options"]
             if path == "async_mode":
-                # not an option: it decides the message's "async"
+                # not an option: it decides the message's "async" (always
+                # true for a website capture)
                 assert "async_mode" not in options, what
-                assert msg["async"] is bool(value), what
+                assert msg["async"] is (bool(value) or route in WEBSITE), \
+                    what
             elif value is None:
                 parent, _, leaf = path.rpartition(".")
                 holder = get_in(options, parent) if parent else options
@@ -945,21 +976,102 @@ def test_documented_limits_are_enforced(env, route, path, sch):
 
 
 def test_fields_of_one_endpoint_refused_by_the_other(env):
+    """A field documented for some convert routes only is refused with
+    invalid_field by every other one: pdf-only on the screenshot routes,
+    screenshot-only on the pdf routes, the crawl fields on url-to-*."""
     ngx, backend = env
-    pdf, _ = request_fields("PdfRequest")
-    shot, _ = request_fields("ScreenshotRequest")
-    for route, only in ((SHOT, set(pdf) - set(shot)),
-                        (PDF, set(shot) - set(pdf))):
-        assert only
-        for name in only:
-            resp = ngx.request("POST", route,
-                               {"url": U, name: sample(
-                                   (pdf if route == SHOT else shot)[name])},
+    fields = {route: request_fields(name)[0]
+              for route, name in REQUEST_SCHEMA.items()}
+    for route, mine in fields.items():
+        others = {name: sch for other in fields.values()
+                  for name, sch in other.items() if name not in mine}
+        assert others
+        for name, sch in others.items():
+            resp = ngx.request("POST", route, {"url": U, name: sample(sch)},
                                auth())
             got = check_answer(resp, "POST", route)
             assert (resp.status, got["error"], got["field"]) \
-                == (400, "invalid_field", name)
+                == (400, "invalid_field", name), (route, got)
+            assert route.rsplit("/", 1)[1] not in got["detail"], got
     assert backend.messages() == []
+
+
+@pytest.mark.parametrize("route", WEBSITE)
+def test_pattern_limits(env, route):
+    """include_patterns, exclude_patterns: the documented item count and
+    item lengths are the module's; the patterns themselves reach the
+    worker as sent (it judges the regular expressions)."""
+    ngx, backend = env
+    answering(backend, convert=accept_all)
+    props, _ = request_fields(REQUEST_SCHEMA[route])
+    for name in ("include_patterns", "exclude_patterns"):
+        s = non_null(props[name])
+        most, item = s["maxItems"], resolve(s["items"])
+        lo, hi = item["minLength"], item["maxLength"]
+        cases = [
+            ([], None, None),
+            (["x" * hi] * most, None, None),
+            (["^/docs/(a|b)+$", "[unclosed"], None, None),
+            (None, None, None),
+            (["x"] * (most + 1), "out_of_range", name),
+            (["x" * (hi + 1)], "out_of_range", name + "[0]"),
+            (["y", "x" * (lo - 1)], "out_of_range", name + "[1]"),
+            (["a\u0000b"], "invalid_value", name + "[0]"),
+            ("^/docs/", "invalid_type", name),
+            ({"a": "b"}, "invalid_type", name),
+            ([5], "invalid_type", name + "[0]"),
+            ([None], "invalid_type", name + "[0]"),
+        ]
+        for value, code, field in cases:
+            before = len(backend.messages())
+            resp = ngx.request("POST", route, {"url": U, name: value}, auth())
+            got = check_answer(resp, "POST", route)
+            what = (name, str(value)[:60], resp.status, got)
+            if code is None:
+                assert resp.status == 202, what
+                options = backend.messages()[-1]["options"]
+                if value is None:
+                    assert name not in options, what
+                else:
+                    assert options[name] == value, what
+                    assert not problems(props[name], value), what
+            else:
+                assert (resp.status, got["error"], got["field"]) \
+                    == (400, code, field), what
+                assert len(backend.messages()) == before, what
+
+
+def test_website_answers_fit_the_document(make_env):
+    """The worker's 202 and 400s relayed, and the module's own 202 when the
+    pages are still being found as enconvert_sync_timeout runs out."""
+    ngx, backend = make_env(sync_timeout="500ms")
+    answering(backend, convert=accept_all)
+    for route in WEBSITE:
+        resp = ngx.request("POST", route, {"url": U}, auth())
+        assert resp.status == 202, resp.body
+        got = check_answer(resp, "POST", route)
+        assert got["url_count"] == 3 and got["output_format"] == "zip"
+
+    answering(backend, convert=lambda m: [(0, accepted(m, BATCH))])
+    resp = ngx.request("POST", SITE_SHOT, {"url": U}, auth())
+    assert resp.status == 202, resp.body
+    got = check_answer(resp, "POST", SITE_SHOT)
+    assert got["url_count"] is None and got["batch_id"] == BATCH
+
+    for code, field, job_id in (("no_sitemap", None, BATCH),
+                                ("no_pages", None, BATCH),
+                                ("invalid_pattern", "include_patterns",
+                                 None)):
+        # a failed discovery follows the job's "accepted"; a refused
+        # pattern comes before any job is created
+        err = worker_error(400, code, "A sentence.", field, job_id)
+        answering(backend, convert=lambda m, err=err, job_id=job_id: (
+            [(0, accepted(m, BATCH))] if job_id else []) + [
+            (0, final(m, status=400, body=err["body"]))])
+        resp = ngx.request("POST", SITE_PDF, {"url": U}, auth())
+        got = check_answer(resp, "POST", SITE_PDF)
+        assert (resp.status, got["error"]) == (400, code), got
+        assert got.get("job_id") == job_id and got.get("field") == field
 
 
 def test_undocumented_fields_are_refused(env):

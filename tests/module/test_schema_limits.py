@@ -14,6 +14,10 @@ import pytest
 
 from test_validation import PDF, SHOT, U, forwarded, reject
 
+# a route that takes the fields of each "endpoints" class
+ROUTES = {"all": PDF, "pdf": PDF, "screenshot": SHOT,
+          "website": "/v1/convert/website-to-pdf"}
+
 REPO = os.path.join(os.path.dirname(__file__), "..", "..")
 SCHEMA = os.path.join(REPO, "schema", "options.json")
 
@@ -81,7 +85,7 @@ def body_with(path, v):
 @pytest.mark.parametrize("path,field", probes())
 def test_every_limit_of_the_schema_is_the_modules(env, path, field):
     ngx, backend = env
-    endpoint = SHOT if field.get("endpoints") == "screenshot" else PDF
+    endpoint = ROUTES[field.get("endpoints", "all")]
     step = 0.001 if field["type"] == "number" else 1
     name = ".".join(str(p) for p in path).replace(".0.", "[0].")
     # No URL is 1 byte long: a cookie's url is probed at its maximum only.

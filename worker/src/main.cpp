@@ -25,11 +25,13 @@
 #include "intake/intake.h"
 #include "janitor/janitor.h"
 #include "log/log.h"
+#include "notify/ca_bundle.h"
 #include "notify/notifier.h"
 #include "render/renderer_pool.h"
 #include "render/xvfb.h"
 #include "scheduler/batch_archiver.h"
 #include "scheduler/scheduler.h"
+#include "scheduler/site_discoverer.h"
 #include "storage/backend.h"
 
 namespace {
@@ -179,6 +181,27 @@ int serve(const std::vector<std::string>& args) {
         storage);
     StoppingThread archive_thread(
         stop, [&] { run_component("archiver", exit_code, [&] { archiver.run(stop); }); });
+    // Website captures (issue 11): each discoverer finds one site's pages
+    // at a time, off the intake's loop.
+    scheduler::DiscovererOptions discoverer_options;
+    discoverer_options.database_url = cfg.database_url;
+    discoverer_options.worker_id = cfg.worker_id;
+    discoverer_options.allowed_networks = cfg.allowed_networks;
+    discoverer_options.ca_bundle = notify::combined_ca_bundle(cfg.tls_ca_file);
+    discoverer_options.page_budget = std::chrono::seconds(cfg.crawl_page_timeout_seconds);
+    discoverer_options.total_budget = std::chrono::seconds(cfg.crawl_time_budget_seconds);
+    discoverer_options.max_attempts = cfg.max_attempts;
+    std::vector<std::unique_ptr<scheduler::SiteDiscoverer>> discoverers;
+    std::vector<std::unique_ptr<StoppingThread>> discover_threads;
+    for (int i = 0; i < cfg.crawl_workers; ++i) {
+        scheduler::SiteDiscoverer* d =
+            discoverers
+                .emplace_back(std::make_unique<scheduler::SiteDiscoverer>(discoverer_options))
+                .get();
+        discover_threads.push_back(std::make_unique<StoppingThread>(stop, [d, &exit_code, &stop] {
+            run_component("discoverer", exit_code, [&] { d->run(stop); });
+        }));
+    }
     std::unique_ptr<janitor::Janitor> janitor;
     if (cfg.retention_seconds > 0) {
         janitor::JanitorOptions janitor_options;
@@ -204,6 +227,7 @@ int serve(const std::vector<std::string>& args) {
     stop = true;
     notify_thread.join();
     archive_thread.join();
+    for (auto& t : discover_threads) t->join();
     sched_thread.join();
     intake_thread.join();
     janitor_thread.join();

@@ -1,5 +1,6 @@
 #include "api/client_answers.h"
 
+#include "api/website_answers.h"
 #include "storage/object_key.h"
 
 namespace enconvert::api {
@@ -92,13 +93,14 @@ HttpAnswer batch_answer(const db::JobView& job, const storage::Presigner& presig
     // As the archiver (db::kWantsArchiveSql): a ZIP is made for batches only.
     const bool zip_mode =
         job.is_batch && wants_zip(job.options) && (job.status == "processing" || zip_stored);
+    // A job with no task: a website capture whose discovery is pending
+    // (processing) or found nothing (failed).
     const char* status = in_progress > 0 || job.status == "processing" ? "processing"
+                         : total == 0                                  ? "failed"
                          : completed == total                          ? "completed"
                          : failed == total                             ? "failed"
                                                                        : "partial";
-    return json_answer(
-        200,
-        json{{"batch_id", job.id},
+    json body{{"batch_id", job.id},
              {"job_id", job.id},
              {"status", status},
              {"total", total},
@@ -109,7 +111,15 @@ HttpAnswer batch_answer(const db::JobView& job, const storage::Presigner& presig
              {"zip_download_url",
               zip_stored ? json(presigner.url(job.base_url, *job.zip_object_key)) : json(nullptr)},
              {"zip_error", job.zip_error ? json(*job.zip_error) : json(nullptr)},
-             {"items", std::move(items)}});
+             {"items", std::move(items)}};
+    if (!job.discovery_state.empty()) {
+        // A website capture: progress while its pages are still being
+        // found, and what was found (the 202's fields).
+        body["discovery"] = discovery_json(job);
+        body["total_discovered"] = body["discovery"]["total_discovered"];
+        body["discovery_method"] = body["discovery"]["method"];
+    }
+    return json_answer(200, body);
 }
 
 HttpAnswer whoami_answer(const db::ApiKeyIdentity& identity) {

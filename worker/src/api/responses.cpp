@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "api/website_answers.h"
 #include "storage/object_key.h"
 
 namespace enconvert::api {
@@ -142,15 +143,19 @@ json status_object(const db::JobView& job, const storage::Presigner& presigner) 
         }
         tasks.push_back(std::move(item));
     }
-    return json{{"job_id", job.id},
-                {"status", job.status},
-                {"total_tasks", job.tasks.size()},
-                {"completed_tasks", completed},
-                {"failed_tasks", failed},
-                {"tasks", std::move(tasks)},
-                {"created_at", job.created_at},
-                {"completed_at", job.completed_at ? json(*job.completed_at) : json(nullptr)},
-                {"notifications", json::array()}};
+    json obj{{"job_id", job.id},
+             {"status", job.status},
+             {"total_tasks", job.tasks.size()},
+             {"completed_tasks", completed},
+             {"failed_tasks", failed},
+             {"tasks", std::move(tasks)},
+             {"created_at", job.created_at},
+             {"completed_at", job.completed_at ? json(*job.completed_at) : json(nullptr)},
+             {"notifications", json::array()}};
+    // A website capture: what discovery found, or why it found nothing (a
+    // failed discovery leaves no task to carry the reason).
+    if (!job.discovery_state.empty()) obj["discovery"] = discovery_json(job);
+    return obj;
 }
 
 HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner,

@@ -66,7 +66,13 @@ po::options_description describe(WorkerConfig& c) {
         ("heartbeat_interval_ms", po::value(&c.heartbeat_interval_ms)->default_value(1000),
          "ZeroMQ heartbeat interval")  //
         ("heartbeat_timeout_ms", po::value(&c.heartbeat_timeout_ms)->default_value(3000),
-         "silence after which a peer's connection is dropped");
+         "silence after which a peer's connection is dropped")  //
+        ("crawl_workers", po::value(&c.crawl_workers)->default_value(2),
+         "website discoveries run at once")  //
+        ("crawl_page_timeout_seconds", po::value(&c.crawl_page_timeout_seconds)->default_value(15),
+         "one fetch of a website discovery")  //
+        ("crawl_time_budget_seconds", po::value(&c.crawl_time_budget_seconds)->default_value(60),
+         "one whole website discovery");
     notify::add_notifier_options(d);
     storage::add_storage_options(d);
     return d;
@@ -118,6 +124,10 @@ void check_listen_security(const WorkerConfig& c) {
                           "'allow_plain_tcp = true' on a network you trust entirely");
     check_range(c.heartbeat_interval_ms, 100, 60000, "heartbeat_interval_ms");
     check_range(c.heartbeat_timeout_ms, c.heartbeat_interval_ms, 600000, "heartbeat_timeout_ms");
+    check_range(c.crawl_workers, 1, 64, "crawl_workers");
+    check_range(c.crawl_page_timeout_seconds, 1, 300, "crawl_page_timeout_seconds");
+    check_range(c.crawl_time_budget_seconds, c.crawl_page_timeout_seconds, 3600,
+                "crawl_time_budget_seconds");
 }
 
 }  // namespace

@@ -54,6 +54,12 @@ struct WorkerConfig {
     bool allow_plain_tcp = false;            // tcp:// beyond loopback without CURVE
     int heartbeat_interval_ms = 1000;
     int heartbeat_timeout_ms = 3000;
+    // Website capture (docs/website-capture.md): concurrent discoveries per
+    // worker, and the time one fetch and one whole discovery may take (the
+    // request waits for it: keep it below the module's enconvert_sync_timeout).
+    int crawl_workers = 2;
+    int crawl_page_timeout_seconds = 15;
+    int crawl_time_budget_seconds = 60;
     notify::NotifierOptions notify;   // the notifier's own keys
     storage::StorageOptions storage;  // storage_backend and s3_* keys
 };

@@ -2,6 +2,7 @@
 
 #include "db/batch_archives.h"
 #include "db/fields.h"
+#include "db/site_discoveries.h"
 #include "notify/outbox.h"
 
 namespace enconvert::db {
@@ -60,8 +61,8 @@ InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
         "WITH job AS ("
         " INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, options,"
         " notification_email, callback_url, base_url, idempotency_key, request_fingerprint,"
-        " client_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $15)"
+        " client_id, discovery_state)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $15, $16)"
         " ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
         " DO NOTHING RETURNING id, account_id),"
         " task AS ("
@@ -74,7 +75,9 @@ InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
         "enconvert_insert_job", job.id, job.account_id, job.api_key_id, job.endpoint, job.is_batch,
         job.is_sync, job.options.dump(), job.notification_email, job.callback_url, job.base_url,
         job.idempotency_key, job.request_fingerprint, nlohmann::json(job.urls).dump(),
-        std::string(kTaskReadyChannel), job.client_id);
+        // A website capture has no task yet: its discovery is what waits.
+        std::string(job.discover ? kDiscoveryReadyChannel : kTaskReadyChannel), job.client_id,
+        job.discover ? std::optional<std::string>("pending") : std::nullopt);
     if (ins.empty()) {
         // Committed by the other request by now (our INSERT waited for it);
         // under READ COMMITTED a new statement sees it.
@@ -112,7 +115,9 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         "t.object_key, t.filename, t.file_size, t.conversion_time, t.error_code, t.error) "
         "ORDER BY t.position), '[]') FROM tasks t WHERE t.job_id = j.id)::text, "
         "expired_at IS NOT NULL, is_batch, client_id, coalesce(zip_state, ''), "
-        "zip_object_key, zip_file_size, zip_error "
+        "zip_object_key, zip_file_size, zip_error, coalesce(discovery_state, ''), "
+        "discovery_method, discovery_total, coalesce(discovery_truncated, false), "
+        "discovery_error_code, discovery_error "
         "FROM jobs j WHERE id = $1 AND account_id = $2";
     conn.prepare("enconvert_load_job", kSql);
     pqxx::nontransaction tx(conn);
@@ -135,6 +140,12 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
     v.zip_object_key = opt_string(j[0][14]);
     if (!j[0][15].is_null()) v.zip_file_size = j[0][15].as<std::int64_t>();
     v.zip_error = opt_string(j[0][16]);
+    v.discovery_state = j[0][17].as<std::string>();
+    v.discovery_method = opt_string(j[0][18]);
+    if (!j[0][19].is_null()) v.discovery_total = j[0][19].as<std::int64_t>();
+    v.discovery_truncated = j[0][20].as<bool>();
+    v.discovery_error_code = opt_string(j[0][21]);
+    v.discovery_error = opt_string(j[0][22]);
     auto opt = [](const nlohmann::json& value) -> std::optional<nlohmann::json> {
         if (value.is_null()) return std::nullopt;
         return value;

@@ -5,9 +5,16 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace enconvert::db {
+
+// website-to-pdf and website-to-screenshot: a website capture (issue 11),
+// whose one request URL is where discovery starts.
+inline bool is_website_endpoint(std::string_view endpoint) {
+    return endpoint == "website-to-pdf" || endpoint == "website-to-screenshot";
+}
 
 struct NewJob {
     std::string id;
@@ -26,6 +33,9 @@ struct NewJob {
     // The client's own id for the job (request field job_id), if it sent one.
     std::optional<std::string> client_id;
     std::vector<std::string> urls;
+    // A website capture (issue 11): created with no task, waiting for its
+    // discovery (db/site_discoveries.h); `urls` must be empty.
+    bool discover = false;
 };
 
 // Bounds on the queue's unfinished (pending or processing) tasks, checked
@@ -89,6 +99,14 @@ struct JobView {
     std::optional<std::string> zip_object_key;
     std::optional<std::int64_t> zip_file_size;
     std::optional<std::string> zip_error;
+    // A website capture's discovery (migration 010): discovery_state is ""
+    // (not a website capture), "pending", "done" or "failed".
+    std::string discovery_state;
+    std::optional<std::string> discovery_method;  // "sitemap" or "full_crawl"
+    std::optional<std::int64_t> discovery_total;
+    bool discovery_truncated = false;
+    std::optional<std::string> discovery_error_code;
+    std::optional<std::string> discovery_error;
 };
 
 struct ClaimedTask {

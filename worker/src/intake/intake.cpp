@@ -6,6 +6,7 @@
 
 #include "db/errors.h"
 #include "db/job_repository.h"
+#include "db/site_discoveries.h"
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
 
@@ -96,7 +97,7 @@ Intake::~Intake() = default;
 
 std::unique_ptr<db::Session> Intake::open_session() const {
     auto s = std::make_unique<db::Session>(options_.database_url,
-                                           std::vector<std::string>{db::kJobDoneChannel});
+                                           std::vector<std::string>{db::kJobDoneChannel, db::kDiscoveryDoneChannel});
     s->set_statement_timeout(options_.statement_timeout);
     return s;
 }
@@ -157,7 +158,10 @@ void Intake::handle_job_done(const std::string& job_id) {
     try {
         for (auto it = list.begin(); it != list.end();) {
             auto answer =
-                handler_.sync_result(session_->conn(), job_id, it->account_id, it->direct_download);
+                it->website
+                    ? handler_.website_result(session_->conn(), job_id, it->account_id)
+                    : handler_.sync_result(session_->conn(), job_id, it->account_id,
+                                           it->direct_download);
             if (!answer) {
                 ++it;  // still processing (stale notification): keep waiting
                 continue;
@@ -239,8 +243,9 @@ void Intake::handle_request(const std::string& identity, const Request& req) {
         }
         // The job is committed; its NOTIFY can only be read by this thread
         // after we return to the loop, and the waiter exists before that.
-        waiters_.add(*out.job_id, Waiter{identity, req.id, out.account_id, out.direct_download,
-                                         std::chrono::steady_clock::now() + options_.sync_wait});
+        waiters_.add(*out.job_id,
+                     Waiter{identity, req.id, out.account_id, out.direct_download, out.website,
+                            std::chrono::steady_clock::now() + options_.sync_wait});
         send(identity, encode_accepted(req.id, *out.job_id));
     } catch (const pqxx::broken_connection&) {
         drop_session("during a request");

@@ -1,6 +1,8 @@
 #include "intake/request_handler.h"
 
 #include "api/client_answers.h"
+#include "api/website_answers.h"
+#include "crawl/url_filter.h"
 #include "db/job_repository.h"
 #include "intake/fingerprint.h"
 #include "log/log.h"
@@ -26,6 +28,34 @@ bool option_bool(const nlohmann::json& options, const char* key) {
     return it != options.end() && it->is_boolean() && it->get<bool>();
 }
 
+// 400 invalid_pattern naming the first include/exclude pattern that cannot
+// be used (docs/website-capture.md "Patterns").
+std::optional<api::HttpAnswer> website_pattern_refusal(const nlohmann::json& options) {
+    for (const char* field : {"include_patterns", "exclude_patterns"}) {
+        const auto it = options.find(field);
+        if (it == options.end() || it->is_null()) continue;
+        if (!it->is_array()) {
+            // The discoverer would ignore it and capture the whole site.
+            return api::error_answer(
+                400, "invalid_pattern",
+                std::string(field) + " must be an array of regular expressions (strings).",
+                std::string(field));
+        }
+        for (std::size_t i = 0; i < it->size(); ++i) {
+            const auto& p = (*it)[i];
+            const auto why = p.is_string() ? crawl::pattern_error(p.get<std::string>())
+                                           : std::optional<std::string>("it is not a string");
+            if (why) {
+                const std::string where = std::string(field) + "[" + std::to_string(i) + "]";
+                return api::error_answer(400, "invalid_pattern",
+                                         "The pattern " + where + " cannot be used: " + *why,
+                                         std::string(field));
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequest& req) {
@@ -35,11 +65,21 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
         out.final = api::invalid_api_key_answer();
         return out;
     }
-    // A URL array is always async (docs/api.md), whatever the flag says.
-    const bool sync = !req.async && !req.batch;
+    const bool website = db::is_website_endpoint(req.endpoint);
+    if (website) {
+        // Checked before anything is created: a pattern std::regex cannot
+        // compile would otherwise fail the discovery later.
+        if (auto refusal = website_pattern_refusal(req.options)) {
+            out.final = std::move(refusal);
+            return out;
+        }
+    }
+    // A URL array is always async (docs/api.md), whatever the flag says; so
+    // is a website capture, a batch of the pages its discovery finds.
+    const bool sync = !req.async && !req.batch && !website;
 
     db::NewJob job;
-    job.id = util::new_job_id(req.batch);
+    job.id = util::new_job_id(req.batch || website);
     job.account_id = identity->account_id;
     job.api_key_id = identity->key_id;
     job.endpoint = req.endpoint;
@@ -55,6 +95,15 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
     job.idempotency_key = req.idempotency_key;
     if (req.idempotency_key) job.request_fingerprint = request_fingerprint(req);
     job.urls = req.urls;
+    if (website) {
+        // No task yet: discovery finds the pages (db/site_discoveries.h),
+        // starting at the request's one URL; the pages always come as a ZIP.
+        job.discover = true;
+        job.is_batch = true;
+        job.options["url"] = req.urls.front();
+        job.options["output_format"] = "zip";
+        job.urls.clear();
+    }
 
     const db::InsertResult ins = db::insert_job(conn, job, queue_limits_);
     if (ins.queue_full) {
@@ -83,6 +132,13 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
                {"tasks", req.urls.size()},
                {"mode", sync ? "sync" : "async"}});
     if (ins.created) metrics::worker_metrics().job_accepted(req.endpoint);
+    if (website) {
+        // Answered once the discovery is recorded (website_result); a
+        // replay of a job whose discovery is done is answered now.
+        out.website = true;
+        out.final = website_result(conn, ins.job_id, identity->account_id);
+        return out;
+    }
     if (!sync) {
         out.final = api::accepted_answer(ins.job_id, ins.status, ins.notification_email,
                                          ins.callback_url, req.urls.size(),
@@ -126,6 +182,15 @@ api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusReque
     if (req.view == View::batch) return api::batch_answer(*job, presigner_);
     if (api::answers_as_client_job(*job)) return api::client_status_answer(*job, presigner_);
     return api::status_answer(*job, presigner_, notify::notifications_for_job(conn, job->id));
+}
+
+std::optional<api::HttpAnswer> RequestHandler::website_result(pqxx::connection& conn,
+                                                              const std::string& job_id,
+                                                              std::int64_t account_id) {
+    const auto job = db::load_job(conn, job_id, account_id);
+    if (!job) return api::job_not_found_answer();
+    if (job->expired) return api::job_expired_answer(job->id);
+    return api::website_answer(*job);
 }
 
 std::optional<api::HttpAnswer> RequestHandler::sync_result(pqxx::connection& conn,

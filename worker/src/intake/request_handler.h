@@ -26,6 +26,9 @@ struct ConvertOutcome {
     std::optional<std::string> job_id;
     std::int64_t account_id = 0;
     bool direct_download = false;
+    // A website capture: without `final`, the caller waits for its
+    // discovery (website_result) rather than for the job's end.
+    bool website = false;
 };
 
 class RequestHandler {
@@ -43,6 +46,12 @@ class RequestHandler {
     // nullopt while it is still processing (or if it vanished).
     std::optional<api::HttpAnswer> sync_result(pqxx::connection& conn, const std::string& job_id,
                                                std::int64_t account_id, bool direct_download);
+
+    // The answer to a website capture's request once its discovery is
+    // recorded; nullopt while it is pending.
+    std::optional<api::HttpAnswer> website_result(pqxx::connection& conn,
+                                                  const std::string& job_id,
+                                                  std::int64_t account_id);
 
   private:
     auth::KeyCache keys_;

@@ -1,5 +1,5 @@
-// Sync convert requests waiting for their job to become terminal, keyed by
-// job id. Owned by the intake thread.
+// Sync convert requests waiting for their job to become terminal, and
+// website captures waiting for their discovery, keyed by job id. Owned by the intake thread.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,9 @@ struct Waiter {
     std::uint64_t request_id = 0;
     std::int64_t account_id = 0;
     bool direct_download = false;
+    // A website capture: answered once its discovery is recorded (202 with
+    // what was found, or 400), not when the job ends.
+    bool website = false;
     std::chrono::steady_clock::time_point deadline;
 };
 

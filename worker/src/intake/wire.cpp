@@ -90,8 +90,11 @@ ConvertRequest decode_convert(const json& msg) {
     r.key = required_string(msg, "key", 512);
     r.base_url = required_string(msg, "base_url", 2048);
     r.endpoint = required_string(msg, "endpoint", 64);
-    if (r.endpoint != "url-to-pdf" && r.endpoint != "url-to-screenshot") {
-        throw WireError{"key 'endpoint' must be url-to-pdf or url-to-screenshot"};
+    if (r.endpoint != "url-to-pdf" && r.endpoint != "url-to-screenshot" &&
+        !db::is_website_endpoint(r.endpoint)) {
+        throw WireError{
+            "key 'endpoint' must be url-to-pdf, url-to-screenshot, website-to-pdf or "
+            "website-to-screenshot"};
     }
     const json& urls = required(msg, "urls");
     if (!urls.is_array()) throw WireError{"key 'urls' must be an array"};
@@ -106,6 +109,9 @@ ConvertRequest decode_convert(const json& msg) {
             throw WireError{where + " must be an absolute http(s) URL of at most 2048 bytes"};
         }
         r.urls.push_back(std::move(u));
+    }
+    if (db::is_website_endpoint(r.endpoint) && urls.size() != 1) {
+        throw WireError{"key 'urls' must hold the one start URL of a website capture"};
     }
     r.batch = required_bool(msg, "batch");
     r.async = required_bool(msg, "async");

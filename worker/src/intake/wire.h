@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/responses.h"
+#include "db/job_types.h"
 #include "options/option_limits.h"
 
 namespace enconvert::intake {

@@ -47,6 +47,12 @@ inline constexpr Range wait_for_selector_timeout{1, 60000};
 inline constexpr Range delay{0, 30000};
 inline constexpr Range timeout{1, 300};
 inline constexpr Range image_quality{1, 100};
+inline constexpr std::size_t include_patterns_max_items = 20;
+inline constexpr Range include_patterns_item_length{1, 500};
+inline constexpr std::size_t exclude_patterns_max_items = 20;
+inline constexpr Range exclude_patterns_item_length{1, 500};
+inline constexpr Range max_pages{1, 1000};
+inline constexpr Range max_depth{0, 10};
 inline constexpr std::size_t cookies_max_items = 50;
 inline constexpr std::size_t headers_max_items = 20;
 

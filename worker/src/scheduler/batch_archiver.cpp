@@ -1,13 +1,13 @@
 #include "scheduler/batch_archiver.h"
 
-#include <poll.h>
-
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
+#include "scheduler/claim_loop.h"
+#include "scheduler/site_page_names.h"
 #include "storage/object_key.h"
 #include "storage/zip_archive.h"
 #include "util/ids.h"
@@ -19,7 +19,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr log::Logger kLog{"archiver"};
-constexpr std::chrono::milliseconds kStopCheck{250};
 
 // The build's scratch directory, removed with everything in it.
 class ScratchDir {
@@ -41,8 +40,13 @@ class ScratchDir {
 // name its download has (X-Filename) and, with the task id in it, unique
 // within the batch; like the vendor's ZIP entries it carries a time stamp.
 // (The answers' `filename` is the same for two URLs of one host.)
-std::string result_name(const db::TaskView& t) {
+// A website capture's pages are named after their paths instead
+// (site_page_names.h): the ZIP mirrors the site.
+std::string result_name(const db::ArchiveJob& job, const db::TaskView& t) {
     const std::string& key = *t.object_key;
+    if (db::is_website_endpoint(job.endpoint)) {
+        return site_page_entry_name(t.url, key.substr(key.rfind('.') + 1));
+    }
     return key.substr(key.rfind('/') + 1);
 }
 
@@ -68,12 +72,14 @@ std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storag
             }
             const fs::path local = scratch.path() / ("task-" + std::to_string(t.id));
             storage.fetch(*t.object_key, local);
-            const std::string name = storage::unique_entry_name(used, result_name(t));
+            const std::string name = storage::unique_entry_name(used, result_name(job, t));
             zip.add_file(name, local);
             files.push_back({{"source_url", t.url}, {"file", name}});
             if (!keep_going()) return std::nullopt;
         }
-        if (!failed.empty()) {
+        // A website capture always lists its pages: which file is which
+        // page is not obvious from a path-based name alone.
+        if (!failed.empty() || db::is_website_endpoint(job.endpoint)) {
             const nlohmann::json manifest{
                 {"batch_id", job.job_id}, {"files", files}, {"failed", failed}};
             // An error text is the page's or the renderer's: bytes that
@@ -154,27 +160,8 @@ bool BatchArchiver::archive_one() {
 
 void BatchArchiver::run(const std::atomic<bool>& stop) {
     kLog.info("started", {{"worker_id", options_.worker_id}});
-    auto next_look = std::chrono::steady_clock::now();
-    while (!stop.load()) {
-        bool look = session_.ensure();
-        if (session_.take_notifications()) look = true;
-        if (std::chrono::steady_clock::now() >= next_look) look = true;
-        if (session_ && look) {
-            next_look = std::chrono::steady_clock::now() + options_.poll_interval;
-            try {
-                while (!stop.load() && archive_one()) {
-                }
-            } catch (const pqxx::broken_connection&) {
-                session_.drop("while making a batch ZIP");
-            } catch (const std::exception& e) {
-                // The job's lease runs out and it is tried again.
-                kLog.error("making a batch ZIP failed", {{"error", e.what()}});
-                metrics::worker_metrics().database_error("archiver");
-            }
-        }
-        pollfd fd{session_ ? session_->fd() : -1, POLLIN, 0};
-        ::poll(&fd, 1, static_cast<int>(kStopCheck.count()));
-    }
+    run_claim_loop(session_, stop, options_.poll_interval, kLog, "archiver", "making a batch ZIP",
+                   [this] { return archive_one(); });
     kLog.info("stopped");
 }
 

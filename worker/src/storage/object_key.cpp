@@ -65,7 +65,7 @@ std::string host_name_for_key(std::string_view url) {
 }
 
 std::string format_for(std::string_view endpoint, const nlohmann::json& options) {
-    if (endpoint == "url-to-pdf") return "pdf";
+    if (endpoint == "url-to-pdf" || endpoint == "website-to-pdf") return "pdf";
     if (auto it = options.find("image_format"); it != options.end() && it->is_string()) {
         const std::string f = it->get<std::string>();
         if (f == "png" || f == "jpeg" || f == "webp") return f;

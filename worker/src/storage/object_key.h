@@ -20,8 +20,8 @@ std::string sanitize_name(std::string_view raw);
 // "file" if nothing usable remains.
 std::string host_name_for_key(std::string_view url);
 
-// "pdf" for url-to-pdf, else options.image_format ("png", "jpeg", "webp"),
-// default "png".
+// "pdf" for url-to-pdf and website-to-pdf, else options.image_format ("png",
+// "jpeg", "webp"), default "png".
 std::string format_for(std::string_view endpoint, const nlohmann::json& options);
 std::string extension_for(std::string_view format);     // jpeg → "jpg"
 std::string content_type_for(std::string_view format);  // application/pdf, image/…

@@ -165,3 +165,71 @@ TEST(ClientAnswers, WhoamiAndVerify) {
     EXPECT_EQ(v["authenticated"], true);
     EXPECT_EQ(v["key_type"], "private");
 }
+
+TEST(ClientAnswers, WebsiteBatchWhileItsPagesAreFound) {
+    db::JobView job = job_of({}, "processing");
+    job.endpoint = "website-to-pdf";
+    job.is_batch = true;
+    job.options = {{"url", "https://example.com/"}, {"output_format", "zip"}};
+    job.discovery_state = "pending";
+    const json b = json::parse(api::batch_answer(job, kPresigner).body);
+    EXPECT_EQ(b["status"], "processing");
+    EXPECT_EQ(b["total"], 0);
+    EXPECT_EQ(b["output_mode"], "zip");
+    EXPECT_TRUE(b["items"].empty());
+    EXPECT_EQ(b["discovery"]["state"], "pending");
+    EXPECT_TRUE(b["total_discovered"].is_null());
+    EXPECT_TRUE(b["discovery_method"].is_null());
+}
+
+TEST(ClientAnswers, WebsiteBatchShowsWhatWasFoundAndTheProgress) {
+    db::JobView job = job_of({"success", "failed", "pending"}, "processing");
+    job.endpoint = "website-to-pdf";
+    job.is_batch = true;
+    job.options = {{"url", "https://example.com/"}, {"output_format", "zip"}};
+    job.discovery_state = "done";
+    job.discovery_method = "full_crawl";
+    job.discovery_total = 12;
+    job.discovery_truncated = true;
+    const json b = json::parse(api::batch_answer(job, kPresigner).body);
+    EXPECT_EQ(b["status"], "processing");
+    EXPECT_EQ(b["total"], 3);
+    EXPECT_EQ(b["completed"], 1);
+    EXPECT_EQ(b["failed"], 1);
+    EXPECT_EQ(b["in_progress"], 1);
+    EXPECT_EQ(b["total_discovered"], 12);
+    EXPECT_EQ(b["discovery_method"], "full_crawl");
+    EXPECT_EQ(b["discovery"]["state"], "done");
+    EXPECT_EQ(b["discovery"]["truncated"], true);
+    EXPECT_EQ(b["discovery"]["total_discovered"], 12);
+}
+
+TEST(ClientAnswers, WebsiteBatchThatFoundNothingFailed) {
+    db::JobView job = job_of({}, "failed");
+    job.endpoint = "website-to-pdf";
+    job.is_batch = true;
+    job.options = {{"url", "https://example.com/"}, {"output_format", "zip"}};
+    job.discovery_state = "failed";
+    job.discovery_method = "sitemap";
+    job.discovery_error_code = "no_sitemap";
+    job.discovery_error = "No sitemap was found.";
+    const json b = json::parse(api::batch_answer(job, kPresigner).body);
+    EXPECT_EQ(b["status"], "failed");
+    EXPECT_EQ(b["total"], 0);
+    // No ZIP will come.
+    EXPECT_EQ(b["output_mode"], "individual");
+    EXPECT_TRUE(b["zip_download_url"].is_null());
+    EXPECT_EQ(b["discovery"]["state"], "failed");
+    EXPECT_EQ(b["discovery"]["error_code"], "no_sitemap");
+    EXPECT_EQ(b["discovery"]["error"], "No sitemap was found.");
+    EXPECT_EQ(b["discovery_method"], "sitemap");
+    EXPECT_TRUE(b["total_discovered"].is_null());
+}
+
+TEST(ClientAnswers, AnOrdinaryBatchHasNoDiscoveryFields) {
+    const json b =
+        json::parse(api::batch_answer(job_of({"success"}, "completed"), kPresigner).body);
+    EXPECT_FALSE(b.contains("discovery"));
+    EXPECT_FALSE(b.contains("total_discovered"));
+    EXPECT_FALSE(b.contains("discovery_method"));
+}

@@ -216,6 +216,29 @@ TEST(Responses, StatusObject) {
                  {"notifications", json::array()}}));
 }
 
+TEST(Responses, StatusObjectOfAWebsiteCaptureCarriesItsDiscovery) {
+    db::JobView job;
+    job.id = "batch_1";
+    job.endpoint = "website-to-pdf";
+    job.status = "failed";
+    job.is_batch = true;
+    job.created_at = "2026-01-01T00:00:00Z";
+    job.completed_at = "2026-01-01T00:00:09Z";
+    job.discovery_state = "failed";
+    job.discovery_method = "sitemap";
+    job.discovery_error_code = "no_sitemap";
+    job.discovery_error = "No sitemap was found.";
+    const json s = api::status_object(job, kPresigner);
+    EXPECT_EQ(s["total_tasks"], 0);
+    EXPECT_EQ(s["status"], "failed");
+    // With no task, the discovery is where the reason is.
+    EXPECT_EQ(s["discovery"]["state"], "failed");
+    EXPECT_EQ(s["discovery"]["error_code"], "no_sitemap");
+    EXPECT_EQ(s["discovery"]["error"], "No sitemap was found.");
+    // Other jobs have no such field.
+    EXPECT_FALSE(api::status_object(one_task_job("success"), kPresigner).contains("discovery"));
+}
+
 TEST(Responses, Health) {
     const auto ok = api::health_answer(true);
     EXPECT_EQ(ok.status, 200);

@@ -11,6 +11,7 @@
 #include "../db/pg_fixture.h"
 #include "admin/key_command.h"
 #include "db/job_repository.h"
+#include "db/site_discoveries.h"
 
 using namespace enconvert;
 using nlohmann::json;
@@ -147,6 +148,60 @@ TEST_F(IntakeTest, SyncConvertGetsAcceptedThenFinal) {
     EXPECT_EQ(final_reply["status"], 504);
     EXPECT_EQ(body(final_reply)["error"], "timeout");
     EXPECT_EQ(body(final_reply)["job_id"], job_id);
+}
+
+TEST_F(IntakeTest, WebsiteCaptureIsAnsweredOnceItsDiscoveryIsRecorded) {
+    json msg = convert_msg(30, true);
+    msg["endpoint"] = "website-to-pdf";
+    msg["urls"] = {"https://example.com/docs/"};
+    msg["batch"] = true;
+    send(msg);
+    const json accepted = recv();
+    ASSERT_FALSE(accepted.is_null());
+    EXPECT_EQ(accepted["kind"], "accepted");
+    const std::string job_id = accepted["job_id"];
+
+    json failing = msg;
+    failing["id"] = 31;
+    failing["options"] = {{"crawl_mode", "sitemap"}};
+    send(failing);
+    const json accepted2 = recv();
+    ASSERT_EQ(accepted2["kind"], "accepted");
+    const std::string failing_id = accepted2["job_id"];
+
+    // Play the discoverer: the first job's pages, the second's no sitemap.
+    for (int i = 0; i < 2; ++i) {
+        const auto d = db::claim_discovery(*conn_, "d", 300);
+        ASSERT_TRUE(d);
+        db::DiscoveryOutcome o;
+        o.method = "sitemap";
+        if (d->job_id == job_id) {
+            o.urls = {"https://example.com/docs/", "https://example.com/docs/a"};
+            o.total_discovered = 2;
+        } else {
+            o.error_code = "no_sitemap";
+            o.error = "No sitemap was found.";
+        }
+        ASSERT_TRUE(db::finish_discovery(*conn_, "d", d->job_id, o).applied);
+    }
+    std::set<int> answered;
+    for (int i = 0; i < 2; ++i) {
+        const json r = recv();
+        ASSERT_FALSE(r.is_null()) << "missing final reply";
+        EXPECT_EQ(r["kind"], "final");
+        const int id = r["id"];
+        answered.insert(id);
+        if (id == 30) {
+            EXPECT_EQ(r["status"], 202);
+            EXPECT_EQ(body(r)["batch_id"], job_id);
+            EXPECT_EQ(body(r)["url_count"], 2);
+        } else {
+            EXPECT_EQ(r["status"], 400);
+            EXPECT_EQ(body(r)["error"], "no_sitemap");
+            EXPECT_EQ(body(r)["job_id"], failing_id);
+        }
+    }
+    EXPECT_EQ(answered, (std::set<int>{30, 31}));
 }
 
 TEST_F(IntakeTest, SyncRetryWithSameKeyWaitsForTheSameJob) {

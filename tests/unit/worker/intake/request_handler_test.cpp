@@ -7,6 +7,7 @@
 #include "../db/pg_fixture.h"
 #include "admin/key_command.h"
 #include "db/job_repository.h"
+#include "db/site_discoveries.h"
 
 using namespace enconvert;
 using nlohmann::json;
@@ -33,6 +34,27 @@ class RequestHandlerTest : public test_support::PgTest {
         r.async = async;
         r.options = json::object();
         return r;
+    }
+
+    intake::ConvertRequest website(const std::string& key, json options = json::object()) {
+        intake::ConvertRequest r = convert(key, true);
+        r.endpoint = "website-to-pdf";
+        r.urls = {"https://example.com/docs/"};
+        r.batch = true;
+        r.options = std::move(options);
+        return r;
+    }
+
+    long long count(const std::string& sql) {
+        pqxx::nontransaction tx(*conn_);
+        return tx.exec(sql)[0][0].as<long long>();
+    }
+
+    // Claims the one waiting discovery as worker "d" and records `outcome`.
+    void discover(const db::DiscoveryOutcome& outcome) {
+        const auto claimed = db::claim_discovery(*conn_, "d", 300);
+        ASSERT_TRUE(claimed);
+        ASSERT_TRUE(db::finish_discovery(*conn_, "d", claimed->job_id, outcome).applied);
     }
 
     std::unique_ptr<pqxx::connection> conn_;
@@ -247,4 +269,174 @@ TEST_F(RequestHandlerTest, FullQueueRefusesNewJobsButAnswersReplays) {
     pqxx::nontransaction tx(*conn_);
     EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 2);
     EXPECT_EQ(tx.exec("SELECT count(*) FROM tasks")[0][0].as<int>(), 3);
+}
+
+TEST_F(RequestHandlerTest, WebsitePatternThatCannotBeUsedIs400AndCreatesNothing) {
+    auto req = website(acme_key_, {{"include_patterns", {"^/docs/", "("}}});
+    auto out = handler_.convert(*conn_, req);
+    ASSERT_TRUE(out.final);
+    EXPECT_EQ(out.final->status, 400);
+    json body = json::parse(out.final->body);
+    EXPECT_EQ(body["error"], "invalid_pattern");
+    EXPECT_EQ(body["field"], "include_patterns");
+    EXPECT_NE(body["detail"].get<std::string>().find("include_patterns[1]"), std::string::npos)
+        << body["detail"];
+    EXPECT_FALSE(out.job_id);
+
+    out = handler_.convert(*conn_, website(acme_key_, {{"exclude_patterns", {"[a-"}}}));
+    ASSERT_TRUE(out.final);
+    EXPECT_EQ(out.final->status, 400);
+    body = json::parse(out.final->body);
+    EXPECT_EQ(body["error"], "invalid_pattern");
+    EXPECT_EQ(body["field"], "exclude_patterns");
+
+    // A pattern that is no string, an empty one and an overlong one.
+    for (const json& bad : {json(7), json(""), json(std::string(501, 'a'))}) {
+        out = handler_.convert(*conn_, website(acme_key_, {{"exclude_patterns", {bad}}}));
+        ASSERT_TRUE(out.final) << bad;
+        EXPECT_EQ(out.final->status, 400) << bad;
+        EXPECT_EQ(json::parse(out.final->body)["error"], "invalid_pattern") << bad;
+    }
+    // One pattern instead of a list would be ignored by the crawl (the whole
+    // site captured): refused too.
+    out = handler_.convert(*conn_, website(acme_key_, {{"include_patterns", "^/docs/"}}));
+    ASSERT_TRUE(out.final);
+    EXPECT_EQ(out.final->status, 400);
+    body = json::parse(out.final->body);
+    EXPECT_EQ(body["error"], "invalid_pattern");
+    EXPECT_EQ(body["field"], "include_patterns");
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 0);
+
+    // No patterns, or null for none, are fine.
+    EXPECT_FALSE(handler_
+                     .convert(*conn_, website(acme_key_, {{"include_patterns", nullptr},
+                                                          {"exclude_patterns", json::array()}}))
+                     .final);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+
+    // The same patterns mean nothing to a page render: they are not checked.
+    auto plain = convert(acme_key_, true);
+    plain.options = {{"include_patterns", {"("}}};
+    EXPECT_EQ(handler_.convert(*conn_, plain).final->status, 202);
+}
+
+TEST_F(RequestHandlerTest, WebsiteConvertWaitsForItsDiscoveryThenAnswers202) {
+    const auto out =
+        handler_.convert(*conn_, website(acme_key_, {{"crawl_mode", "sitemap"},
+                                                     {"include_patterns", {"^/docs/"}},
+                                                     {"notification_email", "team@example.com"}}));
+    // No answer until the pages are found: the intake waits for it.
+    EXPECT_FALSE(out.final);
+    EXPECT_TRUE(out.website);
+    ASSERT_TRUE(out.job_id);
+    EXPECT_EQ(out.job_id->rfind("batch_", 0), 0u);
+    EXPECT_FALSE(out.direct_download);
+
+    const auto job = db::load_job(*conn_, *out.job_id, out.account_id);
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->endpoint, "website-to-pdf");
+    EXPECT_EQ(job->status, "processing");
+    EXPECT_TRUE(job->is_batch);
+    EXPECT_EQ(job->discovery_state, "pending");
+    EXPECT_TRUE(job->tasks.empty());
+    EXPECT_EQ(job->options["url"], "https://example.com/docs/");
+    EXPECT_EQ(job->options["output_format"], "zip");
+    EXPECT_EQ(job->options["crawl_mode"], "sitemap");
+    EXPECT_EQ(job->options["include_patterns"], json::array({"^/docs/"}));
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE NOT is_sync AND "
+                    "notification_email = 'team@example.com'"),
+              1);
+
+    EXPECT_FALSE(handler_.website_result(*conn_, *out.job_id, out.account_id));
+    // The batch route shows the discovery under way.
+    const auto batch = handler_.status(
+        *conn_, {acme_key_, "http://localhost:8080", *out.job_id, intake::View::batch});
+    EXPECT_EQ(batch.status, 200);
+    EXPECT_EQ(json::parse(batch.body)["status"], "processing");
+    EXPECT_EQ(json::parse(batch.body)["discovery"]["state"], "pending");
+
+    db::DiscoveryOutcome o;
+    o.urls = {"https://example.com/docs/", "https://example.com/docs/a"};
+    o.method = "sitemap";
+    o.total_discovered = 2;
+    discover(o);
+    const auto answer = handler_.website_result(*conn_, *out.job_id, out.account_id);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 202);
+    const json body = json::parse(answer->body);
+    EXPECT_EQ(body["batch_id"], *out.job_id);
+    EXPECT_EQ(body["url_count"], 2);
+    EXPECT_EQ(body["total_discovered"], 2);
+    EXPECT_EQ(body["discovery_method"], "sitemap");
+    EXPECT_EQ(body["output_format"], "zip");
+    // Another account cannot read it.
+    const auto other = db::load_job(*conn_, *out.job_id, out.account_id + 1000);
+    EXPECT_FALSE(other);
+    const auto theirs = handler_.website_result(*conn_, *out.job_id, out.account_id + 1000);
+    ASSERT_TRUE(theirs);
+    EXPECT_EQ(theirs->status, 404);
+}
+
+TEST_F(RequestHandlerTest, WebsiteCaptureIsAlwaysABatchWhateverTheFlagsSay) {
+    auto req = website(acme_key_);
+    req.batch = false;
+    req.async = false;
+    const auto out = handler_.convert(*conn_, req);
+    EXPECT_FALSE(out.final);
+    EXPECT_TRUE(out.website);
+    ASSERT_TRUE(out.job_id);
+    // Its id is a batch's and it is no sync job (its answer is the 202).
+    EXPECT_EQ(out.job_id->rfind("batch_", 0), 0u) << *out.job_id;
+    EXPECT_FALSE(out.direct_download);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE is_batch AND NOT is_sync"), 1);
+}
+
+TEST_F(RequestHandlerTest, WebsiteDiscoveryThatFindsNothingIs400) {
+    const auto out = handler_.convert(*conn_, website(acme_key_, {{"crawl_mode", "sitemap"}}));
+    ASSERT_TRUE(out.job_id);
+    db::DiscoveryOutcome o;
+    o.method = "sitemap";
+    o.error_code = "no_sitemap";
+    o.error = "No sitemap was found for https://example.com.";
+    discover(o);
+    const auto answer = handler_.website_result(*conn_, *out.job_id, out.account_id);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 400);
+    const json body = json::parse(answer->body);
+    EXPECT_EQ(body["error"], "no_sitemap");
+    EXPECT_EQ(body["job_id"], *out.job_id);
+    // The batch route: failed, with the reason.
+    const auto batch = handler_.status(
+        *conn_, {acme_key_, "http://localhost:8080", *out.job_id, intake::View::batch});
+    const json b = json::parse(batch.body);
+    EXPECT_EQ(b["status"], "failed");
+    EXPECT_EQ(b["discovery"]["error_code"], "no_sitemap");
+}
+
+TEST_F(RequestHandlerTest, WebsiteReplayIsAnsweredOnceTheDiscoveryIsRecorded) {
+    auto req = website(acme_key_);
+    req.idempotency_key = "site-1";
+    const auto first = handler_.convert(*conn_, req);
+    ASSERT_TRUE(first.job_id);
+    EXPECT_FALSE(first.final);
+    // A retry while it is pending waits for the same job.
+    const auto pending = handler_.convert(*conn_, req);
+    EXPECT_FALSE(pending.final);
+    EXPECT_TRUE(pending.website);
+    EXPECT_EQ(pending.job_id, first.job_id);
+
+    db::DiscoveryOutcome o;
+    o.urls = {"https://example.com/docs/"};
+    o.method = "full_crawl";
+    o.total_discovered = 1;
+    discover(o);
+    const auto done = handler_.convert(*conn_, req);
+    ASSERT_TRUE(done.final);
+    EXPECT_EQ(done.final->status, 202);
+    EXPECT_EQ(json::parse(done.final->body)["batch_id"], *first.job_id);
+    EXPECT_EQ(json::parse(done.final->body)["url_count"], 1);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 1);
 }

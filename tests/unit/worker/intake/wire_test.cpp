@@ -95,6 +95,40 @@ TEST(Wire, WrongTypesAreRejected) {
     EXPECT_NE(expect_error(pack(msg)).detail.find("endpoint"), std::string::npos);
 }
 
+TEST(Wire, WebsiteEndpointsTakeTheirOneStartUrl) {
+    for (const char* endpoint : {"website-to-pdf", "website-to-screenshot"}) {
+        json msg = good_convert();
+        msg["endpoint"] = endpoint;
+        msg["urls"] = json::array({"https://example.com/docs/"});
+        msg["options"] = json{{"crawl_mode", "full"}, {"include_patterns", {"^/docs/"}}};
+        auto r = decode_request(pack(msg));
+        ASSERT_TRUE(std::holds_alternative<Request>(r)) << endpoint;
+        const auto& c = std::get<ConvertRequest>(std::get<Request>(r).body);
+        EXPECT_EQ(c.endpoint, endpoint);
+        EXPECT_EQ(c.urls, std::vector<std::string>{"https://example.com/docs/"});
+        EXPECT_EQ(c.options["crawl_mode"], "full");
+
+        // A site is captured from one start URL: two are refused, naming urls.
+        msg["urls"] = json::array({"https://example.com/", "https://example.org/"});
+        const DecodeError e = expect_error(pack(msg));
+        EXPECT_EQ(e.id, 42u) << endpoint;
+        EXPECT_NE(e.detail.find("urls"), std::string::npos) << endpoint << ": " << e.detail;
+        msg["urls"] = json::array();
+        EXPECT_NE(expect_error(pack(msg)).detail.find("urls"), std::string::npos) << endpoint;
+        msg["urls"] = json::array({"ftp://example.com/"});
+        EXPECT_NE(expect_error(pack(msg)).detail.find("urls[0]"), std::string::npos) << endpoint;
+    }
+    // Several URLs stay fine for the other endpoints.
+    json msg = good_convert();
+    msg["urls"] = json::array({"https://example.com/", "https://example.org/"});
+    msg["batch"] = true;
+    EXPECT_TRUE(std::holds_alternative<Request>(decode_request(pack(msg))));
+    // An endpoint that only looks like one is still refused.
+    msg = good_convert();
+    msg["endpoint"] = "website-to-doc";
+    EXPECT_NE(expect_error(pack(msg)).detail.find("endpoint"), std::string::npos);
+}
+
 TEST(Wire, WrongVersionIsRejected) {
     json msg = good_convert();
     msg["v"] = 2;

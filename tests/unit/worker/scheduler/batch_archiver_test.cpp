@@ -13,6 +13,7 @@
 #include "db/batch_archives.h"
 #include "db/job_repository.h"
 #include "db/key_repository.h"
+#include "db/site_discoveries.h"
 #include "storage/local_storage.h"
 #include "util/ids.h"
 
@@ -104,6 +105,53 @@ class BatchArchiverTest : public test_support::PgTest {
         o.job_id = t.job_id;
         o.error_code = "http_error";
         o.error = "The page answered 404.";
+        return db::finish_task(*conn_, "w", o);
+    }
+
+    // A website capture whose discovery found `urls`, its tasks all
+    // claimed by worker "w".
+    std::string start_website(const std::string& endpoint, std::vector<std::string> urls,
+                              json options = json::object()) {
+        db::NewJob j;
+        j.id = util::new_job_id(true);
+        j.account_id = key_.account_id;
+        j.api_key_id = key_.key_id;
+        j.endpoint = endpoint;
+        j.is_batch = true;
+        j.options = std::move(options);
+        j.options["url"] = urls.front();
+        j.options["output_format"] = "zip";
+        j.callback_url = "https://hooks.example.com/done";
+        j.base_url = "https://api.example.com";
+        j.discover = true;
+        const std::string id = db::insert_job(*conn_, j).job_id;
+        const auto d = db::claim_discovery(*conn_, "d", 300);
+        EXPECT_TRUE(d);
+        db::DiscoveryOutcome o;
+        o.urls = std::move(urls);
+        o.method = "sitemap";
+        o.total_discovered = static_cast<std::int64_t>(o.urls.size());
+        EXPECT_TRUE(db::finish_discovery(*conn_, "d", id, o).applied);
+        claimed_ = db::claim_tasks(*conn_, "w", 300, 100);
+        return id;
+    }
+
+    // Stores a result in `ext` for the claimed task at `position` (named as
+    // the storer names it, after the host) and finishes it.
+    db::FinishResult succeed_page(int position, const std::string& body, const std::string& ext) {
+        const db::ClaimedTask& t = claimed_.at(static_cast<std::size_t>(position));
+        const fs::path temp = storage_->temp_dir() / ("t" + std::to_string(t.task_id));
+        std::ofstream(temp, std::ios::binary) << body;
+        db::TaskOutcome o;
+        o.task_id = t.task_id;
+        o.job_id = t.job_id;
+        o.ok = true;
+        o.filename = "docs-example-com." + ext;
+        o.object_key = "live/files/" + t.account_public_id + "/" + t.endpoint +
+                       "/docs-example-com_20260101T000000Z_" + std::to_string(t.task_id) + "." +
+                       ext;
+        o.file_size = static_cast<std::int64_t>(
+            storage_->store(temp, o.object_key, ext == "jpg" ? "jpeg" : ext));
         return db::finish_task(*conn_, "w", o);
     }
 
@@ -258,4 +306,75 @@ TEST_F(BatchArchiverTest, ALapsedLeaseIsTakenOverAndTheFirstArchiverCannotFinish
     EXPECT_FALSE(db::finish_archive(*conn_, "dead", id, late).applied);
     EXPECT_FALSE(db::renew_archive_lease(*conn_, "dead", id, 60));
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+}
+
+TEST_F(BatchArchiverTest, AWebsiteZipMirrorsTheSiteAndListsItsPages) {
+    const std::string id = start_website(
+        "website-to-pdf",
+        {"https://docs.example.com/", "https://docs.example.com/docs/getting-started.html",
+         "https://docs.example.com/docs/", "https://docs.example.com/missing",
+         "https://docs.example.com/docs/index.html", "https://docs.example.com/list?page=2"});
+    ASSERT_EQ(claimed_.size(), 6u);
+    succeed_page(0, "%PDF-1.7\nhome\n%%EOF\n", "pdf");
+    succeed_page(1, "%PDF-1.7\nstart\n%%EOF\n", "pdf");
+    succeed_page(2, "%PDF-1.7\ndocs\n%%EOF\n", "pdf");
+    fail(3);
+    succeed_page(4, "%PDF-1.7\ndocs index\n%%EOF\n", "pdf");
+    EXPECT_TRUE(succeed_page(5, "%PDF-1.7\nlist\n%%EOF\n", "pdf").archive_pending);
+
+    auto a = archiver(*storage_);
+    ASSERT_TRUE(a.archive_one());
+    const db::JobView v = job(id);
+    EXPECT_EQ(v.status, "completed");
+    ASSERT_EQ(v.zip_state, "done");
+    ASSERT_TRUE(v.zip_object_key);
+    EXPECT_NE(v.zip_object_key->find("/website-to-pdf/"), std::string::npos);
+    const auto entries = test_support::read_zip(storage_->path_for(*v.zip_object_key));
+    std::set<std::string> names;
+    for (const auto& [name, bytes] : entries) names.insert(name);
+    EXPECT_EQ(names,
+              (std::set<std::string>{"index.pdf", "docs/getting-started.pdf", "docs/index.pdf",
+                                     "docs/index-2.pdf", "list_page_2.pdf", "manifest.json"}));
+    EXPECT_EQ(entries.at("index.pdf"), "%PDF-1.7\nhome\n%%EOF\n");
+    EXPECT_EQ(entries.at("docs/getting-started.pdf"), "%PDF-1.7\nstart\n%%EOF\n");
+    EXPECT_EQ(entries.at("docs/index.pdf"), "%PDF-1.7\ndocs\n%%EOF\n");
+    EXPECT_EQ(entries.at("docs/index-2.pdf"), "%PDF-1.7\ndocs index\n%%EOF\n");
+
+    const json manifest = json::parse(entries.at("manifest.json"));
+    EXPECT_EQ(manifest["batch_id"], id);
+    ASSERT_EQ(manifest["failed"].size(), 1u);
+    EXPECT_EQ(manifest["failed"][0]["source_url"], "https://docs.example.com/missing");
+    EXPECT_EQ(manifest["failed"][0]["error_code"], "http_error");
+    ASSERT_EQ(manifest["files"].size(), 5u);
+    EXPECT_EQ(manifest["files"][1],
+              (json{{"source_url", "https://docs.example.com/docs/getting-started.html"},
+                    {"file", "docs/getting-started.pdf"}}));
+    EXPECT_EQ(count("SELECT count(*) FROM notifications WHERE type = 'webhook'"), 1);
+}
+
+TEST_F(BatchArchiverTest, AWebsiteZipHasItsManifestEvenWhenEveryPageSucceeded) {
+    const std::string id =
+        start_website("website-to-screenshot",
+                      {"https://docs.example.com/", "https://docs.example.com/about.php"},
+                      {{"image_format", "jpeg"}});
+    const std::string one = "\xff\xd8\xff one \xff\xd9";  // a JPEG's framing, as checked
+    const std::string two = "\xff\xd8\xff two \xff\xd9";
+    succeed_page(0, one, "jpg");
+    EXPECT_TRUE(succeed_page(1, two, "jpg").archive_pending);
+    auto a = archiver(*storage_);
+    ASSERT_TRUE(a.archive_one());
+    const db::JobView v = job(id);
+    ASSERT_TRUE(v.zip_object_key);
+    const auto entries = test_support::read_zip(storage_->path_for(*v.zip_object_key));
+    ASSERT_EQ(entries.size(), 3u);
+    EXPECT_EQ(entries.at("index.jpg"), one);
+    EXPECT_EQ(entries.at("about.jpg"), two);
+    const json manifest = json::parse(entries.at("manifest.json"));
+    EXPECT_EQ(manifest["batch_id"], id);
+    EXPECT_TRUE(manifest["failed"].empty());
+    EXPECT_EQ(
+        manifest["files"],
+        (json::array(
+            {json{{"source_url", "https://docs.example.com/"}, {"file", "index.jpg"}},
+             json{{"source_url", "https://docs.example.com/about.php"}, {"file", "about.jpg"}}})));
 }
