@@ -288,7 +288,7 @@ def test_sitemap_mode_captures_every_page_into_one_zip_and_notifies_once(
     payload = json.loads(hooks[0]["body"])
     assert payload["status"] == "completed" and payload["total_tasks"] == len(expected)
     status = wstack.wait_terminal(a["job_id"])
-    assert [n["state"] for n in status["notifications"]].count("sent") == 2
+    assert [n["state"] for n in status["notifications"]].count("delivered") == 2
 
 
 def test_full_mode_with_include_and_exclude_patterns(wstack, website, others):
