@@ -1,5 +1,7 @@
 #include "intake/request_handler.h"
 
+#include <utility>
+
 #include "api/client_answers.h"
 #include "api/website_answers.h"
 #include "crawl/url_filter.h"
@@ -8,6 +10,7 @@
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
 #include "notify/outbox.h"
+#include "options/option_limits.h"
 #include "util/ids.h"
 
 namespace enconvert::intake {
@@ -56,6 +59,28 @@ std::optional<api::HttpAnswer> website_pattern_refusal(const nlohmann::json& opt
     return std::nullopt;
 }
 
+// 400 out_of_range for a crawl limit outside schema/options.json, as the
+// module answers: the renderer never reads these, so the intake is the
+// worker's one check of them.
+std::optional<api::HttpAnswer> website_limit_refusal(const nlohmann::json& options) {
+    namespace schema = enconvert::options;
+    const std::pair<const char*, schema::Range> limits[] = {{"max_pages", schema::max_pages},
+                                                            {"max_depth", schema::max_depth}};
+    for (const auto& [field, range] : limits) {
+        const auto it = options.find(field);
+        if (it == options.end() || it->is_null()) continue;
+        const auto min = static_cast<long>(range.min);
+        const auto max = static_cast<long>(range.max);
+        if (!it->is_number_integer() || it->get<long>() < min || it->get<long>() > max) {
+            return api::error_answer(400, "out_of_range",
+                                     "\"" + std::string(field) + "\" must be between " +
+                                         std::to_string(min) + " and " + std::to_string(max),
+                                     field);
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequest& req) {
@@ -70,6 +95,10 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
         // Checked before anything is created: a pattern std::regex cannot
         // compile would otherwise fail the discovery later.
         if (auto refusal = website_pattern_refusal(req.options)) {
+            out.final = std::move(refusal);
+            return out;
+        }
+        if (auto refusal = website_limit_refusal(req.options)) {
             out.final = std::move(refusal);
             return out;
         }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "../db/pg_fixture.h"
@@ -269,6 +270,38 @@ TEST_F(RequestHandlerTest, FullQueueRefusesNewJobsButAnswersReplays) {
     pqxx::nontransaction tx(*conn_);
     EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 2);
     EXPECT_EQ(tx.exec("SELECT count(*) FROM tasks")[0][0].as<int>(), 3);
+}
+
+// Every website field with limits in schema/options.json (the module's
+// tables are generated from it): each end taken, one past either refused
+// with the module's 400 out_of_range, and nothing created for a refusal.
+TEST_F(RequestHandlerTest, WebsiteLimitsOfTheSchemaAreTheIntakes) {
+    std::ifstream in(ENCONVERT_OPTIONS_SCHEMA);
+    const json body_fields = json::parse(in).at("tables").at("body");
+    int probed = 0;
+    for (const json& f : body_fields) {
+        if (f.value("endpoints", "") != "website" || !f.contains("min")) continue;
+        ASSERT_EQ(f.at("type"), "integer") << f;
+        const std::string name = f.at("name");
+        const long min = f.at("min");
+        const long max = f.at("max");
+        ++probed;
+        for (const long taken : {min, max}) {
+            EXPECT_FALSE(handler_.convert(*conn_, website(acme_key_, {{name, taken}})).final)
+                << name << " = " << taken;
+        }
+        for (const json& refused : {json(min - 1), json(max + 1), json("3"), json(2.5)}) {
+            const auto out = handler_.convert(*conn_, website(acme_key_, {{name, refused}}));
+            ASSERT_TRUE(out.final) << name << " = " << refused << " was taken";
+            EXPECT_EQ(out.final->status, 400);
+            const json answer = json::parse(out.final->body);
+            EXPECT_EQ(answer["error"], "out_of_range") << answer;
+            EXPECT_EQ(answer["field"], name);
+            EXPECT_FALSE(out.job_id);
+        }
+    }
+    EXPECT_EQ(probed, 2);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2 * probed);
 }
 
 TEST_F(RequestHandlerTest, WebsitePatternThatCannotBeUsedIs400AndCreatesNothing) {
