@@ -5,6 +5,7 @@ import tempfile
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+from receivers import HttpsReceiver, SmtpSink, TestCA  # noqa: E402
 from stack import FixtureSite, Stack  # noqa: E402
 
 
@@ -48,3 +49,29 @@ def site():
 @pytest.fixture
 def fresh_home():
     return make_home("enc-life-")
+
+
+# Notification receivers (tests/e2e/receivers.py), one set per test module:
+# a test CA with a trusted server certificate and a rogue one, the HTTPS
+# webhook receiver it trusts, and an SMTP sink.
+
+@pytest.fixture(scope="module")
+def certs():
+    d = tempfile.mkdtemp(prefix="enc-certs-")
+    ca = TestCA(d, "ca")
+    rogue = TestCA(d, "rogue-ca")
+    return {"ca": ca.cert, "server": ca.issue("server"), "rogue": rogue.issue("rogue-server")}
+
+
+@pytest.fixture(scope="module")
+def receiver(certs):
+    r = HttpsReceiver(*certs["server"])
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def smtp():
+    s = SmtpSink()
+    yield s
+    s.close()

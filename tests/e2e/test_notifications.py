@@ -10,14 +10,13 @@ import os
 import re
 import signal
 import socket
-import tempfile
 import threading
 import time
 
 import pytest
 
 from conftest import make_home
-from receivers import HttpsReceiver, SmtpSink, TestCA
+from receivers import HttpsReceiver
 from stack import LoopbackServer, Stack, _QuietHandler, send_html
 
 PAYLOAD_KEYS = {"job_id", "status", "total_tasks", "completed_tasks", "failed_tasks", "tasks"}
@@ -32,32 +31,10 @@ def closed_port_url():
 
 
 @pytest.fixture(scope="module")
-def certs():
-    d = tempfile.mkdtemp(prefix="enc-certs-")
-    ca = TestCA(d, "ca")
-    rogue = TestCA(d, "rogue-ca")
-    return {"ca": ca.cert, "server": ca.issue("server"), "rogue": rogue.issue("rogue-server")}
-
-
-@pytest.fixture(scope="module")
-def receiver(certs):
-    r = HttpsReceiver(*certs["server"])
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
 def untrusted_receiver(certs):
     r = HttpsReceiver(*certs["rogue"])
     yield r
     r.close()
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    s = SmtpSink()
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ this machine."""
 
 import io
 import json
-import tempfile
 import threading
 import time
 import zipfile
@@ -24,7 +23,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import make_home
-from receivers import HttpsReceiver, SmtpSink, TestCA
 from stack import Stack, _QuietHandler, send_html
 
 WEBSITE_PDF = "/v1/convert/website-to-pdf"
@@ -148,27 +146,6 @@ class TestSite:
 
     def close(self):
         self.server.close()
-
-
-@pytest.fixture(scope="module")
-def certs():
-    d = tempfile.mkdtemp(prefix="enc-certs-")
-    ca = TestCA(d, "ca")
-    return {"ca": ca.cert, "server": ca.issue("server")}
-
-
-@pytest.fixture(scope="module")
-def receiver(certs):
-    r = HttpsReceiver(*certs["server"])
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    s = SmtpSink()
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="module")
