@@ -15,7 +15,7 @@ packages=(
     libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
     libgtest-dev libgmime-3.0-dev libxml2-dev zlib1g-dev
     libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libpng-dev libsystemd-dev
-    libpoppler-glib-dev libzip-dev
+    libpoppler-glib-dev libzip-dev libfontconfig-dev
     # runtime
     postgresql xvfb xauth fonts-liberation fonts-dejavu-core curl openssl
     ca-certificates fonts-noto-cjk fonts-noto-color-emoji
@@ -24,6 +24,9 @@ packages=(
     # tests
     poppler-utils qpdf python3 python3-pytest python3-zmq python3-msgpack
     python3-aiosmtpd python3-yaml python3-botocore
+    # the Type 3 font tests draw from a CFF face (URW) and from a face with
+    # no italic, which the engine slants itself (Noto Sans Mono)
+    fonts-urw-base35 fonts-noto-mono
     # the print-fidelity tests compare page counts with Chromium's
     chromium
     python3-gi gir1.2-gdkpixbuf-2.0

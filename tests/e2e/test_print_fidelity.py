@@ -113,6 +113,26 @@ def test_classic_family_names_print_as_liberation_truetype(stack, pages):
     assert "Helvetica text for the sans-serif alias." in text
 
 
+def test_faces_the_engine_draws_as_type3_are_embedded_as_real_fonts(stack, pages):
+    """A CFF face, a CID-keyed CFF face and a face the engine slants itself
+    (no italic in the family) come out as Type 0 fonts around the system's
+    face, not as Type 3 glyph procedures, and their text extracts as typed
+    (日, not the radical ⽇ its glyph also draws) (docs/rendering.md,
+    "Type 3 fonts")."""
+    data = pdf_of(stack, pages.base + "/type3_faces.html")
+    fonts = run_on_pdf(data, "pdffonts")
+    assert "Type 3" not in fonts, fonts
+    assert re.search(r"NotoSansMono-Regular +CID TrueType", fonts), fonts
+    assert re.search(r"NimbusSans-Regular +CID Type 0C", fonts), fonts
+    assert re.search(r"NotoSansCJKjp-Regular +CID Type 0C", fonts), fonts
+    text = words(pdftotext(data))
+    for line in ("# a comment in a monospace family without an italic",
+                 "Nimbus Sans is a CFF face, quick brown fox 0123456789.",
+                 "日本語のテキストを検索できます。",
+                 "Line two of mixed faces in one paragraph."):
+        assert line in text, text
+
+
 # ---- scrollbars ----------------------------------------------------------------
 
 def test_overflowing_block_prints_no_scrollbar(stack, pages):

@@ -236,8 +236,10 @@ void ViewSlot::finish_pdf() {
              std::to_string(stats.font_programs) + " font programs, " +
              std::to_string(stats.fonts_subset) + " subset, " +
              std::to_string(stats.duplicate_fonts_dropped) + " duplicates dropped, " +
-             std::to_string(stats.links) + " links, " + std::to_string(stats.outline_entries) +
-             " outline entries, " + std::to_string(stats.pages_stamped) + " pages stamped");
+             std::to_string(stats.type3_fonts_replaced) + " Type 3 fonts replaced, " +
+             std::to_string(stats.type3_fonts_kept) + " kept, " + std::to_string(stats.links) +
+             " links, " + std::to_string(stats.outline_entries) + " outline entries, " +
+             std::to_string(stats.pages_stamped) + " pages stamped");
     if (!error.empty()) {
         fail("print_failed", "Failed to finish PDF: " + error);
         return;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "render_child/pdf/content_streams.h"
 #include "render_child/pdf/glyph_text.h"
 #include "render_child/pdf/hb_subset.h"
 #include "render_child/pdf/to_unicode.h"
@@ -32,11 +33,6 @@ struct CompositeFont {
     std::string program_key;  // "/FontFile2" or "/FontFile3"
     std::string cid_to_gid;   // empty: Identity
 };
-
-std::string stream_bytes(QPDFObjectHandle stream) {
-    std::shared_ptr<Buffer> data = stream.getStreamData(qpdf_dl_generalized);
-    return std::string(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
-}
 
 // nullopt-like empty descriptor for fonts we leave alone.
 std::optional<CompositeFont> analyse(QPDFObjectHandle font) {
@@ -78,13 +74,8 @@ class TextScanner : public QPDFObjectHandle::ParserCallbacks {
             return;
         }
         const std::string op = obj.getOperatorValue();
-        if (op == "q") {
-            stack_.push_back(current_);
-        } else if (op == "Q") {
-            if (!stack_.empty()) {
-                current_ = stack_.back();
-                stack_.pop_back();
-            }
+        if (font_.follow(op)) {
+            // q or Q
         } else if (op == "Tf" && operands_.size() == 2 && operands_[0].isName()) {
             select(operands_[0].getName());
         } else if (op == "Tj" || op == "'" || op == "\"") {
@@ -98,7 +89,7 @@ class TextScanner : public QPDFObjectHandle::ParserCallbacks {
 
   private:
     void select(const std::string& name) {
-        current_ = nullptr;
+        font_.current = nullptr;
         if (!fonts_.isDictionary()) return;
         QPDFObjectHandle font = fonts_.getKey(name);
         if (!font.isIndirect()) return;
@@ -108,30 +99,30 @@ class TextScanner : public QPDFObjectHandle::ParserCallbacks {
             if (!analysed) return;
             it = out_.emplace(font.getObjGen(), std::make_pair(*analysed, Shown{})).first;
         }
-        current_ = &it->second;
+        font_.current = &it->second;
     }
 
     void show(QPDFObjectHandle text) {
-        if (!current_ || !text.isString()) return;
+        if (!font_.current || !text.isString()) return;
         const std::string bytes = text.getStringValue();
-        const std::string& map = current_->first.cid_to_gid;
+        const std::string& map = font_.current->first.cid_to_gid;
         for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
             const std::uint32_t cid = (static_cast<unsigned char>(bytes[i]) << 8) |
                                       static_cast<unsigned char>(bytes[i + 1]);
-            current_->second.codes.insert(cid);
+            font_.current->second.codes.insert(cid);
             if (map.empty()) {
-                current_->second.glyphs.insert(cid);
+                font_.current->second.glyphs.insert(cid);
             } else if (2 * cid + 1 < map.size()) {
-                current_->second.glyphs.insert((static_cast<unsigned char>(map[2 * cid]) << 8) |
-                                               static_cast<unsigned char>(map[2 * cid + 1]));
+                font_.current->second.glyphs.insert(
+                    (static_cast<unsigned char>(map[2 * cid]) << 8) |
+                    static_cast<unsigned char>(map[2 * cid + 1]));
             }
         }
     }
 
     QPDFObjectHandle fonts_;
     std::map<QPDFObjGen, std::pair<CompositeFont, Shown>>& out_;
-    std::pair<CompositeFont, Shown>* current_ = nullptr;
-    std::vector<std::pair<CompositeFont, Shown>*> stack_;
+    FontSelection<std::pair<CompositeFont, Shown>*> font_;
     std::vector<QPDFObjectHandle> operands_;
 };
 
@@ -174,15 +165,10 @@ bool fix_extraction(QPDFObjectHandle font, const CompositeFont& composite, const
 FontStats subset_fonts(QPDF& pdf) {
     // Font object -> (how to read it, glyphs used).
     std::map<QPDFObjGen, std::pair<CompositeFont, Shown>> used;
-    for (QPDFPageObjectHelper& page : QPDFPageDocumentHelper(pdf).getAllPages()) {
-        TextScanner scanner(page.getAttribute("/Resources", false).getKey("/Font"), used);
-        page.parseContents(&scanner);
-        page.forEachFormXObject(
-            true, [&](QPDFObjectHandle& form, QPDFObjectHandle&, const std::string&) {
-                TextScanner form_scanner(form.getDict().getKey("/Resources").getKey("/Font"), used);
-                QPDFPageObjectHelper(form).parseContents(&form_scanner);
-            });
-    }
+    for_each_content_stream(pdf, [&](QPDFPageObjectHelper& contents, QPDFObjectHandle fonts) {
+        TextScanner scanner(fonts, used);
+        contents.parseContents(&scanner);
+    });
 
     // Group identical programs: the first stream of a group is kept and
     // receives the union of the glyphs, the others are dropped.

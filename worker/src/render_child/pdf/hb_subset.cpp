@@ -14,12 +14,12 @@ constexpr const char* kDroppedTables[] = {"GSUB", "GPOS", "GDEF", "BASE", "JSTF"
 }  // namespace
 
 std::optional<std::string> subset_font(const std::string& font,
-                                       const std::set<std::uint32_t>& glyphs) {
+                                       const std::set<std::uint32_t>& glyphs, unsigned face_index) {
     // The blob borrows `font`, which outlives every use below.
     HbBlobPtr blob(hb_blob_create_or_fail(font.data(), static_cast<unsigned>(font.size()),
                                           HB_MEMORY_MODE_READONLY, nullptr, nullptr));
     if (!blob) return std::nullopt;
-    HbFacePtr face(hb_face_create(blob.get(), 0));
+    HbFacePtr face(hb_face_create(blob.get(), face_index));
     HbSubsetInputPtr input(hb_subset_input_create_or_fail());
     if (!face || !input) return std::nullopt;
     hb_set_t* keep = hb_subset_input_glyph_set(input.get());

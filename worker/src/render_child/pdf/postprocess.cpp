@@ -11,6 +11,7 @@
 #include "render_child/pdf/page_overlay.h"
 #include "render_child/pdf/pdf_file.h"
 #include "render_child/pdf/pdf_metadata.h"
+#include "render_child/pdf/type3_fonts.h"
 
 namespace enconvert::render_child::pdf {
 
@@ -29,7 +30,8 @@ std::string postprocess(const std::string& path, const PostProcessInput& input,
             stamped = overlay_pages(doc, bands);
         }
         // After stamping, so the bands' fonts are subset and merged with
-        // the body's identical ones too.
+        // the body's identical ones too; the replaced Type 3 fonts too.
+        const Type3Stats type3 = replace_type3_fonts(doc);
         const FontStats fonts = subset_fonts(doc);
         const int links = add_links(doc, input.links);
         const int outline = write_outline(doc, input.outline);
@@ -44,7 +46,8 @@ std::string postprocess(const std::string& path, const PostProcessInput& input,
             writer.setRecompressFlate(true);
         });
         if (error.empty() && stats)
-            *stats = {fonts.programs, fonts.subset, fonts.duplicates, links, outline, stamped};
+            *stats = {fonts.programs, fonts.subset, fonts.duplicates, type3.replaced,
+                      type3.kept,     links,        outline,          stamped};
         return error;
     } catch (const std::exception& e) {
         return e.what();

@@ -25,6 +25,8 @@ struct PostProcessStats {
     int font_programs = 0;
     int fonts_subset = 0;
     int duplicate_fonts_dropped = 0;
+    int type3_fonts_replaced = 0;  // by the system face they were drawn from
+    int type3_fonts_kept = 0;
     int links = 0;
     int outline_entries = 0;
     int pages_stamped = 0;

@@ -1,5 +1,7 @@
 #include "render_child/pdf/to_unicode.h"
 
+#include <glib.h>
+
 #include <cctype>
 #include <sstream>
 
@@ -199,6 +201,19 @@ std::string write_to_unicode(const TextMap& map) {
     return out.str();
 }
 
+std::u32string unified_ideograph(char32_t c) {
+    // Kangxi Radicals, CJK Radicals Supplement and the CJK Compatibility
+    // Ideographs: (compatibility) decompositions to one unified ideograph.
+    const bool radical = (c >= 0x2E80 && c <= 0x2EFF) || (c >= 0x2F00 && c <= 0x2FDF);
+    const bool compatibility = (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+    if (!radical && !compatibility) return {};
+    gunichar decomposed[G_UNICHAR_MAX_DECOMPOSITION_LENGTH];
+    const gsize n = g_unichar_fully_decompose(static_cast<gunichar>(c), TRUE, decomposed,
+                                              G_UNICHAR_MAX_DECOMPOSITION_LENGTH);
+    if (n != 1 || decomposed[0] == c) return {};
+    return std::u32string(1, static_cast<char32_t>(decomposed[0]));
+}
+
 std::u32string ligature_letters(char32_t c) {
     switch (c) {
         case 0xFB00:
@@ -243,6 +258,7 @@ int fix_text_map(TextMap& map, const std::set<std::uint32_t>& shown, const Glyph
                 better = pref->second;
         }
         if (better.empty() && text.size() == 1) better = ligature_letters(text[0]);
+        if (better.empty() && text.size() == 1) better = unified_ideograph(text[0]);
         if (!better.empty() && better != text) {
             text = better;
             ++changed;

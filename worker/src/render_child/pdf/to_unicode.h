@@ -46,4 +46,10 @@ int fix_text_map(TextMap& map, const std::set<std::uint32_t>& shown, const Glyph
 // none.
 std::u32string ligature_letters(char32_t c);
 
+// The unified ideograph a CJK radical or compatibility ideograph stands
+// for, empty if `c` is none. CJK fonts draw 日 and the Kangxi radical ⽇
+// with one glyph, and the engine's map may name the radical: extraction
+// and search want the ideograph a reader typed.
+std::u32string unified_ideograph(char32_t c);
+
 }  // namespace enconvert::render_child::pdf

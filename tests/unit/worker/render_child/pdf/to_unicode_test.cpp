@@ -74,6 +74,22 @@ TEST(ToUnicodeTest, LigaturesBecomeLettersAndAliasesTheCommonCharacter) {
     EXPECT_EQ(map[40], U"ft");
 }
 
+TEST(ToUnicodeTest, CjkRadicalsAndCompatibilityIdeographsBecomeTheUnifiedIdeograph) {
+    // Noto CJK draws 日 (U+65E5) and the Kangxi radical ⽇ (U+2F47) with one
+    // glyph, and the engine's map names the radical.
+    TextMap map = {{1, U"\u2F47"}, {2, U"\u65E5"}, {3, U"\uF900"}, {4, U"\u2E9F"}, {5, U"\u3042"}};
+    const int changed = fix_text_map(map, {1, 2, 3, 4, 5}, GlyphText{}, [](std::uint32_t code) {
+        return std::optional<std::uint32_t>(code);
+    });
+    EXPECT_EQ(changed, 3);
+    EXPECT_EQ(map[1], U"\u65E5");
+    EXPECT_EQ(map[2], U"\u65E5");
+    EXPECT_EQ(map[3], U"\u8C48");  // 豈, the compatibility ideograph's canonical form
+    EXPECT_EQ(map[4], U"\u6BCD");  // ⺟ -> 母
+    EXPECT_EQ(map[5], U"\u3042");  // あ is no radical
+    EXPECT_EQ(unified_ideograph(U'a'), U"");
+}
+
 TEST(GlyphTextTest, FindsTheLigatureGlyphsOfARealFont) {
     const std::string font = read_file("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
     ASSERT_FALSE(font.empty());
