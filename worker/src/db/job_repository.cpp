@@ -1,5 +1,7 @@
 #include "db/job_repository.h"
 
+#include <algorithm>
+
 #include "db/batch_archives.h"
 #include "db/fields.h"
 #include "db/site_discoveries.h"
@@ -97,6 +99,31 @@ InsertResult insert_job(pqxx::connection& conn, const NewJob& job, const QueueLi
     // Committed before it returns: the intake answers 202 only after that.
     pqxx::work tx(conn);
     InsertResult out = insert_job_in(tx, job, limits);
+    tx.commit();
+    return out;
+}
+
+std::optional<std::vector<InsertResult>> insert_jobs(pqxx::connection& conn,
+                                                     const std::vector<NewJob>& jobs,
+                                                     const QueueLimits& limits) {
+    // Accounts in one order: with queue bounds each job takes its account's
+    // admission lock, and two workers' group commits must not take them in
+    // opposite orders (a deadlock PostgreSQL would break by failing one).
+    std::vector<std::size_t> order(jobs.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return jobs[a].account_id < jobs[b].account_id;
+    });
+    std::vector<InsertResult> out(jobs.size());
+    pqxx::work tx(conn);
+    try {
+        for (std::size_t i : order) out[i] = insert_job_in(tx, jobs[i], limits);
+    } catch (const pqxx::broken_connection&) {
+        throw;
+    } catch (const pqxx::sql_error&) {
+        tx.abort();
+        return std::nullopt;
+    }
     tx.commit();
     return out;
 }

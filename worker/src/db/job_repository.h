@@ -31,6 +31,15 @@ InsertResult insert_job(pqxx::connection& conn, const NewJob& job, const QueueLi
 InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
                            const QueueLimits& limits = {});
 
+// Group commit: every job inserted as insert_job() would, all in one
+// transaction with one commit (one WAL flush). Results in the jobs' order.
+// nullopt when a statement failed: nothing is inserted then, and the
+// caller inserts each job alone so that one bad job does not refuse the
+// others. A failed commit throws (nothing is inserted either).
+std::optional<std::vector<InsertResult>> insert_jobs(pqxx::connection& conn,
+                                                     const std::vector<NewJob>& jobs,
+                                                     const QueueLimits& limits = {});
+
 // The job with its tasks, only if it belongs to account_id.
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
                                 std::int64_t account_id);

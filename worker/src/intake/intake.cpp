@@ -1,6 +1,7 @@
 #include "intake/intake.h"
 
 #include <array>
+#include <deque>
 #include <exception>
 #include <vector>
 
@@ -96,8 +97,9 @@ Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner pr
 Intake::~Intake() = default;
 
 std::unique_ptr<db::Session> Intake::open_session() const {
-    auto s = std::make_unique<db::Session>(options_.database_url,
-                                           std::vector<std::string>{db::kJobDoneChannel, db::kDiscoveryDoneChannel});
+    auto s = std::make_unique<db::Session>(
+        options_.database_url,
+        std::vector<std::string>{db::kJobDoneChannel, db::kDiscoveryDoneChannel});
     s->set_statement_timeout(options_.statement_timeout);
     return s;
 }
@@ -157,11 +159,10 @@ void Intake::handle_job_done(const std::string& job_id) {
     std::vector<Waiter> list = waiters_.take(job_id);
     try {
         for (auto it = list.begin(); it != list.end();) {
-            auto answer =
-                it->website
-                    ? handler_.website_result(session_->conn(), job_id, it->account_id)
-                    : handler_.sync_result(session_->conn(), job_id, it->account_id,
-                                           it->direct_download);
+            auto answer = it->website
+                              ? handler_.website_result(session_->conn(), job_id, it->account_id)
+                              : handler_.sync_result(session_->conn(), job_id, it->account_id,
+                                                     it->direct_download);
             if (!answer) {
                 ++it;  // still processing (stale notification): keep waiting
                 continue;
@@ -194,7 +195,8 @@ void Intake::answer_finished_waiters() {
     }
 }
 
-void Intake::handle_frame(const std::string& identity, const std::string& frame) {
+void Intake::handle_frame(const std::string& identity, const std::string& frame,
+                          std::vector<PendingConvert>& converts) {
     DecodeResult decoded = decode_request(frame);
     if (auto* err = std::get_if<DecodeError>(&decoded)) {
         if (err->id) {
@@ -205,7 +207,66 @@ void Intake::handle_frame(const std::string& identity, const std::string& frame)
                       {"detail", err->detail}});
         return;
     }
-    handle_request(identity, std::get<Request>(decoded));
+    Request& req = std::get<Request>(decoded);
+    if (auto* convert = std::get_if<ConvertRequest>(&req.body)) {
+        converts.push_back({identity, req.id, std::move(*convert)});
+        return;
+    }
+    handle_request(identity, req);
+}
+
+void Intake::answer_convert(const std::string& identity, std::uint64_t request_id,
+                            ConvertOutcome out) {
+    if (out.final) {
+        send(identity, encode_final(request_id, *out.final, out.job_id));
+        return;
+    }
+    // The job is committed; its NOTIFY can only be read by this thread
+    // after we return to the loop, and the waiter exists before that.
+    waiters_.add(*out.job_id,
+                 Waiter{identity, request_id, out.account_id, out.direct_download, out.website,
+                        std::chrono::steady_clock::now() + options_.sync_wait});
+    send(identity, encode_accepted(request_id, *out.job_id));
+}
+
+void Intake::handle_converts(std::vector<PendingConvert>& converts) {
+    if (converts.empty()) return;
+    if (converts.size() == 1) {
+        // Alone: the single-request path and its error answers.
+        Request req{converts[0].request_id, std::move(converts[0].request)};
+        handle_request(converts[0].identity, req);
+        converts.clear();
+        return;
+    }
+    std::deque<IntakeTimer> timers;  // each request's time, to its answer
+    std::vector<ConvertRequest> requests;
+    requests.reserve(converts.size());
+    for (auto& c : converts) {
+        timers.emplace_back("convert");
+        requests.push_back(std::move(c.request));
+    }
+    std::vector<ConvertOutcome> outcomes;
+    if (session_) {
+        try {
+            outcomes = handler_.convert_all(session_->conn(), requests);
+        } catch (const pqxx::broken_connection&) {
+            drop_session("during a group commit");
+        } catch (const std::exception& e) {
+            // The commit (or a read around it) failed: none of the jobs is
+            // known to be enqueued, every request may be retried (503).
+            kLog.error("group commit failed", {{"requests", converts.size()}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("intake");
+            if (!session_->conn().is_open()) drop_session("during a group commit");
+        }
+    }
+    if (outcomes.size() != converts.size()) {
+        for (const auto& c : converts)
+            send(c.identity, encode_final(c.request_id, api::database_unavailable_answer()));
+    } else {
+        for (std::size_t i = 0; i < converts.size(); ++i)
+            answer_convert(converts[i].identity, converts[i].request_id, std::move(outcomes[i]));
+    }
+    converts.clear();
 }
 
 void Intake::handle_request(const std::string& identity, const Request& req) {
@@ -236,17 +297,7 @@ void Intake::handle_request(const std::string& identity, const Request& req) {
             return;
         }
         const auto& convert = std::get<ConvertRequest>(req.body);
-        ConvertOutcome out = handler_.convert(session_->conn(), convert);
-        if (out.final) {
-            send(identity, encode_final(req.id, *out.final, out.job_id));
-            return;
-        }
-        // The job is committed; its NOTIFY can only be read by this thread
-        // after we return to the loop, and the waiter exists before that.
-        waiters_.add(*out.job_id,
-                     Waiter{identity, req.id, out.account_id, out.direct_download, out.website,
-                            std::chrono::steady_clock::now() + options_.sync_wait});
-        send(identity, encode_accepted(req.id, *out.job_id));
+        answer_convert(identity, req.id, handler_.convert(session_->conn(), convert));
     } catch (const pqxx::broken_connection&) {
         drop_session("during a request");
         send(identity, encode_final(req.id, api::database_unavailable_answer()));
@@ -293,6 +344,7 @@ void Intake::run(const std::atomic<bool>& stop) {
         if (zap_ && (items[1].revents & ZMQ_POLLIN)) zap_->answer_pending();
 
         if (items[0].revents & ZMQ_POLLIN) {
+            std::vector<PendingConvert> converts;
             for (int i = 0; i < kMaxBatch; ++i) {
                 std::vector<zmq::message_t> parts;
                 zmq::message_t part;
@@ -308,8 +360,10 @@ void Intake::run(const std::atomic<bool>& stop) {
                                  {{"frames", parts.size()}});
                     continue;
                 }
-                handle_frame(parts[0].to_string(), parts[1].to_string());
+                handle_frame(parts[0].to_string(), parts[1].to_string(), converts);
             }
+            // What arrived while the previous commit ran shares one commit.
+            handle_converts(converts);
         }
         // PG socket readiness is handled by drain_notifications() at the top.
 

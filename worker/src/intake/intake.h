@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "db/session.h"
@@ -59,8 +60,19 @@ class Intake {
     void run(const std::atomic<bool>& stop);
 
   private:
-    void handle_frame(const std::string& identity, const std::string& frame);
+    // A convert request read in this wake-up, committed with the others
+    // (group commit) once the socket has no more.
+    struct PendingConvert {
+        std::string identity;
+        std::uint64_t request_id = 0;
+        ConvertRequest request;
+    };
+
+    void handle_frame(const std::string& identity, const std::string& frame,
+                      std::vector<PendingConvert>& converts);
     void handle_request(const std::string& identity, const Request& req);
+    void handle_converts(std::vector<PendingConvert>& converts);
+    void answer_convert(const std::string& identity, std::uint64_t request_id, ConvertOutcome out);
     void handle_job_done(const std::string& job_id);
     void answer_finished_waiters();  // after a reconnect: catch missed NOTIFYs
     void send(const std::string& identity, const std::string& payload);

@@ -5,6 +5,7 @@
 #include "api/client_answers.h"
 #include "api/website_answers.h"
 #include "crawl/url_filter.h"
+#include "db/errors.h"
 #include "db/job_repository.h"
 #include "intake/fingerprint.h"
 #include "log/log.h"
@@ -83,12 +84,15 @@ std::optional<api::HttpAnswer> website_limit_refusal(const nlohmann::json& optio
 
 }  // namespace
 
-ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequest& req) {
-    ConvertOutcome out;
+RequestHandler::Prepared RequestHandler::prepare(pqxx::connection& conn,
+                                                 const ConvertRequest& req) {
+    Prepared p;
+    p.request = &req;
+    ConvertOutcome& out = p.outcome;
     const auto identity = keys_.lookup(conn, req.key);
     if (!identity) {
         out.final = api::invalid_api_key_answer();
-        return out;
+        return p;
     }
     const bool website = db::is_website_endpoint(req.endpoint);
     if (website) {
@@ -96,11 +100,11 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
         // compile would otherwise fail the discovery later.
         if (auto refusal = website_pattern_refusal(req.options)) {
             out.final = std::move(refusal);
-            return out;
+            return p;
         }
         if (auto refusal = website_limit_refusal(req.options)) {
             out.final = std::move(refusal);
-            return out;
+            return p;
         }
     }
     // A URL array is always async (docs/api.md), whatever the flag says; so
@@ -133,30 +137,41 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
         job.options["output_format"] = "zip";
         job.urls.clear();
     }
+    p.account_id = identity->account_id;
+    p.sync = sync;
+    p.website = website;
+    p.job = std::move(job);
+    return p;
+}
 
-    const db::InsertResult ins = db::insert_job(conn, job, queue_limits_);
+ConvertOutcome RequestHandler::finish(pqxx::connection& conn, Prepared p,
+                                      const db::InsertResult& ins) {
+    const ConvertRequest& req = *p.request;
+    ConvertOutcome& out = p.outcome;
+    const bool sync = p.sync;
+    const bool website = p.website;
     if (ins.queue_full) {
         const bool account = *ins.queue_full == db::QueueBound::account;
-        kLog.warning("job refused: the queue is full", {{"account_id", identity->account_id},
+        kLog.warning("job refused: the queue is full", {{"account_id", p.account_id},
                                                         {"bound", account ? "account" : "global"},
                                                         {"tasks", req.urls.size()}});
         metrics::worker_metrics().job_refused(req.endpoint, account ? "account" : "global");
         out.final = api::queue_full_answer(
             *ins.queue_full, account ? queue_limits_.account_max_tasks : queue_limits_.max_tasks,
             req.urls.size());
-        return out;
+        return std::move(out);
     }
     if (ins.conflict) {
         kLog.warning("idempotency key reused with a different request",
-                     {{"job_id", ins.job_id}, {"account_id", identity->account_id}});
+                     {{"job_id", ins.job_id}, {"account_id", p.account_id}});
         out.final = api::idempotency_conflict_answer();
-        return out;
+        return std::move(out);
     }
     out.job_id = ins.job_id;
-    out.account_id = identity->account_id;
+    out.account_id = p.account_id;
     kLog.info(ins.created ? "job created" : "idempotent replay of a job",
               {{"job_id", ins.job_id},
-               {"account_id", identity->account_id},
+               {"account_id", p.account_id},
                {"endpoint", req.endpoint},
                {"tasks", req.urls.size()},
                {"mode", sync ? "sync" : "async"}});
@@ -165,21 +180,77 @@ ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequ
         // Answered once the discovery is recorded (website_result); a
         // replay of a job whose discovery is done is answered now.
         out.website = true;
-        out.final = website_result(conn, ins.job_id, identity->account_id);
-        return out;
+        out.final = website_result(conn, ins.job_id, p.account_id);
+        return std::move(out);
     }
     if (!sync) {
         out.final = api::accepted_answer(ins.job_id, ins.status, ins.notification_email,
                                          ins.callback_url, req.urls.size(),
                                          req.urls.size() > 1 && api::wants_zip(req.options));
-        return out;
+        return std::move(out);
     }
     out.direct_download = option_bool(req.options, "direct_download");
     if (!ins.created) {
         // A sync retry gets what the first request gets (docs/decisions.md):
         // the final answer if the job is terminal, else it waits for the same
         // job (and the module answers 202 with its id if the wait runs out).
-        out.final = sync_result(conn, ins.job_id, identity->account_id, out.direct_download);
+        out.final = sync_result(conn, ins.job_id, p.account_id, out.direct_download);
+    }
+    return std::move(out);
+}
+
+ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequest& req) {
+    Prepared p = prepare(conn, req);
+    if (p.outcome.final) return std::move(p.outcome);
+    const db::InsertResult ins = db::insert_job(conn, p.job, queue_limits_);
+    return finish(conn, std::move(p), ins);
+}
+
+std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
+                                                        const std::vector<ConvertRequest>& reqs) {
+    std::vector<Prepared> prepared;
+    std::vector<std::size_t> to_insert;  // indexes into `prepared`
+    std::vector<db::NewJob> jobs;
+    prepared.reserve(reqs.size());
+    for (const ConvertRequest& req : reqs) {
+        prepared.push_back(prepare(conn, req));
+        if (!prepared.back().outcome.final) {
+            to_insert.push_back(prepared.size() - 1);
+            jobs.push_back(prepared.back().job);
+        }
+    }
+    // One transaction, one WAL flush for every job (db::insert_jobs); a
+    // statement that fails sends each job through its own transaction, so
+    // one bad job does not refuse the others. A failed commit throws.
+    std::optional<std::vector<db::InsertResult>> inserted;
+    if (!jobs.empty()) inserted = db::insert_jobs(conn, jobs, queue_limits_);
+    std::vector<ConvertOutcome> out;
+    out.reserve(prepared.size());
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < prepared.size(); ++i) {
+        if (next < to_insert.size() && to_insert[next] == i) {
+            const std::size_t at = next++;
+            if (inserted) {
+                out.push_back(finish(conn, std::move(prepared[i]), (*inserted)[at]));
+                continue;
+            }
+            // Alone, after the group's statement failed: this job's own
+            // error is its own answer, the others' jobs are unaffected.
+            try {
+                out.push_back(finish(conn, std::move(prepared[i]),
+                                     db::insert_job(conn, jobs[at], queue_limits_)));
+            } catch (const pqxx::broken_connection&) {
+                throw;
+            } catch (const pqxx::sql_error& e) {
+                kLog.error("job insert failed", {{"error", e.what()}});
+                ConvertOutcome failed;
+                failed.final = db::means_unavailable(e) ? api::database_unavailable_answer()
+                                                        : api::internal_error_answer();
+                out.push_back(std::move(failed));
+            }
+        } else {
+            out.push_back(std::move(prepared[i].outcome));
+        }
     }
     return out;
 }

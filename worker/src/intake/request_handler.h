@@ -8,6 +8,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "api/responses.h"
 #include "auth/api_keys.h"
@@ -39,6 +40,12 @@ class RequestHandler {
         : presigner_(std::move(presigner)), queue_limits_(queue_limits) {}
 
     ConvertOutcome convert(pqxx::connection& conn, const ConvertRequest& req);
+    // Several requests' jobs committed together (group commit: one
+    // transaction and one WAL flush), each answered as convert() would;
+    // outcomes in the requests' order. A failed commit throws and none of
+    // them is enqueued: the caller answers every one of them 503.
+    std::vector<ConvertOutcome> convert_all(pqxx::connection& conn,
+                                            const std::vector<ConvertRequest>& reqs);
     // The read-only requests (status, batch, download, whoami, verify).
     api::HttpAnswer status(pqxx::connection& conn, const StatusRequest& req);
 
@@ -49,11 +56,23 @@ class RequestHandler {
 
     // The answer to a website capture's request once its discovery is
     // recorded; nullopt while it is pending.
-    std::optional<api::HttpAnswer> website_result(pqxx::connection& conn,
-                                                  const std::string& job_id,
+    std::optional<api::HttpAnswer> website_result(pqxx::connection& conn, const std::string& job_id,
                                                   std::int64_t account_id);
 
   private:
+    // A request checked and its job built, not yet inserted; `outcome.final`
+    // set when it is answered without a job (bad key, bad pattern).
+    struct Prepared {
+        const ConvertRequest* request = nullptr;
+        ConvertOutcome outcome;
+        db::NewJob job;
+        std::int64_t account_id = 0;
+        bool sync = false;
+        bool website = false;
+    };
+    Prepared prepare(pqxx::connection& conn, const ConvertRequest& req);
+    ConvertOutcome finish(pqxx::connection& conn, Prepared p, const db::InsertResult& ins);
+
     auth::KeyCache keys_;
     storage::Presigner presigner_;
     db::QueueLimits queue_limits_;

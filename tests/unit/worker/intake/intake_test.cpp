@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -325,4 +326,92 @@ TEST_F(IntakeTest, FinishedSyncJobUnreadableAnswers503NamingTheJob) {
     EXPECT_NE(body(r)["detail"].get<std::string>().find("/v1/convert/status/" + job_id),
               std::string::npos);
     lock_tx.abort();
+}
+
+// Requests that arrive while a commit runs are read together and share the
+// next commit (group commit). The first request is held behind a lock until
+// three more are queued on the socket.
+class IntakeGroupCommitTest : public IntakeTest {
+  protected:
+    // Sends request 50, waits until its insert waits for the lock
+    // `holder` keeps on jobs, sends 51..53, then lets 50 go.
+    void send_while_the_first_waits(std::vector<json> requests) {
+        pqxx::connection holder(url());
+        pqxx::work lock_tx(holder);
+        lock_tx.exec("LOCK TABLE jobs IN EXCLUSIVE MODE");
+        send(requests.front());
+        pqxx::connection watcher(url());
+        bool waiting = false;
+        for (int i = 0; i < 500 && !waiting; ++i) {
+            pqxx::nontransaction tx(watcher);
+            waiting = tx.exec(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                            "'Lock' AND query LIKE '%INSERT INTO jobs%'")[0][0]
+                          .as<int>() > 0;
+            if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ASSERT_TRUE(waiting) << "the first insert never waited for the lock";
+        for (std::size_t i = 1; i < requests.size(); ++i) send(requests[i]);
+        lock_tx.abort();
+    }
+    std::map<int, json> replies(std::size_t n) {
+        std::map<int, json> out;
+        for (std::size_t i = 0; i < n; ++i) {
+            const json r = recv();
+            if (r.is_null()) break;
+            out[r["id"].get<int>()] = r;
+        }
+        return out;
+    }
+};
+
+TEST_F(IntakeGroupCommitTest, QueuedConvertsShareOneCommit) {
+    send_while_the_first_waits({convert_msg(50, true), convert_msg(51, true), convert_msg(52, true),
+                                convert_msg(53, true)});
+    const auto got = replies(4);
+    ASSERT_EQ(got.size(), 4u);
+    std::set<std::string> group;
+    for (int id : {51, 52, 53}) {
+        EXPECT_EQ(got.at(id)["status"], 202) << id;
+        group.insert(body(got.at(id))["job_id"].get<std::string>());
+    }
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 4);
+    // 51..53 in one transaction, 50 in its own.
+    const auto first = tx.exec_params("SELECT xmin::text FROM jobs WHERE id = $1",
+                                      body(got.at(50))["job_id"].get<std::string>())[0][0]
+                           .as<std::string>();
+    std::set<std::string> xmins;
+    for (const auto& id : group)
+        xmins.insert(tx.exec_params("SELECT xmin::text FROM jobs WHERE id = $1", id)[0][0]
+                         .as<std::string>());
+    EXPECT_EQ(xmins.size(), 1u);
+    EXPECT_NE(*xmins.begin(), first);
+}
+
+TEST_F(IntakeGroupCommitTest, AFailedGroupCommitAnswersEveryRequestInIt503) {
+    {
+        pqxx::work tx(*conn_);
+        tx.exec(
+            "CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'commit refused'; END $$");
+        tx.exec(
+            "CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON jobs "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_commit()");
+        tx.commit();
+    }
+    send_while_the_first_waits({convert_msg(60, true), convert_msg(61, true),
+                                convert_msg(62, false), convert_msg(63, true)});
+    const auto got = replies(4);
+    ASSERT_EQ(got.size(), 4u);
+    for (int id : {61, 62, 63}) {
+        EXPECT_EQ(got.at(id)["status"], 503) << id;
+        EXPECT_EQ(body(got.at(id))["error"], "database_unavailable") << id;
+    }
+    EXPECT_GE(got.at(60)["status"].get<int>(), 500);  // alone: its own error
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 0);
+    // The loop keeps serving.
+    send({{"v", 1}, {"id", 64}, {"op", "health"}});
+    EXPECT_EQ(recv()["status"], 200);
 }

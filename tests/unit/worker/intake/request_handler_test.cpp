@@ -473,3 +473,77 @@ TEST_F(RequestHandlerTest, WebsiteReplayIsAnsweredOnceTheDiscoveryIsRecorded) {
     EXPECT_EQ(count("SELECT count(*) FROM jobs"), 1);
     EXPECT_EQ(count("SELECT count(*) FROM tasks"), 1);
 }
+
+// ---- group commit (convert_all) ------------------------------------------
+
+TEST_F(RequestHandlerTest, GroupCommitPutsEveryJobInOneTransactionAndAnswersEachInOrder) {
+    auto first = convert(acme_key_, true);
+    first.idempotency_key = "group-1";
+    auto bad_key = convert("sk_live_" + std::string(40, 'x'), true);
+    auto sync = convert(other_key_, false);
+    auto replay = first;  // the same key again in the same group: one job
+    auto batch = convert(other_key_, true);
+    batch.batch = true;
+    batch.urls = {"https://a", "https://b"};
+    const auto out = handler_.convert_all(*conn_, {first, bad_key, sync, replay, batch});
+    ASSERT_EQ(out.size(), 5u);
+    ASSERT_TRUE(out[0].final);
+    EXPECT_EQ(out[0].final->status, 202);
+    EXPECT_EQ(out[1].final->status, 401);
+    EXPECT_FALSE(out[2].final);  // a sync job: the caller waits for it
+    ASSERT_TRUE(out[2].job_id);
+    ASSERT_TRUE(out[3].final);
+    EXPECT_EQ(json::parse(out[3].final->body)["job_id"], json::parse(out[0].final->body)["job_id"]);
+    EXPECT_EQ(json::parse(out[4].final->body)["url_count"], 2);
+
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 3);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 4);
+    // One transaction wrote them all: one commit, one WAL flush.
+    EXPECT_EQ(count("SELECT count(DISTINCT xmin::text) FROM jobs"), 1);
+    EXPECT_EQ(count("SELECT count(DISTINCT xmin::text) FROM tasks"), 1);
+}
+
+TEST_F(RequestHandlerTest, GroupCommitWithAFailingJobInsertsTheOthersAlone) {
+    {
+        pqxx::work tx(*conn_);
+        tx.exec(
+            "CREATE FUNCTION refuse_base() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.base_url = 'http://refused' THEN RAISE EXCEPTION 'refused row'; END IF; "
+            "RETURN NEW; END $$");
+        tx.exec(
+            "CREATE TRIGGER refuse_base BEFORE INSERT ON jobs FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_base()");
+        tx.commit();
+    }
+    auto refused = convert(acme_key_, true);
+    refused.base_url = "http://refused";
+    const auto out = handler_.convert_all(
+        *conn_, {convert(acme_key_, true), refused, convert(other_key_, true)});
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].final->status, 202);
+    EXPECT_EQ(out[1].final->status, 500);
+    EXPECT_EQ(json::parse(out[1].final->body)["error"], "internal_error");
+    EXPECT_FALSE(out[1].job_id);
+    EXPECT_EQ(out[2].final->status, 202);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2);
+}
+
+TEST_F(RequestHandlerTest, GroupCommitThatFailsToCommitThrowsAndEnqueuesNothing) {
+    // A deferred constraint trigger fails at COMMIT, after every statement
+    // of the group succeeded: the commit itself fails.
+    {
+        pqxx::work tx(*conn_);
+        tx.exec(
+            "CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'commit refused'; END $$");
+        tx.exec(
+            "CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON jobs "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_commit()");
+        tx.commit();
+    }
+    EXPECT_THROW(handler_.convert_all(*conn_, {convert(acme_key_, true), convert(other_key_, true),
+                                               convert(acme_key_, false)}),
+                 pqxx::sql_error);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 0);
+}
