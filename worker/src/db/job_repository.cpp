@@ -36,19 +36,19 @@ std::optional<InsertResult> existing_job(pqxx::transaction_base& tx, const NewJo
 
 }  // namespace
 
-InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
-                           const QueueLimits& limits) {
+InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job, const QueueLimits& limits,
+                           QueueTally* tally) {
     // With a queue bound, a replay must not be refused for a full queue (it
     // adds nothing): look for the earlier job first, under the account's
     // admission lock so that a concurrent first request is seen committed.
     const bool bounded = limits.max_tasks > 0 || limits.account_max_tasks > 0;
     if (bounded) {
-        lock_account_queue(tx, job.account_id, limits);
+        lock_account_queue(tx, job.account_id, limits, tally);
         if (job.idempotency_key) {
             if (auto prior = existing_job(tx, job)) return *prior;
         }
         const auto task_count = static_cast<std::int64_t>(job.urls.size());
-        if (auto bound = queue_full(tx, job.account_id, task_count, limits)) {
+        if (auto bound = queue_full(tx, job.account_id, task_count, limits, tally)) {
             InsertResult refused;
             refused.queue_full = bound;
             return refused;
@@ -115,9 +115,10 @@ std::optional<std::vector<InsertResult>> insert_jobs(pqxx::connection& conn,
         return jobs[a].account_id < jobs[b].account_id;
     });
     std::vector<InsertResult> out(jobs.size());
+    QueueTally tally;  // each account counted once for the whole group
     pqxx::work tx(conn);
     try {
-        for (std::size_t i : order) out[i] = insert_job_in(tx, jobs[i], limits);
+        for (std::size_t i : order) out[i] = insert_job_in(tx, jobs[i], limits, &tally);
     } catch (const pqxx::broken_connection&) {
         throw;
     } catch (const pqxx::sql_error&) {

@@ -29,7 +29,7 @@ inline constexpr const char* kJobDoneChannel = "enconvert_job_done";
 // the caller's transaction (tests use it to hold the admission lock open).
 InsertResult insert_job(pqxx::connection& conn, const NewJob& job, const QueueLimits& limits = {});
 InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
-                           const QueueLimits& limits = {});
+                           const QueueLimits& limits = {}, QueueTally* tally = nullptr);
 
 // Group commit: every job inserted as insert_job() would, all in one
 // transaction with one commit (one WAL flush). Results in the jobs' order.

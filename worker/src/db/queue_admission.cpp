@@ -12,28 +12,45 @@ constexpr int kAdmissionLockSpace = 0x656e6371;
 }  // namespace
 
 void lock_account_queue(pqxx::transaction_base& tx, std::int64_t account_id,
-                        const QueueLimits& limits) {
+                        const QueueLimits& limits, const QueueTally* tally) {
     if (limits.account_max_tasks <= 0) return;
+    if (tally && tally->accounts.count(account_id)) return;  // held since its count
     tx.exec_params("SELECT pg_advisory_xact_lock($1, ($2::bigint % 2147483647)::int)",
                    kAdmissionLockSpace, account_id);
 }
 
 std::optional<QueueBound> queue_full(pqxx::transaction_base& tx, std::int64_t account_id,
-                                     std::int64_t task_count, const QueueLimits& limits) {
+                                     std::int64_t task_count, const QueueLimits& limits,
+                                     QueueTally* tally) {
     if (limits.account_max_tasks <= 0 && limits.max_tasks <= 0) return std::nullopt;
-    // LIMIT 0 for a bound that is not set: nothing is read for it.
-    const pqxx::row counts = tx.exec_params1(
-        "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE account_id = $1 "
-        "          AND status IN ('pending', 'processing') LIMIT $2) a), "
-        "       (SELECT count(*) FROM (SELECT 1 FROM tasks "
-        "          WHERE status IN ('pending', 'processing') LIMIT $3) g)",
-        account_id, std::max<std::int64_t>(limits.account_max_tasks, 0),
-        std::max<std::int64_t>(limits.max_tasks, 0));
-    if (limits.account_max_tasks > 0 &&
-        counts[0].as<std::int64_t>() + task_count > limits.account_max_tasks)
+    std::int64_t account = 0;
+    std::int64_t global = 0;
+    const bool known = tally && tally->global && tally->accounts.count(account_id);
+    if (known) {
+        account = tally->accounts.at(account_id);
+        global = *tally->global;
+    } else {
+        // LIMIT 0 for a bound that is not set: nothing is read for it.
+        const pqxx::row counts = tx.exec_params1(
+            "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE account_id = $1 "
+            "          AND status IN ('pending', 'processing') LIMIT $2) a), "
+            "       (SELECT count(*) FROM (SELECT 1 FROM tasks "
+            "          WHERE status IN ('pending', 'processing') LIMIT $3) g)",
+            account_id, std::max<std::int64_t>(limits.account_max_tasks, 0),
+            std::max<std::int64_t>(limits.max_tasks, 0));
+        account = counts[0].as<std::int64_t>();
+        // A count made later in the transaction sees the group's own
+        // inserts: the larger of the two is the truer one.
+        global = std::max(counts[1].as<std::int64_t>(),
+                          tally && tally->global ? *tally->global : std::int64_t{0});
+    }
+    if (limits.account_max_tasks > 0 && account + task_count > limits.account_max_tasks)
         return QueueBound::account;
-    if (limits.max_tasks > 0 && counts[1].as<std::int64_t>() + task_count > limits.max_tasks)
-        return QueueBound::global;
+    if (limits.max_tasks > 0 && global + task_count > limits.max_tasks) return QueueBound::global;
+    if (tally) {
+        tally->accounts[account_id] = account + task_count;
+        tally->global = global + task_count;
+    }
     return std::nullopt;
 }
 

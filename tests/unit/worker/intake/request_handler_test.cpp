@@ -547,3 +547,31 @@ TEST_F(RequestHandlerTest, GroupCommitThatFailsToCommitThrowsAndEnqueuesNothing)
     EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
     EXPECT_EQ(count("SELECT count(*) FROM tasks"), 0);
 }
+
+TEST_F(RequestHandlerTest, GroupCommitCountsTheGroupsOwnJobsAgainstTheQueueBounds) {
+    intake::RequestHandler bounded(storage::Presigner("secret", "", 3600), db::QueueLimits{5, 3});
+    auto with_urls = [&](const std::string& key, std::vector<std::string> urls) {
+        auto r = convert(key, true);
+        r.batch = urls.size() > 1;
+        r.urls = std::move(urls);
+        return r;
+    };
+    const auto out = bounded.convert_all(
+        *conn_, {with_urls(acme_key_, {"https://a", "https://b"}),
+                 with_urls(acme_key_, {"https://c", "https://d"}),   // 4 > 3 for acme
+                 with_urls(other_key_, {"https://e", "https://f"}),  // 4 of 5 in all
+                 with_urls(other_key_, {"https://g"}),               // 3 of 3, 5 of 5
+                 with_urls(other_key_, {"https://h"})});             // 4 > 3 for other
+    ASSERT_EQ(out.size(), 5u);
+    const std::vector<int> statuses = {out[0].final->status, out[1].final->status,
+                                       out[2].final->status, out[3].final->status,
+                                       out[4].final->status};
+    EXPECT_EQ(statuses, (std::vector<int>{202, 429, 202, 202, 429}));
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 3);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 5);
+    // The next group starts from what is committed: everyone's bound is full.
+    const auto more =
+        bounded.convert_all(*conn_, {convert(acme_key_, true), convert(acme_key_, true)});
+    EXPECT_EQ(more[0].final->status, 503);
+    EXPECT_EQ(json::parse(more[0].final->body)["error"], "queue_full");
+}
