@@ -564,6 +564,9 @@ struct Matched {
 
 Type3Stats replace_type3_fonts(QPDF& pdf) {
     Type3Stats stats;
+    // Most documents have none: no content stream is parsed for them.
+    const std::vector<QPDFObjectHandle> objects = pdf.getAllObjects();
+    if (std::none_of(objects.begin(), objects.end(), is_type3)) return stats;
     Candidates candidates;
     std::set<QPDFObjGen> visited;
     for_each_content_stream(pdf, [&](QPDFPageObjectHelper& contents, QPDFObjectHandle fonts) {
