@@ -199,30 +199,100 @@ class BenchStack(e2e.Stack):
         our trees: postgres (postmaster + backends), worker (worker + Xvfb +
         renderers + WebKit), nginx (master + workers)."""
         hz = os.sysconf("SC_CLK_TCK")
-        procs = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    st = f.read()
-            except OSError:
-                continue
-            rest = st[st.rindex(")") + 2:].split()
-            procs[int(d)] = (int(rest[1]), (int(rest[11]) + int(rest[12])) / hz)
-        children = {}
-        for pid, (ppid, _) in procs.items():
-            children.setdefault(ppid, []).append(pid)
-        out = {}
-        for name, root in self.roots().items():
-            total, todo = 0.0, [root]
-            while todo:
-                p = todo.pop()
-                if p in procs:
-                    total += procs[p][1]
-                    todo.extend(children.get(p, []))
-            out[name] = total
-        return out
+        procs = _processes()
+        return {name: sum((procs[p][11] + procs[p][12]) / hz for p in tree_pids(root, procs))
+                for name, root in self.roots().items()}
+
+
+def _processes():
+    """pid -> the fields of /proc/pid/stat after the command name (index 1
+    is the parent's pid, 11 and 12 user and system CPU ticks)."""
+    procs = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        procs[int(d)] = [int(x) if x.lstrip("-").isdigit() else x
+                         for x in st[st.rindex(")") + 2:].split()]
+    return procs
+
+
+def tree_pids(root, procs=None):
+    """`root` and every live descendant of it."""
+    procs = procs if procs is not None else _processes()
+    children = {}
+    for pid, fields in procs.items():
+        children.setdefault(fields[1], []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        if p in procs:
+            out.append(p)
+            todo.extend(children.get(p, []))
+    return out
+
+
+def pss_kib(pid):
+    """Proportional set size of one process (shared pages split among the
+    processes that map them), 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeMemory:
+    """Samples the PSS of the process trees under `roots()` (a callable
+    giving root pids) every `interval` seconds in a thread while the block
+    runs; `peak_mib` is the largest total seen, `peak_by_name` the largest
+    PSS per process name (comm) at that moment."""
+
+    def __init__(self, roots, interval=0.25):
+        self.roots, self.interval = roots, interval
+        self.peak_mib, self.peak_by_name = 0.0, {}
+        self._stop = threading.Event()
+
+    def _sample(self):
+        procs = _processes()
+        by_name, total = {}, 0
+        for root in self.roots():
+            for p in tree_pids(root, procs):
+                kib = pss_kib(p)
+                total += kib
+                name = _comm(p)
+                by_name[name] = by_name.get(name, 0) + kib
+        if total / 1024 > self.peak_mib:
+            self.peak_mib = total / 1024
+            self.peak_by_name = {k: v / 1024 for k, v in by_name.items()}
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
 
     def add_static_location(self):
         """The static peer: `location = /static202 { return 202 ...; }` in the

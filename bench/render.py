@@ -63,6 +63,15 @@ def ours_round(st, urls, concurrency):
             "jobs": jobs}
 
 
+def ours_measured(st, urls, concurrency):
+    """ours_round with the worker's process tree's memory sampled: the
+    worker, Xvfb, the renderer children and their WebKit processes."""
+    with lib.TreeMemory(lambda: [st.roots()["worker"]]) as mem:
+        r = ours_round(st, urls, concurrency)
+    r["peak_pss_mib"], r["pss_by_process"] = mem.peak_mib, mem.peak_by_name
+    return r
+
+
 def ours_request_phases(res, log_text):
     """Where a request's wall time goes, from worker log timestamps (see
     sync.py): medians over every measured request of every round."""
@@ -86,14 +95,19 @@ def ours_request_phases(res, log_text):
 def peer_round(urls, concurrency):
     out = tempfile.mkdtemp(prefix="enconvert-bench-peer.")
     try:
-        r = subprocess.run(["node", os.path.join(lib.BENCH, "chromium_peer.mjs"),
-                            json.dumps({"urls": urls, "concurrency": concurrency,
-                                        "outdir": out})],
-                           cwd=lib.BENCH, capture_output=True, text=True,
-                           timeout=60 + 30 * len(urls))
-        if r.returncode != 0:
-            raise RuntimeError(f"chromium peer failed: {r.stderr[-2000:]}")
-        return json.loads(r.stdout.strip().splitlines()[-1])
+        p = subprocess.Popen(["node", os.path.join(lib.BENCH, "chromium_peer.mjs"),
+                              json.dumps({"urls": urls, "concurrency": concurrency,
+                                          "outdir": out})],
+                             cwd=lib.BENCH, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        # Node and the Chromium it drives (browser, renderers, GPU/utility).
+        with lib.TreeMemory(lambda: [p.pid]) as mem:
+            stdout, stderr = p.communicate(timeout=60 + 30 * len(urls))
+        if p.returncode != 0:
+            raise RuntimeError(f"chromium peer failed: {stderr[-2000:]}")
+        r = json.loads(stdout.strip().splitlines()[-1])
+        r["peak_pss_mib"], r["pss_by_process"] = mem.peak_mib, mem.peak_by_name
+        return r
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -129,7 +143,7 @@ def bench_render():
         page_urls = pages.page_urls()
         urls = [page_urls[i % len(page_urls)] for i in range(N)]
         for i in range(ROUNDS):
-            order = [("ours", lambda: ours_round(st, urls, C)),
+            order = [("ours", lambda: ours_measured(st, urls, C)),
                      ("peer", lambda: peer_round(urls, C))]
             if i % 2:
                 order.reverse()
@@ -155,6 +169,8 @@ def bench_render():
     lat_o = [m for r in res["ours"] for m in r["ms"]]
     lat_p = [m for r in res["peer"] for m in r["ms"]]
     errs = sum(len(r["errors"]) for r in res["ours"] + res["peer"])
+    mem_o = lib.median([r.get("peak_pss_mib", 0) for r in res["ours"]])
+    mem_p = lib.median([r.get("peak_pss_mib", 0) for r in res["peer"]])
     rows = [
         {"metric": f"pages/s ({N} pages, {C} at a time)", "ours": fmt(o["rate"]),
          "peer": fmt(p["rate"]), "ratio": f"{ratio:.2f}x", "target": ">= 1.5x",
@@ -171,6 +187,14 @@ def bench_render():
         {"metric": "median PDF size", "ours": fmt(mo / 1024, " KiB"),
          "peer": fmt(mp / 1024, " KiB"), "ratio": f"{mo / mp:.2f}x", "target": "<= 1x",
          "ok": mo <= mp},
+        {"metric": "peak memory (PSS) of the whole tree, median round",
+         "ours": fmt(mem_o, " MiB"), "peer": fmt(mem_p, " MiB"),
+         "ratio": f"{mem_o / mem_p:.2f}x" if mem_p else "-"},
+        {"metric": f"  per view (ours: {RENDERERS * VIEWS}) / per page in flight (peer: {C})",
+         "ours": fmt(mem_o / (RENDERERS * VIEWS), " MiB"), "peer": fmt(mem_p / C, " MiB")},
+        {"metric": "  views / pages in flight that fit in 1 GiB at that rate",
+         "ours": fmt(1024 / (mem_o / (RENDERERS * VIEWS))) if mem_o else "-",
+         "peer": fmt(1024 / (mem_p / C)) if mem_p else "-"},
         {"metric": "failed conversions", "ours": str(sum(len(r["errors"]) for r in res["ours"])),
          "peer": str(sum(len(r["errors"]) for r in res["peer"])), "ok": errs == 0},
     ]
@@ -188,6 +212,10 @@ def bench_render():
         tp = lib.median([r["ms"][i] for r in res["peer"] for i in idx])
         print(f"  {lib.PAGES[j]:<16} ours {fmt((zo or 0) / 1024, ' KiB'):>10} {fmt(to, ' ms'):>8}"
               f"   chromium {fmt((zp or 0) / 1024, ' KiB'):>10} {fmt(tp, ' ms'):>8}")
+    for side in ("ours", "peer"):
+        top = max(res[side], key=lambda r: r.get("peak_pss_mib", 0)).get("pss_by_process", {})
+        print(f"{side}, PSS by process name at the largest peak: " +
+              ", ".join(f"{k} {v:.0f} MiB" for k, v in sorted(top.items(), key=lambda kv: -kv[1])))
     after = lib.machine_state("after render")
     lib.save("render", {"rounds": res, "rate_ours": o["rate"], "rate_peer": p["rate"],
                         "ratio": ratio, "median_size_ours": mo, "median_size_peer": mp,
