@@ -6,8 +6,9 @@
 //   node chromium_peer.mjs '{"urls":[...],"concurrency":4,"outdir":"/tmp/x"}'
 //
 // The browser is launched and every page has rendered one URL before the
-// clock starts. Prints one JSON line: elapsed_s, sizes[], ms[], errors[].
+// clock starts. Prints one JSON line: elapsed_s, cpu_s, sizes[], ms[], errors[].
 import { chromium } from 'playwright-core';
+import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,35 @@ const pdfOptions = {
 };
 
 const phases = { goto_ms: [], pdf_ms: [] };
+
+// CPU seconds (user + system) used so far by this process and every live
+// descendant (the browser, its renderers, GPU and utility processes), from
+// /proc: what the measured section costs, as the bench counts ours.
+const clockTicks = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
+function treeCpuSeconds() {
+  const procs = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat;
+    try { stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8'); } catch { continue; }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    procs.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+  }
+  const children = new Map();
+  for (const [pid, p] of procs) {
+    if (!children.has(p.ppid)) children.set(p.ppid, []);
+    children.get(p.ppid).push(pid);
+  }
+  let ticks = 0;
+  const todo = [process.pid];
+  while (todo.length) {
+    const pid = todo.pop();
+    if (!procs.has(pid)) continue;
+    ticks += procs.get(pid).ticks;
+    todo.push(...(children.get(pid) || []));
+  }
+  return ticks / clockTicks;
+}
 
 async function convert(page, url, file) {
   const t0 = performance.now();
@@ -58,6 +88,7 @@ try {
   phases.goto_ms.length = 0;
   phases.pdf_ms.length = 0;
   let next = 0;
+  const cpu0 = treeCpuSeconds();
   const t0 = performance.now();
   await Promise.all(pages.map(async (p) => {
     for (;;) {
@@ -73,7 +104,8 @@ try {
     }
   }));
   const elapsed = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ elapsed_s: elapsed, sizes, ms, errors, ...phases }));
+  const cpu_s = treeCpuSeconds() - cpu0;
+  console.log(JSON.stringify({ elapsed_s: elapsed, cpu_s, sizes, ms, errors, ...phases }));
 } finally {
   await ctx.close();
   fs.rmSync(userDir, { recursive: true, force: true });
