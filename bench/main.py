@@ -7,13 +7,16 @@ import traceback
 
 import lib
 
-NAMES = ["render", "accept", "status", "sync", "fidelity", "website"]
+NAMES = ["render", "render-sweep", "accept", "status", "sync", "fidelity", "website"]
 
 
 def run(name):
     if name == "render":
         import render
         return render.bench_render()
+    if name == "render-sweep":
+        import render
+        return render.bench_render_sweep()
     if name == "sync":
         import sync
         return sync.bench_sync()

@@ -235,3 +235,52 @@ def bench_render():
                         "chromium": chromium_version(), "render_log": render_log[-200:], "ours_phases": ph, "ours_request_phases": req_phases,
                         "machine": [before, after]})
     return all(r.get("ok") is not False for r in rows)
+
+
+# Concurrency sweep: each side's best rate over these pages-in-flight
+# levels, ours with a render pool of the same size (renderers x views).
+SWEEP = [int(x) for x in os.environ.get("BENCH_SWEEP", "1,2,4,8,16").split(",")]
+SWEEP_POOLS = {1: (1, 1), 2: (1, 2), 4: (2, 2), 8: (2, 4), 16: (4, 4)}
+
+
+def bench_render_sweep():
+    before = lib.machine_state("before render-sweep")
+    levels = []
+    with lib.PageServer() as pages:
+        page_urls = pages.page_urls()
+        urls = [page_urls[i % len(page_urls)] for i in range(N)]
+        for c in SWEEP:
+            renderers, views = SWEEP_POOLS.get(c, (max(1, c // 4), min(c, 4)))
+            with lib.BenchStack(renderers=renderers, views=views) as st:
+                o = ours_measured(st, urls, c)
+            p = peer_round(urls, c)
+            for name, r in (("ours", o), ("peer", p)):
+                r["rate"] = (N - len(r["errors"])) / r["elapsed_s"]
+                log(f"{c} in flight ({renderers}x{views}) {name}: {r['rate']:.2f} pages/s, "
+                    f"{r['cpu_s'] / N * 1000:.0f} CPU ms/page, peak {r['peak_pss_mib']:.0f} MiB, "
+                    f"errors {len(r['errors'])}")
+            levels.append({"in_flight": c, "pool": [renderers, views], "ours": o, "peer": p})
+    best_o = max(levels, key=lambda lv: lv["ours"]["rate"])
+    best_p = max(levels, key=lambda lv: lv["peer"]["rate"])
+    ratio = best_o["ours"]["rate"] / best_p["peer"]["rate"]
+    cpu_o = best_o["ours"]["cpu_s"] / N
+    cpu_p = best_p["peer"]["cpu_s"] / N
+    rows = [{"metric": f"pages/s at {lv['in_flight']} in flight (ours {lv['pool'][0]}x"
+                       f"{lv['pool'][1]})",
+             "ours": fmt(lv["ours"]["rate"]), "peer": fmt(lv["peer"]["rate"]),
+             "ratio": f"{lv['ours']['rate'] / lv['peer']['rate']:.2f}x"} for lv in levels]
+    rows += [
+        {"metric": f"best rate (ours at {best_o['in_flight']}, peer at {best_p['in_flight']})",
+         "ours": fmt(best_o["ours"]["rate"]), "peer": fmt(best_p["peer"]["rate"]),
+         "ratio": f"{ratio:.2f}x", "target": ">= 1.5x", "ok": ratio >= 1.5},
+        {"metric": "CPU seconds per page at the best rate", "ours": fmt(cpu_o * 1000, " ms"),
+         "peer": fmt(cpu_p * 1000, " ms"), "ratio": f"{cpu_o / cpu_p:.2f}x",
+         "target": "<= 0.7x", "ok": cpu_o / cpu_p <= 0.7},
+    ]
+    lib.print_table(f"render-sweep: {N} pages per level, ours through the API vs Playwright + "
+                    f"{chromium_version()}", rows)
+    after = lib.machine_state("after render-sweep")
+    lib.save("render_sweep", {"levels": levels, "pages": N, "ratio": ratio,
+                              "cpu_per_page_ours": cpu_o, "cpu_per_page_peer": cpu_p,
+                              "machine": [before, after]})
+    return all(r.get("ok") is not False for r in rows)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the enconvert benchmarks: all of them, or those named.
 #
-#   bench/run.sh                  render, accept, status, sync, fidelity, website
-#   bench/run.sh render|accept|status|sync|fidelity|website ...
+#   bench/run.sh                  render, render-sweep, accept, status, sync,
+#                                 fidelity, website
+#   bench/run.sh render|render-sweep|accept|status|sync|fidelity|website ...
 #
 # Each bench starts its own stack (scripts/stack.sh) in a temp dir from a copy
 # of build/ (run `make build` first), runs ours and the peer in the same run
@@ -13,6 +14,9 @@
 # Settings (environment):
 #   BENCH_PAGES (40)  BENCH_CONCURRENCY (4)  BENCH_RENDER_ROUNDS (3)   render
 #   BENCH_RENDERERS (2) BENCH_VIEWS (2)      our render pool in render
+#   BENCH_SWEEP (1,2,4,8,16)                 pages in flight, render-sweep
+#                                            (BENCH_PAGES per level; our pool
+#                                            1x1, 1x2, 2x2, 2x4, 4x4)
 #   BENCH_CONNECTIONS (64) BENCH_DURATION (10 s) BENCH_ROUNDS (3)       accept, status
 #   BENCH_SYNC_REQUESTS (24)                                             sync
 #   BENCH_SITE_PAGES (50) BENCH_SITE_ROUNDS (3)                          website
