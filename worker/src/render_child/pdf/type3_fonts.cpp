@@ -560,9 +560,7 @@ struct Matched {
     Match match;
 };
 
-}  // namespace
-
-Type3Stats replace_type3_fonts(QPDF& pdf) {
+Type3Stats replace_in(QPDF& pdf) {
     Type3Stats stats;
     // Most documents have none: no content stream is parsed for them.
     const std::vector<QPDFObjectHandle> objects = pdf.getAllObjects();
@@ -620,18 +618,23 @@ Type3Stats replace_type3_fonts(QPDF& pdf) {
     }
 
     std::map<QPDFObjGen, Match> replaced;
+    std::map<QPDFObjGen, QPDFObjectHandle> fonts_of;  // built, not yet in place
     for (Matched& m : matched) {
         const auto program = program_of_face.find(m.face);
         if (program == program_of_face.end()) continue;
         const FaceOutlines& face = *cache.outlines({m.face.first, m.face.second});
-        pdf.replaceObject(
+        fonts_of.emplace(
             m.font, type0_font(pdf, pdf.getObjectByObjGen(m.font), m.match, face, program->second));
         replaced.emplace(m.font, std::move(m.match));
     }
-    stats.replaced = static_cast<int>(replaced.size());
-    stats.kept = static_cast<int>(candidates.size() - replaced.size());
-    if (replaced.empty()) return stats;
+    if (replaced.empty()) {
+        stats.kept = static_cast<int>(candidates.size());
+        return stats;
+    }
 
+    // Every stream rewritten in memory first: if one cannot be, nothing has
+    // changed yet and the caller keeps the document as the engine wrote it.
+    std::vector<std::pair<QPDFObjectHandle, std::string>> rewrites;
     std::set<QPDFObjGen> rewritten;
     for_each_content_stream(pdf, [&](QPDFPageObjectHelper& contents, QPDFObjectHandle fonts) {
         QPDFObjectHandle object = contents.getObjectHandle();
@@ -640,15 +643,35 @@ Type3Stats replace_type3_fonts(QPDF& pdf) {
         Pl_Buffer buffer("type3 rewrite");
         contents.filterContents(&rewriter, &buffer);
         std::shared_ptr<Buffer> data = buffer.getBufferSharedPointer();
-        const std::string bytes(reinterpret_cast<const char*>(data->getBuffer()), data->getSize());
+        rewrites.emplace_back(
+            object, std::string(reinterpret_cast<const char*>(data->getBuffer()), data->getSize()));
+    });
+    for (auto& [objgen, font] : fonts_of) pdf.replaceObject(objgen, font);
+    for (auto& [object, bytes] : rewrites) {
         if (object.isStream()) {
             object.replaceStreamData(bytes, QPDFObjectHandle::newNull(),
                                      QPDFObjectHandle::newNull());
         } else {
             object.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, bytes));
         }
-    });
+    }
+    stats.replaced = static_cast<int>(replaced.size());
+    stats.kept = static_cast<int>(candidates.size() - replaced.size());
     return stats;
+}
+
+}  // namespace
+
+Type3Stats replace_type3_fonts(QPDF& pdf) {
+    try {
+        return replace_in(pdf);
+    } catch (const std::exception&) {
+        // A content stream qpdf cannot filter, a face HarfBuzz cannot cut:
+        // the Type 3 fonts stay, the PDF is still delivered.
+        Type3Stats kept;
+        kept.failed = true;
+        return kept;
+    }
 }
 
 }  // namespace enconvert::render_child::pdf

@@ -25,10 +25,12 @@
 namespace enconvert::render_child::pdf {
 
 struct Type3Stats {
-    int replaced = 0;  // Type 3 fonts now a Type 0 font around a system face
-    int kept = 0;      // Type 3 fonts left as they are
+    int replaced = 0;     // Type 3 fonts now a Type 0 font around a system face
+    int kept = 0;         // Type 3 fonts left as they are
+    bool failed = false;  // an error stopped the pass: the document is unchanged
 };
 
+// Never throws: on any error the document is left as it was (`failed`).
 // Runs before subset_fonts(): each face is embedded once, cut to the
 // glyphs all its fonts show (one face of a collection), and the subsetter
 // then merges it with identical programs and repairs the ToUnicode maps.

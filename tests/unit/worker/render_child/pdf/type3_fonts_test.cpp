@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <ostream>
+#include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFWriter.hh>
 #include <sstream>
 #include <string>
@@ -322,6 +323,39 @@ TEST_F(Type3FontsTest, SlantedTextPlacedWithoutTmKeepsItsSlant) {
     EXPECT_EQ(text_of(path("after.pdf")), spec.text);
     const RasterDiff diff = compare(rasterise(engine), rasterise(path("after.pdf")));
     EXPECT_TRUE(diff.close()) << diff << " (replaced " << stats.replaced << ")";
+}
+
+TEST_F(Type3FontsTest, AStreamThatCannotBeReadLeavesTheDocumentAsItWas) {
+    Type3Spec spec;
+    spec.font_path = kNotoSansMono;
+    spec.postscript_name = "NotoSansMono-Regular";
+    spec.text = "text on the page";
+    spec.form_text = "text in the form";
+    const std::string engine = path("engine.pdf");
+    write_type3_pdf(engine, spec);
+    // The form's data claims Flate but is not.
+    {
+        QPDF doc;
+        doc.setSuppressWarnings(true);
+        doc.processFile(engine.c_str());
+        QPDFObjectHandle form = QPDFPageDocumentHelper(doc)
+                                    .getAllPages()[0]
+                                    .getAttribute("/Resources", false)
+                                    .getKey("/XObject")
+                                    .getKey("/Fm1");
+        ASSERT_TRUE(form.isStream());
+        form.replaceStreamData("not flate data at all", QPDFObjectHandle::newName("/FlateDecode"),
+                               QPDFObjectHandle::newNull());
+        QPDFWriter writer(doc, path("damaged.pdf").c_str());
+        writer.setStreamDataMode(qpdf_s_preserve);
+        writer.write();
+    }
+    const Type3Stats stats = replace(path("damaged.pdf"), path("after.pdf"));
+    EXPECT_EQ(stats.replaced, 0);
+    EXPECT_NE(fonts_of(path("after.pdf")).find("Type 3"), std::string::npos);
+    EXPECT_EQ(text_of(path("after.pdf")), text_of(path("damaged.pdf")));
+    const RasterDiff diff = compare(rasterise(path("damaged.pdf")), rasterise(path("after.pdf")));
+    EXPECT_EQ(diff.mean, 0) << diff;
 }
 
 }  // namespace
