@@ -127,6 +127,18 @@ class Stack:
             time.sleep(0.3)
         raise AssertionError(f"job {job_id} still processing after {timeout}s")
 
+    def wait_notifications(self, job_id, timeout=60):
+        """The job's status once it is terminal and none of its
+        notifications is pending any more (each delivered or failed)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            body = self.wait_terminal(job_id)
+            if body["notifications"] and all(n["state"] != "pending"
+                                             for n in body["notifications"]):
+                return body
+            time.sleep(0.3)
+        raise AssertionError(f"notifications of {job_id} still pending: {body['notifications']}")
+
     def download(self, presigned_url):
         u = urllib.parse.urlsplit(presigned_url)
         return request(self.url, "GET", u.path + "?" + u.query)

@@ -53,16 +53,6 @@ def nstack(certs, smtp):
         s.stop()
 
 
-def wait_notifications(stack, job_id, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        body = stack.wait_terminal(job_id)
-        if body["notifications"] and all(n["state"] != "pending" for n in body["notifications"]):
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"notifications of {job_id} still pending: {body['notifications']}")
-
-
 def submit(stack, urls, **extra):
     r = stack.call("POST", "/v1/convert/url-to-pdf", {"url": urls, **extra})
     assert r.status == 202, r
@@ -76,7 +66,7 @@ def test_batch_with_one_failure_sends_exact_webhook_and_one_email(nstack, site, 
     assert "team@yourcompany.com" in accepted["message"]
     assert "callback URL" in accepted["message"]
     job_id = accepted["job_id"]
-    status = wait_notifications(nstack, job_id)
+    status = nstack.wait_notifications(job_id)
 
     notes = {n["type"]: n for n in status["notifications"]}
     assert notes["webhook"] == {"type": "webhook", "target": receiver.url + "/hook/ok",
@@ -117,7 +107,7 @@ def test_batch_with_one_failure_sends_exact_webhook_and_one_email(nstack, site, 
 def test_receiver_500_is_one_recorded_failure(nstack, site, receiver):
     job_id = submit(nstack, site.url + "/hello.html", async_mode=True,
                     callback_url=receiver.url + "/hook/status/500")["job_id"]
-    status = wait_notifications(nstack, job_id)
+    status = nstack.wait_notifications(job_id)
     note = status["notifications"][0]
     assert note["state"] == "failed"
     assert note["response_code"] == 500
@@ -133,7 +123,7 @@ def test_receiver_500_is_one_recorded_failure(nstack, site, receiver):
 def test_silent_receiver_is_recorded_as_timeout(nstack, site, receiver):
     job_id = submit(nstack, site.url + "/hello.html", async_mode=True,
                     callback_url=receiver.url + "/hook/hang")["job_id"]
-    note = wait_notifications(nstack, job_id)["notifications"][0]
+    note = nstack.wait_notifications(job_id)["notifications"][0]
     assert note["state"] == "failed"
     assert note["error"].startswith("timeout")
 
@@ -141,7 +131,7 @@ def test_silent_receiver_is_recorded_as_timeout(nstack, site, receiver):
 def test_untrusted_certificate_is_recorded_as_tls_failure(nstack, site, untrusted_receiver):
     job_id = submit(nstack, site.url + "/hello.html", async_mode=True,
                     callback_url=untrusted_receiver.url + "/hook/ok")["job_id"]
-    note = wait_notifications(nstack, job_id)["notifications"][0]
+    note = nstack.wait_notifications(job_id)["notifications"][0]
     assert note["state"] == "failed"
     assert note["error"].startswith("tls_error")
     assert untrusted_receiver.requests == []
@@ -158,7 +148,7 @@ def test_http_callback_is_rejected_before_anything_is_queued(nstack, site):
 def test_redirect_is_not_followed(nstack, site, receiver):
     job_id = submit(nstack, site.url + "/hello.html", async_mode=True,
                     callback_url=receiver.url + "/hook/redirect")["job_id"]
-    note = wait_notifications(nstack, job_id)["notifications"][0]
+    note = nstack.wait_notifications(job_id)["notifications"][0]
     assert (note["state"], note["response_code"], note["attempts"]) == ("failed", 302, 1)
     time.sleep(2)
     assert len(hooks_for(receiver, "/hook/redirect", job_id)) == 1
@@ -265,7 +255,7 @@ def test_email_only_has_the_whole_content(nstack, site, receiver, smtp):
     assert accepted["message"] == ("Job queued. You will be notified at ops@example.org "
                                    "when complete.")
     job_id = accepted["job_id"]
-    status = wait_notifications(nstack, job_id)
+    status = nstack.wait_notifications(job_id)
     assert [t["url"] for t in status["tasks"]][1] == urls[1]
     assert status["notifications"] == [{"type": "email", "target": "ops@example.org",
                                         "state": "delivered", "response_code": 250,
@@ -288,7 +278,7 @@ def test_webhook_only_sends_no_email_and_no_auth_headers(nstack, site, receiver,
                       callback_url=receiver.url + "/hook/ok")
     assert accepted["message"] == "Job queued. Results will be sent to your callback URL."
     job_id = accepted["job_id"]
-    status = wait_notifications(nstack, job_id)
+    status = nstack.wait_notifications(job_id)
     assert [n["type"] for n in status["notifications"]] == ["webhook"]
     (hook,) = wait_hooks_for(receiver, "/hook/ok", job_id)
     assert hook["method"] == "POST"
@@ -310,7 +300,7 @@ def test_all_tasks_failed_reports_failed_in_both(nstack, receiver, smtp):
     urls = [closed_port_url(), closed_port_url()]
     job_id = submit(nstack, urls, callback_url=receiver.url + "/hook/ok",
                     notification_email="team@yourcompany.com")["job_id"]
-    status = wait_notifications(nstack, job_id)
+    status = nstack.wait_notifications(job_id)
     assert status["status"] == "failed"
     assert all(n["state"] == "delivered" for n in status["notifications"])
     (hook,) = wait_hooks_for(receiver, "/hook/ok", job_id)
@@ -343,7 +333,7 @@ def test_once_per_job_and_never_in_progress(nstack, site, gated, receiver, smtp)
         [("pending", 0), ("pending", 0)]
 
     gated.gate.set()
-    status = wait_notifications(nstack, job_id)
+    status = nstack.wait_notifications(job_id)
     assert status["status"] == "completed"
     time.sleep(5)  # a second webhook or email would arrive in this time
     hooks = hooks_for(receiver, "/hook/ok", job_id)
@@ -358,7 +348,7 @@ def test_once_per_job_and_never_in_progress(nstack, site, gated, receiver, smtp)
 def test_without_smtp_relay_mail_is_an_eml_file(stack, site):
     job_id = submit(stack, [site.url + "/hello.html", closed_port_url()],
                     notification_email="team@yourcompany.com")["job_id"]
-    status = wait_notifications(stack, job_id)
+    status = stack.wait_notifications(job_id)
     assert status["notifications"][0]["state"] == "delivered"
     path = os.path.join(stack.home, "mail", f"{job_id}.eml")
     with open(path, newline="") as f:
@@ -443,10 +433,10 @@ def test_worker_killed_with_notifications_pending(kstack, site, receiver, smtp):
     kill_worker(kstack)
     kstack.start()
 
-    status_b = wait_notifications(kstack, b)
+    status_b = kstack.wait_notifications(b)
     assert [(n["state"], n["attempts"]) for n in status_b["notifications"]] == \
         [("delivered", 1), ("delivered", 1)]
-    note_a = wait_notifications(kstack, a, timeout=90)["notifications"][0]
+    note_a = kstack.wait_notifications(a, timeout=90)["notifications"][0]
     assert note_a == {"type": "webhook", "target": receiver.url + "/hook/hang",
                       "state": "failed", "response_code": None,
                       "error": "delivery interrupted by worker restart", "attempts": 1}
@@ -463,6 +453,6 @@ def test_sigterm_lets_deliveries_in_flight_finish(kstack, site, receiver):
     wait_hooks_for(receiver, "/hook/slow/3", job_id)
     kstack.stop()  # SIGTERM, as make stop / a routine restart does
     kstack.start()
-    note = wait_notifications(kstack, job_id)["notifications"][0]
+    note = kstack.wait_notifications(job_id)["notifications"][0]
     assert (note["state"], note["response_code"], note["attempts"]) == ("delivered", 200, 1)
     assert len(hooks_for(receiver, "/hook/slow/3", job_id)) == 1
