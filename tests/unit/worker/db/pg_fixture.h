@@ -176,4 +176,49 @@ class PgTest : public ::testing::Test {
     inline static std::string startup_error_;
 };
 
+// A trigger on jobs for one test, dropped with its function when it goes
+// out of scope: the cluster lives as long as the test process, and the
+// TRUNCATE between tests keeps triggers.
+class JobsTrigger {
+  public:
+    enum class When {
+        before_insert,  // for each row, as it is inserted
+        at_commit,      // deferred constraint trigger: fails the COMMIT itself
+    };
+    // `body`: the PL/pgSQL statements of the trigger function, before its
+    // RETURN.
+    JobsTrigger(std::string url, std::string name, When when, const std::string& body)
+        : url_(std::move(url)), name_(std::move(name)) {
+        pqxx::connection c(url_);
+        pqxx::work tx(c);
+        tx.exec("CREATE FUNCTION " + name_ + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " +
+                body + " RETURN NEW; END $$");
+        tx.exec(when == When::at_commit
+                    ? "CREATE CONSTRAINT TRIGGER " + name_ +
+                          " AFTER INSERT ON jobs DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                          "EXECUTE FUNCTION " +
+                          name_ + "()"
+                    : "CREATE TRIGGER " + name_ + " BEFORE INSERT ON jobs FOR EACH ROW " +
+                          "EXECUTE FUNCTION " + name_ + "()");
+        tx.commit();
+    }
+    ~JobsTrigger() {
+        try {
+            pqxx::connection c(url_);
+            pqxx::work tx(c);
+            tx.exec("DROP TRIGGER IF EXISTS " + name_ + " ON jobs");
+            tx.exec("DROP FUNCTION IF EXISTS " + name_ + "()");
+            tx.commit();
+        } catch (const std::exception&) {
+            // The next test's own setup reports a broken cluster.
+        }
+    }
+    JobsTrigger(const JobsTrigger&) = delete;
+    JobsTrigger& operator=(const JobsTrigger&) = delete;
+
+  private:
+    std::string url_;
+    std::string name_;
+};
+
 }  // namespace enconvert::test_support

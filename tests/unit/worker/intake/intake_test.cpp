@@ -390,16 +390,9 @@ TEST_F(IntakeGroupCommitTest, QueuedConvertsShareOneCommit) {
 }
 
 TEST_F(IntakeGroupCommitTest, AFailedGroupCommitAnswersEveryRequestInIt503) {
-    {
-        pqxx::work tx(*conn_);
-        tx.exec(
-            "CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "RAISE EXCEPTION 'commit refused'; END $$");
-        tx.exec(
-            "CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON jobs "
-            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_commit()");
-        tx.commit();
-    }
+    const test_support::JobsTrigger fail(url(), "fail_commit",
+                                         test_support::JobsTrigger::When::at_commit,
+                                         "RAISE EXCEPTION 'commit refused';");
     send_while_the_first_waits({convert_msg(60, true), convert_msg(61, true),
                                 convert_msg(62, false), convert_msg(63, true)});
     const auto got = replies(4);

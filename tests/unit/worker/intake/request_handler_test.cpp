@@ -504,17 +504,9 @@ TEST_F(RequestHandlerTest, GroupCommitPutsEveryJobInOneTransactionAndAnswersEach
 }
 
 TEST_F(RequestHandlerTest, GroupCommitWithAFailingJobInsertsTheOthersAlone) {
-    {
-        pqxx::work tx(*conn_);
-        tx.exec(
-            "CREATE FUNCTION refuse_base() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.base_url = 'http://refused' THEN RAISE EXCEPTION 'refused row'; END IF; "
-            "RETURN NEW; END $$");
-        tx.exec(
-            "CREATE TRIGGER refuse_base BEFORE INSERT ON jobs FOR EACH ROW "
-            "EXECUTE FUNCTION refuse_base()");
-        tx.commit();
-    }
+    const test_support::JobsTrigger refuse(
+        url(), "refuse_base", test_support::JobsTrigger::When::before_insert,
+        "IF NEW.base_url = 'http://refused' THEN RAISE EXCEPTION 'refused row'; END IF;");
     auto refused = convert(acme_key_, true);
     refused.base_url = "http://refused";
     const auto out = handler_.convert_all(
@@ -531,16 +523,9 @@ TEST_F(RequestHandlerTest, GroupCommitWithAFailingJobInsertsTheOthersAlone) {
 TEST_F(RequestHandlerTest, GroupCommitThatFailsToCommitThrowsAndEnqueuesNothing) {
     // A deferred constraint trigger fails at COMMIT, after every statement
     // of the group succeeded: the commit itself fails.
-    {
-        pqxx::work tx(*conn_);
-        tx.exec(
-            "CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "RAISE EXCEPTION 'commit refused'; END $$");
-        tx.exec(
-            "CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON jobs "
-            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_commit()");
-        tx.commit();
-    }
+    const test_support::JobsTrigger fail(url(), "fail_commit",
+                                         test_support::JobsTrigger::When::at_commit,
+                                         "RAISE EXCEPTION 'commit refused';");
     EXPECT_THROW(handler_.convert_all(*conn_, {convert(acme_key_, true), convert(other_key_, true),
                                                convert(acme_key_, false)}),
                  pqxx::sql_error);
