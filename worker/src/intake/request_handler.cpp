@@ -216,7 +216,7 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
         prepared.push_back(prepare(conn, req));
         if (!prepared.back().outcome.final) {
             to_insert.push_back(prepared.size() - 1);
-            jobs.push_back(prepared.back().job);
+            jobs.push_back(std::move(prepared.back().job));  // finish() needs only the rest
         }
     }
     // One transaction, one WAL flush for every job (db::insert_jobs); a
