@@ -20,20 +20,21 @@
 #define NGX_HTTP_ENCONVERT_KEY_LEN_MAX  1024
 
 
+static ngx_int_t ngx_http_enconvert_mac(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_str_t *expires, u_char *mac);
 static ngx_int_t ngx_http_enconvert_hex_decode(u_char *dst, ngx_str_t *src);
 
 
 ngx_int_t
 ngx_http_enconvert_files(ngx_http_request_t *r, ngx_str_t *key)
 {
-    u_char                          *p, *msg;
+    u_char                          *p;
     time_t                           expires;
     ngx_str_t                        exp, sig;
-    unsigned int                     mdlen;
     ngx_http_enconvert_main_conf_t  *emcf;
 
-    u_char  want[EVP_MAX_MD_SIZE];
-    u_char  got[32];
+    u_char  want[NGX_HTTP_ENCONVERT_SIGNATURE_LEN];
+    u_char  got[NGX_HTTP_ENCONVERT_SIGNATURE_LEN];
 
     emcf = ngx_http_get_module_main_conf(r, ngx_http_enconvert_module);
 
@@ -68,23 +69,7 @@ ngx_http_enconvert_files(ngx_http_request_t *r, ngx_str_t *key)
         }
     }
 
-    msg = ngx_pnalloc(r->pool, sizeof("GET\n/v1/files/\n") - 1 + key->len
-                               + exp.len);
-    if (msg == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_sprintf(msg, "GET\n/v1/files/%V\n%V", key, &exp);
-
-    mdlen = 0;
-
-    if (HMAC(EVP_sha256(), emcf->secret.data, (int) emcf->secret.len,
-             msg, p - msg, want, &mdlen)
-        == NULL
-        || mdlen != sizeof(got))
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "enconvert: HMAC() failed");
+    if (ngx_http_enconvert_mac(r, key, &exp, want) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -108,6 +93,72 @@ invalid:
     return ngx_http_enconvert_error(r, NGX_HTTP_FORBIDDEN,
                                     "invalid_signature",
                                     "the download link is not valid", NULL);
+}
+
+
+/*
+ * Writes the hex signature of a link to `key` valid until `expires` at
+ * `dst` (2 * NGX_HTTP_ENCONVERT_SIGNATURE_LEN bytes), as the worker signs
+ * them; returns the end, or NULL on failure.
+ */
+
+u_char *
+ngx_http_enconvert_sign(ngx_http_request_t *r, ngx_str_t *key,
+    time_t expires, u_char *dst)
+{
+    ngx_str_t  exp;
+
+    u_char  digits[NGX_TIME_T_LEN];
+    u_char  mac[NGX_HTTP_ENCONVERT_SIGNATURE_LEN];
+
+    exp.data = digits;
+    exp.len = ngx_sprintf(digits, "%T", expires) - digits;
+
+    if (ngx_http_enconvert_mac(r, key, &exp, mac) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_hex_dump(dst, mac, sizeof(mac));
+}
+
+
+/* HMAC-SHA256(secret, "GET\n/v1/files/{key}\n{expires}") */
+
+static ngx_int_t
+ngx_http_enconvert_mac(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_str_t *expires, u_char *mac)
+{
+    u_char                          *p, *msg;
+    unsigned int                     mdlen;
+    ngx_http_enconvert_main_conf_t  *emcf;
+
+    u_char  md[EVP_MAX_MD_SIZE];
+
+    emcf = ngx_http_get_module_main_conf(r, ngx_http_enconvert_module);
+
+    msg = ngx_pnalloc(r->pool, sizeof("GET\n/v1/files/\n") - 1 + key->len
+                               + expires->len);
+    if (msg == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(msg, "GET\n/v1/files/%V\n%V", key, expires);
+
+    mdlen = 0;
+
+    if (HMAC(EVP_sha256(), emcf->secret.data, (int) emcf->secret.len,
+             msg, p - msg, md, &mdlen)
+        == NULL
+        || mdlen != NGX_HTTP_ENCONVERT_SIGNATURE_LEN)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "enconvert: HMAC() failed");
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(mac, md, NGX_HTTP_ENCONVERT_SIGNATURE_LEN);
+
+    return NGX_OK;
 }
 
 

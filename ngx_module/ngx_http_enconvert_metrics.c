@@ -83,7 +83,13 @@ static ngx_http_enconvert_metric_t  ngx_http_enconvert_counters[] = {
 
     { ngx_http_enconvert_help("enconvert_backend_requests_in_flight",
           "gauge", "Requests waiting for the worker's answer."),
-      ngx_string("enconvert_backend_requests_in_flight"), 1 }
+      ngx_string("enconvert_backend_requests_in_flight"), 1 },
+
+    { ngx_http_enconvert_help("enconvert_status_cache_hits_total",
+          "counter",
+          "Status requests answered from the status cache zone, "
+          "without the worker."),
+      ngx_string("enconvert_status_cache_hits_total"), 0 }
 };
 
 

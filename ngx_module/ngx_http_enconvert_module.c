@@ -173,6 +173,13 @@ static ngx_command_t  ngx_http_enconvert_commands[] = {
       0,
       NULL },
 
+    { ngx_string("enconvert_status_cache_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_enconvert_main_conf_t, status_cache_size),
+      NULL },
+
     { ngx_string("enconvert_files_location"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -682,6 +689,7 @@ static ngx_int_t
 ngx_http_enconvert_status(ngx_http_request_t *r, ngx_str_t *job_id)
 {
     u_char                      *p, *last;
+    ngx_int_t                    rc;
     ngx_str_t                    key;
     ngx_http_enconvert_error_t   err;
 
@@ -699,6 +707,12 @@ ngx_http_enconvert_status(ngx_http_request_t *r, ngx_str_t *job_id)
         if (!(ngx_http_enconvert_isalnum(*p) || *p == '_' || *p == '-')) {
             goto not_found;
         }
+    }
+
+    rc = ngx_http_enconvert_status_cache_answer(r, &key, job_id);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     return ngx_http_enconvert_ask_worker(r, NGX_HTTP_ENCONVERT_OP_STATUS,
@@ -806,6 +820,10 @@ ngx_http_enconvert_ask_worker(ngx_http_request_t *r, ngx_uint_t op,
 
     ctx->api_key = *key;
     ctx->idempotent = 1;
+
+    if (target) {
+        ctx->target = *target;
+    }
 
     if (ngx_http_enconvert_build_simple(r, ctx, target, &msg) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -923,12 +941,14 @@ ngx_http_enconvert_create_main_conf(ngx_conf_t *cf)
      *     emcf->api_used = 0;
      *     emcf->handler_used = 0;
      *     emcf->metrics_zone = NULL;
+     *     emcf->status_cache_zone = NULL;
      *     emcf->curve_server_key = { 0, NULL };
      *     emcf->curve_public_key = { 0, NULL };
      *     emcf->curve_secret_key = { 0, NULL };
      */
 
     emcf->allow_plain_tcp = NGX_CONF_UNSET;
+    emcf->status_cache_size = NGX_CONF_UNSET_SIZE;
     emcf->heartbeat_interval = NGX_CONF_UNSET_MSEC;
     emcf->heartbeat_timeout = NGX_CONF_UNSET_MSEC;
 
@@ -1015,6 +1035,13 @@ ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf)
         {
             return NGX_CONF_ERROR;
         }
+    }
+
+    ngx_conf_init_size_value(emcf->status_cache_size,
+                             NGX_HTTP_ENCONVERT_STATUS_CACHE_SIZE);
+
+    if (ngx_http_enconvert_status_cache_zone(cf, emcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include <jansson.h>
+#include <msgpack.h>
 #include <zmq.h>
 
 #include "ngx_http_enconvert_field_limits.h"
@@ -27,6 +28,8 @@
 #define NGX_HTTP_ENCONVERT_FIELD_MAX      256
 #define NGX_HTTP_ENCONVERT_HEALTH_WAIT    2000
 #define NGX_HTTP_ENCONVERT_CURVE_KEY_LEN  40        /* Z85 */
+#define NGX_HTTP_ENCONVERT_SIGNATURE_LEN  32        /* HMAC-SHA256 */
+#define NGX_HTTP_ENCONVERT_STATUS_CACHE_SIZE  (8 * 1024 * 1024)
 
 
 #define ngx_http_enconvert_isalnum(c)                                         \
@@ -75,6 +78,7 @@ typedef enum {
     NGX_HTTP_ENCONVERT_UNAVAILABLE,
     NGX_HTTP_ENCONVERT_BAD_REPLIES,
     NGX_HTTP_ENCONVERT_IN_FLIGHT,
+    NGX_HTTP_ENCONVERT_STATUS_CACHE_HITS,
     NGX_HTTP_ENCONVERT_NCOUNTERS
 } ngx_http_enconvert_counter_e;
 
@@ -85,6 +89,8 @@ typedef struct {
     ngx_flag_t                  api_used;
     ngx_flag_t                  handler_used; /* any location answers */
     ngx_shm_zone_t             *metrics_zone;
+    size_t                      status_cache_size;  /* 0: no cache */
+    ngx_shm_zone_t             *status_cache_zone;
 
     /* CURVE keys, Z85 and null-terminated; empty: no CURVE */
     ngx_str_t                   curve_server_key;
@@ -141,6 +147,7 @@ typedef struct {
     ngx_msec_t                  start;
     ngx_msec_t                  sync_timeout;
     ngx_str_t                   job_id;       /* from "accepted" */
+    ngx_str_t                   target;       /* the id or key asked for */
     ngx_str_t                   api_key;
     ngx_str_t                   endpoint;
     ngx_uint_t                  op;           /* ngx_http_enconvert_op_e */
@@ -299,8 +306,19 @@ void ngx_http_enconvert_set_error(ngx_http_request_t *r,
 /* ngx_http_enconvert_files.c */
 ngx_int_t ngx_http_enconvert_files(ngx_http_request_t *r, ngx_str_t *key);
 ngx_int_t ngx_http_enconvert_valid_object_key(ngx_str_t *key);
+u_char *ngx_http_enconvert_sign(ngx_http_request_t *r, ngx_str_t *key,
+    time_t expires, u_char *dst);
 ngx_int_t ngx_http_enconvert_redirect(ngx_http_request_t *r,
     ngx_str_t *key);
+
+/* ngx_http_enconvert_status_cache.c */
+ngx_int_t ngx_http_enconvert_status_cache_zone(ngx_conf_t *cf,
+    ngx_http_enconvert_main_conf_t *emcf);
+ngx_int_t ngx_http_enconvert_status_cache_answer(ngx_http_request_t *r,
+    ngx_str_t *api_key, ngx_str_t *job_id);
+void ngx_http_enconvert_status_cache_store(ngx_http_request_t *r,
+    ngx_http_enconvert_ctx_t *ctx, msgpack_object *hint,
+    ngx_str_t *body);
 
 /* ngx_http_enconvert_metrics.c */
 ngx_int_t ngx_http_enconvert_metrics_zone(ngx_conf_t *cf,

@@ -20,6 +20,7 @@ typedef struct {
     ngx_str_t           body;
     ngx_str_t           redirect;
     msgpack_object     *headers;
+    msgpack_object     *cache;        /* a status answer nginx may keep */
     unsigned            has_v:1;
     unsigned            has_id:1;
     unsigned            has_status:1;
@@ -149,6 +150,12 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
                || (rc = ngx_http_enconvert_refusal_reply(r, ctx, rp.status))
                   == NGX_DECLINED)
     {
+        if (rp.cache && rp.status == NGX_HTTP_OK && rp.has_body
+            && !rp.has_redirect && rp.headers == NULL)
+        {
+            ngx_http_enconvert_status_cache_store(r, ctx, rp.cache, &rp.body);
+        }
+
         rc = ngx_http_enconvert_relay(r, &rp);
     }
 
@@ -283,6 +290,9 @@ ngx_http_enconvert_parse_reply(msgpack_object *o,
             }
 
             rp->headers = v;
+
+        } else if (ngx_http_enconvert_str_is(&key, "cache")) {
+            rp->cache = v;
         }
     }
 

@@ -140,6 +140,7 @@ int serve(const std::vector<std::string>& args) {
     intake_options.listen = cfg.listen;
     intake_options.database_url = cfg.database_url;
     intake_options.queue_limits = {cfg.queue_max_tasks, cfg.account_queue_max_tasks};
+    intake_options.retention = std::chrono::seconds(cfg.retention_seconds);
     if (!cfg.curve_secret_key_file.empty()) {
         intake_options.curve_secret_key =
             config::read_curve_secret_key_file(cfg.curve_secret_key_file, "curve_secret_key_file")

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/status_cache_hint.h"
 #include "db/job_types.h"
 #include "storage/presign.h"
 
@@ -20,6 +21,8 @@ struct HttpAnswer {
     std::string body;
     // Set instead of body: the module serves this stored object itself.
     std::optional<std::string> internal_redirect;
+    // A status answer nginx may keep and give itself (status_cache_hint.h).
+    std::optional<StatusCacheHint> cache;
 };
 
 // The 202 message, worded as in the reference page.

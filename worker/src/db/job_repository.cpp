@@ -145,7 +145,8 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         "expired_at IS NOT NULL, is_batch, client_id, coalesce(zip_state, ''), "
         "zip_object_key, zip_file_size, zip_error, coalesce(discovery_state, ''), "
         "discovery_method, discovery_total, coalesce(discovery_truncated, false), "
-        "discovery_error_code, discovery_error "
+        "discovery_error_code, discovery_error, "
+        "floor(extract(epoch FROM completed_at))::bigint "
         "FROM jobs j WHERE id = $1 AND account_id = $2";
     conn.prepare("enconvert_load_job", kSql);
     pqxx::nontransaction tx(conn);
@@ -174,6 +175,7 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
     v.discovery_truncated = j[0][20].as<bool>();
     v.discovery_error_code = opt_string(j[0][21]);
     v.discovery_error = opt_string(j[0][22]);
+    if (!j[0][23].is_null()) v.completed_unix = j[0][23].as<std::int64_t>();
     auto opt = [](const nlohmann::json& value) -> std::optional<nlohmann::json> {
         if (value.is_null()) return std::nullopt;
         return value;

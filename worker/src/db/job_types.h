@@ -86,9 +86,10 @@ struct JobView {
     std::optional<std::string> client_id;  // the request's job_id
     std::string base_url;
     nlohmann::json options = nlohmann::json::object();
-    std::string created_at;                   // RFC 3339 UTC
-    std::optional<std::string> completed_at;  // RFC 3339 UTC
-    std::vector<TaskView> tasks;              // by position
+    std::string created_at;                      // RFC 3339 UTC
+    std::optional<std::string> completed_at;     // RFC 3339 UTC
+    std::optional<std::int64_t> completed_unix;  // the same, in Unix seconds
+    std::vector<TaskView> tasks;                 // by position
     // Past the retention period: files, tasks and notifications deleted
     // (db/retention.h); only the row is left.
     bool expired = false;

@@ -65,7 +65,7 @@ class IntakeTimer {
 Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner presigner)
     : options_(std::move(options)),
       router_(ctx, zmq::socket_type::router),
-      handler_(std::move(presigner), options_.queue_limits) {
+      handler_(std::move(presigner), options_.queue_limits, options_.retention) {
     router_.set(zmq::sockopt::linger, 0);
     // Heartbeats drop the connection of an nginx host that went silent
     // (power loss, cut network) instead of keeping it for TCP's hours.

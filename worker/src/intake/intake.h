@@ -34,6 +34,9 @@ struct IntakeOptions {
     std::chrono::milliseconds health_timeout{2000};
     // Bounds on unfinished tasks past which jobs are refused (back-pressure).
     db::QueueLimits queue_limits{};
+    // How long finished jobs are kept (0: forever): bounds how long nginx
+    // may answer a finished job's status itself.
+    std::chrono::seconds retention{0};
     // CURVE (docs/scaling.md): this worker's secret key (Z85; empty: no
     // CURVE) and the nginx hosts' public keys it lets in.
     std::string curve_secret_key{};

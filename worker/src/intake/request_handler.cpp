@@ -281,7 +281,13 @@ api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusReque
     if (job->expired) return api::job_expired_answer(job->id);
     if (req.view == View::batch) return api::batch_answer(*job, presigner_);
     if (api::answers_as_client_job(*job)) return api::client_status_answer(*job, presigner_);
-    return api::status_answer(*job, presigner_, notify::notifications_for_job(conn, job->id));
+    auto notifications = notify::notifications_for_job(conn, job->id);
+    api::HttpAnswer answer = api::status_answer(*job, presigner_, notifications);
+    // Asked by our own id only: a client's id may name a newer job later.
+    if (job->id == req.job_id)
+        answer.cache =
+            api::status_cache_hint(*job, notifications, answer.body, presigner_, retention_);
+    return answer;
 }
 
 std::optional<api::HttpAnswer> RequestHandler::website_result(pqxx::connection& conn,

@@ -4,6 +4,7 @@
 // which owns the connection and its reconnect.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
@@ -35,9 +36,12 @@ struct ConvertOutcome {
 class RequestHandler {
   public:
     // `queue_limits`: the queue's bounds; a job that would cross one is
-    // refused (429/503 queue_full) and nothing is enqueued.
-    explicit RequestHandler(storage::Presigner presigner, db::QueueLimits queue_limits = {})
-        : presigner_(std::move(presigner)), queue_limits_(queue_limits) {}
+    // refused (429/503 queue_full) and nothing is enqueued. `retention`:
+    // how long finished jobs are kept (0: forever), the longest nginx may
+    // keep a finished job's status answer.
+    explicit RequestHandler(storage::Presigner presigner, db::QueueLimits queue_limits = {},
+                            std::chrono::seconds retention = {})
+        : presigner_(std::move(presigner)), queue_limits_(queue_limits), retention_(retention) {}
 
     ConvertOutcome convert(pqxx::connection& conn, const ConvertRequest& req);
     // Several requests' jobs committed together (group commit: one
@@ -76,6 +80,7 @@ class RequestHandler {
     auth::KeyCache keys_;
     storage::Presigner presigner_;
     db::QueueLimits queue_limits_;
+    std::chrono::seconds retention_;
 };
 
 }  // namespace enconvert::intake

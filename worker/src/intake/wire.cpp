@@ -227,6 +227,14 @@ std::string encode_final(std::uint64_t id, const api::HttpAnswer& answer,
             headers.push_back(json::array({name, value}));
         msg["headers"] = std::move(headers);
     }
+    if (answer.cache) {
+        json links = json::array();
+        for (const auto& l : answer.cache->links)
+            links.push_back(json::array({l.offset, l.prefix_length, l.length, l.key_length}));
+        msg["cache"] = json{{"until", answer.cache->until},
+                            {"link_ttl", answer.cache->link_ttl},
+                            {"links", std::move(links)}};
+    }
     if (answer.internal_redirect) {
         msg["internal_redirect"] = *answer.internal_redirect;
     } else {

@@ -42,6 +42,11 @@ class Presigner {
     std::optional<std::string> attachment_url(std::string_view object_key,
                                               std::string_view filename) const;
 
+    // Links of this service's own /v1/files/ route, signed with the shared
+    // secret (nginx can sign them too); false for the S3 backend's.
+    bool signs_local_links() const { return !s3_.has_value(); }
+    int ttl_seconds() const { return ttl_; }
+
   private:
     std::string secret_;
     std::string public_url_;

@@ -560,3 +560,57 @@ TEST_F(RequestHandlerTest, GroupCommitCountsTheGroupsOwnJobsAgainstTheQueueBound
     EXPECT_EQ(more[0].final->status, 503);
     EXPECT_EQ(json::parse(more[0].final->body)["error"], "queue_full");
 }
+
+TEST_F(RequestHandlerTest, OnlyASettledFinishedJobAskedByOurIdIsMarkedForNginxToKeep) {
+    intake::RequestHandler handler{
+        storage::Presigner("secret", "", 3600), {}, std::chrono::hours(24)};
+    auto req = convert(acme_key_, true);
+    const std::string client_id = "0123456789abcdef0123456789abcdef";
+    req.options = {{"job_id", client_id}, {"notification_email", "team@yourcompany.com"}};
+    const auto out = handler.convert(*conn_, req);
+    ASSERT_TRUE(out.final);
+    const std::string job_id = json::parse(out.final->body)["job_id"];
+    const auto status = [&](const std::string& key, const std::string& id) {
+        return handler.status(*conn_, {key, "http://localhost:8080", id});
+    };
+    EXPECT_FALSE(status(acme_key_, job_id).cache);  // still processing
+
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    db::TaskOutcome o;
+    o.task_id = claimed[0].task_id;
+    o.ok = true;
+    o.object_key = "live/files/x/url-to-pdf/example-com_1.pdf";
+    o.filename = "example-com.pdf";
+    o.file_size = 100;
+    ASSERT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+    EXPECT_FALSE(status(acme_key_, job_id).cache);  // the email is not sent yet
+
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "INSERT INTO notifications (job_id, type, target, state) "
+            "VALUES ($1, 'email', 'team@yourcompany.com', 'delivered') "
+            "ON CONFLICT (job_id, type) DO UPDATE SET state = 'delivered'",
+            job_id);
+        tx.commit();
+    }
+    const auto kept = status(acme_key_, job_id);
+    ASSERT_EQ(kept.status, 200);
+    ASSERT_TRUE(kept.cache);
+    ASSERT_EQ(kept.cache->links.size(), 1u);
+    EXPECT_EQ(kept.cache->link_ttl, 3600);
+    const auto& span = kept.cache->links[0];
+    EXPECT_EQ(kept.body.substr(span.offset, span.length),
+              json::parse(kept.body)["tasks"][0]["presigned_url"].get<std::string>());
+    const auto completed =
+        count("SELECT floor(extract(epoch FROM completed_at))::bigint FROM jobs WHERE id = '" +
+              job_id + "'");
+    EXPECT_EQ(kept.cache->until, completed + 24 * 3600);
+
+    // by the client's id (it may name a newer job later), or by another key
+    EXPECT_EQ(status(acme_key_, client_id).status, 200);
+    EXPECT_FALSE(status(acme_key_, client_id).cache);
+    EXPECT_EQ(status(other_key_, job_id).status, 404);
+    EXPECT_FALSE(status(other_key_, job_id).cache);
+}

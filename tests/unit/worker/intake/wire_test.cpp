@@ -256,3 +256,15 @@ TEST(Wire, EncodeFinalRedirectHasNoBody) {
     EXPECT_FALSE(j.contains("body"));
     EXPECT_FALSE(j.contains("job_id"));
 }
+
+TEST(Wire, EncodeFinalCarriesTheStatusCacheHint) {
+    enconvert::api::HttpAnswer a;
+    a.body = "{}";
+    EXPECT_FALSE(json::from_msgpack(encode_final(1, a)).contains("cache"));
+    a.cache = enconvert::api::StatusCacheHint{
+        1'800'000'000, 3600, {{10, 40, 120, 12}, {200, 41, 121, 13}}};
+    const json j = json::from_msgpack(encode_final(1, a));
+    EXPECT_EQ(j["cache"]["until"], 1'800'000'000);
+    EXPECT_EQ(j["cache"]["link_ttl"], 3600);
+    EXPECT_EQ(j["cache"]["links"], json::parse("[[10,40,120,12],[200,41,121,13]]"));
+}
