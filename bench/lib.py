@@ -203,6 +203,33 @@ class BenchStack(e2e.Stack):
         return {name: sum((procs[p][11] + procs[p][12]) / hz for p in tree_pids(root, procs))
                 for name, root in self.roots().items()}
 
+    def add_static_location(self):
+        """The static peer: `location = /static202 { return 202 ...; }` in the
+        stack's own nginx (same process, worker_processes, access log), put
+        into the nginx.conf stack.sh generated, then a reload."""
+        conf = os.path.join(self.home, "nginx", "nginx.conf")
+        with open(conf) as f:
+            text = f.read()
+        marker = "        location /v1/ {"
+        assert marker in text, "nginx.conf layout changed: no `location /v1/`"
+        static = ("        location = /static202 {\n"
+                  "            default_type application/json;\n"
+                  "            return 202 '{\"success\":true}';\n"
+                  "        }\n\n")
+        with open(conf, "w") as f:
+            f.write(text.replace(marker, static + marker, 1))
+        args = ["/usr/sbin/nginx", "-p", os.path.join(self.home, "nginx"), "-c", conf,
+                "-e", os.path.join(self.home, "log", "nginx-error.log")]
+        subprocess.run(args + ["-t", "-q"], check=True, timeout=30)
+        subprocess.run(args + ["-s", "reload"], check=True, timeout=30)
+        for _ in range(100):
+            if e2e.request(self.url, "POST", "/static202", body="{}").status == 202:
+                # Let the old nginx workers finish exiting.
+                time.sleep(1.0)
+                return
+            time.sleep(0.1)
+        raise RuntimeError("nginx did not pick up the /static202 location")
+
 
 def _processes():
     """pid -> the fields of /proc/pid/stat after the command name (index 1
@@ -293,34 +320,6 @@ def _comm(pid):
             return f.read().strip()
     except OSError:
         return "?"
-
-    def add_static_location(self):
-        """The static peer: `location = /static202 { return 202 ...; }` in the
-        stack's own nginx (same process, worker_processes, access log), put
-        into the nginx.conf stack.sh generated, then a reload."""
-        conf = os.path.join(self.home, "nginx", "nginx.conf")
-        with open(conf) as f:
-            text = f.read()
-        marker = "        location /v1/ {"
-        assert marker in text, "nginx.conf layout changed: no `location /v1/`"
-        static = ("        location = /static202 {\n"
-                  "            default_type application/json;\n"
-                  "            return 202 '{\"success\":true}';\n"
-                  "        }\n\n")
-        with open(conf, "w") as f:
-            f.write(text.replace(marker, static + marker, 1))
-        args = ["/usr/sbin/nginx", "-p", os.path.join(self.home, "nginx"), "-c", conf,
-                "-e", os.path.join(self.home, "log", "nginx-error.log")]
-        subprocess.run(args + ["-t", "-q"], check=True, timeout=30)
-        subprocess.run(args + ["-s", "reload"], check=True, timeout=30)
-        for _ in range(100):
-            if e2e.request(self.url, "POST", "/static202", body="{}").status == 202:
-                # Let the old nginx workers finish exiting.
-                time.sleep(1.0)
-                return
-            time.sleep(0.1)
-        raise RuntimeError("nginx did not pick up the /static202 location")
-
 
 def commit_latency_ms(st, n=200):
     """Mean wall time of one autocommit INSERT on the stack's PostgreSQL."""
