@@ -30,14 +30,14 @@ std::optional<QueueBound> queue_full(pqxx::transaction_base& tx, std::int64_t ac
         account = tally->accounts.at(account_id);
         global = *tally->global;
     } else {
-        // LIMIT 0 for a bound that is not set: nothing is read for it.
+        // One row per account, kept by triggers on tasks (migration 011):
+        // the same cost at any queue length. The global number adds up the
+        // accounts' rows, and only when that bound is set.
         const pqxx::row counts = tx.exec_params1(
-            "SELECT (SELECT count(*) FROM (SELECT 1 FROM tasks WHERE account_id = $1 "
-            "          AND status IN ('pending', 'processing') LIMIT $2) a), "
-            "       (SELECT count(*) FROM (SELECT 1 FROM tasks "
-            "          WHERE status IN ('pending', 'processing') LIMIT $3) g)",
-            account_id, std::max<std::int64_t>(limits.account_max_tasks, 0),
-            std::max<std::int64_t>(limits.max_tasks, 0));
+            "SELECT coalesce((SELECT unfinished FROM queue_counts WHERE account_id = $1), 0), "
+            "       CASE WHEN $2 THEN (SELECT coalesce(sum(unfinished), 0) FROM queue_counts) "
+            "            ELSE 0 END::bigint",
+            account_id, limits.max_tasks > 0);
         account = counts[0].as<std::int64_t>();
         // A count made later in the transaction sees the group's own
         // inserts: the larger of the two is the truer one.

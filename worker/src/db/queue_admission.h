@@ -13,9 +13,9 @@
 namespace enconvert::db {
 
 // What one transaction knows of the queue: each account's unfinished tasks
-// and everyone's, as first counted plus the tasks it admitted since. A
-// group of jobs (db::insert_jobs) counts each account once instead of once
-// per job: a count reads up to a bound's worth of index entries.
+// and everyone's, as first read plus the tasks it admitted since. A group
+// of jobs (db::insert_jobs) reads each account's number once instead of
+// once per job.
 struct QueueTally {
     std::map<std::int64_t, std::int64_t> accounts;
     std::optional<std::int64_t> global;
@@ -31,8 +31,9 @@ void lock_account_queue(pqxx::transaction_base& tx, std::int64_t account_id,
                         const QueueLimits& limits, const QueueTally* tally = nullptr);
 
 // The bound `task_count` more tasks of `account_id` would cross, if any:
-// the account's first, then the global one. Counts stop at the bound, so a
-// check costs at most as much as the bound is large. The global count takes
+// the account's first, then the global one. The numbers are the
+// queue_counts rows that triggers on tasks keep (migration 011), so a check
+// costs the same at any queue length. The global count takes
 // no lock: intakes of different accounts inserting at the same moment can
 // pass it together, by at most one request each.
 // With a tally, counts come from it when known, and admitted tasks are

@@ -8,6 +8,7 @@
 
 #include "auth/api_keys.h"
 #include "db/key_repository.h"
+#include "db/retention.h"
 #include "db/session.h"
 #include "pg_fixture.h"
 #include "util/ids.h"
@@ -717,4 +718,104 @@ TEST_F(JobRepositoryTest, TasksInsertedByThePreviousReleaseGetTheirJobsAccount) 
               1);
     EXPECT_EQ(db::insert_job(*conn_, job({"https://x"}, acme_), {0, 1}).queue_full,
               db::QueueBound::account);
+}
+
+TEST_F(JobRepositoryTest, QueueCountsFollowEveryChangeOfTheTasks) {
+    // queue_counts (migration 011) must always equal a recount of the
+    // unfinished tasks: the admission check reads it instead of counting.
+    const auto mismatches = [&] {
+        return count(
+            "WITH real AS (SELECT account_id, count(*) AS n FROM tasks "
+            "              WHERE status IN ('pending', 'processing') GROUP BY account_id), "
+            "     kept AS (SELECT account_id, unfinished AS n FROM queue_counts WHERE unfinished "
+            "<> 0) "
+            "SELECT count(*) FROM ((SELECT * FROM real EXCEPT SELECT * FROM kept) "
+            "                      UNION ALL (SELECT * FROM kept EXCEPT SELECT * FROM real)) d");
+    };
+    const auto kept = [&](const db::CreatedKey& key) {
+        return count("SELECT coalesce((SELECT unfinished FROM queue_counts WHERE account_id = " +
+                     std::to_string(key.account_id) + "), 0)");
+    };
+    const auto a = db::insert_job(*conn_, job(urls("a", 3), acme_));
+    db::insert_job(*conn_, job(urls("b", 2), other_));
+    EXPECT_EQ(kept(acme_), 3);
+    EXPECT_EQ(kept(other_), 2);
+    EXPECT_EQ(mismatches(), 0);
+
+    auto claimed = db::claim_tasks(*conn_, "w", 300, 10);  // claims change nothing
+    ASSERT_EQ(claimed.size(), 5u);
+    EXPECT_EQ(kept(acme_), 3);
+    db::renew_leases(*conn_, "w", 300, {claimed[0].task_id, claimed[4].task_id});
+    EXPECT_EQ(mismatches(), 0);
+
+    db::TaskOutcome done;
+    done.task_id = claimed[0].task_id;
+    done.ok = true;
+    done.object_key = "live/files/x/url-to-pdf/a.pdf";
+    done.filename = "a.pdf";
+    ASSERT_TRUE(db::finish_task(*conn_, "w", done).applied);
+    db::TaskOutcome retry;
+    retry.task_id = claimed[1].task_id;
+    retry.retry = true;
+    retry.error_code = "renderer_crashed";
+    retry.error = "crashed";
+    ASSERT_TRUE(db::finish_task(*conn_, "w", retry).applied);
+    db::TaskOutcome failed;
+    failed.task_id = claimed[3].task_id;
+    failed.error_code = "timeout";
+    failed.error = "late";
+    ASSERT_TRUE(db::finish_task(*conn_, "w", failed).applied);
+    EXPECT_EQ(mismatches(), 0);
+    EXPECT_EQ(db::release_tasks(*conn_, "w") > 0, true);
+    EXPECT_EQ(mismatches(), 0);
+
+    // Every remaining task of acme finished, then its job expires.
+    for (const auto& t : db::claim_tasks(*conn_, "w2", 300, 10)) {
+        db::TaskOutcome o;
+        o.task_id = t.task_id;
+        o.error_code = "timeout";
+        o.error = "late";
+        ASSERT_TRUE(db::finish_task(*conn_, "w2", o).applied);
+    }
+    EXPECT_EQ(kept(acme_), 0);
+    EXPECT_EQ(kept(other_), 0);
+    {
+        pqxx::work tx(*conn_);
+        db::expire_jobs(tx, {a.job_id});
+        tx.commit();
+    }
+    EXPECT_EQ(mismatches(), 0);
+
+    // A statement that changes several accounts at once, and one that
+    // deletes unfinished tasks.
+    db::insert_job(*conn_, job(urls("c", 4), acme_));
+    db::insert_job(*conn_, job(urls("d", 1), other_));
+    {
+        pqxx::work tx(*conn_);
+        tx.exec(
+            "UPDATE tasks SET status = 'failed', error = 'x' "
+            "WHERE status = 'pending' AND position < 2");
+        tx.exec("DELETE FROM tasks WHERE status = 'pending' AND position = 3");
+        tx.commit();
+    }
+    EXPECT_EQ(kept(acme_), 1);
+    EXPECT_EQ(kept(other_), 0);
+    EXPECT_EQ(mismatches(), 0);
+}
+
+TEST_F(JobRepositoryTest, TheAccountBoundReadsTheKeptNumber) {
+    // Proof that the bound reads queue_counts and not the tasks: a number
+    // set by hand is what the check goes by.
+    db::insert_job(*conn_, job(urls("a", 1), acme_));
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE queue_counts SET unfinished = 50 WHERE account_id = $1",
+                       acme_.account_id);
+        tx.commit();
+    }
+    EXPECT_EQ(db::insert_job(*conn_, job(urls("b", 1), acme_), {0, 50}).queue_full,
+              db::QueueBound::account);
+    EXPECT_EQ(db::insert_job(*conn_, job(urls("c", 1), other_), {50, 0}).queue_full,
+              db::QueueBound::global);
+    EXPECT_TRUE(db::insert_job(*conn_, job(urls("d", 1), other_), {52, 50}).created);
 }
