@@ -27,11 +27,14 @@ CREATE FUNCTION queue_counts_add(deltas jsonb) RETURNS void LANGUAGE sql AS $$
     ON CONFLICT (account_id) DO UPDATE SET unfinished = q.unfinished + EXCLUDED.unfinished
 $$;
 
-CREATE FUNCTION queue_counts_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Inserted (argument 1) or deleted (argument -1) rows: each unfinished one
+-- counts once for its account.
+CREATE FUNCTION queue_counts_after_insert_or_delete() RETURNS trigger
+LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM queue_counts_add(coalesce(
-        (SELECT jsonb_agg(jsonb_build_array(account_id, n)) FROM (
-             SELECT account_id, count(*) AS n FROM new_rows
+        (SELECT jsonb_agg(jsonb_build_array(account_id, n * TG_ARGV[0]::int)) FROM (
+             SELECT account_id, count(*) AS n FROM changed_rows
              WHERE status IN ('pending', 'processing') GROUP BY account_id) c),
         '[]'));
     RETURN NULL;
@@ -52,16 +55,6 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE FUNCTION queue_counts_after_delete() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM queue_counts_add(coalesce(
-        (SELECT jsonb_agg(jsonb_build_array(account_id, -n)) FROM (
-             SELECT account_id, count(*) AS n FROM old_rows
-             WHERE status IN ('pending', 'processing') GROUP BY account_id) c),
-        '[]'));
-    RETURN NULL;
-END $$;
-
 CREATE FUNCTION queue_counts_after_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM queue_counts;
@@ -69,13 +62,13 @@ BEGIN
 END $$;
 
 CREATE TRIGGER queue_counts_insert AFTER INSERT ON tasks
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_counts_after_insert();
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION queue_counts_after_insert_or_delete('1');
 CREATE TRIGGER queue_counts_update AFTER UPDATE ON tasks
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION queue_counts_after_update();
 CREATE TRIGGER queue_counts_delete AFTER DELETE ON tasks
-    REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION queue_counts_after_delete();
+    REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION queue_counts_after_insert_or_delete('-1');
 CREATE TRIGGER queue_counts_truncate AFTER TRUNCATE ON tasks
     FOR EACH STATEMENT EXECUTE FUNCTION queue_counts_after_truncate();

@@ -748,35 +748,31 @@ TEST_F(JobRepositoryTest, QueueCountsFollowEveryChangeOfTheTasks) {
     db::renew_leases(*conn_, "w", 300, {claimed[0].task_id, claimed[4].task_id});
     EXPECT_EQ(mismatches(), 0);
 
-    db::TaskOutcome done;
-    done.task_id = claimed[0].task_id;
-    done.ok = true;
-    done.object_key = "live/files/x/url-to-pdf/a.pdf";
-    done.filename = "a.pdf";
-    ASSERT_TRUE(db::finish_task(*conn_, "w", done).applied);
-    db::TaskOutcome retry;
-    retry.task_id = claimed[1].task_id;
-    retry.retry = true;
-    retry.error_code = "renderer_crashed";
-    retry.error = "crashed";
-    ASSERT_TRUE(db::finish_task(*conn_, "w", retry).applied);
-    db::TaskOutcome failed;
-    failed.task_id = claimed[3].task_id;
-    failed.error_code = "timeout";
-    failed.error = "late";
-    ASSERT_TRUE(db::finish_task(*conn_, "w", failed).applied);
+    enum class Ends { ok, retry, failed };
+    const auto finish = [&](const db::ClaimedTask& task, const std::string& owner, Ends how) {
+        db::TaskOutcome o;
+        o.task_id = task.task_id;
+        o.ok = how == Ends::ok;
+        o.retry = how == Ends::retry;
+        if (o.ok) {
+            o.object_key = "live/files/x/url-to-pdf/a.pdf";
+            o.filename = "a.pdf";
+        } else {
+            o.error_code = "timeout";
+            o.error = "late";
+        }
+        return db::finish_task(*conn_, owner, o).applied;
+    };
+    ASSERT_TRUE(finish(claimed[0], "w", Ends::ok));
+    ASSERT_TRUE(finish(claimed[1], "w", Ends::retry));
+    ASSERT_TRUE(finish(claimed[3], "w", Ends::failed));
     EXPECT_EQ(mismatches(), 0);
     EXPECT_EQ(db::release_tasks(*conn_, "w") > 0, true);
     EXPECT_EQ(mismatches(), 0);
 
     // Every remaining task of acme finished, then its job expires.
-    for (const auto& t : db::claim_tasks(*conn_, "w2", 300, 10)) {
-        db::TaskOutcome o;
-        o.task_id = t.task_id;
-        o.error_code = "timeout";
-        o.error = "late";
-        ASSERT_TRUE(db::finish_task(*conn_, "w2", o).applied);
-    }
+    for (const auto& t : db::claim_tasks(*conn_, "w2", 300, 10))
+        ASSERT_TRUE(finish(t, "w2", Ends::failed));
     EXPECT_EQ(kept(acme_), 0);
     EXPECT_EQ(kept(other_), 0);
     {

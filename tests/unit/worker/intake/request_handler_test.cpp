@@ -58,6 +58,23 @@ class RequestHandlerTest : public test_support::PgTest {
         ASSERT_TRUE(db::finish_discovery(*conn_, "d", claimed->job_id, outcome).applied);
     }
 
+    // Claims the one waiting task as worker "w" and records it rendered,
+    // which finishes its job.
+    db::TaskOutcome render_the_task() {
+        db::TaskOutcome o;
+        const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+        EXPECT_EQ(claimed.size(), 1u);
+        if (claimed.empty()) return o;
+        o.task_id = claimed[0].task_id;
+        o.ok = true;
+        o.object_key = "live/files/x/url-to-pdf/example-com_1.pdf";
+        o.filename = "example-com.pdf";
+        o.file_size = 100;
+        o.conversion_time = 0.5;
+        EXPECT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+        return o;
+    }
+
     std::unique_ptr<pqxx::connection> conn_;
     std::string acme_key_;
     std::string other_key_;
@@ -120,16 +137,7 @@ TEST_F(RequestHandlerTest, SyncConvertWaitsThenAnswers) {
     EXPECT_TRUE(out.direct_download);
     EXPECT_FALSE(handler_.sync_result(*conn_, *out.job_id, out.account_id, false));
 
-    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
-    ASSERT_EQ(claimed.size(), 1u);
-    db::TaskOutcome o;
-    o.task_id = claimed[0].task_id;
-    o.ok = true;
-    o.object_key = "live/files/x/url-to-pdf/example-com_1.pdf";
-    o.filename = "example-com.pdf";
-    o.file_size = 100;
-    o.conversion_time = 0.5;
-    ASSERT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+    const db::TaskOutcome o = render_the_task();
 
     const auto json_answer = handler_.sync_result(*conn_, *out.job_id, out.account_id, false);
     ASSERT_TRUE(json_answer);
@@ -575,15 +583,7 @@ TEST_F(RequestHandlerTest, OnlyASettledFinishedJobAskedByOurIdIsMarkedForNginxTo
     };
     EXPECT_FALSE(status(acme_key_, job_id).cache);  // still processing
 
-    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
-    ASSERT_EQ(claimed.size(), 1u);
-    db::TaskOutcome o;
-    o.task_id = claimed[0].task_id;
-    o.ok = true;
-    o.object_key = "live/files/x/url-to-pdf/example-com_1.pdf";
-    o.filename = "example-com.pdf";
-    o.file_size = 100;
-    ASSERT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+    render_the_task();
     EXPECT_FALSE(status(acme_key_, job_id).cache);  // the email is not sent yet
 
     {
