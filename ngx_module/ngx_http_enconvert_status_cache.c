@@ -313,7 +313,8 @@ ngx_http_enconvert_status_cache_answer(ngx_http_request_t *r,
 
     links_size = sn->nlinks * sizeof(ngx_http_enconvert_link_t);
 
-    copy.links = ngx_pnalloc(r->pool, links_size + sn->body_len);
+    /* aligned: the links are read as uint32_t */
+    copy.links = ngx_palloc(r->pool, links_size + sn->body_len);
 
     if (copy.links == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
