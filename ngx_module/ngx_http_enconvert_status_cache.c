@@ -444,6 +444,12 @@ ngx_http_enconvert_status_cache_store(ngx_http_request_t *r,
            + links.nelts * sizeof(ngx_http_enconvert_link_t)
            + lookup.len + body->len;
 
+    /* an answer that would empty much of the zone is not worth keeping */
+
+    if (size > emcf->status_cache_size / 8) {
+        return;
+    }
+
     ngx_shmtx_lock(&sctx->shpool->mutex);
 
     sn = ngx_http_enconvert_status_cache_find(sctx, &lookup, hash);

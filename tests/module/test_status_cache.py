@@ -253,6 +253,17 @@ def test_a_full_zone_drops_the_least_recently_used(make_env):
     assert asked(backend) == 41
 
 
+def test_an_answer_larger_than_an_eighth_of_the_zone_is_not_kept(make_env):
+    ngx, backend = make_env(extra_http="enconvert_status_cache_size 64k;")
+    keys = [f"live/files/abc/url-to-pdf/{'x' * 200}_{i}.pdf" for i in range(30)]
+    body, links = status_body(keys=keys)
+    assert len(body) > 64 * 1024 // 8
+    keeps(backend, body, links)
+    assert get(ngx).body == body
+    assert get(ngx).status == 200
+    assert asked(backend) == 2
+
+
 def test_worker_processes_share_the_zone_and_count_hits(make_env):
     ngx, backend = make_env(
         worker_processes=2,
