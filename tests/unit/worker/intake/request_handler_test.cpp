@@ -201,16 +201,7 @@ TEST_F(RequestHandlerTest, SyncReplayWaitsForTheSameJobThenGetsTheSameResult) {
     EXPECT_EQ(running.job_id, first.job_id);
     EXPECT_EQ(running.account_id, first.account_id);
 
-    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
-    ASSERT_EQ(claimed.size(), 1u);
-    db::TaskOutcome o;
-    o.task_id = claimed[0].task_id;
-    o.ok = true;
-    o.object_key = "live/files/x/url-to-pdf/example-com_1.pdf";
-    o.filename = "example-com.pdf";
-    o.file_size = 100;
-    o.conversion_time = 0.5;
-    ASSERT_TRUE(db::finish_task(*conn_, "w", o).job_terminal);
+    const db::TaskOutcome o = render_the_task();
 
     // Retry after it finished: the same 200 result, at once.
     const auto done = handler_.convert(*conn_, req);
