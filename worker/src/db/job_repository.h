@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "db/job_inserts.h"  // insert_job, insert_jobs
 #include "db/job_types.h"
 #include "db/queue_admission.h"
 #include "db/task_claims.h"  // claim_tasks, claim_batch
@@ -16,29 +17,6 @@ namespace enconvert::db {
 
 inline constexpr const char* kTaskReadyChannel = "enconvert_task_ready";
 inline constexpr const char* kJobDoneChannel = "enconvert_job_done";
-
-// Inserts the job and one task per URL in one transaction and NOTIFYs
-// enconvert_task_ready in it. With an idempotency key already used by the
-// same account, inserts nothing and returns the earlier job (created=false;
-// conflict=true if its request_fingerprint differs). A concurrent insert with
-// the same key waits for the other transaction instead of failing, so two
-// racing retries never create two jobs.
-// With QueueLimits, a job whose tasks would cross a bound is refused whole:
-// nothing is inserted and queue_full names the bound (db/queue_admission.h);
-// a replay of an earlier job is never refused. The _in variant runs inside
-// the caller's transaction (tests use it to hold the admission lock open).
-InsertResult insert_job(pqxx::connection& conn, const NewJob& job, const QueueLimits& limits = {});
-InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
-                           const QueueLimits& limits = {}, QueueTally* tally = nullptr);
-
-// Group commit: every job inserted as insert_job() would, all in one
-// transaction with one commit (one WAL flush). Results in the jobs' order.
-// nullopt when a statement failed: nothing is inserted then, and the
-// caller inserts each job alone so that one bad job does not refuse the
-// others. A failed commit throws (nothing is inserted either).
-std::optional<std::vector<InsertResult>> insert_jobs(pqxx::connection& conn,
-                                                     const std::vector<NewJob>& jobs,
-                                                     const QueueLimits& limits = {});
 
 // The job with its tasks, only if it belongs to account_id.
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,

@@ -7,40 +7,39 @@
 #include <map>
 #include <optional>
 #include <pqxx/pqxx>
+#include <vector>
 
 #include "db/job_types.h"
 
 namespace enconvert::db {
 
 // What one transaction knows of the queue: each account's unfinished tasks
-// and everyone's, as first read plus the tasks it admitted since. A group
-// of jobs (db::insert_jobs) reads each account's number once instead of
-// once per job.
+// and everyone's, as read once plus the tasks it admitted since. A group of
+// jobs (db::insert_jobs) reads each account's number once instead of once
+// per job.
 struct QueueTally {
     std::map<std::int64_t, std::int64_t> accounts;
     std::optional<std::int64_t> global;
 };
 
-// Takes the account's transaction-scoped admission lock when the account
-// bound is set, so the submissions of one account are counted and inserted
-// one after another. Call it in a statement before queue_room's: that one's
-// snapshot then sees every job committed by the lock's previous holder.
-// With a tally, an account whose lock this transaction holds is not locked
-// again.
-void lock_account_queue(pqxx::transaction_base& tx, std::int64_t account_id,
-                        const QueueLimits& limits, const QueueTally* tally = nullptr);
+// Reads the queue for the jobs of `accounts` (sorted, without repeats).
+// With the account bound set it first takes, in one statement and in
+// account order (two workers' groups then never wait for each other in a
+// cycle), each account's transaction-scoped admission lock, so that the
+// submissions of one account are counted and inserted one after another;
+// the numbers are read by the next statement, whose snapshot sees every job
+// committed by a lock's previous holder. The numbers are the queue_counts
+// rows that triggers on tasks keep (migration 011): the same cost at any
+// queue length. The global number takes no lock: intakes of different
+// accounts inserting at the same moment can pass it together, by at most
+// one group each. Without bounds, reads nothing.
+QueueTally read_queue(pqxx::transaction_base& tx, const std::vector<std::int64_t>& accounts,
+                      const QueueLimits& limits);
 
 // The bound `task_count` more tasks of `account_id` would cross, if any:
-// the account's first, then the global one. The numbers are the
-// queue_counts rows that triggers on tasks keep (migration 011), so a check
-// costs the same at any queue length. The global count takes
-// no lock: intakes of different accounts inserting at the same moment can
-// pass it together, by at most one request each.
-// With a tally, counts come from it when known, and admitted tasks are
-// added to it (a replay found after the check is then counted too: the
-// bound errs on the safe side).
-std::optional<QueueBound> queue_full(pqxx::transaction_base& tx, std::int64_t account_id,
-                                     std::int64_t task_count, const QueueLimits& limits,
-                                     QueueTally* tally = nullptr);
+// the account's first, then the global one. If none, the tasks are counted
+// in the tally (the next job of the group sees them).
+std::optional<QueueBound> admit(QueueTally& tally, std::int64_t account_id, std::int64_t task_count,
+                                const QueueLimits& limits);
 
 }  // namespace enconvert::db

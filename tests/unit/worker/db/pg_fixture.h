@@ -182,8 +182,9 @@ class PgTest : public ::testing::Test {
 class JobsTrigger {
   public:
     enum class When {
-        before_insert,  // for each row, as it is inserted
-        at_commit,      // deferred constraint trigger: fails the COMMIT itself
+        before_insert,   // for each row, as it is inserted
+        at_commit,       // deferred constraint trigger: fails the COMMIT itself
+        each_statement,  // after each INSERT statement, once however many rows
     };
     // `body`: the PL/pgSQL statements of the trigger function, before its
     // RETURN.
@@ -193,13 +194,22 @@ class JobsTrigger {
         pqxx::work tx(c);
         tx.exec("CREATE FUNCTION " + name_ + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " +
                 body + " RETURN NEW; END $$");
-        tx.exec(when == When::at_commit
-                    ? "CREATE CONSTRAINT TRIGGER " + name_ +
-                          " AFTER INSERT ON jobs DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-                          "EXECUTE FUNCTION " +
-                          name_ + "()"
-                    : "CREATE TRIGGER " + name_ + " BEFORE INSERT ON jobs FOR EACH ROW " +
-                          "EXECUTE FUNCTION " + name_ + "()");
+        switch (when) {
+            case When::at_commit:
+                tx.exec("CREATE CONSTRAINT TRIGGER " + name_ +
+                        " AFTER INSERT ON jobs DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                        "EXECUTE FUNCTION " +
+                        name_ + "()");
+                break;
+            case When::before_insert:
+                tx.exec("CREATE TRIGGER " + name_ + " BEFORE INSERT ON jobs FOR EACH ROW " +
+                        "EXECUTE FUNCTION " + name_ + "()");
+                break;
+            case When::each_statement:
+                tx.exec("CREATE TRIGGER " + name_ + " AFTER INSERT ON jobs FOR EACH STATEMENT " +
+                        "EXECUTE FUNCTION " + name_ + "()");
+                break;
+        }
         tx.commit();
     }
     ~JobsTrigger() {

@@ -502,6 +502,31 @@ TEST_F(RequestHandlerTest, GroupCommitPutsEveryJobInOneTransactionAndAnswersEach
     EXPECT_EQ(count("SELECT count(DISTINCT xmin::text) FROM tasks"), 1);
 }
 
+TEST_F(RequestHandlerTest, GroupCommitInsertsTheWholeGroupWithOneStatement) {
+    // Counts the INSERT statements on jobs in a setting of the session.
+    const test_support::JobsTrigger statements(
+        url(), "count_statements", test_support::JobsTrigger::When::each_statement,
+        "PERFORM set_config('enconvert_test.statements', (coalesce(nullif(current_setting("
+        "'enconvert_test.statements', true), ''), '0')::int + 1)::text, false);");
+    auto batch = convert(acme_key_, true);
+    batch.batch = true;
+    batch.urls = {"https://a", "https://b", "https://c"};
+    const auto out = handler_.convert_all(
+        *conn_,
+        {convert(other_key_, true), batch, convert(acme_key_, false), convert(other_key_, true)});
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 4);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks"), 6);
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT current_setting('enconvert_test.statements')")[0][0].as<int>(), 1);
+    // Each job's tasks in its URLs' order, the jobs one after another.
+    const auto batch_id = *out[1].job_id;
+    EXPECT_EQ(tx.exec_params("SELECT string_agg(url, ' ' ORDER BY id) FROM tasks WHERE job_id = $1",
+                             batch_id)[0][0]
+                  .as<std::string>(),
+              "https://a https://b https://c");
+}
+
 TEST_F(RequestHandlerTest, GroupCommitWithAFailingJobInsertsTheOthersAlone) {
     const test_support::JobsTrigger refuse(
         url(), "refuse_base", test_support::JobsTrigger::When::before_insert,
