@@ -150,6 +150,7 @@ int serve(const std::vector<std::string>& args) {
     }
     intake_options.heartbeat_interval = std::chrono::milliseconds(cfg.heartbeat_interval_ms);
     intake_options.heartbeat_timeout = std::chrono::milliseconds(cfg.heartbeat_timeout_ms);
+    intake_options.loops = cfg.intake_threads;
     intake::Intake intake(zmq_ctx, intake_options, presigner);
     // The intake answers (health, status, async accepts) while the renderer
     // children are still starting up, which takes seconds.

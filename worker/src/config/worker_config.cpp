@@ -67,6 +67,8 @@ po::options_description describe(WorkerConfig& c) {
          "ZeroMQ heartbeat interval")  //
         ("heartbeat_timeout_ms", po::value(&c.heartbeat_timeout_ms)->default_value(3000),
          "silence after which a peer's connection is dropped")  //
+        ("intake_threads", po::value(&c.intake_threads)->default_value(1),
+         "intake loops, each with its own database connection")  //
         ("crawl_workers", po::value(&c.crawl_workers)->default_value(2),
          "website discoveries run at once")  //
         ("crawl_page_timeout_seconds", po::value(&c.crawl_page_timeout_seconds)->default_value(15),
@@ -125,6 +127,7 @@ void check_listen_security(const WorkerConfig& c) {
     check_range(c.heartbeat_interval_ms, 100, 60000, "heartbeat_interval_ms");
     check_range(c.heartbeat_timeout_ms, c.heartbeat_interval_ms, 600000, "heartbeat_timeout_ms");
     check_range(c.crawl_workers, 1, 64, "crawl_workers");
+    check_range(c.intake_threads, 1, 64, "intake_threads");
     check_range(c.crawl_page_timeout_seconds, 1, 300, "crawl_page_timeout_seconds");
     check_range(c.crawl_time_budget_seconds, c.crawl_page_timeout_seconds, 3600,
                 "crawl_time_budget_seconds");

@@ -54,6 +54,11 @@ struct WorkerConfig {
     bool allow_plain_tcp = false;            // tcp:// beyond loopback without CURVE
     int heartbeat_interval_ms = 1000;
     int heartbeat_timeout_ms = 3000;
+    // Intake loops, each on its own thread and database connection. More
+    // than one serves reads (status polls) side by side, but splits the
+    // submissions into smaller groups, each with its own WAL flush
+    // (docs/internals.md "Accepting jobs: group commit").
+    int intake_threads = 1;
     // Website capture (docs/website-capture.md): concurrent discoveries per
     // worker, and the time one fetch and one whole discovery may take (the
     // request waits for it: keep it below the module's enconvert_sync_timeout).

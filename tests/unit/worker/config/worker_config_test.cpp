@@ -171,3 +171,19 @@ TEST(WorkerConfig, FairnessAndQueueBounds) {
             << key;
     }
 }
+
+TEST(WorkerConfig, IntakeThreads) {
+    TempFile f(kMinimal);
+    EXPECT_EQ(parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "").intake_threads,
+              1);
+    EXPECT_EQ(parse_worker_config({"--config", f.path(), "--intake_threads", "3"},
+                                  ConfigPurpose::serve, "")
+                  .intake_threads,
+              3);
+    for (const char* bad : {"0", "65", "two"}) {
+        EXPECT_THROW(parse_worker_config({"--config", f.path(), "--intake_threads", bad},
+                                         ConfigPurpose::serve, ""),
+                     ConfigError)
+            << bad;
+    }
+}

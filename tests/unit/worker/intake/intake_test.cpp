@@ -340,19 +340,22 @@ class IntakeGroupCommitTest : public IntakeTest {
         pqxx::work lock_tx(holder);
         lock_tx.exec("LOCK TABLE jobs IN EXCLUSIVE MODE");
         send(requests.front());
-        pqxx::connection watcher(url());
-        bool waiting = false;
-        for (int i = 0; i < 500 && !waiting; ++i) {
-            pqxx::nontransaction tx(watcher);
-            waiting = tx.exec(
-                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                            "'Lock' AND query LIKE '%INSERT INTO jobs%'")[0][0]
-                          .as<int>() > 0;
-            if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        ASSERT_TRUE(waiting) << "the first insert never waited for the lock";
+        ASSERT_TRUE(an_insert_waits()) << "the first insert never waited for the lock";
         for (std::size_t i = 1; i < requests.size(); ++i) send(requests[i]);
         lock_tx.abort();
+    }
+    // Waits up to 5 s for an INSERT into jobs to wait for a lock.
+    bool an_insert_waits() {
+        pqxx::connection watcher(url());
+        for (int i = 0; i < 500; ++i) {
+            pqxx::nontransaction tx(watcher);
+            if (tx.exec("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                        "'Lock' AND query LIKE '%INSERT INTO jobs%'")[0][0]
+                    .as<int>() > 0)
+                return true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return false;
     }
     std::map<int, json> replies(std::size_t n) {
         std::map<int, json> out;
@@ -407,4 +410,30 @@ TEST_F(IntakeGroupCommitTest, AFailedGroupCommitAnswersEveryRequestInIt503) {
     // The loop keeps serving.
     send({{"v", 1}, {"id", 64}, {"op", "health"}});
     EXPECT_EQ(recv()["status"], 200);
+}
+
+TEST_F(IntakeGroupCommitTest, WithTwoLoopsOneAnswersWhileTheOthersCommitWaits) {
+    stop_intake();
+    intake::IntakeOptions options{endpoint_, url(), std::chrono::seconds(60)};
+    options.loops = 2;
+    start_intake(options);
+    pqxx::connection holder(url());
+    pqxx::work lock_tx(holder);
+    lock_tx.exec("LOCK TABLE jobs IN EXCLUSIVE MODE");
+    send(convert_msg(70, true));  // one loop's insert waits for the lock
+    ASSERT_TRUE(an_insert_waits());
+    // The loops take requests in turn: the other one answers this while
+    // the first still waits.
+    send({{"v", 1}, {"id", 71}, {"op", "health"}});
+    const json health = recv();
+    ASSERT_FALSE(health.is_null()) << "no answer while the other loop waited";
+    EXPECT_EQ(health["id"], 71);
+    EXPECT_EQ(health["status"], 200);
+    lock_tx.abort();
+    const json accepted = recv();
+    ASSERT_FALSE(accepted.is_null());
+    EXPECT_EQ(accepted["id"], 70);
+    EXPECT_EQ(accepted["status"], 202);
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 1);
 }

@@ -1,0 +1,66 @@
+// One intake loop: a DEALER socket on the front's inproc backend (see
+// intake/intake.h) and its own PostgreSQL connection LISTENing on
+// enconvert_job_done, both in one zmq_poll loop on one thread. Sync
+// requests are parked in SyncWaiters until their job's NOTIFY arrives.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "db/session.h"
+#include "intake/intake_options.h"
+#include "intake/request_handler.h"
+#include "intake/sync_waiters.h"
+#include "util/backoff.h"
+
+namespace enconvert::intake {
+
+class IntakeLoop {
+  public:
+    // Connects to `backend` and to the database, so a bad database fails at
+    // startup (throws pqxx exceptions).
+    IntakeLoop(zmq::context_t& ctx, const std::string& backend, IntakeOptions options,
+               storage::Presigner presigner);
+    ~IntakeLoop();
+    IntakeLoop(const IntakeLoop&) = delete;
+    IntakeLoop& operator=(const IntakeLoop&) = delete;
+
+    // The event loop; returns once `stop` is set (checked at least every
+    // 250 ms). Run on exactly one thread.
+    void run(const std::atomic<bool>& stop);
+
+  private:
+    // A convert request read in this wake-up, committed with the others
+    // (group commit) once the socket has no more.
+    struct PendingConvert {
+        std::string identity;
+        std::uint64_t request_id = 0;
+        ConvertRequest request;
+    };
+
+    void handle_frame(const std::string& identity, const std::string& frame,
+                      std::vector<PendingConvert>& converts);
+    void handle_request(const std::string& identity, const Request& req);
+    void handle_converts(std::vector<PendingConvert>& converts);
+    void answer_convert(const std::string& identity, std::uint64_t request_id, ConvertOutcome out);
+    void handle_job_done(const std::string& job_id);
+    void answer_finished_waiters();  // after a reconnect: catch missed NOTIFYs
+    void send(const std::string& identity, const std::string& payload);
+    std::unique_ptr<db::Session> open_session() const;
+    void ensure_session();
+    void drop_session(const char* why);
+    void drain_notifications();
+
+    IntakeOptions options_;
+    zmq::socket_t socket_;
+    RequestHandler handler_;
+    SyncWaiters waiters_;
+    std::unique_ptr<db::Session> session_;
+    util::Backoff backoff_;
+    bool recheck_waiters_ = false;
+};
+
+}  // namespace enconvert::intake
