@@ -101,17 +101,17 @@ HttpAnswer batch_answer(const db::JobView& job, const storage::Presigner& presig
                          : failed == total                             ? "failed"
                                                                        : "partial";
     json body{{"batch_id", job.id},
-             {"job_id", job.id},
-             {"status", status},
-             {"total", total},
-             {"completed", completed},
-             {"failed", failed},
-             {"in_progress", in_progress},
-             {"output_mode", zip_mode ? "zip" : "individual"},
-             {"zip_download_url",
-              zip_stored ? json(presigner.url(job.base_url, *job.zip_object_key)) : json(nullptr)},
-             {"zip_error", job.zip_error ? json(*job.zip_error) : json(nullptr)},
-             {"items", std::move(items)}};
+              {"job_id", job.id},
+              {"status", status},
+              {"total", total},
+              {"completed", completed},
+              {"failed", failed},
+              {"in_progress", in_progress},
+              {"output_mode", zip_mode ? "zip" : "individual"},
+              {"zip_download_url",
+               zip_stored ? json(presigner.url(job.base_url, *job.zip_object_key)) : json(nullptr)},
+              {"zip_error", job.zip_error ? json(*job.zip_error) : json(nullptr)},
+              {"items", std::move(items)}};
     if (!job.discovery_state.empty()) {
         // A website capture: progress while its pages are still being
         // found, and what was found (the 202's fields).

@@ -158,10 +158,9 @@ json status_object(const db::JobView& job, const storage::Presigner& presigner) 
     return obj;
 }
 
-HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner,
-                         nlohmann::json notifications) {
+HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner) {
     json body = status_object(job, presigner);
-    body["notifications"] = std::move(notifications);
+    body["notifications"] = job.notifications;
     return json_answer(200, body);
 }
 

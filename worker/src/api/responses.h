@@ -68,9 +68,8 @@ HttpAnswer queue_full_answer(db::QueueBound bound, std::int64_t limit, std::size
 // The status object (= callback payload core + created_at, completed_at,
 // notifications), with fresh presigned URLs.
 nlohmann::json status_object(const db::JobView& job, const storage::Presigner& presigner);
-// `notifications` is the job's delivery records (notify::notifications_for_job).
-HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner,
-                         nlohmann::json notifications);
+// With the job's delivery records (JobView::notifications).
+HttpAnswer status_answer(const db::JobView& job, const storage::Presigner& presigner);
 
 // Final answer of a terminal sync job: 200 result JSON (or the stored file
 // via internal redirect when direct_download), else 422 / 504 error shape.

@@ -17,14 +17,12 @@ bool settled(const nlohmann::json& notifications) {
 
 }  // namespace
 
-std::optional<StatusCacheHint> status_cache_hint(const db::JobView& job,
-                                                 const nlohmann::json& notifications,
-                                                 std::string_view body,
+std::optional<StatusCacheHint> status_cache_hint(const db::JobView& job, std::string_view body,
                                                  const storage::Presigner& presigner,
                                                  std::chrono::seconds retention) {
     if (job.status == "processing" || !job.completed_unix || job.expired) return std::nullopt;
     if (job.discovery_state == "pending") return std::nullopt;
-    if (!presigner.signs_local_links() || !settled(notifications)) return std::nullopt;
+    if (!presigner.signs_local_links() || !settled(job.notifications)) return std::nullopt;
 
     StatusCacheHint hint;
     hint.link_ttl = presigner.ttl_seconds();

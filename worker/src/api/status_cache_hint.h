@@ -37,13 +37,11 @@ struct StatusCacheHint {
     std::vector<LinkSpan> links;
 };
 
-// The hint for `body`, the status answer of `job` with `notifications`;
+// The hint for `body`, the status answer of `job`;
 // nullopt when the answer may still change (job or discovery running, a
 // notification not settled), when links are not this service's own signed
 // links (S3 backend), or when a link is not where the job says it is.
-std::optional<StatusCacheHint> status_cache_hint(const db::JobView& job,
-                                                 const nlohmann::json& notifications,
-                                                 std::string_view body,
+std::optional<StatusCacheHint> status_cache_hint(const db::JobView& job, std::string_view body,
                                                  const storage::Presigner& presigner,
                                                  std::chrono::seconds retention);
 

@@ -6,7 +6,9 @@ using nlohmann::json;
 
 namespace {
 
-json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+json opt(const std::optional<std::string>& v) {
+    return v ? json(*v) : json(nullptr);
+}
 
 // The status a failed discovery answers with: the request asked for
 // something this site cannot give (400), or the worker failed (500).
@@ -46,13 +48,13 @@ std::optional<HttpAnswer> website_answer(const db::JobView& job) {
 
 json discovery_json(const db::JobView& job) {
     if (job.discovery_state.empty()) return nullptr;
-    return json{{"state", job.discovery_state},
-                {"method", opt(job.discovery_method)},
-                {"total_discovered",
-                 job.discovery_total ? json(*job.discovery_total) : json(nullptr)},
-                {"truncated", job.discovery_truncated},
-                {"error_code", opt(job.discovery_error_code)},
-                {"error", opt(job.discovery_error)}};
+    return json{
+        {"state", job.discovery_state},
+        {"method", opt(job.discovery_method)},
+        {"total_discovered", job.discovery_total ? json(*job.discovery_total) : json(nullptr)},
+        {"truncated", job.discovery_truncated},
+        {"error_code", opt(job.discovery_error_code)},
+        {"error", opt(job.discovery_error)}};
 }
 
 }  // namespace enconvert::api

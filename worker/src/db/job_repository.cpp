@@ -19,7 +19,8 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
                                 std::int64_t account_id) {
     // Status polls and sync answers read here: one prepared statement, one
     // round trip, no BEGIN/COMMIT (a single statement sees one snapshot, so
-    // job and tasks are consistent). The tasks come back as one JSON array.
+    // job, tasks and notifications are consistent). The tasks and the
+    // notifications come back as JSON arrays.
     static const std::string kSql =
         std::string(
             "SELECT id, account_id, endpoint, status, is_sync, base_url, options::text, "
@@ -32,7 +33,18 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         "zip_object_key, zip_file_size, zip_error, coalesce(discovery_state, ''), "
         "discovery_method, discovery_total, coalesce(discovery_truncated, false), "
         "discovery_error_code, discovery_error, "
-        "floor(extract(epoch FROM completed_at))::bigint "
+        "floor(extract(epoch FROM completed_at))::bigint, "
+        // The outbox rows (notify/outbox.h) or, before the job is terminal,
+        // what it asked for; "sending" is an internal lease state, to the
+        // client it is not done.
+        "(SELECT coalesce(json_agg(json_build_object('type', t.type, 'target', t.target, "
+        "'state', CASE WHEN n.state IS NULL OR n.state = 'sending' THEN 'pending' "
+        "ELSE n.state END, 'response_code', n.response_code, 'error', n.error, "
+        "'attempts', coalesce(n.attempts, 0)) ORDER BY t.ord), '[]') "
+        "FROM (VALUES (1, 'webhook', j.callback_url), (2, 'email', j.notification_email)) "
+        "AS t(ord, type, target) "
+        "LEFT JOIN notifications n ON n.job_id = j.id AND n.type = t.type "
+        "WHERE t.target IS NOT NULL AND t.target <> '')::text "
         "FROM jobs j WHERE id = $1 AND account_id = $2";
     conn.prepare("enconvert_load_job", kSql);
     pqxx::nontransaction tx(conn);
@@ -62,6 +74,7 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
     v.discovery_error_code = opt_string(j[0][21]);
     v.discovery_error = opt_string(j[0][22]);
     if (!j[0][23].is_null()) v.completed_unix = j[0][23].as<std::int64_t>();
+    v.notifications = nlohmann::json::parse(j[0][24].as<std::string>());
     auto opt = [](const nlohmann::json& value) -> std::optional<nlohmann::json> {
         if (value.is_null()) return std::nullopt;
         return value;

@@ -90,6 +90,12 @@ struct JobView {
     std::optional<std::string> completed_at;     // RFC 3339 UTC
     std::optional<std::int64_t> completed_unix;  // the same, in Unix seconds
     std::vector<TaskView> tasks;                 // by position
+    // The status object's "notifications" list, webhook first:
+    // [{"type","target","state","response_code","error","attempts"}], state
+    // one of pending/delivered/failed (a row being sent is still
+    // "pending"). A job that asked for a notification but is not terminal
+    // yet lists it as pending with 0 attempts. Empty without notifications.
+    nlohmann::json notifications = nlohmann::json::array();
     // Past the retention period: files, tasks and notifications deleted
     // (db/retention.h); only the row is left.
     bool expired = false;

@@ -10,7 +10,6 @@
 #include "intake/fingerprint.h"
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
-#include "notify/outbox.h"
 #include "options/option_limits.h"
 #include "util/ids.h"
 
@@ -281,12 +280,10 @@ api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusReque
     if (job->expired) return api::job_expired_answer(job->id);
     if (req.view == View::batch) return api::batch_answer(*job, presigner_);
     if (api::answers_as_client_job(*job)) return api::client_status_answer(*job, presigner_);
-    auto notifications = notify::notifications_for_job(conn, job->id);
-    api::HttpAnswer answer = api::status_answer(*job, presigner_, notifications);
+    api::HttpAnswer answer = api::status_answer(*job, presigner_);
     // Asked by our own id only: a client's id may name a newer job later.
     if (job->id == req.job_id)
-        answer.cache =
-            api::status_cache_hint(*job, notifications, answer.body, presigner_, retention_);
+        answer.cache = api::status_cache_hint(*job, answer.body, presigner_, retention_);
     return answer;
 }
 

@@ -19,13 +19,7 @@ inline constexpr const char* kNotifyChannel = "enconvert_notify";
 // Returns the number of rows inserted.
 int enqueue_notifications(pqxx::transaction_base& tx, const std::string& job_id);
 
-// The status object's "notifications" list, webhook first:
-// [{"type","target","state","response_code","error","attempts"}], state one of
-// pending/delivered/failed (a row being sent is still "pending"). A job that
-// asked for a notification but is not terminal yet lists it as pending with
-// 0 attempts. Empty array for a job without notifications.
-nlohmann::json notifications_for_job(pqxx::transaction_base& tx, const std::string& job_id);
-// Same, in a read-only transaction of its own on `conn`.
-nlohmann::json notifications_for_job(pqxx::connection& conn, const std::string& job_id);
+// The status object lists the rows with its job (db::load_job,
+// JobView::notifications).
 
 }  // namespace enconvert::notify

@@ -43,12 +43,12 @@ json notification(const std::string& state) {
     return json{{"type", "webhook"}, {"target", "https://hooks.example.com/x"}, {"state", state}};
 }
 
-std::optional<api::StatusCacheHint> hint_for(const db::JobView& job, const json& notes,
-                                             std::string& body,
+std::optional<api::StatusCacheHint> hint_for(db::JobView job, const json& notes, std::string& body,
                                              const storage::Presigner& p = kPresigner,
                                              std::chrono::seconds retention = {}) {
-    body = api::status_answer(job, p, notes).body;
-    return api::status_cache_hint(job, notes, body, p, retention);
+    job.notifications = notes;
+    body = api::status_answer(job, p).body;
+    return api::status_cache_hint(job, body, p, retention);
 }
 
 }  // namespace
@@ -129,9 +129,9 @@ TEST(StatusCacheHint, AClientsUrlThatLooksLikeALinkIsNotTakenForOne) {
 
 TEST(StatusCacheHint, NoneWhenALinkIsNotWhereTheJobSaysItIs) {
     const auto job = finished_job({task("success", 0)});
-    std::string body = api::status_answer(job, kPresigner, json::array()).body;
+    std::string body = api::status_answer(job, kPresigner).body;
     const auto at = body.find("x_0.pdf", body.find("presigned_url"));
     ASSERT_NE(at, std::string::npos);
     body[at] = 'y';
-    EXPECT_FALSE(api::status_cache_hint(job, json::array(), body, kPresigner, {}));
+    EXPECT_FALSE(api::status_cache_hint(job, body, kPresigner, {}));
 }
