@@ -1,10 +1,9 @@
 """sync: one sync URL-to-PDF request at a time; overhead = client wall time
 minus the bare render time the renderer child reports for that task
-(render_ms, load start to file written, logged as
-`enconvert-render: job <task id> ok in <ms> ms`). The worker log's
-timestamps split the overhead into phases."""
+(render_ms: its view's start to the file written, in its "render succeeded"
+log line). The worker log's JSON lines split the overhead into phases."""
 
-import re
+import json
 import time
 from datetime import datetime, timezone
 
@@ -14,34 +13,39 @@ from lib import fmt, log
 REQUESTS = lib.env_int("BENCH_SYNC_REQUESTS", 24)
 TARGET_MS = 15.0
 
-TS = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z"
-RE_CREATED = re.compile(TS + r" \[intake\] job created (job_\w+) ")
-RE_CLAIMED = re.compile(TS + r" \[scheduler\] task (\d+) of (job_\w+) claimed")
-RE_SUCCESS = re.compile(TS + r" \[scheduler\] task (\d+) success; job (job_\w+) finished")
-RE_ANSWERED = re.compile(TS + r" \[intake\] sync job (job_\w+) answered")
-RE_RENDERED = re.compile(r"enconvert-render: job (\d+) ok in (\d+) ms")
-
 
 def ts(s):
-    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
 
 
 def parse_log(text):
+    """Per job, from the worker log's JSON lines (docs/operations.md "Logs"):
+    when the intake created it, the scheduler claimed its task, the child
+    rendered it (render_ms and the child's own timings), the scheduler
+    recorded the outcome and the intake answered."""
     jobs = {}
-    task_job = {}
     for line in text.splitlines():
-        if m := RE_CREATED.search(line):
-            jobs.setdefault(m[2], {})["created"] = ts(m[1])
-        elif m := RE_CLAIMED.search(line):
-            jobs.setdefault(m[3], {})["claimed"] = ts(m[1])
-            task_job[m[2]] = m[3]
-        elif m := RE_SUCCESS.search(line):
-            jobs.setdefault(m[3], {})["recorded"] = ts(m[1])
-        elif m := RE_ANSWERED.search(line):
-            jobs.setdefault(m[2], {})["answered"] = ts(m[1])
-        elif m := RE_RENDERED.search(line):
-            if m[1] in task_job:
-                jobs[task_job[m[1]]]["render_ms"] = float(m[2])
+        try:
+            e = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(e, dict) or "job_id" not in e or "ts" not in e:
+            continue
+        j = jobs.setdefault(e["job_id"], {})
+        what = (e.get("component"), e.get("msg"))
+        if what == ("intake", "job created"):
+            j["created"] = ts(e["ts"])
+        elif what == ("scheduler", "task claimed"):
+            j["claimed"] = ts(e["ts"])
+        elif e.get("msg") == "render succeeded":
+            j["rendered"] = ts(e["ts"])
+            j["render_ms"] = float(e["render_ms"])
+            for k, v in (e.get("timings") or {}).items():
+                j["child_" + k] = float(v)
+        elif what == ("scheduler", "task succeeded"):
+            j["recorded"] = ts(e["ts"])
+        elif what == ("intake", "sync job answered"):
+            j["answered"] = ts(e["ts"])
     return jobs
 
 
@@ -98,6 +102,14 @@ def bench_sync():
             if "recorded" in j:
                 d["to_recorded_ms"] = (j["recorded"] - j["claimed"]) * 1000 - j["render_ms"]
                 d["to_answered_ms"] = (j["answered"] - j["recorded"]) * 1000
+            if "rendered" in j:
+                # The child logs when it answers: before it, the pool's
+                # frame to the child and the child's queue; after it, the
+                # answer's frame, storage and the UPDATE + commit.
+                d["claimed_to_child_ms"] = ((j["rendered"] - j["claimed"]) * 1000
+                                            - j["render_ms"] - j.get("child_queued_ms", 0))
+                if "recorded" in j:
+                    d["child_to_recorded_ms"] = (j["recorded"] - j["rendered"]) * 1000
             d["reply_ms"] = (s["end"] - j["answered"]) * 1000
         rows_data.append(d)
     ov = [d["overhead_ms"] for d in rows_data]
@@ -115,6 +127,13 @@ def bench_sync():
               ("job committed -> task claimed (NOTIFY, claim+commit, dispatch)", "to_claimed_ms"),
               ("claimed -> recorded, minus render_ms (pool I/O, storage, UPDATE+commit)",
                "to_recorded_ms"),
+              ("    of it: claimed -> child has the job (pool frame)", "claimed_to_child_ms"),
+              ("    of it: child queue before its view starts", "child_queued_ms"),
+              ("    of it: child answered -> recorded (frame, storage, commit)",
+               "child_to_recorded_ms"),
+              ("  render_ms: load", "child_load_ms"),
+              ("  render_ms: settle (waits, scripts)", "child_settle_ms"),
+              ("  render_ms: output (print, PDF rewrite, write)", "child_output_ms"),
               ("recorded -> answered (NOTIFY, intake loads the job)", "to_answered_ms"),
               ("answered -> client has the reply (ZeroMQ, module, HTTP)", "reply_ms")]
     for label, k in phases:
