@@ -15,7 +15,6 @@
 #include "metrics/worker_metrics.h"
 #include "render/child_process.h"
 #include "render/frame.h"
-#include "render/process_memory.h"
 
 namespace enconvert::render {
 namespace {
@@ -26,6 +25,12 @@ using std::chrono::milliseconds;
 // WebKit + GTK start in well under a second; allow for a loaded machine.
 constexpr auto kStartTimeout = std::chrono::seconds(20);
 constexpr auto kFirstBackoff = milliseconds(500);
+// Measuring a child's memory reads every process's /proc/<pid>/stat and the
+// smaps_rollup of the child's tree: tens of milliseconds on the scheduler's
+// thread, which held each result back by 60-80 ms when it ran after every
+// task (bench/run.sh sync). Memory grows over many tasks: the first task of
+// a child is measured, then at most one a while.
+constexpr auto kMemoryCheckInterval = std::chrono::seconds(10);
 constexpr auto kMaxBackoff = milliseconds(30'000);
 // A child that stayed up this long earns a fresh back-off on its next crash.
 constexpr auto kStableAfter = std::chrono::seconds(60);
@@ -100,8 +105,9 @@ struct RendererPool::Impl {
         Clock::time_point started_at{};
         Clock::time_point restart_at{};
         milliseconds backoff = kFirstBackoff;
-        int tasks_done = 0;     // since the child started
-        bool alone = false;     // running a request that must be alone
+        int tasks_done = 0;                                  // since the child started
+        std::optional<Clock::time_point> memory_checked_at;  // since the child started
+        bool alone = false;                                  // running a request that must be alone
         bool draining = false;  // takes no new work: an alone request waits for it
         // New work may go here.
         bool open() const { return state == State::Ready && !alone && !draining; }
@@ -133,6 +139,7 @@ void RendererPool::Impl::spawn(Slot& slot) {
     slot.decoder = FrameDecoder();
     slot.started_at = Clock::now();
     slot.tasks_done = 0;
+    slot.memory_checked_at.reset();
     slot.alone = slot.draining = false;
     const std::size_t web_limit = options.web_process_memory_limit_mb
                                       ? options.web_process_memory_limit_mb
@@ -229,8 +236,11 @@ void RendererPool::Impl::consider_retiring(Slot& slot) {
     std::string why;
     if (options.recycle_after > 0 && slot.tasks_done >= options.recycle_after) {
         why = "recycling after " + std::to_string(slot.tasks_done) + " tasks";
-    } else if (options.memory_ceiling_mb > 0) {
-        const std::uint64_t mib = process_tree_memory_kib(slot.process->pid()) / 1024;
+    } else if (options.memory_ceiling_mb > 0 &&
+               (!slot.memory_checked_at ||
+                Clock::now() - *slot.memory_checked_at >= kMemoryCheckInterval)) {
+        slot.memory_checked_at = Clock::now();
+        const std::uint64_t mib = options.measure_memory_kib(slot.process->pid()) / 1024;
         if (mib > options.memory_ceiling_mb)
             why = "recycling at " + std::to_string(mib) + " MB (ceiling " +
                   std::to_string(options.memory_ceiling_mb) + " MB)";

@@ -5,10 +5,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "render/process_memory.h"
 
 namespace enconvert::render {
 
@@ -56,6 +59,9 @@ class RendererPool {
         // processes, PSS) exceeds this is retired: it takes no new work,
         // finishes what it has, and is replaced. 0: never.
         std::size_t memory_ceiling_mb = 1536;
+        // How a child's memory is measured (KiB of its process tree);
+        // tests count the calls.
+        std::function<std::uint64_t(pid_t)> measure_memory_kib = process_tree_memory_kib;
         // A child is also retired after this many tasks. 0: never.
         int recycle_after = 200;
         // WebKit kills one web process above this during a task, which

@@ -802,6 +802,32 @@ TEST_F(RecyclingRendererPoolTest, ChildAboveCeilingIsReplacedWithoutFailingWork)
     EXPECT_TRUE(other_results_.empty());
 }
 
+// Measuring a child's memory costs tens of milliseconds on the scheduler's
+// thread: a child's first task is measured, the next ones within the
+// interval are not.
+class MemoryProbeRendererPoolTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override {
+        options.memory_ceiling_mb = 4096;
+        options.measure_memory_kib = [calls = calls_](pid_t) {
+            ++*calls;
+            return std::uint64_t{1024};
+        };
+    }
+    std::shared_ptr<int> calls_ = std::make_shared<int>(0);
+};
+
+TEST_F(MemoryProbeRendererPoolTest, AChildIsMeasuredAfterItsFirstTaskNotAfterEveryOne) {
+    for (std::uint64_t id = 61; id <= 62; ++id) {
+        pool_->submit(request(id, server_->url("/"), "pdf"));
+        auto result = wait_for(id);
+        ASSERT_TRUE(result);
+        EXPECT_TRUE(result->ok) << result->error_code << ": " << result->error;
+        ASSERT_TRUE(wait_for_free_slot());
+    }
+    EXPECT_EQ(*calls_, 1);
+}
+
 // A URL that is itself a PDF (hardening, defect 5): WebKit would make it a
 // download nobody waits for, holding the view until the deadline.
 class DocumentTypeRendererPoolTest : public RendererPoolTest {
