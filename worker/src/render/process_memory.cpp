@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -57,17 +58,48 @@ std::multimap<pid_t, pid_t> children_by_parent() {
     return children;
 }
 
+// The children of `pid` from each of its threads'
+// /proc/<pid>/task/<tid>/children (a thread lists the children it forked);
+// nullopt when the kernel has no such files (CONFIG_PROC_CHILDREN), empty
+// when `pid` is gone. Reads only the tree, where children_by_parent() reads
+// every process of the host.
+std::optional<std::vector<pid_t>> listed_children(pid_t pid) {
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    DIR* dir = opendir(tasks.c_str());
+    if (!dir) return std::vector<pid_t>{};
+    std::vector<pid_t> out;
+    bool listed = false;
+    while (dirent* entry = readdir(dir)) {
+        if (entry->d_name[0] == '.') continue;
+        std::ifstream in(tasks + "/" + entry->d_name + "/children");
+        if (!in) continue;  // the thread ended meanwhile, or no such file
+        listed = true;
+        pid_t child = 0;
+        while (in >> child) out.push_back(child);
+    }
+    closedir(dir);
+    if (!listed) return std::nullopt;
+    return out;
+}
+
 }  // namespace
 
 std::uint64_t process_tree_memory_kib(pid_t root) {
-    const std::multimap<pid_t, pid_t> children = children_by_parent();
+    std::optional<std::multimap<pid_t, pid_t>> every;  // read once, if needed
     std::uint64_t total = 0;
     std::vector<pid_t> pending{root};
     while (!pending.empty()) {
         const pid_t pid = pending.back();
         pending.pop_back();
         total += own_memory_kib(pid);
-        auto [first, last] = children.equal_range(pid);
+        if (!every) {
+            if (auto children = listed_children(pid)) {
+                pending.insert(pending.end(), children->begin(), children->end());
+                continue;
+            }
+            every = children_by_parent();
+        }
+        auto [first, last] = every->equal_range(pid);
         for (auto it = first; it != last; ++it) pending.push_back(it->second);
     }
     return total;
