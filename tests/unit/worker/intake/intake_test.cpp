@@ -32,16 +32,19 @@ class IntakeTest : public test_support::PgTest {
         sock_dir_ = tmpl;
         endpoint_ = "ipc://" + sock_dir_ + "/worker.sock";
         start_intake(intake::IntakeOptions{endpoint_, url(), std::chrono::seconds(60)});
-        dealer_ = zmq::socket_t(ctx_, zmq::socket_type::dealer);
-        dealer_.set(zmq::sockopt::linger, 0);
-        dealer_.set(zmq::sockopt::rcvtimeo, 5000);
-        dealer_.connect(endpoint_);
     }
     void start_intake(const intake::IntakeOptions& options) {
         intake_ =
             std::make_unique<intake::Intake>(ctx_, options, storage::Presigner("secret", "", 3600));
         stop_ = false;
         thread_ = std::thread([this] { intake_->run(stop_); });
+        // A fresh DEALER each time: one still connected to a stopped intake
+        // may not have seen its connection close yet and would send the
+        // next request into it (lost; CI saw a restarted test time out).
+        dealer_ = zmq::socket_t(ctx_, zmq::socket_type::dealer);
+        dealer_.set(zmq::sockopt::linger, 0);
+        dealer_.set(zmq::sockopt::rcvtimeo, 5000);
+        dealer_.connect(endpoint_);
     }
     void stop_intake() {
         stop_ = true;
