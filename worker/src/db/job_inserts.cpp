@@ -176,22 +176,23 @@ void insert_run(pqxx::transaction_base& tx, const std::vector<const NewJob*>& jo
     }
     if (rows.empty()) return;
     const std::set<std::string> ids = insert_rows(tx, rows);
-    std::vector<const NewJob*> lost;
+    std::vector<std::size_t> lost;
     for (std::size_t i : to_insert) {
         if (ids.count(jobs[i]->id)) {
             out[i] = created(*jobs[i]);
         } else {
-            lost.push_back(jobs[i]);
+            lost.push_back(i);
         }
     }
     if (lost.empty()) return;
     // Committed by the other transaction by now (our INSERT waited for it);
     // under READ COMMITTED a new statement sees it. Its tasks were counted
     // in the tally: the bound errs on the safe side.
-    const auto winners = earlier_jobs(tx, lost);
-    for (std::size_t i : to_insert) {
+    std::vector<const NewJob*> lost_jobs;
+    for (std::size_t i : lost) lost_jobs.push_back(jobs[i]);
+    const auto winners = earlier_jobs(tx, lost_jobs);
+    for (std::size_t i : lost) {
         const NewJob& job = *jobs[i];
-        if (ids.count(job.id)) continue;
         out[i] = replay(winners.at({job.account_id, *job.idempotency_key}), job);
     }
 }
