@@ -23,6 +23,23 @@ bool is_restricted_port(int port) {
     return std::find(std::begin(kBadPorts), std::end(kBadPorts), port) != std::end(kBadPorts);
 }
 
+bool same_origin(const std::string& a, const std::string& b) {
+    // SCHEME_NORMALIZE drops a scheme's default port and lowercases the
+    // host, so http://Example.org:80/ and http://example.org/x compare equal.
+    const auto parse = [](const std::string& uri) {
+        return g_uri_parse(uri.c_str(), G_URI_FLAGS_SCHEME_NORMALIZE, nullptr);
+    };
+    GUri* x = parse(a);
+    GUri* y = parse(b);
+    const bool same = x && y && g_strcmp0(g_uri_get_scheme(x), g_uri_get_scheme(y)) == 0 &&
+                      g_ascii_strcasecmp(g_uri_get_host(x) ? g_uri_get_host(x) : "",
+                                         g_uri_get_host(y) ? g_uri_get_host(y) : "") == 0 &&
+                      g_uri_get_port(x) == g_uri_get_port(y);
+    if (x) g_uri_unref(x);
+    if (y) g_uri_unref(y);
+    return same;
+}
+
 std::optional<LoadError> refused_navigation(const std::string& uri) {
     if (uri == "about:blank") return std::nullopt;
     GUri* parsed = g_uri_parse(uri.c_str(), G_URI_FLAGS_NONE, nullptr);

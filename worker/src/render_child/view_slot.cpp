@@ -407,6 +407,7 @@ void ViewSlot::begin_reset() {
         return;
     }
     stage_ = Stage::Resetting;
+    reset_load_started_ = false;
     pending_resources_.clear();
     reset_watchdog_.reset(g_timeout_add(kResetWatchdogMs, &ViewSlot::on_reset_watchdog, this));
     // An empty about:blank, but loaded with a file:/// base URL: WebKit's

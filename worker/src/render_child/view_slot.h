@@ -112,6 +112,10 @@ class ViewSlot {
     // Fails the job when a main-frame load of `failing` was refused (its
     // scheme or port, or the outbound gate's address policy); true if so.
     bool fail_refused_navigation(const std::string& failing);
+    // A navigation event while the job loads but before its own load
+    // started, for another origin than the job's URL: left over from the
+    // previous document (the reset's file: base URL), not the job's.
+    bool is_stale_navigation(const std::string& uri) const;
 
     // Job endings: exactly one of these answers the job.
     void succeed();
@@ -228,6 +232,9 @@ class ViewSlot {
     std::string bands_path_;  // empty: no bands printed (yet)
     bool printing_bands_ = false;
     bool band_load_started_ = false;
+    // The reset's own about:blank load has started: only its FINISHED ends
+    // the reset (the failed job's load reports FINISHED after it, too).
+    bool reset_load_started_ = false;
     int body_pages_ = 0;
     std::string job_title_;
 };

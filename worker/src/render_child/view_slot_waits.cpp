@@ -41,10 +41,18 @@ void ViewSlot::on_load_changed(WebKitWebView* view, WebKitLoadEvent event, gpoin
     auto* self = static_cast<ViewSlot*>(data);
     if (self->stage_ == Stage::Resetting) {
         // Only the about:blank load ends a reset; a late FINISHED of the
-        // abandoned job page must not.
+        // abandoned job page must not. That one arrives while the view's
+        // URI already reads about:blank (a job refused at its response
+        // ends with FINISHED after the reset began), so the reset's load
+        // must have STARTED first: ending the reset early let the next job
+        // start under the reset's own navigation.
         const char* uri = webkit_web_view_get_uri(view);
-        if (event == WEBKIT_LOAD_FINISHED && uri && g_strcmp0(uri, "about:blank") == 0)
+        if (event == WEBKIT_LOAD_STARTED) self->reset_load_started_ = true;
+        if (event == WEBKIT_LOAD_FINISHED && self->reset_load_started_ && uri &&
+            g_strcmp0(uri, "about:blank") == 0) {
+            self->reset_load_started_ = false;  // one clearing per reset
             self->clear_site_data();
+        }
         return;
     }
     if (self->stage_ == Stage::Banding) {
@@ -110,7 +118,8 @@ gboolean ViewSlot::on_decide_policy(WebKitWebView*, WebKitPolicyDecision* decisi
         // New windows never open in a headless renderer either.
         webkit_policy_decision_ignore(decision);
         if (refused && type == WEBKIT_POLICY_DECISION_TYPE_NAVIGATION_ACTION &&
-            self->stage_ == Stage::Loading && !self->job_load_committed_) {
+            self->stage_ == Stage::Loading && !self->job_load_committed_ &&
+            !self->is_stale_navigation(uri ? uri : "")) {
             self->note(log::Level::warning, "navigation refused", log::redact_url(uri ? uri : ""));
             self->fail(refused->code, refused->message);
         }
@@ -126,6 +135,13 @@ gboolean ViewSlot::on_decide_policy(WebKitWebView*, WebKitPolicyDecision* decisi
 // the outbound gate turned away. Either way the page meant to show
 // something this service does not fetch: the job fails now with the reason
 // instead of rendering what is left or waiting for its deadline.
+bool ViewSlot::is_stale_navigation(const std::string& uri) const {
+    // The job's first navigation is decided before its LOAD_STARTED, so a
+    // refused one of the job's own origin (a restricted port) still fails
+    // the job at once; its redirects come after LOAD_STARTED.
+    return stage_ == Stage::Loading && !job_load_started_ && !same_origin(uri, job_->url);
+}
+
 bool ViewSlot::fail_refused_navigation(const std::string& failing) {
     std::optional<LoadError> refused = refused_navigation(failing);
     if (!refused) {
@@ -143,6 +159,7 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
                                   GError* error, gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
     const std::string failing = failing_uri ? failing_uri : self->job_ ? self->job_->url : "";
+    if (self->is_stale_navigation(failing)) return TRUE;
     if (self->job_running() && self->stage_ != Stage::Banding &&
         self->fail_refused_navigation(failing))
         return TRUE;
