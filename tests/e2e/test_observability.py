@@ -68,11 +68,17 @@ def test_metrics_move_as_jobs_run(ostack, site):
     assert failing.status == 422, failing
     ostack.wait_terminal(ok.json()["job_id"])
 
+    # The worker counts a request once its answer is sent: a scrape right
+    # after the answer may come first, so wait for the counts, not only the
+    # email.
     def after():
         s = scrape(ostack)
-        done = value(s, "enconvert_notifications_total", type="email", outcome="delivered")
-        return s if done >= 1 else None
-    s = wait_for(after, 30, "the email notification to be counted")
+        done = (value(s, "enconvert_notifications_total", type="email",
+                      outcome="delivered") >= 1
+                and value(s, "enconvert_intake_latency_seconds_count", kind="status") >= 1
+                and value(s, "enconvert_intake_latency_seconds_count", kind="convert") >= 2)
+        return s if done else None
+    s = wait_for(after, 30, "the email and the requests to be counted")
 
     assert value(s, "enconvert_jobs_accepted_total", endpoint="url-to-pdf") == \
         value(before, "enconvert_jobs_accepted_total", endpoint="url-to-pdf") + 1
