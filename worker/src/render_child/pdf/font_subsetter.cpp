@@ -62,32 +62,79 @@ std::optional<CompositeFont> analyse(QPDFObjectHandle font) {
 }
 
 // Collects the codes shown with each font of one content stream, tracking
-// Tf through q/Q (the font is part of the graphics state).
-class TextScanner : public QPDFObjectHandle::ParserCallbacks {
+// Tf through q/Q (the font is part of the graphics state). Reads tokens,
+// not parsed objects: qpdf's object parser allocates an object for every
+// operand of every operator, which made this scan the largest part of the
+// PDF post-processing; only Tf's font name and the shown strings matter.
+class TextScanner : public QPDFObjectHandle::TokenFilter {
   public:
     TextScanner(QPDFObjectHandle fonts, std::map<QPDFObjGen, std::pair<CompositeFont, Shown>>& out)
         : fonts_(fonts), out_(out) {}
 
-    void handleObject(QPDFObjectHandle obj, size_t, size_t) override {
-        if (!obj.isOperator()) {
-            operands_.push_back(obj);
-            return;
+    void handleToken(const QPDFTokenizer::Token& token) override {
+        const QPDFTokenizer::token_type_e type = token.getType();
+        switch (type) {
+            case QPDFTokenizer::tt_space:
+            case QPDFTokenizer::tt_comment:
+            case QPDFTokenizer::tt_eof:
+                return;
+            case QPDFTokenizer::tt_array_open:
+            case QPDFTokenizer::tt_dict_open:
+                if (depth_++ == 0) operand(type == QPDFTokenizer::tt_array_open, false);
+                return;
+            case QPDFTokenizer::tt_array_close:
+            case QPDFTokenizer::tt_dict_close:
+                if (depth_ > 0) --depth_;
+                return;
+            case QPDFTokenizer::tt_word:
+                if (depth_ == 0) return operate(token.getValue());
+                return;
+            case QPDFTokenizer::tt_string:
+                if (depth_ == 0) {
+                    strings_.assign(1, token.getValue());
+                    operand(false, true);
+                } else if (depth_ == 1 && array_) {
+                    strings_.push_back(token.getValue());  // a TJ array's
+                }
+                return;
+            case QPDFTokenizer::tt_name:
+                if (depth_ == 0) {
+                    if (operands_ == 0) first_name_ = token.getValue();
+                    operand(false, false);
+                }
+                return;
+            default:
+                if (depth_ == 0) operand(false, false);
+                return;
         }
-        const std::string op = obj.getOperatorValue();
-        if (font_.follow(op)) {
-            // q or Q
-        } else if (op == "Tf" && operands_.size() == 2 && operands_[0].isName()) {
-            select(operands_[0].getName());
-        } else if (op == "Tj" || op == "'" || op == "\"") {
-            if (!operands_.empty()) show(operands_.back());
-        } else if (op == "TJ" && operands_.size() == 1 && operands_[0].isArray()) {
-            for (auto& item : operands_[0].aitems()) show(item);
-        }
-        operands_.clear();
     }
-    void handleEOF() override {}
 
   private:
+    // One more operand of the coming operator: an array (TJ's) or a string.
+    void operand(bool array, bool string) {
+        ++operands_;
+        array_ = array;
+        last_is_string_ = string;
+        if (array) strings_.clear();
+    }
+
+    void operate(const std::string& op) {
+        if (font_.follow(op)) {
+            // q or Q
+        } else if (op == "Tf" && operands_ == 2 && !first_name_.empty()) {
+            select(first_name_);
+        } else if (op == "Tj" || op == "'" || op == "\"") {
+            if (last_is_string_) show(strings_.back());
+        } else if (op == "TJ" && operands_ == 1 && array_) {
+            for (const std::string& text : strings_) show(text);
+        }
+        operands_ = 0;
+        array_ = false;
+        last_is_string_ = false;
+        first_name_.clear();
+        strings_.clear();
+    }
+
     void select(const std::string& name) {
         font_.current = nullptr;
         if (!fonts_.isDictionary()) return;
@@ -102,9 +149,8 @@ class TextScanner : public QPDFObjectHandle::ParserCallbacks {
         font_.current = &it->second;
     }
 
-    void show(QPDFObjectHandle text) {
-        if (!font_.current || !text.isString()) return;
-        const std::string bytes = text.getStringValue();
+    void show(const std::string& bytes) {
+        if (!font_.current) return;
         const std::string& map = font_.current->first.cid_to_gid;
         for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
             const std::uint32_t cid = (static_cast<unsigned char>(bytes[i]) << 8) |
@@ -123,7 +169,13 @@ class TextScanner : public QPDFObjectHandle::ParserCallbacks {
     QPDFObjectHandle fonts_;
     std::map<QPDFObjGen, std::pair<CompositeFont, Shown>>& out_;
     FontSelection<std::pair<CompositeFont, Shown>*> font_;
-    std::vector<QPDFObjectHandle> operands_;
+    // The operands since the last operator (top level only).
+    int operands_ = 0;
+    int depth_ = 0;                     // inside an array or dictionary operand
+    bool array_ = false;                // the last operand is an array
+    bool last_is_string_ = false;       // the last operand is a string
+    std::string first_name_;            // the first operand, if a name
+    std::vector<std::string> strings_;  // the last string, or the array's
 };
 
 // The glyph a code selects: the code itself (Identity) or its CIDToGIDMap
@@ -167,7 +219,7 @@ FontStats subset_fonts(QPDF& pdf) {
     std::map<QPDFObjGen, std::pair<CompositeFont, Shown>> used;
     for_each_content_stream(pdf, [&](QPDFPageObjectHelper& contents, QPDFObjectHandle fonts) {
         TextScanner scanner(fonts, used);
-        contents.parseContents(&scanner);
+        contents.filterContents(&scanner);
     });
 
     // Group identical programs: the first stream of a group is kept and
