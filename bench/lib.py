@@ -11,6 +11,7 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -203,6 +204,13 @@ class BenchStack(e2e.Stack):
         return {name: sum((procs[p][11] + procs[p][12]) / hz for p in tree_pids(root, procs))
                 for name, root in self.roots().items()}
 
+    def cpu_ticks_by_pid(self):
+        """pid -> (process name, CPU ticks so far) over our trees, for
+        cpu_by_name."""
+        procs = _processes()
+        return {p: (_comm(p), procs[p][11] + procs[p][12])
+                for root in self.roots().values() for p in tree_pids(root, procs)}
+
     def add_static_location(self):
         """The static peer: `location = /static202 { return 202 ...; }` in the
         stack's own nginx (same process, worker_processes, access log), put
@@ -246,6 +254,17 @@ def _processes():
         procs[int(d)] = [int(x) if x.lstrip("-").isdigit() else x
                          for x in st[st.rindex(")") + 2:].split()]
     return procs
+
+
+def cpu_by_name(before, after):
+    """CPU seconds per process name between two cpu_ticks_by_pid readings (a
+    process started in between counts from zero; one that exited is lost)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid, (name, ticks) in after.items():
+        start = before.get(pid, (name, 0))[1]
+        out[name] = out.get(name, 0.0) + (ticks - start) / hz
+    return out
 
 
 def tree_pids(root, procs=None):
@@ -320,6 +339,45 @@ def _comm(pid):
             return f.read().strip()
     except OSError:
         return "?"
+
+class Profile:
+    """`perf record -a -g` of the whole machine while the block runs, the
+    first time a bench enters it with `enabled`; the report (CPU samples by
+    process and library, then by symbol) goes to $BENCH_RESULTS/<name>-perf.txt."""
+
+    done = set()
+
+    def __init__(self, enabled, name):
+        self.name = name
+        self.enabled = enabled and name not in Profile.done and shutil.which("perf")
+        self.data = os.path.join(RESULTS, f"{name}.perf.data")
+
+    def __enter__(self):
+        if self.enabled:
+            Profile.done.add(self.name)
+            os.makedirs(RESULTS, exist_ok=True)
+            self.proc = subprocess.Popen(["perf", "record", "-a", "-g", "-F", "499", "-q",
+                                          "-o", self.data], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # perf maps every CPU before sampling
+        return self
+
+    def __exit__(self, *exc):
+        if not self.enabled:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=120)
+        out = os.path.join(RESULTS, f"{self.name}-perf.txt")
+        with open(out, "w") as f:
+            for sort, limit in (("comm,dso", "0.5"), ("comm,dso,symbol", "0.3")):
+                f.write(f"### perf report --sort {sort} (samples of the whole machine)\n")
+                f.flush()
+                subprocess.run(["perf", "report", "-i", self.data, "--no-children",
+                                "--sort", sort, "--stdio", "-g", "none",
+                                "--percent-limit", limit], stdout=f,
+                               stderr=subprocess.DEVNULL, timeout=600)
+        log(f"perf profile in {out}")
+
 
 def commit_latency_ms(st, n=200):
     """Mean wall time of one autocommit INSERT on the stack's PostgreSQL."""

@@ -21,6 +21,9 @@ C = lib.env_int("BENCH_CONCURRENCY", 4)
 ROUNDS = lib.env_int("BENCH_RENDER_ROUNDS", 3)
 RENDERERS = lib.env_int("BENCH_RENDERERS", 2)
 VIEWS = lib.env_int("BENCH_VIEWS", 2)
+# BENCH_PERF=1: `perf record` of the whole machine over our timed rounds,
+# summarised into $BENCH_RESULTS/render-perf.txt (lib.Profile).
+PERF = os.environ.get("BENCH_PERF") == "1"
 
 
 def ours_round(st, urls, concurrency):
@@ -59,13 +62,15 @@ def ours_round(st, urls, concurrency):
     lib.run_threads(concurrency, lambda i: one(urls[i % len(urls)]))
     # CPU of every process of ours over the timed part: the worker's tree
     # (renderers, WebKit, Xvfb), PostgreSQL and nginx.
-    c0 = st.cpu_seconds()
+    c0, n0 = st.cpu_seconds(), st.cpu_ticks_by_pid()
     t0 = time.perf_counter()
-    lib.run_threads(concurrency, worker)
+    with lib.Profile(PERF, "render"):
+        lib.run_threads(concurrency, worker)
     elapsed = time.perf_counter() - t0
-    c1 = st.cpu_seconds()
+    c1, n1 = st.cpu_seconds(), st.cpu_ticks_by_pid()
     return {"elapsed_s": elapsed, "sizes": sizes, "ms": ms, "errors": errors, "jobs": jobs,
-            "cpu_s": sum(c1[k] - c0.get(k, 0) for k in c1)}
+            "cpu_s": sum(c1[k] - c0.get(k, 0) for k in c1),
+            "cpu_by_name": lib.cpu_by_name(n0, n1)}
 
 
 def ours_measured(st, urls, concurrency):
@@ -224,6 +229,13 @@ def bench_render():
         tp = lib.median([r["ms"][i] for r in res["peer"] for i in idx])
         print(f"  {lib.PAGES[j]:<16} ours {fmt((zo or 0) / 1024, ' KiB'):>10} {fmt(to, ' ms'):>8}"
               f"   chromium {fmt((zp or 0) / 1024, ' KiB'):>10} {fmt(tp, ' ms'):>8}")
+    by_name = {}
+    for name in {n for r in res["ours"] for n in r.get("cpu_by_name", {})}:
+        by_name[name] = lib.median([r.get("cpu_by_name", {}).get(name, 0) / N
+                                    for r in res["ours"]])
+    print("ours, CPU per page by process name (median round): " +
+          ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in
+                    sorted(by_name.items(), key=lambda kv: -kv[1]) if v * 1000 >= 0.5))
     for side in ("ours", "peer"):
         top = max(res[side], key=lambda r: r.get("peak_pss_mib", 0)).get("pss_by_process", {})
         print(f"{side}, PSS by process name at the largest peak: " +

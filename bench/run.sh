@@ -22,6 +22,8 @@
 #   BENCH_SITE_PAGES (50) BENCH_SITE_ROUNDS (3)                          website
 #   (fidelity has no settings: 28 fixed documentation pages, bench/fidelity.py)
 #   BENCH_KEEP=1   keep the stacks' temp dirs (logs)
+#   BENCH_PERF=1   render: perf profile of our first timed round
+#                  ($BENCH_RESULTS/render-perf.txt)
 set -euo pipefail
 
 bench=$(cd "$(dirname "$0")" && pwd)
