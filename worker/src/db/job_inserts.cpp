@@ -107,6 +107,7 @@ std::set<std::string> insert_rows(pqxx::transaction_base& tx,
             {"client_id", nullable(j.client_id)},
             // A website capture has no task yet: its discovery is what waits.
             {"discovery_state", j.discover ? nlohmann::json("pending") : nlohmann::json(nullptr)},
+            {"discovery_reserved", j.discover ? j.discovery_reserved : 0},
             {"channel", j.discover ? kDiscoveryReadyChannel : kTaskReadyChannel},
             {"urls", j.urls},
         });
@@ -116,17 +117,17 @@ std::set<std::string> insert_rows(pqxx::transaction_base& tx,
         " SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(n int, id text, account_id bigint,"
         " api_key_id bigint, endpoint text, is_batch boolean, is_sync boolean, options jsonb,"
         " notification_email text, callback_url text, base_url text, idempotency_key text,"
-        " request_fingerprint text, client_id text, discovery_state text, channel text,"
-        " urls jsonb)),"
+        " request_fingerprint text, client_id text, discovery_state text,"
+        " discovery_reserved int, channel text, urls jsonb)),"
         " job AS ("
         " INSERT INTO jobs (id, account_id, api_key_id, endpoint, is_batch, is_sync, options,"
         " notification_email, callback_url, base_url, idempotency_key, request_fingerprint,"
-        " client_id, discovery_state)"
+        " client_id, discovery_state, discovery_reserved)"
         // JSON null options (none given) read as SQL NULL: stored as {}.
         " SELECT id, account_id, api_key_id, endpoint, is_batch, is_sync,"
         " coalesce(options, '{}'),"
         " notification_email, callback_url, base_url, idempotency_key, request_fingerprint,"
-        " client_id, discovery_state FROM input ORDER BY n"
+        " client_id, discovery_state, discovery_reserved FROM input ORDER BY n"
         " ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL"
         " DO NOTHING RETURNING id, account_id),"
         " task AS ("
@@ -166,7 +167,8 @@ void insert_run(pqxx::transaction_base& tx, const std::vector<const NewJob*>& jo
                 continue;
             }
         }
-        const auto tasks = static_cast<std::int64_t>(job.urls.size());
+        const auto tasks = static_cast<std::int64_t>(job.urls.size()) +
+                           (job.discover ? job.discovery_reserved : 0);
         if (auto bound = admit(tally, job.account_id, tasks, limits)) {
             out[i].queue_full = bound;
             continue;

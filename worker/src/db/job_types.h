@@ -36,6 +36,12 @@ struct NewJob {
     // A website capture (issue 11): created with no task, waiting for its
     // discovery (db/site_discoveries.h); `urls` must be empty.
     bool discover = false;
+    // A website capture's page limit (max_pages): counted against the
+    // queue bounds like that many tasks from the job's creation until its
+    // discovery ends, when the pages found take its place (migration 013).
+    // Without it, captures accepted with no task could add any number of
+    // pages past the bounds.
+    std::int64_t discovery_reserved = 0;
 };
 
 // Bounds on the queue's unfinished (pending or processing) tasks, checked

@@ -4,6 +4,7 @@
 
 #include "api/client_answers.h"
 #include "api/website_answers.h"
+#include "crawl/crawler.h"
 #include "crawl/url_filter.h"
 #include "db/errors.h"
 #include "db/job_repository.h"
@@ -135,6 +136,12 @@ RequestHandler::Prepared RequestHandler::prepare(pqxx::connection& conn,
         job.options["url"] = req.urls.front();
         job.options["output_format"] = "zip";
         job.urls.clear();
+        // Held in the queue as that many tasks until the pages are found
+        // (website_limit_refusal checked the number).
+        const auto max_pages = req.options.find("max_pages");
+        job.discovery_reserved = max_pages != req.options.end() && max_pages->is_number_integer()
+                                     ? max_pages->get<std::int64_t>()
+                                     : static_cast<std::int64_t>(crawl::CrawlOptions{}.max_pages);
     }
     p.account_id = identity->account_id;
     p.sync = sync;

@@ -40,6 +40,7 @@ class SiteDiscoveriesTest : public test_support::PgTest {
         j.options = {{"url", start}, {"output_format", "zip"}, {"crawl_mode", "full"}};
         j.base_url = "https://api.example.com";
         j.discover = true;
+        j.discovery_reserved = 100;
         return j;
     }
 
@@ -420,4 +421,55 @@ TEST_F(SiteDiscoveriesTest, AReleasedDiscoveryIsFreeAtOnceAndTheAttemptNotCounte
     db::release_discovery(*conn_, "b", id);
     EXPECT_EQ(job(id).discovery_state, "done");
     EXPECT_EQ(count("SELECT discovery_attempts FROM jobs"), 1);
+}
+
+TEST_F(SiteDiscoveriesTest, AWaitingDiscoveryHoldsItsPageLimitInTheQueueCountsUntilItEnds) {
+    const auto kept = [&] {
+        return count("SELECT coalesce((SELECT unfinished FROM queue_counts WHERE account_id = " +
+                     std::to_string(key_.account_id) + "), 0)");
+    };
+    const std::string found = insert_website();
+    const std::string failing = insert_website("https://example.com/none/");
+    const std::string dropped = insert_website("https://example.com/gone/");
+    EXPECT_EQ(kept(), 300);
+
+    // Found pages take the place of the limit, as tasks.
+    auto claimed = db::claim_discovery(*conn_, "a", 300);
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->job_id, found);
+    ASSERT_TRUE(
+        db::finish_discovery(*conn_, "a", found,
+                             pages({"https://example.com/docs/", "https://example.com/docs/b"}))
+            .applied);
+    EXPECT_EQ(kept(), 202);
+    // A failed discovery holds nothing any more.
+    claimed = db::claim_discovery(*conn_, "a", 300);
+    ASSERT_TRUE(claimed);
+    ASSERT_TRUE(db::finish_discovery(*conn_, "a", failing, failure("no_pages", "Nothing")).applied);
+    EXPECT_EQ(kept(), 102);
+    // Claims, releases and a lease taken over change nothing; a job that
+    // ends another way or is deleted gives its places back.
+    claimed = db::claim_discovery(*conn_, "a", 300);
+    ASSERT_TRUE(claimed);
+    db::release_discovery(*conn_, "a", dropped);
+    EXPECT_EQ(kept(), 102);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE jobs SET status = 'failed' WHERE id = $1", dropped);
+        tx.commit();
+    }
+    EXPECT_EQ(kept(), 2);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE jobs SET status = 'processing' WHERE id = $1", dropped);
+        tx.commit();
+    }
+    EXPECT_EQ(kept(), 102);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("DELETE FROM jobs WHERE id = $1", dropped);
+        tx.commit();
+    }
+    EXPECT_EQ(kept(), 2);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks WHERE status = 'pending'"), 2);
 }

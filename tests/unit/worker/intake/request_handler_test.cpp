@@ -271,6 +271,41 @@ TEST_F(RequestHandlerTest, FullQueueRefusesNewJobsButAnswersReplays) {
     EXPECT_EQ(tx.exec("SELECT count(*) FROM tasks")[0][0].as<int>(), 3);
 }
 
+TEST_F(RequestHandlerTest, AWebsiteCaptureHoldsItsPageLimitInTheQueueUntilItsPagesAreFound) {
+    // Room for 150 tasks per account.
+    intake::RequestHandler bounded(storage::Presigner("secret", "", 3600), db::QueueLimits{0, 150});
+    // No max_pages: the default, 100 pages.
+    const auto first = bounded.convert(*conn_, website(acme_key_));
+    ASSERT_FALSE(first.final) << first.final->body;
+    ASSERT_TRUE(first.job_id);
+    // A second capture cannot add its pages past the bound, whatever it
+    // holds now (no task at all).
+    const auto second = bounded.convert(*conn_, website(acme_key_, {{"max_pages", 60}}));
+    ASSERT_TRUE(second.final);
+    EXPECT_EQ(second.final->status, 429);
+    EXPECT_EQ(json::parse(second.final->body)["error"], "queue_full");
+    auto batch = convert(acme_key_, true);
+    batch.batch = true;
+    batch.urls = std::vector<std::string>(51, "https://example.com/");
+    EXPECT_EQ(bounded.convert(*conn_, batch).final->status, 429);
+    EXPECT_EQ(bounded.convert(*conn_, website(acme_key_, {{"max_pages", 50}})).final, std::nullopt);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2);
+
+    // The first capture found 3 pages: they take its 100 places.
+    db::DiscoveryOutcome o;
+    o.urls = {"https://example.com/docs/", "https://example.com/docs/a", "https://example.com/b"};
+    o.method = "sitemap";
+    o.total_discovered = 3;
+    const auto claimed = db::claim_discovery(*conn_, "d", 300);
+    ASSERT_TRUE(claimed);
+    ASSERT_EQ(claimed->job_id, *first.job_id);
+    ASSERT_TRUE(db::finish_discovery(*conn_, "d", claimed->job_id, o).applied);
+    EXPECT_EQ(count("SELECT unfinished FROM queue_counts"), 53);
+    batch.urls.resize(97);
+    EXPECT_EQ(bounded.convert(*conn_, batch).final->status, 202);
+    EXPECT_EQ(count("SELECT unfinished FROM queue_counts"), 150);
+}
+
 // Every website field with limits in schema/options.json (the module's
 // tables are generated from it): each end taken, one past either refused
 // with the module's 400 out_of_range, and nothing created for a refusal.
