@@ -6,7 +6,6 @@ alternating rounds; the median round is reported."""
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -130,19 +129,18 @@ def chromium_version():
         return "?"
 
 
-RE_DONE = re.compile(r"job done: load (\d+) ms, settle\+fonts (\d+) ms, output (\d+) ms")
 
 
 def ours_phases(log_text):
-    """Per-render phases the renderer child logs: load, wait (network idle,
-    fonts), output (print + PDF post-processing)."""
-    out = {"load": [], "settle": [], "output": [],
-           "render_ms": [float(m[1]) for m in re.finditer(r"job \d+ ok in (\d+) ms", log_text)]}
-    for m in RE_DONE.finditer(log_text):
-        out["load"].append(float(m[1]))
-        out["settle"].append(float(m[2]))
-        out["output"].append(float(m[3]))
-    return out
+    """Per-render phases the renderer child logs with each success (its
+    JSON line's `timings`): load, settle (network idle, fonts), output
+    (print + PDF post-processing), and the whole render_ms."""
+    import sync
+    jobs = [j for j in sync.parse_log(log_text).values() if "render_ms" in j]
+    return {"render_ms": [j["render_ms"] for j in jobs],
+            "load": [j.get("child_load_ms", 0.0) for j in jobs],
+            "settle": [j.get("child_settle_ms", 0.0) for j in jobs],
+            "output": [j.get("child_output_ms", 0.0) for j in jobs]}
 
 
 def bench_render():
@@ -166,7 +164,7 @@ def bench_render():
                     log(f"  {e}")
                 res[name].append(r)
         wl = st.worker_log()
-        render_log = [ln for ln in wl.splitlines() if "job done" in ln]
+        render_log = [ln for ln in wl.splitlines() if "render succeeded" in ln]
         ph = ours_phases(wl)
         req_phases = ours_request_phases(res["ours"], wl)
     o = sorted(res["ours"], key=lambda r: r["rate"])[len(res["ours"]) // 2]
