@@ -5,9 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <qpdf/QPDFPageDocumentHelper.hh>
-#include <qpdf/QPDFWriter.hh>
-
 #include "pdf_fixtures.h"
 #include "render_child/pdf/content_streams.h"
 #include "render_child/pdf/face_outlines.h"
@@ -31,13 +28,7 @@ class FontSubsetterTest : public ::testing::Test {
         fonts.replaceKey("/F1", type0_);
         fonts.replaceKey("/F2", pdf_.makeIndirectObject(QPDFObjectHandle::parse(
                                     "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")));
-        QPDFObjectHandle page = pdf_.makeIndirectObject(
-            QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 595.28 841.89] >>"));
-        QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
-        resources.replaceKey("/Font", fonts);
-        page.replaceKey("/Resources", resources);
-        page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf_, content));
-        QPDFPageDocumentHelper(pdf_).addPage(page, false);
+        testing::add_page(pdf_, fonts, content);
         stats_ = subset_fonts(pdf_);
     }
     // Whether the subset still draws the glyph of `c`.

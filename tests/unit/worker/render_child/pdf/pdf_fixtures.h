@@ -89,6 +89,17 @@ inline QPDFObjectHandle type0_font(QPDF& pdf, const std::string& font, const std
     return type0;
 }
 
+// An A4 page drawing `content` with the /Font resources `fonts`, added last.
+inline void add_page(QPDF& pdf, QPDFObjectHandle fonts, const std::string& content) {
+    QPDFObjectHandle page = pdf.makeIndirectObject(
+        QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 595.28 841.89] >>"));
+    QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
+    resources.replaceKey("/Font", fonts);
+    page.replaceKey("/Resources", resources);
+    page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, content));
+    QPDFPageDocumentHelper(pdf).addPage(page, false);
+}
+
 // One A4 page showing `first` with one embedded copy of the font and
 // `second` with another (WebKit often embeds the same font twice).
 inline void write_text_pdf(const std::string& path, const std::string& first,
@@ -102,13 +113,7 @@ inline void write_text_pdf(const std::string& path, const std::string& first,
     const std::string content = "BT /F1 24 Tf 72 700 Td <" + hex(glyph_codes(font, first)) +
                                 "> Tj ET BT /F2 24 Tf 72 600 Td <" +
                                 hex(glyph_codes(font, second)) + "> Tj ET";
-    QPDFObjectHandle page = pdf.makeIndirectObject(
-        QPDFObjectHandle::parse("<< /Type /Page /MediaBox [0 0 595.28 841.89] >>"));
-    QPDFObjectHandle resources = QPDFObjectHandle::newDictionary();
-    resources.replaceKey("/Font", fonts);
-    page.replaceKey("/Resources", resources);
-    page.replaceKey("/Contents", QPDFObjectHandle::newStream(&pdf, content));
-    QPDFPageDocumentHelper(pdf).addPage(page, false);
+    add_page(pdf, fonts, content);
     QPDFWriter writer(pdf, path.c_str());
     writer.setStreamDataMode(qpdf_s_compress);
     writer.write();
