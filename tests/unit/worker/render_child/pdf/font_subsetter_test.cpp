@@ -69,5 +69,18 @@ TEST_F(FontSubsetterTest, KeepsTheGlyphsOfEveryTextOperatorAndNoOthers) {
     for (char c : std::string("FHIJ")) EXPECT_FALSE(kept(c)) << c;
 }
 
+TEST_F(FontSubsetterTest, ADamagedContentStreamIsReadAroundItsBadTokens) {
+    // A stray delimiter, a bad hex string, an unclosed array: the scanner
+    // reads on past each bad token, as qpdf's parser did, and keeps the
+    // glyphs shown around them.
+    font_ = test_support::read_file(kFontPath);
+    const std::string content = "BT /F1 12 Tf " + codes("A") + " Tj ) <zz> Tj >> " + codes("B") +
+                                " Tj [" + codes("C") + " ET";
+    EXPECT_NO_THROW(subset(content));
+    EXPECT_EQ(stats_.subset, 1);
+    EXPECT_TRUE(kept('A'));
+    EXPECT_TRUE(kept('B'));
+}
+
 }  // namespace
 }  // namespace enconvert::render_child::pdf
