@@ -52,12 +52,12 @@ bench: build
 bench-fidelity: build
 	@bench/run.sh fidelity
 
-# Only the website-capture section of make bench (docs/benchmarks.md).
 # Render throughput and CPU per page over 1..16 pages in flight (issue #12).
 .PHONY: bench-render-sweep
 bench-render-sweep: build
 	@bench/run.sh render-sweep
 
+# Only the website-capture section of make bench (docs/benchmarks.md).
 .PHONY: bench-website
 bench-website: build
 	@bench/run.sh website
