@@ -128,13 +128,6 @@ gboolean ViewSlot::on_decide_policy(WebKitWebView*, WebKitPolicyDecision* decisi
     return FALSE;
 }
 
-// A failed load of the main frame whose target is refused: the job's URL
-// or its redirect (a redirect to file: is cancelled by WebCore and reported
-// as a cancellation of the file: URL), or, once the document is there, a
-// script navigation or form submission (top.location = …, form.submit())
-// the outbound gate turned away. Either way the page meant to show
-// something this service does not fetch: the job fails now with the reason
-// instead of rendering what is left or waiting for its deadline.
 bool ViewSlot::is_stale_navigation(const std::string& uri) const {
     // The job's first navigation is decided before its LOAD_STARTED, so a
     // refused one of the job's own origin (a restricted port) still fails
@@ -142,6 +135,13 @@ bool ViewSlot::is_stale_navigation(const std::string& uri) const {
     return stage_ == Stage::Loading && !job_load_started_ && !same_origin(uri, job_->url);
 }
 
+// A failed load of the main frame whose target is refused: the job's URL
+// or its redirect (a redirect to file: is cancelled by WebCore and reported
+// as a cancellation of the file: URL), or, once the document is there, a
+// script navigation or form submission (top.location = …, form.submit())
+// the outbound gate turned away. Either way the page meant to show
+// something this service does not fetch: the job fails now with the reason
+// instead of rendering what is left or waiting for its deadline.
 bool ViewSlot::fail_refused_navigation(const std::string& failing) {
     std::optional<LoadError> refused = refused_navigation(failing);
     if (!refused) {
