@@ -4,7 +4,6 @@
 
 #include "api/client_answers.h"
 #include "api/website_answers.h"
-#include "crawl/crawler.h"
 #include "crawl/url_filter.h"
 #include "db/errors.h"
 #include "db/job_repository.h"
@@ -12,6 +11,7 @@
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
 #include "options/option_limits.h"
+#include "scheduler/site_discoverer.h"
 #include "util/ids.h"
 
 namespace enconvert::intake {
@@ -136,12 +136,12 @@ RequestHandler::Prepared RequestHandler::prepare(pqxx::connection& conn,
         job.options["url"] = req.urls.front();
         job.options["output_format"] = "zip";
         job.urls.clear();
-        // Held in the queue as that many tasks until the pages are found
-        // (website_limit_refusal checked the number).
-        const auto max_pages = req.options.find("max_pages");
-        job.discovery_reserved = max_pages != req.options.end() && max_pages->is_number_integer()
-                                     ? max_pages->get<std::int64_t>()
-                                     : static_cast<std::int64_t>(crawl::CrawlOptions{}.max_pages);
+        // Held in the queue as that many tasks until the pages are found:
+        // the page limit the discovery will read from these options.
+        db::DiscoveryJob discovery;
+        discovery.options = job.options;
+        job.discovery_reserved = static_cast<std::int64_t>(
+            scheduler::crawl_options_for(discovery, scheduler::DiscovererOptions{}).max_pages);
     }
     p.account_id = identity->account_id;
     p.sync = sync;
