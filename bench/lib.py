@@ -62,12 +62,18 @@ def background_busy(seconds=2.0):
     return 1.0 - (i1 - i0) / max(t1 - t0, 1)
 
 
+# Every machine_state() of the current bench (bench/main.py keeps them).
+STATES = []
+
+
 def machine_state(label):
     la = loadavg()
     busy = background_busy()
     log(f"{label}: load {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}, "
         f"background CPU busy {busy * 100:.0f}%")
-    return {"label": label, "loadavg": la, "background_busy": round(busy, 3)}
+    state = {"label": label, "loadavg": la, "background_busy": round(busy, 3)}
+    STATES.append(state)
+    return state
 
 
 # ---------------------------------------------------------------------------
@@ -484,12 +490,41 @@ def fmt(v, unit=""):
     return s + unit
 
 
+def goal(value, op, target, unit=""):
+    """The target fields of a table row: `target` (text), `ok` and, when
+    missed, `missed_by` (the gap and the factor that is short), e.g.
+    goal(1.14, ">=", 1.5, "x") misses by "0.36x (1.3x short)". Percent
+    values are given as fractions with unit "%"."""
+    scale = 100 if unit == "%" else 1
+    text = f"{op} {target * scale:g}{unit}"
+    if value is None:
+        return {"target": text, "ok": False, "missed_by": "not measured"}
+    ok = {">=": value >= target, ">": value > target,
+          "<=": value <= target, "<": value < target}[op]
+    row = {"target": text, "ok": ok}
+    if not ok:
+        gap = abs(value - target) * scale
+        gap_text = f"{gap:.1f} points" if unit == "%" else f"{gap:.2g}{unit}"
+        if op[0] == ">":
+            factor = f" ({target / value:.1f}x short)" if value > 0 else ""
+        else:
+            factor = f" ({value / target:.1f}x over)" if target > 0 else ""
+        row["missed_by"] = gap_text + factor
+    return row
+
+
+# Every table the current bench printed (bench/main.py keeps them for
+# bench/report.py, which writes them into docs/benchmarks.md).
+TABLES = []
+
+
 def print_table(title, rows):
-    """rows: dicts with metric, ours, peer, ratio, target, ok."""
+    """rows: dicts with metric, ours, peer, ratio, and for a target the
+    fields of goal() (target, ok, missed_by)."""
+    TABLES.append({"title": title, "rows": rows})
     head = ["metric", "ours", "peer", "ratio", "target", "result"]
     body = [[r["metric"], r.get("ours", "-"), r.get("peer", "-"), r.get("ratio", "-"),
-             r.get("target", "-"),
-             "-" if r.get("ok") is None else ("PASS" if r["ok"] else "FAIL")] for r in rows]
+             r.get("target", "-"), result_text(r)] for r in rows]
     widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
     line = "  ".join("{:<%d}" % w for w in widths)
     print(f"\n== {title}")
@@ -498,6 +533,14 @@ def print_table(title, rows):
     for b in body:
         print(line.format(*[str(x) for x in b]))
     sys.stdout.flush()
+
+
+def result_text(row):
+    if row.get("ok") is None:
+        return "-"
+    if row["ok"]:
+        return "PASS"
+    return "FAIL" + (f" by {row['missed_by']}" if row.get("missed_by") else "")
 
 
 def save(name, data):

@@ -1,11 +1,14 @@
 """Entry point of bench/run.sh: runs the named benches (all by default) and
-prints a summary. Exit status 0 even when a target is missed (a benchmark
+prints a summary; each bench's tables also go into docs/benchmarks.md
+(bench/report.py). Exit status 0 even when a target is missed (a benchmark
 reports, it does not gate); 1 if a bench could not run."""
 
+import os
 import sys
 import traceback
 
 import lib
+import report
 
 NAMES = ["render", "render-sweep", "accept", "status", "sync", "fidelity", "website"]
 
@@ -39,13 +42,18 @@ def main(argv):
     lib.log(f"commit {lib.git_describe()}, {lib.os.cpu_count()} CPUs, binaries from {lib.e2e.BUILD}")
     summary, broken = [], False
     for n in names:
+        del lib.TABLES[:], lib.STATES[:]
         try:
             ok = run(n)
             summary.append((n, "all targets met" if ok else "target(s) missed"))
+            report.record(n, lib.TABLES, lib.STATES)
         except Exception:
             traceback.print_exc()
             summary.append((n, "ERROR (bench could not run)"))
             broken = True
+    # BENCH_WRITE_DOCS=0: leave docs/benchmarks.md alone (scratch runs).
+    if os.environ.get("BENCH_WRITE_DOCS", "1") != "0":
+        report.write_docs()
     print("\n== summary")
     for n, s in summary:
         print(f"{n:<8} {s}")

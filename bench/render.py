@@ -2,7 +2,13 @@
 through the API (sync requests, direct_download so the client ends up with
 the bytes, as page.pdf() gives them) vs a warm Playwright-driven headless
 Chromium with C pages in parallel. Same page server, same pages, same order,
-alternating rounds; the median round is reported."""
+alternating rounds; the median round is reported.
+
+Page sets (BENCH_PAGE_SET for render, BENCH_SWEEP_SETS for render-sweep):
+`fixtures`, the renderable test pages with their sub-resources, and `docs`,
+30 pages of a real documentation site, Debian's PostgreSQL 15 manual
+(DocBook XSL HTML and its stylesheet), served on loopback by
+fidelity.SiteServer, each page converted once per round or level."""
 
 import json
 import os
@@ -23,6 +29,48 @@ VIEWS = lib.env_int("BENCH_VIEWS", 2)
 # BENCH_PERF=1: `perf record` of the whole machine over our timed rounds,
 # summarised into $BENCH_RESULTS/render-perf.txt (lib.Profile).
 PERF = os.environ.get("BENCH_PERF") == "1"
+PAGE_SET = os.environ.get("BENCH_PAGE_SET", "fixtures")
+SWEEP_SETS = os.environ.get("BENCH_SWEEP_SETS", "fixtures,docs").split(",")
+
+# The manual's pages: short and long, prose, tables and code listings.
+DOC_PAGES = [
+    "index.html", "tutorial-select.html", "tutorial-join.html",
+    "tutorial-transactions.html", "datatype-numeric.html",
+    "datatype-datetime.html", "functions-string.html", "functions-json.html",
+    "functions-datetime.html", "queries-with.html", "mvcc-intro.html",
+    "transaction-iso.html", "explicit-locking.html", "using-explain.html",
+    "indexes-types.html", "ddl-partitioning.html", "sql-select.html",
+    "sql-insert.html", "sql-update.html", "sql-copy.html",
+    "sql-createtable.html", "app-psql.html", "runtime-config-wal.html",
+    "backup-dump.html", "continuous-archiving.html", "auth-pg-hba-conf.html",
+    "libpq-connect.html", "plpgsql-control-structures.html",
+    "textsearch-controls.html", "glossary.html",
+]
+
+
+class DocSite:
+    """The `docs` page set: the manual on a loopback static server."""
+
+    def __enter__(self):
+        import fidelity
+        self.server = fidelity.SiteServer()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.close()
+        return False
+
+    def page_urls(self):
+        return [f"{self.server.url}/postgresql/{p}" for p in DOC_PAGES]
+
+
+def page_set(name):
+    """(server context, pages per round) of a page set."""
+    if name == "fixtures":
+        return lib.PageServer(), N
+    if name == "docs":
+        return DocSite(), len(DOC_PAGES)
+    raise ValueError(f"unknown page set {name!r} (fixtures, docs)")
 
 
 def ours_round(st, urls, concurrency):
@@ -35,7 +83,8 @@ def ours_round(st, urls, concurrency):
     def one(url, i=None):
         t0 = time.time()
         r = st.call("POST", "/v1/convert/url-to-pdf",
-                    body={"url": url, "direct_download": True}, timeout=120)
+                    body={"url": url, "direct_download": True, "timeout": 110},
+                    timeout=120)
         if r.status != 200 or not r.body.startswith(b"%PDF"):
             raise RuntimeError(f"{url}: HTTP {r.status} {r.body[:200]!r}")
         if i is not None:
@@ -146,10 +195,10 @@ def ours_phases(log_text):
 def bench_render():
     before = lib.machine_state("before render")
     res = {"ours": [], "peer": []}
-    with lib.PageServer() as pages, \
-            lib.BenchStack(renderers=RENDERERS, views=VIEWS) as st:
+    server, n = page_set(PAGE_SET)
+    with server as pages, lib.BenchStack(renderers=RENDERERS, views=VIEWS) as st:
         page_urls = pages.page_urls()
-        urls = [page_urls[i % len(page_urls)] for i in range(N)]
+        urls = [page_urls[i % len(page_urls)] for i in range(n)]
         for i in range(ROUNDS):
             order = [("ours", lambda: ours_measured(st, urls, C)),
                      ("peer", lambda: peer_round(urls, C))]
@@ -157,8 +206,8 @@ def bench_render():
                 order.reverse()
             for name, fn in order:
                 r = fn()
-                r["rate"] = (N - len(r["errors"])) / r["elapsed_s"]
-                log(f"round {i + 1} {name}: {N} pages in {r['elapsed_s']:.2f} s = "
+                r["rate"] = (n - len(r["errors"])) / r["elapsed_s"]
+                log(f"round {i + 1} {name}: {n} pages in {r['elapsed_s']:.2f} s = "
                     f"{r['rate']:.2f} pages/s, errors {len(r['errors'])}")
                 for e in r["errors"][:3]:
                     log(f"  {e}")
@@ -178,14 +227,13 @@ def bench_render():
     lat_p = [m for r in res["peer"] for m in r["ms"]]
     errs = sum(len(r["errors"]) for r in res["ours"] + res["peer"])
     # The timed part only on both sides (no start-up, no warm-up).
-    cpu_o = lib.median([r["cpu_s"] / N for r in res["ours"]])
-    cpu_p = lib.median([r["cpu_s"] / N for r in res["peer"]])
+    cpu_o = lib.median([r["cpu_s"] / n for r in res["ours"]])
+    cpu_p = lib.median([r["cpu_s"] / n for r in res["peer"]])
     mem_o = lib.median([r.get("peak_pss_mib", 0) for r in res["ours"]])
     mem_p = lib.median([r.get("peak_pss_mib", 0) for r in res["peer"]])
     rows = [
-        {"metric": f"pages/s ({N} pages, {C} at a time)", "ours": fmt(o["rate"]),
-         "peer": fmt(p["rate"]), "ratio": f"{ratio:.2f}x", "target": ">= 1.5x",
-         "ok": ratio >= 1.5},
+        {"metric": f"pages/s ({n} pages, {C} at a time)", "ours": fmt(o["rate"]),
+         "peer": fmt(p["rate"]), "ratio": f"{ratio:.2f}x", **lib.goal(ratio, ">=", 1.5, "x")},
         {"metric": "median time per page", "ours": fmt(lib.median(lat_o), " ms"),
          "peer": fmt(lib.median(lat_p), " ms")},
         {"metric": "  bare render, renderer child's render_ms (median)",
@@ -196,12 +244,12 @@ def bench_render():
         {"metric": "  print + write PDF (median)", "ours": fmt(lib.median(ph["output"]), " ms"),
          "peer": fmt(lib.median([x for r in res["peer"] for x in r.get("pdf_ms", [])]), " ms")},
         {"metric": "median PDF size", "ours": fmt(mo / 1024, " KiB"),
-         "peer": fmt(mp / 1024, " KiB"), "ratio": f"{mo / mp:.2f}x", "target": "<= 1x",
-         "ok": mo <= mp},
+         "peer": fmt(mp / 1024, " KiB"), "ratio": f"{mo / mp:.2f}x",
+         **lib.goal(mo / mp, "<=", 1, "x")},
         {"metric": "CPU seconds per page, all processes (median round)",
          "ours": fmt(cpu_o * 1000, " ms"), "peer": fmt(cpu_p * 1000, " ms"),
-         "ratio": f"{cpu_o / cpu_p:.2f}x" if cpu_p else "-", "target": "<= 0.7x",
-         "ok": bool(cpu_p) and cpu_o / cpu_p <= 0.7},
+         "ratio": f"{cpu_o / cpu_p:.2f}x" if cpu_p else "-",
+         **lib.goal(cpu_o / cpu_p if cpu_p else None, "<=", 0.7, "x")},
         {"metric": "peak memory (PSS) of the whole tree, median round",
          "ours": fmt(mem_o, " MiB"), "peer": fmt(mem_p, " MiB"),
          "ratio": f"{mem_o / mem_p:.2f}x" if mem_p else "-"},
@@ -213,23 +261,23 @@ def bench_render():
         {"metric": "failed conversions", "ours": str(sum(len(r["errors"]) for r in res["ours"])),
          "peer": str(sum(len(r["errors"]) for r in res["peer"])), "ok": errs == 0},
     ]
-    lib.print_table(f"render: URL-to-PDF throughput, ours ({RENDERERS} renderers x {VIEWS} views)"
+    lib.print_table(f"render ({PAGE_SET} pages): URL-to-PDF throughput, ours ({RENDERERS} renderers x {VIEWS} views)"
                     f" vs Playwright + {chromium_version()}", rows)
     print("ours, where a request's time goes (medians, worker log timestamps): " +
           ", ".join(f"{k} {fmt(v, ' ms')}" for k, v in req_phases.items()))
     # Per page: median size ours / peer over all rounds.
     print("per page (median size, median time):")
     for j, u in enumerate(page_urls):
-        idx = [i for i in range(N) if i % len(page_urls) == j]
+        idx = [i for i in range(n) if i % len(page_urls) == j]
         zo = lib.median([r["sizes"][i] for r in res["ours"] for i in idx if r["sizes"][i]])
         zp = lib.median([r["sizes"][i] for r in res["peer"] for i in idx if r["sizes"][i]])
         to = lib.median([r["ms"][i] for r in res["ours"] for i in idx])
         tp = lib.median([r["ms"][i] for r in res["peer"] for i in idx])
-        print(f"  {lib.PAGES[j]:<16} ours {fmt((zo or 0) / 1024, ' KiB'):>10} {fmt(to, ' ms'):>8}"
+        print(f"  {os.path.basename(u):<16} ours {fmt((zo or 0) / 1024, ' KiB'):>10} {fmt(to, ' ms'):>8}"
               f"   chromium {fmt((zp or 0) / 1024, ' KiB'):>10} {fmt(tp, ' ms'):>8}")
     by_name = {}
-    for name in {n for r in res["ours"] for n in r.get("cpu_by_name", {})}:
-        by_name[name] = lib.median([r.get("cpu_by_name", {}).get(name, 0) / N
+    for name in {k for r in res["ours"] for k in r.get("cpu_by_name", {})}:
+        by_name[name] = lib.median([r.get("cpu_by_name", {}).get(name, 0) / n
                                     for r in res["ours"]])
     print("ours, CPU per page by process name (median round): " +
           ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in
@@ -239,9 +287,10 @@ def bench_render():
         print(f"{side}, PSS by process name at the largest peak: " +
               ", ".join(f"{k} {v:.0f} MiB" for k, v in sorted(top.items(), key=lambda kv: -kv[1])))
     after = lib.machine_state("after render")
-    lib.save("render", {"rounds": res, "rate_ours": o["rate"], "rate_peer": p["rate"],
+    lib.save("render" if PAGE_SET == "fixtures" else f"render_{PAGE_SET}",
+             {"rounds": res, "page_set": PAGE_SET, "rate_ours": o["rate"], "rate_peer": p["rate"],
                         "ratio": ratio, "median_size_ours": mo, "median_size_peer": mp,
-                        "pages": N, "concurrency": C, "renderers": RENDERERS, "views": VIEWS,
+                        "pages": n, "concurrency": C, "renderers": RENDERERS, "views": VIEWS,
                         "chromium": chromium_version(), "render_log": render_log[-200:], "ours_phases": ph, "ours_request_phases": req_phases,
                         "machine": [before, after]})
     return all(r.get("ok") is not False for r in rows)
@@ -254,43 +303,63 @@ SWEEP_POOLS = {1: (1, 1), 2: (1, 2), 4: (2, 2), 8: (2, 4), 16: (4, 4)}
 
 
 def bench_render_sweep():
-    before = lib.machine_state("before render-sweep")
+    ok = True
+    for name in SWEEP_SETS:
+        ok = sweep_page_set(name) and ok
+    return ok
+
+
+def sweep_page_set(set_name):
+    before = lib.machine_state(f"before render-sweep ({set_name} pages)")
     levels = []
-    with lib.PageServer() as pages:
+    server, n = page_set(set_name)
+    with server as pages:
         page_urls = pages.page_urls()
-        urls = [page_urls[i % len(page_urls)] for i in range(N)]
+        urls = [page_urls[i % len(page_urls)] for i in range(n)]
         for c in SWEEP:
             renderers, views = SWEEP_POOLS.get(c, (max(1, c // 4), min(c, 4)))
             with lib.BenchStack(renderers=renderers, views=views) as st:
                 o = ours_measured(st, urls, c)
             p = peer_round(urls, c)
             for name, r in (("ours", o), ("peer", p)):
-                r["rate"] = (N - len(r["errors"])) / r["elapsed_s"]
-                log(f"{c} in flight ({renderers}x{views}) {name}: {r['rate']:.2f} pages/s, "
-                    f"{r['cpu_s'] / N * 1000:.0f} CPU ms/page, peak {r['peak_pss_mib']:.0f} MiB, "
-                    f"errors {len(r['errors'])}")
+                r["rate"] = (n - len(r["errors"])) / r["elapsed_s"]
+                log(f"{set_name}: {c} in flight ({renderers}x{views}) {name}: "
+                    f"{r['rate']:.2f} pages/s, {r['cpu_s'] / n * 1000:.0f} CPU ms/page, "
+                    f"peak {r['peak_pss_mib']:.0f} MiB, errors {len(r['errors'])}")
+                for e in r["errors"][:3]:
+                    log(f"  {e}")
             levels.append({"in_flight": c, "pool": [renderers, views], "ours": o, "peer": p})
     best_o = max(levels, key=lambda lv: lv["ours"]["rate"])
     best_p = max(levels, key=lambda lv: lv["peer"]["rate"])
     ratio = best_o["ours"]["rate"] / best_p["peer"]["rate"]
-    cpu_o = best_o["ours"]["cpu_s"] / N
-    cpu_p = best_p["peer"]["cpu_s"] / N
+    cpu_o = best_o["ours"]["cpu_s"] / n
+    cpu_p = best_p["peer"]["cpu_s"] / n
     rows = [{"metric": f"pages/s at {lv['in_flight']} in flight (ours {lv['pool'][0]}x"
-                       f"{lv['pool'][1]})",
-             "ours": fmt(lv["ours"]["rate"]), "peer": fmt(lv["peer"]["rate"]),
+                       f"{lv['pool'][1]}; CPU ms/page ours / peer)",
+             "ours": f"{fmt(lv['ours']['rate'])} ({lv['ours']['cpu_s'] / n * 1000:.0f})",
+             "peer": f"{fmt(lv['peer']['rate'])} ({lv['peer']['cpu_s'] / n * 1000:.0f})",
              "ratio": f"{lv['ours']['rate'] / lv['peer']['rate']:.2f}x"} for lv in levels]
     rows += [
         {"metric": f"best rate (ours at {best_o['in_flight']}, peer at {best_p['in_flight']})",
          "ours": fmt(best_o["ours"]["rate"]), "peer": fmt(best_p["peer"]["rate"]),
-         "ratio": f"{ratio:.2f}x", "target": ">= 1.5x", "ok": ratio >= 1.5},
+         "ratio": f"{ratio:.2f}x", **lib.goal(ratio, ">=", 1.5, "x")},
         {"metric": "CPU seconds per page at the best rate", "ours": fmt(cpu_o * 1000, " ms"),
          "peer": fmt(cpu_p * 1000, " ms"), "ratio": f"{cpu_o / cpu_p:.2f}x",
-         "target": "<= 0.7x", "ok": cpu_o / cpu_p <= 0.7},
+         **lib.goal(cpu_o / cpu_p, "<=", 0.7, "x")},
+        {"metric": "peak memory (PSS) per view / per page in flight at the best rate",
+         "ours": fmt(best_o["ours"]["peak_pss_mib"] / (best_o["pool"][0] * best_o["pool"][1]),
+                     " MiB"),
+         "peer": fmt(best_p["peer"]["peak_pss_mib"] / best_p["in_flight"], " MiB")},
+        {"metric": "failed conversions, all levels",
+         "ours": str(sum(len(lv["ours"]["errors"]) for lv in levels)),
+         "peer": str(sum(len(lv["peer"]["errors"]) for lv in levels)),
+         "ok": not any(lv[s]["errors"] for lv in levels for s in ("ours", "peer"))},
     ]
-    lib.print_table(f"render-sweep: {N} pages per level, ours through the API vs Playwright + "
-                    f"{chromium_version()}", rows)
-    after = lib.machine_state("after render-sweep")
-    lib.save("render_sweep", {"levels": levels, "pages": N, "ratio": ratio,
-                              "cpu_per_page_ours": cpu_o, "cpu_per_page_peer": cpu_p,
-                              "machine": [before, after]})
+    lib.print_table(f"render-sweep ({set_name} pages): {n} pages per level, ours through the "
+                    f"API vs Playwright + {chromium_version()}", rows)
+    after = lib.machine_state(f"after render-sweep ({set_name} pages)")
+    lib.save("render_sweep" if set_name == "fixtures" else f"render_sweep_{set_name}",
+             {"levels": levels, "pages": n, "page_set": set_name, "ratio": ratio,
+              "cpu_per_page_ours": cpu_o, "cpu_per_page_peer": cpu_p,
+              "machine": [before, after]})
     return all(r.get("ok") is not False for r in rows)

@@ -117,7 +117,7 @@ def bench_sync():
     rows = [
         {"metric": f"sync overhead, median of {len(ov)}", "ours": fmt(med, " ms"),
          "peer": fmt(lib.median([d["render_ms"] for d in rows_data]), " ms render"),
-         "target": f"<= {TARGET_MS:.0f} ms", "ok": med is not None and med <= TARGET_MS},
+         **lib.goal(med, "<=", TARGET_MS, " ms")},
         {"metric": "sync overhead p90 / max", "ours":
             f"{fmt(lib.percentile(ov, 90))} / {fmt(max(ov) if ov else None)} ms"},
         {"metric": "sync wall time, median", "ours":
