@@ -1,5 +1,7 @@
 """The vendor clients' page fields (docs/rendering.md, "Page fields"), each
-shown by its effect on a loopback page: enable_scroll loads a lazy image,
+shown by its effect on a loopback page: enable_scroll loads a lazy image
+(an observer's, a scroll listener's, a native lazy one) and leaves a page
+that watches nothing unscrolled,
 load_media false fetches no image, wait_for_images waits for a late slow
 image, block_media keeps video and audio requests off the network,
 block_ads keeps the requests of the shipped ad list off it, handle_cookies
@@ -51,6 +53,46 @@ new IntersectionObserver((entries, observer) => {{
 }}).observe(document.getElementById('lazy'));
 </script>"""
 
+# Lazy loaders without an IntersectionObserver: a scroll listener (as
+# jQuery-era plugins) and an event handler property.
+SCROLL_LISTENER = """<!doctype html><title>Scroll listener</title>
+<p>Top of the page.</p><div style="height:6000px"></div>
+<img id="lazy" data-src="/listener.png?t={t}" width="200" height="200" alt="">
+<script>
+const img = document.getElementById('lazy');
+const check = () => {{
+  if (!img.src && img.getBoundingClientRect().top < innerHeight) img.src = img.dataset.src;
+}};
+window.addEventListener('scroll', check);
+</script>"""
+
+ONSCROLL = """<!doctype html><title>onscroll</title>
+<body onscroll="check()">
+<p>Top of the page.</p><div style="height:6000px"></div>
+<img id="lazy" data-src="/onscroll.png?t={t}" width="200" height="200" alt="">
+<script>
+function check() {{
+  const img = document.getElementById('lazy');
+  if (!img.src && img.getBoundingClientRect().top < innerHeight) img.src = img.dataset.src;
+}}
+</script></body>"""
+
+NATIVE_LAZY = """<!doctype html><title>Native lazy</title>
+<p>Top of the page.</p><div style="height:6000px"></div>
+<img loading="lazy" src="/native.png?t={t}" width="200" height="200" alt="">"""
+
+# A long page that watches nothing (no observer, no scroll listener): it is
+# not scrolled. It reports whether it ever was by polling, which no
+# watcher sees; `observe=1` makes it create an IntersectionObserver too.
+POLLING = """<!doctype html><title>Polling</title>
+<p>Top of the page.</p><div style="height:6000px"></div><p>Bottom.</p>
+<script>
+if (location.search.includes('observe=1')) new IntersectionObserver(() => {{}});
+const seen = setInterval(() => {{
+  if (scrollY > 0) {{ clearInterval(seen); fetch('/scrolled?t={t}').catch(() => {{}}); }}
+}}, 10);
+</script>"""
+
 IMAGE = """<!doctype html><title>Image</title><p>An image:</p>
 <img src="/plain.png?t={t}" width="200" height="200" alt="">"""
 
@@ -87,7 +129,8 @@ STICKYHEADERMARK</header>""" +
           "".join(f"<p>Paragraph {i} of a long article that fills several printed pages.</p>"
                   for i in range(300)))
 
-PAGES = {"/lazy": LAZY, "/image": IMAGE, "/late-image": LATE_IMAGE, "/media": MEDIA,
+PAGES = {"/lazy": LAZY, "/scroll-listener": SCROLL_LISTENER, "/onscroll": ONSCROLL,
+         "/native-lazy": NATIVE_LAZY, "/polling": POLLING, "/image": IMAGE, "/late-image": LATE_IMAGE, "/media": MEDIA,
          "/consent": CONSENT, "/sticky": STICKY, "/ads": ADS}
 
 
@@ -104,7 +147,7 @@ class Site(LoopbackServer):
                 with site.lock:
                     site.requests.append(self.path)
                 path, _, query = self.path.partition("?")
-                t = query[2:] if query.startswith("t=") else ""
+                t = query[2:].partition("&")[0] if query.startswith("t=") else ""
                 if path in PAGES:
                     page = PAGES[path].replace("{t}", t)
                     send_html(self, page.replace("{{", "{").replace("}}", "}").encode())
@@ -154,6 +197,31 @@ def test_no_scroll_leaves_lazy_image(stack, site):
     t = token()
     render(stack, PDF, f"{site.base}/lazy?t={t}", enable_scroll=False)
     assert not site.requested(f"/lazy.png?t={t}")
+
+
+@pytest.mark.parametrize("page,image", [("/scroll-listener", "/listener.png"),
+                                        ("/onscroll", "/onscroll.png")])
+def test_scroll_reaches_scroll_listeners(stack, site, page, image):
+    t = token()
+    render(stack, PDF, f"{site.base}{page}?t={t}")
+    assert site.requested(f"{image}?t={t}")
+
+
+def test_scroll_loads_native_lazy_image_without_image_wait(stack, site):
+    t = token()
+    render(stack, PDF, f"{site.base}/native-lazy?t={t}", wait_for_images=False)
+    assert site.requested(f"/native.png?t={t}")
+
+
+@pytest.mark.parametrize("observes", [False, True])
+def test_only_a_page_that_watches_scrolling_is_scrolled(stack, site, observes):
+    """A page with nothing that reacts to scrolling is printed without the
+    scroll steps (docs/rendering.md, enable_scroll); one that made an
+    IntersectionObserver is scrolled. The page's poll of scrollY, which no
+    watcher sees, tells which happened."""
+    t = token()
+    render(stack, PDF, f"{site.base}/polling?t={t}&observe={int(observes)}")
+    assert bool(site.requested(f"/scrolled?t={t}")) == observes
 
 
 def test_load_media_false_fetches_no_image(stack, site):

@@ -5,8 +5,15 @@ namespace enconvert::render_child {
 // 100 ms a step: an IntersectionObserver callback needs a rendering update,
 // and the loader's script then starts the request; the network-quiet wait
 // that follows waits for the requests themselves. A 40,000 px page at a
-// 1080 px viewport takes 37 steps, about 4 s.
+// 1080 px viewport takes 37 steps, about 4 s. Only a page that can react is
+// scrolled (scroll_watch.h): one that watches scrolling (the watcher cancels
+// the probe event), or has lazy images (wait_for_images may be off) or
+// frames (the watcher only sees the top document). -1: not scrolled.
 const char* const kScrollScript = R"JS(
+const asked = new Event(probe, {cancelable: true});
+const reacts = !document.dispatchEvent(asked) ||
+    document.querySelector('img[loading="lazy"], iframe, frame, object, embed') !== null;
+if (!reacts) return -1;
 const LIMIT = 40000, PAUSE = 100;
 const deadline = Date.now() + budget;
 const pause = () => new Promise(done => setTimeout(done, PAUSE));

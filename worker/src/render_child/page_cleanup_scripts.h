@@ -6,9 +6,11 @@
 
 namespace enconvert::render_child {
 
-// Arguments: budget (ms). Scrolls down a viewport height at a time, at most
-// 40,000 px, pausing at each step so lazy loaders (IntersectionObserver,
-// loading="lazy") see their content come into view, then back to the top.
+// Arguments: budget (ms), probe (kScrollProbeEvent). Scrolls down a
+// viewport height at a time, at most 40,000 px, pausing at each step so lazy
+// loaders (IntersectionObserver, loading="lazy") see their content come into
+// view, then back to the top; resolves to the steps taken. A page that
+// cannot react to scrolling is not scrolled (-1; scroll_watch.h).
 extern const char* const kScrollScript;
 
 // Arguments: budget (ms). Waits until every image of the document has

@@ -9,6 +9,7 @@
 
 #include "render_child/capture_style.h"
 #include "render_child/print_setup.h"
+#include "render_child/scroll_watch.h"
 #include "render_child/view_slot_internal.h"
 
 namespace enconvert::render_child {
@@ -155,6 +156,7 @@ void ViewSlot::create_view() {
     disable_feature(settings.get(), "ServiceWorkers");
 
     GObjectPtr<WebKitUserContentManager> content(new_capture_content_manager());
+    add_scroll_watch(content.get());
     view_ = WEBKIT_WEB_VIEW(g_object_new(WEBKIT_TYPE_WEB_VIEW, "web-context", context_.get(),
                                          "settings", settings.get(), "user-content-manager",
                                          content.get(), nullptr));

@@ -8,6 +8,7 @@
 #include "render_child/navigation_policy.h"
 #include "render_child/page_cleanup_scripts.h"
 #include "render_child/page_scripts.h"
+#include "render_child/scroll_watch.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
 
@@ -255,6 +256,7 @@ void ViewSlot::on_load_finished() {
     GVariantDict args;
     g_variant_dict_init(&args, nullptr);
     g_variant_dict_insert(&args, "budget", "d", script_budget_ms());
+    g_variant_dict_insert(&args, "probe", "s", kScrollProbeEvent);
     run_script(kScrollScript, g_variant_dict_end(&args), &ViewSlot::on_scroll_done);
 }
 

@@ -1,0 +1,54 @@
+#include "render_child/scroll_watch.h"
+
+#include <string>
+
+namespace enconvert::render_child {
+
+const char* const kScrollProbeEvent = "enconvert-scroll-probe";
+
+namespace {
+
+// `probe` is spliced in below. The wrappers pass every call through
+// unchanged; only the listener types are looked at (a string, no
+// conversion: a page's object with its own toString is not called). The
+// event handler properties (`window.onscroll`, `<body onscroll>`) are read
+// when asked, not wrapped.
+constexpr const char* kWatcherHead = "(() => {\nconst PROBE = '";
+constexpr const char* kWatcherBody = R"JS(';
+const SCROLL_EVENTS = ['scroll', 'scrollend', 'wheel', 'mousewheel', 'touchmove'];
+let watches = false;
+const Observer = window.IntersectionObserver;
+if (typeof Observer === 'function') {
+  window.IntersectionObserver = new Proxy(Observer, {
+    construct(target, args, newTarget) {
+      watches = true;
+      return Reflect.construct(target, args, newTarget);
+    }
+  });
+}
+const add = EventTarget.prototype.addEventListener;
+EventTarget.prototype.addEventListener = new Proxy(add, {
+  apply(target, self, args) {
+    if (typeof args[0] === 'string' && SCROLL_EVENTS.includes(args[0])) watches = true;
+    return Reflect.apply(target, self, args);
+  }
+});
+add.call(document, PROBE, event => {
+  if (watches || window.onscroll || window.onwheel || document.onscroll || document.onwheel)
+    event.preventDefault();
+});
+})();
+)JS";
+
+}  // namespace
+
+void add_scroll_watch(WebKitUserContentManager* manager) {
+    const std::string source = std::string(kWatcherHead) + kScrollProbeEvent + kWatcherBody;
+    WebKitUserScript* script =
+        webkit_user_script_new(source.c_str(), WEBKIT_USER_CONTENT_INJECT_TOP_FRAME,
+                               WEBKIT_USER_SCRIPT_INJECT_AT_DOCUMENT_START, nullptr, nullptr);
+    webkit_user_content_manager_add_script(manager, script);
+    webkit_user_script_unref(script);
+}
+
+}  // namespace enconvert::render_child
