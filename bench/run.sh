@@ -9,14 +9,19 @@
 # of build/ (run `make build` first), runs ours and the peer in the same run
 # and prints ours, peer, ratio, target and pass/fail (fidelity: ours vs
 # Chromium's print of real documentation pages, no targets). JSON results go to
-# $BENCH_RESULTS (default var/bench/). docs/benchmarks.md records the numbers.
+# $BENCH_RESULTS (default var/bench/). Each bench's tables then go into
+# docs/benchmarks.md, "Latest results" (bench/report.py; BENCH_WRITE_DOCS=0
+# leaves the file alone).
 #
 # Settings (environment):
 #   BENCH_PAGES (40)  BENCH_CONCURRENCY (4)  BENCH_RENDER_ROUNDS (3)   render
 #   BENCH_RENDERERS (2) BENCH_VIEWS (2)      our render pool in render
+#   BENCH_PAGE_SET (fixtures)                render: fixtures or docs (30
+#                                            pages of the PostgreSQL manual)
 #   BENCH_SWEEP (1,2,4,8,16)                 pages in flight, render-sweep
 #                                            (BENCH_PAGES per level; our pool
 #                                            1x1, 1x2, 2x2, 2x4, 4x4)
+#   BENCH_SWEEP_SETS (fixtures,docs)         page sets of render-sweep
 #   BENCH_CONNECTIONS (64) BENCH_DURATION (10 s) BENCH_ROUNDS (3)       accept, status
 #   BENCH_SYNC_REQUESTS (24)                                             sync
 #   BENCH_SITE_PAGES (50) BENCH_SITE_ROUNDS (3)                          website
