@@ -183,13 +183,18 @@ def chromium_version():
 def ours_phases(log_text):
     """Per-render phases the renderer child logs with each success (its
     JSON line's `timings`): load, settle (network idle, fonts), output
-    (print + PDF post-processing), and the whole render_ms."""
+    (print + PDF post-processing; for a PDF split into prepare, print and
+    postprocess), and the whole render_ms."""
     import sync
     jobs = [j for j in sync.parse_log(log_text).values() if "render_ms" in j]
     return {"render_ms": [j["render_ms"] for j in jobs],
             "load": [j.get("child_load_ms", 0.0) for j in jobs],
             "settle": [j.get("child_settle_ms", 0.0) for j in jobs],
-            "output": [j.get("child_output_ms", 0.0) for j in jobs]}
+            "output": [j.get("child_output_ms", 0.0) for j in jobs],
+            "prepare": [j["child_prepare_ms"] for j in jobs if "child_prepare_ms" in j],
+            "print": [j["child_print_ms"] for j in jobs if "child_print_ms" in j],
+            "postprocess": [j["child_postprocess_ms"] for j in jobs
+                            if "child_postprocess_ms" in j]}
 
 
 def bench_render():
@@ -248,6 +253,9 @@ def bench_render():
          "peer": fmt(lib.median([x for r in res["peer"] for x in r.get("goto_ms", [])]), " ms")},
         {"metric": "  print + write PDF (median)", "ours": fmt(lib.median(ph["output"]), " ms"),
          "peer": fmt(lib.median([x for r in res["peer"] for x in r.get("pdf_ms", [])]), " ms")},
+        {"metric": "    of it: measure / WebKit print / post-process (medians)",
+         "ours": " / ".join(fmt(lib.median(ph[k]), " ms")
+                            for k in ("prepare", "print", "postprocess"))},
         {"metric": "median PDF size", "ours": fmt(mo / 1024, " KiB"),
          "peer": fmt(mp / 1024, " KiB"), "ratio": f"{mo / mp:.2f}x",
          **lib.goal(mo / mp, "<=", 1, "x")},

@@ -134,6 +134,9 @@ def bench_sync():
               ("  render_ms: load", "child_load_ms"),
               ("  render_ms: settle (waits, scripts)", "child_settle_ms"),
               ("  render_ms: output (print, PDF rewrite, write)", "child_output_ms"),
+              ("    of it: measuring links and headings", "child_prepare_ms"),
+              ("    of it: WebKit's print", "child_print_ms"),
+              ("    of it: post-processing (marks, fonts, rewrite)", "child_postprocess_ms"),
               ("recorded -> answered (NOTIFY, intake loads the job)", "to_answered_ms"),
               ("answered -> client has the reply (ZeroMQ, module, HTTP)", "reply_ms")]
     for label, k in phases:

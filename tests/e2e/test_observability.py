@@ -119,8 +119,16 @@ def test_log_is_json_lines_with_the_job_id_and_no_secret(ostack, site):
     job_id = r.json()["job_id"]
     path = os.path.join(ostack.home, "log", "worker-1.log")
     # The renderer's own line about the render, then the worker's.
-    assert wait_for_log_entry(path, 20, process="render", msg="render succeeded",
-                              job_id=job_id), ostack.logs()
+    rendered = wait_for_log_entry(path, 20, process="render", msg="render succeeded",
+                                  job_id=job_id)
+    assert rendered, ostack.logs()
+    # Where the render's time went (docs/operations.md, the log): a PDF's
+    # output split into the preparation script, WebKit's print and ours.
+    timings = rendered["timings"]
+    assert {"queued_ms", "load_ms", "settle_ms", "output_ms", "prepare_ms", "print_ms",
+            "postprocess_ms"} <= timings.keys(), rendered
+    parts = timings["prepare_ms"] + timings["print_ms"] + timings["postprocess_ms"]
+    assert timings["print_ms"] > 0 and 0 < parts <= timings["output_ms"], rendered
     assert wait_for_log_entry(path, 20, process="worker", msg="job finished",
                               job_id=job_id), ostack.logs()
 

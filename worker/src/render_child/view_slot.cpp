@@ -330,11 +330,17 @@ void ViewSlot::answer(Outcome outcome) {
     outcome.view = index_;
     const auto ms = [](gint64 us) { return static_cast<double>(us) / 1000.0; };
     nlohmann::json timings = nullptr;
-    if (outcome.ok)
+    if (outcome.ok) {
         timings = {{"queued_ms", ms(started_us_ - job_->received_us)},
                    {"load_ms", ms(load_finished_us_ - started_us_)},
                    {"settle_ms", ms(output_started_us_ - load_finished_us_)},
                    {"output_ms", ms(g_get_monotonic_time() - output_started_us_)}};
+        if (print_us_ > 0) {  // a printed PDF (not a screenshot, not a download)
+            timings["prepare_ms"] = ms(prepare_us_);
+            timings["print_ms"] = ms(print_us_);
+            timings["postprocess_ms"] = ms(postprocess_us_);
+        }
+    }
     log::write(
         outcome.ok ? log::Level::info : log::Level::warning, "view",
         outcome.ok ? "render succeeded" : "render failed",

@@ -211,6 +211,13 @@ class ViewSlot {
     gint64 load_finished_us_ = 0;
     gint64 last_network_us_ = 0;
     gint64 output_started_us_ = 0;  // for the per-stage timing in the log
+    // The PDF output's parts, for the same log line: the print preparation
+    // script, WebKit's prints (body, a retry, the bands) and our
+    // post-processing (placing marks, rewriting).
+    gint64 prepare_us_ = 0;
+    gint64 print_started_us_ = 0;
+    gint64 print_us_ = 0;
+    gint64 postprocess_us_ = 0;
     std::unordered_set<WebKitWebResource*> pending_resources_;
     int http_status_ = 0;
     bool job_load_started_ = false;

@@ -35,6 +35,7 @@ constexpr double kMaxPageMm = 5080;  // 200 in, the largest page viewers show
 
 void ViewSlot::produce_output() {
     output_started_us_ = g_get_monotonic_time();
+    prepare_us_ = print_us_ = postprocess_us_ = 0;
     if (job_->format == "pdf")
         prepare_print();
     else
@@ -67,6 +68,7 @@ void ViewSlot::on_prepare_done(GObject* source, GAsyncResult* result, gpointer d
     GErrorPtr error(raw);
     ViewSlot* self = tag->slot;
     if (tag->generation != self->generation_ || self->stage_ != Stage::Preparing) return;
+    self->prepare_us_ = g_get_monotonic_time() - self->output_started_us_;
     if (value && jsc_value_is_string(value.get())) {
         GCharPtr json(jsc_value_to_string(value.get()));
         self->page_facts_json_ = json.get();
@@ -112,6 +114,7 @@ void ViewSlot::print_to(const std::string& path, const PdfOptions& pdf, double s
     g_signal_connect(print_op_.get(), "failed", G_CALLBACK(&ViewSlot::on_print_failed), this);
     g_signal_connect(print_op_.get(), "finished", G_CALLBACK(&ViewSlot::on_print_finished), this);
     print_watchdog_.reset(g_timeout_add(kPrintWatchdogMs, &ViewSlot::on_print_watchdog, this));
+    print_started_us_ = g_get_monotonic_time();
     webkit_print_operation_print(print_op_.get());
 }
 
@@ -135,6 +138,7 @@ void ViewSlot::on_print_finished(WebKitPrintOperation* op, gpointer data) {
         return;
     }
     if (self->stage_ != Stage::Printing) return;
+    self->print_us_ += g_get_monotonic_time() - self->print_started_us_;
     const std::string& printed = self->printing_bands_ ? self->bands_path_ : self->temp_path_;
     if (self->print_error_ || access(printed.c_str(), F_OK) != 0) {
         // Usually the web process died under the print (killed at the
@@ -231,10 +235,10 @@ void ViewSlot::finish_pdf() {
     }
     pdf::PostProcessStats stats;
     const std::string error = pdf::postprocess(temp_path_, input, &stats);
+    postprocess_us_ = g_get_monotonic_time() - started;
     note(log::Level::debug, "post-processed",
-         std::to_string((g_get_monotonic_time() - started) / 1000) + " ms, " +
-             std::to_string(stats.font_programs) + " font programs, " +
-             std::to_string(stats.fonts_subset) + " subset, " +
+         std::to_string(postprocess_us_ / 1000) + " ms, " + std::to_string(stats.font_programs) +
+             " font programs, " + std::to_string(stats.fonts_subset) + " subset, " +
              std::to_string(stats.duplicate_fonts_dropped) + " duplicates dropped, " +
              std::to_string(stats.type3_fonts_replaced) + " Type 3 fonts replaced, " +
              std::to_string(stats.type3_fonts_kept) + " kept, " + std::to_string(stats.links) +
