@@ -63,11 +63,11 @@ def machine():
     return {"cpu": model, "cpus": os.cpu_count(), "memory_gib": round(mem_kib / 2**20, 1),
             "os": f"Debian {debian}, Linux {platform.release()}",
             "nginx": _first_line(["nginx", "-v"]),
-            "postgresql": _first_line([e2e_pg_bin("postgres"), "--version"]),
+            "postgresql": _first_line([postgres_binary("postgres"), "--version"]),
             "chromium": _first_line(["/usr/bin/chromium", "--version"])}
 
 
-def e2e_pg_bin(name):
+def postgres_binary(name):
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else name
 
