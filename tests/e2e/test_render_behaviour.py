@@ -66,6 +66,20 @@ const check = () => {{
 window.addEventListener('scroll', check);
 </script>"""
 
+# A page that replaces built-ins the scroll watch could have leaned on: its
+# own addEventListener must still work (docs/decisions.md, enable_scroll).
+REPLACED_BUILTINS = """<!doctype html><title>Replaced built-ins</title>
+<p>Top of the page.</p><div style="height:6000px"></div>
+<img id="lazy" data-src="/builtins.png?t={t}" width="200" height="200" alt="">
+<script>
+Reflect.apply = Reflect.construct = () => {{ throw new Error('replaced'); }};
+Array.prototype.includes = Set.prototype.has = () => {{ throw new Error('replaced'); }};
+const img = document.getElementById('lazy');
+window.addEventListener('scroll', () => {{
+  if (!img.src && img.getBoundingClientRect().top < innerHeight) img.src = img.dataset.src;
+}});
+</script>"""
+
 ONSCROLL = """<!doctype html><title>onscroll</title>
 <body onscroll="check()">
 <p>Top of the page.</p><div style="height:6000px"></div>
@@ -130,6 +144,7 @@ STICKYHEADERMARK</header>""" +
                   for i in range(300)))
 
 PAGES = {"/lazy": LAZY, "/scroll-listener": SCROLL_LISTENER, "/onscroll": ONSCROLL,
+         "/replaced-builtins": REPLACED_BUILTINS,
          "/native-lazy": NATIVE_LAZY, "/polling": POLLING, "/image": IMAGE, "/late-image": LATE_IMAGE, "/media": MEDIA,
          "/consent": CONSENT, "/sticky": STICKY, "/ads": ADS}
 
@@ -188,12 +203,14 @@ def token():
 
 
 # Each lazy loader's image loads when scrolled into view: an
-# IntersectionObserver's, a scroll listener's, an onscroll handler's and a
-# native lazy image's (without the image wait, which would load it anyway).
+# IntersectionObserver's, a scroll listener's (also on a page that replaced
+# Reflect and Array.prototype.includes), an onscroll handler's and a native
+# lazy image's (without the image wait, which would load it anyway).
 @pytest.mark.parametrize("page,image,options", [
     ("/lazy", "/lazy.png", {}),
     ("/scroll-listener", "/listener.png", {}),
     ("/onscroll", "/onscroll.png", {}),
+    ("/replaced-builtins", "/builtins.png", {}),
     ("/native-lazy", "/native.png", {"wait_for_images": False}),
 ])
 def test_scroll_loads_lazy_image(stack, site, page, image, options):

@@ -9,34 +9,38 @@ const char* const kScrollProbeEvent = "enconvert-scroll-probe";
 namespace {
 
 // `probe` is spliced in below. The wrappers pass every call through
-// unchanged; only the listener types are looked at (a string, no
-// conversion: a page's object with its own toString is not called). The
-// event handler properties (`window.onscroll`, `<body onscroll>`) are read
-// when asked, not wrapped.
+// unchanged and cannot throw themselves: the listener type is compared as a
+// string (a page's object with its own toString is not called), and the
+// built-ins they use are taken before the page's scripts run, so a page
+// that replaces Reflect or Array.prototype cannot break its own
+// addEventListener through them. The event handler properties
+// (`window.onscroll`, `<body onscroll>`) are read when asked, not wrapped.
 constexpr const char* kWatcherHead = "(() => {\nconst PROBE = '";
 constexpr const char* kWatcherBody = R"JS(';
-const SCROLL_EVENTS = ['scroll', 'scrollend', 'wheel', 'mousewheel', 'touchmove'];
+const apply = Reflect.apply, construct = Reflect.construct;
+const scrolling = (type) => type === 'scroll' || type === 'scrollend' || type === 'wheel' ||
+    type === 'mousewheel' || type === 'touchmove';
 let watches = false;
 const Observer = window.IntersectionObserver;
 if (typeof Observer === 'function') {
   window.IntersectionObserver = new Proxy(Observer, {
     construct(target, args, newTarget) {
       watches = true;
-      return Reflect.construct(target, args, newTarget);
+      return construct(target, args, newTarget);
     }
   });
 }
 const add = EventTarget.prototype.addEventListener;
 EventTarget.prototype.addEventListener = new Proxy(add, {
   apply(target, self, args) {
-    if (typeof args[0] === 'string' && SCROLL_EVENTS.includes(args[0])) watches = true;
-    return Reflect.apply(target, self, args);
+    if (scrolling(args[0])) watches = true;
+    return apply(target, self, args);
   }
 });
-add.call(document, PROBE, event => {
+apply(add, document, [PROBE, event => {
   if (watches || window.onscroll || window.onwheel || document.onscroll || document.onwheel)
     event.preventDefault();
-});
+}]);
 })();
 )JS";
 
