@@ -11,6 +11,7 @@ shows the field did it. A fixed header prints once (handle_sticky_header):
 WebKit prints it once either way, the test guards that."""
 
 import struct
+import subprocess
 import threading
 import time
 import uuid
@@ -107,6 +108,20 @@ const seen = setInterval(() => {{
 }}, 10);
 </script>"""
 
+# The view is hidden while it prints (docs/rendering.md, "Printing without
+# a screen"): a page that marks itself when hidden prints the mark, and
+# one that changes its title when hidden keeps the title it showed.
+HIDDEN = """<!doctype html><title>Shown title</title><p>Printed text.</p>
+<script>
+document.addEventListener('visibilitychange', () => {{
+  if (!document.hidden) return;
+  document.title = 'Come back!';
+  const p = document.createElement('p');
+  p.textContent = 'HIDDENMARK';
+  document.body.appendChild(p);
+}});
+</script>"""
+
 IMAGE = """<!doctype html><title>Image</title><p>An image:</p>
 <img src="/plain.png?t={t}" width="200" height="200" alt="">"""
 
@@ -144,7 +159,7 @@ STICKYHEADERMARK</header>""" +
                   for i in range(300)))
 
 PAGES = {"/lazy": LAZY, "/scroll-listener": SCROLL_LISTENER, "/onscroll": ONSCROLL,
-         "/replaced-builtins": REPLACED_BUILTINS,
+         "/replaced-builtins": REPLACED_BUILTINS, "/hidden": HIDDEN,
          "/native-lazy": NATIVE_LAZY, "/polling": POLLING, "/image": IMAGE, "/late-image": LATE_IMAGE, "/media": MEDIA,
          "/consent": CONSENT, "/sticky": STICKY, "/ads": ADS}
 
@@ -202,6 +217,13 @@ def token():
     return uuid.uuid4().hex
 
 
+def pdf_title(data):
+    info = subprocess.run(["pdfinfo", "-"], input=data, capture_output=True,
+                          check=True).stdout.decode()
+    return next((ln.split(":", 1)[1].strip() for ln in info.splitlines()
+                 if ln.startswith("Title:")), None)
+
+
 # Each lazy loader's image loads when scrolled into view: an
 # IntersectionObserver's, a scroll listener's (also on a page that replaced
 # Reflect and Array.prototype.includes), an onscroll handler's and a native
@@ -234,6 +256,13 @@ def test_only_a_page_that_watches_scrolling_is_scrolled(stack, site, observes):
     t = token()
     render(stack, PDF, f"{site.base}/polling?t={t}&observe={int(observes)}")
     assert bool(site.requested(f"/scrolled?t={t}")) == observes
+
+
+def test_a_pdf_is_printed_from_a_hidden_view_with_the_title_it_showed(stack, site):
+    data = render(stack, PDF, f"{site.base}/hidden")
+    text = pdftotext(data)
+    assert "Printed text." in text and "HIDDENMARK" in text
+    assert pdf_title(data) == "Shown title"
 
 
 def test_load_media_false_fetches_no_image(stack, site):

@@ -461,6 +461,9 @@ void ViewSlot::on_site_data_cleared(GObject* source, GAsyncResult* result, gpoin
 
 void ViewSlot::become_idle() {
     reset_watchdog_.reset();
+    // Hidden for the last print (prepare_print); the reset's about:blank
+    // painted nothing while hidden.
+    if (window_ && !gtk_widget_get_visible(window_.get())) gtk_widget_show_all(window_.get());
     stage_ = Stage::Idle;
     on_idle_();
 }
