@@ -40,20 +40,24 @@ def main(argv):
             print(f"usage: bench/run.sh [{'|'.join(NAMES)}]...", file=sys.stderr)
             return 2
     lib.log(f"commit {lib.git_describe()}, {lib.os.cpu_count()} CPUs, binaries from {lib.e2e.BUILD}")
-    summary, broken = [], False
+    # BENCH_WRITE_DOCS=0: a scratch run leaves docs/benchmarks.md and the
+    # kept summaries alone (a later run would otherwise publish it).
+    publish = os.environ.get("BENCH_WRITE_DOCS", "1") != "0"
+    summary, broken, recorded = [], False, []
     for n in names:
         del lib.TABLES[:], lib.STATES[:]
         try:
             ok = run(n)
             summary.append((n, "all targets met" if ok else "target(s) missed"))
-            report.record(n, lib.TABLES, lib.STATES)
+            if publish:
+                report.record(n, lib.TABLES, lib.STATES)
+                recorded.append(n)
         except Exception:
             traceback.print_exc()
             summary.append((n, "ERROR (bench could not run)"))
             broken = True
-    # BENCH_WRITE_DOCS=0: leave docs/benchmarks.md alone (scratch runs).
-    if os.environ.get("BENCH_WRITE_DOCS", "1") != "0":
-        report.write_docs()
+    if publish and recorded:
+        report.write_docs(only=recorded)
     print("\n== summary")
     for n, s in summary:
         print(f"{n:<8} {s}")

@@ -5,14 +5,16 @@ the command, the commit and the time in $BENCH_RESULTS/summary/<bench>.json;
 write_docs() puts the latest of each bench between the markers below in
 docs/benchmarks.md, a missed target with by how much and a link to the
 section that says what stands in the way. The text outside the markers is
-the team's analysis and is left alone. `bench/report.py` alone rewrites the
-block from the summaries already there.
+the team's analysis and is left alone. A run rewrites only the sections of
+the benches it ran; `bench/report.py` alone rewrites the block from every
+summary there. BENCH_WRITE_DOCS=0 runs record no summary.
 """
 
 import glob
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -123,34 +125,69 @@ def machine_text(m):
             f"{m['nginx']}; {m['postgresql']}; {m['chromium']}")
 
 
-def block(summaries):
-    if not summaries:
+def block(found, kept=None, kept_machine=None):
+    """Every bench in ORDER: from its summary in `found`, else its section in
+    `kept` (text of an earlier block whose first line named `kept_machine`)."""
+    kept = kept or {}
+    if not found and not kept:
         return "No bench has run yet.\n"
-    latest = max(summaries, key=lambda s: s["date"])["machine"]
-    out = [f"Machine: {machine_text(latest)}.\n"]
-    for s in summaries:
-        md = bench_markdown(s)
-        if s["machine"] != latest:
-            md = md.replace("Command:", f"Machine: {machine_text(s['machine'])}. Command:", 1)
+    runs = sorted(found.values(), key=lambda s: s["date"])
+    latest = machine_text(runs[-1]["machine"]) if runs else kept_machine or machine_text(machine())
+    out = [f"Machine: {latest}.\n"]
+    for name in ORDER:
+        if name in found:
+            md = bench_markdown(found[name])
+            here = machine_text(found[name]["machine"])
+        elif name in kept:
+            md = kept[name].rstrip("\n") + "\n"
+            here = kept_machine or latest
+        else:
+            continue
+        if here != latest and "Machine:" not in md:
+            md = md.replace("Command:", f"Machine: {here}. Command:", 1)
         out.append(md)
     return "\n".join(out)
 
 
-def write_docs(path=DOCS):
+def sections(block_text):
+    """The block's sections by bench name, as written by bench_markdown."""
+    out, name, lines = {}, None, []
+    for line in block_text.splitlines(keepends=True):
+        m = re.match(r"### `([a-z-]+)`: ", line)
+        if m:
+            if name:
+                out[name] = "".join(lines)
+            name, lines = m.group(1), []
+        if name:
+            lines.append(line)
+    if name:
+        out[name] = "".join(lines)
+    return out
+
+
+def write_docs(path=DOCS, only=None):
+    """Rewrites the block. With `only`, just those benches' sections come from
+    their summaries; the others stay as the block has them (a machine
+    without the other summaries, or a run of one bench, keeps them)."""
     found = {}
     for f in glob.glob(os.path.join(summary_dir(), "*.json")):
         with open(f) as fh:
             s = json.load(fh)
-        found[s["bench"]] = s
-    summaries = [found[n] for n in ORDER if n in found]
+        if only is None or s["bench"] in only:
+            found[s["bench"]] = s
     with open(path) as f:
         text = f.read()
     if BEGIN not in text or END not in text:
         raise RuntimeError(f"{path}: the markers of bench/report.py are missing")
     pre, rest = text.split(BEGIN, 1)
-    _, post = rest.split(END, 1)
+    old, post = rest.split(END, 1)
+    kept, kept_machine = {}, None
+    if only is not None:
+        kept = sections(old)
+        m = re.match(r"\s*Machine: (.*)\.\n", old)
+        kept_machine = m.group(1) if m else None
     with open(path + ".tmp", "w") as f:
-        f.write(pre + BEGIN + "\n" + block(summaries) + END + post)
+        f.write(pre + BEGIN + "\n" + block(found, kept, kept_machine) + END + post)
     os.replace(path + ".tmp", path)
     lib.log(f"latest results written into {path}")
 

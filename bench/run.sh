@@ -9,9 +9,10 @@
 # of build/ (run `make build` first), runs ours and the peer in the same run
 # and prints ours, peer, ratio, target and pass/fail (fidelity: ours vs
 # Chromium's print of real documentation pages, no targets). JSON results go to
-# $BENCH_RESULTS (default var/bench/). Each bench's tables then go into
-# docs/benchmarks.md, "Latest results" (bench/report.py; BENCH_WRITE_DOCS=0
-# leaves the file alone).
+# $BENCH_RESULTS (default var/bench/). Each bench's tables then replace its
+# section of docs/benchmarks.md, "Latest results"; the sections of benches
+# not run stay (bench/report.py). BENCH_WRITE_DOCS=0 (scratch runs) leaves
+# the file and the kept summaries alone.
 #
 # Settings (environment):
 #   BENCH_PAGES (40)  BENCH_CONCURRENCY (4)  BENCH_RENDER_ROUNDS (3)   render
