@@ -34,6 +34,9 @@ ANALYSIS = {
     "sync": "#sync-overhead",
 }
 SETTINGS = ("BENCH_", "ENCONVERT_WORKER_EXTRA")
+# A bench's section starts with this heading (bench_markdown writes it,
+# sections() finds it).
+HEADING = re.compile(r"### `([a-z-]+)`: ")
 
 
 def summary_dir():
@@ -98,7 +101,9 @@ def bench_markdown(s):
     out = []
     states = "; ".join(f"{st['label']}: load {st['loadavg'][0]:.2f}, background CPU "
                        f"{st['background_busy'] * 100:.0f} %" for st in s["states"])
-    out.append(f"### `{s['bench']}`: {s['date']}, commit {s['commit']}\n")
+    heading = f"### `{s['bench']}`: "
+    assert HEADING.match(heading)
+    out.append(f"{heading}{s['date']}, commit {s['commit']}\n")
     out.append(f"Command: `{s['command']}`. Machine state: {states or '-'}.\n")
     missed = []
     for t in s["tables"]:
@@ -153,7 +158,7 @@ def sections(block_text):
     """The block's sections by bench name, as written by bench_markdown."""
     out, name, lines = {}, None, []
     for line in block_text.splitlines(keepends=True):
-        m = re.match(r"### `([a-z-]+)`: ", line)
+        m = HEADING.match(line)
         if m:
             if name:
                 out[name] = "".join(lines)
