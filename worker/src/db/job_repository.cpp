@@ -4,6 +4,7 @@
 
 #include "db/batch_archives.h"
 #include "db/fields.h"
+#include "db/prepared.h"
 #include "db/site_discoveries.h"
 #include "notify/outbox.h"
 
@@ -116,7 +117,8 @@ namespace {
 FinishResult requeue_task(pqxx::connection& conn, const std::string& owner, const TaskOutcome& o) {
     pqxx::work tx(conn);
     FinishResult res;
-    const pqxx::result upd = tx.exec_params(
+    const pqxx::result upd = exec_named(
+        tx, "enconvert_requeue_task",
         "UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
         "error_code = $3, error = $4, run_alone = run_alone OR $5, "
         "attempts = CASE WHEN $6 THEN attempts ELSE greatest(attempts - 1, 0) END, "
@@ -131,7 +133,8 @@ FinishResult requeue_task(pqxx::connection& conn, const std::string& owner, cons
     }
     res.applied = true;
     res.job_id = upd[0][0].as<std::string>();
-    tx.exec_params("SELECT pg_notify($1, '')", std::string(kTaskReadyChannel));
+    exec_named(tx, "enconvert_notify_empty", "SELECT pg_notify($1, '')",
+               std::string(kTaskReadyChannel));
     tx.commit();
     return res;
 }
@@ -143,19 +146,20 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
     pqxx::work tx(conn);
     FinishResult res;
     const pqxx::result upd =
-        o.ok ? tx.exec_params(
-                   "UPDATE tasks SET status = 'success', object_key = $3, filename = $4, "
-                   "file_size = $5, conversion_time = $6, error_code = NULL, error = NULL, "
-                   "lease_expires_at = NULL, finished_at = now() "
-                   "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
-                   "RETURNING job_id",
-                   o.task_id, owner, o.object_key, o.filename, o.file_size, o.conversion_time)
-             : tx.exec_params(
-                   "UPDATE tasks SET status = 'failed', error_code = $3, error = $4, "
-                   "lease_expires_at = NULL, finished_at = now() "
-                   "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
-                   "RETURNING job_id",
-                   o.task_id, owner, o.error_code, o.error);
+        o.ok
+            ? exec_named(tx, "enconvert_task_succeeded",
+                         "UPDATE tasks SET status = 'success', object_key = $3, filename = $4, "
+                         "file_size = $5, conversion_time = $6, error_code = NULL, error = NULL, "
+                         "lease_expires_at = NULL, finished_at = now() "
+                         "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
+                         "RETURNING job_id",
+                         o.task_id, owner, o.object_key, o.filename, o.file_size, o.conversion_time)
+            : exec_named(tx, "enconvert_task_failed",
+                         "UPDATE tasks SET status = 'failed', error_code = $3, error = $4, "
+                         "lease_expires_at = NULL, finished_at = now() "
+                         "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
+                         "RETURNING job_id",
+                         o.task_id, owner, o.error_code, o.error);
     if (upd.empty()) {
         tx.abort();
         return res;  // lease lost: another worker owns the task now
@@ -168,30 +172,37 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
     // lock before us, so exactly one finisher sees "nothing left" and the
     // job becomes terminal exactly once.
     const pqxx::row job =
-        tx.exec_params1(std::string("SELECT status, endpoint, zip_state IS NULL AND ") +
-                            kWantsArchiveSql + " FROM jobs WHERE id = $1 FOR UPDATE",
-                        res.job_id);
-    const pqxx::row counts = tx.exec_params1(
-        "SELECT count(*) FILTER (WHERE status IN ('pending', 'processing')), "
-        "count(*) FILTER (WHERE status = 'success') FROM tasks WHERE job_id = $1",
-        res.job_id);
+        exec_named(tx, "enconvert_lock_finished_job",
+                   std::string("SELECT status, endpoint, zip_state IS NULL AND ") +
+                       kWantsArchiveSql + " FROM jobs WHERE id = $1 FOR UPDATE",
+                   res.job_id)
+            .at(0);
+    const pqxx::row counts =
+        exec_named(tx, "enconvert_count_job_tasks",
+                   "SELECT count(*) FILTER (WHERE status IN ('pending', 'processing')), "
+                   "count(*) FILTER (WHERE status = 'success') FROM tasks WHERE job_id = $1",
+                   res.job_id)
+            .at(0);
     if (job[0].as<std::string>() == "processing" && counts[0].as<std::int64_t>() == 0) {
         const bool any_success = counts[1].as<std::int64_t>() > 0;
         if (any_success && job[2].as<bool>()) {
             // The ZIP comes first, so that the notifications can link it:
             // an archiver finishes the job (db/batch_archives.h).
-            tx.exec_params("UPDATE jobs SET zip_state = 'pending' WHERE id = $1", res.job_id);
-            tx.exec_params("SELECT pg_notify($1, $2)", std::string(kArchiveReadyChannel),
-                           res.job_id);
+            exec_named(tx, "enconvert_job_wants_archive",
+                       "UPDATE jobs SET zip_state = 'pending' WHERE id = $1", res.job_id);
+            exec_named(tx, "enconvert_notify", "SELECT pg_notify($1, $2)",
+                       std::string(kArchiveReadyChannel), res.job_id);
             res.archive_pending = true;
             tx.commit();
             return res;
         }
         res.job_status = any_success ? "completed" : "failed";
         res.endpoint = job[1].as<std::string>();
-        tx.exec_params("UPDATE jobs SET status = $2, completed_at = now() WHERE id = $1",
-                       res.job_id, res.job_status);
-        tx.exec_params("SELECT pg_notify($1, $2)", std::string(kJobDoneChannel), res.job_id);
+        exec_named(tx, "enconvert_job_finished",
+                   "UPDATE jobs SET status = $2, completed_at = now() WHERE id = $1", res.job_id,
+                   res.job_status);
+        exec_named(tx, "enconvert_notify", "SELECT pg_notify($1, $2)", std::string(kJobDoneChannel),
+                   res.job_id);
         // Outbox: the deliveries are committed with the terminal state, so a
         // crash can neither lose them nor create them twice.
         notify::enqueue_notifications(tx, res.job_id);
@@ -209,11 +220,12 @@ std::vector<std::int64_t> renew_leases(pqxx::connection& conn, const std::string
         ids += (i ? "," : "") + std::to_string(task_ids[i]);
     ids += "}";
     pqxx::work tx(conn);
-    const pqxx::result r = tx.exec_params(
-        "UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $2) "
-        "WHERE lease_owner = $1 AND status = 'processing' AND id = ANY($3::bigint[]) "
-        "RETURNING id",
-        owner, lease_seconds, ids);
+    const pqxx::result r =
+        exec_named(tx, "enconvert_renew_leases",
+                   "UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $2) "
+                   "WHERE lease_owner = $1 AND status = 'processing' AND id = ANY($3::bigint[]) "
+                   "RETURNING id",
+                   owner, lease_seconds, ids);
     tx.commit();
     std::vector<std::int64_t> renewed;
     for (const auto& row : r) renewed.push_back(row[0].as<std::int64_t>());

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "db/prepared.h"
+
 namespace enconvert::db {
 
 namespace {
@@ -94,12 +96,13 @@ ClaimResult claim_batch_in(pqxx::transaction_base& tx, const std::string& owner,
     // last free place. The lock is taken in a statement of its own: the
     // next statement's snapshot then sees every claim committed before it.
     if (limits.account_max_in_flight > 0)
-        tx.exec_params("SELECT pg_advisory_xact_lock($1, 0)", kClaimLockSpace);
-    const pqxx::result candidates =
-        tx.exec_params(kCandidatesSql, limits.batch, limits.account_max_in_flight);
+        exec_named(tx, "enconvert_claim_lock", "SELECT pg_advisory_xact_lock($1, 0)",
+                   kClaimLockSpace);
+    const pqxx::result candidates = exec_named(tx, "enconvert_claim_candidates", kCandidatesSql,
+                                               limits.batch, limits.account_max_in_flight);
     if (candidates.empty()) return out;
-    const pqxx::result r =
-        tx.exec_params(kClaimSql, owner, lease_seconds, id_array(candidates), limits.batch);
+    const pqxx::result r = exec_named(tx, "enconvert_claim_tasks", kClaimSql, owner, lease_seconds,
+                                      id_array(candidates), limits.batch);
     for (const auto& row : r) out.tasks.push_back(claimed_task(row));
     const auto taken = static_cast<pqxx::result::size_type>(out.tasks.size());
     out.contended =

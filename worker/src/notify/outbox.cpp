@@ -1,5 +1,7 @@
 #include "notify/outbox.h"
 
+#include "db/prepared.h"
+
 namespace enconvert::notify {
 
 using nlohmann::json;
@@ -7,7 +9,8 @@ using nlohmann::json;
 int enqueue_notifications(pqxx::transaction_base& tx, const std::string& job_id) {
     // ON CONFLICT: the unique (job_id, type) makes a second call a no-op, so
     // the job's owner can never send a notification twice.
-    const pqxx::result r = tx.exec_params(
+    const pqxx::result r = db::exec_named(
+        tx, "enconvert_enqueue_notifications",
         "INSERT INTO notifications (job_id, type, target) "
         "SELECT j.id, t.type, t.target FROM jobs j "
         "CROSS JOIN LATERAL (VALUES ('webhook', j.callback_url), "
@@ -16,7 +19,9 @@ int enqueue_notifications(pqxx::transaction_base& tx, const std::string& job_id)
         "ON CONFLICT (job_id, type) DO NOTHING",
         job_id);
     const int inserted = static_cast<int>(r.affected_rows());
-    if (inserted > 0) tx.exec_params("SELECT pg_notify($1, '')", std::string(kNotifyChannel));
+    if (inserted > 0)
+        db::exec_named(tx, "enconvert_notify_empty", "SELECT pg_notify($1, '')",
+                       std::string(kNotifyChannel));
     return inserted;
 }
 
