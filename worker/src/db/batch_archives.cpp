@@ -2,7 +2,7 @@
 
 #include "db/fields.h"
 #include "db/job_repository.h"
-#include "notify/outbox.h"
+#include "db/notification_outbox.h"
 
 namespace enconvert::db {
 
@@ -102,7 +102,7 @@ FinishResult finish_archive(pqxx::connection& conn, const std::string& owner,
     res.endpoint = r[0][0].as<std::string>();
     tx.exec_params("SELECT pg_notify($1, $2)", std::string(kJobDoneChannel), job_id);
     // As finish_task does: the deliveries commit with the terminal state.
-    notify::enqueue_notifications(tx, job_id);
+    enqueue_notifications(tx, job_id);
     tx.commit();
     return res;
 }

@@ -4,9 +4,9 @@
 
 #include "db/batch_archives.h"
 #include "db/fields.h"
+#include "db/notification_outbox.h"
 #include "db/prepared.h"
 #include "db/site_discoveries.h"
-#include "notify/outbox.h"
 
 namespace enconvert::db {
 
@@ -35,7 +35,7 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         "discovery_method, discovery_total, coalesce(discovery_truncated, false), "
         "discovery_error_code, discovery_error, "
         "floor(extract(epoch FROM completed_at))::bigint, "
-        // The outbox rows (notify/outbox.h) or, before the job is terminal,
+        // The outbox rows (db/notification_outbox.h) or, before the job is terminal,
         // what it asked for; "sending" is an internal lease state, to the
         // client it is not done.
         "(SELECT coalesce(json_agg(json_build_object('type', t.type, 'target', t.target, "
@@ -205,7 +205,7 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
                    res.job_id);
         // Outbox: the deliveries are committed with the terminal state, so a
         // crash can neither lose them nor create them twice.
-        notify::enqueue_notifications(tx, res.job_id);
+        enqueue_notifications(tx, res.job_id);
         res.job_terminal = true;
     }
     tx.commit();

@@ -1,7 +1,7 @@
 #include "db/site_discoveries.h"
 
 #include "db/job_repository.h"
-#include "notify/outbox.h"
+#include "db/notification_outbox.h"
 
 namespace enconvert::db {
 
@@ -78,7 +78,7 @@ FinishResult finish_discovery(pqxx::connection& conn, const std::string& owner,
         res.job_status = "failed";
         tx.exec_params("SELECT pg_notify($1, $2)", std::string(kJobDoneChannel), job_id);
         // As finish_task does: the deliveries commit with the terminal state.
-        notify::enqueue_notifications(tx, job_id);
+        enqueue_notifications(tx, job_id);
     }
     tx.exec_params("SELECT pg_notify($1, $2)", std::string(kDiscoveryDoneChannel), job_id);
     tx.commit();

@@ -3,12 +3,12 @@
 #include <algorithm>
 
 #include "db/job_repository.h"
+#include "db/notification_outbox.h"
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
 #include "notify/ca_bundle.h"
 #include "notify/email_message.h"
 #include "notify/mail_drop.h"
-#include "notify/outbox.h"
 #include "notify/webhook_payload.h"
 #include "notify/webhook_signature.h"
 
@@ -41,7 +41,7 @@ Notifier::Notifier(NotifierSettings settings, storage::Presigner presigner)
       policy_(net::AddressPolicy::from_config(settings_.allowed_networks)),
       ca_blob_(combined_ca_bundle(settings_.tls_ca_file)),
       lease_seconds_(settings_.options.effective_lease_seconds()),
-      session_(settings_.database_url, {kNotifyChannel}, "notifier"),
+      session_(settings_.database_url, {db::kNotifyChannel}, "notifier"),
       rng_(std::random_device{}()),
       multi_((ensure_curl_global_init(), make_multi())) {
     curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
@@ -58,18 +58,19 @@ void Notifier::claim_and_start() {
     const int in_flight = static_cast<int>(rows_.size());
     const int limit = settings_.options.max_concurrent - in_flight;
     if (limit <= 0) return;
-    std::vector<ClaimedNotification> claimed;
+    std::vector<db::ClaimedNotification> claimed;
     try {
-        const int settled = settle_interrupted(session_->conn(), settings_.options.webhook_retries,
-                                               settings_.options.email_retries);
+        const int settled = db::settle_interrupted(
+            session_->conn(), settings_.options.webhook_retries, settings_.options.email_retries);
         if (settled > 0) {
             kLog.warning("notifications interrupted by a worker restart settled",
                          {{"count", settled}});
         }
-        claimed = claim_notifications(session_->conn(), settings_.worker_id, lease_seconds_, limit);
+        claimed =
+            db::claim_notifications(session_->conn(), settings_.worker_id, lease_seconds_, limit);
         // Sleep until the next scheduled retry, or the poll interval.
         auto next = now + settings_.poll_interval;
-        if (const auto due = seconds_until_next_due(session_->conn())) {
+        if (const auto due = db::seconds_until_next_due(session_->conn())) {
             next = std::min(
                 next, now + std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 10));
         }
@@ -101,7 +102,7 @@ void Notifier::claim_and_start() {
     }
 }
 
-void Notifier::start(const ClaimedNotification& row) {
+void Notifier::start(const db::ClaimedNotification& row) {
     if (row.type == "webhook") {
         start_webhook(row);
     } else {
@@ -109,7 +110,7 @@ void Notifier::start(const ClaimedNotification& row) {
     }
 }
 
-void Notifier::start_webhook(const ClaimedNotification& row) {
+void Notifier::start_webhook(const db::ClaimedNotification& row) {
     std::string error;
     const auto target = parse_callback_url(row.target, error);
     if (!target) {
@@ -142,7 +143,7 @@ void Notifier::start_webhook(const ClaimedNotification& row) {
     resolving_.push_back(std::move(p));
 }
 
-void Notifier::start_email(const ClaimedNotification& row) {
+void Notifier::start_email(const db::ClaimedNotification& row) {
     if (!valid_mailbox(row.target)) {
         finish(row, failure("invalid_address: not a plain email address", true));
         return;
@@ -230,16 +231,16 @@ void Notifier::collect_finished() {
     }
 }
 
-void Notifier::finish(const ClaimedNotification& row, const AttemptOutcome& o) {
+void Notifier::finish(const db::ClaimedNotification& row, const AttemptOutcome& o) {
     const int retries =
         row.type == "webhook" ? settings_.options.webhook_retries : settings_.options.email_retries;
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    const DeliveryRecord rec = decide(row.id, o, row.attempts, retries, unit(rng_));
-    const char* what = rec.state == DeliveryRecord::State::delivered ? "delivered"
-                       : rec.state == DeliveryRecord::State::retry   ? "failed, will retry"
-                                                                     : "failed";
+    const db::DeliveryRecord rec = decide(row.id, o, row.attempts, retries, unit(rng_));
+    const char* what = rec.state == db::DeliveryRecord::State::delivered ? "delivered"
+                       : rec.state == db::DeliveryRecord::State::retry   ? "failed, will retry"
+                                                                         : "failed";
     const log::Level level =
-        rec.state == DeliveryRecord::State::delivered ? log::Level::info : log::Level::warning;
+        rec.state == db::DeliveryRecord::State::delivered ? log::Level::info : log::Level::warning;
     log::write(level, "notifier", std::string("notification ") + what,
                {{"job_id", row.job_id},
                 {"notification_id", row.id},
@@ -248,9 +249,9 @@ void Notifier::finish(const ClaimedNotification& row, const AttemptOutcome& o) {
                 {"response_code", o.response_code ? nlohmann::json(*o.response_code) : nullptr},
                 {"error", o.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(o.error)}});
     metrics::worker_metrics().notification(
-        row.type, rec.state == DeliveryRecord::State::delivered ? "delivered"
-                  : rec.state == DeliveryRecord::State::retry   ? "retry"
-                                                                : "failed");
+        row.type, rec.state == db::DeliveryRecord::State::delivered ? "delivered"
+                  : rec.state == db::DeliveryRecord::State::retry   ? "retry"
+                                                                    : "failed");
     unrecorded_.push_back(rec);
     unrecorded_.back().job_id = row.job_id;
     rows_.erase(row.id);  // row may refer into rows_: erase last
@@ -258,13 +259,13 @@ void Notifier::finish(const ClaimedNotification& row, const AttemptOutcome& o) {
 
 void Notifier::flush_records() {
     while (session_ && !unrecorded_.empty()) {
-        const DeliveryRecord& r = unrecorded_.front();
+        const db::DeliveryRecord& r = unrecorded_.front();
         try {
-            if (!record_delivery(session_->conn(), settings_.worker_id, r)) {
+            if (!db::record_delivery(session_->conn(), settings_.worker_id, r)) {
                 kLog.warning("notification lease lost, outcome discarded",
                              {{"job_id", r.job_id}, {"notification_id", r.id}});
             }
-            if (r.state == DeliveryRecord::State::retry) want_claim_ = true;
+            if (r.state == db::DeliveryRecord::State::retry) want_claim_ = true;
             unrecorded_.pop_front();
         } catch (const pqxx::broken_connection&) {
             session_.drop("while recording an outcome");
@@ -358,7 +359,8 @@ void Notifier::release_unstarted() {
         p.resolved.wait();  // getaddrinfo cannot be cancelled; it is bounded
         bool released = false;
         try {
-            released = session_ && release_claim(session_->conn(), settings_.worker_id, p.row.id);
+            released =
+                session_ && db::release_claim(session_->conn(), settings_.worker_id, p.row.id);
         } catch (const std::exception& e) {
             kLog.error(
                 "releasing an unsent notification failed",
@@ -378,7 +380,7 @@ void Notifier::abandon_in_flight() {
     for (auto& [id, t] : transfers_) {
         curl_multi_remove_handle(multi_.get(), t->handle());
         if (auto row = rows_.find(id); row != rows_.end()) {
-            finish(row->second, failure(kInterruptedError, false));
+            finish(row->second, failure(db::kInterruptedError, false));
         }
     }
     transfers_.clear();

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "db/notification_store.h"
 #include "db/reconnecting_session.h"
 #include "net/address_policy.h"
 #include "notify/curl_handles.h"
-#include "notify/notification_store.h"
 #include "notify/notifier_config.h"
 #include "notify/transfer.h"
 #include "storage/presign.h"
@@ -57,19 +57,19 @@ class Notifier {
 
   private:
     struct PendingWebhook {
-        ClaimedNotification row;
+        db::ClaimedNotification row;
         WebhookRequest request;
         std::future<net::Resolved> resolved;
     };
 
     void claim_and_start();
-    void start(const ClaimedNotification& row);
-    void start_webhook(const ClaimedNotification& row);
-    void start_email(const ClaimedNotification& row);
+    void start(const db::ClaimedNotification& row);
+    void start_webhook(const db::ClaimedNotification& row);
+    void start_email(const db::ClaimedNotification& row);
     void start_resolved_webhooks();
     void add_transfer(std::unique_ptr<Transfer> t);
     void collect_finished();
-    void finish(const ClaimedNotification& row, const AttemptOutcome& o);
+    void finish(const db::ClaimedNotification& row, const AttemptOutcome& o);
     void flush_records();
     int wait_timeout_ms() const;
     void drain();
@@ -89,10 +89,10 @@ class Notifier {
     // Declared before the work in flight: destroyed after it, because easy
     // handles are removed from it and resolver threads wake it.
     CurlMulti multi_;
-    std::map<std::int64_t, ClaimedNotification> rows_;  // by notification id
+    std::map<std::int64_t, db::ClaimedNotification> rows_;  // by notification id
     std::map<std::int64_t, std::unique_ptr<Transfer>> transfers_;
     std::vector<PendingWebhook> resolving_;
-    std::deque<DeliveryRecord> unrecorded_;  // waiting for the database
+    std::deque<db::DeliveryRecord> unrecorded_;  // waiting for the database
 };
 
 }  // namespace enconvert::notify

@@ -13,21 +13,21 @@ constexpr double kMaxDelay = 3600;
 constexpr std::int64_t kMaxRetryAfter = 24 * 3600;
 }  // namespace
 
-DeliveryRecord decide(std::int64_t id, const AttemptOutcome& o, int attempts, int max_retries,
-                      double unit_random) {
-    DeliveryRecord r;
+db::DeliveryRecord decide(std::int64_t id, const AttemptOutcome& o, int attempts, int max_retries,
+                          double unit_random) {
+    db::DeliveryRecord r;
     r.id = id;
     r.response_code = o.response_code;
     if (o.delivered) {
-        r.state = DeliveryRecord::State::delivered;
+        r.state = db::DeliveryRecord::State::delivered;
         return r;
     }
     r.error = o.error;
     if (o.permanent || attempts > max_retries) {
-        r.state = DeliveryRecord::State::failed;
+        r.state = db::DeliveryRecord::State::failed;
         return r;
     }
-    r.state = DeliveryRecord::State::retry;
+    r.state = db::DeliveryRecord::State::retry;
     if (o.retry_after) {
         r.retry_after = std::chrono::seconds(
             std::clamp<std::int64_t>(o.retry_after->count(), 1, kMaxRetryAfter));

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "notify/notification_store.h"
+#include "db/notification_store.h"
 
 namespace enconvert::notify {
 
@@ -24,8 +24,8 @@ struct AttemptOutcome {
 // Delay: 30 s doubling per attempt, capped at 1 h, scaled by a random factor
 // in [0.5, 1) so receivers that failed together are not hit together again;
 // a Retry-After from the receiver wins (capped at 24 h).
-DeliveryRecord decide(std::int64_t id, const AttemptOutcome& o, int attempts, int max_retries,
-                      double unit_random);
+db::DeliveryRecord decide(std::int64_t id, const AttemptOutcome& o, int attempts, int max_retries,
+                          double unit_random);
 
 // Retry-After value: delta-seconds or an HTTP-date. nullopt if unparsable.
 std::optional<std::chrono::seconds> parse_retry_after(const std::string& value,

@@ -13,7 +13,7 @@
 #include "auth/api_keys.h"
 #include "db/job_repository.h"
 #include "db/key_repository.h"
-#include "notify/outbox.h"
+#include "db/notification_outbox.h"
 #include "notify/webhook_signature.h"
 #include "receivers_process.h"
 #include "util/ids.h"
@@ -133,7 +133,7 @@ class NotifierTest : public test_support::PgTest {
             db::finish_task(*conn_, "test-sched", o);
         }
         pqxx::work tx(*conn_);
-        notify::enqueue_notifications(tx, j.id);  // a no-op if the core already did
+        db::enqueue_notifications(tx, j.id);  // a no-op if the core already did
         tx.commit();
         return j.id;
     }
@@ -189,7 +189,7 @@ TEST_F(NotifierTest, OutboxRowsAreWrittenOnceAndListedInStatus) {
     const std::string id =
         terminal_job(receivers_->https("/hook/never-sent"), std::string("team@example.com"));
     pqxx::work tx(*conn_);
-    EXPECT_EQ(notify::enqueue_notifications(tx, id), 0);  // already there
+    EXPECT_EQ(db::enqueue_notifications(tx, id), 0);  // already there
     tx.commit();
     const json list = db::load_job(*conn_, id, key_.account_id)->notifications;
     ASSERT_EQ(list.size(), 2u);
@@ -210,7 +210,7 @@ TEST_F(NotifierTest, OutboxRowsAreWrittenOnceAndListedInStatus) {
 TEST_F(NotifierTest, NextDueIsUnknownWithoutPendingRowsAndNeverNegative) {
     // Nothing pending must not read as "due now": the notifier would poll
     // the database in a busy loop.
-    EXPECT_EQ(notify::seconds_until_next_due(*conn_), std::nullopt);
+    EXPECT_EQ(db::seconds_until_next_due(*conn_), std::nullopt);
     const std::string id = terminal_job(receivers_->https("/hook/never-sent"), std::nullopt);
     {
         pqxx::work tx(*conn_);
@@ -220,7 +220,7 @@ TEST_F(NotifierTest, NextDueIsUnknownWithoutPendingRowsAndNeverNegative) {
             id);
         tx.commit();
     }
-    EXPECT_EQ(notify::seconds_until_next_due(*conn_), 0.0);
+    EXPECT_EQ(db::seconds_until_next_due(*conn_), 0.0);
     {
         pqxx::work tx(*conn_);
         tx.exec_params(
@@ -229,7 +229,7 @@ TEST_F(NotifierTest, NextDueIsUnknownWithoutPendingRowsAndNeverNegative) {
             id);
         tx.commit();
     }
-    const auto later = notify::seconds_until_next_due(*conn_);
+    const auto later = db::seconds_until_next_due(*conn_);
     ASSERT_TRUE(later.has_value());
     EXPECT_GT(*later, 3000.0);
 }
@@ -494,7 +494,7 @@ TEST_F(NotifierTest, StopRecordsDeliveriesStillRunningAfterTheGraceAsInterrupted
     // notifier itself, and not sent again (no retries configured).
     const Row r = row(id, "webhook");
     EXPECT_EQ(r.state, "failed");
-    EXPECT_EQ(r.error, notify::kInterruptedError);
+    EXPECT_EQ(r.error, db::kInterruptedError);
     EXPECT_EQ(r.attempts, 1);
     EXPECT_FALSE(r.response_code);
 }
@@ -504,11 +504,11 @@ TEST_F(NotifierTest, RowsClaimedButNotStartedAreReleasedOnStop) {
     // what release_claim undoes, so the next notifier sends it once.
     const std::string id = terminal_job(receivers_->https("/hook/released"), std::nullopt);
     {
-        auto claimed = notify::claim_notifications(*conn_, "stopping", 60, 10);
+        auto claimed = db::claim_notifications(*conn_, "stopping", 60, 10);
         ASSERT_EQ(claimed.size(), 1u);
-        EXPECT_FALSE(notify::release_claim(*conn_, "someone-else", claimed[0].id));
-        EXPECT_TRUE(notify::release_claim(*conn_, "stopping", claimed[0].id));
-        EXPECT_FALSE(notify::release_claim(*conn_, "stopping", claimed[0].id));  // once
+        EXPECT_FALSE(db::release_claim(*conn_, "someone-else", claimed[0].id));
+        EXPECT_TRUE(db::release_claim(*conn_, "stopping", claimed[0].id));
+        EXPECT_FALSE(db::release_claim(*conn_, "stopping", claimed[0].id));  // once
     }
     EXPECT_EQ(row(id, "webhook").state, "pending");
     EXPECT_EQ(row(id, "webhook").attempts, 0);

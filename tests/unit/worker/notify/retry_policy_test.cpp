@@ -7,13 +7,14 @@
 #include "notify/webhook_signature.h"
 
 using namespace enconvert::notify;
+namespace db = enconvert::db;
 
 TEST(RetryPolicyTest, NoRetriesByDefault) {
     AttemptOutcome o;
     o.error = "http_status: the receiver answered 500";
     o.response_code = 500;
-    const DeliveryRecord r = decide(7, o, 1, 0, 0.5);
-    EXPECT_EQ(r.state, DeliveryRecord::State::failed);
+    const db::DeliveryRecord r = decide(7, o, 1, 0, 0.5);
+    EXPECT_EQ(r.state, db::DeliveryRecord::State::failed);
     EXPECT_EQ(r.response_code, 500);
     EXPECT_EQ(r.error, o.error);
 }
@@ -22,8 +23,8 @@ TEST(RetryPolicyTest, DeliveredIsFinal) {
     AttemptOutcome o;
     o.delivered = true;
     o.response_code = 204;
-    const DeliveryRecord r = decide(7, o, 1, 5, 0.5);
-    EXPECT_EQ(r.state, DeliveryRecord::State::delivered);
+    const db::DeliveryRecord r = decide(7, o, 1, 5, 0.5);
+    EXPECT_EQ(r.state, db::DeliveryRecord::State::delivered);
     EXPECT_FALSE(r.error);
 }
 
@@ -32,8 +33,8 @@ TEST(RetryPolicyTest, ExponentialBackoffWithJitterAndLimit) {
     o.error = "timeout";
     EXPECT_EQ(decide(1, o, 1, 2, 0.0).retry_after.count(), 15);    // 30 s * 0.5
     EXPECT_EQ(decide(1, o, 2, 2, 0.999).retry_after.count(), 60);  // ~60 s * 1
-    EXPECT_EQ(decide(1, o, 2, 2, 0.0).state, DeliveryRecord::State::retry);
-    EXPECT_EQ(decide(1, o, 3, 2, 0.0).state, DeliveryRecord::State::failed);
+    EXPECT_EQ(decide(1, o, 2, 2, 0.0).state, db::DeliveryRecord::State::retry);
+    EXPECT_EQ(decide(1, o, 3, 2, 0.0).state, db::DeliveryRecord::State::failed);
     EXPECT_LE(decide(1, o, 20, 30, 0.999).retry_after.count(), 3600);
 }
 
@@ -43,7 +44,7 @@ TEST(RetryPolicyTest, RetryAfterWinsAndPermanentNeverRetries) {
     o.retry_after = std::chrono::seconds(120);
     EXPECT_EQ(decide(1, o, 1, 3, 0.0).retry_after.count(), 120);
     o.permanent = true;
-    EXPECT_EQ(decide(1, o, 1, 3, 0.0).state, DeliveryRecord::State::failed);
+    EXPECT_EQ(decide(1, o, 1, 3, 0.0).state, db::DeliveryRecord::State::failed);
 }
 
 TEST(RetryPolicyTest, ParsesRetryAfter) {

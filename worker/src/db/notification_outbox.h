@@ -7,7 +7,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
-namespace enconvert::notify {
+namespace enconvert::db {
 
 // NOTIFY'd when outbox rows are written; every Notifier LISTENs on it.
 inline constexpr const char* kNotifyChannel = "enconvert_notify";
@@ -22,4 +22,4 @@ int enqueue_notifications(pqxx::transaction_base& tx, const std::string& job_id)
 // The status object lists the rows with its job (db::load_job,
 // JobView::notifications).
 
-}  // namespace enconvert::notify
+}  // namespace enconvert::db

@@ -1,12 +1,10 @@
-#include "notify/notification_store.h"
+#include "db/notification_store.h"
 
 #include <algorithm>
 
 #include "db/fields.h"
 
-namespace enconvert::notify {
-
-using db::opt_string;
+namespace enconvert::db {
 
 std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
                                                      const std::string& owner, int lease_seconds,
@@ -97,4 +95,4 @@ std::optional<double> seconds_until_next_due(pqxx::connection& conn) {
     return std::max(0.0, r[0].as<double>());
 }
 
-}  // namespace enconvert::notify
+}  // namespace enconvert::db

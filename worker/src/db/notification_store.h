@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace enconvert::notify {
+namespace enconvert::db {
 
 struct ClaimedNotification {
     std::int64_t id = 0;
@@ -58,4 +58,4 @@ std::optional<double> seconds_until_next_due(pqxx::connection& conn);
 
 inline constexpr const char* kInterruptedError = "delivery interrupted by worker restart";
 
-}  // namespace enconvert::notify
+}  // namespace enconvert::db
