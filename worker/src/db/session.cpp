@@ -14,8 +14,27 @@ class Session::Receiver : public pqxx::notification_receiver {
     std::vector<Notification>& queue_;
 };
 
+namespace {
+
+// libpqxx 6 reconnects a lost connection by itself at its next use, which
+// would drop what this session set up (statement_timeout, plan_cache_mode)
+// and hide the gap in which NOTIFYs were lost. The owner must see the loss
+// (pqxx::broken_connection on every use) and open a new Session, which
+// sets everything up again and makes the owner look for what it missed
+// (db/reconnecting_session.h). libpqxx 7 no longer reconnects and dropped
+// this switch; 6.4 marks it deprecated.
+void never_reconnect_silently(pqxx::connection& conn) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    conn.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+}
+
+}  // namespace
+
 Session::Session(const std::string& url, const std::vector<std::string>& channels)
     : conn_(std::make_unique<pqxx::connection>(url)) {
+    never_reconnect_silently(*conn_);
     // The worker's named statements (db/prepared.h) look rows up by key or
     // by literal states, so one generic plan serves every value. PostgreSQL
     // would plan each execution anew for its first five and often after

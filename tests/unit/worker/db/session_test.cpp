@@ -1,10 +1,11 @@
 // A session's named statements are planned once (db/session.cpp sets
-// plan_cache_mode), and db::exec_named registers a statement once per
-// connection (db/prepared.h).
+// plan_cache_mode), db::exec_named registers a statement once per
+// connection (db/prepared.h), and a lost session stays lost.
 #include "db/session.h"
 
 #include <gtest/gtest.h>
 
+#include "db/job_repository.h"
 #include "db/prepared.h"
 #include "pg_fixture.h"
 
@@ -60,4 +61,33 @@ TEST_F(SessionTest, ARegisteredNameWithOtherTextIsRefused) {
     EXPECT_EQ(run_three_times(session.conn()), 0);
     pqxx::work tx(session.conn());
     EXPECT_THROW(db::exec_named(tx, "session_test_lookup", "SELECT 1"), pqxx::argument_error);
+}
+
+TEST_F(SessionTest, ALostConnectionStaysLostInsteadOfReconnectingWithoutItsSetup) {
+    db::Session session(url(), {db::kJobDoneChannel});
+    session.set_statement_timeout(std::chrono::milliseconds(1234));
+    int pid = 0;
+    {
+        pqxx::work tx(session.conn());
+        pid = tx.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+        tx.commit();
+    }
+    {
+        pqxx::connection admin(url());
+        pqxx::work tx(admin);
+        tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+        tx.commit();
+    }
+    // libpqxx 6 would reconnect on one of the next uses: a session without
+    // its statement_timeout, plan_cache_mode and missed notifications.
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_THROW(
+            {
+                pqxx::work tx(session.conn());
+                tx.exec("SELECT current_setting('statement_timeout')");
+            },
+            pqxx::broken_connection)
+            << "use " << i;
+    }
+    EXPECT_THROW(session.take_notifications(), pqxx::broken_connection);
 }
