@@ -9,6 +9,7 @@
 
 #include "db/fields.h"
 #include "db/job_repository.h"  // kTaskReadyChannel
+#include "db/prepared.h"
 #include "db/queue_admission.h"
 #include "db/site_discoveries.h"  // kDiscoveryReadyChannel
 
@@ -138,9 +139,8 @@ std::set<std::string> insert_rows(pqxx::transaction_base& tx,
         " ORDER BY input.n, u.ord)"
         // Identical notifications of one transaction are delivered once.
         " SELECT job.id, pg_notify(input.channel, '') FROM job JOIN input ON input.id = job.id";
-    tx.conn().prepare("enconvert_insert_jobs", kSql);
     std::set<std::string> ids;
-    for (const pqxx::row r : tx.exec_prepared("enconvert_insert_jobs", rows.dump()))
+    for (const pqxx::row r : exec_named(tx, "enconvert_insert_jobs", kSql, rows.dump()))
         ids.insert(r[0].as<std::string>());
     return ids;
 }

@@ -47,9 +47,8 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         "LEFT JOIN notifications n ON n.job_id = j.id AND n.type = t.type "
         "WHERE t.target IS NOT NULL AND t.target <> '')::text "
         "FROM jobs j WHERE id = $1 AND account_id = $2";
-    conn.prepare("enconvert_load_job", kSql);
     pqxx::nontransaction tx(conn);
-    const pqxx::result j = tx.exec_prepared("enconvert_load_job", job_id, account_id);
+    const pqxx::result j = exec_named(tx, "enconvert_load_job", kSql, job_id, account_id);
     if (j.empty()) return std::nullopt;
     JobView v;
     v.id = j[0][0].as<std::string>();
@@ -103,9 +102,8 @@ std::optional<std::string> find_client_job(pqxx::connection& conn, const std::st
     static const std::string kSql =
         "SELECT id FROM jobs WHERE account_id = $1 AND client_id = $2 "
         "ORDER BY created_at DESC, id DESC LIMIT 1";
-    conn.prepare("enconvert_find_client_job", kSql);
     pqxx::nontransaction tx(conn);
-    const pqxx::result r = tx.exec_prepared("enconvert_find_client_job", account_id, client_id);
+    const pqxx::result r = exec_named(tx, "enconvert_find_client_job", kSql, account_id, client_id);
     if (r.empty()) return std::nullopt;
     return r[0][0].as<std::string>();
 }

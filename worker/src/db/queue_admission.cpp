@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "db/prepared.h"
+
 namespace enconvert::db {
 
 namespace {
@@ -20,20 +22,20 @@ QueueTally read_queue(pqxx::transaction_base& tx, const std::vector<std::int64_t
     if (limits.account_max_tasks > 0) {
         // A function scan yields the array in its order: the locks are
         // taken in account order.
-        tx.conn().prepare("enconvert_lock_account_queues",
-                          "SELECT pg_advisory_xact_lock($1, (a::bigint % 2147483647)::int) "
-                          "FROM jsonb_array_elements_text($2::jsonb) AS a");
-        tx.exec_prepared("enconvert_lock_account_queues", kAdmissionLockSpace, ids);
+        exec_named(tx, "enconvert_lock_account_queues",
+                   "SELECT pg_advisory_xact_lock($1, (a::bigint % 2147483647)::int) "
+                   "FROM jsonb_array_elements_text($2::jsonb) AS a",
+                   kAdmissionLockSpace, ids);
     }
     // Prepared: planned once per connection, not once per group.
-    tx.conn().prepare(
-        "enconvert_read_queue",
+    const pqxx::result rows = exec_named(
+        tx, "enconvert_read_queue",
         "SELECT a::bigint, coalesce(q.unfinished, 0), "
         "       CASE WHEN $2 THEN (SELECT coalesce(sum(unfinished), 0) FROM queue_counts) "
         "            ELSE 0 END::bigint "
         "FROM jsonb_array_elements_text($1::jsonb) AS a "
-        "LEFT JOIN queue_counts q ON q.account_id = a::bigint");
-    const pqxx::result rows = tx.exec_prepared("enconvert_read_queue", ids, limits.max_tasks > 0);
+        "LEFT JOIN queue_counts q ON q.account_id = a::bigint",
+        ids, limits.max_tasks > 0);
     for (const pqxx::row r : rows) {
         tally.accounts[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
         tally.global = r[2].as<std::int64_t>();
