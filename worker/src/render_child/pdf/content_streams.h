@@ -6,10 +6,13 @@
 #include <functional>
 #include <memory>
 #include <qpdf/Buffer.hh>
+#include <qpdf/BufferInputSource.hh>
+#include <qpdf/Pl_Buffer.hh>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFObjectHandle.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 #include <qpdf/QPDFPageObjectHelper.hh>
+#include <qpdf/QPDFTokenizer.hh>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,36 @@ inline void for_each_content_stream(
                 QPDFObjectHandle resources = form.getDict().getKey("/Resources");
                 visit(helper, resources.isDictionary() ? resources.getKey("/Font") : page_fonts);
             });
+    }
+}
+
+// Hands every token of a page's or form's content to `visit`, white space
+// and comments left out. qpdf's tokenizer in pull mode, as its own token
+// filters use it, without their pipeline: a filter is also handed every
+// white-space token and a fresh context string per token, which made a
+// scan take twice as long (PostgreSQL manual pages: 585 KB of content a
+// PDF, 28 ms through a TokenFilter, 11.5 ms reading tokens directly).
+template <typename Visit>
+void for_each_token(QPDFPageObjectHelper& contents, Visit&& visit) {
+    Pl_Buffer collected("content stream");
+    contents.pipeContents(&collected);
+    std::shared_ptr<Buffer> bytes = collected.getBufferSharedPointer();
+    if (!bytes) return;
+    auto input = std::make_shared<BufferInputSource>("content stream", bytes.get());
+    QPDFTokenizer tokenizer;
+    tokenizer.allowEOF();
+    const std::string context = "content stream";
+    for (;;) {
+        const QPDFTokenizer::Token token = tokenizer.readToken(input, context, true);
+        if (token.getType() == QPDFTokenizer::tt_eof) return;
+        visit(token);
+        if (token.isWord("ID")) {
+            // An inline image's data follows the one white-space byte
+            // after ID, up to EI: read as one token, as qpdf's filters do.
+            char space = ' ';
+            input->read(&space, 1);
+            tokenizer.expectInlineImage(input);
+        }
     }
 }
 

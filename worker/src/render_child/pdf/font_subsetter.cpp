@@ -24,6 +24,9 @@ using Glyphs = std::set<std::uint32_t>;
 struct Shown {
     Glyphs glyphs;
     std::set<std::uint32_t> codes;
+    // Codes already counted: a page shows the same few hundred codes tens
+    // of thousands of times, and a set lookup each time showed in profiles.
+    std::vector<bool> seen = std::vector<bool>(0x10000);
 };
 
 // A composite (Type0) font whose program we can subset: where its program
@@ -62,22 +65,19 @@ std::optional<CompositeFont> analyse(QPDFObjectHandle font) {
 }
 
 // Collects the codes shown with each font of one content stream, tracking
-// Tf through q/Q (the font is part of the graphics state). Reads tokens,
-// not parsed objects: qpdf's object parser allocates an object for every
-// operand of every operator, which made this scan the largest part of the
-// PDF post-processing; only Tf's font name and the shown strings matter.
-class TextScanner : public QPDFObjectHandle::TokenFilter {
+// Tf through q/Q (the font is part of the graphics state). Reads tokens
+// (for_each_token), not parsed objects: qpdf's object parser allocates an
+// object for every operand of every operator, which made this scan the
+// largest part of the PDF post-processing; only Tf's font name and the
+// shown strings matter.
+class TextScanner {
   public:
     TextScanner(QPDFObjectHandle fonts, std::map<QPDFObjGen, std::pair<CompositeFont, Shown>>& out)
         : fonts_(fonts), out_(out) {}
 
-    void handleToken(const QPDFTokenizer::Token& token) override {
+    void operator()(const QPDFTokenizer::Token& token) {
         const QPDFTokenizer::token_type_e type = token.getType();
         switch (type) {
-            case QPDFTokenizer::tt_space:
-            case QPDFTokenizer::tt_comment:
-            case QPDFTokenizer::tt_eof:
-                return;
             case QPDFTokenizer::tt_array_open:
             case QPDFTokenizer::tt_dict_open:
                 if (depth_++ == 0) operand(type == QPDFTokenizer::tt_array_open, false);
@@ -152,16 +152,18 @@ class TextScanner : public QPDFObjectHandle::TokenFilter {
     void show(const std::string& bytes) {
         if (!font_.current) return;
         const std::string& map = font_.current->first.cid_to_gid;
+        Shown& shown = font_.current->second;
         for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
             const std::uint32_t cid = (static_cast<unsigned char>(bytes[i]) << 8) |
                                       static_cast<unsigned char>(bytes[i + 1]);
-            font_.current->second.codes.insert(cid);
+            if (shown.seen[cid]) continue;
+            shown.seen[cid] = true;
+            shown.codes.insert(cid);
             if (map.empty()) {
-                font_.current->second.glyphs.insert(cid);
+                shown.glyphs.insert(cid);
             } else if (2 * cid + 1 < map.size()) {
-                font_.current->second.glyphs.insert(
-                    (static_cast<unsigned char>(map[2 * cid]) << 8) |
-                    static_cast<unsigned char>(map[2 * cid + 1]));
+                shown.glyphs.insert((static_cast<unsigned char>(map[2 * cid]) << 8) |
+                                    static_cast<unsigned char>(map[2 * cid + 1]));
             }
         }
     }
@@ -218,8 +220,7 @@ FontStats subset_fonts(QPDF& pdf) {
     // Font object -> (how to read it, glyphs used).
     std::map<QPDFObjGen, std::pair<CompositeFont, Shown>> used;
     for_each_content_stream(pdf, [&](QPDFPageObjectHelper& contents, QPDFObjectHandle fonts) {
-        TextScanner scanner(fonts, used);
-        contents.filterContents(&scanner);
+        for_each_token(contents, TextScanner(fonts, used));
     });
 
     // Group identical programs: the first stream of a group is kept and
