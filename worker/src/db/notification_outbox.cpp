@@ -4,8 +4,6 @@
 
 namespace enconvert::db {
 
-using nlohmann::json;
-
 int enqueue_notifications(pqxx::transaction_base& tx, const std::string& job_id) {
     // ON CONFLICT: the unique (job_id, type) makes a second call a no-op, so
     // the job's owner can never send a notification twice.
