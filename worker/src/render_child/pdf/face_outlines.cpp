@@ -48,7 +48,7 @@ hb_draw_funcs_t* on_curve_point_funcs() {
 
 }  // namespace
 
-std::optional<FaceOutlines> FaceOutlines::open(const std::string& program, unsigned index) {
+std::optional<FaceOutlines> FaceOutlines::open(std::string_view program, unsigned index) {
     HbBlobPtr blob(hb_blob_create_or_fail(program.data(), static_cast<unsigned>(program.size()),
                                           HB_MEMORY_MODE_READONLY, nullptr, nullptr));
     if (!blob || index >= hb_face_count(blob.get())) return std::nullopt;

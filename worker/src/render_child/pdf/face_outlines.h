@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "render_child/pdf/hb_ptr.h"
@@ -32,7 +33,7 @@ class FaceOutlines {
   public:
     // nullopt if `program` (which must outlive the object) has no face
     // `index` with outlines HarfBuzz can read.
-    static std::optional<FaceOutlines> open(const std::string& program, unsigned index);
+    static std::optional<FaceOutlines> open(std::string_view program, unsigned index);
 
     unsigned glyph_count() const;
     double advance(std::uint32_t glyph) const;

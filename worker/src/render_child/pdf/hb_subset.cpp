@@ -13,8 +13,8 @@ constexpr const char* kDroppedTables[] = {"GSUB", "GPOS", "GDEF", "BASE", "JSTF"
 
 }  // namespace
 
-std::optional<std::string> subset_font(const std::string& font,
-                                       const std::set<std::uint32_t>& glyphs, unsigned face_index) {
+std::optional<std::string> subset_font(std::string_view font, const std::set<std::uint32_t>& glyphs,
+                                       unsigned face_index) {
     // The blob borrows `font`, which outlives every use below.
     HbBlobPtr blob(hb_blob_create_or_fail(font.data(), static_cast<unsigned>(font.size()),
                                           HB_MEMORY_MODE_READONLY, nullptr, nullptr));

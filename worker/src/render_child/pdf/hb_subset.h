@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace enconvert::render_child::pdf {
 
@@ -12,8 +13,7 @@ namespace enconvert::render_child::pdf {
 // glyph ids unchanged, hinting and layout tables dropped (a PDF positions
 // every glyph itself). `face_index` picks a face of a collection (.ttc);
 // the result is that face alone. nullopt when HarfBuzz cannot subset it.
-std::optional<std::string> subset_font(const std::string& font,
-                                       const std::set<std::uint32_t>& glyphs,
+std::optional<std::string> subset_font(std::string_view font, const std::set<std::uint32_t>& glyphs,
                                        unsigned face_index = 0);
 
 }  // namespace enconvert::render_child::pdf

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <map>
+#include <mutex>
 #include <numbers>
 #include <optional>
 #include <qpdf/Pl_Buffer.hh>
@@ -14,10 +14,12 @@
 #include <qpdf/QPDFTokenizer.hh>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "render_child/pdf/content_streams.h"
 #include "render_child/pdf/face_outlines.h"
+#include "render_child/pdf/hb_ptr.h"
 #include "render_child/pdf/hb_subset.h"
 #include "render_child/pdf/system_fonts.h"
 #include "render_child/pdf/to_unicode.h"
@@ -292,15 +294,14 @@ std::optional<Match> match_face(QPDFObjectHandle font, const std::set<unsigned>&
     return match;
 }
 
-// A font file whole, in one read (CJK collections are tens of megabytes);
-// empty if it cannot be read.
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) return {};
-    std::string bytes(static_cast<std::size_t>(in.tellg()), '\0');
-    in.seekg(0);
-    if (!in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) return {};
-    return bytes;
+// A font file mapped, not read: CJK collections are tens of megabytes, and
+// reading one into fresh memory for each document (zeroing, copying, page
+// faults) was a tenth of the renderer child's CPU on the bench's page mix.
+// The pages come from the page cache, shared by every child. An empty blob
+// if the file cannot be mapped.
+HbBlobPtr map_file(const std::string& path) {
+    HbBlobPtr blob(hb_blob_create_from_file_or_fail(path.c_str()));
+    return blob ? std::move(blob) : HbBlobPtr(hb_blob_get_empty());
 }
 
 QPDFObjectHandle number(double v) {
@@ -522,22 +523,32 @@ std::string postscript_name(QPDFObjectHandle font) {
     return tagged ? full.substr(7) : full;
 }
 
-// The installed faces one rewrite looks at, each file read and opened
-// once: pages often hold several Type 3 fonts of one face (Noto CJK:
-// one per 256 glyphs), and CJK files are tens of megabytes.
+// The installed faces the rewrites look at, each file mapped and opened
+// once for the life of the process: pages often hold several Type 3 fonts
+// of one face (Noto CJK: one per 256 glyphs), the same faces come back
+// document after document, and CJK files are tens of megabytes. Bounded by
+// the faces installed; used under its lock.
 class FaceCache {
   public:
     using Key = std::pair<std::string, unsigned>;  // file, face index
+
+    static FaceCache& shared() {
+        static FaceCache cache;
+        return cache;
+    }
+    std::mutex& lock() { return lock_; }
 
     const std::vector<SystemFace>& faces_named(const std::string& name) {
         auto it = names_.find(name);
         if (it == names_.end()) it = names_.emplace(name, find_system_faces(name)).first;
         return it->second;
     }
-    const std::string& program(const std::string& file) {
+    std::string_view program(const std::string& file) {
         auto it = programs_.find(file);
-        if (it == programs_.end()) it = programs_.emplace(file, read_file(file)).first;
-        return it->second;
+        if (it == programs_.end()) it = programs_.emplace(file, map_file(file)).first;
+        unsigned size = 0;
+        const char* data = hb_blob_get_data(it->second.get(), &size);
+        return {data ? data : "", size};
     }
     const FaceOutlines* outlines(const SystemFace& face) {
         const Key key{face.file, face.index};
@@ -548,10 +559,27 @@ class FaceCache {
     }
 
   private:
+    FaceCache() = default;
+
+    std::mutex lock_;
     std::map<std::string, std::vector<SystemFace>> names_;
-    std::map<std::string, std::string> programs_;  // the outlines borrow these
+    std::map<std::string, HbBlobPtr> programs_;  // the outlines borrow these
     std::map<Key, std::optional<FaceOutlines>> outlines_;
 };
+
+// Whether a page, or a form the pages draw, selects a Type 3 font. Walks
+// the resources: QPDF::getAllObjects would read and resolve every object
+// of the file first (4 % of the child's CPU on the bench's page mix, for
+// documents that mostly have none).
+bool draws_type3(QPDF& pdf) {
+    bool found = false;
+    for_each_content_stream(pdf, [&](QPDFPageObjectHelper&, QPDFObjectHandle fonts) {
+        if (found || !fonts.isDictionary()) return;
+        for (auto& [name, font] : fonts.ditems())
+            if (is_type3(font)) found = true;
+    });
+    return found;
+}
 
 // A Type 3 font matched to a face, waiting for that face's program.
 struct Matched {
@@ -563,8 +591,7 @@ struct Matched {
 Type3Stats replace_in(QPDF& pdf) {
     Type3Stats stats;
     // Most documents have none: no content stream is parsed for them.
-    const std::vector<QPDFObjectHandle> objects = pdf.getAllObjects();
-    if (std::none_of(objects.begin(), objects.end(), is_type3)) return stats;
+    if (!draws_type3(pdf)) return stats;
     Candidates candidates;
     std::set<QPDFObjGen> visited;
     for_each_content_stream(pdf, [&](QPDFPageObjectHelper& contents, QPDFObjectHandle fonts) {
@@ -576,7 +603,8 @@ Type3Stats replace_in(QPDF& pdf) {
     const std::set<QPDFObjGen> elsewhere = used_elsewhere(pdf, visited);
 
     // Each font against the installed faces under its name, first match wins.
-    FaceCache cache;
+    FaceCache& cache = FaceCache::shared();
+    const std::lock_guard<std::mutex> hold(cache.lock());
     std::vector<Matched> matched;
     for (const auto& [objgen, usage] : candidates) {
         if (elsewhere.count(objgen) || usage.codes.empty()) continue;
