@@ -69,7 +69,19 @@ def machine():
             "os": f"Debian {debian}, Linux {platform.release()}",
             "nginx": _first_line(["nginx", "-v"]),
             "postgresql": _first_line([postgres_binary("postgres"), "--version"]),
-            "chromium": _first_line(["/usr/bin/chromium", "--version"])}
+            "chromium": _first_line(["/usr/bin/chromium", "--version"]),
+            "shmem_thp": shmem_thp()}
+
+
+def shmem_thp():
+    """The host's huge-page setting for shared memory (scripts/tune-host.sh):
+    it moves our CPU per page by a sixth, so results must say it."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/shmem_enabled") as f:
+            found = re.search(r"\[(\w+)\]", f.read())
+        return found.group(1) if found else "?"
+    except OSError:
+        return "?"
 
 
 def postgres_binary(name):
@@ -127,7 +139,8 @@ def bench_markdown(s):
 
 def machine_text(m):
     return (f"{m['cpus']} CPUs ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}; "
-            f"{m['nginx']}; {m['postgresql']}; {m['chromium']}")
+            f"{m['nginx']}; {m['postgresql']}; {m['chromium']}"
+            + (f"; shared-memory huge pages: {m['shmem_thp']}" if m.get("shmem_thp") else ""))
 
 
 def block(found, kept=None, kept_machine=None):

@@ -1,0 +1,65 @@
+"""scripts/tune-host.sh against a stand-in for the sysfs file (the real one
+is host-wide: tests must not change it)."""
+import os
+import subprocess
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "tune-host.sh")
+OFFER = "always within_size advise {never} deny force\n"
+
+
+def run(tmp_path, *args, content=None, mode=None):
+    path = tmp_path / "shmem_enabled"
+    if content is not None:
+        path.write_text(content)
+    if mode is not None:
+        path.chmod(mode)
+    env = dict(os.environ, ENCONVERT_SHMEM_THP_FILE=str(path))
+    r = subprocess.run(["bash", SCRIPT, *args], env=env, capture_output=True, text=True)
+    return r, path
+
+
+def test_check_reports_an_untuned_host(tmp_path):
+    r, _ = run(tmp_path, "check", content=OFFER.replace("{never}", "[never]"))
+    assert r.returncode == 1
+    assert "shmem_enabled: never" in r.stdout
+    assert "apply" in r.stderr
+
+
+def test_check_accepts_within_size(tmp_path):
+    r, _ = run(tmp_path, "check", content="always [within_size] advise never deny force\n")
+    assert r.returncode == 0, r.stderr
+    assert "shmem_enabled: within_size" in r.stdout
+
+
+def test_apply_writes_within_size(tmp_path):
+    # A plain file keeps what was written; the kernel's shows it bracketed.
+    r, path = run(tmp_path, "apply", content=OFFER.replace("{never}", "[never]"))
+    assert r.returncode == 0, r.stderr
+    assert path.read_text().strip() == "within_size"
+
+
+def test_apply_refuses_a_kernel_without_the_value(tmp_path):
+    r, path = run(tmp_path, "apply", content="always advise [never]\n")
+    assert r.returncode == 2
+    assert "no 'within_size'" in r.stderr
+    assert path.read_text() == "always advise [never]\n"
+
+
+def test_apply_without_permission_says_so(tmp_path):
+    if os.geteuid() == 0:
+        # root writes read-only files: a directory in the file's place
+        # cannot be written by anyone.
+        (tmp_path / "shmem_enabled").mkdir()
+        r, _ = run(tmp_path, "apply")
+        assert r.returncode == 2
+        return
+    r, _ = run(tmp_path, "apply", content=OFFER.replace("{never}", "[never]"), mode=0o444)
+    assert r.returncode == 2
+    assert "run as root" in r.stderr
+
+
+def test_missing_file_and_bad_usage(tmp_path):
+    r, _ = run(tmp_path, "check")
+    assert r.returncode == 2 and "not readable" in r.stderr
+    r, _ = run(tmp_path, "frobnicate", content=OFFER)
+    assert r.returncode == 2 and "usage" in r.stderr
