@@ -527,7 +527,7 @@ std::string postscript_name(QPDFObjectHandle font) {
 // once for the life of the process: pages often hold several Type 3 fonts
 // of one face (Noto CJK: one per 256 glyphs), the same faces come back
 // document after document, and CJK files are tens of megabytes. Bounded by
-// the faces installed; used under its lock.
+// the faces installed (the names looked up are capped); used under its lock.
 class FaceCache {
   public:
     using Key = std::pair<std::string, unsigned>;  // file, face index
@@ -538,9 +538,16 @@ class FaceCache {
     }
     std::mutex& lock() { return lock_; }
 
+    // The reference stays valid until the next call.
     const std::vector<SystemFace>& faces_named(const std::string& name) {
         auto it = names_.find(name);
-        if (it == names_.end()) it = names_.emplace(name, find_system_faces(name)).first;
+        if (it == names_.end()) {
+            // The names come from the pages (a web font's name, any page's
+            // choice): forgotten now and then so that they cannot pile up;
+            // the lookup is cheap, the files and faces stay.
+            if (names_.size() >= kMaxNames) names_.clear();
+            it = names_.emplace(name, find_system_faces(name)).first;
+        }
         return it->second;
     }
     std::string_view program(const std::string& file) {
@@ -559,6 +566,8 @@ class FaceCache {
     }
 
   private:
+    static constexpr std::size_t kMaxNames = 1024;
+
     FaceCache() = default;
 
     std::mutex lock_;
