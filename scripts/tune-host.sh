@@ -20,9 +20,17 @@ current() {
     sed -n 's/.*\[\([a-z_]*\)\].*/\1/p' "$file"
 }
 
+readable_file() {
+    # -f as well as -r: as root, -r is true of a directory too.
+    [ -f "$file" ] && [ -r "$file" ] || {
+        echo "tune-host: $file not readable (no THP in this kernel?)" >&2
+        exit 2
+    }
+}
+
 case "${1:-}" in
 check)
-    [ -r "$file" ] || { echo "tune-host: $file not readable (no THP in this kernel?)" >&2; exit 2; }
+    readable_file
     now=$(current)
     echo "shmem_enabled: ${now:-unknown}"
     case "$now" in
@@ -31,7 +39,7 @@ check)
     esac
     ;;
 apply)
-    [ -r "$file" ] || { echo "tune-host: $file not readable (no THP in this kernel?)" >&2; exit 2; }
+    readable_file
     grep -qw "$wanted" "$file" || { echo "tune-host: this kernel offers no '$wanted' in $file" >&2; exit 2; }
     before=$(current)
     if ! echo "$wanted" 2>/dev/null >"$file"; then

@@ -1,7 +1,9 @@
 """scripts/tune-host.sh against a stand-in for the sysfs file (the real one
 is host-wide: tests must not change it)."""
 import os
+import shutil
 import subprocess
+import tempfile
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "tune-host.sh")
 OFFER = "always within_size advise {never} deny force\n"
@@ -46,16 +48,39 @@ def test_apply_refuses_a_kernel_without_the_value(tmp_path):
 
 
 def test_apply_without_permission_says_so(tmp_path):
-    if os.geteuid() == 0:
-        # root writes read-only files: a directory in the file's place
-        # cannot be written by anyone.
-        (tmp_path / "shmem_enabled").mkdir()
-        r, _ = run(tmp_path, "apply")
+    content = OFFER.replace("{never}", "[never]")
+    if os.geteuid() != 0:
+        r, _ = run(tmp_path, "apply", content=content, mode=0o444)
         assert r.returncode == 2
+        assert "run as root" in r.stderr
         return
-    r, _ = run(tmp_path, "apply", content=OFFER.replace("{never}", "[never]"), mode=0o444)
-    assert r.returncode == 2
-    assert "run as root" in r.stderr
+    # root writes read-only files: run the script as nobody, on a file
+    # nobody may read but not write, in a directory nobody may enter.
+    shared = tempfile.mkdtemp(prefix="tune-host-")
+    try:
+        os.chmod(shared, 0o755)
+        path = os.path.join(shared, "shmem_enabled")
+        with open(path, "w") as f:
+            f.write(content)
+        os.chmod(path, 0o444)
+        env = dict(os.environ, ENCONVERT_SHMEM_THP_FILE=path)
+        r = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             "bash", SCRIPT, "apply"],
+            env=env, capture_output=True, text=True)
+        assert r.returncode == 2, r.stderr
+        assert "run as root" in r.stderr
+        assert open(path).read() == content
+    finally:
+        shutil.rmtree(shared)
+
+
+def test_a_directory_in_the_files_place_is_not_readable(tmp_path):
+    (tmp_path / "shmem_enabled").mkdir()
+    for command in ("check", "apply"):
+        r, _ = run(tmp_path, command)
+        assert r.returncode == 2
+        assert "not readable" in r.stderr
 
 
 def test_missing_file_and_bad_usage(tmp_path):
