@@ -19,7 +19,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 from receivers import HttpsReceiver, TestCA  # noqa: E402
-from stack import Stack  # noqa: E402
+from stack import Stack, wait_for_log_entry  # noqa: E402
 
 JOBS = int(os.environ.get("BENCH_NOTIFY_JOBS", "1000"))
 EXTRA = os.environ.get("BENCH_NOTIFY_EXTRA", "")
@@ -36,16 +36,6 @@ def psql(stack, sql):
         cmd += ["-U", user]
     return subprocess.run(cmd, input=sql, capture_output=True, text=True,
                           check=True).stdout.strip()
-
-
-def wait_for_log(path, text, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open(path, errors="replace") as f:
-            if text in f.read():
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{text!r} not in {path} after {timeout}s")
 
 
 def insert_terminal_jobs(stack, callback_url, n):
@@ -89,7 +79,9 @@ def main():
         stack.start()
         # /v1/health answers before the renderers (and then the notifier)
         # are up: start the clock only once the notifier listens.
-        wait_for_log(os.path.join(home, "log", "worker-1.log"), "[notifier] started")
+        log = os.path.join(home, "log", "worker-1.log")
+        if not wait_for_log_entry(log, 120, component="notifier", msg="started"):
+            raise RuntimeError(f"the notifier did not start: no such line in {log} after 120 s")
         callback = receiver.url + "/hook/ok"
         insert_terminal_jobs(stack, callback, JOBS)
         t0 = time.monotonic()
