@@ -74,7 +74,7 @@ HttpAnswer perform(CURL* handle, const std::string& url, const std::vector<std::
                    Sink& sink, const std::string& file_name) {
     ResetWhenDone reset{handle};
     char error_text[CURL_ERROR_SIZE] = "";
-    CurlHeaders header_list;
+    curl::CurlSlist header_list;
     for (const auto& line : headers) header_list.append(line);
     // curl would otherwise wait for a 100 Continue before sending a large body.
     header_list.append("Expect:");
@@ -117,9 +117,7 @@ HttpAnswer perform(CURL* handle, const std::string& url, const std::vector<std::
 
 }  // namespace
 
-HttpClient::HttpClient() : handle_(curl_easy_init()) {
-    if (!handle_) throw std::runtime_error("libcurl could not create a transfer");
-}
+HttpClient::HttpClient() : handle_(curl::make_easy()) {}
 
 HttpAnswer HttpClient::get(const std::string& url, const std::vector<std::string>& headers) {
     Sink sink;
@@ -152,14 +150,14 @@ HttpAnswer HttpClient::download(const std::string& url, const std::filesystem::p
 }
 
 std::string origin_of(const std::string& url) {
-    CurlUrl parsed(curl_url());
+    curl::CurlUrl parsed(curl_url());
     if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
         return url;
     }
     auto part = [&](CURLUPart which) {
         char* text = nullptr;
         if (curl_url_get(parsed.get(), which, &text, 0) != CURLUE_OK) return std::string();
-        CurlString owned(text);
+        curl::CurlString owned(text);
         return std::string(owned.get());
     };
     std::string origin = part(CURLUPART_SCHEME) + "://" + part(CURLUPART_HOST);

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "curl_handles.h"
+#include "curl/curl_handles.h"
 #include "http_answer.h"
 
 namespace enconvert::cli {
@@ -27,7 +27,7 @@ class HttpClient {
     HttpAnswer download(const std::string& url, const std::filesystem::path& file);
 
   private:
-    CurlEasy handle_;
+    curl::CurlEasy handle_;
 };
 
 // "scheme://host[:port]" of `url`, for messages that must not repeat a

@@ -12,7 +12,7 @@
 #include "cli_error.h"
 #include "command_line.h"
 #include "convert_command.h"
-#include "curl_handles.h"
+#include "curl/curl_handles.h"
 #include "http_client.h"
 #include "service_settings.h"
 #include "status_command.h"
@@ -29,7 +29,8 @@ int run(const std::vector<std::string>& args) {
     }
     const ServiceSettings settings =
         settings_from_environment([](const char* name) { return std::getenv(name); });
-    CurlGlobal curl;
+    // Once, before any handle; curl_global_cleanup is left to the exit.
+    enconvert::curl::ensure_curl_global_init();
     HttpClient http;
     ApiClient api(http, settings);
     if (const auto* status = std::get_if<StatusOptions>(&command)) {

@@ -3,7 +3,7 @@
 #include <curl/curl.h>
 
 #include "cli_error.h"
-#include "curl_handles.h"
+#include "curl/curl_handles.h"
 
 namespace enconvert::cli {
 
@@ -12,7 +12,7 @@ namespace {
 std::string url_part(CURLU* url, CURLUPart which) {
     char* text = nullptr;
     if (curl_url_get(url, which, &text, 0) != CURLUE_OK) return "";
-    CurlString owned(text);
+    curl::CurlString owned(text);
     return owned.get();
 }
 
@@ -24,7 +24,7 @@ CliError bad_url(const std::string& base_url, const std::string& why) {
 }  // namespace
 
 std::string normalized_base_url(const std::string& base_url) {
-    CurlUrl url(curl_url());
+    curl::CurlUrl url(curl_url());
     if (!url) throw std::bad_alloc();
     if (curl_url_set(url.get(), CURLUPART_URL, base_url.c_str(), 0) != CURLUE_OK) {
         throw bad_url(base_url, "is not a URL");

@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "crawl/url.h"
-#include "notify/curl_handles.h"
+#include "curl/curl_handles.h"
 
 namespace enconvert::crawl {
 
@@ -94,7 +94,7 @@ std::string lower(std::string s) {
 }  // namespace
 
 CurlFetcher::CurlFetcher(Settings settings) : settings_(std::move(settings)) {
-    notify::ensure_curl_global_init();
+    curl::ensure_curl_global_init();
 }
 
 FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::milliseconds budget,
@@ -129,8 +129,8 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
         state.pinned = resolved.address;
         state.cancel = settings_.cancel;
         std::array<char, CURL_ERROR_SIZE> errbuf{};
-        notify::CurlEasy easy = notify::make_easy();
-        notify::CurlSlist connect_to;
+        curl::CurlEasy easy = curl::make_easy();
+        curl::CurlSlist connect_to;
         CURL* h = easy.get();
         set(h, CURLOPT_URL, parsed->url.c_str());
         set(h, CURLOPT_PROTOCOLS_STR, "http,https");

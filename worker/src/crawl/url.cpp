@@ -4,15 +4,15 @@
 #include <cctype>
 #include <new>
 
-#include "notify/curl_handles.h"
+#include "curl/curl_handles.h"
 #include "util/percent_encoding.h"
 
 namespace enconvert::crawl {
 
 namespace {
 
-using notify::CurlString;
-using notify::CurlUrl;
+using curl::CurlString;
+using curl::CurlUrl;
 
 // Links carry raw UTF-8 and stray spaces that curl_url_set refuses; encode
 // them (and only them) so such links are still followed. Existing %XX stays.

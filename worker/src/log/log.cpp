@@ -1,6 +1,5 @@
 #include "log/log.h"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -9,6 +8,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
+
+#include "curl/curl_handles.h"
 
 namespace enconvert::log {
 
@@ -30,13 +31,6 @@ std::string utc_timestamp() {
     std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
     return stamp;
 }
-
-struct UrlDeleter {
-    void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-struct CurlStringDeleter {
-    void operator()(char* s) const { curl_free(s); }
-};
 
 }  // namespace
 
@@ -112,7 +106,7 @@ void write(Level level, std::string_view component, std::string_view message, Fi
 }
 
 std::string redact_url(std::string_view url) {
-    std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
+    curl::CurlUrl u(curl_url());
     if (!u) return "-";
     const std::string text(url);
     if (curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) return "-";
@@ -121,7 +115,7 @@ std::string redact_url(std::string_view url) {
         curl_url_set(u.get(), part, nullptr, 0);
     char* raw = nullptr;
     if (curl_url_get(u.get(), CURLUPART_URL, &raw, 0) != CURLUE_OK) return "-";
-    std::unique_ptr<char, CurlStringDeleter> out(raw);
+    curl::CurlString out(raw);
     return out.get();
 }
 

@@ -4,7 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "notify/curl_handles.h"
+#include "curl/curl_handles.h"
 
 namespace enconvert::notify {
 
@@ -22,8 +22,8 @@ bool read_file(const std::string& path, std::string& out) {
 }  // namespace
 
 std::string system_ca_bundle_path() {
-    ensure_curl_global_init();
-    CurlEasy h = make_easy();
+    curl::ensure_curl_global_init();
+    curl::CurlEasy h = curl::make_easy();
     char* path = nullptr;
     // CURLINFO_CAINFO (7.84+) reports the built-in default.
     if (curl_easy_getinfo(h.get(), CURLINFO_CAINFO, &path) == CURLE_OK && path != nullptr) {

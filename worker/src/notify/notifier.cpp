@@ -43,7 +43,7 @@ Notifier::Notifier(NotifierSettings settings, storage::Presigner presigner)
       lease_seconds_(settings_.options.effective_lease_seconds()),
       session_(settings_.database_url, {db::kNotifyChannel}, "notifier"),
       rng_(std::random_device{}()),
-      multi_((ensure_curl_global_init(), make_multi())) {
+      multi_((curl::ensure_curl_global_init(), curl::make_multi())) {
     curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
                       static_cast<long>(settings_.options.max_concurrent));
 }

@@ -15,10 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "curl/curl_handles.h"
 #include "db/notification_store.h"
 #include "db/reconnecting_session.h"
 #include "net/address_policy.h"
-#include "notify/curl_handles.h"
 #include "notify/notifier_config.h"
 #include "notify/transfer.h"
 #include "storage/presign.h"
@@ -88,7 +88,7 @@ class Notifier {
 
     // Declared before the work in flight: destroyed after it, because easy
     // handles are removed from it and resolver threads wake it.
-    CurlMulti multi_;
+    curl::CurlMulti multi_;
     std::map<std::int64_t, db::ClaimedNotification> rows_;  // by notification id
     std::map<std::int64_t, std::unique_ptr<Transfer>> transfers_;
     std::vector<PendingWebhook> resolving_;

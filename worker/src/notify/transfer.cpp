@@ -42,7 +42,7 @@ bool is_tls_error(CURLcode rc) {
 }  // namespace
 
 std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::string& error) {
-    CurlUrl u(curl_url());
+    curl::CurlUrl u(curl_url());
     if (!u) throw std::bad_alloc();
     if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
         error = "invalid_url";
@@ -53,7 +53,7 @@ std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::st
         error = "invalid_url";
         return std::nullopt;
     }
-    CurlString scheme(raw);
+    curl::CurlString scheme(raw);
     if (std::strcmp(scheme.get(), "https") != 0) {
         error = "insecure_url";  // the contract: HTTP URLs are rejected
         return std::nullopt;
@@ -62,14 +62,14 @@ std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::st
         error = "invalid_url";
         return std::nullopt;
     }
-    CurlString host(raw);
+    curl::CurlString host(raw);
     CallbackTarget t;
     t.host = host.get();
     if (t.host.size() > 2 && t.host.front() == '[' && t.host.back() == ']') {
         t.host = t.host.substr(1, t.host.size() - 2);
     }
     if (curl_url_get(u.get(), CURLUPART_PORT, &raw, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-        CurlString port(raw);
+        curl::CurlString port(raw);
         t.port = std::atoi(port.get());
     }
     if (t.host.empty() || t.port <= 0 || t.port > 65535) {
@@ -80,7 +80,7 @@ std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::st
 }
 
 Transfer::Transfer(std::int64_t id, Kind kind, int timeout_seconds)
-    : id_(id), kind_(kind), timeout_seconds_(timeout_seconds), easy_(make_easy()) {}
+    : id_(id), kind_(kind), timeout_seconds_(timeout_seconds), easy_(curl::make_easy()) {}
 
 std::size_t Transfer::discard(char*, std::size_t size, std::size_t n, void*) {
     return size * n;  // the receiver's answer body is not used

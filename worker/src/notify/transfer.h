@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "curl/curl_handles.h"
 #include "net/address_policy.h"
-#include "notify/curl_handles.h"
 #include "notify/retry_policy.h"
 
 namespace enconvert::notify {
@@ -74,11 +74,11 @@ class Transfer {
     std::int64_t id_;
     Kind kind_;
     int timeout_seconds_;
-    CurlEasy easy_;
-    CurlSlist headers_;     // webhook request headers
-    CurlSlist connect_to_;  // the address pin
-    CurlSlist recipients_;  // SMTP RCPT TO
-    std::string body_;      // webhook body or the mail message
+    curl::CurlEasy easy_;
+    curl::CurlSlist headers_;     // webhook request headers
+    curl::CurlSlist connect_to_;  // the address pin
+    curl::CurlSlist recipients_;  // SMTP RCPT TO
+    std::string body_;            // webhook body or the mail message
     std::size_t read_offset_ = 0;
     std::array<char, CURL_ERROR_SIZE> errbuf_{};
 };

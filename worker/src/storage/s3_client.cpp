@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "notify/curl_handles.h"
+#include "curl/curl_handles.h"
 #include "storage/s3_xml.h"
 #include "util/crypto.h"
 
@@ -104,14 +104,14 @@ S3Client::S3Client(S3Endpoint endpoint, std::string region, sigv4::Credentials c
 
 S3Client::Answer S3Client::send(const char* method, std::string_view key, const std::string& query,
                                 std::string_view body, std::string_view content_type) {
-    notify::CurlEasy easy = notify::make_easy();
+    curl::CurlEasy easy = curl::make_easy();
     CURL* h = easy.get();
     const std::string url = endpoint_.url(key, query);
     const std::string sigv4 = "aws:amz:" + region_ + ":s3";
     Received received;
     char error_text[CURL_ERROR_SIZE] = {};
 
-    notify::CurlSlist headers;
+    curl::CurlSlist headers;
     // libcurl signs this header's value as the payload hash: the store
     // refuses a body that does not match it.
     headers.append("x-amz-content-sha256: " + util::sha256_hex(body));

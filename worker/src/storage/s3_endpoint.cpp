@@ -3,15 +3,15 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "notify/curl_handles.h"
+#include "curl/curl_handles.h"
 #include "storage/sigv4.h"
 
 namespace enconvert::storage {
 
 namespace {
 
-using notify::CurlString;
-using notify::CurlUrl;
+using curl::CurlString;
+using curl::CurlUrl;
 
 // One part of a parsed URL; empty when the URL does not have it.
 std::string part(CURLU* u, CURLUPart what, unsigned flags = 0) {

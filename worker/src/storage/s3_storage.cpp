@@ -7,8 +7,8 @@
 #include <fstream>
 #include <thread>
 
+#include "curl/curl_handles.h"
 #include "log/log.h"
-#include "notify/curl_handles.h"
 #include "storage/file_check.h"
 #include "storage/object_key.h"
 #include "storage/s3_xml.h"
@@ -56,7 +56,7 @@ S3Storage::S3Storage(std::unique_ptr<S3Client> client, const fs::path& scratch_d
     : client_(std::move(client)), temp_dir_(scratch_dir / ".tmp"), options_(options) {
     // Both before any other thread starts: libcurl's and libxml2's global
     // set-up are not thread-safe.
-    notify::ensure_curl_global_init();
+    curl::ensure_curl_global_init();
     s3xml::init();
     fs::create_directories(temp_dir_);
 }

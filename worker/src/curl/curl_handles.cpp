@@ -1,8 +1,8 @@
-#include "notify/curl_handles.h"
+#include "curl/curl_handles.h"
 
 #include <mutex>
 
-namespace enconvert::notify {
+namespace enconvert::curl {
 
 void ensure_curl_global_init() {
     static std::once_flag once;
@@ -13,4 +13,4 @@ void ensure_curl_global_init() {
     });
 }
 
-}  // namespace enconvert::notify
+}  // namespace enconvert::curl

@@ -1,15 +1,16 @@
-// RAII owners for libcurl handles. Each handle has exactly one owner; the
-// multi handle must outlive (or first detach) every easy handle added to it,
-// which Notifier guarantees by removing transfers before destroying them.
+// RAII owners for libcurl handles, for the worker and the command-line
+// client alike. Each handle has exactly one owner; a multi handle must
+// outlive (or first detach) every easy handle added to it.
 #pragma once
 
 #include <curl/curl.h>
 
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 
-namespace enconvert::notify {
+namespace enconvert::curl {
 
 struct CurlEasyDeleter {
     void operator()(CURL* h) const { curl_easy_cleanup(h); }
@@ -39,7 +40,7 @@ class CurlSlist {
     void append(const std::string& item) {
         curl_slist* head = curl_slist_append(list_.get(), item.c_str());
         if (head == nullptr) throw std::bad_alloc();
-        list_.release();
+        (void)list_.release();
         list_.reset(head);
     }
     curl_slist* get() const { return list_.get(); }
@@ -64,4 +65,4 @@ inline CurlMulti make_multi() {
 // any other thread uses libcurl; call this from the thread that starts them.
 void ensure_curl_global_init();
 
-}  // namespace enconvert::notify
+}  // namespace enconvert::curl
