@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "../db/pg_fixture.h"
+#include "../db/terminal_job.h"
 #include "auth/api_keys.h"
 #include "db/job_repository.h"
 #include "db/key_repository.h"
@@ -93,49 +94,10 @@ class NotifierTest : public test_support::PgTest {
         return s;
     }
 
-    // A terminal job: tasks at `failed` positions fail, the others succeed.
-    // Finishes them through the real repository and writes the outbox rows
-    // as the core does in that transaction.
     std::string terminal_job(const std::optional<std::string>& callback,
                              const std::optional<std::string>& email, int tasks = 3,
                              std::set<int> failed = {2}) {
-        db::NewJob j;
-        j.id = util::new_job_id(tasks > 1);
-        j.account_id = key_.account_id;
-        j.api_key_id = key_.key_id;
-        j.endpoint = "url-to-pdf";
-        j.is_batch = tasks > 1;
-        j.base_url = "https://api.example.com";
-        j.callback_url = callback;
-        j.notification_email = email;
-        for (int i = 0; i < tasks; ++i) {
-            j.urls.push_back(failed.count(i) ? "https://invalid-url.example/" + std::to_string(i)
-                                             : "https://example.com/page-" + std::to_string(i));
-        }
-        db::insert_job(*conn_, j);
-        for (const auto& t : db::claim_tasks(*conn_, "test-sched", 60, 100)) {
-            if (t.job_id != j.id) continue;
-            db::TaskOutcome o;
-            o.task_id = t.task_id;
-            const int pos =
-                static_cast<int>(std::find(j.urls.begin(), j.urls.end(), t.url) - j.urls.begin());
-            o.ok = failed.count(pos) == 0;
-            if (o.ok) {
-                o.object_key = "live/files/" + key_.account_public_id + "/url-to-pdf/page-" +
-                               std::to_string(pos) + ".pdf";
-                o.filename = "page.pdf";
-                o.file_size = 1000 + pos;
-                o.conversion_time = 1.5 + pos;
-            } else {
-                o.error_code = "dns_error";
-                o.error = "Failed to load page: net::ERR_NAME_NOT_RESOLVED";
-            }
-            db::finish_task(*conn_, "test-sched", o);
-        }
-        pqxx::work tx(*conn_);
-        db::enqueue_notifications(tx, j.id);  // a no-op if the core already did
-        tx.commit();
-        return j.id;
+        return test_support::insert_terminal_job(*conn_, key_, callback, email, tasks, failed);
     }
 
     Row row(const std::string& job_id, const std::string& type) {
@@ -184,55 +146,6 @@ std::set<std::string> keys(const json& j) {
 }
 
 }  // namespace
-
-TEST_F(NotifierTest, OutboxRowsAreWrittenOnceAndListedInStatus) {
-    const std::string id =
-        terminal_job(receivers_->https("/hook/never-sent"), std::string("team@example.com"));
-    pqxx::work tx(*conn_);
-    EXPECT_EQ(db::enqueue_notifications(tx, id), 0);  // already there
-    tx.commit();
-    const json list = db::load_job(*conn_, id, key_.account_id)->notifications;
-    ASSERT_EQ(list.size(), 2u);
-    EXPECT_EQ(list[0], (json{{"type", "webhook"},
-                             {"target", receivers_->https("/hook/never-sent")},
-                             {"state", "pending"},
-                             {"response_code", nullptr},
-                             {"error", nullptr},
-                             {"attempts", 0}}));
-    EXPECT_EQ(list[1]["type"], "email");
-    EXPECT_EQ(list[1]["target"], "team@example.com");
-    const json none =
-        db::load_job(*conn_, terminal_job(std::nullopt, std::nullopt), key_.account_id)
-            ->notifications;
-    EXPECT_EQ(none, json::array());
-}
-
-TEST_F(NotifierTest, NextDueIsUnknownWithoutPendingRowsAndNeverNegative) {
-    // Nothing pending must not read as "due now": the notifier would poll
-    // the database in a busy loop.
-    EXPECT_EQ(db::seconds_until_next_due(*conn_), std::nullopt);
-    const std::string id = terminal_job(receivers_->https("/hook/never-sent"), std::nullopt);
-    {
-        pqxx::work tx(*conn_);
-        tx.exec_params(
-            "UPDATE notifications SET next_attempt_at = now() - interval '1 minute' "
-            "WHERE job_id = $1",
-            id);
-        tx.commit();
-    }
-    EXPECT_EQ(db::seconds_until_next_due(*conn_), 0.0);
-    {
-        pqxx::work tx(*conn_);
-        tx.exec_params(
-            "UPDATE notifications SET next_attempt_at = now() + interval '1 hour' "
-            "WHERE job_id = $1",
-            id);
-        tx.commit();
-    }
-    const auto later = db::seconds_until_next_due(*conn_);
-    ASSERT_TRUE(later.has_value());
-    EXPECT_GT(*later, 3000.0);
-}
 
 TEST_F(NotifierTest, ThreeTaskJobWithOneFailureSendsExactWebhookAndOneEmail) {
     RunningNotifier n(settings());

@@ -1,0 +1,179 @@
+// The notifier's side of the outbox against a real PostgreSQL: claims with
+// a lease, outcomes recorded only by the lease's owner, claims handed back,
+// rows of a dead notifier settled, and when the next row is due.
+#include "db/notification_store.h"
+
+#include <gtest/gtest.h>
+
+#include "auth/api_keys.h"
+#include "db/key_repository.h"
+#include "pg_fixture.h"
+#include "terminal_job.h"
+
+using namespace enconvert;
+
+namespace {
+
+struct Row {
+    std::string state;
+    int attempts = 0;
+    std::optional<int> response_code;
+    std::optional<std::string> error;
+    bool claimed = false;
+};
+
+class NotificationStoreTest : public test_support::PgTest {
+  protected:
+    void SetUp() override {
+        PgTest::SetUp();
+        if (HasFatalFailure()) return;
+        conn_ = std::make_unique<pqxx::connection>(url());
+        key_ = db::create_key(*conn_, "acme", auth::key_hash_hex(auth::generate_api_key()),
+                              "sk_live_acme");
+    }
+
+    // A finished job with a webhook (and an email when asked), both pending.
+    std::string job_with_webhook(bool email = false) {
+        return test_support::insert_terminal_job(
+            *conn_, key_, std::string("https://hooks.example.com/h"),
+            email ? std::optional<std::string>("team@example.com") : std::nullopt);
+    }
+
+    Row row(const std::string& job_id, const std::string& type) {
+        pqxx::nontransaction tx(*conn_);
+        const auto r = tx.exec_params(
+            "SELECT state, attempts, response_code, error, claimed_by IS NOT NULL "
+            "FROM notifications WHERE job_id = $1 AND type = $2",
+            job_id, type);
+        Row out;
+        if (r.empty()) {
+            out.state = "absent";
+            return out;
+        }
+        out.state = r[0][0].as<std::string>();
+        out.attempts = r[0][1].as<int>();
+        if (!r[0][2].is_null()) out.response_code = r[0][2].as<int>();
+        if (!r[0][3].is_null()) out.error = r[0][3].as<std::string>();
+        out.claimed = r[0][4].as<bool>();
+        return out;
+    }
+
+    void shift(const std::string& column, const std::string& job_id, const std::string& by) {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE notifications SET " + column + " = now() + $2::interval " + "WHERE job_id = $1",
+            job_id, by);
+        tx.commit();
+    }
+
+    std::unique_ptr<pqxx::connection> conn_;
+    db::CreatedKey key_;
+};
+
+}  // namespace
+
+TEST_F(NotificationStoreTest, ADueRowIsClaimedOnceWithItsAccountAndAttempt) {
+    const std::string id = job_with_webhook();
+    const auto claimed = db::claim_notifications(*conn_, "n1", 60, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_EQ(claimed[0].job_id, id);
+    EXPECT_EQ(claimed[0].type, "webhook");
+    EXPECT_EQ(claimed[0].target, "https://hooks.example.com/h");
+    EXPECT_EQ(claimed[0].attempts, 1);
+    EXPECT_EQ(claimed[0].account_id, key_.account_id);
+    EXPECT_EQ(row(id, "webhook").state, "sending");
+    // Held by n1: nobody claims it again while the lease runs.
+    EXPECT_TRUE(db::claim_notifications(*conn_, "n2", 60, 10).empty());
+}
+
+TEST_F(NotificationStoreTest, ARowNotDueYetIsNotClaimed) {
+    const std::string id = job_with_webhook();
+    shift("next_attempt_at", id, "1 hour");
+    EXPECT_TRUE(db::claim_notifications(*conn_, "n1", 60, 10).empty());
+    EXPECT_EQ(row(id, "webhook").state, "pending");
+}
+
+TEST_F(NotificationStoreTest, OnlyTheLeaseOwnerRecordsTheOutcome) {
+    const std::string id = job_with_webhook();
+    const auto claimed = db::claim_notifications(*conn_, "n1", 60, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    db::DeliveryRecord r;
+    r.id = claimed[0].id;
+    r.state = db::DeliveryRecord::State::delivered;
+    r.response_code = 204;
+    EXPECT_FALSE(db::record_delivery(*conn_, "n2", r));
+    EXPECT_EQ(row(id, "webhook").state, "sending");
+    EXPECT_TRUE(db::record_delivery(*conn_, "n1", r));
+    const Row done = row(id, "webhook");
+    EXPECT_EQ(done.state, "delivered");
+    EXPECT_EQ(done.response_code, 204);
+    EXPECT_FALSE(done.claimed);
+    EXPECT_FALSE(db::record_delivery(*conn_, "n1", r));  // once
+}
+
+TEST_F(NotificationStoreTest, ARetryGoesBackToPendingAfterItsDelay) {
+    const std::string id = job_with_webhook();
+    const auto claimed = db::claim_notifications(*conn_, "n1", 60, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    db::DeliveryRecord r;
+    r.id = claimed[0].id;
+    r.state = db::DeliveryRecord::State::retry;
+    r.response_code = 503;
+    r.error = "HTTP 503";
+    r.retry_after = std::chrono::seconds(120);
+    ASSERT_TRUE(db::record_delivery(*conn_, "n1", r));
+    const Row pending = row(id, "webhook");
+    EXPECT_EQ(pending.state, "pending");
+    EXPECT_EQ(pending.attempts, 1);
+    EXPECT_EQ(pending.error, "HTTP 503");
+    EXPECT_TRUE(db::claim_notifications(*conn_, "n1", 60, 10).empty());
+    const auto due = db::seconds_until_next_due(*conn_);
+    ASSERT_TRUE(due.has_value());
+    EXPECT_GT(*due, 100.0);
+    EXPECT_LE(*due, 120.0);
+}
+
+TEST_F(NotificationStoreTest, AReleasedClaimIsPendingWithItsAttemptUndone) {
+    const std::string id = job_with_webhook();
+    const auto claimed = db::claim_notifications(*conn_, "n1", 60, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_FALSE(db::release_claim(*conn_, "n2", claimed[0].id));
+    EXPECT_TRUE(db::release_claim(*conn_, "n1", claimed[0].id));
+    EXPECT_FALSE(db::release_claim(*conn_, "n1", claimed[0].id));  // once
+    const Row r = row(id, "webhook");
+    EXPECT_EQ(r.state, "pending");
+    EXPECT_EQ(r.attempts, 0);
+    EXPECT_FALSE(r.claimed);
+}
+
+TEST_F(NotificationStoreTest, ADeadNotifiersRowsAreSettledByTheirRetriesLeft) {
+    const std::string id = job_with_webhook(true);
+    ASSERT_EQ(db::claim_notifications(*conn_, "dead", 60, 10).size(), 2u);
+    // Leases still running: nothing to settle.
+    EXPECT_EQ(db::settle_interrupted(*conn_, 1, 0), 0);
+    shift("lease_expires_at", id, "-1 second");
+    // One attempt made each: the webhook has a retry left, the email none.
+    EXPECT_EQ(db::settle_interrupted(*conn_, 1, 0), 2);
+    const Row webhook = row(id, "webhook");
+    EXPECT_EQ(webhook.state, "pending");
+    EXPECT_EQ(webhook.error, db::kInterruptedError);
+    EXPECT_FALSE(webhook.claimed);
+    const Row email = row(id, "email");
+    EXPECT_EQ(email.state, "failed");
+    EXPECT_EQ(email.error, db::kInterruptedError);
+    EXPECT_EQ(email.attempts, 1);
+    EXPECT_EQ(db::settle_interrupted(*conn_, 1, 0), 0);  // settled once
+}
+
+TEST_F(NotificationStoreTest, NextDueIsUnknownWithoutPendingRowsAndNeverNegative) {
+    // Nothing pending must not read as "due now": the notifier would poll
+    // the database in a busy loop.
+    EXPECT_EQ(db::seconds_until_next_due(*conn_), std::nullopt);
+    const std::string id = job_with_webhook();
+    shift("next_attempt_at", id, "-1 minute");
+    EXPECT_EQ(db::seconds_until_next_due(*conn_), 0.0);
+    shift("next_attempt_at", id, "1 hour");
+    const auto later = db::seconds_until_next_due(*conn_);
+    ASSERT_TRUE(later.has_value());
+    EXPECT_GT(*later, 3000.0);
+}
