@@ -15,7 +15,7 @@ packages=(
     libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
     libgtest-dev libgmime-3.0-dev libxml2-dev zlib1g-dev
     libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libpng-dev libsystemd-dev
-    libpoppler-glib-dev libzip-dev libfontconfig-dev
+    libpoppler-glib-dev libzip-dev libfontconfig-dev libpcre2-dev
     # runtime
     postgresql xvfb xauth fonts-liberation fonts-dejavu-core curl openssl
     ca-certificates fonts-noto-cjk fonts-noto-color-emoji

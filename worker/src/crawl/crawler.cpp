@@ -208,6 +208,9 @@ bool Discovery::sitemap_crawl(CrawlResult& r) {
         if (!doc.valid) continue;
         found = true;
         for (const auto& loc : doc.locations) {
+            // Every location costs the patterns' searches (bounded each,
+            // url_pattern.h), and a sitemap lists up to 50,000 of them.
+            if (halted() != Halt::none) break;
             if (doc.is_index) {
                 if (depth < kMaxSitemapIndexDepth) offer(f.final_url, loc, depth + 1);
                 continue;
@@ -245,6 +248,7 @@ void Discovery::full_crawl(CrawlResult& r) {
         // its first links are plenty, and the sets below stay bounded.
         const std::size_t count = std::min(links.size(), kMaxLinksPerPage);
         for (std::size_t i = 0; i < count; ++i) {
+            if (halted() != Halt::none) return;  // the patterns' cost, as for sitemaps
             const std::string& link = links[i];
             auto p = parse_url(link);
             if (!p || p->origin != origin_ || !seen.insert(p->url).second) continue;

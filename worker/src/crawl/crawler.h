@@ -23,7 +23,7 @@ struct CrawlOptions {
     int max_depth = 3;                       // full crawl: link hops from the start page
     std::chrono::seconds page_budget{15};    // per fetch, redirects included
     std::chrono::seconds total_budget{120};  // the whole discovery
-    // ECMAScript regular expressions searched in the URL's path+query; see
+    // Regular expressions (url_pattern.h) searched in the URL's path+query; see
     // url_filter.h for the defaults used when exclude_patterns is empty.
     std::vector<std::string> include_patterns, exclude_patterns;
 };

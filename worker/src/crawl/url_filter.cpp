@@ -6,18 +6,9 @@ namespace enconvert::crawl {
 
 namespace {
 
-std::regex compile(const std::string& pattern, std::regex::flag_type extra = {}) {
-    return std::regex(pattern, std::regex::ECMAScript | std::regex::optimize | extra);
-}
-
-bool search(const std::regex& re, const std::string& text, bool on_failure) {
-    try {
-        return std::regex_search(text, re);
-    } catch (const std::regex_error&) {
-        // error_complexity / error_stack on pathological input: decide the
-        // safe way for the list the pattern is in (exclude: drop the URL).
-        return on_failure;
-    }
+bool search(const UrlPattern& pattern, const std::string& text, bool on_giving_up) {
+    const UrlPattern::Result r = pattern.search(text);
+    return r == UrlPattern::Result::gave_up ? on_giving_up : r == UrlPattern::Result::match;
 }
 
 }  // namespace
@@ -28,9 +19,9 @@ std::optional<std::string> pattern_error(const std::string& pattern) {
         return "pattern is longer than " + std::to_string(kMaxPatternLength) + " characters";
     }
     try {
-        compile(pattern);
-    } catch (const std::regex_error& e) {
-        return "pattern is not a valid regular expression (ECMAScript): " + std::string(e.what());
+        UrlPattern compiled(pattern);
+    } catch (const std::invalid_argument& e) {
+        return "pattern is not a valid regular expression: " + std::string(e.what());
     }
     return std::nullopt;
 }
@@ -50,17 +41,16 @@ const std::vector<std::string>& default_exclude_patterns() {
 
 UrlFilter::UrlFilter(const std::vector<std::string>& include,
                      const std::vector<std::string>& exclude) {
-    auto add = [](std::vector<std::regex>& into, const std::string& p,
-                  std::regex::flag_type extra) {
+    auto add = [](std::vector<UrlPattern>& into, const std::string& p, bool ignore_case) {
         if (auto err = pattern_error(p)) throw std::invalid_argument(p + ": " + *err);
-        into.push_back(compile(p, extra));
+        into.emplace_back(p, ignore_case);
     };
-    for (const auto& p : include) add(include_, p, {});
+    for (const auto& p : include) add(include_, p, false);
     if (exclude.empty()) {
         // Defaults ignore case: /Login and .PNG are the same thing to a site.
-        for (const auto& p : default_exclude_patterns()) add(exclude_, p, std::regex::icase);
+        for (const auto& p : default_exclude_patterns()) add(exclude_, p, true);
     } else {
-        for (const auto& p : exclude) add(exclude_, p, {});
+        for (const auto& p : exclude) add(exclude_, p, false);
     }
 }
 

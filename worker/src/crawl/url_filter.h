@@ -1,6 +1,6 @@
 // Which discovered URLs become pages: include/exclude regular expressions
-// (ECMAScript, std::regex) searched — not anchored, use ^ and $ for that — in
-// the URL's path and query ("/docs/intro?lang=en"). A URL is kept when it
+// (url_pattern.h: PCRE2, bounded) searched — not anchored, use ^ and $ for
+// that — in the URL's path and query ("/docs/intro?lang=en"). A URL is kept when it
 // matches at least one include pattern (or none are given) and no exclude
 // pattern.
 //
@@ -20,15 +20,16 @@
 #pragma once
 
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
+
+#include "crawl/url_pattern.h"
 
 namespace enconvert::crawl {
 
 inline constexpr std::size_t kMaxPatternLength = 500;
 // Longer paths are skipped outright: they are traps more often than pages,
-// and std::regex (recursive in libstdc++) must not see unbounded input.
+// and every pattern's search costs in proportion to the path.
 inline constexpr std::size_t kMaxPathQueryLength = 2048;
 
 // Why `pattern` cannot be used (too long, empty, does not compile), or
@@ -41,11 +42,13 @@ class UrlFilter {
   public:
     // Throws std::invalid_argument (with pattern_error's sentence) for a bad pattern.
     UrlFilter(const std::vector<std::string>& include, const std::vector<std::string>& exclude);
+    // A pattern that gives up on a path (url_pattern.h) decides the safe
+    // way: an include pattern does not match, an exclude pattern does.
     bool accepts(const std::string& path_query) const;
 
   private:
-    std::vector<std::regex> include_;
-    std::vector<std::regex> exclude_;
+    std::vector<UrlPattern> include_;
+    std::vector<UrlPattern> exclude_;
 };
 
 }  // namespace enconvert::crawl

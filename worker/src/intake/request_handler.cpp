@@ -96,7 +96,7 @@ RequestHandler::Prepared RequestHandler::prepare(pqxx::connection& conn,
     }
     const bool website = db::is_website_endpoint(req.endpoint);
     if (website) {
-        // Checked before anything is created: a pattern std::regex cannot
+        // Checked before anything is created: a pattern PCRE2 cannot
         // compile would otherwise fail the discovery later.
         if (auto refusal = website_pattern_refusal(req.options)) {
             out.final = std::move(refusal);

@@ -504,5 +504,61 @@ TEST_F(CrawlBudgetTest, PageBudgetSkipsAHangingPage) {
     EXPECT_EQ(site.requests("/hang"), 1);
 }
 
+// A tenant's patterns that backtrack without end, on a site of its own whose
+// paths are made to trigger them: each search gives up (url_pattern.h) and
+// the discovery still ends within its budget, however many URLs there are.
+class CrawlRunawayPatternTest : public ::testing::Test {
+  protected:
+    static constexpr int kUrls = 2000;  // ~40 s of searches without the budget check
+
+    static std::string runaway_path(int i) {
+        return "/" + std::string(2000, 'a') + "!" + std::to_string(i);
+    }
+
+    SiteServer site{[this](const std::string& path) {
+        if (path == "/sitemap.xml") {
+            std::vector<std::string> locs;
+            for (int i = 0; i < kUrls; ++i) locs.push_back(site.url(runaway_path(i)));
+            return SiteResponse{200, "application/xml", urlset(locs)};
+        }
+        if (path == "/") {
+            std::string links;
+            for (int i = 0; i < kUrls; ++i) links += a(runaway_path(i));
+            return SiteResponse{200, "text/html", page("Home", links)};
+        }
+        return SiteResponse{404, "text/html", "nope"};
+    }};
+    std::atomic<bool> stop{false};
+
+    CrawlResult crawl(CrawlMode mode) {
+        CrawlOptions o;
+        o.start_url = site.url("/");
+        o.mode = mode;
+        o.total_budget = 2s;
+        o.include_patterns.assign(20, "^/(a|a)*$");
+        CurlFetcher::Settings s;
+        s.policy = net::AddressPolicy::from_config("127.0.0.1/32");
+        CurlFetcher fetcher(s);
+        return discover(o, fetcher, stop);
+    }
+};
+
+TEST_F(CrawlRunawayPatternTest, ASitemapOfTrapsEndsWithTheBudget) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = crawl(CrawlMode::sitemap);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    EXPECT_TRUE(r.truncated);
+    EXPECT_TRUE(r.urls.empty());  // no trap path passes the include patterns
+}
+
+TEST_F(CrawlRunawayPatternTest, APageOfTrapLinksEndsWithTheBudget) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = crawl(CrawlMode::full);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    EXPECT_TRUE(r.truncated);
+    EXPECT_EQ(r.urls, (std::vector<std::string>{site.url("/")}));  // "/" matches
+    EXPECT_EQ(site.requests_under("/aaa"), 0);
+}
+
 }  // namespace
 }  // namespace enconvert::crawl

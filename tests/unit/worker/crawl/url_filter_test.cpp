@@ -62,6 +62,32 @@ TEST(CrawlFilter, OverlongPathsAreSkipped) {
     EXPECT_FALSE(f.accepts("/" + std::string(kMaxPathQueryLength, 'a')));
 }
 
+TEST(CrawlFilter, ARunawayPatternDecidesTheSafeWay) {
+    // "/aaa…a!" makes "^/(a|a)*$" backtrack without end: std::regex ran
+    // for hours on it. Giving up, an include pattern does not match and an
+    // exclude pattern does: the page is not taken either way.
+    const std::string path = "/" + std::string(60, 'a') + "!";
+    EXPECT_FALSE(UrlFilter({"^/(a|a)*$"}, {}).accepts(path));
+    EXPECT_FALSE(UrlFilter({}, {"^/(a|a)*$"}).accepts(path));
+    EXPECT_TRUE(UrlFilter({"^/(a|a)*$"}, {}).accepts("/aaaa"));
+    EXPECT_TRUE(UrlFilter({}, {"^/(a|a)*$"}).accepts("/aaaa/b"));
+}
+
+TEST(CrawlFilter, TheDefaultsDoNotGiveUpOnTheLongestPath) {
+    // Every default pattern decides on a path of the longest length kept,
+    // with every character one its alternatives start with.
+    UrlFilter f({}, {});
+    std::string path = "/";
+    while (path.size() < kMaxPathQueryLength - 10) path += "s.l/x?so&ji";
+    path.resize(kMaxPathQueryLength - 10);
+    EXPECT_TRUE(f.accepts(path + "/page"));
+    EXPECT_FALSE(f.accepts(path + "/a.png"));
+    EXPECT_FALSE(f.accepts(path + "?sort=1"));
+    for (const auto& p : default_exclude_patterns()) {
+        EXPECT_NE(UrlPattern(p, true).search(path), UrlPattern::Result::gave_up) << p;
+    }
+}
+
 TEST(CrawlFilter, PatternError) {
     EXPECT_FALSE(pattern_error("^/docs/"));
     EXPECT_FALSE(pattern_error("\\.(png|jpe?g)$"));
@@ -69,6 +95,10 @@ TEST(CrawlFilter, PatternError) {
     EXPECT_TRUE(pattern_error("(unclosed"));
     EXPECT_TRUE(pattern_error("[a-"));
     EXPECT_TRUE(pattern_error("*starts-with-star"));
+    const auto why = pattern_error("(unclosed");
+    ASSERT_TRUE(why);
+    EXPECT_EQ(*why,
+              "pattern is not a valid regular expression: missing closing parenthesis at offset 9");
     EXPECT_FALSE(pattern_error(std::string(kMaxPatternLength, 'a')));
     auto long_error = pattern_error(std::string(kMaxPatternLength + 1, 'a'));
     ASSERT_TRUE(long_error);
