@@ -64,6 +64,12 @@ class DocSite:
         return [f"{self.server.url}/postgresql/{p}" for p in DOC_PAGES]
 
 
+def result_name(base, set_name):
+    """The JSON file a result goes to in var/bench: render.json for the
+    fixture pages, render_<set>.json for another page set."""
+    return base if set_name == "fixtures" else f"{base}_{set_name}"
+
+
 def page_set(name):
     """(server context, pages per round) of a page set."""
     if name == "fixtures":
@@ -302,7 +308,7 @@ def bench_render():
         print(f"{side}, PSS by process name at the largest peak: " +
               ", ".join(f"{k} {v:.0f} MiB" for k, v in sorted(top.items(), key=lambda kv: -kv[1])))
     after = lib.machine_state("after render")
-    lib.save("render" if PAGE_SET == "fixtures" else f"render_{PAGE_SET}",
+    lib.save(result_name("render", PAGE_SET),
              {"rounds": res, "page_set": PAGE_SET, "rate_ours": o["rate"], "rate_peer": p["rate"],
                         "ratio": ratio, "median_size_ours": mo, "median_size_peer": mp,
                         "pages": n, "concurrency": C, "renderers": RENDERERS, "views": VIEWS,
@@ -375,7 +381,7 @@ def sweep_page_set(set_name):
     lib.print_table(f"render-sweep ({set_name} pages): {n} pages per level, ours through the "
                     f"API vs Playwright + {chromium_version()}", rows)
     after = lib.machine_state(f"after render-sweep ({set_name} pages)")
-    lib.save("render_sweep" if set_name == "fixtures" else f"render_sweep_{set_name}",
+    lib.save(result_name("render_sweep", set_name),
              {"levels": levels, "pages": n, "page_set": set_name, "ratio": ratio,
               "cpu_per_page_ours": cpu_o, "cpu_per_page_peer": cpu_p,
               "machine": [before, after]})
