@@ -118,7 +118,8 @@ write("gate_socks", "many_methods", bytes([5, 255]) + bytes(range(255)))
 write("gate_socks", "socks4", bytes([4, 1, 0, 80, 127, 0, 0, 1, 0]))
 write("gate_socks", "truncated", connect(1, bytes([10, 0]))[:-3])
 
-# module_body: flags byte (bit 0 screenshot, bit 1 Idempotency-Key follows)
+# module_body: flags byte (bit 0 screenshot, bit 1 Idempotency-Key follows,
+# bit 2 website capture)
 # + request body (docs/api.md, docs/validation.md)
 
 
@@ -175,6 +176,20 @@ write("module_body", "private_url", body({"url": "http://127.0.0.1/"}))
 write("module_body", "empty", body(b""))
 # found by make fuzz: the worker refused a scheme the module accepts
 write("module_body", "scheme_mixed_case", body(b'{"url": "hTtp://10.1/"}'))
+write("module_body", "website_full", body({
+    "url": "https://docs.example.com/", "crawl_mode": "full",
+    "include_patterns": ["^/guide/", "\\.html$"],
+    "exclude_patterns": ["/login", "[?&]sort="],
+    "max_pages": 50, "max_depth": 2,
+    "pdf_options": {"page_size": "a4"}}, flags=4))
+write("module_body", "website_screenshot", body({
+    "url": "https://docs.example.com/", "crawl_mode": "sitemap",
+    "image_format": "png", "full_page": True}, flags=5))
+write("module_body", "website_bad_pattern", body({
+    "url": "https://docs.example.com/", "include_patterns": ["(unclosed"]},
+    flags=4))
+write("module_body", "website_url_list", body({
+    "url": ["https://a.example/", "https://b.example/"]}, flags=4))
 
 # module_url: selector (0 URL, 1 https URL, 2 e-mail) + the value
 

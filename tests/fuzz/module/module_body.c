@@ -6,9 +6,11 @@
  * ngx_http_enconvert_url.c, the Idempotency-Key header and the msgpack
  * message for the worker).
  *
- * Input: one flags byte (bit 0: url-to-screenshot instead of url-to-pdf;
+ * Input: one flags byte (bit 0: a screenshot route instead of a PDF one;
  * bit 1: an Idempotency-Key header follows, one length byte and its
- * value), then the request body.
+ * value; bit 2: the website capture route, website-to-pdf or
+ * website-to-screenshot, with its crawl fields and patterns), then the
+ * request body.
  *
  * Oracles besides the sanitizers: a refused body has a 400 status, a code
  * and a detail; an accepted body gives a message the worker's own decoder
@@ -42,10 +44,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    if (data[0] & 1) {
-        ngx_str_set(&endpoint, "url-to-screenshot");
+    switch (data[0] & 5) {
 
-    } else {
+    case 1:
+        ngx_str_set(&endpoint, "url-to-screenshot");
+        break;
+
+    case 4:
+        ngx_str_set(&endpoint, "website-to-pdf");
+        break;
+
+    case 5:
+        ngx_str_set(&endpoint, "website-to-screenshot");
+        break;
+
+    default:
         ngx_str_set(&endpoint, "url-to-pdf");
     }
 
