@@ -4,30 +4,15 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/api_keys.h"
 #include "db/job_repository.h"
-#include "db/key_repository.h"
-#include "pg_fixture.h"
-#include "terminal_job.h"
+#include "outbox_fixture.h"
 
 using namespace enconvert;
 using nlohmann::json;
 
 namespace {
 
-class NotificationOutboxTest : public test_support::PgTest {
-  protected:
-    void SetUp() override {
-        PgTest::SetUp();
-        if (HasFatalFailure()) return;
-        conn_ = std::make_unique<pqxx::connection>(url());
-        key_ = db::create_key(*conn_, "acme", auth::key_hash_hex(auth::generate_api_key()),
-                              "sk_live_acme");
-    }
-
-    std::unique_ptr<pqxx::connection> conn_;
-    db::CreatedKey key_;
-};
+using NotificationOutboxTest = test_support::PgAccountTest;
 
 }  // namespace
 

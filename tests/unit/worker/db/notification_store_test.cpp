@@ -5,33 +5,16 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/api_keys.h"
-#include "db/key_repository.h"
-#include "pg_fixture.h"
-#include "terminal_job.h"
+#include "outbox_fixture.h"
 
 using namespace enconvert;
 
 namespace {
 
-struct Row {
-    std::string state;
-    int attempts = 0;
-    std::optional<int> response_code;
-    std::optional<std::string> error;
-    bool claimed = false;
-};
+using Row = test_support::NotificationRow;
 
-class NotificationStoreTest : public test_support::PgTest {
+class NotificationStoreTest : public test_support::PgAccountTest {
   protected:
-    void SetUp() override {
-        PgTest::SetUp();
-        if (HasFatalFailure()) return;
-        conn_ = std::make_unique<pqxx::connection>(url());
-        key_ = db::create_key(*conn_, "acme", auth::key_hash_hex(auth::generate_api_key()),
-                              "sk_live_acme");
-    }
-
     // A finished job with a webhook (and an email when asked), both pending.
     std::string job_with_webhook(bool email = false) {
         return test_support::insert_terminal_job(
@@ -40,22 +23,7 @@ class NotificationStoreTest : public test_support::PgTest {
     }
 
     Row row(const std::string& job_id, const std::string& type) {
-        pqxx::nontransaction tx(*conn_);
-        const auto r = tx.exec_params(
-            "SELECT state, attempts, response_code, error, claimed_by IS NOT NULL "
-            "FROM notifications WHERE job_id = $1 AND type = $2",
-            job_id, type);
-        Row out;
-        if (r.empty()) {
-            out.state = "absent";
-            return out;
-        }
-        out.state = r[0][0].as<std::string>();
-        out.attempts = r[0][1].as<int>();
-        if (!r[0][2].is_null()) out.response_code = r[0][2].as<int>();
-        if (!r[0][3].is_null()) out.error = r[0][3].as<std::string>();
-        out.claimed = r[0][4].as<bool>();
-        return out;
+        return test_support::notification_row(*conn_, job_id, type);
     }
 
     void shift(const std::string& column, const std::string& job_id, const std::string& by) {
@@ -65,9 +33,6 @@ class NotificationStoreTest : public test_support::PgTest {
             job_id, by);
         tx.commit();
     }
-
-    std::unique_ptr<pqxx::connection> conn_;
-    db::CreatedKey key_;
 };
 
 }  // namespace

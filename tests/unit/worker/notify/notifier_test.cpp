@@ -9,12 +9,8 @@
 #include <set>
 #include <thread>
 
-#include "../db/pg_fixture.h"
-#include "../db/terminal_job.h"
-#include "auth/api_keys.h"
-#include "db/job_repository.h"
+#include "../db/outbox_fixture.h"
 #include "db/key_repository.h"
-#include "db/notification_outbox.h"
 #include "notify/webhook_signature.h"
 #include "receivers_process.h"
 #include "util/ids.h"
@@ -25,12 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Row {
-    std::string state;
-    int attempts = 0;
-    std::optional<int> response_code;
-    std::optional<std::string> error;
-};
+using Row = test_support::NotificationRow;
 
 // Runs a Notifier on its own thread for the lifetime of the object.
 class RunningNotifier {
@@ -52,10 +43,10 @@ class RunningNotifier {
     std::thread thread_;
 };
 
-class NotifierTest : public test_support::PgTest {
+class NotifierTest : public test_support::PgAccountTest {
   protected:
     static void SetUpTestSuite() {
-        PgTest::SetUpTestSuite();
+        PgAccountTest::SetUpTestSuite();
         try {
             receivers_ = std::make_unique<test_support::Receivers>();
         } catch (const std::exception& e) {
@@ -64,16 +55,13 @@ class NotifierTest : public test_support::PgTest {
     }
     static void TearDownTestSuite() {
         receivers_.reset();
-        PgTest::TearDownTestSuite();
+        PgAccountTest::TearDownTestSuite();
     }
 
     void SetUp() override {
-        PgTest::SetUp();
+        PgAccountTest::SetUp();
         if (HasFatalFailure()) return;
         ASSERT_TRUE(receivers_) << "receivers did not start: " << receivers_error_;
-        conn_ = std::make_unique<pqxx::connection>(url());
-        key_ = db::create_key(*conn_, "acme", auth::key_hash_hex(auth::generate_api_key()),
-                              "sk_live_acme");
         mail_dir_ = std::filesystem::temp_directory_path() / ("enc-mail-" + util::random_hex(6));
     }
     void TearDown() override {
@@ -101,22 +89,7 @@ class NotifierTest : public test_support::PgTest {
     }
 
     Row row(const std::string& job_id, const std::string& type) {
-        pqxx::nontransaction tx(*conn_);
-        const auto r = tx.exec_params(
-            "SELECT state, attempts, response_code, error FROM notifications "
-            "WHERE job_id = $1 AND type = $2",
-            job_id, type);
-        if (r.empty()) {
-            Row absent;
-            absent.state = "absent";
-            return absent;
-        }
-        Row out;
-        out.state = r[0][0].as<std::string>();
-        out.attempts = r[0][1].as<int>();
-        if (!r[0][2].is_null()) out.response_code = r[0][2].as<int>();
-        if (!r[0][3].is_null()) out.error = r[0][3].as<std::string>();
-        return out;
+        return test_support::notification_row(*conn_, job_id, type);
     }
 
     Row wait_final(const std::string& job_id, const std::string& type,
@@ -132,8 +105,6 @@ class NotifierTest : public test_support::PgTest {
         return r;
     }
 
-    std::unique_ptr<pqxx::connection> conn_;
-    db::CreatedKey key_;
     std::filesystem::path mail_dir_;
     inline static std::unique_ptr<test_support::Receivers> receivers_;
     inline static std::string receivers_error_;

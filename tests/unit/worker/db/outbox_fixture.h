@@ -1,21 +1,68 @@
-// A job that has reached its end, finished through the real repository the
-// way the scheduler finishes tasks, with its notification rows written as
-// the core writes them in that transaction. Shared by the outbox, the
-// notification store and the notifier tests.
+// What the outbox, notification store and notifier tests share: an account
+// with a key on the test cluster, finished jobs with their notification
+// rows, and a row as the database holds it.
 #pragma once
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
 
+#include "auth/api_keys.h"
 #include "db/job_repository.h"
 #include "db/key_repository.h"
 #include "db/notification_outbox.h"
+#include "pg_fixture.h"
 #include "util/ids.h"
 
 namespace enconvert::test_support {
+
+// A PgTest with a connection and one account ("acme") with a key.
+class PgAccountTest : public PgTest {
+  protected:
+    void SetUp() override {
+        PgTest::SetUp();
+        if (HasFatalFailure()) return;
+        conn_ = std::make_unique<pqxx::connection>(url());
+        key_ = db::create_key(*conn_, "acme", auth::key_hash_hex(auth::generate_api_key()),
+                              "sk_live_acme");
+    }
+
+    std::unique_ptr<pqxx::connection> conn_;
+    db::CreatedKey key_;
+};
+
+// A notification row as the database holds it; state "absent" when there
+// is none of that type for the job.
+struct NotificationRow {
+    std::string state;
+    int attempts = 0;
+    std::optional<int> response_code;
+    std::optional<std::string> error;
+    bool claimed = false;
+};
+
+inline NotificationRow notification_row(pqxx::connection& conn, const std::string& job_id,
+                                        const std::string& type) {
+    pqxx::nontransaction tx(conn);
+    const auto r = tx.exec_params(
+        "SELECT state, attempts, response_code, error, claimed_by IS NOT NULL "
+        "FROM notifications WHERE job_id = $1 AND type = $2",
+        job_id, type);
+    NotificationRow out;
+    if (r.empty()) {
+        out.state = "absent";
+        return out;
+    }
+    out.state = r[0][0].as<std::string>();
+    out.attempts = r[0][1].as<int>();
+    if (!r[0][2].is_null()) out.response_code = r[0][2].as<int>();
+    if (!r[0][3].is_null()) out.error = r[0][3].as<std::string>();
+    out.claimed = r[0][4].as<bool>();
+    return out;
+}
 
 // Tasks at `failed` positions fail (dns_error), the others succeed.
 inline std::string insert_terminal_job(pqxx::connection& conn, const db::CreatedKey& key,
