@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
+#include <unordered_map>
 
 #include "render_child/pdf/text_locator.h"
 
@@ -21,6 +23,11 @@ constexpr std::size_t kShortText = 12;
 constexpr double kHorizontalWeight = 0.5;
 // Rounding slack when deciding whether a measured box lies on one page.
 constexpr double kPageSlackPt = 1;
+// Occurrences looked at for one mark, nearest the estimate first. A page
+// can repeat a link's text tens of thousands of times ("link", "edit"):
+// looking at all of them for every link made placing quadratic, and it
+// runs on the renderer child's main loop, which every view shares.
+constexpr std::size_t kMaxCandidates = 2000;
 
 // How far the print layout had moved a mark from its measured place.
 struct Drift {
@@ -95,24 +102,56 @@ class Placer {
         return item.boxes.empty() ? FlowBox{} : item.boxes.front();
     }
 
+    // Where one text was printed: every occurrence with its place in the
+    // flow, sorted by (y, glyph), found once per distinct text.
+    struct Occurrence {
+        double y = 0, x = 0;
+        Span span;
+    };
+    const std::vector<Occurrence>& occurrences(const std::u32string& needle) {
+        auto [it, added] = occurrences_.try_emplace(needle);
+        if (!added) return it->second;
+        for (const Span& s : locator_.find_all(needle)) {
+            const FlowBox f = locator_.flow_of(s.first);
+            it->second.push_back({f.y, f.x, s});
+        }
+        std::sort(it->second.begin(), it->second.end(), [](const auto& a, const auto& b) {
+            return a.y != b.y ? a.y < b.y : a.span.first < b.span.first;
+        });
+        return it->second;
+    }
+
     // The occurrence of `needle` nearest the corrected estimate, not
-    // overlapping one already claimed in `used` (null: any).
+    // overlapping one already claimed in `used` (null: any); among equally
+    // near ones the first printed. Walks out from the estimate's height
+    // and stops where height alone costs more than the best found.
     std::optional<Span> pick(const std::u32string& needle, const FlowBox& at, const Drift& drift,
-                             const std::vector<char>* used) const {
+                             const std::vector<char>* used) {
+        const std::vector<Occurrence>& all = occurrences(needle);
+        const double ey = at.y + drift.dy, ex = at.x + drift.dx;
         std::optional<Span> best;
         double best_cost = 0;
-        for (const Span& s : locator_.find_all(needle)) {
+        std::size_t looked = 0;
+        auto consider = [&](const Occurrence& o) {
+            ++looked;
+            const Span& s = o.span;
             if (used && std::any_of(used->begin() + s.first, used->begin() + s.last + 1,
                                     [](char u) { return u != 0; }))
-                continue;
-            const FlowBox f = locator_.flow_of(s.first);
-            const double cost = std::abs(f.y - (at.y + drift.dy)) +
-                                kHorizontalWeight * std::abs(f.x - (at.x + drift.dx));
-            if (!best || cost < best_cost) {
+                return;
+            const double cost = std::abs(o.y - ey) + kHorizontalWeight * std::abs(o.x - ex);
+            if (!best || cost < best_cost || (cost == best_cost && s.first < best->first)) {
                 best = s;
                 best_cost = cost;
             }
-        }
+        };
+        auto beyond = [&](const Occurrence& o) {
+            return looked >= kMaxCandidates || (best && std::abs(o.y - ey) > best_cost);
+        };
+        const auto mid = std::lower_bound(all.begin(), all.end(), ey,
+                                          [](const Occurrence& o, double y) { return o.y < y; });
+        for (auto it = mid; it != all.end() && !beyond(*it); ++it) consider(*it);
+        for (auto it = mid; it != all.begin() && !beyond(*std::prev(it)); --it)
+            consider(*std::prev(it));
         if (best && needle.size() < kShortText && best_cost > geometry_.printable_height)
             return std::nullopt;
         return best;
@@ -123,15 +162,24 @@ class Placer {
         std::fill(used.begin() + span.first, used.begin() + span.last + 1, 1);
         const FlowBox f = locator_.flow_of(span.first);
         drift_ = {f.x - at.x, f.y - at.y};
-        fixes_.push_back({at.y, drift_});
+        fixes_.emplace(at.y, Fix{fixes_.size(), drift_});
     }
 
-    // The drift learnt at the placed mark measured nearest `y`.
+    // The drift learnt at the placed mark measured nearest `y`; of two as
+    // near, the one learnt first.
     Drift drift_near(double y) const {
-        const Fix* best = nullptr;
-        for (const Fix& f : fixes_)
-            if (!best || std::abs(f.y - y) < std::abs(best->y - y)) best = &f;
-        return best ? best->drift : Drift{};
+        if (fixes_.empty()) return {};
+        // The first fix learnt at the nearest height above and below
+        // (a multimap keeps equal heights in the order they were added).
+        const auto above = fixes_.lower_bound(y);
+        const Fixes::const_iterator below =
+            above == fixes_.begin() ? fixes_.end() : fixes_.lower_bound(std::prev(above)->first);
+        if (above == fixes_.end()) return below->second.drift;
+        if (below == fixes_.end()) return above->second.drift;
+        const double up = y - below->first, down = above->first - y;
+        if (up != down) return up < down ? below->second.drift : above->second.drift;
+        return below->second.order < above->second.order ? below->second.drift
+                                                         : above->second.drift;
     }
 
     void place_heading(const MarkSource& item, const std::u32string& needle) {
@@ -202,9 +250,10 @@ class Placer {
     }
 
     struct Fix {
-        double y;
+        std::size_t order;  // learnt as the order-th
         Drift drift;
     };
+    using Fixes = std::multimap<double, Fix>;  // by the measured y
 
     const PageText& text_;
     const PageGeometry& geometry_;
@@ -213,7 +262,8 @@ class Placer {
     std::vector<char> used_by_links_;
     std::vector<char> used_by_headings_;
     Drift drift_;
-    std::vector<Fix> fixes_;
+    Fixes fixes_;
+    std::unordered_map<std::u32string, std::vector<Occurrence>> occurrences_;
     std::vector<std::pair<bool, std::optional<Destination>>> targets_;
     PlacedMarks placed_;
 };

@@ -246,6 +246,43 @@ TEST_F(MarksTest, DriftLearntFromPlacedMarksFindsLaterOnes) {
     expect_box(placed.links[1], box_of_words(words_of(file), "home"));
 }
 
+// A page that repeats one link text on every line, tens of thousands of
+// times: each link still goes to its own line, and image links and
+// targets take the drift learnt nearest them. Looking at every
+// occurrence for every link (and every learnt drift for every image link)
+// took minutes here, on the child's main loop that all its views share.
+TEST(MarkPlacer, ThousandsOfLinksWithOneTextEachGoToTheirOwnLine) {
+    constexpr int kLines = 100000, kPerPage = 60;
+    constexpr double kLineH = 12;
+    PageText text;
+    text.page_heights.assign(kLines / kPerPage + 1, kPageH);
+    MarkSources sources;
+    for (int i = 0; i < kLines; ++i) {
+        const int page = i / kPerPage;
+        const double top = kMargin + (i % kPerPage) * kLineH;
+        double x = 72;
+        for (char32_t c : std::u32string(U"link")) {
+            text.glyphs.push_back({c, page, x, top, x + 6, top + 10});
+            x += 6;
+        }
+        // Measured a little higher than printed, as print layout does.
+        const FlowBox at{72, page * kGeometry.printable_height + (top - kMargin) - 3, 24, 10};
+        sources.items.push_back(link(i % 10 == 9 ? "" : "link", "https://a.example/", at));
+    }
+    const PlacedMarks placed = place_marks(text, kGeometry, sources);
+    EXPECT_EQ(placed.links_not_printed, 0);
+    EXPECT_EQ(placed.links_estimated, kLines / 10);
+    ASSERT_EQ(placed.links.size(), static_cast<std::size_t>(kLines));
+    // In document order: link i on line i, image links moved by the drift
+    // (3 points down) onto their line too.
+    for (int i = 0; i < kLines; ++i) {
+        const LinkArea& a = placed.links[static_cast<std::size_t>(i)];
+        const double top = kMargin + (i % kPerPage) * kLineH;
+        ASSERT_EQ(a.page, i / kPerPage) << i;
+        ASSERT_NEAR(a.y1, kPageH - top, 0.01) << i;
+    }
+}
+
 TEST_F(MarksTest, FragmentLinksJumpToTheirTargetsAndHeadingsMakeTheOutline) {
     const std::string file = two_pages();
     const std::vector<Word> words = words_of(file);
