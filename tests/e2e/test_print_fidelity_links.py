@@ -237,6 +237,8 @@ TOC = {
     "Section on emergency moorings": "Emergency moorings",
     # An empty anchor: the jump lands on the text after it.
     "Notes for night shifts": "Nightwatch crews log every arrival",
+    # An empty <a name> anchor (no id): the same.
+    "Duties at dawn": "Dawn shifts sign the harbour ledger",
     "Back to the top": None,
 }
 OUTLINE = [

@@ -136,12 +136,27 @@ const textFrom = (el) => {
   }
   return {text: cut(clean(text), 200), at};
 };
+// The first <a name=...> of each name, gathered in one pass when first
+// needed: getElementsByName walks the whole document on every call, and a
+// page with tens of thousands of #links to missing targets took minutes.
+let anchorsByName = null;
+const anchorNamed = (name) => {
+  if (!anchorsByName) {
+    anchorsByName = new Map();
+    for (const a of document.querySelectorAll('a[name]')) {
+      const n = a.getAttribute('name');
+      if (a.namespaceURI === 'http://www.w3.org/1999/xhtml' && !anchorsByName.has(n))
+        anchorsByName.set(n, a);
+    }
+  }
+  return anchorsByName.get(name) || null;
+};
 const targetOf = (fragment) => {
   if (targetIndex.has(fragment)) return targetIndex.get(fragment);
   let decoded = fragment;
   try { decoded = decodeURIComponent(fragment); } catch (e) {}
   let el = document.getElementById(fragment) || document.getElementById(decoded);
-  if (!el) el = [...document.getElementsByName(decoded)].find(e => e.localName === 'a') || null;
+  if (!el) el = anchorNamed(decoded);
   let index = -1;
   if (!el && (decoded === '' || decoded.toLowerCase() === 'top')) {
     index = targets.push({top: true}) - 1;  // as browsers scroll: the top
