@@ -11,19 +11,30 @@ bool search(const UrlPattern& pattern, const std::string& text, bool on_giving_u
     return r == UrlPattern::Result::gave_up ? on_giving_up : r == UrlPattern::Result::match;
 }
 
+// The pattern compiled, or nothing and (in `why`) why it cannot be used.
+std::optional<UrlPattern> compile(const std::string& pattern, bool ignore_case, std::string& why) {
+    if (pattern.empty()) {
+        why = "pattern is empty";
+        return std::nullopt;
+    }
+    if (pattern.size() > kMaxPatternLength) {
+        why = "pattern is longer than " + std::to_string(kMaxPatternLength) + " characters";
+        return std::nullopt;
+    }
+    try {
+        return UrlPattern(pattern, ignore_case);
+    } catch (const std::invalid_argument& e) {
+        why = "pattern is not a valid regular expression: " + std::string(e.what());
+        return std::nullopt;
+    }
+}
+
 }  // namespace
 
 std::optional<std::string> pattern_error(const std::string& pattern) {
-    if (pattern.empty()) return "pattern is empty";
-    if (pattern.size() > kMaxPatternLength) {
-        return "pattern is longer than " + std::to_string(kMaxPatternLength) + " characters";
-    }
-    try {
-        UrlPattern compiled(pattern);
-    } catch (const std::invalid_argument& e) {
-        return "pattern is not a valid regular expression: " + std::string(e.what());
-    }
-    return std::nullopt;
+    std::string why;
+    if (compile(pattern, false, why)) return std::nullopt;
+    return why;
 }
 
 const std::vector<std::string>& default_exclude_patterns() {
@@ -42,8 +53,10 @@ const std::vector<std::string>& default_exclude_patterns() {
 UrlFilter::UrlFilter(const std::vector<std::string>& include,
                      const std::vector<std::string>& exclude) {
     auto add = [](std::vector<UrlPattern>& into, const std::string& p, bool ignore_case) {
-        if (auto err = pattern_error(p)) throw std::invalid_argument(p + ": " + *err);
-        into.emplace_back(p, ignore_case);
+        std::string why;
+        std::optional<UrlPattern> compiled = compile(p, ignore_case, why);
+        if (!compiled) throw std::invalid_argument(p + ": " + why);
+        into.push_back(std::move(*compiled));
     };
     for (const auto& p : include) add(include_, p, false);
     if (exclude.empty()) {

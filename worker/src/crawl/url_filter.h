@@ -1,8 +1,8 @@
 // Which discovered URLs become pages: include/exclude regular expressions
 // (url_pattern.h: PCRE2, bounded) searched — not anchored, use ^ and $ for
-// that — in the URL's path and query ("/docs/intro?lang=en"). A URL is kept when it
-// matches at least one include pattern (or none are given) and no exclude
-// pattern.
+// that — in the URL's path and query ("/docs/intro?lang=en"). A URL is
+// kept when it matches at least one include pattern (or none are given)
+// and no exclude pattern.
 //
 // When the caller gives no exclude patterns, default_exclude_patterns()
 // apply (given exclude patterns replace them; include patterns do not):
