@@ -25,7 +25,7 @@ Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb
     : channel_(channel), filters_([this] { dispatch(); }), on_ready_(std::move(on_ready)) {
     for (int i = 0; i < views + kSpareViews; ++i) {
         slots_.push_back(std::make_unique<ViewSlot>(
-            i, printer_name, memory_limit_mb, gate, filters_,
+            i, printer_name, memory_limit_mb, gate, filters_, work_,
             [this](std::uint64_t id, const Outcome& o) { answer(id, o); }, [this] { dispatch(); }));
     }
 }

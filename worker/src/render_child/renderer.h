@@ -15,6 +15,7 @@
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/job.h"
 #include "render_child/view_slot.h"
+#include "render_child/work_thread.h"
 
 namespace enconvert::render_child {
 
@@ -37,6 +38,9 @@ class Renderer {
     // Before the slots: they keep a reference.
     ContentFilters filters_;
     std::vector<std::unique_ptr<ViewSlot>> slots_;
+    // After the slots, so it goes first: it waits for the PDF it is
+    // finishing, and the slots then remove their files.
+    WorkThread work_;
     std::deque<Job> queue_;
     std::function<void()> on_ready_;
     // Ticks while a job waits for the ad list (content_filters.h).

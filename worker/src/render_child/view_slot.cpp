@@ -16,13 +16,14 @@ namespace enconvert::render_child {
 using namespace slot_detail;
 
 ViewSlot::ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
-                   const OutboundGate& gate, const ContentFilters& filters, OnResult on_result,
-                   OnIdle on_idle)
+                   const OutboundGate& gate, const ContentFilters& filters, WorkThread& work,
+                   OnResult on_result, OnIdle on_idle)
     : index_(index),
       printer_name_(std::move(printer_name)),
       memory_limit_mb_(memory_limit_mb),
       gate_(gate),
       filters_(filters),
+      work_(work),
       on_result_(std::move(on_result)),
       on_idle_(std::move(on_idle)) {
     create_view();
@@ -125,6 +126,7 @@ WebKitWebContext* ViewSlot::new_context() const {
 void ViewSlot::create_view() {
     ++generation_;
     jobs_on_view_ = 0;
+    view_lost_ = false;
     // Ephemeral: cookies, cache and storage live in memory only and die with
     // the context; between jobs they are also cleared explicitly.
     context_.reset(new_context());
@@ -218,6 +220,7 @@ bool ViewSlot::job_running() const {
         case Stage::Preparing:
         case Stage::Printing:
         case Stage::Banding:
+        case Stage::Finishing:
         case Stage::Snapshotting:
         case Stage::Downloading:
             return true;
@@ -311,7 +314,10 @@ void ViewSlot::fail(const std::string& code, const std::string& message) {
 }
 
 void ViewSlot::answer(Outcome outcome) {
-    const bool printing = stage_ == Stage::Printing;
+    // The print cannot be cancelled, nor the work thread stopped mid-file:
+    // the view waits for them to let go of the temp file so it cannot
+    // reappear after the answer.
+    const bool drain = (stage_ == Stage::Printing && print_op_) || finish_pending_;
     stop_download();
     deadline_.reset();
     reload_source_.reset();
@@ -359,9 +365,7 @@ void ViewSlot::answer(Outcome outcome) {
     job_.reset();
     ++generation_;
 
-    if (printing && print_op_) {
-        // The print cannot be cancelled; keep the view until it lets go of
-        // the temp file so it cannot reappear after the answer.
+    if (drain) {
         stage_ = Stage::Draining;
     } else {
         begin_reset();
@@ -407,10 +411,28 @@ gboolean ViewSlot::on_reload(gpointer data) {
     return G_SOURCE_REMOVE;
 }
 
+void ViewSlot::off_loop(std::function<void()> work, std::function<void(const std::string&)> then) {
+    stage_ = Stage::Finishing;
+    finish_pending_ = true;
+    work_.post(std::move(work),
+               [this, generation = generation_, body = temp_path_, bands = bands_path_,
+                then = std::move(then)](const std::string& error) {
+                   finish_pending_ = false;
+                   if (generation != generation_) {
+                       // Answered meanwhile (deadline, cancel): what was written goes.
+                       unlink(body.c_str());
+                       if (!bands.empty()) unlink(bands.c_str());
+                       if (stage_ == Stage::Draining) begin_reset();
+                       return;
+                   }
+                   then(error);
+               });
+}
+
 // ---- between jobs ---------------------------------------------------------
 
 void ViewSlot::begin_reset() {
-    if (jobs_on_view_ >= kJobsPerView) {
+    if (jobs_on_view_ >= kJobsPerView || view_lost_) {
         recycle_soon();
         return;
     }

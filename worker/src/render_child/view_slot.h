@@ -2,7 +2,8 @@
 // load -> selector -> network quiet -> fonts ready -> delay -> print/snapshot
 // -> PDF post-processing, reports exactly one Outcome per job, then wipes the
 // page and site data before taking the next. Everything runs on the GLib
-// main thread. The steps live in view_slot_waits.cpp and
+// main thread but the PDF post-processing, which the child's work thread
+// does (pdf_finish.h). The steps live in view_slot_waits.cpp and
 // view_slot_output.cpp; lifecycle and endings in view_slot.cpp.
 #pragma once
 
@@ -19,6 +20,8 @@
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/gobject_ptr.h"
 #include "render_child/job.h"
+#include "render_child/pdf_finish.h"
+#include "render_child/work_thread.h"
 
 namespace enconvert::render_child {
 
@@ -34,9 +37,10 @@ class ViewSlot {
     // `gate`: the outbound gate every connection of the view goes through
     // (it outlives the slot).
     // `filters`: the compiled content rule lists (outlive the slot).
+    // `work`: the thread PDFs are finished on (outlives the slot).
     ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
-             const OutboundGate& gate, const ContentFilters& filters, OnResult on_result,
-             OnIdle on_idle);
+             const OutboundGate& gate, const ContentFilters& filters, WorkThread& work,
+             OnResult on_result, OnIdle on_idle);
     ~ViewSlot();
     ViewSlot(const ViewSlot&) = delete;
     ViewSlot& operator=(const ViewSlot&) = delete;
@@ -61,9 +65,11 @@ class ViewSlot {
         Preparing,     // measuring links and height before printing
         Printing,      // WebKitPrintOperation running (body, then header/footer bands)
         Banding,       // loading the header/footer document (band_document.h)
+        Finishing,     // the output checked or post-processed on the work thread
         Snapshotting,  // webkit_web_view_get_snapshot running
         Downloading,   // the URL is itself a PDF: saved as the output (view_slot_download.cpp)
-        Draining,      // job answered (timeout) but the print still owns the file
+        Draining,      // job answered (timeout) but the print or the work thread
+                       // still owns the file
         Resetting,     // loading about:blank and clearing site data
         Recycling,     // view being replaced (crash, stuck print, age)
     };
@@ -97,12 +103,19 @@ class ViewSlot {
     // Prints the view's current document to `path` on sheets of `pdf`'s
     // size (`sheet_height_mm` > 0 replaces the height) and margins.
     void print_to(const std::string& path, const PdfOptions& pdf, double sheet_height_mm);
+    // Runs `work` on the work thread while the job waits (Finishing), then
+    // `then` (with what `work` threw, if anything) on the main loop if the
+    // job is still running. A job answered meanwhile loses the files the
+    // work held (temp_path_, bands_path_) once it is done.
+    void off_loop(std::function<void()> work, std::function<void(const std::string&)> then);
+    // Hands the printed file to the work thread (pdf_finish.h).
     void finish_pdf();
+    void on_pdf_finished(const FinishResult& result);
     // Header/footer: replaces the (already printed) page with the band
-    // document, prints it to bands_path_, then finish_pdf() stamps it.
-    void start_bands();
+    // document, prints it to bands_path_, then finish_pdf() stamps it on
+    // the `body_pages` of the body.
+    void start_bands(int body_pages);
     void print_bands();
-    void on_bands_printed();
     void start_snapshot();
     void take_snapshot(WebKitSnapshotRegion region);
     // Runs one of page_scripts.h in the isolated world; `done` gets the
@@ -180,6 +193,7 @@ class ViewSlot {
     const unsigned memory_limit_mb_;
     const OutboundGate& gate_;
     const ContentFilters& filters_;
+    WorkThread& work_;
     OnResult on_result_;
     OnIdle on_idle_;
 
@@ -188,6 +202,12 @@ class ViewSlot {
     ToplevelPtr window_;
     WebKitWebView* view_ = nullptr;  // owned by window_
     int jobs_on_view_ = 0;
+    // The web process died while the work thread finished a PDF: the view
+    // is replaced once that is done, not under it.
+    bool view_lost_ = false;
+    // The work thread holds this slot's file (Finishing, or Draining after
+    // an answer given meanwhile).
+    bool finish_pending_ = false;
     // Set-up steps still running before the job's load; whether the page
     // holds extra request headers (view_slot_credentials.cpp).
     int credential_steps_ = 0;

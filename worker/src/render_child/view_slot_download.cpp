@@ -5,6 +5,7 @@
 // output, through the same outbound gate as any page load. Anything else
 // (a PDF for a screenshot, an archive, an image asked for as a PDF…) fails
 // at once with unsupported_content_type.
+#include <memory>
 #include <string>
 
 #include "render_child/load_error.h"
@@ -99,13 +100,20 @@ void ViewSlot::on_download_finished(WebKitDownload* download, gpointer data) {
     g_signal_handlers_disconnect_by_data(download, self);
     self->download_.reset();
     // The server's word that it is a PDF is not enough to store it as one.
-    if (pdf::page_count(self->temp_path_) < 1) {
-        self->fail("unsupported_content_type",
-                   "The URL serves a file labelled application/pdf that is not a readable PDF");
-        return;
-    }
-    self->note(log::Level::info, "the URL is a PDF: saved as it is");
-    self->succeed();
+    // Reading it is the work thread's (a damaged cross-reference table of a
+    // large file is rebuilt by scanning all of it).
+    auto pages = std::make_shared<int>(0);
+    self->off_loop([pages, path = self->temp_path_] { *pages = pdf::page_count(path); },
+                   [self, pages](const std::string&) {
+                       if (*pages < 1) {
+                           self->fail("unsupported_content_type",
+                                      "The URL serves a file labelled application/pdf that is not "
+                                      "a readable PDF");
+                           return;
+                       }
+                       self->note(log::Level::info, "the URL is a PDF: saved as it is");
+                       self->succeed();
+                   });
 }
 
 // The job ended some other way (deadline, cancel): the transfer stops and

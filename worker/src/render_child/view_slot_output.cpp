@@ -8,11 +8,8 @@
 
 #include "render_child/band_document.h"
 #include "render_child/image_writer.h"
-#include "render_child/link_layout.h"
 #include "render_child/page_scripts.h"
-#include "render_child/pdf/mark_placer.h"
-#include "render_child/pdf/postprocess.h"
-#include "render_child/pdf/trailing_page.h"
+#include "render_child/pdf_finish.h"
 #include "render_child/print_setup.h"
 #include "render_child/table_headers.h"
 #include "render_child/tiled_snapshot.h"
@@ -157,10 +154,9 @@ void ViewSlot::on_print_finished(WebKitPrintOperation* op, gpointer data) {
             g_timeout_add(kDeathReportGraceMs, &ViewSlot::on_print_lost, self));
         return;
     }
-    if (self->printing_bands_)
-        self->on_bands_printed();
-    else
-        self->finish_pdf();
+    // With the bands printed, finishing checks they match the body and
+    // stamps them.
+    self->finish_pdf();
 }
 
 gboolean ViewSlot::on_print_lost(gpointer data) {
@@ -188,83 +184,66 @@ gboolean ViewSlot::on_print_watchdog(gpointer data) {
 }
 
 void ViewSlot::finish_pdf() {
-    pdf::PostProcessInput input;
-    if (!printing_bands_ && pdf::last_page_is_sliver(temp_path_)) {
-        // Before pages are counted for a single-page reprint or the
-        // header/footer, and before links and bookmarks are placed.
-        const std::string why = pdf::drop_last_page(temp_path_);
-        note(log::Level::debug, "near-empty last page", why.empty() ? "dropped" : why);
+    FinishRequest request;
+    request.path = temp_path_;
+    if (printing_bands_) {
+        request.overlay_path = bands_path_;
+        request.body_pages = body_pages_;
     }
-    if (single_page_height_mm_ > 0 && !single_page_retried_) {
-        // The measurement is taken on the screen layout; if print layout
-        // came out longer, print once more on a sheet certainly tall enough.
-        const int pages = pdf::page_count(temp_path_);
-        if (pages > 1 && single_page_height_mm_ < kMaxPageMm) {
+    // The measurement is taken on the screen layout; if print layout came
+    // out longer, the slot prints once more on a sheet certainly tall enough.
+    request.stop_if_pages_spill =
+        single_page_height_mm_ > 0 && !single_page_retried_ && single_page_height_mm_ < kMaxPageMm;
+    request.stop_for_bands = (job_->pdf.header || job_->pdf.footer) && !printing_bands_;
+    request.page_facts_json = page_facts_json_;
+    request.title = job_title_;  // as shown before the print (prepare_print)
+    request.pdf = job_->pdf;
+    request.sheet_height_mm = single_page_height_mm_;
+    auto result = std::make_shared<FinishResult>();
+    off_loop([request = std::move(request), result] { *result = finish_printed_pdf(request); },
+             [this, result](const std::string& error) {
+                 if (!error.empty()) {
+                     result->next = FinishResult::Next::Failed;
+                     result->error = "Failed to finish PDF: " + error;
+                 }
+                 on_pdf_finished(*result);
+             });
+}
+
+void ViewSlot::on_pdf_finished(const FinishResult& result) {
+    for (const FinishNote& n : result.notes) note(n.level, n.what.c_str(), n.detail);
+    const bool needs_view =
+        result.next == FinishResult::Next::Reprint || result.next == FinishResult::Next::Bands;
+    if (needs_view && view_lost_) {
+        fail("web_process_crashed", "Failed to render page: the browser engine crashed");
+        return;
+    }
+    switch (result.next) {
+        case FinishResult::Next::Reprint:
             single_page_retried_ = true;
-            single_page_height_mm_ = std::min(kMaxPageMm, single_page_height_mm_ * pages);
+            single_page_height_mm_ = std::min(kMaxPageMm, single_page_height_mm_ * result.pages);
             start_print();
             return;
-        }
+        case FinishResult::Next::Bands:
+            start_bands(result.pages);
+            return;
+        case FinishResult::Next::Failed:
+            postprocess_us_ = static_cast<gint64>(result.postprocess_ms * 1000);
+            fail("print_failed", result.error);
+            return;
+        case FinishResult::Next::Done:
+            postprocess_us_ = static_cast<gint64>(result.postprocess_ms * 1000);
+            succeed();
+            return;
     }
-    const PdfOptions& p = job_->pdf;
-    if ((p.header || p.footer) && !printing_bands_) {
-        start_bands();
-        return;
-    }
-    const std::string title = job_title_;  // as shown before the print (prepare_print)
-    if (printing_bands_) input.overlay_path = bands_path_;
-    input.grayscale = job_->pdf.grayscale;
-    const gint64 started = g_get_monotonic_time();
-    const auto facts = nlohmann::json::parse(page_facts_json_, nullptr, false);
-    input.info = document_info(facts, title, p);
-    // Links and bookmarks are placed where their text was printed: the
-    // body's PDF as printed (bands are a separate file until post-processing).
-    const pdf::MarkSources sources = mark_sources(facts, p);
-    if (!sources.empty()) {
-        std::string why;
-        pdf::PlacedMarks marks =
-            pdf::place_marks(temp_path_,
-                             page_geometry(p, single_page_height_mm_ > 0 ? single_page_height_mm_
-                                                                         : p.page_height_mm),
-                             sources, &why);
-        if (!why.empty()) note(log::Level::warning, "printed text could not be read", why);
-        note(log::Level::debug, "marks placed",
-             std::to_string(marks.links.size()) + " link boxes, " +
-                 std::to_string(marks.links_not_printed) + " links not printed, " +
-                 std::to_string(marks.links_estimated) + " image links estimated, " +
-                 std::to_string(marks.outline.size()) + " headings, " +
-                 std::to_string(marks.headings_not_printed) + " headings not printed");
-        input.links = std::move(marks.links);
-        if (p.outline) input.outline = std::move(marks.outline);
-    }
-    pdf::PostProcessStats stats;
-    const std::string error = pdf::postprocess(temp_path_, input, &stats);
-    postprocess_us_ = g_get_monotonic_time() - started;
-    note(log::Level::debug, "post-processed",
-         std::to_string(postprocess_us_ / 1000) + " ms, " + std::to_string(stats.font_programs) +
-             " font programs, " + std::to_string(stats.fonts_subset) + " subset, " +
-             std::to_string(stats.duplicate_fonts_dropped) + " duplicates dropped, " +
-             std::to_string(stats.type3_fonts_replaced) + " Type 3 fonts replaced, " +
-             std::to_string(stats.type3_fonts_kept) + " kept, " + std::to_string(stats.links) +
-             " links, " + std::to_string(stats.outline_entries) + " outline entries, " +
-             std::to_string(stats.pages_stamped) + " pages stamped");
-    if (!error.empty()) {
-        fail("print_failed", "Failed to finish PDF: " + error);
-        return;
-    }
-    succeed();
 }
 
 // ---- header and footer -------------------------------------------------
 
-void ViewSlot::start_bands() {
+void ViewSlot::start_bands(int body_pages) {
     BandValues values;
-    values.total_pages = pdf::page_count(temp_path_);
-    if (values.total_pages < 1) {
-        fail("print_failed", "Failed to print page: the printed PDF cannot be read");
-        return;
-    }
-    body_pages_ = values.total_pages;
+    values.total_pages = body_pages;
+    body_pages_ = body_pages;
     values.title = job_title_;
     const char* uri = webkit_web_view_get_uri(view_);
     values.url = uri ? uri : job_->url;
@@ -292,17 +271,6 @@ void ViewSlot::print_bands() {
     PdfOptions sheet = job_->pdf;
     sheet.margin_top_mm = sheet.margin_right_mm = sheet.margin_bottom_mm = sheet.margin_left_mm = 0;
     print_to(bands_path_, sheet, single_page_height_mm_);
-}
-
-void ViewSlot::on_bands_printed() {
-    const int pages = pdf::page_count(bands_path_);
-    if (pages != body_pages_) {
-        note(log::Level::warning, "header/footer sheets do not match the body",
-             std::to_string(pages) + " vs " + std::to_string(body_pages_));
-        fail("print_failed", "Failed to print page: header/footer could not be laid out");
-        return;
-    }
-    finish_pdf();
 }
 
 // ---- screenshots -------------------------------------------------------

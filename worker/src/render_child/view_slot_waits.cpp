@@ -219,6 +219,12 @@ void ViewSlot::on_web_process_terminated(WebKitWebView*, WebKitWebProcessTermina
     auto* self = static_cast<ViewSlot*>(data);
     self->note(log::Level::warning, "web process terminated",
                std::to_string(static_cast<int>(reason)));
+    if (self->finish_pending_) {
+        // The page is printed and no longer needed; the PDF being finished
+        // is the job's, and the view is replaced after it (begin_reset).
+        self->view_lost_ = true;
+        return;
+    }
     if (self->job_running()) {
         if (reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT)
             self->fail("memory_limit",

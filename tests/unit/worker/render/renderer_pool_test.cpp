@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,6 +124,16 @@ class RendererPoolTest : public ::testing::Test {
             poll(fds.data(), fds.size(), static_cast<int>(pool_->next_timeout().count()));
         }
         return std::nullopt;
+    }
+
+    // Like wait_for, but also finds a result an earlier wait set aside.
+    std::optional<RenderResult> take_result(std::uint64_t id) {
+        auto it = std::find_if(other_results_.begin(), other_results_.end(),
+                               [id](const RenderResult& r) { return r.id == id; });
+        if (it == other_results_.end()) return wait_for(id);
+        RenderResult found = *it;
+        other_results_.erase(it);
+        return found;
     }
 
     // Serves `html` at / (replacing the fixture server) and renders it to
@@ -623,6 +634,101 @@ TEST_F(TwoViewRendererPoolTest, OversizedViewportIsRefusedAndItsNeighbourComplet
     ASSERT_TRUE(innocent);
     EXPECT_TRUE(innocent->ok) << innocent->error_code << ": " << innocent->error;
     EXPECT_EQ(renderer_children(), children);
+}
+
+// Opens and closes of one file in a directory, from inotify: the test's
+// window on which process step holds the file.
+class FileWatch {
+  public:
+    FileWatch(const fs::path& dir, std::string name)
+        : fd_(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)), name_(std::move(name)) {
+        inotify_add_watch(fd_, dir.c_str(), IN_OPEN | IN_CLOSE_WRITE);
+    }
+    ~FileWatch() { close(fd_); }
+    int fd() const { return fd_; }
+    // The events for the file since the last call, in order.
+    std::vector<std::uint32_t> take() {
+        std::vector<std::uint32_t> masks;
+        alignas(inotify_event) char buffer[16384];
+        for (;;) {
+            const ssize_t n = read(fd_, buffer, sizeof buffer);
+            if (n <= 0) return masks;
+            for (char* at = buffer; at < buffer + n;) {
+                const auto* event = reinterpret_cast<const inotify_event*>(at);
+                if (event->len > 0 && name_ == event->name) masks.push_back(event->mask);
+                at += sizeof(inotify_event) + event->len;
+            }
+        }
+    }
+
+  private:
+    int fd_;
+    std::string name_;
+};
+
+// A long document's PDF post-processing (thousands of links placed and
+// written) runs off the child's main loop: while it runs, the job can still
+// be answered (here cancelled; the deadline takes the same path) and the
+// other view goes on working. It used to hold the whole child for seconds.
+TEST_F(TwoViewRendererPoolTest, FinishingALongPdfHoldsUpNeitherItsAnswerNorTheOtherView) {
+    std::string html = "<!doctype html><title>Links</title><body>";
+    for (int i = 0; i < 6000; ++i)
+        html += "<p><a href=\"https://example.com/entry/" + std::to_string(i) + "\">Entry number " +
+                std::to_string(i) + "</a> and a line of text after it.</p>";
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/", {200, "text/html; charset=utf-8", html}}, {"/small", {200, "text/html", kPage}}},
+        "/hang");
+    FileWatch watch(dir_, "31.pdf.part");
+    pool_->submit(request(31, server_->url("/"), "pdf", {{"timeout", 120}}));
+    // WebKit's print writes the file and closes it; the next open of it is
+    // the post-processing reading it.
+    bool printed = false, finishing = false;
+    std::optional<RenderResult> early;
+    const auto deadline = std::chrono::steady_clock::now() + 90s;
+    while (!finishing && !early && std::chrono::steady_clock::now() < deadline) {
+        for (std::uint32_t mask : watch.take()) {
+            if (mask & IN_CLOSE_WRITE) printed = true;
+            if (printed && (mask & IN_OPEN)) finishing = true;
+        }
+        for (RenderResult& r : pool_->collect()) {
+            if (r.id == 31)
+                early = r;
+            else
+                other_results_.push_back(r);
+        }
+        std::vector<pollfd> fds{{watch.fd(), POLLIN, 0}};
+        for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+        poll(fds.data(), fds.size(), 50);
+    }
+    ASSERT_FALSE(early) << "answered before its PDF was finished: " << early->error_code;
+    ASSERT_TRUE(finishing);
+    pool_->submit(request(32, server_->url("/small"), "png"));
+    pool_->cancel(31);
+    auto cancelled = wait_for(31);
+    ASSERT_TRUE(cancelled);
+    EXPECT_FALSE(cancelled->ok);
+    EXPECT_EQ(cancelled->error_code, "cancelled");
+    auto small = take_result(32);
+    ASSERT_TRUE(small);
+    EXPECT_TRUE(small->ok) << small->error_code << ": " << small->error;
+    // The file the work thread was writing goes once it lets go of it, and
+    // the output never appears.
+    const auto gone_by = std::chrono::steady_clock::now() + 60s;
+    while (fs::exists(dir_ / "31.pdf.part") && std::chrono::steady_clock::now() < gone_by)
+        wait_for(0, 1s);
+    EXPECT_FALSE(fs::exists(dir_ / "31.pdf.part"));
+    EXPECT_FALSE(fs::exists(dir_ / "31.pdf"));
+    // Both views take work again.
+    for (std::uint64_t id : {33, 34}) {
+        ASSERT_TRUE(wait_for_free_slot());
+        pool_->submit(request(id, server_->url("/small"), "pdf"));
+    }
+    for (std::uint64_t id : {33, 34}) {
+        auto next = take_result(id);
+        ASSERT_TRUE(next);
+        EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+    }
 }
 
 // A request that must run alone waits until a child is idle (no new work

@@ -1,0 +1,129 @@
+// The renderer child's work thread with a real GLib main context: work off
+// the loop, answers on it, in order, errors caught, nothing delivered after
+// the thread is gone.
+#include "render_child/work_thread.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace enconvert::render_child {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Iterates the thread-default main context until `done` holds or `limit`
+// passes; whether it holds.
+template <typename Predicate>
+bool iterate_until(Predicate done, std::chrono::milliseconds limit = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        g_main_context_iteration(nullptr, FALSE);
+        std::this_thread::yield();
+    }
+    return true;
+}
+
+TEST(WorkThread, WorkRunsOffTheMainThreadAndItsAnswerOnIt) {
+    WorkThread thread;
+    const auto main_id = std::this_thread::get_id();
+    std::optional<std::thread::id> work_id, done_id;
+    std::atomic<bool> worked{false};
+    thread.post(
+        [&] {
+            work_id = std::this_thread::get_id();
+            worked = true;
+        },
+        [&](const std::string& error) {
+            EXPECT_EQ(error, "");
+            done_id = std::this_thread::get_id();
+        });
+    ASSERT_TRUE(iterate_until([&] { return done_id.has_value(); }));
+    ASSERT_TRUE(worked);
+    EXPECT_NE(*work_id, main_id);
+    EXPECT_EQ(*done_id, main_id);
+}
+
+// The main loop not running when the work ends must not let the answer run
+// on the work thread (g_main_context_invoke would, having acquired the
+// context).
+TEST(WorkThread, AnswerWaitsForTheLoopEvenWhenNoOneIteratesIt) {
+    WorkThread thread;
+    std::atomic<bool> worked{false};
+    std::atomic<bool> answered{false};
+    std::thread::id done_id;
+    thread.post([&] { worked = true; },
+                [&](const std::string&) {
+                    done_id = std::this_thread::get_id();
+                    answered = true;
+                });
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!worked && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    ASSERT_TRUE(worked);
+    EXPECT_FALSE(answered);
+    ASSERT_TRUE(iterate_until([&] { return answered.load(); }));
+    EXPECT_EQ(done_id, std::this_thread::get_id());
+}
+
+TEST(WorkThread, ItemsRunOneAtATimeInTheOrderPosted) {
+    WorkThread thread;
+    constexpr int kItems = 200;
+    std::atomic<int> running{0};
+    std::atomic<int> most_at_once{0};
+    std::vector<int> worked, answered;
+    for (int i = 0; i < kItems; ++i) {
+        thread.post(
+            [&, i] {
+                const int now = ++running;
+                if (now > most_at_once) most_at_once = now;
+                worked.push_back(i);  // only ever one item at a time
+                --running;
+            },
+            [&, i](const std::string&) { answered.push_back(i); });
+    }
+    ASSERT_TRUE(iterate_until([&] { return answered.size() == kItems; }));
+    EXPECT_EQ(most_at_once, 1);
+    std::vector<int> in_order(kItems);
+    for (int i = 0; i < kItems; ++i) in_order[i] = i;
+    EXPECT_EQ(worked, in_order);
+    EXPECT_EQ(answered, in_order);
+}
+
+TEST(WorkThread, WhatTheWorkThrowsBecomesItsErrorAndTheThreadGoesOn) {
+    WorkThread thread;
+    std::vector<std::string> errors;
+    thread.post([] { throw std::runtime_error("qpdf: file is damaged"); },
+                [&](const std::string& error) { errors.push_back(error); });
+    thread.post([] { throw 42; }, [&](const std::string& error) { errors.push_back(error); });
+    thread.post([] {}, [&](const std::string& error) { errors.push_back(error); });
+    ASSERT_TRUE(iterate_until([&] { return errors.size() == 3; }));
+    EXPECT_EQ(errors[0], "qpdf: file is damaged");
+    EXPECT_EQ(errors[1], "unknown error");
+    EXPECT_EQ(errors[2], "");
+}
+
+// The slots that posted work are gone with the thread: an answer queued on
+// the loop but not yet delivered must never run.
+TEST(WorkThread, NoAnswerRunsOnceTheThreadIsGone) {
+    std::atomic<bool> worked{false};
+    bool answered = false;
+    {
+        WorkThread thread;
+        thread.post([&] { worked = true; }, [&](const std::string&) { answered = true; });
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (!worked && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+        ASSERT_TRUE(worked);
+    }
+    // Whatever the loop holds is dispatched now; the answer is not among it.
+    while (g_main_context_iteration(nullptr, FALSE)) {
+    }
+    EXPECT_FALSE(answered);
+}
+
+}  // namespace
+}  // namespace enconvert::render_child
