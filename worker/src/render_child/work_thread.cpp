@@ -4,19 +4,32 @@
 
 namespace enconvert::render_child {
 
-struct WorkThread::Delivery {
-    std::shared_ptr<Liveness> liveness;
-    Done done;
-    std::string error;
-};
+namespace {
+
+// A source that is ready only when its ready time says so
+// (g_source_set_ready_time, which any thread may call).
+gboolean dispatch_ready(GSource*, GSourceFunc callback, gpointer data) {
+    return callback(data);
+}
+
+GSourceFuncs kReadySourceFuncs = {nullptr, nullptr, &dispatch_ready, nullptr, nullptr, nullptr};
+
+GSource* new_answer_source(GMainContext* context, GSourceFunc deliver, gpointer data) {
+    GSource* source = g_source_new(&kReadySourceFuncs, sizeof(GSource));
+    g_source_set_ready_time(source, -1);
+    g_source_set_callback(source, deliver, data, nullptr);
+    g_source_attach(source, context);
+    return source;
+}
+
+}  // namespace
 
 WorkThread::WorkThread()
     : context_(g_main_context_ref_thread_default()),
-      liveness_(std::make_shared<Liveness>()),
+      source_(new_answer_source(context_, &WorkThread::deliver, this)),
       thread_([this] { run(); }) {}
 
 WorkThread::~WorkThread() {
-    liveness_->alive = false;
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
@@ -24,6 +37,9 @@ WorkThread::~WorkThread() {
     }
     wake_.notify_one();
     thread_.join();
+    // On the main loop's thread, so no dispatch is running or can follow.
+    g_source_destroy(source_);
+    g_source_unref(source_);
     g_main_context_unref(context_);
 }
 
@@ -55,23 +71,28 @@ void WorkThread::run() {
         } catch (...) {
             error = "unknown error";
         }
-        // Always through a source, never called here: g_main_context_invoke
-        // would run `done` on this thread whenever it could acquire the
-        // context (the loop not running at that moment).
-        GSource* source = g_idle_source_new();
-        g_source_set_priority(source, G_PRIORITY_DEFAULT);
-        g_source_set_callback(source, &WorkThread::deliver,
-                              new Delivery{liveness_, std::move(item.done), std::move(error)},
-                              [](gpointer data) { delete static_cast<Delivery*>(data); });
-        g_source_attach(source, context_);
-        g_source_unref(source);
+        {
+            std::lock_guard lock(answers_mutex_);
+            answers_.push_back({std::move(item.done), std::move(error)});
+        }
+        // Never called here: g_main_context_invoke would run `done` on this
+        // thread whenever it could acquire the context (the loop not
+        // running at that moment).
+        g_source_set_ready_time(source_, 0);
     }
 }
 
 gboolean WorkThread::deliver(gpointer data) {
-    auto* delivery = static_cast<Delivery*>(data);
-    if (delivery->liveness->alive) delivery->done(delivery->error);
-    return G_SOURCE_REMOVE;
+    auto* self = static_cast<WorkThread*>(data);
+    // Before taking the answers: one added after this makes it ready again.
+    g_source_set_ready_time(self->source_, -1);
+    std::deque<Answer> ready;
+    {
+        std::lock_guard lock(self->answers_mutex_);
+        ready.swap(self->answers_);
+    }
+    for (Answer& answer : ready) answer.done(answer.error);
+    return G_SOURCE_CONTINUE;
 }
 
 }  // namespace enconvert::render_child

@@ -26,7 +26,7 @@ class WorkThread {
     // constructs this (the GLib main loop's thread).
     WorkThread();
     // Discards work not yet started and waits for the item running; no
-    // `done` runs after this, delivered or not.
+    // `done` runs after this.
     ~WorkThread();
     WorkThread(const WorkThread&) = delete;
     WorkThread& operator=(const WorkThread&) = delete;
@@ -40,18 +40,22 @@ class WorkThread {
         std::function<void()> work;
         Done done;
     };
-    // Shared with the deliveries queued on the main context, which may
-    // outlive this: they run only while `alive` (both on the main thread).
-    struct Delivery;
-    struct Liveness {
-        bool alive = true;
+    struct Answer {
+        Done done;
+        std::string error;
     };
 
     void run();
     static gboolean deliver(gpointer data);
 
     GMainContext* const context_;
-    std::shared_ptr<Liveness> liveness_;
+    // Made ready by the thread when an answer waits, dispatched (and
+    // destroyed) on the main loop only. Answers are handed over under
+    // answers_mutex_, not through GLib's own locking, so the hand-over is
+    // plain C++ (and visible to TSan).
+    GSource* const source_;
+    std::mutex answers_mutex_;
+    std::deque<Answer> answers_;
     std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Item> queue_;

@@ -1,0 +1,135 @@
+// What the work thread does to a printed PDF, on PDFs drawn with cairo at
+// test time: each way on (reprint, bands, done) and each way out (failed).
+#include "render_child/pdf_finish.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <vector>
+
+#include "pdf/pdf_fixtures.h"
+
+namespace enconvert::render_child {
+namespace {
+
+namespace fs = std::filesystem;
+using pdf::testing::draw_text;
+using pdf::testing::write_cairo_pdf;
+
+using Draw = std::function<void(cairo_t*)>;
+
+const Draw kText = [](cairo_t* cr) { draw_text(cr, 72, 100, "Body text of the document"); };
+// The bottom border of a block that ended just past the previous page.
+const Draw kSliver = [](cairo_t* cr) {
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    cairo_rectangle(cr, 28, 28, 540, 3);
+    cairo_fill(cr);
+};
+
+class PdfFinishTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("enconvert-finish-test-" + std::to_string(getpid()));
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    std::string print(const std::string& name, const std::vector<Draw>& pages) {
+        const std::string path = (dir_ / name).string();
+        write_cairo_pdf(path, static_cast<int>(pages.size()),
+                        [&](cairo_t* cr, int i) { pages[i](cr); });
+        return path;
+    }
+
+    FinishRequest request_for(const std::string& path) {
+        FinishRequest request;
+        request.path = path;
+        return request;
+    }
+
+    static bool has_note(const FinishResult& result, const std::string& what,
+                         const std::string& detail_part = {}) {
+        return std::any_of(result.notes.begin(), result.notes.end(), [&](const FinishNote& n) {
+            return n.what == what && n.detail.find(detail_part) != std::string::npos;
+        });
+    }
+
+    fs::path dir_;
+};
+
+TEST_F(PdfFinishTest, ANearEmptyLastPageIsDroppedBeforeThePagesAreCounted) {
+    FinishRequest request = request_for(print("body.pdf", {kText, kText, kSliver}));
+    request.stop_for_bands = true;
+    const FinishResult result = finish_printed_pdf(request);
+    EXPECT_EQ(result.next, FinishResult::Next::Bands);
+    EXPECT_EQ(result.pages, 2);
+    EXPECT_EQ(pdf::page_count(request.path), 2);
+    EXPECT_TRUE(has_note(result, "near-empty last page", "dropped"));
+}
+
+TEST_F(PdfFinishTest, ASinglePageSheetThatSpilledIsPrintedAgainUntouched) {
+    FinishRequest request = request_for(print("body.pdf", {kText, kText}));
+    request.stop_if_pages_spill = true;
+    request.stop_for_bands = true;  // the reprint comes first
+    const auto before = fs::file_size(request.path);
+    const FinishResult result = finish_printed_pdf(request);
+    EXPECT_EQ(result.next, FinishResult::Next::Reprint);
+    EXPECT_EQ(result.pages, 2);
+    EXPECT_EQ(fs::file_size(request.path), before);
+}
+
+TEST_F(PdfFinishTest, ASinglePageSheetThatFitsIsRewritten) {
+    FinishRequest request = request_for(print("body.pdf", {kText}));
+    request.stop_if_pages_spill = true;
+    const FinishResult result = finish_printed_pdf(request);
+    EXPECT_EQ(result.next, FinishResult::Next::Done) << result.error;
+    EXPECT_EQ(result.error, "");
+    EXPECT_TRUE(has_note(result, "post-processed", "font programs"));
+    EXPECT_EQ(pdf::page_count(request.path), 1);
+}
+
+TEST_F(PdfFinishTest, MatchingHeaderAndFooterSheetsAreStamped) {
+    FinishRequest request = request_for(print("body.pdf", {kText, kText}));
+    request.overlay_path = print("bands.pdf", {kText, kText});
+    request.body_pages = 2;
+    const FinishResult result = finish_printed_pdf(request);
+    EXPECT_EQ(result.next, FinishResult::Next::Done) << result.error;
+    EXPECT_TRUE(has_note(result, "post-processed", "2 pages stamped"));
+}
+
+TEST_F(PdfFinishTest, HeaderAndFooterSheetsThatDoNotMatchTheBodyFailTheJob) {
+    FinishRequest request = request_for(print("body.pdf", {kText, kText}));
+    request.overlay_path = print("bands.pdf", {kText});
+    request.body_pages = 2;
+    const FinishResult result = finish_printed_pdf(request);
+    EXPECT_EQ(result.next, FinishResult::Next::Failed);
+    EXPECT_EQ(result.error, "Failed to print page: header/footer could not be laid out");
+    EXPECT_TRUE(has_note(result, "header/footer sheets do not match the body", "1 vs 2"));
+}
+
+TEST_F(PdfFinishTest, AnUnreadablePrintFailsWhereItsPagesAreCounted) {
+    const std::string path = (dir_ / "body.pdf").string();
+    std::ofstream(path) << "not a PDF";
+    FinishRequest request = request_for(path);
+    request.stop_for_bands = true;
+    const FinishResult result = finish_printed_pdf(request);
+    EXPECT_EQ(result.next, FinishResult::Next::Failed);
+    EXPECT_EQ(result.error, "Failed to print page: the printed PDF cannot be read");
+}
+
+TEST_F(PdfFinishTest, AnUnreadablePrintFailsTheRewriteAndIsLeftAsItWas) {
+    const std::string path = (dir_ / "body.pdf").string();
+    std::ofstream(path) << "not a PDF";
+    const FinishResult result = finish_printed_pdf(request_for(path));
+    EXPECT_EQ(result.next, FinishResult::Next::Failed);
+    EXPECT_EQ(result.error.rfind("Failed to finish PDF: ", 0), 0u) << result.error;
+    EXPECT_GT(result.error.size(), std::string("Failed to finish PDF: ").size());
+    EXPECT_EQ(fs::file_size(path), 9u);
+}
+
+}  // namespace
+}  // namespace enconvert::render_child
