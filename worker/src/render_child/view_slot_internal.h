@@ -32,6 +32,9 @@ constexpr int kEngineAbandonedLoadRetries = 3;
 constexpr double kKillThreshold = 1.0;
 constexpr double kMemoryPollSeconds = 0.5;
 
+// The answer of a job whose web process died under it.
+constexpr const char* kEngineCrashedMessage = "Failed to render page: the browser engine crashed";
+
 // Carried through async calls: the slot and the generation that started it.
 struct AsyncTag {
     ViewSlot* slot;

@@ -215,7 +215,7 @@ void ViewSlot::on_pdf_finished(const FinishResult& result) {
     const bool needs_view =
         result.next == FinishResult::Next::Reprint || result.next == FinishResult::Next::Bands;
     if (needs_view && view_lost_) {
-        fail("web_process_crashed", "Failed to render page: the browser engine crashed");
+        fail("web_process_crashed", kEngineCrashedMessage);
         return;
     }
     switch (result.next) {

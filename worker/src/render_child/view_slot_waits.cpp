@@ -231,7 +231,7 @@ void ViewSlot::on_web_process_terminated(WebKitWebView*, WebKitWebProcessTermina
                        "Failed to render page: it used more than the memory limit (" +
                            std::to_string(self->memory_limit_mb_) + " MB)");
         else
-            self->fail("web_process_crashed", "Failed to render page: the browser engine crashed");
+            self->fail("web_process_crashed", kEngineCrashedMessage);
     }
     self->recycle_soon();
 }
