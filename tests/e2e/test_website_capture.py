@@ -182,10 +182,10 @@ def wstack(certs, smtp):
         s.stop()
 
 
-def wait_batch(stack, batch_id, timeout=240):
+def wait_batch(stack, batch_id, timeout=240, key="default"):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        r = stack.call("GET", f"/v1/convert/batch/{batch_id}")
+        r = stack.call("GET", f"/v1/convert/batch/{batch_id}", key=key)
         assert r.status == 200, r
         b = r.json()
         if b["status"] != "processing":
@@ -374,3 +374,52 @@ def test_another_account_cannot_see_the_site_job(wstack, website):
     assert wstack.call("GET", f"/v1/convert/batch/{r.json()['batch_id']}",
                        key=other).status == 404
     wait_batch(wstack, r.json()["batch_id"])
+
+
+def test_a_runaway_pattern_holds_neither_the_request_nor_the_next_capture(
+        wstack, website, others):
+    """A tenant's include pattern that backtracks without end (`^/(a|a)*$`)
+    against its own site's `/aaa…a!` paths: each search gives up at its
+    step limit and decides the safe way (not included), so the POST is
+    answered with the pages that do match, and the discoverers every
+    tenant shares are free for the next capture at once."""
+    good = ["/", "/a", "/aa", "/aaa"]
+    traps = ["/" + "a" * n + "!" for n in range(28, 28 + 60)]
+
+    def page(path):
+        if path == "/robots.txt":
+            return "text/plain", f"Sitemap: {site.base}/sitemap.xml\n".encode()
+        if path == "/sitemap.xml":
+            body = "".join(f"<url><loc>{site.base}{u}</loc></url>" for u in good + traps)
+            return "application/xml", (
+                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"{body}</urlset>").encode()
+        if path in good or path in traps:
+            return "text/html", html(f"Page {path}")
+        return None
+
+    site = RecordingServer("127.0.0.1", page)
+    try:
+        started = time.monotonic()
+        r = wstack.call("POST", WEBSITE_PDF, {
+            "url": site.base + "/", "crawl_mode": "sitemap",
+            "include_patterns": ["^/(a|a)*$"]}, timeout=60)
+        answered_in = time.monotonic() - started
+        assert r.status == 202, r
+        a = r.json()
+        assert a["url_count"] == len(good), (a, answered_in)
+        b = wait_batch(wstack, a["batch_id"])
+        assert b["status"] == "completed", b
+        assert paths(i["source_url"] for i in b["items"]) == sorted(good)
+        # No trap page was read: the pattern refused them before.
+        assert sum(site.hit_counts(t) for t in traps) == 0
+        # Another tenant's capture right after is served as usual.
+        other = wstack.new_key("site-after-runaway")
+        r = wstack.call("POST", WEBSITE_PDF, {"url": website.base + "/", "crawl_mode": "sitemap",
+                                              "max_pages": 2}, key=other, timeout=60)
+        assert r.status == 202, r
+        b = wait_batch(wstack, r.json()["batch_id"], key=other)
+        assert (b["status"], b["total"]) == ("completed", 2), b
+    finally:
+        site.close()
+
