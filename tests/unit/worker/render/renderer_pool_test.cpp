@@ -62,6 +62,36 @@ std::vector<pid_t> renderer_children() {
     return children_of(getpid(), "enconvert-rend");
 }
 
+// Opens and closes of one file in a directory, from inotify: the test's
+// window on which process step holds the file.
+class FileWatch {
+  public:
+    FileWatch(const fs::path& dir, std::string name)
+        : fd_(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)), name_(std::move(name)) {
+        inotify_add_watch(fd_, dir.c_str(), IN_OPEN | IN_CLOSE_WRITE);
+    }
+    ~FileWatch() { close(fd_); }
+    int fd() const { return fd_; }
+    // The events for the file since the last call, in order.
+    std::vector<std::uint32_t> take() {
+        std::vector<std::uint32_t> masks;
+        alignas(inotify_event) char buffer[16384];
+        for (;;) {
+            const ssize_t n = read(fd_, buffer, sizeof buffer);
+            if (n <= 0) return masks;
+            for (char* at = buffer; at < buffer + n;) {
+                const auto* event = reinterpret_cast<const inotify_event*>(at);
+                if (event->len > 0 && name_ == event->name) masks.push_back(event->mask);
+                at += sizeof(inotify_event) + event->len;
+            }
+        }
+    }
+
+  private:
+    int fd_;
+    std::string name_;
+};
+
 class RendererPoolTest : public ::testing::Test {
   protected:
     // Views per child; a web view costs seconds of CPU to warm up, so only
@@ -124,6 +154,46 @@ class RendererPoolTest : public ::testing::Test {
             poll(fds.data(), fds.size(), static_cast<int>(pool_->next_timeout().count()));
         }
         return std::nullopt;
+    }
+
+    // Serves a page of 6,000 links at / (kPage at /small), submits it as a
+    // PDF job `id` and drives the pool until the job's printed file is being
+    // post-processed: WebKit's print wrote it and closed it, and the next
+    // open of it is the post-processing reading it (inotify). False if the
+    // job was answered first or that did not happen within a bound.
+    bool submit_long_pdf_until_finishing(std::uint64_t id) {
+        std::string html = "<!doctype html><title>Links</title><body>";
+        for (int i = 0; i < 6000; ++i)
+            html += "<p><a href=\"https://example.com/entry/" + std::to_string(i) +
+                    "\">Entry number " + std::to_string(i) +
+                    "</a> and a line of text after it.</p>";
+        server_.emplace(
+            std::map<std::string, LoopbackHttpServer::Response>{
+                {"/", {200, "text/html; charset=utf-8", html}},
+                {"/small", {200, "text/html", kPage}}},
+            "/hang");
+        const std::string part = std::to_string(id) + ".pdf.part";
+        FileWatch watch(dir_, part);
+        pool_->submit(request(id, server_->url("/"), "pdf", {{"timeout", 120}}));
+        bool printed = false;
+        const auto deadline = std::chrono::steady_clock::now() + 90s;
+        while (std::chrono::steady_clock::now() < deadline) {
+            for (std::uint32_t mask : watch.take()) {
+                if (mask & IN_CLOSE_WRITE) printed = true;
+                if (printed && (mask & IN_OPEN)) return true;
+            }
+            for (RenderResult& r : pool_->collect()) {
+                if (r.id == id) {
+                    ADD_FAILURE() << "answered before its PDF was finished: " << r.error_code;
+                    return false;
+                }
+                other_results_.push_back(r);
+            }
+            std::vector<pollfd> fds{{watch.fd(), POLLIN, 0}};
+            for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+            poll(fds.data(), fds.size(), 50);
+        }
+        return false;
     }
 
     // Like wait_for, but also finds a result an earlier wait set aside.
@@ -636,73 +706,12 @@ TEST_F(TwoViewRendererPoolTest, OversizedViewportIsRefusedAndItsNeighbourComplet
     EXPECT_EQ(renderer_children(), children);
 }
 
-// Opens and closes of one file in a directory, from inotify: the test's
-// window on which process step holds the file.
-class FileWatch {
-  public:
-    FileWatch(const fs::path& dir, std::string name)
-        : fd_(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)), name_(std::move(name)) {
-        inotify_add_watch(fd_, dir.c_str(), IN_OPEN | IN_CLOSE_WRITE);
-    }
-    ~FileWatch() { close(fd_); }
-    int fd() const { return fd_; }
-    // The events for the file since the last call, in order.
-    std::vector<std::uint32_t> take() {
-        std::vector<std::uint32_t> masks;
-        alignas(inotify_event) char buffer[16384];
-        for (;;) {
-            const ssize_t n = read(fd_, buffer, sizeof buffer);
-            if (n <= 0) return masks;
-            for (char* at = buffer; at < buffer + n;) {
-                const auto* event = reinterpret_cast<const inotify_event*>(at);
-                if (event->len > 0 && name_ == event->name) masks.push_back(event->mask);
-                at += sizeof(inotify_event) + event->len;
-            }
-        }
-    }
-
-  private:
-    int fd_;
-    std::string name_;
-};
-
 // A long document's PDF post-processing (thousands of links placed and
 // written) runs off the child's main loop: while it runs, the job can still
 // be answered (here cancelled; the deadline takes the same path) and the
 // other view goes on working. It used to hold the whole child for seconds.
 TEST_F(TwoViewRendererPoolTest, FinishingALongPdfHoldsUpNeitherItsAnswerNorTheOtherView) {
-    std::string html = "<!doctype html><title>Links</title><body>";
-    for (int i = 0; i < 6000; ++i)
-        html += "<p><a href=\"https://example.com/entry/" + std::to_string(i) + "\">Entry number " +
-                std::to_string(i) + "</a> and a line of text after it.</p>";
-    server_.emplace(
-        std::map<std::string, LoopbackHttpServer::Response>{
-            {"/", {200, "text/html; charset=utf-8", html}}, {"/small", {200, "text/html", kPage}}},
-        "/hang");
-    FileWatch watch(dir_, "31.pdf.part");
-    pool_->submit(request(31, server_->url("/"), "pdf", {{"timeout", 120}}));
-    // WebKit's print writes the file and closes it; the next open of it is
-    // the post-processing reading it.
-    bool printed = false, finishing = false;
-    std::optional<RenderResult> early;
-    const auto deadline = std::chrono::steady_clock::now() + 90s;
-    while (!finishing && !early && std::chrono::steady_clock::now() < deadline) {
-        for (std::uint32_t mask : watch.take()) {
-            if (mask & IN_CLOSE_WRITE) printed = true;
-            if (printed && (mask & IN_OPEN)) finishing = true;
-        }
-        for (RenderResult& r : pool_->collect()) {
-            if (r.id == 31)
-                early = r;
-            else
-                other_results_.push_back(r);
-        }
-        std::vector<pollfd> fds{{watch.fd(), POLLIN, 0}};
-        for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
-        poll(fds.data(), fds.size(), 50);
-    }
-    ASSERT_FALSE(early) << "answered before its PDF was finished: " << early->error_code;
-    ASSERT_TRUE(finishing);
+    ASSERT_TRUE(submit_long_pdf_until_finishing(31));
     pool_->submit(request(32, server_->url("/small"), "png"));
     pool_->cancel(31);
     auto cancelled = wait_for(31);
@@ -818,6 +827,36 @@ TEST_F(RendererPoolTest, CrashedWebProcessFailsItsRequestAndViewRecovers) {
     if (!next->ok && next->error_code == "web_process_crashed") {
         pool_->submit(request(16, server_->url("/"), "pdf"));
         next = wait_for(16);
+        ASSERT_TRUE(next);
+    }
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
+// A web process that dies once its page is printed, while the PDF is
+// being finished on the work thread, takes nothing the job needs: the job
+// succeeds, and the view is replaced after it.
+TEST_F(RendererPoolTest, WebProcessDyingWhileItsPdfIsFinishedDoesNotFailIt) {
+    ASSERT_TRUE(submit_long_pdf_until_finishing(17));
+    std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    std::vector<pid_t> web = children_of(children[0], "WebKitWebProces");
+    ASSERT_FALSE(web.empty());
+    for (pid_t pid : web) kill(pid, SIGKILL);
+
+    auto result = wait_for(17, 60s);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    EXPECT_GT(result->size, 0);
+    EXPECT_EQ(renderer_children(), children);
+    // The view was replaced: the next job renders (a dead spare WebKit may
+    // still hand out fails as a crash the scheduler retries, as above).
+    ASSERT_TRUE(wait_for_free_slot());
+    pool_->submit(request(18, server_->url("/small"), "pdf"));
+    auto next = wait_for(18);
+    ASSERT_TRUE(next);
+    if (!next->ok && next->error_code == "web_process_crashed") {
+        pool_->submit(request(19, server_->url("/small"), "pdf"));
+        next = wait_for(19);
         ASSERT_TRUE(next);
     }
     EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
