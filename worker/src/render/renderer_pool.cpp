@@ -149,6 +149,8 @@ void RendererPool::Impl::spawn(Slot& slot) {
             options.binary,
             std::vector<std::string>{"--views", std::to_string(options.views_per_process),
                                      "--memory-limit-mb", std::to_string(web_limit),
+                                     "--finish-limit-ms",
+                                     std::to_string(options.finish_limit.count()),
                                      "--allowed-networks", options.allowed_networks},
             std::vector<std::pair<std::string, std::string>>{
                 {"DISPLAY", options.display},

@@ -67,6 +67,10 @@ class RendererPool {
         // WebKit kills one web process above this during a task, which
         // then fails with error_code memory_limit. 0: memory_ceiling_mb.
         std::size_t web_process_memory_limit_mb = 0;
+        // A child whose PDF post-processing still runs this long after its
+        // job was answered (deadline, cancel) takes it for stuck and exits;
+        // its running tasks fail renderer_crashed and are queued again.
+        std::chrono::milliseconds finish_limit{60 * 1000};
         // CIDRs exempt from the outbound deny list, as in the config's
         // allowed_networks; enforced by each child's outbound gate.
         std::string allowed_networks;

@@ -47,10 +47,12 @@ GLogWriterOutput glib_log_writer(GLogLevelFlags flags, const GLogField* fields, 
     return G_LOG_WRITER_HANDLED;
 }
 constexpr long kMaxMemoryLimitMb = 1 << 20;
+constexpr long kMaxFinishLimitMs = 3600L * 1000;
 
 struct Arguments {
     int views = 2;
     unsigned memory_limit_mb = 0;          // 0: WebKit's default
+    long finish_limit_ms = 60 * 1000;      // Renderer's finish_limit
     enconvert::net::AddressPolicy policy;  // --allowed-networks: exempt from the deny list
 };
 
@@ -59,7 +61,8 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         std::string name, value;
-        if ((arg == "--views" || arg == "--memory-limit-mb" || arg == "--allowed-networks") &&
+        if ((arg == "--views" || arg == "--memory-limit-mb" || arg == "--finish-limit-ms" ||
+             arg == "--allowed-networks") &&
             i + 1 < argc) {
             name = arg;
             value = argv[++i];
@@ -84,6 +87,8 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
             parsed.views = static_cast<int>(n);
         else if (name == "--memory-limit-mb" && n >= 0 && n <= kMaxMemoryLimitMb)
             parsed.memory_limit_mb = static_cast<unsigned>(n);
+        else if (name == "--finish-limit-ms" && n >= 1 && n <= kMaxFinishLimitMs)
+            parsed.finish_limit_ms = n;
         else
             return std::nullopt;
     }
@@ -100,8 +105,9 @@ int run(int argc, char** argv) {
     if (!args) {
         std::fprintf(stderr,
                      "usage: enconvert-render [--views N (1..%d)] [--memory-limit-mb MB (0: "
-                     "WebKit's default)] [--allowed-networks CIDR,...]\n",
-                     kMaxViews);
+                     "WebKit's default)] [--finish-limit-ms MS (1..%ld)] "
+                     "[--allowed-networks CIDR,...]\n",
+                     kMaxViews, kMaxFinishLimitMs);
         return 2;
     }
     // Without these, pages print blank under Xvfb (no GL, no DMA-BUF).
@@ -129,9 +135,10 @@ int run(int argc, char** argv) {
     enconvert::render_child::Channel channel(
         [&](const nlohmann::json& message) { renderer->on_message(message); },
         [&] { g_main_loop_quit(loop); });  // worker closed our stdin: shut down
-    renderer.emplace(args->views, *printer, args->memory_limit_mb, gate, channel, [&] {
-        channel.send({{"v", 1}, {"ready", true}});
-    });
+    renderer.emplace(args->views, *printer, args->memory_limit_mb,
+                     std::chrono::milliseconds(args->finish_limit_ms), gate, channel, [&] {
+                         channel.send({{"v", 1}, {"ready", true}});
+                     });
     g_main_loop_run(loop);
     renderer.reset();
     g_main_loop_unref(loop);

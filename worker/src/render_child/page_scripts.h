@@ -18,9 +18,9 @@ extern const char* const kFontsReadyScript;
 // Arguments: width (CSS px of the printable area), zoom (print zoom, see
 // print_setup.h), pageHeight (CSS px of the printable height, 0 for one
 // endless sheet). Preceded by table_headers.h's function, it first splits
-// long tables so each printed page repeats their header. Measures the document laid out at the printable width
-// with its print styles, adds the print stylesheet (zoom), restores the
-// screen layout and resolves to a JSON string:
+// long tables so each printed page repeats their header. Measures the document laid out at the
+// printable width with its print styles, adds the print stylesheet (zoom), restores the screen
+// layout and resolves to a JSON string:
 //   {"height": px,
 //    "items": [{"kind": "link", "href", "text", "boxes": [{x,y,w,h}],
 //               "target": index into targets (#fragment links only)} |

@@ -1,7 +1,10 @@
 #include "render_child/renderer.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "log/log.h"
 
@@ -18,11 +21,26 @@ constexpr log::Logger kLog{"renderer"};
 // bench, docs/benchmarks.md). A spare view costs one idle web process.
 constexpr int kSpareViews = 1;
 
+// The work thread cannot be stopped, and every later PDF of this child
+// would wait behind what holds it: the pool sees the child go, answers
+// its running tasks renderer_crashed (queued again) and starts a fresh one.
+// _exit, not a return from the main loop: destroying the renderer would
+// join the stuck thread.
+[[noreturn]] void exit_for_stuck_work(std::chrono::milliseconds limit) {
+    kLog.error("PDF post-processing did not end after its job was answered; exiting",
+               {{"limit_ms", limit.count()}});
+    _exit(EXIT_FAILURE);
+}
+
 }  // namespace
 
 Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb,
-                   const OutboundGate& gate, Channel& channel, std::function<void()> on_ready)
-    : channel_(channel), filters_([this] { dispatch(); }), on_ready_(std::move(on_ready)) {
+                   std::chrono::milliseconds finish_limit, const OutboundGate& gate,
+                   Channel& channel, std::function<void()> on_ready)
+    : channel_(channel),
+      filters_([this] { dispatch(); }),
+      work_(finish_limit, [finish_limit] { exit_for_stuck_work(finish_limit); }),
+      on_ready_(std::move(on_ready)) {
     for (int i = 0; i < views + kSpareViews; ++i) {
         slots_.push_back(std::make_unique<ViewSlot>(
             i, printer_name, memory_limit_mb, gate, filters_, work_,

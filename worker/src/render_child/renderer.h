@@ -3,6 +3,7 @@
 // must not be dropped) and answers every request exactly once.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -23,8 +24,12 @@ class Renderer {
   public:
     // `on_ready` runs once, when every view has warmed up.
     // `gate` outlives the renderer: every view connects through it.
+    // `finish_limit`: how long a PDF may still be finished after its job
+    // was answered before the process takes its work thread for stuck and
+    // exits (work_thread.h).
     Renderer(int views, std::string printer_name, unsigned memory_limit_mb,
-             const OutboundGate& gate, Channel& channel, std::function<void()> on_ready);
+             std::chrono::milliseconds finish_limit, const OutboundGate& gate, Channel& channel,
+             std::function<void()> on_ready);
 
     void on_message(const nlohmann::json& message);
 

@@ -367,6 +367,8 @@ void ViewSlot::answer(Outcome outcome) {
 
     if (drain) {
         stage_ = Stage::Draining;
+        // What the work thread does for this job must now end soon.
+        if (finish_pending_) work_.hurry();
     } else {
         begin_reset();
     }

@@ -24,8 +24,10 @@ GSource* new_answer_source(GMainContext* context, GSourceFunc deliver, gpointer 
 
 }  // namespace
 
-WorkThread::WorkThread()
-    : context_(g_main_context_ref_thread_default()),
+WorkThread::WorkThread(std::chrono::milliseconds stuck_after, std::function<void()> on_stuck)
+    : stuck_after_(stuck_after),
+      on_stuck_(std::move(on_stuck)),
+      context_(g_main_context_ref_thread_default()),
       source_(new_answer_source(context_, &WorkThread::deliver, this)),
       thread_([this] { run(); }) {}
 
@@ -38,12 +40,14 @@ WorkThread::~WorkThread() {
     wake_.notify_one();
     thread_.join();
     // On the main loop's thread, so no dispatch is running or can follow.
+    hurries_.clear();
     g_source_destroy(source_);
     g_source_unref(source_);
     g_main_context_unref(context_);
 }
 
 void WorkThread::post(std::function<void()> work, Done done) {
+    ++posted_;
     {
         std::lock_guard lock(mutex_);
         queue_.push_back({std::move(work), std::move(done)});
@@ -71,6 +75,7 @@ void WorkThread::run() {
         } catch (...) {
             error = "unknown error";
         }
+        ++ended_;
         {
             std::lock_guard lock(answers_mutex_);
             answers_.push_back({std::move(item.done), std::move(error)});
@@ -80,6 +85,27 @@ void WorkThread::run() {
         // running at that moment).
         g_source_set_ready_time(source_, 0);
     }
+}
+
+void WorkThread::hurry() {
+    auto hurry = std::make_unique<Hurry>();
+    hurry->self = this;
+    hurry->posted = posted_;
+    hurry->source = g_timeout_source_new(static_cast<guint>(stuck_after_.count()));
+    g_source_set_callback(hurry->source, &WorkThread::on_hurry_due, hurry.get(), nullptr);
+    g_source_attach(hurry->source, context_);
+    hurries_.push_back(std::move(hurry));
+}
+
+gboolean WorkThread::on_hurry_due(gpointer data) {
+    auto* hurry = static_cast<Hurry*>(data);
+    WorkThread* self = hurry->self;
+    const bool stuck = self->ended_ < hurry->posted;
+    // Destroying a source from its own callback is allowed; the context
+    // drops it once this returns.
+    std::erase_if(self->hurries_, [hurry](const auto& h) { return h.get() == hurry; });
+    if (stuck) self->on_stuck_();
+    return G_SOURCE_REMOVE;
 }
 
 gboolean WorkThread::deliver(gpointer data) {

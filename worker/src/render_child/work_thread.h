@@ -3,10 +3,19 @@
 // (other tenants' jobs) stood still meanwhile. Work runs one item at a time
 // in the order posted: poppler builds process-wide state lazily and without
 // locks, so all of the child's poppler reading must stay on this one thread.
+//
+// A thread cannot be stopped mid-item. Work whose job was answered (its
+// deadline, a cancel) is hurried: if what was posted until then has not
+// ended `stuck_after` later, the thread is taken for stuck (a library
+// looping on a hostile document) and `on_stuck` runs on the main loop; the
+// renderer then exits and the pool starts a fresh one (every later PDF of
+// the child would wait behind the stuck item).
 #pragma once
 
 #include <glib.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -14,6 +23,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace enconvert::render_child {
 
@@ -24,7 +34,7 @@ class WorkThread {
 
     // Results are delivered on the main context of the thread that
     // constructs this (the GLib main loop's thread).
-    WorkThread();
+    WorkThread(std::chrono::milliseconds stuck_after, std::function<void()> on_stuck);
     // Discards work not yet started and waits for the item running; no
     // `done` runs after this.
     ~WorkThread();
@@ -34,6 +44,8 @@ class WorkThread {
     // Runs `work` on the thread, then `done` on the main loop. Both always
     // run unless this is destroyed first.
     void post(std::function<void()> work, Done done);
+    // Everything posted so far must end within `stuck_after` from now.
+    void hurry();
 
   private:
     struct Item {
@@ -45,9 +57,26 @@ class WorkThread {
         std::string error;
     };
 
+    // A check due `stuck_after` after a hurry(); it holds a reference to
+    // its source, attached to the main context.
+    struct Hurry {
+        WorkThread* self;
+        std::uint64_t posted;  // items posted when hurried
+        GSource* source = nullptr;
+        ~Hurry() {
+            if (source) {
+                g_source_destroy(source);
+                g_source_unref(source);
+            }
+        }
+    };
+
     void run();
     static gboolean deliver(gpointer data);
+    static gboolean on_hurry_due(gpointer data);
 
+    const std::chrono::milliseconds stuck_after_;
+    const std::function<void()> on_stuck_;
     GMainContext* const context_;
     // Made ready by the thread when an answer waits, dispatched (and
     // destroyed) on the main loop only. Answers are handed over under
@@ -60,7 +89,10 @@ class WorkThread {
     std::condition_variable wake_;
     std::deque<Item> queue_;
     bool stopping_ = false;
-    std::thread thread_;  // last: starts once the rest exists
+    std::uint64_t posted_ = 0;                     // main thread only
+    std::atomic<std::uint64_t> ended_{0};          // items whose work has ended
+    std::vector<std::unique_ptr<Hurry>> hurries_;  // checks not yet due
+    std::thread thread_;                           // last: starts once the rest exists
 };
 
 }  // namespace enconvert::render_child

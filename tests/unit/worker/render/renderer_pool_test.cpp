@@ -862,6 +862,41 @@ TEST_F(RendererPoolTest, WebProcessDyingWhileItsPdfIsFinishedDoesNotFailIt) {
     EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
 }
 
+// The work thread cannot be stopped: post-processing still running this
+// long after its job was answered is taken for stuck (a library looping on
+// a hostile document would hold every later PDF of the child), and the
+// child exits for a fresh one. Here the bound is tiny, so the cancelled
+// long document's ordinary post-processing stands in for a stuck one.
+class FinishLimitRendererPoolTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override {
+        options.finish_limit = std::chrono::milliseconds(20);
+    }
+};
+
+TEST_F(FinishLimitRendererPoolTest, WorkStillRunningAfterItsAnswerEndsTheChild) {
+    ASSERT_TRUE(submit_long_pdf_until_finishing(61));
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    pool_->cancel(61);
+    auto cancelled = wait_for(61);
+    ASSERT_TRUE(cancelled);
+    EXPECT_EQ(cancelled->error_code, "cancelled");
+    // The child goes and a new one takes its place.
+    const auto replaced_by = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < replaced_by) {
+        const std::vector<pid_t> now = renderer_children();
+        if (now.size() == 1 && now != children) break;
+        wait_for(0, 1s);
+    }
+    EXPECT_NE(renderer_children(), children);
+    ASSERT_TRUE(wait_for_free_slot());
+    pool_->submit(request(62, server_->url("/small"), "pdf"));
+    auto next = wait_for(62);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
 TEST_F(RendererPoolTest, HungRendererIsKilledAfterGrace) {
     // Freeze the child itself: only the pool's watchdog can end this.
     pool_->submit(request(13, server_->url("/hang"), "pdf", {{"timeout", 1}}));

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -15,6 +17,9 @@ namespace enconvert::render_child {
 namespace {
 
 using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds kNeverStuck = 1h;
+const auto fail_if_stuck = [] { ADD_FAILURE() << "taken for stuck"; };
 
 // Iterates the thread-default main context until `done` holds or `limit`
 // passes; whether it holds.
@@ -30,7 +35,7 @@ bool iterate_until(Predicate done, std::chrono::milliseconds limit = 10s) {
 }
 
 TEST(WorkThread, WorkRunsOffTheMainThreadAndItsAnswerOnIt) {
-    WorkThread thread;
+    WorkThread thread(kNeverStuck, fail_if_stuck);
     const auto main_id = std::this_thread::get_id();
     std::optional<std::thread::id> work_id, done_id;
     std::atomic<bool> worked{false};
@@ -53,7 +58,7 @@ TEST(WorkThread, WorkRunsOffTheMainThreadAndItsAnswerOnIt) {
 // on the work thread (g_main_context_invoke would, having acquired the
 // context).
 TEST(WorkThread, AnswerWaitsForTheLoopEvenWhenNoOneIteratesIt) {
-    WorkThread thread;
+    WorkThread thread(kNeverStuck, fail_if_stuck);
     std::atomic<bool> worked{false};
     std::atomic<bool> answered{false};
     std::thread::id done_id;
@@ -71,7 +76,7 @@ TEST(WorkThread, AnswerWaitsForTheLoopEvenWhenNoOneIteratesIt) {
 }
 
 TEST(WorkThread, ItemsRunOneAtATimeInTheOrderPosted) {
-    WorkThread thread;
+    WorkThread thread(kNeverStuck, fail_if_stuck);
     constexpr int kItems = 200;
     std::atomic<int> running{0};
     std::atomic<int> most_at_once{0};
@@ -95,7 +100,7 @@ TEST(WorkThread, ItemsRunOneAtATimeInTheOrderPosted) {
 }
 
 TEST(WorkThread, WhatTheWorkThrowsBecomesItsErrorAndTheThreadGoesOn) {
-    WorkThread thread;
+    WorkThread thread(kNeverStuck, fail_if_stuck);
     std::vector<std::string> errors;
     thread.post([] { throw std::runtime_error("qpdf: file is damaged"); },
                 [&](const std::string& error) { errors.push_back(error); });
@@ -113,7 +118,7 @@ TEST(WorkThread, NoAnswerRunsOnceTheThreadIsGone) {
     std::atomic<bool> worked{false};
     bool answered = false;
     {
-        WorkThread thread;
+        WorkThread thread(kNeverStuck, fail_if_stuck);
         thread.post([&] { worked = true; }, [&](const std::string&) { answered = true; });
         const auto deadline = std::chrono::steady_clock::now() + 10s;
         while (!worked && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
@@ -123,6 +128,57 @@ TEST(WorkThread, NoAnswerRunsOnceTheThreadIsGone) {
     while (g_main_context_iteration(nullptr, FALSE)) {
     }
     EXPECT_FALSE(answered);
+}
+
+// Work of an answered job that does not end within the bound is taken for
+// stuck: the renderer's cue to exit (it cannot stop the thread).
+TEST(WorkThread, HurriedWorkThatDoesNotEndInTimeIsTakenForStuck) {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool release = false;
+    int stuck = 0;
+    WorkThread thread(50ms, [&] { ++stuck; });
+    thread.post(
+        [&] {
+            std::unique_lock lock(mutex);
+            cv.wait(lock, [&] { return release; });
+        },
+        [](const std::string&) {});
+    thread.hurry();
+    EXPECT_TRUE(iterate_until([&] { return stuck > 0; }));
+    EXPECT_EQ(stuck, 1);
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+    }
+    cv.notify_one();
+}
+
+// Only what was posted before the hurry is bound by it: another view's
+// work posted after it may run as long as its own job allows.
+TEST(WorkThread, HurriedWorkThatEndsInTimeIsNotStuck) {
+    int stuck = 0;
+    bool answered = false;
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool release = false;
+    WorkThread thread(100ms, [&] { ++stuck; });
+    thread.post([] {}, [&](const std::string&) { answered = true; });
+    thread.hurry();
+    thread.post(
+        [&] {
+            std::unique_lock lock(mutex);
+            cv.wait(lock, [&] { return release; });
+        },
+        [](const std::string&) {});
+    ASSERT_TRUE(iterate_until([&] { return answered; }));
+    // The check comes due at 100 ms; nothing may be reported by then.
+    EXPECT_FALSE(iterate_until([&] { return stuck > 0; }, 300ms));
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+    }
+    cv.notify_one();
 }
 
 }  // namespace
