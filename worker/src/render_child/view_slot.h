@@ -2,9 +2,9 @@
 // load -> selector -> network quiet -> fonts ready -> delay -> print/snapshot
 // -> PDF post-processing, reports exactly one Outcome per job, then wipes the
 // page and site data before taking the next. Everything runs on the GLib
-// main thread but the PDF post-processing, which the child's work thread
-// does (pdf_finish.h). The steps live in view_slot_waits.cpp and
-// view_slot_output.cpp; lifecycle and endings in view_slot.cpp.
+// main thread but the PDF post-processing and the image encoding, which
+// the child's work thread does (pdf_finish.h, image_writer.h). The steps live in
+// view_slot_waits.cpp and view_slot_output.cpp; lifecycle and endings in view_slot.cpp.
 #pragma once
 
 #include <webkit2/webkit2.h>
@@ -65,7 +65,7 @@ class ViewSlot {
         Preparing,     // measuring links and height before printing
         Printing,      // WebKitPrintOperation running (body, then header/footer bands)
         Banding,       // loading the header/footer document (band_document.h)
-        Finishing,     // the output checked or post-processed on the work thread
+        Finishing,     // the output checked, encoded or post-processed on the work thread
         Snapshotting,  // webkit_web_view_get_snapshot running
         Downloading,   // the URL is itself a PDF: saved as the output (view_slot_download.cpp)
         Draining,      // job answered (timeout) but the print or the work thread

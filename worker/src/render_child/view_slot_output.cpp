@@ -317,13 +317,21 @@ void ViewSlot::on_snapshot_done(GObject* source, GAsyncResult* result, gpointer 
         return;
     }
     unlink(self->temp_path_.c_str());
-    const std::string why =
-        write_image(surface.get(), self->job_->format, self->job_->image_quality, self->temp_path_);
-    if (!why.empty()) {
-        self->fail("print_failed", "Failed to write image: " + why);
-        return;
-    }
-    self->succeed();
+    // Encoding a tall page takes seconds (PNG, WebP): the work thread's,
+    // so the child's other views go on meanwhile.
+    std::shared_ptr<cairo_surface_t> image(surface.release(), &cairo_surface_destroy);
+    auto why = std::make_shared<std::string>();
+    self->off_loop(
+        [image, why, format = self->job_->format, quality = self->job_->image_quality,
+         path = self->temp_path_] { *why = write_image(image.get(), format, quality, path); },
+        [self, why](const std::string& error) {
+            const std::string& reason = error.empty() ? *why : error;
+            if (!reason.empty()) {
+                self->fail("print_failed", "Failed to write image: " + reason);
+                return;
+            }
+            self->succeed();
+        });
 }
 
 }  // namespace enconvert::render_child

@@ -865,6 +865,52 @@ TEST_F(RendererPoolTest, WebProcessDyingWhileItsPdfIsFinishedDoesNotFailIt) {
     EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
 }
 
+// Encoding a tall screenshot (a 1920 x 16,000 px PNG here) runs on the work
+// thread too: the job can be answered meanwhile, and the file it was
+// writing goes when the encoder lets go of it.
+TEST_F(RendererPoolTest, EncodingATallScreenshotHoldsUpNotItsAnswer) {
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/",
+             {200, "text/html",
+              "<!doctype html><body style=\"margin:0\"><div style=\"height:16000px;"
+              "background:repeating-linear-gradient(45deg,#c33 0 7px,#39c 7px 13px,"
+              "#fd4 13px 23px)\"></div>"}},
+            {"/small", {200, "text/html", kPage}}},
+        "/hang");
+    FileWatch watch(dir_, "41.png.part");
+    pool_->submit(request(41, server_->url("/"), "png",
+                          {{"viewport_width", 1920}, {"full_page", true}, {"timeout", 120}}));
+    bool encoding = false;
+    const auto deadline = std::chrono::steady_clock::now() + 90s;
+    while (!encoding && std::chrono::steady_clock::now() < deadline) {
+        for (std::uint32_t mask : watch.take())
+            if (mask & IN_OPEN) encoding = true;
+        for (RenderResult& r : pool_->collect()) {
+            ASSERT_NE(r.id, 41u) << "answered before it was encoded: " << r.error_code;
+            other_results_.push_back(r);
+        }
+        std::vector<pollfd> fds{{watch.fd(), POLLIN, 0}};
+        for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+        poll(fds.data(), fds.size(), 50);
+    }
+    ASSERT_TRUE(encoding);
+    pool_->cancel(41);
+    auto cancelled = wait_for(41);
+    ASSERT_TRUE(cancelled);
+    EXPECT_EQ(cancelled->error_code, "cancelled");
+    const auto gone_by = std::chrono::steady_clock::now() + 60s;
+    while (fs::exists(dir_ / "41.png.part") && std::chrono::steady_clock::now() < gone_by)
+        wait_for(0, 1s);
+    EXPECT_FALSE(fs::exists(dir_ / "41.png.part"));
+    EXPECT_FALSE(fs::exists(dir_ / "41.png"));
+    ASSERT_TRUE(wait_for_free_slot());
+    pool_->submit(request(42, server_->url("/small"), "png"));
+    auto next = wait_for(42);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
 // The work thread cannot be stopped: post-processing still running this
 // long after its job was answered is taken for stuck (a library looping on
 // a hostile document would hold every later PDF of the child), and the
