@@ -29,6 +29,23 @@ struct GFree {
 };
 using GCharPtr = std::unique_ptr<char, GFree>;
 
+struct GMainContextUnref {
+    void operator()(GMainContext* context) const {
+        if (context) g_main_context_unref(context);
+    }
+};
+using GMainContextPtr = std::unique_ptr<GMainContext, GMainContextUnref>;
+
+// A source this code made: removed from its context and released.
+struct GSourceDestroy {
+    void operator()(GSource* source) const {
+        if (!source) return;
+        g_source_destroy(source);
+        g_source_unref(source);
+    }
+};
+using GSourcePtr = std::unique_ptr<GSource, GSourceDestroy>;
+
 // A GLib main-loop source (timeout, fd watch) removed when this goes away.
 class SourceId {
   public:

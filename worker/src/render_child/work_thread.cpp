@@ -14,11 +14,15 @@ gboolean dispatch_ready(GSource*, GSourceFunc callback, gpointer data) {
 
 GSourceFuncs kReadySourceFuncs = {nullptr, nullptr, &dispatch_ready, nullptr, nullptr, nullptr};
 
-GSource* new_answer_source(GMainContext* context, GSourceFunc deliver, gpointer data) {
+GSourcePtr attached(GSource* source, GMainContext* context, GSourceFunc callback, gpointer data) {
+    g_source_set_callback(source, callback, data, nullptr);
+    g_source_attach(source, context);
+    return GSourcePtr(source);
+}
+
+GSource* new_ready_source() {
     GSource* source = g_source_new(&kReadySourceFuncs, sizeof(GSource));
     g_source_set_ready_time(source, -1);
-    g_source_set_callback(source, deliver, data, nullptr);
-    g_source_attach(source, context);
     return source;
 }
 
@@ -28,7 +32,7 @@ WorkThread::WorkThread(std::chrono::milliseconds stuck_after, std::function<void
     : stuck_after_(stuck_after),
       on_stuck_(std::move(on_stuck)),
       context_(g_main_context_ref_thread_default()),
-      source_(new_answer_source(context_, &WorkThread::deliver, this)),
+      source_(attached(new_ready_source(), context_.get(), &WorkThread::deliver, this)),
       thread_([this] { run(); }) {}
 
 WorkThread::~WorkThread() {
@@ -39,11 +43,8 @@ WorkThread::~WorkThread() {
     }
     wake_.notify_one();
     thread_.join();
-    // On the main loop's thread, so no dispatch is running or can follow.
-    hurries_.clear();
-    g_source_destroy(source_);
-    g_source_unref(source_);
-    g_main_context_unref(context_);
+    // The members go on the main loop's thread, so no dispatch of their
+    // sources is running or can follow.
 }
 
 void WorkThread::post(std::function<void()> work, Done done) {
@@ -83,17 +84,14 @@ void WorkThread::run() {
         // Never called here: g_main_context_invoke would run `done` on this
         // thread whenever it could acquire the context (the loop not
         // running at that moment).
-        g_source_set_ready_time(source_, 0);
+        g_source_set_ready_time(source_.get(), 0);
     }
 }
 
 void WorkThread::hurry() {
-    auto hurry = std::make_unique<Hurry>();
-    hurry->self = this;
-    hurry->posted = posted_;
-    hurry->source = g_timeout_source_new(static_cast<guint>(stuck_after_.count()));
-    g_source_set_callback(hurry->source, &WorkThread::on_hurry_due, hurry.get(), nullptr);
-    g_source_attach(hurry->source, context_);
+    auto hurry = std::make_unique<Hurry>(Hurry{this, posted_, nullptr});
+    hurry->source = attached(g_timeout_source_new(static_cast<guint>(stuck_after_.count())),
+                             context_.get(), &WorkThread::on_hurry_due, hurry.get());
     hurries_.push_back(std::move(hurry));
 }
 
@@ -111,7 +109,7 @@ gboolean WorkThread::on_hurry_due(gpointer data) {
 gboolean WorkThread::deliver(gpointer data) {
     auto* self = static_cast<WorkThread*>(data);
     // Before taking the answers: one added after this makes it ready again.
-    g_source_set_ready_time(self->source_, -1);
+    g_source_set_ready_time(self->source_.get(), -1);
     std::deque<Answer> ready;
     {
         std::lock_guard lock(self->answers_mutex_);

@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "render_child/glib_ptr.h"
+
 namespace enconvert::render_child {
 
 class WorkThread {
@@ -57,18 +59,12 @@ class WorkThread {
         std::string error;
     };
 
-    // A check due `stuck_after` after a hurry(); it holds a reference to
-    // its source, attached to the main context.
+    // A check due `stuck_after` after a hurry(), its timeout source
+    // attached to the main context.
     struct Hurry {
         WorkThread* self;
         std::uint64_t posted;  // items posted when hurried
-        GSource* source = nullptr;
-        ~Hurry() {
-            if (source) {
-                g_source_destroy(source);
-                g_source_unref(source);
-            }
-        }
+        GSourcePtr source;
     };
 
     void run();
@@ -77,12 +73,13 @@ class WorkThread {
 
     const std::chrono::milliseconds stuck_after_;
     const std::function<void()> on_stuck_;
-    GMainContext* const context_;
+    // Declared before the sources attached to it: it goes after them.
+    const GMainContextPtr context_;
     // Made ready by the thread when an answer waits, dispatched (and
     // destroyed) on the main loop only. Answers are handed over under
     // answers_mutex_, not through GLib's own locking, so the hand-over is
     // plain C++ (and visible to TSan).
-    GSource* const source_;
+    const GSourcePtr source_;
     std::mutex answers_mutex_;
     std::deque<Answer> answers_;
     std::mutex mutex_;
