@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -179,19 +180,26 @@ class RendererPoolTest : public ::testing::Test {
                 {"/", {200, "text/html; charset=utf-8", html}},
                 {"/small", {200, "text/html", kPage}}},
             "/hang");
-        const std::string part = std::to_string(id) + ".pdf.part";
-        FileWatch watch(dir_, part);
+        FileWatch watch(dir_, std::to_string(id) + ".pdf.part");
         pool_->submit(request(id, server_->url("/"), "pdf", {{"timeout", 120}}));
         bool printed = false;
+        return drive_until_seen(watch, id, [&](std::uint32_t mask) {
+            if (mask & IN_CLOSE_WRITE) printed = true;
+            return printed && (mask & IN_OPEN) != 0;
+        });
+    }
+
+    // Drives the pool until `seen` holds for an event of `watch`; false if
+    // job `id` was answered first or that did not happen within a bound.
+    bool drive_until_seen(FileWatch& watch, std::uint64_t id,
+                          const std::function<bool(std::uint32_t mask)>& seen) {
         const auto deadline = std::chrono::steady_clock::now() + 90s;
         while (std::chrono::steady_clock::now() < deadline) {
-            for (std::uint32_t mask : watch.take()) {
-                if (mask & IN_CLOSE_WRITE) printed = true;
-                if (printed && (mask & IN_OPEN)) return true;
-            }
+            for (std::uint32_t mask : watch.take())
+                if (seen(mask)) return true;
             for (RenderResult& r : pool_->collect()) {
                 if (r.id == id) {
-                    ADD_FAILURE() << "answered before its PDF was finished: " << r.error_code;
+                    ADD_FAILURE() << "answered before its output was finished: " << r.error_code;
                     return false;
                 }
                 other_results_.push_back(r);
@@ -201,6 +209,13 @@ class RendererPoolTest : public ::testing::Test {
             poll(fds.data(), fds.size(), 50);
         }
         return false;
+    }
+
+    // Drives the pool until `path` is gone, within a bound; whether it is.
+    bool drive_until_gone(const fs::path& path) {
+        const auto gone_by = std::chrono::steady_clock::now() + 60s;
+        while (fs::exists(path) && std::chrono::steady_clock::now() < gone_by) wait_for(0, 1s);
+        return !fs::exists(path);
     }
 
     // Renders `url` to PDF as `id` once a child's web processes were killed.
@@ -744,10 +759,7 @@ TEST_F(TwoViewRendererPoolTest, FinishingALongPdfHoldsUpNeitherItsAnswerNorTheOt
     EXPECT_TRUE(small->ok) << small->error_code << ": " << small->error;
     // The file the work thread was writing goes once it lets go of it, and
     // the output never appears.
-    const auto gone_by = std::chrono::steady_clock::now() + 60s;
-    while (fs::exists(dir_ / "31.pdf.part") && std::chrono::steady_clock::now() < gone_by)
-        wait_for(0, 1s);
-    EXPECT_FALSE(fs::exists(dir_ / "31.pdf.part"));
+    EXPECT_TRUE(drive_until_gone(dir_ / "31.pdf.part"));
     EXPECT_FALSE(fs::exists(dir_ / "31.pdf"));
     // Both views take work again.
     for (std::uint64_t id : {33, 34}) {
@@ -881,28 +893,13 @@ TEST_F(RendererPoolTest, EncodingATallScreenshotHoldsUpNotItsAnswer) {
     FileWatch watch(dir_, "41.png.part");
     pool_->submit(request(41, server_->url("/"), "png",
                           {{"viewport_width", 1920}, {"full_page", true}, {"timeout", 120}}));
-    bool encoding = false;
-    const auto deadline = std::chrono::steady_clock::now() + 90s;
-    while (!encoding && std::chrono::steady_clock::now() < deadline) {
-        for (std::uint32_t mask : watch.take())
-            if (mask & IN_OPEN) encoding = true;
-        for (RenderResult& r : pool_->collect()) {
-            ASSERT_NE(r.id, 41u) << "answered before it was encoded: " << r.error_code;
-            other_results_.push_back(r);
-        }
-        std::vector<pollfd> fds{{watch.fd(), POLLIN, 0}};
-        for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
-        poll(fds.data(), fds.size(), 50);
-    }
-    ASSERT_TRUE(encoding);
+    // The encoder opening the file is the encoding starting.
+    ASSERT_TRUE(drive_until_seen(watch, 41, [](std::uint32_t mask) { return mask & IN_OPEN; }));
     pool_->cancel(41);
     auto cancelled = wait_for(41);
     ASSERT_TRUE(cancelled);
     EXPECT_EQ(cancelled->error_code, "cancelled");
-    const auto gone_by = std::chrono::steady_clock::now() + 60s;
-    while (fs::exists(dir_ / "41.png.part") && std::chrono::steady_clock::now() < gone_by)
-        wait_for(0, 1s);
-    EXPECT_FALSE(fs::exists(dir_ / "41.png.part"));
+    EXPECT_TRUE(drive_until_gone(dir_ / "41.png.part"));
     EXPECT_FALSE(fs::exists(dir_ / "41.png"));
     ASSERT_TRUE(wait_for_free_slot());
     pool_->submit(request(42, server_->url("/small"), "png"));
