@@ -44,8 +44,7 @@ ViewSlot::~ViewSlot() {
     if (print_op_) g_signal_handlers_disconnect_by_data(print_op_.get(), this);
     if (cancellable_) g_cancellable_cancel(cancellable_.get());
     destroy_view();
-    if (!temp_path_.empty()) unlink(temp_path_.c_str());
-    if (!bands_path_.empty()) unlink(bands_path_.c_str());
+    remove_job_files(temp_path_, bands_path_);
 }
 
 namespace {
@@ -422,8 +421,7 @@ void ViewSlot::off_loop(std::function<void()> work, std::function<void(const std
                    finish_pending_ = false;
                    if (generation != generation_) {
                        // Answered meanwhile (deadline, cancel): what was written goes.
-                       unlink(body.c_str());
-                       if (!bands.empty()) unlink(bands.c_str());
+                       remove_job_files(body, bands);
                        if (stage_ == Stage::Draining) begin_reset();
                        return;
                    }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <string>
@@ -34,6 +35,13 @@ constexpr double kMemoryPollSeconds = 0.5;
 
 // The answer of a job whose web process died under it.
 constexpr const char* kEngineCrashedMessage = "Failed to render page: the browser engine crashed";
+
+// Removes a job's output in the making and its header/footer sheets
+// (`bands` empty: none), whatever of them exists.
+inline void remove_job_files(const std::string& body, const std::string& bands) {
+    if (!body.empty()) unlink(body.c_str());
+    if (!bands.empty()) unlink(bands.c_str());
+}
 
 // Carried through async calls: the slot and the generation that started it.
 struct AsyncTag {

@@ -138,8 +138,7 @@ void ViewSlot::on_print_finished(WebKitPrintOperation* op, gpointer data) {
     GObjectPtr<WebKitPrintOperation> done(self->print_op_.release());
     if (self->stage_ == Stage::Draining) {
         // The job was already answered (timeout): drop what was printed.
-        unlink(self->temp_path_.c_str());
-        if (!self->bands_path_.empty()) unlink(self->bands_path_.c_str());
+        remove_job_files(self->temp_path_, self->bands_path_);
         self->begin_reset();
         return;
     }
@@ -177,8 +176,7 @@ gboolean ViewSlot::on_print_watchdog(gpointer data) {
         self->fail("print_failed", "Failed to print page: printing did not finish");
     if (self->print_op_) g_signal_handlers_disconnect_by_data(self->print_op_.get(), self);
     self->print_op_.reset();
-    unlink(self->temp_path_.c_str());
-    if (!self->bands_path_.empty()) unlink(self->bands_path_.c_str());
+    remove_job_files(self->temp_path_, self->bands_path_);
     self->recycle_soon();
     return G_SOURCE_REMOVE;
 }
