@@ -35,10 +35,13 @@ void Storer::submit(Job job) {
 }
 
 std::vector<db::TaskOutcome> Storer::take_done() {
-    std::uint64_t count = 0;
-    // Drains the counter; EAGAIN just means nothing was signalled.
-    [[maybe_unused]] const auto n = ::read(event_fd_, &count, sizeof count);
+    // The counter is drained under the lock the thread signals under, so the
+    // fd is readable exactly while outcomes wait: drained before the lock, an
+    // outcome pushed in between would be taken now and leave a stale signal.
     const std::lock_guard lock(mutex_);
+    std::uint64_t count = 0;
+    // EAGAIN just means nothing was signalled.
+    [[maybe_unused]] const auto n = ::read(event_fd_, &count, sizeof count);
     return std::exchange(done_, {});
 }
 

@@ -41,6 +41,24 @@ TEST(Storer, RunsJobsInOrderAndWakesThePoller) {
     EXPECT_FALSE(readable(storer.wake_fd(), 0));  // drained
 }
 
+// The scheduler sleeps on wake_fd(): a signal left behind after the outcomes
+// were taken wakes it for nothing, and the fd must say what take_done() will
+// give. Outcomes finishing while one is taken are where that broke (the
+// counter was drained before the lock, so an outcome pushed in between was
+// taken with the earlier ones and its signal stayed).
+TEST(Storer, TheFdIsDrainedWhenEveryOutcomeIsTaken) {
+    scheduler::Storer storer;
+    for (int round = 0; round < 2000; ++round) {
+        for (int id : {1, 2, 3, 4}) storer.submit([id] { return outcome(id); });
+        std::size_t taken = 0;
+        while (taken < 4) {
+            ASSERT_TRUE(readable(storer.wake_fd())) << "round " << round;
+            taken += storer.take_done().size();
+        }
+        ASSERT_FALSE(readable(storer.wake_fd(), 0)) << "round " << round;
+    }
+}
+
 TEST(Storer, StopFinishesTheJobInHandAndDropsTheRest) {
     scheduler::Storer storer;
     std::atomic<bool> started{false};
