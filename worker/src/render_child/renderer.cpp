@@ -27,8 +27,12 @@ constexpr int kSpareViews = 1;
 // _exit, not a return from the main loop: destroying the renderer would
 // join the stuck thread.
 [[noreturn]] void exit_for_stuck_work(std::chrono::milliseconds limit) {
-    kLog.error("PDF post-processing did not end after its job was answered; exiting",
-               {{"limit_ms", limit.count()}});
+    // The thread finishes PDFs, counts a downloaded PDF's pages and encodes
+    // one-snapshot screenshots: the message names them all.
+    kLog.error(
+        "work off the main loop (PDF finishing, page count or image encoding) did not end "
+        "after its job was answered; exiting",
+        {{"limit_ms", limit.count()}});
     _exit(EXIT_FAILURE);
 }
 
