@@ -16,25 +16,24 @@ constexpr const char* kRfc3339 = R"('YYYY-MM-DD"T"HH24:MI:SS"Z"')";
 
 }  // namespace
 
-std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
-                                std::int64_t account_id) {
-    // Status polls and sync answers read here: one prepared statement, one
-    // round trip, no BEGIN/COMMIT (a single statement sees one snapshot, so
-    // job, tasks and notifications are consistent). The tasks and the
-    // notifications come back as JSON arrays.
-    static const std::string kSql =
+namespace {
+
+// The columns a status answer needs, of `jobs j`: one list for load_job and
+// load_jobs. The tasks and the notifications come back as JSON arrays.
+const std::string& job_view_columns() {
+    static const std::string kColumns =
         std::string(
-            "SELECT id, account_id, endpoint, status, is_sync, base_url, options::text, "
-            "to_char(created_at AT TIME ZONE 'UTC', ") +
-        kRfc3339 + "), to_char(completed_at AT TIME ZONE 'UTC', " + kRfc3339 +
+            "j.id, j.account_id, j.endpoint, j.status, j.is_sync, j.base_url, j.options::text, "
+            "to_char(j.created_at AT TIME ZONE 'UTC', ") +
+        kRfc3339 + "), to_char(j.completed_at AT TIME ZONE 'UTC', " + kRfc3339 +
         "), (SELECT coalesce(json_agg(json_build_array(t.id, t.position, t.url, t.status, "
         "t.object_key, t.filename, t.file_size, t.conversion_time, t.error_code, t.error) "
         "ORDER BY t.position), '[]') FROM tasks t WHERE t.job_id = j.id)::text, "
-        "expired_at IS NOT NULL, is_batch, client_id, coalesce(zip_state, ''), "
-        "zip_object_key, zip_file_size, zip_error, coalesce(discovery_state, ''), "
-        "discovery_method, discovery_total, coalesce(discovery_truncated, false), "
-        "discovery_error_code, discovery_error, "
-        "floor(extract(epoch FROM completed_at))::bigint, "
+        "j.expired_at IS NOT NULL, j.is_batch, j.client_id, coalesce(j.zip_state, ''), "
+        "j.zip_object_key, j.zip_file_size, j.zip_error, coalesce(j.discovery_state, ''), "
+        "j.discovery_method, j.discovery_total, coalesce(j.discovery_truncated, false), "
+        "j.discovery_error_code, j.discovery_error, "
+        "floor(extract(epoch FROM j.completed_at))::bigint, "
         // The outbox rows (db/notification_outbox.h) or, before the job is terminal,
         // what it asked for; "sending" is an internal lease state, to the
         // client it is not done.
@@ -45,55 +44,95 @@ std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_i
         "FROM (VALUES (1, 'webhook', j.callback_url), (2, 'email', j.notification_email)) "
         "AS t(ord, type, target) "
         "LEFT JOIN notifications n ON n.job_id = j.id AND n.type = t.type "
-        "WHERE t.target IS NOT NULL AND t.target <> '')::text "
-        "FROM jobs j WHERE id = $1 AND account_id = $2";
-    pqxx::nontransaction tx(conn);
-    const pqxx::result j = exec_named(tx, "enconvert_load_job", kSql, job_id, account_id);
-    if (j.empty()) return std::nullopt;
+        "WHERE t.target IS NOT NULL AND t.target <> '')::text";
+    return kColumns;
+}
+
+// The job read from job_view_columns(), starting at column `c`.
+JobView job_view_from(const pqxx::row& row, int c) {
+    auto col = [&](int i) { return row[c + i]; };
     JobView v;
-    v.id = j[0][0].as<std::string>();
-    v.account_id = j[0][1].as<std::int64_t>();
-    v.endpoint = j[0][2].as<std::string>();
-    v.status = j[0][3].as<std::string>();
-    v.is_sync = j[0][4].as<bool>();
-    v.base_url = j[0][5].as<std::string>();
-    v.options = nlohmann::json::parse(j[0][6].as<std::string>());
-    v.created_at = j[0][7].as<std::string>();
-    v.completed_at = opt_string(j[0][8]);
-    v.expired = j[0][10].as<bool>();
-    v.is_batch = j[0][11].as<bool>();
-    v.client_id = opt_string(j[0][12]);
-    v.zip_state = j[0][13].as<std::string>();
-    v.zip_object_key = opt_string(j[0][14]);
-    if (!j[0][15].is_null()) v.zip_file_size = j[0][15].as<std::int64_t>();
-    v.zip_error = opt_string(j[0][16]);
-    v.discovery_state = j[0][17].as<std::string>();
-    v.discovery_method = opt_string(j[0][18]);
-    if (!j[0][19].is_null()) v.discovery_total = j[0][19].as<std::int64_t>();
-    v.discovery_truncated = j[0][20].as<bool>();
-    v.discovery_error_code = opt_string(j[0][21]);
-    v.discovery_error = opt_string(j[0][22]);
-    if (!j[0][23].is_null()) v.completed_unix = j[0][23].as<std::int64_t>();
-    v.notifications = nlohmann::json::parse(j[0][24].as<std::string>());
+    v.id = col(0).as<std::string>();
+    v.account_id = col(1).as<std::int64_t>();
+    v.endpoint = col(2).as<std::string>();
+    v.status = col(3).as<std::string>();
+    v.is_sync = col(4).as<bool>();
+    v.base_url = col(5).as<std::string>();
+    v.options = nlohmann::json::parse(col(6).as<std::string>());
+    v.created_at = col(7).as<std::string>();
+    v.completed_at = opt_string(col(8));
+    v.expired = col(10).as<bool>();
+    v.is_batch = col(11).as<bool>();
+    v.client_id = opt_string(col(12));
+    v.zip_state = col(13).as<std::string>();
+    v.zip_object_key = opt_string(col(14));
+    if (!col(15).is_null()) v.zip_file_size = col(15).as<std::int64_t>();
+    v.zip_error = opt_string(col(16));
+    v.discovery_state = col(17).as<std::string>();
+    v.discovery_method = opt_string(col(18));
+    if (!col(19).is_null()) v.discovery_total = col(19).as<std::int64_t>();
+    v.discovery_truncated = col(20).as<bool>();
+    v.discovery_error_code = opt_string(col(21));
+    v.discovery_error = opt_string(col(22));
+    if (!col(23).is_null()) v.completed_unix = col(23).as<std::int64_t>();
+    v.notifications = nlohmann::json::parse(col(24).as<std::string>());
     auto opt = [](const nlohmann::json& value) -> std::optional<nlohmann::json> {
         if (value.is_null()) return std::nullopt;
         return value;
     };
-    for (const auto& row : nlohmann::json::parse(j[0][9].as<std::string>())) {
+    for (const auto& task : nlohmann::json::parse(col(9).as<std::string>())) {
         TaskView tv;
-        tv.id = row[0].get<std::int64_t>();
-        tv.position = row[1].get<int>();
-        tv.url = row[2].get<std::string>();
-        tv.status = row[3].get<std::string>();
-        if (auto f = opt(row[4])) tv.object_key = f->get<std::string>();
-        if (auto f = opt(row[5])) tv.filename = f->get<std::string>();
-        if (auto f = opt(row[6])) tv.file_size = f->get<std::int64_t>();
-        if (auto f = opt(row[7])) tv.conversion_time = f->get<double>();
-        if (auto f = opt(row[8])) tv.error_code = f->get<std::string>();
-        if (auto f = opt(row[9])) tv.error = f->get<std::string>();
+        tv.id = task[0].get<std::int64_t>();
+        tv.position = task[1].get<int>();
+        tv.url = task[2].get<std::string>();
+        tv.status = task[3].get<std::string>();
+        if (auto f = opt(task[4])) tv.object_key = f->get<std::string>();
+        if (auto f = opt(task[5])) tv.filename = f->get<std::string>();
+        if (auto f = opt(task[6])) tv.file_size = f->get<std::int64_t>();
+        if (auto f = opt(task[7])) tv.conversion_time = f->get<double>();
+        if (auto f = opt(task[8])) tv.error_code = f->get<std::string>();
+        if (auto f = opt(task[9])) tv.error = f->get<std::string>();
         v.tasks.push_back(std::move(tv));
     }
     return v;
+}
+
+}  // namespace
+
+std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
+                                std::int64_t account_id) {
+    // Status polls and sync answers read here: one prepared statement, one
+    // round trip, no BEGIN/COMMIT (a single statement sees one snapshot, so
+    // job, tasks and notifications are consistent).
+    static const std::string kSql =
+        "SELECT " + job_view_columns() + " FROM jobs j WHERE j.id = $1 AND j.account_id = $2";
+    pqxx::nontransaction tx(conn);
+    const pqxx::result r = exec_named(tx, "enconvert_load_job", kSql, job_id, account_id);
+    if (r.empty()) return std::nullopt;
+    return job_view_from(r[0], 0);
+}
+
+std::vector<std::optional<JobView>> load_jobs(pqxx::connection& conn,
+                                              const std::vector<JobKey>& keys) {
+    std::vector<std::optional<JobView>> out(keys.size());
+    if (keys.empty()) return out;
+    // The polls read in one wake-up share one statement: one round trip and
+    // one executor start for all of them. A key matches only its own
+    // account's job, exactly as in load_job.
+    static const std::string kSql =
+        "SELECT k.n, " + job_view_columns() +
+        " FROM jsonb_to_recordset($1::jsonb) AS k(n int, id text, account_id bigint) "
+        "JOIN jobs j ON j.id = k.id AND j.account_id = k.account_id";
+    nlohmann::json rows = nlohmann::json::array();
+    for (std::size_t i = 0; i < keys.size(); ++i)
+        rows.push_back({{"n", i}, {"id", keys[i].job_id}, {"account_id", keys[i].account_id}});
+    pqxx::nontransaction tx(conn);
+    const pqxx::result r = exec_named(tx, "enconvert_load_jobs", kSql, rows.dump());
+    for (const auto& row : r) {
+        const auto n = row[0].as<std::size_t>();
+        if (n < out.size()) out[n] = job_view_from(row, 1);
+    }
+    return out;
 }
 
 std::optional<std::string> find_client_job(pqxx::connection& conn, const std::string& client_id,

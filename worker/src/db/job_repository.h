@@ -22,6 +22,16 @@ inline constexpr const char* kJobDoneChannel = "enconvert_job_done";
 std::optional<JobView> load_job(pqxx::connection& conn, const std::string& job_id,
                                 std::int64_t account_id);
 
+// Several jobs read in one statement, each only if it belongs to its
+// account_id; the answers in the keys' order (nullopt: no such job of that
+// account).
+struct JobKey {
+    std::string job_id;
+    std::int64_t account_id = 0;
+};
+std::vector<std::optional<JobView>> load_jobs(pqxx::connection& conn,
+                                              const std::vector<JobKey>& keys);
+
 // The id of account_id's newest job started with this client id (the
 // request field job_id), if any.
 std::optional<std::string> find_client_job(pqxx::connection& conn, const std::string& client_id,

@@ -18,22 +18,24 @@ constexpr std::chrono::milliseconds kPollTimeout{250};
 
 constexpr log::Logger kLog{"intake"};
 
+const char* status_kind(const StatusRequest& s) {
+    switch (s.view) {
+        case View::batch:
+            return "batch";
+        case View::download:
+            return "download";
+        case View::whoami:
+        case View::verify:
+            return "whoami";
+        case View::status:
+            break;
+    }
+    return "status";
+}
+
 const char* request_kind(const Request& req) {
     if (std::holds_alternative<HealthRequest>(req.body)) return "health";
-    if (const auto* s = std::get_if<StatusRequest>(&req.body)) {
-        switch (s->view) {
-            case View::batch:
-                return "batch";
-            case View::download:
-                return "download";
-            case View::whoami:
-            case View::verify:
-                return "whoami";
-            case View::status:
-                break;
-        }
-        return "status";
-    }
+    if (const auto* s = std::get_if<StatusRequest>(&req.body)) return status_kind(*s);
     return "convert";
 }
 
@@ -167,7 +169,7 @@ void IntakeLoop::answer_finished_waiters() {
 }
 
 void IntakeLoop::handle_frame(const std::string& identity, const std::string& frame,
-                              std::vector<PendingConvert>& converts) {
+                              Pending& pending) {
     DecodeResult decoded = decode_request(frame);
     if (auto* err = std::get_if<DecodeError>(&decoded)) {
         if (err->id) {
@@ -180,7 +182,11 @@ void IntakeLoop::handle_frame(const std::string& identity, const std::string& fr
     }
     Request& req = std::get<Request>(decoded);
     if (auto* convert = std::get_if<ConvertRequest>(&req.body)) {
-        converts.push_back({identity, req.id, std::move(*convert)});
+        pending.converts.push_back({identity, req.id, std::move(*convert)});
+        return;
+    }
+    if (auto* status = std::get_if<StatusRequest>(&req.body)) {
+        pending.statuses.push_back({identity, req.id, std::move(*status)});
         return;
     }
     handle_request(identity, req);
@@ -240,6 +246,54 @@ void IntakeLoop::handle_converts(std::vector<PendingConvert>& converts) {
     converts.clear();
 }
 
+void IntakeLoop::handle_statuses(std::vector<PendingStatus>& statuses) {
+    if (statuses.size() <= 1 || !session_) {
+        for (auto& s : statuses)
+            handle_request(s.identity, Request{s.request_id, std::move(s.request)});
+        statuses.clear();
+        return;
+    }
+    std::deque<IntakeTimer> timers;  // each request's time, to its answer
+    std::vector<StatusRequest> requests;
+    requests.reserve(statuses.size());
+    for (auto& s : statuses) {
+        timers.emplace_back(status_kind(s.request));
+        requests.push_back(std::move(s.request));
+    }
+    try {
+        const auto answers = handler_.status_all(session_->conn(), requests);
+        for (std::size_t i = 0; i < statuses.size(); ++i)
+            send(statuses[i].identity, encode_final(statuses[i].request_id, answers[i]));
+    } catch (...) {
+        const api::HttpAnswer answer =
+            answer_failure(std::current_exception(), {{"requests", statuses.size()}});
+        for (const auto& s : statuses) send(s.identity, encode_final(s.request_id, answer));
+    }
+    statuses.clear();
+}
+
+api::HttpAnswer IntakeLoop::answer_failure(const std::exception_ptr& failure,
+                                           const nlohmann::json& context) {
+    try {
+        std::rethrow_exception(failure);
+    } catch (const pqxx::broken_connection&) {
+        drop_session("during a request");
+        return api::database_unavailable_answer();
+    } catch (const pqxx::sql_error& e) {
+        // Statement timeout, server shutting down, too many connections:
+        // the client should retry (503), it did nothing wrong (not 500).
+        kLog.error("request failed", {{"request", context}, {"error", e.what()}});
+        metrics::worker_metrics().database_error("intake");
+        if (session_ && !session_->conn().is_open()) drop_session("during a request");
+        return db::means_unavailable(e) ? api::database_unavailable_answer()
+                                        : api::internal_error_answer();
+    } catch (const std::exception& e) {
+        // Never SQL or internals in the answer; the log keeps the reason.
+        kLog.error("request failed", {{"request", context}, {"error", e.what()}});
+        return api::internal_error_answer();
+    }
+}
+
 void IntakeLoop::handle_request(const std::string& identity, const Request& req) {
     const IntakeTimer timer(request_kind(req));
     if (std::holds_alternative<HealthRequest>(req.body)) {
@@ -269,22 +323,9 @@ void IntakeLoop::handle_request(const std::string& identity, const Request& req)
         }
         const auto& convert = std::get<ConvertRequest>(req.body);
         answer_convert(identity, req.id, handler_.convert(session_->conn(), convert));
-    } catch (const pqxx::broken_connection&) {
-        drop_session("during a request");
-        send(identity, encode_final(req.id, api::database_unavailable_answer()));
-    } catch (const pqxx::sql_error& e) {
-        // Statement timeout, server shutting down, too many connections:
-        // the client should retry (503), it did nothing wrong (not 500).
-        kLog.error("request failed", {{"request_id", req.id}, {"error", e.what()}});
-        metrics::worker_metrics().database_error("intake");
-        if (!session_->conn().is_open()) drop_session("during a request");
+    } catch (...) {
         send(identity,
-             encode_final(req.id, db::means_unavailable(e) ? api::database_unavailable_answer()
-                                                           : api::internal_error_answer()));
-    } catch (const std::exception& e) {
-        // Never SQL or internals in the answer; the log keeps the reason.
-        kLog.error("request failed", {{"request_id", req.id}, {"error", e.what()}});
-        send(identity, encode_final(req.id, api::internal_error_answer()));
+             encode_final(req.id, answer_failure(std::current_exception(), {{"id", req.id}})));
     }
 }
 
@@ -311,7 +352,7 @@ void IntakeLoop::run(const std::atomic<bool>& stop) {
         }
 
         if (items[0].revents & ZMQ_POLLIN) {
-            std::vector<PendingConvert> converts;
+            Pending pending;
             for (int i = 0; i < kMaxBatch; ++i) {
                 std::vector<zmq::message_t> parts;
                 zmq::message_t part;
@@ -327,10 +368,12 @@ void IntakeLoop::run(const std::atomic<bool>& stop) {
                                  {{"frames", parts.size()}});
                     continue;
                 }
-                handle_frame(parts[0].to_string(), parts[1].to_string(), converts);
+                handle_frame(parts[0].to_string(), parts[1].to_string(), pending);
             }
-            // What arrived while the previous commit ran shares one commit.
-            handle_converts(converts);
+            // The polls that arrived together share one read, and what
+            // arrived while the previous commit ran shares one commit.
+            handle_statuses(pending.statuses);
+            handle_converts(pending.converts);
         }
         // PG socket readiness is handled by drain_notifications() at the top.
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,10 +42,26 @@ class IntakeLoop {
         ConvertRequest request;
     };
 
-    void handle_frame(const std::string& identity, const std::string& frame,
-                      std::vector<PendingConvert>& converts);
+    // A read-only request read in this wake-up, answered with the others
+    // (their jobs read in one statement).
+    struct PendingStatus {
+        std::string identity;
+        std::uint64_t request_id = 0;
+        StatusRequest request;
+    };
+    struct Pending {
+        std::vector<PendingConvert> converts;
+        std::vector<PendingStatus> statuses;
+    };
+    void handle_frame(const std::string& identity, const std::string& frame, Pending& pending);
     void handle_request(const std::string& identity, const Request& req);
     void handle_converts(std::vector<PendingConvert>& converts);
+    void handle_statuses(std::vector<PendingStatus>& statuses);
+    // The answer to a request whose database work threw `failure` (503 when
+    // the database is unavailable, 500 otherwise; never SQL or internals),
+    // logged with `context`; drops the session if the connection is gone.
+    api::HttpAnswer answer_failure(const std::exception_ptr& failure,
+                                   const nlohmann::json& context);
     void answer_convert(const std::string& identity, std::uint64_t request_id, ConvertOutcome out);
     void handle_job_done(const std::string& job_id);
     void answer_finished_waiters();  // after a reconnect: catch missed NOTIFYs

@@ -262,8 +262,40 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
 }
 
 api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusRequest& req) {
+    std::int64_t account_id = 0;
+    if (auto answer = answer_without_job(conn, req, account_id)) return std::move(*answer);
+    return answer_with_job(conn, req, account_id, db::load_job(conn, req.job_id, account_id));
+}
+
+std::vector<api::HttpAnswer> RequestHandler::status_all(pqxx::connection& conn,
+                                                        const std::vector<StatusRequest>& reqs) {
+    std::vector<std::optional<api::HttpAnswer>> answers(reqs.size());
+    std::vector<std::int64_t> accounts(reqs.size());
+    std::vector<db::JobKey> keys;
+    std::vector<std::size_t> asking;  // the requests behind `keys`
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+        answers[i] = answer_without_job(conn, reqs[i], accounts[i]);
+        if (answers[i]) continue;
+        keys.push_back({reqs[i].job_id, accounts[i]});
+        asking.push_back(i);
+    }
+    auto jobs = db::load_jobs(conn, keys);
+    for (std::size_t k = 0; k < asking.size(); ++k) {
+        const std::size_t i = asking[k];
+        answers[i] = answer_with_job(conn, reqs[i], accounts[i], std::move(jobs[k]));
+    }
+    std::vector<api::HttpAnswer> out;
+    out.reserve(answers.size());
+    for (auto& a : answers) out.push_back(std::move(*a));
+    return out;
+}
+
+std::optional<api::HttpAnswer> RequestHandler::answer_without_job(pqxx::connection& conn,
+                                                                  const StatusRequest& req,
+                                                                  std::int64_t& account_id) {
     const auto identity = keys_.lookup(conn, req.key);
     if (!identity) return api::invalid_api_key_answer();
+    account_id = identity->account_id;
     switch (req.view) {
         case View::whoami:
             return api::whoami_answer(*identity);
@@ -275,12 +307,17 @@ api::HttpAnswer RequestHandler::status(pqxx::connection& conn, const StatusReque
         case View::batch:
             break;
     }
+    return std::nullopt;
+}
+
+api::HttpAnswer RequestHandler::answer_with_job(pqxx::connection& conn, const StatusRequest& req,
+                                                std::int64_t account_id,
+                                                std::optional<db::JobView> job) {
     // Our id first, then the client's own (the newest job with it). Another
     // account's job answers exactly like an unknown one.
-    auto job = db::load_job(conn, req.job_id, identity->account_id);
     if (!job) {
-        if (const auto id = db::find_client_job(conn, req.job_id, identity->account_id)) {
-            job = db::load_job(conn, *id, identity->account_id);
+        if (const auto id = db::find_client_job(conn, req.job_id, account_id)) {
+            job = db::load_job(conn, *id, account_id);
         }
     }
     if (!job) return api::job_not_found_answer();

@@ -52,6 +52,11 @@ class RequestHandler {
                                             const std::vector<ConvertRequest>& reqs);
     // The read-only requests (status, batch, download, whoami, verify).
     api::HttpAnswer status(pqxx::connection& conn, const StatusRequest& req);
+    // Several read-only requests, each answered as status() would, their
+    // jobs read in one statement (the polls of one wake-up); answers in the
+    // requests' order. A database error throws for all of them.
+    std::vector<api::HttpAnswer> status_all(pqxx::connection& conn,
+                                            const std::vector<StatusRequest>& reqs);
 
     // The final answer for a sync request once its job is terminal;
     // nullopt while it is still processing (or if it vanished).
@@ -76,6 +81,15 @@ class RequestHandler {
     };
     Prepared prepare(pqxx::connection& conn, const ConvertRequest& req);
     ConvertOutcome finish(pqxx::connection& conn, Prepared p, const db::InsertResult& ins);
+    // A read-only request answered without its job (bad key, whoami,
+    // verify, download); otherwise nullopt and `account_id` is the key's.
+    std::optional<api::HttpAnswer> answer_without_job(pqxx::connection& conn,
+                                                      const StatusRequest& req,
+                                                      std::int64_t& account_id);
+    // The status or batch answer from the job read by our id (`job`), or
+    // else by the client's own id.
+    api::HttpAnswer answer_with_job(pqxx::connection& conn, const StatusRequest& req,
+                                    std::int64_t account_id, std::optional<db::JobView> job);
 
     auth::KeyCache keys_;
     storage::Presigner presigner_;

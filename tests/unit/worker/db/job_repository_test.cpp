@@ -273,6 +273,49 @@ TEST_F(JobRepositoryTest, OtherAccountsJobIsNotFound) {
     EXPECT_FALSE(db::load_job(*conn_, "job_unknown", acme_.account_id));
 }
 
+// The polls of one wake-up are read together: each key finds only its own
+// account's job, answers keep the keys' order, and a job read this way is
+// the job load_job reads.
+TEST_F(JobRepositoryTest, JobsReadTogetherAreEachOnlyTheirAccountsInTheKeysOrder) {
+    const auto a1 = db::insert_job(*conn_, job({"https://1", "https://2"}, acme_));
+    const auto a2 = db::insert_job(*conn_, job({"https://3"}, acme_));
+    const auto o1 = db::insert_job(*conn_, job({"https://4"}, other_));
+    const auto got = db::load_jobs(*conn_, {{a2.job_id, acme_.account_id},
+                                            {o1.job_id, acme_.account_id},  // another's job
+                                            {"job_unknown", acme_.account_id},
+                                            {a1.job_id, acme_.account_id},
+                                            {o1.job_id, other_.account_id},
+                                            {a2.job_id, acme_.account_id},  // asked twice
+                                            {a1.job_id, other_.account_id}});
+    ASSERT_EQ(got.size(), 7u);
+    ASSERT_TRUE(got[0]);
+    EXPECT_EQ(got[0]->id, a2.job_id);
+    EXPECT_FALSE(got[1]);
+    EXPECT_FALSE(got[2]);
+    ASSERT_TRUE(got[3]);
+    EXPECT_EQ(got[3]->id, a1.job_id);
+    ASSERT_TRUE(got[4]);
+    EXPECT_EQ(got[4]->id, o1.job_id);
+    EXPECT_EQ(got[4]->account_id, other_.account_id);
+    ASSERT_TRUE(got[5]);
+    EXPECT_EQ(got[5]->id, a2.job_id);
+    EXPECT_FALSE(got[6]);
+
+    const auto one = db::load_job(*conn_, a1.job_id, acme_.account_id);
+    ASSERT_TRUE(one);
+    EXPECT_EQ(got[3]->status, one->status);
+    EXPECT_EQ(got[3]->created_at, one->created_at);
+    EXPECT_EQ(got[3]->options, one->options);
+    EXPECT_EQ(got[3]->notifications, one->notifications);
+    ASSERT_EQ(got[3]->tasks.size(), 2u);
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(got[3]->tasks[i].id, one->tasks[i].id);
+        EXPECT_EQ(got[3]->tasks[i].url, one->tasks[i].url);
+        EXPECT_EQ(got[3]->tasks[i].position, one->tasks[i].position);
+    }
+    EXPECT_TRUE(db::load_jobs(*conn_, {}).empty());
+}
+
 TEST_F(JobRepositoryTest, ReleaseGivesTasksBack) {
     db::insert_job(*conn_, job({"https://1", "https://2"}, acme_));
     ASSERT_EQ(db::claim_tasks(*conn_, "w", 300, 10).size(), 2u);

@@ -440,3 +440,58 @@ TEST_F(IntakeGroupCommitTest, WithTwoLoopsOneAnswersWhileTheOthersCommitWaits) {
     pqxx::nontransaction tx(*conn_);
     EXPECT_EQ(tx.exec("SELECT count(*) FROM jobs")[0][0].as<int>(), 1);
 }
+
+// Polls that arrive while a read waits are read together (one statement for
+// their jobs) and each answered as alone: another account's job as unknown.
+TEST_F(IntakeGroupCommitTest, QueuedPollsAreAnsweredTogetherEachForItsOwnAccount) {
+    std::ostringstream out;
+    const std::string other_key = admin::create_key(*conn_, "other", out);
+    send(convert_msg(90, true));
+    const std::string mine = body(recv())["job_id"];
+    auto theirs_msg = convert_msg(91, true);
+    theirs_msg["key"] = other_key;
+    send(theirs_msg);
+    const std::string theirs = body(recv())["job_id"];
+    auto poll = [&](int id, const std::string& key, const std::string& job) {
+        return json{
+            {"v", 1},       {"id", id}, {"op", "status"}, {"key", key}, {"base_url", "http://h"},
+            {"job_id", job}};
+    };
+
+    pqxx::connection holder(url());
+    pqxx::work lock_tx(holder);
+    lock_tx.exec("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");
+    send(poll(92, key_, mine));  // its read waits for the lock
+    {
+        pqxx::connection watcher(url());
+        bool waits = false;
+        for (int i = 0; i < 500 && !waits; ++i) {
+            pqxx::nontransaction tx(watcher);
+            waits = tx.exec(
+                          "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                          "'Lock' AND query LIKE 'SELECT j.id, j.account_id%'")[0][0]
+                        .as<int>() > 0;
+            if (!waits) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        ASSERT_TRUE(waits) << "the first poll's read never waited for the lock";
+    }
+    send(poll(93, key_, theirs));  // another account's job
+    send(poll(94, other_key, theirs));
+    send(poll(95, key_, "job_unknown"));
+    send(poll(96, key_, mine));
+    send(poll(97, "sk_live_" + std::string(40, 'x'), mine));
+    lock_tx.abort();
+
+    const auto got = replies(6);
+    ASSERT_EQ(got.size(), 6u);
+    EXPECT_EQ(got.at(92)["status"], 200);
+    EXPECT_EQ(body(got.at(92))["job_id"], mine);
+    EXPECT_EQ(got.at(93)["status"], 404);
+    EXPECT_EQ(got.at(94)["status"], 200);
+    EXPECT_EQ(body(got.at(94))["job_id"], theirs);
+    EXPECT_EQ(got.at(95)["status"], 404);
+    EXPECT_EQ(body(got.at(93)), body(got.at(95)));
+    EXPECT_EQ(got.at(96)["status"], 200);
+    EXPECT_EQ(body(got.at(96))["job_id"], mine);
+    EXPECT_EQ(got.at(97)["status"], 401);
+}

@@ -75,6 +75,18 @@ class RequestHandlerTest : public test_support::PgTest {
         return o;
     }
 
+    // Records the one task of `job_id` rendered, which finishes the job.
+    void render_the_task_of(const std::string& job_id) {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE tasks SET status = 'success', object_key = 'live/files/x/a.pdf', "
+            "filename = 'a.pdf', file_size = 100, conversion_time = 0.5 WHERE job_id = $1",
+            job_id);
+        tx.exec_params("UPDATE jobs SET status = 'completed', completed_at = now() WHERE id = $1",
+                       job_id);
+        tx.commit();
+    }
+
     std::unique_ptr<pqxx::connection> conn_;
     std::string acme_key_;
     std::string other_key_;
@@ -664,4 +676,63 @@ TEST_F(RequestHandlerTest, OnlyASettledFinishedJobAskedByOurIdIsMarkedForNginxTo
     EXPECT_FALSE(status(acme_key_, client_id).cache);
     EXPECT_EQ(status(other_key_, job_id).status, 404);
     EXPECT_FALSE(status(other_key_, job_id).cache);
+}
+
+// The polls of one wake-up are answered together (their jobs read in one
+// statement): each exactly as it would be alone, in the requests' order,
+// another account's job as unknown.
+TEST_F(RequestHandlerTest, PollsAnsweredTogetherAreEachAnsweredAsAlone) {
+    auto with_client_id = convert(acme_key_, true);
+    const std::string client_id = "0123456789abcdef0123456789abcdef";
+    with_client_id.options = {{"job_id", client_id}};
+    auto batch = convert(acme_key_, true);
+    batch.batch = true;
+    batch.urls = {"https://a", "https://b"};
+    const auto made = handler_.convert_all(
+        *conn_, {with_client_id, batch, convert(other_key_, true), convert(acme_key_, true)});
+    ASSERT_EQ(made.size(), 4u);
+    const std::string acme_job = *made[0].job_id;
+    const std::string acme_batch = *made[1].job_id;
+    const std::string other_job = *made[2].job_id;
+    render_the_task_of(*made[3].job_id);
+
+    const std::string base = "http://localhost:8080";
+    const std::string bad_key = "sk_live_" + std::string(40, 'x');
+    const std::vector<intake::StatusRequest> polls = {
+        {acme_key_, base, acme_job},
+        {acme_key_, base, other_job},  // another account's
+        {other_key_, base, other_job},
+        {acme_key_, base, client_id},  // by the client's own id
+        {acme_key_, base, acme_batch, intake::View::batch},
+        {bad_key, base, acme_job},
+        {acme_key_, base, "job_nope"},
+        {acme_key_, base, "", intake::View::whoami},
+        {acme_key_, base, *made[3].job_id},  // finished
+        {other_key_, base, acme_job},
+    };
+    const std::size_t kFinished = 8;
+    const auto together = handler_.status_all(*conn_, polls);
+    ASSERT_EQ(together.size(), polls.size());
+    for (std::size_t i = 0; i < polls.size(); ++i) {
+        const auto alone = handler_.status(*conn_, polls[i]);
+        EXPECT_EQ(together[i].status, alone.status) << i;
+        // The finished job's links are signed afresh on every answer.
+        if (i != kFinished) {
+            EXPECT_EQ(together[i].body, alone.body) << i;
+        }
+        EXPECT_EQ(together[i].cache.has_value(), alone.cache.has_value()) << i;
+    }
+    EXPECT_EQ(together[0].status, 200);
+    EXPECT_EQ(json::parse(together[0].body)["job_id"], acme_job);
+    EXPECT_EQ(together[1].status, 404);
+    EXPECT_EQ(together[1].body, together[6].body);  // indistinguishable from unknown
+    EXPECT_EQ(together[2].status, 200);
+    EXPECT_EQ(together[3].status, 200);
+    EXPECT_EQ(together[4].status, 200);
+    EXPECT_EQ(together[5].status, 401);
+    EXPECT_EQ(together[7].status, 200);
+    EXPECT_EQ(together[kFinished].status, 200);
+    EXPECT_EQ(json::parse(together[kFinished].body)["tasks"][0]["status"], "success");
+    EXPECT_EQ(together[9].status, 404);
+    EXPECT_TRUE(handler_.status_all(*conn_, {}).empty());
 }
