@@ -248,3 +248,91 @@ def test_no_value_in_logs_or_in_the_database(stack, origins):
     # names stay for support, values go
     assert '"X-Tenant": "[redacted]"' in rows, rows
     assert '"name": "session"' in rows, rows
+
+
+# A page may carry credentials of its own (an XHR's user and password, a
+# `user:password@` sub-resource). Answered by the engine, they would stay in
+# the network session's credential cache, which clearing website data does
+# not empty, and the view's next jobs (other tenants') would send them.
+PLANTED = "pw-3c61d9f0"
+
+
+def planting_pages(handler, _):
+    h = lower(dict(handler.headers))
+    path = handler.path
+    want = "Basic " + base64.b64encode(f"alice:{PLANTED}".encode()).decode()
+    if path == "/plant":
+        send_html(handler, (
+            "<!doctype html><html><body><p>planting</p>"
+            f"<img src='http://alice:{PLANTED}@127.0.0.1:"
+            f"{handler.server.server_address[1]}/private/pixel.png'>"
+            "<script>var x = new XMLHttpRequest();"
+            f"x.open('GET', '/private/data', true, 'alice', '{PLANTED}');"
+            "x.send();</script></body></html>").encode())
+    elif path.startswith("/private/") and h.get("authorization") != want:
+        body = b"<html><body>Sign in first</body></html>"
+        handler.send_response(401)
+        handler.send_header("WWW-Authenticate", 'Basic realm="staff"')
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+    elif path.endswith(".png"):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "image/png")
+        handler.send_header("Content-Length", str(len(PNG)))
+        handler.end_headers()
+        handler.wfile.write(PNG)
+    else:
+        send_html(handler, b"<!doctype html><html><body>Private zeta"
+                           b"</body></html>")
+
+
+def test_credentials_a_page_carries_reach_no_later_job(stack):
+    site = Recorder(planting_pages)
+    try:
+        r = stack.call("POST", "/v1/convert/url-to-pdf",
+                       {"url": site.base + "/plant"})
+        assert r.status == 200, r
+        planted = len(site.requests)
+        # more jobs than the renderer has views: some run on the view the
+        # planting page used
+        for n in range(5):
+            r = stack.call("POST", "/v1/convert/url-to-pdf",
+                           {"url": f"{site.base}/private/page?n={n}",
+                            "timeout": 15})
+            assert r.status == 422 and r.json()["error"] == "http_error", r
+        later = site.requests[planted:]
+        assert len(later) >= 5, later
+        assert not [p for p, h in later if "authorization" in lower(h)], later
+    finally:
+        site.close()
+
+
+# A view's history holds its earlier jobs' pages (WebKitGTK cannot clear
+# it): a page going back would load another tenant's URL into its own
+# capture.
+def history_pages(handler, _):
+    if handler.path.startswith("/secret"):
+        send_html(handler, b"<!doctype html><html><body>Secret eta"
+                           b"</body></html>")
+    else:
+        send_html(handler, (
+            "<!doctype html><html><body>Going back theta"
+            "<script>setTimeout(function () { history.go(-2); }, 100);"
+            "setTimeout(function () { history.back(); }, 400);"
+            "</script></body></html>").encode())
+
+
+def test_a_page_cannot_go_back_to_an_earlier_jobs_page(stack):
+    site = Recorder(history_pages)
+    try:
+        _, text = render(stack, site.base + "/secret?token=abc123")
+        assert "Secret eta" in text, text
+        for n in range(6):
+            _, text = render(stack, f"{site.base}/back?n={n}", delay=1500)
+            assert "Going back theta" in text and "Secret" not in text, text
+        paths = [p for p, _ in site.requests if p != "/favicon.ico"]
+        assert len(paths) == len(set(paths)), paths
+    finally:
+        site.close()

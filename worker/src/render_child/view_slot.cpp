@@ -150,6 +150,10 @@ void ViewSlot::create_view() {
                                                      WEBKIT_HARDWARE_ACCELERATION_POLICY_NEVER);
     webkit_settings_set_enable_developer_extras(settings.get(), FALSE);
     webkit_settings_set_javascript_can_open_windows_automatically(settings.get(), FALSE);
+    // The back/forward cache would keep a job's page alive in the web
+    // process after the reset, ready to be shown again; back/forward
+    // navigations are refused anyway (ViewSlot::on_decide_policy).
+    webkit_settings_set_enable_page_cache(settings.get(), FALSE);
     // A service worker registration survives clearing the ephemeral
     // session's website data (measured with WebKitGTK 2.50), so one tenant's
     // worker could answer the next tenant's page on the same origin. A

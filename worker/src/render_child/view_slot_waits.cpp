@@ -113,6 +113,14 @@ gboolean ViewSlot::on_decide_policy(WebKitWebView*, WebKitPolicyDecision* decisi
         return FALSE;
     WebKitNavigationAction* action = webkit_navigation_policy_decision_get_navigation_action(
         WEBKIT_NAVIGATION_POLICY_DECISION(decision));
+    if (webkit_navigation_action_get_navigation_type(action) ==
+        WEBKIT_NAVIGATION_TYPE_BACK_FORWARD) {
+        // The view's history holds its earlier jobs' pages, other tenants'
+        // URLs (WebKitGTK cannot clear it): history.back() or go(-n) would
+        // load one of them into this job. Our loads are never back/forward.
+        webkit_policy_decision_ignore(decision);
+        return TRUE;
+    }
     const char* uri = webkit_uri_request_get_uri(webkit_navigation_action_get_request(action));
     const std::optional<LoadError> refused = refused_navigation(uri ? uri : "");
     if (type == WEBKIT_POLICY_DECISION_TYPE_NEW_WINDOW_ACTION || refused) {

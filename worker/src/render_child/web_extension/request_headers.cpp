@@ -11,6 +11,7 @@
 // the origin it was meant for.
 #include <webkit2/webkit-web-extension.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <utility>
@@ -59,8 +60,29 @@ PageHeaders* headers_of(WebKitWebPage* page) {
     return static_cast<PageHeaders*>(g_object_get_data(G_OBJECT(page), kDataKey));
 }
 
+// A page's own credentials in a URL (`user:password@` in a sub-resource, an
+// XHR's user and password, which arrive the same way) would be answered by
+// the engine's network session and kept in its credential cache, which
+// clearing the website data does not empty: the view's next jobs, other
+// tenants', would send them. Requests go without them (a job's own URL never
+// has any, the API refuses it; `auth` is the way to send credentials).
+void drop_user_info(WebKitURIRequest* request) {
+    const char* uri = webkit_uri_request_get_uri(request);
+    if (!uri || !std::strchr(uri, '@')) return;
+    UriPtr parsed(g_uri_parse(uri, G_URI_FLAGS_ENCODED, nullptr));
+    if (!parsed || !g_uri_get_userinfo(parsed.get())) return;
+    UriPtr bare(g_uri_build(G_URI_FLAGS_ENCODED, g_uri_get_scheme(parsed.get()), nullptr,
+                            g_uri_get_host(parsed.get()), g_uri_get_port(parsed.get()),
+                            g_uri_get_path(parsed.get()), g_uri_get_query(parsed.get()),
+                            g_uri_get_fragment(parsed.get())));
+    char* text = g_uri_to_string(bare.get());
+    webkit_uri_request_set_uri(request, text);
+    g_free(text);
+}
+
 gboolean on_send_request(WebKitWebPage* page, WebKitURIRequest* request,
                          WebKitURIResponse* redirected_response, gpointer) {
+    drop_user_info(request);
     const PageHeaders* config = headers_of(page);
     if (!config || config->headers.empty()) return FALSE;
     SoupMessageHeaders* headers = webkit_uri_request_get_http_headers(request);
