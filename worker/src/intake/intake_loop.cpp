@@ -229,7 +229,7 @@ void IntakeLoop::handle_converts(std::vector<PendingConvert>& converts) {
         } catch (const pqxx::broken_connection&) {
             drop_session("during a group commit");
         } catch (const std::exception& e) {
-            // The commit (or a read around it) failed: none of the jobs is
+            // The commit (or a read before it) failed: none of the jobs is
             // known to be enqueued, every request may be retried (503).
             kLog.error("group commit failed", {{"requests", converts.size()}, {"error", e.what()}});
             metrics::worker_metrics().database_error("intake");

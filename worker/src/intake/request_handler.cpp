@@ -150,6 +150,24 @@ RequestHandler::Prepared RequestHandler::prepare(pqxx::connection& conn,
     return p;
 }
 
+std::optional<api::HttpAnswer> RequestHandler::read_after_commit(
+    const std::string& job_id, const std::function<std::optional<api::HttpAnswer>()>& read) {
+    // The job is committed: a failure from here on must not answer as if it
+    // were not (a 503 invites a retry, which would enqueue it twice; in a
+    // group commit it answered every request of the group so). Without an
+    // answer the request waits for its job like any sync request: answered
+    // when the job (or its discovery) ends, after a reconnect, or 202 with
+    // the job's id when the wait runs out.
+    try {
+        return read();
+    } catch (const std::exception& e) {
+        kLog.error("reading a committed job for its answer failed; the request waits for it",
+                   {{"job_id", job_id}, {"error", e.what()}});
+        metrics::worker_metrics().database_error("intake");
+        return std::nullopt;
+    }
+}
+
 ConvertOutcome RequestHandler::finish(pqxx::connection& conn, Prepared p,
                                       const db::InsertResult& ins) {
     const ConvertRequest& req = *p.request;
@@ -186,7 +204,8 @@ ConvertOutcome RequestHandler::finish(pqxx::connection& conn, Prepared p,
         // Answered once the discovery is recorded (website_result); a
         // replay of a job whose discovery is done is answered now.
         out.website = true;
-        out.final = website_result(conn, ins.job_id, p.account_id);
+        out.final = read_after_commit(
+            ins.job_id, [&] { return website_result(conn, ins.job_id, p.account_id); });
         return std::move(out);
     }
     if (!sync) {
@@ -200,7 +219,9 @@ ConvertOutcome RequestHandler::finish(pqxx::connection& conn, Prepared p,
         // A sync retry gets what the first request gets (docs/decisions.md):
         // the final answer if the job is terminal, else it waits for the same
         // job (and the module answers 202 with its id if the wait runs out).
-        out.final = sync_result(conn, ins.job_id, p.account_id, out.direct_download);
+        out.final = read_after_commit(ins.job_id, [&] {
+            return sync_result(conn, ins.job_id, p.account_id, out.direct_download);
+        });
     }
     return std::move(out);
 }

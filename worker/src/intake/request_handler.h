@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -81,6 +82,10 @@ class RequestHandler {
     };
     Prepared prepare(pqxx::connection& conn, const ConvertRequest& req);
     ConvertOutcome finish(pqxx::connection& conn, Prepared p, const db::InsertResult& ins);
+    // `read` (the answer of a committed job) or, if it throws, no answer
+    // yet: the request then waits for the job.
+    std::optional<api::HttpAnswer> read_after_commit(
+        const std::string& job_id, const std::function<std::optional<api::HttpAnswer>()>& read);
     // A read-only request answered without its job (bad key, whoami,
     // verify, download); otherwise nullopt and `account_id` is the key's.
     std::optional<api::HttpAnswer> answer_without_job(pqxx::connection& conn,

@@ -736,3 +736,39 @@ TEST_F(RequestHandlerTest, PollsAnsweredTogetherAreEachAnsweredAsAlone) {
     EXPECT_EQ(together[9].status, 404);
     EXPECT_TRUE(handler_.status_all(*conn_, {}).empty());
 }
+
+// A read after the group's commit (a sync replay's result) fails: the jobs
+// are committed, so no request of the group may be answered as if they were
+// not (a 503 invites a retry that enqueues them twice). The others get their
+// 202; the replay waits for its job like any sync request.
+TEST_F(RequestHandlerTest, AReadFailingAfterTheCommitAnswersNoRequestAsNotEnqueued) {
+    auto replayed = convert(acme_key_, false);
+    replayed.idempotency_key = "sync-read-fails";
+    const auto first = handler_.convert(*conn_, replayed);
+    ASSERT_TRUE(first.job_id);
+    render_the_task();
+
+    // The result's read waits for a lock on notifications until the
+    // statement timeout ends it; the inserts do not touch that table.
+    pqxx::connection holder(url());
+    pqxx::work lock_tx(holder);
+    lock_tx.exec("LOCK TABLE notifications IN ACCESS EXCLUSIVE MODE");
+    {
+        pqxx::nontransaction tx(*conn_);
+        tx.exec("SET statement_timeout = 300");
+    }
+    std::vector<intake::ConvertOutcome> out;
+    ASSERT_NO_THROW(out = handler_.convert_all(
+                        *conn_, {convert(other_key_, true), replayed, convert(acme_key_, true)}));
+    ASSERT_EQ(out.size(), 3u);
+    for (std::size_t i : {0u, 2u}) {
+        ASSERT_TRUE(out[i].final) << i;
+        EXPECT_EQ(out[i].final->status, 202) << i;
+    }
+    EXPECT_FALSE(out[1].final);  // waits for its job
+    EXPECT_EQ(out[1].job_id, first.job_id);
+    // Alone as well.
+    EXPECT_NO_THROW(EXPECT_FALSE(handler_.convert(*conn_, replayed).final));
+    lock_tx.abort();
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 3);
+}
