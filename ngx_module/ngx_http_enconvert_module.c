@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_enconvert_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_enconvert_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_enconvert_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_enconvert_create_srv_conf(ngx_conf_t *cf);
+static char *ngx_http_enconvert_merge_srv_conf(ngx_conf_t *cf, void *parent,
+    void *child);
 static void *ngx_http_enconvert_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_enconvert_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
@@ -199,7 +201,7 @@ static ngx_http_module_t  ngx_http_enconvert_module_ctx = {
     ngx_http_enconvert_init_main_conf,     /* init main configuration */
 
     ngx_http_enconvert_create_srv_conf,    /* create server configuration */
-    NULL,                                  /* merge server configuration */
+    ngx_http_enconvert_merge_srv_conf,     /* merge server configuration */
 
     ngx_http_enconvert_create_loc_conf,    /* create location configuration */
     ngx_http_enconvert_merge_loc_conf      /* merge location configuration */
@@ -970,9 +972,65 @@ ngx_http_enconvert_create_srv_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     escf->api_locations = NULL;
+     *     escf->server_names = NULL;
      */
 
     return escf;
+}
+
+
+/*
+ * The server's exact and wildcard server_name entries, kept for the links'
+ * host (ngx_http_enconvert_claims_host()): nginx keeps its own list in the
+ * configuration's temporary pool, gone once the configuration is read.
+ */
+
+static char *
+ngx_http_enconvert_merge_srv_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_enconvert_srv_conf_t  *conf = child;
+
+    ngx_str_t                 *name;
+    ngx_uint_t                 i;
+    ngx_http_server_name_t    *sn;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    conf->server_names = ngx_array_create(cf->pool,
+                                          cscf->server_names.nelts + 1,
+                                          sizeof(ngx_str_t));
+    if (conf->server_names == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sn = cscf->server_names.elts;
+
+    for (i = 0; i < cscf->server_names.nelts; i++) {
+
+#if (NGX_PCRE)
+        if (sn[i].regex) {
+            continue;
+        }
+#endif
+
+        if (sn[i].name.len == 0) {
+            continue;
+        }
+
+        name = ngx_array_push(conf->server_names);
+        if (name == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        name->len = sn[i].name.len;
+        name->data = ngx_pstrdup(cf->pool, &sn[i].name);
+        if (name->data == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -105,6 +105,7 @@ typedef struct {
 /* per server {} */
 typedef struct {
     ngx_array_t                *api_locations; /* of core loc confs */
+    ngx_array_t                *server_names;  /* of ngx_str_t, lowercase */
 } ngx_http_enconvert_srv_conf_t;
 
 

@@ -21,6 +21,9 @@ static ngx_uint_t ngx_http_enconvert_depth(json_t *v);
 static ngx_int_t ngx_http_enconvert_base_url(ngx_http_request_t *r,
     ngx_str_t *out);
 static ngx_str_t *ngx_http_enconvert_named_host(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_enconvert_claims_host(ngx_http_request_t *r,
+    ngx_str_t *host);
+static ngx_uint_t ngx_http_enconvert_host_name(ngx_str_t *name);
 static int ngx_http_enconvert_pack_json(msgpack_packer *pk, json_t *v);
 static int ngx_http_enconvert_pack_str(msgpack_packer *pk, const char *s);
 static int ngx_http_enconvert_pack_ngx_str(msgpack_packer *pk,
@@ -583,6 +586,12 @@ ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
         cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
         name = cscf->server_name;
 
+        /* "_", a wildcard or a regex names no host: the address then */
+
+        if (!ngx_http_enconvert_host_name(&name)) {
+            name.len = 0;
+        }
+
         if (ngx_connection_local_sockaddr(r->connection, NULL, 0) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -682,13 +691,10 @@ ngx_http_enconvert_named_host(ngx_http_request_t *r)
             return NULL;
         }
 
-    } else if (host->len != cscf->server_name.len
-               || ngx_strncmp(host->data, cscf->server_name.data, host->len)
-                  != 0)
-    {
+    } else if (!ngx_http_enconvert_claims_host(r, host)) {
         /*
          * the only server on its address: nginx keeps no name table for
-         * it, so its first server_name is the name it claims
+         * it, so its own server_name entries say which names it claims
          */
         return NULL;
     }
@@ -704,6 +710,116 @@ ngx_http_enconvert_named_host(ngx_http_request_t *r)
     }
 
     return host;
+}
+
+
+/*
+ * Whether one of the server's server_name entries names `host` (lowercase),
+ * as nginx's own name table would: an exact name, "*.example.com" (a
+ * subdomain), ".example.com" (the name and its subdomains) or
+ * "www.example.*" (any last part).  Regular expressions are left out.
+ */
+
+static ngx_uint_t
+ngx_http_enconvert_claims_host(ngx_http_request_t *r, ngx_str_t *host)
+{
+    size_t                          len;
+    u_char                         *name;
+    ngx_str_t                      *names;
+    ngx_uint_t                      i;
+    ngx_http_enconvert_srv_conf_t  *escf;
+
+    escf = ngx_http_get_module_srv_conf(r, ngx_http_enconvert_module);
+
+    if (escf->server_names == NULL) {
+        return 0;
+    }
+
+    names = escf->server_names->elts;
+
+    for (i = 0; i < escf->server_names->nelts; i++) {
+        name = names[i].data;
+        len = names[i].len;
+
+        if (len == 0) {
+            continue;
+        }
+
+        if (len > 2 && name[0] == '*' && name[1] == '.') {
+            if (host->len > len - 1
+                && ngx_strncmp(host->data + host->len - (len - 1), name + 1,
+                               len - 1) == 0)
+            {
+                return 1;
+            }
+
+            continue;
+        }
+
+        if (len > 1 && name[0] == '.') {
+            if ((host->len == len - 1
+                 && ngx_strncmp(host->data, name + 1, len - 1) == 0)
+                || (host->len > len
+                    && ngx_strncmp(host->data + host->len - len, name, len)
+                       == 0))
+            {
+                return 1;
+            }
+
+            continue;
+        }
+
+        if (len > 2 && name[len - 1] == '*' && name[len - 2] == '.') {
+            if (host->len > len - 1
+                && ngx_strncmp(host->data, name, len - 1) == 0)
+            {
+                return 1;
+            }
+
+            continue;
+        }
+
+        if (host->len == len && ngx_strncmp(host->data, name, len) == 0
+            && ngx_http_enconvert_host_name(&names[i]))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Whether a server_name can stand in a link as a host: letters, digits,
+ * "-" and "." (not first), or an IPv6 literal; not "_", a wildcard or a
+ * regular expression.
+ */
+
+static ngx_uint_t
+ngx_http_enconvert_host_name(ngx_str_t *name)
+{
+    u_char      c;
+    ngx_uint_t  i;
+
+    if (name->len == 0 || name->data[0] == '.') {
+        return 0;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        c = name->data[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.'
+            || c == '[' || c == ']' || c == ':')
+        {
+            continue;
+        }
+
+        return 0;
+    }
+
+    return 1;
 }
 
 

@@ -181,7 +181,8 @@ def accepted(msg, job_id):
 class Nginx:
     def __init__(self, tmp, module, backend_endpoints, extra_http="",
                  extra_api="", extra_server="", timeout="1s",
-                 sync_timeout="1500ms", worker_processes=1, listen_opts=""):
+                 sync_timeout="1500ms", worker_processes=1, listen_opts="",
+                 server_name="localhost"):
         self.tmp = tmp
         self.port = free_port()
         self.error_log = os.path.join(tmp, "error.log")
@@ -216,7 +217,7 @@ http {{
     {extra_http}
     server {{
         listen 127.0.0.1:{self.port} {listen_opts};
-        server_name localhost;
+        server_name {server_name};
         location /v1/ {{
             enconvert_api;
             {extra_api}

@@ -246,6 +246,40 @@ def test_named_host_keeps_its_port_and_case_insensitive_match(env):
         assert resp.status == 400 and len(backend.messages()) == n
 
 
+@pytest.mark.parametrize("names,host,base", [
+    # Debian's default server: "_" names no host, the address stands in
+    ("_", "pdf.example.com", "http://127.0.0.1:{port}"),
+    ("_", "_", "http://127.0.0.1:{port}"),
+    # a server alone on its port claims what its wildcards match, as
+    # nginx's name table does for several servers
+    ("*.example.com", "pdf.example.com:8080", "http://pdf.example.com:8080"),
+    ("*.example.com", "example.com", "http://127.0.0.1:{port}"),
+    ("*.example.com", "evil.example.org", "http://127.0.0.1:{port}"),
+    (".example.com", "example.com", "http://example.com"),
+    (".example.com", "a.b.example.com", "http://a.b.example.com"),
+    # nginx's first name of ".example.com" is "example.com"
+    (".example.com", "badexample.com", "http://example.com:{port}"),
+    ("www.example.*", "www.example.org", "http://www.example.org"),
+    ("www.example.* pdf.example.net", "PDF.example.net",
+     "http://pdf.example.net"),
+    ("*.example.com pdf.example.net", "other.net", "http://127.0.0.1:{port}"),
+    ("pdf.example.net *.example.com", "other.net",
+     "http://pdf.example.net:{port}"),
+    ("~^(?<sub>.+)\\.example\\.com$", "a.example.com",
+     "http://127.0.0.1:{port}"),
+])
+def test_link_base_of_a_server_named_by_wildcards_or_underscore(
+        make_env, names, host, base):
+    # Links are built on a name the server claims or on its address, never
+    # on "_", a wildcard or a regular expression taken literally.
+    ngx, backend = make_env(server_name=names)
+    backend.responder = lambda m: [(0, final(m, status=200, body=b"{}"))]
+    resp = ngx.request("GET", "/v1/convert/status/job_x1", None,
+                       {"X-API-Key": API_KEY, "Host": host})
+    assert resp.status == 200, resp.body
+    assert backend.messages()[-1]["base_url"] == base.format(port=ngx.port)
+
+
 def test_status_unknown_job_relayed_and_bad_id(env):
     ngx, backend = env
     err = b'{"success":false,"error":"not_found","detail":"no such job"}'
