@@ -61,6 +61,25 @@ def lower(headers):
     return {k.lower(): v for k, v in headers.items()}
 
 
+def send_challenge(handler):
+    """401 asking for Basic credentials."""
+    body = b"<html><body>Sign in first</body></html>"
+    handler.send_response(401)
+    handler.send_header("WWW-Authenticate", 'Basic realm="staff"')
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def send_png(handler):
+    handler.send_response(200)
+    handler.send_header("Content-Type", "image/png")
+    handler.send_header("Content-Length", str(len(PNG)))
+    handler.end_headers()
+    handler.wfile.write(PNG)
+
+
 def target_pages(handler, other):
     h = lower(dict(handler.headers))
     path = handler.path
@@ -77,13 +96,7 @@ def target_pages(handler, other):
         want = "Basic " + base64.b64encode(
             f"alice:{PASSWORD}".encode()).decode()
         if h.get("authorization") != want:
-            body = b"<html><body>Sign in first</body></html>"
-            handler.send_response(401)
-            handler.send_header("WWW-Authenticate", 'Basic realm="staff"')
-            handler.send_header("Content-Type", "text/html")
-            handler.send_header("Content-Length", str(len(body)))
-            handler.end_headers()
-            handler.wfile.write(body)
+            send_challenge(handler)
             return
         send_html(handler, (
             "<!doctype html><html><body><h1>Protected content delta</h1>"
@@ -94,11 +107,7 @@ def target_pages(handler, other):
         handler.send_header("Content-Length", "0")
         handler.end_headers()
     elif path.endswith(".png"):
-        handler.send_response(200)
-        handler.send_header("Content-Type", "image/png")
-        handler.send_header("Content-Length", str(len(PNG)))
-        handler.end_headers()
-        handler.wfile.write(PNG)
+        send_png(handler)
     else:
         handler.send_error(404)
 
@@ -108,11 +117,7 @@ def other_pages(handler, _):
         send_html(handler, b"<!doctype html><html><body>Landed epsilon"
                            b"</body></html>")
     else:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "image/png")
-        handler.send_header("Content-Length", str(len(PNG)))
-        handler.end_headers()
-        handler.wfile.write(PNG)
+        send_png(handler)
 
 
 @pytest.fixture
@@ -270,19 +275,9 @@ def planting_pages(handler, _):
             f"x.open('GET', '/private/data', true, 'alice', '{PLANTED}');"
             "x.send();</script></body></html>").encode())
     elif path.startswith("/private/") and h.get("authorization") != want:
-        body = b"<html><body>Sign in first</body></html>"
-        handler.send_response(401)
-        handler.send_header("WWW-Authenticate", 'Basic realm="staff"')
-        handler.send_header("Content-Type", "text/html")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
-        handler.wfile.write(body)
+        send_challenge(handler)
     elif path.endswith(".png"):
-        handler.send_response(200)
-        handler.send_header("Content-Type", "image/png")
-        handler.send_header("Content-Length", str(len(PNG)))
-        handler.end_headers()
-        handler.wfile.write(PNG)
+        send_png(handler)
     else:
         send_html(handler, b"<!doctype html><html><body>Private zeta"
                            b"</body></html>")

@@ -2,6 +2,7 @@
 
 #include <deque>
 #include <exception>
+#include <type_traits>
 #include <vector>
 
 #include "db/errors.h"
@@ -55,6 +56,18 @@ class IntakeTimer {
     const char* kind_;
     std::chrono::steady_clock::time_point started_;
 };
+// The requests of a wake-up's pending ones, moved out, each with its timer
+// started (named by `kind`).
+template <typename Pending, typename Kind>
+auto take_requests(std::vector<Pending>& pending, std::deque<IntakeTimer>& timers, Kind kind) {
+    std::vector<std::decay_t<decltype(Pending::request)>> requests;
+    requests.reserve(pending.size());
+    for (auto& p : pending) {
+        timers.emplace_back(kind(p.request));
+        requests.push_back(std::move(p.request));
+    }
+    return requests;
+}
 }  // namespace
 
 IntakeLoop::IntakeLoop(zmq::context_t& ctx, const std::string& backend, IntakeOptions options,
@@ -216,12 +229,8 @@ void IntakeLoop::handle_converts(std::vector<PendingConvert>& converts) {
         return;
     }
     std::deque<IntakeTimer> timers;  // each request's time, to its answer
-    std::vector<ConvertRequest> requests;
-    requests.reserve(converts.size());
-    for (auto& c : converts) {
-        timers.emplace_back("convert");
-        requests.push_back(std::move(c.request));
-    }
+    const auto requests =
+        take_requests(converts, timers, [](const ConvertRequest&) { return "convert"; });
     std::vector<ConvertOutcome> outcomes;
     if (session_) {
         try {
@@ -254,12 +263,7 @@ void IntakeLoop::handle_statuses(std::vector<PendingStatus>& statuses) {
         return;
     }
     std::deque<IntakeTimer> timers;  // each request's time, to its answer
-    std::vector<StatusRequest> requests;
-    requests.reserve(statuses.size());
-    for (auto& s : statuses) {
-        timers.emplace_back(status_kind(s.request));
-        requests.push_back(std::move(s.request));
-    }
+    const auto requests = take_requests(statuses, timers, status_kind);
     try {
         const auto answers = handler_.status_all(session_->conn(), requests);
         for (std::size_t i = 0; i < statuses.size(); ++i)
