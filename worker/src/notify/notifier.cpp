@@ -52,9 +52,34 @@ Notifier::~Notifier() {
     for (auto& [id, t] : transfers_) curl_multi_remove_handle(multi_.get(), t->handle());
 }
 
+bool Notifier::release_claimed() {
+    while (!unsent_claims_.empty()) {
+        const std::int64_t id = unsent_claims_.back();
+        try {
+            if (db::release_claim(session_->conn(), settings_.worker_id, id))
+                kLog.info("notification released unsent after a lost connection",
+                          {{"notification_id", id}});
+        } catch (const pqxx::broken_connection&) {
+            session_.drop("while releasing unsent notifications");
+            return false;
+        } catch (const std::exception& e) {
+            // Left to its lease, as before.
+            kLog.error("releasing an unsent notification failed",
+                       {{"notification_id", id}, {"error", e.what()}});
+        }
+        unsent_claims_.pop_back();
+    }
+    return true;
+}
+
 void Notifier::claim_and_start() {
     const auto now = std::chrono::steady_clock::now();
-    if (!session_ || (!want_claim_ && now < next_claim_)) return;
+    if (!session_) return;
+    if (!unsent_claims_.empty()) {
+        if (!release_claimed()) return;
+        want_claim_ = true;  // they are pending again: take them now
+    }
+    if (!want_claim_ && now < next_claim_) return;
     const int in_flight = static_cast<int>(rows_.size());
     const int limit = settings_.options.max_concurrent - in_flight;
     if (limit <= 0) return;
@@ -68,13 +93,6 @@ void Notifier::claim_and_start() {
         }
         claimed =
             db::claim_notifications(session_->conn(), settings_.worker_id, lease_seconds_, limit);
-        // Sleep until the next scheduled retry, or the poll interval.
-        auto next = now + settings_.poll_interval;
-        if (const auto due = db::seconds_until_next_due(session_->conn())) {
-            next = std::min(
-                next, now + std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 10));
-        }
-        next_claim_ = next;
     } catch (const pqxx::broken_connection&) {
         session_.drop("while claiming");
         return;
@@ -85,13 +103,18 @@ void Notifier::claim_and_start() {
         return;
     }
     want_claim_ = static_cast<int>(claimed.size()) == limit;
-    for (const auto& row : claimed) {
+    for (std::size_t i = 0; i < claimed.size(); ++i) {
+        const auto& row = claimed[i];
         rows_.emplace(row.id, row);
         try {
             start(row);
         } catch (const pqxx::broken_connection&) {
-            // The row keeps its lease; it is settled when the lease expires.
+            // Nothing of this row or of the ones after it was sent: they are
+            // handed back once the connection is back (release_claimed). Left
+            // to their leases they would settle as interrupted, i.e. failed.
             rows_.erase(row.id);
+            for (std::size_t j = i; j < claimed.size(); ++j)
+                unsent_claims_.push_back(claimed[j].id);
             session_.drop("while preparing a notification");
             return;
         } catch (const std::exception& e) {
@@ -100,6 +123,24 @@ void Notifier::claim_and_start() {
             finish(row, failure("internal_error: the notification could not be prepared", true));
         }
     }
+    // After the rows are started: a failure here must not strand them.
+    schedule_next_claim(now);
+}
+
+void Notifier::schedule_next_claim(std::chrono::steady_clock::time_point now) {
+    // Sleep until the next scheduled retry, or the poll interval.
+    auto next = now + settings_.poll_interval;
+    try {
+        if (const auto due = db::seconds_until_next_due(session_->conn())) {
+            next = std::min(
+                next, now + std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 10));
+        }
+    } catch (const pqxx::broken_connection&) {
+        session_.drop("while scheduling the next claim");
+    } catch (const std::exception& e) {
+        kLog.error("reading the next retry time failed", {{"error", e.what()}});
+    }
+    next_claim_ = next;
 }
 
 void Notifier::start(const db::ClaimedNotification& row) {
@@ -324,6 +365,9 @@ void Notifier::run(const std::atomic<bool>& stop) {
 
 void Notifier::drain() {
     release_unstarted();
+    // Rows stranded by a lost connection go back too, if it is back.
+    if (session_.ensure()) want_claim_ = true;
+    if (session_) release_claimed();
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(settings_.options.shutdown_grace);
     if (!transfers_.empty()) {

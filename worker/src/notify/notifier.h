@@ -63,6 +63,10 @@ class Notifier {
     };
 
     void claim_and_start();
+    // Hands back unsent_claims_; false if the connection was lost again.
+    bool release_claimed();
+    // When to claim again: the next retry that is due, or the poll interval.
+    void schedule_next_claim(std::chrono::steady_clock::time_point now);
     void start(const db::ClaimedNotification& row);
     void start_webhook(const db::ClaimedNotification& row);
     void start_email(const db::ClaimedNotification& row);
@@ -90,6 +94,9 @@ class Notifier {
     // handles are removed from it and resolver threads wake it.
     curl::CurlMulti multi_;
     std::map<std::int64_t, db::ClaimedNotification> rows_;  // by notification id
+    // Claimed rows never started because the connection was lost while they
+    // were prepared: released (back to pending) once it is back.
+    std::vector<std::int64_t> unsent_claims_;
     std::map<std::int64_t, std::unique_ptr<Transfer>> transfers_;
     std::vector<PendingWebhook> resolving_;
     std::deque<db::DeliveryRecord> unrecorded_;  // waiting for the database

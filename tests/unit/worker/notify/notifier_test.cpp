@@ -402,3 +402,41 @@ TEST_F(NotifierTest, RowsClaimedButNotStartedAreReleasedOnStop) {
     EXPECT_EQ(r.attempts, 1);
     EXPECT_EQ(receivers_->webhooks("/hook/released").size(), 1u);
 }
+
+// The connection is lost while claimed rows are prepared (a database
+// restart, a failover): none of them was sent, so they are handed back once
+// it is back and delivered, not left to their leases (which settle them as
+// interrupted: failed, never sent).
+TEST_F(NotifierTest, RowsClaimedWhenTheConnectionIsLostAreDeliveredAfterIt) {
+    std::vector<std::string> jobs;
+    for (int i = 0; i < 3; ++i)
+        jobs.push_back(
+            terminal_job(receivers_->https("/hook/reconnect-" + std::to_string(i)), std::nullopt));
+    // Preparing the first row reads its job, which waits for this lock.
+    pqxx::connection holder(url());
+    pqxx::work lock_tx(holder);
+    lock_tx.exec("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+    RunningNotifier n(settings());
+    int pid = 0;
+    {
+        pqxx::connection watcher(url());
+        for (int i = 0; i < 500 && pid == 0; ++i) {
+            pqxx::nontransaction tx(watcher);
+            const auto r = tx.exec(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'SELECT j.id, j.account_id%'");
+            if (!r.empty()) pid = r[0][0].as<int>();
+            if (pid == 0) std::this_thread::sleep_for(10ms);
+        }
+        ASSERT_NE(pid, 0) << "the notifier never read a job";
+        pqxx::nontransaction tx(watcher);
+        tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+    }
+    lock_tx.abort();
+    for (int i = 0; i < 3; ++i) {
+        const Row r = wait_final(jobs[i], "webhook");
+        EXPECT_EQ(r.state, "delivered") << i << ": " << r.error.value_or("");
+        EXPECT_EQ(r.attempts, 1) << i;
+        EXPECT_EQ(receivers_->webhooks("/hook/reconnect-" + std::to_string(i)).size(), 1u) << i;
+    }
+}
