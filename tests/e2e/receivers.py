@@ -215,8 +215,26 @@ class SmtpSink:
                             f.write(json.dumps(msg) + "\n")
                 return "250 OK"
 
+        # It offers AUTH over plain text (and no STARTTLS): a client that
+        # sends credentials there is recorded in smtp_auth.jsonl.
+        self.logins = []
+        auth_file = os.path.join(os.path.dirname(log_file), "smtp_auth.jsonl") \
+            if log_file else None
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            from aiosmtpd.smtp import AuthResult
+            login = getattr(auth_data, "login", b"") or b""
+            with sink.lock:
+                sink.logins.append(login)
+                if auth_file:
+                    with open(auth_file, "a") as f:
+                        f.write(json.dumps({"mechanism": mechanism,
+                                            "login": login.decode("utf-8", "replace")}) + "\n")
+            return AuthResult(success=True)
+
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                     authenticator=authenticator, auth_require_tls=False)
         self.controller.start()
         self.url = f"smtp://127.0.0.1:{self.port}"
 

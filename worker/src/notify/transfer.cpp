@@ -39,6 +39,17 @@ bool is_tls_error(CURLcode rc) {
     }
 }
 
+// Whether an smtp(s):// URL names a user (and so a password to send).
+bool carries_credentials(const std::string& url) {
+    curl::CurlUrl u(curl_url());
+    if (!u) throw std::bad_alloc();
+    if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
+    char* raw = nullptr;
+    if (curl_url_get(u.get(), CURLUPART_USER, &raw, 0) != CURLUE_OK) return false;
+    curl::CurlString user(raw);
+    return user && user.get()[0] != '\0';
+}
+
 }  // namespace
 
 std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::string& error) {
@@ -147,9 +158,13 @@ std::unique_ptr<Transfer> Transfer::smtp(std::int64_t notification_id, SmtpReque
     t->common_options(req.ca_blob);
     set(h, CURLOPT_URL, req.smtp_url.c_str());
     set(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    // smtp:// upgrades with STARTTLS when the relay offers it; smtps:// is
-    // TLS from the first byte.
-    set(h, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+    // smtps:// is TLS from the first byte; smtp:// upgrades with STARTTLS.
+    // With credentials the upgrade is required: anyone on the path could
+    // strip the relay's STARTTLS offer and read the password (and the
+    // messages' download links). Without, it is taken when offered (a
+    // local relay often has none).
+    set(h, CURLOPT_USE_SSL,
+        static_cast<long>(carries_credentials(req.smtp_url) ? CURLUSESSL_ALL : CURLUSESSL_TRY));
     set(h, CURLOPT_MAIL_FROM, ("<" + req.from + ">").c_str());
     t->recipients_.append("<" + req.to + ">");
     set_ptr(h, CURLOPT_MAIL_RCPT, t->recipients_.get());

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <set>
 #include <thread>
 
@@ -439,4 +440,22 @@ TEST_F(NotifierTest, RowsClaimedWhenTheConnectionIsLostAreDeliveredAfterIt) {
         EXPECT_EQ(r.attempts, 1) << i;
         EXPECT_EQ(receivers_->webhooks("/hook/reconnect-" + std::to_string(i)).size(), 1u) << i;
     }
+}
+
+// A relay URL with credentials: the password is never sent over plain text.
+// The sink offers AUTH but no STARTTLS, as a relay looks when someone on the
+// path strips its STARTTLS offer; the delivery fails as a TLS error instead.
+TEST_F(NotifierTest, CredentialsAreNeverSentToARelayWithoutStartTls) {
+    auto s = settings();
+    const std::string plain = receivers_->smtp_url();
+    s.smtp_url = "smtp://alice:s3cret-relay@" + plain.substr(std::strlen("smtp://"));
+    const std::size_t logins = receivers_->smtp_logins().size();
+    const std::size_t mails = receivers_->mails().size();
+    RunningNotifier n(s);
+    const std::string id = terminal_job(std::nullopt, std::string("team@example.com"), 1, {});
+    const Row r = wait_final(id, "email");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error.value_or("").rfind("tls_error", 0), 0u) << r.error.value_or("");
+    EXPECT_EQ(receivers_->smtp_logins().size(), logins);
+    EXPECT_EQ(receivers_->mails().size(), mails);
 }

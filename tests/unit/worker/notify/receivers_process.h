@@ -87,6 +87,8 @@ class Receivers {
         return out;
     }
     std::vector<nlohmann::json> mails() const { return lines("mail.jsonl"); }
+    // Every SMTP AUTH the sink was sent (it offers AUTH without STARTTLS).
+    std::vector<nlohmann::json> smtp_logins() const { return lines("smtp_auth.jsonl"); }
 
     int smtp_port = 0;
     int https_port = 0;
