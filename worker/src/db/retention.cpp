@@ -9,6 +9,11 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
         "  SELECT id, completed_at, zip_object_key FROM jobs "
         "  WHERE expired_at IS NULL AND status <> 'processing' "
         "    AND completed_at < now() - make_interval(secs => $1) "
+        // A notification still to be sent (a retry waiting for its
+        // Retry-After, one being sent) needs the job: expired under it, it
+        // would vanish unsent or go out without the tasks.
+        "    AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.job_id = jobs.id "
+        "      AND n.state IN ('pending', 'sending')) "
         "  ORDER BY completed_at LIMIT $2 FOR UPDATE SKIP LOCKED) "
         "SELECT e.id, coalesce((SELECT array_agg(t.object_key ORDER BY t.position) "
         "  FROM tasks t WHERE t.job_id = e.id AND t.object_key IS NOT NULL), '{}') "

@@ -60,8 +60,16 @@ class JanitorTest : public test_support::PgTest {
         pqxx::work tx(*conn_);
         tx.exec_params("UPDATE jobs SET completed_at = now() - $2::interval WHERE id = $1", job_id,
                        age);
+        // Its email was sent (a notification still to be sent keeps the job).
+        tx.exec_params("UPDATE notifications SET state = 'delivered' WHERE job_id = $1", job_id);
         tx.commit();
         return job_id;
+    }
+
+    void set_notification_state(const std::string& job_id, const std::string& state) {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE notifications SET state = $2 WHERE job_id = $1", job_id, state);
+        tx.commit();
     }
 
     long long count(const std::string& sql) {
@@ -125,6 +133,26 @@ TEST_F(JanitorTest, AFileThatCannotBeDeletedKeepsItsJobForTheNextPass) {
     janitor::Janitor working(options(), [](const std::string&) {});
     EXPECT_EQ(working.sweep(), 1);
     EXPECT_EQ(status(id).status, 410);
+}
+
+// A notification still to be sent (a retry waiting for the receiver's
+// Retry-After, one being sent) keeps its job past the retention: expired
+// under it, it would vanish unsent or go out without the job's tasks.
+TEST_F(JanitorTest, AJobWhoseNotificationIsStillToBeSentIsKeptUntilItIsSettled) {
+    const std::string waiting = finished_job(1, "3 days");
+    const std::string sending = finished_job(1, "3 days");
+    set_notification_state(waiting, "pending");
+    set_notification_state(sending, "sending");
+    janitor::Janitor j(options(), [](const std::string&) {});
+    EXPECT_EQ(j.sweep(), 0);
+    EXPECT_EQ(status(waiting).status, 200);
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 2);
+
+    set_notification_state(waiting, "failed");
+    set_notification_state(sending, "delivered");
+    EXPECT_EQ(j.sweep(), 2);
+    EXPECT_EQ(status(waiting).status, 410);
+    EXPECT_EQ(status(sending).status, 410);
 }
 
 TEST_F(JanitorTest, RunningJobsAreNeverExpired) {
