@@ -57,8 +57,7 @@ bool Notifier::release_claimed() {
         const std::int64_t id = unsent_claims_.back();
         try {
             if (db::release_claim(session_->conn(), settings_.worker_id, id))
-                kLog.info("notification released unsent after a lost connection",
-                          {{"notification_id", id}});
+                kLog.info("notification released unsent", {{"notification_id", id}});
         } catch (const pqxx::broken_connection&) {
             session_.drop("while releasing unsent notifications");
             return false;
@@ -365,7 +364,7 @@ void Notifier::run(const std::atomic<bool>& stop) {
 
 void Notifier::drain() {
     release_unstarted();
-    // Rows stranded by a lost connection go back too, if it is back.
+    // With the rows a lost connection stranded, if it is back.
     if (session_.ensure()) want_claim_ = true;
     if (session_) release_claimed();
     const auto deadline =
@@ -401,18 +400,7 @@ void Notifier::release_unstarted() {
     // restart) may send them without any risk of a duplicate.
     for (auto& p : resolving_) {
         p.resolved.wait();  // getaddrinfo cannot be cancelled; it is bounded
-        bool released = false;
-        try {
-            released =
-                session_ && db::release_claim(session_->conn(), settings_.worker_id, p.row.id);
-        } catch (const std::exception& e) {
-            kLog.error(
-                "releasing an unsent notification failed",
-                {{"job_id", p.row.job_id}, {"notification_id", p.row.id}, {"error", e.what()}});
-        }
-        if (released)
-            kLog.info("notification released unsent",
-                      {{"job_id", p.row.job_id}, {"notification_id", p.row.id}});
+        unsent_claims_.push_back(p.row.id);
         rows_.erase(p.row.id);
     }
     resolving_.clear();

@@ -77,6 +77,7 @@ class Notifier {
     void flush_records();
     int wait_timeout_ms() const;
     void drain();
+    // Rows whose callback host is still being resolved join unsent_claims_.
     void release_unstarted();
     void abandon_in_flight();
 
@@ -94,8 +95,9 @@ class Notifier {
     // handles are removed from it and resolver threads wake it.
     curl::CurlMulti multi_;
     std::map<std::int64_t, db::ClaimedNotification> rows_;  // by notification id
-    // Claimed rows never started because the connection was lost while they
-    // were prepared: released (back to pending) once it is back.
+    // Claimed rows never started (the connection was lost while they were
+    // prepared, or the notifier stops): released back to pending once the
+    // connection is there (release_claimed).
     std::vector<std::int64_t> unsent_claims_;
     std::map<std::int64_t, std::unique_ptr<Transfer>> transfers_;
     std::vector<PendingWebhook> resolving_;
