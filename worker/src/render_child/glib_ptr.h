@@ -29,6 +29,13 @@ struct GFree {
 };
 using GCharPtr = std::unique_ptr<char, GFree>;
 
+struct GUriUnref {
+    void operator()(GUri* uri) const {
+        if (uri) g_uri_unref(uri);
+    }
+};
+using GUriPtr = std::unique_ptr<GUri, GUriUnref>;
+
 struct GMainContextUnref {
     void operator()(GMainContext* context) const {
         if (context) g_main_context_unref(context);

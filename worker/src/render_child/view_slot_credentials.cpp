@@ -22,12 +22,6 @@ struct CookieFree {
 };
 using CookiePtr = std::unique_ptr<SoupCookie, CookieFree>;
 
-struct UriUnref {
-    void operator()(GUri* uri) const {
-        if (uri) g_uri_unref(uri);
-    }
-};
-
 // A cookie as Playwright's add_cookies takes it: `url` makes a host-only
 // cookie of that host, with the URL's directory as path and `secure` for
 // https; `domain` without `path` gets "/".
@@ -36,7 +30,7 @@ CookiePtr soup_cookie_of(const RequestCookie& c) {
     std::string path = c.path;
     bool secure = c.secure;
     if (!c.url.empty()) {
-        std::unique_ptr<GUri, UriUnref> uri(g_uri_parse(c.url.c_str(), G_URI_FLAGS_NONE, nullptr));
+        GUriPtr uri(g_uri_parse(c.url.c_str(), G_URI_FLAGS_NONE, nullptr));
         if (!uri || !g_uri_get_host(uri.get())) return nullptr;
         domain = g_uri_get_host(uri.get());
         if (path.empty()) {

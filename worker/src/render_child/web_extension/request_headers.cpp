@@ -17,25 +17,21 @@
 #include <utility>
 #include <vector>
 
+#include "render_child/glib_ptr.h"
 #include "render_child/web_extension/request_headers_message.h"
 
 namespace {
 
+using enconvert::render_child::GCharPtr;
+using enconvert::render_child::GUriPtr;
 using enconvert::render_child::kRequestHeadersMessage;
 using enconvert::render_child::kRequestHeadersSignature;
-
-struct UriUnref {
-    void operator()(GUri* uri) const {
-        if (uri) g_uri_unref(uri);
-    }
-};
-using UriPtr = std::unique_ptr<GUri, UriUnref>;
 
 // scheme://host:port with the scheme's default port filled in; empty for
 // anything that is not http(s).
 std::string origin_of(const char* uri) {
     if (!uri) return {};
-    UriPtr parsed(g_uri_parse(uri, G_URI_FLAGS_NONE, nullptr));
+    GUriPtr parsed(g_uri_parse(uri, G_URI_FLAGS_NONE, nullptr));
     if (!parsed || !g_uri_get_host(parsed.get())) return {};
     std::string scheme = g_uri_get_scheme(parsed.get());
     for (char& c : scheme) c = g_ascii_tolower(c);
@@ -69,15 +65,14 @@ PageHeaders* headers_of(WebKitWebPage* page) {
 void drop_user_info(WebKitURIRequest* request) {
     const char* uri = webkit_uri_request_get_uri(request);
     if (!uri || !std::strchr(uri, '@')) return;
-    UriPtr parsed(g_uri_parse(uri, G_URI_FLAGS_ENCODED, nullptr));
+    GUriPtr parsed(g_uri_parse(uri, G_URI_FLAGS_ENCODED, nullptr));
     if (!parsed || !g_uri_get_userinfo(parsed.get())) return;
-    UriPtr bare(g_uri_build(G_URI_FLAGS_ENCODED, g_uri_get_scheme(parsed.get()), nullptr,
-                            g_uri_get_host(parsed.get()), g_uri_get_port(parsed.get()),
-                            g_uri_get_path(parsed.get()), g_uri_get_query(parsed.get()),
-                            g_uri_get_fragment(parsed.get())));
-    char* text = g_uri_to_string(bare.get());
-    webkit_uri_request_set_uri(request, text);
-    g_free(text);
+    GUriPtr bare(g_uri_build(G_URI_FLAGS_ENCODED, g_uri_get_scheme(parsed.get()), nullptr,
+                             g_uri_get_host(parsed.get()), g_uri_get_port(parsed.get()),
+                             g_uri_get_path(parsed.get()), g_uri_get_query(parsed.get()),
+                             g_uri_get_fragment(parsed.get())));
+    const GCharPtr text(g_uri_to_string(bare.get()));
+    webkit_uri_request_set_uri(request, text.get());
 }
 
 gboolean on_send_request(WebKitWebPage* page, WebKitURIRequest* request,
