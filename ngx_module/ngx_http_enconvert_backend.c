@@ -486,6 +486,26 @@ ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer)
 }
 
 
+/*
+ * the worker behind the peer is stopping: nothing new goes to it until its
+ * connection is made again (a restarted worker); what it was sent is still
+ * answered by it, or else when its connection ends
+ */
+
+void
+ngx_http_enconvert_backend_stopping(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log)
+{
+    if (peer->connected) {
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      "enconvert: backend \"%V\" is stopping: new requests "
+                      "go to the others", &peer->endpoint);
+    }
+
+    peer->connected = 0;
+}
+
+
 ngx_http_enconvert_ctx_t *
 ngx_http_enconvert_backend_lookup(uint64_t id)
 {
@@ -545,7 +565,7 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
             continue;
         }
 
-        ngx_http_enconvert_handle_reply(rev->log, zmq_msg_data(&msg),
+        ngx_http_enconvert_handle_reply(peer, rev->log, zmq_msg_data(&msg),
                                         zmq_msg_size(&msg));
 
         zmq_msg_close(&msg);

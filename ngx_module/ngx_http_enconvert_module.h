@@ -236,6 +236,8 @@ ngx_http_enconvert_ctx_t *ngx_http_enconvert_backend_lookup(uint64_t id);
 void ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
     ngx_msec_t timeout);
 void ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer);
+void ngx_http_enconvert_backend_stopping(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log);
 ngx_connection_t *ngx_http_enconvert_backend_watch(ngx_cycle_t *cycle,
     void *sock, ngx_event_handler_pt handler, void *data);
 void ngx_http_enconvert_backend_release(ngx_connection_t *c);
@@ -282,8 +284,8 @@ ngx_int_t ngx_http_enconvert_check_email(ngx_http_request_t *r, json_t *s,
 ngx_int_t ngx_http_enconvert_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_enconvert_reply.c */
-void ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data,
-    size_t len);
+void ngx_http_enconvert_handle_reply(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log, u_char *data, size_t len);
 void ngx_http_enconvert_timeout_handler(ngx_event_t *ev);
 ngx_int_t ngx_http_enconvert_lost(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx);

@@ -54,7 +54,8 @@ static ngx_int_t ngx_http_enconvert_send_dump(ngx_http_request_t *r,
 
 
 void
-ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
+ngx_http_enconvert_handle_reply(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log, u_char *data, size_t len)
 {
     size_t                       off;
     ngx_int_t                    rc;
@@ -84,6 +85,11 @@ ngx_http_enconvert_handle_reply(ngx_log_t *log, u_char *data, size_t len)
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "enconvert: dropped a malformed backend reply");
         goto bad;
+    }
+
+    if (ngx_http_enconvert_str_is(&rp.kind, "stopping")) {
+        ngx_http_enconvert_backend_stopping(peer, log);
+        goto done;
     }
 
     ctx = ngx_http_enconvert_backend_lookup(rp.id);

@@ -2,9 +2,12 @@
 (issue: hardening, defect 7): they start with a clean signal mask and die
 with their parent (PR_SET_PDEATHSIG)."""
 
+import itertools
 import os
 import signal
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -103,6 +106,44 @@ def test_dead_workers_tasks_are_taken_over_within_30_s(two_workers):
     assert taken_over_after < 30, f"tasks waited {taken_over_after:.1f} s for a new owner"
     assert final["status"] == "completed"
     assert [t["status"] for t in final["tasks"]] == ["success"] * 4, final
+
+
+def test_requests_in_flight_when_a_worker_stops_are_answered(two_workers):
+    """A worker stopped (SIGTERM, a restart or an upgrade) while jobs are
+    submitted: every submission is accepted, by it or by the other worker,
+    and every job it reported exists; none is answered 503 "may have been
+    created" because the stopping worker's answers were dropped."""
+    s = two_workers
+    stopped = worker_pid(s, 1)
+    gone = threading.Event()        # set once the stopped worker has exited
+
+    def submit_until_gone(first):
+        # submits before the stop, during it and after it
+        answers = []
+        for i in itertools.count(first, 16):
+            answers.append(s.call("POST", "/v1/convert/url-to-pdf",
+                                  {"url": f"http://127.0.0.1:9/{i}", "async_mode": True}))
+            if gone.is_set() or i > 100000:
+                return answers
+
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(submit_until_gone, t) for t in range(16)]
+        deadline = time.time() + 60
+        while int(psql(s.home, "SELECT count(*) FROM jobs")) < 200 and time.time() < deadline:
+            time.sleep(0.05)
+        os.kill(stopped, signal.SIGTERM)
+        deadline = time.time() + 20
+        while alive(stopped) and time.time() < deadline:
+            time.sleep(0.05)
+        gone.set()
+        answers = [a for f in futures for a in f.result()]
+    assert not alive(stopped), "the worker did not stop"
+    refused = [r.json() for r in answers if r.status != 202]
+    assert not refused, refused[:3]
+    job_ids = {r.json()["job_id"] for r in answers}
+    assert len(job_ids) == len(answers)
+    assert int(psql(s.home, "SELECT count(*) FROM jobs")) == len(answers)
+    assert "is stopping" in open(os.path.join(s.home, "log", "nginx-error.log")).read()
 
 
 def test_render_whose_lease_is_lost_is_stopped(lone_stack):

@@ -90,6 +90,8 @@ class FakeBackend:
         self.handshakes = 0         # DEALERs connected (one per nginx worker)
         self._stop = threading.Event()
         self._outbox = []           # (due, identity, payload)
+        self._identities = set()    # the DEALERs that sent something
+        self._say_stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -109,9 +111,15 @@ class FakeBackend:
                 if ev["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                     self.handshakes += 1
                     self.connected.set()
+            if self._say_stopping.is_set():
+                self._say_stopping.clear()
+                for ident in self._identities:
+                    self._sock.send_multipart([ident, msgpack.packb(
+                        {"v": 1, "id": 0, "kind": "stopping"})])
             if self._sock in events:
                 frames = self._sock.recv_multipart()
                 ident, payload = frames[0], frames[1:]
+                self._identities.add(ident)
                 msg = msgpack.unpackb(payload[0], raw=False) \
                     if len(payload) == 1 else None
                 if self.knows_keys and msg and msg.get("op") == "whoami":
@@ -146,6 +154,11 @@ class FakeBackend:
         self._zap.send_multipart([b"1.0", frames[1],
                                   b"200" if ok else b"400",
                                   b"OK" if ok else b"not allowed", b"", b""])
+
+    def say_stopping(self):
+        """Tells every module that sent something that this worker stops,
+        as the worker does on SIGTERM."""
+        self._say_stopping.set()
 
     def messages(self):
         with self._lock:

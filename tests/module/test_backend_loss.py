@@ -121,6 +121,55 @@ def test_accepted_sync_job_of_a_lost_worker_answers_202(pair):
     assert took < 3, took
 
 
+def test_a_stopping_worker_gets_nothing_new_and_answers_what_it_has(pair):
+    ngx, a, b = pair
+    for backend in (a, b):
+        backend.responder = lambda m: [
+            (1.0 if m["op"] == "convert" else 0,
+             final(m, status=202, body=b'{"job_id":"job_%d"}' % m["id"]))]
+    held = Call(ngx, "POST", PDF, {"url": "https://a.example"}, auth())
+    stopping = receiver(a, b, "convert")
+    other = b if stopping is a else a
+    stopping.say_stopping()
+    assert wait_for(lambda: "is stopping" in ngx.log(), 5), ngx.log()
+    calls = [Call(ngx, "POST", PDF, {"url": "https://a.example"}, auth())
+             for _ in range(4)]
+    for call in calls:
+        assert call.result()[0].status == 202
+    assert len(other.messages()) == 4
+    assert len(stopping.messages()) == 1
+    # its own request is answered by it, not as lost
+    resp, _ = held.result()
+    assert resp.status == 202, resp.body
+    assert resp.json()["job_id"] == "job_%d" % stopping.messages()[0]["id"]
+    stopping.close()
+    assert Call(ngx, "GET", STATUS, headers=auth()).result()[0].status == 202
+    assert "lost the connection" not in ngx.log()
+
+
+def test_only_stopping_workers_left_answer_503_not_enqueued(tmp_path,
+                                                            module_so):
+    backend = FakeBackend(f"ipc://{tmp_path}/a.sock")
+    ngx = Nginx(str(tmp_path), module_so, [backend.endpoint],
+                timeout=f"{TIMEOUT}s")
+    try:
+        backend.responder = lambda m: [(0, final(m, status=200, body=b"{}"))]
+        assert wait_for(
+            lambda: ngx.request("GET", "/v1/health").status == 200, 5)
+        backend.say_stopping()
+        assert wait_for(lambda: "is stopping" in ngx.log(), 5), ngx.log()
+        seen = len(backend.messages())
+        resp, took = Call(ngx, "POST", PDF, {"url": "https://a.example"},
+                          auth()).result()
+        body = assert_error(resp, 503, "backend_unavailable")
+        assert "may have been created" not in body["detail"]
+        assert took < 3, took
+        assert len(backend.messages()) == seen
+    finally:
+        ngx.stop()
+        backend.close()
+
+
 def test_no_worker_left_answers_503_at_once(tmp_path, module_so):
     backend = FakeBackend(f"ipc://{tmp_path}/a.sock")
     ngx = Nginx(str(tmp_path), module_so, [backend.endpoint],

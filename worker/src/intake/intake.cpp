@@ -7,6 +7,7 @@
 #include <thread>
 #include <zmq_addon.hpp>
 
+#include "intake/wire.h"
 #include "log/log.h"
 
 namespace enconvert::intake {
@@ -15,6 +16,13 @@ namespace {
 
 constexpr int kMaxForward = 256;  // messages per wake-up and direction
 constexpr std::chrono::milliseconds kPollTimeout{250};
+// Draining ends once nothing moved this long (a module that was told
+// sends elsewhere within a few milliseconds), and at the latest after
+// kDrainLimit (a module that does not know the "stopping" message).
+constexpr std::chrono::milliseconds kDrainQuiet{200};
+constexpr std::chrono::milliseconds kDrainLimit{3000};
+// How long closing the socket may wait for the last answers to leave.
+constexpr std::chrono::milliseconds kFinalLinger{2000};
 
 constexpr log::Logger kLog{"intake"};
 
@@ -74,19 +82,60 @@ Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner pr
 
 Intake::~Intake() = default;
 
-void Intake::forward(zmq::socket_t& from, zmq::socket_t& to, bool only_with_room) {
-    for (int i = 0; i < kMaxForward; ++i) {
-        if (only_with_room && !(to.get(zmq::sockopt::events) & ZMQ_POLLOUT)) return;
+int Intake::forward(zmq::socket_t& from, zmq::socket_t& to, bool only_with_room, bool draining) {
+    int moved = 0;
+    for (; moved < kMaxForward; ++moved) {
+        if (only_with_room && !(to.get(zmq::sockopt::events) & ZMQ_POLLOUT)) break;
         std::vector<zmq::message_t> parts;
-        if (!zmq::recv_multipart(from, std::back_inserter(parts), zmq::recv_flags::dontwait))
-            return;
+        if (!zmq::recv_multipart(from, std::back_inserter(parts), zmq::recv_flags::dontwait)) break;
+        if (draining && !parts.empty() && told_stopping_.insert(parts[0].to_string()).second) {
+            // The request itself is still answered below.
+            const std::string stopping = encode_stopping();
+            std::array<zmq::const_buffer, 2> frames{zmq::buffer(parts[0].data(), parts[0].size()),
+                                                    zmq::buffer(stopping)};
+            (void)zmq::send_multipart(router_, frames, zmq::send_flags::dontwait);
+        }
         // A ROUTER drops an answer to a peer that is gone.
         (void)zmq::send_multipart(to, parts, zmq::send_flags::dontwait);
+    }
+    return moved;
+}
+
+bool Intake::serve_once(std::chrono::milliseconds timeout, bool draining) {
+    std::vector<zmq::pollitem_t> items;
+    items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({backend_.handle(), 0, ZMQ_POLLIN, 0});
+    if (zap_) items.push_back({zap_->socket().handle(), 0, ZMQ_POLLIN, 0});
+    try {
+        zmq::poll(items, timeout);
+    } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) return false;
+        throw;
+    }
+    // Before the requests: a connecting nginx host's handshake waits on it.
+    if (zap_ && (items[2].revents & ZMQ_POLLIN)) zap_->answer_pending();
+    int moved = 0;
+    if (items[1].revents & ZMQ_POLLIN) moved += forward(backend_, router_, false, false);
+    // Toward the loops, only what one of them can take now: the rest waits
+    // in the ROUTER (and then in nginx) instead of being dropped.
+    if (items[0].revents & ZMQ_POLLIN) moved += forward(router_, backend_, true, draining);
+    return moved > 0;
+}
+
+void Intake::drain(const std::atomic<bool>& halt) {
+    kLog.info("stopping: answering what the modules still send");
+    const auto start = std::chrono::steady_clock::now();
+    auto last_moved = start;
+    for (;;) {
+        const auto now = std::chrono::steady_clock::now();
+        if (halt.load() || now - last_moved >= kDrainQuiet || now - start >= kDrainLimit) break;
+        if (serve_once(kDrainQuiet / 4, true)) last_moved = std::chrono::steady_clock::now();
     }
 }
 
 void Intake::run(const std::atomic<bool>& stop) {
-    // The loops end when this is set: on `stop`, or when one of them failed.
+    // The loops end when this is set: after the drain, or when one of them
+    // failed.
     std::atomic<bool> halt{false};
     std::mutex failure_mutex;
     std::exception_ptr failure;
@@ -103,32 +152,24 @@ void Intake::run(const std::atomic<bool>& stop) {
         });
     }
     try {
-        while (!stop.load() && !halt.load()) {
-            std::vector<zmq::pollitem_t> items;
-            items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
-            items.push_back({backend_.handle(), 0, ZMQ_POLLIN, 0});
-            if (zap_) items.push_back({zap_->socket().handle(), 0, ZMQ_POLLIN, 0});
-            try {
-                zmq::poll(items, kPollTimeout);
-            } catch (const zmq::error_t& e) {
-                if (e.num() == EINTR) continue;
-                throw;
-            }
-            // Before the requests: a connecting nginx host's handshake
-            // waits on it.
-            if (zap_ && (items[2].revents & ZMQ_POLLIN)) zap_->answer_pending();
-            if (items[1].revents & ZMQ_POLLIN) forward(backend_, router_, false);
-            // Toward the loops, only what one of them can take now: the rest
-            // waits in the ROUTER (and then in nginx) instead of being
-            // dropped.
-            if (items[0].revents & ZMQ_POLLIN) forward(router_, backend_, true);
-        }
+        while (!stop.load() && !halt.load()) serve_once(kPollTimeout, false);
+        drain(halt);
     } catch (...) {
         const std::lock_guard<std::mutex> lock(failure_mutex);
         if (!failure) failure = std::current_exception();
     }
     halt = true;
     for (auto& t : threads) t.join();
+    try {
+        // What the loops answered in their last wake-up, then time for it
+        // to leave: closing with linger 0 would drop answers to requests
+        // whose jobs are committed.
+        while (forward(backend_, router_, false, false) > 0) {
+        }
+        router_.set(zmq::sockopt::linger, static_cast<int>(kFinalLinger.count()));
+    } catch (const zmq::error_t& e) {
+        kLog.warning("the last answers could not be sent", {{"error", e.what()}});
+    }
     kLog.info("stopped");
     if (failure) std::rethrow_exception(failure);
 }

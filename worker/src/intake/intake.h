@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 #include <zmq.hpp>
@@ -34,23 +35,36 @@ class Intake {
     // The endpoint bound, with the port the system chose for a `*` port.
     std::string last_endpoint() const { return router_.get(zmq::sockopt::last_endpoint); }
 
-    // Runs the loops on threads of their own and the front on this one;
-    // returns once `stop` is set (checked at least every 250 ms) and every
-    // loop has ended. A loop that fails (throws) stops the others and the
-    // exception is rethrown here.
+    // Runs the loops on threads of their own and the front on this one.
+    // Once `stop` is set (checked at least every 250 ms) it drains: each
+    // module that still sends is told this worker is stopping (it then
+    // sends elsewhere), and requests keep being answered until none came
+    // and none was answered for a moment (bounded); then the loops end and
+    // the last answers are flushed before the socket closes. A loop that
+    // fails (throws) stops the others at once and the exception is
+    // rethrown here.
     void run(const std::atomic<bool>& stop);
 
   private:
+    // One wait on the sockets, then what is ready is moved; true when a
+    // request or an answer went through.
+    bool serve_once(std::chrono::milliseconds timeout, bool draining);
+    // Serves until no request came and no answer left for a quiet moment,
+    // or the bound ran out, or a loop failed (`halt`).
+    void drain(const std::atomic<bool>& halt);
     // Moves the messages waiting on `from` to `to` (up to a bound, so the
     // other direction is not starved); never blocks. `only_with_room`:
-    // stops when `to` could not take a message now.
-    static void forward(zmq::socket_t& from, zmq::socket_t& to, bool only_with_room);
+    // stops when `to` could not take a message now. `draining`: the sender
+    // of a request is told once that this worker is stopping. Returns how
+    // many were moved.
+    int forward(zmq::socket_t& from, zmq::socket_t& to, bool only_with_room, bool draining);
 
     IntakeOptions options_;
     std::unique_ptr<ZapHandler> zap_;  // with CURVE; outlives router_
     zmq::socket_t router_;
     zmq::socket_t backend_;  // DEALER on this intake's own inproc endpoint
     std::vector<std::unique_ptr<IntakeLoop>> loops_;
+    std::set<std::string> told_stopping_;  // module identities, while draining
 };
 
 }  // namespace enconvert::intake

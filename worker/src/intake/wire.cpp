@@ -213,6 +213,12 @@ std::string encode_accepted(std::uint64_t id, const std::string& job_id) {
     return std::string(bytes.begin(), bytes.end());
 }
 
+std::string encode_stopping() {
+    const json msg{{"v", 1}, {"id", 0}, {"kind", "stopping"}};
+    const std::vector<std::uint8_t> bytes = json::to_msgpack(msg);
+    return std::string(bytes.begin(), bytes.end());
+}
+
 std::string encode_final(std::uint64_t id, const api::HttpAnswer& answer,
                          const std::optional<std::string>& job_id) {
     json msg{{"v", 1},

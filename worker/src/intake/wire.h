@@ -61,6 +61,9 @@ using DecodeResult = std::variant<Request, DecodeError>;
 DecodeResult decode_request(std::string_view frame);
 
 std::string encode_accepted(std::uint64_t id, const std::string& job_id);
+// Tells a module this worker is stopping (id 0, no request's): it sends
+// nothing new here and keeps waiting for the answers of what it sent.
+std::string encode_stopping();
 std::string encode_final(std::uint64_t id, const api::HttpAnswer& answer,
                          const std::optional<std::string>& job_id = std::nullopt);
 

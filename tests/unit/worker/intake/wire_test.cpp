@@ -229,6 +229,11 @@ TEST(Wire, EncodeAccepted) {
     EXPECT_EQ(j, (json{{"v", 1}, {"id", 9}, {"kind", "accepted"}, {"job_id", "job_abc"}}));
 }
 
+TEST(Wire, EncodeStoppingNamesNoRequest) {
+    EXPECT_EQ(json::from_msgpack(encode_stopping()),
+              (json{{"v", 1}, {"id", 0}, {"kind", "stopping"}}));
+}
+
 TEST(Wire, EncodeFinalWithBodyAndHeaders) {
     enconvert::api::HttpAnswer a;
     a.status = 503;
