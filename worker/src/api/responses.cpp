@@ -83,6 +83,16 @@ HttpAnswer database_unavailable_answer() {
                         "Retry in a few seconds.");
 }
 
+HttpAnswer commit_in_doubt_answer(bool idempotency_key) {
+    return error_answer(503, "database_unavailable",
+                        std::string("The database connection was lost while the job was being "
+                                    "committed; the job may have been created. ") +
+                            (idempotency_key ? "Retry with the same Idempotency-Key, which "
+                                               "creates no second job."
+                                             : "Check before resubmitting, or send an "
+                                               "Idempotency-Key to make a retry safe."));
+}
+
 HttpAnswer finished_job_unreadable_answer(const std::string& job_id) {
     return error_answer(503, "database_unavailable",
                         "The job finished, but its result could not be read from the database. "

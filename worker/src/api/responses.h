@@ -53,6 +53,10 @@ HttpAnswer job_not_found_answer();
 // 410 expired: the owner's job outlived the retention period.
 HttpAnswer job_expired_answer(const std::string& job_id);
 HttpAnswer database_unavailable_answer();  // 503 + Retry-After: 5
+// 503 for a job whose COMMIT was cut off by a lost database connection: it
+// may exist. `idempotency_key`: the request carried one, so a retry with it
+// is safe.
+HttpAnswer commit_in_doubt_answer(bool idempotency_key);
 // 503 for a sync request whose job finished but whose result could not be
 // read: names the job so the client polls its status instead of resubmitting.
 HttpAnswer finished_job_unreadable_answer(const std::string& job_id);

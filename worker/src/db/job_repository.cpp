@@ -198,8 +198,22 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
                          "RETURNING job_id",
                          o.task_id, owner, o.error_code, o.error);
     if (upd.empty()) {
+        // Either our lease was lost (another worker owns the task now), or
+        // this is the second try of a call whose COMMIT was in doubt and
+        // went through: then the row holds this very outcome, in our name.
+        const pqxx::result mine =
+            exec_named(tx, "enconvert_task_recorded",
+                       "SELECT job_id FROM tasks WHERE id = $1 AND lease_owner = $2 "
+                       "AND CASE WHEN $3 THEN status = 'success' AND object_key = $4 "
+                       "ELSE status = 'failed' AND error_code = $4 END",
+                       o.task_id, owner, o.ok, o.ok ? o.object_key : o.error_code);
         tx.abort();
-        return res;  // lease lost: another worker owns the task now
+        if (!mine.empty()) {
+            res.applied = true;
+            res.recorded_before = true;
+            res.job_id = mine[0][0].as<std::string>();
+        }
+        return res;
     }
     res.applied = true;
     res.job_id = upd[0][0].as<std::string>();

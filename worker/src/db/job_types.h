@@ -157,7 +157,10 @@ struct TaskOutcome {
 };
 
 struct FinishResult {
-    bool applied = false;       // false: our lease was lost, nothing changed
+    bool applied = false;  // false: our lease was lost, nothing changed
+    // Recorded by an earlier call whose COMMIT was in doubt (the connection
+    // was lost during it): nothing changed now, the job was settled then.
+    bool recorded_before = false;
     bool job_terminal = false;  // this outcome made the job terminal
     std::string job_id;
     std::string job_status;  // when job_terminal: "completed" or "failed"

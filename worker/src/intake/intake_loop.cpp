@@ -235,6 +235,17 @@ void IntakeLoop::handle_converts(std::vector<PendingConvert>& converts) {
     if (session_) {
         try {
             outcomes = handler_.convert_all(session_->conn(), requests);
+        } catch (const pqxx::in_doubt_error&) {
+            // Lost during the COMMIT: the jobs may exist, a plain retry could
+            // create them twice.
+            drop_session("during a group commit's COMMIT");
+            for (std::size_t i = 0; i < converts.size(); ++i)
+                send(converts[i].identity,
+                     encode_final(
+                         converts[i].request_id,
+                         api::commit_in_doubt_answer(requests[i].idempotency_key.has_value())));
+            converts.clear();
+            return;
         } catch (const pqxx::broken_connection&) {
             drop_session("during a group commit");
         } catch (const std::exception& e) {
@@ -277,9 +288,13 @@ void IntakeLoop::handle_statuses(std::vector<PendingStatus>& statuses) {
 }
 
 api::HttpAnswer IntakeLoop::answer_failure(const std::exception_ptr& failure,
-                                           const nlohmann::json& context) {
+                                           const nlohmann::json& context, bool idempotency_key) {
     try {
         std::rethrow_exception(failure);
+    } catch (const pqxx::in_doubt_error&) {
+        // Only a write commits: a convert, whose job may exist now.
+        drop_session("during a COMMIT");
+        return api::commit_in_doubt_answer(idempotency_key);
     } catch (const pqxx::broken_connection&) {
         drop_session("during a request");
         return api::database_unavailable_answer();
@@ -328,8 +343,10 @@ void IntakeLoop::handle_request(const std::string& identity, const Request& req)
         const auto& convert = std::get<ConvertRequest>(req.body);
         answer_convert(identity, req.id, handler_.convert(session_->conn(), convert));
     } catch (...) {
+        const auto* convert = std::get_if<ConvertRequest>(&req.body);
         send(identity,
-             encode_final(req.id, answer_failure(std::current_exception(), {{"id", req.id}})));
+             encode_final(req.id, answer_failure(std::current_exception(), {{"id", req.id}},
+                                                 convert && convert->idempotency_key)));
     }
 }
 

@@ -307,6 +307,13 @@ void Notifier::flush_records() {
             }
             if (r.state == db::DeliveryRecord::State::retry) want_claim_ = true;
             unrecorded_.pop_front();
+        } catch (const pqxx::in_doubt_error&) {
+            // The connection was lost during the COMMIT: whether it went
+            // through is unknown. Kept, and recorded again once connected
+            // (a COMMIT that went through leaves nothing to update: "lease
+            // lost"); dropped, the row would wait for its lease and be sent
+            // again.
+            session_.drop("while committing an outcome");
         } catch (const pqxx::broken_connection&) {
             session_.drop("while recording an outcome");
         } catch (const std::exception& e) {

@@ -39,6 +39,9 @@ void Scheduler::flush_outcomes() {
                 kLog.warning("lease lost, result discarded",
                              {{"job_id", o.job_id}, {"task_id", o.task_id}});
                 if (o.ok) storage_.remove(o.object_key);
+            } else if (r.recorded_before) {
+                kLog.info("task outcome found recorded by the commit that was in doubt",
+                          {{"job_id", o.job_id}, {"task_id", o.task_id}});
             } else if (o.retry) {
                 kLog.info(
                     "task back in the queue",
@@ -57,6 +60,12 @@ void Scheduler::flush_outcomes() {
                 }
             }
             unrecorded_.pop_front();
+        } catch (const pqxx::in_doubt_error&) {
+            // The connection was lost during the COMMIT: whether it went
+            // through is unknown. Kept, and recorded again once connected
+            // (finish_task recognises its own earlier commit); dropped, the
+            // task would wait for its lease to run out and render again.
+            session_.drop("while committing a result");
         } catch (const pqxx::broken_connection&) {
             session_.drop("while recording a result");
         } catch (const std::exception& e) {

@@ -190,6 +190,44 @@ TEST_F(JobRepositoryTest, ExpiredLeaseIsReclaimedAndOldOwnerLosesIt) {
     EXPECT_TRUE(r.job_terminal);
 }
 
+TEST_F(JobRepositoryTest, AnOutcomeRecordedAgainAfterAnInDoubtCommitChangesNothing) {
+    // The scheduler records an outcome again when the connection was lost
+    // during its COMMIT; if that COMMIT went through, the second call must
+    // not read as "lease lost" (its file would be deleted).
+    auto j = job({"https://1", "https://2"}, acme_);
+    j.notification_email = "team@example.com";
+    db::insert_job(*conn_, j);
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 2u);
+    db::TaskOutcome ok;
+    ok.task_id = claimed[0].task_id;
+    ok.ok = true;
+    ok.object_key = "live/files/x/url-to-pdf/a_1.pdf";
+    ok.filename = "a.pdf";
+    ok.file_size = 10;
+    db::TaskOutcome bad;
+    bad.task_id = claimed[1].task_id;
+    bad.error_code = "timeout";
+    bad.error = "slow";
+
+    EXPECT_FALSE(db::finish_task(*conn_, "w", ok).recorded_before);
+    const auto ok_again = db::finish_task(*conn_, "w", ok);
+    EXPECT_TRUE(ok_again.applied);
+    EXPECT_TRUE(ok_again.recorded_before);
+    EXPECT_FALSE(ok_again.job_terminal);
+    EXPECT_TRUE(db::finish_task(*conn_, "w", bad).job_terminal);
+    const auto bad_again = db::finish_task(*conn_, "w", bad);
+    EXPECT_TRUE(bad_again.applied && bad_again.recorded_before);
+    EXPECT_FALSE(bad_again.job_terminal);
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+
+    // Another outcome, or another owner, is not ours.
+    db::TaskOutcome other = ok;
+    other.object_key = "live/files/x/url-to-pdf/b_1.pdf";
+    EXPECT_FALSE(db::finish_task(*conn_, "w", other).applied);
+    EXPECT_FALSE(db::finish_task(*conn_, "v", ok).applied);
+}
+
 TEST_F(JobRepositoryTest, FinishingLastTaskMakesJobTerminalAndNotifies) {
     db::Session listener(url(), {db::kJobDoneChannel});
     const auto ins = db::insert_job(*conn_, job({"https://1", "https://2"}, acme_));
@@ -232,8 +270,10 @@ TEST_F(JobRepositoryTest, FinishingLastTaskMakesJobTerminalAndNotifies) {
     ASSERT_EQ(notes.size(), 1u);
     EXPECT_EQ(notes[0].channel, "enconvert_job_done");
     EXPECT_EQ(notes[0].payload, ins.job_id);
-    // Finishing the same task again changes nothing.
-    EXPECT_FALSE(db::finish_task(*conn_, "w", bad).applied);
+    // Finishing the same task again changes nothing (and says so).
+    const auto again = db::finish_task(*conn_, "w", bad);
+    EXPECT_TRUE(again.recorded_before);
+    EXPECT_FALSE(again.job_terminal);
 }
 
 TEST_F(JobRepositoryTest, AllTasksFailedMakesJobFailed) {

@@ -192,8 +192,7 @@ class JobsTrigger {
         : url_(std::move(url)), name_(std::move(name)) {
         pqxx::connection c(url_);
         pqxx::work tx(c);
-        tx.exec("CREATE FUNCTION " + name_ + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " +
-                body + " RETURN NEW; END $$");
+        create_function(tx, body);
         switch (when) {
             case When::at_commit:
                 tx.exec("CREATE CONSTRAINT TRIGGER " + name_ +
@@ -212,11 +211,22 @@ class JobsTrigger {
         }
         tx.commit();
     }
+    // A trigger on another table: `create` is the whole CREATE [CONSTRAINT]
+    // TRIGGER statement, executing the function `name`().
+    JobsTrigger(std::string url, std::string name, std::string table, const std::string& create,
+                const std::string& body)
+        : url_(std::move(url)), name_(std::move(name)), table_(std::move(table)) {
+        pqxx::connection c(url_);
+        pqxx::work tx(c);
+        create_function(tx, body);
+        tx.exec(create);
+        tx.commit();
+    }
     ~JobsTrigger() {
         try {
             pqxx::connection c(url_);
             pqxx::work tx(c);
-            tx.exec("DROP TRIGGER IF EXISTS " + name_ + " ON jobs");
+            tx.exec("DROP TRIGGER IF EXISTS " + name_ + " ON " + table_);
             tx.exec("DROP FUNCTION IF EXISTS " + name_ + "()");
             tx.commit();
         } catch (const std::exception&) {
@@ -227,8 +237,14 @@ class JobsTrigger {
     JobsTrigger& operator=(const JobsTrigger&) = delete;
 
   private:
+    void create_function(pqxx::work& tx, const std::string& body) {
+        tx.exec("CREATE FUNCTION " + name_ + "() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " +
+                body + " RETURN NEW; END $$");
+    }
+
     std::string url_;
     std::string name_;
+    std::string table_ = "jobs";
 };
 
 }  // namespace enconvert::test_support

@@ -463,6 +463,69 @@ TEST_F(IntakeGroupCommitTest, AFailedGroupCommitAnswersEveryRequestInIt503) {
     EXPECT_EQ(recv()["status"], 200);
 }
 
+// The connection lost during the COMMIT (pqxx::in_doubt_error): the jobs may
+// exist, so the answer must not invite a plain retry (it said "retry in a
+// few seconds" to a group, 500 to a lone request).
+class IntakeCommitCutOffTest : public IntakeGroupCommitTest {
+  protected:
+    // The COMMIT of the `nth` job row inserted from now on ends its
+    // connection, before it commits.
+    std::unique_ptr<test_support::JobsTrigger> cut_commit_of_row(int nth) {
+        {
+            pqxx::work tx(*conn_);
+            tx.exec("DROP SEQUENCE IF EXISTS cut_intake; CREATE SEQUENCE cut_intake");
+            tx.commit();
+        }
+        return std::make_unique<test_support::JobsTrigger>(
+            url(), "cut_intake", test_support::JobsTrigger::When::at_commit,
+            "IF nextval('cut_intake') = " + std::to_string(nth) +
+                " THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+                "PERFORM pg_sleep(5); END IF;");
+    }
+    static void expect_may_exist(const json& reply, bool keyed) {
+        EXPECT_EQ(reply["status"], 503);
+        EXPECT_EQ(body(reply)["error"], "database_unavailable");
+        const std::string detail = body(reply)["detail"];
+        EXPECT_NE(detail.find("may have been created"), std::string::npos) << detail;
+        EXPECT_NE(detail.find(keyed ? "Retry with the same Idempotency-Key"
+                                    : "Check before resubmitting"),
+                  std::string::npos)
+            << detail;
+    }
+    // Connected again (bounded): a convert is accepted.
+    void expect_serving_again(int id) {
+        for (int i = 0; i < 100; ++i) {
+            send({{"v", 1}, {"id", id}, {"op", "health"}});
+            if (recv()["status"] == 200) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        send(convert_msg(id, true));
+        EXPECT_EQ(recv()["status"], 202);
+    }
+};
+
+TEST_F(IntakeCommitCutOffTest, ALoneRequestIsToldItsJobMayExist) {
+    const auto cut = cut_commit_of_row(1);
+    json keyed = convert_msg(70, true);
+    keyed["idempotency_key"] = "order-70";
+    send(keyed);
+    expect_may_exist(recv(), true);
+    expect_serving_again(71);
+}
+
+TEST_F(IntakeCommitCutOffTest, EveryRequestOfAGroupIsToldItsJobMayExist) {
+    const auto cut = cut_commit_of_row(2);  // 80 commits alone, then the group
+    json keyed = convert_msg(82, true);
+    keyed["idempotency_key"] = "order-82";
+    send_while_the_first_waits({convert_msg(80, true), convert_msg(81, true), keyed});
+    const auto got = replies(3);
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got.at(80)["status"], 202);
+    expect_may_exist(got.at(81), false);
+    expect_may_exist(got.at(82), true);
+    expect_serving_again(83);
+}
+
 TEST_F(IntakeGroupCommitTest, WithTwoLoopsOneAnswersWhileTheOthersCommitWaits) {
     stop_intake();
     intake::IntakeOptions options{endpoint_, url(), std::chrono::seconds(60)};

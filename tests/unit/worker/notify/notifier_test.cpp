@@ -442,6 +442,35 @@ TEST_F(NotifierTest, RowsClaimedWhenTheConnectionIsLostAreDeliveredAfterIt) {
     }
 }
 
+// The connection lost during the COMMIT that records a delivery: whether it
+// went through is unknown (pqxx::in_doubt_error). The outcome is recorded
+// again once connected, not dropped: dropped, the row stayed `sending` until
+// its lease ran out and was then sent a second time.
+TEST_F(NotifierTest, AnOutcomeWhoseCommitWasCutOffIsRecordedOnceConnected) {
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("DROP SEQUENCE IF EXISTS cut_commit; CREATE SEQUENCE cut_commit");
+        tx.commit();
+    }
+    // Ends the first recording transaction's connection at its COMMIT,
+    // before it commits (a sequence is not rolled back with it).
+    const test_support::JobsTrigger cut(
+        url(), "cut_commit", "notifications",
+        "CREATE CONSTRAINT TRIGGER cut_commit AFTER UPDATE ON notifications "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.state = 'delivered') "
+        "EXECUTE FUNCTION cut_commit()",
+        "IF nextval('cut_commit') = 1 THEN "
+        "PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5); END IF;");
+    RunningNotifier n(settings());
+    const std::string id = terminal_job(receivers_->https("/hook/in-doubt"), std::nullopt);
+    const Row r = wait_final(id, "webhook", 10s);
+    EXPECT_EQ(r.state, "delivered") << r.error.value_or("");
+    EXPECT_EQ(r.attempts, 1);
+    EXPECT_EQ(receivers_->webhooks("/hook/in-doubt").size(), 1u);
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec("SELECT last_value FROM cut_commit")[0][0].as<int>(), 2);
+}
+
 // A relay URL with credentials: the password is never sent over plain text.
 // The sink offers AUTH but no STARTTLS, as a relay looks when someone on the
 // path strips its STARTTLS offer; the delivery fails as a TLS error instead.

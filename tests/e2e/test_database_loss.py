@@ -1,0 +1,54 @@
+"""The worker's database connection lost at the worst moment: during the
+COMMIT that records a rendered page. Whether that COMMIT went through is
+unknown to the worker (libpqxx's in_doubt_error); the outcome is recorded
+again once connected, not dropped (docs/reliability.md)."""
+
+import os
+
+import pytest
+
+from conftest import make_home, running
+from stack import Stack, log_entries, psql, wait_for_log_entry
+
+# Ends the connection of the first transaction that records a success, at
+# its COMMIT and before it is committed (pg_sleep lets the termination in).
+# A sequence counts: it is not rolled back with the transaction.
+KILL_FIRST_SUCCESS_COMMIT = """
+CREATE SEQUENCE doubt_once;
+CREATE FUNCTION doubt_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF nextval('doubt_once') = 1 THEN
+    PERFORM pg_terminate_backend(pg_backend_pid());
+    PERFORM pg_sleep(5);
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER doubt_once AFTER UPDATE ON tasks
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+  WHEN (NEW.status = 'success') EXECUTE FUNCTION doubt_once();
+"""
+
+
+@pytest.fixture
+def lone_stack():
+    yield from running(Stack(make_home("enc-doubt-")))
+
+
+def test_a_result_whose_commit_was_cut_off_is_recorded_once_connected(lone_stack, site):
+    s = lone_stack
+    psql(s.home, KILL_FIRST_SUCCESS_COMMIT)
+    r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    assert r.status == 200, r
+    job_id = r.json()["job_id"]
+    # the COMMIT cut off, then the one recording it again
+    assert psql(s.home, "SELECT last_value FROM doubt_once") == "2"
+    # Rendered once: the outcome was not dropped to wait for the lease to
+    # run out and the page to be rendered (and stored) a second time.
+    row = psql(s.home, f"SELECT attempts || ',' || status FROM tasks WHERE job_id = '{job_id}'")
+    assert row == "1,success", row
+    stored = [f for _, _, files in os.walk(os.path.join(s.home, "storage")) for f in files]
+    assert len(stored) == 1, stored
+    log = os.path.join(s.home, "log", "worker-1.log")
+    assert wait_for_log_entry(log, 10, msg="database connection lost, reconnecting",
+                              why="while committing a result"), s.logs()
+    assert not [e for e in log_entries(log) if e.get("msg") == "recording a task outcome failed"]
