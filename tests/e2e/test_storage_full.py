@@ -37,8 +37,8 @@ def assert_complete_png(path):
     assert png_size(data) == (800, 600)
 
 
-@pytest.fixture
-def small_disk_stack(site):
+def small_disk(extra):
+    """A stack whose storage is a SMALL tmpfs, with `extra` worker settings."""
     if os.geteuid() != 0:
         pytest.skip("mounting a small file system needs root (CI runs as root)")
     home = make_home("enc-full-")
@@ -46,7 +46,8 @@ def small_disk_stack(site):
     os.makedirs(storage)
     mount_tmpfs(storage, SMALL)
     s = Stack(home, extra_env={
-        "ENCONVERT_WORKER_EXTRA": "storage_min_free_mb = 1\nstorage_full_retry_seconds = 1",
+        "ENCONVERT_WORKER_EXTRA": "storage_min_free_mb = 1\nstorage_full_retry_seconds = 1"
+                                  + extra,
     })
     try:
         s.start()
@@ -54,6 +55,16 @@ def small_disk_stack(site):
     finally:
         s.stop()
         subprocess.run(["umount", "-l", storage], capture_output=True)
+
+
+@pytest.fixture
+def small_disk_stack(site):
+    yield from small_disk("")
+
+
+@pytest.fixture
+def impatient_small_disk_stack(site):
+    yield from small_disk("\nstorage_full_give_up_seconds = 4")
 
 
 def test_full_disk_never_reports_a_broken_file_and_retries_when_room(small_disk_stack, site):
@@ -106,3 +117,23 @@ def test_full_disk_never_reports_a_broken_file_and_retries_when_room(small_disk_
     assert stored_files(os.path.join(storage, ".tmp")) == []
     attempts = psql(s.home, f"SELECT max(attempts) FROM tasks WHERE job_id = '{job_id}'")
     assert int(attempts) == 1  # waiting for room used up no attempt
+
+
+def test_a_file_larger_than_the_storage_fails_once_its_job_waited_long_enough(
+        impatient_small_disk_stack, site):
+    """A screenshot (~5.5 MB) larger than the whole 4 MiB storage: it used
+    to be rendered again every storage_full_retry_seconds, forever."""
+    s = impatient_small_disk_stack
+    r = s.call("POST", "/v1/convert/url-to-screenshot",
+               {"url": f"{site.url}/noise.html?w=1600&h=1200", "viewport_width": 1600,
+                "viewport_height": 1200, "async_mode": True})
+    assert r.status == 202, r
+    final = s.wait_terminal(r.json()["job_id"], timeout=60)
+    assert final["status"] == "failed", final
+    task = final["tasks"][0]
+    assert "waited for room" in task["error"], task
+    assert psql(s.home, "SELECT error_code FROM tasks") == "storage_full"
+    # more than one try (it waited), none counted against the page
+    assert int(psql(s.home, "SELECT attempts FROM tasks")) == 1
+    storage = os.path.join(s.home, "storage")
+    assert [p for p in stored_files(storage)] == []

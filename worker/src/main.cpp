@@ -170,6 +170,7 @@ int serve(const std::vector<std::string>& args) {
     sched_options.lease_seconds = cfg.lease_seconds;
     sched_options.retry.max_attempts = cfg.max_attempts;
     sched_options.retry.storage_full_retry_seconds = cfg.storage_full_retry_seconds;
+    sched_options.retry.storage_full_give_up_seconds = cfg.storage_full_give_up_seconds;
     sched_options.account_max_in_flight = cfg.account_max_in_flight;
     scheduler::Scheduler sched(sched_options, std::make_unique<render::RendererPool>(pool_options),
                                storage);

@@ -37,6 +37,9 @@ po::options_description describe(WorkerConfig& c) {
          "free space below which no new task is taken")  //
         ("storage_full_retry_seconds", po::value(&c.storage_full_retry_seconds)->default_value(30),
          "wait before rendering again a result that found the storage full")  //
+        ("storage_full_give_up_seconds",
+         po::value(&c.storage_full_give_up_seconds)->default_value(24 * 3600),
+         "age of a job past which a full storage fails its task; 0: never")  //
         ("account_max_in_flight", po::value(&c.account_max_in_flight)->default_value(0),
          "tasks of one account in flight on all workers; 0: no limit")  //
         ("queue_max_tasks", po::value(&c.queue_max_tasks)->default_value(100000),
@@ -177,6 +180,8 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
         check_range(c.max_attempts, 1, 100, "max_attempts");
         check_range(c.storage_min_free_mb, 0, 1024 * 1024, "storage_min_free_mb");
         check_range(c.storage_full_retry_seconds, 1, 24 * 3600, "storage_full_retry_seconds");
+        check_range(c.storage_full_give_up_seconds, 0, 365 * 24 * 3600,
+                    "storage_full_give_up_seconds");
         check_range(c.account_max_in_flight, 0, 1000000, "account_max_in_flight");
         check_range(c.queue_max_tasks, 0, 1000000000, "queue_max_tasks");
         check_range(c.account_queue_max_tasks, 0, 1000000000, "account_queue_max_tasks");

@@ -27,6 +27,7 @@ struct WorkerConfig {
     int max_attempts = 3;
     int storage_min_free_mb = 256;
     int storage_full_retry_seconds = 30;
+    int storage_full_give_up_seconds = 24 * 3600;
     // Fairness and back-pressure (docs/reliability.md): tasks of one account
     // in flight on all workers (0: no limit); unfinished tasks the queue
     // takes in all and per account before new jobs are refused (0: no bound).

@@ -105,6 +105,7 @@ TEST(WorkerConfig, RetryAndStorageSettings) {
     EXPECT_EQ(c.max_attempts, 3);
     EXPECT_EQ(c.storage_min_free_mb, 256);
     EXPECT_EQ(c.storage_full_retry_seconds, 30);
+    EXPECT_EQ(c.storage_full_give_up_seconds, 86400);
     EXPECT_TRUE(c.schema_dir.empty());
     c = parse_worker_config({"--config", f.path(), "--max_attempts", "5", "--storage_min_free_mb",
                              "0", "--schema_dir", "/s"},
