@@ -105,6 +105,19 @@ def build_snapshot():
             raise SystemExit(f"bench: {sp} is missing: run `make build` first")
         os.makedirs(os.path.dirname(os.path.join(dst, d)), exist_ok=True)
         shutil.copy2(sp, os.path.join(dst, d))
+    # What the renderer finds beside its binary: its fontconfig file, the
+    # block_ads list and the web extension (request headers, credentials).
+    # Without them the benched renders used the system's fonts and sent no
+    # page headers: another renderer than the one users get.
+    render_dir = "worker/src/render_child"
+    for name in ("fonts.conf", "ad_rules.json", "web-extension"):
+        sp = os.path.join(src, render_dir, name)
+        if not os.path.exists(sp):
+            raise SystemExit(f"bench: {sp} is missing: run `make build` first")
+        if os.path.isdir(sp):
+            shutil.copytree(sp, os.path.join(dst, render_dir, name))
+        else:
+            shutil.copy2(sp, os.path.join(dst, render_dir, name))
     wrapper = os.path.join(dst, "worker", "enconvert-worker")
     with open(wrapper, "w") as f:
         f.write('#!/bin/sh\n'
