@@ -167,6 +167,10 @@ void Intake::run(const std::atomic<bool>& stop) {
         while (forward(backend_, router_, false, false) > 0) {
         }
         router_.set(zmq::sockopt::linger, static_cast<int>(kFinalLinger.count()));
+        // Closed now, not with the Intake: until then libzmq would keep
+        // taking requests (and heartbeats) that nobody reads, for as long as
+        // the rest of the worker takes to stop.
+        router_.close();
     } catch (const zmq::error_t& e) {
         kLog.warning("the last answers could not be sent", {{"error", e.what()}});
     }

@@ -350,6 +350,33 @@ void IntakeLoop::handle_request(const std::string& identity, const Request& req)
     }
 }
 
+int IntakeLoop::serve_queued() {
+    Pending pending;
+    int read = 0;
+    for (; read < kMaxBatch; ++read) {
+        std::vector<zmq::message_t> parts;
+        zmq::message_t part;
+        bool got = false;
+        do {
+            if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
+            got = true;
+            parts.push_back(std::move(part));
+        } while (socket_.get(zmq::sockopt::rcvmore));
+        if (!got) break;
+        if (parts.size() != 2) {
+            kLog.warning("dropped a message with the wrong number of frames",
+                         {{"frames", parts.size()}});
+            continue;
+        }
+        handle_frame(parts[0].to_string(), parts[1].to_string(), pending);
+    }
+    // The polls that arrived together share one read, and what arrived
+    // while the previous commit ran shares one commit.
+    handle_statuses(pending.statuses);
+    handle_converts(pending.converts);
+    return read;
+}
+
 void IntakeLoop::run(const std::atomic<bool>& stop) {
     auto next_expiry = std::chrono::steady_clock::now();
     while (!stop.load()) {
@@ -372,30 +399,7 @@ void IntakeLoop::run(const std::atomic<bool>& stop) {
             throw;
         }
 
-        if (items[0].revents & ZMQ_POLLIN) {
-            Pending pending;
-            for (int i = 0; i < kMaxBatch; ++i) {
-                std::vector<zmq::message_t> parts;
-                zmq::message_t part;
-                bool got = false;
-                do {
-                    if (!socket_.recv(part, zmq::recv_flags::dontwait)) break;
-                    got = true;
-                    parts.push_back(std::move(part));
-                } while (socket_.get(zmq::sockopt::rcvmore));
-                if (!got) break;
-                if (parts.size() != 2) {
-                    kLog.warning("dropped a message with the wrong number of frames",
-                                 {{"frames", parts.size()}});
-                    continue;
-                }
-                handle_frame(parts[0].to_string(), parts[1].to_string(), pending);
-            }
-            // The polls that arrived together share one read, and what
-            // arrived while the previous commit ran shares one commit.
-            handle_statuses(pending.statuses);
-            handle_converts(pending.converts);
-        }
+        if (items[0].revents & ZMQ_POLLIN) serve_queued();
         // PG socket readiness is handled by drain_notifications() at the top.
 
         const auto now = std::chrono::steady_clock::now();
@@ -404,6 +408,10 @@ void IntakeLoop::run(const std::atomic<bool>& stop) {
                 kLog.info("forgot expired sync waiters", {{"count", n}});
             next_expiry = now + std::chrono::seconds(10);
         }
+    }
+    // Requests handed to this loop while it was busy (a slow commit) when
+    // the stop came are answered too: the front no longer reads them back.
+    while (serve_queued() > 0) {
     }
 }
 

@@ -30,7 +30,8 @@ class IntakeLoop {
     IntakeLoop& operator=(const IntakeLoop&) = delete;
 
     // The event loop; returns once `stop` is set (checked at least every
-    // 250 ms). Run on exactly one thread.
+    // 250 ms) and what was queued for it is answered. Run on exactly one
+    // thread.
     void run(const std::atomic<bool>& stop);
 
   private:
@@ -55,6 +56,9 @@ class IntakeLoop {
     };
     void handle_frame(const std::string& identity, const std::string& frame, Pending& pending);
     void handle_request(const std::string& identity, const Request& req);
+    // Reads what is queued on the socket (a bounded batch, never waits) and
+    // answers it; returns how many messages were read.
+    int serve_queued();
     void handle_converts(std::vector<PendingConvert>& converts);
     void handle_statuses(std::vector<PendingStatus>& statuses);
     // The answer to a request whose database work threw `failure` (503 when

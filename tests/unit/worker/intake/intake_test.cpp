@@ -3,21 +3,39 @@
 #include "intake/intake.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <zmq_addon.hpp>
 
 #include "../db/pg_fixture.h"
 #include "admin/key_command.h"
 #include "db/job_repository.h"
 #include "db/site_discoveries.h"
+#include "intake/intake_loop.h"
 
 using namespace enconvert;
 using nlohmann::json;
 
 namespace {
+
+// True while something listens on the UNIX socket at `path`.
+bool accepts_connections(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
 
 class IntakeTest : public test_support::PgTest {
   protected:
@@ -331,6 +349,15 @@ TEST_F(IntakeTest, AModuleThatSendsWhileTheWorkerStopsIsToldOnceAndAnswered) {
     EXPECT_EQ(r["id"], 999);
     EXPECT_EQ(r["status"], 200);
     thread_.join();
+    // ... and its socket is closed then, not when the rest of the worker
+    // has stopped: libzmq would take requests that nobody reads meanwhile.
+    const auto closed_by = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    bool refused = false;
+    while (!refused && std::chrono::steady_clock::now() < closed_by) {
+        refused = !accepts_connections(sock_dir_ + "/worker.sock");
+        if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(refused) << "the intake's socket still listens";
 }
 
 TEST_F(IntakeTest, FinishedSyncJobUnreadableAnswers503NamingTheJob) {
@@ -461,6 +488,45 @@ TEST_F(IntakeGroupCommitTest, AFailedGroupCommitAnswersEveryRequestInIt503) {
     // The loop keeps serving.
     send({{"v", 1}, {"id", 64}, {"op", "health"}});
     EXPECT_EQ(recv()["status"], 200);
+}
+
+// A loop stopped while a slow commit holds it answers the requests queued
+// for it meanwhile: the front no longer reads them back, and their senders
+// would get nothing until the connection closes.
+TEST_F(IntakeGroupCommitTest, ALoopStoppedWhileBusyAnswersWhatWasQueuedForIt) {
+    zmq::socket_t front(ctx_, zmq::socket_type::dealer);
+    front.set(zmq::sockopt::linger, 0);
+    front.set(zmq::sockopt::rcvtimeo, 5000);
+    front.bind("inproc://busy-loop");
+    intake::IntakeLoop loop(ctx_, "inproc://busy-loop",
+                            intake::IntakeOptions{endpoint_, url(), std::chrono::seconds(60)},
+                            storage::Presigner("secret", "", 3600));
+    std::atomic<bool> loop_stop{false};
+    std::thread runner([&] { loop.run(loop_stop); });
+    auto to_loop = [&](const json& msg) {
+        const auto bytes = json::to_msgpack(msg);
+        std::array<zmq::const_buffer, 2> frames{zmq::str_buffer("nginx-1"), zmq::buffer(bytes)};
+        (void)zmq::send_multipart(front, frames);
+    };
+    {
+        pqxx::connection holder(url());
+        pqxx::work lock_tx(holder);
+        lock_tx.exec("LOCK TABLE jobs IN EXCLUSIVE MODE");
+        to_loop(convert_msg(90, true));
+        ASSERT_TRUE(an_insert_waits());
+        to_loop(convert_msg(91, true));  // queued while 90's insert waits
+        loop_stop = true;
+    }
+    std::set<int> answered;
+    for (int i = 0; i < 2; ++i) {
+        std::vector<zmq::message_t> parts;
+        if (!zmq::recv_multipart(front, std::back_inserter(parts))) break;
+        const json r = json::from_msgpack(parts.at(1).to_string());
+        EXPECT_EQ(r["status"], 202);
+        answered.insert(r["id"].get<int>());
+    }
+    runner.join();
+    EXPECT_EQ(answered, (std::set<int>{90, 91}));
 }
 
 // The connection lost during the COMMIT (pqxx::in_doubt_error): the jobs may
