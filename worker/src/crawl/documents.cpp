@@ -55,9 +55,20 @@ bool named(const xmlNode* n, const char* name) {
            xmlStrcasecmp(n->name, reinterpret_cast<const xmlChar*>(name)) == 0;
 }
 
-std::string text_of(const xmlNode* n) {
-    XmlText t(xmlNodeGetContent(n));
-    return t ? trim(reinterpret_cast<const char*>(t.get())) : std::string();
+// A <loc>'s URL: its own text and CDATA only. xmlNodeGetContent would
+// expand entity references (one 100 KiB entity referenced a few thousand
+// times is hundreds of MB); a sitemap's URL needs none beyond the
+// predefined ones (&amp;), which the parser has already put in the text.
+// Longer than kMaxLocBytes: no URL of ours, dropped.
+std::string loc_text(const xmlNode* n) {
+    std::string out;
+    for (const xmlNode* c = n->children; c != nullptr; c = c->next) {
+        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) continue;
+        if (c->content == nullptr) continue;
+        out += reinterpret_cast<const char*>(c->content);
+        if (out.size() > kMaxLocBytes) return {};
+    }
+    return trim(out);
 }
 
 std::string attribute(const xmlNode* n, const char* name) {
@@ -139,10 +150,11 @@ SitemapDocument parse_sitemap(const std::string& xml) {
     }
     out.valid = true;
     for (const xmlNode* e = root->children; e != nullptr; e = e->next) {
+        if (out.locations.size() >= kMaxSitemapEntries) break;
         if (!named(e, entry)) continue;
         for (const xmlNode* c = e->children; c != nullptr; c = c->next) {
             if (!named(c, "loc")) continue;
-            std::string loc = text_of(c);
+            std::string loc = loc_text(c);
             if (!loc.empty()) out.locations.push_back(std::move(loc));
             break;
         }

@@ -13,6 +13,10 @@ namespace enconvert::crawl {
 
 // The sitemap protocol's own limit for one file, uncompressed.
 inline constexpr std::size_t kMaxSitemapBytes = 50 * 1024 * 1024;
+// ... and for its entries: the first 50,000 are read.
+inline constexpr std::size_t kMaxSitemapEntries = 50000;
+// A <loc> longer than this is dropped (no URL we take is this long).
+inline constexpr std::size_t kMaxLocBytes = 8192;
 
 // Gunzips `data` when it starts with the gzip magic bytes (so `.xml.gz` files
 // served with any content type, and sitemaps that arrive compressed twice,

@@ -48,6 +48,30 @@ TEST(CrawlSitemap, DoesNotExpandExternalEntities) {
     for (const auto& loc : doc.locations) EXPECT_EQ(loc.find("root:"), std::string::npos);
 }
 
+TEST(CrawlSitemap, DoesNotExpandInternalEntities) {
+    // One 100 KiB entity referenced 2,000 times: 200 MB once expanded (a
+    // few thousand more would exhaust the worker's memory).
+    std::string refs;
+    for (int i = 0; i < 2000; ++i) refs += "&a;";
+    const std::string xml = "<?xml version=\"1.0\"?><!DOCTYPE u [<!ENTITY a \"" +
+                            std::string(100 * 1024, 'A') +
+                            "\">]><urlset><url><loc>https://example.com/" + refs +
+                            "</loc></url><url><loc>https://example.com/b</loc></url></urlset>";
+    const auto doc = parse_sitemap(xml);
+    EXPECT_TRUE(doc.valid);
+    for (const auto& loc : doc.locations) EXPECT_LE(loc.size(), kMaxLocBytes);
+    EXPECT_EQ(doc.locations.back(), "https://example.com/b");
+}
+
+TEST(CrawlSitemap, ReadsAtMostTheProtocolsNumberOfEntries) {
+    std::string xml = "<urlset>";
+    for (std::size_t i = 0; i < kMaxSitemapEntries + 10; ++i)
+        xml += "<url><loc>/p" + std::to_string(i) + "</loc></url>";
+    xml += "</urlset>";
+    const auto doc = parse_sitemap(xml);
+    EXPECT_EQ(doc.locations.size(), kMaxSitemapEntries);
+}
+
 TEST(CrawlSitemap, GunzipsByMagicBytes) {
     auto plain = maybe_gunzip(kUrlset);
     ASSERT_TRUE(plain);
