@@ -7,6 +7,7 @@
 #include "db/notification_outbox.h"
 #include "db/prepared.h"
 #include "db/site_discoveries.h"
+#include "util/utf8.h"
 
 namespace enconvert::db {
 
@@ -162,7 +163,7 @@ FinishResult requeue_task(pqxx::connection& conn, const std::string& owner, cons
         "not_before = CASE WHEN $7 > 0 THEN now() + make_interval(secs => $7) END "
         "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
         "RETURNING job_id",
-        o.task_id, owner, o.error_code, o.error, o.run_alone, o.count_attempt,
+        o.task_id, owner, o.error_code, util::valid_utf8(o.error), o.run_alone, o.count_attempt,
         o.retry_after_seconds);
     if (upd.empty()) {
         tx.abort();
@@ -196,7 +197,7 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
                          "lease_expires_at = NULL, finished_at = now() "
                          "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
                          "RETURNING job_id",
-                         o.task_id, owner, o.error_code, o.error);
+                         o.task_id, owner, o.error_code, util::valid_utf8(o.error));
     if (upd.empty()) {
         // Either our lease was lost (another worker owns the task now), or
         // this is the second try of a call whose COMMIT was in doubt and

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "db/fields.h"
+#include "util/utf8.h"
 
 namespace enconvert::db {
 
@@ -51,7 +52,9 @@ bool record_delivery(pqxx::connection& conn, const std::string& owner, const Del
         "  delivered_at = CASE WHEN $3 = 'delivered' THEN now() END, "
         "  next_attempt_at = now() + make_interval(secs => $6) "
         "WHERE id = $1 AND claimed_by = $2 AND state = 'sending'",
-        r.id, owner, state, r.response_code, r.error, static_cast<double>(r.retry_after.count()));
+        r.id, owner, state, r.response_code,
+        r.error ? std::optional<std::string>(util::valid_utf8(*r.error)) : std::nullopt,
+        static_cast<double>(r.retry_after.count()));
     tx.commit();
     return upd.affected_rows() == 1;
 }

@@ -2,6 +2,7 @@
 
 #include "db/job_repository.h"
 #include "db/notification_outbox.h"
+#include "util/utf8.h"
 
 namespace enconvert::db {
 
@@ -46,7 +47,9 @@ FinishResult finish_discovery(pqxx::connection& conn, const std::string& owner,
     // No page and no reason given is still "nothing to capture": the job's
     // answers need a code and a sentence.
     const std::string error_code = outcome.error_code.empty() ? "no_pages" : outcome.error_code;
-    const std::string error = outcome.error.empty() ? "No pages found to capture." : outcome.error;
+    // The sentence may quote the site (a content type): never invalid UTF-8.
+    const std::string error =
+        outcome.error.empty() ? "No pages found to capture." : util::valid_utf8(outcome.error);
     const pqxx::result r = tx.exec_params(
         "UPDATE jobs SET discovery_state = $3, discovery_method = $4, discovery_total = $5, "
         "discovery_truncated = $6, discovery_error_code = $7, discovery_error = $8, "

@@ -228,6 +228,21 @@ TEST_F(JobRepositoryTest, AnOutcomeRecordedAgainAfterAnInDoubtCommitChangesNothi
     EXPECT_FALSE(db::finish_task(*conn_, "v", ok).applied);
 }
 
+TEST_F(JobRepositoryTest, AnErrorQuotingAPagesBytesIsStoredAsValidText) {
+    db::insert_job(*conn_, job({"https://1", "https://2"}, acme_));
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 2u);
+    db::TaskOutcome o;
+    o.task_id = claimed[0].task_id;
+    o.error_code = "http_error";
+    o.error = std::string("Failed: \xc3(\0", 11);
+    EXPECT_TRUE(db::finish_task(*conn_, "w", o).applied);
+    o.task_id = claimed[1].task_id;
+    o.retry = true;
+    EXPECT_TRUE(db::finish_task(*conn_, "w", o).applied);
+    EXPECT_EQ(count("SELECT count(*) FROM tasks WHERE error = 'Failed: \uFFFD(\uFFFD'"), 2);
+}
+
 TEST_F(JobRepositoryTest, FinishingLastTaskMakesJobTerminalAndNotifies) {
     db::Session listener(url(), {db::kJobDoneChannel});
     const auto ins = db::insert_job(*conn_, job({"https://1", "https://2"}, acme_));

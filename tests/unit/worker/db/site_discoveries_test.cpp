@@ -344,6 +344,17 @@ TEST_F(SiteDiscoveriesTest, AFailedDiscoveryEndsTheJobAndTellsTheClient) {
     EXPECT_EQ(count("SELECT count(*) FROM tasks"), 0);
 }
 
+TEST_F(SiteDiscoveriesTest, AnErrorQuotingTheSitesBytesIsStoredAsValidText) {
+    // A start page served as "Content-Type: image/\xff": the sentence naming
+    // it was refused by PostgreSQL, and the job crawled again three times.
+    const std::string id = insert_website();
+    ASSERT_TRUE(db::claim_discovery(*conn_, "a", 300));
+    const db::FinishResult r = db::finish_discovery(
+        *conn_, "a", id, failure("no_pages", std::string("The start page is image/\xff\0x.", 28)));
+    EXPECT_TRUE(r.applied);
+    EXPECT_EQ(job(id).discovery_error, "The start page is image/\xEF\xBF\xBD\xEF\xBF\xBDx.");
+}
+
 TEST_F(SiteDiscoveriesTest, NoPagesWithoutACodeStillFailsTheJob) {
     // No page and no error code is no success: the job cannot run on with
     // nothing to render (it would never end).
