@@ -177,3 +177,36 @@ def test_render_whose_lease_is_lost_is_stopped(lone_stack):
         assert row == "processing,thief", row
     finally:
         slow.close()
+
+
+def test_renderers_stopped_from_outside_cost_their_pages_no_attempt():
+    """A service manager that signals every process of the service at once
+    (systemd's default KillMode) stops the renderers under their pages:
+    that is no crash of the page. The render runs again, no attempt is used
+    and the task is not marked to run alone (with max_attempts 1 the job
+    failed as "crashed the renderer")."""
+    s = Stack(make_home("enc-stopped-"),
+              extra_env={"ENCONVERT_WORKER_EXTRA": "max_attempts = 1"})
+    slow = SlowSite(delay=3)
+    try:
+        s.start()
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": slow.url, "async_mode": True})
+        assert r.status == 202, r
+        job_id = r.json()["job_id"]
+        deadline = time.time() + 30
+        while time.time() < deadline and psql(
+                s.home, f"SELECT status FROM tasks WHERE job_id = '{job_id}'") != "processing":
+            time.sleep(0.05)
+        renderers = [p for p, c in children_of(worker_pid(s)).items()
+                     if c.startswith("enconvert-rend")]
+        assert renderers
+        for pid in renderers:
+            os.kill(pid, signal.SIGTERM)
+        final = s.wait_terminal(job_id, timeout=90)
+        assert final["status"] == "completed", final
+        row = psql(s.home, f"SELECT attempts || ',' || run_alone FROM tasks "
+                           f"WHERE job_id = '{job_id}'")
+        assert row == "1,false", row
+    finally:
+        slow.close()
+        s.stop()

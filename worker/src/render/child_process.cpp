@@ -12,8 +12,10 @@
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
 #include <boost/process/pipe.hpp>
+#include <chrono>
 #include <ctime>
 #include <stdexcept>
+#include <thread>
 
 #include "render/child_setup.h"
 
@@ -140,6 +142,20 @@ bool ChildProcess::flush() {
 void ChildProcess::close_stdin() {
     if (stdin_fd_ >= 0) close(stdin_fd_);
     stdin_fd_ = -1;
+}
+
+bool ChildProcess::stopped_by_signal() {
+    if (!process_.valid()) return false;
+    std::error_code ec;
+    // A closed output means the process is exiting: its status follows.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    while (process_.running(ec) && !ec && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (ec || process_.running(ec)) return false;
+    const int status = process_.native_exit_code();
+    if (!WIFSIGNALED(status)) return false;
+    const int sig = WTERMSIG(status);
+    return sig == SIGTERM || sig == SIGINT || sig == SIGHUP;
 }
 
 bool ChildProcess::exited() {

@@ -41,6 +41,10 @@ class ChildProcess {
     void close_stdin();
     // True once the process has exited (reaps it).
     bool exited();
+    // After its output closed: waits a moment for the process to end, then
+    // true when SIGTERM, SIGINT or SIGHUP ended it (a stop from outside;
+    // the pool itself kills with SIGKILL, a crash is another signal).
+    bool stopped_by_signal();
 
   private:
     boost::process::child process_;

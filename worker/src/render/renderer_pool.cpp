@@ -127,8 +127,11 @@ struct RendererPool::Impl {
     void dispatch();
     // Index of the child `request` can run on now; -1: none.
     int open_slot_for(const RenderRequest& request) const;
+    // `stopped`: the child was stopped by a signal from outside (SIGTERM,
+    // SIGINT, SIGHUP: a service manager stopping everything), not by its
+    // pages: its renders are handed back without costing an attempt.
     void lose(Slot& slot, const std::string& why, std::vector<RenderResult>& out,
-              const std::function<bool(const InFlight&)>& timed_out = {});
+              const std::function<bool(const InFlight&)>& timed_out = {}, bool stopped = false);
     void service(Slot& slot, Clock::time_point now, std::vector<RenderResult>& out);
     void handle_frame(Slot& slot, const nlohmann::json& message, std::vector<RenderResult>& out);
     void consider_retiring(Slot& slot);
@@ -170,7 +173,7 @@ void RendererPool::Impl::spawn(Slot& slot) {
 
 // The child is unusable: kill it, fail what it was doing, schedule a restart.
 void RendererPool::Impl::lose(Slot& slot, const std::string& why, std::vector<RenderResult>& out,
-                              const std::function<bool(const InFlight&)>& timed_out) {
+                              const std::function<bool(const InFlight&)>& timed_out, bool stopped) {
     nlohmann::json job_ids = nlohmann::json::array();
     for (const auto& [id, request] : slot.in_flight) job_ids.push_back(request.job_id);
     log(log::Level::error, slot.index, why + "; restarting", job_ids);
@@ -183,6 +186,10 @@ void RendererPool::Impl::lose(Slot& slot, const std::string& why, std::vector<Re
             unlink((request.out_path + suffix).c_str());
         if (timed_out && timed_out(request)) {
             out.push_back(failure(id, "timeout", "Failed to render page: the renderer hung"));
+        } else if (stopped) {
+            out.push_back(failure(id, "renderer_stopped",
+                                  "The render was interrupted: its renderer was stopped"));
+            out.back().renderer_stopped = true;
         } else {
             out.push_back(
                 failure(id, "renderer_crashed", "Failed to render page: the renderer crashed"));
@@ -287,6 +294,10 @@ void RendererPool::Impl::service(Slot& slot, Clock::time_point now,
         }
     }
     if (!open) {
+        if (slot.process->stopped_by_signal()) {
+            lose(slot, "renderer stopped by a signal", out, {}, true);
+            return;
+        }
         lose(slot,
              slot.state == State::Starting ? "renderer exited during start-up" : "renderer exited",
              out);

@@ -43,6 +43,9 @@ struct RenderResult {
     // hung on another request, broke its pipe): error_code
     // renderer_crashed. The page may be innocent; retrying it alone tells.
     bool renderer_lost = false;
+    // The child was stopped by a signal from outside (error_code
+    // renderer_stopped): not the page's doing, the render runs again.
+    bool renderer_stopped = false;
 };
 
 class RendererPool {

@@ -19,7 +19,6 @@ namespace enconvert::scheduler {
 // counted as database errors of `component`.
 void run_claim_loop(db::ReconnectingSession& session, const std::atomic<bool>& stop,
                     std::chrono::milliseconds poll_interval, const log::Logger& log,
-                    const char* component, const char* what,
-                    const std::function<bool()>& work_one);
+                    const char* component, const char* what, const std::function<bool()>& work_one);
 
 }  // namespace enconvert::scheduler

@@ -212,7 +212,7 @@ void Scheduler::renew_leases() {
         if (now >= f.lease_until) abandon(f, "lease expired while the database was unreachable");
 }
 
-void Scheduler::collect_results() {
+void Scheduler::collect_results(bool stopping) {
     for (const render::RenderResult& r : pool_->collect()) {
         auto it = in_flight_.find(static_cast<std::int64_t>(r.id));
         if (it == in_flight_.end()) {
@@ -226,6 +226,10 @@ void Scheduler::collect_results() {
             want_claim_ = true;
             continue;
         }
+        // Renderers that die while the worker stops (a service manager may
+        // signal them too): their tasks are handed back with the others,
+        // not recorded as crashes that cost an attempt.
+        if (stopping && (r.renderer_lost || r.renderer_stopped)) continue;
         metrics::worker_metrics().render_finished(r.ok ? "success" : "failure",
                                                   r.render_ms / 1000.0);
         want_claim_ = true;  // a renderer slot is free again
@@ -299,7 +303,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
         if (::poll(fds.data(), fds.size(), static_cast<int>(wait.count())) < 0 && errno != EINTR) {
             kLog.error("poll failed", {{"errno", errno}});
         }
-        collect_results();
+        collect_results(stop.load());
         collect_stored();
     }
     // Uploads under way finish (and are recorded); those not started are

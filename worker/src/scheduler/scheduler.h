@@ -69,7 +69,7 @@ class Scheduler {
     void renew_leases();
     void abandon(InFlight& f, const std::string& why);
     std::chrono::milliseconds renewal_interval() const;
-    void collect_results();
+    void collect_results(bool stopping);
     void collect_stored();
     void flush_outcomes();
     void release_in_flight();

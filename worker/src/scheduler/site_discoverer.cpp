@@ -77,9 +77,10 @@ bool SiteDiscoverer::discover_one(const std::atomic<bool>& stop) {
     db::DiscoveryOutcome outcome;
     if (job->attempts > options_.max_attempts) {
         outcome.error_code = "internal_error";
-        outcome.error = "The site's pages could not be found: the discovery was interrupted on "
-                        "each of " +
-                        std::to_string(options_.max_attempts) + " attempts.";
+        outcome.error =
+            "The site's pages could not be found: the discovery was interrupted on "
+            "each of " +
+            std::to_string(options_.max_attempts) + " attempts.";
     } else {
         kLog.info("discovering a site", {{"job_id", job->job_id}, {"attempt", job->attempts}});
         crawl::CurlFetcher::Settings settings;
@@ -113,8 +114,8 @@ bool SiteDiscoverer::discover_one(const std::atomic<bool>& stop) {
 
 void SiteDiscoverer::run(const std::atomic<bool>& stop) {
     kLog.info("started", {{"worker_id", options_.worker_id}});
-    run_claim_loop(session_, stop, options_.poll_interval, kLog, "discoverer",
-                   "discovering a site", [&] { return discover_one(stop); });
+    run_claim_loop(session_, stop, options_.poll_interval, kLog, "discoverer", "discovering a site",
+                   [&] { return discover_one(stop); });
     kLog.info("stopped");
 }
 

@@ -15,8 +15,8 @@ constexpr std::size_t kMaxDirectories = 16;
 
 // The extensions of a page's own address, not of the file we make from it.
 bool is_page_extension(std::string_view ext) {
-    constexpr std::array<std::string_view, 6> kPage{".html", ".htm", ".php", ".asp", ".aspx",
-                                                     ".shtml"};
+    constexpr std::array<std::string_view, 6> kPage{".html", ".htm",  ".php",
+                                                    ".asp",  ".aspx", ".shtml"};
     std::string lower(ext);
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

@@ -112,6 +112,14 @@ db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderRe
     }
     std::error_code ec;
     std::filesystem::remove(temp_file, ec);
+    if (result.renderer_stopped) {
+        // Stopped from outside (a service manager signalling every process
+        // of the service): runs again, no attempt used, not alone.
+        db::TaskOutcome o = failed(task, result.error_code, result.error);
+        o.retry = true;
+        o.count_attempt = false;
+        return o;
+    }
     if (result.renderer_lost || result.error_code == "web_process_crashed")
         return crashed(task, result, policy);
     if (result.error_code == "storage_full") return storage_full(task, policy);

@@ -218,6 +218,20 @@ TEST_F(TaskOutcomeTest, AFullStorageFailsTheTaskOnceItsJobIsOldEnough) {
     EXPECT_TRUE(o.retry);
 }
 
+TEST_F(TaskOutcomeTest, ARendererStoppedFromOutsideCostsNoAttempt) {
+    render::RenderResult r;
+    r.error_code = "renderer_stopped";
+    r.renderer_stopped = true;
+    auto t = task();
+    t.attempts = 3;  // the last one: still not a failure
+    const auto o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf",
+                                           std::chrono::system_clock::now(), {3, 7});
+    EXPECT_TRUE(o.retry);
+    EXPECT_FALSE(o.count_attempt);
+    EXPECT_FALSE(o.run_alone);
+    EXPECT_EQ(o.error_code, "renderer_stopped");
+}
+
 TEST_F(TaskOutcomeTest, LostRendererIsRetriedAloneWhileAttemptsRemain) {
     auto t = task();
     t.attempts = 1;
