@@ -19,6 +19,13 @@ def pid_alive(pid):
 
 def test_start_twice_then_stop(fresh_home, site):
     s = Stack(fresh_home, workers=2)
+    # What a killed worker left in the scratch directory hours ago.
+    scratch = os.path.join(fresh_home, "storage", ".tmp")
+    os.makedirs(scratch)
+    stale = os.path.join(scratch, "task_7.pdf.part")
+    with open(stale, "w") as f:
+        f.write("half a PDF")
+    os.utime(stale, (time.time() - 7 * 3600, time.time() - 7 * 3600))
     try:
         out = s.start()
         assert s.key in out.stdout
@@ -31,6 +38,10 @@ def test_start_twice_then_stop(fresh_home, site):
         assert pidfiles == ["nginx.pid", "worker-1.pid", "worker-2.pid"]
         pids = [int(open(os.path.join(run, f)).read()) for f in pidfiles]
         assert all(pid_alive(p) for p in pids)
+        deadline = time.time() + 20
+        while os.path.exists(stale) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not os.path.exists(stale), "stale scratch file left"
 
         # Requests succeed with two worker processes behind the module.
         for _ in range(4):

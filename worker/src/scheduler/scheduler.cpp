@@ -11,6 +11,8 @@
 #include "metrics/worker_metrics.h"
 #include "scheduler/task_outcome.h"
 #include "storage/object_key.h"
+#include "storage/temp_sweep.h"
+#include "storage/temp_sweep.h"
 #include "util/ids.h"
 
 namespace enconvert::scheduler {
@@ -212,6 +214,15 @@ void Scheduler::renew_leases() {
         if (now >= f.lease_until) abandon(f, "lease expired while the database was unreachable");
 }
 
+void Scheduler::sweep_temp_dir() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_temp_sweep_) return;
+    next_temp_sweep_ = now + std::chrono::hours(1);
+    if (const int n = storage::remove_stale_temp_entries(storage_.temp_dir()); n > 0)
+        kLog.info("stale scratch files removed",
+                  {{"count", n}, {"dir", storage_.temp_dir().string()}});
+}
+
 void Scheduler::collect_results(bool stopping) {
     for (const render::RenderResult& r : pool_->collect()) {
         auto it = in_flight_.find(static_cast<std::int64_t>(r.id));
@@ -283,6 +294,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
         if (session_.take_notifications()) want_claim_ = true;
         flush_outcomes();
         renew_leases();
+        sweep_temp_dir();
         claim_and_submit();
 
         std::vector<pollfd> fds;

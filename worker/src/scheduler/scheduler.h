@@ -69,6 +69,9 @@ class Scheduler {
     void renew_leases();
     void abandon(InFlight& f, const std::string& why);
     std::chrono::milliseconds renewal_interval() const;
+    // Removes what killed workers and late renders left in the storage's
+    // scratch directory (storage/temp_sweep.h): at start, then hourly.
+    void sweep_temp_dir();
     void collect_results(bool stopping);
     void collect_stored();
     void flush_outcomes();
@@ -86,6 +89,7 @@ class Scheduler {
     bool storage_full_logged_ = false;
     std::chrono::steady_clock::time_point next_claim_{};
     std::chrono::steady_clock::time_point next_renewal_{};
+    std::chrono::steady_clock::time_point next_temp_sweep_{};  // now: at start
     // Last member: stopped (and its jobs finished) before the rest goes.
     Storer storer_;
 };
