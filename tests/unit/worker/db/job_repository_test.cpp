@@ -43,6 +43,16 @@ class JobRepositoryTest : public test_support::PgTest {
         return j;
     }
 
+    // A task's successful outcome: its file stored under a fixed key.
+    static db::TaskOutcome stored(std::int64_t task_id, std::int64_t size) {
+        db::TaskOutcome ok;
+        ok.task_id = task_id;
+        ok.ok = true;
+        ok.object_key = "live/files/x/url-to-pdf/a_1.pdf";
+        ok.filename = "a.pdf";
+        ok.file_size = size;
+        return ok;
+    }
     // Waits up to 5 s for a notification on the session.
     static std::vector<db::Notification> wait_notifications(db::Session& s) {
         for (int i = 0; i < 50; ++i) {
@@ -199,12 +209,7 @@ TEST_F(JobRepositoryTest, AnOutcomeRecordedAgainAfterAnInDoubtCommitChangesNothi
     db::insert_job(*conn_, j);
     const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
     ASSERT_EQ(claimed.size(), 2u);
-    db::TaskOutcome ok;
-    ok.task_id = claimed[0].task_id;
-    ok.ok = true;
-    ok.object_key = "live/files/x/url-to-pdf/a_1.pdf";
-    ok.filename = "a.pdf";
-    ok.file_size = 10;
+    const db::TaskOutcome ok = stored(claimed[0].task_id, 10);
     db::TaskOutcome bad;
     bad.task_id = claimed[1].task_id;
     bad.error_code = "timeout";
@@ -249,12 +254,7 @@ TEST_F(JobRepositoryTest, FinishingLastTaskMakesJobTerminalAndNotifies) {
     const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
     ASSERT_EQ(claimed.size(), 2u);
 
-    db::TaskOutcome ok;
-    ok.task_id = claimed[0].task_id;
-    ok.ok = true;
-    ok.object_key = "live/files/x/url-to-pdf/a_1.pdf";
-    ok.filename = "a.pdf";
-    ok.file_size = 184320;
+    db::TaskOutcome ok = stored(claimed[0].task_id, 184320);
     ok.conversion_time = 3.72;
     const auto r1 = db::finish_task(*conn_, "w", ok);
     EXPECT_TRUE(r1.applied);
