@@ -76,6 +76,16 @@ bool renew_archive_lease(pqxx::connection& conn, const std::string& owner,
     return !r.empty();
 }
 
+void release_archive(pqxx::connection& conn, const std::string& owner, const std::string& job_id) {
+    pqxx::work tx(conn);
+    tx.exec_params(
+        "UPDATE jobs SET zip_lease_owner = NULL, zip_lease_expires_at = NULL "
+        "WHERE id = $1 AND zip_lease_owner = $2 AND zip_state = 'pending'",
+        job_id, owner);
+    tx.exec_params("SELECT pg_notify($1, $2)", std::string(kArchiveReadyChannel), job_id);
+    tx.commit();
+}
+
 FinishResult finish_archive(pqxx::connection& conn, const std::string& owner,
                             const std::string& job_id, const ArchiveResult& result) {
     pqxx::work tx(conn);

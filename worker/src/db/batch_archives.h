@@ -48,6 +48,10 @@ std::optional<ArchiveJob> claim_archive(pqxx::connection& conn, const std::strin
 bool renew_archive_lease(pqxx::connection& conn, const std::string& owner,
                          const std::string& job_id, int lease_seconds);
 
+// Gives `owner`'s lease on job_id up (a stopping archiver): another one
+// builds the ZIP at once instead of after the lease.
+void release_archive(pqxx::connection& conn, const std::string& owner, const std::string& job_id);
+
 struct ArchiveResult {
     // Stored: the ZIP's key and size. Otherwise `error` says why there is
     // no ZIP (a sentence for the batch answer).

@@ -128,17 +128,27 @@ BatchArchiver::BatchArchiver(ArchiverOptions options, storage::Storage& storage)
       storage_(storage),
       session_(options_.database_url, {db::kArchiveReadyChannel}, "archiver") {}
 
-bool BatchArchiver::archive_one() {
+bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     pqxx::connection& conn = session_->conn();
     const auto job = db::claim_archive(conn, options_.worker_id, options_.lease_seconds);
     if (!job) return false;
     kLog.info("building a batch ZIP", {{"job_id", job->job_id}, {"tasks", job->tasks.size()}});
-    bool lease_kept = true;
+    bool stopping = false;
     const auto result = build_archive(*job, storage_, [&] {
-        lease_kept =
-            db::renew_archive_lease(conn, options_.worker_id, job->job_id, options_.lease_seconds);
-        return lease_kept;
+        // A ZIP of many files (or a slow object store) would hold the
+        // worker's stop up to its service manager's SIGKILL.
+        if (stop.load()) {
+            stopping = true;
+            return false;
+        }
+        return db::renew_archive_lease(conn, options_.worker_id, job->job_id,
+                                       options_.lease_seconds);
     });
+    if (!result && stopping) {
+        db::release_archive(conn, options_.worker_id, job->job_id);
+        kLog.info("batch ZIP handed back: stopping", {{"job_id", job->job_id}});
+        return false;
+    }
     if (!result) {
         kLog.warning("batch ZIP abandoned: lease lost", {{"job_id", job->job_id}});
         return true;
@@ -161,7 +171,7 @@ bool BatchArchiver::archive_one() {
 void BatchArchiver::run(const std::atomic<bool>& stop) {
     kLog.info("started", {{"worker_id", options_.worker_id}});
     run_claim_loop(session_, stop, options_.poll_interval, kLog, "archiver", "making a batch ZIP",
-                   [this] { return archive_one(); });
+                   [this, &stop] { return archive_one(stop); });
     kLog.info("stopped");
 }
 

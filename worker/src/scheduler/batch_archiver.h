@@ -50,7 +50,9 @@ class BatchArchiver {
 
     // Claims one waiting job, builds and stores its ZIP and finishes the
     // job. False when no job was waiting. Throws pqxx errors.
-    bool archive_one();
+    // Builds one claimed job's ZIP; false when there was none to build (or
+    // `stop` came while building: the job is handed back).
+    bool archive_one(const std::atomic<bool>& stop);
 
     // Runs until `stop`.
     void run(const std::atomic<bool>& stop);

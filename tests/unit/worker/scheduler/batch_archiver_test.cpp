@@ -45,6 +45,32 @@ class NoRoomForZips final : public storage::Storage {
     storage::LocalStorage& inner_;
 };
 
+// The local backend, except that the first fetch sets `stop` (the worker
+// is told to stop while a ZIP is being built); counts fetches.
+class StopDuringFetches final : public storage::Storage {
+  public:
+    StopDuringFetches(storage::LocalStorage& inner, std::atomic<bool>& stop)
+        : inner_(inner), stop_(stop) {}
+    const fs::path& temp_dir() const override { return inner_.temp_dir(); }
+    std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
+                        std::int64_t expected_size) override {
+        return inner_.store(temp_file, key, format, expected_size);
+    }
+    void fetch(const std::string& key, const fs::path& dest) override {
+        ++fetches;
+        stop_ = true;
+        inner_.fetch(key, dest);
+    }
+    bool has_room() const override { return true; }
+    void remove(const std::string& key) noexcept override { inner_.remove(key); }
+    void erase(const std::string& key) override { inner_.erase(key); }
+    int fetches = 0;
+
+  private:
+    storage::LocalStorage& inner_;
+    std::atomic<bool>& stop_;
+};
+
 class BatchArchiverTest : public test_support::PgTest {
   protected:
     void SetUp() override {
@@ -172,6 +198,7 @@ class BatchArchiverTest : public test_support::PgTest {
     std::unique_ptr<storage::LocalStorage> storage_;
     std::vector<db::ClaimedTask> claimed_;
     std::map<std::string, std::string> pdfs_;  // entry name → bytes
+    const std::atomic<bool> no_stop_{false};
 };
 
 }  // namespace
@@ -192,8 +219,8 @@ TEST_F(BatchArchiverTest, ZipHoldsEverySuccessAndTheManifestBeforeTheJobEnds) {
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 0);
 
     auto a = archiver(*storage_);
-    ASSERT_TRUE(a.archive_one());
-    EXPECT_FALSE(a.archive_one());  // nothing else waits
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    EXPECT_FALSE(a.archive_one(no_stop_));  // nothing else waits
 
     const db::JobView v = job(id);
     EXPECT_EQ(v.status, "completed");
@@ -235,7 +262,7 @@ TEST_F(BatchArchiverTest, AllSucceededMeansNoManifest) {
     succeed(0, "%PDF-1.7\na\n%%EOF\n");
     EXPECT_TRUE(succeed(1, "%PDF-1.7\nb\n%%EOF\n").archive_pending);
     auto a = archiver(*storage_);
-    ASSERT_TRUE(a.archive_one());
+    ASSERT_TRUE(a.archive_one(no_stop_));
     const db::JobView v = job(id);
     ASSERT_TRUE(v.zip_object_key);
     // Without output_filename the ZIP is named "batch".
@@ -245,6 +272,28 @@ TEST_F(BatchArchiverTest, AllSucceededMeansNoManifest) {
     EXPECT_FALSE(entries.count("manifest.json"));
 }
 
+TEST_F(BatchArchiverTest, AStopWhileBuildingHandsTheZipBackAtOnce) {
+    // A ZIP of many files held the worker's stop until it was done (or
+    // until the service manager's SIGKILL, which kept its lease for a minute).
+    std::vector<std::string> urls;
+    for (int i = 0; i < 6; ++i) urls.push_back("https://a.example/" + std::to_string(i));
+    const std::string id = start_batch(urls, {{"output_format", true}});
+    for (int i = 0; i < 6; ++i) succeed(i, "%PDF-1.7\n" + std::to_string(i) + "\n%%EOF\n");
+    std::atomic<bool> stop{false};
+    StopDuringFetches stopping(*storage_, stop);
+    auto a = archiver(stopping);
+    a.run(stop);  // returns: the first fetch asked it to stop
+    EXPECT_EQ(stopping.fetches, 1);
+    const db::JobView v = job(id);
+    EXPECT_EQ(v.status, "processing");
+    EXPECT_EQ(v.zip_state, "pending");
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NULL"), 1);
+    // Another archiver takes it up at once and builds the whole ZIP.
+    auto other = archiver(*storage_);
+    ASSERT_TRUE(other.archive_one(no_stop_));
+    EXPECT_EQ(job(id).zip_state, "done");
+}
+
 TEST_F(BatchArchiverTest, AZipThatCannotBeStoredEndsTheJobWithItsFilesAndTheReason) {
     const std::string id =
         start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
@@ -252,7 +301,7 @@ TEST_F(BatchArchiverTest, AZipThatCannotBeStoredEndsTheJobWithItsFilesAndTheReas
     fail(1);
     NoRoomForZips full(*storage_);
     auto a = archiver(full);
-    ASSERT_TRUE(a.archive_one());
+    ASSERT_TRUE(a.archive_one(no_stop_));
     const db::JobView v = job(id);
     EXPECT_EQ(v.status, "completed");
     EXPECT_EQ(v.zip_state, "failed");
@@ -285,7 +334,7 @@ TEST_F(BatchArchiverTest, NoZipAskedOrNothingToZipEndsTheJobAtOnce) {
     EXPECT_EQ(f.job_status, "failed");
     EXPECT_EQ(job(failed).zip_state, "");
     auto a = archiver(*storage_);
-    EXPECT_FALSE(a.archive_one());
+    EXPECT_FALSE(a.archive_one(no_stop_));
 }
 
 TEST_F(BatchArchiverTest, ALapsedLeaseIsTakenOverAndTheFirstArchiverCannotFinish) {
@@ -299,7 +348,7 @@ TEST_F(BatchArchiverTest, ALapsedLeaseIsTakenOverAndTheFirstArchiverCannotFinish
     EXPECT_EQ(first->job_id, id);
     EXPECT_EQ(first->tasks.size(), 2u);
     auto a = archiver(*storage_);
-    ASSERT_TRUE(a.archive_one());
+    ASSERT_TRUE(a.archive_one(no_stop_));
     EXPECT_EQ(job(id).zip_state, "done");
     db::ArchiveResult late;
     late.object_key = "live/files/x/url-to-pdf/late.zip";
@@ -323,7 +372,7 @@ TEST_F(BatchArchiverTest, AWebsiteZipMirrorsTheSiteAndListsItsPages) {
     EXPECT_TRUE(succeed_page(5, "%PDF-1.7\nlist\n%%EOF\n", "pdf").archive_pending);
 
     auto a = archiver(*storage_);
-    ASSERT_TRUE(a.archive_one());
+    ASSERT_TRUE(a.archive_one(no_stop_));
     const db::JobView v = job(id);
     EXPECT_EQ(v.status, "completed");
     ASSERT_EQ(v.zip_state, "done");
@@ -362,7 +411,7 @@ TEST_F(BatchArchiverTest, AWebsiteZipHasItsManifestEvenWhenEveryPageSucceeded) {
     succeed_page(0, one, "jpg");
     EXPECT_TRUE(succeed_page(1, two, "jpg").archive_pending);
     auto a = archiver(*storage_);
-    ASSERT_TRUE(a.archive_one());
+    ASSERT_TRUE(a.archive_one(no_stop_));
     const db::JobView v = job(id);
     ASSERT_TRUE(v.zip_object_key);
     const auto entries = test_support::read_zip(storage_->path_for(*v.zip_object_key));
