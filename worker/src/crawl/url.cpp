@@ -53,19 +53,22 @@ std::optional<ParsedUrl> finish(CURLU* u) {
     curl_url_set(u, CURLUPART_OPTIONS, nullptr, 0);
 
     ParsedUrl p;
-    auto url = part(u, CURLUPART_URL, CURLU_NO_DEFAULT_PORT);
     auto port = part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
     auto path = part(u, CURLUPART_PATH);
-    if (!url || !port || !path) return std::nullopt;
-    p.url = *url;
+    if (!port || !path) return std::nullopt;
     p.host = lower;
     p.port = std::atoi(port->c_str());
     if (p.port <= 0 || p.port > 65535) return std::nullopt;
     const bool default_port =
         (*scheme == "http" && p.port == 80) || (*scheme == "https" && p.port == 443);
     p.origin = *scheme + "://" + lower + (default_port ? "" : ":" + *port);
-    p.path_query = path->empty() ? "/" : *path;
-    if (auto query = part(u, CURLUPART_QUERY)) p.path_query += "?" + *query;
+    // One spelling per page: "%7e", "%7E" and "~" (or "%c3%a9" and the
+    // "%C3%A9" of a raw "é") were rendered as different pages. (Written
+    // back into curl's handle, curl would lower-case the escapes again.)
+    p.path_query = util::normalize_percent_escapes(path->empty() ? "/" : *path);
+    if (auto query = part(u, CURLUPART_QUERY))
+        p.path_query += "?" + util::normalize_percent_escapes(*query);
+    p.url = p.origin + p.path_query;
     return p;
 }
 

@@ -58,5 +58,18 @@ TEST(CrawlUrl, EncodesSpacesAndNonAscii) {
     EXPECT_EQ(p->url, "http://example.com/a%20b/%C3%A9t%C3%A9");
 }
 
+TEST(CrawlUrl, OneSpellingOfEachEscape) {
+    // A sitemap writing "%c3%a9" and links writing "é" (or "%7E" and "~")
+    // named one page twice: it was rendered twice.
+    const auto raw = parse_url("https://h/caf\xc3\xa9/~me?q=%7e");
+    const auto lower = parse_url("https://h/caf%c3%a9/%7Eme?q=~");
+    ASSERT_TRUE(raw && lower);
+    EXPECT_EQ(raw->url, "https://h/caf%C3%A9/~me?q=~");
+    EXPECT_EQ(lower->url, raw->url);
+    EXPECT_EQ(lower->path_query, "/caf%C3%A9/~me?q=~");
+    // Reserved characters stay escaped, a stray "%" stays as it is.
+    EXPECT_EQ(parse_url("https://h/a%2fb%3F?x=%26&y=100%")->url, "https://h/a%2Fb%3F?x=%26&y=100%");
+}
+
 }  // namespace
 }  // namespace enconvert::crawl
