@@ -243,11 +243,10 @@ void Discovery::full_crawl(CrawlResult& r) {
     auto take_links = [&](const FetchResult& page, const ParsedUrl& page_url, int depth) {
         if (depth >= o_.max_depth) return;
         const std::string page_pattern = numeric_pattern(page_url.path_query);
-        const auto links = extract_links(page.body, page_url.url);
         // A page with more links than this is a generated index or a trap;
         // its first links are plenty, and the sets below stay bounded.
-        const std::size_t count = std::min(links.size(), kMaxLinksPerPage);
-        for (std::size_t i = 0; i < count; ++i) {
+        const auto links = extract_links(page.body, page_url.url, kMaxLinksPerPage);
+        for (std::size_t i = 0; i < links.size(); ++i) {
             if (halted() != Halt::none) return;  // the patterns' cost, as for sitemaps
             const std::string& link = links[i];
             auto p = parse_url(link);

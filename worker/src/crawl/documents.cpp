@@ -162,7 +162,8 @@ SitemapDocument parse_sitemap(const std::string& xml) {
     return out;
 }
 
-std::vector<std::string> extract_links(const std::string& html, const std::string& page_url) {
+std::vector<std::string> extract_links(const std::string& html, const std::string& page_url,
+                                       std::size_t max_links) {
     std::vector<std::string> links;
     init_libxml();
     XmlDoc doc(htmlReadMemory(html.data(), size_for_libxml(html), page_url.c_str(), nullptr,
@@ -184,6 +185,7 @@ std::vector<std::string> extract_links(const std::string& html, const std::strin
         }
     });
     walk(root, [&](xmlNode* n) {
+        if (links.size() >= max_links) return;
         if (!named(n, "a") && !named(n, "area")) return;
         const std::string href = attribute(n, "href");
         if (href.empty() || href.front() == '#') return;  // the page itself

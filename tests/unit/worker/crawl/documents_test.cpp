@@ -109,6 +109,16 @@ TEST(CrawlHtmlLinks, ExtractsResolvesAndSkips) {
     EXPECT_EQ(links, want);
 }
 
+TEST(CrawlHtmlLinks, StopsAtTheLimit) {
+    std::string html = "<html><body>";
+    for (int i = 0; i < 100; ++i) html += "<a href=\"/p" + std::to_string(i) + "\">x</a>";
+    html += "</body></html>";
+    const auto links = extract_links(html, "https://example.com/", 3);
+    EXPECT_EQ(links, (std::vector<std::string>{"https://example.com/p0", "https://example.com/p1",
+                                               "https://example.com/p2"}));
+    EXPECT_EQ(extract_links(html, "https://example.com/").size(), 100u);
+}
+
 TEST(CrawlHtmlLinks, HonoursBaseHref) {
     auto links = extract_links(
         "<html><head><base href=\"/root/\"></head><body><a href=\"x\">x</a></body></html>",
