@@ -93,6 +93,15 @@ HttpAnswer commit_in_doubt_answer(bool idempotency_key) {
                                                "Idempotency-Key to make a retry safe."));
 }
 
+HttpAnswer worker_stopping_answer() {
+    HttpAnswer a = error_answer(503, "backend_unavailable",
+                                "This conversion worker is stopping; the request was not "
+                                "enqueued. Retry in a moment.");
+    a.headers.clear();  // instead of error_answer's 503 default
+    a.headers.emplace_back("Retry-After", "1");
+    return a;
+}
+
 HttpAnswer finished_job_unreadable_answer(const std::string& job_id) {
     return error_answer(503, "database_unavailable",
                         "The job finished, but its result could not be read from the database. "

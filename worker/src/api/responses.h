@@ -57,6 +57,9 @@ HttpAnswer database_unavailable_answer();  // 503 + Retry-After: 5
 // may exist. `idempotency_key`: the request carried one, so a retry with it
 // is safe.
 HttpAnswer commit_in_doubt_answer(bool idempotency_key);
+// 503 from a worker that has stopped taking requests (its intake loops are
+// ending): nothing was done, a retry is safe. Retry-After: 1.
+HttpAnswer worker_stopping_answer();
 // 503 for a sync request whose job finished but whose result could not be
 // read: names the job so the client polls its status instead of resubmitting.
 HttpAnswer finished_job_unreadable_answer(const std::string& job_id);

@@ -59,11 +59,13 @@ bool named(const xmlNode* n, const char* name) {
 // expand entity references (one 100 KiB entity referenced a few thousand
 // times is hundreds of MB); a sitemap's URL needs none beyond the
 // predefined ones (&amp;), which the parser has already put in the text.
-// Longer than kMaxLocBytes: no URL of ours, dropped.
+// With anything else inside, or longer than kMaxLocBytes: dropped.
 std::string loc_text(const xmlNode* n) {
     std::string out;
     for (const xmlNode* c = n->children; c != nullptr; c = c->next) {
-        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) continue;
+        // An entity of the file's own (or markup) inside: not a URL as
+        // written; dropped rather than read as a shorter, other URL.
+        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) return {};
         if (c->content == nullptr) continue;
         out += reinterpret_cast<const char*>(c->content);
         if (out.size() > kMaxLocBytes) return {};
@@ -184,11 +186,13 @@ std::vector<std::string> extract_links(const std::string& html, const std::strin
             if (auto b = resolve_url(page_url, href)) base = b->url;
         }
     });
+    std::size_t tried = 0;  // hrefs that cost a resolution, kept or not
     walk(root, [&](xmlNode* n) {
-        if (links.size() >= max_links) return;
+        if (tried >= max_links) return;
         if (!named(n, "a") && !named(n, "area")) return;
         const std::string href = attribute(n, "href");
         if (href.empty() || href.front() == '#') return;  // the page itself
+        ++tried;
         if (auto u = resolve_url(base, href)) links.push_back(u->url);
     });
     return links;

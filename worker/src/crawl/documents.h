@@ -38,9 +38,9 @@ SitemapDocument parse_sitemap(const std::string& xml);
 
 // The href of every <a> and <area> of an HTML document, in document order,
 // resolved against `page_url` (or the document's <base href>) and normalised;
-// links that are not http(s) (mailto:, javascript:, …) are left out. At most
-// `max_links` (the first ones): resolving each of a hostile page's hundreds
-// of thousands of links would cost seconds that nothing else bounds.
+// links that are not http(s) (mailto:, javascript:, …) are left out. Only
+// the first `max_links` hrefs are looked at: resolving each of a hostile
+// page's hundreds of thousands would cost seconds that nothing else bounds.
 std::vector<std::string> extract_links(const std::string& html, const std::string& page_url,
                                        std::size_t max_links = SIZE_MAX);
 

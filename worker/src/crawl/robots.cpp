@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "util/percent_encoding.h"
+
 namespace enconvert::crawl {
 
 namespace {
@@ -64,7 +66,12 @@ RobotsRules RobotsRules::parse(const std::string& raw, const std::string& produc
             if (groups.empty()) continue;  // rules before any user-agent belong to no one
             // An empty Disallow allows everything: no rule at all.
             if (value.empty()) continue;
-            groups.back().rules.push_back(Rule{key == "allow", value});
+            // Written as the crawler writes paths (crawl/url.h): raw bytes
+            // escaped, escapes normalised; "/%7euser/" and "/café/" match
+            // the links that spell them so.
+            groups.back().rules.push_back(Rule{
+                key == "allow", util::normalize_percent_escapes(util::percent_encode(
+                                    value, [](unsigned char c) { return c > 0x20 && c < 0x7f; }))});
         } else if (key == "sitemap") {
             if (!value.empty()) sitemaps.push_back(value);
         } else {

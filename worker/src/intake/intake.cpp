@@ -4,6 +4,7 @@
 #include <exception>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <zmq_addon.hpp>
 
@@ -16,10 +17,9 @@ namespace {
 
 constexpr int kMaxForward = 256;  // messages per wake-up and direction
 constexpr std::chrono::milliseconds kPollTimeout{250};
-// Draining ends once nothing moved this long (a module that was told
-// sends elsewhere within a few milliseconds), and at the latest after
-// kDrainLimit (a module that does not know the "stopping" message).
-constexpr std::chrono::milliseconds kDrainQuiet{200};
+// Draining ends once nothing moved for IntakeOptions::drain_quiet, and at
+// the latest after this (a module that does not know the "stopping"
+// message keeps sending).
 constexpr std::chrono::milliseconds kDrainLimit{3000};
 // How long closing the socket may wait for the last answers to leave.
 constexpr std::chrono::milliseconds kFinalLinger{2000};
@@ -122,14 +122,47 @@ bool Intake::serve_once(std::chrono::milliseconds timeout, bool draining) {
     return moved > 0;
 }
 
+void Intake::refuse_once(std::chrono::milliseconds timeout) {
+    std::array<zmq::pollitem_t, 2> items{
+        {{router_.handle(), 0, ZMQ_POLLIN, 0}, {backend_.handle(), 0, ZMQ_POLLIN, 0}}};
+    try {
+        zmq::poll(items.data(), items.size(), timeout);
+    } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) return;
+        throw;
+    }
+    if (items[1].revents & ZMQ_POLLIN) forward(backend_, router_, false, false);
+    for (int i = 0; i < kMaxForward; ++i) {
+        std::vector<zmq::message_t> parts;
+        if (!zmq::recv_multipart(router_, std::back_inserter(parts), zmq::recv_flags::dontwait))
+            return;
+        if (parts.size() != 2) continue;
+        const std::string identity = parts[0].to_string();
+        std::optional<std::uint64_t> id;
+        const DecodeResult decoded = decode_request(parts[1].to_string_view());
+        if (const auto* req = std::get_if<Request>(&decoded))
+            id = req->id;
+        else
+            id = std::get<DecodeError>(decoded).id;
+        auto reply = [&](const std::string& payload) {
+            std::array<zmq::const_buffer, 2> frames{zmq::buffer(identity), zmq::buffer(payload)};
+            (void)zmq::send_multipart(router_, frames, zmq::send_flags::dontwait);
+        };
+        if (told_stopping_.insert(identity).second) reply(encode_stopping());
+        if (id) reply(encode_final(*id, api::worker_stopping_answer()));
+    }
+}
+
 void Intake::drain(const std::atomic<bool>& halt) {
     kLog.info("stopping: answering what the modules still send");
     const auto start = std::chrono::steady_clock::now();
     auto last_moved = start;
     for (;;) {
         const auto now = std::chrono::steady_clock::now();
-        if (halt.load() || now - last_moved >= kDrainQuiet || now - start >= kDrainLimit) break;
-        if (serve_once(kDrainQuiet / 4, true)) last_moved = std::chrono::steady_clock::now();
+        if (halt.load() || now - last_moved >= options_.drain_quiet || now - start >= kDrainLimit)
+            break;
+        if (serve_once(options_.drain_quiet / 4, true))
+            last_moved = std::chrono::steady_clock::now();
     }
 }
 
@@ -140,6 +173,7 @@ void Intake::run(const std::atomic<bool>& stop) {
     std::mutex failure_mutex;
     std::exception_ptr failure;
     std::vector<std::thread> threads;
+    std::atomic<std::size_t> running{loops_.size()};
     for (auto& loop : loops_) {
         threads.emplace_back([&, l = loop.get()] {
             try {
@@ -149,6 +183,7 @@ void Intake::run(const std::atomic<bool>& stop) {
                 if (!failure) failure = std::current_exception();
                 halt = true;
             }
+            --running;
         });
     }
     try {
@@ -159,13 +194,23 @@ void Intake::run(const std::atomic<bool>& stop) {
         if (!failure) failure = std::current_exception();
     }
     halt = true;
-    for (auto& t : threads) t.join();
     try {
+        // While the loops finish what they hold (a slow commit), their
+        // answers still go out, and a request that comes now (from a module
+        // that was quiet during the drain) is refused as not enqueued rather
+        // than left unread until the socket closes.
+        while (running.load() > 0) refuse_once(options_.drain_quiet / 4);
         // What the loops answered in their last wake-up, then time for it
         // to leave: closing with linger 0 would drop answers to requests
         // whose jobs are committed.
         while (forward(backend_, router_, false, false) > 0) {
         }
+        refuse_once(std::chrono::milliseconds(0));
+    } catch (const zmq::error_t& e) {
+        kLog.warning("answering while stopping failed", {{"error", e.what()}});
+    }
+    for (auto& t : threads) t.join();
+    try {
         router_.set(zmq::sockopt::linger, static_cast<int>(kFinalLinger.count()));
         // Closed now, not with the Intake: until then libzmq would keep
         // taking requests (and heartbeats) that nobody reads, for as long as

@@ -52,6 +52,9 @@ class Intake {
     // Serves until no request came and no answer left for a quiet moment,
     // or the bound ran out, or a loop failed (`halt`).
     void drain(const std::atomic<bool>& halt);
+    // Once the loops are ending: forwards their answers, and answers a new
+    // request itself, 503 not enqueued (its sender told "stopping" once).
+    void refuse_once(std::chrono::milliseconds timeout);
     // Moves the messages waiting on `from` to `to` (up to a bound, so the
     // other direction is not starved); never blocks. `only_with_room`:
     // stops when `to` could not take a message now. `draining`: the sender

@@ -288,13 +288,16 @@ void IntakeLoop::handle_statuses(std::vector<PendingStatus>& statuses) {
 }
 
 api::HttpAnswer IntakeLoop::answer_failure(const std::exception_ptr& failure,
-                                           const nlohmann::json& context, bool idempotency_key) {
+                                           const nlohmann::json& context,
+                                           const ConvertRequest* convert) {
     try {
         std::rethrow_exception(failure);
     } catch (const pqxx::in_doubt_error&) {
-        // Only a write commits: a convert, whose job may exist now.
+        // A convert's job may exist now; a read (the key lookup's
+        // transaction) changed nothing.
         drop_session("during a COMMIT");
-        return api::commit_in_doubt_answer(idempotency_key);
+        if (convert) return api::commit_in_doubt_answer(convert->idempotency_key.has_value());
+        return api::database_unavailable_answer();
     } catch (const pqxx::broken_connection&) {
         drop_session("during a request");
         return api::database_unavailable_answer();
@@ -344,9 +347,8 @@ void IntakeLoop::handle_request(const std::string& identity, const Request& req)
         answer_convert(identity, req.id, handler_.convert(session_->conn(), convert));
     } catch (...) {
         const auto* convert = std::get_if<ConvertRequest>(&req.body);
-        send(identity,
-             encode_final(req.id, answer_failure(std::current_exception(), {{"id", req.id}},
-                                                 convert && convert->idempotency_key)));
+        send(identity, encode_final(req.id, answer_failure(std::current_exception(),
+                                                           {{"id", req.id}}, convert)));
     }
 }
 

@@ -64,10 +64,10 @@ class IntakeLoop {
     // The answer to a request whose database work threw `failure` (503 when
     // the database is unavailable, 500 otherwise; never SQL or internals),
     // logged with `context`; drops the session if the connection is gone.
-    // A COMMIT cut off answers that the job may exist, and whether a retry
-    // is safe (`idempotency_key`: the request carried one).
+    // A convert's (`convert`) COMMIT cut off answers that the job may exist,
+    // and whether a retry is safe.
     api::HttpAnswer answer_failure(const std::exception_ptr& failure, const nlohmann::json& context,
-                                   bool idempotency_key = false);
+                                   const ConvertRequest* convert = nullptr);
     void answer_convert(const std::string& identity, std::uint64_t request_id, ConvertOutcome out);
     void handle_job_done(const std::string& job_id);
     void answer_finished_waiters();  // after a reconnect: catch missed NOTIFYs

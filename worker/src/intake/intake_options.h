@@ -37,6 +37,10 @@ struct IntakeOptions {
     // database connection: while one waits for its commit, another reads
     // and commits the next group.
     int loops = 1;
+    // At stop, the intake answers what the modules still send until nothing
+    // moved this long (a module told "stopping" sends elsewhere within
+    // milliseconds).
+    std::chrono::milliseconds drain_quiet{200};
 };
 
 }  // namespace enconvert::intake

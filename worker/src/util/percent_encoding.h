@@ -27,9 +27,10 @@ std::string percent_encode(std::string_view in, Keep keep) {
 }
 
 // RFC 3986 §6.2.2 normalisation of the escapes already in `in`: hex digits
-// in upper case, and an escaped unreserved character (letter, digit, "-",
-// ".", "_", "~") written as itself, so that one resource has one spelling.
-// Everything else, a stray "%" included, stays as it is.
+// in upper case, and an escaped letter, digit, "-", "_" or "~" written as
+// itself, so that one resource has one spelling. "%2E" stays: decoded after
+// the dot segments were removed, it would make a new "..". Everything else,
+// a stray "%" included, stays as it is.
 inline std::string normalize_percent_escapes(std::string_view in) {
     static constexpr char kHex[] = "0123456789ABCDEF";
     auto value = [](char c) {
@@ -48,7 +49,7 @@ inline std::string normalize_percent_escapes(std::string_view in) {
             continue;
         }
         const auto c = static_cast<unsigned char>(hi * 16 + lo);
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '~') {
             out += static_cast<char>(c);
         } else {
             out += '%';

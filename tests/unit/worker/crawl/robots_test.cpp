@@ -18,6 +18,20 @@ TEST(CrawlRobots, LongestMatchWinsAndAllowWinsATie) {
     EXPECT_TRUE(r.allowed("/same/thing"));
 }
 
+TEST(CrawlRobots, RulesAreReadWithTheCrawlersEscapes) {
+    // Paths come normalised from crawl/url ("%7e" -> "~", "é" -> "%C3%A9"):
+    // rules spelled the other way must still match them.
+    auto r = RobotsRules::parse(
+        "User-agent: *\n"
+        "Disallow: /%7euser/\n"
+        "Disallow: /caf\xc3\xa9/\n"
+        "Disallow: /menu%c3%a9s/\n");
+    EXPECT_FALSE(r.allowed("/~user/page"));
+    EXPECT_FALSE(r.allowed("/caf%C3%A9/x"));
+    EXPECT_FALSE(r.allowed("/menu%C3%A9s/"));
+    EXPECT_TRUE(r.allowed("/cafe/"));
+}
+
 TEST(CrawlRobots, WildcardAndEndAnchor) {
     auto r = RobotsRules::parse(
         "user-agent: *\n"

@@ -67,6 +67,10 @@ TEST(CrawlUrl, OneSpellingOfEachEscape) {
     EXPECT_EQ(raw->url, "https://h/caf%C3%A9/~me?q=~");
     EXPECT_EQ(lower->url, raw->url);
     EXPECT_EQ(lower->path_query, "/caf%C3%A9/~me?q=~");
+    // "%2e" is no dot segment: it stays escaped (decoded after curl removed
+    // the dot segments it would make "/x/../private", checked as such and
+    // fetched as "/private").
+    EXPECT_EQ(parse_url("https://h/x/%2e%2e/private")->path_query, "/x/%2E%2E/private");
     // Reserved characters stay escaped, a stray "%" stays as it is.
     EXPECT_EQ(parse_url("https://h/a%2fb%3F?x=%26&y=100%")->url, "https://h/a%2Fb%3F?x=%26&y=100%");
 }

@@ -323,6 +323,10 @@ TEST_F(IntakeTest, RequestsInFlightWhenStoppingAreStillAnswered) {
 }
 
 TEST_F(IntakeTest, AModuleThatSendsWhileTheWorkerStopsIsToldOnceAndAnswered) {
+    stop_intake();
+    intake::IntakeOptions options{endpoint_, url(), std::chrono::seconds(60)};
+    options.drain_quiet = std::chrono::seconds(1);  // the round trips below fit in it
+    start_intake(options);
     stop_ = true;
     int stopping = 0;
     int answered = 0;
@@ -527,6 +531,58 @@ TEST_F(IntakeGroupCommitTest, ALoopStoppedWhileBusyAnswersWhatWasQueuedForIt) {
     }
     runner.join();
     EXPECT_EQ(answered, (std::set<int>{90, 91}));
+}
+
+// After the drain, while a loop still finishes a slow commit, a request
+// from a module that was quiet during the drain is answered 503 "not
+// enqueued" at once: it used to sit unread until the socket closed, and
+// nginx then answered "may have been created" for a job that did not exist.
+TEST_F(IntakeGroupCommitTest, ARequestAfterTheDrainIsRefusedNotLeftUnread) {
+    stop_intake();
+    intake::IntakeOptions options{endpoint_, url(), std::chrono::seconds(60)};
+    options.drain_quiet = std::chrono::milliseconds(100);
+    start_intake(options);
+    zmq::socket_t quiet(ctx_, zmq::socket_type::dealer);
+    quiet.set(zmq::sockopt::linger, 0);
+    quiet.set(zmq::sockopt::rcvtimeo, 200);
+    quiet.connect(endpoint_);
+    {
+        pqxx::connection holder(url());
+        pqxx::work lock_tx(holder);
+        lock_tx.exec("LOCK TABLE jobs IN EXCLUSIVE MODE");
+        send(convert_msg(95, true));
+        ASSERT_TRUE(an_insert_waits());
+        stop_ = true;
+        // The loop is held by the lock: the drain ends (quiet, or its
+        // bound); then a request must be refused at once.
+        bool refused = false;
+        bool told = false;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
+        for (int id = 1000; !refused && std::chrono::steady_clock::now() < deadline; ++id) {
+            const auto bytes = json::to_msgpack(json{{"v", 1}, {"id", id}, {"op", "health"}});
+            quiet.send(zmq::buffer(bytes));
+            zmq::message_t m;
+            while (!refused && quiet.recv(m)) {
+                const json r =
+                    json::from_msgpack(static_cast<const std::uint8_t*>(m.data()),
+                                       static_cast<const std::uint8_t*>(m.data()) + m.size());
+                if (r["kind"] == "stopping") told = true;
+                if (r["kind"] == "final" && r["status"] == 503) {
+                    refused = true;
+                    EXPECT_EQ(body(r)["error"], "backend_unavailable");
+                    EXPECT_NE(body(r)["detail"].get<std::string>().find("not enqueued"),
+                              std::string::npos);
+                }
+            }
+        }
+        EXPECT_TRUE(refused) << "a request after the drain was left unread";
+        EXPECT_TRUE(told);
+    }
+    // The held convert is still answered once its commit goes through.
+    const json r = recv();
+    EXPECT_EQ(r["id"], 95);
+    EXPECT_EQ(r["status"], 202);
+    thread_.join();
 }
 
 // The connection lost during the COMMIT (pqxx::in_doubt_error): the jobs may
