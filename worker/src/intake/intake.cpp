@@ -88,13 +88,8 @@ int Intake::forward(zmq::socket_t& from, zmq::socket_t& to, bool only_with_room,
         if (only_with_room && !(to.get(zmq::sockopt::events) & ZMQ_POLLOUT)) break;
         std::vector<zmq::message_t> parts;
         if (!zmq::recv_multipart(from, std::back_inserter(parts), zmq::recv_flags::dontwait)) break;
-        if (draining && !parts.empty() && told_stopping_.insert(parts[0].to_string()).second) {
-            // The request itself is still answered below.
-            const std::string stopping = encode_stopping();
-            std::array<zmq::const_buffer, 2> frames{zmq::buffer(parts[0].data(), parts[0].size()),
-                                                    zmq::buffer(stopping)};
-            (void)zmq::send_multipart(router_, frames, zmq::send_flags::dontwait);
-        }
+        // The request itself is still answered below.
+        if (draining && !parts.empty()) tell_stopping_once(parts[0].to_string());
         // A ROUTER drops an answer to a peer that is gone.
         (void)zmq::send_multipart(to, parts, zmq::send_flags::dontwait);
     }
@@ -144,13 +139,19 @@ void Intake::refuse_once(std::chrono::milliseconds timeout) {
             id = req->id;
         else
             id = std::get<DecodeError>(decoded).id;
-        auto reply = [&](const std::string& payload) {
-            std::array<zmq::const_buffer, 2> frames{zmq::buffer(identity), zmq::buffer(payload)};
-            (void)zmq::send_multipart(router_, frames, zmq::send_flags::dontwait);
-        };
-        if (told_stopping_.insert(identity).second) reply(encode_stopping());
-        if (id) reply(encode_final(*id, api::worker_stopping_answer()));
+        tell_stopping_once(identity);
+        if (id) reply(identity, encode_final(*id, api::worker_stopping_answer()));
     }
+}
+
+void Intake::reply(const std::string& identity, const std::string& payload) {
+    std::array<zmq::const_buffer, 2> frames{zmq::buffer(identity), zmq::buffer(payload)};
+    // A ROUTER drops a message to a peer that is gone.
+    (void)zmq::send_multipart(router_, frames, zmq::send_flags::dontwait);
+}
+
+void Intake::tell_stopping_once(const std::string& identity) {
+    if (told_stopping_.insert(identity).second) reply(identity, encode_stopping());
 }
 
 void Intake::drain(const std::atomic<bool>& halt) {

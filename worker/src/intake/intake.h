@@ -55,6 +55,11 @@ class Intake {
     // Once the loops are ending: forwards their answers, and answers a new
     // request itself, 503 not enqueued (its sender told "stopping" once).
     void refuse_once(std::chrono::milliseconds timeout);
+    // Sends `payload` to the module whose ROUTER identity this is.
+    void reply(const std::string& identity, const std::string& payload);
+    // The first message to a module after the stop says so
+    // (schema/messages.md), once per module.
+    void tell_stopping_once(const std::string& identity);
     // Moves the messages waiting on `from` to `to` (up to a bound, so the
     // other direction is not starved); never blocks. `only_with_room`:
     // stops when `to` could not take a message now. `draining`: the sender
