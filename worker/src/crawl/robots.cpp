@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "util/percent_encoding.h"
+#include "crawl/url.h"
 
 namespace enconvert::crawl {
 
@@ -69,9 +69,7 @@ RobotsRules RobotsRules::parse(const std::string& raw, const std::string& produc
             // Written as the crawler writes paths (crawl/url.h): raw bytes
             // escaped, escapes normalised; "/%7euser/" and "/café/" match
             // the links that spell them so.
-            groups.back().rules.push_back(Rule{
-                key == "allow", util::normalize_percent_escapes(util::percent_encode(
-                                    value, [](unsigned char c) { return c > 0x20 && c < 0x7f; }))});
+            groups.back().rules.push_back(Rule{key == "allow", canonical_escapes(value)});
         } else if (key == "sitemap") {
             if (!value.empty()) sitemaps.push_back(value);
         } else {

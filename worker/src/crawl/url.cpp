@@ -80,6 +80,10 @@ CurlUrl make_url() {
 
 }  // namespace
 
+std::string canonical_escapes(const std::string& path) {
+    return util::normalize_percent_escapes(encode_unsafe_bytes(path));
+}
+
 std::optional<ParsedUrl> parse_url(const std::string& url) {
     CurlUrl u = make_url();
     const std::string clean = encode_unsafe_bytes(trim(url));

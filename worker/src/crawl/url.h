@@ -21,6 +21,10 @@ struct ParsedUrl {
 // outside printable ASCII percent-encoded. nullopt for anything but http(s).
 std::optional<ParsedUrl> parse_url(const std::string& url);
 
+// A path (or path pattern) spelled as parse_url spells paths: raw bytes
+// escaped, escapes normalised (util::normalize_percent_escapes).
+std::string canonical_escapes(const std::string& path);
+
 // Resolves `reference` (an href, a Location, a sitemap <loc>) against `base`
 // and normalises the result as parse_url does.
 std::optional<ParsedUrl> resolve_url(const std::string& base, const std::string& reference);

@@ -49,9 +49,8 @@ class BatchArchiver {
     BatchArchiver(ArchiverOptions options, storage::Storage& storage);
 
     // Claims one waiting job, builds and stores its ZIP and finishes the
-    // job. False when no job was waiting. Throws pqxx errors.
-    // Builds one claimed job's ZIP; false when there was none to build (or
-    // `stop` came while building: the job is handed back).
+    // job. False when no job was waiting, or when `stop` came while
+    // building (the job is handed back). Throws pqxx errors.
     bool archive_one(const std::atomic<bool>& stop);
 
     // Runs until `stop`.

@@ -12,7 +12,6 @@
 #include "scheduler/task_outcome.h"
 #include "storage/object_key.h"
 #include "storage/temp_sweep.h"
-#include "storage/temp_sweep.h"
 #include "util/ids.h"
 
 namespace enconvert::scheduler {
