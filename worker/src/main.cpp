@@ -109,10 +109,15 @@ int serve(const std::vector<std::string>& args) {
     storage::Presigner presigner =
         storage::make_presigner(cfg.storage, secret, cfg.public_url, cfg.presign_ttl);
     // Before any thread starts: the notifier initialises libcurl globally.
-    notify::Notifier notifier(
-        notify::NotifierSettings{cfg.database_url, cfg.worker_id, cfg.allowed_networks,
-                                 cfg.smtp_url, cfg.mail_dir, cfg.tls_ca_file, cfg.notify},
-        presigner);
+    notify::NotifierSettings notifier_settings;
+    notifier_settings.database_url = cfg.database_url;
+    notifier_settings.worker_id = cfg.worker_id;
+    notifier_settings.allowed_networks = cfg.allowed_networks;
+    notifier_settings.smtp_url = cfg.smtp_url;
+    notifier_settings.mail_dir = cfg.mail_dir;
+    notifier_settings.tls_ca_file = cfg.tls_ca_file;
+    notifier_settings.options = cfg.notify;
+    notify::Notifier notifier(std::move(notifier_settings), presigner);
 
     std::unique_ptr<render::Xvfb> xvfb;
     std::string display = cfg.display;

@@ -10,6 +10,7 @@
 
 #include "crawl/url.h"
 #include "curl/curl_handles.h"
+#include "net/background_resolve.h"
 
 namespace enconvert::crawl {
 
@@ -97,6 +98,21 @@ CurlFetcher::CurlFetcher(Settings settings) : settings_(std::move(settings)) {
     curl::ensure_curl_global_init();
 }
 
+std::optional<net::Resolved> CurlFetcher::look_up(const std::string& host,
+                                                  Clock::time_point deadline) const {
+    // The lookup may never answer: wait for it in slices, so the budget and
+    // a stop end the wait (net/background_resolve.h).
+    const net::BackgroundResolve lookup(settings_.policy, host);
+    constexpr auto kSlice = std::chrono::milliseconds(100);
+    for (;;) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) return std::nullopt;
+        if (auto answer = lookup.wait_for(std::min(left, kSlice))) return answer;
+        if (settings_.cancel != nullptr && settings_.cancel->load()) return std::nullopt;
+    }
+}
+
 FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::milliseconds budget,
                              const RedirectFilter& follow) {
     const auto deadline = Clock::now() + budget;
@@ -113,7 +129,15 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
             return failure(url, "cancelled", "discovery was stopped");
         }
 
-        const net::Resolved resolved = settings_.policy.resolve(parsed->host);
+        const std::optional<net::Resolved> answer = look_up(parsed->host, deadline);
+        if (!answer) {
+            if (settings_.cancel != nullptr && settings_.cancel->load()) {
+                return failure(url, "cancelled", "discovery was stopped");
+            }
+            return failure(url, "timeout",
+                           parsed->host + " did not resolve within the time budget");
+        }
+        const net::Resolved& resolved = *answer;
         if (resolved.error == net::ResolveError::not_found) {
             return failure(url, "dns_failed", parsed->host + " does not resolve");
         }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "net/address_policy.h"
@@ -61,6 +62,11 @@ class CurlFetcher final : public Fetcher {
                     const RedirectFilter& follow) override;
 
   private:
+    using Clock = std::chrono::steady_clock;
+    // The host's checked address; nullopt when the lookup did not answer
+    // before `deadline` or discovery was stopped.
+    std::optional<net::Resolved> look_up(const std::string& host, Clock::time_point deadline) const;
+
     Settings settings_;
 };
 

@@ -140,7 +140,7 @@ bool is_denied_by_default(const IpAddress& a) {
     return false;
 }
 
-AddressPolicy AddressPolicy::from_config(const std::string& allowed_networks) {
+AddressPolicy AddressPolicy::from_config(const std::string& allowed_networks, HostLookup lookup) {
     std::vector<Cidr> exempt;
     std::string item;
     auto flush = [&] {
@@ -155,7 +155,7 @@ AddressPolicy AddressPolicy::from_config(const std::string& allowed_networks) {
         }
     }
     flush();
-    return AddressPolicy(std::move(exempt));
+    return AddressPolicy(std::move(exempt), std::move(lookup));
 }
 
 bool AddressPolicy::allowed(const IpAddress& a) const {
@@ -167,21 +167,14 @@ bool AddressPolicy::allowed(const IpAddress& a) const {
     return !is_denied_by_default(a);
 }
 
-Resolved AddressPolicy::resolve(const std::string& host) const {
+std::vector<IpAddress> system_lookup(const std::string& host) {
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* raw = nullptr;
-    // Hosts in URLs may be bracketed IPv6 literals.
-    std::string name = host;
-    if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
-        name = name.substr(1, name.size() - 2);
-    }
-    if (getaddrinfo(name.c_str(), nullptr, &hints, &raw) != 0 || raw == nullptr) {
-        return Resolved{ResolveError::not_found, {}};
-    }
+    if (getaddrinfo(host.c_str(), nullptr, &hints, &raw) != 0 || raw == nullptr) return {};
     std::unique_ptr<addrinfo, AddrinfoDeleter> list(raw);
-    Resolved out{ResolveError::blocked_address, {}};
+    std::vector<IpAddress> out;
     for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
         IpAddress a;
         if (ai->ai_family == AF_INET) {
@@ -194,9 +187,23 @@ Resolved AddressPolicy::resolve(const std::string& host) const {
         } else {
             continue;
         }
-        if (allowed(a)) return Resolved{ResolveError::none, a};
+        out.push_back(a);
     }
     return out;
+}
+
+Resolved AddressPolicy::resolve(const std::string& host) const {
+    // Hosts in URLs may be bracketed IPv6 literals.
+    std::string name = host;
+    if (name.size() > 2 && name.front() == '[' && name.back() == ']') {
+        name = name.substr(1, name.size() - 2);
+    }
+    const std::vector<IpAddress> addresses = lookup_ ? lookup_(name) : system_lookup(name);
+    if (addresses.empty()) return Resolved{ResolveError::not_found, {}};
+    for (const IpAddress& a : addresses) {
+        if (allowed(a)) return Resolved{ResolveError::none, a};
+    }
+    return Resolved{ResolveError::blocked_address, {}};
 }
 
 }  // namespace enconvert::net

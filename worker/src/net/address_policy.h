@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,21 +43,33 @@ struct Resolved {
     IpAddress address;  // valid when error == none
 };
 
+// A host's addresses in the resolver's order; empty when it does not
+// resolve. Blocking; called from any thread.
+using HostLookup = std::function<std::vector<IpAddress>(const std::string& host)>;
+
+// getaddrinfo (AF_UNSPEC, stream sockets).
+std::vector<IpAddress> system_lookup(const std::string& host);
+
 class AddressPolicy {
   public:
-    explicit AddressPolicy(std::vector<Cidr> exempt = {}) : exempt_(std::move(exempt)) {}
+    // `lookup` empty: system_lookup. Tests pass one that answers late or
+    // never (DNS servers that do not answer cannot be set up per test).
+    explicit AddressPolicy(std::vector<Cidr> exempt = {}, HostLookup lookup = {})
+        : exempt_(std::move(exempt)), lookup_(std::move(lookup)) {}
     // allowed_networks config value: CIDRs separated by commas or spaces.
-    static AddressPolicy from_config(const std::string& allowed_networks);
+    static AddressPolicy from_config(const std::string& allowed_networks, HostLookup lookup = {});
 
     bool allowed(const IpAddress& a) const;
 
-    // getaddrinfo once (blocking: call it off the event loop), then the first
-    // allowed address. A host whose addresses are all denied gives
+    // One lookup (blocking, without a deadline of its own: call it through
+    // net/background_resolve.h where a caller must not wait for ever), then
+    // the first allowed address. A host whose addresses are all denied gives
     // blocked_address; one that does not resolve gives not_found.
     Resolved resolve(const std::string& host) const;
 
   private:
     std::vector<Cidr> exempt_;
+    HostLookup lookup_;
 };
 
 // True for addresses no public service lives at (the deny list itself,

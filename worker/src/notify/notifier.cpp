@@ -38,7 +38,7 @@ AttemptOutcome failure(std::string error, bool permanent) {
 Notifier::Notifier(NotifierSettings settings, storage::Presigner presigner)
     : settings_(std::move(settings)),
       presigner_(std::move(presigner)),
-      policy_(net::AddressPolicy::from_config(settings_.allowed_networks)),
+      policy_(net::AddressPolicy::from_config(settings_.allowed_networks, settings_.host_lookup)),
       ca_blob_(combined_ca_bundle(settings_.tls_ca_file)),
       lease_seconds_(settings_.options.effective_lease_seconds()),
       session_(settings_.database_url, {db::kNotifyChannel}, "notifier"),
@@ -175,11 +175,8 @@ void Notifier::start_webhook(const db::ClaimedNotification& row) {
     }
     // getaddrinfo blocks: run it beside the loop and wake the loop when done.
     CURLM* multi = multi_.get();
-    p.resolved = std::async(std::launch::async, [policy = policy_, host = target->host, multi] {
-        net::Resolved r = policy.resolve(host);
-        curl_multi_wakeup(multi);
-        return r;
-    });
+    p.lookup.emplace(policy_, target->host, [multi] { curl_multi_wakeup(multi); });
+    p.started = std::chrono::steady_clock::now();
     resolving_.push_back(std::move(p));
 }
 
@@ -221,14 +218,26 @@ void Notifier::start_email(const db::ClaimedNotification& row) {
 }
 
 void Notifier::start_resolved_webhooks() {
+    const auto now = std::chrono::steady_clock::now();
     for (auto it = resolving_.begin(); it != resolving_.end();) {
-        if (it->resolved.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        const std::optional<net::Resolved> answer = it->lookup->answer();
+        const auto spent = now - it->started;
+        if (!answer && spent < std::chrono::seconds(settings_.options.webhook_timeout)) {
             ++it;
             continue;
         }
         PendingWebhook p = std::move(*it);
         it = resolving_.erase(it);
-        const net::Resolved r = p.resolved.get();
+        if (!answer) {
+            // Nothing was sent: a retry (when configured) may find the DNS
+            // answering again.
+            finish(p.row,
+                   failure("dns_error: " + p.request.target.host + " did not answer within " +
+                               std::to_string(settings_.options.webhook_timeout) + " s",
+                           false));
+            continue;
+        }
+        const net::Resolved& r = *answer;
         if (r.error == net::ResolveError::blocked_address) {
             finish(p.row, failure("blocked_address", true));
         } else if (r.error == net::ResolveError::not_found) {
@@ -236,6 +245,8 @@ void Notifier::start_resolved_webhooks() {
                    failure("dns_error: " + p.request.target.host + " did not resolve", false));
         } else {
             p.request.address = r.address;
+            p.request.lookup_ms =
+                std::chrono::duration_cast<std::chrono::milliseconds>(spent).count();
             try {
                 add_transfer(Transfer::webhook(p.row.id, std::move(p.request)));
             } catch (const std::exception& e) {
@@ -405,8 +416,8 @@ void Notifier::drain() {
 void Notifier::release_unstarted() {
     // Nothing of these was sent: another worker (or this one after a
     // restart) may send them without any risk of a duplicate.
+    // A lookup still running is abandoned, not waited for.
     for (auto& p : resolving_) {
-        p.resolved.wait();  // getaddrinfo cannot be cancelled; it is bounded
         unsent_claims_.push_back(p.row.id);
         rows_.erase(p.row.id);
     }

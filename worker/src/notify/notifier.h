@@ -2,15 +2,16 @@
 // connection, claims due outbox rows with a lease, and drives every delivery
 // (HTTPS webhooks, SMTP mail) concurrently from one libcurl multi handle, so
 // a slow receiver never holds up the others. DNS lookups of callback hosts
-// run on short-lived helper threads that wake the loop when done.
+// run on short-lived helper threads that wake the loop when done; one that
+// outlasts webhook_timeout is given up (net/background_resolve.h).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <deque>
-#include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "db/notification_store.h"
 #include "db/reconnecting_session.h"
 #include "net/address_policy.h"
+#include "net/background_resolve.h"
 #include "notify/notifier_config.h"
 #include "notify/transfer.h"
 #include "storage/presign.h"
@@ -36,6 +38,9 @@ struct NotifierSettings {
     // Look for due rows this often even without a NOTIFY (retries that came
     // due, expired leases, notifications missed during a reconnect).
     std::chrono::milliseconds poll_interval{5000};
+    // How callback hosts are looked up; empty: the system resolver. Tests put
+    // one here that answers late or never.
+    net::HostLookup host_lookup;
 };
 
 class Notifier {
@@ -59,7 +64,10 @@ class Notifier {
     struct PendingWebhook {
         db::ClaimedNotification row;
         WebhookRequest request;
-        std::future<net::Resolved> resolved;
+        std::optional<net::BackgroundResolve> lookup;
+        // The lookup and the exchange share webhook_timeout: the lookup is
+        // given up when it has used all of it.
+        std::chrono::steady_clock::time_point started;
     };
 
     void claim_and_start();

@@ -1,5 +1,6 @@
 #include "notify/transfer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -90,8 +91,12 @@ std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::st
     return t;
 }
 
-Transfer::Transfer(std::int64_t id, Kind kind, int timeout_seconds)
-    : id_(id), kind_(kind), timeout_seconds_(timeout_seconds), easy_(curl::make_easy()) {}
+Transfer::Transfer(std::int64_t id, Kind kind, int timeout_seconds, long spent_ms)
+    : id_(id),
+      kind_(kind),
+      timeout_seconds_(timeout_seconds),
+      time_left_ms_(std::max(1L, static_cast<long>(timeout_seconds) * 1000L - spent_ms)),
+      easy_(curl::make_easy()) {}
 
 std::size_t Transfer::discard(char*, std::size_t size, std::size_t n, void*) {
     return size * n;  // the receiver's answer body is not used
@@ -112,7 +117,7 @@ void Transfer::common_options(const std::string* ca_blob) {
     set(h, CURLOPT_NOSIGNAL, 1L);
     // An https_proxy in the environment must not reroute notifications.
     set(h, CURLOPT_PROXY, "");
-    set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_seconds_) * 1000L);
+    set(h, CURLOPT_TIMEOUT_MS, time_left_ms_);
     set(h, CURLOPT_SSL_VERIFYPEER, 1L);
     set(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca_blob != nullptr && !ca_blob->empty()) {
@@ -125,7 +130,8 @@ void Transfer::common_options(const std::string* ca_blob) {
 }
 
 std::unique_ptr<Transfer> Transfer::webhook(std::int64_t notification_id, WebhookRequest req) {
-    std::unique_ptr<Transfer> t(new Transfer(notification_id, Kind::webhook, req.timeout_seconds));
+    std::unique_ptr<Transfer> t(
+        new Transfer(notification_id, Kind::webhook, req.timeout_seconds, req.lookup_ms));
     t->body_ = std::move(req.body);
     CURL* h = t->easy_.get();
     t->common_options(req.ca_blob);

@@ -35,7 +35,8 @@ struct WebhookRequest {
     net::IpAddress address;  // the checked address: the only one connected to
     std::string body;
     std::vector<std::pair<std::string, std::string>> extra_headers;  // signing
-    int timeout_seconds = 30;
+    int timeout_seconds = 30;              // the whole exchange, the host's lookup included
+    long lookup_ms = 0;                    // of it, spent looking the host up
     const std::string* ca_blob = nullptr;  // PEM bundle, or null for curl's defaults
 };
 
@@ -66,14 +67,15 @@ class Transfer {
     AttemptOutcome outcome(CURLcode rc) const;
 
   private:
-    Transfer(std::int64_t id, Kind kind, int timeout_seconds);
+    Transfer(std::int64_t id, Kind kind, int timeout_seconds, long spent_ms = 0);
     static std::size_t discard(char*, std::size_t size, std::size_t n, void*);
     static std::size_t read_body(char* buf, std::size_t size, std::size_t n, void* self);
     void common_options(const std::string* ca_blob);
 
     std::int64_t id_;
     Kind kind_;
-    int timeout_seconds_;
+    int timeout_seconds_;  // named in the timeout error
+    long time_left_ms_;    // curl's limit: timeout_seconds_ less what was spent before
     curl::CurlEasy easy_;
     curl::CurlSlist headers_;     // webhook request headers
     curl::CurlSlist connect_to_;  // the address pin

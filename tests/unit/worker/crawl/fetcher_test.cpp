@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "../../support/held_lookup.h"
 #include "site_server.h"
 
 namespace enconvert::crawl {
@@ -127,6 +128,41 @@ TEST_F(CrawlFetcherTest, CancelAbortsATransferInFlight) {
     canceller.join();
     EXPECT_EQ(r.error_code, "cancelled");
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
+// getaddrinfo has no deadline: a site whose DNS server never answers must
+// not hold discovery past its budget or past a stop.
+TEST_F(CrawlFetcherTest, AHostWhoseDnsDoesNotAnswerEndsAtTheBudget) {
+    auto dns = test_support::HeldLookup::create({"silent-dns.test"});
+    auto s = settings();
+    s.policy = net::AddressPolicy::from_config("127.0.0.1/32", dns->lookup());
+    CurlFetcher f(s);
+    auto r = f.get("http://silent-dns.test/page", 300ms, {});
+    EXPECT_EQ(r.error_code, "timeout");
+    EXPECT_EQ(r.error, "silent-dns.test did not resolve within the time budget");
+    EXPECT_EQ(dns->started(), 1);
+    EXPECT_EQ(dns->answered(), 0);
+    dns->release();
+}
+
+TEST_F(CrawlFetcherTest, CancelEndsTheWaitForALookup) {
+    auto dns = test_support::HeldLookup::create({"silent-dns.test"});
+    std::atomic<bool> cancel{false};
+    auto s = settings();
+    s.policy = net::AddressPolicy::from_config("127.0.0.1/32", dns->lookup());
+    s.cancel = &cancel;
+    CurlFetcher f(s);
+    std::thread canceller([&] {
+        const auto until = std::chrono::steady_clock::now() + 5s;
+        while (dns->started() == 0 && std::chrono::steady_clock::now() < until)
+            std::this_thread::yield();
+        cancel = true;
+    });
+    auto r = f.get("http://silent-dns.test/page", 30s, {});
+    canceller.join();
+    EXPECT_EQ(r.error_code, "cancelled");
+    EXPECT_EQ(dns->answered(), 0);
+    dns->release();
 }
 
 TEST_F(CrawlFetcherTest, RefusesOtherSchemes) {

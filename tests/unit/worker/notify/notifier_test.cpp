@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "../../support/held_lookup.h"
 #include "../db/outbox_fixture.h"
 #include "db/key_repository.h"
 #include "notify/webhook_signature.h"
@@ -261,6 +262,54 @@ TEST_F(NotifierTest, LoopbackCallbackIsBlockedWithoutExemption) {
     EXPECT_EQ(r.state, "failed");
     EXPECT_EQ(r.error, "blocked_address");
     EXPECT_TRUE(receivers_->webhooks("/hook/blocked").empty());
+}
+
+// A callback host whose DNS server never answers: getaddrinfo has no
+// deadline of its own, so the lookup is given up once it has used
+// webhook_timeout, other deliveries go on meanwhile, and a stop does not wait
+// for it.
+TEST_F(NotifierTest, ACallbackHostWhoseDnsDoesNotAnswerFailsAtTheTimeout) {
+    auto dns = test_support::HeldLookup::create({"silent-dns.test"});
+    auto s = settings();
+    s.options.webhook_timeout = 2;
+    s.host_lookup = dns->lookup();
+    RunningNotifier n(s);
+    const std::string silent = terminal_job(
+        "https://silent-dns.test:" + std::to_string(receivers_->https_port) + "/hook/silent",
+        std::nullopt);
+    const std::string fast = terminal_job(receivers_->https("/hook/ok"), std::nullopt);
+    EXPECT_EQ(wait_final(fast, "webhook").state, "delivered");
+    const Row r = wait_final(silent, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error, "dns_error: silent-dns.test did not answer within 2 s");
+    EXPECT_EQ(r.attempts, 1);
+    EXPECT_EQ(dns->started(), 1);
+    EXPECT_EQ(dns->answered(), 0);  // given up, not waited for
+}
+
+TEST_F(NotifierTest, StopDoesNotWaitForALookupThatDoesNotAnswer) {
+    auto dns = test_support::HeldLookup::create({"silent-dns.test"});
+    auto s = settings();
+    s.options.webhook_timeout = 30;
+    s.host_lookup = dns->lookup();
+    const std::string id = terminal_job(
+        "https://silent-dns.test:" + std::to_string(receivers_->https_port) + "/hook/silent",
+        std::nullopt);
+    {
+        RunningNotifier n(s);
+        const auto until = std::chrono::steady_clock::now() + 10s;
+        while (dns->started() == 0 && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(10ms);
+        }
+        ASSERT_EQ(dns->started(), 1);
+        n.stop();
+    }
+    EXPECT_EQ(dns->answered(), 0);  // the stop did not wait for the lookup
+    // Nothing was sent: the row is handed back for the next notifier.
+    const Row r = row(id, "webhook");
+    EXPECT_EQ(r.state, "pending");
+    EXPECT_EQ(r.attempts, 0);
+    dns->release();
 }
 
 TEST_F(NotifierTest, RedirectsAreNotFollowed) {
