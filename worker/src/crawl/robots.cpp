@@ -1,7 +1,10 @@
 #include "crawl/robots.h"
 
+#include <string.h>  // memmem (GNU)
+
 #include <algorithm>
 #include <cctype>
+#include <string_view>
 
 #include "crawl/url.h"
 
@@ -96,30 +99,40 @@ RobotsRules RobotsRules::parse(const std::string& raw, const std::string& produc
 }
 
 bool robots_pattern_matches(const std::string& pattern, const std::string& path) {
-    std::string pat = pattern;
+    std::string_view pat = pattern;
     const bool anchored = !pat.empty() && pat.back() == '$';
-    if (anchored) pat.pop_back();
-    // Iterative wildcard match with one backtrack point (the last `*`): linear
-    // enough for robots patterns, no recursion to exhaust the stack.
-    std::size_t p = 0, s = 0, star = std::string::npos, star_s = 0;
-    while (s < path.size()) {
-        if (p == pat.size()) {
-            if (!anchored) return true;  // a prefix match is enough
-        } else if (pat[p] == '*') {
-            star = p++;
-            star_s = s;
-            continue;
-        } else if (pat[p] == path[s]) {
-            ++p;
-            ++s;
-            continue;
+    if (anchored) pat.remove_suffix(1);
+    const std::string_view text = path;
+    // The pieces between `*`s, each matched at its leftmost place after the
+    // one before (that choice never loses a match). glibc's memmem (two-way
+    // algorithm) finds each piece in time linear in path and piece, without
+    // building tables: hostile rules ("/*aaaa…ab") cost O(path + pattern) per
+    // rule, not O(path x pattern) as a backtracking matcher does.
+    std::size_t at = 0;  // where the text still to match starts
+    std::size_t piece_start = 0;
+    for (bool first = true;; first = false) {
+        const std::size_t star = pat.find('*', piece_start);
+        const bool last = star == std::string_view::npos;
+        const std::string_view piece =
+            pat.substr(piece_start, last ? std::string_view::npos : star - piece_start);
+        if (first) {
+            if (text.substr(0, piece.size()) != piece) return false;
+            at = piece.size();
+            if (last) return !anchored || at == text.size();
+        } else if (last && anchored) {
+            // The final piece ends the path.
+            return text.size() - at >= piece.size() &&
+                   text.substr(text.size() - piece.size()) == piece;
+        } else if (!piece.empty()) {
+            const void* found =
+                memmem(text.data() + at, text.size() - at, piece.data(), piece.size());
+            if (found == nullptr) return false;
+            at = static_cast<std::size_t>(static_cast<const char*>(found) - text.data()) +
+                 piece.size();
         }
-        if (star == std::string::npos) return false;
-        p = star + 1;
-        s = ++star_s;
+        if (last) return true;  // not anchored: a prefix match is enough
+        piece_start = star + 1;
     }
-    while (p < pat.size() && pat[p] == '*') ++p;
-    return p == pat.size();
 }
 
 bool RobotsRules::allowed(const std::string& path_query) const {

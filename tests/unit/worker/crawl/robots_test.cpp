@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <vector>
+
 namespace enconvert::crawl {
 namespace {
 
@@ -100,4 +105,65 @@ TEST(CrawlRobots, AllowAllAndDisallowAll) {
 }
 
 }  // namespace
+}  // namespace enconvert::crawl
+
+namespace enconvert::crawl {
+namespace {
+
+// The textbook matcher, O(path x pattern): what robots_pattern_matches must
+// agree with.
+bool reference_match(const std::string& pattern, const std::string& path) {
+    std::string pat = pattern;
+    const bool anchored = !pat.empty() && pat.back() == '$';
+    if (anchored) pat.pop_back();
+    // can[j]: pat[0, i) matches path[0, j).
+    std::vector<bool> can(path.size() + 1, false);
+    can[0] = true;
+    for (char c : pat) {
+        std::vector<bool> next(path.size() + 1, false);
+        for (std::size_t j = 0; j <= path.size(); ++j) {
+            if (c == '*') {
+                next[j] = can[j] || (j > 0 && next[j - 1]);
+            } else if (j > 0) {
+                next[j] = can[j - 1] && path[j - 1] == c;
+            }
+        }
+        can = std::move(next);
+    }
+    if (anchored) return can[path.size()];
+    return std::find(can.begin(), can.end(), true) != can.end();
+}
+
+}  // namespace
+
+TEST(CrawlRobots, PatternMatchingAgreesWithTheTextbookMatcher) {
+    std::mt19937 rng(12345);
+    auto pick = [&](const char* alphabet, std::size_t max_len) {
+        std::string s;
+        const std::size_t len = rng() % (max_len + 1);
+        const std::size_t n = std::strlen(alphabet);
+        for (std::size_t i = 0; i < len; ++i) s += alphabet[rng() % n];
+        return s;
+    };
+    for (int i = 0; i < 20000; ++i) {
+        std::string pattern = "/" + pick("ab/**", 7);
+        if (rng() % 3 == 0) pattern += '$';
+        const std::string path = "/" + pick("ab/", 9);
+        ASSERT_EQ(robots_pattern_matches(pattern, path), reference_match(pattern, path))
+            << pattern << " against " << path;
+    }
+}
+
+// Rules written to make a backtracking matcher work path x pattern per rule
+// (about 0.5 s per URL before): answered right, in time linear in the path.
+TEST(CrawlRobots, HostileWildcardRulesAreMatchedRight) {
+    std::string body = "user-agent: *\n";
+    for (int i = 0; i < 200; ++i) body += "disallow: /*" + std::string(1000 + i, 'a') + "b\n";
+    body += "disallow: /*" + std::string(1500, 'a') + "$\n";
+    const auto r = RobotsRules::parse(body);
+    EXPECT_TRUE(r.allowed("/" + std::string(1400, 'a')));
+    EXPECT_FALSE(r.allowed("/x" + std::string(1600, 'a')));
+    EXPECT_FALSE(r.allowed("/" + std::string(1100, 'a') + "b"));
+}
+
 }  // namespace enconvert::crawl
