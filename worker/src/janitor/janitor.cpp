@@ -37,15 +37,20 @@ int Janitor::expire_batch() {
     return static_cast<int>(ids.size());
 }
 
-int Janitor::sweep() {
+int Janitor::sweep(const std::atomic<bool>* stop) {
+    // A stop is honoured between batches: a backlog of expired jobs (retention
+    // shortened, a janitor off for weeks) must not hold a worker's shutdown
+    // for the minutes its files take to delete. The next pass goes on.
+    const auto stopping = [stop] { return stop != nullptr && stop->load(); };
     int total = 0;
     for (;;) {
         const int n = expire_batch();
         total += n;
+        if (stopping()) return total;
         if (n < options_.batch_size) break;
     }
-    while (db::forget_expired_jobs(session_->conn(), options_.tombstone_retention,
-                                   options_.batch_size) == options_.batch_size) {
+    while (!stopping() && db::forget_expired_jobs(session_->conn(), options_.tombstone_retention,
+                                                  options_.batch_size) == options_.batch_size) {
     }
     return total;
 }
@@ -59,7 +64,7 @@ void Janitor::run(const std::atomic<bool>& stop) {
             session_.ensure();
             if (session_) {
                 try {
-                    sweep();
+                    sweep(&stop);
                 } catch (const pqxx::broken_connection&) {
                     session_.drop("while expiring jobs");
                 } catch (const pqxx::sql_error& e) {

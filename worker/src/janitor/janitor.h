@@ -31,9 +31,10 @@ class Janitor {
 
     Janitor(JanitorOptions options, RemoveFile remove_file);
 
-    // One pass: batches until nothing is left to expire. Returns the
-    // number of jobs expired. Throws pqxx errors (run() handles them).
-    int sweep();
+    // One pass: batches until nothing is left to expire, or `stop` is set
+    // (checked after each batch). Returns the number of jobs expired.
+    // Throws pqxx errors (run() handles them).
+    int sweep(const std::atomic<bool>* stop = nullptr);
 
     // Sweeps every interval until `stop` is set.
     void run(const std::atomic<bool>& stop);

@@ -121,6 +121,23 @@ TEST_F(JanitorTest, ExpiresOldJobsFilesFirstAndLeavesATombstoneThatAnswers410) {
     EXPECT_EQ(j.sweep(), 0);  // idempotent
 }
 
+TEST_F(JanitorTest, AStopEndsTheSweepAfterTheBatchInHandAndTheNextPassGoesOn) {
+    for (int i = 0; i < 7; ++i) finished_job(1, "25 hours");
+    std::atomic<bool> stop{false};
+    int removed = 0;
+    // The worker is told to stop while the first batch's files are deleted.
+    janitor::Janitor j(options(), [&](const std::string&) {
+        ++removed;
+        stop = true;
+    });
+    EXPECT_EQ(j.sweep(&stop), 2);  // that batch is finished, no other begun
+    EXPECT_EQ(removed, 2);
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE expired_at IS NULL"), 5);
+    stop = false;
+    janitor::Janitor next(options(), [](const std::string&) {});
+    EXPECT_EQ(next.sweep(&stop), 5);
+}
+
 TEST_F(JanitorTest, AFileThatCannotBeDeletedKeepsItsJobForTheNextPass) {
     const std::string id = finished_job(1, "2 days");
     janitor::Janitor failing(options(), [](const std::string&) {
