@@ -39,7 +39,7 @@ po::options_description describe(WorkerConfig& c) {
          "wait before rendering again a result that found the storage full")  //
         ("storage_full_give_up_seconds",
          po::value(&c.storage_full_give_up_seconds)->default_value(24 * 3600),
-         "age of a job past which a full storage fails its task; 0: never")  //
+         "time a task waits for room in a full storage before it fails; 0: for ever")  //
         ("account_max_in_flight", po::value(&c.account_max_in_flight)->default_value(0),
          "tasks of one account in flight on all workers; 0: no limit")  //
         ("queue_max_tasks", po::value(&c.queue_max_tasks)->default_value(100000),

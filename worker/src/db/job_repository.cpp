@@ -160,7 +160,9 @@ FinishResult requeue_task(pqxx::connection& conn, const std::string& owner, cons
         "UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
         "error_code = $3, error = $4, run_alone = run_alone OR $5, "
         "attempts = CASE WHEN $6 THEN attempts ELSE greatest(attempts - 1, 0) END, "
-        "not_before = CASE WHEN $7 > 0 THEN now() + make_interval(secs => $7) END "
+        "not_before = CASE WHEN $7 > 0 THEN now() + make_interval(secs => $7) END, "
+        "storage_full_since = CASE WHEN $3 = 'storage_full' "
+        "  THEN coalesce(storage_full_since, now()) END "
         "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
         "RETURNING job_id",
         o.task_id, owner, o.error_code, util::valid_utf8(o.error), o.run_alone, o.count_attempt,

@@ -130,9 +130,9 @@ struct ClaimedTask {
     nlohmann::json options = nlohmann::json::object();
     std::string account_public_id;
     int attempts = 0;  // including this claim
-    // Seconds since the job was submitted: bounds how long a full storage
-    // may keep its tasks waiting.
-    double job_age_seconds = 0;
+    // Seconds since the task first met a full storage (0: it has not, or
+    // another outcome came between): bounds how long it waits for room.
+    double storage_full_seconds = 0;
     // An earlier attempt's renderer died under it: run it with no other
     // task on the same renderer (migration 004).
     bool run_alone = false;

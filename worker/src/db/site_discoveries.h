@@ -56,7 +56,6 @@ FinishResult finish_discovery(pqxx::connection& conn, const std::string& owner,
 
 // Gives a claimed discovery back (the worker is stopping): the lease is
 // cleared and the attempt not counted, so another worker takes it at once.
-void release_discovery(pqxx::connection& conn, const std::string& owner,
-                       const std::string& job_id);
+void release_discovery(pqxx::connection& conn, const std::string& owner, const std::string& job_id);
 
 }  // namespace enconvert::db

@@ -58,9 +58,9 @@ constexpr const char* kClaimSql =
     "    lease_expires_at = now() + make_interval(secs => $2), "
     "    attempts = attempts + 1, started_at = now() "
     "  WHERE id IN (SELECT id FROM picked) "
-    "  RETURNING id, job_id, url, attempts, run_alone) "
+    "  RETURNING id, job_id, url, attempts, run_alone, storage_full_since) "
     "SELECT c.id, c.job_id, c.url, j.endpoint, j.options::text, a.public_id, c.attempts, "
-    "c.run_alone, extract(epoch FROM now() - j.created_at)::float8 "
+    "c.run_alone, coalesce(extract(epoch FROM now() - c.storage_full_since), 0)::float8 "
     "FROM claimed c JOIN picked p ON p.id = c.id JOIN jobs j ON j.id = c.job_id "
     "JOIN accounts a ON a.id = j.account_id "
     "ORDER BY p.turn";
@@ -82,7 +82,7 @@ ClaimedTask claimed_task(const pqxx::row& row) {
     c.account_public_id = row[5].as<std::string>();
     c.attempts = row[6].as<int>();
     c.run_alone = row[7].as<bool>();
-    c.job_age_seconds = row[8].as<double>();
+    c.storage_full_seconds = row[8].as<double>();
     return c;
 }
 

@@ -27,13 +27,13 @@ db::TaskOutcome failed(const db::ClaimedTask& task, std::string code, std::strin
 
 db::TaskOutcome storage_full(const db::ClaimedTask& task, const RetryPolicy& policy) {
     if (policy.storage_full_give_up_seconds > 0 &&
-        task.job_age_seconds >= policy.storage_full_give_up_seconds) {
+        task.storage_full_seconds >= policy.storage_full_give_up_seconds) {
         kLog.warning("storage still full: task given up",
                      {{"job_id", task.job_id},
                       {"task_id", task.task_id},
-                      {"job_age_seconds", static_cast<std::int64_t>(task.job_age_seconds)}});
+                      {"waited_seconds", static_cast<std::int64_t>(task.storage_full_seconds)}});
         return failed(task, "storage_full",
-                      "The storage had no room for the rendered file, and the job waited for "
+                      "The storage had no room for the rendered file, and the page waited for "
                       "room as long as it may (" +
                           std::to_string(policy.storage_full_give_up_seconds) + " s).");
     }

@@ -18,9 +18,9 @@ struct RetryPolicy {
     // A result that could not be stored for lack of space is tried again
     // after this long, without using up an attempt.
     int storage_full_retry_seconds = 30;
-    // ... until the job is this old (0: no bound): then the task fails with
-    // storage_full, instead of a file larger than the room ever made being
-    // rendered again forever.
+    // ... until the task has waited this long since it first met the full
+    // storage (0: no bound): then it fails with storage_full, instead of a
+    // file larger than the room ever made being rendered again forever.
     int storage_full_give_up_seconds = 24 * 3600;
 };
 

@@ -531,6 +531,54 @@ TEST_F(JobRepositoryTest, StorageFullRetryWaitsAndKeepsTheAttempt) {
     EXPECT_FALSE(again[0].run_alone);
 }
 
+// storage_full_give_up_seconds counts from the task's first full-storage
+// hit: a job that waited a day in a backlog is not failed by a disk that
+// has been full for a minute.
+TEST_F(JobRepositoryTest, TheWaitForRoomIsCountedFromTheFirstFullStorageHit) {
+    db::insert_job(*conn_, job({"https://1"}, acme_));
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("UPDATE jobs SET created_at = now() - interval '2 days'");
+        tx.commit();
+    }
+    auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_EQ(claimed[0].storage_full_seconds, 0);  // the job's age does not count
+
+    db::TaskOutcome full;
+    full.task_id = claimed[0].task_id;
+    full.retry = true;
+    full.count_attempt = false;
+    full.error_code = "storage_full";
+    full.error = "The storage is full.";
+    const auto claim_again = [&] {
+        auto again = db::claim_tasks(*conn_, "w", 300, 10);
+        EXPECT_EQ(again.size(), 1u);
+        return again.empty() ? db::ClaimedTask{} : again[0];
+    };
+    ASSERT_TRUE(db::finish_task(*conn_, "w", full).applied);
+    EXPECT_LT(claim_again().storage_full_seconds, 60);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("UPDATE tasks SET storage_full_since = now() - interval '3 hours'");
+        tx.commit();
+    }
+    // A second hit keeps the first one's time.
+    ASSERT_TRUE(db::finish_task(*conn_, "w", full).applied);
+    const double waited = claim_again().storage_full_seconds;
+    EXPECT_GE(waited, 3 * 3600);
+    EXPECT_LT(waited, 3 * 3600 + 60);
+
+    // Any other outcome in between starts the count anew.
+    db::TaskOutcome crashed;
+    crashed.task_id = full.task_id;
+    crashed.retry = true;
+    crashed.error_code = "renderer_crashed";
+    crashed.error = "The renderer died.";
+    ASSERT_TRUE(db::finish_task(*conn_, "w", crashed).applied);
+    EXPECT_EQ(claim_again().storage_full_seconds, 0);
+}
+
 TEST_F(JobRepositoryTest, RenewLeasesKeepsOnlyTheOwnersLiveTasks) {
     db::insert_job(*conn_, job({"https://1", "https://2", "https://3"}, acme_));
     const auto mine = db::claim_tasks(*conn_, "w", 5, 2);

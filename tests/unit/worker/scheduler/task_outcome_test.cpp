@@ -196,15 +196,15 @@ TEST_F(TaskOutcomeTest, RendererFindingStorageFullWaitsForRoom) {
     EXPECT_EQ(o.error_code, "storage_full");
 }
 
-TEST_F(TaskOutcomeTest, AFullStorageFailsTheTaskOnceItsJobIsOldEnough) {
+TEST_F(TaskOutcomeTest, AFullStorageFailsTheTaskOnceItHasWaitedLongEnough) {
     render::RenderResult r;
     r.error_code = "storage_full";
     auto t = task();
-    t.job_age_seconds = 99.5;
+    t.storage_full_seconds = 99.5;
     auto o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf",
                                      std::chrono::system_clock::now(), {3, 7, 100});
     EXPECT_TRUE(o.retry);
-    t.job_age_seconds = 100;
+    t.storage_full_seconds = 100;
     o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf",
                                 std::chrono::system_clock::now(), {3, 7, 100});
     EXPECT_FALSE(o.retry);
@@ -212,7 +212,7 @@ TEST_F(TaskOutcomeTest, AFullStorageFailsTheTaskOnceItsJobIsOldEnough) {
     EXPECT_EQ(o.error_code, "storage_full");
     EXPECT_NE(o.error.find("(100 s)"), std::string::npos) << o.error;
     // 0: no bound.
-    t.job_age_seconds = 1e9;
+    t.storage_full_seconds = 1e9;
     o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf",
                                 std::chrono::system_clock::now(), {3, 7, 0});
     EXPECT_TRUE(o.retry);
