@@ -189,6 +189,7 @@ bool Discovery::sitemap_crawl(CrawlResult& r) {
     offer(origin_ + "/", "/sitemap.xml", 0);
 
     bool found = false;
+    bool file_cut = false;  // a sitemap read only in part: it lists more than we saw
     std::set<std::string> listed;
     std::size_t read = 0;
     auto same_site = [this](const std::string& next) {
@@ -207,6 +208,9 @@ bool Discovery::sitemap_crawl(CrawlResult& r) {
         const SitemapDocument doc = parse_sitemap(*xml);
         if (!doc.valid) continue;
         found = true;
+        // Over the fetch's size cap (parsed in part) or the protocol's entry
+        // limit: pages may be missing from the answer.
+        if (f.body_truncated || doc.entries_cut) file_cut = true;
         for (const auto& loc : doc.locations) {
             // Every location costs the patterns' searches (bounded each,
             // url_pattern.h), and a sitemap lists up to 50,000 of them.
@@ -222,7 +226,7 @@ bool Discovery::sitemap_crawl(CrawlResult& r) {
         }
     }
     r.total_discovered = listed.size();
-    r.truncated = listed.size() > r.urls.size() || halt_ != Halt::none ||
+    r.truncated = listed.size() > r.urls.size() || halt_ != Halt::none || file_cut ||
                   (!files.empty() && read >= kMaxSitemapFiles);
     return found;
 }

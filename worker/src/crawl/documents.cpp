@@ -152,8 +152,11 @@ SitemapDocument parse_sitemap(const std::string& xml) {
     }
     out.valid = true;
     for (const xmlNode* e = root->children; e != nullptr; e = e->next) {
-        if (out.locations.size() >= kMaxSitemapEntries) break;
         if (!named(e, entry)) continue;
+        if (out.locations.size() >= kMaxSitemapEntries) {
+            out.entries_cut = true;
+            break;
+        }
         for (const xmlNode* c = e->children; c != nullptr; c = c->next) {
             if (!named(c, "loc")) continue;
             std::string loc = loc_text(c);

@@ -30,6 +30,7 @@ struct SitemapDocument {
     bool valid = false;                  // an urlset or a sitemapindex
     bool is_index = false;               // sitemapindex: `locations` are sitemaps
     std::vector<std::string> locations;  // <loc> texts, trimmed, in document order
+    bool entries_cut = false;            // entries past kMaxSitemapEntries were left
 };
 
 // Parses a sitemap (already gunzipped). Elements are matched by local name so

@@ -70,6 +70,12 @@ TEST(CrawlSitemap, ReadsAtMostTheProtocolsNumberOfEntries) {
     xml += "</urlset>";
     const auto doc = parse_sitemap(xml);
     EXPECT_EQ(doc.locations.size(), kMaxSitemapEntries);
+    EXPECT_TRUE(doc.entries_cut);  // the answer is then marked truncated
+    xml = "<urlset>";
+    for (std::size_t i = 0; i < kMaxSitemapEntries; ++i)
+        xml += "<url><loc>/p" + std::to_string(i) + "</loc></url>";
+    xml += "<!-- the end --></urlset>";
+    EXPECT_FALSE(parse_sitemap(xml).entries_cut);  // exactly the limit: nothing left
 }
 
 TEST(CrawlSitemap, GunzipsByMagicBytes) {
