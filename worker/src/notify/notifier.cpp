@@ -341,13 +341,16 @@ int Notifier::wait_timeout_ms() const {
     curl_multi_timeout(multi_.get(), &curl_ms);
     long ms = kMaxWaitMs;
     if (curl_ms >= 0) ms = std::min(ms, curl_ms);
-    if (session_) {
+    // With every slot taken nothing can be claimed, whatever is due: wait
+    // for a delivery to end (curl wakes the poll) instead of spinning on a
+    // claim time that has passed.
+    const bool room = static_cast<int>(rows_.size()) < settings_.options.max_concurrent;
+    if (session_ && room) {
         const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
                                next_claim_ - std::chrono::steady_clock::now())
                                .count();
         ms = std::clamp<long>(until, 0, ms);
-        if (want_claim_ && static_cast<int>(rows_.size()) < settings_.options.max_concurrent)
-            ms = 0;
+        if (want_claim_) ms = 0;
     }
     return static_cast<int>(ms);
 }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ctime>
 #include <set>
 #include <thread>
 
@@ -220,6 +221,30 @@ TEST_F(NotifierTest, SilentReceiverTimesOutWithoutHoldingUpOthers) {
     EXPECT_EQ(s.attempts, 1);
     EXPECT_FALSE(s.response_code);
     EXPECT_EQ(s.error, "timeout: no complete answer within 5 s");
+}
+
+// Every slot taken by a receiver that does not answer, with work due: the
+// loop waited 0 ms for a claim it could not make, and spun a core until a
+// slot freed (any tenant can hold the slots with silent callback URLs).
+TEST_F(NotifierTest, AFullNotifierWaitsForASlotWithoutSpinning) {
+    auto s = settings();
+    s.options.max_concurrent = 1;
+    s.options.webhook_timeout = 3;
+    s.poll_interval = 100ms;
+    RunningNotifier n(s);
+    const std::string slow = terminal_job(receivers_->https("/hook/hang"), std::nullopt);
+    const std::string waiting = terminal_job(receivers_->https("/hook/ok"), std::nullopt);
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (row(slow, "webhook").state != "sending" && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(10ms);
+    }
+    const std::clock_t cpu_before = std::clock();
+    const Row r = wait_final(slow, "webhook");
+    const double cpu_seconds = static_cast<double>(std::clock() - cpu_before) / CLOCKS_PER_SEC;
+    EXPECT_EQ(r.error, "timeout: no complete answer within 3 s");
+    // The slot was held for about 3 s; a spinning loop burns about as much.
+    EXPECT_LT(cpu_seconds, 0.5);
+    EXPECT_EQ(wait_final(waiting, "webhook").state, "delivered");
 }
 
 TEST_F(NotifierTest, UntrustedCertificateIsATlsFailure) {
