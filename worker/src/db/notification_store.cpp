@@ -24,7 +24,13 @@ std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
         "FROM claimed c JOIN jobs j ON j.id = c.job_id JOIN accounts a ON a.id = j.account_id "
         "ORDER BY c.id",
         owner, lease_seconds, limit);
-    tx.commit();
+    try {
+        tx.commit();
+    } catch (const pqxx::in_doubt_error& e) {
+        std::vector<std::int64_t> ids;
+        for (const auto& row : r) ids.push_back(row[0].as<std::int64_t>());
+        throw ClaimInDoubt(e, std::move(ids));
+    }
     std::vector<ClaimedNotification> out;
     for (const auto& row : r) {
         ClaimedNotification n;

@@ -22,8 +22,20 @@ struct ClaimedNotification {
     std::optional<std::string> webhook_secret;  // the account's signing secret
 };
 
+// The COMMIT of a claim was cut off (the connection was lost during it):
+// whether `ids` are now ours is unknown. Nothing of them was sent, so the
+// caller releases them once connected again (release_claim, which changes
+// nothing if the claim did not commit); left to their leases, they would be
+// settled as interrupted, i.e. failed without ever being sent.
+struct ClaimInDoubt : pqxx::in_doubt_error {
+    ClaimInDoubt(const pqxx::in_doubt_error& cause, std::vector<std::int64_t> claimed)
+        : pqxx::in_doubt_error(cause.what()), ids(std::move(claimed)) {}
+    std::vector<std::int64_t> ids;
+};
+
 // Claims up to `limit` pending rows that are due, FOR UPDATE SKIP LOCKED, and
 // marks them sending with a lease of `lease_seconds` owned by `owner`.
+// Throws ClaimInDoubt when its COMMIT was cut off.
 std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
                                                      const std::string& owner, int lease_seconds,
                                                      int limit);

@@ -58,6 +58,10 @@ bool Notifier::release_claimed() {
         try {
             if (db::release_claim(session_->conn(), settings_.worker_id, id))
                 kLog.info("notification released unsent", {{"notification_id", id}});
+        } catch (const pqxx::in_doubt_error&) {
+            // Released or not, releasing again is harmless: kept for then.
+            session_.drop("while releasing unsent notifications");
+            return false;
         } catch (const pqxx::broken_connection&) {
             session_.drop("while releasing unsent notifications");
             return false;
@@ -92,6 +96,10 @@ void Notifier::claim_and_start() {
         }
         claimed =
             db::claim_notifications(session_->conn(), settings_.worker_id, lease_seconds_, limit);
+    } catch (const db::ClaimInDoubt& e) {
+        unsent_claims_.insert(unsent_claims_.end(), e.ids.begin(), e.ids.end());
+        session_.drop("while committing a claim");
+        return;
     } catch (const pqxx::broken_connection&) {
         session_.drop("while claiming");
         return;

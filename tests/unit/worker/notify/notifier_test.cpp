@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../../support/held_lookup.h"
+#include "../db/commit_cutter.h"
 #include "../db/outbox_fixture.h"
 #include "db/key_repository.h"
 #include "notify/webhook_signature.h"
@@ -543,6 +544,23 @@ TEST_F(NotifierTest, AnOutcomeWhoseCommitWasCutOffIsRecordedOnceConnected) {
     EXPECT_EQ(receivers_->webhooks("/hook/in-doubt").size(), 1u);
     pqxx::nontransaction tx(*conn_);
     EXPECT_EQ(tx.exec("SELECT last_value FROM cut_commit")[0][0].as<int>(), 2);
+}
+
+// The connection is lost while the server commits a claim: the rows are
+// the notifier's, but it never learnt which. They were left `sending` until
+// their lease ran out and were then settled as interrupted, i.e. failed
+// without ever being sent.
+TEST_F(NotifierTest, RowsOfAClaimWhoseCommitWasCutOffAreHandedBackAndDelivered) {
+    const std::string id = terminal_job(receivers_->https("/hook/claim-in-doubt"), std::nullopt);
+    test_support::CommitCutter cutter(url(), "SET state = 'sending'");
+    auto s = settings();
+    s.database_url = cutter.url();
+    RunningNotifier n(s);
+    const Row r = wait_final(id, "webhook", 15s);
+    EXPECT_TRUE(cutter.cut());
+    EXPECT_EQ(r.state, "delivered") << r.error.value_or("");
+    EXPECT_EQ(r.attempts, 1);
+    EXPECT_EQ(receivers_->webhooks("/hook/claim-in-doubt").size(), 1u);
 }
 
 // A relay URL with credentials: the password is never sent over plain text.
