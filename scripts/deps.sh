@@ -11,7 +11,7 @@ packages=(
     nginx-light nginx-dev libzmq3-dev libmsgpack-dev libjansson-dev libssl-dev
     libidn2-dev
     # worker libraries
-    cppzmq-dev nlohmann-json3-dev libpqxx-dev libcurl4-openssl-dev
+    cppzmq-dev nlohmann-json3-dev libpqxx-dev libpq-dev libcurl4-openssl-dev
     libboost-dev libboost-program-options-dev libwebkit2gtk-4.1-dev
     libgtest-dev libgmime-3.0-dev libxml2-dev zlib1g-dev
     libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libpng-dev libsystemd-dev

@@ -5,6 +5,7 @@
 #include "admin/command_errors.h"
 #include "auth/api_keys.h"
 #include "config/worker_config.h"
+#include "db/connection_defaults.h"
 #include "db/key_repository.h"
 
 namespace enconvert::admin {
@@ -66,7 +67,7 @@ int run_key_command(const std::vector<std::string>& args_in, std::ostream& out, 
     const std::string id_text = take_option(args, "--id");
     return run_guarded(err, [&] {
         const auto cfg = config::parse_worker_config(args, config::ConfigPurpose::admin, "");
-        pqxx::connection conn(cfg.database_url);
+        pqxx::connection conn(db::with_connection_defaults(cfg.database_url));
         if (sub == "create") {
             if (account.empty() || account.size() > 200) {
                 err << "key create needs --account NAME (1..200 characters)\n";

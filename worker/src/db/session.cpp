@@ -1,5 +1,7 @@
 #include "db/session.h"
 
+#include "db/connection_defaults.h"
+
 namespace enconvert::db {
 
 class Session::Receiver : public pqxx::notification_receiver {
@@ -34,7 +36,7 @@ void never_reconnect_silently(pqxx::connection& conn) {
 }  // namespace
 
 Session::Session(const std::string& url, const std::vector<std::string>& channels)
-    : conn_(std::make_unique<pqxx::connection>(url)) {
+    : conn_(std::make_unique<pqxx::connection>(with_connection_defaults(url))) {
     never_reconnect_silently(*conn_);
     // The worker's named statements (db/prepared.h) look rows up by key or
     // by literal states, so one generic plan serves every value. PostgreSQL

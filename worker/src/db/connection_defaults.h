@@ -1,0 +1,20 @@
+// How long the worker waits on a database that stopped answering. libpq's
+// own defaults wait without end for a connection to open and rely on the
+// kernel to notice a peer that vanished (2 h of keepalive idle, ~15 min of
+// retransmissions): a database host that is cut off (a firewall dropping
+// packets, a failover that left the old address dark) froze each
+// component's loop for that long. The operator's database_url keeps the
+// last word: a parameter it sets is left as it is.
+#pragma once
+
+#include <string>
+
+namespace enconvert::db {
+
+// `url` (key=value or postgresql:// form) as key=value, with
+// connect_timeout=10, keepalives_idle=30, keepalives_interval=10,
+// keepalives_count=3 and tcp_user_timeout=30000 (ms) where it sets none.
+// A URL libpq cannot parse is returned unchanged (connecting reports it).
+std::string with_connection_defaults(const std::string& url);
+
+}  // namespace enconvert::db
