@@ -178,8 +178,17 @@ void Notifier::start_webhook(const db::ClaimedNotification& row) {
     if (settings_.options.webhook_signing && row.webhook_secret && !row.webhook_secret->empty()) {
         // The id names this notification, not the attempt: receivers use it
         // to drop duplicates of a retried delivery.
-        p.request.extra_headers = standard_webhook_headers(*row.webhook_secret, "msg_" + row.job_id,
-                                                           unix_now(), p.request.body);
+        try {
+            p.request.extra_headers = standard_webhook_headers(
+                *row.webhook_secret, "msg_" + row.job_id, unix_now(), p.request.body);
+        } catch (const std::invalid_argument&) {
+            // The operator's value (set by SQL): say what to mend, not
+            // "internal_error". Sent unsigned it would fail the receiver's check.
+            finish(row, failure("invalid_secret: the account's webhook_secret is not "
+                                "whsec_ followed by base64",
+                                true));
+            return;
+        }
     }
     // getaddrinfo blocks: run it beside the loop and wake the loop when done.
     CURLM* multi = multi_.get();

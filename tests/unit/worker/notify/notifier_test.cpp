@@ -413,6 +413,25 @@ TEST_F(NotifierTest, SigningAddsStandardWebhooksHeaders) {
     EXPECT_EQ(h["webhook-signature"], expect[2].second);
 }
 
+TEST_F(NotifierTest, AMalformedSigningSecretSaysSoAndSendsNothing) {
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE accounts SET webhook_secret = $1 WHERE id = $2",
+                       std::string("whsec_not base64!"), key_.account_id);
+        tx.commit();
+    }
+    auto s = settings();
+    s.options.webhook_signing = true;
+    RunningNotifier n(s);
+    const std::string id = terminal_job(receivers_->https("/hook/bad-secret"), std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error,
+              "invalid_secret: the account's webhook_secret is not whsec_ followed by "
+              "base64");
+    EXPECT_TRUE(receivers_->webhooks("/hook/bad-secret").empty());
+}
+
 TEST_F(NotifierTest, StopLetsDeliveriesInFlightFinishWithinTheGrace) {
     auto s = settings();
     s.options.shutdown_grace = 20;  // far more than the receiver's 2 s
