@@ -9,21 +9,45 @@ namespace enconvert::db {
 
 std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
                                                      const std::string& owner, int lease_seconds,
-                                                     int limit) {
+                                                     int limit, const AccountShare& share) {
+    std::string held_ids = "{", held_counts = "{";
+    for (const auto& [account, n] : share.held) {
+        const char* sep = held_ids.size() > 1 ? "," : "";
+        held_ids += sep + std::to_string(account);
+        held_counts += sep + std::to_string(n);
+    }
+    held_ids += "}";
+    held_counts += "}";
     pqxx::work tx(conn);
+    // The oldest due rows of accounts below their share, at most as many of
+    // each account as its share has room for. The candidates are read
+    // without locks (a window function cannot take them), so the locking
+    // step checks the state again. Looking at 4 x limit candidates bounds
+    // the work; an account that fills them and reaches its share is
+    // skipped by the next claim, which then reaches the others.
     const pqxx::result r = tx.exec_params(
-        "WITH claimed AS ("
+        "WITH held AS (SELECT * FROM unnest($4::bigint[], $5::int[]) AS h(account_id, n)), "
+        "cand AS ("
+        "  SELECT n.id, n.next_attempt_at, j.account_id, $6 - coalesce(h.n, 0) AS room "
+        "  FROM notifications n JOIN jobs j ON j.id = n.job_id "
+        "  LEFT JOIN held h ON h.account_id = j.account_id "
+        "  WHERE n.state = 'pending' AND n.next_attempt_at <= now() AND coalesce(h.n, 0) < $6 "
+        "  ORDER BY n.next_attempt_at, n.id LIMIT $3 * 4), "
+        "ranked AS ("
+        "  SELECT id, next_attempt_at, room, row_number() OVER "
+        "    (PARTITION BY account_id ORDER BY next_attempt_at, id) AS rn FROM cand), "
+        "claimed AS ("
         "  UPDATE notifications SET state = 'sending', claimed_by = $1, "
         "    lease_expires_at = now() + make_interval(secs => $2), "
         "    attempts = attempts + 1, updated_at = now() "
-        "  WHERE id IN (SELECT n.id FROM notifications n "
-        "    WHERE n.state = 'pending' AND n.next_attempt_at <= now() "
-        "    ORDER BY n.next_attempt_at, n.id FOR UPDATE SKIP LOCKED LIMIT $3) "
+        "  WHERE id IN (SELECT n.id FROM notifications n JOIN ranked r ON r.id = n.id "
+        "    WHERE r.rn <= r.room AND n.state = 'pending' AND n.next_attempt_at <= now() "
+        "    ORDER BY r.next_attempt_at, r.id LIMIT $3 FOR UPDATE OF n SKIP LOCKED) "
         "  RETURNING id, job_id, type, target, attempts) "
         "SELECT c.id, c.job_id, c.type, c.target, c.attempts, j.account_id, a.webhook_secret "
         "FROM claimed c JOIN jobs j ON j.id = c.job_id JOIN accounts a ON a.id = j.account_id "
         "ORDER BY c.id",
-        owner, lease_seconds, limit);
+        owner, lease_seconds, limit, held_ids, held_counts, share.max_per_account);
     try {
         tx.commit();
     } catch (const pqxx::in_doubt_error& e) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -33,12 +34,21 @@ struct ClaimInDoubt : pqxx::in_doubt_error {
     std::vector<std::int64_t> ids;
 };
 
-// Claims up to `limit` pending rows that are due, FOR UPDATE SKIP LOCKED, and
-// marks them sending with a lease of `lease_seconds` owned by `owner`.
+// How many deliveries one account may have in flight on a notifier, and
+// how many each account has now: one tenant's silent receivers must not
+// take every slot.
+struct AccountShare {
+    int max_per_account = 1 << 30;
+    std::map<std::int64_t, int> held;  // account id -> rows in flight
+};
+
+// Claims up to `limit` pending rows that are due, oldest first, FOR UPDATE
+// SKIP LOCKED, at most as many of an account as `share` leaves it room for,
+// and marks them sending with a lease of `lease_seconds` owned by `owner`.
 // Throws ClaimInDoubt when its COMMIT was cut off.
 std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
                                                      const std::string& owner, int lease_seconds,
-                                                     int limit);
+                                                     int limit, const AccountShare& share = {});
 
 struct DeliveryRecord {
     std::int64_t id = 0;

@@ -86,6 +86,9 @@ void Notifier::claim_and_start() {
     const int in_flight = static_cast<int>(rows_.size());
     const int limit = settings_.options.max_concurrent - in_flight;
     if (limit <= 0) return;
+    db::AccountShare share;
+    share.max_per_account = settings_.options.effective_account_max_concurrent();
+    for (const auto& [id, row] : rows_) ++share.held[row.account_id];
     std::vector<db::ClaimedNotification> claimed;
     try {
         const int settled = db::settle_interrupted(
@@ -94,8 +97,8 @@ void Notifier::claim_and_start() {
             kLog.warning("notifications interrupted by a worker restart settled",
                          {{"count", settled}});
         }
-        claimed =
-            db::claim_notifications(session_->conn(), settings_.worker_id, lease_seconds_, limit);
+        claimed = db::claim_notifications(session_->conn(), settings_.worker_id, lease_seconds_,
+                                          limit, share);
     } catch (const db::ClaimInDoubt& e) {
         unsent_claims_.insert(unsent_claims_.end(), e.ids.begin(), e.ids.end());
         session_.drop("while committing a claim");
@@ -109,7 +112,14 @@ void Notifier::claim_and_start() {
         want_claim_ = false;
         return;
     }
-    want_claim_ = static_cast<int>(claimed.size()) == limit;
+    // Claim again at once when this claim was full, or when an account
+    // reached its share with it: the candidates it looked at may all have
+    // been that account's, and the next claim skips it for the others.
+    bool share_reached = false;
+    for (const auto& row : claimed) {
+        if (++share.held[row.account_id] >= share.max_per_account) share_reached = true;
+    }
+    want_claim_ = static_cast<int>(claimed.size()) == limit || share_reached;
     for (std::size_t i = 0; i < claimed.size(); ++i) {
         const auto& row = claimed[i];
         rows_.emplace(row.id, row);

@@ -32,15 +32,22 @@ int NotifierOptions::effective_lease_seconds() const {
     return lease_seconds != 0 ? lease_seconds : std::max(webhook_timeout, smtp_timeout) + 120;
 }
 
+int NotifierOptions::effective_account_max_concurrent() const {
+    if (account_max_concurrent == 0) return std::max(1, max_concurrent / 2);
+    return std::min(account_max_concurrent, max_concurrent);
+}
+
 void add_notifier_options(po::options_description& d) {
-    d.add_options()                                                                              //
-        ("mail_from", po::value<std::string>(), "sender address of notification email")          //
-        ("webhook_timeout", po::value<int>(), "seconds a webhook receiver has to answer")        //
-        ("smtp_timeout", po::value<int>(), "seconds for one SMTP delivery")                      //
-        ("webhook_signing", po::value<bool>(), "sign webhooks (Standard Webhooks)")              //
-        ("webhook_retries", po::value<int>(), "webhook retries after a failure")                 //
-        ("email_retries", po::value<int>(), "email retries after a transient failure")           //
-        ("notify_max_concurrent", po::value<int>(), "notifications in flight per worker")        //
+    d.add_options()                                                                        //
+        ("mail_from", po::value<std::string>(), "sender address of notification email")    //
+        ("webhook_timeout", po::value<int>(), "seconds a webhook receiver has to answer")  //
+        ("smtp_timeout", po::value<int>(), "seconds for one SMTP delivery")                //
+        ("webhook_signing", po::value<bool>(), "sign webhooks (Standard Webhooks)")        //
+        ("webhook_retries", po::value<int>(), "webhook retries after a failure")           //
+        ("email_retries", po::value<int>(), "email retries after a transient failure")     //
+        ("notify_max_concurrent", po::value<int>(), "notifications in flight per worker")  //
+        ("notify_account_max_concurrent", po::value<int>(),
+         "one account's notifications in flight per worker; 0: half of notify_max_concurrent")   //
         ("notify_shutdown_grace", po::value<int>(), "seconds deliveries get to finish on stop")  //
         ("notify_lease_seconds", po::value<int>(), "seconds a claimed notification is held");
 }
@@ -54,6 +61,7 @@ NotifierOptions read_notifier_options(const po::variables_map& vm) {
     o.webhook_retries = get(vm, "webhook_retries", o.webhook_retries);
     o.email_retries = get(vm, "email_retries", o.email_retries);
     o.max_concurrent = get(vm, "notify_max_concurrent", o.max_concurrent);
+    o.account_max_concurrent = get(vm, "notify_account_max_concurrent", o.account_max_concurrent);
     o.shutdown_grace = get(vm, "notify_shutdown_grace", o.shutdown_grace);
     o.lease_seconds = get(vm, "notify_lease_seconds", o.lease_seconds);
     check_range(o.webhook_timeout, 1, 300, "webhook_timeout");
@@ -61,6 +69,7 @@ NotifierOptions read_notifier_options(const po::variables_map& vm) {
     check_range(o.webhook_retries, 0, 20, "webhook_retries");
     check_range(o.email_retries, 0, 20, "email_retries");
     check_range(o.max_concurrent, 1, 10000, "notify_max_concurrent");
+    check_range(o.account_max_concurrent, 0, 10000, "notify_account_max_concurrent");
     // stack.sh waits 10 s for a worker to exit before it kills it.
     check_range(o.shutdown_grace, 0, 60, "notify_shutdown_grace");
     // Shorter than an attempt may take, a live notifier's row would be

@@ -20,6 +20,9 @@ struct NotifierOptions {
     int webhook_retries = 0;                        // extra attempts after a failure
     int email_retries = 0;                          // extra attempts after a transient failure
     int max_concurrent = 64;                        // deliveries in flight per worker
+    // ... of them, one account's at most; 0: half of max_concurrent (at
+    // least 1). A tenant whose receivers do not answer holds no more.
+    int account_max_concurrent = 0;
     // On SIGTERM: seconds in-flight deliveries get to finish before they are
     // abandoned, so a routine restart does not turn them into failures.
     int shutdown_grace = 5;
@@ -29,6 +32,8 @@ struct NotifierOptions {
 
     // The lease actually used: lease_seconds, or the automatic value.
     int effective_lease_seconds() const;
+    // One account's share actually used (never more than max_concurrent).
+    int effective_account_max_concurrent() const;
 };
 
 void add_notifier_options(boost::program_options::options_description& d);

@@ -46,16 +46,34 @@ TEST(NotifierConfig, DefaultsAreTheReferenceContract) {
     EXPECT_EQ(o.webhook_retries, 0);  // "does not retry"
     EXPECT_EQ(o.email_retries, 0);
     EXPECT_EQ(o.max_concurrent, 64);
+    EXPECT_EQ(o.account_max_concurrent, 0);
+    EXPECT_EQ(o.effective_account_max_concurrent(), 32);  // half of the slots
     EXPECT_EQ(o.shutdown_grace, 5);
     EXPECT_EQ(o.lease_seconds, 0);
     EXPECT_EQ(o.effective_lease_seconds(), 60 + 120);  // longest timeout + 120
 }
 
 TEST(NotifierConfig, ValuesAreReadBack) {
-    const auto o = read({"--mail_from", "ops@example.org", "--webhook_timeout", "3",
-                         "--smtp_timeout", "4", "--webhook_signing", "true", "--webhook_retries",
-                         "2", "--email_retries", "1", "--notify_max_concurrent", "9",
-                         "--notify_shutdown_grace", "0", "--notify_lease_seconds", "9"});
+    const auto o = read({"--mail_from",
+                         "ops@example.org",
+                         "--webhook_timeout",
+                         "3",
+                         "--smtp_timeout",
+                         "4",
+                         "--webhook_signing",
+                         "true",
+                         "--webhook_retries",
+                         "2",
+                         "--email_retries",
+                         "1",
+                         "--notify_max_concurrent",
+                         "9",
+                         "--notify_account_max_concurrent",
+                         "3",
+                         "--notify_shutdown_grace",
+                         "0",
+                         "--notify_lease_seconds",
+                         "9"});
     EXPECT_EQ(o.mail_from, "ops@example.org");
     EXPECT_EQ(o.webhook_timeout, 3);
     EXPECT_EQ(o.smtp_timeout, 4);
@@ -63,6 +81,7 @@ TEST(NotifierConfig, ValuesAreReadBack) {
     EXPECT_EQ(o.webhook_retries, 2);
     EXPECT_EQ(o.email_retries, 1);
     EXPECT_EQ(o.max_concurrent, 9);
+    EXPECT_EQ(o.effective_account_max_concurrent(), 3);
     EXPECT_EQ(o.shutdown_grace, 0);
     EXPECT_EQ(o.lease_seconds, 9);
     EXPECT_EQ(o.effective_lease_seconds(), 9);
@@ -76,7 +95,8 @@ TEST(NotifierConfig, RangeBoundsAreInclusive) {
     for (const Case& c :
          {Case{"webhook_timeout", 1, 300}, Case{"smtp_timeout", 1, 600},
           Case{"webhook_retries", 0, 20}, Case{"email_retries", 0, 20},
-          Case{"notify_max_concurrent", 1, 10000}, Case{"notify_shutdown_grace", 0, 60}}) {
+          Case{"notify_max_concurrent", 1, 10000}, Case{"notify_account_max_concurrent", 0, 10000},
+          Case{"notify_shutdown_grace", 0, 60}}) {
         const std::string opt = std::string("--") + c.key;
         EXPECT_EQ(error_of({opt, std::to_string(c.lo)}), "") << c.key;
         EXPECT_EQ(error_of({opt, std::to_string(c.hi)}), "") << c.key;

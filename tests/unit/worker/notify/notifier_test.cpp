@@ -14,6 +14,7 @@
 #include "../../support/held_lookup.h"
 #include "../db/commit_cutter.h"
 #include "../db/outbox_fixture.h"
+#include "auth/api_keys.h"
 #include "db/key_repository.h"
 #include "notify/webhook_signature.h"
 #include "receivers_process.h"
@@ -246,6 +247,35 @@ TEST_F(NotifierTest, AFullNotifierWaitsForASlotWithoutSpinning) {
     // The slot was held for about 3 s; a spinning loop burns about as much.
     EXPECT_LT(cpu_seconds, 0.5);
     EXPECT_EQ(wait_final(waiting, "webhook").state, "delivered");
+}
+
+// One tenant's receivers that do not answer hold at most its share of the
+// slots: another tenant's webhook goes out at once, not after their
+// timeouts (before: every slot held, the other waited a whole round).
+TEST_F(NotifierTest, OneAccountsSilentReceiversLeaveSlotsForTheOthers) {
+    const db::CreatedKey other = db::create_key(
+        *conn_, "globex", auth::key_hash_hex(auth::generate_api_key()), "sk_live_globex");
+    std::vector<std::string> flood;
+    for (int i = 0; i < 4; ++i) {
+        flood.push_back(terminal_job(receivers_->https("/hook/hang"), std::nullopt));
+    }
+    auto s = settings();
+    s.options.max_concurrent = 4;  // share: 2
+    s.options.webhook_timeout = 5;
+    RunningNotifier n(s);
+    const std::string id = test_support::insert_terminal_job(
+        *conn_, other, receivers_->https("/hook/other-tenant"), std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "delivered");
+    int sending = 0, pending = 0;
+    for (const auto& f : flood) {
+        const std::string state = row(f, "webhook").state;
+        sending += state == "sending" ? 1 : 0;
+        pending += state == "pending" ? 1 : 0;
+    }
+    // Delivered while the flood still waited: two of it in flight, two queued.
+    EXPECT_EQ(sending, 2);
+    EXPECT_EQ(pending, 2);
 }
 
 TEST_F(NotifierTest, UntrustedCertificateIsATlsFailure) {
