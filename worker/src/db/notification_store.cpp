@@ -1,23 +1,32 @@
 #include "db/notification_store.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "db/fields.h"
 #include "util/utf8.h"
 
 namespace enconvert::db {
 
+namespace {
+
+// AccountShare::held as two PostgreSQL array literals (ids, counts).
+std::pair<std::string, std::string> held_arrays(const AccountShare& share) {
+    std::string ids = "{", counts = "{";
+    for (const auto& [account, rows] : share.held) {
+        const char* sep = ids.size() > 1 ? "," : "";
+        ids += sep + std::to_string(account);
+        counts += sep + std::to_string(rows);
+    }
+    return {ids + "}", counts + "}"};
+}
+
+}  // namespace
+
 std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
                                                      const std::string& owner, int lease_seconds,
                                                      int limit, const AccountShare& share) {
-    std::string held_ids = "{", held_counts = "{";
-    for (const auto& [account, n] : share.held) {
-        const char* sep = held_ids.size() > 1 ? "," : "";
-        held_ids += sep + std::to_string(account);
-        held_counts += sep + std::to_string(n);
-    }
-    held_ids += "}";
-    held_counts += "}";
+    const auto [held_ids, held_counts] = held_arrays(share);
     pqxx::work tx(conn);
     // The oldest due rows of accounts below their share, at most as many of
     // each account as its share has room for. The candidates are read
@@ -26,12 +35,12 @@ std::vector<ClaimedNotification> claim_notifications(pqxx::connection& conn,
     // the work; an account that fills them and reaches its share is
     // skipped by the next claim, which then reaches the others.
     const pqxx::result r = tx.exec_params(
-        "WITH held AS (SELECT * FROM unnest($4::bigint[], $5::int[]) AS h(account_id, n)), "
+        "WITH held AS (SELECT * FROM unnest($4::bigint[], $5::int[]) AS h(account_id, rows)), "
         "cand AS ("
-        "  SELECT n.id, n.next_attempt_at, j.account_id, $6 - coalesce(h.n, 0) AS room "
+        "  SELECT n.id, n.next_attempt_at, j.account_id, $6 - coalesce(h.rows, 0) AS room "
         "  FROM notifications n JOIN jobs j ON j.id = n.job_id "
         "  LEFT JOIN held h ON h.account_id = j.account_id "
-        "  WHERE n.state = 'pending' AND n.next_attempt_at <= now() AND coalesce(h.n, 0) < $6 "
+        "  WHERE n.state = 'pending' AND n.next_attempt_at <= now() AND coalesce(h.rows, 0) < $6 "
         "  ORDER BY n.next_attempt_at, n.id LIMIT $3 * 4), "
         "ranked AS ("
         "  SELECT id, next_attempt_at, room, row_number() OVER "
@@ -116,13 +125,20 @@ int settle_interrupted(pqxx::connection& conn, int webhook_retries, int email_re
     return static_cast<int>(r.affected_rows());
 }
 
-std::optional<double> seconds_until_next_due(pqxx::connection& conn) {
+std::optional<double> seconds_until_next_due(pqxx::connection& conn, const AccountShare& share) {
+    const auto [held_ids, held_counts] = held_arrays(share);
     pqxx::read_transaction tx(conn);
     // No greatest(0, …) in SQL: PostgreSQL's greatest skips NULLs, which
     // turned "nothing pending" into "due now" and the loop into a busy poll.
-    const pqxx::row r = tx.exec1(
-        "SELECT extract(epoch FROM min(next_attempt_at) - now())::float8 "
-        "FROM notifications WHERE state = 'pending'");
+    // Rows of accounts at their share are not counted for the same reason:
+    // they are due, but cannot be claimed until one of theirs ends.
+    const pqxx::row r = tx.exec_params1(
+        "SELECT extract(epoch FROM min(n.next_attempt_at) - now())::float8 "
+        "FROM notifications n JOIN jobs j ON j.id = n.job_id "
+        "LEFT JOIN unnest($1::bigint[], $2::int[]) AS h(account_id, rows) "
+        "  ON h.account_id = j.account_id "
+        "WHERE n.state = 'pending' AND coalesce(h.rows, 0) < $3",
+        held_ids, held_counts, share.max_per_account);
     tx.commit();
     if (r[0].is_null()) return std::nullopt;
     return std::max(0.0, r[0].as<double>());

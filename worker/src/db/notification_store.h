@@ -74,9 +74,11 @@ bool release_claim(pqxx::connection& conn, const std::string& owner, std::int64_
 // Returns how many rows were settled.
 int settle_interrupted(pqxx::connection& conn, int webhook_retries, int email_retries);
 
-// Seconds until the next pending row is due (nullopt: none is waiting), so
-// the notifier sleeps exactly until a scheduled retry.
-std::optional<double> seconds_until_next_due(pqxx::connection& conn);
+// Seconds until the next pending row that `share` lets be claimed is due
+// (nullopt: none is waiting), so the notifier sleeps exactly until a
+// scheduled retry.
+std::optional<double> seconds_until_next_due(pqxx::connection& conn,
+                                             const AccountShare& share = {});
 
 inline constexpr const char* kInterruptedError = "delivery interrupted by worker restart";
 

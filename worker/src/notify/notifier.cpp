@@ -86,9 +86,7 @@ void Notifier::claim_and_start() {
     const int in_flight = static_cast<int>(rows_.size());
     const int limit = settings_.options.max_concurrent - in_flight;
     if (limit <= 0) return;
-    db::AccountShare share;
-    share.max_per_account = settings_.options.effective_account_max_concurrent();
-    for (const auto& [id, row] : rows_) ++share.held[row.account_id];
+    db::AccountShare share = account_share();
     std::vector<db::ClaimedNotification> claimed;
     try {
         const int settled = db::settle_interrupted(
@@ -144,11 +142,18 @@ void Notifier::claim_and_start() {
     schedule_next_claim(now);
 }
 
+db::AccountShare Notifier::account_share() const {
+    db::AccountShare share;
+    share.max_per_account = settings_.options.effective_account_max_concurrent();
+    for (const auto& [id, row] : rows_) ++share.held[row.account_id];
+    return share;
+}
+
 void Notifier::schedule_next_claim(std::chrono::steady_clock::time_point now) {
     // Sleep until the next scheduled retry, or the poll interval.
     auto next = now + settings_.poll_interval;
     try {
-        if (const auto due = db::seconds_until_next_due(session_->conn())) {
+        if (const auto due = db::seconds_until_next_due(session_->conn(), account_share())) {
             next = std::min(
                 next, now + std::chrono::milliseconds(static_cast<long long>(*due * 1000) + 10));
         }
@@ -332,6 +337,13 @@ void Notifier::finish(const db::ClaimedNotification& row, const AttemptOutcome& 
                                                                     : "failed");
     unrecorded_.push_back(rec);
     unrecorded_.back().job_id = row.job_id;
+    // Its account was at its share: its next due rows were left out of the
+    // claims and of the next claim time; one can be claimed now.
+    const std::int64_t account = row.account_id;
+    const auto same_account = std::count_if(rows_.begin(), rows_.end(), [account](const auto& r) {
+        return r.second.account_id == account;
+    });
+    if (same_account >= settings_.options.effective_account_max_concurrent()) want_claim_ = true;
     rows_.erase(row.id);  // row may refer into rows_: erase last
 }
 

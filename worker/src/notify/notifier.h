@@ -71,6 +71,8 @@ class Notifier {
     };
 
     void claim_and_start();
+    // How many rows each account has in flight here, and its limit.
+    db::AccountShare account_share() const;
     // Hands back unsent_claims_; false if the connection was lost again.
     bool release_claimed();
     // When to claim again: the next retry that is due, or the poll interval.

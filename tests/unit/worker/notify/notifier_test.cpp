@@ -276,6 +276,24 @@ TEST_F(NotifierTest, OneAccountsSilentReceiversLeaveSlotsForTheOthers) {
     // Delivered while the flood still waited: two of it in flight, two queued.
     EXPECT_EQ(sending, 2);
     EXPECT_EQ(pending, 2);
+
+    // The queued two are due but cannot be claimed until one of the first
+    // two ends: the notifier must not keep trying (it claimed every 10 ms,
+    // three transactions each, for as long as the flood held its share).
+    const auto commits = [this] {
+        pqxx::nontransaction tx(*conn_);
+        return tx
+            .exec(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")[0][0]
+            .as<long long>();
+    };
+    const long long before = commits();
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (row(flood[0], "webhook").state == "sending" && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(200ms);
+    // Statistics reach the view within a second of the commits; about 3 s
+    // passed. Quiet: the poll (500 ms) and this loop's reads, some 30.
+    EXPECT_LT(commits() - before, 300);
 }
 
 TEST_F(NotifierTest, UntrustedCertificateIsATlsFailure) {
