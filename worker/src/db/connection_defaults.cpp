@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdlib>
 #include <memory>
 #include <utility>
 
@@ -41,10 +42,19 @@ std::string with_connection_defaults(const std::string& url) {
         PQfreemem(error);
         return url;
     }
+    // A service file (PGSERVICEFILE) may set these for the service named;
+    // an explicit value here would override it.
+    bool service = std::getenv("PGSERVICE") != nullptr;
+    for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
+        if (std::string(o->keyword) == "service" && o->val != nullptr) service = true;
+    }
     std::string out;
     for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
         const char* value = o->val;
-        if (value == nullptr) {
+        // Where the operator set it in the environment (PGCONNECT_TIMEOUT
+        // and the like), libpq reads that value itself.
+        const bool from_env = o->envvar != nullptr && std::getenv(o->envvar) != nullptr;
+        if (value == nullptr && !service && !from_env) {
             for (const auto& [key, fallback] : kDefaults) {
                 if (std::string(o->keyword) == key) value = fallback;
             }

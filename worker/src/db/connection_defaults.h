@@ -3,8 +3,10 @@
 // kernel to notice a peer that vanished (2 h of keepalive idle, ~15 min of
 // retransmissions): a database host that is cut off (a firewall dropping
 // packets, a failover that left the old address dark) froze each
-// component's loop for that long. The operator's database_url keeps the
-// last word: a parameter it sets is left as it is.
+// component's loop for that long. The operator keeps the last word: a
+// parameter database_url or the environment (PGCONNECT_TIMEOUT, ...) sets is
+// left as it is, and nothing is added to a URL naming a service (its file
+// may set them).
 #pragma once
 
 #include <string>

@@ -56,6 +56,18 @@ TEST(ConnectionDefaultsTest, TheOperatorsValuesAndUriFormAreKept) {
     EXPECT_EQ(p.at("tcp_user_timeout"), "30000");
 }
 
+TEST(ConnectionDefaultsTest, TheEnvironmentAndServiceFilesAreNotOverridden) {
+    ASSERT_EQ(setenv("PGCONNECT_TIMEOUT", "4", 1), 0);
+    const auto env = parsed(with_connection_defaults("host=/run/postgresql"));
+    unsetenv("PGCONNECT_TIMEOUT");
+    EXPECT_EQ(env.count("connect_timeout"), 0u);  // libpq reads the variable itself
+    EXPECT_EQ(env.at("tcp_user_timeout"), "30000");
+    const auto service = parsed(with_connection_defaults("service=enconvert"));
+    EXPECT_EQ(service.at("service"), "enconvert");
+    EXPECT_EQ(service.count("connect_timeout"), 0u);
+    EXPECT_EQ(service.count("keepalives_idle"), 0u);
+}
+
 TEST(ConnectionDefaultsTest, AnUnparsableUrlIsLeftForLibpqToReport) {
     EXPECT_EQ(with_connection_defaults("host='unterminated"), "host='unterminated");
 }
