@@ -1,6 +1,7 @@
 #include "render/process_memory.h"
 
 #include <dirent.h>
+#include <signal.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -12,6 +13,13 @@
 
 namespace enconvert::render {
 namespace {
+
+std::string read_whole(const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
 
 // The value of `key` (a "Name:   123 kB" line) in a /proc file, or -1.
 long long kib_field(const std::string& path, const std::string& key) {
@@ -29,6 +37,7 @@ long long kib_field(const std::string& path, const std::string& key) {
 
 std::uint64_t own_memory_kib(pid_t pid) {
     const std::string dir = "/proc/" + std::to_string(pid);
+    if (process_is_dying(read_whole(dir + "/stat"), read_whole(dir + "/status"))) return 0;
     long long kib = kib_field(dir + "/smaps_rollup", "Pss:");
     if (kib < 0) kib = kib_field(dir + "/status", "VmRSS:");
     return kib > 0 ? static_cast<std::uint64_t>(kib) : 0;
@@ -83,6 +92,29 @@ std::optional<std::vector<pid_t>> listed_children(pid_t pid) {
 }
 
 }  // namespace
+
+bool process_is_dying(const std::string& stat, const std::string& status) {
+    constexpr unsigned long kPfExiting = 0x4;  // the kernel's PF_EXITING
+    const auto close = stat.rfind(')');
+    if (close != std::string::npos) {
+        std::istringstream fields(stat.substr(close + 1));
+        char state = 0;
+        long skip = 0;
+        unsigned long flags = 0;
+        // state ppid pgrp session tty_nr tpgid flags
+        if (fields >> state >> skip >> skip >> skip >> skip >> skip >> flags) {
+            if (state == 'Z' || state == 'X' || (flags & kPfExiting)) return true;
+        }
+    }
+    constexpr unsigned long long kSigkill = 1ULL << (SIGKILL - 1);
+    std::istringstream lines(status);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind("SigPnd:", 0) != 0 && line.rfind("ShdPnd:", 0) != 0) continue;
+        if (std::strtoull(line.c_str() + 7, nullptr, 16) & kSigkill) return true;
+    }
+    return false;
+}
 
 std::uint64_t process_tree_memory_kib(pid_t root) {
     std::optional<std::multimap<pid_t, pid_t>> every;  // read once, if needed

@@ -107,6 +107,7 @@ struct RendererPool::Impl {
         milliseconds backoff = kFirstBackoff;
         int tasks_done = 0;                                  // since the child started
         std::optional<Clock::time_point> memory_checked_at;  // since the child started
+        bool retiring_for_memory = false;                    // measured again once idle
         bool alone = false;                                  // running a request that must be alone
         bool draining = false;  // takes no new work: an alone request waits for it
         // New work may go here.
@@ -143,6 +144,7 @@ void RendererPool::Impl::spawn(Slot& slot) {
     slot.started_at = Clock::now();
     slot.tasks_done = 0;
     slot.memory_checked_at.reset();
+    slot.retiring_for_memory = false;
     slot.alone = slot.draining = false;
     const std::size_t web_limit = options.web_process_memory_limit_mb
                                       ? options.web_process_memory_limit_mb
@@ -256,14 +258,32 @@ void RendererPool::Impl::consider_retiring(Slot& slot) {
     }
     if (why.empty()) return;
     log(log::Level::info, slot.index, why);
-    metrics::worker_metrics().renderer_restart("recycled");
+    slot.retiring_for_memory =
+        !(options.recycle_after > 0 && slot.tasks_done >= options.recycle_after);
     slot.state = State::Retiring;
 }
 
 // A retiring child with nothing left in flight: every answer is out and no
 // file is being written, so it can go without failing anything.
+// Memory is measured again first: a page still growing in another view
+// when the child was measured (a runaway page that WebKit then killed at
+// web_process_memory_limit_mb) no longer counts, and the child, its views
+// warm, goes on.
 void RendererPool::Impl::replace_if_retired(Slot& slot) {
     if (slot.state != State::Retiring || !slot.in_flight.empty()) return;
+    if (slot.retiring_for_memory) {
+        slot.retiring_for_memory = false;
+        slot.memory_checked_at = Clock::now();
+        const std::uint64_t mib = options.measure_memory_kib(slot.process->pid()) / 1024;
+        if (mib <= options.memory_ceiling_mb) {
+            log(log::Level::info, slot.index,
+                "keeping the renderer: " + std::to_string(mib) + " MB once idle (ceiling " +
+                    std::to_string(options.memory_ceiling_mb) + " MB)");
+            slot.state = State::Ready;
+            return;
+        }
+    }
+    metrics::worker_metrics().renderer_restart("recycled");
     slot.process.reset();  // SIGKILL + reap; its WebKit processes follow it
     slot.backoff = kFirstBackoff;
     spawn(slot);

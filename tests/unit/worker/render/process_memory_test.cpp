@@ -69,3 +69,23 @@ TEST(ProcessMemory, AProcessThatIsGoneHoldsNothing) {
     }
     EXPECT_EQ(render::process_tree_memory_kib(gone), 0u);
 }
+
+TEST(ProcessMemory, AProcessKilledOrExitingIsDying) {
+    const std::string quiet = "SigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n";
+    // pid (comm) state ppid pgrp session tty_nr tpgid flags ...
+    EXPECT_FALSE(render::process_is_dying("42 (Web (Content)) S 1 42 42 0 -1 4194560 7 0", quiet));
+    EXPECT_TRUE(render::process_is_dying("42 (Web (Content)) R 1 42 42 0 -1 4194564 7 0", quiet));
+    EXPECT_TRUE(render::process_is_dying("42 (WebKitWebProces) Z 1 42 42 0 -1 4194560 7", quiet));
+    EXPECT_TRUE(render::process_is_dying("42 (WebKitWebProces) D 1 42 42 0 -1 4194560 7",
+                                         "SigPnd:\t0000000000000000\nShdPnd:\t0000000000000100\n"));
+    EXPECT_FALSE(render::process_is_dying(
+        "42 (WebKitWebProces) S 1 42 42 0 -1 4194560 7",
+        "SigPnd:\t0000000000000000\nShdPnd:\t0000000000004000\n"));  // SIGTERM
+    EXPECT_FALSE(render::process_is_dying("", ""));
+}
+
+TEST(ProcessMemory, ARunningProcessIsNotDying) {
+    const Tree tree(1);
+    ASSERT_GT(tree.grandchild, 0);
+    EXPECT_GT(render::process_tree_memory_kib(tree.grandchild), 0u);
+}

@@ -1031,6 +1031,40 @@ TEST_F(RecyclingRendererPoolTest, ChildAboveCeilingIsReplacedWithoutFailingWork)
     EXPECT_TRUE(other_results_.empty());
 }
 
+// Over the ceiling while another view's page was still growing (a runaway
+// page WebKit then killed at its own limit), under it once idle: the child
+// is measured again before it goes and, its views warm, keeps serving.
+class TransientMemoryRendererPoolTest : public RendererPoolTest {
+  protected:
+    int views() const override { return 2; }
+    void configure(RendererPool::Options& options) const override {
+        options.memory_ceiling_mb = 1000;
+        options.web_process_memory_limit_mb = 4096;
+        options.measure_memory_kib = [calls = calls_](pid_t) {
+            return ++*calls == 1 ? std::uint64_t{2048} << 10 : std::uint64_t{100} << 10;
+        };
+    }
+    std::shared_ptr<int> calls_ = std::make_shared<int>(0);
+};
+
+TEST_F(TransientMemoryRendererPoolTest, AChildBackUnderTheCeilingOnceIdleIsKept) {
+    const std::vector<pid_t> before = renderer_children();
+    ASSERT_EQ(before.size(), 1u);
+    pool_->submit(request(44, server_->url("/"), "png", {{"delay", 1500}}));
+    pool_->submit(request(45, server_->url("/"), "pdf"));
+    auto first = wait_for(45);
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(first->ok) << first->error_code << ": " << first->error;
+    EXPECT_EQ(pool_->free_slots(), 0u);  // retiring: measured at 2 GB
+    auto second = wait_for(44);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(second->ok) << second->error_code << ": " << second->error;
+    ASSERT_TRUE(wait_for_free_slot());
+    EXPECT_EQ(*calls_, 2);
+    EXPECT_EQ(renderer_children(), before);
+    EXPECT_EQ(pool_->free_slots(), 2u);
+}
+
 // Measuring a child's memory costs tens of milliseconds on the scheduler's
 // thread: a child's first task is measured, the next ones within the
 // interval are not.
