@@ -13,8 +13,6 @@
 #include "ngx_http_enconvert_module.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 
 #define NGX_HTTP_ENCONVERT_KEY_LEN_MAX  1024
@@ -129,10 +127,7 @@ ngx_http_enconvert_mac(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *expires, u_char *mac)
 {
     u_char                          *p, *msg;
-    unsigned int                     mdlen;
     ngx_http_enconvert_main_conf_t  *emcf;
-
-    u_char  md[EVP_MAX_MD_SIZE];
 
     emcf = ngx_http_get_module_main_conf(r, ngx_http_enconvert_module);
 
@@ -144,21 +139,8 @@ ngx_http_enconvert_mac(ngx_http_request_t *r, ngx_str_t *key,
 
     p = ngx_sprintf(msg, "GET\n/v1/files/%V\n%V", key, expires);
 
-    mdlen = 0;
-
-    if (HMAC(EVP_sha256(), emcf->secret.data, (int) emcf->secret.len,
-             msg, p - msg, md, &mdlen)
-        == NULL
-        || mdlen != NGX_HTTP_ENCONVERT_SIGNATURE_LEN)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "enconvert: HMAC() failed");
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(mac, md, NGX_HTTP_ENCONVERT_SIGNATURE_LEN);
-
-    return NGX_OK;
+    return ngx_http_enconvert_hmac_sha256(r->connection->log, &emcf->secret,
+                                          msg, p - msg, mac);
 }
 
 

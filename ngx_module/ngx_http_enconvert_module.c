@@ -1504,4 +1504,5 @@ static void
 ngx_http_enconvert_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_enconvert_backend_exit(cycle);
+    ngx_http_enconvert_digest_exit();
 }

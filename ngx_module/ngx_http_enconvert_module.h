@@ -309,6 +309,11 @@ void ngx_http_enconvert_set_error(ngx_http_request_t *r,
 /* ngx_http_enconvert_files.c */
 ngx_int_t ngx_http_enconvert_files(ngx_http_request_t *r, ngx_str_t *key);
 ngx_int_t ngx_http_enconvert_valid_object_key(ngx_str_t *key);
+ngx_int_t ngx_http_enconvert_sha256(ngx_log_t *log, u_char *data, size_t len,
+    u_char *md);
+ngx_int_t ngx_http_enconvert_hmac_sha256(ngx_log_t *log, ngx_str_t *secret,
+    u_char *msg, size_t len, u_char *mac);
+void ngx_http_enconvert_digest_exit(void);
 u_char *ngx_http_enconvert_sign(ngx_http_request_t *r, ngx_str_t *key,
     time_t expires, u_char *dst);
 ngx_int_t ngx_http_enconvert_redirect(ngx_http_request_t *r,

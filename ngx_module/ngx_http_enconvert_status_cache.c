@@ -512,7 +512,10 @@ ngx_http_enconvert_status_cache_lookup_key(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (SHA256(api_key->data, api_key->len, out->data) == NULL) {
+    if (ngx_http_enconvert_sha256(r->connection->log, api_key->data,
+                                  api_key->len, out->data)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

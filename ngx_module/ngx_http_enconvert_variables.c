@@ -74,7 +74,11 @@ ngx_http_enconvert_key_hash_variable(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    SHA256(key.data, key.len, md);
+    if (ngx_http_enconvert_sha256(r->connection->log, key.data, key.len, md)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     v->len = ngx_hex_dump(p, md, SHA256_DIGEST_LENGTH) - p;
     v->data = p;
