@@ -284,7 +284,7 @@ ngx_http_enconvert_status_cache_answer(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    hash = ngx_crc32_short(lookup.data, lookup.len);
+    hash = ngx_murmur_hash2(lookup.data, lookup.len);
     now = ngx_time();
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
@@ -438,7 +438,7 @@ ngx_http_enconvert_status_cache_store(ngx_http_request_t *r,
         return;
     }
 
-    hash = ngx_crc32_short(lookup.data, lookup.len);
+    hash = ngx_murmur_hash2(lookup.data, lookup.len);
 
     size = offsetof(ngx_http_enconvert_status_node_t, links)
            + links.nelts * sizeof(ngx_http_enconvert_link_t)
