@@ -442,6 +442,13 @@ void RendererPool::Impl::dispatch() {
         }
         ++it;
     }
+    // The request a child drained for may have gone to another child that
+    // became idle first, or been cancelled: with none left waiting, no
+    // child has a reason to refuse work.
+    if (draining && std::none_of(waiting.begin(), waiting.end(),
+                                 [](const RenderRequest& r) { return r.alone; })) {
+        for (auto& slot : slots) slot.draining = false;
+    }
 }
 
 void RendererPool::Impl::send(Slot& slot, const RenderRequest& request) {

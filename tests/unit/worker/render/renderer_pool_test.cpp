@@ -798,6 +798,31 @@ TEST_F(TwoViewRendererPoolTest, AloneRequestRunsOnAnIdleChildByItself) {
     EXPECT_TRUE(other_results_.empty());
 }
 
+// A child that drained for a request that must run alone, which then went
+// to another child that became idle first, takes work again.
+class TwoChildRendererPoolTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override { options.processes = 2; }
+};
+
+TEST_F(TwoChildRendererPoolTest, AChildDrainedForAnAloneRequestThatWentElsewhereReopens) {
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (pool_->free_slots() < 2 && std::chrono::steady_clock::now() < until) wait_for(0, 1s);
+    ASSERT_EQ(pool_->free_slots(), 2u);
+    pool_->submit(request(23, server_->url("/"), "png", {{"delay", 2500}}));  // child 0
+    pool_->submit(request(24, server_->url("/"), "pdf"));                     // child 1
+    auto alone = request(25, server_->url("/"), "pdf");
+    alone.alone = true;
+    pool_->submit(alone);  // child 0 drains for it; child 1 is idle first
+    for (std::uint64_t id : {24, 25, 23}) {
+        auto result = take_result(id);
+        ASSERT_TRUE(result) << id;
+        EXPECT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    }
+    EXPECT_EQ(pool_->free_slots(), 2u);
+    EXPECT_TRUE(other_results_.empty());
+}
+
 TEST_F(RendererPoolTest, KilledRendererFailsItsRequestAndIsRestarted) {
     pool_->submit(request(11, server_->url("/hang"), "pdf", {{"timeout", 20}}));
     // Let the child pick the request up.
