@@ -148,7 +148,8 @@ void Discovery::fetch_start_page() {
     if (halted() != Halt::none) return;
     // The start URL's own redirects may change the site (http → https,
     // example.com → www.example.com): what the user typed is where they want
-    // to go, and every hop still goes through the address policy.
+    // to go, and every hop still goes through the address policy. Not with
+    // credentials (CrawlOptions::carries_credentials).
     FetchResult f = fetch(start_.url, [](const std::string&) { return true; });
     if (f.error_code == "cancelled") halt_ = Halt::stop;
     if (!f.ok()) {
@@ -158,6 +159,15 @@ void Discovery::fetch_start_page() {
     auto final_url = parse_url(f.final_url);
     if (!final_url) return;
     if (final_url->origin != origin_) {
+        if (o_.carries_credentials) {
+            // Its pages would be rendered with credentials meant for origin_.
+            start_problem_ = "the start page redirects to " + final_url->origin +
+                             ", another site, and a capture with auth, headers or cookies "
+                             "stays on the site it was given (they are sent there only): "
+                             "submit a URL of " +
+                             final_url->origin + " to capture that site";
+            return;
+        }
         origin_ = final_url->origin;
         start_ = *final_url;
         load_robots();

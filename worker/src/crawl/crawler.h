@@ -26,6 +26,11 @@ struct CrawlOptions {
     // Regular expressions (url_pattern.h) searched in the URL's path+query; see
     // url_filter.h for the defaults used when exclude_patterns is empty.
     std::vector<std::string> include_patterns, exclude_patterns;
+    // The job sends auth, headers or cookies, which go to the start URL's
+    // origin only: a start page redirecting to another origin does not move
+    // the capture there (without credentials it does: http → https,
+    // example.com → www.example.com).
+    bool carries_credentials = false;
 };
 
 struct CrawlResult {

@@ -42,6 +42,11 @@ crawl::CrawlOptions crawl_options_for(const db::DiscoveryJob& job,
     c.max_depth = option_or<int>(job.options, "max_depth", c.max_depth);
     c.include_patterns = option_or(job.options, "include_patterns", std::vector<std::string>{});
     c.exclude_patterns = option_or(job.options, "exclude_patterns", std::vector<std::string>{});
+    const auto given = [&job](const char* field) {
+        const auto it = job.options.find(field);
+        return it != job.options.end() && !it->is_null() && !it->empty();
+    };
+    c.carries_credentials = given("auth") || given("headers") || given("cookies");
     c.page_budget = options.page_budget;
     c.total_budget = options.total_budget;
     return c;

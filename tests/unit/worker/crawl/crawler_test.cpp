@@ -359,6 +359,29 @@ TEST_F(CrawlSiteTest, StartRedirectingToAnInternalAddressIsNotFollowed) {
     EXPECT_EQ(internal.requests(), 0);
 }
 
+TEST_F(CrawlSiteTest, AStartRedirectToAnotherSiteMovesTheCaptureOnlyWithoutCredentials) {
+    CrawlOptions o;
+    o.mode = CrawlMode::full;
+    o.start_url = site.url("/go-external");
+    auto moved = crawl(o);
+    ASSERT_EQ(moved.urls.size(), 1u) << moved.error;
+    EXPECT_EQ(moved.urls[0], external.url("/redirected"));
+    // With credentials the other site's pages would be rendered with them.
+    o.carries_credentials = true;
+    auto kept = crawl(o);
+    EXPECT_TRUE(kept.urls.empty());
+    EXPECT_EQ(kept.error_code, "no_pages");
+    EXPECT_NE(kept.error.find("redirects to " + external.origin() + ", another site"),
+              std::string::npos)
+        << kept.error;
+    // Automatic mode still reads the given site's own sitemap.
+    o.mode = CrawlMode::automatic;
+    auto sitemap = crawl(o);
+    EXPECT_EQ(sitemap.method, "sitemap");
+    EXPECT_FALSE(sitemap.urls.empty());
+    paths(sitemap);  // every one on the given site
+}
+
 TEST_F(CrawlSiteTest, StopEndsDiscoveryAtOnce) {
     stop = true;
     auto r = crawl(CrawlOptions{});

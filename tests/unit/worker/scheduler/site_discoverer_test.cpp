@@ -82,6 +82,19 @@ TEST(SiteDiscovererOptions, CrawlModes) {
     EXPECT_EQ(mode({{"crawl_mode", 3}}), crawl::CrawlMode::automatic);
 }
 
+TEST(SiteDiscovererOptions, CredentialsAreNoted) {
+    const auto carries = [](json options) {
+        return scheduler::crawl_options_for(job_with(std::move(options)), budgets(15, 60))
+            .carries_credentials;
+    };
+    EXPECT_FALSE(carries(json::object()));
+    EXPECT_FALSE(
+        carries({{"auth", nullptr}, {"headers", json::object()}, {"cookies", json::array()}}));
+    EXPECT_TRUE(carries({{"auth", {{"username", "u"}, {"password", "p"}}}}));
+    EXPECT_TRUE(carries({{"headers", {{"X-Token", "t"}}}}));
+    EXPECT_TRUE(carries({{"cookies", {{{"name", "s"}, {"value", "v"}}}}}));
+}
+
 TEST(SiteDiscovererOptions, LimitsPatternsAndBudgets) {
     const json options = {{"crawl_mode", "full"},
                           {"max_pages", 25},
