@@ -91,6 +91,24 @@ class Discovery {
         return filter_->accepts(p.path_query) && robots_.allowed(p.path_query);
     }
 
+    // On the site and short enough to become a task.
+    bool on_site(const ParsedUrl& p) const {
+        return p.origin == origin_ && p.url.size() <= kMaxUrlBytes;
+    }
+
+    // Counts `copies` copies of `url` against max_kept_url_bytes before they
+    // are kept; false once the budget would be passed (the answer is then
+    // truncated).
+    bool afford(const std::string& url, std::size_t copies) {
+        const std::size_t cost = copies * (url.size() + 64);
+        if (kept_bytes_ + cost > o_.max_kept_url_bytes) {
+            memory_cut_ = true;
+            return false;
+        }
+        kept_bytes_ += cost;
+        return true;
+    }
+
     void load_robots();
     void fetch_start_page();
     bool sitemap_crawl(CrawlResult& r);  // false: no sitemap found
@@ -111,6 +129,8 @@ class Discovery {
     std::optional<FetchResult> start_page_;
     std::string start_problem_;      // why the start page gives no links
     std::set<std::string> fetched_;  // full crawl: URLs requested as pages (and where they led)
+    std::size_t kept_bytes_ = 0;     // afford()
+    bool memory_cut_ = false;
 };
 
 void Discovery::load_robots() {
@@ -189,10 +209,17 @@ bool Discovery::sitemap_crawl(CrawlResult& r) {
     r.method = "sitemap";
     std::deque<std::pair<std::string, int>> files;  // sitemap URL, index depth
     std::set<std::string> queued;
+    bool more_files = false;  // offered past the number of files read
     auto offer = [&](const std::string& base, const std::string& loc, int depth) {
         auto p = resolve_url(base, loc);
         // Sitemaps of other sites are not ours to read (and list other sites' pages).
-        if (!p || p->origin != origin_ || !queued.insert(p->url).second) return;
+        if (!p || !on_site(*p) || queued.count(p->url) != 0) return;
+        // No more than can be read are kept (an index lists up to 50,000).
+        if (queued.size() >= kMaxSitemapFiles) {
+            more_files = true;
+            return;
+        }
+        queued.insert(p->url);
         files.emplace_back(p->url, depth);
     };
     for (const auto& s : robots_.sitemaps()) offer(origin_ + "/", s, 0);
@@ -230,14 +257,18 @@ bool Discovery::sitemap_crawl(CrawlResult& r) {
                 continue;
             }
             auto p = resolve_url(f.final_url, loc);
-            if (!p || p->origin != origin_ || !wanted(*p)) continue;
-            if (listed.size() >= kMaxSitemapUrls || !listed.insert(p->url).second) continue;
-            if (r.urls.size() < o_.max_pages) r.urls.push_back(p->url);
+            if (!p || !on_site(*p) || !wanted(*p)) continue;
+            if (listed.size() >= kMaxSitemapUrls || listed.count(p->url) != 0) continue;
+            const bool answered = r.urls.size() < o_.max_pages;
+            if (!afford(p->url, answered ? 2 : 1)) break;
+            listed.insert(p->url);
+            if (answered) r.urls.push_back(p->url);
         }
+        if (memory_cut_) break;
     }
     r.total_discovered = listed.size();
-    r.truncated = listed.size() > r.urls.size() || halt_ != Halt::none || file_cut ||
-                  (!files.empty() && read >= kMaxSitemapFiles);
+    r.truncated = listed.size() > r.urls.size() || halt_ != Halt::none || file_cut || memory_cut_ ||
+                  more_files || (!files.empty() && read >= kMaxSitemapFiles);
     return found;
 }
 
@@ -245,6 +276,8 @@ void Discovery::full_crawl(CrawlResult& r) {
     r.method = "full_crawl";
     r.urls.clear();
     r.truncated = false;
+    kept_bytes_ = 0;  // what a sitemap read before kept is gone
+    memory_cut_ = false;
     struct Item {
         std::string url;
         int depth;
@@ -264,7 +297,10 @@ void Discovery::full_crawl(CrawlResult& r) {
             if (halted() != Halt::none) return;  // the patterns' cost, as for sitemaps
             const std::string& link = links[i];
             auto p = parse_url(link);
-            if (!p || p->origin != origin_ || !seen.insert(p->url).second) continue;
+            if (!p || !on_site(*p) || seen.count(p->url) != 0) continue;
+            // Kept in `seen`, and maybe queued, listed and answered.
+            if (!afford(p->url, 4)) return;
+            seen.insert(p->url);
             if (!wanted(*p)) continue;
             // A trap is a page that links to endless variations of itself
             // (/calendar?page=N → N+1): only such self-similar links count, so a
@@ -319,7 +355,7 @@ void Discovery::full_crawl(CrawlResult& r) {
         take_links(f, *final_url, item.depth);
     }
     r.total_discovered = r.urls.size() + queue.size();
-    r.truncated = cut && !queue.empty();
+    r.truncated = (cut && !queue.empty()) || memory_cut_;
     if (halt_ != Halt::none) r.truncated = true;
 }
 

@@ -31,6 +31,7 @@ struct CrawlOptions {
     // the capture there (without credentials it does: http → https,
     // example.com → www.example.com).
     bool carries_credentials = false;
+    std::size_t max_kept_url_bytes = 64 * 1024 * 1024;  // kMaxKeptUrlBytes; tests set less
 };
 
 struct CrawlResult {
@@ -57,6 +58,14 @@ inline constexpr int kMaxSitemapIndexDepth = 2;         // index → index → u
 inline constexpr std::size_t kMaxSitemapUrls = 200000;  // counted for total_discovered
 inline constexpr int kTrapCap = 5;  // self-similar numeric URLs followed per pattern
 inline constexpr std::size_t kMaxLinksPerPage = 5000;  // links of one page looked at
+// A discovered URL longer than the API takes (docs/api.md, URL rules) is
+// skipped: a short href resolved against a long page URL can grow to that.
+inline constexpr std::size_t kMaxUrlBytes = 2048;
+// The URLs a discovery keeps (sets, queue; 64 bytes counted per copy for the
+// container's own) stay under CrawlOptions::max_kept_url_bytes, 64 MiB: a
+// site's links or sitemaps stop being taken there, and the answer is
+// truncated. 200,000 sitemap entries of 2 KiB would otherwise be 400 MB in
+// the worker.
 
 // The trap detector's key: the path+query with every run of digits replaced
 // by '#' ("/calendar?page=12" → "/calendar?page=#"); empty when there are no

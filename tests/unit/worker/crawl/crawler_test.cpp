@@ -452,6 +452,64 @@ TEST_F(CrawlBareSiteTest, ZeroPagesIsAClearError) {
     EXPECT_TRUE(r.urls.empty());
 }
 
+// What a hostile site can make a discovery keep: URLs longer than the API
+// takes are skipped (a short href against a long page URL grows to that),
+// and the URLs kept stay under a byte budget, the answer then truncated.
+class CrawlHeldUrlsTest : public ::testing::Test {
+  protected:
+    // Within the patterns' 2,048 bytes of path, over 2,048 bytes of URL.
+    static std::string long_path() { return "/" + std::string(2039, 'x'); }
+    SiteServer site{[this](const std::string& path) {
+        if (path == "/sitemap.xml") {
+            std::vector<std::string> locs{site.url(long_path())};
+            for (int i = 0; i < 100; ++i) locs.push_back(site.url("/p" + std::to_string(i)));
+            return SiteResponse{200, "application/xml", urlset(locs)};
+        }
+        if (path == "/") {
+            std::string links = a(long_path()) + a("?" + std::string(2100, 'q'));
+            for (int i = 0; i < 100; ++i) links += a("/p" + std::to_string(i));
+            return SiteResponse{200, "text/html", page("Home", links)};
+        }
+        return SiteResponse{200, "text/html", page(path, "")};
+    }};
+    std::atomic<bool> stop{false};
+
+    CrawlResult crawl(CrawlMode mode, std::size_t max_kept_url_bytes) {
+        CurlFetcher::Settings s;
+        s.policy = net::AddressPolicy::from_config("127.0.0.1/32");
+        CurlFetcher fetcher(s);
+        CrawlOptions o;
+        o.start_url = site.url("/");
+        o.mode = mode;
+        o.max_pages = 1000;
+        o.max_kept_url_bytes = max_kept_url_bytes;
+        return discover(o, fetcher, stop);
+    }
+};
+
+TEST_F(CrawlHeldUrlsTest, UrlsLongerThanTheApiTakesAreSkipped) {
+    for (CrawlMode mode : {CrawlMode::sitemap, CrawlMode::full}) {
+        const CrawlResult r = crawl(mode, 64u << 20);
+        EXPECT_EQ(r.error_code, "") << r.error;
+        EXPECT_FALSE(r.truncated);
+        EXPECT_GE(r.urls.size(), 100u);
+        for (const auto& u : r.urls) EXPECT_LE(u.size(), kMaxUrlBytes) << u.substr(0, 80);
+    }
+}
+
+TEST_F(CrawlHeldUrlsTest, TheUrlsKeptStayUnderTheBudget) {
+    const std::size_t budget = 20 * 2 * (site.url("/p10").size() + 64);  // ~20 sitemap entries
+    const CrawlResult listed = crawl(CrawlMode::sitemap, budget);
+    EXPECT_TRUE(listed.truncated);
+    EXPECT_GE(listed.urls.size(), 15u);
+    EXPECT_LE(listed.urls.size(), 20u);
+    EXPECT_EQ(listed.total_discovered, listed.urls.size());
+    const CrawlResult crawled = crawl(CrawlMode::full, budget);
+    EXPECT_TRUE(crawled.truncated);
+    EXPECT_FALSE(crawled.urls.empty());
+    EXPECT_LT(crawled.urls.size(), 20u);
+}
+
 // A sitemap longer than the fetcher takes is read in part (libxml2 recovers
 // the entries before the cut): the pages after it are missing, and the
 // answer says so.
