@@ -6,6 +6,7 @@
 
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
+#include "scheduler/archive_lease_keeper.h"
 #include "scheduler/claim_loop.h"
 #include "scheduler/site_page_names.h"
 #include "storage/object_key.h"
@@ -134,16 +135,20 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     if (!job) return false;
     kLog.info("building a batch ZIP", {{"job_id", job->job_id}, {"tasks", job->tasks.size()}});
     bool stopping = false;
-    const auto result = build_archive(*job, storage_, [&] {
-        // A ZIP of many files (or a slow object store) would hold the
-        // worker's stop up to its service manager's SIGKILL.
-        if (stop.load()) {
-            stopping = true;
-            return false;
-        }
-        return db::renew_archive_lease(conn, options_.worker_id, job->job_id,
+    std::optional<db::ArchiveResult> result;
+    {
+        const ArchiveLeaseKeeper lease(options_.database_url, options_.worker_id, job->job_id,
                                        options_.lease_seconds);
-    });
+        result = build_archive(*job, storage_, [&] {
+            // A ZIP of many files (or a slow object store) would hold the
+            // worker's stop up to its service manager's SIGKILL.
+            if (stop.load()) {
+                stopping = true;
+                return false;
+            }
+            return !lease.lost();
+        });
+    }
     if (!result && stopping) {
         db::release_archive(conn, options_.worker_id, job->job_id);
         kLog.info("batch ZIP handed back: stopping", {{"job_id", job->job_id}});

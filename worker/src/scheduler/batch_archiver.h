@@ -26,8 +26,8 @@ inline constexpr const char* kManifestName = "manifest.json";
 // results' downloads are (the last part of the object key; made unique in
 // any case), in task order; failed tasks are left out
 // and, when there are any, listed in manifest.json. `keep_going` is called
-// after each entry (the caller renews its lease): false stops the build and
-// nullopt is returned. A ZIP that cannot be made or stored yields a result
+// after each entry (the caller checks for a stop and for its lease): false
+// stops the build and nullopt is returned. A ZIP that cannot be made or stored yields a result
 // with `error` set; the stored results are never touched. Throws only what
 // keep_going throws.
 std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
@@ -36,7 +36,8 @@ std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storag
 struct ArchiverOptions {
     std::string database_url;
     std::string worker_id;  // lease owner
-    // The lease on a job being zipped, renewed after every entry.
+    // The lease on a job being zipped, renewed every third of it while the
+    // ZIP is built and stored (ArchiveLeaseKeeper).
     int lease_seconds = 60;
     // Looks for waiting jobs this often even without a NOTIFY: a job whose
     // archiver died is found this way once its lease has run out.

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "../../support/zip_read.h"
 #include "../db/pg_fixture.h"
@@ -20,6 +21,8 @@
 using namespace enconvert;
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -43,6 +46,28 @@ class NoRoomForZips final : public storage::Storage {
 
   private:
     storage::LocalStorage& inner_;
+};
+
+// The local backend, except that storing a ZIP takes `delay` (an object
+// store upload of a large ZIP).
+class SlowZipStore final : public storage::Storage {
+  public:
+    SlowZipStore(storage::LocalStorage& inner, std::chrono::milliseconds delay)
+        : inner_(inner), delay_(delay) {}
+    const fs::path& temp_dir() const override { return inner_.temp_dir(); }
+    std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
+                        std::int64_t expected_size) override {
+        if (format == "zip") std::this_thread::sleep_for(delay_);
+        return inner_.store(temp_file, key, format, expected_size);
+    }
+    void fetch(const std::string& key, const fs::path& dest) override { inner_.fetch(key, dest); }
+    bool has_room() const override { return true; }
+    void remove(const std::string& key) noexcept override { inner_.remove(key); }
+    void erase(const std::string& key) override { inner_.erase(key); }
+
+  private:
+    storage::LocalStorage& inner_;
+    std::chrono::milliseconds delay_;
 };
 
 // The local backend, except that the first fetch sets `stop` (the worker
@@ -354,6 +379,36 @@ TEST_F(BatchArchiverTest, ALapsedLeaseIsTakenOverAndTheFirstArchiverCannotFinish
     late.object_key = "live/files/x/url-to-pdf/late.zip";
     EXPECT_FALSE(db::finish_archive(*conn_, "dead", id, late).applied);
     EXPECT_FALSE(db::renew_archive_lease(*conn_, "dead", id, 60));
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+}
+
+TEST_F(BatchArchiverTest, TheLeaseIsKeptWhileTheZipIsStoredForLongerThanIt) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    // Storing takes 2.5 leases of 1 s. Before, another worker took the job
+    // over after the first second and the first could not record its ZIP.
+    SlowZipStore slow(*storage_, 2500ms);
+    scheduler::BatchArchiver a(scheduler::ArchiverOptions{url(), "archiver-1", 1}, slow);
+    std::atomic<bool> done{false};
+    bool archived = false;
+    std::thread building([&] {
+        archived = a.archive_one(no_stop_);
+        done = true;
+    });
+    auto other = std::make_unique<pqxx::connection>(url());
+    int taken = 0;
+    while (!done) {
+        if (db::claim_archive(*other, "archiver-2", 60)) ++taken;
+        std::this_thread::sleep_for(100ms);
+    }
+    building.join();
+    EXPECT_TRUE(archived);
+    EXPECT_EQ(taken, 0);
+    const db::JobView v = job(id);
+    EXPECT_EQ(v.status, "completed");
+    EXPECT_EQ(v.zip_state, "done");
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
 }
 
