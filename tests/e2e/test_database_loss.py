@@ -52,3 +52,37 @@ def test_a_result_whose_commit_was_cut_off_is_recorded_once_connected(lone_stack
     assert wait_for_log_entry(log, 10, msg="database connection lost, reconnecting",
                               why="while committing a result"), s.logs()
     assert not [e for e in log_entries(log) if e.get("msg") == "recording a task outcome failed"]
+
+
+# Cancels the first statement that records a success (a statement timeout,
+# an operator's pg_cancel_backend; a full disk is the same class of error:
+# the database is unavailable for now, not the outcome wrong).
+CANCEL_FIRST_SUCCESS_RECORD = """
+CREATE SEQUENCE cancel_once;
+CREATE FUNCTION cancel_once() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF nextval('cancel_once') = 1 THEN
+    RAISE EXCEPTION 'canceling statement due to user request'
+      USING ERRCODE = 'query_canceled';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER cancel_once BEFORE UPDATE ON tasks FOR EACH ROW
+  WHEN (NEW.status = 'success') EXECUTE FUNCTION cancel_once();
+"""
+
+
+def test_a_result_whose_recording_was_cancelled_is_recorded_after_it(lone_stack, site):
+    s = lone_stack
+    psql(s.home, CANCEL_FIRST_SUCCESS_RECORD)
+    r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    assert r.status == 200, r
+    job_id = r.json()["job_id"]
+    assert psql(s.home, "SELECT last_value FROM cancel_once") == "2"
+    # Rendered and stored once: the outcome was kept, not dropped.
+    row = psql(s.home, f"SELECT attempts || ',' || status FROM tasks WHERE job_id = '{job_id}'")
+    assert row == "1,success", row
+    stored = [f for _, _, files in os.walk(os.path.join(s.home, "storage")) for f in files]
+    assert len(stored) == 1, stored
+    log = os.path.join(s.home, "log", "worker-1.log")
+    assert not [e for e in log_entries(log) if e.get("msg") == "recording a task outcome failed"]

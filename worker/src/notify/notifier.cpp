@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "db/errors.h"
 #include "db/job_repository.h"
 #include "db/notification_outbox.h"
 #include "log/log.h"
@@ -366,6 +367,18 @@ void Notifier::flush_records() {
             session_.drop("while committing an outcome");
         } catch (const pqxx::broken_connection&) {
             session_.drop("while recording an outcome");
+        } catch (const pqxx::sql_error& e) {
+            if (db::means_unavailable(e)) {
+                // A full disk, a cancelled statement, a server going down:
+                // kept and recorded once reconnected (after the back-off);
+                // dropped, a delivered message would be failed or sent again.
+                session_.drop("while recording an outcome");
+                continue;
+            }
+            kLog.error("recording a notification outcome failed",
+                       {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("notifier");
+            unrecorded_.pop_front();
         } catch (const std::exception& e) {
             kLog.error("recording a notification outcome failed",
                        {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "db/errors.h"
 #include "db/job_repository.h"
 #include "db/task_claims.h"
 #include "log/log.h"
@@ -69,6 +70,19 @@ void Scheduler::flush_outcomes() {
             session_.drop("while committing a result");
         } catch (const pqxx::broken_connection&) {
             session_.drop("while recording a result");
+        } catch (const pqxx::sql_error& e) {
+            if (db::means_unavailable(e)) {
+                // A full disk, a cancelled statement, a server going down:
+                // kept and recorded once reconnected (after the back-off);
+                // dropped, the stored file would be orphaned and the page
+                // rendered again once its lease ran out.
+                session_.drop("while recording a result");
+                continue;
+            }
+            kLog.error("recording a task outcome failed",
+                       {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("scheduler");
+            unrecorded_.pop_front();
         } catch (const std::exception& e) {
             // Not a connectivity problem: retrying would fail the same way.
             kLog.error("recording a task outcome failed",

@@ -427,6 +427,37 @@ TEST_F(NotifierTest, InterruptedDeliveryIsFailedNotResent) {
     EXPECT_TRUE(receivers_->webhooks("/hook/interrupted").empty());
 }
 
+// The statement recording a delivered webhook is cancelled once (a
+// statement timeout, an operator's pg_cancel_backend; a full disk is the
+// same class of error): the outcome is kept and recorded after it, not
+// dropped (the row was then failed as interrupted, or sent again).
+TEST_F(NotifierTest, AnOutcomeWhoseRecordingWasCancelledIsRecordedAfterIt) {
+    const std::string id = terminal_job(receivers_->https("/hook/cancelled-record"), std::nullopt);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("CREATE SEQUENCE IF NOT EXISTS record_cancelled_once");
+        tx.commit();
+    }
+    test_support::JobsTrigger cancel(
+        url(), "cancel_record_once", "notifications",
+        "CREATE TRIGGER cancel_record_once BEFORE UPDATE ON notifications FOR EACH ROW "
+        "WHEN (NEW.state = 'delivered') EXECUTE FUNCTION cancel_record_once()",
+        "IF nextval('record_cancelled_once') = 1 THEN "
+        "  RAISE EXCEPTION 'canceling statement' USING ERRCODE = 'query_canceled'; "
+        "END IF;");
+    {
+        RunningNotifier n(settings());
+        const Row r = wait_final(id, "webhook", 15s);
+        EXPECT_EQ(r.state, "delivered") << r.error.value_or("");
+        EXPECT_EQ(r.attempts, 1);
+    }
+    EXPECT_EQ(receivers_->webhooks("/hook/cancelled-record").size(), 1u);
+    pqxx::work tx(*conn_);
+    EXPECT_EQ(tx.exec1("SELECT last_value FROM record_cancelled_once")[0].as<int>(), 2);
+    tx.exec("DROP SEQUENCE record_cancelled_once");
+    tx.commit();
+}
+
 TEST_F(NotifierTest, ConfiguredRetriesHonourRetryAfter) {
     auto s = settings();
     s.options.webhook_retries = 2;
