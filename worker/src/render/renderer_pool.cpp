@@ -154,6 +154,7 @@ void RendererPool::Impl::spawn(Slot& slot) {
             options.binary,
             std::vector<std::string>{"--views", std::to_string(options.views_per_process),
                                      "--memory-limit-mb", std::to_string(web_limit),
+                                     "--max-download-mb", std::to_string(options.max_download_mb),
                                      "--finish-limit-ms",
                                      std::to_string(options.finish_limit.count()),
                                      "--allowed-networks", options.allowed_networks},

@@ -70,6 +70,10 @@ class RendererPool {
         // WebKit kills one web process above this during a task, which
         // then fails with error_code memory_limit. 0: memory_ceiling_mb.
         std::size_t web_process_memory_limit_mb = 0;
+        // A URL that is itself a PDF, converted to PDF, is saved as it is
+        // up to this size; above it the task fails with file_too_large (a
+        // server streaming without end would fill the storage).
+        std::size_t max_download_mb = 256;
         // A child whose PDF post-processing still runs this long after its
         // job was answered (deadline, cancel) takes it for stuck and exits;
         // its running tasks fail renderer_crashed and are queued again.

@@ -51,7 +51,7 @@ constexpr long kMaxFinishLimitMs = 3600L * 1000;
 
 struct Arguments {
     int views = 2;
-    unsigned memory_limit_mb = 0;          // 0: WebKit's default
+    enconvert::render_child::ViewLimits limits;
     long finish_limit_ms = 60 * 1000;      // Renderer's finish_limit
     enconvert::net::AddressPolicy policy;  // --allowed-networks: exempt from the deny list
 };
@@ -61,8 +61,8 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         std::string name, value;
-        if ((arg == "--views" || arg == "--memory-limit-mb" || arg == "--finish-limit-ms" ||
-             arg == "--allowed-networks") &&
+        if ((arg == "--views" || arg == "--memory-limit-mb" || arg == "--max-download-mb" ||
+             arg == "--finish-limit-ms" || arg == "--allowed-networks") &&
             i + 1 < argc) {
             name = arg;
             value = argv[++i];
@@ -86,7 +86,9 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
         if (name == "--views" && n >= 1 && n <= kMaxViews)
             parsed.views = static_cast<int>(n);
         else if (name == "--memory-limit-mb" && n >= 0 && n <= kMaxMemoryLimitMb)
-            parsed.memory_limit_mb = static_cast<unsigned>(n);
+            parsed.limits.memory_limit_mb = static_cast<unsigned>(n);
+        else if (name == "--max-download-mb" && n >= 1 && n <= kMaxMemoryLimitMb)
+            parsed.limits.max_download_mb = static_cast<unsigned>(n);
         else if (name == "--finish-limit-ms" && n >= 1 && n <= kMaxFinishLimitMs)
             parsed.finish_limit_ms = n;
         else
@@ -105,7 +107,7 @@ int run(int argc, char** argv) {
     if (!args) {
         std::fprintf(stderr,
                      "usage: enconvert-render [--views N (1..%d)] [--memory-limit-mb MB (0: "
-                     "WebKit's default)] [--finish-limit-ms MS (1..%ld)] "
+                     "WebKit's default)] [--max-download-mb MB] [--finish-limit-ms MS (1..%ld)] "
                      "[--allowed-networks CIDR,...]\n",
                      kMaxViews, kMaxFinishLimitMs);
         return 2;
@@ -135,7 +137,7 @@ int run(int argc, char** argv) {
     enconvert::render_child::Channel channel(
         [&](const nlohmann::json& message) { renderer->on_message(message); },
         [&] { g_main_loop_quit(loop); });  // worker closed our stdin: shut down
-    renderer.emplace(args->views, *printer, args->memory_limit_mb,
+    renderer.emplace(args->views, *printer, args->limits,
                      std::chrono::milliseconds(args->finish_limit_ms), gate, channel, [&] {
                          channel.send({{"v", 1}, {"ready", true}});
                      });

@@ -38,7 +38,7 @@ constexpr int kSpareViews = 1;
 
 }  // namespace
 
-Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb,
+Renderer::Renderer(int views, std::string printer_name, ViewLimits limits,
                    std::chrono::milliseconds finish_limit, const OutboundGate& gate,
                    Channel& channel, std::function<void()> on_ready)
     : channel_(channel),
@@ -47,7 +47,7 @@ Renderer::Renderer(int views, std::string printer_name, unsigned memory_limit_mb
       on_ready_(std::move(on_ready)) {
     for (int i = 0; i < views + kSpareViews; ++i) {
         slots_.push_back(std::make_unique<ViewSlot>(
-            i, printer_name, memory_limit_mb, gate, filters_, work_,
+            i, printer_name, limits, gate, filters_, work_,
             [this](std::uint64_t id, const Outcome& o) { answer(id, o); }, [this] { dispatch(); }));
     }
 }

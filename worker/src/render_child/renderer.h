@@ -27,7 +27,7 @@ class Renderer {
     // `finish_limit`: how long a PDF may still be finished after its job
     // was answered before the process takes its work thread for stuck and
     // exits (work_thread.h).
-    Renderer(int views, std::string printer_name, unsigned memory_limit_mb,
+    Renderer(int views, std::string printer_name, ViewLimits limits,
              std::chrono::milliseconds finish_limit, const OutboundGate& gate, Channel& channel,
              std::function<void()> on_ready);
 

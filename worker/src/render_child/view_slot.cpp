@@ -15,12 +15,12 @@
 namespace enconvert::render_child {
 using namespace slot_detail;
 
-ViewSlot::ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
-                   const OutboundGate& gate, const ContentFilters& filters, WorkThread& work,
-                   OnResult on_result, OnIdle on_idle)
+ViewSlot::ViewSlot(int index, std::string printer_name, ViewLimits limits, const OutboundGate& gate,
+                   const ContentFilters& filters, WorkThread& work, OnResult on_result,
+                   OnIdle on_idle)
     : index_(index),
       printer_name_(std::move(printer_name)),
-      memory_limit_mb_(memory_limit_mb),
+      limits_(limits),
       gate_(gate),
       filters_(filters),
       work_(work),
@@ -108,12 +108,12 @@ WebKitWebContext* ViewSlot::new_context() const {
         webkit_network_proxy_settings_new(gate_.proxy_uri().c_str(), nullptr));
     webkit_website_data_manager_set_network_proxy_settings(
         data.get(), WEBKIT_NETWORK_PROXY_MODE_CUSTOM, proxy.get());
-    if (memory_limit_mb_ == 0)
+    if (limits_.memory_limit_mb == 0)
         return WEBKIT_WEB_CONTEXT(
             g_object_new(WEBKIT_TYPE_WEB_CONTEXT, "website-data-manager", data.get(), nullptr));
     std::unique_ptr<WebKitMemoryPressureSettings, PressureSettingsFree> pressure(
         webkit_memory_pressure_settings_new());
-    webkit_memory_pressure_settings_set_memory_limit(pressure.get(), memory_limit_mb_);
+    webkit_memory_pressure_settings_set_memory_limit(pressure.get(), limits_.memory_limit_mb);
     // Kill at the limit itself; look often, a page can allocate a GB a second.
     webkit_memory_pressure_settings_set_kill_threshold(pressure.get(), kKillThreshold);
     webkit_memory_pressure_settings_set_poll_interval(pressure.get(), kMemoryPollSeconds);

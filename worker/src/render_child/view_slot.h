@@ -25,6 +25,12 @@
 
 namespace enconvert::render_child {
 
+// What one page may use (the worker's RendererPool options).
+struct ViewLimits {
+    unsigned memory_limit_mb = 0;  // 0: WebKit's default
+    unsigned max_download_mb = 256;
+};
+
 class ViewSlot {
   public:
     using OnResult = std::function<void(std::uint64_t id, const Outcome&)>;
@@ -32,15 +38,16 @@ class ViewSlot {
 
     // The slot starts busy: it warms its web process up with about:blank and
     // reports on_idle when it can take a job.
-    // `memory_limit_mb`: WebKit kills the slot's web process above this
-    // (the job fails with memory_limit); 0 leaves WebKit's default.
+    // `limits.memory_limit_mb`: WebKit kills the slot's web process above
+    // this (the job fails with memory_limit); 0 leaves WebKit's default.
+    // `limits.max_download_mb`: a URL that is itself a PDF is saved up to
+    // this size (the job fails with file_too_large above it).
     // `gate`: the outbound gate every connection of the view goes through
     // (it outlives the slot).
     // `filters`: the compiled content rule lists (outlive the slot).
     // `work`: the thread PDFs are finished on (outlives the slot).
-    ViewSlot(int index, std::string printer_name, unsigned memory_limit_mb,
-             const OutboundGate& gate, const ContentFilters& filters, WorkThread& work,
-             OnResult on_result, OnIdle on_idle);
+    ViewSlot(int index, std::string printer_name, ViewLimits limits, const OutboundGate& gate,
+             const ContentFilters& filters, WorkThread& work, OnResult on_result, OnIdle on_idle);
     ~ViewSlot();
     ViewSlot(const ViewSlot&) = delete;
     ViewSlot& operator=(const ViewSlot&) = delete;
@@ -166,6 +173,7 @@ class ViewSlot {
     static gboolean on_download_destination(WebKitDownload*, gchar*, gpointer);
     static void on_download_failed(WebKitDownload*, GError*, gpointer);
     static void on_download_finished(WebKitDownload*, gpointer);
+    static void on_download_received(WebKitDownload*, guint64, gpointer);
     static void on_print_finished(WebKitPrintOperation*, gpointer);
     static gboolean on_deadline(gpointer);
     static gboolean on_reload(gpointer);
@@ -190,7 +198,7 @@ class ViewSlot {
 
     const int index_;
     const std::string printer_name_;
-    const unsigned memory_limit_mb_;
+    const ViewLimits limits_;
     const OutboundGate& gate_;
     const ContentFilters& filters_;
     WorkThread& work_;

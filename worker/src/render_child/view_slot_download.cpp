@@ -72,6 +72,20 @@ void ViewSlot::on_download_started(WebKitWebContext*, WebKitDownload* download, 
                      self);
     g_signal_connect(download, "failed", G_CALLBACK(&ViewSlot::on_download_failed), self);
     g_signal_connect(download, "finished", G_CALLBACK(&ViewSlot::on_download_finished), self);
+    g_signal_connect(download, "received-data", G_CALLBACK(&ViewSlot::on_download_received), self);
+}
+
+// A server that streams without end (or a PDF larger than any page's
+// output) would fill the storage before the job's timeout ends it.
+void ViewSlot::on_download_received(WebKitDownload* download, guint64, gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    if (self->download_.get() != download) return;
+    const guint64 limit = static_cast<guint64>(self->limits_.max_download_mb) << 20;
+    if (webkit_download_get_received_data_length(download) <= limit) return;
+    self->stop_download();
+    self->fail("file_too_large", "The URL serves a PDF larger than " +
+                                     std::to_string(self->limits_.max_download_mb) +
+                                     " MB, the largest this service saves");
 }
 
 gboolean ViewSlot::on_download_destination(WebKitDownload* download, gchar*, gpointer data) {

@@ -237,7 +237,7 @@ void ViewSlot::on_web_process_terminated(WebKitWebView*, WebKitWebProcessTermina
         if (reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT)
             self->fail("memory_limit",
                        "Failed to render page: it used more than the memory limit (" +
-                           std::to_string(self->memory_limit_mb_) + " MB)");
+                           std::to_string(self->limits_.memory_limit_mb) + " MB)");
         else
             self->fail("web_process_crashed", kEngineCrashedMessage);
     }

@@ -1193,5 +1193,41 @@ TEST_F(DocumentTypeRendererPoolTest, WhatCannotBeRenderedFailsAtOnceWithItsReaso
     }
 }
 
+// A URL serving a PDF larger than the pool allows (here 1 MB; a server
+// streaming without end would fill the storage): the transfer stops there.
+class DownloadLimitRendererPoolTest : public DocumentTypeRendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override { options.max_download_mb = 1; }
+};
+
+TEST_F(DownloadLimitRendererPoolTest, APdfLargerThanTheLimitFailsAndLeavesNoFile) {
+    const std::string pdf = a_pdf();
+    ASSERT_EQ(pdf.substr(0, 5), "%PDF-");
+    std::string big = pdf;
+    big.insert(big.size() - 6, std::string(3u << 20, ' '));  // before %%EOF: 3 MB
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/big.pdf", {200, "application/pdf", big}},
+            {"/doc.pdf", {200, "application/pdf", pdf}}},
+        "/hang");
+    auto req = request(920, server_->url("/big.pdf"), "pdf", {{"timeout", 120}});
+    pool_->submit(req);
+    auto result = wait_for(920);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "file_too_large");
+    EXPECT_EQ(result->error,
+              "The URL serves a PDF larger than 1 MB, the largest this service saves");
+    EXPECT_FALSE(fs::exists(req.out_path));
+    EXPECT_FALSE(fs::exists(req.out_path + ".part"));
+    // A PDF within the limit is still saved.
+    ASSERT_TRUE(wait_for_free_slot());
+    auto small = request(921, server_->url("/doc.pdf"), "pdf");
+    pool_->submit(small);
+    auto ok = wait_for(921);
+    ASSERT_TRUE(ok);
+    EXPECT_TRUE(ok->ok) << ok->error_code << ": " << ok->error;
+}
+
 }  // namespace
 }  // namespace enconvert::render
