@@ -29,6 +29,15 @@ CREATE CONSTRAINT TRIGGER doubt_once AFTER UPDATE ON tasks
 """
 
 
+def assert_rendered_and_stored_once(s, job_id):
+    """The outcome was kept, not dropped to wait for the lease to run out
+    and the page to be rendered (and stored) a second time."""
+    row = psql(s.home, f"SELECT attempts || ',' || status FROM tasks WHERE job_id = '{job_id}'")
+    assert row == "1,success", row
+    stored = [f for _, _, files in os.walk(os.path.join(s.home, "storage")) for f in files]
+    assert len(stored) == 1, stored
+
+
 @pytest.fixture
 def lone_stack():
     yield from running(Stack(make_home("enc-doubt-")))
@@ -42,12 +51,7 @@ def test_a_result_whose_commit_was_cut_off_is_recorded_once_connected(lone_stack
     job_id = r.json()["job_id"]
     # the COMMIT cut off, then the one recording it again
     assert psql(s.home, "SELECT last_value FROM doubt_once") == "2"
-    # Rendered once: the outcome was not dropped to wait for the lease to
-    # run out and the page to be rendered (and stored) a second time.
-    row = psql(s.home, f"SELECT attempts || ',' || status FROM tasks WHERE job_id = '{job_id}'")
-    assert row == "1,success", row
-    stored = [f for _, _, files in os.walk(os.path.join(s.home, "storage")) for f in files]
-    assert len(stored) == 1, stored
+    assert_rendered_and_stored_once(s, job_id)
     log = os.path.join(s.home, "log", "worker-1.log")
     assert wait_for_log_entry(log, 10, msg="database connection lost, reconnecting",
                               why="while committing a result"), s.logs()
@@ -79,10 +83,6 @@ def test_a_result_whose_recording_was_cancelled_is_recorded_after_it(lone_stack,
     assert r.status == 200, r
     job_id = r.json()["job_id"]
     assert psql(s.home, "SELECT last_value FROM cancel_once") == "2"
-    # Rendered and stored once: the outcome was kept, not dropped.
-    row = psql(s.home, f"SELECT attempts || ',' || status FROM tasks WHERE job_id = '{job_id}'")
-    assert row == "1,success", row
-    stored = [f for _, _, files in os.walk(os.path.join(s.home, "storage")) for f in files]
-    assert len(stored) == 1, stored
+    assert_rendered_and_stored_once(s, job_id)
     log = os.path.join(s.home, "log", "worker-1.log")
     assert not [e for e in log_entries(log) if e.get("msg") == "recording a task outcome failed"]

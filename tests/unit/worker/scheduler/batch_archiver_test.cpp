@@ -26,73 +26,67 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The local backend, except that a ZIP cannot be stored (a full disk).
-class NoRoomForZips final : public storage::Storage {
+// The local backend, each of the wrappers below changing one thing.
+class LocalBackend : public storage::Storage {
   public:
-    explicit NoRoomForZips(storage::LocalStorage& inner) : inner_(inner) {}
+    explicit LocalBackend(storage::LocalStorage& inner) : inner_(inner) {}
     const fs::path& temp_dir() const override { return inner_.temp_dir(); }
+    std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
+                        std::int64_t expected_size) override {
+        return inner_.store(temp_file, key, format, expected_size);
+    }
+    void fetch(const std::string& key, const fs::path& dest) override { inner_.fetch(key, dest); }
+    bool has_room() const override { return true; }
+    void remove(const std::string& key) noexcept override { inner_.remove(key); }
+    void erase(const std::string& key) override { inner_.erase(key); }
+
+  private:
+    storage::LocalStorage& inner_;
+};
+
+// A ZIP cannot be stored (a full disk).
+class NoRoomForZips final : public LocalBackend {
+  public:
+    using LocalBackend::LocalBackend;
     std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
                         std::int64_t expected_size) override {
         if (format == "zip") {
             fs::remove(temp_file);
             throw storage::StorageError("No space left on device", true);
         }
-        return inner_.store(temp_file, key, format, expected_size);
+        return LocalBackend::store(temp_file, key, format, expected_size);
     }
-    void fetch(const std::string& key, const fs::path& dest) override { inner_.fetch(key, dest); }
-    bool has_room() const override { return true; }
-    void remove(const std::string& key) noexcept override { inner_.remove(key); }
-    void erase(const std::string& key) override { inner_.erase(key); }
-
-  private:
-    storage::LocalStorage& inner_;
 };
 
-// The local backend, except that storing a ZIP takes `delay` (an object
-// store upload of a large ZIP).
-class SlowZipStore final : public storage::Storage {
+// Storing a ZIP takes `delay` (an object store upload of a large ZIP).
+class SlowZipStore final : public LocalBackend {
   public:
     SlowZipStore(storage::LocalStorage& inner, std::chrono::milliseconds delay)
-        : inner_(inner), delay_(delay) {}
-    const fs::path& temp_dir() const override { return inner_.temp_dir(); }
+        : LocalBackend(inner), delay_(delay) {}
     std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
                         std::int64_t expected_size) override {
         if (format == "zip") std::this_thread::sleep_for(delay_);
-        return inner_.store(temp_file, key, format, expected_size);
+        return LocalBackend::store(temp_file, key, format, expected_size);
     }
-    void fetch(const std::string& key, const fs::path& dest) override { inner_.fetch(key, dest); }
-    bool has_room() const override { return true; }
-    void remove(const std::string& key) noexcept override { inner_.remove(key); }
-    void erase(const std::string& key) override { inner_.erase(key); }
 
   private:
-    storage::LocalStorage& inner_;
     std::chrono::milliseconds delay_;
 };
 
-// The local backend, except that the first fetch sets `stop` (the worker
-// is told to stop while a ZIP is being built); counts fetches.
-class StopDuringFetches final : public storage::Storage {
+// The first fetch sets `stop` (the worker is told to stop while a ZIP is
+// being built); counts fetches.
+class StopDuringFetches final : public LocalBackend {
   public:
     StopDuringFetches(storage::LocalStorage& inner, std::atomic<bool>& stop)
-        : inner_(inner), stop_(stop) {}
-    const fs::path& temp_dir() const override { return inner_.temp_dir(); }
-    std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
-                        std::int64_t expected_size) override {
-        return inner_.store(temp_file, key, format, expected_size);
-    }
+        : LocalBackend(inner), stop_(stop) {}
     void fetch(const std::string& key, const fs::path& dest) override {
         ++fetches;
         stop_ = true;
-        inner_.fetch(key, dest);
+        LocalBackend::fetch(key, dest);
     }
-    bool has_room() const override { return true; }
-    void remove(const std::string& key) noexcept override { inner_.remove(key); }
-    void erase(const std::string& key) override { inner_.erase(key); }
     int fetches = 0;
 
   private:
-    storage::LocalStorage& inner_;
     std::atomic<bool>& stop_;
 };
 
