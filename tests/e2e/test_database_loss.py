@@ -4,11 +4,14 @@ unknown to the worker (libpqxx's in_doubt_error); the outcome is recorded
 again once connected, not dropped (docs/reliability.md)."""
 
 import os
+import signal
+import time
 
 import pytest
 
 from conftest import make_home, running
-from stack import Stack, log_entries, psql, wait_for_log_entry
+from stack import (SlowSite, Stack, log_entries, psql, stop_postgres, wait_for_log_entry,
+                   worker_pid)
 
 # Ends the connection of the first transaction that records a success, at
 # its COMMIT and before it is committed (pg_sleep lets the termination in).
@@ -86,3 +89,44 @@ def test_a_result_whose_recording_was_cancelled_is_recorded_after_it(lone_stack,
     assert_rendered_and_stored_once(s, job_id)
     log = os.path.join(s.home, "log", "worker-1.log")
     assert not [e for e in log_entries(log) if e.get("msg") == "recording a task outcome failed"]
+
+
+def stored_files(s):
+    return [f for _, _, files in os.walk(os.path.join(s.home, "storage")) for f in files]
+
+
+def test_a_result_the_database_cannot_take_before_a_stop_leaves_no_orphan_file(lone_stack):
+    """The database goes down while a page renders, and the worker is then
+    stopped: the outcome cannot be recorded. The page will be rendered
+    again once its lease runs out; the file stored for it, which no row
+    will ever point at (retention would never remove it), goes, and the
+    log says so."""
+    s = lone_stack
+    slow = SlowSite(delay=4)
+    try:
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": slow.url, "async_mode": True,
+                                                     "timeout": 60})
+        assert r.status == 202, r
+        job_id = r.json()["job_id"]
+        deadline = time.time() + 30
+        while time.time() < deadline and psql(
+                s.home, f"SELECT status FROM tasks WHERE job_id = '{job_id}'") != "processing":
+            time.sleep(0.1)
+        stop_postgres(s.home)
+        deadline = time.time() + 30
+        while time.time() < deadline and not stored_files(s):
+            time.sleep(0.1)
+        assert stored_files(s), s.logs()
+        pid = worker_pid(s)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 30
+        while time.time() < deadline and os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.1)
+        log = os.path.join(s.home, "log", "worker-1.log")
+        assert wait_for_log_entry(
+            log, 10, msg="task outcome not recorded: the database is unavailable as the "
+                         "worker stops", job_id=job_id, file="removed"), s.logs()
+        assert stored_files(s) == []
+    finally:
+        slow.close()
+        s.script("db")  # PostgreSQL again, for the fixture's stop

@@ -61,12 +61,14 @@ void Scheduler::flush_outcomes() {
                     metrics::worker_metrics().job_finished(r.endpoint, r.job_status);
                 }
             }
+            commit_in_doubt_.erase(o.task_id);
             unrecorded_.pop_front();
         } catch (const pqxx::in_doubt_error&) {
             // The connection was lost during the COMMIT: whether it went
             // through is unknown. Kept, and recorded again once connected
             // (finish_task recognises its own earlier commit); dropped, the
             // task would wait for its lease to run out and render again.
+            commit_in_doubt_.insert(o.task_id);
             session_.drop("while committing a result");
         } catch (const pqxx::broken_connection&) {
             session_.drop("while recording a result");
@@ -82,12 +84,14 @@ void Scheduler::flush_outcomes() {
             kLog.error("recording a task outcome failed",
                        {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
             metrics::worker_metrics().database_error("scheduler");
+            commit_in_doubt_.erase(o.task_id);
             unrecorded_.pop_front();
         } catch (const std::exception& e) {
             // Not a connectivity problem: retrying would fail the same way.
             kLog.error("recording a task outcome failed",
                        {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
             metrics::worker_metrics().database_error("scheduler");
+            commit_in_doubt_.erase(o.task_id);
             unrecorded_.pop_front();
         }
     }
@@ -285,6 +289,24 @@ void Scheduler::collect_stored() {
     metrics::worker_metrics().set_tasks_in_flight(in_flight_.size());
 }
 
+// Outcomes the database could not take before the stop (it is down): each
+// task's lease runs out and the page is rendered again by whoever claims it.
+// A stored file no row points at would never be removed by retention, so it
+// goes now, unless a COMMIT recording it was in doubt (it may be the task's
+// result).
+void Scheduler::drop_unrecorded() {
+    for (const db::TaskOutcome& o : unrecorded_) {
+        const bool keep_file = !o.ok || o.object_key.empty() || commit_in_doubt_.count(o.task_id);
+        kLog.error("task outcome not recorded: the database is unavailable as the worker stops",
+                   {{"job_id", o.job_id},
+                    {"task_id", o.task_id},
+                    {"file", keep_file ? nlohmann::json(nullptr) : nlohmann::json("removed")}});
+        if (!keep_file) storage_.remove(o.object_key);
+    }
+    unrecorded_.clear();
+    commit_in_doubt_.clear();
+}
+
 void Scheduler::release_in_flight() {
     if (in_flight_.empty()) return;
     for (const auto& [id, f] : in_flight_) {
@@ -336,6 +358,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
     storer_.stop();
     collect_stored();
     flush_outcomes();
+    drop_unrecorded();
     release_in_flight();
     kLog.info("stopped");
 }

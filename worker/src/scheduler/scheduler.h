@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "db/job_types.h"
@@ -75,6 +76,7 @@ class Scheduler {
     void collect_results(bool stopping);
     void collect_stored();
     void flush_outcomes();
+    void drop_unrecorded();
     void release_in_flight();
 
     SchedulerOptions options_;
@@ -85,6 +87,9 @@ class Scheduler {
     // Outcomes not yet recorded because the database was unreachable; our
     // lease keeps the tasks ours meanwhile.
     std::deque<db::TaskOutcome> unrecorded_;
+    // Tasks of unrecorded_ whose recording COMMIT was cut off: it may have
+    // gone through, so their stored files are never removed at a stop.
+    std::set<std::int64_t> commit_in_doubt_;
     bool want_claim_ = true;
     bool storage_full_logged_ = false;
     std::chrono::steady_clock::time_point next_claim_{};
