@@ -130,6 +130,16 @@ BatchArchiver::BatchArchiver(ArchiverOptions options, storage::Storage& storage)
       session_(options_.database_url, {db::kArchiveReadyChannel}, "archiver") {}
 
 bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
+    // As the scheduler takes no task then: a ZIP started on a full storage
+    // would fail for good (its files copied and zipped need about twice
+    // the batch's size); its job waits instead, like the pages do.
+    if (!storage_.has_room()) {
+        if (!storage_full_logged_) kLog.warning("storage is nearly full: not making ZIPs");
+        storage_full_logged_ = true;
+        return false;
+    }
+    if (storage_full_logged_) kLog.info("storage has room again: making ZIPs");
+    storage_full_logged_ = false;
     pqxx::connection& conn = session_->conn();
     const auto job = db::claim_archive(conn, options_.worker_id, options_.lease_seconds);
     if (!job) return false;

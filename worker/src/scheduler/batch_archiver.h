@@ -50,7 +50,8 @@ class BatchArchiver {
     BatchArchiver(ArchiverOptions options, storage::Storage& storage);
 
     // Claims one waiting job, builds and stores its ZIP and finishes the
-    // job. False when no job was waiting, or when `stop` came while
+    // job. False when no job was waiting, when the storage has no room
+    // (storage_min_free_mb: nothing is claimed), or when `stop` came while
     // building (the job is handed back). Throws pqxx errors.
     bool archive_one(const std::atomic<bool>& stop);
 
@@ -61,6 +62,7 @@ class BatchArchiver {
     ArchiverOptions options_;
     storage::Storage& storage_;
     db::ReconnectingSession session_;
+    bool storage_full_logged_ = false;
 };
 
 }  // namespace enconvert::scheduler

@@ -73,6 +73,14 @@ class SlowZipStore final : public LocalBackend {
     std::chrono::milliseconds delay_;
 };
 
+// Reports a full storage (below storage_min_free_mb) while `full`.
+class FullUntilFreed final : public LocalBackend {
+  public:
+    using LocalBackend::LocalBackend;
+    bool has_room() const override { return !full; }
+    bool full = true;
+};
+
 // The first fetch sets `stop` (the worker is told to stop while a ZIP is
 // being built); counts fetches.
 class StopDuringFetches final : public LocalBackend {
@@ -404,6 +412,25 @@ TEST_F(BatchArchiverTest, TheLeaseIsKeptWhileTheZipIsStoredForLongerThanIt) {
     EXPECT_EQ(v.status, "completed");
     EXPECT_EQ(v.zip_state, "done");
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+}
+
+TEST_F(BatchArchiverTest, AZipWaitsWhileTheStorageIsFullInsteadOfFailing) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    FullUntilFreed storage(*storage_);
+    auto a = archiver(storage);
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    db::JobView v = job(id);
+    EXPECT_EQ(v.status, "processing");
+    EXPECT_EQ(v.zip_state, "pending");
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    storage.full = false;
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    v = job(id);
+    EXPECT_EQ(v.status, "completed");
+    EXPECT_EQ(v.zip_state, "done");
 }
 
 TEST_F(BatchArchiverTest, AWebsiteZipMirrorsTheSiteAndListsItsPages) {
