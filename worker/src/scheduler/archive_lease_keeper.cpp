@@ -1,5 +1,6 @@
 #include "scheduler/archive_lease_keeper.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <pqxx/pqxx>
@@ -12,6 +13,8 @@ namespace enconvert::scheduler {
 
 namespace {
 constexpr log::Logger kLog{"archiver"};
+// A lease of (nearly) nothing is not renewed in a busy loop.
+constexpr std::chrono::milliseconds kShortestInterval{100};
 }  // namespace
 
 ArchiveLeaseKeeper::ArchiveLeaseKeeper(const std::string& database_url, std::string owner,
@@ -21,7 +24,8 @@ ArchiveLeaseKeeper::ArchiveLeaseKeeper(const std::string& database_url, std::str
     auto session = std::make_shared<db::ReconnectingSession>(
         database_url, std::vector<std::string>{}, "archiver lease");
     thread_ = std::thread([this, session] {
-        const auto every = std::chrono::milliseconds(lease_seconds_ * 1000 / 3);
+        const auto every =
+            std::max(std::chrono::milliseconds(lease_seconds_ * 1000 / 3), kShortestInterval);
         std::unique_lock lock(mutex_);
         while (!wake_.wait_for(lock, every, [this] { return stopping_; })) {
             lock.unlock();
