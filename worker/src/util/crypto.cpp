@@ -9,10 +9,23 @@
 
 namespace enconvert::util {
 
+namespace {
+
+// Fetched once for the process (an EVP_MD is immutable and shared between
+// threads): with EVP_sha256(), OpenSSL 3 looks the algorithm up by name,
+// under a lock, on every digest (docs/benchmarks.md "Status polling").
+const EVP_MD* sha256() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md;
+}
+
+}  // namespace
+
 std::string sha256_raw(std::string_view data) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) {
+    if (sha256() == nullptr ||
+        EVP_Digest(data.data(), data.size(), digest, &len, sha256(), nullptr) != 1) {
         throw std::runtime_error("SHA-256 failed");
     }
     return std::string(reinterpret_cast<const char*>(digest), len);
