@@ -11,6 +11,7 @@
 #include "crawl/url.h"
 #include "curl/curl_handles.h"
 #include "net/background_resolve.h"
+#include "net/restricted_ports.h"
 
 namespace enconvert::crawl {
 
@@ -120,6 +121,11 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
     for (int hop = 0;; ++hop) {
         const auto parsed = parse_url(url);
         if (!parsed) return failure(url, "invalid_url", "not an absolute http(s) URL: " + url);
+        if (net::is_restricted_port(parsed->port)) {
+            return failure(url, "restricted_port",
+                           "port " + std::to_string(parsed->port) + " of " + parsed->host +
+                               " is one browsers do not connect to");
+        }
         const auto left =
             std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) {

@@ -26,8 +26,8 @@ struct FetchResult {
     std::string content_type;     // lower case, parameters kept ("text/html; charset=utf-8")
     std::string body;             // at most the fetcher's size cap
     bool body_truncated = false;  // the cap was hit: `body` is the first part
-    // "" on an answer (any status). Otherwise: "invalid_url", "blocked_address",
-    // "dns_failed", "timeout", "redirect_refused",
+    // "" on an answer (any status). Otherwise: "invalid_url", "restricted_port"
+    // (net/restricted_ports.h), "blocked_address", "dns_failed", "timeout", "redirect_refused",
     // "too_many_redirects", "cancelled", "fetch_failed"; `error` is a sentence.
     std::string error_code, error;
 

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <string>
+
+#include "net/restricted_ports.h"
 
 namespace enconvert::notify {
 
@@ -86,6 +89,11 @@ std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::st
     }
     if (t.host.empty() || t.port <= 0 || t.port > 65535) {
         error = "invalid_url";
+        return std::nullopt;
+    }
+    if (net::is_restricted_port(t.port)) {
+        error = "restricted_port: port " + std::to_string(t.port) +
+                " is one browsers do not connect to (mail, IRC, ...)";
         return std::nullopt;
     }
     return t;

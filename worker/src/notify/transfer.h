@@ -26,7 +26,8 @@ struct CallbackTarget {
 };
 
 // Parses callback_url; nullopt + error code text when it is not an absolute
-// https URL with a host ("insecure_url" for other schemes, "invalid_url").
+// https URL with a host ("insecure_url" for other schemes, "invalid_url",
+// "restricted_port: …" for a port of net/restricted_ports.h).
 std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::string& error);
 
 struct WebhookRequest {

@@ -2,26 +2,9 @@
 
 #include <glib.h>
 
-#include <algorithm>
-#include <iterator>
+#include "net/restricted_ports.h"
 
 namespace enconvert::render_child {
-
-namespace {
-
-constexpr int kBadPorts[] = {1,    7,    9,    11,   13,   15,   17,   19,   20,   21,   22,   23,
-                             25,   37,   42,   43,   53,   69,   77,   79,   87,   95,   101,  102,
-                             103,  104,  109,  110,  111,  113,  115,  117,  119,  123,  135,  137,
-                             139,  143,  161,  179,  389,  427,  465,  512,  513,  514,  515,  526,
-                             530,  531,  532,  540,  548,  554,  556,  563,  587,  601,  636,  989,
-                             990,  993,  995,  1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061,
-                             6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080};
-
-}  // namespace
-
-bool is_restricted_port(int port) {
-    return std::find(std::begin(kBadPorts), std::end(kBadPorts), port) != std::end(kBadPorts);
-}
 
 bool same_origin(const std::string& a, const std::string& b) {
     // SCHEME_NORMALIZE drops a scheme's default port and lowercases the
@@ -51,7 +34,7 @@ std::optional<LoadError> refused_navigation(const std::string& uri) {
     if (scheme != "http" && scheme != "https")
         return LoadError{"blocked_address", "Failed to load page: the page navigated to a " +
                                                 scheme + ": URL, which this service does not load"};
-    if (port > 0 && is_restricted_port(port))
+    if (port > 0 && net::is_restricted_port(port))
         return LoadError{"connection_failed", "Failed to load page: port " + std::to_string(port) +
                                                   " of " + host +
                                                   " is restricted (browsers do not connect to it)"};

@@ -19,10 +19,6 @@ namespace enconvert::render_child {
 // about:blank (the view's reset) is allowed.
 std::optional<LoadError> refused_navigation(const std::string& uri);
 
-// Fetch's "bad port" list (https://fetch.spec.whatwg.org/#port-blocking),
-// which WebKit and Chromium enforce: mail, FTP, IRC, X11, ... ports.
-bool is_restricted_port(int port);
-
 // Whether two URLs have the same scheme, host and port (a default port
 // written out or left implicit is the same). Not URLs: false.
 bool same_origin(const std::string& a, const std::string& b);

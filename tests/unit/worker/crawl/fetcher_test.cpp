@@ -37,6 +37,8 @@ class CrawlFetcherTest : public ::testing::Test {
         if (path == "/to-external")
             return SiteResponse{302, "text/html", "", "Location: " + external.url("/y") + "\r\n"};
         if (path == "/to-page") return SiteResponse{301, "text/html", "", "Location: page\r\n"};
+        if (path == "/to-smtp")
+            return SiteResponse{302, "text/html", "", "Location: http://127.0.0.1:25/x\r\n"};
         if (path == "/loop") return SiteResponse{302, "text/html", "", "Location: /loop\r\n"};
         if (path == "/big") return SiteResponse{200, "text/html", std::string(5000, 'b')};
         if (path == "/hang") return SiteResponse::hanging();
@@ -163,6 +165,19 @@ TEST_F(CrawlFetcherTest, CancelEndsTheWaitForALookup) {
     EXPECT_EQ(r.error_code, "cancelled");
     EXPECT_EQ(dns->answered(), 0);
     dns->release();
+}
+
+// Ports browsers refuse (mail, IRC, X11) are refused before any lookup or
+// connection, on the first URL and on a redirect alike. Nothing listens on
+// them here: without the check the answer would be a failed connection.
+TEST_F(CrawlFetcherTest, RefusesPortsBrowsersRefuse) {
+    CurlFetcher f(settings());
+    const auto direct = f.get("http://127.0.0.1:6667/", 5s, {});
+    EXPECT_EQ(direct.error_code, "restricted_port");
+    EXPECT_NE(direct.error.find("port 6667 of 127.0.0.1"), std::string::npos) << direct.error;
+    const auto redirected = f.get(site.url("/to-smtp"), 5s, kFollowAll);
+    EXPECT_EQ(redirected.error_code, "restricted_port");
+    EXPECT_EQ(site.requests("/to-smtp"), 1);
 }
 
 TEST_F(CrawlFetcherTest, RefusesOtherSchemes) {

@@ -327,6 +327,20 @@ TEST_F(NotifierTest, HttpCallbackIsRefused) {
     EXPECT_EQ(r.attempts, 1);
 }
 
+// A port browsers refuse (here SMTP's submission port) is a policy refusal:
+// nothing is sent and no retry is planned, even with retries on.
+TEST_F(NotifierTest, CallbackOnARestrictedPortIsRefused) {
+    auto s = settings();
+    s.options.webhook_retries = 3;
+    RunningNotifier n(s);
+    const std::string id = terminal_job("https://127.0.0.1:587/hook/ok", std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "failed");
+    EXPECT_EQ(r.error.value_or("").rfind("restricted_port: port 587", 0), 0u)
+        << r.error.value_or("");
+    EXPECT_EQ(r.attempts, 1);
+}
+
 TEST_F(NotifierTest, LoopbackCallbackIsBlockedWithoutExemption) {
     auto s = settings();
     s.allowed_networks.clear();
