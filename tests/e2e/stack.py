@@ -249,6 +249,20 @@ def row_counts(home):
     return int(jobs), int(tasks)
 
 
+def submit_and_wait_rendering(stack, url, timeout=60, wait=30):
+    """Submits `url` as an async one-page job and waits (at most `wait`
+    seconds) until a worker has claimed its task; returns the job id."""
+    r = stack.call("POST", "/v1/convert/url-to-pdf",
+                   {"url": url, "async_mode": True, "timeout": timeout})
+    assert r.status == 202, r
+    job_id = r.json()["job_id"]
+    deadline = time.time() + wait
+    while time.time() < deadline and psql(
+            stack.home, f"SELECT status FROM tasks WHERE job_id = '{job_id}'") != "processing":
+        time.sleep(0.1)
+    return job_id
+
+
 def stop_postgres(home):
     """Stops a stack's PostgreSQL (fast shutdown); start it again with
     Stack.script("db")."""

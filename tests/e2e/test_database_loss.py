@@ -10,8 +10,8 @@ import time
 import pytest
 
 from conftest import make_home, running
-from stack import (SlowSite, Stack, log_entries, psql, stop_postgres, wait_for_log_entry,
-                   worker_pid)
+from stack import (SlowSite, Stack, log_entries, psql, stop_postgres,
+                   submit_and_wait_rendering, wait_for_log_entry, worker_pid)
 
 # Ends the connection of the first transaction that records a success, at
 # its COMMIT and before it is committed (pg_sleep lets the termination in).
@@ -32,12 +32,22 @@ CREATE CONSTRAINT TRIGGER doubt_once AFTER UPDATE ON tasks
 """
 
 
+def stored_files(s):
+    """Files in the stack's storage; not the renderers' scratch files in
+    .tmp, which are there while a page is printed, before it is stored."""
+    found = []
+    for root, dirs, files in os.walk(os.path.join(s.home, "storage")):
+        dirs[:] = [d for d in dirs if d != ".tmp"]
+        found += files
+    return found
+
+
 def assert_rendered_and_stored_once(s, job_id):
     """The outcome was kept, not dropped to wait for the lease to run out
     and the page to be rendered (and stored) a second time."""
     row = psql(s.home, f"SELECT attempts || ',' || status FROM tasks WHERE job_id = '{job_id}'")
     assert row == "1,success", row
-    stored = [f for _, _, files in os.walk(os.path.join(s.home, "storage")) for f in files]
+    stored = stored_files(s)
     assert len(stored) == 1, stored
 
 
@@ -91,10 +101,6 @@ def test_a_result_whose_recording_was_cancelled_is_recorded_after_it(lone_stack,
     assert not [e for e in log_entries(log) if e.get("msg") == "recording a task outcome failed"]
 
 
-def stored_files(s):
-    return [f for _, _, files in os.walk(os.path.join(s.home, "storage")) for f in files]
-
-
 def test_a_result_the_database_cannot_take_before_a_stop_leaves_no_orphan_file(lone_stack):
     """The database goes down while a page renders, and the worker is then
     stopped: the outcome cannot be recorded. The page will be rendered
@@ -104,14 +110,7 @@ def test_a_result_the_database_cannot_take_before_a_stop_leaves_no_orphan_file(l
     s = lone_stack
     slow = SlowSite(delay=4)
     try:
-        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": slow.url, "async_mode": True,
-                                                     "timeout": 60})
-        assert r.status == 202, r
-        job_id = r.json()["job_id"]
-        deadline = time.time() + 30
-        while time.time() < deadline and psql(
-                s.home, f"SELECT status FROM tasks WHERE job_id = '{job_id}'") != "processing":
-            time.sleep(0.1)
+        job_id = submit_and_wait_rendering(s, slow.url)
         stop_postgres(s.home)
         deadline = time.time() + 30
         while time.time() < deadline and not stored_files(s):

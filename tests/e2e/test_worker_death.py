@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import make_home, running
-from stack import SlowSite, Stack, children_of, psql, wait_for_log_entry, worker_pid
+from stack import (SlowSite, Stack, children_of, psql, submit_and_wait_rendering,
+                   wait_for_log_entry, worker_pid)
 
 
 def blocked_signals(pid):
@@ -152,16 +153,7 @@ def test_render_whose_lease_is_lost_is_stopped(lone_stack):
     s = lone_stack
     slow = SlowSite(delay=25)
     try:
-        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": slow.url, "async_mode": True,
-                                                     "timeout": 60})
-        assert r.status == 202, r
-        job_id = r.json()["job_id"]
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if psql(s.home, f"SELECT count(*) FROM tasks WHERE job_id = '{job_id}' "
-                            "AND status = 'processing'") == "1":
-                break
-            time.sleep(0.1)
+        job_id = submit_and_wait_rendering(s, slow.url)
         psql(s.home, f"UPDATE tasks SET lease_owner = 'thief', lease_expires_at = "
                      f"now() + interval '1 hour' WHERE job_id = '{job_id}'")
         log = os.path.join(s.home, "log", "worker-1.log")
