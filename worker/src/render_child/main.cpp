@@ -17,6 +17,7 @@
 #include "render_child/file_printer.h"
 #include "render_child/font_config.h"
 #include "render_child/gate/outbound_gate.h"
+#include "render_child/oom_priority.h"
 #include "render_child/renderer.h"
 
 namespace {
@@ -115,6 +116,13 @@ int run(int argc, char** argv) {
     // Without these, pages print blank under Xvfb (no GL, no DMA-BUF).
     setenv("WEBKIT_DISABLE_COMPOSITING_MODE", "1", 1);
     setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", 1);
+    // Before any web process is started: they inherit it.
+    if (!enconvert::render_child::raise_oom_score_adj(
+            enconvert::render_child::kRendererOomScoreAdj)) {
+        kLog.warning(
+            "could not raise oom_score_adj: under memory pressure the kernel may kill "
+            "another process before this renderer");
+    }
     const std::string font_config = enconvert::render_child::use_shipped_font_config();
     kLog.debug("font configuration",
                {{"file", font_config.empty() ? "(system default)" : font_config}});

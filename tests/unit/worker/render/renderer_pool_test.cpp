@@ -881,6 +881,27 @@ TEST_F(RendererPoolTest, CrashedWebProcessFailsItsRequestAndViewRecovers) {
     EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
 }
 
+int oom_score_adj(pid_t pid) {
+    return std::stoi(read_file("/proc/" + std::to_string(pid) + "/oom_score_adj"));
+}
+
+// Under memory pressure the kernel takes a renderer child or one of its web
+// processes, never the worker (this test process here) or PostgreSQL: the
+// child raises its score before it starts any web process.
+TEST_F(RendererPoolTest, RenderersAreWhatTheOomKillerTakesFirst) {
+    pool_->submit(request(16, server_->url("/"), "pdf"));
+    auto result = wait_for(16);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    EXPECT_EQ(oom_score_adj(children[0]), 800);
+    const std::vector<pid_t> web = children_of(children[0], "WebKitWebProces");
+    ASSERT_FALSE(web.empty());
+    for (pid_t pid : web) EXPECT_EQ(oom_score_adj(pid), 800) << pid;
+    EXPECT_LT(oom_score_adj(getpid()), 800);
+}
+
 // A web process that dies once its page is printed, while the PDF is
 // being finished on the work thread, takes nothing the job needs: the job
 // succeeds, and the view is replaced after it.
