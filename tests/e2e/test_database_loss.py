@@ -129,3 +129,34 @@ def test_a_result_the_database_cannot_take_before_a_stop_leaves_no_orphan_file(l
     finally:
         slow.close()
         s.script("db")  # PostgreSQL again, for the fixture's stop
+
+
+def test_an_outcome_waiting_for_the_reconnect_is_recorded_at_a_stop(lone_stack, site):
+    """A statement cancelled while a result was recorded drops the
+    connection; the outcome waits for the reconnect's back-off (500 ms at
+    first, up to 10 s). A stop inside that wait still records it (one
+    attempt at once): the page is not rendered again, its file stays."""
+    s = lone_stack
+    psql(s.home, CANCEL_FIRST_SUCCESS_RECORD)
+    r = s.call("POST", "/v1/convert/url-to-pdf",
+               {"url": site.url + "/hello.html", "async_mode": True})
+    assert r.status == 202, r
+    job_id = r.json()["job_id"]
+    log = os.path.join(s.home, "log", "worker-1.log")
+    dropped = {"component": "scheduler", "msg": "database connection lost, reconnecting",
+               "why": "while recording a result"}
+    deadline = time.time() + 30
+    while time.time() < deadline and not [
+            e for e in log_entries(log) if all(e.get(k) == v for k, v in dropped.items())]:
+        time.sleep(0.02)
+    pid = worker_pid(s)
+    os.kill(pid, signal.SIGTERM)  # inside the back-off
+    deadline = time.time() + 30
+    while time.time() < deadline and os.path.exists(f"/proc/{pid}"):
+        time.sleep(0.1)
+    assert psql(s.home, "SELECT last_value FROM cancel_once") == "2", s.logs()
+    row = psql(s.home, f"SELECT attempts || ',' || status FROM tasks WHERE job_id = '{job_id}'")
+    assert row == "1,success", s.logs()
+    assert not [e for e in log_entries(log) if e.get("msg", "").startswith(
+        "task outcome not recorded")]
+    assert len(stored_files(s)) == 1

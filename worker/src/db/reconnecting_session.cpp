@@ -14,8 +14,13 @@ ReconnectingSession::ReconnectingSession(std::string database_url,
 
 bool ReconnectingSession::ensure() {
     if (session_) return false;
+    if (!backoff_.due(util::Backoff::clock::now())) return false;
+    return ensure_now();
+}
+
+bool ReconnectingSession::ensure_now() {
+    if (session_) return true;
     const auto now = util::Backoff::clock::now();
-    if (!backoff_.due(now)) return false;
     try {
         session_ = std::make_unique<Session>(database_url_, channels_);
         backoff_.succeeded();

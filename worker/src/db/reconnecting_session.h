@@ -23,6 +23,10 @@ class ReconnectingSession {
     // Connects if disconnected and the back-off allows; true when this call
     // restored the connection (the owner may have missed notifications).
     bool ensure();
+    // One attempt now, whatever the back-off says: the last chance of an
+    // owner that stops and holds what only the database can take (the
+    // back-off, up to 10 s, would outlast the stop). True when connected.
+    bool ensure_now();
     // Forgets a broken connection; ensure() retries after the back-off.
     void drop(const char* why);
     // True when any notification arrived; a failed read drops the session.

@@ -460,7 +460,9 @@ void Notifier::drain() {
                         static_cast<int>(std::min<long long>(left, kMaxWaitMs)), nullptr);
     }
     abandon_in_flight();
-    if (session_.ensure()) want_claim_ = true;
+    // The back-off would outlast the stop: one attempt now for what only
+    // the database can take.
+    if (!unrecorded_.empty()) session_.ensure_now();
     flush_records();
     if (!unrecorded_.empty()) {
         kLog.warning("outcomes not recorded (no database): settled when their lease expires",

@@ -357,6 +357,10 @@ void Scheduler::run(const std::atomic<bool>& stop) {
     // handed back with the rest.
     storer_.stop();
     collect_stored();
+    // Outcomes kept after a lost connection (or a cancelled statement) wait
+    // for the back-off; at a stop it would outlast us and their pages would
+    // be rendered again: one attempt now.
+    if (!unrecorded_.empty() || !in_flight_.empty()) session_.ensure_now();
     flush_outcomes();
     drop_unrecorded();
     release_in_flight();
