@@ -83,7 +83,7 @@ class Discovery {
         return [this](const std::string& next) {
             auto p = parse_url(next);
             // A target already read is a page we have: no second request.
-            return p && p->origin == origin_ && wanted(*p) && fetched_.count(p->url) == 0;
+            return p && on_site(*p) && wanted(*p) && fetched_.count(p->url) == 0;
         };
     }
 
@@ -178,6 +178,11 @@ void Discovery::fetch_start_page() {
     }
     auto final_url = parse_url(f.final_url);
     if (!final_url) return;
+    if (final_url->url.size() > kMaxUrlBytes) {
+        start_problem_ = "the start page redirects to a URL longer than " +
+                         std::to_string(kMaxUrlBytes) + " bytes, which cannot be a page";
+        return;
+    }
     if (final_url->origin != origin_) {
         if (o_.carries_credentials) {
             // Its pages would be rendered with credentials meant for origin_.
@@ -347,7 +352,7 @@ void Discovery::full_crawl(CrawlResult& r) {
         }
         if (!f.ok() || !is_html(f)) continue;  // non-HTML answers are neither listed nor read
         auto final_url = parse_url(f.final_url);
-        if (!final_url || final_url->origin != origin_) continue;
+        if (!final_url || !on_site(*final_url)) continue;
         seen.insert(final_url->url);
         fetched_.insert(final_url->url);
         if (!listed.insert(final_url->url).second) continue;

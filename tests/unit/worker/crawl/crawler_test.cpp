@@ -453,8 +453,9 @@ TEST_F(CrawlBareSiteTest, ZeroPagesIsAClearError) {
 }
 
 // What a hostile site can make a discovery keep: URLs longer than the API
-// takes are skipped (a short href against a long page URL grows to that),
-// and the URLs kept stay under a byte budget, the answer then truncated.
+// takes are skipped (a short href against a long page URL grows to that,
+// or a redirect leads there), and the URLs kept stay under a byte budget,
+// the answer then truncated.
 class CrawlHeldUrlsTest : public ::testing::Test {
   protected:
     // Within the patterns' 2,048 bytes of path, over 2,048 bytes of URL.
@@ -466,10 +467,12 @@ class CrawlHeldUrlsTest : public ::testing::Test {
             return SiteResponse{200, "application/xml", urlset(locs)};
         }
         if (path == "/") {
-            std::string links = a(long_path()) + a("?" + std::string(2100, 'q'));
+            std::string links = a(long_path()) + a("?" + std::string(2100, 'q')) + a("/to-long");
             for (int i = 0; i < 100; ++i) links += a("/p" + std::to_string(i));
             return SiteResponse{200, "text/html", page("Home", links)};
         }
+        if (path == "/to-long")
+            return SiteResponse{302, "text/html", "", "Location: " + long_path() + "\r\n"};
         return SiteResponse{200, "text/html", page(path, "")};
     }};
     std::atomic<bool> stop{false};
@@ -495,6 +498,19 @@ TEST_F(CrawlHeldUrlsTest, UrlsLongerThanTheApiTakesAreSkipped) {
         EXPECT_GE(r.urls.size(), 100u);
         for (const auto& u : r.urls) EXPECT_LE(u.size(), kMaxUrlBytes) << u.substr(0, 80);
     }
+}
+
+TEST_F(CrawlHeldUrlsTest, AStartPageRedirectingToATooLongUrlGivesNoPages) {
+    CurlFetcher::Settings s;
+    s.policy = net::AddressPolicy::from_config("127.0.0.1/32");
+    CurlFetcher fetcher(s);
+    CrawlOptions o;
+    o.start_url = site.url("/to-long");
+    o.mode = CrawlMode::full;
+    const CrawlResult r = discover(o, fetcher, stop);
+    EXPECT_EQ(r.error_code, "no_pages");
+    EXPECT_NE(r.error.find("longer than 2048 bytes"), std::string::npos) << r.error;
+    EXPECT_TRUE(r.urls.empty());
 }
 
 TEST_F(CrawlHeldUrlsTest, TheUrlsKeptStayUnderTheBudget) {
