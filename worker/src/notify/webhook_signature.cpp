@@ -1,9 +1,10 @@
 #include "notify/webhook_signature.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <stdexcept>
+
+#include "util/crypto.h"
 
 namespace enconvert::notify {
 
@@ -39,14 +40,7 @@ std::vector<std::pair<std::string, std::string>> standard_webhook_headers(const 
         secret.rfind(prefix, 0) == 0 ? base64_decode(secret.substr(prefix.size())) : secret;
     const std::string ts = std::to_string(timestamp);
     const std::string signed_content = msg_id + "." + ts + "." + body;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(signed_content.data()), signed_content.size(),
-             mac, &len) == nullptr) {
-        throw std::runtime_error("HMAC-SHA256 failed");
-    }
-    const std::string sig = base64_encode(std::string(reinterpret_cast<char*>(mac), len));
+    const std::string sig = base64_encode(util::hmac_sha256_raw(key, signed_content));
     return {{"webhook-id", msg_id}, {"webhook-timestamp", ts}, {"webhook-signature", "v1," + sig}};
 }
 

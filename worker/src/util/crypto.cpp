@@ -38,9 +38,9 @@ std::string sha256_hex(std::string_view data) {
 std::string hmac_sha256_raw(std::string_view key, std::string_view data) {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-             reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
-             &len) == nullptr) {
+    if (sha256() == nullptr || HMAC(sha256(), key.data(), static_cast<int>(key.size()),
+                                    reinterpret_cast<const unsigned char*>(data.data()),
+                                    data.size(), mac, &len) == nullptr) {
         throw std::runtime_error("HMAC-SHA256 failed");
     }
     return std::string(reinterpret_cast<const char*>(mac), len);
