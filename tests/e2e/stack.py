@@ -198,9 +198,10 @@ def log_entries(path):
     return entries
 
 
-def wait_for_log_entry(path, timeout, **fields):
+def wait_for_log_entry(path, timeout, poll=0.2, **fields):
     """The first log entry whose fields include all of `fields`, waiting up
-    to `timeout` seconds for it; None if none came."""
+    to `timeout` seconds for it (reading the log every `poll` seconds);
+    None if none came."""
     deadline = time.time() + timeout
     while True:
         for e in log_entries(path):
@@ -208,7 +209,7 @@ def wait_for_log_entry(path, timeout, **fields):
                 return e
         if time.time() >= deadline:
             return None
-        time.sleep(0.2)
+        time.sleep(poll)
 
 
 def pdftotext(data):

@@ -143,12 +143,10 @@ def test_an_outcome_waiting_for_the_reconnect_is_recorded_at_a_stop(lone_stack, 
     assert r.status == 202, r
     job_id = r.json()["job_id"]
     log = os.path.join(s.home, "log", "worker-1.log")
-    dropped = {"component": "scheduler", "msg": "database connection lost, reconnecting",
-               "why": "while recording a result"}
-    deadline = time.time() + 30
-    while time.time() < deadline and not [
-            e for e in log_entries(log) if all(e.get(k) == v for k, v in dropped.items())]:
-        time.sleep(0.02)
+    # Read often: the stop must land inside the first 500 ms of back-off.
+    assert wait_for_log_entry(log, 30, poll=0.02, component="scheduler",
+                              msg="database connection lost, reconnecting",
+                              why="while recording a result"), s.logs()
     pid = worker_pid(s)
     os.kill(pid, signal.SIGTERM)  # inside the back-off
     deadline = time.time() + 30
