@@ -7,24 +7,12 @@
 #include <thread>
 
 #include "../../support/held_lookup.h"
+#include "../../support/wait_until.h"
 
 using namespace enconvert::net;
 using enconvert::test_support::HeldLookup;
+using enconvert::test_support::wait_until;
 using namespace std::chrono_literals;
-
-namespace {
-
-template <typename Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds bound = 10s) {
-    const auto end = std::chrono::steady_clock::now() + bound;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > end) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
-
-}  // namespace
 
 TEST(BackgroundResolveTest, AnswersThroughThePolicyAndWakesTheCaller) {
     std::atomic<int> woken{0};

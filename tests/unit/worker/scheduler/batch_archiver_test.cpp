@@ -8,6 +8,7 @@
 #include <map>
 #include <thread>
 
+#include "../../support/wait_until.h"
 #include "../../support/zip_read.h"
 #include "../db/pg_fixture.h"
 #include "auth/api_keys.h"
@@ -399,6 +400,11 @@ TEST_F(BatchArchiverTest, TheLeaseIsKeptWhileTheZipIsStoredForLongerThanIt) {
         archived = a.archive_one(no_stop_);
         done = true;
     });
+    // The competing archiver starts once the first holds the lease: before,
+    // it could claim the job first (the first was still connecting).
+    EXPECT_TRUE(test_support::wait_until([&] {
+        return count("SELECT count(*) FROM jobs WHERE zip_lease_owner = 'archiver-1'") == 1;
+    }));
     auto other = std::make_unique<pqxx::connection>(url());
     int taken = 0;
     while (!done) {
