@@ -158,3 +158,54 @@ def test_an_outcome_waiting_for_the_reconnect_is_recorded_at_a_stop(lone_stack, 
     assert not [e for e in log_entries(log) if e.get("msg", "").startswith(
         "task outcome not recorded")]
     assert len(stored_files(s)) == 1
+
+
+# Notes which of the worker's components had a database connection open
+# when a task was claimed (each names its connection: enconvert-<component>).
+NOTE_CONNECTED_AT_CLAIM = """
+CREATE TABLE connected_at_claim (names text[]);
+CREATE FUNCTION note_connected() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO connected_at_claim
+    SELECT array_agg(DISTINCT application_name ORDER BY application_name)
+    FROM pg_stat_activity WHERE application_name LIKE 'enconvert-%';
+  RETURN NULL;
+END $$;
+CREATE TRIGGER note_connected AFTER UPDATE ON tasks FOR EACH ROW
+  WHEN (NEW.attempts > OLD.attempts) EXECUTE FUNCTION note_connected();
+"""
+
+
+def test_a_starting_worker_takes_no_task_before_every_component_is_connected(lone_stack):
+    """A task waiting when a worker starts is claimed as soon as its
+    scheduler runs. The other components used to connect after that: a
+    database lost in between failed the start, and the worker exited with
+    the task in hand (seen in CI). Now every component is connected before
+    any takes work; a loss after that is one each reconnects from."""
+    s = lone_stack
+    slow = SlowSite(delay=30)
+    try:
+        job_id = submit_and_wait_rendering(s, slow.url)
+        pid = worker_pid(s)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.time() + 30
+        while time.time() < deadline and os.path.exists(f"/proc/{pid}"):
+            time.sleep(0.1)
+        while time.time() < deadline and psql(
+                s.home, "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE application_name LIKE 'enconvert-%'") != "0":
+            time.sleep(0.1)
+        psql(s.home, NOTE_CONNECTED_AT_CLAIM)
+        psql(s.home, "UPDATE tasks SET lease_expires_at = now() - interval '1 second' "
+                     f"WHERE job_id = '{job_id}'")
+        s.script("start")
+        deadline = time.time() + 60
+        while time.time() < deadline and psql(
+                s.home, "SELECT count(*) FROM connected_at_claim") == "0":
+            time.sleep(0.1)
+        names = psql(s.home, "SELECT names FROM connected_at_claim LIMIT 1")
+        assert names == ("{enconvert-archiver,enconvert-discoverer,enconvert-intake,"
+                         "enconvert-janitor,enconvert-metrics,enconvert-notifier,"
+                         "enconvert-scheduler}"), s.logs()
+    finally:
+        slow.close()

@@ -177,18 +177,18 @@ int serve(const std::vector<std::string>& args) {
     sched_options.retry.storage_full_retry_seconds = cfg.storage_full_retry_seconds;
     sched_options.retry.storage_full_give_up_seconds = cfg.storage_full_give_up_seconds;
     sched_options.account_max_in_flight = cfg.account_max_in_flight;
+    // Every component that takes work is built (and connected to the
+    // database) before any of them starts: a database lost after one had
+    // claimed a task and before the next connected failed the start and
+    // killed the worker with that task in hand. Now such a loss either
+    // fails the start before any work is taken, or finds every component
+    // connected and reconnecting by itself.
     scheduler::Scheduler sched(sched_options, std::make_unique<render::RendererPool>(pool_options),
                                storage);
-    StoppingThread sched_thread(
-        stop, [&] { run_component("scheduler", exit_code, [&] { sched.run(stop); }); });
-    StoppingThread notify_thread(
-        stop, [&] { run_component("notifier", exit_code, [&] { notifier.run(stop); }); });
     // Batch ZIPs (output_format): built once a batch's tasks are all done.
     scheduler::BatchArchiver archiver(
         scheduler::ArchiverOptions{cfg.database_url, cfg.worker_id, cfg.lease_seconds * 3},
         storage);
-    StoppingThread archive_thread(
-        stop, [&] { run_component("archiver", exit_code, [&] { archiver.run(stop); }); });
     // Website captures (issue 11): each discoverer finds one site's pages
     // at a time, off the intake's loop.
     scheduler::DiscovererOptions discoverer_options;
@@ -200,16 +200,8 @@ int serve(const std::vector<std::string>& args) {
     discoverer_options.total_budget = std::chrono::seconds(cfg.crawl_time_budget_seconds);
     discoverer_options.max_attempts = cfg.max_attempts;
     std::vector<std::unique_ptr<scheduler::SiteDiscoverer>> discoverers;
-    std::vector<std::unique_ptr<StoppingThread>> discover_threads;
-    for (int i = 0; i < cfg.crawl_workers; ++i) {
-        scheduler::SiteDiscoverer* d =
-            discoverers
-                .emplace_back(std::make_unique<scheduler::SiteDiscoverer>(discoverer_options))
-                .get();
-        discover_threads.push_back(std::make_unique<StoppingThread>(stop, [d, &exit_code, &stop] {
-            run_component("discoverer", exit_code, [&] { d->run(stop); });
-        }));
-    }
+    for (int i = 0; i < cfg.crawl_workers; ++i)
+        discoverers.push_back(std::make_unique<scheduler::SiteDiscoverer>(discoverer_options));
     std::unique_ptr<janitor::Janitor> janitor;
     if (cfg.retention_seconds > 0) {
         janitor::JanitorOptions janitor_options;
@@ -219,6 +211,20 @@ int serve(const std::vector<std::string>& args) {
         janitor_options.interval = std::chrono::seconds(cfg.janitor_interval_seconds);
         janitor = std::make_unique<janitor::Janitor>(
             janitor_options, [&storage](const std::string& key) { storage.erase(key); });
+    }
+
+    StoppingThread sched_thread(
+        stop, [&] { run_component("scheduler", exit_code, [&] { sched.run(stop); }); });
+    StoppingThread notify_thread(
+        stop, [&] { run_component("notifier", exit_code, [&] { notifier.run(stop); }); });
+    StoppingThread archive_thread(
+        stop, [&] { run_component("archiver", exit_code, [&] { archiver.run(stop); }); });
+    std::vector<std::unique_ptr<StoppingThread>> discover_threads;
+    for (const auto& d : discoverers) {
+        discover_threads.push_back(
+            std::make_unique<StoppingThread>(stop, [d = d.get(), &exit_code, &stop] {
+                run_component("discoverer", exit_code, [&] { d->run(stop); });
+            }));
     }
     StoppingThread janitor_thread(stop, [&] {
         if (janitor) run_component("janitor", exit_code, [&] { janitor->run(stop); });

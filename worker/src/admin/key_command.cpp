@@ -67,7 +67,7 @@ int run_key_command(const std::vector<std::string>& args_in, std::ostream& out, 
     const std::string id_text = take_option(args, "--id");
     return run_guarded(err, [&] {
         const auto cfg = config::parse_worker_config(args, config::ConfigPurpose::admin, "");
-        pqxx::connection conn(db::with_connection_defaults(cfg.database_url));
+        pqxx::connection conn(db::with_connection_defaults(cfg.database_url, "key"));
         if (sub == "create") {
             if (account.empty() || account.size() > 200) {
                 err << "key create needs --account NAME (1..200 characters)\n";

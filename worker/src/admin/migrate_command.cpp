@@ -18,7 +18,7 @@ int run_migrate_command(const std::vector<std::string>& args, std::ostream& out,
             const auto cfg = config::parse_worker_config(args, config::ConfigPurpose::admin, "");
             const std::string dir =
                 cfg.schema_dir.empty() ? config::installed_schema_dir() : cfg.schema_dir;
-            pqxx::connection conn(db::with_connection_defaults(cfg.database_url));
+            pqxx::connection conn(db::with_connection_defaults(cfg.database_url, "migrate"));
             try {
                 const auto applied = db::apply_migrations(conn, dir);
                 for (const auto& v : applied) out << "applied " << v << "\n";

@@ -34,7 +34,7 @@ std::string quoted(const char* value) {
 
 }  // namespace
 
-std::string with_connection_defaults(const std::string& url) {
+std::string with_connection_defaults(const std::string& url, const std::string& component) {
     char* error = nullptr;
     const std::unique_ptr<PQconninfoOption, OptionsDeleter> options(
         PQconninfoParse(url.c_str(), &error));
@@ -48,6 +48,7 @@ std::string with_connection_defaults(const std::string& url) {
     for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
         if (std::string(o->keyword) == "service" && o->val != nullptr) service = true;
     }
+    const std::string name = "enconvert-" + component;
     std::string out;
     for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
         const char* value = o->val;
@@ -59,6 +60,9 @@ std::string with_connection_defaults(const std::string& url) {
                 if (std::string(o->keyword) == key) value = fallback;
             }
         }
+        if (value == nullptr && !component.empty() &&
+            std::string(o->keyword) == "fallback_application_name")
+            value = name.c_str();
         if (value == nullptr) continue;
         if (!out.empty()) out += ' ';
         out += std::string(o->keyword) + "=" + quoted(value);

@@ -17,6 +17,10 @@ namespace enconvert::db {
 // connect_timeout=10, keepalives_idle=30, keepalives_interval=10,
 // keepalives_count=3 and tcp_user_timeout=30000 (ms) where it sets none.
 // A URL libpq cannot parse is returned unchanged (connecting reports it).
-std::string with_connection_defaults(const std::string& url);
+// A `component` names the connection for PostgreSQL
+// (fallback_application_name "enconvert-<component>", seen in
+// pg_stat_activity and the server's log); an application_name the operator
+// set wins.
+std::string with_connection_defaults(const std::string& url, const std::string& component = "");
 
 }  // namespace enconvert::db

@@ -10,7 +10,7 @@ ReconnectingSession::ReconnectingSession(std::string database_url,
     : database_url_(std::move(database_url)),
       channels_(std::move(channels)),
       component_(std::move(component)),
-      session_(std::make_unique<Session>(database_url_, channels_)) {}
+      session_(std::make_unique<Session>(database_url_, channels_, component_)) {}
 
 bool ReconnectingSession::ensure() {
     if (session_) return false;
@@ -22,7 +22,7 @@ bool ReconnectingSession::ensure_now() {
     if (session_) return true;
     const auto now = util::Backoff::clock::now();
     try {
-        session_ = std::make_unique<Session>(database_url_, channels_);
+        session_ = std::make_unique<Session>(database_url_, channels_, component_);
         backoff_.succeeded();
         log::write(log::Level::info, component_, "database connection restored");
         return true;

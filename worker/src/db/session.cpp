@@ -35,8 +35,9 @@ void never_reconnect_silently(pqxx::connection& conn) {
 
 }  // namespace
 
-Session::Session(const std::string& url, const std::vector<std::string>& channels)
-    : conn_(std::make_unique<pqxx::connection>(with_connection_defaults(url))) {
+Session::Session(const std::string& url, const std::vector<std::string>& channels,
+                 const std::string& component)
+    : conn_(std::make_unique<pqxx::connection>(with_connection_defaults(url, component))) {
     never_reconnect_silently(*conn_);
     // The worker's named statements (db/prepared.h) look rows up by key or
     // by literal states, so one generic plan serves every value. PostgreSQL

@@ -19,7 +19,10 @@ struct Notification {
 class Session {
   public:
     // Connects and LISTENs on every channel. Throws pqxx exceptions.
-    Session(const std::string& url, const std::vector<std::string>& channels);
+    // `component` names the connection in pg_stat_activity
+    // (db/connection_defaults.h).
+    Session(const std::string& url, const std::vector<std::string>& channels,
+            const std::string& component = "");
     ~Session();
     Session(const Session&) = delete;
     Session& operator=(const Session&) = delete;

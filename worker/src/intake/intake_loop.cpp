@@ -85,7 +85,7 @@ IntakeLoop::~IntakeLoop() = default;
 std::unique_ptr<db::Session> IntakeLoop::open_session() const {
     auto s = std::make_unique<db::Session>(
         options_.database_url,
-        std::vector<std::string>{db::kJobDoneChannel, db::kDiscoveryDoneChannel});
+        std::vector<std::string>{db::kJobDoneChannel, db::kDiscoveryDoneChannel}, "intake");
     s->set_statement_timeout(options_.statement_timeout);
     return s;
 }

@@ -68,6 +68,19 @@ TEST(ConnectionDefaultsTest, TheEnvironmentAndServiceFilesAreNotOverridden) {
     EXPECT_EQ(service.count("keepalives_idle"), 0u);
 }
 
+// pg_stat_activity tells the worker's connections apart by component; an
+// application_name the operator chose is libpq's first choice and stays so.
+TEST(ConnectionDefaultsTest, AComponentNamesTheConnectionUnlessTheOperatorDid) {
+    const auto named = parsed(with_connection_defaults("host=/run/postgresql", "janitor"));
+    EXPECT_EQ(named.at("fallback_application_name"), "enconvert-janitor");
+    EXPECT_EQ(named.count("application_name"), 0u);
+    const auto unnamed = parsed(with_connection_defaults("host=/run/postgresql"));
+    EXPECT_EQ(unnamed.count("fallback_application_name"), 0u);
+    const auto operators =
+        parsed(with_connection_defaults("postgresql:///enconvert?application_name=ops", "janitor"));
+    EXPECT_EQ(operators.at("application_name"), "ops");
+}
+
 TEST(ConnectionDefaultsTest, AnUnparsableUrlIsLeftForLibpqToReport) {
     EXPECT_EQ(with_connection_defaults("host='unterminated"), "host='unterminated");
 }

@@ -63,6 +63,15 @@ TEST_F(SessionTest, ARegisteredNameWithOtherTextIsRefused) {
     EXPECT_THROW(db::exec_named(tx, "session_test_lookup", "SELECT 1"), pqxx::argument_error);
 }
 
+TEST_F(SessionTest, TheServerSeesWhichComponentAConnectionServes) {
+    db::Session session(url(), {}, "scheduler");
+    pqxx::read_transaction tx(session.conn());
+    EXPECT_EQ(tx.exec1("SELECT application_name FROM pg_stat_activity "
+                       "WHERE pid = pg_backend_pid()")[0]
+                  .as<std::string>(),
+              "enconvert-scheduler");
+}
+
 TEST_F(SessionTest, ALostConnectionStaysLostInsteadOfReconnectingWithoutItsSetup) {
     db::Session session(url(), {db::kJobDoneChannel});
     session.set_statement_timeout(std::chrono::milliseconds(1234));
