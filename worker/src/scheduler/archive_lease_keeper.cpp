@@ -15,32 +15,40 @@ namespace {
 constexpr log::Logger kLog{"archiver"};
 // A lease of (nearly) nothing is not renewed in a busy loop.
 constexpr std::chrono::milliseconds kShortestInterval{100};
+// After a failed renewal: a third of the lease later, a database away for
+// two thirds of it would have let the lease lapse. (A lost connection is
+// opened again as the session's back-off allows.)
+constexpr std::chrono::milliseconds kRetryAfterFailure{500};
 }  // namespace
 
-ArchiveLeaseKeeper::ArchiveLeaseKeeper(const std::string& database_url, std::string owner,
+ArchiveLeaseKeeper::ArchiveLeaseKeeper(db::ReconnectingSession& session, std::string owner,
                                        std::string job_id, int lease_seconds)
     : owner_(std::move(owner)), job_id_(std::move(job_id)), lease_seconds_(lease_seconds) {
-    // Connected before the thread starts, so that a wrong URL throws here.
-    auto session = std::make_shared<db::ReconnectingSession>(
-        database_url, std::vector<std::string>{}, "archiver lease");
-    thread_ = std::thread([this, session] {
+    thread_ = std::thread([this, &session] {
         const auto every =
             std::max(std::chrono::milliseconds(lease_seconds_ * 1000 / 3), kShortestInterval);
+        auto wait = every;
         std::unique_lock lock(mutex_);
-        while (!wake_.wait_for(lock, every, [this] { return stopping_; })) {
+        while (!wake_.wait_for(lock, wait, [this] { return stopping_; })) {
             lock.unlock();
+            wait = std::min(every, kRetryAfterFailure);
             try {
-                session->ensure();
-                if (*session &&
-                    !db::renew_archive_lease((*session)->conn(), owner_, job_id_, lease_seconds_)) {
-                    lost_ = true;
-                    kLog.warning("batch ZIP lease lost", {{"job_id", job_id_}});
+                session.ensure();
+                if (session) {
+                    if (db::renew_archive_lease(session->conn(), owner_, job_id_, lease_seconds_)) {
+                        wait = every;
+                    } else {
+                        lost_ = true;
+                        kLog.warning("batch ZIP lease lost", {{"job_id", job_id_}});
+                    }
                 }
             } catch (const pqxx::broken_connection& e) {
-                session->drop(e.what());
+                session.drop(e.what());
+            } catch (const pqxx::in_doubt_error& e) {
+                // The connection went during the COMMIT: not to be trusted.
+                session.drop(e.what());
             } catch (const std::exception& e) {
-                // Tried again a third of the lease later; the archiver's own
-                // finish finds out if the lease lapsed meanwhile.
+                // The archiver's own finish finds out if the lease lapsed.
                 kLog.warning("renewing a batch ZIP lease failed",
                              {{"job_id", job_id_}, {"error", e.what()}});
             }

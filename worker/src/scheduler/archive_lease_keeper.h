@@ -4,8 +4,9 @@
 // is one call too. Either can outlast the lease; another worker would then
 // take the job over, the first could not record its ZIP, and the two would
 // take it from each other for as long as the build outlasts the lease.
-// A thread of its own renews the lease every third of it, on a connection
-// of its own, until the keeper is destroyed.
+// A thread of its own renews the lease every third of it (half a second
+// after a failed renewal), on a connection of its own, until the keeper is
+// destroyed.
 #pragma once
 
 #include <atomic>
@@ -14,12 +15,17 @@
 #include <string>
 #include <thread>
 
+#include "db/reconnecting_session.h"
+
 namespace enconvert::scheduler {
 
 class ArchiveLeaseKeeper {
   public:
-    // Connects (throws like db::Session) and starts renewing.
-    ArchiveLeaseKeeper(const std::string& database_url, std::string owner, std::string job_id,
+    // Starts renewing on `session`, which only the keeper's thread uses
+    // until the keeper is destroyed. The archiver opens it before claiming
+    // (a connection opened after the claim could fail and leave the job
+    // claimed by nobody until its lease ran out).
+    ArchiveLeaseKeeper(db::ReconnectingSession& session, std::string owner, std::string job_id,
                        int lease_seconds);
     ~ArchiveLeaseKeeper();  // stops renewing and joins
     ArchiveLeaseKeeper(const ArchiveLeaseKeeper&) = delete;

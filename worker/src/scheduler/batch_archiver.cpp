@@ -127,7 +127,8 @@ std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storag
 BatchArchiver::BatchArchiver(ArchiverOptions options, storage::Storage& storage)
     : options_(std::move(options)),
       storage_(storage),
-      session_(options_.database_url, {db::kArchiveReadyChannel}, "archiver") {}
+      session_(options_.database_url, {db::kArchiveReadyChannel}, "archiver"),
+      lease_session_(options_.database_url, {}, "archiver lease") {}
 
 bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     // As the scheduler takes no task then: a ZIP started on a full storage
@@ -147,7 +148,7 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     bool stopping = false;
     std::optional<db::ArchiveResult> result;
     {
-        const ArchiveLeaseKeeper lease(options_.database_url, options_.worker_id, job->job_id,
+        const ArchiveLeaseKeeper lease(lease_session_, options_.worker_id, job->job_id,
                                        options_.lease_seconds);
         result = build_archive(*job, storage_, [&] {
             // A ZIP of many files (or a slow object store) would hold the

@@ -46,7 +46,7 @@ struct ArchiverOptions {
 
 class BatchArchiver {
   public:
-    // Connects to the database (throws on failure).
+    // Connects to the database, twice (throws on failure).
     BatchArchiver(ArchiverOptions options, storage::Storage& storage);
 
     // Claims one waiting job, builds and stores its ZIP and finishes the
@@ -62,6 +62,9 @@ class BatchArchiver {
     ArchiverOptions options_;
     storage::Storage& storage_;
     db::ReconnectingSession session_;
+    // The lease keeper's (ArchiveLeaseKeeper), opened with the first so that
+    // nothing needs connecting once a job is claimed.
+    db::ReconnectingSession lease_session_;
     bool storage_full_logged_ = false;
 };
 

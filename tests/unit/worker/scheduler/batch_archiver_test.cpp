@@ -420,6 +420,31 @@ TEST_F(BatchArchiverTest, TheLeaseIsKeptWhileTheZipIsStoredForLongerThanIt) {
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
 }
 
+// The lease keeper used to open its connection after the claim: a database
+// taking no more connections then (max_connections reached, a restart
+// beginning) made archive_one throw with the job claimed, and the job waited
+// out its lease.
+TEST_F(BatchArchiverTest, NothingIsConnectedOnceAJobIsClaimed) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    auto a = archiver(*storage_);
+    // From another database: PostgreSQL refuses this for the current one.
+    pqxx::connection admin(url() + " dbname=template1");
+    const auto allow_connections = [&](bool allow) {
+        pqxx::nontransaction tx(admin);
+        tx.exec(std::string("ALTER DATABASE postgres WITH ALLOW_CONNECTIONS ") +
+                (allow ? "true" : "false"));
+    };
+    allow_connections(false);
+    bool archived = false;
+    EXPECT_NO_THROW(archived = a.archive_one(no_stop_));
+    allow_connections(true);
+    EXPECT_TRUE(archived);
+    EXPECT_EQ(job(id).zip_state, "done");
+}
+
 TEST_F(BatchArchiverTest, AZipWaitsWhileTheStorageIsFullInsteadOfFailing) {
     const std::string id =
         start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
