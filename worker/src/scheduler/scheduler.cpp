@@ -33,7 +33,14 @@ Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererP
 Scheduler::~Scheduler() = default;
 
 void Scheduler::flush_outcomes() {
-    while (session_ && !unrecorded_.empty()) {
+    const auto now = util::Backoff::clock::now();
+    if (!refused_backoff_.due(now)) return;
+    // Each outcome is tried once per call: one the server refuses goes
+    // behind the others (below), which must not wait for it.
+    std::size_t left = unrecorded_.size();
+    bool refused = false;
+    while (session_ && left > 0) {
+        --left;
         const db::TaskOutcome& o = unrecorded_.front();
         try {
             const db::FinishResult r = db::finish_task(session_->conn(), options_.worker_id, o);
@@ -63,6 +70,7 @@ void Scheduler::flush_outcomes() {
             }
             commit_in_doubt_.erase(o.task_id);
             unrecorded_.pop_front();
+            refused_backoff_.succeeded();
         } catch (const pqxx::in_doubt_error&) {
             // The connection was lost during the COMMIT: whether it went
             // through is unknown. Kept, and recorded again once connected
@@ -75,10 +83,25 @@ void Scheduler::flush_outcomes() {
         } catch (const pqxx::sql_error& e) {
             if (db::means_unavailable(e)) {
                 // A full disk, a cancelled statement, a server going down:
-                // kept and recorded once reconnected (after the back-off);
-                // dropped, the stored file would be orphaned and the page
-                // rendered again once its lease ran out.
-                session_.drop("while recording a result");
+                // kept and recorded later; dropped, the stored file would be
+                // orphaned and the page rendered again once its lease ran
+                // out. A server going down closed the connection: recorded
+                // once reconnected. One still open refused this statement
+                // (a statement_timeout, a full disk): the connection stays
+                // (dropping it every half second starved the leases and
+                // claims), the outcome goes behind the others, and this
+                // pass ends; the next waits for the back-off.
+                if (!session_->conn().is_open()) {
+                    session_.drop("while recording a result");
+                    continue;
+                }
+                kLog.warning("recording a task outcome refused for now, tried again later",
+                             {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
+                metrics::worker_metrics().database_error("scheduler");
+                db::TaskOutcome later = std::move(unrecorded_.front());
+                unrecorded_.pop_front();
+                unrecorded_.push_back(std::move(later));
+                refused = true;
                 continue;
             }
             kLog.error("recording a task outcome failed",
@@ -95,6 +118,7 @@ void Scheduler::flush_outcomes() {
             unrecorded_.pop_front();
         }
     }
+    if (refused) refused_backoff_.failed(now);
 }
 
 void Scheduler::claim_and_submit() {
@@ -361,6 +385,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
     // for the back-off; at a stop it would outlast us and their pages would
     // be rendered again: one attempt now.
     if (!unrecorded_.empty() || !in_flight_.empty()) session_.ensure_now();
+    refused_backoff_.succeeded();  // and whatever the back-off for refusals says
     flush_outcomes();
     drop_unrecorded();
     release_in_flight();

@@ -19,6 +19,7 @@
 #include "scheduler/storer.h"
 #include "scheduler/task_outcome.h"
 #include "storage/storage.h"
+#include "util/backoff.h"
 
 namespace enconvert::scheduler {
 
@@ -90,6 +91,9 @@ class Scheduler {
     // Tasks of unrecorded_ whose recording COMMIT was cut off: it may have
     // gone through, so their stored files are never removed at a stop.
     std::set<std::int64_t> commit_in_doubt_;
+    // Spaces out recording passes while the server refuses an outcome on an
+    // open connection (SQLSTATE 53/57: a statement_timeout, a full disk).
+    util::Backoff refused_backoff_;
     bool want_claim_ = true;
     bool storage_full_logged_ = false;
     std::chrono::steady_clock::time_point next_claim_{};
