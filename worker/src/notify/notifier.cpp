@@ -349,7 +349,14 @@ void Notifier::finish(const db::ClaimedNotification& row, const AttemptOutcome& 
 }
 
 void Notifier::flush_records() {
-    while (session_ && !unrecorded_.empty()) {
+    const auto now = util::Backoff::clock::now();
+    if (!refused_backoff_.due(now)) return;
+    // Each outcome is tried once per call: one the server refuses goes
+    // behind the others (below), which must not wait for it.
+    std::size_t left = unrecorded_.size();
+    bool refused = false;
+    while (session_ && left > 0) {
+        --left;
         const db::DeliveryRecord& r = unrecorded_.front();
         try {
             if (!db::record_delivery(session_->conn(), settings_.worker_id, r)) {
@@ -358,6 +365,7 @@ void Notifier::flush_records() {
             }
             if (r.state == db::DeliveryRecord::State::retry) want_claim_ = true;
             unrecorded_.pop_front();
+            refused_backoff_.succeeded();
         } catch (const pqxx::in_doubt_error&) {
             // The connection was lost during the COMMIT: whether it went
             // through is unknown. Kept, and recorded again once connected
@@ -370,9 +378,24 @@ void Notifier::flush_records() {
         } catch (const pqxx::sql_error& e) {
             if (db::means_unavailable(e)) {
                 // A full disk, a cancelled statement, a server going down:
-                // kept and recorded once reconnected (after the back-off);
-                // dropped, a delivered message would be failed or sent again.
-                session_.drop("while recording an outcome");
+                // kept and recorded later; dropped, a delivered message
+                // would be failed or sent again. As in the scheduler
+                // (Scheduler::flush_outcomes): a closed connection is
+                // reopened, an open one that refused the statement is kept
+                // and the outcome tried again after the back-off, behind
+                // the others.
+                if (!session_->conn().is_open()) {
+                    session_.drop("while recording an outcome");
+                    continue;
+                }
+                kLog.warning(
+                    "recording a notification outcome refused for now, tried again later",
+                    {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
+                metrics::worker_metrics().database_error("notifier");
+                db::DeliveryRecord later = std::move(unrecorded_.front());
+                unrecorded_.pop_front();
+                unrecorded_.push_back(std::move(later));
+                refused = true;
                 continue;
             }
             kLog.error("recording a notification outcome failed",
@@ -386,6 +409,7 @@ void Notifier::flush_records() {
             unrecorded_.pop_front();
         }
     }
+    if (refused) refused_backoff_.failed(now);
 }
 
 int Notifier::wait_timeout_ms() const {
@@ -463,6 +487,7 @@ void Notifier::drain() {
     // The back-off would outlast the stop: one attempt now for what only
     // the database can take.
     if (!unrecorded_.empty()) session_.ensure_now();
+    refused_backoff_.succeeded();  // and whatever the back-off for refusals says
     flush_records();
     if (!unrecorded_.empty()) {
         kLog.warning("outcomes not recorded (no database): settled when their lease expires",

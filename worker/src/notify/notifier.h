@@ -24,6 +24,7 @@
 #include "notify/notifier_config.h"
 #include "notify/transfer.h"
 #include "storage/presign.h"
+#include "util/backoff.h"
 
 namespace enconvert::notify {
 
@@ -112,6 +113,9 @@ class Notifier {
     std::map<std::int64_t, std::unique_ptr<Transfer>> transfers_;
     std::vector<PendingWebhook> resolving_;
     std::deque<db::DeliveryRecord> unrecorded_;  // waiting for the database
+    // Spaces out recording passes while the server refuses an outcome on an
+    // open connection (SQLSTATE 53/57: a statement_timeout, a full disk).
+    util::Backoff refused_backoff_;
 };
 
 }  // namespace enconvert::notify

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../../support/held_lookup.h"
+#include "../../support/wait_until.h"
 #include "../db/commit_cutter.h"
 #include "../db/outbox_fixture.h"
 #include "auth/api_keys.h"
@@ -469,6 +470,39 @@ TEST_F(NotifierTest, AnOutcomeWhoseRecordingWasCancelledIsRecordedAfterIt) {
     pqxx::work tx(*conn_);
     EXPECT_EQ(tx.exec1("SELECT last_value FROM record_cancelled_once")[0].as<int>(), 2);
     tx.exec("DROP SEQUENCE record_cancelled_once");
+    tx.commit();
+}
+
+// An outcome refused every time on an open connection (a role's
+// statement_timeout shorter than the recording) used to drop the
+// connection every half second and stay at the head of the queue: no
+// other outcome was recorded. Now it waits behind the others.
+TEST_F(NotifierTest, AnOutcomeTheServerKeepsRefusingHoldsUpNoOther) {
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("CREATE SEQUENCE IF NOT EXISTS record_refusals");
+        tx.commit();
+    }
+    test_support::JobsTrigger refuse(
+        url(), "refuse_record", "notifications",
+        "CREATE TRIGGER refuse_record BEFORE UPDATE ON notifications FOR EACH ROW "
+        "WHEN (NEW.state = 'delivered' AND NEW.target LIKE '%/hook/refused') "
+        "EXECUTE FUNCTION refuse_record()",
+        "PERFORM nextval('record_refusals'); "
+        "RAISE EXCEPTION 'canceling statement due to statement timeout' "
+        "  USING ERRCODE = 'query_canceled';");
+    RunningNotifier n(settings());
+    const std::string refused = terminal_job(receivers_->https("/hook/refused"), std::nullopt);
+    EXPECT_TRUE(test_support::wait_until([&] {
+        pqxx::work tx(*conn_);
+        return tx.exec1("SELECT is_called FROM record_refusals")[0].as<bool>();
+    }));
+    const std::string other = terminal_job(receivers_->https("/hook/other"), std::nullopt);
+    const Row r = wait_final(other, "webhook", 15s);
+    EXPECT_EQ(r.state, "delivered") << r.error.value_or("");
+    n.stop();
+    pqxx::work tx(*conn_);
+    tx.exec("DROP SEQUENCE record_refusals");
     tx.commit();
 }
 
