@@ -349,67 +349,54 @@ void Notifier::finish(const db::ClaimedNotification& row, const AttemptOutcome& 
 }
 
 void Notifier::flush_records() {
-    const auto now = util::Backoff::clock::now();
-    if (!refused_backoff_.due(now)) return;
-    // Each outcome is tried once per call: one the server refuses goes
-    // behind the others (below), which must not wait for it.
-    std::size_t left = unrecorded_.size();
-    bool refused = false;
-    while (session_ && left > 0) {
-        --left;
-        const db::DeliveryRecord& r = unrecorded_.front();
-        try {
-            if (!db::record_delivery(session_->conn(), settings_.worker_id, r)) {
-                kLog.warning("notification lease lost, outcome discarded",
-                             {{"job_id", r.job_id}, {"notification_id", r.id}});
-            }
-            if (r.state == db::DeliveryRecord::State::retry) want_claim_ = true;
-            unrecorded_.pop_front();
-            refused_backoff_.succeeded();
-        } catch (const pqxx::in_doubt_error&) {
-            // The connection was lost during the COMMIT: whether it went
-            // through is unknown. Kept, and recorded again once connected
-            // (a COMMIT that went through leaves nothing to update: "lease
-            // lost"); dropped, the row would wait for its lease and be sent
-            // again.
-            session_.drop("while committing an outcome");
-        } catch (const pqxx::broken_connection&) {
-            session_.drop("while recording an outcome");
-        } catch (const pqxx::sql_error& e) {
-            if (db::means_unavailable(e)) {
-                // A full disk, a cancelled statement, a server going down:
-                // kept and recorded later; dropped, a delivered message
-                // would be failed or sent again. As in the scheduler
-                // (Scheduler::flush_outcomes): a closed connection is
-                // reopened, an open one that refused the statement is kept
-                // and the outcome tried again after the back-off, behind
-                // the others.
-                if (!session_->conn().is_open()) {
-                    session_.drop("while recording an outcome");
-                    continue;
-                }
-                kLog.warning(
-                    "recording a notification outcome refused for now, tried again later",
-                    {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
-                metrics::worker_metrics().database_error("notifier");
-                db::DeliveryRecord later = std::move(unrecorded_.front());
-                unrecorded_.pop_front();
-                unrecorded_.push_back(std::move(later));
-                refused = true;
-                continue;
-            }
-            kLog.error("recording a notification outcome failed",
-                       {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
-            metrics::worker_metrics().database_error("notifier");
-            unrecorded_.pop_front();
-        } catch (const std::exception& e) {
-            kLog.error("recording a notification outcome failed",
-                       {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
-            metrics::worker_metrics().database_error("notifier");
-            unrecorded_.pop_front();
+    util::record_pass(
+        unrecorded_, refused_backoff_, [this] { return static_cast<bool>(session_); },
+        [this](const db::DeliveryRecord& r) { return record_outcome(r); });
+}
+
+util::RecordStep Notifier::record_outcome(const db::DeliveryRecord& r) {
+    try {
+        if (!db::record_delivery(session_->conn(), settings_.worker_id, r)) {
+            kLog.warning("notification lease lost, outcome discarded",
+                         {{"job_id", r.job_id}, {"notification_id", r.id}});
         }
+        if (r.state == db::DeliveryRecord::State::retry) want_claim_ = true;
+        return util::RecordStep::recorded;
+    } catch (const pqxx::in_doubt_error&) {
+        // The connection was lost during the COMMIT: whether it went
+        // through is unknown. Kept, and recorded again once connected
+        // (a COMMIT that went through leaves nothing to update: "lease
+        // lost"); dropped, the row would wait for its lease and be sent
+        // again.
+        session_.drop("while committing an outcome");
+        return util::RecordStep::kept;
+    } catch (const pqxx::broken_connection&) {
+        session_.drop("while recording an outcome");
+        return util::RecordStep::kept;
+    } catch (const pqxx::sql_error& e) {
+        if (db::means_unavailable(e)) {
+            // A full disk, a cancelled statement, a server going down: kept
+            // and recorded later; dropped, a delivered message would be
+            // failed or sent again. As in Scheduler::record_outcome: a
+            // closed connection is reopened, an open one that refused the
+            // statement is kept.
+            if (!session_->conn().is_open()) {
+                session_.drop("while recording an outcome");
+                return util::RecordStep::kept;
+            }
+            kLog.warning("recording a notification outcome refused for now, tried again later",
+                         {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("notifier");
+            return util::RecordStep::refused;
+        }
+        kLog.error("recording a notification outcome failed",
+                   {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
+    } catch (const std::exception& e) {
+        kLog.error("recording a notification outcome failed",
+                   {{"job_id", r.job_id}, {"notification_id", r.id}, {"error", e.what()}});
     }
-    if (refused) refused_backoff_.failed(now);
+    metrics::worker_metrics().database_error("notifier");
+    return util::RecordStep::dropped;
 }
 
 int Notifier::wait_timeout_ms() const {

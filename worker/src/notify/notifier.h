@@ -25,6 +25,7 @@
 #include "notify/transfer.h"
 #include "storage/presign.h"
 #include "util/backoff.h"
+#include "util/record_queue.h"
 
 namespace enconvert::notify {
 
@@ -86,6 +87,7 @@ class Notifier {
     void collect_finished();
     void finish(const db::ClaimedNotification& row, const AttemptOutcome& o);
     void flush_records();
+    util::RecordStep record_outcome(const db::DeliveryRecord& r);
     int wait_timeout_ms() const;
     void drain();
     // Rows whose callback host is still being resolved join unsent_claims_.

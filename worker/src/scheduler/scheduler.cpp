@@ -33,92 +33,79 @@ Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererP
 Scheduler::~Scheduler() = default;
 
 void Scheduler::flush_outcomes() {
-    const auto now = util::Backoff::clock::now();
-    if (!refused_backoff_.due(now)) return;
-    // Each outcome is tried once per call: one the server refuses goes
-    // behind the others (below), which must not wait for it.
-    std::size_t left = unrecorded_.size();
-    bool refused = false;
-    while (session_ && left > 0) {
-        --left;
-        const db::TaskOutcome& o = unrecorded_.front();
-        try {
-            const db::FinishResult r = db::finish_task(session_->conn(), options_.worker_id, o);
-            if (!r.applied) {
-                kLog.warning("lease lost, result discarded",
-                             {{"job_id", o.job_id}, {"task_id", o.task_id}});
-                if (o.ok) storage_.remove(o.object_key);
-            } else if (r.recorded_before) {
-                kLog.info("task outcome found recorded by the commit that was in doubt",
-                          {{"job_id", o.job_id}, {"task_id", o.task_id}});
-            } else if (o.retry) {
-                kLog.info(
-                    "task back in the queue",
-                    {{"job_id", r.job_id}, {"task_id", o.task_id}, {"error_code", o.error_code}});
-            } else {
-                log::write(o.ok ? log::Level::info : log::Level::warning, "scheduler",
-                           o.ok ? "task succeeded" : "task failed",
-                           {{"job_id", r.job_id},
-                            {"task_id", o.task_id},
-                            {"error_code",
-                             o.ok ? nlohmann::json(nullptr) : nlohmann::json(o.error_code)}});
-                if (r.archive_pending) kLog.info("job waits for its ZIP", {{"job_id", r.job_id}});
-                if (r.job_terminal) {
-                    kLog.info("job finished", {{"job_id", r.job_id}, {"status", r.job_status}});
-                    metrics::worker_metrics().job_finished(r.endpoint, r.job_status);
-                }
+    util::record_pass(
+        unrecorded_, refused_backoff_, [this] { return static_cast<bool>(session_); },
+        [this](const db::TaskOutcome& o) { return record_outcome(o); });
+}
+
+util::RecordStep Scheduler::record_outcome(const db::TaskOutcome& o) {
+    try {
+        const db::FinishResult r = db::finish_task(session_->conn(), options_.worker_id, o);
+        if (!r.applied) {
+            kLog.warning("lease lost, result discarded",
+                         {{"job_id", o.job_id}, {"task_id", o.task_id}});
+            if (o.ok) storage_.remove(o.object_key);
+        } else if (r.recorded_before) {
+            kLog.info("task outcome found recorded by the commit that was in doubt",
+                      {{"job_id", o.job_id}, {"task_id", o.task_id}});
+        } else if (o.retry) {
+            kLog.info("task back in the queue",
+                      {{"job_id", r.job_id}, {"task_id", o.task_id}, {"error_code", o.error_code}});
+        } else {
+            log::write(
+                o.ok ? log::Level::info : log::Level::warning, "scheduler",
+                o.ok ? "task succeeded" : "task failed",
+                {{"job_id", r.job_id},
+                 {"task_id", o.task_id},
+                 {"error_code", o.ok ? nlohmann::json(nullptr) : nlohmann::json(o.error_code)}});
+            if (r.archive_pending) kLog.info("job waits for its ZIP", {{"job_id", r.job_id}});
+            if (r.job_terminal) {
+                kLog.info("job finished", {{"job_id", r.job_id}, {"status", r.job_status}});
+                metrics::worker_metrics().job_finished(r.endpoint, r.job_status);
             }
-            commit_in_doubt_.erase(o.task_id);
-            unrecorded_.pop_front();
-            refused_backoff_.succeeded();
-        } catch (const pqxx::in_doubt_error&) {
-            // The connection was lost during the COMMIT: whether it went
-            // through is unknown. Kept, and recorded again once connected
-            // (finish_task recognises its own earlier commit); dropped, the
-            // task would wait for its lease to run out and render again.
-            commit_in_doubt_.insert(o.task_id);
-            session_.drop("while committing a result");
-        } catch (const pqxx::broken_connection&) {
-            session_.drop("while recording a result");
-        } catch (const pqxx::sql_error& e) {
-            if (db::means_unavailable(e)) {
-                // A full disk, a cancelled statement, a server going down:
-                // kept and recorded later; dropped, the stored file would be
-                // orphaned and the page rendered again once its lease ran
-                // out. A server going down closed the connection: recorded
-                // once reconnected. One still open refused this statement
-                // (a statement_timeout, a full disk): the connection stays
-                // (dropping it every half second starved the leases and
-                // claims), the outcome goes behind the others, and this
-                // pass ends; the next waits for the back-off.
-                if (!session_->conn().is_open()) {
-                    session_.drop("while recording a result");
-                    continue;
-                }
-                kLog.warning("recording a task outcome refused for now, tried again later",
-                             {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
-                metrics::worker_metrics().database_error("scheduler");
-                db::TaskOutcome later = std::move(unrecorded_.front());
-                unrecorded_.pop_front();
-                unrecorded_.push_back(std::move(later));
-                refused = true;
-                continue;
-            }
-            kLog.error("recording a task outcome failed",
-                       {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
-            metrics::worker_metrics().database_error("scheduler");
-            commit_in_doubt_.erase(o.task_id);
-            unrecorded_.pop_front();
-        } catch (const std::exception& e) {
-            // Not a connectivity problem: retrying would fail the same way.
-            kLog.error("recording a task outcome failed",
-                       {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
-            metrics::worker_metrics().database_error("scheduler");
-            commit_in_doubt_.erase(o.task_id);
-            unrecorded_.pop_front();
         }
+        commit_in_doubt_.erase(o.task_id);
+        return util::RecordStep::recorded;
+    } catch (const pqxx::in_doubt_error&) {
+        // The connection was lost during the COMMIT: whether it went
+        // through is unknown. Kept, and recorded again once connected
+        // (finish_task recognises its own earlier commit); dropped, the
+        // task would wait for its lease to run out and render again.
+        commit_in_doubt_.insert(o.task_id);
+        session_.drop("while committing a result");
+        return util::RecordStep::kept;
+    } catch (const pqxx::broken_connection&) {
+        session_.drop("while recording a result");
+        return util::RecordStep::kept;
+    } catch (const pqxx::sql_error& e) {
+        if (db::means_unavailable(e)) {
+            // A full disk, a cancelled statement, a server going down: kept
+            // and recorded later; dropped, the stored file would be orphaned
+            // and the page rendered again once its lease ran out. A server
+            // going down closed the connection: recorded once reconnected.
+            // One still open refused this statement (a statement_timeout, a
+            // full disk): the connection stays (dropping it every half
+            // second starved the leases and claims) and the outcome is tried
+            // again after the back-off, behind the others.
+            if (!session_->conn().is_open()) {
+                session_.drop("while recording a result");
+                return util::RecordStep::kept;
+            }
+            kLog.warning("recording a task outcome refused for now, tried again later",
+                         {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("scheduler");
+            return util::RecordStep::refused;
+        }
+        kLog.error("recording a task outcome failed",
+                   {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
+    } catch (const std::exception& e) {
+        // Not a connectivity problem: retrying would fail the same way.
+        kLog.error("recording a task outcome failed",
+                   {{"job_id", o.job_id}, {"task_id", o.task_id}, {"error", e.what()}});
     }
-    if (refused) refused_backoff_.failed(now);
+    metrics::worker_metrics().database_error("scheduler");
+    commit_in_doubt_.erase(o.task_id);
+    return util::RecordStep::dropped;
 }
 
 void Scheduler::claim_and_submit() {

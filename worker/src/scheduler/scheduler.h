@@ -20,6 +20,7 @@
 #include "scheduler/task_outcome.h"
 #include "storage/storage.h"
 #include "util/backoff.h"
+#include "util/record_queue.h"
 
 namespace enconvert::scheduler {
 
@@ -77,6 +78,7 @@ class Scheduler {
     void collect_results(bool stopping);
     void collect_stored();
     void flush_outcomes();
+    util::RecordStep record_outcome(const db::TaskOutcome& o);
     void drop_unrecorded();
     void release_in_flight();
 
