@@ -242,6 +242,17 @@ def psql(home, sql):
     return r.stdout.strip()
 
 
+def wait_for_sql(home, sql, expected, timeout=30, poll=0.1):
+    """What `sql` answers once it answers `expected`, or when `timeout`
+    seconds have passed (for the caller's assert)."""
+    deadline = time.time() + timeout
+    value = psql(home, sql)
+    while value != expected and time.time() < deadline:
+        time.sleep(poll)
+        value = psql(home, sql)
+    return value
+
+
 def row_counts(home):
     """(jobs, tasks) row counts."""
     out = psql(home, "SELECT (SELECT count(*) FROM jobs) || ',' || "

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import make_home, running
 from stack import (SlowSite, Stack, log_entries, psql, stop_postgres,
-                   submit_and_wait_rendering, wait_for_log_entry, worker_pid)
+                   submit_and_wait_rendering, wait_for_log_entry, wait_for_sql, worker_pid)
 
 # Ends the connection of the first transaction that records a success, at
 # its COMMIT and before it is committed (pg_sleep lets the termination in).
@@ -120,20 +120,13 @@ def test_an_outcome_the_server_keeps_refusing_holds_up_nothing_else(lone_stack, 
                {"url": site.url + "/hello.html", "async_mode": True})
     assert r.status == 202, r
     refused_job = r.json()["job_id"]
-    deadline = time.time() + 30
-    while time.time() < deadline and psql(
-            s.home, "SELECT is_called FROM hello_refusals") != "t":
-        time.sleep(0.1)
+    assert wait_for_sql(s.home, "SELECT is_called FROM hello_refusals", "t") == "t"
     r = s.call("POST", "/v1/convert/url-to-pdf",
                {"url": site.url + "/second.html", "async_mode": True})
     assert r.status == 202, r
     other = r.json()["job_id"]
-    deadline = time.time() + 30
-    while time.time() < deadline and psql(
-            s.home, f"SELECT status FROM tasks WHERE job_id = '{other}'") != "success":
-        time.sleep(0.1)
-    assert psql(s.home, f"SELECT status FROM tasks WHERE job_id = '{other}'") == "success", \
-        s.logs()
+    assert wait_for_sql(s.home, f"SELECT status FROM tasks WHERE job_id = '{other}'",
+                        "success") == "success", s.logs()
     assert not [e for e in log_entries(log) if e.get("why") == "while recording a result"]
     refused = wait_for_log_entry(log, 1, component="scheduler", msg=REFUSED_FOR_NOW)
     assert refused and refused["job_id"] == refused_job, s.logs()
@@ -240,18 +233,13 @@ def test_a_starting_worker_takes_no_task_before_every_component_is_connected(lon
         deadline = time.time() + 30
         while time.time() < deadline and os.path.exists(f"/proc/{pid}"):
             time.sleep(0.1)
-        while time.time() < deadline and psql(
-                s.home, "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE application_name LIKE 'enconvert-%'") != "0":
-            time.sleep(0.1)
+        assert wait_for_sql(s.home, "SELECT count(*) FROM pg_stat_activity "
+                                    "WHERE application_name LIKE 'enconvert-%'", "0") == "0"
         psql(s.home, NOTE_CONNECTED_AT_CLAIM)
         psql(s.home, "UPDATE tasks SET lease_expires_at = now() - interval '1 second' "
                      f"WHERE job_id = '{job_id}'")
         s.script("start")
-        deadline = time.time() + 60
-        while time.time() < deadline and psql(
-                s.home, "SELECT count(*) FROM connected_at_claim") == "0":
-            time.sleep(0.1)
+        wait_for_sql(s.home, "SELECT count(*) > 0 FROM connected_at_claim", "t", timeout=60)
         names = psql(s.home, "SELECT names FROM connected_at_claim LIMIT 1")
         assert names == ("{enconvert-archiver,\"enconvert-archiver lease\","
                          "enconvert-discoverer,enconvert-intake,"
