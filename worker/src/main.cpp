@@ -186,9 +186,10 @@ int serve(const std::vector<std::string>& args) {
     scheduler::Scheduler sched(sched_options, std::make_unique<render::RendererPool>(pool_options),
                                storage);
     // Batch ZIPs (output_format): built once a batch's tasks are all done.
-    scheduler::BatchArchiver archiver(
-        scheduler::ArchiverOptions{cfg.database_url, cfg.worker_id, cfg.lease_seconds * 3},
-        storage);
+    scheduler::ArchiverOptions archiver_options{cfg.database_url, cfg.worker_id,
+                                                cfg.lease_seconds * 3};
+    archiver_options.storage_full_retry = std::chrono::seconds(cfg.storage_full_retry_seconds);
+    scheduler::BatchArchiver archiver(archiver_options, storage);
     // Website captures (issue 11): each discoverer finds one site's pages
     // at a time, off the intake's loop.
     scheduler::DiscovererOptions discoverer_options;

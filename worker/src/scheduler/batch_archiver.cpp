@@ -1,8 +1,10 @@
 #include "scheduler/batch_archiver.h"
 
+#include <cerrno>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <system_error>
 
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
@@ -20,6 +22,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr log::Logger kLog{"archiver"};
+// Builds of one ZIP that may find the storage full before it fails for good.
+constexpr int kFullStorageAttempts = 3;
+// Jobs another archiver finished stay in full_storage_builds_: bounded.
+constexpr std::size_t kMaxRememberedFullBuilds = 1000;
 
 // The build's scratch directory, removed with everything in it.
 class ScratchDir {
@@ -53,9 +59,10 @@ std::string result_name(const db::ArchiveJob& job, const db::TaskView& t) {
 
 }  // namespace
 
-std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
-                                               const std::function<bool()>& keep_going) {
-    db::ArchiveResult result;
+std::optional<ArchiveBuild> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
+                                          const std::function<bool()>& keep_going) {
+    ArchiveBuild build;
+    db::ArchiveResult& result = build.result;
     try {
         const ScratchDir scratch(storage.temp_dir() /
                                  ("zip-" + job.job_id + "-" + util::random_hex(4)));
@@ -101,13 +108,17 @@ std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storag
     } catch (const storage::StorageError& e) {
         result.error = std::string("The ZIP of the results could not be stored: ") + e.what() +
                        ". The files are available one by one.";
+        build.storage_full = e.full();
     } catch (const storage::ZipError& e) {
         result.error = std::string("The ZIP of the results could not be made: ") + e.what() +
                        ". The files are available one by one.";
+        build.storage_full = e.full();
     } catch (const std::filesystem::filesystem_error& e) {
         // what() would name the scratch path: the error code says enough.
         result.error = "The ZIP of the results could not be made: " + e.code().message() +
                        ". The files are available one by one.";
+        build.storage_full = e.code() == std::errc::no_space_on_device ||
+                             e.code() == std::error_code(EDQUOT, std::generic_category());
     } catch (const pqxx::failure&) {
         throw;  // keep_going's (the lease): the caller's connection
     } catch (const std::exception& e) {
@@ -117,11 +128,10 @@ std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storag
                        ". The files are available one by one.";
     }
     if (!result.error.empty()) {
-        kLog.error("batch ZIP failed", {{"job_id", job.job_id}, {"error", result.error}});
         result.object_key.clear();
         result.file_size = 0;
     }
-    return result;
+    return build;
 }
 
 BatchArchiver::BatchArchiver(ArchiverOptions options, storage::Storage& storage)
@@ -139,6 +149,7 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
         storage_full_logged_ = true;
         return false;
     }
+    if (std::chrono::steady_clock::now() < no_zip_before_) return false;
     if (storage_full_logged_) kLog.info("storage has room again: making ZIPs");
     storage_full_logged_ = false;
     pqxx::connection& conn = session_->conn();
@@ -146,11 +157,11 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     if (!job) return false;
     kLog.info("building a batch ZIP", {{"job_id", job->job_id}, {"tasks", job->tasks.size()}});
     bool stopping = false;
-    std::optional<db::ArchiveResult> result;
+    std::optional<ArchiveBuild> build;
     {
         const ArchiveLeaseKeeper lease(lease_session_, options_.worker_id, job->job_id,
                                        options_.lease_seconds);
-        result = build_archive(*job, storage_, [&] {
+        build = build_archive(*job, storage_, [&] {
             // A ZIP of many files (or a slow object store) would hold the
             // worker's stop up to its service manager's SIGKILL.
             if (stop.load()) {
@@ -160,16 +171,34 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
             return !lease.lost();
         });
     }
-    if (!result && stopping) {
+    if (!build && stopping) {
         db::release_archive(conn, options_.worker_id, job->job_id);
         kLog.info("batch ZIP handed back: stopping", {{"job_id", job->job_id}});
         return false;
     }
-    if (!result) {
+    if (!build) {
         kLog.warning("batch ZIP abandoned: lease lost", {{"job_id", job->job_id}});
         return true;
     }
-    const db::FinishResult r = db::finish_archive(conn, options_.worker_id, job->job_id, *result);
+    // A storage that filled up during the build (other jobs' files, the
+    // ZIP's own copies) is no reason to go without the ZIP for good: handed
+    // back, it waits for room as a new one does (above). A ZIP that can
+    // never fit fails after kFullStorageAttempts builds.
+    if (build->storage_full && ++full_storage_builds_[job->job_id] < kFullStorageAttempts) {
+        db::release_archive(conn, options_.worker_id, job->job_id);
+        no_zip_before_ = std::chrono::steady_clock::now() + options_.storage_full_retry;
+        kLog.warning("batch ZIP handed back: the storage filled up while it was built",
+                     {{"job_id", job->job_id},
+                      {"attempt", full_storage_builds_[job->job_id]},
+                      {"error", build->result.error}});
+        return false;
+    }
+    full_storage_builds_.erase(job->job_id);
+    if (full_storage_builds_.size() > kMaxRememberedFullBuilds) full_storage_builds_.clear();
+    const db::ArchiveResult& result = build->result;
+    if (!result.error.empty())
+        kLog.error("batch ZIP failed", {{"job_id", job->job_id}, {"error", result.error}});
+    const db::FinishResult r = db::finish_archive(conn, options_.worker_id, job->job_id, result);
     if (!r.applied) {
         // Another archiver has the job (our lease ran out): its ZIP has the
         // same key, so ours must not be removed if it stored one already;
@@ -179,7 +208,7 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     }
     kLog.info("job finished", {{"job_id", r.job_id},
                                {"status", r.job_status},
-                               {"zip", result->error.empty() ? "done" : "failed"}});
+                               {"zip", result.error.empty() ? "done" : "failed"}});
     metrics::worker_metrics().job_finished(r.endpoint, r.job_status);
     return true;
 }

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -28,10 +29,14 @@ inline constexpr const char* kManifestName = "manifest.json";
 // and, when there are any, listed in manifest.json. `keep_going` is called
 // after each entry (the caller checks for a stop and for its lease): false
 // stops the build and nullopt is returned. A ZIP that cannot be made or stored yields a result
-// with `error` set; the stored results are never touched. Throws only what
-// keep_going throws.
-std::optional<db::ArchiveResult> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
-                                               const std::function<bool()>& keep_going);
+// with `error` set (and `storage_full` when the storage filled up); the
+// stored results are never touched. Throws only what keep_going throws.
+struct ArchiveBuild {
+    db::ArchiveResult result;
+    bool storage_full = false;  // the error was a full storage (ENOSPC, EDQUOT)
+};
+std::optional<ArchiveBuild> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
+                                          const std::function<bool()>& keep_going);
 
 struct ArchiverOptions {
     std::string database_url;
@@ -42,6 +47,10 @@ struct ArchiverOptions {
     // Looks for waiting jobs this often even without a NOTIFY: a job whose
     // archiver died is found this way once its lease has run out.
     std::chrono::milliseconds poll_interval{5000};
+    // After a ZIP was handed back because the storage filled up during its
+    // build, no ZIP is started for this long (storage_full_retry_seconds):
+    // the room its own scratch files left is not room for another try.
+    std::chrono::seconds storage_full_retry{30};
 };
 
 class BatchArchiver {
@@ -66,6 +75,10 @@ class BatchArchiver {
     // nothing needs connecting once a job is claimed.
     db::ReconnectingSession lease_session_;
     bool storage_full_logged_ = false;
+    // Builds that found the storage full, by job: handed back and tried
+    // again once there is room, up to kFullStorageAttempts.
+    std::map<std::string, int> full_storage_builds_;
+    std::chrono::steady_clock::time_point no_zip_before_{};
 };
 
 }  // namespace enconvert::scheduler

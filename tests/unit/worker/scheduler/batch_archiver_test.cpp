@@ -46,17 +46,20 @@ class LocalBackend : public storage::Storage {
 };
 
 // A ZIP cannot be stored (a full disk).
+// The first `refusals` ZIPs stored (every one: -1) find the storage full.
 class NoRoomForZips final : public LocalBackend {
   public:
     using LocalBackend::LocalBackend;
     std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
                         std::int64_t expected_size) override {
-        if (format == "zip") {
+        if (format == "zip" && refusals != 0) {
+            if (refusals > 0) --refusals;
             fs::remove(temp_file);
             throw storage::StorageError("No space left on device", true);
         }
         return LocalBackend::store(temp_file, key, format, expected_size);
     }
+    int refusals = -1;
 };
 
 // Storing a ZIP takes `delay` (an object store upload of a large ZIP).
@@ -216,8 +219,12 @@ class BatchArchiverTest : public test_support::PgTest {
         return tx.exec(sql)[0][0].as<long long>();
     }
 
+    // Without the pause after a ZIP the storage had no room for (30 s by
+    // default): the tests try again at once.
     scheduler::BatchArchiver archiver(storage::Storage& storage) {
-        return scheduler::BatchArchiver(scheduler::ArchiverOptions{url(), "archiver-1"}, storage);
+        scheduler::ArchiverOptions o{url(), "archiver-1"};
+        o.storage_full_retry = std::chrono::seconds(0);
+        return scheduler::BatchArchiver(o, storage);
     }
 
     std::unique_ptr<pqxx::connection> conn_;
@@ -329,6 +336,10 @@ TEST_F(BatchArchiverTest, AZipThatCannotBeStoredEndsTheJobWithItsFilesAndTheReas
     fail(1);
     NoRoomForZips full(*storage_);
     auto a = archiver(full);
+    // Handed back twice (the storage may have room again), failed the third
+    // time: it does not fit.
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    EXPECT_FALSE(a.archive_one(no_stop_));
     ASSERT_TRUE(a.archive_one(no_stop_));
     const db::JobView v = job(id);
     EXPECT_EQ(v.status, "completed");
@@ -344,6 +355,49 @@ TEST_F(BatchArchiverTest, AZipThatCannotBeStoredEndsTheJobWithItsFilesAndTheReas
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
     EXPECT_EQ(std::distance(fs::directory_iterator(storage_->temp_dir()), fs::directory_iterator()),
               0);
+}
+
+// The storage filling up while a ZIP was built (other jobs' files, the
+// ZIP's own copies) failed the ZIP for good; it is handed back and made
+// once there is room.
+TEST_F(BatchArchiverTest, AZipThatFoundTheStorageFullIsMadeAgainOnceThereIsRoom) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    NoRoomForZips full(*storage_);
+    full.refusals = 1;
+    auto a = archiver(full);
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    db::JobView v = job(id);
+    EXPECT_EQ(v.status, "processing");
+    EXPECT_EQ(v.zip_state, "pending");
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 0);
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    v = job(id);
+    EXPECT_EQ(v.status, "completed");
+    EXPECT_EQ(v.zip_state, "done");
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+    EXPECT_EQ(std::distance(fs::directory_iterator(storage_->temp_dir()), fs::directory_iterator()),
+              0);
+}
+
+// The room a handed-back ZIP's scratch files leave is no room for another
+// try: the archiver waits storage_full_retry before the next ZIP.
+TEST_F(BatchArchiverTest, AfterAZipTheStorageHadNoRoomForTheNextWaits) {
+    const std::string id =
+        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
+    succeed(0, "%PDF-1.7\na\n%%EOF\n");
+    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    NoRoomForZips full(*storage_);
+    full.refusals = 1;
+    scheduler::BatchArchiver a(scheduler::ArchiverOptions{url(), "archiver-1"}, full);
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    EXPECT_FALSE(a.archive_one(no_stop_));  // within the 30 s
+    EXPECT_EQ(job(id).zip_state, "pending");
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    EXPECT_EQ(full.refusals, 0);  // one build only
 }
 
 TEST_F(BatchArchiverTest, NoZipAskedOrNothingToZipEndsTheJobAtOnce) {
