@@ -212,6 +212,15 @@ class BatchArchiverTest : public test_support::PgTest {
         return db::finish_task(*conn_, "w", o);
     }
 
+    // A batch of two pages asking for a ZIP, both rendered: its ZIP waits.
+    std::string zip_batch_rendered() {
+        const std::string id =
+            start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
+        succeed(0, "%PDF-1.7\na\n%%EOF\n");
+        succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+        return id;
+    }
+
     db::JobView job(const std::string& id) { return *db::load_job(*conn_, id, key_.account_id); }
 
     long long count(const std::string& sql) {
@@ -361,10 +370,7 @@ TEST_F(BatchArchiverTest, AZipThatCannotBeStoredEndsTheJobWithItsFilesAndTheReas
 // ZIP's own copies) failed the ZIP for good; it is handed back and made
 // once there is room.
 TEST_F(BatchArchiverTest, AZipThatFoundTheStorageFullIsMadeAgainOnceThereIsRoom) {
-    const std::string id =
-        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
-    succeed(0, "%PDF-1.7\na\n%%EOF\n");
-    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    const std::string id = zip_batch_rendered();
     NoRoomForZips full(*storage_);
     full.refusals = 1;
     auto a = archiver(full);
@@ -386,10 +392,7 @@ TEST_F(BatchArchiverTest, AZipThatFoundTheStorageFullIsMadeAgainOnceThereIsRoom)
 // The room a handed-back ZIP's scratch files leave is no room for another
 // try: the archiver waits storage_full_retry before the next ZIP.
 TEST_F(BatchArchiverTest, AfterAZipTheStorageHadNoRoomForTheNextWaits) {
-    const std::string id =
-        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
-    succeed(0, "%PDF-1.7\na\n%%EOF\n");
-    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    const std::string id = zip_batch_rendered();
     NoRoomForZips full(*storage_);
     full.refusals = 1;
     scheduler::BatchArchiver a(scheduler::ArchiverOptions{url(), "archiver-1"}, full);
@@ -420,10 +423,7 @@ TEST_F(BatchArchiverTest, NoZipAskedOrNothingToZipEndsTheJobAtOnce) {
 }
 
 TEST_F(BatchArchiverTest, ALapsedLeaseIsTakenOverAndTheFirstArchiverCannotFinish) {
-    const std::string id =
-        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
-    succeed(0, "%PDF-1.7\na\n%%EOF\n");
-    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    const std::string id = zip_batch_rendered();
     // A first archiver whose lease ran out at once (it died, or hung).
     const auto first = db::claim_archive(*conn_, "dead", 0);
     ASSERT_TRUE(first);
@@ -440,10 +440,7 @@ TEST_F(BatchArchiverTest, ALapsedLeaseIsTakenOverAndTheFirstArchiverCannotFinish
 }
 
 TEST_F(BatchArchiverTest, TheLeaseIsKeptWhileTheZipIsStoredForLongerThanIt) {
-    const std::string id =
-        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
-    succeed(0, "%PDF-1.7\na\n%%EOF\n");
-    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    const std::string id = zip_batch_rendered();
     // Storing takes 2.5 leases of 1 s. Before, another worker took the job
     // over after the first second and the first could not record its ZIP.
     SlowZipStore slow(*storage_, 2500ms);
@@ -479,10 +476,7 @@ TEST_F(BatchArchiverTest, TheLeaseIsKeptWhileTheZipIsStoredForLongerThanIt) {
 // beginning) made archive_one throw with the job claimed, and the job waited
 // out its lease.
 TEST_F(BatchArchiverTest, NothingIsConnectedOnceAJobIsClaimed) {
-    const std::string id =
-        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
-    succeed(0, "%PDF-1.7\na\n%%EOF\n");
-    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    const std::string id = zip_batch_rendered();
     auto a = archiver(*storage_);
     // From another database: PostgreSQL refuses this for the current one.
     pqxx::connection admin(url() + " dbname=template1");
@@ -500,10 +494,7 @@ TEST_F(BatchArchiverTest, NothingIsConnectedOnceAJobIsClaimed) {
 }
 
 TEST_F(BatchArchiverTest, AZipWaitsWhileTheStorageIsFullInsteadOfFailing) {
-    const std::string id =
-        start_batch({"https://a.example/", "https://b.example/"}, {{"output_format", "zip"}});
-    succeed(0, "%PDF-1.7\na\n%%EOF\n");
-    succeed(1, "%PDF-1.7\nb\n%%EOF\n");
+    const std::string id = zip_batch_rendered();
     FullUntilFreed storage(*storage_);
     auto a = archiver(storage);
     EXPECT_FALSE(a.archive_one(no_stop_));
