@@ -4,6 +4,7 @@
 #include <webp/encode.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -15,17 +16,24 @@ namespace {
 using SurfacePtr = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)>;
 using FilePtr = std::unique_ptr<FILE, decltype(&std::fclose)>;
 
-std::string write_jpeg(cairo_surface_t* surface, int quality, const std::string& path) {
+// Each writer records errno where a write fails, before anything else can
+// change it: a full disk is told apart from other failures by it.
+
+WriteError write_jpeg(cairo_surface_t* surface, int quality, const std::string& path) {
     FilePtr file(std::fopen(path.c_str(), "wb"), &std::fclose);
-    if (!file) return "cannot create the output file";
+    if (!file) return write_error_from_errno("cannot create the output file", errno);
     jpeg_compress_struct cinfo{};
     jpeg_error_mgr jerr{};
     cinfo.err = jpeg_std_error(&jerr);
     // libjpeg's default error handler exits the process; turn errors into an
-    // exception that unwinds through this function only.
-    struct JpegError {};
-    jerr.error_exit = [](j_common_ptr) { throw JpegError{}; };
+    // exception that unwinds through this function only. A failed write
+    // calls it at once, so errno is still the write's.
+    struct JpegError {
+        int err;
+    };
+    jerr.error_exit = [](j_common_ptr) { throw JpegError{errno}; };
     try {
+        errno = 0;
         jpeg_create_compress(&cinfo);
         jpeg_stdio_dest(&cinfo, file.get());
         cinfo.image_width = static_cast<JDIMENSION>(cairo_image_surface_get_width(surface));
@@ -43,17 +51,16 @@ std::string write_jpeg(cairo_surface_t* surface, int quality, const std::string&
         }
         jpeg_finish_compress(&cinfo);
         jpeg_destroy_compress(&cinfo);
-    } catch (const JpegError&) {
+    } catch (const JpegError& e) {
         char message[JMSG_LENGTH_MAX];
         (*cinfo.err->format_message)(reinterpret_cast<j_common_ptr>(&cinfo), message);
         jpeg_destroy_compress(&cinfo);
-        return std::string("JPEG encoding failed: ") + message;
+        return {std::string("JPEG encoding failed: ") + message, util::is_no_space(e.err)};
     }
-    if (std::fflush(file.get()) != 0) return "cannot write the output file";
-    return {};
+    return close_written_file(file.release());
 }
 
-std::string write_webp(cairo_surface_t* surface, int quality, const std::string& path) {
+WriteError write_webp(cairo_surface_t* surface, int quality, const std::string& path) {
     const int width = cairo_image_surface_get_width(surface);
     const int height = cairo_image_surface_get_height(surface);
     std::vector<std::uint8_t> rgb(static_cast<std::size_t>(width) * 3 * height);
@@ -66,11 +73,36 @@ std::string write_webp(cairo_surface_t* surface, int quality, const std::string&
     const std::size_t size =
         WebPEncodeRGB(rgb.data(), width, height, width * 3, static_cast<float>(quality), &encoded);
     std::unique_ptr<std::uint8_t, decltype(&WebPFree)> owned(encoded, &WebPFree);
-    if (size == 0) return "WebP encoding failed";
+    if (size == 0) return {"WebP encoding failed"};
     FilePtr file(std::fopen(path.c_str(), "wb"), &std::fclose);
-    if (!file || std::fwrite(encoded, 1, size, file.get()) != size || std::fflush(file.get()) != 0)
-        return "cannot write the output file";
-    return {};
+    if (!file) return write_error_from_errno("cannot create the output file", errno);
+    if (std::fwrite(encoded, 1, size, file.get()) != size)
+        return write_error_from_errno("cannot write the output file", errno);
+    return close_written_file(file.release());
+}
+
+// cairo's own file writer keeps no errno: PNGs go through this one.
+struct PngSink {
+    FILE* file;
+    int err = 0;
+
+    static cairo_status_t write(void* closure, const unsigned char* data, unsigned int length) {
+        auto* self = static_cast<PngSink*>(closure);
+        if (std::fwrite(data, 1, length, self->file) == length) return CAIRO_STATUS_SUCCESS;
+        self->err = errno;
+        return CAIRO_STATUS_WRITE_ERROR;
+    }
+};
+
+WriteError write_png(cairo_surface_t* surface, const std::string& path) {
+    FilePtr file(std::fopen(path.c_str(), "wb"), &std::fclose);
+    if (!file) return write_error_from_errno("cannot create the output file", errno);
+    PngSink sink{file.get()};
+    const cairo_status_t status =
+        cairo_surface_write_to_png_stream(surface, &PngSink::write, &sink);
+    if (sink.err != 0) return write_error_from_errno("cannot write the output file", sink.err);
+    if (status != CAIRO_STATUS_SUCCESS) return {cairo_status_to_string(status)};
+    return close_written_file(file.release());
 }
 
 }  // namespace
@@ -92,11 +124,11 @@ void argb_row_to_rgb(cairo_surface_t* surface, int row, std::vector<std::uint8_t
     }
 }
 
-std::string write_image(cairo_surface_t* surface, const std::string& format, int quality,
-                        const std::string& path) {
+WriteError write_image(cairo_surface_t* surface, const std::string& format, int quality,
+                       const std::string& path) {
     if (cairo_surface_status(surface) != CAIRO_STATUS_SUCCESS ||
         cairo_surface_get_type(surface) != CAIRO_SURFACE_TYPE_IMAGE)
-        return "the snapshot is not an image";
+        return {"the snapshot is not an image"};
     const int cap = format == "webp" ? kMaxWebpSide : kMaxImageSide;
     const int width = cairo_image_surface_get_width(surface);
     const int height = cairo_image_surface_get_height(surface);
@@ -115,8 +147,7 @@ std::string write_image(cairo_surface_t* surface, const std::string& format, int
     cairo_surface_flush(surface);
     if (format == "jpeg") return write_jpeg(surface, quality, path);
     if (format == "webp") return write_webp(surface, quality, path);
-    const cairo_status_t status = cairo_surface_write_to_png(surface, path.c_str());
-    return status == CAIRO_STATUS_SUCCESS ? std::string() : cairo_status_to_string(status);
+    return write_png(surface, path);
 }
 
 }  // namespace enconvert::render_child

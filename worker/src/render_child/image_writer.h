@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "render_child/write_error.h"
+
 namespace enconvert::render_child {
 
 // Largest screenshot side written; WebP cannot encode more than 16383.
@@ -23,9 +25,10 @@ constexpr int kMaxTiledHeight = 65500;
 // pixels composited on white.
 void argb_row_to_rgb(cairo_surface_t* surface, int row, std::vector<std::uint8_t>& out);
 
-// Returns an empty string on success, otherwise why it failed. `quality`
-// (1..100) applies to JPEG and WebP. The file is written at `path` directly.
-std::string write_image(cairo_surface_t* surface, const std::string& format, int quality,
-                        const std::string& path);
+// Nothing failed() on success, otherwise why, and whether for want of room.
+// `quality` (1..100) applies to JPEG and WebP. The file is written at
+// `path` directly.
+WriteError write_image(cairo_surface_t* surface, const std::string& format, int quality,
+                       const std::string& path);
 
 }  // namespace enconvert::render_child

@@ -3,6 +3,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include <cerrno>
 #include <csetjmp>
 #include <cstdio>
 
@@ -33,7 +34,10 @@ class PngEncoder final : public RowEncoder {
 
     bool open(const std::string& path, int width, int height) {
         file_.reset(std::fopen(path.c_str(), "wb"));
-        if (!file_) return fail("cannot create the output file");
+        if (!file_) {
+            error_ = write_error_from_errno("cannot create the output file", errno);
+            return false;
+        }
         png_ = png_create_write_struct(PNG_LIBPNG_VER_STRING, this, &PngEncoder::on_error,
                                        &PngEncoder::on_warning);
         if (!png_) return fail("PNG encoder unavailable");
@@ -43,23 +47,23 @@ class PngEncoder final : public RowEncoder {
     }
 
     bool write_row(const std::uint8_t* rgb) override {
-        if (!error_.empty()) return false;
+        if (error_.failed()) return false;
+        errno = 0;
         if (setjmp(png_jmpbuf(png_))) return false;
         png_write_row(png_, rgb);
         return true;
     }
 
-    std::string finish() override {
-        if (!error_.empty()) return error_;
+    WriteError finish() override {
+        if (error_.failed()) return error_;
+        errno = 0;
         if (!end()) return error_;
-        if (std::fflush(file_.get()) != 0 || std::ferror(file_.get()))
-            return "cannot write the output file";
-        return {};
+        return close_written_file(file_.release());
     }
 
   private:
     bool fail(const char* why) {
-        error_ = why;
+        error_ = {why};
         return false;
     }
 
@@ -80,9 +84,12 @@ class PngEncoder final : public RowEncoder {
         return true;
     }
 
+    // libpng's writer calls this at once on a short write: errno is still
+    // the write's.
     static void on_error(png_structp png, png_const_charp message) {
+        const int err = errno;
         auto* self = static_cast<PngEncoder*>(png_get_error_ptr(png));
-        self->error_ = std::string("PNG encoding failed: ") + message;
+        self->error_ = {std::string("PNG encoding failed: ") + message, util::is_no_space(err)};
         png_longjmp(png, 1);
     }
     static void on_warning(png_structp, png_const_charp) {}
@@ -105,7 +112,7 @@ class JpegEncoder final : public RowEncoder {
     bool open(const std::string& path, int width, int height, int quality) {
         file_.reset(std::fopen(path.c_str(), "wb"));
         if (!file_) {
-            error_ = "cannot create the output file";
+            error_ = write_error_from_errno("cannot create the output file", errno);
             return false;
         }
         if (!start(width, height, quality)) return failed();
@@ -113,31 +120,32 @@ class JpegEncoder final : public RowEncoder {
     }
 
     bool write_row(const std::uint8_t* rgb) override {
-        if (!error_.empty()) return false;
+        if (error_.failed()) return false;
+        errno = 0;
         return put(const_cast<std::uint8_t*>(rgb)) || failed();
     }
 
-    std::string finish() override {
-        if (!error_.empty()) return error_;
+    WriteError finish() override {
+        if (error_.failed()) return error_;
+        errno = 0;
         if (!end()) {
             failed();
             return error_;
         }
-        if (std::fflush(file_.get()) != 0 || std::ferror(file_.get()))
-            return "cannot write the output file";
-        return {};
+        return close_written_file(file_.release());
     }
 
   private:
     struct Errors {
         jpeg_error_mgr mgr;  // first: libjpeg hands on_error a pointer to it
         std::jmp_buf jump;
+        int err = 0;  // errno when on_error was called
     };
 
     bool failed() {
         char message[JMSG_LENGTH_MAX] = {};
         (*cinfo_.err->format_message)(reinterpret_cast<j_common_ptr>(&cinfo_), message);
-        error_ = std::string("JPEG encoding failed: ") + message;
+        error_ = {std::string("JPEG encoding failed: ") + message, util::is_no_space(errors_.err)};
         return false;
     }
 
@@ -169,8 +177,12 @@ class JpegEncoder final : public RowEncoder {
         return true;
     }
 
+    // libjpeg's writer calls this at once on a short write: errno is still
+    // the write's.
     static void on_error(j_common_ptr cinfo) {
+        const int err = errno;
         auto* errors = reinterpret_cast<Errors*>(cinfo->err);
+        errors->err = err;
         std::longjmp(errors->jump, 1);
     }
 
@@ -184,9 +196,9 @@ class JpegEncoder final : public RowEncoder {
 
 std::unique_ptr<RowEncoder> open_row_encoder(const std::string& format, const std::string& path,
                                              int width, int height, int quality,
-                                             std::string& error) {
+                                             WriteError& error) {
     if (width < 1 || height < 1) {
-        error = "the image is empty";
+        error = {"the image is empty"};
         return nullptr;
     }
     if (format == "png") {
@@ -197,7 +209,8 @@ std::unique_ptr<RowEncoder> open_row_encoder(const std::string& format, const st
     }
     if (format == "jpeg") {
         if (width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
-            error = "a JPEG image is at most " + std::to_string(JPEG_MAX_DIMENSION) + " px a side";
+            error = {"a JPEG image is at most " + std::to_string(JPEG_MAX_DIMENSION) +
+                     " px a side"};
             return nullptr;
         }
         auto jpeg = std::make_unique<JpegEncoder>();
@@ -205,7 +218,7 @@ std::unique_ptr<RowEncoder> open_row_encoder(const std::string& format, const st
         error = jpeg->error();
         return nullptr;
     }
-    error = "no row encoder for " + format;
+    error = {"no row encoder for " + format};
     return nullptr;
 }
 

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "render_child/write_error.h"
+
 namespace enconvert::render_child {
 
 class RowEncoder {
@@ -16,19 +18,18 @@ class RowEncoder {
     // One row of `width` RGB pixels (3 bytes each), top to bottom. False
     // when the encoder failed; error() says why.
     virtual bool write_row(const std::uint8_t* rgb) = 0;
-    // After the last row: completes and flushes the file. Empty on
-    // success, otherwise why it failed.
-    virtual std::string finish() = 0;
-    const std::string& error() const { return error_; }
+    // After the last row: completes, flushes and closes the file. Nothing
+    // failed() on success, otherwise why.
+    virtual WriteError finish() = 0;
+    const WriteError& error() const { return error_; }
 
   protected:
-    std::string error_;
+    WriteError error_;
 };
 
 // `format`: "png" or "jpeg" (quality 1..100 applies to JPEG). Null with
 // `error` set when the file cannot be created or the size is not encodable.
 std::unique_ptr<RowEncoder> open_row_encoder(const std::string& format, const std::string& path,
-                                             int width, int height, int quality,
-                                             std::string& error);
+                                             int width, int height, int quality, WriteError& error);
 
 }  // namespace enconvert::render_child

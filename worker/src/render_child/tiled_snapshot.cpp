@@ -110,10 +110,11 @@ void TiledSnapshot::on_measured(GObject* source, GAsyncResult* result, gpointer 
     }
     self->page_height_ = static_cast<int>(height);
     if (self->format_ == "webp") {
-        self->finish({false, "the page is " + std::to_string(self->page_height_) +
-                                 " px tall and a WebP image holds at most " +
-                                 std::to_string(kMaxWebpSide) + " px: ask for PNG or JPEG (up to " +
-                                 std::to_string(kMaxTiledHeight) + " px), or full_page false"});
+        self->finish({false,
+                      {"the page is " + std::to_string(self->page_height_) +
+                       " px tall and a WebP image holds at most " + std::to_string(kMaxWebpSide) +
+                       " px: ask for PNG or JPEG (up to " + std::to_string(kMaxTiledHeight) +
+                       " px), or full_page false"}});
         return;
     }
     self->image_height_ = std::min(self->page_height_, kMaxTiledHeight);
@@ -143,8 +144,9 @@ void TiledSnapshot::on_scrolled(GObject* source, GAsyncResult* result, gpointer 
     GErrorPtr error(raw);
     if (self->cancelled()) return;
     if (!value || !jsc_value_is_number(value.get())) {
-        self->finish({false, std::string("the page could not be scrolled: ") +
-                                 (error ? error->message : "no offset")});
+        self->finish({false,
+                      {std::string("the page could not be scrolled: ") +
+                       (error ? error->message : "no offset")}});
         return;
     }
     self->scroll_y_ = static_cast<int>(jsc_value_to_double(value.get()));
@@ -168,11 +170,12 @@ void TiledSnapshot::on_snapshot(GObject* source, GAsyncResult* result, gpointer 
     if (self->cancelled()) return;
     if (!tile || cairo_surface_status(tile.get()) != CAIRO_STATUS_SUCCESS ||
         cairo_surface_get_type(tile.get()) != CAIRO_SURFACE_TYPE_IMAGE) {
-        self->finish({false, std::string("a tile could not be captured: ") +
-                                 (error ? error->message : "the snapshot is not an image")});
+        self->finish({false,
+                      {std::string("a tile could not be captured: ") +
+                       (error ? error->message : "the snapshot is not an image")}});
         return;
     }
-    if (std::string why = self->take_rows(tile.get()); !why.empty()) {
+    if (WriteError why = self->take_rows(tile.get()); why.failed()) {
         unlink(self->path_.c_str());
         self->finish({false, why});
         return;
@@ -181,17 +184,17 @@ void TiledSnapshot::on_snapshot(GObject* source, GAsyncResult* result, gpointer 
         self->scroll_to(self->next_row_);
         return;
     }
-    const std::string why = self->encoder_->finish();
-    if (!why.empty()) unlink(self->path_.c_str());
+    const WriteError why = self->encoder_->finish();
+    if (why.failed()) unlink(self->path_.c_str());
     self->finish({false, why});
 }
 
-std::string TiledSnapshot::take_rows(cairo_surface_t* tile) {
+WriteError TiledSnapshot::take_rows(cairo_surface_t* tile) {
     cairo_surface_flush(tile);
     const int width = cairo_image_surface_get_width(tile);
     const int height = cairo_image_surface_get_height(tile);
     if (!encoder_) {
-        std::string why;
+        WriteError why;
         unlink(path_.c_str());
         encoder_ = open_row_encoder(format_, path_, width, image_height_, quality_, why);
         if (!encoder_) return why;

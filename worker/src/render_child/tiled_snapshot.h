@@ -28,7 +28,7 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
         // The page fits one full-document snapshot: nothing was written,
         // the caller takes that snapshot as usual.
         bool single = false;
-        std::string error;  // empty: the image is written at `path`
+        WriteError error;  // nothing failed(): the image is written at `path`
     };
     using Done = std::function<void(const Result&)>;
 
@@ -49,7 +49,7 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
     void snapshot();
     // Appends the rows of `tile` (taken at scroll offset scroll_y_) that
     // the image still needs; why it failed, or empty.
-    std::string take_rows(cairo_surface_t* tile);
+    WriteError take_rows(cairo_surface_t* tile);
     void finish(Result result);
     bool cancelled() const;
 

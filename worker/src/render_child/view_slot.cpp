@@ -75,20 +75,26 @@ struct ProxySettingsFree {
     }
 };
 
-// fsync()s `path` and returns its size; -1 when it cannot be opened,
-// synced or measured.
-std::int64_t sync_output(const std::string& path) {
+// fsync()s `path` and returns its size; -1 with `err` set when it cannot
+// be opened, synced or measured.
+std::int64_t sync_output(const std::string& path, int& err) {
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0) {
+        err = errno;
+        return -1;
+    }
     struct stat st {};
     const bool ok = fsync(fd) == 0 && fstat(fd, &st) == 0;
+    err = errno;
     close(fd);
     return ok ? static_cast<std::int64_t>(st.st_size) : -1;
 }
 
 // Below this much free space where the output goes, a failed write is taken
-// for a full disk: what cairo, GTK's print backend and qpdf report does not
-// always carry the errno.
+// for a full disk: what GTK's print backend and qpdf report does not carry
+// the errno. (A write of ours knows its errno: fail_write.) The free space
+// is looked at after the failure, so a view that removes its own file at
+// that moment can hide a full disk from this guess.
 constexpr std::uint64_t kFullBelowBytes = 1 << 20;
 
 bool output_dir_full(const std::string& out_path) {
@@ -287,10 +293,14 @@ void ViewSlot::succeed() {
     // Synced before the answer, so a write error the file system reports
     // late (a full disk) fails this job instead of leaving a short file;
     // the size lets the worker check it stores exactly what was written.
-    const std::int64_t size = sync_output(temp_path_);
-    if (size <= 0) {
-        fail("print_failed", size == 0 ? "Failed to write output file: it is empty"
-                                       : "Failed to write output file");
+    int err = 0;
+    const std::int64_t size = sync_output(temp_path_, err);
+    if (size == 0) {
+        fail("print_failed", "Failed to write output file: it is empty");
+        return;
+    }
+    if (size < 0) {
+        fail_write("Failed to write output file: ", write_error_from_errno("sync", err));
         return;
     }
     if (rename(temp_path_.c_str(), job_->out_path.c_str()) != 0) {
@@ -310,9 +320,23 @@ void ViewSlot::fail(const std::string& code, const std::string& message) {
     // Writing the output is where a renderer meets a full disk; the worker
     // queues such a job again for when there is room.
     if (code == "print_failed" && job_ && output_dir_full(job_->out_path)) {
-        outcome.error_code = "storage_full";
-        outcome.error = "Failed to write the output: the storage is full";
+        fail_storage_full();
+        return;
     }
+    answer(std::move(outcome));
+}
+
+void ViewSlot::fail_write(const std::string& what, const WriteError& error) {
+    if (error.no_space)
+        fail_storage_full();
+    else
+        fail("print_failed", what + error.message);
+}
+
+void ViewSlot::fail_storage_full() {
+    Outcome outcome;
+    outcome.error_code = "storage_full";
+    outcome.error = "Failed to write the output: the storage is full";
     answer(std::move(outcome));
 }
 

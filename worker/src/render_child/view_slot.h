@@ -22,6 +22,7 @@
 #include "render_child/job.h"
 #include "render_child/pdf_finish.h"
 #include "render_child/work_thread.h"
+#include "render_child/write_error.h"
 
 namespace enconvert::render_child {
 
@@ -140,6 +141,10 @@ class ViewSlot {
     // Job endings: exactly one of these answers the job.
     void succeed();
     void fail(const std::string& code, const std::string& message);
+    // A write of the output failed: for want of room it is storage_full
+    // (made again later), otherwise print_failed with `what` + why.
+    void fail_write(const std::string& what, const WriteError& error);
+    void fail_storage_full();
     void answer(Outcome outcome);
 
     // After the answer: make the view clean again, then become idle.

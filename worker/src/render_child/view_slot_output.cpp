@@ -288,8 +288,8 @@ void ViewSlot::start_snapshot() {
                              if (generation != generation_ || stage_ != Stage::Snapshotting) return;
                              if (result.single)
                                  take_snapshot(WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT);
-                             else if (!result.error.empty())
-                                 fail("print_failed", "Failed to capture page: " + result.error);
+                             else if (result.error.failed())
+                                 fail_write("Failed to capture page: ", result.error);
                              else
                                  succeed();
                          });
@@ -318,17 +318,17 @@ void ViewSlot::on_snapshot_done(GObject* source, GAsyncResult* result, gpointer 
     // Encoding a tall page takes seconds (PNG, WebP): the work thread's,
     // so the child's other views go on meanwhile.
     std::shared_ptr<cairo_surface_t> image(surface.release(), &cairo_surface_destroy);
-    auto why = std::make_shared<std::string>();
+    auto why = std::make_shared<WriteError>();
     self->off_loop(
         [image, why, format = self->job_->format, quality = self->job_->image_quality,
          path = self->temp_path_] { *why = write_image(image.get(), format, quality, path); },
         [self, why](const std::string& error) {
-            const std::string& reason = error.empty() ? *why : error;
-            if (!reason.empty()) {
-                self->fail("print_failed", "Failed to write image: " + reason);
-                return;
-            }
-            self->succeed();
+            if (!error.empty())
+                self->fail("print_failed", "Failed to write image: " + error);
+            else if (why->failed())
+                self->fail_write("Failed to write image: ", *why);
+            else
+                self->succeed();
         });
 }
 

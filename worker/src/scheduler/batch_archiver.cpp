@@ -14,6 +14,7 @@
 #include "storage/object_key.h"
 #include "storage/zip_archive.h"
 #include "util/ids.h"
+#include "util/no_space.h"
 
 namespace enconvert::scheduler {
 
@@ -117,8 +118,7 @@ std::optional<ArchiveBuild> build_archive(const db::ArchiveJob& job, storage::St
         // what() would name the scratch path: the error code says enough.
         result.error = "The ZIP of the results could not be made: " + e.code().message() +
                        ". The files are available one by one.";
-        build.storage_full = e.code() == std::errc::no_space_on_device ||
-                             e.code() == std::error_code(EDQUOT, std::generic_category());
+        build.storage_full = util::is_no_space(e.code().value());
     } catch (const pqxx::failure&) {
         throw;  // keep_going's (the lease): the caller's connection
     } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 
 #include "storage/file_check.h"
 #include "storage/object_key.h"
+#include "util/no_space.h"
 
 namespace enconvert::storage {
 
@@ -16,12 +17,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_full(int err) {
-    return err == ENOSPC || err == EDQUOT;
-}
-
 [[noreturn]] void fail_errno(const char* what, int err) {
-    throw StorageError(std::string(what) + ": " + std::strerror(err), is_full(err));
+    throw StorageError(std::string(what) + ": " + std::strerror(err), util::is_no_space(err));
 }
 
 // fsync on a file or directory; errors carry errno.
@@ -78,7 +75,7 @@ void LocalStorage::fetch(const std::string& key, const fs::path& dest) {
     if (ec) {
         fs::remove(dest, ec);
         throw StorageError("cannot read the stored file " + key + ": " + ec.message(),
-                           is_full(ec.value()));
+                           util::is_no_space(ec.value()));
     }
 }
 

@@ -13,6 +13,7 @@
 #include "storage/object_key.h"
 #include "storage/s3_xml.h"
 #include "util/backoff.h"
+#include "util/no_space.h"
 
 namespace enconvert::storage {
 
@@ -161,7 +162,7 @@ void S3Storage::fetch(const std::string& key, const fs::path& dest) {
         std::error_code ec;
         fs::remove(dest, ec);
         throw StorageError(std::string("cannot write a fetched object: ") + std::strerror(err),
-                           err == ENOSPC || err == EDQUOT);
+                           util::is_no_space(err));
     }
 }
 

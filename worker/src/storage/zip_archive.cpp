@@ -4,19 +4,17 @@
 
 #include <cerrno>
 
+#include "util/no_space.h"
+
 namespace enconvert::storage {
 
 namespace {
 
-bool is_full_errno(int err) {
-    return err == ENOSPC || err == EDQUOT;
-}
-
 // libzip's sentence for `error`; its system part (errno) says whether the
 // disk was full. The file name libzip may add is not part of it.
 [[noreturn]] void fail(const char* what, zip_error_t* error) {
-    const bool full =
-        zip_error_system_type(error) == ZIP_ET_SYS && is_full_errno(zip_error_code_system(error));
+    const bool full = zip_error_system_type(error) == ZIP_ET_SYS &&
+                      util::is_no_space(zip_error_code_system(error));
     const std::string text = std::string(what) + ": " + zip_error_strerror(error);
     throw ZipError(text, full);
 }
