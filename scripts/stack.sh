@@ -45,7 +45,20 @@ else
     as_pg() { "$@"; }
 fi
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# Whether process $1 runs and its command line names $2. A process that
+# exited but was not reaped yet (a zombie: whoever adopted it may never
+# wait for it) does not count, nor another program that was given the
+# number of one of ours that ended long ago.
+proc_running() { # pid what
+    local stat cmd
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ] || return 1
+    cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+    [[ $cmd == *"$2"* ]]
+}
+
+pid_alive() { [ -f "$1" ] && proc_running "$(cat "$1")" "$2"; }
 
 pg_port() {
     if [ ! -f "$home/pg.port" ]; then
@@ -175,7 +188,7 @@ start_workers() {
     local n
     for n in $(seq 1 "$workers"); do
         worker_conf "$n"
-        if pid_alive "$home/run/worker-$n.pid"; then
+        if pid_alive "$home/run/worker-$n.pid" enconvert-worker; then
             continue
         fi
         log "starting worker $n"
@@ -189,7 +202,7 @@ start_workers() {
         n=${pidf##*/worker-}
         n=${n%.pid}
         if [ "$n" -gt "$workers" ]; then
-            stop_pid "$pidf" "worker $n"
+            stop_pid "$pidf" "worker $n" enconvert-worker
         fi
     done
 }
@@ -208,7 +221,7 @@ start_nginx() {
         "REPO=$repo" "USER_LINE=$user_line" "NGINX_EXTRA=${ENCONVERT_NGINX_EXTRA:-}"
     /usr/sbin/nginx -t -q -p "$home/nginx" -c "$home/nginx/nginx.conf" \
         -e "$home/log/nginx-error.log" || die "nginx configuration test failed"
-    if pid_alive "$home/run/nginx.pid"; then
+    if pid_alive "$home/run/nginx.pid" nginx; then
         log "reloading nginx"
         /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
             -e "$home/log/nginx-error.log" -s reload
@@ -219,17 +232,19 @@ start_nginx() {
     fi
 }
 
-stop_pid() { # pidfile name
-    local pidf=$1 name=$2 pid i
-    if pid_alive "$pidf"; then
+stop_pid() { # pidfile name what
+    local pidf=$1 name=$2 what=$3 pid i
+    if pid_alive "$pidf" "$what"; then
         pid=$(cat "$pidf")
         log "stopping $name"
         kill -TERM "$pid" 2>/dev/null || true
         for i in $(seq 1 100); do
-            kill -0 "$pid" 2>/dev/null || break
+            proc_running "$pid" "$what" || break
             sleep 0.1
         done
-        kill -KILL "$pid" 2>/dev/null || true
+        if proc_running "$pid" "$what"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
     fi
     rm -f "$pidf"
 }
@@ -303,19 +318,19 @@ EOF
 }
 
 cmd_stop() {
-    if pid_alive "$home/run/nginx.pid"; then
+    if pid_alive "$home/run/nginx.pid" nginx; then
         log "stopping nginx"
         /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
             -e "$home/log/nginx-error.log" -s quit 2>/dev/null ||
             kill -TERM "$(cat "$home/run/nginx.pid")"
         for _ in $(seq 1 50); do
-            pid_alive "$home/run/nginx.pid" || break
+            pid_alive "$home/run/nginx.pid" nginx || break
             sleep 0.1
         done
     fi
     for pidf in "$home"/run/worker-*.pid; do
         [ -e "$pidf" ] || continue
-        stop_pid "$pidf" "$(basename "$pidf" .pid)"
+        stop_pid "$pidf" "$(basename "$pidf" .pid)" enconvert-worker
     done
     stop_db
 }

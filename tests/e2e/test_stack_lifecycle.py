@@ -2,6 +2,8 @@
 several worker processes, and stop leaving nothing behind."""
 
 import os
+import signal
+import subprocess
 import time
 
 from stack import Stack, request
@@ -84,3 +86,53 @@ def test_worker_down_gives_fast_503(fresh_home, site):
         assert r.json()["success"] is False
     finally:
         s.stop()
+
+
+def wait_gone(pid, timeout=20):
+    deadline = time.time() + timeout
+    while pid_alive(pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not pid_alive(pid), f"process {pid} is still running"
+
+
+def test_start_and_stop_go_by_what_runs_not_by_a_stale_pid_file(fresh_home, site):
+    """A worker that died and was never reaped (a zombie: whoever adopted
+    it may never wait for it) is started again by `make run`; a pid file
+    naming some other program is neither taken for our worker nor killed
+    by `make stop`."""
+    s = Stack(fresh_home)
+    pidfile = os.path.join(fresh_home, "run", "worker-1.pid")
+    zombie = subprocess.Popen(["true"])  # this test never waits for it
+    other = subprocess.Popen(["sleep", "120"])
+    try:
+        s.start()
+        with open(pidfile) as f:
+            first = int(f.read())
+        os.kill(first, signal.SIGKILL)
+        wait_gone(first)
+        wait_gone(zombie.pid)
+        assert os.path.exists(f"/proc/{zombie.pid}")  # exited, not reaped
+        with open(pidfile, "w") as f:
+            f.write(str(zombie.pid))
+
+        s.start()
+        with open(pidfile) as f:
+            second = int(f.read())
+        assert second != zombie.pid and pid_alive(second)
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+        assert r.status == 200, r
+
+        # The number of a process of ours that ended long ago, now another
+        # program's: `make stop` leaves that program alone.
+        os.kill(second, signal.SIGKILL)
+        wait_gone(second)
+        with open(pidfile, "w") as f:
+            f.write(str(other.pid))
+        s.stop()
+        assert other.poll() is None, "make stop killed a process that is not ours"
+        assert not os.path.exists(pidfile)
+    finally:
+        s.stop()
+        zombie.wait()
+        other.kill()
+        other.wait()
