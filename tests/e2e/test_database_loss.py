@@ -5,12 +5,13 @@ again once connected, not dropped (docs/reliability.md)."""
 
 import os
 import signal
+import subprocess
 import time
 
 import pytest
 
 from conftest import make_home, running
-from stack import (SlowSite, Stack, log_entries, psql, stop_postgres,
+from stack import (SlowSite, Stack, log_entries, pg_user, psql, stop_postgres,
                    submit_and_wait_rendering, wait_for_log_entry, wait_for_sql, worker_pid)
 
 # Ends the connection of the first transaction that records a success, at
@@ -247,3 +248,54 @@ def test_a_starting_worker_takes_no_task_before_every_component_is_connected(lon
                          "enconvert-scheduler}"), s.logs()
     finally:
         slow.close()
+
+
+def test_a_job_row_another_session_keeps_locked_holds_up_nothing_else(lone_stack, site):
+    """Recording a result locks its job's row. Another session keeping that
+    row locked (an operator's open transaction, a stuck client) used to
+    hold the scheduler in that wait for as long as it lasted: no other
+    result was recorded, no lease renewed, no task claimed. Now the
+    scheduler's statements give up after its statement_timeout (5 s): the
+    result is tried again later, the others go on, and it is recorded once
+    the lock is gone."""
+    s = lone_stack
+    log = os.path.join(s.home, "log", "worker-1.log")
+    slow = SlowSite(2)
+    locker = None
+    try:
+        locked_job = submit_and_wait_rendering(s, slow.url)
+        with open(os.path.join(s.home, "pg.port")) as f:
+            port = f.read().strip()
+        locker = subprocess.Popen(
+            ["psql", "-X", "-h", os.path.join(s.home, "run", "pg"), "-p", port,
+             "-U", pg_user(), "-d", "enconvert", "-c",
+             f"BEGIN; SELECT 1 FROM jobs WHERE id = '{locked_job}' FOR UPDATE;"
+             " SELECT pg_sleep(600);"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        holding = ("SELECT count(*) FROM pg_stat_activity"
+                   " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()"
+                   " AND wait_event = 'PgSleep'")
+        assert wait_for_sql(s.home, holding, "1") == "1"
+
+        # The slow page's result waits for the lock, then is put off.
+        refused = wait_for_log_entry(log, 30, component="scheduler", msg=REFUSED_FOR_NOW,
+                                     job_id=locked_job)
+        assert refused, s.logs()
+        r = s.call("POST", "/v1/convert/url-to-pdf",
+                   {"url": site.url + "/hello.html", "async_mode": True})
+        assert r.status == 202, r
+        other = r.json()["job_id"]
+        assert wait_for_sql(s.home, f"SELECT status FROM tasks WHERE job_id = '{other}'",
+                            "success") == "success", s.logs()
+
+        psql(s.home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                     " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+        # Its lease is not renewed meanwhile: past it, the page may have
+        # been rendered a second time; either way it ends a success.
+        assert wait_for_sql(s.home, f"SELECT status FROM tasks WHERE job_id = '{locked_job}'",
+                            "success") == "success", s.logs()
+    finally:
+        slow.close()
+        if locker:
+            locker.kill()
+            locker.wait()

@@ -6,11 +6,19 @@
 namespace enconvert::db {
 
 ReconnectingSession::ReconnectingSession(std::string database_url,
-                                         std::vector<std::string> channels, std::string component)
+                                         std::vector<std::string> channels, std::string component,
+                                         std::chrono::milliseconds statement_timeout)
     : database_url_(std::move(database_url)),
       channels_(std::move(channels)),
       component_(std::move(component)),
-      session_(std::make_unique<Session>(database_url_, channels_, component_)) {}
+      statement_timeout_(statement_timeout),
+      session_(open()) {}
+
+std::unique_ptr<Session> ReconnectingSession::open() const {
+    auto session = std::make_unique<Session>(database_url_, channels_, component_);
+    if (statement_timeout_.count() > 0) session->set_statement_timeout(statement_timeout_);
+    return session;
+}
 
 bool ReconnectingSession::ensure() {
     if (session_) return false;
@@ -22,7 +30,7 @@ bool ReconnectingSession::ensure_now() {
     if (session_) return true;
     const auto now = util::Backoff::clock::now();
     try {
-        session_ = std::make_unique<Session>(database_url_, channels_, component_);
+        session_ = open();
         backoff_.succeeded();
         log::write(log::Level::info, component_, "database connection restored");
         return true;

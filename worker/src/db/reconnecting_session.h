@@ -3,6 +3,7 @@
 // reconnects are spaced by an exponential back-off. Owned by one thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,9 +17,12 @@ class ReconnectingSession {
   public:
     // Connects at once (throws like Session) so a wrong database_url is
     // reported at start-up; later losses are retried. `component` names the
-    // owner in log lines.
+    // owner in log lines. A `statement_timeout` above zero is set on every
+    // connection it opens: a statement that waits longer (a row another
+    // session keeps locked) fails with SQLSTATE 57014 and the connection
+    // stays open.
     ReconnectingSession(std::string database_url, std::vector<std::string> channels,
-                        std::string component);
+                        std::string component, std::chrono::milliseconds statement_timeout = {});
 
     // Connects if disconnected and the back-off allows; true when this call
     // restored the connection (the owner may have missed notifications).
@@ -36,9 +40,12 @@ class ReconnectingSession {
     Session* operator->() const { return session_.get(); }
 
   private:
+    std::unique_ptr<Session> open() const;
+
     std::string database_url_;
     std::vector<std::string> channels_;
     std::string component_;
+    std::chrono::milliseconds statement_timeout_;
     std::unique_ptr<Session> session_;
     util::Backoff backoff_;
 };

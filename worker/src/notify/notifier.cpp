@@ -42,7 +42,8 @@ Notifier::Notifier(NotifierSettings settings, storage::Presigner presigner)
       policy_(net::AddressPolicy::from_config(settings_.allowed_networks, settings_.host_lookup)),
       ca_blob_(combined_ca_bundle(settings_.tls_ca_file)),
       lease_seconds_(settings_.options.effective_lease_seconds()),
-      session_(settings_.database_url, {db::kNotifyChannel}, "notifier"),
+      session_(settings_.database_url, {db::kNotifyChannel}, "notifier",
+               settings_.statement_timeout),
       rng_(std::random_device{}()),
       multi_((curl::ensure_curl_global_init(), curl::make_multi())) {
     curl_multi_setopt(multi_.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
@@ -319,7 +320,7 @@ void Notifier::finish(const db::ClaimedNotification& row, const AttemptOutcome& 
     const int retries =
         row.type == "webhook" ? settings_.options.webhook_retries : settings_.options.email_retries;
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    const db::DeliveryRecord rec = decide(row.id, o, row.attempts, retries, unit(rng_));
+    db::DeliveryRecord rec = decide(row.id, o, row.attempts, retries, unit(rng_));
     const char* what = rec.state == db::DeliveryRecord::State::delivered ? "delivered"
                        : rec.state == db::DeliveryRecord::State::retry   ? "failed, will retry"
                                                                          : "failed";
@@ -336,8 +337,8 @@ void Notifier::finish(const db::ClaimedNotification& row, const AttemptOutcome& 
         row.type, rec.state == db::DeliveryRecord::State::delivered ? "delivered"
                   : rec.state == db::DeliveryRecord::State::retry   ? "retry"
                                                                     : "failed");
-    unrecorded_.push_back(rec);
-    unrecorded_.back().job_id = row.job_id;
+    rec.job_id = row.job_id;
+    unrecorded_.push(std::move(rec));
     // Its account was at its share: its next due rows were left out of the
     // claims and of the next claim time; one can be claimed now.
     const std::int64_t account = row.account_id;
@@ -349,9 +350,8 @@ void Notifier::finish(const db::ClaimedNotification& row, const AttemptOutcome& 
 }
 
 void Notifier::flush_records() {
-    util::record_pass(
-        unrecorded_, refused_backoff_, [this] { return static_cast<bool>(session_); },
-        [this](const db::DeliveryRecord& r) { return record_outcome(r); });
+    unrecorded_.pass([this] { return static_cast<bool>(session_); },
+                     [this](const db::DeliveryRecord& r) { return record_outcome(r); });
 }
 
 util::RecordStep Notifier::record_outcome(const db::DeliveryRecord& r) {
@@ -474,7 +474,7 @@ void Notifier::drain() {
     // The back-off would outlast the stop: one attempt now for what only
     // the database can take.
     if (!unrecorded_.empty()) session_.ensure_now();
-    refused_backoff_.succeeded();  // and whatever the back-off for refusals says
+    unrecorded_.retry_refused_now();  // and whatever the back-off for refusals says
     flush_records();
     if (!unrecorded_.empty()) {
         kLog.warning("outcomes not recorded (no database): settled when their lease expires",

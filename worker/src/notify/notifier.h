@@ -40,6 +40,10 @@ struct NotifierSettings {
     // Look for due rows this often even without a NOTIFY (retries that came
     // due, expired leases, notifications missed during a reconnect).
     std::chrono::milliseconds poll_interval{5000};
+    // Longest wait of one statement (PostgreSQL's statement_timeout): an
+    // outcome waiting for a row another session keeps locked is tried
+    // again later instead of holding up the others.
+    std::chrono::milliseconds statement_timeout{5000};
     // How callback hosts are looked up; empty: the system resolver. Tests put
     // one here that answers late or never.
     net::HostLookup host_lookup;
@@ -114,10 +118,7 @@ class Notifier {
     std::vector<std::int64_t> unsent_claims_;
     std::map<std::int64_t, std::unique_ptr<Transfer>> transfers_;
     std::vector<PendingWebhook> resolving_;
-    std::deque<db::DeliveryRecord> unrecorded_;  // waiting for the database
-    // Spaces out recording passes while the server refuses an outcome on an
-    // open connection (SQLSTATE 53/57: a statement_timeout, a full disk).
-    util::Backoff refused_backoff_;
+    util::RecordQueue<db::DeliveryRecord> unrecorded_;  // waiting for the database
 };
 
 }  // namespace enconvert::notify

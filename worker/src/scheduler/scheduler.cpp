@@ -28,14 +28,14 @@ Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererP
     : options_(std::move(options)),
       pool_(std::move(pool)),
       storage_(storage),
-      session_(options_.database_url, {db::kTaskReadyChannel}, "scheduler") {}
+      session_(options_.database_url, {db::kTaskReadyChannel}, "scheduler",
+               options_.statement_timeout) {}
 
 Scheduler::~Scheduler() = default;
 
 void Scheduler::flush_outcomes() {
-    util::record_pass(
-        unrecorded_, refused_backoff_, [this] { return static_cast<bool>(session_); },
-        [this](const db::TaskOutcome& o) { return record_outcome(o); });
+    unrecorded_.pass([this] { return static_cast<bool>(session_); },
+                     [this](const db::TaskOutcome& o) { return record_outcome(o); });
 }
 
 util::RecordStep Scheduler::record_outcome(const db::TaskOutcome& o) {
@@ -157,7 +157,7 @@ void Scheduler::claim_and_submit() {
             o.retry_after_seconds = 1;
             o.error_code = "cancelled";
             o.error = "The render was cancelled";
-            unrecorded_.push_back(std::move(o));
+            unrecorded_.push(std::move(o));
             continue;
         }
         if (task.attempts > options_.retry.max_attempts) {
@@ -167,7 +167,7 @@ void Scheduler::claim_and_submit() {
             o.error_code = "render_failed";
             o.error = "The page could not be rendered after " +
                       std::to_string(options_.retry.max_attempts) + " attempts.";
-            unrecorded_.push_back(std::move(o));
+            unrecorded_.push(std::move(o));
             continue;
         }
         const std::string format = storage::format_for(task.endpoint, task.options);
@@ -283,8 +283,8 @@ void Scheduler::collect_results(bool stopping) {
             });
             continue;
         }
-        unrecorded_.push_back(make_outcome(it->second.task, r, storage_, it->second.temp_file,
-                                           std::chrono::system_clock::now(), options_.retry));
+        unrecorded_.push(make_outcome(it->second.task, r, storage_, it->second.temp_file,
+                                      std::chrono::system_clock::now(), options_.retry));
         in_flight_.erase(it);
     }
     metrics::worker_metrics().set_tasks_in_flight(in_flight_.size());
@@ -295,7 +295,7 @@ void Scheduler::collect_stored() {
         // A task abandoned meanwhile is recorded all the same: finish_task
         // then finds the lease gone and the stored object is removed.
         in_flight_.erase(o.task_id);
-        unrecorded_.push_back(std::move(o));
+        unrecorded_.push(std::move(o));
     }
     metrics::worker_metrics().set_tasks_in_flight(in_flight_.size());
 }
@@ -306,14 +306,14 @@ void Scheduler::collect_stored() {
 // goes now, unless a COMMIT recording it was in doubt (it may be the task's
 // result).
 void Scheduler::drop_unrecorded() {
-    for (const db::TaskOutcome& o : unrecorded_) {
+    unrecorded_.for_each([this](const db::TaskOutcome& o) {
         const bool keep_file = !o.ok || o.object_key.empty() || commit_in_doubt_.count(o.task_id);
         kLog.error("task outcome not recorded: the database is unavailable as the worker stops",
                    {{"job_id", o.job_id},
                     {"task_id", o.task_id},
                     {"file", keep_file ? nlohmann::json(nullptr) : nlohmann::json("removed")}});
         if (!keep_file) storage_.remove(o.object_key);
-    }
+    });
     unrecorded_.clear();
     commit_in_doubt_.clear();
 }
@@ -372,7 +372,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
     // for the back-off; at a stop it would outlast us and their pages would
     // be rendered again: one attempt now.
     if (!unrecorded_.empty() || !in_flight_.empty()) session_.ensure_now();
-    refused_backoff_.succeeded();  // and whatever the back-off for refusals says
+    unrecorded_.retry_refused_now();  // and whatever the back-off for refusals says
     flush_outcomes();
     drop_unrecorded();
     release_in_flight();

@@ -40,6 +40,11 @@ struct SchedulerOptions {
     // Most tasks of one account in flight across all workers; 0: no limit
     // (claims still take turns between accounts).
     int account_max_in_flight = 0;
+    // Longest wait of one statement (PostgreSQL's statement_timeout). A
+    // result waits for its job's row lock: without a bound, a session that
+    // keeps that row locked would hold up every other result, lease renewal
+    // and claim of this worker; past it the result is tried again later.
+    std::chrono::milliseconds statement_timeout{5000};
 };
 
 class Scheduler {
@@ -89,13 +94,10 @@ class Scheduler {
     std::map<std::int64_t, InFlight> in_flight_;  // by task id
     // Outcomes not yet recorded because the database was unreachable; our
     // lease keeps the tasks ours meanwhile.
-    std::deque<db::TaskOutcome> unrecorded_;
+    util::RecordQueue<db::TaskOutcome> unrecorded_;
     // Tasks of unrecorded_ whose recording COMMIT was cut off: it may have
     // gone through, so their stored files are never removed at a stop.
     std::set<std::int64_t> commit_in_doubt_;
-    // Spaces out recording passes while the server refuses an outcome on an
-    // open connection (SQLSTATE 53/57: a statement_timeout, a full disk).
-    util::Backoff refused_backoff_;
     bool want_claim_ = true;
     bool storage_full_logged_ = false;
     std::chrono::steady_clock::time_point next_claim_{};
