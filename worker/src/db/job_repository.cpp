@@ -204,17 +204,27 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
         // Either our lease was lost (another worker owns the task now), or
         // this is the second try of a call whose COMMIT was in doubt and
         // went through: then the row holds this very outcome, in our name.
+        // Whether that commit also ended the job: the job's completed_at
+        // and the task's finished_at are then the same transaction's now().
         const pqxx::result mine =
             exec_named(tx, "enconvert_task_recorded",
-                       "SELECT job_id FROM tasks WHERE id = $1 AND lease_owner = $2 "
-                       "AND CASE WHEN $3 THEN status = 'success' AND object_key = $4 "
-                       "ELSE status = 'failed' AND error_code = $4 END",
+                       "SELECT t.job_id, j.status, j.endpoint, coalesce(j.completed_at = "
+                       "t.finished_at, false) "
+                       "FROM tasks t JOIN jobs j ON j.id = t.job_id "
+                       "WHERE t.id = $1 AND t.lease_owner = $2 "
+                       "AND CASE WHEN $3 THEN t.status = 'success' AND t.object_key = $4 "
+                       "ELSE t.status = 'failed' AND t.error_code = $4 END",
                        o.task_id, owner, o.ok, o.ok ? o.object_key : o.error_code);
         tx.abort();
         if (!mine.empty()) {
             res.applied = true;
             res.recorded_before = true;
             res.job_id = mine[0][0].as<std::string>();
+            if (mine[0][3].as<bool>()) {
+                res.job_terminal = true;
+                res.job_status = mine[0][1].as<std::string>();
+                res.endpoint = mine[0][2].as<std::string>();
+            }
         }
         return res;
     }

@@ -164,7 +164,9 @@ struct FinishResult {
     // Recorded by an earlier call whose COMMIT was in doubt (the connection
     // was lost during it): nothing changed now, the job was settled then.
     bool recorded_before = false;
-    bool job_terminal = false;  // this outcome made the job terminal
+    // This outcome made the job terminal (with recorded_before: the earlier
+    // commit of it did; its notifications were queued then).
+    bool job_terminal = false;
     std::string job_id;
     std::string job_status;  // when job_terminal: "completed" or "failed"
     std::string endpoint;    // when job_terminal: the job's endpoint

@@ -38,6 +38,15 @@ void Scheduler::flush_outcomes() {
                      [this](const db::TaskOutcome& o) { return record_outcome(o); });
 }
 
+namespace {
+
+void job_finished(const db::FinishResult& r) {
+    kLog.info("job finished", {{"job_id", r.job_id}, {"status", r.job_status}});
+    metrics::worker_metrics().job_finished(r.endpoint, r.job_status);
+}
+
+}  // namespace
+
 util::RecordStep Scheduler::record_outcome(const db::TaskOutcome& o) {
     try {
         const db::FinishResult r = db::finish_task(session_->conn(), options_.worker_id, o);
@@ -48,6 +57,7 @@ util::RecordStep Scheduler::record_outcome(const db::TaskOutcome& o) {
         } else if (r.recorded_before) {
             kLog.info("task outcome found recorded by the commit that was in doubt",
                       {{"job_id", o.job_id}, {"task_id", o.task_id}});
+            if (r.job_terminal) job_finished(r);
         } else if (o.retry) {
             kLog.info("task back in the queue",
                       {{"job_id", r.job_id}, {"task_id", o.task_id}, {"error_code", o.error_code}});
@@ -59,10 +69,7 @@ util::RecordStep Scheduler::record_outcome(const db::TaskOutcome& o) {
                  {"task_id", o.task_id},
                  {"error_code", o.ok ? nlohmann::json(nullptr) : nlohmann::json(o.error_code)}});
             if (r.archive_pending) kLog.info("job waits for its ZIP", {{"job_id", r.job_id}});
-            if (r.job_terminal) {
-                kLog.info("job finished", {{"job_id", r.job_id}, {"status", r.job_status}});
-                metrics::worker_metrics().job_finished(r.endpoint, r.job_status);
-            }
+            if (r.job_terminal) job_finished(r);
         }
         commit_in_doubt_.erase(o.task_id);
         return util::RecordStep::recorded;
