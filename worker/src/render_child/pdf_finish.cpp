@@ -5,6 +5,7 @@
 
 #include "render_child/link_layout.h"
 #include "render_child/pdf/mark_placer.h"
+#include "render_child/pdf/pdf_file.h"
 #include "render_child/pdf/trailing_page.h"
 
 namespace enconvert::render_child {
@@ -33,6 +34,17 @@ std::string rewrite_summary(double ms, const pdf::PostProcessStats& stats) {
 
 FinishResult finish_printed_pdf(const FinishRequest& request) {
     FinishResult result;
+    // The print engine does not report a write that failed: its file just
+    // ends early, which is what a full disk leaves (a web process that died
+    // under the print is told apart by the caller). qpdf would read what is
+    // there and make a PDF with the rest of the document missing.
+    for (const std::string* printed : {&request.path, &request.overlay_path}) {
+        if (!printed->empty() && !pdf::ends_as_pdf(*printed)) {
+            result.error = "Failed to print page: the printed PDF is incomplete";
+            result.no_space = true;
+            return result;
+        }
+    }
     if (request.drop_sliver && request.overlay_path.empty() &&
         pdf::last_page_is_sliver(request.path)) {
         // Before pages are counted for a single-page reprint or the
@@ -90,14 +102,15 @@ FinishResult finish_printed_pdf(const FinishRequest& request) {
         if (p.outline) input.outline = std::move(marks.outline);
     }
     pdf::PostProcessStats stats;
-    const std::string error = pdf::postprocess(request.path, input, &stats);
+    const WriteError error = pdf::postprocess(request.path, input, &stats);
     result.postprocess_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     result.notes.push_back(
         {log::Level::debug, "post-processed", rewrite_summary(result.postprocess_ms, stats)});
-    if (!error.empty()) {
-        result.error = "Failed to finish PDF: " + error;
+    if (error.failed()) {
+        result.error = "Failed to finish PDF: " + error.message;
+        result.no_space = error.no_space;
         return result;
     }
     result.next = FinishResult::Next::Done;

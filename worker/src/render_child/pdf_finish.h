@@ -48,6 +48,9 @@ struct FinishResult {
     Next next = Next::Failed;
     int pages = 0;
     std::string error;  // for the user, after "Failed to ..."
+    // Failed for want of room where the PDF is written (or, the print
+    // engine reporting none, a printed file that ends early)
+    bool no_space = false;
     std::vector<FinishNote> notes;
     double postprocess_ms = 0;  // marks placed and the file rewritten
 };

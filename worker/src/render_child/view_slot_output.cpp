@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <memory>
 
 #include "render_child/band_document.h"
@@ -17,6 +18,22 @@
 #include "render_child/view_slot_internal.h"
 
 namespace enconvert::render_child {
+namespace {
+
+// A print whose file could not be written for want of room. The print
+// engine's error is GIO's ("Error writing to file: No space left on
+// device"); its code may not survive the way to this process, the system's
+// sentence (in this process's language, which the web process shares)
+// does.
+bool means_no_space(const GError* error) {
+    if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE)) return true;
+    const std::string message = error->message ? error->message : "";
+    for (int err : {ENOSPC, EDQUOT})
+        if (message.find(g_strerror(err)) != std::string::npos) return true;
+    return false;
+}
+
+}  // namespace
 
 using namespace slot_detail;
 
@@ -162,9 +179,12 @@ gboolean ViewSlot::on_print_lost(gpointer data) {
     auto* self = static_cast<ViewSlot*>(data);
     self->print_watchdog_.release();
     if (self->stage_ != Stage::Printing) return G_SOURCE_REMOVE;
-    self->fail("print_failed", std::string("Failed to print page: ") +
-                                   (self->print_error_ ? self->print_error_->message
-                                                       : "the printed file is missing"));
+    if (!self->print_error_) {
+        self->fail("print_failed", "Failed to print page: the printed file is missing");
+        return G_SOURCE_REMOVE;
+    }
+    self->fail_write("Failed to print page: ",
+                     {self->print_error_->message, means_no_space(self->print_error_.get())});
     return G_SOURCE_REMOVE;
 }
 
@@ -227,7 +247,11 @@ void ViewSlot::on_pdf_finished(const FinishResult& result) {
             return;
         case FinishResult::Next::Failed:
             postprocess_us_ = static_cast<gint64>(result.postprocess_ms * 1000);
-            fail("print_failed", result.error);
+            // A print cut short by the web process's death is no full disk.
+            if (result.no_space && view_lost_)
+                fail("web_process_crashed", kEngineCrashedMessage);
+            else
+                fail_write("", {result.error, result.no_space});
             return;
         case FinishResult::Next::Done:
             postprocess_us_ = static_cast<gint64>(result.postprocess_ms * 1000);

@@ -111,9 +111,12 @@ TEST_F(PdfFinishTest, HeaderAndFooterSheetsThatDoNotMatchTheBodyFailTheJob) {
     EXPECT_TRUE(has_note(result, "header/footer sheets do not match the body", "1 vs 2"));
 }
 
+// Complete as far as its end goes ("%%EOF"), unreadable all the same.
+constexpr const char* kUnreadable = "not a PDF\n%%EOF\n";
+
 TEST_F(PdfFinishTest, AnUnreadablePrintFailsWhereItsPagesAreCounted) {
     const std::string path = (dir_ / "body.pdf").string();
-    std::ofstream(path) << "not a PDF";
+    std::ofstream(path) << kUnreadable;
     FinishRequest request = request_for(path);
     request.stop_for_bands = true;
     const FinishResult result = finish_printed_pdf(request);
@@ -123,12 +126,37 @@ TEST_F(PdfFinishTest, AnUnreadablePrintFailsWhereItsPagesAreCounted) {
 
 TEST_F(PdfFinishTest, AnUnreadablePrintFailsTheRewriteAndIsLeftAsItWas) {
     const std::string path = (dir_ / "body.pdf").string();
-    std::ofstream(path) << "not a PDF";
+    std::ofstream(path) << kUnreadable;
     const FinishResult result = finish_printed_pdf(request_for(path));
     EXPECT_EQ(result.next, FinishResult::Next::Failed);
     EXPECT_EQ(result.error.rfind("Failed to finish PDF: ", 0), 0u) << result.error;
     EXPECT_GT(result.error.size(), std::string("Failed to finish PDF: ").size());
-    EXPECT_EQ(fs::file_size(path), 9u);
+    EXPECT_FALSE(result.no_space);
+    EXPECT_EQ(fs::file_size(path), std::string(kUnreadable).size());
+}
+
+// The print engine does not report a write that failed for want of room:
+// its file just ends early. qpdf reads such a file (it rebuilds what it
+// can) and the rewrite made a valid PDF with part of the document missing,
+// reported as a success.
+TEST_F(PdfFinishTest, APrintCutShortFailsAndIsNotRewritten) {
+    for (const bool as_bands : {false, true}) {
+        const std::string body = print("body.pdf", {kText, kText, kText});
+        const std::string bands = print("bands.pdf", {kText, kText, kText});
+        const std::string& cut = as_bands ? bands : body;
+        const auto size = fs::file_size(cut);
+        fs::resize_file(cut, size * 2 / 3);
+        FinishRequest request = request_for(body);
+        if (as_bands) {
+            request.overlay_path = bands;
+            request.body_pages = 3;
+        }
+        const FinishResult result = finish_printed_pdf(request);
+        EXPECT_EQ(result.next, FinishResult::Next::Failed) << as_bands;
+        EXPECT_EQ(result.error, "Failed to print page: the printed PDF is incomplete") << as_bands;
+        EXPECT_TRUE(result.no_space) << as_bands;  // made again once there is room
+        EXPECT_EQ(fs::file_size(cut), size * 2 / 3) << as_bands;
+    }
 }
 
 }  // namespace

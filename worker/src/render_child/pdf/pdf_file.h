@@ -6,13 +6,22 @@
 #include <qpdf/QPDFWriter.hh>
 #include <string>
 
+#include "render_child/write_error.h"
+
 namespace enconvert::render_child::pdf {
 
 // Writes `doc` to a temporary file beside `path` (options set by
-// `configure`, if given) and renames it over `path`. Returns an empty
-// string on success, else why it failed; `path` is then unchanged and the
-// temporary file gone.
-std::string write_replacing(QPDF& doc, const std::string& path,
-                            const std::function<void(QPDFWriter&)>& configure = {});
+// `configure`, if given) and renames it over `path`. Nothing failed() on
+// success, else why, and whether for want of room; `path` is then
+// unchanged and the temporary file gone. Every write is checked: qpdf's own
+// file output ignores a failed final flush, which on a full disk left a
+// truncated PDF reported as written.
+WriteError write_replacing(QPDF& doc, const std::string& path,
+                           const std::function<void(QPDFWriter&)>& configure = {});
+
+// Whether the file at `path` ends as a complete PDF does ("%%EOF", then at
+// most a line end): a print cut short (a full disk the print engine did
+// not report) does not.
+bool ends_as_pdf(const std::string& path);
 
 }  // namespace enconvert::render_child::pdf

@@ -15,8 +15,8 @@
 
 namespace enconvert::render_child::pdf {
 
-std::string postprocess(const std::string& path, const PostProcessInput& input,
-                        PostProcessStats* stats) {
+WriteError postprocess(const std::string& path, const PostProcessInput& input,
+                       PostProcessStats* stats) {
     try {
         // The bands' streams are copied lazily: `bands` outlives the write.
         QPDF bands;
@@ -37,7 +37,7 @@ std::string postprocess(const std::string& path, const PostProcessInput& input,
         const int outline = write_outline(doc, input.outline);
         set_metadata(doc, input.info);
         if (input.grayscale) make_grayscale(doc);
-        const std::string error = write_replacing(doc, path, [](QPDFWriter& writer) {
+        WriteError error = write_replacing(doc, path, [](QPDFWriter& writer) {
             // Object streams and compressed streams: what makes
             // Chromium's files small besides the font subsets. Streams
             // WebKit already deflated pass through: inflating and
@@ -49,12 +49,12 @@ std::string postprocess(const std::string& path, const PostProcessInput& input,
             writer.setCompressStreams(true);
             writer.setRecompressFlate(false);
         });
-        if (error.empty() && stats)
+        if (!error.failed() && stats)
             *stats = {fonts.programs, fonts.subset, fonts.duplicates, type3.replaced,
                       type3.kept,     links,        outline,          stamped};
         return error;
     } catch (const std::exception& e) {
-        return e.what();
+        return {e.what()};
     }
 }
 

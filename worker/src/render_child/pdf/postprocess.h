@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "render_child/pdf/marks.h"
+#include "render_child/write_error.h"
 
 namespace enconvert::render_child::pdf {
 
@@ -32,10 +33,11 @@ struct PostProcessStats {
     int pages_stamped = 0;
 };
 
-// Rewrites `path` in place (through a temporary file next to it). Returns
-// an empty string on success, else why it failed; the file is then unchanged.
-std::string postprocess(const std::string& path, const PostProcessInput& input,
-                        PostProcessStats* stats = nullptr);
+// Rewrites `path` in place (through a temporary file next to it). Nothing
+// failed() on success, else why, and whether for want of room; the file is
+// then unchanged.
+WriteError postprocess(const std::string& path, const PostProcessInput& input,
+                       PostProcessStats* stats = nullptr);
 
 // Number of pages of a PDF, 0 when it cannot be read.
 int page_count(const std::string& path);

@@ -92,7 +92,7 @@ std::string drop_last_page(const std::string& path) {
         std::vector<QPDFPageObjectHelper> all = pages.getAllPages();
         if (all.size() < 2) return "the document has a single page";
         pages.removePage(all.back());
-        return write_replacing(doc, path);
+        return write_replacing(doc, path).message;
     } catch (const std::exception& e) {
         return e.what();
     }

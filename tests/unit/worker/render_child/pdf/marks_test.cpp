@@ -362,7 +362,7 @@ TEST_F(MarksTest, OutlineNestsByLevelAndOpensTheHeadingsPage) {
                      {2, "Part two", {2, 72, 800}}, {4, "Deep, no h3", {2, 72, 500}},
                      {2, "Nowhere", {7, 0, 0}},     {1, "Résumé — 履歴書", {2, 72, 100}}};
     PostProcessStats stats;
-    ASSERT_EQ(postprocess(file, input, &stats), "");
+    ASSERT_EQ(postprocess(file, input, &stats).message, "");
     EXPECT_EQ(stats.outline_entries, 7);
 
     QPDF doc;
@@ -389,7 +389,7 @@ TEST_F(MarksTest, OutlineNestsByLevelAndOpensTheHeadingsPage) {
     // No entries: no outline and the viewer's default mode.
     const std::string plain = path("plain.pdf");
     write_cairo_pdf(plain, 1, [](cairo_t* cr, int) { draw_text(cr, 72, 100, "x"); });
-    ASSERT_EQ(postprocess(plain, {}), "");
+    ASSERT_EQ(postprocess(plain, {}).message, "");
     QPDF plain_doc;
     plain_doc.processFile(plain.c_str());
     EXPECT_FALSE(plain_doc.getRoot().hasKey("/Outlines"));
@@ -405,7 +405,7 @@ TEST_F(MarksTest, FragmentLinksAreGoToDestinations) {
     LinkArea external{0, 72, 650, 200, 670, "https://example.com/", std::nullopt};
     input.links = {internal, broken, external};
     PostProcessStats stats;
-    ASSERT_EQ(postprocess(file, input, &stats), "");
+    ASSERT_EQ(postprocess(file, input, &stats).message, "");
     EXPECT_EQ(stats.links, 2);
     QPDF doc;
     doc.processFile(file.c_str());
@@ -426,14 +426,14 @@ TEST_F(MarksTest, DocumentInformationIsWrittenAndEmptyFieldsRemoved) {
     write_cairo_pdf(file, 1, [](cairo_t* cr, int) { draw_text(cr, 72, 100, "Info"); });
     PostProcessInput input;
     input.info = {"Port handbook", "Harbour Authority", "How the port runs", "port, storms"};
-    ASSERT_EQ(postprocess(file, input), "");
+    ASSERT_EQ(postprocess(file, input).message, "");
     std::string info = test_support::run_command("pdfinfo '" + file + "'");
     EXPECT_TRUE(std::regex_search(info, std::regex("Title: +Port handbook\n"))) << info;
     EXPECT_TRUE(std::regex_search(info, std::regex("Author: +Harbour Authority\n"))) << info;
     EXPECT_TRUE(std::regex_search(info, std::regex("Subject: +How the port runs\n"))) << info;
     EXPECT_TRUE(std::regex_search(info, std::regex("Keywords: +port, storms\n"))) << info;
     input.info = {"Only a title", "", "", ""};
-    ASSERT_EQ(postprocess(file, input), "");
+    ASSERT_EQ(postprocess(file, input).message, "");
     info = test_support::run_command("pdfinfo '" + file + "'");
     EXPECT_TRUE(std::regex_search(info, std::regex("Title: +Only a title\n"))) << info;
     EXPECT_EQ(info.find("Author:"), std::string::npos) << info;

@@ -73,7 +73,7 @@ TEST_F(PdfPostprocessTest, SubsettingShrinksDeduplicatesAndKeepsTextExtractable)
         EXPECT_EQ(stats.duplicates, 1);
         EXPECT_EQ(stats.subset, 1);
     }
-    ASSERT_EQ(postprocess(file, {}), "");
+    ASSERT_EQ(postprocess(file, {}).message, "");
     const auto after = fs::file_size(file);
     EXPECT_LT(after, 20'000u) << "from " << before;
     const std::string text = test_support::run_command("pdftotext '" + file + "' -");
@@ -94,7 +94,7 @@ TEST_F(PdfPostprocessTest, LinksBecomeUriAnnotationsWithTheirRectangles) {
     input.links = {{0, 72, 700, 200, 720, "https://example.com/a"},
                    {1, 10, 20, 30, 40, "mailto:x@example.com"},
                    {5, 0, 0, 10, 10, "https://example.com/no-such-page"}};
-    ASSERT_EQ(postprocess(file, input), "");
+    ASSERT_EQ(postprocess(file, input).message, "");
 
     QPDF doc;
     doc.processFile(file.c_str());
@@ -125,7 +125,7 @@ TEST_F(PdfPostprocessTest, TitleAndProducerAreWritten) {
     write_cairo_pdf(file, 1, [](cairo_t* cr, int) { draw_text(cr, 72, 100, "Titled"); });
     PostProcessInput input;
     input.info.title = "Résumé — 履歴書";
-    ASSERT_EQ(postprocess(file, input), "");
+    ASSERT_EQ(postprocess(file, input).message, "");
     const std::string info = test_support::run_command("pdfinfo '" + file + "'");
     EXPECT_TRUE(std::regex_search(info, std::regex("Title: +Résumé — 履歴書\n"))) << info;
     EXPECT_TRUE(std::regex_search(info, std::regex("Producer: +enconvert \\(WebKitGTK\\)\n")))
@@ -144,7 +144,7 @@ TEST_F(PdfPostprocessTest, GrayscaleRemovesColourKeepsTextAndWhitePaper) {
     ASSERT_GT(colour.coloured, 500);
     PostProcessInput input;
     input.grayscale = true;
-    ASSERT_EQ(postprocess(file, input), "");
+    ASSERT_EQ(postprocess(file, input).message, "");
     const Pixels gray = count_pixels(file);
     EXPECT_EQ(gray.coloured, 0);
     // The red area is now grey, the rest of the sheet stays white.
@@ -163,7 +163,7 @@ TEST_F(PdfPostprocessTest, OverlayStampsPageIOntoPageIWithoutHidingTheBody) {
     });
     PostProcessInput input;
     input.overlay_path = stamp;
-    ASSERT_EQ(postprocess(body, input), "");
+    ASSERT_EQ(postprocess(body, input).message, "");
     for (int k = 1; k <= 3; ++k) {
         const std::string n = std::to_string(k);
         const std::string bbox =
@@ -186,7 +186,7 @@ TEST_F(PdfPostprocessTest, UnreadableInputReportsAndLeavesFileAlone) {
         std::ofstream out(file);
         out << "not a pdf";
     }
-    EXPECT_NE(postprocess(file, {}), "");
+    EXPECT_NE(postprocess(file, {}).message, "");
     EXPECT_EQ(test_support::read_file(file), "not a pdf");
     EXPECT_EQ(page_count(file), 0);
     EXPECT_FALSE(fs::exists(file + ".post"));

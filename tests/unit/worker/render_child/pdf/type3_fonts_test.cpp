@@ -69,7 +69,7 @@ Type3Stats replace(const std::string& in, const std::string& out) {
 PostProcessStats postprocess_copy(const std::string& in, const std::string& out) {
     fs::copy_file(in, out, fs::copy_options::overwrite_existing);
     PostProcessStats stats;
-    EXPECT_EQ(postprocess(out, {}, &stats), "");
+    EXPECT_EQ(postprocess(out, {}, &stats).message, "");
     return stats;
 }
 
