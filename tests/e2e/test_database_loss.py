@@ -108,6 +108,15 @@ CREATE TRIGGER cancel_hello BEFORE UPDATE ON tasks FOR EACH ROW
 """
 
 
+def assert_another_job_succeeds(s, url):
+    """An async job of `url` submitted now is rendered and recorded."""
+    r = s.call("POST", "/v1/convert/url-to-pdf", {"url": url, "async_mode": True})
+    assert r.status == 202, r
+    job_id = r.json()["job_id"]
+    assert wait_for_sql(s.home, f"SELECT status FROM tasks WHERE job_id = '{job_id}'",
+                        "success") == "success", s.logs()
+
+
 def test_an_outcome_the_server_keeps_refusing_holds_up_nothing_else(lone_stack, site):
     """An outcome whose recording is refused every time on a healthy
     connection used to drop that connection every half second and stay at
@@ -122,12 +131,7 @@ def test_an_outcome_the_server_keeps_refusing_holds_up_nothing_else(lone_stack, 
     assert r.status == 202, r
     refused_job = r.json()["job_id"]
     assert wait_for_sql(s.home, "SELECT is_called FROM hello_refusals", "t") == "t"
-    r = s.call("POST", "/v1/convert/url-to-pdf",
-               {"url": site.url + "/second.html", "async_mode": True})
-    assert r.status == 202, r
-    other = r.json()["job_id"]
-    assert wait_for_sql(s.home, f"SELECT status FROM tasks WHERE job_id = '{other}'",
-                        "success") == "success", s.logs()
+    assert_another_job_succeeds(s, site.url + "/second.html")
     assert not [e for e in log_entries(log) if e.get("why") == "while recording a result"]
     refused = wait_for_log_entry(log, 1, component="scheduler", msg=REFUSED_FOR_NOW)
     assert refused and refused["job_id"] == refused_job, s.logs()
@@ -281,12 +285,7 @@ def test_a_job_row_another_session_keeps_locked_holds_up_nothing_else(lone_stack
         refused = wait_for_log_entry(log, 30, component="scheduler", msg=REFUSED_FOR_NOW,
                                      job_id=locked_job)
         assert refused, s.logs()
-        r = s.call("POST", "/v1/convert/url-to-pdf",
-                   {"url": site.url + "/hello.html", "async_mode": True})
-        assert r.status == 202, r
-        other = r.json()["job_id"]
-        assert wait_for_sql(s.home, f"SELECT status FROM tasks WHERE job_id = '{other}'",
-                            "success") == "success", s.logs()
+        assert_another_job_succeeds(s, site.url + "/hello.html")
 
         psql(s.home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                      " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
