@@ -91,10 +91,11 @@ std::int64_t sync_output(const std::string& path, int& err) {
 }
 
 // Below this much free space where the output goes, a failed write is taken
-// for a full disk: what GTK's print backend and qpdf report does not carry
-// the errno. (A write of ours knows its errno: fail_write.) The free space
-// is looked at after the failure, so a view that removes its own file at
-// that moment can hide a full disk from this guess.
+// for a full disk. Only the failures that carry neither an errno nor the
+// print engine's no-space error come this way; our own writes, the PDF
+// rewrite and a print cut short say so themselves (fail_write). The free
+// space is looked at after the failure, so a view that removes its own file
+// at that moment can hide a full disk from this guess.
 constexpr std::uint64_t kFullBelowBytes = 1 << 20;
 
 bool output_dir_full(const std::string& out_path) {
