@@ -5,8 +5,8 @@
 
 #include "render_child/link_layout.h"
 #include "render_child/pdf/mark_placer.h"
-#include "render_child/pdf/pdf_file.h"
 #include "render_child/pdf/trailing_page.h"
+#include "storage/file_check.h"
 
 namespace enconvert::render_child {
 
@@ -37,9 +37,10 @@ FinishResult finish_printed_pdf(const FinishRequest& request) {
     // The print engine does not report a write that failed: its file just
     // ends early, which is what a full disk leaves (a web process that died
     // under the print is told apart by the caller). qpdf would read what is
-    // there and make a PDF with the rest of the document missing.
+    // there and make a PDF with the rest of the document missing. The same
+    // check the worker makes before it stores a file.
     for (const std::string* printed : {&request.path, &request.overlay_path}) {
-        if (!printed->empty() && !pdf::ends_as_pdf(*printed)) {
+        if (!printed->empty() && !storage::check_complete(*printed, "pdf").empty()) {
             result.error = "Failed to print page: the printed PDF is incomplete";
             result.no_space = true;
             return result;

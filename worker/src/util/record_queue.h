@@ -49,7 +49,7 @@ class RecordQueue {
     template <class Connected, class Record>
     void pass(Connected connected, Record record) {
         const auto now = Backoff::clock::now();
-        if (!drain(fresh_, connected, record)) return;
+        if (!record_fresh(connected, record)) return;
         if (refused_.empty() || !refusals_.due(now)) return;
         bool refused_again = false;
         for (std::size_t left = refused_.size(); left > 0 && connected(); --left) {
@@ -76,23 +76,23 @@ class RecordQueue {
   private:
     // The new entries in order; false when the connection was lost.
     template <class Connected, class Record>
-    bool drain(std::deque<T>& queue, Connected& connected, Record& record) {
-        while (!queue.empty() && connected()) {
-            switch (record(queue.front())) {
+    bool record_fresh(Connected& connected, Record& record) {
+        while (!fresh_.empty() && connected()) {
+            switch (record(fresh_.front())) {
                 case RecordStep::recorded:
                 case RecordStep::dropped:
-                    queue.pop_front();
+                    fresh_.pop_front();
                     break;
                 case RecordStep::kept:
                     return false;
                 case RecordStep::refused:
                     if (refused_.empty()) refusals_.failed(Backoff::clock::now());
-                    refused_.push_back(std::move(queue.front()));
-                    queue.pop_front();
+                    refused_.push_back(std::move(fresh_.front()));
+                    fresh_.pop_front();
                     break;
             }
         }
-        return queue.empty();
+        return fresh_.empty();
     }
 
     std::deque<T> fresh_;

@@ -111,8 +111,9 @@ TEST_F(PdfFinishTest, HeaderAndFooterSheetsThatDoNotMatchTheBodyFailTheJob) {
     EXPECT_TRUE(has_note(result, "header/footer sheets do not match the body", "1 vs 2"));
 }
 
-// Complete as far as its end goes ("%%EOF"), unreadable all the same.
-constexpr const char* kUnreadable = "not a PDF\n%%EOF\n";
+// Complete as far as its ends go (a PDF header, "%%EOF"), unreadable all
+// the same.
+constexpr const char* kUnreadable = "%PDF-1.5\nno objects here\n%%EOF\n";
 
 TEST_F(PdfFinishTest, AnUnreadablePrintFailsWhereItsPagesAreCounted) {
     const std::string path = (dir_ / "body.pdf").string();

@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <qpdf/Pipeline.hh>
 
 namespace enconvert::render_child::pdf {
@@ -57,18 +56,6 @@ WriteError write_replacing(QPDF& doc, const std::string& path,
         error = write_error_from_errno("cannot replace " + path, errno);
     if (error.failed()) std::remove(temp.c_str());
     return error;
-}
-
-bool ends_as_pdf(const std::string& path) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) return false;
-    const std::streamoff size = in.tellg();
-    const std::streamoff tail = std::min<std::streamoff>(size, 32);
-    std::string end(static_cast<std::size_t>(tail), '\0');
-    in.seekg(size - tail);
-    if (!in.read(end.data(), tail)) return false;
-    while (!end.empty() && (end.back() == '\n' || end.back() == '\r')) end.pop_back();
-    return end.size() >= 5 && end.compare(end.size() - 5, 5, "%%EOF") == 0;
 }
 
 }  // namespace enconvert::render_child::pdf

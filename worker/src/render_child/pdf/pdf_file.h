@@ -19,9 +19,4 @@ namespace enconvert::render_child::pdf {
 WriteError write_replacing(QPDF& doc, const std::string& path,
                            const std::function<void(QPDFWriter&)>& configure = {});
 
-// Whether the file at `path` ends as a complete PDF does ("%%EOF", then at
-// most a line end): a print cut short (a full disk the print engine did
-// not report) does not.
-bool ends_as_pdf(const std::string& path);
-
 }  // namespace enconvert::render_child::pdf
