@@ -291,21 +291,28 @@ void ViewSlot::start(Job job) {
 // ---- endings ------------------------------------------------------------
 
 void ViewSlot::succeed() {
-    // Synced before the answer, so a write error the file system reports
-    // late (a full disk) fails this job instead of leaving a short file;
-    // the size lets the worker check it stores exactly what was written.
+    // Renamed, then synced: the sync also commits the rename, so the
+    // worker's own sync of the file before storing it finds nothing left
+    // to write (synced first, the rename would leave the file's inode
+    // changed and cost the worker a journal commit of its own). The worker
+    // reads the file only after the answer, which a failed sync never
+    // gives. Synced before the answer, so a write error the file system
+    // reports late (a full disk) fails this job instead of leaving a short
+    // file; the size lets the worker check it stores exactly what was
+    // written.
+    if (rename(temp_path_.c_str(), job_->out_path.c_str()) != 0) {
+        fail("print_failed", "Failed to write output file");
+        return;
+    }
     int err = 0;
-    const std::int64_t size = sync_output(temp_path_, err);
+    const std::int64_t size = sync_output(job_->out_path, err);
+    if (size <= 0) unlink(job_->out_path.c_str());
     if (size == 0) {
         fail("print_failed", "Failed to write output file: it is empty");
         return;
     }
     if (size < 0) {
         fail_write("Failed to write output file: ", write_error_from_errno("sync", err));
-        return;
-    }
-    if (rename(temp_path_.c_str(), job_->out_path.c_str()) != 0) {
-        fail("print_failed", "Failed to write output file");
         return;
     }
     Outcome outcome;
@@ -392,6 +399,9 @@ void ViewSlot::answer(Outcome outcome) {
     const std::uint64_t id = job_->id;
     job_.reset();
     ++generation_;
+    // Answered before the view's reset is started: the answer only sends
+    // a frame, and the worker should not wait for the reset's own work.
+    on_result_(id, outcome);
 
     if (drain) {
         stage_ = Stage::Draining;
@@ -400,7 +410,6 @@ void ViewSlot::answer(Outcome outcome) {
     } else {
         begin_reset();
     }
-    on_result_(id, outcome);
 }
 
 bool ViewSlot::cancel(std::uint64_t id) {
