@@ -102,6 +102,10 @@ void Renderer::dispatch() {
         }
         slot->start(std::move(job));
     }
+    // Jobs left over for want of an idle view: views whose reset was put
+    // off after their answer (ViewSlot::defer_reset) reset now.
+    if (!queue_.empty())
+        for (auto& slot : slots_) slot->reset_now_if_deferred();
     const bool waiting = std::any_of(queue_.begin(), queue_.end(),
                                      [this](const Job& j) { return !filters_.ready_for(j); });
     if (waiting && !ad_wait_tick_) {

@@ -408,7 +408,7 @@ void ViewSlot::answer(Outcome outcome) {
         // What the work thread does for this job must now end soon.
         if (finish_pending_) work_.hurry();
     } else {
-        begin_reset();
+        defer_reset();
     }
 }
 
@@ -469,7 +469,31 @@ void ViewSlot::off_loop(std::function<void()> work, std::function<void(const std
 
 // ---- between jobs ---------------------------------------------------------
 
+void ViewSlot::defer_reset() {
+    // The reset (about:blank, clearing the site data) costs the web process
+    // and this child CPU at the moment the worker stores and records the
+    // answer and its client waits for it; on a small host they compete
+    // (the answer reached the client ~3 ms later on 2 CPUs). Nothing waits
+    // for this view yet: its reset waits a moment, unless a job arrives
+    // that finds no idle view (the spare one usually is): then at once
+    // (Renderer::dispatch).
+    stage_ = Stage::Resetting;
+    reset_delay_.reset(g_timeout_add(kResetDelayMs, &ViewSlot::on_reset_delay, this));
+}
+
+void ViewSlot::reset_now_if_deferred() {
+    if (reset_delay_) begin_reset();
+}
+
+gboolean ViewSlot::on_reset_delay(gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    self->reset_delay_.release();
+    self->begin_reset();
+    return G_SOURCE_REMOVE;
+}
+
 void ViewSlot::begin_reset() {
+    reset_delay_.reset();
     if (jobs_on_view_ >= kJobsPerView || view_lost_) {
         recycle_soon();
         return;
@@ -533,6 +557,7 @@ void ViewSlot::recycle_soon() {
     // the main loop, not under WebKit's feet.
     if (stage_ == Stage::Recycling) return;
     stage_ = Stage::Recycling;
+    reset_delay_.reset();
     reset_watchdog_.reset();
     recycle_source_.reset(g_idle_add(&ViewSlot::on_recycle, this));
 }

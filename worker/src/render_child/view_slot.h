@@ -54,6 +54,8 @@ class ViewSlot {
     ViewSlot& operator=(const ViewSlot&) = delete;
 
     bool idle() const { return stage_ == Stage::Idle; }
+    // A job is waiting: a reset put off after the last answer starts now.
+    void reset_now_if_deferred();
     // Precondition: idle().
     void start(Job job);
     // Ends the running job with `id`, if this slot runs it, answering
@@ -148,6 +150,8 @@ class ViewSlot {
     void answer(Outcome outcome);
 
     // After the answer: make the view clean again, then become idle.
+    // defer_reset: a moment later, or as soon as reset_now_if_deferred.
+    void defer_reset();
     void begin_reset();
     void clear_site_data();
     void become_idle();
@@ -189,6 +193,7 @@ class ViewSlot {
     static gboolean on_print_watchdog(gpointer);
     static gboolean on_print_lost(gpointer);
     static gboolean on_reset_watchdog(gpointer);
+    static gboolean on_reset_delay(gpointer);
     static gboolean on_recycle(gpointer);
     static void on_script_done(GObject*, GAsyncResult*, gpointer);
     static void on_scroll_done(GObject*, GAsyncResult*, gpointer);
@@ -237,6 +242,7 @@ class ViewSlot {
     SourceId delay_timer_;
     SourceId print_watchdog_;
     SourceId reset_watchdog_;
+    SourceId reset_delay_;  // defer_reset
     SourceId recycle_source_;
     SourceId reload_source_;
 

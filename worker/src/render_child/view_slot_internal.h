@@ -22,6 +22,10 @@ constexpr guint kSettlePollMs = 50;
 // A print that signals neither finished nor failed within this is stuck.
 constexpr guint kPrintWatchdogMs = 30 * 1000;
 constexpr guint kResetWatchdogMs = 15 * 1000;
+// How long a view's reset waits after its answer while no job waits
+// (ViewSlot::defer_reset): longer than the worker takes to store and record
+// a result and answer its client (~5 ms on 2 CPUs).
+constexpr guint kResetDelayMs = 20;
 // How long a failed print waits for the web process's termination signal.
 constexpr guint kDeathReportGraceMs = 300;
 // Fresh view + context after this many jobs, bounding leaks in long runs.
