@@ -18,6 +18,7 @@
 #include "render_child/font_config.h"
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/oom_priority.h"
+#include "render_child/pdf_probe.h"
 #include "render_child/renderer.h"
 
 namespace {
@@ -158,6 +159,10 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // The same binary counts a served PDF's pages for a renderer, in a
+    // process of its own (pdf_probe.h): nothing else is set up for that.
+    if (argc == 3 && std::strcmp(argv[1], enconvert::render_child::kPageCountArgument) == 0)
+        return enconvert::render_child::run_page_count_probe(argv[2]);
     try {
         return run(argc, argv);
     } catch (const std::exception& e) {

@@ -1,10 +1,9 @@
 // Who the kernel's OOM killer takes first. A renderer child and the WebKit
 // web processes it starts (they inherit the value) hold what the internet
-// sends: a hostile page, or a PDF whose compressed streams inflate to
-// gigabytes when qpdf counts its pages (qpdf 11.3 has no limit on
-// inflation). Under memory pressure that must cost a renderer, which the
-// pool restarts and whose task is retried or failed, not PostgreSQL, nginx
-// or the worker that holds the queue.
+// sends: a hostile page (a served PDF is read in a probe process under its
+// own limits: pdf_probe.h). Under memory pressure that must cost a
+// renderer, which the pool restarts and whose task is retried or failed,
+// not PostgreSQL, nginx or the worker that holds the queue.
 #pragma once
 
 namespace enconvert::render_child {

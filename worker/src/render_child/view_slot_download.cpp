@@ -9,7 +9,7 @@
 #include <string>
 
 #include "render_child/load_error.h"
-#include "render_child/pdf/postprocess.h"
+#include "render_child/pdf_probe.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
 
@@ -115,19 +115,23 @@ void ViewSlot::on_download_finished(WebKitDownload* download, gpointer data) {
     self->download_.reset();
     // The server's word that it is a PDF is not enough to store it as one.
     // Reading it is the work thread's (a damaged cross-reference table of a
-    // large file is rebuilt by scanning all of it).
+    // large file is rebuilt by scanning all of it), in a probe process
+    // under limits: the file is the internet's (pdf_probe.h).
     auto pages = std::make_shared<int>(0);
-    self->off_loop([pages, path = self->temp_path_] { *pages = pdf::page_count(path); },
-                   [self, pages](const std::string&) {
-                       if (*pages < 1) {
-                           self->fail("unsupported_content_type",
-                                      "The URL serves a file labelled application/pdf that is not "
-                                      "a readable PDF");
-                           return;
-                       }
-                       self->note(log::Level::info, "the URL is a PDF: saved as it is");
-                       self->succeed();
-                   });
+    self->off_loop(
+        [pages, path = self->temp_path_] {
+            *pages = count_pdf_pages_in_probe("/proc/self/exe", path);
+        },
+        [self, pages](const std::string&) {
+            if (*pages < 1) {
+                self->fail("unsupported_content_type",
+                           "The URL serves a file labelled application/pdf that is not "
+                           "a readable PDF");
+                return;
+            }
+            self->note(log::Level::info, "the URL is a PDF: saved as it is");
+            self->succeed();
+        });
 }
 
 // The job ended some other way (deadline, cancel): the transfer stops and

@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 
+#include "../../support/pdf_bomb.h"
 #include "../../support/process_io.h"
 #include "loopback_http_server.h"
 #include "render/xvfb.h"
@@ -1150,12 +1151,19 @@ class DocumentTypeRendererPoolTest : public RendererPoolTest {
         EXPECT_TRUE(wait_for_free_slot());
         return read_file(req.out_path);
     }
+    // A megabyte whose object stream inflates to 640 MiB (testing::pdf_bomb):
+    // read in the renderer child, it made the child allocate that much.
+    static const std::string& bomb() {
+        static const std::string pdf = enconvert::testing::pdf_bomb(640);
+        return pdf;
+    }
     void serve(const std::string& pdf) {
         server_.emplace(
             std::map<std::string, LoopbackHttpServer::Response>{
                 {"/doc.pdf", {200, "application/pdf", pdf}},
                 {"/missing.pdf", {404, "application/pdf", pdf}},
                 {"/fake.pdf", {200, "application/pdf", "this is not a PDF at all"}},
+                {"/bomb.pdf", {200, "application/pdf", bomb()}},
                 {"/archive.zip", {200, "application/zip", "PK\x03\x04 not really"}}},
             "/hang");
     }
@@ -1197,6 +1205,7 @@ TEST_F(DocumentTypeRendererPoolTest, WhatCannotBeRenderedFailsAtOnceWithItsReaso
     for (const Case& c :
          {Case{"/doc.pdf", "png", "unsupported_content_type", "type application/pdf"},
           Case{"/fake.pdf", "pdf", "unsupported_content_type", "not a readable"},
+          Case{"/bomb.pdf", "pdf", "unsupported_content_type", "not a readable"},
           Case{"/archive.zip", "pdf", "unsupported_content_type", "application/zip"},
           Case{"/missing.pdf", "pdf", "http_error", "answered HTTP 404"}}) {
         ASSERT_TRUE(wait_for_free_slot());

@@ -1,0 +1,123 @@
+#include "render_child/pdf_probe.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "render_child/pdf/postprocess.h"
+
+extern char** environ;
+
+namespace enconvert::render_child {
+
+namespace {
+
+// One end of a pipe, closed once.
+class Fd {
+  public:
+    explicit Fd(int fd = -1) : fd_(fd) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    int get() const { return fd_; }
+    void reset() {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+  private:
+    int fd_;
+};
+
+// posix_spawn's file actions, destroyed once.
+class FileActions {
+  public:
+    FileActions() { posix_spawn_file_actions_init(&actions_); }
+    FileActions(const FileActions&) = delete;
+    FileActions& operator=(const FileActions&) = delete;
+    ~FileActions() { posix_spawn_file_actions_destroy(&actions_); }
+    posix_spawn_file_actions_t* get() { return &actions_; }
+
+  private:
+    posix_spawn_file_actions_t actions_;
+};
+
+bool set_limit(int resource, rlim_t value) {
+    const rlimit limit{value, value};
+    return ::setrlimit(resource, &limit) == 0;
+}
+
+// Reads the probe's answer until it closes its end or `deadline` passes.
+bool read_answer(int fd, std::chrono::steady_clock::time_point deadline, std::string& out) {
+    char buffer[64];
+    while (out.size() < 64) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd, POLLIN, 0};
+        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) return false;
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return true;  // the probe is done
+        out.append(buffer, static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+}  // namespace
+
+int run_page_count_probe(const std::string& path) {
+    // Without its limits the probe is no safer than reading in the child.
+    if (!set_limit(RLIMIT_DATA, kProbeDataLimitBytes) || !set_limit(RLIMIT_CPU, kProbeCpuSeconds))
+        return 2;
+    // qpdf's allocations over the limit throw std::bad_alloc: page_count
+    // then answers 0, like for any file it cannot read.
+    std::printf("%d\n", pdf::page_count(path));
+    return std::fflush(stdout) == 0 ? 0 : 2;
+}
+
+int count_pdf_pages_in_probe(const std::string& binary, const std::string& path) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) return 0;
+    Fd read_end(ends[0]);
+    Fd write_end(ends[1]);
+    FileActions actions;
+    posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(actions.get(), write_end.get(), 1);
+    // Nothing else of the renderer's (its request channel, WebKit's
+    // sockets) reaches the probe; stderr stays the log.
+    posix_spawn_file_actions_addclosefrom_np(actions.get(), 3);
+    const std::string argument = kPageCountArgument;
+    char* argv[] = {const_cast<char*>("enconvert-render"), const_cast<char*>(argument.c_str()),
+                    const_cast<char*>(path.c_str()), nullptr};
+    pid_t pid = 0;
+    if (posix_spawn(&pid, binary.c_str(), actions.get(), nullptr, argv, environ) != 0) return 0;
+    write_end.reset();
+    std::string answer;
+    const bool answered = read_answer(
+        read_end.get(), std::chrono::steady_clock::now() + std::chrono::milliseconds(kProbeWaitMs),
+        answer);
+    if (!answered) ::kill(pid, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!answered || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 0;
+    char* end = nullptr;
+    const long pages = std::strtol(answer.c_str(), &end, 10);
+    if (end == answer.c_str() || pages < 0 || pages > 1 << 30) return 0;
+    return static_cast<int>(pages);
+}
+
+}  // namespace enconvert::render_child
