@@ -9,24 +9,11 @@
 #include <stdexcept>
 #include <utility>
 
+#include "util/owned_fd.h"
+
 namespace enconvert::notify {
 
 namespace {
-
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
-};
 
 [[noreturn]] void fail(const std::string& what) {
     throw std::runtime_error(what + ": " + std::strerror(errno));
@@ -44,7 +31,7 @@ std::filesystem::path write_eml(const std::filesystem::path& mail_dir, const std
     std::filesystem::create_directories(mail_dir, ec);
     const std::filesystem::path final_path = mail_dir / (job_id + ".eml");
     std::string tmpl = (mail_dir / ("." + job_id + ".XXXXXX")).string();
-    Fd fd(::mkstemp(tmpl.data()));
+    util::OwnedFd fd(::mkstemp(tmpl.data()));
     if (fd.get() < 0) fail("cannot create a file in " + mail_dir.string());
     const std::filesystem::path temp = tmpl;
     try {

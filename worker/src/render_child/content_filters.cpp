@@ -249,7 +249,7 @@ void ContentFilters::compile_ads() {
         if (!lock_) {
             GCharPtr lock(
                 g_build_filename(cache_dir_.c_str(), (ads_identifier_ + ".lock").c_str(), nullptr));
-            OwnedFd fd(open(lock.get(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+            util::OwnedFd fd(open(lock.get(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
             if (fd && flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
                 lock_ = std::move(fd);
                 // It may have been compiled since this renderer looked.

@@ -17,33 +17,11 @@
 #include <utility>
 
 #include "render_child/glib_ptr.h"
+#include "util/owned_fd.h"
 
 namespace enconvert::render_child {
 
 struct Job;
-
-// A file descriptor of ours, closed when replaced or destroyed.
-class OwnedFd {
-  public:
-    OwnedFd() = default;
-    explicit OwnedFd(int fd) : fd_(fd) {}
-    OwnedFd(OwnedFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    OwnedFd& operator=(OwnedFd&& other) noexcept {
-        if (this != &other) reset(std::exchange(other.fd_, -1));
-        return *this;
-    }
-    ~OwnedFd() { reset(); }
-
-    void reset(int fd = -1) {
-        if (fd_ >= 0) close(fd_);
-        fd_ = fd;
-    }
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-
-  private:
-    int fd_ = -1;
-};
 
 class ContentFilters {
   public:
@@ -90,7 +68,7 @@ class ContentFilters {
     GObjectPtr<WebKitUserContentFilterStore> cache_;
     std::string private_dir_;  // the compile's own store, inside cache_dir_
     GObjectPtr<WebKitUserContentFilterStore> private_store_;
-    OwnedFd lock_;               // held while this renderer compiles the list
+    util::OwnedFd lock_;         // held while this renderer compiles the list
     SourceId retry_;             // another renderer compiles: look again later
     bool told_waiting_ = false;  // the log says so once
     bool ads_wanted_ = false;    // a job waits for the list

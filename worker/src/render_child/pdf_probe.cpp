@@ -15,29 +15,13 @@
 #include <string>
 
 #include "render_child/pdf/postprocess.h"
+#include "util/owned_fd.h"
 
 extern char** environ;
 
 namespace enconvert::render_child {
 
 namespace {
-
-// One end of a pipe, closed once.
-class Fd {
-  public:
-    explicit Fd(int fd = -1) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    void reset() {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-  private:
-    int fd_;
-};
 
 // posix_spawn's file actions, destroyed once.
 class FileActions {
@@ -91,8 +75,8 @@ int run_page_count_probe(const std::string& path) {
 int count_pdf_pages_in_probe(const std::string& binary, const std::string& path) {
     int ends[2];
     if (::pipe2(ends, O_CLOEXEC) != 0) return 0;
-    Fd read_end(ends[0]);
-    Fd write_end(ends[1]);
+    util::OwnedFd read_end(ends[0]);
+    util::OwnedFd write_end(ends[1]);
     FileActions actions;
     posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(actions.get(), write_end.get(), 1);
