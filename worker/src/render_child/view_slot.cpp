@@ -253,6 +253,8 @@ void ViewSlot::start(Job job) {
     job_load_started_ = false;
     job_load_committed_ = false;
     load_retries_ = 0;
+    page_inert_ = false;
+    settle_reason_ = "not checked";
     pending_resources_.clear();
     print_error_.reset();
     cancellable_.reset(g_cancellable_new());
@@ -390,6 +392,7 @@ void ViewSlot::answer(Outcome outcome) {
          {"task_id", job_->id},
          {"render_ms", outcome.render_ms},
          {"timings", timings},
+         {"settle_reason", outcome.ok ? nlohmann::json(settle_reason_) : nlohmann::json(nullptr)},
          {"error_code", outcome.ok ? nlohmann::json(nullptr) : nlohmann::json(outcome.error_code)},
          {"error", outcome.ok ? nlohmann::json(nullptr) : nlohmann::json(outcome.error)}});
     if (!outcome.ok) unlink(temp_path_.c_str());

@@ -186,6 +186,8 @@ class ViewSlot {
     static void on_print_finished(WebKitPrintOperation*, gpointer);
     static gboolean on_deadline(gpointer);
     static gboolean on_reload(gpointer);
+    static void on_source_read(GObject*, GAsyncResult*, gpointer);
+    static void on_inert_checked(GObject*, GAsyncResult*, gpointer);
     static gboolean on_settle_tick(gpointer);
     static gboolean on_delay_done(gpointer);
     static void on_selector_done(GObject*, GAsyncResult*, gpointer);
@@ -263,6 +265,11 @@ class ViewSlot {
     bool job_load_committed_ = false;
     bool stopping_load_ = false;  // our own stop_loading: its cancellation is expected
     int load_retries_ = 0;
+    // Network quiet (settle_rule.h): whether the page can start no request
+    // by itself any more and waits the short quiet period; for the log,
+    // why (the first thing that makes it wait the full one, or "inert").
+    bool page_inert_ = false;
+    std::string settle_reason_;
 
     // Measured by kPreparePrintScript for the post-processing.
     std::string page_facts_json_;

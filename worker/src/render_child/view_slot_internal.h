@@ -13,8 +13,6 @@ class ViewSlot;
 
 namespace slot_detail {
 
-// Network quiet: no sub-resource in flight for this long (docs/api.md).
-constexpr gint64 kQuietUs = 500 * 1000;
 // Pages that never go quiet (polling, streaming) are captured after this
 // rather than failing: what is there is usually what the customer wants.
 constexpr gint64 kSettleCapUs = 5 * 1000 * 1000;

@@ -9,6 +9,7 @@
 #include "render_child/page_cleanup_scripts.h"
 #include "render_child/page_scripts.h"
 #include "render_child/scroll_watch.h"
+#include "render_child/settle_rule.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
 
@@ -343,12 +344,55 @@ void ViewSlot::on_selector_done(GObject* source, GAsyncResult* result, gpointer 
 void ViewSlot::start_settling() {
     stage_ = Stage::Settling;
     if (job_->wait_until == WaitUntil::Load) {
+        settle_reason_ = "wait_until load";
         run_images_wait();
         return;
     }
+    // First, whether the page can still start requests by itself
+    // (settle_rule.h): its source, then its document.
+    WebKitWebResource* main = webkit_web_view_get_main_resource(view_);
+    if (!main) {
+        settle_reason_ = "no main resource";
+        on_settle_tick(this);
+        return;
+    }
+    webkit_web_resource_get_data(main, cancellable_.get(), &ViewSlot::on_source_read,
+                                 new AsyncTag{this, generation_});
+}
+
+void ViewSlot::on_source_read(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    GError* raw = nullptr;
+    gsize length = 0;
+    GCharPtr bytes(reinterpret_cast<gchar*>(
+        webkit_web_resource_get_data_finish(WEBKIT_WEB_RESOURCE(source), result, &length, &raw)));
+    GErrorPtr error(raw);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Settling) return;
+    if (!bytes) {
+        self->settle_reason_ = "source unreadable";
+    } else if (source_may_run_script(std::string_view(bytes.get(), length))) {
+        self->settle_reason_ = "script in source";
+    } else {
+        self->run_script(kInertPageScript, nullptr, &ViewSlot::on_inert_checked);
+        return;
+    }
+    on_settle_tick(self);
+}
+
+void ViewSlot::on_inert_checked(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    std::string error;
+    GObjectPtr<JSCValue> value = script_result(source, result, error);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Settling) return;
+    GCharPtr reason(value && jsc_value_is_string(value.get()) ? jsc_value_to_string(value.get())
+                                                              : nullptr);
+    self->page_inert_ = reason && !*reason.get();
+    self->settle_reason_ = !reason ? "check failed" : self->page_inert_ ? "inert" : reason.get();
     // Counted from the last network activity, not from load-finished: a
     // page that was already quiet for a while is not made to wait again.
-    on_settle_tick(this);
+    on_settle_tick(self);
 }
 
 gboolean ViewSlot::on_settle_tick(gpointer data) {
@@ -356,8 +400,9 @@ gboolean ViewSlot::on_settle_tick(gpointer data) {
     self->settle_timer_.release();
     const gint64 now = g_get_monotonic_time();
     const gint64 quiet_for = now - self->last_network_us_;
+    const gint64 needed = self->page_inert_ ? kInertQuietUs : kQuietUs;
     const bool capped = now - self->load_finished_us_ >= kSettleCapUs;
-    if ((self->pending_resources_.empty() && quiet_for >= kQuietUs) || capped) {
+    if ((self->pending_resources_.empty() && quiet_for >= needed) || capped) {
         if (capped) self->note(log::Level::warning, "network never went quiet; capturing anyway");
         self->run_images_wait();
         return G_SOURCE_REMOVE;
@@ -365,7 +410,7 @@ gboolean ViewSlot::on_settle_tick(gpointer data) {
     // Sleep exactly until the quiet period could end; with requests in
     // flight, look again shortly (their end re-starts the count).
     const gint64 wait_us =
-        self->pending_resources_.empty() ? kQuietUs - quiet_for : kSettlePollMs * 1000;
+        self->pending_resources_.empty() ? needed - quiet_for : kSettlePollMs * 1000;
     const guint wait_ms = static_cast<guint>((wait_us + 999) / 1000);
     self->settle_timer_.reset(g_timeout_add(wait_ms, &ViewSlot::on_settle_tick, self));
     return G_SOURCE_REMOVE;

@@ -2,6 +2,7 @@
 // output: page size and count (pdfinfo), text (pdftotext), link annotations
 // (qpdf), colours (pdftoppm raster), image headers. One renderer child and
 // one loopback server serve the whole suite, as in production (warm views).
+#include <cairo.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <unistd.h>
@@ -147,6 +148,24 @@ int coloured_pixels(const Raster& r) {
     return n;
 }
 
+// Pixels of a PNG file that are clearly coloured (not grey), read with cairo.
+int png_coloured_pixels(const std::string& path) {
+    cairo_surface_t* image = cairo_image_surface_create_from_png(path.c_str());
+    int n = 0;
+    if (cairo_surface_status(image) == CAIRO_STATUS_SUCCESS) {
+        cairo_surface_flush(image);
+        const unsigned char* data = cairo_image_surface_get_data(image);
+        const int stride = cairo_image_surface_get_stride(image);
+        for (int y = 0; y < cairo_image_surface_get_height(image); ++y)
+            for (int x = 0; x < cairo_image_surface_get_width(image); ++x) {
+                const unsigned char* p = data + y * stride + 4 * x;  // native-endian ARGB32
+                if (std::max({p[0], p[1], p[2]}) - std::min({p[0], p[1], p[2]}) > 24) ++n;
+            }
+    }
+    cairo_surface_destroy(image);
+    return n;
+}
+
 std::uint32_t be32(const std::string& s, std::size_t at) {
     return (std::uint32_t(static_cast<unsigned char>(s[at])) << 24) |
            (std::uint32_t(static_cast<unsigned char>(s[at + 1])) << 16) |
@@ -202,6 +221,38 @@ std::map<std::string, LoopbackHttpServer::Response> fixture_routes() {
     routes["/fonts/fixture.ttf"] = {200, "font/ttf",
                                     read_file("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")};
     routes["/gone"] = {410, "text/html", "<title>Gone</title><p>This page is gone</p>"};
+    // Pages that start a request 300 ms after load, each in a way the
+    // early quiet of inert pages (settle_rule.h) must see; /slow.txt
+    // answers 700 ms later. Without the check that sees it, each would be
+    // captured before its request starts.
+    const std::string late_fetch =
+        "setTimeout(() => fetch('/slow.txt').then(r => r.text()).then(t => {"
+        " const p = document.createElement('p'); p.textContent = t;"
+        " document.body.appendChild(p); }), 300)";
+    const auto page = [](const std::string& body) {
+        return LoopbackHttpServer::Response{200, "text/html; charset=utf-8",
+                                            "<!doctype html><title>Late</title>" + body};
+    };
+    // A script that removes itself leaves nothing in the document to see.
+    routes["/late/removed_script.html"] = page(
+        "<p>Static text</p><script>document.currentScript.remove();"
+        "addEventListener('load', () => " +
+        late_fetch + ");</script>");
+    // A handler attribute runs script without a script element.
+    routes["/late/handler.html"] =
+        page("<body onload=\"" + late_fetch + "\"><p>Static text</p></body>");
+    // A frame's document is not looked at: its script fetches late.
+    routes["/late/frame.html"] =
+        page("<p>Static text</p><iframe src=\"/late/inner.html\"></iframe>");
+    routes["/late/inner.html"] =
+        page("<script>addEventListener('load', () => " + late_fetch + ");</script>");
+    // A red block shown at the end of a 350 ms animation: a screenshot
+    // taken at once would show it still hidden.
+    routes["/late/animation.html"] = page(
+        "<style>@keyframes reveal { from { visibility: hidden } to { visibility: visible } }"
+        " .late { animation: reveal 350ms step-end both;"
+        " width: 200px; height: 100px; background: #c00 }</style>"
+        "<p>Static text</p><div class=\"late\"></div>");
     return routes;
 }
 
@@ -479,6 +530,20 @@ TEST_F(RenderOptionsTest, WaitForSelectorDelayAndNetworkIdle) {
     // networkidle waits for the fetch() answered 700 ms after load.
     ASSERT_OK(render("/js_content.html", "pdf", {{"wait_until", "networkidle"}}));
     EXPECT_NE(pdftext(last()).find("Fetched after load"), std::string::npos);
+}
+
+// A page that can start no request by itself any more is quiet sooner
+// (settle_rule.h); each way a page can still start one keeps the full wait.
+TEST_F(RenderOptionsTest, NetworkIdleWaitsForWhatAPageCanStillStart) {
+    for (const char* page :
+         {"/late/removed_script.html", "/late/handler.html", "/late/frame.html"}) {
+        ASSERT_OK(render(page, "pdf", {{"wait_until", "networkidle"}}));
+        EXPECT_NE(pdftext(last()).find("Fetched after load"), std::string::npos) << page;
+    }
+    ASSERT_OK(
+        render("/late/animation.html", "png",
+               {{"wait_until", "networkidle"}, {"viewport_width", 400}, {"viewport_height", 300}}));
+    EXPECT_GT(png_coloured_pixels(last()), 200 * 100 / 2);
 }
 
 TEST_F(RenderOptionsTest, SelectorErrors) {
