@@ -15,6 +15,8 @@ bool source_may_run_script(std::string_view source) {
 }
 
 // Reasons, in the order they are looked for:
+// - a source larger than maxSource bytes (the argument), or of unknown
+//   size: its bytes are not copied out of the web process to be searched;
 // - a document that is not HTML (XML with a style sheet, SVG) or whose
 //   bytes are not ASCII-compatible (UTF-16: the source check above would
 //   not find "<script" in them);
@@ -29,6 +31,8 @@ bool source_may_run_script(std::string_view source) {
 // Very large documents are not walked: they just wait.
 const char* const kInertPageScript = R"JS(
 if (document.contentType !== 'text/html') return 'not html';
+const navigation = performance.getEntriesByType('navigation')[0];
+if (!navigation || !(navigation.decodedBodySize <= maxSource)) return 'large source';
 if (document.characterSet.toUpperCase().startsWith('UTF-16')) return 'encoding';
 const LOADS = new Set(['script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet',
     'video', 'audio', 'portal', 'animate', 'set', 'animatemotion', 'animatetransform']);

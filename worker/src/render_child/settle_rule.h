@@ -10,8 +10,8 @@
 // made on a server) are such pages; the wait was most of their render time.
 //
 // What decides it errs towards waiting: a page is inert only when both its
-// source (source_may_run_script, which catches a script that removed itself
-// from the DOM) and its document (kInertPageScript) say so.
+// document (kInertPageScript) and then its source (source_may_run_script,
+// which catches a script that removed itself from the DOM) say so.
 #pragma once
 
 #include <glib.h>
@@ -31,8 +31,13 @@ constexpr gint64 kInertQuietUs = 100 * 1000;
 // "shadowroot" anywhere, in any case, even in text or a comment.
 bool source_may_run_script(std::string_view source);
 
-// Isolated-world script, no arguments: resolves to "" when the document can
-// start no request by itself any more, or to the first reason it can.
+// The largest main document whose source is searched; a larger one waits
+// the full quiet period (its bytes would be copied out of the web process).
+constexpr double kMaxSearchedSourceBytes = 16.0 * 1024 * 1024;
+
+// Isolated-world script, argument maxSource (bytes): resolves to "" when
+// the document can start no request by itself any more, or to the first
+// reason it can. Run before the source is read, which it bounds.
 extern const char* const kInertPageScript;
 
 }  // namespace enconvert::render_child

@@ -349,15 +349,31 @@ void ViewSlot::start_settling() {
         return;
     }
     // First, whether the page can still start requests by itself
-    // (settle_rule.h): its source, then its document.
-    WebKitWebResource* main = webkit_web_view_get_main_resource(view_);
-    if (!main) {
-        settle_reason_ = "no main resource";
-        on_settle_tick(this);
+    // (settle_rule.h): its document, then its source.
+    GVariantDict args;
+    g_variant_dict_init(&args, nullptr);
+    g_variant_dict_insert(&args, "maxSource", "d", kMaxSearchedSourceBytes);
+    run_script(kInertPageScript, g_variant_dict_end(&args), &ViewSlot::on_inert_checked);
+}
+
+void ViewSlot::on_inert_checked(GObject* source, GAsyncResult* result, gpointer data) {
+    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
+    std::string error;
+    GObjectPtr<JSCValue> value = script_result(source, result, error);
+    ViewSlot* self = tag->slot;
+    if (tag->generation != self->generation_ || self->stage_ != Stage::Settling) return;
+    GCharPtr reason(value && jsc_value_is_string(value.get()) ? jsc_value_to_string(value.get())
+                                                              : nullptr);
+    WebKitWebResource* main = webkit_web_view_get_main_resource(self->view_);
+    if (!reason || *reason.get() || !main) {
+        self->settle_reason_ = !reason         ? "check failed"
+                               : *reason.get() ? reason.get()
+                                               : "no source";
+        on_settle_tick(self);
         return;
     }
-    webkit_web_resource_get_data(main, cancellable_.get(), &ViewSlot::on_source_read,
-                                 new AsyncTag{this, generation_});
+    webkit_web_resource_get_data(main, self->cancellable_.get(), &ViewSlot::on_source_read,
+                                 new AsyncTag{self, self->generation_});
 }
 
 void ViewSlot::on_source_read(GObject* source, GAsyncResult* result, gpointer data) {
@@ -369,27 +385,10 @@ void ViewSlot::on_source_read(GObject* source, GAsyncResult* result, gpointer da
     GErrorPtr error(raw);
     ViewSlot* self = tag->slot;
     if (tag->generation != self->generation_ || self->stage_ != Stage::Settling) return;
-    if (!bytes) {
-        self->settle_reason_ = "source unreadable";
-    } else if (source_may_run_script(std::string_view(bytes.get(), length))) {
-        self->settle_reason_ = "script in source";
-    } else {
-        self->run_script(kInertPageScript, nullptr, &ViewSlot::on_inert_checked);
-        return;
-    }
-    on_settle_tick(self);
-}
-
-void ViewSlot::on_inert_checked(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    std::string error;
-    GObjectPtr<JSCValue> value = script_result(source, result, error);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Settling) return;
-    GCharPtr reason(value && jsc_value_is_string(value.get()) ? jsc_value_to_string(value.get())
-                                                              : nullptr);
-    self->page_inert_ = reason && !*reason.get();
-    self->settle_reason_ = !reason ? "check failed" : self->page_inert_ ? "inert" : reason.get();
+    self->page_inert_ = bytes && !source_may_run_script(std::string_view(bytes.get(), length));
+    self->settle_reason_ = !bytes              ? "source unreadable"
+                           : self->page_inert_ ? "inert"
+                                               : "script in source";
     // Counted from the last network activity, not from load-finished: a
     // page that was already quiet for a while is not made to wait again.
     on_settle_tick(self);
