@@ -15,11 +15,11 @@ bool source_may_run_script(std::string_view source) {
 }
 
 // Reasons, in the order they are looked for:
+// - a document that is not HTML (XML with a style sheet, SVG);
 // - a source larger than maxSource bytes (the argument), or of unknown
 //   size: its bytes are not copied out of the web process to be searched;
-// - a document that is not HTML (XML with a style sheet, SVG) or whose
-//   bytes are not ASCII-compatible (UTF-16: the source check above would
-//   not find "<script" in them);
+// - a source that is not ASCII-compatible (UTF-16: source_may_run_script
+//   would not find "<script" in it);
 // - an element that runs script or loads on its own: script, frames and
 //   plug-ins (their documents are not looked at), audio and video (media
 //   load as they play), SVG animation elements (they can change an
