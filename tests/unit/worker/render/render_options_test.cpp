@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -148,22 +149,27 @@ int coloured_pixels(const Raster& r) {
     return n;
 }
 
-// Pixels of a PNG file that are clearly coloured (not grey), read with cairo.
-int png_coloured_pixels(const std::string& path) {
+// A PNG file as a Raster (read with cairo; empty if it cannot be read).
+Raster png_raster(const std::string& path) {
+    Raster r;
     cairo_surface_t* image = cairo_image_surface_create_from_png(path.c_str());
-    int n = 0;
     if (cairo_surface_status(image) == CAIRO_STATUS_SUCCESS) {
         cairo_surface_flush(image);
         const unsigned char* data = cairo_image_surface_get_data(image);
         const int stride = cairo_image_surface_get_stride(image);
-        for (int y = 0; y < cairo_image_surface_get_height(image); ++y)
-            for (int x = 0; x < cairo_image_surface_get_width(image); ++x) {
-                const unsigned char* p = data + y * stride + 4 * x;  // native-endian ARGB32
-                if (std::max({p[0], p[1], p[2]}) - std::min({p[0], p[1], p[2]}) > 24) ++n;
+        r.width = cairo_image_surface_get_width(image);
+        r.height = cairo_image_surface_get_height(image);
+        for (int y = 0; y < r.height; ++y)
+            for (int x = 0; x < r.width; ++x) {
+                std::uint32_t argb;  // native-endian ARGB32
+                std::memcpy(&argb, data + y * stride + 4 * x, sizeof argb);
+                r.rgb += static_cast<char>(argb >> 16 & 0xff);
+                r.rgb += static_cast<char>(argb >> 8 & 0xff);
+                r.rgb += static_cast<char>(argb & 0xff);
             }
     }
     cairo_surface_destroy(image);
-    return n;
+    return r;
 }
 
 std::uint32_t be32(const std::string& s, std::size_t at) {
@@ -543,7 +549,7 @@ TEST_F(RenderOptionsTest, NetworkIdleWaitsForWhatAPageCanStillStart) {
     ASSERT_OK(
         render("/late/animation.html", "png",
                {{"wait_until", "networkidle"}, {"viewport_width", 400}, {"viewport_height", 300}}));
-    EXPECT_GT(png_coloured_pixels(last()), 200 * 100 / 2);
+    EXPECT_GT(coloured_pixels(png_raster(last())), 200 * 100 / 2);
 }
 
 TEST_F(RenderOptionsTest, SelectorErrors) {
