@@ -137,6 +137,58 @@ def test_an_outcome_the_server_keeps_refusing_holds_up_nothing_else(lone_stack, 
     assert refused and refused["job_id"] == refused_job, s.logs()
 
 
+# Refuses every statement that records a success while refuse_success.active
+# says so (a row locked elsewhere past the statement_timeout).
+REFUSE_SUCCESS_WHILE_ACTIVE = """
+CREATE TABLE refuse_success (active boolean);
+INSERT INTO refuse_success VALUES (true);
+CREATE SEQUENCE success_refusals;
+CREATE FUNCTION refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF (SELECT active FROM refuse_success) THEN
+    PERFORM nextval('success_refusals');
+    RAISE EXCEPTION 'canceling statement due to statement timeout'
+      USING ERRCODE = 'query_canceled';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_success BEFORE UPDATE ON tasks FOR EACH ROW
+  WHEN (NEW.status = 'success') EXECUTE FUNCTION refuse_success();
+"""
+
+LEASE_SECONDS = 3
+
+
+@pytest.fixture
+def short_lease_stack():
+    yield from running(Stack(make_home("enc-lease-"), extra_env={
+        "ENCONVERT_WORKER_EXTRA": f"lease_seconds = {LEASE_SECONDS}"}))
+
+
+def test_a_task_whose_outcome_waits_keeps_its_lease(short_lease_stack, site):
+    """The database refuses to record a rendered page for longer than a
+    lease. The task's lease used to be renewed only while it rendered: once
+    it expired the task was claimed and rendered again while its first
+    result waited. Now the lease is kept until the outcome is recorded: one
+    attempt, one stored file."""
+    s = short_lease_stack
+    psql(s.home, REFUSE_SUCCESS_WHILE_ACTIVE)
+    r = s.call("POST", "/v1/convert/url-to-pdf",
+               {"url": site.url + "/hello.html", "async_mode": True})
+    assert r.status == 202, r
+    job_id = r.json()["job_id"]
+    # Refused at 0, 0.5, 1.5, 3.5 and 7.5 s (the back-off doubles): the
+    # fifth refusal comes more than two leases after the first.
+    assert wait_for_sql(s.home, "SELECT last_value >= 5 FROM success_refusals", "t") == "t"
+    assert psql(s.home, f"SELECT attempts || ',' || status || ',' || "
+                        f"(lease_expires_at > now()) FROM tasks WHERE job_id = '{job_id}'") \
+        == "1,processing,true", s.logs()
+    psql(s.home, "UPDATE refuse_success SET active = false")
+    assert wait_for_sql(s.home, f"SELECT status FROM jobs WHERE id = '{job_id}'",
+                        "completed") == "completed", s.logs()
+    assert_rendered_and_stored_once(s, job_id)
+
+
 def test_a_result_whose_recording_was_cancelled_is_recorded_after_it(lone_stack, site):
     s = lone_stack
     psql(s.home, CANCEL_FIRST_SUCCESS_RECORD)

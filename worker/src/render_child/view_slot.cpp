@@ -531,12 +531,11 @@ void ViewSlot::clear_site_data() {
 }
 
 void ViewSlot::on_site_data_cleared(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
     GError* raw = nullptr;
     webkit_website_data_manager_clear_finish(WEBKIT_WEBSITE_DATA_MANAGER(source), result, &raw);
     GErrorPtr error(raw);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Resetting) return;
+    ViewSlot* self = slot_if_current(data, Stage::Resetting);
+    if (!self) return;
     if (error) {
         self->note(log::Level::warning, "clearing site data failed; replacing the view",
                    error->message);

@@ -128,9 +128,25 @@ class ViewSlot {
     void print_bands();
     void start_snapshot();
     void take_snapshot(WebKitSnapshotRegion region);
-    // Runs one of page_scripts.h in the isolated world; `done` gets the
-    // result (null on error, with the error logged).
+    // Runs one of page_scripts.h in the isolated world; `done` takes the
+    // reply with take_script_reply.
     void run_script(const char* body, GVariant* arguments, GAsyncReadyCallback done);
+    // The slot an async call (AsyncTag in `tag`, freed here) was started
+    // for, or null when the slot has moved on since: another job, or
+    // another stage than `stage`. Called once the call is finished, so
+    // that a late reply is taken and dropped.
+    static ViewSlot* slot_if_current(gpointer tag, std::optional<Stage> stage = std::nullopt);
+    // A run_script reply: `slot` as slot_if_current() gives it; `value` is
+    // null on error, with `error` set.
+    struct ScriptReply {
+        ViewSlot* slot = nullptr;
+        GObjectPtr<JSCValue> value;
+        std::string error;
+        // The value when it is a string.
+        std::optional<std::string> text() const;
+    };
+    static ScriptReply take_script_reply(GObject* source, GAsyncResult* result, gpointer tag,
+                                         Stage stage);
 
     // Fails the job when a main-frame load of `failing` was refused (its
     // scheme or port, or the outbound gate's address policy); true if so.

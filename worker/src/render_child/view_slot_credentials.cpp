@@ -102,13 +102,12 @@ void ViewSlot::credential_step_done() {
 }
 
 void ViewSlot::on_cookie_added(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
     GError* raw = nullptr;
     const gboolean ok =
         webkit_cookie_manager_add_cookie_finish(WEBKIT_COOKIE_MANAGER(source), result, &raw);
     GErrorPtr error(raw);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_) return;
+    ViewSlot* self = slot_if_current(data);
+    if (!self) return;
     if (!ok) {
         // The name is the customer's; the value never goes into a log.
         self->fail("invalid_request", "Invalid render request: a cookie could not be set");
@@ -118,13 +117,12 @@ void ViewSlot::on_cookie_added(GObject* source, GAsyncResult* result, gpointer d
 }
 
 void ViewSlot::on_headers_sent(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
     GError* raw = nullptr;
     GObjectPtr<WebKitUserMessage> reply(
         webkit_web_view_send_message_to_page_finish(WEBKIT_WEB_VIEW(source), result, &raw));
     GErrorPtr error(raw);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_) return;
+    ViewSlot* self = slot_if_current(data);
+    if (!self) return;
     if (!reply) {
         // Without the extension's reply the page might send the headers to
         // nobody or keep an older list: never load it that way.

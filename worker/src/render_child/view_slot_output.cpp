@@ -84,21 +84,15 @@ void ViewSlot::prepare_print() {
 }
 
 void ViewSlot::on_prepare_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    GError* raw = nullptr;
-    GObjectPtr<JSCValue> value(webkit_web_view_call_async_javascript_function_finish(
-        WEBKIT_WEB_VIEW(source), result, &raw));
-    GErrorPtr error(raw);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Preparing) return;
+    const ScriptReply reply = take_script_reply(source, result, data, Stage::Preparing);
+    ViewSlot* self = reply.slot;
+    if (!self) return;
     self->prepare_us_ = g_get_monotonic_time() - self->output_started_us_;
-    if (value && jsc_value_is_string(value.get())) {
-        GCharPtr json(jsc_value_to_string(value.get()));
-        self->page_facts_json_ = json.get();
+    if (std::optional<std::string> facts = reply.text()) {
+        self->page_facts_json_ = std::move(*facts);
     } else {
         // Without the facts the PDF still prints, just without links.
-        self->note(log::Level::warning, "print preparation script failed",
-                   error ? error->message : "");
+        self->note(log::Level::warning, "print preparation script failed", reply.error);
     }
     if (self->job_->single_page) {
         const PdfOptions& p = self->job_->pdf;
@@ -325,14 +319,13 @@ void ViewSlot::take_snapshot(WebKitSnapshotRegion region) {
 }
 
 void ViewSlot::on_snapshot_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
     GError* raw = nullptr;
     std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
         webkit_web_view_get_snapshot_finish(WEBKIT_WEB_VIEW(source), result, &raw),
         &cairo_surface_destroy);
     GErrorPtr error(raw);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Snapshotting) return;
+    ViewSlot* self = slot_if_current(data, Stage::Snapshotting);
+    if (!self) return;
     if (!surface) {
         self->fail("print_failed",
                    std::string("Failed to capture page: ") + (error ? error->message : "no image"));

@@ -17,24 +17,36 @@ namespace enconvert::render_child {
 
 using namespace slot_detail;
 
-namespace {
-
-// Finishes a script call; returns its value, or null with `error` set.
-GObjectPtr<JSCValue> script_result(GObject* source, GAsyncResult* result, std::string& error) {
-    GError* raw = nullptr;
-    GObjectPtr<JSCValue> value(webkit_web_view_call_async_javascript_function_finish(
-        WEBKIT_WEB_VIEW(source), result, &raw));
-    GErrorPtr owned(raw);
-    if (owned) error = owned->message;
-    return value;
-}
-
-}  // namespace
-
 void ViewSlot::run_script(const char* body, GVariant* arguments, GAsyncReadyCallback done) {
     webkit_web_view_call_async_javascript_function(view_, body, -1, arguments, kScriptWorld,
                                                    nullptr, cancellable_.get(), done,
                                                    new AsyncTag{this, generation_});
+}
+
+ViewSlot* ViewSlot::slot_if_current(gpointer tag, std::optional<Stage> stage) {
+    const std::unique_ptr<AsyncTag> owned(static_cast<AsyncTag*>(tag));
+    ViewSlot* self = owned->slot;
+    if (owned->generation != self->generation_) return nullptr;
+    if (stage && self->stage_ != *stage) return nullptr;
+    return self;
+}
+
+ViewSlot::ScriptReply ViewSlot::take_script_reply(GObject* source, GAsyncResult* result,
+                                                  gpointer tag, Stage stage) {
+    ScriptReply reply;
+    GError* raw = nullptr;
+    reply.value.reset(webkit_web_view_call_async_javascript_function_finish(WEBKIT_WEB_VIEW(source),
+                                                                            result, &raw));
+    GErrorPtr error(raw);
+    if (error) reply.error = error->message;
+    reply.slot = slot_if_current(tag, stage);
+    return reply;
+}
+
+std::optional<std::string> ViewSlot::ScriptReply::text() const {
+    if (!value || !jsc_value_is_string(value.get())) return std::nullopt;
+    GCharPtr chars(jsc_value_to_string(value.get()));
+    return std::string(chars ? chars.get() : "");
 }
 
 // ---- load ---------------------------------------------------------------
@@ -285,14 +297,11 @@ double ViewSlot::script_budget_ms() const {
 }
 
 void ViewSlot::on_scroll_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    std::string error;
-    GObjectPtr<JSCValue> value = script_result(source, result, error);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Scrolling) return;
+    const ScriptReply reply = take_script_reply(source, result, data, Stage::Scrolling);
+    if (!reply.slot) return;
     // A page that cannot be scrolled still renders as it is.
-    if (!value) self->note(log::Level::warning, "scroll script failed", error);
-    self->after_scroll();
+    if (!reply.value) reply.slot->note(log::Level::warning, "scroll script failed", reply.error);
+    reply.slot->after_scroll();
 }
 
 void ViewSlot::after_scroll() {
@@ -315,14 +324,10 @@ void ViewSlot::wait_for_selector() {
 }
 
 void ViewSlot::on_selector_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    std::string error;
-    GObjectPtr<JSCValue> value = script_result(source, result, error);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Selecting) return;
-    GCharPtr answer(value && jsc_value_is_string(value.get()) ? jsc_value_to_string(value.get())
-                                                              : nullptr);
-    const std::string verdict = answer ? answer.get() : "";
+    const ScriptReply reply = take_script_reply(source, result, data, Stage::Selecting);
+    ViewSlot* self = reply.slot;
+    if (!self) return;
+    const std::string verdict = reply.text().value_or("");
     const std::string& selector = self->job_->wait_for_selector;
     if (verdict == "found") {
         self->start_settling();
@@ -334,7 +339,7 @@ void ViewSlot::on_selector_done(GObject* source, GAsyncResult* result, gpointer 
                    "Failed to render page: selector \"" + selector + "\" did not appear within " +
                        std::to_string(self->job_->wait_for_selector_timeout_ms) + " ms");
     } else {
-        self->note(log::Level::warning, "selector script failed", error);
+        self->note(log::Level::warning, "selector script failed", reply.error);
         self->fail("load_failed", "Failed to render page: the page could not be inspected");
     }
 }
@@ -357,18 +362,14 @@ void ViewSlot::start_settling() {
 }
 
 void ViewSlot::on_inert_checked(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    std::string error;
-    GObjectPtr<JSCValue> value = script_result(source, result, error);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Settling) return;
-    GCharPtr reason(value && jsc_value_is_string(value.get()) ? jsc_value_to_string(value.get())
-                                                              : nullptr);
+    const ScriptReply reply = take_script_reply(source, result, data, Stage::Settling);
+    ViewSlot* self = reply.slot;
+    if (!self) return;
+    // The script answers why the page may still start requests, or "".
+    const std::optional<std::string> reason = reply.text();
     WebKitWebResource* main = webkit_web_view_get_main_resource(self->view_);
-    if (!reason || *reason.get() || !main) {
-        self->settle_reason_ = !reason         ? "check failed"
-                               : *reason.get() ? reason.get()
-                                               : "no source";
+    if (!reason || !reason->empty() || !main) {
+        self->settle_reason_ = !reason ? "check failed" : !reason->empty() ? *reason : "no source";
         on_settle_tick(self);
         return;
     }
@@ -377,14 +378,13 @@ void ViewSlot::on_inert_checked(GObject* source, GAsyncResult* result, gpointer 
 }
 
 void ViewSlot::on_source_read(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
     GError* raw = nullptr;
     gsize length = 0;
     GCharPtr bytes(reinterpret_cast<gchar*>(
         webkit_web_resource_get_data_finish(WEBKIT_WEB_RESOURCE(source), result, &length, &raw)));
     GErrorPtr error(raw);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Settling) return;
+    ViewSlot* self = slot_if_current(data, Stage::Settling);
+    if (!self) return;
     self->page_inert_ = bytes && !source_may_run_script(std::string_view(bytes.get(), length));
     self->settle_reason_ = !bytes              ? "source unreadable"
                            : self->page_inert_ ? "inert"
@@ -430,16 +430,15 @@ void ViewSlot::run_images_wait() {
 }
 
 void ViewSlot::on_images_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    std::string error;
-    GObjectPtr<JSCValue> value = script_result(source, result, error);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Scripting) return;
+    const ScriptReply reply = take_script_reply(source, result, data, Stage::Scripting);
+    ViewSlot* self = reply.slot;
+    if (!self) return;
+    JSCValue* value = reply.value.get();
     if (!value)
-        self->note(log::Level::warning, "image wait script failed", error);
-    else if (jsc_value_is_number(value.get()) && jsc_value_to_int32(value.get()) > 0)
+        self->note(log::Level::warning, "image wait script failed", reply.error);
+    else if (jsc_value_is_number(value) && jsc_value_to_int32(value) > 0)
         self->note(log::Level::warning, "images still loading at the end of their wait",
-                   std::to_string(jsc_value_to_int32(value.get())));
+                   std::to_string(jsc_value_to_int32(value)));
     self->run_fonts_script();
 }
 
@@ -449,14 +448,12 @@ void ViewSlot::run_fonts_script() {
 }
 
 void ViewSlot::on_script_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    std::string error;
-    GObjectPtr<JSCValue> value = script_result(source, result, error);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Scripting) return;
+    const ScriptReply reply = take_script_reply(source, result, data, Stage::Scripting);
+    if (!reply.slot) return;
     // A page whose script fails still renders; fonts may just be late.
-    if (!value) self->note(log::Level::warning, "fonts.ready script failed", error);
-    self->start_delay();
+    if (!reply.value)
+        reply.slot->note(log::Level::warning, "fonts.ready script failed", reply.error);
+    reply.slot->start_delay();
 }
 
 void ViewSlot::start_delay() {
@@ -495,13 +492,11 @@ void ViewSlot::clean_up_page() {
 }
 
 void ViewSlot::on_cleanup_done(GObject* source, GAsyncResult* result, gpointer data) {
-    std::unique_ptr<AsyncTag> tag(static_cast<AsyncTag*>(data));
-    std::string error;
-    GObjectPtr<JSCValue> value = script_result(source, result, error);
-    ViewSlot* self = tag->slot;
-    if (tag->generation != self->generation_ || self->stage_ != Stage::Cleaning) return;
-    if (!value) self->note(log::Level::warning, "page cleanup script failed", error);
-    self->produce_output();
+    const ScriptReply reply = take_script_reply(source, result, data, Stage::Cleaning);
+    if (!reply.slot) return;
+    if (!reply.value)
+        reply.slot->note(log::Level::warning, "page cleanup script failed", reply.error);
+    reply.slot->produce_output();
 }
 
 }  // namespace enconvert::render_child

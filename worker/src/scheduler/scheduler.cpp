@@ -218,24 +218,30 @@ void Scheduler::abandon(InFlight& f, const std::string& why) {
 // Heartbeat: while a task renders its lease is extended, so only a dead (or
 // cut-off) worker's tasks expire. A task whose lease could not be kept is
 // stopped: another worker may take it, and one task must not be rendered
-// to completion twice.
+// to completion twice. So is the lease of a task whose outcome waits to be
+// recorded (the database refused it for now): past its expiry the task
+// would be claimed and rendered again while its result waits.
 void Scheduler::renew_leases() {
     const auto now = std::chrono::steady_clock::now();
-    if (in_flight_.empty() || now < next_renewal_) return;
+    if ((in_flight_.empty() && unrecorded_.empty()) || now < next_renewal_) return;
     next_renewal_ = now + renewal_interval();
     std::vector<std::int64_t> ids;
     for (const auto& [id, f] : in_flight_)
         if (!f.abandoned) ids.push_back(id);
+    unrecorded_.for_each([&ids](const db::TaskOutcome& o) { ids.push_back(o.task_id); });
     if (ids.empty()) return;
     if (session_) {
         try {
             const auto renewed =
                 db::renew_leases(session_->conn(), options_.worker_id, options_.lease_seconds, ids);
-            for (const auto id : renewed)
-                in_flight_.at(id).lease_until = now + std::chrono::seconds(options_.lease_seconds);
-            for (const auto id : ids)
-                if (std::find(renewed.begin(), renewed.end(), id) == renewed.end())
-                    abandon(in_flight_.at(id), "lease lost");
+            for (const auto id : ids) {
+                const auto f = in_flight_.find(id);
+                if (f == in_flight_.end()) continue;  // an outcome: finish_task checks the lease
+                if (std::find(renewed.begin(), renewed.end(), id) != renewed.end())
+                    f->second.lease_until = now + std::chrono::seconds(options_.lease_seconds);
+                else
+                    abandon(f->second, "lease lost");
+            }
         } catch (const pqxx::broken_connection&) {
             session_.drop("while renewing leases");
         } catch (const std::exception& e) {
@@ -355,7 +361,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
         fds.push_back({storer_.wake_fd(), POLLIN, 0});
         if (session_) fds.push_back({session_->fd(), POLLIN, 0});
         auto wait = std::min(pool_->next_timeout(), kMaxWait);
-        if (!in_flight_.empty())
+        if (!in_flight_.empty() || !unrecorded_.empty())
             wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
                                   next_renewal_ - std::chrono::steady_clock::now()),
                               std::chrono::milliseconds(0), wait);
