@@ -72,47 +72,51 @@ def test_a_result_whose_commit_was_cut_off_is_recorded_once_connected(lone_stack
     assert not [e for e in log_entries(log) if e.get("msg") == "recording a task outcome failed"]
 
 
-# Cancels the first statement that records a success (a statement timeout,
-# an operator's pg_cancel_backend; a full disk is the same class of error:
-# the database is unavailable for now, not the outcome wrong).
-CANCEL_FIRST_SUCCESS_RECORD = """
-CREATE SEQUENCE cancel_once;
-CREATE FUNCTION cancel_once() RETURNS trigger LANGUAGE plpgsql AS $$
+def refuse_success_records(calls, refuse_if="true", also_when="true"):
+    """SQL: PostgreSQL cancels each statement that records a success (and
+    matches `also_when`, the trigger's WHEN) while `refuse_if` holds at
+    that call: query_canceled, the class of a statement timeout, an
+    operator's pg_cancel_backend or a full disk (the database unavailable
+    for now, not the outcome wrong). Sequence `calls` counts the calls,
+    refused or not: a sequence is not rolled back with the transaction."""
+    return f"""
+CREATE SEQUENCE {calls};
+CREATE FUNCTION {calls}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF nextval('cancel_once') = 1 THEN
-    RAISE EXCEPTION 'canceling statement due to user request'
+  PERFORM nextval('{calls}');
+  IF {refuse_if} THEN
+    RAISE EXCEPTION 'canceling statement due to statement timeout'
       USING ERRCODE = 'query_canceled';
   END IF;
   RETURN NEW;
 END $$;
-CREATE TRIGGER cancel_once BEFORE UPDATE ON tasks FOR EACH ROW
-  WHEN (NEW.status = 'success') EXECUTE FUNCTION cancel_once();
+CREATE TRIGGER {calls} BEFORE UPDATE ON tasks FOR EACH ROW
+  WHEN (NEW.status = 'success' AND {also_when}) EXECUTE FUNCTION {calls}();
 """
 
+
+# The first statement that records a success.
+CANCEL_FIRST_SUCCESS_RECORD = refuse_success_records(
+    "cancel_once", refuse_if="currval('cancel_once') = 1")
 
 REFUSED_FOR_NOW = "recording a task outcome refused for now, tried again later"
 
-# Cancels every statement that records a success for hello.html (a role's
+# Every statement that records a success for hello.html (a role's
 # statement_timeout shorter than the recording takes).
-CANCEL_EVERY_HELLO_RECORD = """
-CREATE SEQUENCE hello_refusals;
-CREATE FUNCTION cancel_hello() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM nextval('hello_refusals');
-  RAISE EXCEPTION 'canceling statement due to statement timeout'
-    USING ERRCODE = 'query_canceled';
-END $$;
-CREATE TRIGGER cancel_hello BEFORE UPDATE ON tasks FOR EACH ROW
-  WHEN (NEW.status = 'success' AND NEW.url LIKE '%/hello.html')
-  EXECUTE FUNCTION cancel_hello();
-"""
+CANCEL_EVERY_HELLO_RECORD = refuse_success_records(
+    "hello_refusals", also_when="NEW.url LIKE '%/hello.html'")
+
+
+def submit_async(s, url):
+    """The job id of an async job of `url`, accepted."""
+    r = s.call("POST", "/v1/convert/url-to-pdf", {"url": url, "async_mode": True})
+    assert r.status == 202, r
+    return r.json()["job_id"]
 
 
 def assert_another_job_succeeds(s, url):
     """An async job of `url` submitted now is rendered and recorded."""
-    r = s.call("POST", "/v1/convert/url-to-pdf", {"url": url, "async_mode": True})
-    assert r.status == 202, r
-    job_id = r.json()["job_id"]
+    job_id = submit_async(s, url)
     assert wait_for_sql(s.home, f"SELECT status FROM tasks WHERE job_id = '{job_id}'",
                         "success") == "success", s.logs()
 
@@ -126,10 +130,7 @@ def test_an_outcome_the_server_keeps_refusing_holds_up_nothing_else(lone_stack, 
     s = lone_stack
     psql(s.home, CANCEL_EVERY_HELLO_RECORD)
     log = os.path.join(s.home, "log", "worker-1.log")
-    r = s.call("POST", "/v1/convert/url-to-pdf",
-               {"url": site.url + "/hello.html", "async_mode": True})
-    assert r.status == 202, r
-    refused_job = r.json()["job_id"]
+    refused_job = submit_async(s, site.url + "/hello.html")
     assert wait_for_sql(s.home, "SELECT is_called FROM hello_refusals", "t") == "t"
     assert_another_job_succeeds(s, site.url + "/second.html")
     assert not [e for e in log_entries(log) if e.get("why") == "while recording a result"]
@@ -137,24 +138,12 @@ def test_an_outcome_the_server_keeps_refusing_holds_up_nothing_else(lone_stack, 
     assert refused and refused["job_id"] == refused_job, s.logs()
 
 
-# Refuses every statement that records a success while refuse_success.active
-# says so (a row locked elsewhere past the statement_timeout).
-REFUSE_SUCCESS_WHILE_ACTIVE = """
-CREATE TABLE refuse_success (active boolean);
-INSERT INTO refuse_success VALUES (true);
-CREATE SEQUENCE success_refusals;
-CREATE FUNCTION refuse_success() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF (SELECT active FROM refuse_success) THEN
-    PERFORM nextval('success_refusals');
-    RAISE EXCEPTION 'canceling statement due to statement timeout'
-      USING ERRCODE = 'query_canceled';
-  END IF;
-  RETURN NEW;
-END $$;
-CREATE TRIGGER refuse_success BEFORE UPDATE ON tasks FOR EACH ROW
-  WHEN (NEW.status = 'success') EXECUTE FUNCTION refuse_success();
-"""
+# Every statement that records a success while refuse_success.active says
+# so (a row locked elsewhere past the statement_timeout).
+REFUSE_SUCCESS_WHILE_ACTIVE = (
+    "CREATE TABLE refuse_success (active boolean);\n"
+    "INSERT INTO refuse_success VALUES (true);\n"
+    + refuse_success_records("success_refusals", refuse_if="(SELECT active FROM refuse_success)"))
 
 LEASE_SECONDS = 3
 
@@ -173,10 +162,7 @@ def test_a_task_whose_outcome_waits_keeps_its_lease(short_lease_stack, site):
     attempt, one stored file."""
     s = short_lease_stack
     psql(s.home, REFUSE_SUCCESS_WHILE_ACTIVE)
-    r = s.call("POST", "/v1/convert/url-to-pdf",
-               {"url": site.url + "/hello.html", "async_mode": True})
-    assert r.status == 202, r
-    job_id = r.json()["job_id"]
+    job_id = submit_async(s, site.url + "/hello.html")
     # Refused at 0, 0.5, 1.5, 3.5 and 7.5 s (the back-off doubles): the
     # fifth refusal comes more than two leases after the first.
     assert wait_for_sql(s.home, "SELECT last_value >= 5 FROM success_refusals", "t") == "t"
@@ -238,10 +224,7 @@ def test_an_outcome_waiting_for_the_reconnect_is_recorded_at_a_stop(lone_stack, 
     again, its file stays."""
     s = lone_stack
     psql(s.home, CANCEL_FIRST_SUCCESS_RECORD)
-    r = s.call("POST", "/v1/convert/url-to-pdf",
-               {"url": site.url + "/hello.html", "async_mode": True})
-    assert r.status == 202, r
-    job_id = r.json()["job_id"]
+    job_id = submit_async(s, site.url + "/hello.html")
     log = os.path.join(s.home, "log", "worker-1.log")
     # Read often: the stop must land inside the first 500 ms of back-off.
     assert wait_for_log_entry(log, 30, poll=0.02, component="scheduler",
