@@ -39,7 +39,7 @@ module-test:
 e2e-test:
 	$(PYTHON) -m pytest -q tests/e2e
 
-# the vendor's clients' requests replayed against a local stack (issue #10)
+# the vendor's clients' requests replayed against a local stack
 compat-test:
 	$(PYTHON) -m pytest -q tests/compat
 
@@ -52,7 +52,7 @@ bench: build
 bench-fidelity: build
 	@bench/run.sh fidelity
 
-# Render throughput and CPU per page over 1..16 pages in flight (issue #12).
+# Render throughput and CPU per page over 1..16 pages in flight.
 .PHONY: bench-render-sweep
 bench-render-sweep: build
 	@bench/run.sh render-sweep

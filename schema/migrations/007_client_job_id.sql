@@ -1,4 +1,4 @@
--- enconvert schema, version 7: the client's own job id (issue 10).
+-- enconvert schema, version 7: the client's own job id.
 -- The vendor's clients send "job_id" (32 hex digits from the SDKs) with each
 -- conversion and poll GET /v1/convert/status/{that id}. It is the client's
 -- name for the job, not ours: unique only within one account, and an

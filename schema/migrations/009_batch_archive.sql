@@ -1,5 +1,5 @@
 -- enconvert schema, version 9: a batch's results also as one ZIP (request
--- field output_format, issue 10; docs/api.md "Batch ZIP").
+-- field output_format; docs/api.md "Batch ZIP").
 -- When the last task of a batch that asked for a ZIP is done and at least
 -- one task succeeded, finish_task leaves the job 'processing' with
 -- zip_state 'pending' instead of making it terminal; a worker's archiver

@@ -1,5 +1,5 @@
--- enconvert schema, version 10: website capture (issue 11;
--- docs/website-capture.md). POST /v1/convert/website-to-pdf and
+-- enconvert schema, version 10: website capture
+-- (docs/website-capture.md). POST /v1/convert/website-to-pdf and
 -- /website-to-screenshot create a batch job with no task and
 -- discovery_state 'pending'; a worker's site discoverer claims it (a lease,
 -- like a task's, so a worker that dies while crawling is replaced), finds

@@ -1,4 +1,4 @@
-"""Back-pressure (issue #9): past the queue's bounds on unfinished tasks a
+"""Back-pressure: past the queue's bounds on unfinished tasks a
 conversion is refused — 429 queue_full for the account's bound, 503
 queue_full for the bound of all accounts, both with Retry-After — and
 nothing is enqueued; a retry of an accepted request is still answered."""

@@ -1,4 +1,4 @@
-"""output_format: a batch's results also as one ZIP (issue 10; docs/api.md
+"""output_format: a batch's results also as one ZIP (docs/api.md
 "Batch ZIP"), end to end: several URLs, one failing; the batch route links
 the ZIP once it is stored; the ZIP holds every successful file with the
 bytes of its own download, and manifest.json lists the failure; only its

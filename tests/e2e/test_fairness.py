@@ -1,4 +1,4 @@
-"""Fair scheduling (issue #9): claims take turns between accounts, so a
+"""Fair scheduling: claims take turns between accounts, so a
 single page of one account is rendered while another account's large batch
 runs, instead of waiting behind all of it (docs/reliability.md)."""
 

@@ -1,4 +1,4 @@
-"""Issue #9, several hosts: two nginx and two workers, each with its own home
+"""Several hosts: two nginx and two workers, each with its own home
 and no shared directory, over tcp:// on their own loopback addresses with
 CURVE, one PostgreSQL, one S3-compatible store (tests/e2e/multihost.py).
 Jobs submitted through either nginx are rendered by either worker and

@@ -1,5 +1,5 @@
 """Links, outline and metadata of printed PDFs, measured on the PDF itself
-(issue 14): every /Link annotation is checked against the words
+(links): every /Link annotation is checked against the words
 `pdftotext -bbox` finds under it, #fragment links against the page and
 place of their target heading, the outline against the headings and the
 pages they are printed on, the document information with `pdfinfo`.

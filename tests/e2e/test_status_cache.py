@@ -1,4 +1,4 @@
-"""A finished job's status kept by nginx (issue 12), end to end: once the
+"""A finished job's status kept by nginx, end to end: once the
 worker has answered a finished job's status, nginx answers the next polls
 itself (counted by enconvert_status_cache_hits_total), with the worker's
 answer but links signed afresh on every call that download the files;

@@ -1,4 +1,4 @@
-"""The routes and answers the vendor's clients read (issue 10), end to end:
+"""The routes and answers the vendor's clients read, end to end:
 the client's own job_id (status in the clients' sync vocabulary, reuse,
 other accounts), the batch route, downloads with the key, whoami, verify,
 /health, 202 and sync 200 members, key before body."""

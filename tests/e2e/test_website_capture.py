@@ -1,4 +1,4 @@
-"""Website capture (issue 11; docs/website-capture.md), end to end: a
+"""Website capture (docs/website-capture.md), end to end: a
 loopback site of 30+ interlinked pages with a sitemap, a robots.txt that
 forbids a section, a link trap, links to another site and to an internal
 address. Sitemap mode, full mode with include/exclude patterns and with the

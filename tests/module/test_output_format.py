@@ -1,4 +1,4 @@
-"""output_format (issue 10; docs/api.md "Batch ZIP"): true or "zip" with a
+"""output_format (docs/api.md "Batch ZIP"): true or "zip" with a
 URL array of two or more is forwarded among the options; false is no ZIP;
 any other value, or a single URL (a string or an array of one, as the
 vendor's gateway refuses it), is a 400 naming the field and nothing reaches

@@ -1,4 +1,4 @@
-"""A full queue (issue #9): the worker's 429 / 503 queue_full answers reach
+"""A full queue: the worker's 429 / 503 queue_full answers reach
 the client as the worker composed them — status, Retry-After and body — even
 where the API's location routes nginx's own 429 and 503 to error pages."""
 

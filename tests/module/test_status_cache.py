@@ -1,4 +1,4 @@
-"""Finished jobs' status answers kept by nginx (issue 12): an answer the
+"""Finished jobs' status answers kept by nginx: an answer the
 worker marks with a "cache" hint is given again from the shared zone
 without asking the worker, only to the key that asked, with download links
 signed afresh on every answer, until the job's retention ends; the worker's

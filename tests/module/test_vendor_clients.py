@@ -1,4 +1,4 @@
-"""What the vendor's clients need of the module (issue 10): the key is
+"""What the vendor's clients need of the module: the key is
 judged before the body (a bad key on a POST is 401, never 400), job_id is
 accepted and forwarded, direct_download with async_mode or a URL array is
 refused naming the field, and the routes the clients call reach the worker

@@ -1,4 +1,4 @@
-"""Website capture routes (issue 11; docs/api.md "Website capture"):
+"""Website capture routes (docs/api.md "Website capture"):
 POST /v1/convert/website-to-pdf and /website-to-screenshot take one start
 URL, the fields of url-to-pdf / url-to-screenshot and the crawl fields
 (crawl_mode, include_patterns, exclude_patterns, max_pages, max_depth);

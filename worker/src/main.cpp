@@ -190,7 +190,7 @@ int serve(const std::vector<std::string>& args) {
                                                 cfg.lease_seconds * 3};
     archiver_options.storage_full_retry = std::chrono::seconds(cfg.storage_full_retry_seconds);
     scheduler::BatchArchiver archiver(archiver_options, storage);
-    // Website captures (issue 11): each discoverer finds one site's pages
+    // Website captures: each discoverer finds one site's pages
     // at a time, off the intake's loop.
     scheduler::DiscovererOptions discoverer_options;
     discoverer_options.database_url = cfg.database_url;

@@ -1,4 +1,4 @@
-// The answers of a website capture (issue 11; docs/api.md "Website
+// The answers of a website capture (docs/api.md "Website
 // capture"): the 202 once its discovery is recorded, or the 400 when
 // discovery found nothing to capture, and the discovery part of its batch
 // answer.

@@ -1,4 +1,4 @@
-// Website discovery (issue #11): which pages of a site a website capture
+// Website discovery: which pages of a site a website capture
 // renders. Reads the site through a Fetcher only (so through the outbound
 // address policy), never renders anything and keeps no state between calls.
 // See docs/website-capture.md for the behaviour in prose.

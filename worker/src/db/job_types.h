@@ -10,7 +10,7 @@
 
 namespace enconvert::db {
 
-// website-to-pdf and website-to-screenshot: a website capture (issue 11),
+// website-to-pdf and website-to-screenshot: a website capture,
 // whose one request URL is where discovery starts.
 inline bool is_website_endpoint(std::string_view endpoint) {
     return endpoint == "website-to-pdf" || endpoint == "website-to-screenshot";
@@ -33,7 +33,7 @@ struct NewJob {
     // The client's own id for the job (request field job_id), if it sent one.
     std::optional<std::string> client_id;
     std::vector<std::string> urls;
-    // A website capture (issue 11): created with no task, waiting for its
+    // A website capture: created with no task, waiting for its
     // discovery (db/site_discoveries.h); `urls` must be empty.
     bool discover = false;
     // A website capture's page limit (max_pages): counted against the

@@ -1,4 +1,4 @@
-// SQL for a website capture's discovery (issue 11; migration 010): the job
+// SQL for a website capture's discovery (migration 010): the job
 // is created with no task and discovery_state 'pending'; a site discoverer
 // claims it under a lease, finds the pages and finish_discovery records them
 // (one task per page) or ends the job failed, in one transaction.

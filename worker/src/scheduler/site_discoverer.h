@@ -1,5 +1,5 @@
-// The site discoverer: finds the pages of a website capture (issue 11;
-// docs/website-capture.md) with crawl::discover, through the outbound
+// The site discoverer: finds the pages of a website capture
+// (docs/website-capture.md) with crawl::discover, through the outbound
 // address policy, and records them as the job's tasks
 // (db/site_discoveries.h). Each worker runs crawl_workers of them; a lease
 // on the job shares the work and hands a discovery whose worker died to

@@ -1,4 +1,4 @@
-// Where a website capture's page goes inside its ZIP (issue 11): named
+// Where a website capture's page goes inside its ZIP: named
 // after its path, so the archive mirrors the site ("docs/getting-started.pdf"
 // for https://example.com/docs/getting-started.html).
 #pragma once

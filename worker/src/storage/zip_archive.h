@@ -1,5 +1,5 @@
 // Writes a ZIP archive with libzip: a batch's results bundled as one file
-// (docs/api.md "Batch ZIP"); website capture (issue 11) reuses it for its
+// (docs/api.md "Batch ZIP"); website capture reuses it for its
 // pages and manifest. Entries are added by name and written when close()
 // is called; nothing is left at `path` unless close() succeeded.
 #pragma once
