@@ -3,7 +3,7 @@
 sent as 50 url-to-pdf requests, one URL each (async, all at once, polled
 until every job is done). Same stack, same pages, alternating rounds; the
 median round is reported as pages per second and the ratio. No target: the
-issue asks for the figure (docs/benchmarks.md)."""
+figure is for reference (docs/benchmarks.md)."""
 
 import os
 import threading
