@@ -169,6 +169,7 @@ int serve(const std::vector<std::string>& args) {
     pool_options.views_per_process = cfg.views_per_renderer;
     pool_options.allowed_networks = cfg.allowed_networks;
     pool_options.log_level = cfg.log_level;
+    pool_options.web_process_sandbox = cfg.web_process_sandbox;
     scheduler::SchedulerOptions sched_options;
     sched_options.database_url = cfg.database_url;
     sched_options.worker_id = cfg.worker_id;

@@ -9,6 +9,7 @@
 #include "config/listen_endpoint.h"
 #include "http/metrics_server.h"
 #include "log/log.h"
+#include "render/web_sandbox_mode.h"
 
 namespace enconvert::config {
 
@@ -47,10 +48,12 @@ po::options_description describe(WorkerConfig& c) {
         ("account_queue_max_tasks", po::value(&c.account_queue_max_tasks)->default_value(10000),
          "unfinished tasks of one account before its jobs are refused (429); 0: no bound")   //
         ("allowed_networks", po::value(&c.allowed_networks), "CIDRs exempt from deny list")  //
-        ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                                   //
-        ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")                 //
-        ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle")                        //
-        ("schema_dir", po::value(&c.schema_dir), "migrations for `migrate`")                 //
+        ("web_process_sandbox", po::value(&c.web_process_sandbox)->default_value("auto"),
+         "WebKit sandbox for web processes: on, off, auto")                   //
+        ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                    //
+        ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")  //
+        ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle")         //
+        ("schema_dir", po::value(&c.schema_dir), "migrations for `migrate`")  //
         ("retention_seconds", po::value(&c.retention_seconds)->default_value(24 * 3600),
          "finished jobs' files and rows deleted after this; 0: kept")  //
         ("expired_job_days", po::value(&c.expired_job_days)->default_value(30),
@@ -169,6 +172,8 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
     require(c.database_url, "database_url");
     if (!log::parse_level(c.log_level))
         throw ConfigError("setting 'log_level' must be one of debug, info, warning, error");
+    if (!render::parse_sandbox_mode(c.web_process_sandbox))
+        throw ConfigError("setting 'web_process_sandbox' must be one of on, off, auto");
     if (purpose == ConfigPurpose::serve) {
         require(c.listen, "listen");
         require(c.storage_dir, "storage_dir");

@@ -35,6 +35,8 @@ struct WorkerConfig {
     int queue_max_tasks = 100000;
     int account_queue_max_tasks = 10000;
     std::string allowed_networks;
+    // WebKit's sandbox for the web processes (render/web_sandbox_mode.h).
+    std::string web_process_sandbox = "auto";
     std::string smtp_url;
     std::string mail_dir;
     std::string tls_ca_file;

@@ -152,12 +152,12 @@ void RendererPool::Impl::spawn(Slot& slot) {
     try {
         slot.process = std::make_unique<ChildProcess>(
             options.binary,
-            std::vector<std::string>{"--views", std::to_string(options.views_per_process),
-                                     "--memory-limit-mb", std::to_string(web_limit),
-                                     "--max-download-mb", std::to_string(options.max_download_mb),
-                                     "--finish-limit-ms",
-                                     std::to_string(options.finish_limit.count()),
-                                     "--allowed-networks", options.allowed_networks},
+            std::vector<std::string>{
+                "--views", std::to_string(options.views_per_process), "--memory-limit-mb",
+                std::to_string(web_limit), "--max-download-mb",
+                std::to_string(options.max_download_mb), "--finish-limit-ms",
+                std::to_string(options.finish_limit.count()), "--allowed-networks",
+                options.allowed_networks, "--web-sandbox", options.web_process_sandbox},
             std::vector<std::pair<std::string, std::string>>{
                 {"DISPLAY", options.display},
                 {log::kLevelEnv, options.log_level},

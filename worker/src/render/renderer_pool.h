@@ -83,6 +83,9 @@ class RendererPool {
         std::string allowed_networks;
         // The children's log level (log::parse_level names).
         std::string log_level = "info";
+        // WebKit's sandbox for the web processes: "on", "off", "auto"
+        // (web_sandbox_mode.h; the child's --web-sandbox).
+        std::string web_process_sandbox = "auto";
     };
 
     explicit RendererPool(Options options);

@@ -17,9 +17,11 @@
 #include "render_child/file_printer.h"
 #include "render_child/font_config.h"
 #include "render_child/gate/outbound_gate.h"
+#include "render_child/glib_ptr.h"
 #include "render_child/oom_priority.h"
 #include "render_child/pdf_probe.h"
 #include "render_child/renderer.h"
+#include "render_child/web_sandbox.h"
 
 namespace {
 
@@ -56,7 +58,35 @@ struct Arguments {
     enconvert::render_child::ViewLimits limits;
     long finish_limit_ms = 60 * 1000;      // Renderer's finish_limit
     enconvert::net::AddressPolicy policy;  // --allowed-networks: exempt from the deny list
+    enconvert::render::SandboxMode sandbox = enconvert::render::SandboxMode::automatic;
 };
+
+// Decides once whether the views' web processes run in WebKit's sandbox
+// (web_sandbox.h) and what they may read there besides the system: this
+// binary's directory (the web process extension, fonts.conf) and the font
+// configuration's. False: the renderer must not start.
+bool use_web_sandbox(enconvert::render::SandboxMode mode, const std::string& font_config,
+                     enconvert::render_child::ViewLimits& limits) {
+    using namespace enconvert::render_child;
+    const SandboxChoice choice =
+        choose_sandbox(mode, mode == SandboxMode::off ? std::string() : sandbox_unavailable());
+    if (!choice.error.empty()) {
+        kLog.error(choice.error);
+        return false;
+    }
+    if (!choice.warning.empty()) kLog.warning(choice.warning);
+    limits.sandbox = choice.enabled;
+    if (!choice.enabled) return true;
+    for (const std::string& file : {std::string("/proc/self/exe"), font_config}) {
+        if (file.empty()) continue;
+        GCharPtr real(file == "/proc/self/exe" ? g_file_read_link(file.c_str(), nullptr)
+                                               : g_strdup(file.c_str()));
+        if (!real) continue;
+        GCharPtr dir(g_path_get_dirname(real.get()));
+        limits.sandbox_read_paths.emplace_back(dir.get());
+    }
+    return true;
+}
 
 std::optional<Arguments> parse_arguments(int argc, char** argv) {
     Arguments parsed;
@@ -64,7 +94,7 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
         const std::string arg = argv[i];
         std::string name, value;
         if ((arg == "--views" || arg == "--memory-limit-mb" || arg == "--max-download-mb" ||
-             arg == "--finish-limit-ms" || arg == "--allowed-networks") &&
+             arg == "--finish-limit-ms" || arg == "--allowed-networks" || arg == "--web-sandbox") &&
             i + 1 < argc) {
             name = arg;
             value = argv[++i];
@@ -80,6 +110,12 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
             } catch (const std::invalid_argument&) {
                 return std::nullopt;
             }
+            continue;
+        }
+        if (name == "--web-sandbox") {
+            const auto mode = enconvert::render::parse_sandbox_mode(value);
+            if (!mode) return std::nullopt;
+            parsed.sandbox = *mode;
             continue;
         }
         char* end = nullptr;
@@ -110,7 +146,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr,
                      "usage: enconvert-render [--views N (1..%d)] [--memory-limit-mb MB (0: "
                      "WebKit's default)] [--max-download-mb MB] [--finish-limit-ms MS (1..%ld)] "
-                     "[--allowed-networks CIDR,...]\n",
+                     "[--allowed-networks CIDR,...] [--web-sandbox on|off|auto]\n",
                      kMaxViews, kMaxFinishLimitMs);
         return 2;
     }
@@ -127,6 +163,7 @@ int run(int argc, char** argv) {
     const std::string font_config = enconvert::render_child::use_shipped_font_config();
     kLog.debug("font configuration",
                {{"file", font_config.empty() ? "(system default)" : font_config}});
+    if (!use_web_sandbox(args->sandbox, font_config, args->limits)) return 1;
     if (!gtk_init_check(&argc, &argv)) {
         kLog.error("cannot open the display",
                    {{"display", getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)"}});

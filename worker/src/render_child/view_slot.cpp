@@ -138,6 +138,12 @@ void ViewSlot::create_view() {
     context_.reset(new_context());
     page_has_headers_ = false;
     use_web_extension();
+    if (limits_.sandbox) {
+        // Before the context starts its first web process.
+        webkit_web_context_set_sandbox_enabled(context_.get(), TRUE);
+        for (const std::string& path : limits_.sandbox_read_paths)
+            webkit_web_context_add_path_to_sandbox(context_.get(), path.c_str(), TRUE);
+    }
     g_signal_connect(context_.get(), "download-started", G_CALLBACK(&ViewSlot::on_download_started),
                      this);
     webkit_web_context_set_cache_model(context_.get(), WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "log/log.h"
 #include "render_child/content_filters.h"
@@ -30,6 +31,10 @@ namespace enconvert::render_child {
 struct ViewLimits {
     unsigned memory_limit_mb = 0;  // 0: WebKit's default
     unsigned max_download_mb = 256;
+    // The web processes run in WebKit's sandbox (web_sandbox.h), where they
+    // may also read these directories.
+    bool sandbox = false;
+    std::vector<std::string> sandbox_read_paths;
 };
 
 class ViewSlot {

@@ -152,6 +152,25 @@ TEST(WorkerConfig, LogLevelAndMetricsListenHaveDefaultsAndAreChecked) {
     }
 }
 
+TEST(WorkerConfig, WebProcessSandboxIsAutoByDefaultAndChecked) {
+    TempFile f(kMinimal);
+    EXPECT_EQ(
+        parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "").web_process_sandbox,
+        "auto");
+    for (const char* mode : {"on", "off", "auto"})
+        EXPECT_EQ(parse_worker_config({"--config", f.path(), "--web_process_sandbox", mode},
+                                      ConfigPurpose::serve, "")
+                      .web_process_sandbox,
+                  mode);
+    try {
+        parse_worker_config({"--config", f.path(), "--web_process_sandbox", "yes"},
+                            ConfigPurpose::serve, "");
+        ADD_FAILURE() << "web_process_sandbox = yes accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("web_process_sandbox"), std::string::npos) << e.what();
+    }
+}
+
 TEST(WorkerConfig, FairnessAndQueueBounds) {
     TempFile f(kMinimal);
     auto c = parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "");

@@ -41,23 +41,59 @@ const char* const kPage = R"(<!doctype html>
 <img src="/pixel.svg" width="10" height="10"></body></html>)";
 
 // Pids of the children of `parent` whose command name starts with `prefix`.
-std::vector<pid_t> children_of(pid_t parent, const std::string& prefix) {
-    std::vector<pid_t> pids;
+struct ProcessEntry {
+    pid_t pid = 0;
+    pid_t ppid = 0;
+    std::string comm;
+};
+
+// Every process of the host, from /proc/<pid>/stat.
+std::vector<ProcessEntry> process_table() {
+    std::vector<ProcessEntry> table;
     for (const auto& entry : fs::directory_iterator("/proc")) {
         const std::string name = entry.path().filename();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         std::string stat = read_file(entry.path() / "stat");
         auto open = stat.find('('), close = stat.rfind(')');
         if (open == std::string::npos || close == std::string::npos) continue;
-        std::string comm = stat.substr(open + 1, close - open - 1);
+        ProcessEntry process;
+        process.pid = static_cast<pid_t>(std::stoi(name));
+        process.comm = stat.substr(open + 1, close - open - 1);
         std::istringstream rest(stat.substr(close + 2));
         char state;
-        pid_t ppid = 0;
-        rest >> state >> ppid;
-        if (ppid == parent && comm.rfind(prefix, 0) == 0)
-            pids.push_back(static_cast<pid_t>(std::stoi(name)));
+        rest >> state >> process.ppid;
+        table.push_back(std::move(process));
     }
+    return table;
+}
+
+std::vector<pid_t> children_of(pid_t parent, const std::string& prefix) {
+    std::vector<pid_t> pids;
+    for (const ProcessEntry& p : process_table())
+        if (p.ppid == parent && p.comm.rfind(prefix, 0) == 0) pids.push_back(p.pid);
     return pids;
+}
+
+// The processes below `root` at any depth whose name starts with `prefix`:
+// a web process in WebKit's sandbox is the grandchild of its renderer
+// child (bubblewrap in between).
+std::vector<pid_t> descendants_of(pid_t root, const std::string& prefix) {
+    const std::vector<ProcessEntry> table = process_table();
+    std::vector<pid_t> found, pending{root};
+    while (!pending.empty()) {
+        const pid_t parent = pending.back();
+        pending.pop_back();
+        for (const ProcessEntry& p : table) {
+            if (p.ppid != parent) continue;
+            pending.push_back(p.pid);
+            if (p.comm.rfind(prefix, 0) == 0) found.push_back(p.pid);
+        }
+    }
+    return found;
+}
+
+std::vector<pid_t> web_processes_of(pid_t child) {
+    return descendants_of(child, "WebKitWebProces");
 }
 
 std::vector<pid_t> renderer_children() {
@@ -66,7 +102,7 @@ std::vector<pid_t> renderer_children() {
 
 // SIGKILLs every web process of the renderer child `child`; their pids.
 std::vector<pid_t> kill_web_processes(pid_t child) {
-    std::vector<pid_t> web = children_of(child, "WebKitWebProces");
+    std::vector<pid_t> web = web_processes_of(child);
     for (pid_t pid : web) kill(pid, SIGKILL);
     return web;
 }
@@ -870,7 +906,7 @@ TEST_F(RendererPoolTest, CrashedWebProcessFailsItsRequestAndViewRecovers) {
     // seen every death once it has reaped them all.
     const auto reaped_by = std::chrono::steady_clock::now() + 10s;
     auto still_there = [&] {
-        for (pid_t pid : children_of(children[0], "WebKitWebProces"))
+        for (pid_t pid : web_processes_of(children[0]))
             if (std::find(web.begin(), web.end(), pid) != web.end()) return true;
         return false;
     };
@@ -897,10 +933,57 @@ TEST_F(RendererPoolTest, RenderersAreWhatTheOomKillerTakesFirst) {
     const std::vector<pid_t> children = renderer_children();
     ASSERT_EQ(children.size(), 1u);
     EXPECT_EQ(oom_score_adj(children[0]), 800);
-    const std::vector<pid_t> web = children_of(children[0], "WebKitWebProces");
+    const std::vector<pid_t> web = web_processes_of(children[0]);
     ASSERT_FALSE(web.empty());
     for (pid_t pid : web) EXPECT_EQ(oom_score_adj(pid), 800) << pid;
     EXPECT_LT(oom_score_adj(getpid()), 800);
+}
+
+std::string namespace_of(pid_t pid, const char* kind) {
+    std::error_code ec;
+    return fs::read_symlink("/proc/" + std::to_string(pid) + "/ns/" + kind, ec).string();
+}
+
+// By default (web_process_sandbox auto, on a host where bubblewrap runs:
+// root or user namespaces) a page's web process is in WebKit's sandbox:
+// its own mount, PID and network namespaces, not the renderer child's.
+TEST_F(RendererPoolTest, WebProcessesRunInTheirSandbox) {
+    pool_->submit(request(19, server_->url("/"), "pdf"));
+    auto result = wait_for(19);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    const std::vector<pid_t> web = web_processes_of(children[0]);
+    ASSERT_FALSE(web.empty());
+    for (pid_t pid : web) {
+        for (const char* kind : {"mnt", "pid", "net"}) {
+            const std::string own = namespace_of(pid, kind);
+            ASSERT_FALSE(own.empty()) << pid << " " << kind;
+            EXPECT_NE(own, namespace_of(children[0], kind)) << pid << " " << kind;
+        }
+    }
+}
+
+class RendererPoolWithoutSandboxTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override {
+        options.web_process_sandbox = "off";
+    }
+};
+
+// web_process_sandbox off: the web processes share the child's namespaces
+// (the setting reaches the child).
+TEST_F(RendererPoolWithoutSandboxTest, WebProcessesShareTheRenderersNamespaces) {
+    pool_->submit(request(20, server_->url("/"), "pdf"));
+    auto result = wait_for(20);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    const std::vector<pid_t> web = children_of(children[0], "WebKitWebProces");
+    ASSERT_FALSE(web.empty());
+    for (pid_t pid : web) EXPECT_EQ(namespace_of(pid, "mnt"), namespace_of(children[0], "mnt"));
 }
 
 // A web process that dies once its page is printed, while the PDF is

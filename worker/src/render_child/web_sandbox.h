@@ -1,0 +1,35 @@
+// WebKit's sandbox for its web processes: each page's process runs under
+// bubblewrap in its own user, PID, IPC, UTS and mount namespaces, sees the
+// system read-only and no network but WebKit's own IPC. A hostile page
+// that found a hole in the engine would find itself there, not in the
+// renderer child's view of the host (the storage, the worker's secrets).
+// It needs user namespaces, which some containers forbid (docs/security.md,
+// "Web process sandbox").
+#pragma once
+
+#include <string>
+
+#include "render/web_sandbox_mode.h"
+
+namespace enconvert::render_child {
+
+using render::SandboxMode;
+
+// The bubblewrap WebKit runs (Debian's build: BWRAP_EXECUTABLE).
+inline constexpr const char* kBubblewrap = "/usr/bin/bwrap";
+
+// Why `bwrap` cannot make the namespaces WebKit asks for on this host (it
+// is missing, or user namespaces are forbidden), or empty: it can. Runs it
+// once (a few milliseconds).
+std::string sandbox_unavailable(const std::string& bwrap = kBubblewrap);
+
+struct SandboxChoice {
+    bool enabled = false;
+    std::string warning;  // automatic without the sandbox: why
+    std::string error;    // on without the sandbox: the renderer must not start
+};
+
+// What the renderer does in `mode` when the probe said `unavailable`.
+SandboxChoice choose_sandbox(SandboxMode mode, const std::string& unavailable);
+
+}  // namespace enconvert::render_child
