@@ -185,6 +185,24 @@ class RendererPoolTest : public ::testing::Test {
         return r;
     }
 
+    // Renders the fixture page as task `id`; the pool's one renderer child,
+    // or 0 (the failure recorded) when the render or the child is missing.
+    pid_t child_after_a_render(std::uint64_t id) {
+        pool_->submit(request(id, server_->url("/"), "pdf"));
+        const std::optional<RenderResult> result = wait_for(id);
+        if (!result || !result->ok) {
+            ADD_FAILURE() << "render " << id << ": "
+                          << (result ? result->error_code + ": " + result->error : "no result");
+            return 0;
+        }
+        const std::vector<pid_t> children = renderer_children();
+        if (children.size() != 1) {
+            ADD_FAILURE() << children.size() << " renderer children";
+            return 0;
+        }
+        return children[0];
+    }
+
     // Drives the pool like the scheduler does until `id` has a result.
     std::optional<RenderResult> wait_for(std::uint64_t id,
                                          std::chrono::seconds limit = std::chrono::seconds(30)) {
@@ -926,14 +944,10 @@ int oom_score_adj(pid_t pid) {
 // processes, never the worker (this test process here) or PostgreSQL: the
 // child raises its score before it starts any web process.
 TEST_F(RendererPoolTest, RenderersAreWhatTheOomKillerTakesFirst) {
-    pool_->submit(request(16, server_->url("/"), "pdf"));
-    auto result = wait_for(16);
-    ASSERT_TRUE(result);
-    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
-    const std::vector<pid_t> children = renderer_children();
-    ASSERT_EQ(children.size(), 1u);
-    EXPECT_EQ(oom_score_adj(children[0]), 800);
-    const std::vector<pid_t> web = web_processes_of(children[0]);
+    const pid_t child = child_after_a_render(16);
+    ASSERT_NE(child, 0);
+    EXPECT_EQ(oom_score_adj(child), 800);
+    const std::vector<pid_t> web = web_processes_of(child);
     ASSERT_FALSE(web.empty());
     for (pid_t pid : web) EXPECT_EQ(oom_score_adj(pid), 800) << pid;
     EXPECT_LT(oom_score_adj(getpid()), 800);
@@ -948,19 +962,15 @@ std::string namespace_of(pid_t pid, const char* kind) {
 // root or user namespaces) a page's web process is in WebKit's sandbox:
 // its own mount, PID and network namespaces, not the renderer child's.
 TEST_F(RendererPoolTest, WebProcessesRunInTheirSandbox) {
-    pool_->submit(request(19, server_->url("/"), "pdf"));
-    auto result = wait_for(19);
-    ASSERT_TRUE(result);
-    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
-    const std::vector<pid_t> children = renderer_children();
-    ASSERT_EQ(children.size(), 1u);
-    const std::vector<pid_t> web = web_processes_of(children[0]);
+    const pid_t child = child_after_a_render(19);
+    ASSERT_NE(child, 0);
+    const std::vector<pid_t> web = web_processes_of(child);
     ASSERT_FALSE(web.empty());
     for (pid_t pid : web) {
         for (const char* kind : {"mnt", "pid", "net"}) {
             const std::string own = namespace_of(pid, kind);
             ASSERT_FALSE(own.empty()) << pid << " " << kind;
-            EXPECT_NE(own, namespace_of(children[0], kind)) << pid << " " << kind;
+            EXPECT_NE(own, namespace_of(child, kind)) << pid << " " << kind;
         }
     }
 }
@@ -975,15 +985,11 @@ class RendererPoolWithoutSandboxTest : public RendererPoolTest {
 // web_process_sandbox off: the web processes share the child's namespaces
 // (the setting reaches the child).
 TEST_F(RendererPoolWithoutSandboxTest, WebProcessesShareTheRenderersNamespaces) {
-    pool_->submit(request(20, server_->url("/"), "pdf"));
-    auto result = wait_for(20);
-    ASSERT_TRUE(result);
-    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
-    const std::vector<pid_t> children = renderer_children();
-    ASSERT_EQ(children.size(), 1u);
-    const std::vector<pid_t> web = children_of(children[0], "WebKitWebProces");
+    const pid_t child = child_after_a_render(20);
+    ASSERT_NE(child, 0);
+    const std::vector<pid_t> web = children_of(child, "WebKitWebProces");
     ASSERT_FALSE(web.empty());
-    for (pid_t pid : web) EXPECT_EQ(namespace_of(pid, "mnt"), namespace_of(children[0], "mnt"));
+    for (pid_t pid : web) EXPECT_EQ(namespace_of(pid, "mnt"), namespace_of(child, "mnt"));
 }
 
 // A web process that dies once its page is printed, while the PDF is
