@@ -16,6 +16,7 @@ namespace enconvert::log {
 namespace {
 
 std::atomic<int> g_min_level{static_cast<int>(Level::info)};
+std::atomic<int> g_output_fd{STDERR_FILENO};
 // Written once before threads start; read-only afterwards.
 std::string g_process = "worker";
 
@@ -87,6 +88,10 @@ std::string format_line(Level level, std::string_view process, std::string_view 
     return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
+void set_output_fd(int fd) {
+    g_output_fd.store(fd, std::memory_order_relaxed);
+}
+
 void write(Level level, std::string_view component, std::string_view message, Fields fields) {
     if (static_cast<int>(level) < g_min_level.load(std::memory_order_relaxed)) return;
     std::string line;
@@ -98,7 +103,7 @@ void write(Level level, std::string_view component, std::string_view message, Fi
     const char* p = line.data();
     std::size_t left = line.size();
     while (left > 0) {
-        const ssize_t n = ::write(STDERR_FILENO, p, left);
+        const ssize_t n = ::write(g_output_fd.load(std::memory_order_relaxed), p, left);
         if (n <= 0) return;
         p += n;
         left -= static_cast<std::size_t>(n);

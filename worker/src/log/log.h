@@ -31,6 +31,9 @@ void set_process(std::string_view name);  // "worker" or "render"
 inline constexpr const char* kLevelEnv = "ENCONVERT_LOG_LEVEL";
 // Reads kLevelEnv (a child's start-up); unknown or unset: info.
 void set_min_level_from_env();
+// Where lines go: stderr unless a renderer child moves its own lines to a
+// copy of it (render_child/foreign_output.h).
+void set_output_fd(int fd);
 
 using Fields = std::initializer_list<std::pair<const char*, nlohmann::json>>;
 

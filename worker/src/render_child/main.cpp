@@ -16,6 +16,7 @@
 #include "render_child/channel.h"
 #include "render_child/file_printer.h"
 #include "render_child/font_config.h"
+#include "render_child/foreign_output.h"
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/glib_ptr.h"
 #include "render_child/oom_priority.h"
@@ -150,6 +151,9 @@ int run(int argc, char** argv) {
                      kMaxViews, kMaxFinishLimitMs);
         return 2;
     }
+    // Before any process is spawned (the sandbox probe, GTK, WebKit).
+    if (!enconvert::render_child::capture_foreign_output())
+        kLog.warning("other processes' stderr goes to the log as it is");
     // Without these, pages print blank under Xvfb (no GL, no DMA-BUF).
     setenv("WEBKIT_DISABLE_COMPOSITING_MODE", "1", 1);
     setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", 1);

@@ -1,0 +1,88 @@
+#include "render_child/foreign_output.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "log/log.h"
+
+namespace enconvert::render_child {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_all(const fs::path& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// In a process of its own (it rewires stderr for good): stderr is a file;
+// after the capture a process it spawns writes plain text and GLib-style
+// lines to what it inherited as stderr, and the child logs one line of its
+// own. The file then holds only JSON lines, those among them.
+TEST(ForeignOutputTest, OtherProcessesLinesBecomeJsonLogLines) {
+    const fs::path log = fs::temp_directory_path() /
+                         ("enconvert-foreign-output-" + std::to_string(getpid()) + ".log");
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(2);
+        close(fd);
+        log::set_process("render");
+        if (!capture_foreign_output()) _exit(3);
+        log::write(log::Level::info, "test", "own line");
+        if (std::system("printf 'plain text\\n** (WebKitWebProcess:2): CRITICAL **: bad\\n"
+                        "no newline at the end' >&2") != 0)
+            _exit(4);
+        // The relay thread writes asynchronously: wait for its lines.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (read_all(log).find("no newline") == std::string::npos &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    std::vector<nlohmann::json> lines;
+    std::istringstream text(read_all(log));
+    fs::remove(log);
+    for (std::string line; std::getline(text, line);) {
+        const auto parsed = nlohmann::json::parse(line, nullptr, false);
+        ASSERT_FALSE(parsed.is_discarded()) << line;
+        lines.push_back(parsed);
+    }
+    auto find = [&](const std::string& msg) -> const nlohmann::json* {
+        for (const auto& l : lines)
+            if (l.value("msg", "") == msg) return &l;
+        return nullptr;
+    };
+    ASSERT_TRUE(find("own line"));
+    EXPECT_EQ((*find("own line"))["component"], "test");
+    const nlohmann::json* plain = find("plain text");
+    ASSERT_TRUE(plain);
+    EXPECT_EQ((*plain)["component"], "engine");
+    EXPECT_EQ((*plain)["level"], "warning");
+    const nlohmann::json* critical = find("** (WebKitWebProcess:2): CRITICAL **: bad");
+    ASSERT_TRUE(critical);
+    EXPECT_EQ((*critical)["level"], "error");
+    EXPECT_TRUE(find("no newline at the end"));
+}
+
+}  // namespace
+}  // namespace enconvert::render_child
