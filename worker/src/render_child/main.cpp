@@ -13,6 +13,7 @@
 
 #include "log/log.h"
 #include "net/address_policy.h"
+#include "render_child/binary_dir.h"
 #include "render_child/channel.h"
 #include "render_child/file_printer.h"
 #include "render_child/font_config.h"
@@ -78,12 +79,10 @@ bool use_web_sandbox(enconvert::render::SandboxMode mode, const std::string& fon
     if (!choice.warning.empty()) kLog.warning(choice.warning);
     limits.sandbox = choice.enabled;
     if (!choice.enabled) return true;
-    for (const std::string& file : {std::string("/proc/self/exe"), font_config}) {
-        if (file.empty()) continue;
-        GCharPtr real(file == "/proc/self/exe" ? g_file_read_link(file.c_str(), nullptr)
-                                               : g_strdup(file.c_str()));
-        if (!real) continue;
-        GCharPtr dir(g_path_get_dirname(real.get()));
+    if (std::string dir = binary_dir(); !dir.empty())
+        limits.sandbox_read_paths.push_back(std::move(dir));
+    if (!font_config.empty()) {
+        GCharPtr dir(g_path_get_dirname(font_config.c_str()));
         limits.sandbox_read_paths.emplace_back(dir.get());
     }
     return true;

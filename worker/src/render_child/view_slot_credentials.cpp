@@ -6,6 +6,7 @@
 // the page's headers are replaced by the next job's list (empty or not).
 #include <libsoup/soup.h>
 
+#include "render_child/binary_dir.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
 #include "render_child/web_extension/request_headers_message.h"
@@ -146,10 +147,9 @@ gboolean ViewSlot::on_authenticate(WebKitWebView*, WebKitAuthenticationRequest* 
 }
 
 void ViewSlot::use_web_extension() {
-    GCharPtr exe(g_file_read_link("/proc/self/exe", nullptr));
-    if (!exe) return;
-    GCharPtr dir(g_path_get_dirname(exe.get()));
-    GCharPtr extensions(g_build_filename(dir.get(), kWebExtensionDir, nullptr));
+    const std::string dir = binary_dir();
+    if (dir.empty()) return;
+    GCharPtr extensions(g_build_filename(dir.c_str(), kWebExtensionDir, nullptr));
     webkit_web_context_set_web_extensions_directory(context_.get(), extensions.get());
 }
 
