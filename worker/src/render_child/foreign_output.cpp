@@ -28,6 +28,11 @@ log::Level level_of(std::string_view line) {
     return log::Level::warning;
 }
 
+// One line (or piece of one) of another process, as a log line.
+void emit(std::string_view text) {
+    log::write(level_of(text), kComponent, text);
+}
+
 void relay(int fd) {
     std::string pending;
     char buffer[4096];
@@ -39,7 +44,7 @@ void relay(int fd) {
         const int ready = ::poll(&readable, 1, pending.empty() ? -1 : kPartialLineWaitMs);
         if (ready < 0 && errno == EINTR) continue;
         if (ready == 0) {
-            log::write(level_of(pending), kComponent, pending);
+            emit(pending);
             pending.clear();
             continue;
         }
@@ -51,15 +56,15 @@ void relay(int fd) {
         for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos;
              start = nl + 1) {
             const std::string_view line(pending.data() + start, nl - start);
-            if (!line.empty()) log::write(level_of(line), kComponent, line);
+            if (!line.empty()) emit(line);
         }
         pending.erase(0, start);
         if (pending.size() > kMaxLine) {
-            log::write(level_of(pending), kComponent, pending);
+            emit(pending);
             pending.clear();
         }
     }
-    if (!pending.empty()) log::write(level_of(pending), kComponent, pending);
+    if (!pending.empty()) emit(pending);
     ::close(fd);
 }
 

@@ -1,10 +1,12 @@
 // WebKit's sandbox for its web processes: each page's process runs under
-// bubblewrap in its own user, PID, IPC, UTS and mount namespaces, sees the
-// system read-only and no network but WebKit's own IPC. A hostile page
-// that found a hole in the engine would find itself there, not in the
-// renderer child's view of the host (the storage, the worker's secrets).
-// It needs user namespaces, which some containers forbid (docs/security.md,
-// "Web process sandbox").
+// bubblewrap in its own mount, PID, network and UTS namespaces (and its
+// own user namespace, without capabilities, when the worker is not root),
+// sees /usr and /etc read-only and no network but WebKit's own IPC. A
+// hostile page that found a hole in the engine would find itself there,
+// not in the renderer child's view of the host (the storage, /run's
+// sockets); /etc/enconvert stays readable (docs/security.md, "Web process
+// sandbox"). Bubblewrap needs user namespaces as a non-root user, which
+// some containers forbid.
 #pragma once
 
 #include <string>
