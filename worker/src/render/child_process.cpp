@@ -63,7 +63,8 @@ ChildProcess::ChildProcess(const std::string& binary, const std::vector<std::str
                            const std::vector<std::pair<std::string, std::string>>& env) {
     bp::pipe to_child = cloexec_pipe();
     bp::pipe from_child = cloexec_pipe();
-    bp::environment environment = boost::this_process::environment();
+    // Exactly `env`: nothing of the worker's own environment is inherited.
+    bp::environment environment;
     // set(), not operator[]: Boost 1.74's environment::find compares each
     // entry over the name's length and reads past shorter ones (make
     // sanitize, docs/fuzzing.md).

@@ -16,7 +16,8 @@ namespace enconvert::render {
 
 class ChildProcess {
   public:
-    // Throws std::runtime_error when the process cannot be spawned.
+    // `env` is the child's whole environment. Throws std::runtime_error
+    // when the process cannot be spawned.
     ChildProcess(const std::string& binary, const std::vector<std::string>& args,
                  const std::vector<std::pair<std::string, std::string>>& env);
     // Kills (SIGKILL) and reaps the process if still there.

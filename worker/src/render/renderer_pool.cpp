@@ -15,6 +15,7 @@
 #include "metrics/worker_metrics.h"
 #include "render/child_process.h"
 #include "render/frame.h"
+#include "render/renderer_environment.h"
 
 namespace enconvert::render {
 namespace {
@@ -158,11 +159,10 @@ void RendererPool::Impl::spawn(Slot& slot) {
                 std::to_string(options.max_download_mb), "--finish-limit-ms",
                 std::to_string(options.finish_limit.count()), "--allowed-networks",
                 options.allowed_networks, "--web-sandbox", options.web_process_sandbox},
-            std::vector<std::pair<std::string, std::string>>{
-                {"DISPLAY", options.display},
-                {log::kLevelEnv, options.log_level},
-                {"WEBKIT_DISABLE_COMPOSITING_MODE", "1"},
-                {"WEBKIT_DISABLE_DMABUF_RENDERER", "1"}});
+            renderer_environment(environ, {{"DISPLAY", options.display},
+                                           {log::kLevelEnv, options.log_level},
+                                           {"WEBKIT_DISABLE_COMPOSITING_MODE", "1"},
+                                           {"WEBKIT_DISABLE_DMABUF_RENDERER", "1"}}));
         slot.state = State::Starting;
     } catch (const std::exception& e) {
         log(log::Level::error, slot.index,

@@ -992,6 +992,41 @@ TEST_F(RendererPoolWithoutSandboxTest, WebProcessesShareTheRenderersNamespaces) 
     for (pid_t pid : web) EXPECT_EQ(namespace_of(pid, "mnt"), namespace_of(child, "mnt"));
 }
 
+// The worker's own environment (here: what an operator's EnvironmentFile
+// would give it, S3 keys and a database password) reaches neither the
+// renderer child nor any process below it.
+class RendererPoolEnvironmentTest : public RendererPoolTest {
+  protected:
+    void SetUp() override {
+        for (const char* name : kSecrets) setenv(name, "leaked-if-seen", 1);
+        RendererPoolTest::SetUp();
+    }
+    void TearDown() override {
+        RendererPoolTest::TearDown();
+        for (const char* name : kSecrets) unsetenv(name);
+    }
+    static constexpr const char* kSecrets[] = {"ENCONVERT_S3_SECRET_ACCESS_KEY", "PGPASSWORD"};
+};
+
+std::string environment_of(pid_t pid) {
+    return read_file("/proc/" + std::to_string(pid) + "/environ");
+}
+
+TEST_F(RendererPoolEnvironmentTest, TheWorkersSecretsReachNoRendererProcess) {
+    const pid_t child = child_after_a_render(21);
+    ASSERT_NE(child, 0);
+    ASSERT_FALSE(web_processes_of(child).empty());
+    std::vector<pid_t> processes = descendants_of(child, "");
+    processes.push_back(child);
+    for (pid_t pid : processes) {
+        const std::string env = environment_of(pid);
+        ASSERT_FALSE(env.empty()) << pid;
+        EXPECT_EQ(env.find("leaked-if-seen"), std::string::npos) << pid;
+    }
+    EXPECT_NE(environment_of(child).find("DISPLAY=" + xvfb_.display() + std::string(1, '\0')),
+              std::string::npos);
+}
+
 // A web process that dies once its page is printed, while the PDF is
 // being finished on the work thread, takes nothing the job needs: the job
 // succeeds, and the view is replaced after it.
