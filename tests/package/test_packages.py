@@ -7,11 +7,13 @@ with the packaged snippet and with the packaged client /usr/bin/enconvert
 Changes the machine (packages, a system user, /etc/nginx/modules-enabled):
 run by `make package-test` (and CI), as root, not by `make test`."""
 
+import grp
 import http.client
 import json
 import os
 import pathlib
 import pwd
+import shlex
 import shutil
 import signal
 import socket
@@ -189,6 +191,50 @@ def check_client(base_url, key, site_url, out_dir):
     assert "(invalid_api_key, HTTP 401)" in bad.stderr and len(bad.stderr.splitlines()) == 1
 
 
+CREDENTIALS = "/run/credentials/enconvert-worker.service"
+
+
+def unit_command(user):
+    """The installed unit's ExecStart, as argv, and the credentials directory
+    its LoadCredential= lines make, filled as systemd does: a copy of each
+    file, readable by the service's user alone."""
+    unit_file = next(p for p in run(["dpkg-query", "-L", "enconvert-worker"]).stdout.split()
+                     if p.endswith("/enconvert-worker.service"))
+    with open(unit_file) as f:
+        lines = [line.strip().split("=", 1) for line in f
+                 if "=" in line and not line.startswith("#")]
+    shutil.rmtree(CREDENTIALS, ignore_errors=True)
+    os.makedirs(CREDENTIALS, mode=0o500)
+    loaded = [value for key, value in lines if key == "LoadCredential"]
+    assert loaded, "the unit loads no credential"
+    for entry in loaded:
+        name, source = entry.split(":", 1)
+        shutil.copyfile(source, os.path.join(CREDENTIALS, name))
+        os.chmod(os.path.join(CREDENTIALS, name), 0o400)
+        os.chown(os.path.join(CREDENTIALS, name), user.pw_uid, user.pw_gid)
+    os.chown(CREDENTIALS, user.pw_uid, user.pw_gid)
+    (exec_start,) = [value for key, value in lines if key == "ExecStart"]
+    command = [arg.replace("${CREDENTIALS_DIRECTORY}", CREDENTIALS)
+               for arg in shlex.split(exec_start)]
+    return command, CREDENTIALS
+
+
+def check_upgrade_tightens_the_secret():
+    """An installation from before kept the secret root:www-data 0640; the
+    package's configure step makes it root's alone, its value unchanged
+    (links already handed out stay valid)."""
+    path = "/etc/enconvert/secret"
+    with open(path) as f:
+        value = f.read()
+    os.chown(path, 0, grp.getgrnam("www-data").gr_gid)
+    os.chmod(path, 0o640)
+    run(["/var/lib/dpkg/info/enconvert-worker.postinst", "configure", "0.1"])
+    after = os.stat(path)
+    assert (stat.S_IMODE(after.st_mode), after.st_uid, after.st_gid) == (0o600, 0, 0)
+    with open(path) as f:
+        assert f.read() == value
+
+
 def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
     tmp_path = pathlib.Path(work_dir)
     # ---- what the packages put in place
@@ -204,7 +250,13 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
     assert os.access("/usr/bin/enconvert", os.X_OK)
     user = pwd.getpwnam("enconvert")
     secret = os.stat("/etc/enconvert/secret")
-    assert stat.S_IMODE(secret.st_mode) == 0o640 and secret.st_size >= 64
+    assert stat.S_IMODE(secret.st_mode) == 0o600 and secret.st_size >= 64
+    assert (secret.st_uid, secret.st_gid) == (0, 0)
+    # Root's alone: user enconvert (and so a page that breaks out of the
+    # browser engine, which runs as it) cannot read it.
+    assert subprocess.run(["runuser", "-u", "enconvert", "-g", "www-data", "--",
+                           "cat", "/etc/enconvert/secret"], capture_output=True).returncode != 0
+    check_upgrade_tightens_the_secret()
     storage = os.stat("/var/lib/enconvert/storage")
     assert stat.S_IMODE(storage.st_mode) == 0o2750
     assert storage.st_uid == user.pw_uid
@@ -228,14 +280,17 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
             .strip().splitlines()[-1]
         assert key.startswith("sk_live_")
 
-        # ---- the service as its unit runs it (no systemd here): user
-        # enconvert, group www-data, umask 0007, /run/enconvert
+        # ---- the service as its unit runs it (no systemd here): its
+        # ExecStart with its credentials, user enconvert, group www-data,
+        # umask 0007, /run/enconvert
         run(["install", "-d", "-o", "enconvert", "-g", "www-data", "-m", "0750",
              "/run/enconvert"])
+        command, credentials = unit_command(user)
         log = open(tmp_path / "worker.log", "w")
         worker = subprocess.Popen(
-            ["runuser", "-u", "enconvert", "-g", "www-data", "--", "sh", "-c",
-             'umask 0007; exec /usr/bin/enconvert-worker serve "$@"', "sh", *conf,
+            ["runuser", "-u", "enconvert", "-g", "www-data", "--", "env",
+             f"CREDENTIALS_DIRECTORY={credentials}", "sh", "-c", 'umask 0007; exec "$@"', "sh",
+             *command, "--database_url", cluster.url,
              # The sample site is on loopback, which the default deny list refuses.
              "--allowed_networks", "127.0.0.0/8"],
             stdout=log, stderr=subprocess.STDOUT)
@@ -316,6 +371,11 @@ http {{
         if site:
             site.shutdown()
         cluster.stop()
+        shutil.rmtree(CREDENTIALS, ignore_errors=True)
+        try:
+            os.rmdir(os.path.dirname(CREDENTIALS))
+        except OSError:
+            pass
     # The worker took its Xvfb, renderers and WebKit processes with it.
     wait_for(lambda: not processes_of(user.pw_uid), 30,
              "every process of the enconvert user to exit")
