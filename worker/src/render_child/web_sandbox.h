@@ -4,7 +4,8 @@
 // sees /usr and /etc read-only and no network but WebKit's own IPC. A
 // hostile page that found a hole in the engine would find itself there,
 // not in the renderer child's view of the host (the storage, /run's
-// sockets); /etc/enconvert stays readable (docs/security.md, "Web process
+// sockets). /etc stays readable, so the service's secrets are kept where
+// the worker's user cannot read them there (docs/security.md, "Web process
 // sandbox"). Bubblewrap needs user namespaces as a non-root user, which
 // some containers forbid.
 #pragma once
