@@ -13,12 +13,11 @@ namespace {
 constexpr log::Logger kLog{"channel"};
 }  // namespace
 
-Channel::Channel(OnMessage on_message, OnClosed on_closed)
-    : on_message_(std::move(on_message)), on_closed_(std::move(on_closed)) {
-    int flags = fcntl(STDIN_FILENO, F_GETFL);
-    fcntl(STDIN_FILENO, F_SETFL, flags | O_NONBLOCK);
-    watch_.reset(g_unix_fd_add(STDIN_FILENO,
-                               static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR),
+Channel::Channel(WorkerPipes pipes, OnMessage on_message, OnClosed on_closed)
+    : pipes_(pipes), on_message_(std::move(on_message)), on_closed_(std::move(on_closed)) {
+    int flags = fcntl(pipes_.in, F_GETFL);
+    fcntl(pipes_.in, F_SETFL, flags | O_NONBLOCK);
+    watch_.reset(g_unix_fd_add(pipes_.in, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR),
                                &Channel::on_readable, this));
 }
 
@@ -26,7 +25,7 @@ void Channel::send(const nlohmann::json& message) {
     const std::string frame = render::encode_frame(message);
     std::size_t done = 0;
     while (done < frame.size()) {
-        ssize_t n = write(STDOUT_FILENO, frame.data() + done, frame.size() - done);
+        ssize_t n = write(pipes_.out, frame.data() + done, frame.size() - done);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             // The worker is gone; nobody is left to answer to.
@@ -48,7 +47,7 @@ gboolean Channel::on_readable(gint, GIOCondition, gpointer data) {
 bool Channel::drain() {
     char buffer[16384];
     for (;;) {
-        ssize_t n = read(STDIN_FILENO, buffer, sizeof buffer);
+        ssize_t n = read(pipes_.in, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n <= 0) return false;

@@ -1,5 +1,6 @@
-// The child's side of the pipe: frames in on stdin (watched by the GLib main
-// loop, never blocking it), frames out on stdout. stdout carries frames only.
+// The child's side of the pipes: frames in (watched by the GLib main loop,
+// never blocking it), frames out. The pipes carry frames only; they are not
+// stdin and stdout (worker_pipes.h).
 #pragma once
 
 #include <functional>
@@ -7,6 +8,7 @@
 
 #include "render/frame.h"
 #include "render_child/gobject_ptr.h"
+#include "render_child/worker_pipes.h"
 
 namespace enconvert::render_child {
 
@@ -15,7 +17,7 @@ class Channel {
     using OnMessage = std::function<void(const nlohmann::json&)>;
     using OnClosed = std::function<void()>;
 
-    Channel(OnMessage on_message, OnClosed on_closed);
+    Channel(WorkerPipes pipes, OnMessage on_message, OnClosed on_closed);
     Channel(const Channel&) = delete;
     Channel& operator=(const Channel&) = delete;
 
@@ -25,8 +27,9 @@ class Channel {
 
   private:
     static gboolean on_readable(gint fd, GIOCondition condition, gpointer self);
-    bool drain();  // false once stdin is closed or broken
+    bool drain();  // false once the worker's pipe is closed or broken
 
+    WorkerPipes pipes_;
     OnMessage on_message_;
     OnClosed on_closed_;
     render::FrameDecoder decoder_;

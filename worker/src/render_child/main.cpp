@@ -24,6 +24,7 @@
 #include "render_child/pdf_probe.h"
 #include "render_child/renderer.h"
 #include "render_child/web_sandbox.h"
+#include "render_child/worker_pipes.h"
 
 namespace {
 
@@ -153,6 +154,12 @@ int run(int argc, char** argv) {
     // Before any process is spawned (the sandbox probe, GTK, WebKit).
     if (!enconvert::render_child::capture_foreign_output())
         kLog.warning("other processes' stderr goes to the log as it is");
+    const std::optional<enconvert::render_child::WorkerPipes> pipes =
+        enconvert::render_child::take_worker_pipes();
+    if (!pipes) {
+        kLog.error("cannot move the worker's pipes off stdin and stdout");
+        return 1;
+    }
     // Without these, pages print blank under Xvfb (no GL, no DMA-BUF).
     setenv("WEBKIT_DISABLE_COMPOSITING_MODE", "1", 1);
     setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", 1);
@@ -184,7 +191,7 @@ int run(int argc, char** argv) {
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     std::optional<enconvert::render_child::Renderer> renderer;
     enconvert::render_child::Channel channel(
-        [&](const nlohmann::json& message) { renderer->on_message(message); },
+        *pipes, [&](const nlohmann::json& message) { renderer->on_message(message); },
         [&] { g_main_loop_quit(loop); });  // worker closed our stdin: shut down
     renderer.emplace(args->views, *printer, args->limits,
                      std::chrono::milliseconds(args->finish_limit_ms), gate, channel, [&] {

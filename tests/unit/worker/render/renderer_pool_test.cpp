@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1025,6 +1026,69 @@ TEST_F(RendererPoolEnvironmentTest, TheWorkersSecretsReachNoRendererProcess) {
     }
     EXPECT_NE(environment_of(child).find("DISPLAY=" + xvfb_.display() + std::string(1, '\0')),
               std::string::npos);
+}
+
+// What each descriptor of process `pid` refers to ("pipe:[123]",
+// "socket:[456]", a path).
+std::set<std::string> descriptors_of(pid_t pid) {
+    std::set<std::string> targets;
+    std::error_code ec;
+    for (const auto& fd : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+        const fs::path target = fs::read_symlink(fd.path(), ec);
+        if (!ec) targets.insert(target.string());
+    }
+    return targets;
+}
+
+// The descriptors the worker holds: a socketpair opened without
+// close-on-exec (as libcurl's multi handle opens its wake-up pair) stands
+// for whatever a library of the worker leaves inheritable.
+class RendererPoolDescriptorTest : public RendererPoolTest {
+  protected:
+    void SetUp() override {
+        ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, leaky_), 0);
+        RendererPoolTest::SetUp();
+    }
+    void TearDown() override {
+        RendererPoolTest::TearDown();
+        close(leaky_[0]);
+        close(leaky_[1]);
+    }
+    int leaky_[2] = {-1, -1};
+};
+
+// Neither the worker's descriptors nor the renderer's frame pipes reach
+// the processes below the renderer (the web processes run the pages): a
+// page that broke out of the engine can neither forge frames to the worker
+// nor touch the worker's sockets.
+TEST_F(RendererPoolDescriptorTest, ProcessesBelowTheRendererHoldNoneOfTheWorkersDescriptors) {
+    const pid_t child = child_after_a_render(22);
+    ASSERT_NE(child, 0);
+    ASSERT_FALSE(web_processes_of(child).empty());
+    std::set<std::string> ours = descriptors_of(getpid());
+    // Our stdout and stderr may be pipes (ctest), which the child's log
+    // copy shares.
+    for (const char* std_fd : {"0", "1", "2"})
+        ours.erase(fs::read_symlink(std::string("/proc/self/fd/") + std_fd).string());
+    const std::set<std::string> childs = descriptors_of(child);
+    // The frame pipes: the other pipes the worker shares with its child.
+    std::set<std::string> frame_pipes;
+    for (const std::string& target : childs)
+        if (target.rfind("pipe:", 0) == 0 && ours.count(target)) frame_pipes.insert(target);
+    // (With nothing kept from the child, more than the two: whatever the
+    // test process left inheritable.)
+    ASSERT_GE(frame_pipes.size(), 2u);
+    const std::vector<int> pool_fds = pool_->poll_fds();
+    ASSERT_EQ(pool_fds.size(), 1u);
+    ASSERT_EQ(frame_pipes.count(fs::read_symlink("/proc/self/fd/" + std::to_string(pool_fds[0]))),
+              1u);
+    const std::string leaky = fs::read_symlink("/proc/self/fd/" + std::to_string(leaky_[0]));
+    EXPECT_EQ(childs.count(leaky), 0u);
+    for (pid_t pid : descendants_of(child, "")) {
+        const std::set<std::string> held = descriptors_of(pid);
+        EXPECT_EQ(held.count(leaky), 0u) << pid;
+        for (const std::string& pipe : frame_pipes) EXPECT_EQ(held.count(pipe), 0u) << pid;
+    }
 }
 
 // A web process that dies once its page is printed, while the PDF is
