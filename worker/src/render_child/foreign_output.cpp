@@ -19,12 +19,18 @@ constexpr std::string_view kComponent = "engine";
 constexpr std::size_t kMaxLine = 8192;
 constexpr int kPartialLineWaitMs = 100;
 
-// GLib's "** (prog:pid): CRITICAL **: …" and "(prog:pid): Gtk-WARNING **:
-// …" say how bad they are; anything else is a warning.
+// GLib's "** (prog:pid): CRITICAL **: …" and "(prog:pid): Gtk-CRITICAL
+// **: …" say how bad they are, in the level's word just before " **";
+// anything else (a message that merely quotes an error's name too) is a
+// warning.
 log::Level level_of(std::string_view line) {
-    if (line.find("CRITICAL") != std::string_view::npos ||
-        line.find("ERROR") != std::string_view::npos)
-        return log::Level::error;
+    const std::size_t end = line.find(" **");
+    if (end == std::string_view::npos) return log::Level::warning;
+    const std::string_view head = line.substr(0, end);
+    for (std::string_view level : {"CRITICAL", "ERROR"}) {
+        if (head.size() >= level.size() && head.substr(head.size() - level.size()) == level)
+            return log::Level::error;
+    }
     return log::Level::warning;
 }
 

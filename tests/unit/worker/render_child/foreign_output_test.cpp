@@ -46,6 +46,8 @@ TEST(ForeignOutputTest, OtherProcessesLinesBecomeJsonLogLines) {
         if (!capture_foreign_output()) _exit(3);
         log::write(log::Level::info, "test", "own line");
         if (std::system("printf 'plain text\\n** (WebKitWebProcess:2): CRITICAL **: bad\\n"
+                        "(WebKitWebProcess:2): Gtk-CRITICAL **: worse\\n"
+                        "** (WebKitWebProcess:2): WARNING **: saw ERROR_CODE 7\\n"
                         "no newline at the end' >&2") != 0)
             _exit(4);
         // The relay thread writes asynchronously: wait for its lines.
@@ -81,6 +83,13 @@ TEST(ForeignOutputTest, OtherProcessesLinesBecomeJsonLogLines) {
     const nlohmann::json* critical = find("** (WebKitWebProcess:2): CRITICAL **: bad");
     ASSERT_TRUE(critical);
     EXPECT_EQ((*critical)["level"], "error");
+    const nlohmann::json* gtk = find("(WebKitWebProcess:2): Gtk-CRITICAL **: worse");
+    ASSERT_TRUE(gtk);
+    EXPECT_EQ((*gtk)["level"], "error");
+    // A warning that quotes an error's name stays a warning.
+    const nlohmann::json* quoting = find("** (WebKitWebProcess:2): WARNING **: saw ERROR_CODE 7");
+    ASSERT_TRUE(quoting);
+    EXPECT_EQ((*quoting)["level"], "warning");
     EXPECT_TRUE(find("no newline at the end"));
 }
 
