@@ -163,6 +163,9 @@ int run(int argc, char** argv) {
     // Without these, pages print blank under Xvfb (no GL, no DMA-BUF).
     setenv("WEBKIT_DISABLE_COMPOSITING_MODE", "1", 1);
     setenv("WEBKIT_DISABLE_DMABUF_RENDERER", "1", 1);
+    // No accessibility bus: an empty address keeps every web process from
+    // trying one (in the sandbox each logged "Can't connect to a11y bus").
+    setenv("WEBKIT_A11Y_BUS_ADDRESS", "", 1);
     // Before any web process is started: they inherit it.
     if (!enconvert::render_child::raise_oom_score_adj(
             enconvert::render_child::kRendererOomScoreAdj)) {
