@@ -14,8 +14,11 @@ namespace {
 
 // Networks with no public service behind them (RFC 6890 special-purpose
 // registries plus multicast). Anything not listed is treated as public.
+// Never destroyed: a lookup on a detached thread (net/background_resolve.h)
+// may still check its answer against the list while the process exits,
+// after static objects are destroyed (make sanitize: heap-use-after-free).
 const std::vector<Cidr>& denied_networks() {
-    static const std::vector<Cidr> nets = [] {
+    static const std::vector<Cidr>& nets = *new std::vector<Cidr>([] {
         std::vector<Cidr> v;
         for (const char* c : {
                  "0.0.0.0/8",          // "this network", includes 0.0.0.0
@@ -49,7 +52,7 @@ const std::vector<Cidr>& denied_networks() {
             v.push_back(Cidr::parse(c));
         }
         return v;
-    }();
+    }());
     return nets;
 }
 
