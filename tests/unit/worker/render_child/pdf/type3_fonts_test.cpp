@@ -346,7 +346,9 @@ TEST_F(Type3FontsTest, AStreamThatCannotBeReadLeavesTheDocumentAsItWas) {
         ASSERT_TRUE(form.isStream());
         form.replaceStreamData("not flate data at all", QPDFObjectHandle::newName("/FlateDecode"),
                                QPDFObjectHandle::newNull());
-        QPDFWriter writer(doc, path("damaged.pdf").c_str());
+        // QPDFWriter keeps the name's pointer until write(): a named string.
+        const std::string damaged = path("damaged.pdf");
+        QPDFWriter writer(doc, damaged.c_str());
         writer.setStreamDataMode(qpdf_s_preserve);
         writer.write();
     }
