@@ -159,10 +159,9 @@ void RendererPool::Impl::spawn(Slot& slot) {
                 std::to_string(options.max_download_mb), "--finish-limit-ms",
                 std::to_string(options.finish_limit.count()), "--allowed-networks",
                 options.allowed_networks, "--web-sandbox", options.web_process_sandbox},
-            renderer_environment(environ, {{"DISPLAY", options.display},
-                                           {log::kLevelEnv, options.log_level},
-                                           {"WEBKIT_DISABLE_COMPOSITING_MODE", "1"},
-                                           {"WEBKIT_DISABLE_DMABUF_RENDERER", "1"}}));
+            // WebKit's own switches are set by the child itself (main.cpp).
+            renderer_environment(
+                environ, {{"DISPLAY", options.display}, {log::kLevelEnv, options.log_level}}));
         slot.state = State::Starting;
     } catch (const std::exception& e) {
         log(log::Level::error, slot.index,

@@ -195,7 +195,7 @@ int run(int argc, char** argv) {
     std::optional<enconvert::render_child::Renderer> renderer;
     enconvert::render_child::Channel channel(
         *pipes, [&](const nlohmann::json& message) { renderer->on_message(message); },
-        [&] { g_main_loop_quit(loop); });  // worker closed our stdin: shut down
+        [&] { g_main_loop_quit(loop); });  // the worker closed our pipe: shut down
     renderer.emplace(args->views, *printer, args->limits,
                      std::chrono::milliseconds(args->finish_limit_ms), gate, channel, [&] {
                          channel.send({{"v", 1}, {"ready", true}});
