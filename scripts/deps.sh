@@ -16,6 +16,7 @@ packages=(
     libgtest-dev libgmime-3.0-dev libxml2-dev zlib1g-dev
     libqpdf-dev libharfbuzz-dev libwebp-dev libjpeg-dev libpng-dev libsystemd-dev
     libpoppler-glib-dev libzip-dev libfontconfig-dev libpcre2-dev
+    libxau-dev libxext-dev libxcb1-dev
     # runtime
     postgresql xvfb xauth fonts-liberation fonts-dejavu-core curl openssl
     ca-certificates fonts-noto-cjk fonts-noto-color-emoji

@@ -87,6 +87,13 @@ std::optional<RenderResult> parse_result(const nlohmann::json& m) {
     return r;
 }
 
+// What the pool sets in every child's environment over the worker's own.
+Environment own_environment(const RendererPool::Options& options) {
+    Environment own{{"DISPLAY", options.display}, {log::kLevelEnv, options.log_level}};
+    if (!options.xauthority.empty()) own.emplace_back("XAUTHORITY", options.xauthority);
+    return own;
+}
+
 }  // namespace
 
 struct RendererPool::Impl {
@@ -150,18 +157,27 @@ void RendererPool::Impl::spawn(Slot& slot) {
     const std::size_t web_limit = options.web_process_memory_limit_mb
                                       ? options.web_process_memory_limit_mb
                                       : options.memory_ceiling_mb;
+    std::vector<std::string> arguments{"--views",
+                                       std::to_string(options.views_per_process),
+                                       "--memory-limit-mb",
+                                       std::to_string(web_limit),
+                                       "--max-download-mb",
+                                       std::to_string(options.max_download_mb),
+                                       "--finish-limit-ms",
+                                       std::to_string(options.finish_limit.count()),
+                                       "--allowed-networks",
+                                       options.allowed_networks,
+                                       "--web-sandbox",
+                                       options.web_process_sandbox};
+    if (!options.web_xauthority_dir.empty()) {
+        arguments.emplace_back("--web-xauthority-dir");
+        arguments.push_back(options.web_xauthority_dir);
+    }
     try {
         slot.process = std::make_unique<ChildProcess>(
-            options.binary,
-            std::vector<std::string>{
-                "--views", std::to_string(options.views_per_process), "--memory-limit-mb",
-                std::to_string(web_limit), "--max-download-mb",
-                std::to_string(options.max_download_mb), "--finish-limit-ms",
-                std::to_string(options.finish_limit.count()), "--allowed-networks",
-                options.allowed_networks, "--web-sandbox", options.web_process_sandbox},
+            options.binary, std::move(arguments),
             // WebKit's own switches are set by the child itself (main.cpp).
-            renderer_environment(
-                environ, {{"DISPLAY", options.display}, {log::kLevelEnv, options.log_level}}));
+            renderer_environment(environ, own_environment(options)));
         slot.state = State::Starting;
     } catch (const std::exception& e) {
         log(log::Level::error, slot.index,

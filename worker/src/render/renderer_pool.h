@@ -51,8 +51,15 @@ struct RenderResult {
 class RendererPool {
   public:
     struct Options {
-        std::string binary;         // path of enconvert-render
-        std::string display;        // X display for the children, e.g. ":99"
+        std::string binary;   // path of enconvert-render
+        std::string display;  // X display for the children, e.g. ":99"
+        // The display's X authority file (the children's XAUTHORITY);
+        // empty: whatever the worker's own environment says.
+        std::string xauthority;
+        // Where each child writes its web processes' untrusted X cookie
+        // (render_child/untrusted_display.h): the worker's Xvfb's cookie
+        // directory, removed with it. Empty: a directory of the child's own.
+        std::string web_xauthority_dir;
         int processes = 1;          // number of children
         int views_per_process = 2;  // concurrent renders per child
         // Extra time over a request's own `timeout` option before the child

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "render/child_setup.h"
+#include "render/x_authority.h"
 
 namespace enconvert::render {
 namespace bp = boost::process;
@@ -86,6 +87,7 @@ std::string find_in_path(const std::string& name) {
 }  // namespace
 
 struct Xvfb::Impl {
+    XAuthorityFile authority;
     bp::child process;
     std::string display;
 };
@@ -99,8 +101,9 @@ Xvfb::Xvfb() : impl_(std::make_unique<Impl>()) {
         // Only Xvfb may inherit the write end: it is close-on-exec and made
         // inheritable in the forked child just before exec.
         impl_->process = bp::child(
-            exe, "-displayfd", std::to_string(write_fd), "-nolisten", "tcp", "-screen", "0",
-            "1920x1080x24", bp::std_in<bp::null, bp::std_out> bp::null, bp::std_err > bp::null,
+            exe, "-displayfd", std::to_string(write_fd), "-nolisten", "tcp", "-auth",
+            impl_->authority.path(), "-screen", "0", "1920x1080x24",
+            bp::std_in<bp::null, bp::std_out> bp::null, bp::std_err > bp::null,
             bp::extend::on_exec_setup = [write_fd, parent = getpid()](auto&) {
                 prepare_child_for_exec(parent);
                 fcntl(write_fd, F_SETFD, 0);
@@ -137,6 +140,14 @@ Xvfb::~Xvfb() {
 
 const std::string& Xvfb::display() const {
     return impl_->display;
+}
+
+const std::string& Xvfb::authority() const {
+    return impl_->authority.path();
+}
+
+const std::string& Xvfb::authority_directory() const {
+    return impl_->authority.directory();
 }
 
 }  // namespace enconvert::render

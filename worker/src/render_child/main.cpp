@@ -1,18 +1,21 @@
 // enconvert-render: renders pages with WebKitGTK for the worker. Requests
 // arrive as frames on stdin, results leave as frames on stdout
 // (schema/messages.md §2); stderr is the log.
+#include <gdk/gdkx.h>
 #include <gtk/gtk.h>
 #include <stdlib.h>
 
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 
 #include "log/log.h"
 #include "net/address_policy.h"
+#include "render/x_authority.h"
 #include "render_child/binary_dir.h"
 #include "render_child/channel.h"
 #include "render_child/file_printer.h"
@@ -23,6 +26,7 @@
 #include "render_child/oom_priority.h"
 #include "render_child/pdf_probe.h"
 #include "render_child/renderer.h"
+#include "render_child/untrusted_display.h"
 #include "render_child/web_sandbox.h"
 #include "render_child/worker_pipes.h"
 
@@ -62,6 +66,10 @@ struct Arguments {
     long finish_limit_ms = 60 * 1000;      // Renderer's finish_limit
     enconvert::net::AddressPolicy policy;  // --allowed-networks: exempt from the deny list
     enconvert::render::SandboxMode sandbox = enconvert::render::SandboxMode::automatic;
+    // --web-xauthority-dir: where the web processes' X cookie is written
+    // (the worker's Xvfb's cookie directory, removed with it even if this
+    // renderer is killed). Empty: a directory of the renderer's own.
+    std::string web_xauthority_dir;
 };
 
 // Decides once whether the views' web processes run in WebKit's sandbox
@@ -89,13 +97,39 @@ bool use_web_sandbox(enconvert::render::SandboxMode mode, const std::string& fon
     return true;
 }
 
+// The web processes' X cookie: untrusted (render_child/untrusted_display.h).
+// Null when the display cannot make one: the web processes then share the
+// renderer's own cookie, as WebKit would have it.
+std::unique_ptr<enconvert::render::XAuthorityFile> hand_web_processes_an_untrusted_cookie(
+    const std::string& directory, enconvert::render_child::ViewLimits& limits) {
+    GdkDisplay* display = gdk_display_get_default();
+    if (!GDK_IS_X11_DISPLAY(display)) return nullptr;
+    // A refusal comes as an X error: trapped, not GDK's fatal handler.
+    gdk_x11_display_error_trap_push(display);
+    enconvert::render_child::UntrustedAuthority untrusted =
+        enconvert::render_child::make_untrusted_authority(GDK_DISPLAY_XDISPLAY(display), directory);
+    if (const int code = gdk_x11_display_error_trap_pop(display); code != 0 && untrusted.file) {
+        untrusted.file.reset();
+        untrusted.error = "X error " + std::to_string(code);
+    }
+    if (!untrusted.file) {
+        kLog.warning("web processes join the X display as trusted clients",
+                     {{"reason", untrusted.error}});
+        return nullptr;
+    }
+    setenv("XAUTHORITY", untrusted.file->path().c_str(), 1);
+    if (limits.sandbox) limits.sandbox_read_paths.push_back(untrusted.file->directory());
+    return std::move(untrusted.file);
+}
+
 std::optional<Arguments> parse_arguments(int argc, char** argv) {
     Arguments parsed;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         std::string name, value;
         if ((arg == "--views" || arg == "--memory-limit-mb" || arg == "--max-download-mb" ||
-             arg == "--finish-limit-ms" || arg == "--allowed-networks" || arg == "--web-sandbox") &&
+             arg == "--finish-limit-ms" || arg == "--allowed-networks" || arg == "--web-sandbox" ||
+             arg == "--web-xauthority-dir") &&
             i + 1 < argc) {
             name = arg;
             value = argv[++i];
@@ -111,6 +145,11 @@ std::optional<Arguments> parse_arguments(int argc, char** argv) {
             } catch (const std::invalid_argument&) {
                 return std::nullopt;
             }
+            continue;
+        }
+        if (name == "--web-xauthority-dir") {
+            if (value.empty() || value[0] != '/') return std::nullopt;
+            parsed.web_xauthority_dir = value;
             continue;
         }
         if (name == "--web-sandbox") {
@@ -147,7 +186,8 @@ int run(int argc, char** argv) {
         std::fprintf(stderr,
                      "usage: enconvert-render [--views N (1..%d)] [--memory-limit-mb MB (0: "
                      "WebKit's default)] [--max-download-mb MB] [--finish-limit-ms MS (1..%ld)] "
-                     "[--allowed-networks CIDR,...] [--web-sandbox on|off|auto]\n",
+                     "[--allowed-networks CIDR,...] [--web-sandbox on|off|auto] "
+                     "[--web-xauthority-dir DIR]\n",
                      kMaxViews, kMaxFinishLimitMs);
         return 2;
     }
@@ -182,6 +222,10 @@ int run(int argc, char** argv) {
                    {{"display", getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)"}});
         return 1;
     }
+    // Before the first view starts a web process: they read XAUTHORITY
+    // when they start.
+    const std::unique_ptr<enconvert::render::XAuthorityFile> web_authority =
+        hand_web_processes_an_untrusted_cookie(args->web_xauthority_dir, args->limits);
     std::optional<std::string> printer = enconvert::render_child::find_file_printer();
     if (!printer) {
         kLog.error("GTK's print-to-file printer is not available");

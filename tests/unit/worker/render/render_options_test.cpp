@@ -272,6 +272,8 @@ class RenderOptionsTest : public ::testing::Test {
         RendererPool::Options options;
         options.binary = ENCONVERT_RENDER_BINARY;
         options.display = xvfb_->display();
+        options.xauthority = xvfb_->authority();
+        options.web_xauthority_dir = xvfb_->authority_directory();
         options.views_per_process = 1;
         options.hang_grace = 5s;
         options.allowed_networks = "127.0.0.1/32";  // the fixture server

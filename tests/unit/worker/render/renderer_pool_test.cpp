@@ -23,8 +23,10 @@
 
 #include "../../support/pdf_bomb.h"
 #include "../../support/process_io.h"
+#include "../../support/wait_until.h"
 #include "loopback_http_server.h"
 #include "render/xvfb.h"
+#include "x_client.h"
 
 namespace enconvert::render {
 namespace {
@@ -161,6 +163,8 @@ class RendererPoolTest : public ::testing::Test {
         RendererPool::Options options;
         options.binary = ENCONVERT_RENDER_BINARY;
         options.display = xvfb_.display();
+        options.xauthority = xvfb_.authority();
+        options.web_xauthority_dir = xvfb_.authority_directory();
         options.processes = 1;
         options.views_per_process = views();
         options.hang_grace = 2s;
@@ -1026,6 +1030,71 @@ TEST_F(RendererPoolEnvironmentTest, TheWorkersSecretsReachNoRendererProcess) {
     }
     EXPECT_NE(environment_of(child).find("DISPLAY=" + xvfb_.display() + std::string(1, '\0')),
               std::string::npos);
+}
+
+// The value of `name` in the environment a process started with.
+std::string environment_value(pid_t pid, const std::string& name) {
+    const std::string env = environment_of(pid);
+    const std::string key = name + "=";
+    for (std::size_t at = 0; at < env.size();) {
+        const std::size_t end = std::min(env.find('\0', at), env.size());
+        if (env.compare(at, key.size(), key) == 0)
+            return env.substr(at + key.size(), end - at - key.size());
+        at = end + 1;
+    }
+    return {};
+}
+
+// A page that broke out of the engine holds its web process's X cookie.
+// That cookie is the SECURITY extension's untrusted kind: with it neither
+// the screen nor any drawable of the renderer (the pixmaps behind its
+// views hold the pages of other jobs, maybe other accounts) can be read,
+// nor the renderer's connection closed; the renderer's own cookie can.
+TEST_F(RendererPoolTest, WebProcessesJoinTheDisplayAsUntrustedClients) {
+    const pid_t child = child_after_a_render(23);
+    ASSERT_NE(child, 0);
+    const std::vector<pid_t> web = web_processes_of(child);
+    ASSERT_FALSE(web.empty());
+    const std::optional<AuthEntry> trusted = first_entry(xvfb_.authority());
+    ASSERT_TRUE(trusted);
+    Connection renderer = connect_with(xvfb_.display(), *trusted);
+    ASSERT_EQ(xcb_connection_has_error(renderer.get()), 0);
+    std::uint32_t base = 0;
+    for (xcb_window_t window : top_level_windows(renderer.get()))
+        if (window_pid(renderer.get(), window) == static_cast<std::uint32_t>(child))
+            base = client_base(renderer.get(), window);
+    ASSERT_NE(base, 0u) << "no window of the renderer";
+    // A view is shown while its page loads (and hidden to print), its
+    // content in pixmaps of the renderer: a page that hangs keeps it so.
+    pool_->submit(request(24, server_->url("/hang"), "pdf", {{"timeout", 20}}));
+    std::vector<xcb_drawable_t> readable;
+    ASSERT_TRUE(test_support::wait_until([&] {
+        readable.clear();
+        for (xcb_drawable_t d : drawables_of_client(renderer.get(), base, 4096))
+            if (can_read_pixels(renderer.get(), d)) readable.push_back(d);
+        return !readable.empty();
+    })) << "nothing of the renderer's can be read even with its cookie";
+    ASSERT_TRUE(can_read_pixels(renderer.get(), root_window(renderer.get())));
+    for (pid_t pid : web) {
+        const std::string path = environment_value(pid, "XAUTHORITY");
+        ASSERT_FALSE(path.empty()) << pid;
+        EXPECT_NE(path, xvfb_.authority()) << pid;
+        // Beside the server's cookie: removed with it, even after a kill.
+        EXPECT_EQ(path.rfind(xvfb_.authority_directory() + "/", 0), 0u) << path;
+        const std::optional<AuthEntry> cookie = first_entry(path);
+        ASSERT_TRUE(cookie) << path;
+        EXPECT_NE(cookie->data, trusted->data);
+        Connection page = connect_with(xvfb_.display(), *cookie);
+        ASSERT_EQ(xcb_connection_has_error(page.get()), 0) << "the web process's cookie is refused";
+        EXPECT_FALSE(can_read_pixels(page.get(), root_window(page.get()))) << "the screen";
+        for (xcb_drawable_t d : readable)
+            EXPECT_FALSE(can_read_pixels(page.get(), d)) << "drawable " << d;
+        xcb_kill_client(page.get(), readable.front());
+        round_trip(page.get());
+    }
+    // The renderer kept its connection: its drawables are still there.
+    for (xcb_drawable_t d : readable) EXPECT_TRUE(can_read_pixels(renderer.get(), d)) << d;
+    EXPECT_EQ(renderer_children(), std::vector<pid_t>{child});
 }
 
 // What each descriptor of process `pid` refers to ("pipe:[123]",
