@@ -5,11 +5,13 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "log/log.h"
+#include "render_child/log_budget.h"
 
 namespace enconvert::render_child {
 namespace {
@@ -18,6 +20,12 @@ constexpr std::string_view kComponent = "engine";
 // A line longer than this is logged in pieces.
 constexpr std::size_t kMaxLine = 8192;
 constexpr int kPartialLineWaitMs = 100;
+// What other processes may fill the log with (log_budget.h): WebKit's
+// usual warnings are a few hundred bytes a page; a flood is cut to about
+// 340 MB a day per renderer.
+constexpr std::size_t kBurstBytes = 256 * 1024;
+constexpr std::size_t kBytesPerSecond = 4 * 1024;
+constexpr std::chrono::seconds kDroppedReportEvery{10};
 
 // GLib's "** (prog:pid): CRITICAL **: …" and "(prog:pid): Gtk-CRITICAL
 // **: …" say how bad they are, in the level's word just before " **";
@@ -34,12 +42,50 @@ log::Level level_of(std::string_view line) {
     return log::Level::warning;
 }
 
-// One line (or piece of one) of another process, as a log line.
-void emit(std::string_view text) {
-    log::write(level_of(text), kComponent, text);
-}
+// Other processes' lines within the budget, and a word on what it dropped
+// at most every kDroppedReportEvery (and at the end).
+class BudgetedOutput {
+  public:
+    BudgetedOutput() : budget_(kBurstBytes, kBytesPerSecond, LogBudget::Clock::now()) {}
+
+    // One line (or piece of one) of another process, as a log line.
+    void emit(std::string_view text) {
+        const LogBudget::Clock::time_point now = LogBudget::Clock::now();
+        if (!budget_.admit(text.size(), now)) {
+            dropping_ = true;
+            return;
+        }
+        report_dropped_if_due(now);
+        log::write(level_of(text), kComponent, text);
+    }
+
+    // Whether dropped lines wait to be reported.
+    bool dropping() const { return dropping_; }
+
+    void report_dropped_if_due(LogBudget::Clock::time_point now) {
+        if (dropping_ && now - reported_at_ >= kDroppedReportEvery) report_dropped(now);
+    }
+
+    void report_dropped(LogBudget::Clock::time_point now) {
+        reported_at_ = now;
+        dropping_ = false;
+        const LogBudget::Dropped dropped = budget_.take_dropped();
+        if (dropped.lines == 0) return;
+        log::write(log::Level::warning, kComponent,
+                   "other processes' output was not logged: more than the renderer logs for them",
+                   {{"dropped_lines", dropped.lines},
+                    {"dropped_bytes", dropped.bytes},
+                    {"bytes_per_second", kBytesPerSecond}});
+    }
+
+  private:
+    LogBudget budget_;
+    LogBudget::Clock::time_point reported_at_{};
+    bool dropping_ = false;
+};
 
 void relay(int fd) {
+    BudgetedOutput output;
     std::string pending;
     char buffer[4096];
     for (;;) {
@@ -47,11 +93,14 @@ void relay(int fd) {
         // for a moment (a process that died mid-line), not joined to
         // another process's next line.
         pollfd readable{fd, POLLIN, 0};
-        const int ready = ::poll(&readable, 1, pending.empty() ? -1 : kPartialLineWaitMs);
+        // Dropped lines are reported even when nothing more comes.
+        const int wait_ms = !pending.empty() ? kPartialLineWaitMs : output.dropping() ? 1000 : -1;
+        const int ready = ::poll(&readable, 1, wait_ms);
         if (ready < 0 && errno == EINTR) continue;
         if (ready == 0) {
-            emit(pending);
+            if (!pending.empty()) output.emit(pending);
             pending.clear();
+            output.report_dropped_if_due(LogBudget::Clock::now());
             continue;
         }
         const ssize_t n = ::read(fd, buffer, sizeof buffer);
@@ -62,15 +111,16 @@ void relay(int fd) {
         for (std::size_t nl; (nl = pending.find('\n', start)) != std::string::npos;
              start = nl + 1) {
             const std::string_view line(pending.data() + start, nl - start);
-            if (!line.empty()) emit(line);
+            if (!line.empty()) output.emit(line);
         }
         pending.erase(0, start);
         if (pending.size() > kMaxLine) {
-            emit(pending);
+            output.emit(pending);
             pending.clear();
         }
     }
-    if (!pending.empty()) emit(pending);
+    if (!pending.empty()) output.emit(pending);
+    output.report_dropped(LogBudget::Clock::now());
     ::close(fd);
 }
 

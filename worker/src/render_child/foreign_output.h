@@ -6,7 +6,9 @@
 // reader can parse. The child's own lines go to a copy of its stderr; its
 // stderr becomes a pipe whose lines are logged as JSON by a thread of
 // their own (component "engine"), so a process writing to it never waits
-// for the child's main loop.
+// for the child's main loop. How much of it is logged is bounded
+// (log_budget.h): past a burst, a process that floods its stderr is
+// logged at a steady rate and the rest counted in one warning.
 #pragma once
 
 namespace enconvert::render_child {

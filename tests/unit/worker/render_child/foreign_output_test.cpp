@@ -93,5 +93,72 @@ TEST(ForeignOutputTest, OtherProcessesLinesBecomeJsonLogLines) {
     EXPECT_TRUE(find("no newline at the end"));
 }
 
+struct FloodCount {
+    std::size_t logged = 0, dropped = 0, reports = 0;
+    bool parsed = true;
+};
+
+// What a log holds of a flood: lines logged, lines said to be dropped.
+FloodCount count_flood(const std::string& text) {
+    FloodCount count;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+        const auto parsed = nlohmann::json::parse(line, nullptr, false);
+        if (parsed.is_discarded()) {
+            count.parsed = false;
+        } else if (parsed.contains("dropped_lines")) {
+            ++count.reports;
+            count.dropped += parsed["dropped_lines"].get<std::size_t>();
+        } else if (parsed.value("component", "") == "engine") {
+            ++count.logged;
+        }
+    }
+    return count;
+}
+
+// A process that floods its stderr (a page that broke out of the engine)
+// does not flood the log: past the burst its lines are dropped, and a
+// warning says how many.
+TEST(ForeignOutputTest, AFloodIsCutAndCounted) {
+    const fs::path log = fs::temp_directory_path() /
+                         ("enconvert-foreign-flood-" + std::to_string(getpid()) + ".log");
+    constexpr std::size_t kLines = 20000;  // 2 MB of 100-byte lines, at once
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(2);
+        close(fd);
+        log::set_process("render");
+        if (!capture_foreign_output()) _exit(3);
+        const std::string command = "i=0; while [ $i -lt " + std::to_string(kLines) +
+                                    " ]; do printf '%099d\\n' $i; i=$((i+1)); done >&2";
+        if (std::system(command.c_str()) != 0) _exit(4);
+        // The last writer gone: the relay reads to the end and says what it
+        // dropped.
+        const int null = open("/dev/null", O_WRONLY);
+        if (null < 0 || dup2(null, STDERR_FILENO) < 0) _exit(5);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (std::chrono::steady_clock::now() < deadline) {
+            const FloodCount count = count_flood(read_all(log));
+            if (count.logged + count.dropped >= kLines) break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 0);
+    const FloodCount count = count_flood(read_all(log));
+    fs::remove(log);
+    EXPECT_TRUE(count.parsed);
+    // 256 KiB of burst is ~2,600 of these lines, plus what refills while
+    // the shell writes.
+    EXPECT_LT(count.logged, 5000u);
+    EXPECT_GE(count.reports, 1u);
+    EXPECT_EQ(count.logged + count.dropped, kLines);
+}
+
 }  // namespace
 }  // namespace enconvert::render_child
