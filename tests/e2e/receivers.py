@@ -193,7 +193,7 @@ class HttpsReceiver:
 class SmtpSink:
     """aiosmtpd on 127.0.0.1 recording every message in .messages."""
 
-    def __init__(self, log_file=None):
+    def __init__(self, log_file=None, tls=None, auth_name="smtp_auth.jsonl"):
         from aiosmtpd.controller import Controller
 
         self.messages = []
@@ -215,26 +215,38 @@ class SmtpSink:
                             f.write(json.dumps(msg) + "\n")
                 return "250 OK"
 
-        # It offers AUTH over plain text (and no STARTTLS): a client that
-        # sends credentials there is recorded in smtp_auth.jsonl.
+        # Without `tls` it offers AUTH over plain text (and no STARTTLS): a
+        # client that sends credentials there is recorded in smtp_auth.jsonl.
+        # With `tls` (cert, key) it offers STARTTLS, and AUTH only after it;
+        # logins are recorded in `auth_name`, with their passwords.
         self.logins = []
-        auth_file = os.path.join(os.path.dirname(log_file), "smtp_auth.jsonl") \
+        auth_file = os.path.join(os.path.dirname(log_file), auth_name) \
             if log_file else None
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             from aiosmtpd.smtp import AuthResult
             login = getattr(auth_data, "login", b"") or b""
+            password = getattr(auth_data, "password", b"") or b""
             with sink.lock:
                 sink.logins.append(login)
                 if auth_file:
                     with open(auth_file, "a") as f:
                         f.write(json.dumps({"mechanism": mechanism,
-                                            "login": login.decode("utf-8", "replace")}) + "\n")
+                                            "login": login.decode("utf-8", "replace"),
+                                            "password": password.decode("utf-8", "replace"),
+                                            "tls": session.ssl is not None}) + "\n")
             return AuthResult(success=True)
 
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
-                                     authenticator=authenticator, auth_require_tls=False)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                         authenticator=authenticator, tls_context=context,
+                                         require_starttls=True, auth_require_tls=True)
+        else:
+            self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
+                                         authenticator=authenticator, auth_require_tls=False)
         self.controller.start()
         self.url = f"smtp://127.0.0.1:{self.port}"
 
@@ -257,16 +269,20 @@ def serve(directory):
     rogue = TestCA(directory, "rogue-ca")
     rogue_cert, rogue_key = rogue.issue("rogue-server")
     smtp = SmtpSink(os.path.join(directory, "mail.jsonl"))
+    smtp_tls = SmtpSink(os.path.join(directory, "mail.jsonl"), tls=(cert, key),
+                        auth_name="smtp_tls_auth.jsonl")
     trusted = HttpsReceiver(cert, key, os.path.join(directory, "webhooks.jsonl"))
     untrusted = HttpsReceiver(rogue_cert, rogue_key, os.path.join(directory, "webhooks.jsonl"))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(json.dumps({"smtp_port": smtp.port, "https_port": trusted.port,
+    print(json.dumps({"smtp_port": smtp.port, "smtp_tls_port": smtp_tls.port,
+                      "https_port": trusted.port,
                       "untrusted_port": untrusted.port, "ca_file": ca.cert}), flush=True)
     stop.wait()
     for r in (trusted, untrusted):
         r.release.set()
     smtp.close()
+    smtp_tls.close()
 
 
 if __name__ == "__main__":

@@ -114,6 +114,9 @@ int serve(const std::vector<std::string>& args) {
     notifier_settings.worker_id = cfg.worker_id;
     notifier_settings.allowed_networks = cfg.allowed_networks;
     notifier_settings.smtp_url = cfg.smtp_url;
+    if (!cfg.smtp_password_file.empty())
+        notifier_settings.smtp_password =
+            config::read_secret_file(cfg.smtp_password_file, "smtp_password_file");
     notifier_settings.mail_dir = cfg.mail_dir;
     notifier_settings.tls_ca_file = cfg.tls_ca_file;
     notifier_settings.options = cfg.notify;

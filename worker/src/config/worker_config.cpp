@@ -9,6 +9,7 @@
 #include "config/listen_endpoint.h"
 #include "http/metrics_server.h"
 #include "log/log.h"
+#include "notify/transfer.h"
 #include "render/web_sandbox_mode.h"
 
 namespace enconvert::config {
@@ -49,8 +50,10 @@ po::options_description describe(WorkerConfig& c) {
          "unfinished tasks of one account before its jobs are refused (429); 0: no bound")   //
         ("allowed_networks", po::value(&c.allowed_networks), "CIDRs exempt from deny list")  //
         ("web_process_sandbox", po::value(&c.web_process_sandbox)->default_value("auto"),
-         "WebKit sandbox for web processes: on, off, auto")                   //
-        ("smtp_url", po::value(&c.smtp_url), "SMTP relay")                    //
+         "WebKit sandbox for web processes: on, off, auto")  //
+        ("smtp_url", po::value(&c.smtp_url), "SMTP relay")   //
+        ("smtp_password_file", po::value(&c.smtp_password_file),
+         "password of smtp_url's user")                                       //
         ("mail_dir", po::value(&c.mail_dir), ".eml directory without relay")  //
         ("tls_ca_file", po::value(&c.tls_ca_file), "extra CA bundle")         //
         ("schema_dir", po::value(&c.schema_dir), "migrations for `migrate`")  //
@@ -104,6 +107,21 @@ void check_range(int value, int lo, int hi, const char* key) {
         throw ConfigError(std::string("setting '") + key + "' must be between " +
                           std::to_string(lo) + " and " + std::to_string(hi));
     }
+}
+
+// smtp_password_file is the password of smtp_url's user: the URL names
+// the user and not a password of its own (which would be two passwords).
+void check_smtp_password_file(const WorkerConfig& c) {
+    if (c.smtp_password_file.empty()) return;
+    const notify::SmtpUrlCredentials named = notify::smtp_url_credentials(c.smtp_url);
+    if (!named.user)
+        throw ConfigError(
+            "setting 'smtp_password_file' needs an 'smtp_url' with a user name "
+            "(smtps://USER@host or smtp://USER@host)");
+    if (named.password)
+        throw ConfigError(
+            "setting 'smtp_url' carries a password and 'smtp_password_file' names another: "
+            "keep the password in the file alone (smtp_url is readable by every local user)");
 }
 
 // A tcp:// listen beyond loopback carries API keys: CURVE, or an explicit
@@ -203,6 +221,7 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
                 "setting 'metrics_listen' must be IP:PORT (e.g. 127.0.0.1:9469 or "
                 "[::1]:9469), or empty for none");
         check_listen_security(c);
+        check_smtp_password_file(c);
     }
     if (c.worker_id.empty()) c.worker_id = default_worker_id();
     if (c.renderer_binary.empty()) c.renderer_binary = default_renderer_binary;
@@ -210,17 +229,21 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
     return c;
 }
 
-std::string read_signing_secret(const std::string& path) {
+std::string read_secret_file(const std::string& path, const std::string& setting) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError("cannot read signing_secret_file '" + path + "'");
+    if (!in) throw ConfigError("cannot read " + setting + " '" + path + "'");
     std::ostringstream ss;
     ss << in.rdbuf();
     std::string secret = ss.str();
     while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
         secret.pop_back();
     }
-    if (secret.empty()) throw ConfigError("signing_secret_file '" + path + "' is empty");
+    if (secret.empty()) throw ConfigError(setting + " '" + path + "' is empty");
     return secret;
+}
+
+std::string read_signing_secret(const std::string& path) {
+    return read_secret_file(path, "signing_secret_file");
 }
 
 }  // namespace enconvert::config

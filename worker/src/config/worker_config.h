@@ -38,6 +38,8 @@ struct WorkerConfig {
     // WebKit's sandbox for the web processes (render/web_sandbox_mode.h).
     std::string web_process_sandbox = "auto";
     std::string smtp_url;
+    // The password of smtp_url's user, kept out of this file (0644).
+    std::string smtp_password_file;
     std::string mail_dir;
     std::string tls_ca_file;
     // Retention (janitor/janitor.h): finished jobs' files and rows are
@@ -90,8 +92,11 @@ enum class ConfigPurpose {
 WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPurpose purpose,
                                  const std::string& default_renderer_binary);
 
-// Reads the signing secret: file content with trailing whitespace removed.
-// Throws ConfigError if the file is unreadable or empty.
+// Reads a secret file named by `setting`: its content with trailing
+// whitespace removed. Throws ConfigError if it is unreadable or empty.
+std::string read_secret_file(const std::string& path, const std::string& setting);
+
+// The signing secret (read_secret_file of signing_secret_file).
 std::string read_signing_secret(const std::string& path);
 
 }  // namespace enconvert::config

@@ -243,6 +243,7 @@ void Notifier::start_email(const db::ClaimedNotification& row) {
     }
     SmtpRequest req;
     req.smtp_url = settings_.smtp_url;
+    req.password = settings_.smtp_password;
     req.from = settings_.options.mail_from;
     req.to = row.target;
     req.message = message;

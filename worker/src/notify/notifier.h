@@ -34,6 +34,7 @@ struct NotifierSettings {
     std::string worker_id;         // lease owner name
     std::string allowed_networks;  // CIDRs exempt from the outbound deny list
     std::string smtp_url;          // empty: write <mail_dir>/<job_id>.eml
+    std::string smtp_password;     // for smtp_url's user (smtp_password_file)
     std::string mail_dir;
     std::string tls_ca_file;  // extra CAs trusted besides the system ones
     NotifierOptions options;

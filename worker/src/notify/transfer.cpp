@@ -43,18 +43,23 @@ bool is_tls_error(CURLcode rc) {
     }
 }
 
-// Whether an smtp(s):// URL names a user (and so a password to send).
-bool carries_credentials(const std::string& url) {
+}  // namespace
+
+SmtpUrlCredentials smtp_url_credentials(const std::string& url) {
     curl::CurlUrl u(curl_url());
     if (!u) throw std::bad_alloc();
-    if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
-    char* raw = nullptr;
-    if (curl_url_get(u.get(), CURLUPART_USER, &raw, 0) != CURLUE_OK) return false;
-    curl::CurlString user(raw);
-    return user && user.get()[0] != '\0';
+    SmtpUrlCredentials found;
+    if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return found;
+    auto named = [&](CURLUPart part) {
+        char* raw = nullptr;
+        if (curl_url_get(u.get(), part, &raw, 0) != CURLUE_OK) return false;
+        curl::CurlString value(raw);
+        return value && value.get()[0] != '\0';
+    };
+    found.user = named(CURLUPART_USER);
+    found.password = named(CURLUPART_PASSWORD);
+    return found;
 }
-
-}  // namespace
 
 std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::string& error) {
     curl::CurlUrl u(curl_url());
@@ -177,8 +182,9 @@ std::unique_ptr<Transfer> Transfer::smtp(std::int64_t notification_id, SmtpReque
     // strip the relay's STARTTLS offer and read the password (and the
     // messages' download links). Without, it is taken when offered (a
     // local relay often has none).
-    set(h, CURLOPT_USE_SSL,
-        static_cast<long>(carries_credentials(req.smtp_url) ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    const bool credentials = smtp_url_credentials(req.smtp_url).user || !req.password.empty();
+    set(h, CURLOPT_USE_SSL, static_cast<long>(credentials ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    if (!req.password.empty()) set(h, CURLOPT_PASSWORD, req.password.c_str());
     set(h, CURLOPT_MAIL_FROM, ("<" + req.from + ">").c_str());
     t->recipients_.append("<" + req.to + ">");
     set_ptr(h, CURLOPT_MAIL_RCPT, t->recipients_.get());

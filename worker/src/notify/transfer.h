@@ -41,8 +41,18 @@ struct WebhookRequest {
     const std::string* ca_blob = nullptr;  // PEM bundle, or null for curl's defaults
 };
 
+// Which parts of credentials an smtp(s):// URL names.
+struct SmtpUrlCredentials {
+    bool user = false;
+    bool password = false;
+};
+SmtpUrlCredentials smtp_url_credentials(const std::string& url);
+
 struct SmtpRequest {
     std::string smtp_url;  // smtp://[user:pass@]host[:port] or smtps://…
+    // The password for the URL's user when it is kept out of the URL
+    // (smtp_password_file); empty: the URL's own, if any.
+    std::string password;
     std::string from;
     std::string to;
     std::string message;  // CRLF lines, as composed

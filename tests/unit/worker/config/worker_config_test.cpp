@@ -99,6 +99,49 @@ TEST(WorkerConfig, SigningSecretTrimsTrailingWhitespace) {
     EXPECT_THROW(read_signing_secret("/nonexistent/secret"), ConfigError);
 }
 
+// smtp_password_file names the password of smtp_url's user: the URL must
+// name the user and carry no password of its own.
+TEST(WorkerConfig, SmtpPasswordFileGoesWithAUserInTheUrl) {
+    TempFile f(kMinimal);
+    auto parse = [&](const std::string& url) {
+        return parse_worker_config({"--config", f.path(), "--smtp_url", url, "--smtp_password_file",
+                                    "/run/credentials/x/smtp"},
+                                   ConfigPurpose::serve, "");
+    };
+    EXPECT_EQ(parse("smtps://alice@mail.example.com").smtp_password_file,
+              "/run/credentials/x/smtp");
+    EXPECT_EQ(parse("smtp://alice@127.0.0.1:587").smtp_url, "smtp://alice@127.0.0.1:587");
+    for (const char* url : {"smtps://mail.example.com", "", "not a url"}) {
+        try {
+            parse(url);
+            ADD_FAILURE() << "accepted without a user: " << url;
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find("user name"), std::string::npos) << e.what();
+        }
+    }
+    try {
+        parse("smtps://alice:other@mail.example.com");
+        ADD_FAILURE() << "accepted two passwords";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("carries a password"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "")
+                    .smtp_password_file.empty());
+}
+
+TEST(WorkerConfig, SecretFilesTrimTrailingWhitespace) {
+    TempFile f("pass word \n");
+    EXPECT_EQ(read_secret_file(f.path(), "smtp_password_file"), "pass word");
+    TempFile empty(" \n");
+    try {
+        read_secret_file(empty.path(), "smtp_password_file");
+        ADD_FAILURE() << "an empty password file accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("smtp_password_file"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(read_secret_file("/nonexistent/password", "smtp_password_file"), ConfigError);
+}
+
 TEST(WorkerConfig, RetryAndStorageSettings) {
     TempFile f(kMinimal);
     auto c = parse_worker_config({"--config", f.path()}, ConfigPurpose::serve, "");

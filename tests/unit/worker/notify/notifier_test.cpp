@@ -75,6 +75,9 @@ class NotifierTest : public test_support::PgAccountTest {
         std::filesystem::remove_all(mail_dir_, ec);
     }
 
+    void expect_no_login_without_starttls(notify::NotifierSettings s,
+                                          const std::string& credentials);
+
     notify::NotifierSettings settings() const {
         notify::NotifierSettings s;
         s.database_url = url();
@@ -709,13 +712,31 @@ TEST_F(NotifierTest, RowsOfAClaimWhoseCommitWasCutOffAreHandedBackAndDelivered) 
     EXPECT_EQ(receivers_->webhooks("/hook/claim-in-doubt").size(), 1u);
 }
 
+// smtp_password_file: the URL names the user, the password comes apart
+// from it (settings.smtp_password) and is sent once STARTTLS is up.
+TEST_F(NotifierTest, APasswordKeptOutOfTheUrlLogsInOverStartTls) {
+    auto s = settings();
+    s.smtp_url = "smtp://alice@" + receivers_->smtp_tls_host();
+    s.smtp_password = "s3cret-from-file";
+    RunningNotifier n(s);
+    const std::string id = terminal_job(std::nullopt, std::string("team@example.com"), 1, {});
+    const Row r = wait_final(id, "email");
+    EXPECT_EQ(r.state, "delivered") << r.error.value_or("");
+    const std::vector<nlohmann::json> logins = receivers_->smtp_tls_logins();
+    ASSERT_EQ(logins.size(), 1u);
+    EXPECT_EQ(logins[0]["login"], "alice");
+    EXPECT_EQ(logins[0]["password"], "s3cret-from-file");
+    EXPECT_EQ(logins[0]["tls"], true);
+}
+
 // A relay URL with credentials: the password is never sent over plain text.
 // The sink offers AUTH but no STARTTLS, as a relay looks when someone on the
 // path strips its STARTTLS offer; the delivery fails as a TLS error instead.
-TEST_F(NotifierTest, CredentialsAreNeverSentToARelayWithoutStartTls) {
-    auto s = settings();
+// `credentials` goes before the sink's host in smtp_url.
+void NotifierTest::expect_no_login_without_starttls(notify::NotifierSettings s,
+                                                    const std::string& credentials) {
     const std::string plain = receivers_->smtp_url();
-    s.smtp_url = "smtp://alice:s3cret-relay@" + plain.substr(std::strlen("smtp://"));
+    s.smtp_url = "smtp://" + credentials + "@" + plain.substr(std::strlen("smtp://"));
     const std::size_t logins = receivers_->smtp_logins().size();
     const std::size_t mails = receivers_->mails().size();
     RunningNotifier n(s);
@@ -725,4 +746,15 @@ TEST_F(NotifierTest, CredentialsAreNeverSentToARelayWithoutStartTls) {
     EXPECT_EQ(r.error.value_or("").rfind("tls_error", 0), 0u) << r.error.value_or("");
     EXPECT_EQ(receivers_->smtp_logins().size(), logins);
     EXPECT_EQ(receivers_->mails().size(), mails);
+}
+
+TEST_F(NotifierTest, CredentialsAreNeverSentToARelayWithoutStartTls) {
+    expect_no_login_without_starttls(settings(), "alice:s3cret-relay");
+}
+
+// The same for a password kept out of the URL (smtp_password_file).
+TEST_F(NotifierTest, APasswordKeptOutOfTheUrlIsNeverSentWithoutStartTls) {
+    auto s = settings();
+    s.smtp_password = "s3cret-from-file";
+    expect_no_login_without_starttls(s, "alice");
 }

@@ -54,6 +54,7 @@ class Receivers {
         if (!got) throw std::runtime_error("receivers.py did not start (aiosmtpd installed?)");
         const auto j = nlohmann::json::parse(line);
         smtp_port = j["smtp_port"];
+        smtp_tls_port = j["smtp_tls_port"];
         https_port = j["https_port"];
         untrusted_port = j["untrusted_port"];
         ca_file = j["ca_file"];
@@ -78,6 +79,8 @@ class Receivers {
         return "https://127.0.0.1:" + std::to_string(untrusted_port) + path;
     }
     std::string smtp_url() const { return "smtp://127.0.0.1:" + std::to_string(smtp_port); }
+    // A sink that offers STARTTLS (test CA) and AUTH only after it.
+    std::string smtp_tls_host() const { return "127.0.0.1:" + std::to_string(smtp_tls_port); }
 
     std::vector<nlohmann::json> webhooks(const std::string& path) const {
         std::vector<nlohmann::json> out;
@@ -89,8 +92,11 @@ class Receivers {
     std::vector<nlohmann::json> mails() const { return lines("mail.jsonl"); }
     // Every SMTP AUTH the sink was sent (it offers AUTH without STARTTLS).
     std::vector<nlohmann::json> smtp_logins() const { return lines("smtp_auth.jsonl"); }
+    // Every login the STARTTLS sink took, with its password.
+    std::vector<nlohmann::json> smtp_tls_logins() const { return lines("smtp_tls_auth.jsonl"); }
 
     int smtp_port = 0;
+    int smtp_tls_port = 0;
     int https_port = 0;
     int untrusted_port = 0;
     std::string ca_file;

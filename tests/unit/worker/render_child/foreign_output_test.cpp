@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -29,6 +30,25 @@ std::string read_all(const fs::path& path) {
     return text.str();
 }
 
+// Runs `body` in a process of its own (it rewires stderr for good) whose
+// stderr is the file `log`, as a renderer's once it captured other
+// processes' output; its exit status (body's return value), or -1.
+int run_as_renderer(const fs::path& log, const std::function<int()>& body) {
+    const pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(2);
+        close(fd);
+        log::set_process("render");
+        if (!capture_foreign_output()) _exit(3);
+        _exit(body());
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+    return WEXITSTATUS(status);
+}
+
 // In a process of its own (it rewires stderr for good): stderr is a file;
 // after the capture a process it spawns writes plain text and GLib-style
 // lines to what it inherited as stderr, and the child logs one line of its
@@ -36,31 +56,24 @@ std::string read_all(const fs::path& path) {
 TEST(ForeignOutputTest, OtherProcessesLinesBecomeJsonLogLines) {
     const fs::path log = fs::temp_directory_path() /
                          ("enconvert-foreign-output-" + std::to_string(getpid()) + ".log");
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(2);
-        close(fd);
-        log::set_process("render");
-        if (!capture_foreign_output()) _exit(3);
-        log::write(log::Level::info, "test", "own line");
-        if (std::system("printf 'plain text\\n** (WebKitWebProcess:2): CRITICAL **: bad\\n"
-                        "(WebKitWebProcess:2): Gtk-CRITICAL **: worse\\n"
-                        "** (WebKitWebProcess:2): WARNING **: saw ERROR_CODE 7\\n"
-                        "no newline at the end' >&2") != 0)
-            _exit(4);
-        // The relay thread writes asynchronously: wait for its lines.
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (read_all(log).find("no newline") == std::string::npos &&
-               std::chrono::steady_clock::now() < deadline)
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        _exit(0);
-    }
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    ASSERT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_EQ(
+        run_as_renderer(
+            log,
+            [&] {
+                log::write(log::Level::info, "test", "own line");
+                if (std::system("printf 'plain text\\n** (WebKitWebProcess:2): CRITICAL **: bad\\n"
+                                "(WebKitWebProcess:2): Gtk-CRITICAL **: worse\\n"
+                                "** (WebKitWebProcess:2): WARNING **: saw ERROR_CODE 7\\n"
+                                "no newline at the end' >&2") != 0)
+                    return 4;
+                // The relay thread writes asynchronously: wait for its lines.
+                const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                while (read_all(log).find("no newline") == std::string::npos &&
+                       std::chrono::steady_clock::now() < deadline)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                return 0;
+            }),
+        0);
     std::vector<nlohmann::json> lines;
     std::istringstream text(read_all(log));
     fs::remove(log);
@@ -123,33 +136,26 @@ TEST(ForeignOutputTest, AFloodIsCutAndCounted) {
     const fs::path log = fs::temp_directory_path() /
                          ("enconvert-foreign-flood-" + std::to_string(getpid()) + ".log");
     constexpr std::size_t kLines = 20000;  // 2 MB of 100-byte lines, at once
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-        if (fd < 0 || dup2(fd, STDERR_FILENO) < 0) _exit(2);
-        close(fd);
-        log::set_process("render");
-        if (!capture_foreign_output()) _exit(3);
-        const std::string command = "i=0; while [ $i -lt " + std::to_string(kLines) +
-                                    " ]; do printf '%099d\\n' $i; i=$((i+1)); done >&2";
-        if (std::system(command.c_str()) != 0) _exit(4);
-        // The last writer gone: the relay reads to the end and says what it
-        // dropped.
-        const int null = open("/dev/null", O_WRONLY);
-        if (null < 0 || dup2(null, STDERR_FILENO) < 0) _exit(5);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (std::chrono::steady_clock::now() < deadline) {
-            const FloodCount count = count_flood(read_all(log));
-            if (count.logged + count.dropped >= kLines) break;
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        _exit(0);
-    }
-    int status = 0;
-    ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    ASSERT_TRUE(WIFEXITED(status));
-    ASSERT_EQ(WEXITSTATUS(status), 0);
+    ASSERT_EQ(run_as_renderer(log,
+                              [&] {
+                                  const std::string command =
+                                      "i=0; while [ $i -lt " + std::to_string(kLines) +
+                                      " ]; do printf '%099d\\n' $i; i=$((i+1)); done >&2";
+                                  if (std::system(command.c_str()) != 0) return 4;
+                                  // The last writer gone: the relay reads to the end and says what
+                                  // it dropped.
+                                  const int null = open("/dev/null", O_WRONLY);
+                                  if (null < 0 || dup2(null, STDERR_FILENO) < 0) return 5;
+                                  const auto deadline =
+                                      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+                                  while (std::chrono::steady_clock::now() < deadline) {
+                                      const FloodCount count = count_flood(read_all(log));
+                                      if (count.logged + count.dropped >= kLines) break;
+                                      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                                  }
+                                  return 0;
+                              }),
+              0);
     const FloodCount count = count_flood(read_all(log));
     fs::remove(log);
     EXPECT_TRUE(count.parsed);
