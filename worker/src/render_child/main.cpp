@@ -98,28 +98,28 @@ bool use_web_sandbox(enconvert::render::SandboxMode mode, const std::string& fon
 }
 
 // The web processes' X cookie: untrusted (render_child/untrusted_display.h).
-// Null when the display cannot make one: the web processes then share the
-// renderer's own cookie, as WebKit would have it.
-std::unique_ptr<enconvert::render::XAuthorityFile> hand_web_processes_an_untrusted_cookie(
+// Without a file the display could not make one: the web processes then
+// share the renderer's own cookie, as WebKit would have it.
+enconvert::render_child::UntrustedAuthority hand_web_processes_an_untrusted_cookie(
     const std::string& directory, enconvert::render_child::ViewLimits& limits) {
     GdkDisplay* display = gdk_display_get_default();
-    if (!GDK_IS_X11_DISPLAY(display)) return nullptr;
+    if (!GDK_IS_X11_DISPLAY(display)) return {};
     // A refusal comes as an X error: trapped, not GDK's fatal handler.
     gdk_x11_display_error_trap_push(display);
     enconvert::render_child::UntrustedAuthority untrusted =
         enconvert::render_child::make_untrusted_authority(GDK_DISPLAY_XDISPLAY(display), directory);
     if (const int code = gdk_x11_display_error_trap_pop(display); code != 0 && untrusted.file) {
-        untrusted.file.reset();
+        untrusted = {};
         untrusted.error = "X error " + std::to_string(code);
     }
     if (!untrusted.file) {
         kLog.warning("web processes join the X display as trusted clients",
                      {{"reason", untrusted.error}});
-        return nullptr;
+        return {};
     }
     setenv("XAUTHORITY", untrusted.file->path().c_str(), 1);
     if (limits.sandbox) limits.sandbox_read_paths.push_back(untrusted.file->directory());
-    return std::move(untrusted.file);
+    return untrusted;
 }
 
 std::optional<Arguments> parse_arguments(int argc, char** argv) {
@@ -224,7 +224,7 @@ int run(int argc, char** argv) {
     }
     // Before the first view starts a web process: they read XAUTHORITY
     // when they start.
-    const std::unique_ptr<enconvert::render::XAuthorityFile> web_authority =
+    const enconvert::render_child::UntrustedAuthority web_authority =
         hand_web_processes_an_untrusted_cookie(args->web_xauthority_dir, args->limits);
     std::optional<std::string> printer = enconvert::render_child::find_file_printer();
     if (!printer) {

@@ -35,9 +35,9 @@ UntrustedAuthority make_untrusted_authority(Display* display, const std::string&
     request->name_length = static_cast<unsigned short>(protocol.size());
     XSecurityAuthorizationAttributes attributes{};
     attributes.trust_level = XSecurityClientUntrusted;
-    // 0: the server keeps the cookie however long no client uses it (a
-    // renderer starts web processes at any time of its life).
-    attributes.timeout = 0;
+    // Counted from when no client uses it: `holder` below is one for as
+    // long as the renderer lives.
+    attributes.timeout = kUntrustedCookieGraceSeconds;
     XSecurityAuthorization id = 0;
     XauthPtr granted(XSecurityGenerateAuthorization(
         display, request.get(), XSecurityTrustLevel | XSecurityTimeout, &attributes, &id));
@@ -46,11 +46,23 @@ UntrustedAuthority make_untrusted_authority(Display* display, const std::string&
         out.error = "the X server made no untrusted cookie";
         return out;
     }
+    xcb_auth_info_t auth{};
+    auth.namelen = static_cast<int>(protocol.size());
+    auth.name = protocol.data();
+    auth.datalen = granted->data_length;
+    auth.data = granted->data;
+    out.holder.reset(xcb_connect_to_display_with_auth_info(DisplayString(display), &auth, nullptr));
+    if (!out.holder || xcb_connection_has_error(out.holder.get())) {
+        out.holder.reset();
+        out.error = "the X server refused its own untrusted cookie";
+        return out;
+    }
     try {
         out.file = std::make_unique<render::XAuthorityFile>(
             render::XAuthorityFile::Cookie(granted->data, granted->data + granted->data_length),
             directory);
     } catch (const std::exception& e) {
+        out.holder.reset();
         out.error = e.what();
     }
     return out;

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <X11/Xlib.h>
+#include <xcb/xcb.h>
 
 #include <memory>
 #include <string>
@@ -18,14 +19,26 @@
 
 namespace enconvert::render_child {
 
-struct UntrustedAuthority {
-    std::unique_ptr<render::XAuthorityFile> file;  // when made
-    std::string error;                             // when not: why
+// Closes an XCB connection.
+struct XcbDisconnect {
+    void operator()(xcb_connection_t* c) const { xcb_disconnect(c); }
 };
 
-// Asks the server behind `display` (the renderer's trusted connection)
-// for an untrusted cookie that never expires and writes it to an X
-// authority file in `directory` (empty: a directory of its own).
-UntrustedAuthority make_untrusted_authority(Display* display, const std::string& directory);
+struct UntrustedAuthority {
+    std::unique_ptr<render::XAuthorityFile> file;  // when made
+    // The renderer's own connection with the untrusted cookie, held while
+    // it lives: the server forgets the cookie kUntrustedCookieGraceSeconds
+    // after its last client leaves, so a renderer that is killed (and its
+    // web processes with it) leaves nothing behind on the server, while a
+    // live renderer can start web processes at any time.
+    std::unique_ptr<xcb_connection_t, XcbDisconnect> holder;
+    std::string error;  // when not made: why
+};
 
+inline constexpr unsigned kUntrustedCookieGraceSeconds = 60;
+
+// Asks the server behind `display` (the renderer's trusted connection)
+// for an untrusted cookie, writes it to an X authority file in `directory`
+// (empty: a directory of its own) and connects with it.
+UntrustedAuthority make_untrusted_authority(Display* display, const std::string& directory);
 }  // namespace enconvert::render_child
