@@ -1,6 +1,7 @@
 #include "render_child/untrusted_display.h"
 
 #include <X11/Xauth.h>
+#include <X11/Xlib.h>
 #include <X11/extensions/security.h>
 
 #include <exception>

@@ -9,13 +9,16 @@
 // "The X display").
 #pragma once
 
-#include <X11/Xlib.h>
 #include <xcb/xcb.h>
 
 #include <memory>
 #include <string>
 
 #include "render/x_authority.h"
+
+// Xlib's display, without Xlib's macros (None, Bool, Status…) in every
+// file that includes this one.
+typedef struct _XDisplay Display;
 
 namespace enconvert::render_child {
 
