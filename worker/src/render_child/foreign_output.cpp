@@ -51,24 +51,20 @@ class BudgetedOutput {
     // One line (or piece of one) of another process, as a log line.
     void emit(std::string_view text) {
         const LogBudget::Clock::time_point now = LogBudget::Clock::now();
-        if (!budget_.admit(text.size(), now)) {
-            dropping_ = true;
-            return;
-        }
+        if (!budget_.admit(text.size(), now)) return;
         report_dropped_if_due(now);
         log::write(level_of(text), kComponent, text);
     }
 
     // Whether dropped lines wait to be reported.
-    bool dropping() const { return dropping_; }
+    bool dropping() const { return budget_.dropped_any(); }
 
     void report_dropped_if_due(LogBudget::Clock::time_point now) {
-        if (dropping_ && now - reported_at_ >= kDroppedReportEvery) report_dropped(now);
+        if (dropping() && now - reported_at_ >= kDroppedReportEvery) report_dropped(now);
     }
 
     void report_dropped(LogBudget::Clock::time_point now) {
         reported_at_ = now;
-        dropping_ = false;
         const LogBudget::Dropped dropped = budget_.take_dropped();
         if (dropped.lines == 0) return;
         log::write(log::Level::warning, kComponent,
@@ -81,7 +77,6 @@ class BudgetedOutput {
   private:
     LogBudget budget_;
     LogBudget::Clock::time_point reported_at_{};
-    bool dropping_ = false;
 };
 
 void relay(int fd) {

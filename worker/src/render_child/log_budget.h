@@ -29,6 +29,8 @@ class LogBudget {
         std::size_t bytes = 0;
     };
     Dropped take_dropped();
+    // Whether lines were dropped since the last take_dropped().
+    bool dropped_any() const { return dropped_.lines > 0; }
 
   private:
     double burst_;

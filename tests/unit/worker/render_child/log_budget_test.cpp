@@ -39,8 +39,11 @@ TEST(LogBudgetTest, AQuietSpellRefillsNoMoreThanTheBurst) {
 
 TEST(LogBudgetTest, TakingTheDroppedCountResetsIt) {
     LogBudget budget(10, 1, t0);
+    EXPECT_FALSE(budget.dropped_any());
     EXPECT_FALSE(budget.admit(11, t0));
+    EXPECT_TRUE(budget.dropped_any());
     EXPECT_EQ(budget.take_dropped().lines, 1u);
+    EXPECT_FALSE(budget.dropped_any());
     const LogBudget::Dropped again = budget.take_dropped();
     EXPECT_EQ(again.lines, 0u);
     EXPECT_EQ(again.bytes, 0u);
