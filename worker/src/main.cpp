@@ -124,13 +124,9 @@ int serve(const std::vector<std::string>& args) {
 
     std::unique_ptr<render::Xvfb> xvfb;
     std::string display = cfg.display;
-    std::string xauthority;  // an operator's display: the worker's XAUTHORITY
-    std::string web_xauthority_dir;
     if (display.empty()) {
         xvfb = std::make_unique<render::Xvfb>();
         display = xvfb->display();
-        xauthority = xvfb->authority();
-        web_xauthority_dir = xvfb->authority_directory();
         kLog.info("started Xvfb", {{"display", display}});
     }
 
@@ -172,8 +168,10 @@ int serve(const std::vector<std::string>& args) {
     render::RendererPool::Options pool_options;
     pool_options.binary = cfg.renderer_binary;
     pool_options.display = display;
-    pool_options.xauthority = xauthority;
-    pool_options.web_xauthority_dir = web_xauthority_dir;
+    if (xvfb) {  // an operator's display: the worker's own XAUTHORITY
+        pool_options.xauthority = xvfb->authority();
+        pool_options.web_xauthority_dir = xvfb->authority_directory();
+    }
     pool_options.processes = cfg.renderers;
     pool_options.views_per_process = cfg.views_per_renderer;
     pool_options.allowed_networks = cfg.allowed_networks;

@@ -12,7 +12,6 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace enconvert::render {
@@ -87,15 +86,14 @@ std::string write_authority(const std::string& directory, const XAuthorityFile::
 
 XAuthorityFile::XAuthorityFile() : XAuthorityFile(random_cookie(), std::string()) {}
 
-XAuthorityFile::XAuthorityFile(Cookie cookie, const std::string& directory)
-    : cookie_(std::move(cookie)) {
-    if (cookie_.empty() || cookie_.size() > 0xffff)
-        throw std::invalid_argument("X authority: a cookie of " + std::to_string(cookie_.size()) +
+XAuthorityFile::XAuthorityFile(const Cookie& cookie, const std::string& directory) {
+    if (cookie.empty() || cookie.size() > 0xffff)
+        throw std::invalid_argument("X authority: a cookie of " + std::to_string(cookie.size()) +
                                     " bytes");
     owns_directory_ = directory.empty();
     directory_ = owns_directory_ ? make_private_directory() : directory;
     try {
-        path_ = write_authority(directory_, cookie_);
+        path_ = write_authority(directory_, cookie);
     } catch (...) {
         if (owns_directory_) rmdir(directory_.c_str());
         throw;

@@ -27,7 +27,7 @@ class XAuthorityFile {
     // A cookie the server made (the SECURITY extension's untrusted one), in
     // `directory` (the server's cookie's) or, when empty, in a directory of
     // its own as above.
-    XAuthorityFile(Cookie cookie, const std::string& directory);
+    XAuthorityFile(const Cookie& cookie, const std::string& directory);
     ~XAuthorityFile();
     XAuthorityFile(const XAuthorityFile&) = delete;
     XAuthorityFile& operator=(const XAuthorityFile&) = delete;
@@ -35,13 +35,11 @@ class XAuthorityFile {
     // For Xvfb's -auth and the clients' XAUTHORITY.
     const std::string& path() const { return path_; }
     const std::string& directory() const { return directory_; }
-    const Cookie& cookie() const { return cookie_; }
 
   private:
     bool owns_directory_ = false;
     std::string directory_;
     std::string path_;
-    Cookie cookie_;
 };
 
 }  // namespace enconvert::render

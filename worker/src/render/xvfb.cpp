@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/process/args.hpp>
 #include <boost/process/child.hpp>
 #include <boost/process/extend.hpp>
 #include <boost/process/io.hpp>
@@ -14,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "render/child_setup.h"
 #include "render/x_authority.h"
@@ -92,7 +94,7 @@ struct Xvfb::Impl {
     std::string display;
 };
 
-Xvfb::Xvfb() : impl_(std::make_unique<Impl>()) {
+Xvfb::Xvfb(const std::vector<std::string>& extra_arguments) : impl_(std::make_unique<Impl>()) {
     const std::string exe = find_in_path("Xvfb");
     if (exe.empty()) throw std::runtime_error("Xvfb is not installed (not found in PATH)");
     Pipe pipe;
@@ -100,10 +102,14 @@ Xvfb::Xvfb() : impl_(std::make_unique<Impl>()) {
     try {
         // Only Xvfb may inherit the write end: it is close-on-exec and made
         // inheritable in the forked child just before exec.
+        std::vector<std::string> arguments{
+            "-displayfd",  std::to_string(write_fd), "-nolisten", "tcp",
+            "-auth",       impl_->authority.path(),  "-screen",   "0",
+            "1920x1080x24"};
+        arguments.insert(arguments.end(), extra_arguments.begin(), extra_arguments.end());
         impl_->process = bp::child(
-            exe, "-displayfd", std::to_string(write_fd), "-nolisten", "tcp", "-auth",
-            impl_->authority.path(), "-screen", "0", "1920x1080x24",
-            bp::std_in<bp::null, bp::std_out> bp::null, bp::std_err > bp::null,
+            exe, bp::args(arguments), bp::std_in<bp::null, bp::std_out> bp::null,
+            bp::std_err > bp::null,
             bp::extend::on_exec_setup = [write_fd, parent = getpid()](auto&) {
                 prepare_child_for_exec(parent);
                 fcntl(write_fd, F_SETFD, 0);

@@ -5,14 +5,17 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace enconvert::render {
 
 class Xvfb {
   public:
-    // Starts Xvfb and waits until it reports its display number.
-    // Throws std::runtime_error if it cannot start within a few seconds.
-    Xvfb();
+    // Starts Xvfb and waits until it reports its display number;
+    // `extra_arguments` go after the worker's own (tests turn an extension
+    // off with them). Throws std::runtime_error if it cannot start within a
+    // few seconds.
+    explicit Xvfb(const std::vector<std::string>& extra_arguments = {});
     ~Xvfb();
     Xvfb(const Xvfb&) = delete;
     Xvfb& operator=(const Xvfb&) = delete;

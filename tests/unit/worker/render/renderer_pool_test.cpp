@@ -24,9 +24,9 @@
 #include "../../support/pdf_bomb.h"
 #include "../../support/process_io.h"
 #include "../../support/wait_until.h"
+#include "../../support/x_client.h"
 #include "loopback_http_server.h"
 #include "render/xvfb.h"
-#include "x_client.h"
 
 namespace enconvert::render {
 namespace {

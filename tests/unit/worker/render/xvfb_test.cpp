@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-#include "x_client.h"
+#include "../../support/x_client.h"
 
 namespace enconvert::render {
 namespace {
