@@ -1,20 +1,13 @@
 import os
 import sys
-import tempfile
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+# make_home: the tests import it from here; the hook removes the homes
+from homes import make_home, pytest_sessionfinish  # noqa: E402,F401
 from receivers import HttpsReceiver, SmtpSink, TestCA  # noqa: E402
 from stack import FixtureSite, Stack  # noqa: E402
-
-
-def make_home(prefix):
-    # Short path (ipc socket paths are limited to 107 bytes) that the
-    # postgres user can traverse when the tests run as root.
-    home = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
-    os.chmod(home, 0o755)
-    return home
 
 
 def running(stack):
@@ -57,7 +50,7 @@ def fresh_home():
 
 @pytest.fixture(scope="module")
 def certs():
-    d = tempfile.mkdtemp(prefix="enc-certs-")
+    d = make_home("enc-certs-")
     ca = TestCA(d, "ca")
     rogue = TestCA(d, "rogue-ca")
     return {"ca": ca.cert, "server": ca.issue("server"), "rogue": rogue.issue("rogue-server")}
