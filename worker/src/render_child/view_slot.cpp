@@ -172,6 +172,12 @@ void ViewSlot::create_view() {
     // worker could answer the next tenant's page on the same origin. A
     // renderer has no use for offline caches: pages load from the network.
     disable_feature(settings.get(), "ServiceWorkers");
+    // The view is hidden while its page loads and prints (Printing without
+    // a screen, docs/rendering.md): the page's CSS animations run on as in
+    // a tab in front, not paused until it is shown (a fade-in started by
+    // the parser would be caught half-way). Its timers need nothing: WebKit
+    // does not throttle a hidden page that is loading.
+    disable_feature(settings.get(), "HiddenPageCSSAnimationSuspension");
 
     GObjectPtr<WebKitUserContentManager> content(new_capture_content_manager());
     add_scroll_watch(content.get());
@@ -210,7 +216,9 @@ void ViewSlot::create_view() {
             return TRUE;
         }),
         nullptr);
-    gtk_widget_show_all(window_.get());
+    // The window itself is shown only once a job's document has loaded
+    // (ViewSlot::on_load_finished).
+    gtk_widget_show(GTK_WIDGET(view_));
 }
 
 void ViewSlot::destroy_view() {
@@ -553,9 +561,8 @@ void ViewSlot::on_site_data_cleared(GObject* source, GAsyncResult* result, gpoin
 
 void ViewSlot::become_idle() {
     reset_watchdog_.reset();
-    // Hidden for the last print (prepare_print); the reset's about:blank
-    // painted nothing while hidden.
-    if (window_ && !gtk_widget_get_visible(window_.get())) gtk_widget_show_all(window_.get());
+    // The view stays hidden (since the last print) for the next job's load:
+    // shown by on_load_finished.
     stage_ = Stage::Idle;
     on_idle_();
 }
