@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "render_child/pdf/postprocess.h"
 #include "util/owned_fd.h"
@@ -22,6 +24,48 @@ extern char** environ;
 namespace enconvert::render_child {
 
 namespace {
+
+// Under AddressSanitizer (make sanitize) RLIMIT_DATA cannot bound the probe:
+// ASan's shadow is terabytes of private writable mappings, which the limit
+// counts, so every mmap after setrlimit failed and no PDF could be read.
+// There the probe is bounded by ASan's own limit on its allocator's
+// mappings (mmap_limit_mb); past it the probe dies, which the caller counts
+// as unreadable, as it does bad_alloc in the release build.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kDataLimitWorks = false;
+#else
+constexpr bool kDataLimitWorks = true;
+#endif
+
+// The environment the probe starts with: the caller's, and in an ASan build
+// ASAN_OPTIONS with the probe's memory bound added.
+class ProbeEnvironment {
+  public:
+    ProbeEnvironment() {
+        if (kDataLimitWorks) return;
+        constexpr std::string_view kOptions = "ASAN_OPTIONS=";
+        const std::string bound = "mmap_limit_mb=" + std::to_string(kProbeDataLimitBytes >> 20);
+        bool found = false;
+        for (char** entry = environ; *entry; ++entry) {
+            std::string line = *entry;
+            if (line.starts_with(kOptions)) {
+                line += ":" + bound;
+                found = true;
+            }
+            lines_.push_back(std::move(line));
+        }
+        if (!found) lines_.push_back(std::string(kOptions) + bound);
+        for (std::string& line : lines_) pointers_.push_back(line.data());
+        pointers_.push_back(nullptr);
+    }
+    ProbeEnvironment(const ProbeEnvironment&) = delete;
+    ProbeEnvironment& operator=(const ProbeEnvironment&) = delete;
+    char** get() { return kDataLimitWorks ? environ : pointers_.data(); }
+
+  private:
+    std::vector<std::string> lines_;
+    std::vector<char*> pointers_;
+};
 
 // posix_spawn's file actions, destroyed once.
 class FileActions {
@@ -64,7 +108,8 @@ bool read_answer(int fd, std::chrono::steady_clock::time_point deadline, std::st
 
 int run_page_count_probe(const std::string& path) {
     // Without its limits the probe is no safer than reading in the child.
-    if (!set_limit(RLIMIT_DATA, kProbeDataLimitBytes) || !set_limit(RLIMIT_CPU, kProbeCpuSeconds))
+    if ((kDataLimitWorks && !set_limit(RLIMIT_DATA, kProbeDataLimitBytes)) ||
+        !set_limit(RLIMIT_CPU, kProbeCpuSeconds))
         return 2;
     // qpdf's allocations over the limit throw std::bad_alloc: page_count
     // then answers 0, like for any file it cannot read.
@@ -86,8 +131,10 @@ int count_pdf_pages_in_probe(const std::string& binary, const std::string& path)
     const std::string argument = kPageCountArgument;
     char* argv[] = {const_cast<char*>("enconvert-render"), const_cast<char*>(argument.c_str()),
                     const_cast<char*>(path.c_str()), nullptr};
+    ProbeEnvironment environment;
     pid_t pid = 0;
-    if (posix_spawn(&pid, binary.c_str(), actions.get(), nullptr, argv, environ) != 0) return 0;
+    if (posix_spawn(&pid, binary.c_str(), actions.get(), nullptr, argv, environment.get()) != 0)
+        return 0;
     write_end.reset();
     std::string answer;
     const bool answered = read_answer(
