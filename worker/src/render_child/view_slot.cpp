@@ -172,12 +172,6 @@ void ViewSlot::create_view() {
     // worker could answer the next tenant's page on the same origin. A
     // renderer has no use for offline caches: pages load from the network.
     disable_feature(settings.get(), "ServiceWorkers");
-    // The view is hidden while its page loads and prints (Printing without
-    // a screen, docs/rendering.md): the page's CSS animations run on as in
-    // a tab in front, not paused until it is shown (a fade-in started by
-    // the parser would be caught half-way). Its timers need nothing: WebKit
-    // does not throttle a hidden page that is loading.
-    disable_feature(settings.get(), "HiddenPageCSSAnimationSuspension");
 
     GObjectPtr<WebKitUserContentManager> content(new_capture_content_manager());
     add_scroll_watch(content.get());
