@@ -210,9 +210,7 @@ void ViewSlot::create_view() {
             return TRUE;
         }),
         nullptr);
-    // The window itself is shown only once a job's document has loaded
-    // (ViewSlot::on_load_finished).
-    gtk_widget_show(GTK_WIDGET(view_));
+    gtk_widget_show_all(window_.get());
 }
 
 void ViewSlot::destroy_view() {
@@ -555,8 +553,9 @@ void ViewSlot::on_site_data_cleared(GObject* source, GAsyncResult* result, gpoin
 
 void ViewSlot::become_idle() {
     reset_watchdog_.reset();
-    // The view stays hidden (since the last print) for the next job's load:
-    // shown by on_load_finished.
+    // Hidden for the last print (prepare_print); the reset's about:blank
+    // painted nothing while hidden.
+    if (window_ && !gtk_widget_get_visible(window_.get())) gtk_widget_show_all(window_.get());
     stage_ = Stage::Idle;
     on_idle_();
 }
