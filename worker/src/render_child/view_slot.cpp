@@ -210,7 +210,9 @@ void ViewSlot::create_view() {
             return TRUE;
         }),
         nullptr);
-    gtk_widget_show_all(window_.get());
+    // The window itself is shown only once a job's document has loaded
+    // (ViewSlot::on_load_finished).
+    gtk_widget_show(GTK_WIDGET(view_));
 }
 
 void ViewSlot::destroy_view() {
@@ -290,6 +292,13 @@ void ViewSlot::start(Job job) {
     // Allocate the new size now: the web process must have it before the
     // load below, or scripts and media queries could see the last job's.
     gtk_container_check_resize(GTK_CONTAINER(window_.get()));
+    // A hidden view (it loads hidden, ViewSlot::on_load_finished shows it)
+    // is resized by WebKitGTK only when it is mapped: mapped for a moment,
+    // it sends the new size (and undoes the last print's width) first.
+    if (!gtk_widget_get_visible(window_.get())) {
+        gtk_widget_show_all(window_.get());
+        gtk_widget_hide(window_.get());
+    }
 
     const auto budget_ms = static_cast<guint>(job_->timeout_seconds * 1000.0);
     deadline_.reset(g_timeout_add(budget_ms, &ViewSlot::on_deadline, this));
@@ -553,9 +562,8 @@ void ViewSlot::on_site_data_cleared(GObject* source, GAsyncResult* result, gpoin
 
 void ViewSlot::become_idle() {
     reset_watchdog_.reset();
-    // Hidden for the last print (prepare_print); the reset's about:blank
-    // painted nothing while hidden.
-    if (window_ && !gtk_widget_get_visible(window_.get())) gtk_widget_show_all(window_.get());
+    // The view stays hidden (since the last print) for the next job's load:
+    // shown by on_load_finished.
     stage_ = Stage::Idle;
     on_idle_();
 }

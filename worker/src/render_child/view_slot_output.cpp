@@ -63,10 +63,10 @@ void ViewSlot::prepare_print() {
     // Printing needs no screen. Hidden, the view stops painting its
     // viewport for the relayouts of the print preparation and the print
     // (a 1920x1080 bitmap per update, blended by this process): CPU per
-    // page 272 -> 205 ms on the fixture pages (docs/benchmarks.md). It is
-    // shown again once idle, so loading and the waits (requestAnimationFrame,
-    // IntersectionObserver, scroll events: rendering updates) see a visible
-    // page. The title is taken first: some pages change it when hidden.
+    // page 272 -> 205 ms on the fixture pages (docs/benchmarks.md). It stays
+    // hidden for the next job's load and is shown for its waits
+    // (on_load_finished). The title is taken first: some pages change it
+    // when hidden.
     if (const char* title = webkit_web_view_get_title(view_)) job_title_ = title;
     gtk_widget_hide(window_.get());
     page_facts_json_.clear();

@@ -275,6 +275,11 @@ void ViewSlot::on_resource_finished(WebKitWebResource* resource, gpointer data) 
 
 void ViewSlot::on_load_finished() {
     load_finished_us_ = g_get_monotonic_time();
+    // Hidden while the document loaded, the view painted nothing for the
+    // parser's partial layouts. The waits need it shown: rendering updates
+    // (requestAnimationFrame, IntersectionObserver callbacks, scroll
+    // events) run only in a visible page.
+    if (!gtk_widget_get_visible(window_.get())) gtk_widget_show_all(window_.get());
     if (!job_->enable_scroll) {
         after_scroll();
         return;

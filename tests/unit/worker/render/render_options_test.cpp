@@ -259,6 +259,39 @@ std::map<std::string, LoopbackHttpServer::Response> fixture_routes() {
         " .late { animation: reveal 350ms step-end both;"
         " width: 200px; height: 100px; background: #c00 }</style>"
         "<p>Static text</p><div class=\"late\"></div>");
+    // What a page sees of the view (docs/rendering.md "Printing without a
+    // screen"): hidden while it loads (its image holds the load 1.5 s), its
+    // timers at their pace all the same (WebKit aligns a hidden page's
+    // timers to 1 s, but not while it loads: ten chained 20 ms timers take
+    // ~0.2 s) and its animations too (the 1 s one is over when the page
+    // is printed, at the load's end), shown once loaded.
+    routes["/slow_image.png"] = {200, "image/png", "x", 1500};
+    routes["/loading_view.html"] = page(
+        "<style>@keyframes reveal { from { visibility: hidden } to { visibility: visible } }"
+        " #late { animation: reveal 1s step-end both }</style>"
+        "<p id=\"parsed\"></p><p id=\"timers\"></p><p id=\"late\">revealed by the animation</p>"
+        "<script>const t0 = performance.now();"
+        " const say = (id, text) => document.getElementById(id).textContent = text;"
+        " say('parsed', 'parsed while ' + document.visibilityState);"
+        " let n = 0;"
+        " (function tick() {"
+        "   if (++n < 10) { setTimeout(tick, 20); return; }"
+        "   say('timers', 'ten timers in ' + (performance.now() - t0 < 1000 ? 'under' : 'over') +"
+        "       ' a second while ' + document.visibilityState);"
+        " })();"
+        " addEventListener('load', () => requestAnimationFrame(() => {"
+        "   const p = document.createElement('p'); p.id = 'settled';"
+        "   p.textContent = 'settled while ' + document.visibilityState;"
+        "   document.body.appendChild(p); }));</script>"
+        "<img src=\"/slow_image.png\">");
+    // A load-time script and a media query see the job's viewport even in
+    // a view that is hidden while it loads (WebKitGTK resizes an unmapped
+    // view only when it is mapped).
+    routes["/media_width.html"] = page(
+        "<p id=\"measure\"></p><script>document.getElementById('measure').textContent ="
+        " 'innerWidth ' + window.innerWidth + ' matches ' + matchMedia('(max-width: "
+        "900px)').matches;"
+        "</script>");
     return routes;
 }
 
@@ -552,6 +585,36 @@ TEST_F(RenderOptionsTest, NetworkIdleWaitsForWhatAPageCanStillStart) {
         render("/late/animation.html", "png",
                {{"wait_until", "networkidle"}, {"viewport_width", 400}, {"viewport_height", 300}}));
     EXPECT_GT(coloured_pixels(png_raster(last())), 200 * 100 / 2);
+}
+
+// The view paints nothing while a document loads (the parser's partial
+// layouts): it is shown once loaded, for the waits, which need rendering
+// updates (requestAnimationFrame here).
+TEST_F(RenderOptionsTest, APageLoadsHiddenAtItsPaceAndSettlesShown) {
+    ASSERT_OK(render("/loading_view.html", "pdf",
+                     {{"wait_until", "load"}, {"wait_for_selector", "#settled"}}));
+    const std::string text = pdftext(last());
+    EXPECT_NE(text.find("parsed while hidden"), std::string::npos) << text;
+    EXPECT_NE(text.find("ten timers in under a second while hidden"), std::string::npos) << text;
+    EXPECT_NE(text.find("settled while visible"), std::string::npos) << text;
+    EXPECT_NE(text.find("revealed by the animation"), std::string::npos) << text;
+}
+
+// Each job's viewport reaches the page before its load, whatever the last
+// job's was (here: the paper's printable width, 718 px, then 1280).
+TEST_F(RenderOptionsTest, ALoadingPageSeesItsJobsViewport) {
+    ASSERT_OK(render("/media_width.html", "pdf", kFast));
+    EXPECT_NE(pdftext(last()).find("innerWidth 718 matches true"), std::string::npos)
+        << pdftext(last());
+    ASSERT_OK(render("/media_width.html", "pdf",
+                     {{"wait_until", "load"},
+                      {"viewport_width", 1280},
+                      {"pdf_options", {{"layout_width", "viewport"}}}}));
+    EXPECT_NE(pdftext(last()).find("innerWidth 1280 matches false"), std::string::npos)
+        << pdftext(last());
+    ASSERT_OK(render("/media_width.html", "pdf", kFast));
+    EXPECT_NE(pdftext(last()).find("innerWidth 718 matches true"), std::string::npos)
+        << pdftext(last());
 }
 
 TEST_F(RenderOptionsTest, SelectorErrors) {

@@ -1064,9 +1064,12 @@ TEST_F(RendererPoolTest, WebProcessesJoinTheDisplayAsUntrustedClients) {
         if (window_pid(renderer.get(), window) == static_cast<std::uint32_t>(child))
             base = client_base(renderer.get(), window);
     ASSERT_NE(base, 0u) << "no window of the renderer";
-    // A view is shown while its page loads (and hidden to print), its
-    // content in pixmaps of the renderer: a page that hangs keeps it so.
-    pool_->submit(request(24, server_->url("/hang"), "pdf", {{"timeout", 20}}));
+    // A view is shown while its loaded page settles (hidden to load and to
+    // print), its content in pixmaps of the renderer: a page waited for
+    // keeps it so.
+    pool_->submit(request(
+        24, server_->url("/"), "pdf",
+        {{"timeout", 20}, {"wait_for_selector", "#never"}, {"wait_for_selector_timeout", 15000}}));
     std::vector<xcb_drawable_t> readable;
     ASSERT_TRUE(test_support::wait_until([&] {
         readable.clear();
