@@ -1,13 +1,18 @@
 #include "render/x_authority.h"
 
 #include <X11/Xauth.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <stdexcept>
@@ -30,14 +35,62 @@ XAuthorityFile::Cookie random_cookie() {
     return cookie;
 }
 
-std::string make_private_directory() {
+constexpr const char* kDirectoryPrefix = "enconvert-x-";
+// Younger than this, a directory whose lock is free may be one whose
+// maker has not locked it yet (it does so right after mkdtemp).
+constexpr std::time_t kAbandonedAfterSeconds = 60;
+
+std::string temporary_root() {
     const char* tmp = getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/enconvert-x-XXXXXX";
+    return tmp && *tmp ? tmp : "/tmp";
+}
+
+// Removes `root`/enconvert-x-* directories whose maker is gone: a process
+// holds a lock on its directory while it lives (the kernel drops it when
+// the process dies, SIGKILL included, whatever its pid namespace), so a
+// directory of ours that can be locked, and is not brand new, is
+// abandoned. Only directories of this user, never through a symbolic link.
+void remove_abandoned_directories(const std::string& root) {
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(opendir(root.c_str()), closedir);
+    if (!dir) return;
+    const std::time_t now = std::time(nullptr);
+    const std::string prefix = kDirectoryPrefix;
+    while (const dirent* entry = readdir(dir.get())) {
+        const std::string name = entry->d_name;
+        if (name.size() != prefix.size() + 6 || name.rfind(prefix, 0) != 0) continue;
+        const int fd =
+            openat(dirfd(dir.get()), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st {};
+        if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+            now - st.st_mtime >= kAbandonedAfterSeconds && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            std::error_code ignored;
+            std::filesystem::remove_all(root + "/" + name, ignored);
+        }
+        close(fd);
+    }
+}
+
+// A new 0700 directory under $TMPDIR (/tmp), locked for as long as this
+// process lives (the lock's descriptor is returned in `lock_fd`).
+std::string make_private_directory(int& lock_fd) {
+    const std::string root = temporary_root();
+    remove_abandoned_directories(root);
+    std::string pattern = root + "/" + kDirectoryPrefix + "XXXXXX";
     std::vector<char> buffer(pattern.begin(), pattern.end());
     buffer.push_back('\0');
     if (!mkdtemp(buffer.data()))  // mode 0700
         throw std::runtime_error("X authority: cannot create a directory in " + pattern + ": " +
                                  std::strerror(errno));
+    lock_fd = open(buffer.data(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
+        const int error = errno;
+        if (lock_fd >= 0) close(lock_fd);
+        lock_fd = -1;
+        rmdir(buffer.data());
+        throw std::runtime_error(std::string("X authority: cannot lock ") + buffer.data() + ": " +
+                                 std::strerror(error));
+    }
     return buffer.data();
 }
 
@@ -91,11 +144,14 @@ XAuthorityFile::XAuthorityFile(const Cookie& cookie, const std::string& director
         throw std::invalid_argument("X authority: a cookie of " + std::to_string(cookie.size()) +
                                     " bytes");
     owns_directory_ = directory.empty();
-    directory_ = owns_directory_ ? make_private_directory() : directory;
+    directory_ = owns_directory_ ? make_private_directory(lock_fd_) : directory;
     try {
         path_ = write_authority(directory_, cookie);
     } catch (...) {
-        if (owns_directory_) rmdir(directory_.c_str());
+        if (owns_directory_) {
+            rmdir(directory_.c_str());
+            close(lock_fd_);
+        }
         throw;
     }
 }
@@ -105,6 +161,7 @@ XAuthorityFile::~XAuthorityFile() {
     if (!owns_directory_) return;
     std::error_code ignored;
     std::filesystem::remove_all(directory_, ignored);
+    close(lock_fd_);
 }
 
 }  // namespace enconvert::render

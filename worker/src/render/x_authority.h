@@ -21,7 +21,10 @@ class XAuthorityFile {
     // A fresh random cookie (16 bytes), for a server to start with, in a
     // 0700 directory made for it under $TMPDIR (/tmp). The directory goes
     // with it, with whatever else was put in it: the renderers' untrusted
-    // cookies (below), also those of renderers that were killed.
+    // cookies (below), also those of renderers that were killed. The
+    // directory is locked (flock) while this process lives, and directories
+    // of the same user left by processes that died without removing theirs
+    // (SIGKILL) are removed first.
     // Throws std::runtime_error if the directory or the file cannot be made.
     XAuthorityFile();
     // A cookie the server made (the SECURITY extension's untrusted one), in
@@ -38,6 +41,7 @@ class XAuthorityFile {
 
   private:
     bool owns_directory_ = false;
+    int lock_fd_ = -1;  // the directory's lock, when owned
     std::string directory_;
     std::string path_;
 };
