@@ -17,7 +17,10 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "util/owned_fd.h"
 
 namespace enconvert::render {
 
@@ -58,22 +61,22 @@ void remove_abandoned_directories(const std::string& root) {
     while (const dirent* entry = readdir(dir.get())) {
         const std::string name = entry->d_name;
         if (name.size() != prefix.size() + 6 || name.rfind(prefix, 0) != 0) continue;
-        const int fd =
-            openat(dirfd(dir.get()), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) continue;
+        const util::OwnedFd fd(openat(dirfd(dir.get()), name.c_str(),
+                                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) continue;
         struct stat st {};
-        if (fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
-            now - st.st_mtime >= kAbandonedAfterSeconds && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        if (fstat(fd.get(), &st) == 0 && st.st_uid == geteuid() &&
+            now - st.st_mtime >= kAbandonedAfterSeconds &&
+            flock(fd.get(), LOCK_EX | LOCK_NB) == 0) {
             std::error_code ignored;
             std::filesystem::remove_all(root + "/" + name, ignored);
         }
-        close(fd);
     }
 }
 
 // A new 0700 directory under $TMPDIR (/tmp), locked for as long as this
-// process lives (the lock's descriptor is returned in `lock_fd`).
-std::string make_private_directory(int& lock_fd) {
+// process lives: the lock goes when `lock` is closed or the process dies.
+std::string make_private_directory(util::OwnedFd& lock) {
     const std::string root = temporary_root();
     remove_abandoned_directories(root);
     std::string pattern = root + "/" + kDirectoryPrefix + "XXXXXX";
@@ -82,15 +85,15 @@ std::string make_private_directory(int& lock_fd) {
     if (!mkdtemp(buffer.data()))  // mode 0700
         throw std::runtime_error("X authority: cannot create a directory in " + pattern + ": " +
                                  std::strerror(errno));
-    lock_fd = open(buffer.data(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
+    util::OwnedFd fd(open(buffer.data(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd || flock(fd.get(), LOCK_EX) != 0) {
         const int error = errno;
-        if (lock_fd >= 0) close(lock_fd);
-        lock_fd = -1;
+        fd.reset();
         rmdir(buffer.data());
         throw std::runtime_error(std::string("X authority: cannot lock ") + buffer.data() + ": " +
                                  std::strerror(error));
     }
+    lock = std::move(fd);
     return buffer.data();
 }
 
@@ -104,17 +107,17 @@ std::string write_authority(const std::string& directory, const XAuthorityFile::
     std::string pattern = directory + "/Xauthority-XXXXXX";
     std::vector<char> name(pattern.begin(), pattern.end());
     name.push_back('\0');
-    const int fd = mkstemp(name.data());  // mode 0600
-    if (fd < 0)
+    util::OwnedFd fd(mkstemp(name.data()));  // mode 0600
+    if (!fd)
         throw std::runtime_error("X authority: cannot create a file in " + directory + ": " +
                                  std::strerror(errno));
     const std::string path = name.data();
-    std::unique_ptr<FILE, FileCloser> file(fdopen(fd, "wb"));
+    std::unique_ptr<FILE, FileCloser> file(fdopen(fd.get(), "wb"));
     if (!file) {
-        close(fd);
         unlink(path.c_str());
         throw std::runtime_error("X authority: cannot open " + path);
     }
+    fd.release();  // the FILE closes it now
     // FamilyWild with no address and no display number: the entry matches
     // every client's lookup, whatever host name and display it asks for.
     std::string protocol = XAuthorityFile::kProtocol;
@@ -144,14 +147,11 @@ XAuthorityFile::XAuthorityFile(const Cookie& cookie, const std::string& director
         throw std::invalid_argument("X authority: a cookie of " + std::to_string(cookie.size()) +
                                     " bytes");
     owns_directory_ = directory.empty();
-    directory_ = owns_directory_ ? make_private_directory(lock_fd_) : directory;
+    directory_ = owns_directory_ ? make_private_directory(lock_) : directory;
     try {
         path_ = write_authority(directory_, cookie);
     } catch (...) {
-        if (owns_directory_) {
-            rmdir(directory_.c_str());
-            close(lock_fd_);
-        }
+        if (owns_directory_) rmdir(directory_.c_str());  // lock_ is closed with it
         throw;
     }
 }
@@ -161,7 +161,7 @@ XAuthorityFile::~XAuthorityFile() {
     if (!owns_directory_) return;
     std::error_code ignored;
     std::filesystem::remove_all(directory_, ignored);
-    close(lock_fd_);
+    // lock_ is closed after this body, once the directory is gone.
 }
 
 }  // namespace enconvert::render

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "util/owned_fd.h"
+
 namespace enconvert::render {
 
 // An MIT-MAGIC-COOKIE-1 in an X authority file: mode 0600, written
@@ -41,7 +43,7 @@ class XAuthorityFile {
 
   private:
     bool owns_directory_ = false;
-    int lock_fd_ = -1;  // the directory's lock, when owned
+    util::OwnedFd lock_;  // the directory's lock, when owned
     std::string directory_;
     std::string path_;
 };
