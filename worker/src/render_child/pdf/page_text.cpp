@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "render_child/glib_ptr.h"
+#include "render_child/pdf/poppler_document.h"
 
 namespace enconvert::render_child::pdf {
 
@@ -77,19 +78,8 @@ std::u32string normalize_text(std::string_view utf8) {
 
 PageText read_page_text(const std::string& path, std::string* error) {
     PageText result;
-    GError* raw = nullptr;
-    GCharPtr uri(g_filename_to_uri(path.c_str(), nullptr, &raw));
-    if (!uri) {
-        GErrorPtr e(raw);
-        if (error) *error = e ? e->message : "bad file name";
-        return result;
-    }
-    GObjectPtr<PopplerDocument> doc(poppler_document_new_from_file(uri.get(), nullptr, &raw));
-    if (!doc) {
-        GErrorPtr e(raw);
-        if (error) *error = e ? e->message : "cannot open the PDF";
-        return result;
-    }
+    GObjectPtr<PopplerDocument> doc(open_poppler_document(path, error));
+    if (!doc) return result;
     const int pages = poppler_document_get_n_pages(doc.get());
     std::u32string normalized;
     for (int k = 0; k < pages; ++k) {

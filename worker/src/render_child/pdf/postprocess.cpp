@@ -1,12 +1,14 @@
 #include "render_child/pdf/postprocess.h"
 
 #include <exception>
+#include <optional>
 #include <qpdf/QPDF.hh>
 #include <qpdf/QPDFPageDocumentHelper.hh>
 
 #include "render_child/pdf/font_subsetter.h"
 #include "render_child/pdf/grayscale.h"
 #include "render_child/pdf/link_annotator.h"
+#include "render_child/pdf/mapped_file.h"
 #include "render_child/pdf/outline_writer.h"
 #include "render_child/pdf/page_overlay.h"
 #include "render_child/pdf/pdf_file.h"
@@ -18,15 +20,19 @@ namespace enconvert::render_child::pdf {
 WriteError postprocess(const std::string& path, const PostProcessInput& input,
                        PostProcessStats* stats) {
     try {
-        // The bands' streams are copied lazily: `bands` outlives the write.
+        // qpdf reads the files' streams lazily, up to the write: they and
+        // `bands` (whose streams are copied lazily too) outlive it.
+        const MappedFile body(path);
+        std::optional<MappedFile> band_file;
         QPDF bands;
         QPDF doc;
         doc.setSuppressWarnings(true);
-        doc.processFile(path.c_str());
+        process_mapped(doc, body, path);
         int stamped = 0;
         if (!input.overlay_path.empty()) {
+            band_file.emplace(input.overlay_path);
             bands.setSuppressWarnings(true);
-            bands.processFile(input.overlay_path.c_str());
+            process_mapped(bands, *band_file, input.overlay_path);
             stamped = overlay_pages(doc, bands);
         }
         // After stamping, so the bands' fonts are subset and merged with
@@ -60,9 +66,10 @@ WriteError postprocess(const std::string& path, const PostProcessInput& input,
 
 int page_count(const std::string& path) {
     try {
+        const MappedFile file(path);
         QPDF doc;
         doc.setSuppressWarnings(true);
-        doc.processFile(path.c_str());
+        process_mapped(doc, file, path);
         return static_cast<int>(QPDFPageDocumentHelper(doc).getAllPages().size());
     } catch (const std::exception&) {
         return 0;

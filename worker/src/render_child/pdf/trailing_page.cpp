@@ -10,7 +10,9 @@
 #include <qpdf/QPDFPageDocumentHelper.hh>
 
 #include "render_child/glib_ptr.h"
+#include "render_child/pdf/mapped_file.h"
 #include "render_child/pdf/pdf_file.h"
+#include "render_child/pdf/poppler_document.h"
 
 namespace enconvert::render_child::pdf {
 namespace {
@@ -72,9 +74,7 @@ double ink_height_points(PopplerPage* page) {
 }  // namespace
 
 bool last_page_is_sliver(const std::string& path) {
-    GCharPtr uri(g_filename_to_uri(path.c_str(), nullptr, nullptr));
-    if (!uri) return false;
-    GObjectPtr<PopplerDocument> doc(poppler_document_new_from_file(uri.get(), nullptr, nullptr));
+    GObjectPtr<PopplerDocument> doc(open_poppler_document(path, nullptr));
     if (!doc) return false;
     const int pages = poppler_document_get_n_pages(doc.get());
     if (pages < 2) return false;
@@ -85,9 +85,10 @@ bool last_page_is_sliver(const std::string& path) {
 
 std::string drop_last_page(const std::string& path) {
     try {
+        const MappedFile file(path);  // read up to the write: outlives doc
         QPDF doc;
         doc.setSuppressWarnings(true);
-        doc.processFile(path.c_str());
+        process_mapped(doc, file, path);
         QPDFPageDocumentHelper pages(doc);
         std::vector<QPDFPageObjectHelper> all = pages.getAllPages();
         if (all.size() < 2) return "the document has a single page";
