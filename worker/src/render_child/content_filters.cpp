@@ -43,13 +43,6 @@ constexpr const char* kMediaRules = R"JSON([
  {"trigger": {"url-filter": "\\.mpd([?#].*)?$", "url-filter-is-case-sensitive": false}, "action": {"type": "block"}}
 ])JSON";
 
-struct BytesUnref {
-    void operator()(GBytes* b) const {
-        if (b) g_bytes_unref(b);
-    }
-};
-using BytesPtr = std::unique_ptr<GBytes, BytesUnref>;
-
 // block_ads's list, one identifier a content: a new list never meets the
 // compiled form of an old one, and old ones are removed once it is ready.
 constexpr const char* kAdsPrefix = "enconvert-block-ads-";
@@ -117,7 +110,7 @@ ContentFilters::ContentFilters(std::function<void()> on_change) : on_change_(std
     store_dir_ = dir.get();
     store_.reset(webkit_user_content_filter_store_new(store_dir_.c_str()));
 
-    BytesPtr media(g_bytes_new_static(kMediaRules, strlen(kMediaRules)));
+    GBytesPtr media(g_bytes_new_static(kMediaRules, strlen(kMediaRules)));
     compile(store_.get(), "enconvert-block-media", media.get(), &media_);
     find_ad_list();
 }
@@ -289,7 +282,7 @@ void ContentFilters::compile_ads() {
         ads_compiled(nullptr, error ? error->message : "unreadable");
         return;
     }
-    BytesPtr source(g_bytes_new_take(contents, length));
+    GBytesPtr source(g_bytes_new_take(contents, length));
     ads_state_ = Ads::Compiling;
     compile_started_us_ = g_get_monotonic_time();
     kLog.info("compiling the ad list (once per list and host)", {{"filter", ads_identifier_}});

@@ -29,6 +29,13 @@ struct GFree {
 };
 using GCharPtr = std::unique_ptr<char, GFree>;
 
+struct GBytesUnref {
+    void operator()(GBytes* bytes) const {
+        if (bytes) g_bytes_unref(bytes);
+    }
+};
+using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
+
 struct GUriUnref {
     void operator()(GUri* uri) const {
         if (uri) g_uri_unref(uri);

@@ -1,22 +1,13 @@
 #include "render_child/pdf/poppler_document.h"
 
 #include <exception>
-#include <memory>
 
 #include "render_child/pdf/mapped_file.h"
 
 namespace enconvert::render_child::pdf {
 
-namespace {
-
-struct GBytesUnref {
-    void operator()(GBytes* bytes) const { g_bytes_unref(bytes); }
-};
-
-}  // namespace
-
 GObjectPtr<PopplerDocument> open_poppler_document(const std::string& path, std::string* error) {
-    std::unique_ptr<GBytes, GBytesUnref> bytes;
+    GBytesPtr bytes;
     try {
         bytes.reset(MappedFile(path).bytes());
     } catch (const std::exception& e) {
