@@ -5,8 +5,10 @@ its job_id in the worker and in the renderer, and no secret is ever logged."""
 import os
 import re
 import signal
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conftest import make_home, running
 from stack import Stack, children_of, log_entries, wait_for_log_entry, worker_pid
@@ -185,3 +187,48 @@ def test_the_local_stack_serves_the_modules_metrics(ostack):
     r = ostack.call("GET", "/metrics", key=None)
     assert r.status == 200, r
     assert b"# TYPE enconvert_http_requests_total counter" in r.body
+
+
+class _LargePage(BaseHTTPRequestHandler):
+    """A page whose source is just over the 16 MiB the inert-page rule
+    searches (settle_rule.h), nearly all of it one comment."""
+
+    BODY = (b"<!doctype html><title>Large</title><p>A large source</p><!--"
+            + b"x" * (16 * 1024 * 1024) + b"-->")
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(self.BODY)))
+        self.end_headers()
+        self.wfile.write(self.BODY)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def large_page():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _LargePage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/large.html"
+    server.shutdown()
+    server.server_close()
+
+
+# A page that can start no request by itself is quiet 100 ms after its last
+# request, any other one after 500 ms (docs/rendering.md, "Order of a
+# render"): the render's log line says which rule applied and why. Without
+# a test of the short rule, a change that made every page wait the full
+# 500 ms would go unseen by every other test.
+def test_the_render_log_says_which_quiet_rule_a_page_got(ostack, site, large_page):
+    path = os.path.join(ostack.home, "log", "worker-1.log")
+    for url, reason in ((site.url + "/hello.html", "inert"),
+                        (site.url + "/noise.html", "script"),
+                        (large_page, "large source")):
+        r = ostack.call("POST", "/v1/convert/url-to-pdf", {"url": url})
+        assert r.status == 200, (url, r)
+        rendered = wait_for_log_entry(path, 20, process="render", msg="render succeeded",
+                                      job_id=r.json()["job_id"])
+        assert rendered, ostack.logs()
+        assert rendered["settle_reason"] == reason, rendered
