@@ -29,8 +29,9 @@ GBytes* MappedFile::bytes() const {
     return g_mapped_file_get_bytes(file_.get());
 }
 
-void process_mapped(QPDF& doc, const MappedFile& file, const std::string& description) {
-    doc.processMemoryFile(description.c_str(), file.data(), file.size());
+MappedPdf::MappedPdf(const std::string& path) : file_(path) {
+    doc_.setSuppressWarnings(true);
+    doc_.processMemoryFile(path.c_str(), file_.data(), file_.size());
 }
 
 }  // namespace enconvert::render_child::pdf

@@ -32,9 +32,19 @@ class MappedFile {
     std::unique_ptr<GMappedFile, Unref> file_;
 };
 
-// Has `doc` read `file`, which must outlive it (qpdf reads streams from
-// it lazily, up to the last write). Throws what QPDF::processMemoryFile
-// throws for a file that is not a PDF.
-void process_mapped(QPDF& doc, const MappedFile& file, const std::string& description);
+// A document qpdf reads from a mapping of its file, which lives as long
+// as the document: qpdf reads streams lazily, up to the last write (and a
+// rewrite renamed over the path does not change what it reads). Warnings
+// are not printed. Throws std::runtime_error when the file cannot be
+// mapped, and what QPDF::processMemoryFile throws when it is no PDF.
+class MappedPdf {
+  public:
+    explicit MappedPdf(const std::string& path);
+    QPDF& doc() { return doc_; }
+
+  private:
+    MappedFile file_;  // declared first: destroyed after doc_
+    QPDF doc_;
+};
 
 }  // namespace enconvert::render_child::pdf

@@ -20,20 +20,14 @@ namespace enconvert::render_child::pdf {
 WriteError postprocess(const std::string& path, const PostProcessInput& input,
                        PostProcessStats* stats) {
     try {
-        // qpdf reads the files' streams lazily, up to the write: they and
-        // `bands` (whose streams are copied lazily too) outlive it.
-        const MappedFile body(path);
-        std::optional<MappedFile> band_file;
-        QPDF bands;
-        QPDF doc;
-        doc.setSuppressWarnings(true);
-        process_mapped(doc, body, path);
+        // The bands' streams are copied lazily: `bands` outlives the write.
+        std::optional<MappedPdf> bands;
+        MappedPdf body(path);
+        QPDF& doc = body.doc();
         int stamped = 0;
         if (!input.overlay_path.empty()) {
-            band_file.emplace(input.overlay_path);
-            bands.setSuppressWarnings(true);
-            process_mapped(bands, *band_file, input.overlay_path);
-            stamped = overlay_pages(doc, bands);
+            bands.emplace(input.overlay_path);
+            stamped = overlay_pages(doc, bands->doc());
         }
         // After stamping, so the bands' fonts are subset and merged with
         // the body's identical ones too; the replaced Type 3 fonts too.
@@ -66,11 +60,8 @@ WriteError postprocess(const std::string& path, const PostProcessInput& input,
 
 int page_count(const std::string& path) {
     try {
-        const MappedFile file(path);
-        QPDF doc;
-        doc.setSuppressWarnings(true);
-        process_mapped(doc, file, path);
-        return static_cast<int>(QPDFPageDocumentHelper(doc).getAllPages().size());
+        MappedPdf pdf(path);
+        return static_cast<int>(QPDFPageDocumentHelper(pdf.doc()).getAllPages().size());
     } catch (const std::exception&) {
         return 0;
     }

@@ -85,10 +85,8 @@ bool last_page_is_sliver(const std::string& path) {
 
 std::string drop_last_page(const std::string& path) {
     try {
-        const MappedFile file(path);  // read up to the write: outlives doc
-        QPDF doc;
-        doc.setSuppressWarnings(true);
-        process_mapped(doc, file, path);
+        MappedPdf pdf(path);
+        QPDF& doc = pdf.doc();
         QPDFPageDocumentHelper pages(doc);
         std::vector<QPDFPageObjectHelper> all = pages.getAllPages();
         if (all.size() < 2) return "the document has a single page";

@@ -47,11 +47,9 @@ TEST_F(MappedFileTest, HoldsTheWholeFile) {
 // renamed over the path it was read from: the mapping, not the path, is
 // what it reads.
 TEST_F(MappedFileTest, QpdfReadsTheMappingEvenOnceTheFileIsGone) {
-    const MappedFile file(path_);
-    QPDF doc;
-    process_mapped(doc, file, path_);
+    MappedPdf pdf(path_);
     fs::remove(path_);
-    EXPECT_FALSE(write_replacing(doc, path_).failed());
+    EXPECT_FALSE(write_replacing(pdf.doc(), path_).failed());
     EXPECT_TRUE(storage::check_complete(path_, "pdf").empty());
     QPDF again;
     again.processFile(path_.c_str());
@@ -72,9 +70,7 @@ TEST_F(MappedFileTest, AnEmptyFileIsNoPdf) {
     std::ofstream{empty};
     const MappedFile file(empty);
     EXPECT_EQ(file.size(), 0u);
-    QPDF doc;
-    doc.setSuppressWarnings(true);
-    EXPECT_ANY_THROW(process_mapped(doc, file, empty));
+    EXPECT_ANY_THROW(MappedPdf{empty});
     EXPECT_EQ(page_count(empty), 0);
     std::string why;
     EXPECT_EQ(open_poppler_document(empty, &why), nullptr);
