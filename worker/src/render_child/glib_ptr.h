@@ -36,6 +36,13 @@ struct GBytesUnref {
 };
 using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
 
+struct GMappedFileUnref {
+    void operator()(GMappedFile* file) const {
+        if (file) g_mapped_file_unref(file);
+    }
+};
+using GMappedFilePtr = std::unique_ptr<GMappedFile, GMappedFileUnref>;
+
 struct GUriUnref {
     void operator()(GUri* uri) const {
         if (uri) g_uri_unref(uri);

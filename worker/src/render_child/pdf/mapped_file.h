@@ -1,16 +1,15 @@
 // A printed PDF read through one memory mapping, for qpdf and poppler.
 // Their own file readers seek and read a buffer at a time: qpdf an lseek
-// and a read per object, poppler a 256-byte pread per refill, some 4,000
+// and a read per object, poppler a 256-byte pread per refill, some 5,000
 // system calls for a 60-page PDF (a tenth of the post-processing's CPU).
 // The files are the renderer's own and complete once printed: nothing
 // truncates them while they are mapped.
 #pragma once
 
-#include <glib.h>
-
-#include <memory>
 #include <qpdf/QPDF.hh>
 #include <string>
+
+#include "render_child/glib_ptr.h"
 
 namespace enconvert::render_child::pdf {
 
@@ -26,10 +25,7 @@ class MappedFile {
     GBytes* bytes() const;
 
   private:
-    struct Unref {
-        void operator()(GMappedFile* file) const { g_mapped_file_unref(file); }
-    };
-    std::unique_ptr<GMappedFile, Unref> file_;
+    GMappedFilePtr file_;
 };
 
 // A document qpdf reads from a mapping of its file, which lives as long
