@@ -1,7 +1,8 @@
 // A printed PDF read through one memory mapping, for qpdf and poppler.
 // Their own file readers seek and read a buffer at a time: qpdf an lseek
-// and a read per object, poppler a 256-byte pread per refill, some 5,000
-// system calls for a 60-page PDF (a tenth of the post-processing's CPU).
+// and a read per object, poppler a 256-byte pread per refill: about 5,000
+// system calls per PDF of the manual's bench set (a tenth of the
+// post-processing's CPU; docs/benchmarks.md).
 // The files are the renderer's own and complete once printed: nothing
 // truncates them while they are mapped.
 #pragma once
