@@ -14,7 +14,10 @@ it receives SIGTERM.
 Receiver paths: /hook/ok -> 200, /hook/status/<code> -> <code>,
 /hook/hang -> never answers, /hook/redirect -> 302 to /hook/ok,
 /hook/slow/<seconds> -> 200 after that many seconds (0.1 to 60),
-/hook/flaky/<n> -> 503 with Retry-After: 1 for the first n requests, then 200.
+/hook/flaky/<n> -> 503 with Retry-After: 1 for the first n requests, then 200,
+/hook/cut -> 200 whose body ends after 5 of its 100 bytes (the connection
+closes), /hook/stall -> 200 whose body stops after 5 of its 100 bytes and
+never goes on.
 """
 
 import json
@@ -101,6 +104,17 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[:2] == ["hook", "slow"] and len(parts) > 2:
             time.sleep(min(60.0, max(0.1, float(parts[2]))))
             return self._reply(200)
+        if parts[:2] in (["hook", "cut"], ["hook", "stall"]):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"ok"')
+            self.wfile.flush()
+            self.close_connection = True
+            if parts[1] == "stall":
+                self.server.owner.release.wait(120)
+            return
         if parts[:2] == ["hook", "redirect"]:
             return self._reply(302, {"Location": "/hook/ok"})
         if parts[:2] == ["hook", "status"] and len(parts) > 2:

@@ -128,6 +128,20 @@ def test_silent_receiver_is_recorded_as_timeout(nstack, site, receiver):
     assert note["error"].startswith("timeout")
 
 
+@pytest.mark.parametrize("path", ["/hook/cut", "/hook/stall"])
+def test_a_2xx_whose_body_breaks_off_is_delivered(nstack, site, receiver, path):
+    # "Any 2xx HTTP status code is treated as successful delivery": the
+    # receiver answered 200 and then dropped (cut) or stopped sending
+    # (stall) its body. Before, the first was recorded as send_failed and
+    # the second as a timeout, both with response_code 200.
+    job_id = submit(nstack, site.url + "/hello.html", async_mode=True,
+                    callback_url=receiver.url + path)["job_id"]
+    note = nstack.wait_notifications(job_id)["notifications"][0]
+    assert (note["state"], note["response_code"], note["error"], note["attempts"]) == (
+        "delivered", 200, None, 1), note
+    assert len(hooks_for(receiver, path, job_id)) == 1
+
+
 def test_untrusted_certificate_is_recorded_as_tls_failure(nstack, site, untrusted_receiver):
     job_id = submit(nstack, site.url + "/hello.html", async_mode=True,
                     callback_url=untrusted_receiver.url + "/hook/ok")["job_id"]

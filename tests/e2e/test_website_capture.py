@@ -222,6 +222,9 @@ def test_sitemap_mode_captures_every_page_into_one_zip_and_notifies_once(
     assert r.status == 202, r
     a = r.json()
     expected = website.pages()
+    # As every 202 of a job: the message names where the notifications go.
+    assert "notified at site@example.com" in a["message"], a
+    assert "Results will be sent to your callback URL." in a["message"], a
     assert a["batch_id"] == a["job_id"]
     assert (a["discovery_method"], a["output_format"], a["status"]) == (
         "sitemap", "zip", "processing")
@@ -337,6 +340,39 @@ def test_sitemap_mode_without_a_sitemap_is_400_and_the_job_failed(wstack, others
         r = wstack.call("POST", WEBSITE_PDF, {"url": site.base + "/", "max_pages": 2})
         assert r.status == 202 and r.json()["discovery_method"] == "full_crawl", r
         wait_batch(wstack, r.json()["batch_id"])
+    finally:
+        site.close()
+
+
+def test_a_site_with_nothing_to_capture_notifies_its_url_and_why(
+        wstack, others, receiver, smtp):
+    # Discovery fails: the job has no task. The webhook and the mail report
+    # the submitted URL, failed with the discovery's reason (before: "0 of
+    # 0 URLs converted", and a payload with no URL and no reason).
+    site = TestSite(others[0].base, others[1].base, sitemap=False)
+    try:
+        start = site.base + "/"
+        r = wstack.call("POST", WEBSITE_PDF, {
+            "url": start, "crawl_mode": "sitemap",
+            "callback_url": receiver.url + "/hook/ok",
+            "notification_email": "nosite@example.com"})
+        assert r.status == 400 and r.json()["error"] == "no_sitemap", r
+        job_id = r.json()["job_id"]
+        status = wstack.wait_notifications(job_id)
+        assert [n["state"] for n in status["notifications"]] == ["delivered", "delivered"]
+        assert (status["total_tasks"], status["failed_tasks"]) == (1, 1), status
+        with receiver.lock:
+            (hook,) = [q for q in receiver.requests
+                       if json.loads(q["body"] or "{}").get("job_id") == job_id]
+        payload = json.loads(hook["body"])
+        assert payload["status"] == "failed" and payload["total_tasks"] == 1, payload
+        (task,) = payload["tasks"]
+        assert task["url"] == start and task["status"] == "failed", payload
+        assert task["error"] == status["discovery"]["error"] and task["error"], payload
+        with smtp.lock:
+            (mail,) = [m for m in smtp.messages if job_id in m["data"]]
+        text = mail["data"].replace("=\r\n", "")
+        assert start in text and "0 of 1 URL converted" in text, text
     finally:
         site.close()
 

@@ -105,3 +105,39 @@ def test_generated_files_are_current():
     r = subprocess.run([sys.executable, os.path.join(REPO, "tools", "options_schema.py"),
                         "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def number_text(v):
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def test_validation_md_gives_the_schemas_ranges():
+    """docs/validation.md repeats the ranges of the fields it lists (it is
+    the module's error reference); each row of a field with limits in
+    schema/options.json names exactly that field's min..max. Before, it
+    said 1..1024 bytes for wait_for_selector (1000), page sizes > 0 and
+    <= 5000 mm (10..5080) and band heights 0..1000 mm (1..200)."""
+    with open(os.path.join(REPO, "docs", "validation.md")) as f:
+        rows = [line for line in f if line.startswith("| `")]
+    limited = {}
+    for table in ("body", "pdf"):
+        for field in tables()[table]:
+            if "min" in field and "max" in field:
+                limited[field["name"]] = field
+    checked = 0
+    for row in rows:
+        cells = row.split("|")
+        names = [n for n in cells[1].split("`")[1::2]]
+        rule = cells[3]
+        for name in names:
+            if name not in limited:
+                continue
+            f = limited[name]
+            want = f"{number_text(f['min'])}..{number_text(f['max'])}"
+            assert want in rule, f"validation.md, {name}: {rule.strip()!r} lacks {want}"
+            checked += 1
+    assert checked >= 12, checked
+    bands = [r for r in rows if r.startswith("| `header`, `footer`")]
+    height = next(f for f in tables()["band"] if f["name"] == "height")
+    assert bands and f"`height` number in mm, {number_text(height['min'])}.." \
+        f"{number_text(height['max'])}" in bands[0], bands

@@ -22,16 +22,21 @@ std::string seconds_text(double seconds) {
     return buf;
 }
 
+std::string notification_sentences(const std::optional<std::string>& email,
+                                   const std::optional<std::string>& callback_url) {
+    std::string s;
+    if (email && !email->empty()) s = "You will be notified at " + *email + " when complete.";
+    if (callback_url && !callback_url->empty()) {
+        s += (s.empty() ? "" : " ");
+        s += "Results will be sent to your callback URL.";
+    }
+    return s;
+}
+
 std::string accepted_message(const std::string& job_id, const std::optional<std::string>& email,
                              const std::optional<std::string>& callback_url) {
-    const bool has_email = email && !email->empty();
-    const bool has_callback = callback_url && !callback_url->empty();
-    if (has_email && has_callback) {
-        return "Job queued. You will be notified at " + *email +
-               " when complete. Results will be sent to your callback URL.";
-    }
-    if (has_email) return "Job queued. You will be notified at " + *email + " when complete.";
-    if (has_callback) return "Job queued. Results will be sent to your callback URL.";
+    const std::string notified = notification_sentences(email, callback_url);
+    if (!notified.empty()) return "Job queued. " + notified;
     // The reference page has no wording for this case: point at the status
     // endpoint with the real id, so the message is actionable as it stands.
     return "Job queued. Poll GET /v1/convert/status/" + job_id + " for results.";
@@ -147,7 +152,8 @@ json status_object(const db::JobView& job, const storage::Presigner& presigner) 
     int completed = 0;
     int failed = 0;
     json tasks = json::array();
-    for (const auto& t : job.tasks) {
+    const std::optional<db::TaskView> discovery_failure = discovery_failure_task(job);
+    const auto report = [&](const db::TaskView& t) {
         json item{{"url", t.url}, {"status", t.status}};
         if (t.status == "success") {
             ++completed;
@@ -161,18 +167,19 @@ json status_object(const db::JobView& job, const storage::Presigner& presigner) 
             item["error"] = t.error.value_or("The conversion failed.");
         }
         tasks.push_back(std::move(item));
-    }
+    };
+    for (const auto& t : job.tasks) report(t);
+    if (discovery_failure) report(*discovery_failure);
     json obj{{"job_id", job.id},
              {"status", job.status},
-             {"total_tasks", job.tasks.size()},
+             {"total_tasks", tasks.size()},
              {"completed_tasks", completed},
              {"failed_tasks", failed},
              {"tasks", std::move(tasks)},
              {"created_at", job.created_at},
              {"completed_at", job.completed_at ? json(*job.completed_at) : json(nullptr)},
              {"notifications", json::array()}};
-    // A website capture: what discovery found, or why it found nothing (a
-    // failed discovery leaves no task to carry the reason).
+    // A website capture: what discovery found, or why it found nothing.
     if (!job.discovery_state.empty()) obj["discovery"] = discovery_json(job);
     return obj;
 }

@@ -25,6 +25,10 @@ struct HttpAnswer {
     std::optional<StatusCacheHint> cache;
 };
 
+// "You will be notified at <email> when complete." and/or "Results will be
+// sent to your callback URL." (the reference page's words); "" with neither.
+std::string notification_sentences(const std::optional<std::string>& email,
+                                   const std::optional<std::string>& callback_url);
 // The 202 message, worded as in the reference page.
 std::string accepted_message(const std::string& job_id, const std::optional<std::string>& email,
                              const std::optional<std::string>& callback_url);

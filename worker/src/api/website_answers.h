@@ -20,6 +20,13 @@ namespace enconvert::api {
 // error shape, naming the job.
 std::optional<HttpAnswer> website_answer(const db::JobView& job);
 
+// A website capture whose discovery failed has no task; its status object
+// and its notifications report the start URL instead, failed with the
+// discovery's reason: the webhook and the email name the URL that was
+// submitted and why nothing came of it, as for any failed URL. nullopt for
+// every other job.
+std::optional<db::TaskView> discovery_failure_task(const db::JobView& job);
+
 // {"state","method","total_discovered","truncated","error_code","error"}
 // for the batch and status answers; null for a job that is no website
 // capture.

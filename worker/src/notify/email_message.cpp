@@ -6,6 +6,9 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
+
+#include "api/website_answers.h"
 
 namespace enconvert::notify {
 
@@ -104,12 +107,14 @@ bool valid_mailbox(const std::string& a) {
 
 EmailParts notification_email_parts(const db::JobView& job, const storage::Presigner& presigner,
                                     const std::string& from, const std::string& to) {
+    // A website capture that found no page reports its start URL, failed.
+    std::vector<db::TaskView> tasks = job.tasks;
+    if (auto failed = api::discovery_failure_task(job)) tasks.push_back(std::move(*failed));
     int succeeded = 0;
-    for (const auto& t : job.tasks) succeeded += t.status == "success" ? 1 : 0;
+    for (const auto& t : tasks) succeeded += t.status == "success" ? 1 : 0;
     const std::string status = final_status(job);
-    const std::string summary = std::to_string(succeeded) + " of " +
-                                std::to_string(job.tasks.size()) + " URL" +
-                                (job.tasks.size() == 1 ? "" : "s") + " converted";
+    const std::string summary = std::to_string(succeeded) + " of " + std::to_string(tasks.size()) +
+                                " URL" + (tasks.size() == 1 ? "" : "s") + " converted";
 
     EmailParts p;
     p.from = from;
@@ -124,7 +129,7 @@ EmailParts notification_email_parts(const db::JobView& job, const storage::Presi
     html += "Final status: <strong>" + status + "</strong> (" + summary + ")</p>\n<ol>\n";
 
     int n = 0;
-    for (const auto& t : job.tasks) {
+    for (const auto& t : tasks) {
         ++n;
         text += std::to_string(n) + ". " + t.url + "\n";
         html += "<li><p>URL: " + html_escape(t.url) + "<br>\n";

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "net/restricted_ports.h"
 
@@ -115,6 +116,24 @@ std::size_t Transfer::discard(char*, std::size_t size, std::size_t n, void*) {
     return size * n;  // the receiver's answer body is not used
 }
 
+std::size_t Transfer::on_header(char* line, std::size_t size, std::size_t n, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    const std::size_t len = size * n;
+    const std::string_view text(line, len);
+    if (text != "\r\n" && text != "\n") return len;
+    // The end of one answer's headers. "Any 2xx is delivered": once a
+    // final 2xx's headers are in, the receiver has taken the notification;
+    // its body is not used, and waiting for it would let a receiver that
+    // stalls or drops it turn a delivery into a timeout or a failure.
+    long code = 0;
+    curl_easy_getinfo(t->easy_.get(), CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 200 && code < 300) {
+        t->answered_2xx_ = true;
+        return 0;  // ends the transfer (CURLE_WRITE_ERROR), on purpose
+    }
+    return len;
+}
+
 std::size_t Transfer::read_body(char* buf, std::size_t size, std::size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
     const std::size_t len = std::min(size * n, t->body_.size() - t->read_offset_);
@@ -162,6 +181,8 @@ std::unique_ptr<Transfer> Transfer::webhook(std::int64_t notification_id, Webhoo
     for (const auto& [name, value] : req.extra_headers) t->headers_.append(name + ": " + value);
     set_ptr(h, CURLOPT_HTTPHEADER, t->headers_.get());
     set(h, CURLOPT_USERAGENT, "enconvert-webhook/1");
+    set_ptr(h, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
+    set_ptr(h, CURLOPT_HEADERDATA, t.get());
     // Pin: whatever the URL's host resolves to now, connect to the address
     // the policy checked. TLS still verifies the certificate for the host.
     const std::string addr = req.address.v6 ? "[" + req.address.text() + "]" : req.address.text();
@@ -206,7 +227,7 @@ AttemptOutcome Transfer::outcome(CURLcode rc) const {
     const std::string detail = errbuf_[0] != '\0' ? errbuf_.data() : curl_easy_strerror(rc);
 
     if (kind_ == Kind::webhook) {
-        if (rc == CURLE_OK && code >= 200 && code < 300) {
+        if (answered_2xx_ || (rc == CURLE_OK && code >= 200 && code < 300)) {
             o.delivered = true;
             return o;
         }

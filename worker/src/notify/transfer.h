@@ -80,6 +80,7 @@ class Transfer {
   private:
     Transfer(std::int64_t id, Kind kind, int timeout_seconds, long spent_ms = 0);
     static std::size_t discard(char*, std::size_t size, std::size_t n, void*);
+    static std::size_t on_header(char* line, std::size_t size, std::size_t n, void* self);
     static std::size_t read_body(char* buf, std::size_t size, std::size_t n, void* self);
     void common_options(const std::string* ca_blob);
 
@@ -93,6 +94,9 @@ class Transfer {
     curl::CurlSlist recipients_;  // SMTP RCPT TO
     std::string body_;            // webhook body or the mail message
     std::size_t read_offset_ = 0;
+    // A webhook receiver's final answer was a 2xx: delivered, whatever
+    // happens to the rest of its answer (the transfer is cut right there).
+    bool answered_2xx_ = false;
     std::array<char, CURL_ERROR_SIZE> errbuf_{};
 };
 

@@ -228,10 +228,18 @@ TEST(Responses, StatusObjectOfAWebsiteCaptureCarriesItsDiscovery) {
     job.discovery_method = "sitemap";
     job.discovery_error_code = "no_sitemap";
     job.discovery_error = "No sitemap was found.";
+    job.options = {{"url", "https://example.com/"}};
     const json s = api::status_object(job, kPresigner);
-    EXPECT_EQ(s["total_tasks"], 0);
     EXPECT_EQ(s["status"], "failed");
-    // With no task, the discovery is where the reason is.
+    // No page was found: the submitted URL is reported failed, with the
+    // reason, as the webhook and the email report it (before: no task, and
+    // the payload named neither the URL nor the reason).
+    EXPECT_EQ(s["total_tasks"], 1);
+    EXPECT_EQ(s["failed_tasks"], 1);
+    EXPECT_EQ(s["completed_tasks"], 0);
+    EXPECT_EQ(s["tasks"], (json::array({{{"url", "https://example.com/"},
+                                         {"status", "failed"},
+                                         {"error", "No sitemap was found."}}})));
     EXPECT_EQ(s["discovery"]["state"], "failed");
     EXPECT_EQ(s["discovery"]["error_code"], "no_sitemap");
     EXPECT_EQ(s["discovery"]["error"], "No sitemap was found.");

@@ -142,3 +142,45 @@ TEST(WebsiteAnswers, DiscoveryJson) {
                     {"error_code", "no_sitemap"},
                     {"error", "None."}}));
 }
+
+TEST(WebsiteAnswers, TheMessageNamesWhereTheNotificationsGo) {
+    // As every 202 of a job (docs/api.md "202 Accepted"): the email address
+    // and/or the callback URL. Before, the website capture's said neither.
+    db::JobView job = found(3, 3, false);
+    job.notifications = json::array(
+        {{{"type", "webhook"}, {"target", "https://hooks.example.com/x"}, {"state", "pending"}},
+         {{"type", "email"}, {"target", "site@example.com"}, {"state", "pending"}}});
+    std::string message = json::parse(api::website_answer(job)->body)["message"];
+    EXPECT_EQ(message,
+              "Website capture queued: 3 pages found. You will be notified at site@example.com "
+              "when complete. Results will be sent to your callback URL. Poll GET "
+              "/v1/convert/batch/batch_0123 for progress; the pages come as one ZIP.");
+    job.notifications = json::array(
+        {{{"type", "webhook"}, {"target", "https://hooks.example.com/x"}, {"state", "pending"}}});
+    message = json::parse(api::website_answer(job)->body)["message"];
+    EXPECT_NE(message.find("Results will be sent to your callback URL."), std::string::npos);
+    EXPECT_EQ(message.find("notified at"), std::string::npos) << message;
+    // Neither asked: no such sentence.
+    message = json::parse(api::website_answer(found(3, 3, false))->body)["message"];
+    EXPECT_EQ(message,
+              "Website capture queued: 3 pages found. Poll GET /v1/convert/batch/batch_0123 for "
+              "progress; the pages come as one ZIP.");
+}
+
+TEST(WebsiteAnswers, AFailedDiscoveryReportsItsStartUrlFailed) {
+    const auto t = api::discovery_failure_task(failed("no_sitemap", "No sitemap was found."));
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->url, "https://example.com/");
+    EXPECT_EQ(t->status, "failed");
+    EXPECT_EQ(t->error_code, "no_sitemap");
+    EXPECT_EQ(t->error, "No sitemap was found.");
+    // Nothing recorded about why: still a code and a sentence.
+    const auto bare = api::discovery_failure_task(failed(std::nullopt, std::nullopt));
+    ASSERT_TRUE(bare);
+    EXPECT_EQ(bare->error_code, "internal_error");
+    EXPECT_FALSE(bare->error->empty());
+    // Found pages, still finding, or no website capture: the job's own tasks.
+    EXPECT_FALSE(api::discovery_failure_task(found(2, 2, false)));
+    EXPECT_FALSE(api::discovery_failure_task(website_job("pending")));
+    EXPECT_FALSE(api::discovery_failure_task(website_job("")));
+}

@@ -66,6 +66,29 @@ TEST(EmailMessageTest, FailedJobSaysFailed) {
     EXPECT_NE(parts.text.find("Final status: failed (0 of 1 URL converted)"), std::string::npos);
 }
 
+TEST(EmailMessageTest, AWebsiteCaptureThatFoundNoPageNamesItsUrlAndWhy) {
+    // Discovery failed: the job has no task. Before, the mail said "0 of 0
+    // URLs converted" and named neither the submitted URL nor the reason.
+    db::JobView job = test_support::three_task_job();
+    job.endpoint = "website-to-pdf";
+    job.status = "failed";
+    job.tasks.clear();
+    job.options = {{"url", "https://example.com/site/"}};
+    job.discovery_state = "failed";
+    job.discovery_error_code = "no_sitemap";
+    job.discovery_error = "No sitemap was found at https://example.com/sitemap.xml.";
+    const auto parts = notify::notification_email_parts(job, storage::Presigner("s", "", 60),
+                                                        "a@b.example", "c@d.example");
+    EXPECT_NE(parts.text.find("Final status: failed (0 of 1 URL converted)"), std::string::npos)
+        << parts.text;
+    for (const std::string* body : {&parts.text, &parts.html}) {
+        EXPECT_NE(body->find("https://example.com/site/"), std::string::npos) << *body;
+        EXPECT_NE(body->find("No sitemap was found at https://example.com/sitemap.xml."),
+                  std::string::npos)
+            << *body;
+    }
+}
+
 TEST(EmailMessageTest, MimeHeadersAndAlternativeParts) {
     notify::EmailParts p;
     p.from = "enconvert@mail.example";

@@ -65,6 +65,27 @@ TEST(WebhookPayloadTest, FailedJob) {
     EXPECT_EQ(p["tasks"][0]["url"], "https://invalid-url.example");
 }
 
+TEST(WebhookPayloadTest, AWebsiteCaptureThatFoundNoPageReportsItsUrlFailed) {
+    // Before: {"status":"failed","total_tasks":0,"tasks":[]}, no URL, no reason.
+    db::JobView job = test_support::three_task_job();
+    job.endpoint = "website-to-pdf";
+    job.status = "failed";
+    job.tasks.clear();
+    job.options = {{"url", "https://example.com/site/"}};
+    job.discovery_state = "failed";
+    job.discovery_error_code = "no_pages";
+    job.discovery_error = "robots.txt forbids every page.";
+    const json p = notify::webhook_payload(job, storage::Presigner("s", "", 60));
+    EXPECT_EQ(p, (json{{"job_id", job.id},
+                       {"status", "failed"},
+                       {"total_tasks", 1},
+                       {"completed_tasks", 0},
+                       {"failed_tasks", 1},
+                       {"tasks", json::array({{{"url", "https://example.com/site/"},
+                                               {"status", "failed"},
+                                               {"error", "robots.txt forbids every page."}}})}}));
+}
+
 TEST(WebhookPayloadTest, S3BackendLinksGoToTheObjectStore) {
     const storage::Presigner s3(
         storage::S3UrlSigner(storage::S3Endpoint("https://s3.example.com", "results", true),
