@@ -235,6 +235,9 @@ void IntakeLoop::handle_converts(std::vector<PendingConvert>& converts) {
     if (session_) {
         try {
             outcomes = handler_.convert_all(session_->conn(), requests);
+            // Lost while the jobs were inserted one by one: those committed
+            // are answered below all the same.
+            if (!session_->conn().is_open()) drop_session("during a group's single inserts");
         } catch (const pqxx::in_doubt_error&) {
             // Lost during the COMMIT: the jobs may exist, a plain retry could
             // create them twice.

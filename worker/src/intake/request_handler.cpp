@@ -254,6 +254,12 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
     std::vector<ConvertOutcome> out;
     out.reserve(prepared.size());
     std::size_t next = 0;
+    bool connection_lost = false;  // while inserting the jobs one by one
+    const auto answered = [](api::HttpAnswer answer) {
+        ConvertOutcome o;
+        o.final = std::move(answer);
+        return o;
+    };
     for (std::size_t i = 0; i < prepared.size(); ++i) {
         if (next < to_insert.size() && to_insert[next] == i) {
             const std::size_t at = next++;
@@ -263,17 +269,30 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
             }
             // Alone, after the group's statement failed: this job's own
             // error is its own answer, the others' jobs are unaffected.
+            // The jobs committed before a lost connection stand and are
+            // answered as such (a 503 would invite a retry, a second job);
+            // the one being inserted and those after it were not stored.
+            if (connection_lost) {
+                out.push_back(answered(api::database_unavailable_answer()));
+                continue;
+            }
             try {
                 out.push_back(finish(conn, std::move(prepared[i]),
                                      db::insert_job(conn, jobs[at], queue_limits_)));
-            } catch (const pqxx::broken_connection&) {
-                throw;
+            } catch (const pqxx::in_doubt_error& e) {
+                // Lost during its COMMIT: the job may exist.
+                kLog.error("job insert in doubt", {{"error", e.what()}});
+                connection_lost = true;
+                out.push_back(answered(
+                    api::commit_in_doubt_answer(prepared[i].request->idempotency_key.has_value())));
+            } catch (const pqxx::broken_connection& e) {
+                kLog.error("job insert failed: the connection is lost", {{"error", e.what()}});
+                connection_lost = true;
+                out.push_back(answered(api::database_unavailable_answer()));
             } catch (const pqxx::sql_error& e) {
                 kLog.error("job insert failed", {{"error", e.what()}});
-                ConvertOutcome failed;
-                failed.final = db::means_unavailable(e) ? api::database_unavailable_answer()
-                                                        : api::internal_error_answer();
-                out.push_back(std::move(failed));
+                out.push_back(answered(db::means_unavailable(e) ? api::database_unavailable_answer()
+                                                                : api::internal_error_answer()));
             }
         } else {
             out.push_back(std::move(prepared[i].outcome));

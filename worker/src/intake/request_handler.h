@@ -48,7 +48,12 @@ class RequestHandler {
     // Several requests' jobs committed together (group commit: one
     // transaction and one WAL flush), each answered as convert() would;
     // outcomes in the requests' order. A failed commit throws and none of
-    // them is enqueued: the caller answers every one of them 503.
+    // them is enqueued: the caller answers every one of them 503. When the
+    // group's statement fails, each job is inserted alone; if the
+    // connection is lost meanwhile, the jobs already committed keep their
+    // answers, the one being inserted is answered 503 (or, lost during its
+    // COMMIT, as in doubt) and so are those after it, and nothing throws:
+    // the caller sees the connection closed.
     std::vector<ConvertOutcome> convert_all(pqxx::connection& conn,
                                             const std::vector<ConvertRequest>& reqs);
     // The read-only requests (status, batch, download, whoami, verify).

@@ -89,8 +89,9 @@ db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderRe
         db::TaskOutcome o;
         o.task_id = task.task_id;
         o.job_id = task.job_id;
-        o.object_key = storage::build_object_key(task.account_public_id, task.endpoint, name,
-                                                 storage::utc_stamp(now), task.task_id, ext);
+        o.object_key =
+            storage::build_object_key(task.account_public_id, task.endpoint, name,
+                                      storage::utc_stamp(now), task.task_id, ext, task.attempts);
         o.filename = name + "." + ext;
         try {
             o.file_size = static_cast<std::int64_t>(

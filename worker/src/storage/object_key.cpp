@@ -128,8 +128,10 @@ std::string files_key(std::string_view account_public_id, std::string_view endpo
 
 std::string build_object_key(std::string_view account_public_id, std::string_view endpoint,
                              std::string_view name, std::string_view stamp, std::int64_t task_id,
-                             std::string_view ext) {
-    return files_key(account_public_id, endpoint, name, stamp, std::to_string(task_id), ext);
+                             std::string_view ext, int attempt) {
+    std::string id = std::to_string(task_id);
+    if (attempt > 1) id += "-" + std::to_string(attempt);
+    return files_key(account_public_id, endpoint, name, stamp, id, ext);
 }
 
 std::string build_archive_key(std::string_view account_public_id, std::string_view endpoint,

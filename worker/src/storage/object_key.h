@@ -33,9 +33,14 @@ std::string output_name(const nlohmann::json& options, std::string_view url, std
 // yyyymmddThhmmssZ in UTC.
 std::string utc_stamp(std::chrono::system_clock::time_point t);
 
+// live/files/<account>/<endpoint>/<name>_<stamp>_<task id>.<ext>, and
+// <task id>-<attempt> from the second attempt on: an attempt whose lease
+// ran out may still store its file, in the same second as the attempt that
+// took over, and the loser removes what it stored, which must not be the
+// winner's file.
 std::string build_object_key(std::string_view account_public_id, std::string_view endpoint,
                              std::string_view name, std::string_view stamp, std::int64_t task_id,
-                             std::string_view ext);
+                             std::string_view ext, int attempt = 1);
 
 // A batch's ZIP (docs/api.md "Batch ZIP"):
 // live/files/<account public_id>/<endpoint>/<name>_<stamp>_<job id>.zip,

@@ -591,6 +591,43 @@ TEST_F(RequestHandlerTest, GroupCommitWithAFailingJobInsertsTheOthersAlone) {
     EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2);
 }
 
+TEST_F(RequestHandlerTest, GroupCommitLosingItsConnectionAloneAnswersTheCommittedJobs) {
+    // The group's statement fails (a refused row), so each job is inserted
+    // alone; the connection is lost at the third. The first job is
+    // committed: it keeps its 202. Before, the lost connection was thrown
+    // out of convert_all and every request, the first included, was
+    // answered 503 "retry": a client without an Idempotency-Key then made
+    // the first job twice.
+    const test_support::JobsTrigger trap(
+        url(), "refuse_or_die", test_support::JobsTrigger::When::before_insert,
+        "IF NEW.base_url = 'http://refused' THEN RAISE EXCEPTION 'refused row'; END IF; "
+        "IF NEW.base_url = 'http://die' THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+        "END IF;");
+    auto refused = convert(acme_key_, true);
+    refused.base_url = "http://refused";
+    auto die = convert(other_key_, true);
+    die.base_url = "http://die";
+    std::vector<intake::ConvertOutcome> out;
+    ASSERT_NO_THROW(out = handler_.convert_all(*conn_, {convert(acme_key_, true), refused, die,
+                                                        convert(other_key_, true)}));
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out[0].final->status, 202);
+    ASSERT_TRUE(out[0].job_id);
+    EXPECT_EQ(out[1].final->status, 500);
+    for (const std::size_t i : {2u, 3u}) {
+        EXPECT_EQ(out[i].final->status, 503) << i;
+        EXPECT_EQ(json::parse(out[i].final->body)["error"], "database_unavailable") << i;
+        EXPECT_FALSE(out[i].job_id) << i;
+    }
+    EXPECT_FALSE(conn_->is_open());
+    // What the answers say is what was stored: the first job only.
+    pqxx::connection check(url());
+    pqxx::nontransaction tx(check);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM jobs")[0].as<int>(), 1);
+    EXPECT_EQ(
+        tx.exec_params1("SELECT count(*) FROM jobs WHERE id = $1", *out[0].job_id)[0].as<int>(), 1);
+}
+
 TEST_F(RequestHandlerTest, GroupCommitThatFailsToCommitThrowsAndEnqueuesNothing) {
     // A deferred constraint trigger fails at COMMIT, after every statement
     // of the group succeeded: the commit itself fails.

@@ -86,6 +86,31 @@ TEST_F(TaskOutcomeTest, SuccessStoresFileUnderObjectKey) {
     EXPECT_TRUE(fs::exists(root_ / o.object_key));
 }
 
+TEST_F(TaskOutcomeTest, TwoAttemptsInOneSecondStoreApartAndTheLoserRemovesOnlyItsOwn) {
+    // Attempt 1 lost its lease while storing; attempt 2 (another worker)
+    // stored and recorded its file in the same UTC second. The scheduler
+    // removes what a refused outcome stored (Scheduler::record_outcome):
+    // before, both attempts had one key, the second's rename replaced the
+    // first's file and the first's removal deleted the recorded file.
+    render::RenderResult r;
+    r.ok = true;
+    r.size = static_cast<std::int64_t>(kPdf.size());
+    const auto now = std::chrono::system_clock::from_time_t(1767225600);
+    auto first = task();
+    first.attempts = 1;
+    auto second = task();
+    second.attempts = 2;
+    const db::TaskOutcome lost =
+        scheduler::make_outcome(first, r, *storage_, write_temp(kPdf), now);
+    const db::TaskOutcome won =
+        scheduler::make_outcome(second, r, *storage_, write_temp(kPdf), now);
+    ASSERT_TRUE(lost.ok && won.ok);
+    EXPECT_NE(lost.object_key, won.object_key);
+    storage_->remove(lost.object_key);
+    EXPECT_TRUE(fs::exists(root_ / won.object_key));
+    EXPECT_FALSE(fs::exists(root_ / lost.object_key));
+}
+
 TEST_F(TaskOutcomeTest, OutputFilenameIsUsed) {
     const fs::path temp = write_temp(kJpeg);
     auto t = task();

@@ -67,6 +67,11 @@ TEST(ObjectKey, BuildKeyFollowsLayout) {
         build_object_key("abc123", "url-to-pdf", "example-com", utc_stamp(t), 7, "pdf");
     EXPECT_EQ(key, "live/files/abc123/url-to-pdf/example-com_20260101T000000Z_7.pdf");
     EXPECT_TRUE(is_valid_object_key(key));
+    // Later attempts of the task: a key of their own, in the same second too.
+    const std::string second =
+        build_object_key("abc123", "url-to-pdf", "example-com", utc_stamp(t), 7, "pdf", 2);
+    EXPECT_EQ(second, "live/files/abc123/url-to-pdf/example-com_20260101T000000Z_7-2.pdf");
+    EXPECT_TRUE(is_valid_object_key(second));
 }
 
 TEST(ObjectKey, ValidKeyCharset) {
