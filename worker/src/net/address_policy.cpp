@@ -41,8 +41,14 @@ const std::vector<Cidr>& denied_networks() {
                  "::/96",              // IPv4-compatible (deprecated)
                  "64:ff9b:1::/48",     // local-use NAT64
                  "100::/64",           // discard
+                 "::ffff:0:0:0/96",    // IPv4-translated (SIIT), a translator's path inward
+                 "2001::/23",          // IETF protocol assignments: Teredo (2001::/32,
+                                       // its IPv4 client inverted, not judged), benchmarking
+                                       // (2001:2::/48), ORCHID and ORCHIDv2 (2001:10::/28,
+                                       // 2001:20::/28)
                  "2001:db8::/32",      // documentation
-                 "2001:10::/28",       // ORCHID
+                 "3fff::/20",          // documentation (RFC 9637)
+                 "5f00::/16",          // SRv6 segment identifiers (RFC 9602)
                  "fc00::/7",           // unique local
                  "fe80::/10",          // link-local
                  "fec0::/10",          // site-local (deprecated)

@@ -45,6 +45,26 @@ TEST(AddressPolicyTest, DeniesNonPublicAddresses) {
     }
 }
 
+TEST(AddressPolicyTest, DeniesTheSpecialPurposeIpv6RangesTheDocsName) {
+    // docs/api.md "Outbound safety": documentation, benchmarking and
+    // reserved ranges are refused; these were allowed before.
+    const AddressPolicy policy;
+    for (const char* a : {"2001:2::1",                             // benchmarking
+                          "3fff::1",                               // documentation (RFC 9637)
+                          "2001::1",                               // Teredo
+                          "2001:0:4136:e378:8000:63bf:3fff:fdd2",  // Teredo, a real client
+                          "2001:20::1",                            // ORCHIDv2
+                          "5f00::1",                               // SRv6
+                          "::ffff:0:7f00:1",                       // IPv4-translated 127.0.0.1
+                          "::ffff:0:a00:5"}) {                     // IPv4-translated 10.0.0.5
+        EXPECT_FALSE(policy.allowed(ip(a))) << a;
+    }
+    // Their neighbours stay public.
+    for (const char* a : {"2001:200::1", "2001:4860:4860::8888", "3000::1", "5e00::1"}) {
+        EXPECT_TRUE(policy.allowed(ip(a))) << a;
+    }
+}
+
 TEST(AddressPolicyTest, AllowsPublicAddresses) {
     const AddressPolicy policy;
     for (const char* a : {"8.8.8.8", "1.1.1.1", "93.184.216.34", "172.32.0.1", "100.128.0.1",
