@@ -35,9 +35,6 @@ static ngx_int_t ngx_http_enconvert_parse_reply(msgpack_object *o,
     ngx_http_enconvert_reply_t *rp);
 static ngx_int_t ngx_http_enconvert_relay(ngx_http_request_t *r,
     ngx_http_enconvert_reply_t *rp);
-static ngx_int_t ngx_http_enconvert_add_header(ngx_http_request_t *r,
-    const u_char *key, size_t key_len, const u_char *value,
-    size_t value_len);
 static ngx_int_t ngx_http_enconvert_valid_token(const u_char *p,
     size_t len, ngx_uint_t value);
 static ngx_int_t ngx_http_enconvert_send_processing(ngx_http_request_t *r,
@@ -946,7 +943,7 @@ ngx_http_enconvert_send_dump(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_enconvert_add_header(ngx_http_request_t *r, const u_char *key,
     size_t key_len, const u_char *value, size_t value_len)
 {

@@ -276,3 +276,27 @@ def test_worker_processes_share_the_zone_and_count_hits(make_env):
     assert asked(backend) == 1
     page = ngx.request("GET", "/metrics").body.decode()
     assert "enconvert_status_cache_hits_total 20" in page
+
+
+def test_no_cache_keeps_answers_with_links_nor_the_files(env):
+    """Every answer of the API is Cache-Control: no-store: the worker's
+    relayed answer, the kept one nginx gives itself, the module's own
+    error, and a file fetched with its presigned link (links are bearer
+    credentials, and a shared proxy must neither serve them to others nor
+    keep a file past its link's expiry). Before, none carried it."""
+    ngx, backend = env
+    key = KEYS[0]
+    path = os.path.join(ngx.storage, key)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(b"%PDF-1.7 cached?")
+    body, links = status_body(base=f"http://localhost:{ngx.port}")
+    keeps(backend, body, links)
+    relayed, kept = get(ngx), get(ngx)
+    assert asked(backend) == 1
+    own_error = get(ngx, job_id="bad%21id")
+    assert own_error.status == 404
+    dl = ngx.request("GET", links_of(kept)[0].split(f"localhost:{ngx.port}", 1)[1])
+    assert dl.status == 200 and dl.body == b"%PDF-1.7 cached?"
+    for resp in (relayed, kept, own_error, dl):
+        assert resp.headers.get("cache-control") == "no-store", resp.headers
