@@ -197,6 +197,7 @@ int serve(const std::vector<std::string>& args) {
     scheduler::ArchiverOptions archiver_options{cfg.database_url, cfg.worker_id,
                                                 cfg.lease_seconds * 3};
     archiver_options.storage_full_retry = std::chrono::seconds(cfg.storage_full_retry_seconds);
+    archiver_options.max_attempts = cfg.max_attempts;
     scheduler::BatchArchiver archiver(archiver_options, storage);
     // Website captures: each discoverer finds one site's pages
     // at a time, off the intake's loop.

@@ -17,14 +17,16 @@ constexpr const char* kClaimSql =
     "  ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED), "
     "claimed AS ("
     "  UPDATE jobs SET zip_lease_owner = $1, "
-    "    zip_lease_expires_at = now() + make_interval(secs => $2) "
+    "    zip_lease_expires_at = now() + make_interval(secs => $2), "
+    "    zip_attempts = zip_attempts + 1 "
     "  WHERE id IN (SELECT id FROM picked) "
-    "  RETURNING id, account_id, endpoint, options, created_at) "
+    "  RETURNING id, account_id, endpoint, options, created_at, zip_attempts) "
     "SELECT c.id, a.public_id, c.endpoint, c.options::text, "
     "  (SELECT coalesce(json_agg(json_build_array(t.id, t.position, t.url, t.status, "
     "     t.object_key, t.filename, t.error_code, t.error) ORDER BY t.position), '[]') "
     "   FROM tasks t WHERE t.job_id = c.id)::text, "
-    "  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"') "
+    "  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"'), "
+    "  c.zip_attempts "
     "FROM claimed c JOIN accounts a ON a.id = c.account_id";
 
 std::optional<std::string> opt_text(const nlohmann::json& v) {
@@ -39,6 +41,7 @@ ArchiveJob archive_job(const pqxx::row& row) {
     j.endpoint = row[2].as<std::string>();
     j.options = nlohmann::json::parse(row[3].as<std::string>());
     j.stamp = row[5].as<std::string>();
+    j.attempts = row[6].as<int>();
     for (const auto& t : nlohmann::json::parse(row[4].as<std::string>())) {
         TaskView tv;
         tv.id = t[0].get<std::int64_t>();
@@ -79,7 +82,8 @@ bool renew_archive_lease(pqxx::connection& conn, const std::string& owner,
 void release_archive(pqxx::connection& conn, const std::string& owner, const std::string& job_id) {
     pqxx::work tx(conn);
     tx.exec_params(
-        "UPDATE jobs SET zip_lease_owner = NULL, zip_lease_expires_at = NULL "
+        "UPDATE jobs SET zip_lease_owner = NULL, zip_lease_expires_at = NULL, "
+        "zip_attempts = greatest(zip_attempts - 1, 0) "
         "WHERE id = $1 AND zip_lease_owner = $2 AND zip_state = 'pending'",
         job_id, owner);
     tx.exec_params("SELECT pg_notify($1, $2)", std::string(kArchiveReadyChannel), job_id);
@@ -115,6 +119,13 @@ FinishResult finish_archive(pqxx::connection& conn, const std::string& owner,
     enqueue_notifications(tx, job_id);
     tx.commit();
     return res;
+}
+
+std::string archive_state(pqxx::connection& conn, const std::string& job_id) {
+    pqxx::nontransaction tx(conn);
+    const pqxx::result r =
+        tx.exec_params("SELECT coalesce(zip_state, '') FROM jobs WHERE id = $1", job_id);
+    return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 
 }  // namespace enconvert::db

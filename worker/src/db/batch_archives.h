@@ -35,6 +35,9 @@ struct ArchiveJob {
     // on every attempt, so one taken over after a crash replaces the first.
     std::string stamp;
     std::vector<TaskView> tasks;  // every task, by position
+    // Claims of this ZIP so far, this one included (less those handed back
+    // by release_archive): past max_attempts it fails instead of being built.
+    int attempts = 0;
 };
 
 // Claims one job waiting for its ZIP (zip_state 'pending', no live lease),
@@ -48,8 +51,9 @@ std::optional<ArchiveJob> claim_archive(pqxx::connection& conn, const std::strin
 bool renew_archive_lease(pqxx::connection& conn, const std::string& owner,
                          const std::string& job_id, int lease_seconds);
 
-// Gives `owner`'s lease on job_id up (a stopping archiver): another one
-// builds the ZIP at once instead of after the lease.
+// Gives `owner`'s lease on job_id up (a stopping archiver, a full
+// storage): another one builds the ZIP at once instead of after the lease,
+// and the claim is not counted as an attempt.
 void release_archive(pqxx::connection& conn, const std::string& owner, const std::string& job_id);
 
 struct ArchiveResult {
@@ -64,8 +68,12 @@ struct ArchiveResult {
 // or 'failed'), makes the job terminal ('completed': a ZIP is only waited
 // for when a task succeeded), NOTIFYs enconvert_job_done and queues the
 // notifications, in one transaction. applied=false: the lease was lost and
-// nothing changed (the caller removes the ZIP it stored).
+// nothing changed.
 FinishResult finish_archive(pqxx::connection& conn, const std::string& owner,
                             const std::string& job_id, const ArchiveResult& result);
+
+// The job's zip_state: "pending", "done", "failed", or "" (no ZIP asked, or
+// no such job).
+std::string archive_state(pqxx::connection& conn, const std::string& job_id);
 
 }  // namespace enconvert::db

@@ -155,7 +155,17 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     pqxx::connection& conn = session_->conn();
     const auto job = db::claim_archive(conn, options_.worker_id, options_.lease_seconds);
     if (!job) return false;
-    kLog.info("building a batch ZIP", {{"job_id", job->job_id}, {"tasks", job->tasks.size()}});
+    if (job->attempts > options_.max_attempts) {
+        db::ArchiveResult given_up;
+        given_up.error =
+            "The ZIP of the results could not be made: building it was interrupted "
+            "on each of " +
+            std::to_string(options_.max_attempts) +
+            " attempts. The files are available one by one.";
+        return record_archive(*job, given_up);
+    }
+    kLog.info("building a batch ZIP",
+              {{"job_id", job->job_id}, {"tasks", job->tasks.size()}, {"attempt", job->attempts}});
     bool stopping = false;
     std::optional<ArchiveBuild> build;
     {
@@ -195,17 +205,31 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     }
     full_storage_builds_.erase(job->job_id);
     if (full_storage_builds_.size() > kMaxRememberedFullBuilds) full_storage_builds_.clear();
-    const db::ArchiveResult& result = build->result;
+    return record_archive(*job, build->result);
+}
+
+bool BatchArchiver::record_archive(const db::ArchiveJob& job, const db::ArchiveResult& result) {
+    pqxx::connection& conn = session_->conn();
     if (!result.error.empty())
-        kLog.error("batch ZIP failed", {{"job_id", job->job_id}, {"error", result.error}});
-    const db::FinishResult r = db::finish_archive(conn, options_.worker_id, job->job_id, result);
+        kLog.error("batch ZIP failed", {{"job_id", job.job_id}, {"error", result.error}});
+    // Every attempt stores under one key (db::ArchiveJob::stamp): what is
+    // there once the job has ended without its ZIP belongs to no one.
+    const std::string key = storage::build_archive_key(job.account_public_id, job.endpoint,
+                                                       job.options, job.stamp, job.job_id);
+    const db::FinishResult r = db::finish_archive(conn, options_.worker_id, job.job_id, result);
     if (!r.applied) {
-        // Another archiver has the job (our lease ran out): its ZIP has the
-        // same key, so ours must not be removed if it stored one already;
-        // leaving ours is harmless, as theirs replaces it.
-        kLog.warning("batch ZIP not recorded: lease lost", {{"job_id", job->job_id}});
+        // Another archiver has the job (our lease ran out). While it works
+        // or once it recorded its ZIP, the file under the key is (or will
+        // be) its own: left alone. Once it recorded a failure, what we
+        // stored there is nobody's and nothing would ever remove it.
+        kLog.warning("batch ZIP not recorded: lease lost", {{"job_id", job.job_id}});
+        if (result.error.empty() && db::archive_state(conn, job.job_id) == "failed")
+            storage_.remove(key);
         return true;
     }
+    // A failure recorded: an earlier attempt that lost its lease may still
+    // have stored a ZIP under the key.
+    if (!result.error.empty()) storage_.remove(key);
     kLog.info("job finished", {{"job_id", r.job_id},
                                {"status", r.job_status},
                                {"zip", result.error.empty() ? "done" : "failed"}});

@@ -51,6 +51,10 @@ struct ArchiverOptions {
     // build, no ZIP is started for this long (storage_full_retry_seconds):
     // the room its own scratch files left is not room for another try.
     std::chrono::seconds storage_full_retry{30};
+    // A ZIP claimed more often than this (its builds died with their
+    // worker, or hung past the lease) fails instead of being built again:
+    // the job ends with its files and no ZIP (max_attempts).
+    int max_attempts = 3;
 };
 
 class BatchArchiver {
@@ -68,6 +72,10 @@ class BatchArchiver {
     void run(const std::atomic<bool>& stop);
 
   private:
+    // Records `result` for the claimed job and removes a ZIP nobody will
+    // record; true (a job was handled).
+    bool record_archive(const db::ArchiveJob& job, const db::ArchiveResult& result);
+
     ArchiverOptions options_;
     storage::Storage& storage_;
     db::ReconnectingSession session_;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -100,6 +101,19 @@ class StopDuringFetches final : public LocalBackend {
 
   private:
     std::atomic<bool>& stop_;
+};
+
+// Before the ZIP is stored, `before_zip` runs (another archiver takes the
+// job over and ends it meanwhile).
+class TakenOverWhileStoring final : public LocalBackend {
+  public:
+    using LocalBackend::LocalBackend;
+    std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
+                        std::int64_t expected_size) override {
+        if (format == "zip" && before_zip) before_zip();
+        return LocalBackend::store(temp_file, key, format, expected_size);
+    }
+    std::function<void()> before_zip;
 };
 
 class BatchArchiverTest : public test_support::PgTest {
@@ -437,6 +451,103 @@ TEST_F(BatchArchiverTest, ALapsedLeaseIsTakenOverAndTheFirstArchiverCannotFinish
     EXPECT_FALSE(db::finish_archive(*conn_, "dead", id, late).applied);
     EXPECT_FALSE(db::renew_archive_lease(*conn_, "dead", id, 60));
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+}
+
+TEST_F(BatchArchiverTest, AZipWhoseBuildsKeepDyingFailsAfterMaxAttempts) {
+    // Three archivers claimed the ZIP and died (or hung) with it. Before,
+    // it was claimed again for ever: the job stayed processing, was never
+    // notified and never expired.
+    const std::string id = zip_batch_rendered();
+    for (int i = 1; i <= 3; ++i) {
+        const auto dead = db::claim_archive(*conn_, "dead-" + std::to_string(i), 0);
+        ASSERT_TRUE(dead);
+        EXPECT_EQ(dead->attempts, i);
+    }
+    auto a = archiver(*storage_);  // max_attempts 3
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    const db::JobView v = job(id);
+    EXPECT_EQ(v.status, "completed");
+    EXPECT_EQ(v.zip_state, "failed");
+    ASSERT_TRUE(v.zip_error);
+    EXPECT_NE(v.zip_error->find("interrupted on each of 3 attempts"), std::string::npos)
+        << *v.zip_error;
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+    // The files are there, one by one.
+    ASSERT_TRUE(v.tasks[0].object_key);
+    EXPECT_TRUE(fs::exists(storage_->path_for(*v.tasks[0].object_key)));
+}
+
+TEST_F(BatchArchiverTest, AZipHandedBackIsNoAttempt) {
+    // A stopping worker or a full storage hands the ZIP back: that claim
+    // does not count towards max_attempts.
+    const std::string id = zip_batch_rendered();
+    for (int i = 0; i < 5; ++i) {
+        const auto claim = db::claim_archive(*conn_, "stopping", 60);
+        ASSERT_TRUE(claim);
+        EXPECT_EQ(claim->attempts, 1);
+        db::release_archive(*conn_, "stopping", id);
+    }
+    auto a = archiver(*storage_);
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    EXPECT_EQ(job(id).zip_state, "done");
+}
+
+TEST_F(BatchArchiverTest, AZipStoredAfterTheJobEndedWithoutOneIsRemoved) {
+    // Our lease ran out while we stored the ZIP; another archiver took the
+    // job over and recorded that the ZIP failed. What we stored under the
+    // key then belongs to no job: before, it stayed on the storage for
+    // ever (no row names it, so retention never removes it).
+    const std::string id = zip_batch_rendered();
+    TakenOverWhileStoring taken(*storage_);
+    taken.before_zip = [&] {
+        pqxx::connection other(url());
+        {
+            pqxx::work tx(other);
+            tx.exec_params("UPDATE jobs SET zip_lease_owner = 'other' WHERE id = $1", id);
+            tx.commit();
+        }
+        db::ArchiveResult failed;
+        failed.error = "The ZIP of the results could not be made: test.";
+        ASSERT_TRUE(db::finish_archive(other, "other", id, failed).applied);
+    };
+    auto a = archiver(taken);
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    EXPECT_EQ(job(id).zip_state, "failed");
+    for (const auto& e : fs::recursive_directory_iterator(root_))
+        EXPECT_NE(e.path().extension(), ".zip") << e.path();
+    EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
+}
+
+TEST_F(BatchArchiverTest, ARecordedFailureRemovesAZipAnEarlierAttemptStored) {
+    // An earlier archiver stored the ZIP and lost its lease before it could
+    // record it; the next one fails (the storage is full) and records
+    // that: the earlier ZIP under the same key is removed with it.
+    const std::string id = zip_batch_rendered();
+    ASSERT_TRUE(db::claim_archive(*conn_, "dead", 0));
+    auto first = archiver(*storage_);
+    ASSERT_TRUE(first.archive_one(no_stop_));  // builds and records: done
+    db::JobView v = job(id);
+    ASSERT_EQ(v.zip_state, "done");
+    const std::string key = *v.zip_object_key;
+    // As if that record had not happened (the lease lost before it).
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE jobs SET zip_state = 'pending', zip_object_key = NULL, status = "
+            "'processing', completed_at = NULL, zip_lease_owner = NULL WHERE id = $1",
+            id);
+        tx.exec("DELETE FROM notifications");
+        tx.commit();
+    }
+    ASSERT_TRUE(fs::exists(storage_->path_for(key)));
+    NoRoomForZips full(*storage_);
+    auto second = archiver(full);
+    EXPECT_FALSE(second.archive_one(no_stop_));
+    EXPECT_FALSE(second.archive_one(no_stop_));
+    ASSERT_TRUE(second.archive_one(no_stop_));
+    v = job(id);
+    EXPECT_EQ(v.zip_state, "failed");
+    EXPECT_FALSE(fs::exists(storage_->path_for(key)));
 }
 
 TEST_F(BatchArchiverTest, TheLeaseIsKeptWhileTheZipIsStoredForLongerThanIt) {
