@@ -33,6 +33,10 @@ bool answers_as_client_job(const db::JobView& job) {
 
 HttpAnswer client_status_answer(const db::JobView& job, const storage::Presigner& presigner) {
     json body{{"job_id", job.id}};
+    // Not a member of the clients' vocabulary, but the notifications'
+    // outcomes are shown by the status route for every job that asked for
+    // one (the clients ignore what they do not read).
+    if (!job.notifications.empty()) body["notifications"] = job.notifications;
     const db::TaskView* t = job.tasks.empty() ? nullptr : &job.tasks.front();
     if (job.status == "processing" || t == nullptr) {
         body["status"] = "processing";

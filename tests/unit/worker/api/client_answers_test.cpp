@@ -144,6 +144,30 @@ TEST(ClientAnswers, ClientStatusVocabulary) {
     EXPECT_FALSE(api::answers_as_client_job(job));
 }
 
+TEST(ClientAnswers, ClientStatusShowsTheNotificationsOutcomes) {
+    // "Both outcomes are recorded and shown by the status endpoint": before,
+    // a sync job started with a client job_id answered without them.
+    auto job = job_of({"success"}, "completed");
+    job.is_sync = true;
+    job.client_id = "0123";
+    const json notes = json::array({{{"type", "webhook"},
+                                     {"target", "https://hooks.example.com/x"},
+                                     {"state", "delivered"},
+                                     {"response_code", 200},
+                                     {"error", nullptr},
+                                     {"attempts", 1}}});
+    job.notifications = notes;
+    EXPECT_EQ(json::parse(api::client_status_answer(job, kPresigner).body)["notifications"], notes);
+    auto running = job_of({"processing"}, "processing");
+    running.notifications = notes;
+    EXPECT_EQ(json::parse(api::client_status_answer(running, kPresigner).body)["notifications"],
+              notes);
+    // None asked: the clients' answer as it was.
+    job.notifications = json::array();
+    EXPECT_FALSE(
+        json::parse(api::client_status_answer(job, kPresigner).body).contains("notifications"));
+}
+
 TEST(ClientAnswers, DownloadOnlyOwnFiles) {
     const std::string mine = "live/files/abc/url-to-pdf/x_20260101T000000Z_1.pdf";
     const auto a = api::download_answer(identity(), mine, kPresigner);
