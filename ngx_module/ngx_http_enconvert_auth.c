@@ -34,16 +34,18 @@ ngx_http_enconvert_auth(ngx_http_request_t *r, ngx_str_t *key,
         return NGX_DECLINED;
     }
 
+    if (ngx_http_enconvert_valid_key(key) != NGX_OK) {
+        ngx_http_enconvert_set_error(r, err, NGX_HTTP_UNAUTHORIZED,
+            "invalid_api_key", NULL, "the API key is not valid");
+        return NGX_DECLINED;
+    }
+
+    /* a private key (the only kind there is) sent from a browser */
+
     if (ngx_http_enconvert_find_header(r, "Origin", sizeof("Origin") - 1)) {
         ngx_http_enconvert_set_error(r, err, NGX_HTTP_FORBIDDEN,
             "private_key_in_browser", NULL,
             "private API keys must not be used from a browser");
-        return NGX_DECLINED;
-    }
-
-    if (ngx_http_enconvert_valid_key(key) != NGX_OK) {
-        ngx_http_enconvert_set_error(r, err, NGX_HTTP_UNAUTHORIZED,
-            "invalid_api_key", NULL, "the API key is not valid");
         return NGX_DECLINED;
     }
 

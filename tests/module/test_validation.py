@@ -715,6 +715,12 @@ def test_retried_post_returns_first_job(env):
      "private_key_in_browser"),
     ({"Authorization": "Bearer " + API_KEY,
       "Origin": "https://app.example"}, 403, "private_key_in_browser"),
+    # A malformed key is no private key: 401, with a browser's Origin too
+    # (before: 403 private_key_in_browser).
+    ({"X-API-Key": "pk_live_" + "a" * 40, "Origin": "https://app.example"},
+     401, "invalid_api_key"),
+    ({"Authorization": "Bearer garbage", "Origin": "null"}, 401,
+     "invalid_api_key"),
 ])
 def test_auth_rejections(env, headers, status, code):
     ngx, backend = env
