@@ -69,14 +69,8 @@ TEST(EmailMessageTest, FailedJobSaysFailed) {
 TEST(EmailMessageTest, AWebsiteCaptureThatFoundNoPageNamesItsUrlAndWhy) {
     // Discovery failed: the job has no task. Before, the mail said "0 of 0
     // URLs converted" and named neither the submitted URL nor the reason.
-    db::JobView job = test_support::three_task_job();
-    job.endpoint = "website-to-pdf";
-    job.status = "failed";
-    job.tasks.clear();
-    job.options = {{"url", "https://example.com/site/"}};
-    job.discovery_state = "failed";
-    job.discovery_error_code = "no_sitemap";
-    job.discovery_error = "No sitemap was found at https://example.com/sitemap.xml.";
+    const db::JobView job = test_support::failed_discovery_job(
+        "no_sitemap", "No sitemap was found at https://example.com/sitemap.xml.");
     const auto parts = notify::notification_email_parts(job, storage::Presigner("s", "", 60),
                                                         "a@b.example", "c@d.example");
     EXPECT_NE(parts.text.find("Final status: failed (0 of 1 URL converted)"), std::string::npos)

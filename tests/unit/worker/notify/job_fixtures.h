@@ -45,4 +45,18 @@ inline db::JobView three_task_job() {
     return job;
 }
 
+// A website capture of https://example.com/site/ whose discovery found
+// nothing to capture: failed, no task, the reason on the job.
+inline db::JobView failed_discovery_job(const std::string& code, const std::string& error) {
+    db::JobView job = three_task_job();
+    job.endpoint = "website-to-pdf";
+    job.status = "failed";
+    job.tasks.clear();
+    job.options = {{"url", "https://example.com/site/"}};
+    job.discovery_state = "failed";
+    job.discovery_error_code = code;
+    job.discovery_error = error;
+    return job;
+}
+
 }  // namespace enconvert::test_support

@@ -67,14 +67,8 @@ TEST(WebhookPayloadTest, FailedJob) {
 
 TEST(WebhookPayloadTest, AWebsiteCaptureThatFoundNoPageReportsItsUrlFailed) {
     // Before: {"status":"failed","total_tasks":0,"tasks":[]}, no URL, no reason.
-    db::JobView job = test_support::three_task_job();
-    job.endpoint = "website-to-pdf";
-    job.status = "failed";
-    job.tasks.clear();
-    job.options = {{"url", "https://example.com/site/"}};
-    job.discovery_state = "failed";
-    job.discovery_error_code = "no_pages";
-    job.discovery_error = "robots.txt forbids every page.";
+    const db::JobView job =
+        test_support::failed_discovery_job("no_pages", "robots.txt forbids every page.");
     const json p = notify::webhook_payload(job, storage::Presigner("s", "", 60));
     EXPECT_EQ(p, (json{{"job_id", job.id},
                        {"status", "failed"},
