@@ -53,6 +53,7 @@ struct ngx_http_enconvert_field_s {
 };
 
 
+static u_char *ngx_http_enconvert_utf8_whole(u_char *start, u_char *last);
 static ngx_int_t ngx_http_enconvert_check_object(ngx_http_request_t *r,
     json_t *obj, ngx_http_enconvert_field_t *table, ngx_uint_t endpoint,
     u_char *path, size_t plen, ngx_http_enconvert_error_t *err);
@@ -156,6 +157,35 @@ ngx_http_enconvert_check_body(ngx_http_request_t *r, json_t *root,
 }
 
 
+/*
+ * The end of [start, last) cut back to a whole UTF-8 character: the text
+ * is valid UTF-8 (jansson checked the body) that a fixed buffer cut.
+ */
+
+static u_char *
+ngx_http_enconvert_utf8_whole(u_char *start, u_char *last)
+{
+    u_char  *p;
+    size_t   need;
+
+    p = last;
+
+    while (p > start && (p[-1] & 0xc0) == 0x80) {
+        p--;
+    }
+
+    if (p == start || p[-1] < 0xc0) {
+        return last;
+    }
+
+    /* p[-1] leads a character: whole if its bytes all made it */
+
+    need = p[-1] >= 0xf0 ? 4 : p[-1] >= 0xe0 ? 3 : 2;
+
+    return (size_t) (last - (p - 1)) < need ? p - 1 : last;
+}
+
+
 static ngx_int_t
 ngx_http_enconvert_check_object(ngx_http_request_t *r, json_t *obj,
     ngx_http_enconvert_field_t *table, ngx_uint_t endpoint, u_char *path,
@@ -173,6 +203,12 @@ ngx_http_enconvert_check_object(ngx_http_request_t *r, json_t *obj,
     json_object_foreach_safe(obj, tmp, name, value) {
 
         last = ngx_slprintf(path + plen, end, plen ? ".%s" : "%s", name);
+
+        if (last == end) {
+            /* cut: never inside a character, the path goes into the detail */
+            last = ngx_http_enconvert_utf8_whole(path + plen, last);
+        }
+
         *last = '\0';
 
         for (f = table; f->name; f++) {

@@ -565,20 +565,32 @@ ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
     if (host != NULL) {
         name = *host;
 
-        /* the client's port, after the name it matched: digits only */
+        /*
+         * the client's port, after the name it matched (and the name's
+         * trailing dot, which nginx drops from it): a port that can
+         * exist, 1..65535 without leading zeros, else none
+         */
 
-        if (r->headers_in.host->value.len > name.len + 1
-            && r->headers_in.host->value.data[name.len] == ':')
+        i = name.len;
+
+        if (r->headers_in.host->value.len > i
+            && r->headers_in.host->value.data[i] == '.')
         {
-            port = r->headers_in.host->value.data + name.len + 1;
-            port_len = r->headers_in.host->value.len - name.len - 1;
+            i++;
+        }
 
-            for (i = 0; i < port_len; i++) {
-                if (port[i] < '0' || port[i] > '9') {
-                    port = NULL;
-                    port_len = 0;
-                    break;
-                }
+        if (r->headers_in.host->value.len > i + 1
+            && r->headers_in.host->value.data[i] == ':')
+        {
+            port = r->headers_in.host->value.data + i + 1;
+            port_len = r->headers_in.host->value.len - i - 1;
+
+            if (port_len > 5 || port[0] == '0'
+                || ngx_atoi(port, port_len) == NGX_ERROR
+                || ngx_atoi(port, port_len) > 65535)
+            {
+                port = NULL;
+                port_len = 0;
             }
         }
 

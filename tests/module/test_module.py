@@ -246,6 +246,28 @@ def test_named_host_keeps_its_port_and_case_insensitive_match(env):
         assert resp.status == 400 and len(backend.messages()) == n
 
 
+@pytest.mark.parametrize("host,base", [
+    # a port that cannot exist is no port (before: copied into every link)
+    ("localhost:99999999999999999999", "http://localhost"),
+    ("localhost:65536", "http://localhost"),
+    ("localhost:0", "http://localhost"),
+    ("localhost:08080", "http://localhost"),
+    ("localhost:65535", "http://localhost:65535"),
+    # the name's trailing dot, which nginx drops (before: the port too)
+    ("localhost.:8443", "http://localhost:8443"),
+])
+def test_the_hosts_port_is_kept_only_when_it_can_exist(env, host, base):
+    ngx, backend = env
+    backend.responder = lambda m: [(0, final(m, status=200, body=b"{}"))]
+    n = len(backend.messages())
+    resp = ngx.request("GET", "/v1/convert/status/job_x1", None,
+                       {"X-API-Key": API_KEY, "Host": host})
+    if resp.status == 400:  # nginx may refuse such a Host itself
+        assert len(backend.messages()) == n
+        return
+    assert backend.messages()[n]["base_url"] == base
+
+
 @pytest.mark.parametrize("names,host,base", [
     # Debian's default server: "_" names no host, the address stands in
     ("_", "pdf.example.com", "http://127.0.0.1:{port}"),
@@ -382,6 +404,23 @@ def test_duplicate_key_400(env):
                        b'{"url":"https://a.example","url":"https://b"}',
                        {**auth(), "Content-Type": "application/json"})
     assert_error(resp, 400, "duplicate_key")
+    assert_nothing_sent(ngx, backend)
+
+
+def test_a_long_unknown_field_cut_inside_a_character_still_explains(env):
+    # The field path is kept in a fixed buffer; a key of 2-byte characters
+    # cut there ended mid-character and the whole detail became "" (not
+    # valid UTF-8). Cut at a character boundary, it names the field.
+    ngx, backend = env
+    name = "\u00e9" * 200
+    resp = ngx.request("POST", PDF,
+                       json.dumps({"url": "https://example.com", name: 1},
+                                  ensure_ascii=False).encode(),
+                       {**auth(), "Content-Type": "application/json"})
+    assert_error(resp, 400, "unknown_field")
+    body = resp.json()
+    assert body["detail"].startswith('unknown field "\u00e9\u00e9'), body
+    assert body["field"] and set(body["field"]) == {"\u00e9"}, body
     assert_nothing_sent(ngx, backend)
 
 
