@@ -72,8 +72,10 @@ ad-rules:
 options:
 	@$(PYTHON) tools/options_schema.py
 
-# Debian packages in build/deb/ (docs/operations.md).
-deb: deps
+# Debian packages in build/deb/ (docs/operations.md). Installs only what
+# building them needs (scripts/deps.sh --build): it may run on a server.
+deb:
+	@scripts/deps.sh --build
 	@scripts/build-deb.sh
 
 # Builds the packages, installs them next to Debian's nginx, converts a page

@@ -4,6 +4,12 @@
 # package is missing.
 set -euo pipefail
 
+# --build: only what `make deb` needs (debian/control's Build-Depends and
+# the packaging tools), for building the packages on a server: no test
+# tools, no browsers, no second nginx next to the server's own.
+build_only=0
+[ "${1:-}" = "--build" ] && build_only=1
+
 packages=(
     # build
     build-essential cmake pkg-config git
@@ -37,6 +43,18 @@ packages=(
 )
 
 missing=()
+if [ "$build_only" -eq 1 ]; then
+    control=$(cd "$(dirname "$0")/.." && pwd)/debian/control
+    # Build-Depends: up to the next field; names without their versions.
+    mapfile -t packages < <(awk '/^Build-Depends:/ {on = 1; sub(/^Build-Depends:/, "")}
+        on && /^[A-Za-z-]+:/ && !/^Build-Depends:/ {on = 0}
+        on {print}' "$control" | tr ',' '\n' | sed 's/(.*)//; s/^[[:space:]]*//; s/[[:space:]]*$//' |
+        grep -v -e '^$' -e '^debhelper-compat$')
+    packages+=(build-essential dpkg-dev debhelper lintian)
+    # debian/rules loads the module into nginx: the server's own will do.
+    [ -x /usr/sbin/nginx ] || packages+=(nginx-light)
+fi
+
 for p in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
         missing+=("$p")
@@ -44,7 +62,7 @@ for p in "${packages[@]}"; do
 done
 # The S3 tests' store (tests/s3, installed by the tests with npm): any
 # Node.js with npm will do, Debian's when there is none.
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+[ "$build_only" -eq 1 ] || command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"
@@ -53,7 +71,13 @@ sudo_cmd=()
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
-# Debian starts nginx on install; the project runs its own instances.
-if [ -x /usr/sbin/service ] && [ -e /run/nginx.pid ]; then
-    "${sudo_cmd[@]}" /usr/sbin/nginx -s quit 2>/dev/null || true
-fi
+# Debian starts nginx when it installs it; the project runs its own
+# instances. Only that nginx, started by this install: an nginx that was
+# already there (a server's, `make deb` on it) is none of our business.
+case " ${missing[*]} " in
+    *" nginx-light "*)
+        if [ -e /run/nginx.pid ]; then
+            "${sudo_cmd[@]}" /usr/sbin/nginx -s quit 2>/dev/null || true
+        fi
+        ;;
+esac

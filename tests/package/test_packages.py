@@ -194,13 +194,30 @@ def check_client(base_url, key, site_url, out_dir):
 CREDENTIALS = "/run/credentials/enconvert-worker.service"
 
 
+def installed_unit():
+    return next(p for p in run(["dpkg-query", "-L", "enconvert-worker"]).stdout.split()
+                if p.endswith("/enconvert-worker.service"))
+
+
+def unit_proc_mounts():
+    """A command prefix that gives the worker the read-only /proc/sys
+    systemd's ProtectKernelTunables= would, when the installed unit sets it
+    (no systemd here). Under it the kernel refuses the fresh /proc of
+    WebKit's bubblewrap sandbox, and the web processes ran unsandboxed."""
+    with open(installed_unit()) as f:
+        unit = [line.strip() for line in f if not line.startswith("#")]
+    if "ProtectKernelTunables=true" not in unit:
+        return []
+    return ["unshare", "-m", "--propagation", "private", "sh", "-c",
+            "mount --bind /proc/sys /proc/sys && "
+            "mount -o remount,bind,ro /proc/sys && exec \"$@\"", "sh"]
+
+
 def unit_command(user):
     """The installed unit's ExecStart, as argv, and the credentials directory
     its LoadCredential= lines make, filled as systemd does: a copy of each
     file, readable by the service's user alone."""
-    unit_file = next(p for p in run(["dpkg-query", "-L", "enconvert-worker"]).stdout.split()
-                     if p.endswith("/enconvert-worker.service"))
-    with open(unit_file) as f:
+    with open(installed_unit()) as f:
         lines = [line.strip().split("=", 1) for line in f
                  if "=" in line and not line.startswith("#")]
     shutil.rmtree(CREDENTIALS, ignore_errors=True)
@@ -260,6 +277,25 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
     storage = os.stat("/var/lib/enconvert/storage")
     assert stat.S_IMODE(storage.st_mode) == 0o2750
     assert storage.st_uid == user.pw_uid
+    # The unit's Documentation= and the docs' links to each other: the
+    # files as named, not gzipped (dh_compress), every page of docs/.
+    with open(installed_unit()) as f:
+        doc = next(line.split("file://", 1)[1].strip() for line in f
+                   if line.startswith("Documentation=file://"))
+    assert os.path.isfile(doc), doc
+    for page in os.listdir(os.path.join(REPO, "docs")):
+        assert os.path.isfile(f"/usr/share/doc/enconvert-worker/{page}"), page
+    # Removing stops the service (before, nothing did: it ran on from
+    # deleted binaries); an upgrade of a running worker migrates and starts
+    # it again (before, the upgrade's stop left it down).
+    with open("/var/lib/dpkg/info/enconvert-worker.prerm") as f:
+        prerm = f.read()
+    assert 'if [ "$1" = "remove" ]' in prerm
+    assert "deb-systemd-invoke stop enconvert-worker.service" in prerm
+    with open("/var/lib/dpkg/info/enconvert-worker.postinst") as f:
+        postinst = f.read()
+    assert "enconvert-worker migrate" in postinst
+    assert "deb-systemd-invoke start enconvert-worker.service" in postinst
     depends = run(["dpkg-query", "-W", "-f=${Depends}", "libnginx-mod-http-enconvert"]).stdout
     assert "nginx-abi-" in depends
     # The stock configuration, with the module now enabled, still passes.
@@ -288,7 +324,7 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
         command, credentials = unit_command(user)
         log = open(tmp_path / "worker.log", "w")
         worker = subprocess.Popen(
-            ["runuser", "-u", "enconvert", "-g", "www-data", "--", "env",
+            [*unit_proc_mounts(), "runuser", "-u", "enconvert", "-g", "www-data", "--", "env",
              f"CREDENTIALS_DIRECTORY={credentials}", "sh", "-c", 'umask 0007; exec "$@"', "sh",
              *command, "--database_url", cluster.url,
              # The sample site is on loopback, which the default deny list refuses.
@@ -354,6 +390,9 @@ http {{
         # ---- the packaged client against the packaged service
         check_client(f"http://127.0.0.1:{port}", key, f"http://127.0.0.1:{site_port}",
                      tmp_path / "client")
+        # The web processes ran in their sandbox under the unit's settings.
+        with open(tmp_path / "worker.log", errors="replace") as f:
+            assert "without their sandbox" not in f.read()
         # The API's access log (the package's format) holds no key.
         with open(access_log, errors="replace") as f:
             f.seek(log_start)
@@ -410,6 +449,10 @@ def test_unit_is_hardened_and_notifies():
     assert unit["ReadWritePaths"] == "/var/lib/enconvert"
     assert unit["User"] == "enconvert"
     assert unit["CacheDirectory"] == "enconvert"  # block_ads's compiled list
+    # Their read-only mounts over /proc make the kernel refuse the /proc of
+    # WebKit's bubblewrap sandbox: the web processes would run without it.
+    for key in ("ProtectKernelTunables", "ProtectKernelLogs", "ProtectProc", "ProcSubset"):
+        assert key not in unit, key
     if shutil.which("systemd-analyze"):
         r = subprocess.run(["systemd-analyze", "verify",
                             os.path.join(REPO, "debian", "enconvert-worker.service")],
