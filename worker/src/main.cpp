@@ -21,6 +21,8 @@
 #include "config/curve_keys.h"
 #include "config/install_paths.h"
 #include "config/worker_config.h"
+#include "db/connection_defaults.h"
+#include "db/migrations.h"
 #include "http/metrics_server.h"
 #include "intake/intake.h"
 #include "janitor/janitor.h"
@@ -95,6 +97,13 @@ int serve(const std::vector<std::string>& args) {
         args, config::ConfigPurpose::serve, config::installed_renderer_binary());
     log::set_min_level(*log::parse_level(cfg.log_level));
     const std::string secret = config::read_signing_secret(cfg.signing_secret_file);
+    {
+        // A worker upgraded before its database: every claim of a query
+        // the old schema lacks would fail, and the worker would look
+        // healthy meanwhile.
+        pqxx::connection conn(db::with_connection_defaults(cfg.database_url, "startup"));
+        if (const auto behind = db::schema_behind(conn)) throw db::MigrationError(*behind);
+    }
     if (access(cfg.renderer_binary.c_str(), X_OK) != 0) {
         throw config::ConfigError("renderer_binary '" + cfg.renderer_binary +
                                   "' is not an executable file");

@@ -65,4 +65,24 @@ std::vector<std::string> apply_migrations(pqxx::connection& conn, const fs::path
     return applied;
 }
 
+const char* required_schema_version() {
+    return ENCONVERT_SCHEMA_VERSION;
+}
+
+std::optional<std::string> schema_behind(pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    const std::string required = required_schema_version();
+    std::string at = "none (the database was never migrated)";
+    if (!tx.exec1("SELECT to_regclass('schema_migrations') IS NOT NULL")[0].as<bool>()) {
+        // nothing recorded at all
+    } else {
+        const pqxx::row r = tx.exec_params1(
+            "SELECT bool_or(version = $1), max(version) FROM schema_migrations", required);
+        if (!r[0].is_null() && r[0].as<bool>()) return std::nullopt;
+        if (!r[1].is_null()) at = r[1].as<std::string>();
+    }
+    return "the database schema is at " + at + ", this worker needs " + required +
+           ": run `enconvert-worker migrate` with the same configuration first";
+}
+
 }  // namespace enconvert::db

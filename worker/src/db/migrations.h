@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <pqxx/pqxx>
 #include <stdexcept>
 #include <string>
@@ -29,5 +30,16 @@ std::vector<std::string> known_migrations(const std::filesystem::path& dir);
 // nothing applied) a database that records a version `dir` lacks. Returns
 // the versions applied now (empty: already up to date).
 std::vector<std::string> apply_migrations(pqxx::connection& conn, const std::filesystem::path& dir);
+
+// The newest migration of the tree this binary was built from: its SQL
+// relies on every migration up to it.
+const char* required_schema_version();
+
+// Why the database behind `conn` cannot be served by this binary: it has not
+// recorded required_schema_version() (never migrated, or migrated by an
+// older release: run `enconvert-worker migrate`). nullopt when it has; a
+// database with later migrations too (a newer release migrated it, as in a
+// rolling upgrade) is served, since migrations only add.
+std::optional<std::string> schema_behind(pqxx::connection& conn);
 
 }  // namespace enconvert::db

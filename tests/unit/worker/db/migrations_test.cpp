@@ -116,3 +116,36 @@ TEST_F(MigrationsTest, MissingSchemaDirIsAClearError) {
               1);
     EXPECT_EQ(e.str(), "enconvert-worker: cannot read the schema directory /nonexistent/schema\n");
 }
+
+TEST_F(MigrationsTest, AServingWorkerNeedsTheNewestMigrationItWasBuiltWith) {
+    // `serve` refuses a database that lacks it (before, a worker upgraded
+    // ahead of its database started "ready" and failed every query of the
+    // new schema, e.g. every batch ZIP claim, for ever).
+    const fs::path repo = fs::path(__FILE__).parent_path() / "../../../..";
+    const auto known = db::known_migrations(repo / "schema/migrations");
+    EXPECT_EQ(db::required_schema_version(), known.back());
+    pqxx::connection c(db_url_);
+    const auto never = db::schema_behind(c);
+    ASSERT_TRUE(never);
+    EXPECT_NE(never->find("none (the database was never migrated)"), std::string::npos) << *never;
+    db::apply_migrations(c, repo / "schema/migrations");
+    EXPECT_FALSE(db::schema_behind(c));
+    {
+        pqxx::work tx(c);
+        tx.exec_params("DELETE FROM schema_migrations WHERE version = $1", known.back());
+        tx.commit();
+    }
+    const auto behind = db::schema_behind(c);
+    ASSERT_TRUE(behind);
+    EXPECT_EQ(*behind, "the database schema is at " + known[known.size() - 2] +
+                           ", this worker needs " + known.back() +
+                           ": run `enconvert-worker migrate` with the same configuration first");
+    // A later release's migration on top (a rolling upgrade): still served.
+    {
+        pqxx::work tx(c);
+        tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1), ('999_later')",
+                       known.back());
+        tx.commit();
+    }
+    EXPECT_FALSE(db::schema_behind(c));
+}
