@@ -34,7 +34,9 @@ std::string file_name_for(std::string_view object_key) {
     const std::size_t slash = object_key.rfind('/');
     const std::string last(slash == std::string_view::npos ? object_key
                                                            : object_key.substr(slash + 1));
-    static const std::regex stored(R"(^(.+)_[0-9]{8}T[0-9]{6}Z_[0-9]+\.([A-Za-z0-9]+)$)");
+    // _<task id>, or _<task id>-<attempt> from a task's second attempt on.
+    static const std::regex stored(
+        R"(^(.+)_[0-9]{8}T[0-9]{6}Z_[0-9]+(?:-[0-9]+)?\.([A-Za-z0-9]+)$)");
     std::smatch parts;
     if (std::regex_match(last, parts, stored))
         return safe_file_name(parts[1].str() + "." + parts[2].str());

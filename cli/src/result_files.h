@@ -1,5 +1,5 @@
 // The names results are saved under. The status answer gives each file's
-// object key, ".../<name>_<yyyymmddThhmmssZ>_<task id>.<ext>" (docs/api.md,
+// object key, ".../<name>_<yyyymmddThhmmssZ>_<task id>[-<attempt>].<ext>" (docs/api.md,
 // "File names and object keys"); the file is saved as "<name>.<ext>", the
 // name the API's own `filename` member would give.
 #pragma once

@@ -86,7 +86,10 @@ def metric(url, name):
 
 
 def objects_of_task(cluster, task_id):
-    return [k for k in cluster.store.keys(BUCKET) if k.endswith(f"_{task_id}.pdf")]
+    # <name>_<stamp>_<task id>.pdf, or _<task id>-<attempt>.pdf from a
+    # task's second attempt on (a task taken over from a killed worker).
+    return [k for k in cluster.store.keys(BUCKET)
+            if re.search(rf"_{task_id}(-[0-9]+)?\.pdf$", k)]
 
 
 def download(link):

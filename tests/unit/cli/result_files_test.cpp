@@ -28,6 +28,9 @@ TEST(ResultFiles, NameIsTheStoredNameWithoutStampAndTaskId) {
               "my_page.png");
     EXPECT_EQ(file_name_for("live/files/a/url-to-screenshot/shot_20260101T000000Z_12345.jpg"),
               "shot.jpg");
+    // A file of a task's second attempt (after a crash or a lost lease).
+    EXPECT_EQ(file_name_for("live/files/3f9c/url-to-pdf/example-com_20261202T082155Z_41-2.pdf"),
+              "example-com.pdf");
 }
 
 TEST(ResultFiles, OtherShapesKeepTheLastSegment) {

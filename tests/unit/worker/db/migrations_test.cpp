@@ -1,9 +1,12 @@
 #include "db/migrations.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "admin/migrate_command.h"
@@ -148,4 +151,34 @@ TEST_F(MigrationsTest, AServingWorkerNeedsTheNewestMigrationItWasBuiltWith) {
         tx.commit();
     }
     EXPECT_FALSE(db::schema_behind(c));
+}
+
+TEST_F(MigrationsTest, ServeRefusesADatabaseWithoutTheNewestMigration) {
+    // The binary's start, as a service manager runs it: exit status 1 and
+    // the sentence that says what to run, before any work is taken.
+    const fs::path repo = fs::path(__FILE__).parent_path() / "../../../..";
+    pqxx::connection c(db_url_);
+    db::apply_migrations(c, repo / "schema/migrations");
+    {
+        pqxx::work tx(c);
+        tx.exec_params("DELETE FROM schema_migrations WHERE version = $1",
+                       std::string(db::required_schema_version()));
+        tx.commit();
+    }
+    write("secret", std::string(64, 'a'));
+    const fs::path out = dir_ / "serve.out";
+    const std::string cmd = std::string(ENCONVERT_WORKER_BINARY) + " serve --database_url '" +
+                            db_url_ + "' --signing_secret_file " + (dir_ / "secret").string() +
+                            " --renderer_binary /bin/true --listen ipc://" +
+                            (dir_ / "w.sock").string() + " --storage_dir " +
+                            (dir_ / "storage").string() + " >" + out.string() + " 2>&1";
+    const int status = std::system(cmd.c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+    std::ifstream in(out);
+    const std::string said((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(said.find(std::string("this worker needs ") + db::required_schema_version()),
+              std::string::npos)
+        << said;
+    EXPECT_FALSE(fs::exists(dir_ / "w.sock"));
 }
