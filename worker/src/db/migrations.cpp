@@ -73,9 +73,7 @@ std::optional<std::string> schema_behind(pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
     const std::string required = required_schema_version();
     std::string at = "none (the database was never migrated)";
-    if (!tx.exec1("SELECT to_regclass('schema_migrations') IS NOT NULL")[0].as<bool>()) {
-        // nothing recorded at all
-    } else {
+    if (tx.exec1("SELECT to_regclass('schema_migrations') IS NOT NULL")[0].as<bool>()) {
         const pqxx::row r = tx.exec_params1(
             "SELECT bool_or(version = $1), max(version) FROM schema_migrations", required);
         if (!r[0].is_null() && r[0].as<bool>()) return std::nullopt;
