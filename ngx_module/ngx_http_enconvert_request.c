@@ -543,6 +543,7 @@ ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
 {
     u_char                    *p, *port;
     size_t                     port_len;
+    ngx_int_t                  n;
     ngx_str_t                  scheme, *host, name;
     ngx_uint_t                 i, default_port, local_port;
     ngx_http_core_srv_conf_t  *cscf;
@@ -585,9 +586,9 @@ ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
             port = r->headers_in.host->value.data + i + 1;
             port_len = r->headers_in.host->value.len - i - 1;
 
-            if (port_len > 5 || port[0] == '0'
-                || ngx_atoi(port, port_len) == NGX_ERROR
-                || ngx_atoi(port, port_len) > 65535)
+            n = ngx_atoi(port, port_len);
+
+            if (port_len > 5 || port[0] == '0' || n == NGX_ERROR || n > 65535)
             {
                 port = NULL;
                 port_len = 0;
