@@ -9,8 +9,7 @@
  * worker's connection is lost (ngx_http_enconvert_monitor.c) its requests
  * are answered or sent again at once instead of waiting for their timers.
  * Requests are spread round-robin over the endpoints whose connection is
- * up (as the monitor saw it); ZMQ_IMMEDIATE also makes a send to an
- * endpoint without a live connection fail at once, so it is skipped.
+ * up, as the monitor says; an endpoint without one is skipped.
  *
  * ZMQ_FD is edge-triggered: it signals that ZMQ_EVENTS may have changed.
  * A socket is drained on every wakeup and after every send (the read
@@ -32,6 +31,11 @@ static ngx_int_t ngx_http_enconvert_backend_push(
     ngx_http_enconvert_ctx_t *ctx, ngx_log_t *log);
 static void ngx_http_enconvert_backend_detach(ngx_http_enconvert_ctx_t *ctx);
 static void ngx_http_enconvert_backend_read(ngx_event_t *rev);
+static ngx_int_t ngx_http_enconvert_backend_drain(
+    ngx_http_enconvert_peer_t *peer, ngx_log_t *log);
+static void ngx_http_enconvert_backend_close(ngx_http_enconvert_peer_t *peer);
+static void ngx_http_enconvert_backend_renew(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log);
 
 
 static void                       *ngx_http_enconvert_zctx;
@@ -112,7 +116,14 @@ ngx_http_enconvert_backend_peer(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    opt = 1;
+    /*
+     * not ZMQ_IMMEDIATE: it ties the socket's queue to one connection, and
+     * the replies a worker sent just before its connection ended (a worker
+     * stopping answers what it has, then goes) would go with it, unread;
+     * the monitor, not the socket, says whether a peer can be sent to
+     */
+
+    opt = 0;
     if (zmq_setsockopt(peer->sock, ZMQ_IMMEDIATE, &opt, sizeof(int)) == -1) {
         goto sockopt_failed;
     }
@@ -190,18 +201,7 @@ ngx_http_enconvert_backend_exit(ngx_cycle_t *cycle)
 
     for (i = 0; i < ngx_http_enconvert_npeers; i++) {
         peer = &ngx_http_enconvert_peers[i];
-
-        ngx_http_enconvert_monitor_exit(peer);
-
-        if (peer->conn) {
-            ngx_http_enconvert_backend_release(peer->conn);
-            peer->conn = NULL;
-        }
-
-        if (peer->sock) {
-            zmq_close(peer->sock);
-            peer->sock = NULL;
-        }
+        ngx_http_enconvert_backend_close(peer);
     }
 
     ngx_http_enconvert_npeers = 0;
@@ -270,14 +270,71 @@ ngx_http_enconvert_backend_release(ngx_connection_t *c)
         ngx_delete_posted_event(c->read);
     }
 
+    /* zmq closes the descriptor later, from its reaper: unregister now */
+
     if (c->read->active) {
-        (void) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+        (void) ngx_del_event(c->read, NGX_READ_EVENT, 0);
     }
 
     /* not an open socket of nginx's: no "open socket left" alert */
 
     c->fd = (ngx_socket_t) -1;
     ngx_free_connection(c);
+}
+
+
+static void
+ngx_http_enconvert_backend_close(ngx_http_enconvert_peer_t *peer)
+{
+    ngx_http_enconvert_monitor_exit(peer);
+
+    if (peer->conn) {
+        ngx_http_enconvert_backend_release(peer->conn);
+        peer->conn = NULL;
+    }
+
+    if (peer->sock) {
+        zmq_close(peer->sock);
+        peer->sock = NULL;
+    }
+}
+
+
+/*
+ * A new DEALER and monitor for a peer whose connection ended, its replies
+ * read: the old socket's queue may still hold requests written in the
+ * instant the connection broke, and libzmq would hand them to whatever
+ * worker connects there next, however much later, long after they were
+ * answered as lost.  The new socket connects at once.
+ */
+
+static void
+ngx_http_enconvert_backend_renew(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log)
+{
+    ngx_http_enconvert_main_conf_t  *emcf;
+
+    ngx_http_enconvert_backend_close(peer);
+
+    peer->connected = 0;
+    peer->ended = 0;
+    peer->generation++;
+
+    emcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_enconvert_module);
+
+    if (ngx_http_enconvert_backend_peer((ngx_cycle_t *) ngx_cycle, emcf,
+                                        peer)
+        != NGX_OK)
+    {
+        /* skipped from now on: no socket */
+
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "enconvert: backend \"%V\" cannot be connected again",
+                      &peer->endpoint);
+
+        ngx_http_enconvert_backend_close(peer);
+    }
 }
 
 
@@ -336,13 +393,23 @@ ngx_http_enconvert_backend_push(ngx_http_enconvert_ctx_t *ctx,
         i = (ngx_http_enconvert_next_peer + k) % ngx_http_enconvert_npeers;
         peer = &ngx_http_enconvert_peers[i];
 
+        if (peer->sock == NULL) {
+            continue;
+        }
+
         /*
-         * the monitor's word, not only ZMQ_IMMEDIATE: a lost connection is
-         * reported before its pipe is torn down, and a message written
-         * into that pipe meanwhile would be lost without a trace
+         * the monitor's word, read now rather than when its descriptor's
+         * turn comes: the connection may have ended, and the DEALER may
+         * already be connected again (ngx_http_enconvert_monitor.c)
          */
 
-        if (peer->sock == NULL || !peer->connected) {
+        if (ngx_http_enconvert_monitor_sync(peer, log) != NGX_OK
+            && peer->monitor_conn)
+        {
+            ngx_post_event(peer->monitor_conn->read, &ngx_posted_events);
+        }
+
+        if (!peer->connected) {
             continue;
         }
 
@@ -436,18 +503,27 @@ ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
 /*
  * The connection to a peer is gone, and with it every reply its worker
  * still owed: a reconnected DEALER gets a new identity, so the ROUTER
- * would send them nowhere.  Requests safe to repeat go to another live
+ * would send them nowhere.  The replies that came before the end are
+ * still queued in the DEALER and answer their requests first; then the
+ * peer gets a new socket.  Requests safe to repeat go to another live
  * peer; the others are answered now (ngx_http_enconvert_lost()).
  */
 
 void
-ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer)
+ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log)
 {
     ngx_int_t                  rc;
     ngx_queue_t                lost, *q;
     ngx_connection_t          *c;
     ngx_http_request_t        *r;
     ngx_http_enconvert_ctx_t  *ctx;
+
+    while (ngx_http_enconvert_backend_drain(peer, log) == NGX_AGAIN) {
+        /* void */
+    }
+
+    ngx_http_enconvert_backend_renew(peer, log);
 
     /* taken out first: a re-send may land on this peer again */
 
@@ -538,25 +614,39 @@ ngx_http_enconvert_backend_lookup(uint64_t id)
 static void
 ngx_http_enconvert_backend_read(ngx_event_t *rev)
 {
-    ngx_uint_t                  n;
-    zmq_msg_t                   msg;
-    ngx_connection_t           *c;
-    ngx_http_enconvert_peer_t  *peer;
+    ngx_connection_t  *c;
 
     c = rev->data;
-    peer = c->data;
+
+    if (ngx_http_enconvert_backend_drain(c->data, rev->log) == NGX_AGAIN) {
+
+        /* batch limit reached: let other events run, then continue */
+
+        ngx_post_event(rev, &ngx_posted_events);
+    }
+}
+
+
+/* handles a batch of the peer's replies: NGX_AGAIN if more may wait */
+
+static ngx_int_t
+ngx_http_enconvert_backend_drain(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log)
+{
+    ngx_uint_t  n;
+    zmq_msg_t   msg;
 
     for (n = 0; n < NGX_HTTP_ENCONVERT_BATCH; n++) {
 
         if (peer->sock == NULL
-            || ngx_http_enconvert_backend_recv(peer->sock, &msg, rev->log)
+            || ngx_http_enconvert_backend_recv(peer->sock, &msg, log)
                != NGX_OK)
         {
-            return;
+            return NGX_OK;
         }
 
         if (zmq_msg_more(&msg)) {
-            ngx_log_error(NGX_LOG_ERR, rev->log, 0,
+            ngx_log_error(NGX_LOG_ERR, log, 0,
                           "enconvert: dropped a multi-frame backend reply");
             ngx_http_enconvert_metrics_count(NGX_HTTP_ENCONVERT_BAD_REPLIES,
                                              1);
@@ -565,15 +655,13 @@ ngx_http_enconvert_backend_read(ngx_event_t *rev)
             continue;
         }
 
-        ngx_http_enconvert_handle_reply(peer, rev->log, zmq_msg_data(&msg),
+        ngx_http_enconvert_handle_reply(peer, log, zmq_msg_data(&msg),
                                         zmq_msg_size(&msg));
 
         zmq_msg_close(&msg);
     }
 
-    /* batch limit reached: let other events run, then continue */
-
-    ngx_post_event(rev, &ngx_posted_events);
+    return NGX_AGAIN;
 }
 
 

@@ -132,7 +132,9 @@ typedef struct {
     ngx_connection_t           *monitor_conn; /* ZMQ_FD of monitor */
     ngx_queue_t                 pending;      /* requests sent here */
     ngx_uint_t                  index;
+    ngx_uint_t                  generation;   /* sockets renewed so far */
     unsigned                    connected:1;
+    unsigned                    ended:1;      /* its end not yet settled */
     unsigned                    handshake_failed:1;
 } ngx_http_enconvert_peer_t;
 
@@ -235,7 +237,8 @@ void ngx_http_enconvert_backend_finish(ngx_http_enconvert_ctx_t *ctx);
 ngx_http_enconvert_ctx_t *ngx_http_enconvert_backend_lookup(uint64_t id);
 void ngx_http_enconvert_backend_rearm(ngx_http_enconvert_ctx_t *ctx,
     ngx_msec_t timeout);
-void ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer);
+void ngx_http_enconvert_backend_lost(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log);
 void ngx_http_enconvert_backend_stopping(ngx_http_enconvert_peer_t *peer,
     ngx_log_t *log);
 ngx_connection_t *ngx_http_enconvert_backend_watch(ngx_cycle_t *cycle,
@@ -249,6 +252,8 @@ void ngx_http_enconvert_backend_drop_rest(void *sock);
 ngx_int_t ngx_http_enconvert_monitor_init(ngx_cycle_t *cycle, void *zctx,
     ngx_http_enconvert_peer_t *peer);
 void ngx_http_enconvert_monitor_exit(ngx_http_enconvert_peer_t *peer);
+ngx_int_t ngx_http_enconvert_monitor_sync(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log);
 
 /* ngx_http_enconvert_curve.c */
 char *ngx_http_enconvert_curve_server_key(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -8,6 +8,17 @@
  * the heartbeats timed out) answers or re-sends the requests that were
  * waiting on it; a refused CURVE handshake is logged once until a
  * handshake succeeds again.
+ *
+ * The events are read in two places: here, when the monitor's descriptor
+ * fires, and before each send (ngx_http_enconvert_monitor_sync()), since
+ * libzmq's I/O thread may already have connected again while the loop
+ * still believes the old connection is up: a request sent then travels on
+ * the new connection, and the old one's end, read afterwards, would take
+ * it for lost.  Reading stops at the end of a connection: the handler
+ * settles its requests (the replies that came before the end first, then
+ * the rest answered or re-sent) and gives the peer a new socket and
+ * monitor (ngx_http_enconvert_backend_lost()), so whatever the old socket
+ * did afterwards never counts.
  */
 
 
@@ -36,10 +47,13 @@ ngx_http_enconvert_monitor_init(ngx_cycle_t *cycle, void *zctx,
     int     opt;
     u_char  addr[64];
 
-    /* one process, one context: the index makes the address unique */
+    /*
+     * one process, one context: the index and the peer's generation (its
+     * sockets are renewed) make the address unique
+     */
 
-    ngx_snprintf(addr, sizeof(addr), "inproc://enconvert-monitor-%ui%Z",
-                 peer->index);
+    ngx_snprintf(addr, sizeof(addr), "inproc://enconvert-monitor-%ui-%ui%Z",
+                 peer->index, peer->generation);
 
     if (zmq_socket_monitor(peer->sock, (char *) addr,
                            NGX_HTTP_ENCONVERT_MONITOR_EVENTS)
@@ -104,27 +118,33 @@ ngx_http_enconvert_monitor_exit(ngx_http_enconvert_peer_t *peer)
 }
 
 
-static void
-ngx_http_enconvert_monitor_read(ngx_event_t *rev)
-{
-    u_char                     *p;
-    uint16_t                    event;
-    uint32_t                    value;
-    ngx_uint_t                  n;
-    zmq_msg_t                   msg;
-    ngx_connection_t           *c;
-    ngx_http_enconvert_peer_t  *peer;
+/*
+ * Reads the peer's connection events without blocking: NGX_OK once all
+ * were read, NGX_AGAIN after a batch with more to come, NGX_DONE at the
+ * end of a connection whose requests the handler must settle first.
+ */
 
-    c = rev->data;
-    peer = c->data;
+ngx_int_t
+ngx_http_enconvert_monitor_sync(ngx_http_enconvert_peer_t *peer,
+    ngx_log_t *log)
+{
+    u_char      *p;
+    uint16_t     event;
+    uint32_t     value;
+    ngx_uint_t   n;
+    zmq_msg_t    msg;
 
     for (n = 0; n < NGX_HTTP_ENCONVERT_MONITOR_BATCH; n++) {
 
+        if (peer->ended) {
+            return NGX_DONE;
+        }
+
         if (peer->monitor == NULL
-            || ngx_http_enconvert_backend_recv(peer->monitor, &msg, rev->log)
+            || ngx_http_enconvert_backend_recv(peer->monitor, &msg, log)
                != NGX_OK)
         {
-            return;
+            return NGX_OK;
         }
 
         /* frame 1: the event (16 bits) and its value (32), native order */
@@ -145,10 +165,40 @@ ngx_http_enconvert_monitor_read(ngx_event_t *rev)
 
         ngx_http_enconvert_backend_drop_rest(peer->monitor);
 
-        ngx_http_enconvert_monitor_event(peer, event, value, rev->log);
+        ngx_http_enconvert_monitor_event(peer, event, value, log);
     }
 
-    ngx_post_event(rev, &ngx_posted_events);
+    return peer->ended ? NGX_DONE : NGX_AGAIN;
+}
+
+
+static void
+ngx_http_enconvert_monitor_read(ngx_event_t *rev)
+{
+    ngx_int_t                   rc;
+    ngx_connection_t           *c;
+    ngx_http_enconvert_peer_t  *peer;
+
+    c = rev->data;
+    peer = c->data;
+
+    rc = ngx_http_enconvert_monitor_sync(peer, rev->log);
+
+    if (rc == NGX_AGAIN) {
+        ngx_post_event(rev, &ngx_posted_events);
+        return;
+    }
+
+    if (rc == NGX_DONE) {
+
+        /*
+         * a connection ended: the peer gets a new socket and monitor,
+         * which releases this one's connection (rev is gone; the new
+         * monitor's first read is posted already)
+         */
+
+        ngx_http_enconvert_backend_lost(peer, rev->log);
+    }
 }
 
 
@@ -180,12 +230,11 @@ ngx_http_enconvert_monitor_event(ngx_http_enconvert_peer_t *peer,
         }
 
         peer->connected = 0;
+        peer->ended = 1;
 
         ngx_log_error(NGX_LOG_WARN, log, 0,
                       "enconvert: lost the connection to backend \"%V\"",
                       &peer->endpoint);
-
-        ngx_http_enconvert_backend_lost(peer);
         break;
 
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:

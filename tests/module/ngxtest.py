@@ -90,6 +90,7 @@ class FakeBackend:
         self.handshakes = 0         # DEALERs connected (one per nginx worker)
         self._stop = threading.Event()
         self._outbox = []           # (due, identity, payload)
+        self.hold = False           # True: replies wait in the outbox
         self._identities = set()    # the DEALERs that sent something
         self._say_stopping = threading.Event()
         self._lock = threading.Lock()
@@ -138,6 +139,8 @@ class FakeBackend:
                     if isinstance(reply, dict):
                         reply = msgpack.packb(reply, use_bin_type=True)
                     self._outbox.append((now + delay, ident, reply))
+            if self.hold:
+                continue
             now = time.monotonic()
             due = [o for o in self._outbox if o[0] <= now]
             self._outbox = [o for o in self._outbox if o[0] > now]
@@ -160,18 +163,24 @@ class FakeBackend:
         as the worker does on SIGTERM."""
         self._say_stopping.set()
 
+    def unsent(self):
+        """Replies not yet handed to zmq (held, or not yet due)."""
+        return len(self._outbox)
+
     def messages(self):
         with self._lock:
             return [r["msg"] for r in self.received]
 
-    def close(self):
+    def close(self, linger_ms=0):
+        """Stops it; `linger_ms` lets the replies sent so far still go
+        out (the worker's own socket lingers as it exits)."""
         if self._stop.is_set():
             return                  # closed already (idempotent)
         self._stop.set()
         self._thread.join(2)
         self._sock.disable_monitor()
         self._monitor.close()
-        self._sock.close()
+        self._sock.close(linger=linger_ms)
         if self._zap is not None:
             self._zap.close()
         self._ctx.term()

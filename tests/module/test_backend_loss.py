@@ -3,6 +3,8 @@ answered at once (or sent to another worker when that is safe) instead of
 waiting for enconvert_timeout; a worker host that goes silent is dropped
 within the heartbeat timeout (docs/directives.md, docs/scaling.md)."""
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ import pytest
 
 from ngxtest import (FakeBackend, Nginx, accepted, assert_error, auth, final,
                      wait_for)
+from thread_pause import main_thread_paused, socket_fds, worker_pid
 
 PDF = "/v1/convert/url-to-pdf"
 STATUS = "/v1/convert/status/job_1"
@@ -207,7 +210,7 @@ print(s.getsockopt_string(zmq.LAST_ENDPOINT), flush=True)
 while True:
     ident, payload = s.recv_multipart()
     msg = msgpack.unpackb(payload, raw=False)
-    print(msg["op"], msg["id"], flush=True)
+    print(ident.hex(), msg["op"], msg["id"], flush=True)
     if msg["op"] == "health":
         s.send_multipart([ident, msgpack.packb(
             {"v": 1, "id": msg["id"], "kind": "final", "status": 200,
@@ -274,3 +277,158 @@ def test_silent_worker_host_is_dropped_within_the_heartbeat_timeout(
         assert ngx.request("GET", STATUS, headers=auth()).status == 200
         assert time.monotonic() - start < 1
     assert len(live.messages()) == before + 4
+
+
+def test_requests_still_queued_for_a_silent_host_are_not_delivered_later(
+        tmp_path, module_so):
+    # A host that stops answering while nginx has more to send than its
+    # socket buffers take: the rest waits in the DEALER's queue.  They are
+    # answered as lost after the heartbeat timeout; when the host comes
+    # back, the connection made then must not deliver them to its worker,
+    # which would create the jobs long after their clients were told to
+    # check and resubmit.
+    proc = subprocess.Popen([sys.executable, "-c", SILENT_WORKER],
+                            stdout=subprocess.PIPE, text=True)
+    endpoint = proc.stdout.readline().strip()
+    seen = []                       # "identity op id", as the worker read it
+    threading.Thread(target=lambda: seen.extend(
+        line.split() for line in iter(proc.stdout.readline, "")),
+        daemon=True).start()
+    ngx = Nginx(str(tmp_path), module_so, [endpoint], timeout=f"{TIMEOUT}s",
+                extra_http="enconvert_heartbeat_interval 200ms; "
+                           "enconvert_heartbeat_timeout 1s;")
+    try:
+        assert wait_for(lambda: ngx.request("GET", "/v1/health").status
+                        == 200, 5), ngx.log()
+        os.kill(proc.pid, signal.SIGSTOP)
+        # 40 of about 200 KB each: more than the socket buffers hold
+        big = {"url": ["https://a.example/" + "x" * 2000 + str(i)
+                        for i in range(100)]}
+        calls = [Call(ngx, "POST", PDF, big, auth()) for _ in range(40)]
+        for call in calls:
+            resp, _ = call.result()
+            body = assert_error(resp, 503, "backend_unavailable")
+            assert "may have been created" in body["detail"]
+        os.kill(proc.pid, signal.SIGCONT)
+        assert wait_for(lambda: ngx.request("GET", "/v1/health").status
+                        == 200, 5), ngx.log()
+        # the health check went out on the connection made after the host
+        # came back, behind anything still queued for it
+        health = [ident for ident, op, _ in seen if op == "health"][-1]
+        late = [m for m in seen if m[0] == health and m[1] == "convert"]
+        assert late == [], f"{len(late)} converts delivered late"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        ngx.stop()
+
+
+# --- the order in which nginx's loop learns things ---------------------------
+#
+# libzmq's I/O thread reads replies, notices the end of a connection and
+# connects again on its own; nginx's loop reads the replies (DEALER) and the
+# connection events (monitor) from two descriptors, in whatever order its
+# epoll hands them over.  With the loop stopped (thread_pause) everything is
+# waiting at once when it goes on, which lines up the orders that otherwise
+# happen only on a busy host.
+
+def request_on(conn, method, path):
+    """A request on a kept-alive connection, its answer read whole."""
+    conn.request(method, path, headers=auth())
+    resp = conn.getresponse()
+    resp.read()
+    return resp
+
+
+def held_connection_ended(ngx, backend):
+    """Releases `backend`'s held replies and closes it while nginx's loop
+    is stopped; returns once libzmq has read all of it and the end."""
+    worker = worker_pid(ngx.proc.pid)
+    with main_thread_paused(worker):
+        before = set(socket_fds(worker).items())
+        backend.hold = False
+        assert wait_for(lambda: backend.unsent() == 0, 5)
+        backend.close(linger_ms=2000)
+        # the connection's descriptor is closed after its replies were
+        # queued and its end reported (libzmq's engine error())
+        assert wait_for(
+            lambda: not before <= set(socket_fds(worker).items()), 5)
+
+
+def test_replies_read_before_the_connection_ended_answer_their_requests(
+        tmp_path, module_so):
+    # more replies than one read of the DEALER takes (its batch, 64): the
+    # rest still waits there when the loop reads the end of the connection
+    count = 100
+    backend = FakeBackend(f"ipc://{tmp_path}/a.sock")
+    ngx = Nginx(str(tmp_path), module_so, [backend.endpoint],
+                timeout=f"{TIMEOUT}s")
+    try:
+        assert backend.connected.wait(5)
+        backend.hold = True
+        backend.responder = lambda m: [(0, final(
+            m, status=202, body=b'{"job_id":"job_%d"}' % m["id"]))]
+        calls = [Call(ngx, "POST", PDF, {"url": "https://a.example"}, auth())
+                 for _ in range(count)]
+        assert wait_for(lambda: len(backend.messages()) == count, 10)
+        held_connection_ended(ngx, backend)
+        answers = [call.result()[0] for call in calls]
+        # every job was created and its 202 was in nginx's hands: none is
+        # answered "may have been created"
+        assert [r.status for r in answers] == [202] * count, \
+            [r.body for r in answers if r.status != 202][:3]
+        ids = {m["id"] for m in backend.messages()}
+        assert {int(r.json()["job_id"][4:]) for r in answers} == ids
+    finally:
+        ngx.stop()
+        backend.close()
+
+
+def test_a_request_sent_after_an_unseen_reconnect_is_not_taken_for_lost(
+        tmp_path, module_so):
+    endpoint = f"ipc://{tmp_path}/a.sock"
+    backend = FakeBackend(endpoint)
+    ngx = Nginx(str(tmp_path), module_so, [endpoint], timeout=f"{TIMEOUT}s")
+    again = None
+    try:
+        assert backend.connected.wait(5)
+        backend.responder = lambda m: [(0, final(m, status=200, body=b"{}"))]
+        # a kept-alive connection: a request on it is read in the same turn
+        # of the loop as the connection events (a new one would be read
+        # only in the next turn, after them)
+        conn = http.client.HTTPConnection("127.0.0.1", ngx.port, timeout=30)
+        assert wait_for(lambda: request_on(conn, "GET", STATUS).status
+                        == 200, 5)
+        worker = worker_pid(ngx.proc.pid)
+        with main_thread_paused(worker):
+            conn.request("POST", PDF, body=json.dumps(
+                {"url": "https://a.example"}),
+                headers={**auth(), "Content-Type": "application/json"})
+            before = set(socket_fds(worker).items())
+            backend.close()
+            assert wait_for(
+                lambda: not before <= set(socket_fds(worker).items()), 5)
+            # the worker is back (restarted) before the loop has seen it go
+            again = FakeBackend(endpoint)
+            again.responder = lambda m: [(0, final(
+                m, status=202, body=b'{"job_id":"job_new"}'))]
+            assert again.connected.wait(5)
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        # either sent to the new connection and answered there, or, the
+        # loop reading of the old connection's end first, refused before
+        # anything was sent; before, it went out on the new connection and
+        # the old one's end, read next, answered it as lost ("may have
+        # been created")
+        if resp.status == 202:
+            assert [m["op"] for m in again.messages()] == ["convert"]
+        else:
+            assert resp.status == 503, body
+            assert body["error"] == "backend_unavailable"
+            assert "may have been created" not in body["detail"], body
+            assert again.messages() == []
+    finally:
+        ngx.stop()
+        backend.close()
+        if again is not None:
+            again.close()
