@@ -28,10 +28,23 @@
     (NGX_HTTP_ENCONVERT_STATUS_MAX - NGX_HTTP_ENCONVERT_STATUS_MIN + 2)
 
 
+/*
+ * The requests in flight are counted per worker process slot: a process
+ * that dies with requests in flight takes its count with it (a scrape adds
+ * the slots of live processes only, and the process that takes the slot
+ * over starts it again from zero).
+ */
+typedef struct {
+    ngx_atomic_t                pid;
+    ngx_atomic_t                in_flight;
+} ngx_http_enconvert_slot_t;
+
+
 typedef struct {
     ngx_atomic_t                requests[NGX_HTTP_ENCONVERT_NROUTES]
                                         [NGX_HTTP_ENCONVERT_NSTATUSES];
     ngx_atomic_t                counters[NGX_HTTP_ENCONVERT_NCOUNTERS];
+    ngx_http_enconvert_slot_t   slots[NGX_MAX_PROCESSES];
 } ngx_http_enconvert_metrics_t;
 
 
@@ -305,22 +318,86 @@ ngx_http_enconvert_metrics_route_cleanup(void *data)
 }
 
 
-void
-ngx_http_enconvert_metrics_count(ngx_uint_t counter, ngx_int_t n)
+static ngx_http_enconvert_metrics_t *
+ngx_http_enconvert_metrics_get(void)
 {
-    ngx_http_enconvert_metrics_t    *m;
     ngx_http_enconvert_main_conf_t  *emcf;
 
     emcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_enconvert_module);
 
     if (emcf == NULL || emcf->metrics_zone == NULL) {
+        return NULL;
+    }
+
+    return emcf->metrics_zone->data;
+}
+
+
+void
+ngx_http_enconvert_metrics_count(ngx_uint_t counter, ngx_int_t n)
+{
+    ngx_http_enconvert_metrics_t  *m;
+
+    m = ngx_http_enconvert_metrics_get();
+    if (m == NULL) {
         return;
     }
 
-    m = emcf->metrics_zone->data;
+    if (counter == NGX_HTTP_ENCONVERT_IN_FLIGHT) {
+        (void) ngx_atomic_fetch_add(&m->slots[ngx_process_slot].in_flight,
+                                    n);
+        return;
+    }
 
     (void) ngx_atomic_fetch_add(&m->counters[counter], n);
+}
+
+
+/* a worker process taking a slot: whatever its last owner left is gone */
+
+void
+ngx_http_enconvert_metrics_init_process(void)
+{
+    ngx_http_enconvert_metrics_t  *m;
+
+    m = ngx_http_enconvert_metrics_get();
+    if (m == NULL) {
+        return;
+    }
+
+    m->slots[ngx_process_slot].in_flight = 0;
+    m->slots[ngx_process_slot].pid = (ngx_atomic_uint_t) ngx_pid;
+}
+
+
+/* the requests in flight of the processes alive now */
+
+static ngx_atomic_uint_t
+ngx_http_enconvert_metrics_in_flight(ngx_http_enconvert_metrics_t *m)
+{
+    ngx_uint_t          i;
+    ngx_pid_t           pid;
+    ngx_atomic_uint_t   n, sum;
+
+    sum = 0;
+
+    for (i = 0; i < NGX_MAX_PROCESSES; i++) {
+        n = m->slots[i].in_flight;
+        pid = (ngx_pid_t) m->slots[i].pid;
+
+        if (n == 0 || pid <= 0) {
+            continue;
+        }
+
+        if (pid != ngx_pid && kill(pid, 0) == -1 && ngx_errno == NGX_ESRCH) {
+            continue;
+        }
+
+        sum += n;
+    }
+
+    return sum;
 }
 
 
@@ -418,7 +495,9 @@ ngx_http_enconvert_metrics_page(ngx_http_request_t *r,
     c = ngx_http_enconvert_counters;
 
     for (i = 0; i < NGX_HTTP_ENCONVERT_NCOUNTERS; i++) {
-        snap->counters[i] = m->counters[i];
+        snap->counters[i] = (i == NGX_HTTP_ENCONVERT_IN_FLIGHT)
+                            ? ngx_http_enconvert_metrics_in_flight(m)
+                            : m->counters[i];
 
         len += c[i].head.len + c[i].name.len
                + sizeof(" \n") - 1 + NGX_ATOMIC_T_LEN;

@@ -1501,6 +1501,8 @@ ngx_http_enconvert_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    ngx_http_enconvert_metrics_init_process();
+
     emcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_enconvert_module);
 

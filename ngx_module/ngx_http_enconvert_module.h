@@ -150,6 +150,7 @@ typedef struct {
     ngx_msec_t                  start;
     ngx_msec_t                  sync_timeout;
     ngx_str_t                   job_id;       /* from "accepted" */
+    ngx_str_t                   notice;       /* from "accepted" too */
     ngx_str_t                   target;       /* the id or key asked for */
     ngx_str_t                   api_key;
     ngx_str_t                   endpoint;
@@ -344,6 +345,7 @@ ngx_int_t ngx_http_enconvert_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_enconvert_metrics_keep_route(ngx_http_request_t *r,
     ngx_str_t *uri);
 void ngx_http_enconvert_metrics_count(ngx_uint_t counter, ngx_int_t n);
+void ngx_http_enconvert_metrics_init_process(void);
 
 
 #endif /* _NGX_HTTP_ENCONVERT_MODULE_H_INCLUDED_ */

@@ -11,10 +11,15 @@
 #include <msgpack.h>
 
 
+/* the longest "notice" of an "accepted" reply kept for the module's 202 */
+#define NGX_HTTP_ENCONVERT_NOTICE_MAX  1024
+
+
 typedef struct {
     uint64_t            id;
     ngx_str_t           kind;
     ngx_str_t           job_id;
+    ngx_str_t           notice;       /* where notifications go */
     ngx_uint_t          status;
     ngx_str_t           content_type;
     ngx_str_t           body;
@@ -116,6 +121,15 @@ ngx_http_enconvert_handle_reply(ngx_http_enconvert_peer_t *peer,
         }
 
         ctx->job_id.len = rp.job_id.len;
+
+        if (rp.notice.len) {
+            ctx->notice.data = ngx_pstrdup(r->pool, &rp.notice);
+            if (ctx->notice.data == NULL) {
+                goto done;
+            }
+
+            ctx->notice.len = rp.notice.len;
+        }
 
         if (ctx->sync) {
             elapsed = ngx_current_msec - ctx->start;
@@ -236,6 +250,17 @@ ngx_http_enconvert_parse_reply(msgpack_object *o,
 
             rp->job_id.data = (u_char *) v->via.str.ptr;
             rp->job_id.len = v->via.str.size;
+
+        } else if (ngx_http_enconvert_str_is(&key, "notice")) {
+
+            /* optional: a notice that is no short string is left out */
+
+            if (v->type == MSGPACK_OBJECT_STR
+                && v->via.str.size <= NGX_HTTP_ENCONVERT_NOTICE_MAX)
+            {
+                rp->notice.data = (u_char *) v->via.str.ptr;
+                rp->notice.len = v->via.str.size;
+            }
 
         } else if (ngx_http_enconvert_str_is(&key, "status")) {
             if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -552,19 +577,21 @@ ngx_http_enconvert_send_processing(ngx_http_request_t *r,
 {
     u_char      *p;
     json_t      *obj;
-    const char  *pre, *post;
+    const char  *pre, *poll, *post;
 
     if (ctx->website) {
-        pre = "The site's pages are still being discovered. Poll GET "
-              "/v1/convert/batch/";
+        pre = "The site's pages are still being discovered.";
+        poll = "Poll GET /v1/convert/batch/";
         post = " for progress.";
 
     } else {
-        pre = "Job is still processing. Poll GET /v1/convert/status/";
+        pre = "Job is still processing.";
+        poll = "Poll GET /v1/convert/status/";
         post = " for the result.";
     }
 
-    p = ngx_pnalloc(r->pool, ngx_strlen(pre) + ctx->job_id.len
+    p = ngx_pnalloc(r->pool, ngx_strlen(pre) + ctx->notice.len + 2
+                             + ngx_strlen(poll) + ctx->job_id.len
                              + ngx_strlen(post) + 1);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -575,7 +602,11 @@ ngx_http_enconvert_send_processing(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    *ngx_sprintf(p, "%s%V%s", pre, &ctx->job_id, post) = '\0';
+    /* as the worker's own 202s: where the notifications go, if anywhere */
+
+    *ngx_sprintf(p, "%s %V%s%s%V%s", pre, &ctx->notice,
+                 ctx->notice.len ? " " : "", poll, &ctx->job_id, post)
+        = '\0';
 
     if (json_object_set_new(obj, "success", json_true()) != 0
         || json_object_set_new(obj, "message", json_string((char *) p)) != 0

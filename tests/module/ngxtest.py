@@ -196,8 +196,11 @@ def final(msg, status=200, body=b"", content_type="application/json",
     return reply
 
 
-def accepted(msg, job_id):
-    return {"v": 1, "id": msg["id"], "kind": "accepted", "job_id": job_id}
+def accepted(msg, job_id, notice=None):
+    reply = {"v": 1, "id": msg["id"], "kind": "accepted", "job_id": job_id}
+    if notice is not None:
+        reply["notice"] = notice
+    return reply
 
 
 class Nginx:

@@ -7,16 +7,18 @@ process answers the scrape, and survive `nginx -s reload`."""
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
 
 import pytest
 
-from ngxtest import (API_KEY, NGINX, REPO, assert_error, auth, final,
-                     presign, put_file, wait_for)
+from ngxtest import (API_KEY, NGINX, REPO, FakeBackend, Nginx, assert_error,
+                     auth, final, presign, put_file, wait_for)
 # the fixture that makes a temp dir fit for the shipped examples
 from test_conf_examples import installed_paths, nginx_t, tmp  # noqa: F401
+from thread_pause import worker_pid
 
 PDF = "/v1/convert/url-to-pdf"
 SHOT = "/v1/convert/url-to-screenshot"
@@ -243,6 +245,53 @@ def test_requests_in_flight_gauge(menv):
         t.join(5)
     assert statuses == [202, 202]
     expect(ngx, {("url-to-pdf", "202"): 2})
+
+
+def test_requests_in_flight_of_a_killed_worker_process_are_gone(
+        tmp_path, module_so):
+    # not make_env: its teardown refuses the [alert] the kill logs
+    backend = FakeBackend(f"ipc://{tmp_path}/worker-1.sock")
+    ngx = Nginx(str(tmp_path), module_so, [backend.endpoint],
+                extra_server=METRICS, timeout="30s")
+    try:
+        assert backend.connected.wait(5)
+        in_flight_of_a_killed_worker_process(ngx, backend)
+    finally:
+        ngx.stop()
+        backend.close()
+
+
+def in_flight_of_a_killed_worker_process(ngx, backend):
+    # the fake worker never answers: the request stays in flight, until
+    # its nginx worker process dies under it
+    def cut_off():
+        try:
+            ngx.request("POST", PDF, {"url": "https://a.example",
+                                      "async_mode": True}, auth(), timeout=30)
+        except ConnectionError:
+            pass
+
+    threading.Thread(target=cut_off, daemon=True).start()
+    assert wait_for(lambda: len(backend.messages()) == 1, 3)
+    expect(ngx, {}, requests_in_flight=1)
+    dead = worker_pid(ngx.proc.pid)
+    os.kill(dead, signal.SIGKILL)
+    # the master starts another worker process in its place
+    assert wait_for(lambda: os.path.exists(f"/proc/{dead}") is False
+                    and worker_pid(ngx.proc.pid) != dead, 5)
+    samples = scrape(ngx)[1]
+    assert samples[("enconvert_backend_requests_in_flight", ())] == 0
+    # and it counts its own from zero, once connected to the worker
+    assert wait_for(lambda: backend.handshakes == 2, 5)
+    backend.responder = lambda m: [(0.5, final(m, status=202, body=b"{}"))]
+    call = threading.Thread(target=lambda: ngx.request(
+        "POST", PDF, {"url": "https://a.example", "async_mode": True},
+        auth()), daemon=True)
+    call.start()
+    assert wait_for(lambda: len(backend.messages()) == 2, 3)
+    samples = scrape(ngx)[1]
+    assert samples[("enconvert_backend_requests_in_flight", ())] == 1
+    call.join(5)
 
 
 def test_stored_files_counted_on_their_route(make_env):

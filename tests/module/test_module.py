@@ -109,6 +109,32 @@ def test_sync_wait_expires_after_accepted(make_env):
     assert 0.5 < elapsed < 1.5
 
 
+@pytest.mark.parametrize("notice", [
+    "You will be notified at a@example.com when complete.",
+    "Results will be sent to your callback URL."])
+def test_sync_wait_expires_202_names_where_notifications_go(make_env,
+                                                           notice):
+    # as every 202 of a job does (the worker's own answers)
+    ngx, backend = make_env(timeout="1s", sync_timeout="300ms")
+    backend.responder = lambda m: [(0, accepted(m, "job_slow", notice))]
+    resp = ngx.request("POST", PDF, {"url": "https://example.com"}, auth())
+    assert resp.status == 202
+    assert resp.json()["message"] == (
+        "Job is still processing. " + notice + " Poll GET "
+        "/v1/convert/status/job_slow for the result.")
+
+
+@pytest.mark.parametrize("notice", [7, "x" * 1025])
+def test_a_notice_that_is_no_short_string_is_left_out(make_env, notice):
+    ngx, backend = make_env(timeout="1s", sync_timeout="300ms")
+    backend.responder = lambda m: [(0, accepted(m, "job_slow", notice))]
+    resp = ngx.request("POST", PDF, {"url": "https://example.com"}, auth())
+    assert resp.status == 202
+    assert resp.json()["message"] == (
+        "Job is still processing. Poll GET /v1/convert/status/job_slow "
+        "for the result.")
+
+
 def test_sync_without_accepted_times_out_504(make_env):
     ngx, backend = make_env(timeout="500ms", sync_timeout="5s")
     t0 = time.monotonic()

@@ -244,6 +244,17 @@ def test_sync_timeout_after_accepted_answers_202(make_env, route):
     assert "backend timed out" not in ngx.log()
 
 
+def test_sync_timeout_202_names_where_notifications_go(make_env):
+    ngx, backend = make_env(timeout="300ms", sync_timeout="600ms")
+    notice = "You will be notified at a@example.com when complete."
+    backend.responder = lambda m: [(0, accepted(m, JOB, notice))]
+    resp = ngx.request("POST", SITE_PDF, {"url": U}, auth())
+    assert resp.status == 202, resp.body
+    assert resp.json()["message"] == (
+        "The site's pages are still being discovered. " + notice
+        + " Poll GET /v1/convert/batch/" + JOB + " for progress.")
+
+
 def test_no_accepted_504(make_env):
     ngx, backend = make_env(timeout="300ms", sync_timeout="5s")
     start = time.monotonic()

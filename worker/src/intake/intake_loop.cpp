@@ -216,7 +216,7 @@ void IntakeLoop::answer_convert(const std::string& identity, std::uint64_t reque
     waiters_.add(*out.job_id,
                  Waiter{identity, request_id, out.account_id, out.direct_download, out.website,
                         std::chrono::steady_clock::now() + options_.sync_wait});
-    send(identity, encode_accepted(request_id, *out.job_id));
+    send(identity, encode_accepted(request_id, *out.job_id, out.notice));
 }
 
 void IntakeLoop::handle_converts(std::vector<PendingConvert>& converts) {

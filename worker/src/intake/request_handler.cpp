@@ -193,6 +193,7 @@ ConvertOutcome RequestHandler::finish(pqxx::connection& conn, Prepared p,
     }
     out.job_id = ins.job_id;
     out.account_id = p.account_id;
+    out.notice = api::notification_sentences(ins.notification_email, ins.callback_url);
     kLog.info(ins.created ? "job created" : "idempotent replay of a job",
               {{"job_id", ins.job_id},
                {"account_id", p.account_id},

@@ -29,6 +29,9 @@ struct ConvertOutcome {
     std::optional<std::string> job_id;
     std::int64_t account_id = 0;
     bool direct_download = false;
+    // Where the job's notifications go (api::notification_sentences), for
+    // the `accepted` of a request still waiting.
+    std::string notice;
     // A website capture: without `final`, the caller waits for its
     // discovery (website_result) rather than for the job's end.
     bool website = false;

@@ -207,8 +207,10 @@ DecodeResult decode_request(std::string_view frame) {
     }
 }
 
-std::string encode_accepted(std::uint64_t id, const std::string& job_id) {
-    const json msg{{"v", 1}, {"id", id}, {"kind", "accepted"}, {"job_id", job_id}};
+std::string encode_accepted(std::uint64_t id, const std::string& job_id,
+                            const std::string& notice) {
+    json msg{{"v", 1}, {"id", id}, {"kind", "accepted"}, {"job_id", job_id}};
+    if (!notice.empty()) msg["notice"] = notice;
     const std::vector<std::uint8_t> bytes = json::to_msgpack(msg);
     return std::string(bytes.begin(), bytes.end());
 }

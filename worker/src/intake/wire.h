@@ -60,7 +60,11 @@ using DecodeResult = std::variant<Request, DecodeError>;
 
 DecodeResult decode_request(std::string_view frame);
 
-std::string encode_accepted(std::uint64_t id, const std::string& job_id);
+// `notice`: where the job's notifications go, as its 202 says it
+// (api::notification_sentences); the module repeats it in the 202 it sends
+// itself when its wait runs out. Left out when empty.
+std::string encode_accepted(std::uint64_t id, const std::string& job_id,
+                            const std::string& notice = {});
 // Tells a module this worker is stopping (id 0, no request's): it sends
 // nothing new here and keeps waiting for the answers of what it sent.
 std::string encode_stopping();

@@ -458,6 +458,20 @@ TEST_F(RequestHandlerTest, WebsiteConvertWaitsForItsDiscoveryThenAnswers202) {
     EXPECT_EQ(theirs->status, 404);
 }
 
+TEST_F(RequestHandlerTest, AWaitingSyncConvertKnowsWhereItsNotificationsGo) {
+    // for the `accepted`, which the module's own 202 repeats
+    auto req = convert(acme_key_, false);
+    req.options = {{"notification_email", "team@yourcompany.com"},
+                   {"callback_url", "https://hooks.example.com/x"}};
+    const auto out = handler_.convert(*conn_, req);
+    EXPECT_FALSE(out.final);
+    ASSERT_TRUE(out.job_id);
+    EXPECT_EQ(out.notice,
+              "You will be notified at team@yourcompany.com when complete. "
+              "Results will be sent to your callback URL.");
+    EXPECT_EQ(handler_.convert(*conn_, convert(acme_key_, false)).notice, "");
+}
+
 TEST_F(RequestHandlerTest, WebsiteCaptureIsAlwaysABatchWhateverTheFlagsSay) {
     auto req = website(acme_key_);
     req.batch = false;

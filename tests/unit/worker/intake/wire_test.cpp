@@ -229,6 +229,11 @@ TEST(Wire, EncodeAccepted) {
     EXPECT_EQ(j, (json{{"v", 1}, {"id", 9}, {"kind", "accepted"}, {"job_id", "job_abc"}}));
 }
 
+TEST(Wire, EncodeAcceptedWithWhereNotificationsGo) {
+    const json j = json::from_msgpack(encode_accepted(9, "job_abc", "Results will be sent."));
+    EXPECT_EQ(j["notice"], "Results will be sent.");
+}
+
 TEST(Wire, EncodeStoppingNamesNoRequest) {
     EXPECT_EQ(json::from_msgpack(encode_stopping()),
               (json{{"v", 1}, {"id", 0}, {"kind", "stopping"}}));
