@@ -110,6 +110,8 @@ class Discovery {
     }
 
     void load_robots();
+    // True (and start_problem_ set) when robots.txt forbids the start page.
+    bool start_disallowed(const std::string& path_query);
     void fetch_start_page();
     bool sitemap_crawl(CrawlResult& r);  // false: no sitemap found
     void full_crawl(CrawlResult& r);
@@ -158,19 +160,25 @@ void Discovery::load_robots() {
     // 4xx, a refused redirect, an answer that is not 2xx: no rules (RFC 9309 2.3.1.3).
 }
 
+bool Discovery::start_disallowed(const std::string& path_query) {
+    if (robots_.allowed(path_query)) return false;
+    start_problem_ = robots_note_.empty() ? "robots.txt of " + origin_ + " disallows the start page"
+                                          : robots_note_;
+    return true;
+}
+
 void Discovery::fetch_start_page() {
-    if (!robots_.allowed(start_.path_query)) {
-        start_problem_ = robots_note_.empty()
-                             ? "robots.txt of " + origin_ + " disallows the start page"
-                             : robots_note_;
-        return;
-    }
+    if (start_disallowed(start_.path_query)) return;
     if (halted() != Halt::none) return;
     // The start URL's own redirects may change the site (http → https,
     // example.com → www.example.com): what the user typed is where they want
     // to go, and every hop still goes through the address policy. Not with
     // credentials (CrawlOptions::carries_credentials).
-    FetchResult f = fetch(start_.url, [](const std::string&) { return true; });
+    // A hop robots.txt forbids on the start's own site is not requested.
+    FetchResult f = fetch(start_.url, [this](const std::string& next) {
+        const auto hop = parse_url(next);
+        return !hop || hop->origin != origin_ || robots_.allowed(hop->path_query);
+    });
     if (f.error_code == "cancelled") halt_ = Halt::stop;
     if (!f.ok()) {
         start_problem_ = "the start page could not be fetched: " + describe_failure(f);
@@ -196,11 +204,10 @@ void Discovery::fetch_start_page() {
         origin_ = final_url->origin;
         start_ = *final_url;
         load_robots();
-        if (!robots_.allowed(final_url->path_query)) {
-            start_problem_ = "robots.txt of " + origin_ + " disallows the start page";
-            return;
-        }
     }
+    // Also where the start page redirects on its own site: the page read
+    // and listed is the redirect's target.
+    if (start_disallowed(final_url->path_query)) return;
     if (!is_html(f)) {
         start_problem_ =
             "the start page is not HTML (" +
@@ -407,7 +414,7 @@ CrawlResult Discovery::run() {
         return r;
     }
     try {
-        filter_.emplace(o_.include_patterns, o_.exclude_patterns);
+        filter_.emplace(o_.include_patterns, o_.exclude_patterns, o_.exclude_given);
     } catch (const std::invalid_argument& e) {
         r.error_code = "invalid_pattern";
         r.error = std::string("Invalid include/exclude pattern: ") + e.what() + ".";

@@ -24,8 +24,10 @@ struct CrawlOptions {
     std::chrono::seconds page_budget{15};    // per fetch, redirects included
     std::chrono::seconds total_budget{120};  // the whole discovery
     // Regular expressions (url_pattern.h) searched in the URL's path+query; see
-    // url_filter.h for the defaults used when exclude_patterns is empty.
+    // url_filter.h for the defaults used when exclude_patterns is not given
+    // (`exclude_given`: the job gave the field, an empty list included).
     std::vector<std::string> include_patterns, exclude_patterns;
+    bool exclude_given = false;
     // The job sends auth, headers or cookies, which go to the start URL's
     // origin only: a start page redirecting to another origin does not move
     // the capture there (without credentials it does: http → https,

@@ -126,9 +126,7 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
                            "port " + std::to_string(parsed->port) + " of " + parsed->host +
                                " is one browsers do not connect to");
         }
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
+        if (deadline <= Clock::now()) {
             return failure(url, "timeout", "no complete answer within the time budget");
         }
         if (settings_.cancel != nullptr && settings_.cancel->load()) {
@@ -152,6 +150,13 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
                            parsed->host +
                                " is on a private or reserved address this service does not "
                                "connect to");
+        }
+
+        // What the look-up left of the budget: the transfer gets no more.
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) {
+            return failure(url, "timeout", "no complete answer within the time budget");
         }
 
         TransferState state;

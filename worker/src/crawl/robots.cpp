@@ -38,7 +38,10 @@ RobotsRules RobotsRules::disallow_all() {
 }
 
 RobotsRules RobotsRules::parse(const std::string& raw, const std::string& product_token) {
-    const std::string body = raw.substr(0, kMaxRobotsBytes);
+    std::string body = raw.substr(0, kMaxRobotsBytes);
+    // A UTF-8 byte order mark made the first line's key "\xEF\xBB\xBFuser-agent":
+    // no group, and every rule after it was dropped (the whole site allowed).
+    if (body.rfind("\xEF\xBB\xBF", 0) == 0) body.erase(0, 3);
     const std::string token = lower(product_token);
 
     struct Group {

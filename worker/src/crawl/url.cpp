@@ -35,6 +35,34 @@ std::optional<std::string> part(CURLU* u, CURLUPart which, unsigned flags = 0) {
     return std::string(owned.get());
 }
 
+// A path WebKit reads differently from curl: the URL standard browsers
+// follow takes "%2e" for "." in a dot segment and "\" for "/", so
+// "/docs/%2e%2e/private" or "/docs/..\private" was checked against robots.txt
+// and the patterns as a page under /docs/ and rendered as /private. Such
+// links are not followed.
+bool read_differently_by_browsers(const std::string& path) {
+    if (path.find('\\') != std::string::npos) return true;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string::npos) end = path.size();
+        std::string segment = path.substr(start, end - start);
+        std::transform(segment.begin(), segment.end(), segment.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (segment.find("%2e") != std::string::npos) {
+            std::string dots;
+            for (std::size_t i = 0; i < segment.size();) {
+                const bool escaped = segment.compare(i, 3, "%2e") == 0;
+                dots += escaped ? '.' : segment[i];
+                i += escaped ? 3 : 1;
+            }
+            if (dots == "." || dots == "..") return true;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
 std::optional<ParsedUrl> finish(CURLU* u) {
     auto scheme = part(u, CURLUPART_SCHEME);
     if (!scheme || (*scheme != "http" && *scheme != "https")) return std::nullopt;
@@ -55,7 +83,7 @@ std::optional<ParsedUrl> finish(CURLU* u) {
     ParsedUrl p;
     auto port = part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
     auto path = part(u, CURLUPART_PATH);
-    if (!port || !path) return std::nullopt;
+    if (!port || !path || read_differently_by_browsers(*path)) return std::nullopt;
     p.host = lower;
     p.port = std::atoi(port->c_str());
     if (p.port <= 0 || p.port > 65535) return std::nullopt;

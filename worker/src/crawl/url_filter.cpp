@@ -51,7 +51,7 @@ const std::vector<std::string>& default_exclude_patterns() {
 }
 
 UrlFilter::UrlFilter(const std::vector<std::string>& include,
-                     const std::vector<std::string>& exclude) {
+                     const std::vector<std::string>& exclude, bool exclude_given) {
     auto add = [](std::vector<UrlPattern>& into, const std::string& p, bool ignore_case) {
         std::string why;
         std::optional<UrlPattern> compiled = compile(p, ignore_case, why);
@@ -59,7 +59,7 @@ UrlFilter::UrlFilter(const std::vector<std::string>& include,
         into.push_back(std::move(*compiled));
     };
     for (const auto& p : include) add(include_, p, false);
-    if (exclude.empty()) {
+    if (exclude.empty() && !exclude_given) {
         // Defaults ignore case: /Login and .PNG are the same thing to a site.
         for (const auto& p : default_exclude_patterns()) add(exclude_, p, true);
     } else {

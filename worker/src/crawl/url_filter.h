@@ -5,7 +5,8 @@
 // and no exclude pattern.
 //
 // When the caller gives no exclude patterns, default_exclude_patterns()
-// apply (given exclude patterns replace them; include patterns do not):
+// apply (given exclude patterns replace them, an empty list given too;
+// include patterns do not):
 //   - assets: paths ending in an image, style sheet, script, font, media,
 //     archive, document or feed extension (.png .css .js .woff2 .pdf .zip
 //     .mp4 .docx .xml .rss …);
@@ -41,7 +42,10 @@ const std::vector<std::string>& default_exclude_patterns();
 class UrlFilter {
   public:
     // Throws std::invalid_argument (with pattern_error's sentence) for a bad pattern.
-    UrlFilter(const std::vector<std::string>& include, const std::vector<std::string>& exclude);
+    // `exclude_given`: the caller gave `exclude` (an empty list included),
+    // which replaces the defaults.
+    UrlFilter(const std::vector<std::string>& include, const std::vector<std::string>& exclude,
+              bool exclude_given = false);
     // A pattern that gives up on a path (url_pattern.h) decides the safe
     // way: an include pattern does not match, an exclude pattern does.
     bool accepts(const std::string& path_query) const;

@@ -42,6 +42,10 @@ crawl::CrawlOptions crawl_options_for(const db::DiscoveryJob& job,
     c.max_depth = option_or<int>(job.options, "max_depth", c.max_depth);
     c.include_patterns = option_or(job.options, "include_patterns", std::vector<std::string>{});
     c.exclude_patterns = option_or(job.options, "exclude_patterns", std::vector<std::string>{});
+    // `[]` turns the defaults off; an unusable value (an old row) keeps them
+    const auto exclude = job.options.find("exclude_patterns");
+    c.exclude_given = exclude != job.options.end() && exclude->is_array() &&
+                      (exclude->empty() || !c.exclude_patterns.empty());
     const auto given = [&job](const char* field) {
         const auto it = job.options.find(field);
         return it != job.options.end() && !it->is_null() && !it->empty();

@@ -137,6 +137,8 @@ class CrawlSiteTest : public ::testing::Test {
         }
         if (path == "/feed") return {200, "text/plain", "<a href=\"/from-feed\">not html</a>"};
         if (path == "/go-docs") return {301, "text/html", "", "Location: /docs/intro\r\n"};
+        if (path == "/go-private")
+            return {302, "text/html", "", "Location: /private/secret-plans\r\n"};
         if (path == "/go-external")
             return {302, "text/html", "", "Location: " + ext + "/redirected\r\n"};
         if (path == "/go-internal")
@@ -262,6 +264,16 @@ TEST_F(CrawlSiteTest, RobotsTxtIsObeyed) {
     EXPECT_EQ(site.requests("/robots.txt"), 1);
 }
 
+TEST_F(CrawlSiteTest, AStartPageRedirectingWhereRobotsTxtForbidsIsNotCaptured) {
+    CrawlOptions o;
+    o.mode = CrawlMode::full;
+    o.start_url = site.url("/go-private");
+    auto r = crawl(o);
+    EXPECT_TRUE(r.urls.empty());
+    EXPECT_EQ(r.error_code, "no_pages");
+    EXPECT_EQ(site.requests("/private/secret-plans"), 0);
+}
+
 TEST_F(CrawlSiteTest, TheCalendarTrapIsCut) {
     CrawlOptions o;
     o.mode = CrawlMode::full;
@@ -303,6 +315,15 @@ TEST_F(CrawlSiteTest, ExcludePatternsReplaceTheDefaults) {
     EXPECT_TRUE(p.count("/docs/intro"));
     EXPECT_TRUE(p.count("/login"));  // a default exclude, replaced
     EXPECT_EQ(site.requests_under("/blog/"), 0);
+}
+
+TEST_F(CrawlSiteTest, AnEmptyExcludeListGivenTurnsTheDefaultsOff) {
+    CrawlOptions o;
+    o.mode = CrawlMode::full;
+    o.exclude_given = true;  // exclude_patterns: []
+    EXPECT_TRUE(paths(crawl(o)).count("/login"));
+    o.exclude_given = false;  // not given: the defaults skip it
+    EXPECT_FALSE(paths(crawl(o)).count("/login"));
 }
 
 TEST_F(CrawlSiteTest, PageLimitTruncates) {

@@ -147,6 +147,27 @@ TEST_F(CrawlFetcherTest, AHostWhoseDnsDoesNotAnswerEndsAtTheBudget) {
     dns->release();
 }
 
+// The transfer gets what the look-up left of the budget, not the whole of
+// it again: a slow DNS answer followed by a page that never answers took up
+// to twice the budget.
+TEST_F(CrawlFetcherTest, ASlowLookupLeavesTheTransferOnlyTheRestOfTheBudget) {
+    auto dns = test_support::HeldLookup::create({"slow-dns.test"}, "127.0.0.1");
+    auto s = settings();
+    s.policy = net::AddressPolicy::from_config("127.0.0.1/32", dns->lookup());
+    CurlFetcher f(s);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::thread answer([&] {
+        // a DNS server that answers when most of the budget is gone
+        std::this_thread::sleep_until(t0 + 1500ms);
+        dns->release();
+    });
+    auto r = f.get("http://slow-dns.test:" + std::to_string(site.port()) + "/hang", 2s, {});
+    answer.join();
+    EXPECT_EQ(r.error_code, "timeout");
+    EXPECT_EQ(dns->answered(), 1);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
 TEST_F(CrawlFetcherTest, CancelEndsTheWaitForALookup) {
     auto dns = test_support::HeldLookup::create({"silent-dns.test"});
     std::atomic<bool> cancel{false};

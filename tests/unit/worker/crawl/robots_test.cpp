@@ -37,6 +37,11 @@ TEST(CrawlRobots, RulesAreReadWithTheCrawlersEscapes) {
     EXPECT_TRUE(r.allowed("/cafe/"));
 }
 
+TEST(CrawlRobots, AByteOrderMarkDoesNotHideTheFirstGroup) {
+    const auto r = RobotsRules::parse("\xEF\xBB\xBFUser-agent: *\nDisallow: /\n");
+    EXPECT_FALSE(r.allowed("/x"));
+}
+
 TEST(CrawlRobots, WildcardAndEndAnchor) {
     auto r = RobotsRules::parse(
         "user-agent: *\n"

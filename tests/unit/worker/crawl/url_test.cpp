@@ -58,6 +58,20 @@ TEST(CrawlUrl, EncodesSpacesAndNonAscii) {
     EXPECT_EQ(p->url, "http://example.com/a%20b/%C3%A9t%C3%A9");
 }
 
+TEST(CrawlUrl, APathABrowserReadsDifferentlyIsRefused) {
+    // WebKit takes "%2e" for "." in a dot segment and "\\" for "/": these
+    // were checked as pages under /docs/ and rendered as /private.
+    for (const char* url : {"https://h/docs/%2e%2e/private", "https://h/docs/%2E./private",
+                            "https://h/docs/.%2e/private", "https://h/docs/%2e/x",
+                            "https://h/docs/..\\private/x", "https://h/docs\\x"}) {
+        EXPECT_FALSE(parse_url(url)) << url;
+    }
+    EXPECT_FALSE(resolve_url("https://h/docs/a", "%2e%2e/private"));
+    EXPECT_FALSE(resolve_url("https://h/docs/a", "..\\private"));
+    // Plain dot segments are removed by curl as by browsers.
+    EXPECT_EQ(resolve_url("https://h/docs/a", "../private")->path_query, "/private");
+}
+
 TEST(CrawlUrl, OneSpellingOfEachEscape) {
     // A sitemap writing "%c3%a9" and links writing "é" (or "%7E" and "~")
     // named one page twice: it was rendered twice.
@@ -67,10 +81,8 @@ TEST(CrawlUrl, OneSpellingOfEachEscape) {
     EXPECT_EQ(raw->url, "https://h/caf%C3%A9/~me?q=~");
     EXPECT_EQ(lower->url, raw->url);
     EXPECT_EQ(lower->path_query, "/caf%C3%A9/~me?q=~");
-    // "%2e" is no dot segment: it stays escaped (decoded after curl removed
-    // the dot segments it would make "/x/../private", checked as such and
-    // fetched as "/private").
-    EXPECT_EQ(parse_url("https://h/x/%2e%2e/private")->path_query, "/x/%2E%2E/private");
+    // "%2e" in other places stays escaped.
+    EXPECT_EQ(parse_url("https://h/x/a%2e%2eb/%2ex")->path_query, "/x/a%2E%2Eb/%2Ex");
     // Reserved characters stay escaped, a stray "%" stays as it is.
     EXPECT_EQ(parse_url("https://h/a%2fb%3F?x=%26&y=100%")->url, "https://h/a%2Fb%3F?x=%26&y=100%");
 }

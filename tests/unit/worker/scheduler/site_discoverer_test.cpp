@@ -120,6 +120,7 @@ TEST(SiteDiscovererOptions, DefaultsWhenAbsentOrUnusable) {
     EXPECT_EQ(c.max_depth, defaults.max_depth);
     EXPECT_TRUE(c.include_patterns.empty());
     EXPECT_TRUE(c.exclude_patterns.empty());  // the crawler's defaults apply
+    EXPECT_FALSE(c.exclude_given);
     // An old row with odd types: the defaults, not an exception.
     c = scheduler::crawl_options_for(job_with({{"max_pages", "many"},
                                                {"max_depth", json::array()},
@@ -130,6 +131,14 @@ TEST(SiteDiscovererOptions, DefaultsWhenAbsentOrUnusable) {
     EXPECT_EQ(c.max_depth, defaults.max_depth);
     EXPECT_TRUE(c.include_patterns.empty());
     EXPECT_TRUE(c.exclude_patterns.empty());
+    EXPECT_FALSE(c.exclude_given);
+}
+
+TEST(SiteDiscovererOptions, AnEmptyExcludeListTurnsTheDefaultsOff) {
+    const crawl::CrawlOptions c = scheduler::crawl_options_for(
+        job_with({{"exclude_patterns", json::array()}}), budgets(15, 60));
+    EXPECT_TRUE(c.exclude_patterns.empty());
+    EXPECT_TRUE(c.exclude_given);
 }
 
 TEST(SiteDiscovererOutcome, FoundPagesAreRecordedAsTheyAre) {
