@@ -142,6 +142,13 @@ struct RendererPool::Impl {
     void lose(Slot& slot, const std::string& why, std::vector<RenderResult>& out,
               const std::function<bool(const InFlight&)>& timed_out = {}, bool stopped = false);
     void service(Slot& slot, Clock::time_point now, std::vector<RenderResult>& out);
+    // Reads and handles what the child has written; false (and `corrupt`
+    // set) when its output is no longer frames.
+    bool read_results(Slot& slot, std::vector<RenderResult>& out, std::string& corrupt);
+    // Writing to the child failed: it is gone. What it wrote before it went
+    // (a finished render's result) is read first, as for an exit, so that
+    // work is not thrown away with the child.
+    void lose_unwritable(Slot& slot, std::vector<RenderResult>& out);
     void handle_frame(Slot& slot, const nlohmann::json& message, std::vector<RenderResult>& out);
     void consider_retiring(Slot& slot);
     void replace_if_retired(Slot& slot);
@@ -199,8 +206,9 @@ void RendererPool::Impl::lose(Slot& slot, const std::string& why, std::vector<Re
     slot.process.reset();  // SIGKILL + reap
     for (const auto& [id, request] : slot.in_flight) {
         // The child may have died mid-write: no partial file survives
-        // (names as in render_child/view_slot and pdf/postprocess).
-        for (const char* suffix : {".part", ".part.post", ".bands.pdf", ""})
+        // (names as in render_child/view_slot, view_slot_output and
+        // pdf/pdf_file's write_replacing, which rewrites the ".part").
+        for (const char* suffix : {".part", ".part.rewrite", ".bands.pdf", ""})
             unlink((request.out_path + suffix).c_str());
         if (timed_out && timed_out(request)) {
             out.push_back(failure(id, "timeout", "Failed to render page: the renderer hung"));
@@ -305,6 +313,29 @@ void RendererPool::Impl::replace_if_retired(Slot& slot) {
     spawn(slot);
 }
 
+bool RendererPool::Impl::read_results(Slot& slot, std::vector<RenderResult>& out,
+                                      std::string& corrupt) {
+    for (;;) {
+        try {
+            auto message = slot.decoder.next();
+            if (!message) return true;
+            handle_frame(slot, *message, out);
+        } catch (const MalformedFrame& e) {
+            log(log::Level::warning, slot.index, e.what());
+        } catch (const FrameError& e) {
+            corrupt = e.what();
+            return false;
+        }
+    }
+}
+
+void RendererPool::Impl::lose_unwritable(Slot& slot, std::vector<RenderResult>& out) {
+    slot.process->read_available(slot.decoder);
+    std::string corrupt;
+    read_results(slot, out, corrupt);
+    lose(slot, "renderer closed its input", out);
+}
+
 void RendererPool::Impl::service(Slot& slot, Clock::time_point now,
                                  std::vector<RenderResult>& out) {
     if (slot.state == State::Down) {
@@ -312,22 +343,14 @@ void RendererPool::Impl::service(Slot& slot, Clock::time_point now,
         return;
     }
     if (!slot.process->flush()) {
-        lose(slot, "renderer closed its input", out);
+        lose_unwritable(slot, out);
         return;
     }
     const bool open = slot.process->read_available(slot.decoder);
     // Results that arrived before an exit still count.
-    for (;;) {
-        try {
-            auto message = slot.decoder.next();
-            if (!message) break;
-            handle_frame(slot, *message, out);
-        } catch (const MalformedFrame& e) {
-            log(log::Level::warning, slot.index, e.what());
-        } catch (const FrameError& e) {
-            lose(slot, std::string("corrupt output: ") + e.what(), out);
-            return;
-        }
+    if (std::string corrupt; !read_results(slot, out, corrupt)) {
+        lose(slot, "corrupt output: " + corrupt, out);
+        return;
     }
     if (!open) {
         if (slot.process->stopped_by_signal()) {
@@ -489,7 +512,7 @@ void RendererPool::Impl::send(Slot& slot, const RenderRequest& request) {
         std::chrono::duration<double>(timeout_seconds(request.options)));
     slot.in_flight[request.id] = {request.out_path, request.job_id,
                                   Clock::now() + budget + options.hang_grace};
-    if (!slot.process->send(frame)) lose(slot, "renderer closed its input", deferred);
+    if (!slot.process->send(frame)) lose_unwritable(slot, deferred);
 }
 
 void RendererPool::cancel(std::uint64_t id) {
@@ -504,7 +527,7 @@ void RendererPool::cancel(std::uint64_t id) {
     for (auto& slot : impl_->slots) {
         if (!slot.process || !slot.in_flight.count(id)) continue;
         if (!slot.process->send(encode_frame({{"v", 1}, {"cancel", id}})))
-            impl_->lose(slot, "renderer closed its input", impl_->deferred);
+            impl_->lose_unwritable(slot, impl_->deferred);
         return;
     }
 }

@@ -883,6 +883,63 @@ TEST_F(TwoChildRendererPoolTest, AChildDrainedForAnAloneRequestThatWentElsewhere
     EXPECT_TRUE(other_results_.empty());
 }
 
+// A child that wrote a finished render's result and died before the pool
+// read it: the next write to it fails, and the result must still count
+// (it was reported "renderer_crashed" and its file removed).
+TEST_F(RendererPoolTest, AResultWrittenBeforeTheChildDiedStillCounts) {
+    pool_->submit(request(24, server_->url("/"), "pdf"));
+    ASSERT_TRUE(wait_for(24));  // the child is up and its "ready" read
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    pool_->submit(request(25, server_->url("/"), "pdf"));
+    // its result is in the pipe, not yet read
+    std::vector<pollfd> fds;
+    for (int fd : pool_->poll_fds()) fds.push_back({fd, POLLIN, 0});
+    ASSERT_GT(poll(fds.data(), fds.size(), 30000), 0);
+    // the pipes between the pool and the child: writing to the child fails
+    // once no other process (the child, or what it started) holds them
+    const auto fd_targets = [](const fs::path& proc) {
+        std::set<std::string> out;
+        std::error_code error;
+        for (const auto& fd : fs::directory_iterator(proc / "fd", error)) {
+            const std::string target = fs::read_symlink(fd.path(), error).string();
+            if (target.rfind("pipe:", 0) == 0) out.insert(target);
+        }
+        return out;
+    };
+    std::set<std::string> pipes;
+    const auto ours = fd_targets("/proc/self");
+    std::set<std::string> standard;  // stderr and the like, shared with the shell
+    std::error_code error;
+    for (int fd = 0; fd <= 2; ++fd)
+        standard.insert(fs::read_symlink("/proc/self/fd/" + std::to_string(fd), error).string());
+    for (const auto& p : fd_targets("/proc/" + std::to_string(children[0])))
+        if (ours.count(p) && !standard.count(p)) pipes.insert(p);
+    ASSERT_FALSE(pipes.empty());
+    const auto held_elsewhere = [&] {
+        for (const auto& proc : fs::directory_iterator("/proc")) {
+            const std::string name = proc.path().filename();
+            if (name.find_first_not_of("0123456789") != std::string::npos ||
+                name == std::to_string(getpid()))
+                continue;
+            for (const auto& p : fd_targets(proc.path()))
+                if (pipes.count(p)) return true;
+        }
+        return false;
+    };
+    ASSERT_EQ(kill(children[0], SIGKILL), 0);
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (held_elsewhere() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(10ms);
+    ASSERT_FALSE(held_elsewhere());
+    // the pool still counts it in flight: a cancel is written to the dead child
+    pool_->cancel(25);
+    auto result = wait_for(25, 10s);
+    ASSERT_TRUE(result);
+    EXPECT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    EXPECT_TRUE(fs::exists(dir_ / "25.pdf"));
+}
+
 TEST_F(RendererPoolTest, KilledRendererFailsItsRequestAndIsRestarted) {
     pool_->submit(request(11, server_->url("/hang"), "pdf", {{"timeout", 20}}));
     // Let the child pick the request up.
@@ -891,11 +948,15 @@ TEST_F(RendererPoolTest, KilledRendererFailsItsRequestAndIsRestarted) {
         std::this_thread::sleep_for(20ms);
     std::vector<pid_t> children = renderer_children();
     ASSERT_EQ(children.size(), 1u);
+    // what a child killed while rewriting the PDF leaves (pdf/pdf_file.cpp)
+    const fs::path rewrite = dir_ / "11.pdf.part.rewrite";
+    std::ofstream(rewrite) << "half a PDF";
     ASSERT_EQ(kill(children[0], SIGKILL), 0);
 
     auto result = wait_for(11, 5s);
     ASSERT_TRUE(result);
     EXPECT_FALSE(result->ok);
+    EXPECT_FALSE(fs::exists(rewrite));   // removed with the lost child's files
     EXPECT_TRUE(result->renderer_lost);  // the scheduler queues it again
     EXPECT_EQ(result->error_code, "renderer_crashed");
     EXPECT_EQ(result->error, "Failed to render page: the renderer crashed");
