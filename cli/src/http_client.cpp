@@ -1,8 +1,12 @@
 #include "http_client.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "cli_error.h"
@@ -133,10 +137,18 @@ HttpAnswer HttpClient::post(const std::string& url, const std::string& body,
 }
 
 HttpAnswer HttpClient::download(const std::string& url, const std::filesystem::path& file) {
-    File out(std::fopen(file.c_str(), "wb"));
+    // The output directory may be one others can write to: a link planted
+    // at the file's (predictable) name must not make the download write
+    // where it points. Whatever has the name goes; the file is created anew.
+    std::error_code ignored;
+    std::filesystem::remove(file, ignored);
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    File out(fd == -1 ? nullptr : ::fdopen(fd, "wb"));
     if (!out) {
+        const int error = errno;
+        if (fd != -1) ::close(fd);
         throw CliError(ExitCode::local_file,
-                       "cannot create " + file.string() + ": " + std::strerror(errno));
+                       "cannot create " + file.string() + ": " + std::strerror(error));
     }
     Sink sink;
     sink.file = out.get();

@@ -35,7 +35,8 @@ std::string normalized_base_url(const std::string& base_url) {
         !url_part(url.get(), CURLUPART_FRAGMENT).empty()) {
         throw bad_url(base_url, "must not have a query or a fragment");
     }
-    if (!url_part(url.get(), CURLUPART_USER).empty()) {
+    if (!url_part(url.get(), CURLUPART_USER).empty() ||
+        !url_part(url.get(), CURLUPART_PASSWORD).empty()) {
         throw bad_url(base_url, "must not hold credentials (the key goes in ENCONVERT_API_KEY)");
     }
     std::string path = url_part(url.get(), CURLUPART_PATH);

@@ -88,6 +88,23 @@ def test_batch_waits_with_progress_and_downloads_every_pdf(stack, site, tmp_path
     assert sorted(os.listdir(out)) == sorted(os.path.basename(p) for p in saved)  # no .part
 
 
+def test_a_link_planted_in_the_output_directory_is_not_followed(stack, site, tmp_path):
+    # -o may be a directory others can write to; the download's part file
+    # has a predictable name, and a link there made it overwrite its target
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("not yours")
+    for name in ("127-0-0-1.pdf", "127-0-0-1-1.pdf"):
+        os.symlink(victim, out / f".{name}.part")
+    r = enconvert(stack, "convert", site.url + "/hello.html", "--wait", "-o", str(out))
+    assert r.returncode == OK, r
+    assert victim.read_text() == "not yours"
+    saved = r.stdout.splitlines()
+    assert len(saved) == 1, r.stdout
+    assert "Quarterly report alpha" in pdftotext(assert_pdf(saved[0]))
+
+
 def test_progress_bar_on_a_terminal(stack, site, tmp_path):
     leader, follower = pty.openpty()
     try:

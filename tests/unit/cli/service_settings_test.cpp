@@ -62,7 +62,10 @@ TEST(ServiceSettings, MissingOrImpossibleKeyIsAnAuthenticationError) {
 TEST(ServiceSettings, UnusableUrlIsAUsageError) {
     for (const char* url :
          {"127.0.0.1:8080", "ftp://example.com", "https://", "not a url",
-          "https://example.com/?x=1", "https://example.com/#top", "https://user:pw@example.com"}) {
+          "https://example.com/?x=1", "https://example.com/#top", "https://user:pw@example.com",
+          // a password without a user name: it was kept, and printed in the
+          // "or GET …" hint on stderr
+          "https://:secret@example.com"}) {
         EXPECT_EQ(failure_of({{"ENCONVERT_API_KEY", kKey}, {"ENCONVERT_URL", url}}),
                   ExitCode::usage)
             << url;
