@@ -252,14 +252,15 @@ bool Discovery::sitemap_crawl(CrawlResult& r) {
         ++read;
         const FetchResult f = fetch(url, same_site);
         if (!f.ok()) continue;
-        const auto xml = maybe_gunzip(f.body);
+        bool inflated_in_part = false;
+        const auto xml = maybe_gunzip(f.body, kMaxSitemapBytes, &inflated_in_part);
         if (!xml) continue;
         const SitemapDocument doc = parse_sitemap(*xml);
         if (!doc.valid) continue;
         found = true;
-        // Over the fetch's size cap (parsed in part) or the protocol's entry
-        // limit: pages may be missing from the answer.
-        if (f.body_truncated || doc.entries_cut) file_cut = true;
+        // Over the fetch's size cap or the inflate limit (parsed in part) or
+        // the protocol's entry limit: pages may be missing from the answer.
+        if (f.body_truncated || inflated_in_part || doc.entries_cut) file_cut = true;
         for (const auto& loc : doc.locations) {
             // Every location costs the patterns' searches (bounded each,
             // url_pattern.h), and a sitemap lists up to 50,000 of them.

@@ -101,13 +101,25 @@ void init_libxml() {
     std::call_once(once, [] { xmlInitParser(); });
 }
 
-int size_for_libxml(const std::string& s) {
-    return s.size() > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(s.size());
+int size_for_libxml(std::size_t size) {
+    return size > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(size);
+}
+
+// The length of `text` up to its (max_tags + 1)th '<': what is parsed.
+std::size_t markup_prefix(const std::string& text, std::size_t max_tags) {
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    for (std::size_t tags = 0; p < end; ++p) {
+        p = static_cast<const char*>(std::memchr(p, '<', static_cast<std::size_t>(end - p)));
+        if (p == nullptr) return text.size();
+        if (++tags > max_tags) return static_cast<std::size_t>(p - text.data());
+    }
+    return text.size();
 }
 
 }  // namespace
 
-std::optional<std::string> maybe_gunzip(const std::string& data, std::size_t limit) {
+std::optional<std::string> maybe_gunzip(const std::string& data, std::size_t limit, bool* cut) {
     if (data.size() < 2 || static_cast<unsigned char>(data[0]) != 0x1f ||
         static_cast<unsigned char>(data[1]) != 0x8b) {
         return data;
@@ -122,11 +134,20 @@ std::optional<std::string> maybe_gunzip(const std::string& data, std::size_t lim
         z->next_out = reinterpret_cast<Bytef*>(chunk);
         z->avail_out = sizeof chunk;
         const int rc = inflate(z, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) return std::nullopt;
+        // Z_BUF_ERROR with nothing left to read: the input ended mid-stream
+        const bool starved = rc == Z_BUF_ERROR && z->avail_in == 0;
+        if (rc != Z_OK && rc != Z_STREAM_END && !starved) return std::nullopt;
         out.append(chunk, sizeof chunk - z->avail_out);
-        if (out.size() > limit) return std::nullopt;
+        const bool too_big = out.size() > limit;
+        const bool ended_early =
+            starved || (rc != Z_STREAM_END && z->avail_in == 0 && z->avail_out != 0);
+        if (too_big || ended_early) {
+            if (cut == nullptr) return std::nullopt;
+            *cut = true;
+            if (too_big) out.resize(limit);
+            return out;
+        }
         if (rc == Z_STREAM_END) return out;
-        if (z->avail_in == 0 && z->avail_out != 0) return std::nullopt;  // truncated
     }
 }
 
@@ -135,7 +156,8 @@ SitemapDocument parse_sitemap(const std::string& xml) {
     init_libxml();
     // No XML_PARSE_NOENT (entities stay unexpanded), NONET (never fetch a DTD),
     // RECOVER (a sitemap cut at the size cap still gives its first URLs).
-    XmlDoc doc(xmlReadMemory(xml.data(), size_for_libxml(xml), "sitemap.xml", nullptr,
+    const std::size_t length = markup_prefix(xml, kMaxSitemapTags);
+    XmlDoc doc(xmlReadMemory(xml.data(), size_for_libxml(length), "sitemap.xml", nullptr,
                              XML_PARSE_NONET | XML_PARSE_RECOVER | XML_PARSE_NOERROR |
                                  XML_PARSE_NOWARNING | XML_PARSE_NOCDATA));
     if (!doc) return out;
@@ -151,6 +173,7 @@ SitemapDocument parse_sitemap(const std::string& xml) {
         return out;
     }
     out.valid = true;
+    out.entries_cut = length < xml.size();
     for (const xmlNode* e = root->children; e != nullptr; e = e->next) {
         if (!named(e, entry)) continue;
         if (out.locations.size() >= kMaxSitemapEntries) {
@@ -171,7 +194,8 @@ std::vector<std::string> extract_links(const std::string& html, const std::strin
                                        std::size_t max_links) {
     std::vector<std::string> links;
     init_libxml();
-    XmlDoc doc(htmlReadMemory(html.data(), size_for_libxml(html), page_url.c_str(), nullptr,
+    XmlDoc doc(htmlReadMemory(html.data(), size_for_libxml(markup_prefix(html, kMaxPageTags)),
+                              page_url.c_str(), nullptr,
                               HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                                   HTML_PARSE_NONET | HTML_PARSE_COMPACT));
     if (!doc) return links;

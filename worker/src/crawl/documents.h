@@ -18,19 +18,30 @@ inline constexpr std::size_t kMaxSitemapBytes = 50 * 1024 * 1024;
 inline constexpr std::size_t kMaxSitemapEntries = 50000;
 // A <loc> longer than this is dropped (no URL we take is this long).
 inline constexpr std::size_t kMaxLocBytes = 8192;
+// A parse builds the document's whole tree, over 100 bytes per element:
+// 50 MiB of "<x/>" took gigabytes of the worker's memory. Documents are
+// read up to this many '<' (a sitemap of 50,000 URLs each with lastmod,
+// changefreq and priority has about 500,000); the rest is left, as a
+// sitemap cut at the size cap is (its entries count as cut).
+inline constexpr std::size_t kMaxSitemapTags = 1'000'000;
+// ... and an HTML page up to this many, for its links.
+inline constexpr std::size_t kMaxPageTags = 300'000;
 
 // Gunzips `data` when it starts with the gzip magic bytes (so `.xml.gz` files
 // served with any content type, and sitemaps that arrive compressed twice,
 // both work); returns it unchanged otherwise. nullopt when the data is
-// corrupt or inflates beyond `limit` (a decompression bomb).
+// corrupt; when it inflates beyond `limit` (a decompression bomb) or ends
+// early (cut at the fetch's size cap): nullopt too, or, given `cut`, what
+// inflated up to there (at most `limit` bytes) with *cut set, as a sitemap
+// read in part still gives its first entries.
 std::optional<std::string> maybe_gunzip(const std::string& data,
-                                        std::size_t limit = kMaxSitemapBytes);
+                                        std::size_t limit = kMaxSitemapBytes, bool* cut = nullptr);
 
 struct SitemapDocument {
     bool valid = false;                  // an urlset or a sitemapindex
     bool is_index = false;               // sitemapindex: `locations` are sitemaps
     std::vector<std::string> locations;  // <loc> texts, trimmed, in document order
-    bool entries_cut = false;            // entries past kMaxSitemapEntries were left
+    bool entries_cut = false;  // entries past kMaxSitemapEntries (or kMaxSitemapTags) were left
 };
 
 // Parses a sitemap (already gunzipped). Elements are matched by local name so

@@ -78,6 +78,37 @@ TEST(CrawlSitemap, ReadsAtMostTheProtocolsNumberOfEntries) {
     EXPECT_FALSE(parse_sitemap(xml).entries_cut);  // exactly the limit: nothing left
 }
 
+// 50 MiB of empty elements (a 50 KB .gz) took gigabytes as a tree: the
+// parse stops at kMaxSitemapTags, and a full sitemap stays within it.
+TEST(CrawlSitemap, MarkupBeyondTheTagLimitIsLeft) {
+    std::string xml = "<urlset><url><loc>https://example.com/first</loc></url>";
+    for (std::size_t i = 0; i < kMaxSitemapTags; ++i) xml += "<x/>";
+    xml += "<url><loc>https://example.com/late</loc></url></urlset>";
+    const auto doc = parse_sitemap(xml);
+    EXPECT_TRUE(doc.valid);
+    EXPECT_EQ(doc.locations, std::vector<std::string>{"https://example.com/first"});
+    EXPECT_TRUE(doc.entries_cut);
+
+    xml = "<urlset>";
+    for (std::size_t i = 0; i < kMaxSitemapEntries; ++i) {
+        xml += "<url><loc>/p" + std::to_string(i) +
+               "</loc><lastmod>2024-01-01</lastmod><changefreq>daily</changefreq>"
+               "<priority>0.5</priority></url>";
+    }
+    xml += "</urlset>";
+    const auto full = parse_sitemap(xml);
+    EXPECT_EQ(full.locations.size(), kMaxSitemapEntries);
+    EXPECT_FALSE(full.entries_cut);
+}
+
+TEST(CrawlHtmlLinks, MarkupBeyondThePageTagLimitIsNotRead) {
+    std::string html = "<html><body><a href=\"/early\">e</a>";
+    for (std::size_t i = 0; i < kMaxPageTags; ++i) html += "<br>";
+    html += "<a href=\"/late\">l</a></body></html>";
+    EXPECT_EQ(extract_links(html, "https://example.com/"),
+              std::vector<std::string>{"https://example.com/early"});
+}
+
 TEST(CrawlSitemap, GunzipsByMagicBytes) {
     auto plain = maybe_gunzip(kUrlset);
     ASSERT_TRUE(plain);
@@ -94,6 +125,31 @@ TEST(CrawlSitemap, GunzipRefusesBombsAndCorruptData) {
     EXPECT_FALSE(maybe_gunzip(broken));
     std::string garbage = "\x1f\x8b" + std::string(40, 'z');
     EXPECT_FALSE(maybe_gunzip(garbage));
+}
+
+// A .gz sitemap cut at the fetch's size cap, or inflating past the limit,
+// was dropped whole, and the answer said nothing of it.
+TEST(CrawlSitemap, AGzipReadInPartGivesItsFirstEntries) {
+    std::string xml = "<urlset>";
+    for (int i = 0; i < 2000; ++i) xml += "<url><loc>/p" + std::to_string(i) + "</loc></url>";
+    xml += "</urlset>";
+    std::string cut_off = gzip(xml);
+    cut_off.resize(cut_off.size() / 2);
+    bool cut = false;
+    const auto part = maybe_gunzip(cut_off, kMaxSitemapBytes, &cut);
+    ASSERT_TRUE(part);
+    EXPECT_TRUE(cut);
+    const auto doc = parse_sitemap(*part);
+    EXPECT_TRUE(doc.valid);
+    EXPECT_GT(doc.locations.size(), 10u);
+    EXPECT_EQ(doc.locations.front(), "/p0");
+
+    cut = false;
+    const auto capped = maybe_gunzip(gzip(xml), 1000, &cut);
+    ASSERT_TRUE(capped);
+    EXPECT_TRUE(cut);
+    EXPECT_EQ(*capped, xml.substr(0, 1000));
+    EXPECT_FALSE(maybe_gunzip("\x1f\x8b" + std::string(40, 'z'), kMaxSitemapBytes, &cut));
 }
 
 TEST(CrawlHtmlLinks, ExtractsResolvesAndSkips) {
