@@ -21,6 +21,8 @@ static ngx_uint_t ngx_http_enconvert_depth(json_t *v);
 static ngx_int_t ngx_http_enconvert_base_url(ngx_http_request_t *r,
     ngx_str_t *out);
 static ngx_str_t *ngx_http_enconvert_named_host(ngx_http_request_t *r);
+static void ngx_http_enconvert_authority(ngx_http_request_t *r,
+    ngx_str_t *out);
 static ngx_uint_t ngx_http_enconvert_claims_host(ngx_http_request_t *r,
     ngx_str_t *host);
 static ngx_uint_t ngx_http_enconvert_host_name(ngx_str_t *name);
@@ -544,7 +546,7 @@ ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
     u_char                    *p, *port;
     size_t                     port_len;
     ngx_int_t                  n;
-    ngx_str_t                  scheme, *host, name;
+    ngx_str_t                  scheme, *host, name, authority;
     ngx_uint_t                 i, default_port, local_port;
     ngx_http_core_srv_conf_t  *cscf;
     u_char                     addr[NGX_SOCKADDR_STRLEN];
@@ -565,6 +567,7 @@ ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
 
     if (host != NULL) {
         name = *host;
+        ngx_http_enconvert_authority(r, &authority);
 
         /*
          * the client's port, after the name it matched (and the name's
@@ -574,17 +577,13 @@ ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
 
         i = name.len;
 
-        if (r->headers_in.host->value.len > i
-            && r->headers_in.host->value.data[i] == '.')
-        {
+        if (authority.len > i && authority.data[i] == '.') {
             i++;
         }
 
-        if (r->headers_in.host->value.len > i + 1
-            && r->headers_in.host->value.data[i] == ':')
-        {
-            port = r->headers_in.host->value.data + i + 1;
-            port_len = r->headers_in.host->value.len - i - 1;
+        if (authority.len > i + 1 && authority.data[i] == ':') {
+            port = authority.data + i + 1;
+            port_len = authority.len - i - 1;
 
             n = ngx_atoi(port, port_len);
 
@@ -670,7 +669,7 @@ ngx_http_enconvert_base_url(ngx_http_request_t *r, ngx_str_t *out)
 static ngx_str_t *
 ngx_http_enconvert_named_host(ngx_http_request_t *r)
 {
-    ngx_str_t                 *host;
+    ngx_str_t                 *host, authority;
     ngx_uint_t                 key;
     ngx_http_connection_t     *hc;
     ngx_http_virtual_names_t  *vn;
@@ -712,17 +711,39 @@ ngx_http_enconvert_named_host(ngx_http_request_t *r)
         return NULL;
     }
 
-    /* the Host header starts with that name; a port may follow */
+    /* the authority starts with that name; a port may follow */
 
-    if (r->headers_in.host->value.len < host->len
-        || ngx_strncasecmp(r->headers_in.host->value.data, host->data,
-                           host->len)
-           != 0)
+    ngx_http_enconvert_authority(r, &authority);
+
+    if (authority.len < host->len
+        || ngx_strncasecmp(authority.data, host->data, host->len) != 0)
     {
         return NULL;
     }
 
     return host;
+}
+
+
+/*
+ * "host[:port]" as the client named it: the request line's for an
+ * absolute-form request ("GET http://host:port/path"), which nginx, as
+ * RFC 9112 3.2.2 says, takes instead of the Host header; else the Host
+ * header's.
+ */
+
+static void
+ngx_http_enconvert_authority(ngx_http_request_t *r, ngx_str_t *out)
+{
+    if (r->host_start != NULL && r->host_end != NULL
+        && r->uri_start > r->host_start)
+    {
+        out->data = r->host_start;
+        out->len = r->uri_start - r->host_start;
+        return;
+    }
+
+    *out = r->headers_in.host->value;
 }
 
 

@@ -294,6 +294,28 @@ def test_the_hosts_port_is_kept_only_when_it_can_exist(env, host, base):
     assert backend.messages()[n]["base_url"] == base
 
 
+@pytest.mark.parametrize("target,host,base", [
+    # absolute form: the request line's authority, not the Host header
+    # (RFC 9112 3.2.2), its port included (before: the Host header's)
+    ("http://localhost:8443/v1/convert/status/job_x1", "localhost:9999",
+     "http://localhost:8443"),
+    ("http://localhost/v1/convert/status/job_x1", "localhost:9999",
+     "http://localhost"),
+    ("http://evil.example:8443/v1/convert/status/job_x1", "localhost:9999",
+     "http://localhost:{port}"),
+])
+def test_an_absolute_form_request_names_the_link_base_in_its_line(
+        env, target, host, base):
+    ngx, backend = env
+    backend.responder = lambda m: [(0, final(m, status=200, body=b"{}"))]
+    n = len(backend.messages())
+    resp = ngxtest.raw_request(ngx.port, (
+        f"GET {target} HTTP/1.1\r\nHost: {host}\r\n"
+        f"X-API-Key: {API_KEY}\r\nConnection: close\r\n\r\n").encode())
+    assert resp.status == 200, resp.body
+    assert backend.messages()[n]["base_url"] == base.format(port=ngx.port)
+
+
 @pytest.mark.parametrize("names,host,base", [
     # Debian's default server: "_" names no host, the address stands in
     ("_", "pdf.example.com", "http://127.0.0.1:{port}"),
