@@ -185,6 +185,34 @@ def test_batch_zip_is_made_from_the_store_and_stored_there(s3stack, proxy, store
     assert proxy.refused() == []
 
 
+def test_a_batch_zip_holds_results_larger_than_a_mib_whole(s3stack, proxy, store, site):
+    """The archiver read each object into memory, cut at 1 MiB: a ZIP of
+    full-size screenshots held their first MiB each, and passed as done."""
+    r = s3stack.call("POST", "/v1/convert/url-to-screenshot",
+                     {"url": [site.url + "/noise.html", site.url + "/noise.html?2"],
+                      "viewport_width": 800, "viewport_height": 600, "full_page": False,
+                      "output_format": "zip"})
+    assert r.status == 202, r
+    batch_id = r.json()["batch_id"]
+    deadline = time.time() + 120
+    while True:
+        b = s3stack.call("GET", f"/v1/convert/batch/{batch_id}").json()
+        if b["status"] != "processing" or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert b["status"] == "completed" and b["output_mode"] == "zip", b
+    z = get(b["zip_download_url"])
+    assert z.status == 200
+    with zipfile.ZipFile(io.BytesIO(z.body)) as archive:
+        files = {n: archive.read(n) for n in archive.namelist()}
+    assert len(files) == 2
+    for item in b["items"]:
+        stored = get(item["download_url"]).body
+        assert len(stored) > 1 << 20
+        assert files[item["object_key"].rsplit("/", 1)[1]] == stored
+    assert local_files(s3stack) == []
+
+
 def test_direct_download_redirects_to_the_store(s3stack, proxy, site):
     r = s3stack.call("POST", "/v1/convert/url-to-pdf",
                      {"url": site.url + "/second.html", "direct_download": True,

@@ -101,11 +101,16 @@ db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderRe
             return o;
         } catch (const storage::StorageError& e) {
             log_store_failure(task, e.what());
+            // A store may have kept it all the same (an object store whose
+            // answer was lost): no row will name the key, so retention
+            // would never remove it. The key is this attempt's own.
+            storage.remove(o.object_key);
             if (e.full()) return storage_full(task, policy);
             return failed(task, "storage_error",
                           std::string("The rendered file could not be stored: ") + e.what() + ".");
         } catch (const std::exception& e) {
             log_store_failure(task, e.what());
+            storage.remove(o.object_key);
             std::error_code ec;
             std::filesystem::remove(temp_file, ec);
             return failed(task, "storage_error", "The rendered file could not be stored.");

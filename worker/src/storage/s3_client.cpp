@@ -2,27 +2,43 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include "curl/curl_handles.h"
 #include "storage/s3_xml.h"
+#include "storage/storage.h"
 #include "util/crypto.h"
+#include "util/no_space.h"
 
 namespace enconvert::storage {
 
 namespace {
 
-// Error answers are short XML documents; anything longer is cut.
+// Answers kept in memory (error and XML answers) are short; anything longer
+// is cut. An object's bytes go to a file, whole (S3Client::get_object_to).
 constexpr std::size_t kMaxAnswerBytes = 1 << 20;
 constexpr std::size_t kMaxMessageChars = 200;
 
 struct Received {
+    CURL* handle = nullptr;
     std::string body;
     std::string etag;
+    std::FILE* file = nullptr;  // a 2xx answer's body goes here when set
+    int write_error = 0;        // errno of a failed write to `file`
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
     auto* r = static_cast<Received*>(user);
     const size_t bytes = size * n;
+    long status = 0;
+    curl_easy_getinfo(r->handle, CURLINFO_RESPONSE_CODE, &status);
+    if (r->file != nullptr && status >= 200 && status <= 299) {
+        if (std::fwrite(data, 1, bytes, r->file) == bytes) return bytes;
+        r->write_error = errno != 0 ? errno : EIO;
+        return 0;  // libcurl ends the transfer (CURLE_WRITE_ERROR)
+    }
     if (r->body.size() < kMaxAnswerBytes)
         r->body.append(data, std::min(bytes, kMaxAnswerBytes - r->body.size()));
     return bytes;
@@ -103,12 +119,15 @@ S3Client::S3Client(S3Endpoint endpoint, std::string region, sigv4::Credentials c
       options_(std::move(options)) {}
 
 S3Client::Answer S3Client::send(const char* method, std::string_view key, const std::string& query,
-                                std::string_view body, std::string_view content_type) {
+                                std::string_view body, std::string_view content_type,
+                                std::FILE* to_file) {
     curl::CurlEasy easy = curl::make_easy();
     CURL* h = easy.get();
     const std::string url = endpoint_.url(key, query);
     const std::string sigv4 = "aws:amz:" + region_ + ":s3";
     Received received;
+    received.handle = h;
+    received.file = to_file;
     char error_text[CURL_ERROR_SIZE] = {};
 
     curl::CurlSlist headers;
@@ -144,6 +163,11 @@ S3Client::Answer S3Client::send(const char* method, std::string_view key, const 
     }
 
     const CURLcode rc = curl_easy_perform(h);
+    if (received.write_error != 0) {
+        throw StorageError(
+            std::string("cannot write a fetched object: ") + std::strerror(received.write_error),
+            util::is_no_space(received.write_error));
+    }
     if (rc != CURLE_OK) {
         const std::string why = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
         throw S3Error("the object store could not be reached (" + tidy(why) + ")", transient(rc));
@@ -192,8 +216,25 @@ void S3Client::abort_multipart_upload(std::string_view key, std::string_view upl
     send("DELETE", key, "uploadId=" + sigv4::uri_encode(upload_id, true), "", "");
 }
 
-std::string S3Client::get_object(std::string_view key) {
-    return send("GET", key, "", "", "").body;
+void S3Client::get_object_to(std::string_view key, const std::filesystem::path& dest) {
+    std::FILE* file = std::fopen(dest.c_str(), "wb");
+    if (file == nullptr) {
+        const int err = errno;
+        throw StorageError(std::string("cannot write a fetched object: ") + std::strerror(err),
+                           util::is_no_space(err));
+    }
+    try {
+        send("GET", key, "", "", "", file);
+    } catch (...) {
+        std::fclose(file);
+        throw;
+    }
+    // fclose flushes: a full disk may show only here
+    if (std::fclose(file) != 0) {
+        const int err = errno;
+        throw StorageError(std::string("cannot write a fetched object: ") + std::strerror(err),
+                           util::is_no_space(err));
+    }
 }
 
 void S3Client::delete_object(std::string_view key) {

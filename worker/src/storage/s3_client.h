@@ -3,6 +3,8 @@
 // x-amz-content-sha256, so the store verifies every byte it keeps.
 #pragma once
 
+#include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -51,8 +53,11 @@ class S3Client {
                                    const std::vector<std::string>& etags);
     void abort_multipart_upload(std::string_view key, std::string_view upload_id);
     void delete_object(std::string_view key);
-    // The object's bytes (held in memory: a result, not an archive).
-    std::string get_object(std::string_view key);
+    // Writes the object's bytes to `dest` (replaced), whole: a batch's ZIP
+    // is made of results of any size. Throws S3Error for the store's
+    // answers, StorageError (`full` on a full disk) when `dest` cannot be
+    // written.
+    void get_object_to(std::string_view key, const std::filesystem::path& dest);
 
     const S3Endpoint& endpoint() const { return endpoint_; }
 
@@ -64,8 +69,9 @@ class S3Client {
     };
     // `query` must already be in canonical form (sorted, encoded): libcurl
     // signs it as written. Throws S3Error unless the answer is 2xx.
+    // `to_file`: a 2xx answer's body is written there instead of kept.
     Answer send(const char* method, std::string_view key, const std::string& query,
-                std::string_view body, std::string_view content_type);
+                std::string_view body, std::string_view content_type, std::FILE* to_file = nullptr);
 
     S3Endpoint endpoint_;
     std::string region_;

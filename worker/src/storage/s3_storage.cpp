@@ -152,17 +152,19 @@ void S3Storage::upload_multipart(const fs::path& file, const std::string& key, s
 
 void S3Storage::fetch(const std::string& key, const fs::path& dest) {
     if (!is_valid_object_key(key)) throw StorageError("invalid object key", false);
-    const std::string body =
-        with_retries(key, "GetObject", [&] { return client_->get_object(key); });
-    std::ofstream out(dest, std::ios::binary | std::ios::trunc);
-    out.write(body.data(), static_cast<std::streamsize>(body.size()));
-    out.close();
-    if (!out) {
-        const int err = errno;  // what the failed write or close left
+    try {
+        // Written straight to `dest`, whole: the object was read into
+        // memory and cut at 1 MiB (a ZIP of larger results held their
+        // first MiB), and an ofstream's close left no errno to tell a full
+        // disk by.
+        with_retries(key, "GetObject", [&] {
+            client_->get_object_to(key, dest);
+            return 0;
+        });
+    } catch (...) {
         std::error_code ec;
         fs::remove(dest, ec);
-        throw StorageError(std::string("cannot write a fetched object: ") + std::strerror(err),
-                           util::is_no_space(err));
+        throw;
     }
 }
 

@@ -111,6 +111,43 @@ TEST_F(TaskOutcomeTest, TwoAttemptsInOneSecondStoreApartAndTheLoserRemovesOnlyIt
     EXPECT_FALSE(fs::exists(root_ / lost.object_key));
 }
 
+// An object store that kept the file but whose answer was lost: the store
+// fails, and no row will ever name the object for retention to remove.
+class KeepsButFails : public storage::Storage {
+  public:
+    explicit KeepsButFails(const fs::path& root) : local_(root) {}
+    const fs::path& temp_dir() const override { return local_.temp_dir(); }
+    std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
+                        std::int64_t expected_size) override {
+        local_.store(temp_file, key, format, expected_size);
+        stored = key;
+        throw storage::StorageError("the object store could not be reached (timeout)", false);
+    }
+    void fetch(const std::string& key, const fs::path& dest) override { local_.fetch(key, dest); }
+    bool has_room() const override { return true; }
+    void remove(const std::string& key) noexcept override { local_.remove(key); }
+    void erase(const std::string& key) override { local_.erase(key); }
+    std::string stored;
+
+  private:
+    storage::LocalStorage local_;
+};
+
+TEST_F(TaskOutcomeTest, AStoreThatFailedLeavesNoObjectBehind) {
+    KeepsButFails store(root_);
+    const fs::path temp = write_temp(kPdf);
+    render::RenderResult r;
+    r.id = 7;
+    r.ok = true;
+    r.size = static_cast<std::int64_t>(kPdf.size());
+    const db::TaskOutcome o =
+        scheduler::make_outcome(task(), r, store, temp, std::chrono::system_clock::now());
+    EXPECT_FALSE(o.ok);
+    EXPECT_EQ(o.error_code, "storage_error");
+    ASSERT_FALSE(store.stored.empty());
+    EXPECT_FALSE(fs::exists(root_ / store.stored));
+}
+
 TEST_F(TaskOutcomeTest, OutputFilenameIsUsed) {
     const fs::path temp = write_temp(kJpeg);
     auto t = task();
