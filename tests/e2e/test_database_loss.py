@@ -242,6 +242,30 @@ def test_an_outcome_waiting_for_the_reconnect_is_recorded_at_a_stop(lone_stack, 
     assert len(stored_files(s)) == 1
 
 
+def test_an_outcome_still_refused_at_a_stop_hands_its_task_back(lone_stack, site):
+    """Every statement recording the page's success is refused (the database
+    up, the outcome not taken for now) and the worker is stopped: the
+    outcome is dropped with its file, and its task is handed back as the
+    unfinished ones are (pending, no attempt spent), not left leased to a
+    stopped worker until the lease runs out. It was handed back only when
+    another task happened to be rendering at the stop."""
+    s = lone_stack
+    psql(s.home, CANCEL_EVERY_HELLO_RECORD)
+    job_id = submit_async(s, site.url + "/hello.html")
+    log = os.path.join(s.home, "log", "worker-1.log")
+    assert wait_for_log_entry(log, 30, component="scheduler", msg=REFUSED_FOR_NOW), s.logs()
+    pid = worker_pid(s)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 30
+    while time.time() < deadline and os.path.exists(f"/proc/{pid}"):
+        time.sleep(0.1)
+    assert not os.path.exists(f"/proc/{pid}"), s.logs()
+    row = psql(s.home, "SELECT status || ',' || attempts || ',' || coalesce(lease_owner, '-')"
+                       f" FROM tasks WHERE job_id = '{job_id}'")
+    assert row == "pending,0,-", s.logs()
+    assert stored_files(s) == []
+
+
 # Notes which of the worker's components had a database connection open
 # when a task was claimed (each names its connection: enconvert-<component>).
 NOTE_CONNECTED_AT_CLAIM = """

@@ -318,8 +318,10 @@ void Scheduler::collect_stored() {
 // A stored file no row points at would never be removed by retention, so it
 // goes now, unless a COMMIT recording it was in doubt (it may be the task's
 // result).
-void Scheduler::drop_unrecorded() {
-    unrecorded_.for_each([this](const db::TaskOutcome& o) {
+bool Scheduler::drop_unrecorded() {
+    bool dropped = false;
+    unrecorded_.for_each([this, &dropped](const db::TaskOutcome& o) {
+        dropped = true;
         const bool keep_file = !o.ok || o.object_key.empty() || commit_in_doubt_.count(o.task_id);
         kLog.error("task outcome not recorded: the database is unavailable as the worker stops",
                    {{"job_id", o.job_id},
@@ -329,10 +331,14 @@ void Scheduler::drop_unrecorded() {
     });
     unrecorded_.clear();
     commit_in_doubt_.clear();
+    return dropped;
 }
 
-void Scheduler::release_in_flight() {
-    if (in_flight_.empty()) return;
+void Scheduler::release_in_flight(bool dropped) {
+    // An outcome the database refused at the stop leaves its task leased to
+    // us as well: handed back with the rest, not left to its lease (it was
+    // only when another task happened to be rendering).
+    if (in_flight_.empty() && !dropped) return;
     for (const auto& [id, f] : in_flight_) {
         std::error_code ec;
         std::filesystem::remove(f.temp_file, ec);
@@ -387,8 +393,8 @@ void Scheduler::run(const std::atomic<bool>& stop) {
     if (!unrecorded_.empty() || !in_flight_.empty()) session_.ensure_now();
     unrecorded_.retry_refused_now();  // and whatever the back-off for refusals says
     flush_outcomes();
-    drop_unrecorded();
-    release_in_flight();
+    const bool dropped = drop_unrecorded();
+    release_in_flight(dropped);
     kLog.info("stopped");
 }
 

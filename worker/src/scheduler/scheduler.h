@@ -84,8 +84,11 @@ class Scheduler {
     void collect_stored();
     void flush_outcomes();
     util::RecordStep record_outcome(const db::TaskOutcome& o);
-    void drop_unrecorded();
-    void release_in_flight();
+    // True when it dropped any: their tasks are still leased to us.
+    bool drop_unrecorded();
+    // Hands back what is rendering and, with `dropped`, the tasks of the
+    // outcomes drop_unrecorded() let go.
+    void release_in_flight(bool dropped);
 
     SchedulerOptions options_;
     std::unique_ptr<render::RendererPool> pool_;
