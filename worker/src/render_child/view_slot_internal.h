@@ -31,6 +31,10 @@ constexpr int kJobsPerView = 200;
 // Loads of a job's URL the engine may abandon before one is given up (see
 // ViewSlot::on_load_failed).
 constexpr int kEngineAbandonedLoadRetries = 3;
+// ... each after this much more than the last (100, 200, 300 ms): loaded
+// again at once, the three could all be cancelled within 40 ms, before the
+// engine had given up the connection it rejected (seen in CI).
+constexpr guint kEngineAbandonedReloadStepMs = 100;
 // Web process memory: killed at the limit, polled this often.
 constexpr double kKillThreshold = 1.0;
 constexpr double kMemoryPollSeconds = 0.5;

@@ -199,7 +199,9 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
         if (!orphaned) return TRUE;
         if (self->load_retries_++ < kEngineAbandonedLoadRetries) {
             self->note(log::Level::warning, "load cancelled by the engine; loading again");
-            self->reload_source_.reset(g_idle_add(&ViewSlot::on_reload, self));
+            self->reload_source_.reset(g_timeout_add(
+                kEngineAbandonedReloadStepMs * static_cast<guint>(self->load_retries_),
+                &ViewSlot::on_reload, self));
         } else {
             self->fail("load_failed",
                        "Failed to load page: the browser engine abandoned the load of " +
