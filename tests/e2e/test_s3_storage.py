@@ -75,6 +75,19 @@ def check_link(proxy, link, key):
     assert re.fullmatch(r"[0-9a-f]{64}", q["X-Amz-Signature"])
 
 
+def finished_zip_batch(stack, batch_id, timeout=120):
+    """The batch route's answer once the batch is done, checked complete
+    with its ZIP."""
+    deadline = time.time() + timeout
+    while True:
+        b = stack.call("GET", f"/v1/convert/batch/{batch_id}").json()
+        if b["status"] != "processing" or time.time() > deadline:
+            break
+        time.sleep(0.3)
+    assert b["status"] == "completed" and b["output_mode"] == "zip", b
+    return b
+
+
 def local_files(stack):
     """Files in the stack's local storage, renders in progress included."""
     out = []
@@ -159,13 +172,7 @@ def test_batch_zip_is_made_from_the_store_and_stored_there(s3stack, proxy, store
                       "output_format": "zip"})
     assert r.status == 202, r
     batch_id = r.json()["batch_id"]
-    deadline = time.time() + 120
-    while True:
-        b = s3stack.call("GET", f"/v1/convert/batch/{batch_id}").json()
-        if b["status"] != "processing" or time.time() > deadline:
-            break
-        time.sleep(0.3)
-    assert b["status"] == "completed" and b["output_mode"] == "zip", b
+    b = finished_zip_batch(s3stack, batch_id)
     link = b["zip_download_url"]
     key = urllib.parse.unquote(urllib.parse.urlsplit(link).path).split(f"/{BUCKET}/", 1)[1]
     assert key.endswith(f"_{batch_id}.zip") and key in store.keys(BUCKET)
@@ -193,14 +200,7 @@ def test_a_batch_zip_holds_results_larger_than_a_mib_whole(s3stack, proxy, store
                       "viewport_width": 800, "viewport_height": 600, "full_page": False,
                       "output_format": "zip"})
     assert r.status == 202, r
-    batch_id = r.json()["batch_id"]
-    deadline = time.time() + 120
-    while True:
-        b = s3stack.call("GET", f"/v1/convert/batch/{batch_id}").json()
-        if b["status"] != "processing" or time.time() > deadline:
-            break
-        time.sleep(0.3)
-    assert b["status"] == "completed" and b["output_mode"] == "zip", b
+    b = finished_zip_batch(s3stack, r.json()["batch_id"])
     z = get(b["zip_download_url"])
     assert z.status == 200
     with zipfile.ZipFile(io.BytesIO(z.body)) as archive:
