@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "curl/curl_handles.h"
 #include "storage/s3_xml.h"
@@ -20,6 +21,17 @@ namespace {
 // is cut. An object's bytes go to a file, whole (S3Client::get_object_to).
 constexpr std::size_t kMaxAnswerBytes = 1 << 20;
 constexpr std::size_t kMaxMessageChars = 200;
+
+struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using OwnedFile = std::unique_ptr<std::FILE, FileCloser>;
+
+// A fetched object that could not be written locally: `full` on a full disk.
+StorageError write_failed(int err) {
+    return StorageError(std::string("cannot write a fetched object: ") + std::strerror(err),
+                        util::is_no_space(err));
+}
 
 struct Received {
     CURL* handle = nullptr;
@@ -163,11 +175,7 @@ S3Client::Answer S3Client::send(const char* method, std::string_view key, const 
     }
 
     const CURLcode rc = curl_easy_perform(h);
-    if (received.write_error != 0) {
-        throw StorageError(
-            std::string("cannot write a fetched object: ") + std::strerror(received.write_error),
-            util::is_no_space(received.write_error));
-    }
+    if (received.write_error != 0) throw write_failed(received.write_error);
     if (rc != CURLE_OK) {
         const std::string why = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
         throw S3Error("the object store could not be reached (" + tidy(why) + ")", transient(rc));
@@ -217,24 +225,11 @@ void S3Client::abort_multipart_upload(std::string_view key, std::string_view upl
 }
 
 void S3Client::get_object_to(std::string_view key, const std::filesystem::path& dest) {
-    std::FILE* file = std::fopen(dest.c_str(), "wb");
-    if (file == nullptr) {
-        const int err = errno;
-        throw StorageError(std::string("cannot write a fetched object: ") + std::strerror(err),
-                           util::is_no_space(err));
-    }
-    try {
-        send("GET", key, "", "", "", file);
-    } catch (...) {
-        std::fclose(file);
-        throw;
-    }
+    OwnedFile file(std::fopen(dest.c_str(), "wb"));
+    if (!file) throw write_failed(errno);
+    send("GET", key, "", "", "", file.get());
     // fclose flushes: a full disk may show only here
-    if (std::fclose(file) != 0) {
-        const int err = errno;
-        throw StorageError(std::string("cannot write a fetched object: ") + std::strerror(err),
-                           util::is_no_space(err));
-    }
+    if (std::fclose(file.release()) != 0) throw write_failed(errno);
 }
 
 void S3Client::delete_object(std::string_view key) {
