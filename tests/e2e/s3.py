@@ -162,6 +162,8 @@ class SigV4Proxy(LoopbackServer):
         proxy = self
         self.requests = []
         self.lock = threading.Lock()
+        # Seconds each PUT is held before it is forwarded (a stalled store).
+        self.put_delay = 0
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive and 100-continue, as S3
@@ -183,6 +185,8 @@ class SigV4Proxy(LoopbackServer):
                     problem = f"unreadable signature: {e!r}"
                 with proxy.lock:
                     proxy.requests.append((self.command, self.path, problem or "ok"))
+                if self.command == "PUT" and proxy.put_delay:
+                    time.sleep(proxy.put_delay)
                 if problem:
                     self.answer(403, [("Content-Type", "application/xml")],
                                 ("<Error><Code>SignatureDoesNotMatch</Code><Message>"

@@ -357,3 +357,110 @@ def test_a_job_row_another_session_keeps_locked_holds_up_nothing_else(lone_stack
         if locker:
             locker.kill()
             locker.wait()
+
+
+def test_a_job_row_locked_elsewhere_lets_no_other_lease_lapse(short_lease_stack):
+    """Another session keeps a batch job's row locked while its pages
+    finish: each of their outcomes waits for that lock until the statement
+    gives up. Those waits used to add up (5 s each, recorded one after the
+    other before any lease was renewed): the lease of an unrelated task
+    rendering meanwhile lapsed, and another worker could take it and render
+    it again. Now a statement waits at most a third of a lease, and leases
+    due for renewal are renewed between two outcomes: the unrelated task's
+    lease never lapses."""
+    s = short_lease_stack
+    log = os.path.join(s.home, "log", "worker-1.log")
+    long_page = SlowSite(14)
+    short_pages = SlowSite(2)
+    locker = None
+    try:
+        victim = submit_and_wait_rendering(s, long_page.url)
+        r = s.call("POST", "/v1/convert/url-to-pdf", {
+            "url": [f"{short_pages.url}?page={n}" for n in range(3)], "async_mode": True})
+        assert r.status == 202, r
+        locked_job = r.json()["job_id"]
+        with open(os.path.join(s.home, "pg.port")) as f:
+            port = f.read().strip()
+        locker = subprocess.Popen(
+            ["psql", "-X", "-h", os.path.join(s.home, "run", "pg"), "-p", port,
+             "-U", pg_user(), "-d", "enconvert", "-c",
+             f"BEGIN; SELECT 1 FROM jobs WHERE id = '{locked_job}' FOR UPDATE;"
+             " SELECT pg_sleep(600);"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        holding = ("SELECT count(*) FROM pg_stat_activity"
+                   " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()"
+                   " AND wait_event = 'PgSleep'")
+        assert wait_for_sql(s.home, holding, "1") == "1"
+        assert wait_for_log_entry(log, 30, component="scheduler", msg=REFUSED_FOR_NOW,
+                                  job_id=locked_job), s.logs()
+
+        # Watched until the long page is recorded: while it renders its
+        # lease is always in the future.
+        lapsed = []
+        deadline = time.time() + 40
+        while time.time() < deadline:
+            row = psql(s.home, "SELECT status || ',' || attempts || ',' || "
+                               "coalesce((lease_expires_at > now())::text, '-')"
+                               f" FROM tasks WHERE job_id = '{victim}'")
+            if not row.startswith("processing"):
+                break
+            if not row.endswith("true"):
+                lapsed.append(row)
+            time.sleep(0.05)
+        assert lapsed == [], s.logs()
+        assert psql(s.home, f"SELECT status || ',' || attempts FROM tasks"
+                            f" WHERE job_id = '{victim}'") == "success,1", s.logs()
+        # The three locked-out pages were refused on the way.
+        refused = [e for e in log_entries(log)
+                   if e.get("msg") == REFUSED_FOR_NOW and e.get("job_id") == locked_job]
+        assert len({e["task_id"] for e in refused}) == 3, s.logs()
+
+        psql(s.home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                     " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+        assert wait_for_sql(s.home, f"SELECT status FROM jobs WHERE id = '{locked_job}'",
+                            "completed") == "completed", s.logs()
+    finally:
+        long_page.close()
+        short_pages.close()
+        if locker:
+            locker.kill()
+            locker.wait()
+
+
+def test_a_task_leased_to_the_worker_unbeknown_to_it_is_handed_back_on_reconnect(lone_stack,
+                                                                                   site):
+    """A claim whose COMMIT went through while the connection broke (the
+    worker saw libpqxx's in_doubt_error) leaves tasks leased to the worker
+    that nothing in it renders. They used to wait for their lease to run
+    out and cost an attempt. Now, once reconnected, the worker hands back
+    every task leased to it that it is not running: such a task is claimed
+    again at once, its attempt not counted. Made here by leasing a waiting
+    task to the worker by hand, for an hour, and cutting its connection."""
+    s = lone_stack
+    slow = SlowSite(6)
+    try:
+        busy = [submit_and_wait_rendering(s, f"{slow.url}?n={n}") for n in range(2)]
+        owner = psql(s.home, f"SELECT lease_owner FROM tasks WHERE job_id = '{busy[0]}'")
+        assert owner, s.logs()
+        # Both views busy: this one waits, and is leased as a lost claim would.
+        waiting = submit_async(s, site.url + "/hello.html")
+        assert psql(s.home, "UPDATE tasks SET status = 'processing', lease_owner = "
+                            f"'{owner}', lease_expires_at = now() + interval '1 hour', "
+                            f"attempts = 1 WHERE job_id = '{waiting}' AND status = 'pending' "
+                            "RETURNING id"), s.logs()
+        psql(s.home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                     " WHERE application_name = 'enconvert-scheduler'")
+        log = os.path.join(s.home, "log", "worker-1.log")
+        assert wait_for_log_entry(log, 30, component="scheduler",
+                                  msg="tasks leased to this worker that it was not running "
+                                      "handed back", count=1), s.logs()
+        assert wait_for_sql(s.home, f"SELECT status || ',' || attempts FROM tasks"
+                                    f" WHERE job_id = '{waiting}'", "success,1") == "success,1", \
+            s.logs()
+        # The two it was rendering were kept: rendered once each.
+        for job_id in busy:
+            assert wait_for_sql(s.home, f"SELECT status || ',' || attempts FROM tasks"
+                                        f" WHERE job_id = '{job_id}'", "success,1") == \
+                "success,1", s.logs()
+    finally:
+        slow.close()

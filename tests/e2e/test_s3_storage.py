@@ -10,6 +10,7 @@ import email.policy
 import io
 import os
 import re
+import signal
 import time
 import urllib.parse
 import zipfile
@@ -17,7 +18,8 @@ import zipfile
 import pytest
 from conftest import make_home, running
 from s3 import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, S3rver, SigV4Proxy
-from stack import Stack, log_entries, pdftotext, png_size, request
+from stack import (SlowSite, Stack, log_entries, pdftotext, png_size, psql, request,
+                   submit_and_wait_rendering, worker_pid)
 
 BUCKET = "enconvert-test"
 
@@ -379,3 +381,56 @@ def test_expired_jobs_objects_are_deleted_from_the_store(proxy, store, site):
         assert ("DELETE", f"/{BUCKET}/{key}") in {(m, p) for m, p, _ in proxy.seen()}
     finally:
         s.stop()
+
+
+@pytest.fixture
+def short_lease_s3stack(proxy):
+    yield from running(Stack(make_home("enc-s3-lease-"),
+                             extra_env=s3_env(proxy.endpoint, extra="lease_seconds = 3\n")))
+
+
+def test_a_stopping_worker_keeps_its_leases_while_an_upload_finishes(short_lease_s3stack, proxy,
+                                                                     site):
+    """A worker told to stop lets the upload under way finish (and records
+    it) before it hands the rest back. It used to renew no lease while it
+    waited: with a stalled store, the uploading task's lease and those of
+    the tasks still rendering lapsed, and another worker could take them
+    and render them again. Now they are renewed while it waits."""
+    s = short_lease_s3stack
+    slow = SlowSite(30)
+    try:
+        rendering = submit_and_wait_rendering(s, slow.url)
+        proxy.put_delay = 8  # more than two 3 s leases
+        r = s.call("POST", "/v1/convert/url-to-pdf",
+                   {"url": site.url + "/hello.html", "async_mode": True})
+        assert r.status == 202, r
+        uploading = r.json()["job_id"]
+        task_id = psql(s.home, f"SELECT id FROM tasks WHERE job_id = '{uploading}'")
+        suffix = f"_{task_id}.pdf"
+
+        def its_put():
+            return [q for q in proxy.seen() if q[0] == "PUT" and q[1].endswith(suffix)]
+        deadline = time.time() + 30
+        while time.time() < deadline and not its_put():
+            time.sleep(0.05)
+        assert its_put(), s.logs()
+        pid = worker_pid(s)
+        os.kill(pid, signal.SIGTERM)
+        lapsed = []
+        deadline = time.time() + 60
+        while time.time() < deadline and os.path.exists(f"/proc/{pid}"):
+            lapsed += psql(s.home, "SELECT string_agg(job_id::text, ',') FROM tasks "
+                                   "WHERE status = 'processing' AND lease_expires_at <= now()"
+                           ).split(",")
+            lapsed = [j for j in lapsed if j]
+            time.sleep(0.05)
+        assert not os.path.exists(f"/proc/{pid}"), s.logs()
+        assert lapsed == [], s.logs()
+        # The upload finished and was recorded; the render was handed back.
+        assert psql(s.home, "SELECT status || ',' || attempts FROM tasks"
+                            f" WHERE job_id = '{uploading}'") == "success,1", s.logs()
+        assert psql(s.home, "SELECT status || ',' || attempts FROM tasks"
+                            f" WHERE job_id = '{rendering}'") == "pending,0", s.logs()
+    finally:
+        proxy.put_delay = 0
+        slow.close()

@@ -15,6 +15,13 @@ namespace {
 
 constexpr const char* kRfc3339 = R"('YYYY-MM-DD"T"HH24:MI:SS"Z"')";
 
+// A PostgreSQL array literal of `ids`, for a `$n::bigint[]` parameter.
+std::string bigint_array(const std::vector<std::int64_t>& ids) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+    return out + "}";
+}
+
 }  // namespace
 
 namespace {
@@ -279,30 +286,27 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
 std::vector<std::int64_t> renew_leases(pqxx::connection& conn, const std::string& owner,
                                        int lease_seconds,
                                        const std::vector<std::int64_t>& task_ids) {
-    std::string ids = "{";
-    for (std::size_t i = 0; i < task_ids.size(); ++i)
-        ids += (i ? "," : "") + std::to_string(task_ids[i]);
-    ids += "}";
     pqxx::work tx(conn);
     const pqxx::result r =
         exec_named(tx, "enconvert_renew_leases",
                    "UPDATE tasks SET lease_expires_at = now() + make_interval(secs => $2) "
                    "WHERE lease_owner = $1 AND status = 'processing' AND id = ANY($3::bigint[]) "
                    "RETURNING id",
-                   owner, lease_seconds, ids);
+                   owner, lease_seconds, bigint_array(task_ids));
     tx.commit();
     std::vector<std::int64_t> renewed;
     for (const auto& row : r) renewed.push_back(row[0].as<std::int64_t>());
     return renewed;
 }
 
-int release_tasks(pqxx::connection& conn, const std::string& owner) {
+int release_tasks(pqxx::connection& conn, const std::string& owner,
+                  const std::vector<std::int64_t>& except) {
     pqxx::work tx(conn);
     const pqxx::result r = tx.exec_params(
         "UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
         "attempts = greatest(attempts - 1, 0) "
-        "WHERE lease_owner = $1 AND status = 'processing'",
-        owner);
+        "WHERE lease_owner = $1 AND status = 'processing' AND NOT id = ANY($2::bigint[])",
+        owner, bigint_array(except));
     if (r.affected_rows() > 0) {
         tx.exec_params("SELECT pg_notify($1, '')", std::string(kTaskReadyChannel));
     }

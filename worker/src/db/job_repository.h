@@ -52,9 +52,12 @@ std::vector<std::int64_t> renew_leases(pqxx::connection& conn, const std::string
                                        int lease_seconds,
                                        const std::vector<std::int64_t>& task_ids);
 
-// Gives back every task `owner` is processing (clean shutdown), so another
-// worker can take them without waiting for the lease to expire.
-int release_tasks(pqxx::connection& conn, const std::string& owner);
+// Gives back every task `owner` is processing but those in `except` (a
+// clean shutdown: none; a reconnect: those it still works on), so another
+// worker can take them without waiting for the lease to expire. The attempt
+// the claim counted is given back too: the page was not the cause.
+int release_tasks(pqxx::connection& conn, const std::string& owner,
+                  const std::vector<std::int64_t>& except = {});
 
 // True if the database answers `SELECT 1` within `timeout` (server-side
 // statement_timeout); a slower answer throws pqxx::sql_error (57014), so a

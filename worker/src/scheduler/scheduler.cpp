@@ -23,19 +23,46 @@ constexpr std::chrono::milliseconds kContendedClaimRetry{50};
 constexpr log::Logger kLog{"scheduler"};
 }  // namespace
 
+namespace {
+
+// A third of a lease: leases are renewed that often, and no statement of
+// this thread may wait longer, or a lease renewed just before it could lapse
+// before the next renewal (a 5 s wait for a locked job row outlasted a 3 s
+// lease).
+std::chrono::milliseconds renewal_interval_of(const SchedulerOptions& o) {
+    return std::chrono::milliseconds(o.lease_seconds * 1000 / 3);
+}
+
+std::chrono::milliseconds statement_bound(const SchedulerOptions& o) {
+    return std::min(o.statement_timeout, renewal_interval_of(o));
+}
+
+}  // namespace
+
 Scheduler::Scheduler(SchedulerOptions options, std::unique_ptr<render::RendererPool> pool,
                      storage::Storage& storage)
     : options_(std::move(options)),
       pool_(std::move(pool)),
       storage_(storage),
       session_(options_.database_url, {db::kTaskReadyChannel}, "scheduler",
-               options_.statement_timeout) {}
+               statement_bound(options_)) {}
 
 Scheduler::~Scheduler() = default;
 
-void Scheduler::flush_outcomes() {
-    unrecorded_.pass([this] { return static_cast<bool>(session_); },
-                     [this](const db::TaskOutcome& o) { return record_outcome(o); });
+// Each outcome may wait for its job's row up to the statement bound (another
+// session holding it): leases due are renewed between two outcomes, or a
+// pass refused several times in a row let every other lease lapse. A pass
+// ends after a second so results are collected and tasks claimed meanwhile;
+// what is left waits for the next turn of the loop.
+void Scheduler::flush_outcomes(bool all) {
+    const auto until = all ? std::chrono::steady_clock::time_point::max()
+                           : std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    unrecorded_.pass([this, until] { return session_ && std::chrono::steady_clock::now() < until; },
+                     [this](const db::TaskOutcome& o) {
+                         renew_leases();
+                         if (!session_) return util::RecordStep::kept;  // lost while renewing
+                         return record_outcome(o);
+                     });
 }
 
 namespace {
@@ -138,6 +165,11 @@ void Scheduler::claim_and_submit() {
     } catch (const pqxx::broken_connection&) {
         session_.drop("while claiming");
         return;
+    } catch (const pqxx::in_doubt_error&) {
+        // The claim may have been committed: its tasks would be leased to
+        // us with nobody rendering them. The reconnect hands them back.
+        session_.drop("while committing a claim");
+        return;
     } catch (const std::exception& e) {
         kLog.error("claiming tasks failed", {{"error", e.what()}});
         metrics::worker_metrics().database_error("scheduler");
@@ -204,7 +236,7 @@ void Scheduler::claim_and_submit() {
 }
 
 std::chrono::milliseconds Scheduler::renewal_interval() const {
-    return std::chrono::milliseconds(options_.lease_seconds * 1000 / 3);
+    return renewal_interval_of(options_);
 }
 
 void Scheduler::abandon(InFlight& f, const std::string& why) {
@@ -334,6 +366,26 @@ bool Scheduler::drop_unrecorded() {
     return dropped;
 }
 
+// After a lost connection some tasks may be leased to us that nothing here
+// works on: a claim whose COMMIT went through unanswered, an outcome that
+// could not be recorded and was let go. They would wait for their lease to
+// run out (and cost an attempt); handed back now, they are claimed at once.
+void Scheduler::hand_back_unknown_tasks() {
+    std::vector<std::int64_t> known;
+    for (const auto& [id, f] : in_flight_) known.push_back(id);
+    unrecorded_.for_each([&known](const db::TaskOutcome& o) { known.push_back(o.task_id); });
+    try {
+        if (const int n = db::release_tasks(session_->conn(), options_.worker_id, known); n > 0)
+            kLog.warning("tasks leased to this worker that it was not running handed back",
+                         {{"count", n}});
+    } catch (const pqxx::broken_connection&) {
+        session_.drop("while handing back tasks");
+    } catch (const std::exception& e) {
+        kLog.error("handing back tasks failed", {{"error", e.what()}});
+        metrics::worker_metrics().database_error("scheduler");
+    }
+}
+
 void Scheduler::release_in_flight(bool dropped) {
     // An outcome the database refused at the stop leaves its task leased to
     // us as well: handed back with the rest, not left to its lease (it was
@@ -355,7 +407,10 @@ void Scheduler::release_in_flight(bool dropped) {
 void Scheduler::run(const std::atomic<bool>& stop) {
     kLog.info("started", {{"worker_id", options_.worker_id}});
     while (!stop.load()) {
-        if (session_.ensure()) want_claim_ = true;
+        if (session_.ensure()) {
+            want_claim_ = true;
+            hand_back_unknown_tasks();
+        }
         if (session_.take_notifications()) want_claim_ = true;
         flush_outcomes();
         renew_leases();
@@ -384,7 +439,18 @@ void Scheduler::run(const std::atomic<bool>& stop) {
         collect_stored();
     }
     // Uploads under way finish (and are recorded); those not started are
-    // handed back with the rest.
+    // handed back with the rest. An upload may take a while (a stalled
+    // store, its retries): leases are renewed meanwhile, or the tasks
+    // rendering and the one being stored could be taken by another worker.
+    while (storer_.drop_queued()) {
+        renew_leases();
+        pollfd wake{storer_.wake_fd(), POLLIN, 0};
+        const auto wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         next_renewal_ - std::chrono::steady_clock::now()),
+                                     std::chrono::milliseconds(0), kMaxWait);
+        ::poll(&wake, 1, static_cast<int>(wait.count()));
+        collect_stored();
+    }
     storer_.stop();
     collect_stored();
     // Outcomes kept after a lost connection (or a cancelled statement) wait
@@ -392,7 +458,7 @@ void Scheduler::run(const std::atomic<bool>& stop) {
     // be rendered again: one attempt now.
     if (!unrecorded_.empty() || !in_flight_.empty()) session_.ensure_now();
     unrecorded_.retry_refused_now();  // and whatever the back-off for refusals says
-    flush_outcomes();
+    flush_outcomes(/*all=*/true);
     const bool dropped = drop_unrecorded();
     release_in_flight(dropped);
     kLog.info("stopped");

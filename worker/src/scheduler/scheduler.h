@@ -40,10 +40,11 @@ struct SchedulerOptions {
     // Most tasks of one account in flight across all workers; 0: no limit
     // (claims still take turns between accounts).
     int account_max_in_flight = 0;
-    // Longest wait of one statement (PostgreSQL's statement_timeout). A
-    // result waits for its job's row lock: without a bound, a session that
-    // keeps that row locked would hold up every other result, lease renewal
-    // and claim of this worker; past it the result is tried again later.
+    // Longest wait of one statement (PostgreSQL's statement_timeout), and at
+    // most a third of the lease. A result waits for its job's row lock:
+    // without a bound, a session that keeps that row locked would hold up
+    // every other result, lease renewal and claim of this worker; past it
+    // the result is tried again later.
     std::chrono::milliseconds statement_timeout{5000};
 };
 
@@ -82,8 +83,13 @@ class Scheduler {
     void sweep_temp_dir();
     void collect_results(bool stopping);
     void collect_stored();
-    void flush_outcomes();
+    // One pass over the outcomes waiting to be recorded, for at most a
+    // second unless `all` (the stop's last chance).
+    void flush_outcomes(bool all = false);
     util::RecordStep record_outcome(const db::TaskOutcome& o);
+    // Once reconnected: releases the tasks leased to us that are neither
+    // in flight nor waiting to be recorded.
+    void hand_back_unknown_tasks();
     // True when it dropped any: their tasks are still leased to us.
     bool drop_unrecorded();
     // Hands back what is rendering and, with `dropped`, the tasks of the

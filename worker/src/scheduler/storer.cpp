@@ -45,6 +45,12 @@ std::vector<db::TaskOutcome> Storer::take_done() {
     return std::exchange(done_, {});
 }
 
+bool Storer::drop_queued() {
+    const std::lock_guard lock(mutex_);
+    queued_.clear();
+    return in_hand_;
+}
+
 void Storer::stop() {
     {
         const std::lock_guard lock(mutex_);
@@ -62,9 +68,11 @@ void Storer::run() {
         if (queued_.empty()) return;  // stopping
         Job job = std::move(queued_.front());
         queued_.pop_front();
+        in_hand_ = true;
         lock.unlock();
         db::TaskOutcome outcome = job();
         lock.lock();
+        in_hand_ = false;
         done_.push_back(std::move(outcome));
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto n = ::write(event_fd_, &one, sizeof one);

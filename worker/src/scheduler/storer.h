@@ -31,8 +31,12 @@ class Storer {
     std::vector<db::TaskOutcome> take_done();
     // Readable while finished outcomes wait to be taken.
     int wake_fd() const { return event_fd_; }
-    // Finishes the job in hand, drops those not started (their tasks are
-    // handed back by the caller) and ends the thread. Idempotent.
+    // Drops the jobs not started (their tasks are handed back by the
+    // caller); true while one is still in hand (wake_fd() turns readable
+    // once it is done). The caller keeps its leases meanwhile.
+    bool drop_queued();
+    // Finishes the job in hand, drops those not started and ends the
+    // thread. Idempotent.
     void stop();
 
   private:
@@ -43,6 +47,7 @@ class Storer {
     std::condition_variable wake_;
     std::deque<Job> queued_;
     std::vector<db::TaskOutcome> done_;
+    bool in_hand_ = false;
     bool stopping_ = false;
     std::thread thread_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <set>
 #include <thread>
 
@@ -383,6 +384,25 @@ TEST_F(JobRepositoryTest, ReleaseGivesTasksBack) {
     ASSERT_EQ(again.size(), 2u);
     EXPECT_EQ(again[0].attempts, 1);
     EXPECT_TRUE(db::ping(*conn_));
+}
+
+// A reconnected scheduler hands back what it holds but does not run (a
+// claim committed unanswered): the tasks it names stay its own.
+TEST_F(JobRepositoryTest, ReleaseKeepsTheTasksNamed) {
+    db::insert_job(*conn_, job({"https://1", "https://2", "https://3"}, acme_));
+    db::insert_job(*conn_, job({"https://4"}, acme_));
+    const auto mine = db::claim_tasks(*conn_, "w", 300, 3);
+    ASSERT_EQ(mine.size(), 3u);
+    ASSERT_EQ(db::claim_tasks(*conn_, "other", 300, 10).size(), 1u);
+    EXPECT_EQ(db::release_tasks(*conn_, "w", {mine[0].task_id, mine[2].task_id}), 1);
+    const auto again = db::claim_tasks(*conn_, "w2", 300, 10);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].task_id, mine[1].task_id);
+    EXPECT_EQ(again[0].attempts, 1);  // the released claim's attempt was given back
+    auto kept =
+        db::renew_leases(*conn_, "w", 300, {mine[0].task_id, mine[1].task_id, mine[2].task_id});
+    std::sort(kept.begin(), kept.end());  // RETURNING has no order
+    EXPECT_EQ(kept, (std::vector<std::int64_t>{mine[0].task_id, mine[2].task_id}));
 }
 
 TEST_F(JobRepositoryTest, SameKeyWithDifferentFingerprintIsAConflict) {

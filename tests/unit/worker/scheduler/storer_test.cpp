@@ -85,3 +85,35 @@ TEST(Storer, StopFinishesTheJobInHandAndDropsTheRest) {
     EXPECT_EQ(done[0].task_id, 1);
     storer.stop();  // idempotent
 }
+
+// A stopping scheduler renews its leases while the job in hand finishes:
+// drop_queued() says whether one is (and drops the rest), wake_fd() when
+// it is done.
+TEST(Storer, DropQueuedSaysWhileAJobIsInHand) {
+    scheduler::Storer storer;
+    EXPECT_FALSE(storer.drop_queued());
+    std::atomic<bool> started{false};
+    std::atomic<bool> release{false};
+    std::atomic<int> ran{0};
+    storer.submit([&] {
+        started = true;
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        ++ran;
+        return outcome(1);
+    });
+    storer.submit([&] {
+        ++ran;
+        return outcome(2);
+    });
+    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    EXPECT_TRUE(storer.drop_queued());
+    EXPECT_FALSE(readable(storer.wake_fd(), 0));
+    release = true;
+    ASSERT_TRUE(readable(storer.wake_fd()));
+    EXPECT_FALSE(storer.drop_queued());
+    const auto done = storer.take_done();
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(done[0].task_id, 1);
+    storer.stop();
+    EXPECT_EQ(ran.load(), 1);  // the dropped job never ran
+}
