@@ -313,6 +313,30 @@ def test_a_starting_worker_takes_no_task_before_every_component_is_connected(lon
         slow.close()
 
 
+def lock_job_row(s, job_id):
+    """A psql session that keeps job `job_id`'s row locked (FOR UPDATE) for
+    ten minutes or until unlock_job_rows(); returned once it holds it."""
+    with open(os.path.join(s.home, "pg.port")) as f:
+        port = f.read().strip()
+    locker = subprocess.Popen(
+        ["psql", "-X", "-h", os.path.join(s.home, "run", "pg"), "-p", port,
+         "-U", pg_user(), "-d", "enconvert", "-c",
+         f"BEGIN; SELECT 1 FROM jobs WHERE id = '{job_id}' FOR UPDATE;"
+         " SELECT pg_sleep(600);"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    holding = ("SELECT count(*) FROM pg_stat_activity"
+               " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()"
+               " AND wait_event = 'PgSleep'")
+    assert wait_for_sql(s.home, holding, "1") == "1"
+    return locker
+
+
+def unlock_job_rows(s):
+    """Ends the sessions lock_job_row() started."""
+    psql(s.home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                 " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+
+
 def test_a_job_row_another_session_keeps_locked_holds_up_nothing_else(lone_stack, site):
     """Recording a result locks its job's row. Another session keeping that
     row locked (an operator's open transaction, a stuck client) used to
@@ -327,18 +351,7 @@ def test_a_job_row_another_session_keeps_locked_holds_up_nothing_else(lone_stack
     locker = None
     try:
         locked_job = submit_and_wait_rendering(s, slow.url)
-        with open(os.path.join(s.home, "pg.port")) as f:
-            port = f.read().strip()
-        locker = subprocess.Popen(
-            ["psql", "-X", "-h", os.path.join(s.home, "run", "pg"), "-p", port,
-             "-U", pg_user(), "-d", "enconvert", "-c",
-             f"BEGIN; SELECT 1 FROM jobs WHERE id = '{locked_job}' FOR UPDATE;"
-             " SELECT pg_sleep(600);"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        holding = ("SELECT count(*) FROM pg_stat_activity"
-                   " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()"
-                   " AND wait_event = 'PgSleep'")
-        assert wait_for_sql(s.home, holding, "1") == "1"
+        locker = lock_job_row(s, locked_job)
 
         # The slow page's result waits for the lock, then is put off.
         refused = wait_for_log_entry(log, 30, component="scheduler", msg=REFUSED_FOR_NOW,
@@ -346,8 +359,7 @@ def test_a_job_row_another_session_keeps_locked_holds_up_nothing_else(lone_stack
         assert refused, s.logs()
         assert_another_job_succeeds(s, site.url + "/hello.html")
 
-        psql(s.home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                     " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+        unlock_job_rows(s)
         # Its lease is not renewed meanwhile: past it, the page may have
         # been rendered a second time; either way it ends a success.
         assert wait_for_sql(s.home, f"SELECT status FROM tasks WHERE job_id = '{locked_job}'",
@@ -379,18 +391,7 @@ def test_a_job_row_locked_elsewhere_lets_no_other_lease_lapse(short_lease_stack)
             "url": [f"{short_pages.url}?page={n}" for n in range(3)], "async_mode": True})
         assert r.status == 202, r
         locked_job = r.json()["job_id"]
-        with open(os.path.join(s.home, "pg.port")) as f:
-            port = f.read().strip()
-        locker = subprocess.Popen(
-            ["psql", "-X", "-h", os.path.join(s.home, "run", "pg"), "-p", port,
-             "-U", pg_user(), "-d", "enconvert", "-c",
-             f"BEGIN; SELECT 1 FROM jobs WHERE id = '{locked_job}' FOR UPDATE;"
-             " SELECT pg_sleep(600);"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        holding = ("SELECT count(*) FROM pg_stat_activity"
-                   " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()"
-                   " AND wait_event = 'PgSleep'")
-        assert wait_for_sql(s.home, holding, "1") == "1"
+        locker = lock_job_row(s, locked_job)
         assert wait_for_log_entry(log, 30, component="scheduler", msg=REFUSED_FOR_NOW,
                                   job_id=locked_job), s.logs()
 
@@ -415,8 +416,7 @@ def test_a_job_row_locked_elsewhere_lets_no_other_lease_lapse(short_lease_stack)
                    if e.get("msg") == REFUSED_FOR_NOW and e.get("job_id") == locked_job]
         assert len({e["task_id"] for e in refused}) == 3, s.logs()
 
-        psql(s.home, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                     " WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")
+        unlock_job_rows(s)
         assert wait_for_sql(s.home, f"SELECT status FROM jobs WHERE id = '{locked_job}'",
                             "completed") == "completed", s.logs()
     finally:

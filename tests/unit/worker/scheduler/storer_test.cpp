@@ -24,6 +24,29 @@ bool readable(int fd, int timeout_ms = 5000) {
     return ::poll(&p, 1, timeout_ms) == 1;
 }
 
+// Two jobs submitted: the first (outcome 1) in hand once constructed, held
+// until `release`; the second (outcome 2) queued behind it. `ran` counts
+// the jobs that ran to their end.
+struct BlockedJobs {
+    std::atomic<bool> started{false};
+    std::atomic<bool> release{false};
+    std::atomic<int> ran{0};
+
+    explicit BlockedJobs(scheduler::Storer& storer) {
+        storer.submit([this] {
+            started = true;
+            while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            ++ran;
+            return outcome(1);
+        });
+        storer.submit([this] {
+            ++ran;
+            return outcome(2);
+        });
+        while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+};
+
 }  // namespace
 
 TEST(Storer, RunsJobsInOrderAndWakesThePoller) {
@@ -61,20 +84,9 @@ TEST(Storer, TheFdIsDrainedWhenEveryOutcomeIsTaken) {
 
 TEST(Storer, StopFinishesTheJobInHandAndDropsTheRest) {
     scheduler::Storer storer;
-    std::atomic<bool> started{false};
-    std::atomic<bool> release{false};
-    std::atomic<int> ran{0};
-    storer.submit([&] {
-        started = true;
-        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        ++ran;
-        return outcome(1);
-    });
-    storer.submit([&] {
-        ++ran;
-        return outcome(2);
-    });
-    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    BlockedJobs jobs(storer);
+    std::atomic<bool>& release = jobs.release;
+    std::atomic<int>& ran = jobs.ran;
     std::thread stopper([&] { storer.stop(); });
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     release = true;
@@ -92,20 +104,9 @@ TEST(Storer, StopFinishesTheJobInHandAndDropsTheRest) {
 TEST(Storer, DropQueuedSaysWhileAJobIsInHand) {
     scheduler::Storer storer;
     EXPECT_FALSE(storer.drop_queued());
-    std::atomic<bool> started{false};
-    std::atomic<bool> release{false};
-    std::atomic<int> ran{0};
-    storer.submit([&] {
-        started = true;
-        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        ++ran;
-        return outcome(1);
-    });
-    storer.submit([&] {
-        ++ran;
-        return outcome(2);
-    });
-    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    BlockedJobs jobs(storer);
+    std::atomic<bool>& release = jobs.release;
+    std::atomic<int>& ran = jobs.ran;
     EXPECT_TRUE(storer.drop_queued());
     EXPECT_FALSE(readable(storer.wake_fd(), 0));
     release = true;
