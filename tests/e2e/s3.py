@@ -164,6 +164,10 @@ class SigV4Proxy(LoopbackServer):
         self.lock = threading.Lock()
         # Seconds each PUT is held before it is forwarded (a stalled store).
         self.put_delay = 0
+        # f(method, path) -> None to forward, or (status, error code) to
+        # answer instead of the store (a store refusing some requests;
+        # code None: an empty answer, e.g. 204).
+        self.intercept = None
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive and 100-continue, as S3
@@ -187,6 +191,13 @@ class SigV4Proxy(LoopbackServer):
                     proxy.requests.append((self.command, self.path, problem or "ok"))
                 if self.command == "PUT" and proxy.put_delay:
                     time.sleep(proxy.put_delay)
+                canned = proxy.intercept and proxy.intercept(self.command, self.path)
+                if canned and not problem:
+                    status, code = canned
+                    self.answer(status, [("Content-Type", "application/xml")] if code else [],
+                                f"<Error><Code>{code}</Code><Message>refused by the test"
+                                "</Message></Error>".encode() if code else b"")
+                    return
                 if problem:
                     self.answer(403, [("Content-Type", "application/xml")],
                                 ("<Error><Code>SignatureDoesNotMatch</Code><Message>"

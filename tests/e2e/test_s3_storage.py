@@ -301,6 +301,37 @@ def test_large_result_goes_up_in_parts(s3stack, proxy, store, site):
     assert proxy.refused() == []
 
 
+def test_a_failed_multipart_upload_is_aborted_though_the_first_abort_is_refused(
+        s3stack, proxy, site):
+    """An upload in parts that fails is aborted, or the parts already
+    stored stay (and are billed). The abort was tried once: a store
+    answering it 503 once kept them. Now it is retried like every other
+    request."""
+    aborts = []
+
+    def intercept(method, path):
+        if method == "PUT" and "partNumber=2" in path:
+            return 400, "InvalidArgument"  # not worth retrying: the upload fails
+        if method == "DELETE" and "uploadId=" in path:
+            aborts.append(path)
+            # s3rver does not know AbortMultipartUpload (405): S3's answer.
+            return (503, "SlowDown") if len(aborts) == 1 else (204, None)
+        return None
+
+    proxy.intercept = intercept
+    try:
+        r = s3stack.call("POST", "/v1/convert/url-to-screenshot",
+                         {"url": site.url + "/noise.html", "viewport_width": 800,
+                          "viewport_height": 600, "full_page": False})
+    finally:
+        proxy.intercept = None
+    assert r.status == 422, r
+    assert r.json()["error"] == "storage_error", r.json()
+    assert len(aborts) == 2 and aborts[0] == aborts[1], aborts
+    assert not [e for e in worker_log(s3stack)
+                if e.get("msg") == "aborting a multipart upload failed"]
+
+
 def test_store_outage_fails_the_task_after_the_retries(s3stack, store, site):
     store.stop()
     try:

@@ -139,9 +139,13 @@ void S3Storage::upload_multipart(const fs::path& file, const std::string& key, s
         kLog.info("multipart upload complete",
                   {{"object_key", key}, {"parts", etags.size()}, {"bytes", size}});
     } catch (...) {
-        // The parts already stored would otherwise be kept (and billed).
+        // The parts already stored would otherwise be kept (and billed):
+        // retried like any request (a store's 503 on the abort kept them).
         try {
-            client_->abort_multipart_upload(key, upload_id);
+            with_retries(key, "AbortMultipartUpload", [&] {
+                client_->abort_multipart_upload(key, upload_id);
+                return 0;
+            });
         } catch (const std::exception& e) {
             kLog.warning("aborting a multipart upload failed",
                          {{"object_key", key}, {"error", e.what()}});
