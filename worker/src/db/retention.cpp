@@ -2,13 +2,26 @@
 
 namespace enconvert::db {
 
+namespace {
+
+// A text[] literal; job ids are job_/batch_ + hex, nothing to escape.
+std::string text_array(const std::vector<std::string>& job_ids) {
+    std::string ids = "{";
+    for (std::size_t i = 0; i < job_ids.size(); ++i) ids += (i ? ",\"" : "\"") + job_ids[i] + '"';
+    return ids + "}";
+}
+
+}  // namespace
+
 std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
-                                            std::chrono::seconds retention, int limit) {
+                                            std::chrono::seconds retention, int limit,
+                                            const std::vector<std::string>& passed_over) {
     const pqxx::result r = tx.exec_params(
         "WITH expiring AS ("
         "  SELECT id, completed_at, zip_object_key FROM jobs "
         "  WHERE expired_at IS NULL AND status <> 'processing' "
         "    AND completed_at < now() - make_interval(secs => $1) "
+        "    AND NOT id = ANY($3::text[]) "
         // A notification still to be sent (a retry waiting for its
         // Retry-After, one being sent) needs the job: expired under it, it
         // would vanish unsent or go out without the tasks.
@@ -20,7 +33,7 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
         // A batch's ZIP goes with its files (a NULL element is skipped below).
         "  || e.zip_object_key "
         "FROM expiring e ORDER BY e.completed_at",
-        static_cast<double>(retention.count()), limit);
+        static_cast<double>(retention.count()), limit, text_array(passed_over));
     std::vector<ExpiringJob> jobs;
     for (const auto& row : r) {
         ExpiringJob j;
@@ -36,10 +49,7 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
 
 void expire_jobs(pqxx::transaction_base& tx, const std::vector<std::string>& job_ids) {
     if (job_ids.empty()) return;
-    // A text[] literal; job ids are job_/batch_ + hex, nothing to escape.
-    std::string ids = "{";
-    for (std::size_t i = 0; i < job_ids.size(); ++i) ids += (i ? ",\"" : "\"") + job_ids[i] + '"';
-    ids += "}";
+    const std::string ids = text_array(job_ids);
     tx.exec_params("DELETE FROM notifications WHERE job_id = ANY($1::text[])", ids);
     tx.exec_params("DELETE FROM tasks WHERE job_id = ANY($1::text[])", ids);
     tx.exec_params(

@@ -17,10 +17,12 @@ struct ExpiringJob {
 // Locks (FOR UPDATE SKIP LOCKED, so several workers' janitors share the
 // work) up to `limit` finished jobs whose completed_at is older than
 // `retention` and that are not expired yet, oldest first, with the object
-// keys of their stored files. Inside the caller's transaction: the caller
+// keys of their stored files; not those in `passed_over` (jobs whose files
+// this pass could not delete). Inside the caller's transaction: the caller
 // deletes the files, then expire_jobs(), then commits.
 std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
-                                            std::chrono::seconds retention, int limit);
+                                            std::chrono::seconds retention, int limit,
+                                            const std::vector<std::string>& passed_over = {});
 
 // Deletes the jobs' tasks and notifications and turns each job row into a
 // tombstone: expired_at set; options, addresses, base URL, idempotency key

@@ -21,20 +21,32 @@ Janitor::Janitor(JanitorOptions options, RemoveFile remove_file)
 // Files first, rows last, in the transaction that locks the jobs: a crash
 // in between leaves rows whose files are partly gone, and the next pass
 // deletes the rest (a missing file is fine). The other order could leave
-// files nobody knows about.
-int Janitor::expire_batch() {
+// files nobody knows about. A job a file of which cannot be deleted is kept
+// for the next pass and passed over for the rest of this one; the others go
+// on. It used to fail the whole batch, and as the oldest it headed every
+// later batch: one undeletable file stopped retention for good.
+Janitor::Batch Janitor::expire_batch(std::vector<std::string>& passed_over) {
     pqxx::work tx(session_->conn());
-    const auto jobs = db::lock_expiring_jobs(tx, options_.retention, options_.batch_size);
+    const auto jobs =
+        db::lock_expiring_jobs(tx, options_.retention, options_.batch_size, passed_over);
     std::vector<std::string> ids;
     for (const auto& job : jobs) {
-        for (const auto& key : job.object_keys) remove_file_(key);
-        ids.push_back(job.job_id);
+        try {
+            for (const auto& key : job.object_keys) remove_file_(key);
+            ids.push_back(job.job_id);
+        } catch (const std::exception& e) {
+            kLog.error(
+                "a file of an expired job could not be deleted; the job is kept for "
+                "the next pass",
+                {{"job_id", job.job_id}, {"error", e.what()}});
+            passed_over.push_back(job.job_id);
+        }
     }
     db::expire_jobs(tx, ids);
     tx.commit();
     for (const auto& id : ids) kLog.info("job expired", {{"job_id", id}});
     metrics::worker_metrics().jobs_expired(ids.size());
-    return static_cast<int>(ids.size());
+    return {static_cast<int>(jobs.size()), static_cast<int>(ids.size())};
 }
 
 int Janitor::sweep(const std::atomic<bool>* stop) {
@@ -43,11 +55,12 @@ int Janitor::sweep(const std::atomic<bool>* stop) {
     // for the minutes its files take to delete. The next pass goes on.
     const auto stopping = [stop] { return stop != nullptr && stop->load(); };
     int total = 0;
+    std::vector<std::string> passed_over;
     for (;;) {
-        const int n = expire_batch();
-        total += n;
+        const Batch batch = expire_batch(passed_over);
+        total += batch.expired;
         if (stopping()) return total;
-        if (n < options_.batch_size) break;
+        if (batch.locked < options_.batch_size) break;
     }
     while (!stopping() && db::forget_expired_jobs(session_->conn(), options_.tombstone_retention,
                                                   options_.batch_size) == options_.batch_size) {
@@ -71,8 +84,6 @@ void Janitor::run(const std::atomic<bool>& stop) {
                     kLog.error("expiring jobs failed", {{"error", e.what()}});
                     metrics::worker_metrics().database_error("janitor");
                 } catch (const std::exception& e) {
-                    // A file that could not be deleted: nothing was
-                    // committed; the next pass retries the batch.
                     kLog.error("expiring jobs failed", {{"error", e.what()}});
                 }
             }

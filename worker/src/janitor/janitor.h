@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "db/reconnecting_session.h"
 
@@ -25,8 +26,8 @@ struct JanitorOptions {
 class Janitor {
   public:
     // `remove_file` deletes one stored object by key; it throws when the
-    // deletion may not have happened (the batch is then retried later),
-    // and succeeds for a key that is already gone.
+    // deletion may not have happened (its job is then kept for the next
+    // pass), and succeeds for a key that is already gone.
     using RemoveFile = std::function<void(const std::string& key)>;
 
     Janitor(JanitorOptions options, RemoveFile remove_file);
@@ -40,7 +41,13 @@ class Janitor {
     void run(const std::atomic<bool>& stop);
 
   private:
-    int expire_batch();
+    struct Batch {
+        int locked = 0;   // jobs taken (a full batch: more may wait)
+        int expired = 0;  // of them, expired
+    };
+    // Jobs in `passed_over` are not taken; those whose files could not be
+    // deleted are added to it.
+    Batch expire_batch(std::vector<std::string>& passed_over);
 
     JanitorOptions options_;
     RemoveFile remove_file_;

@@ -143,13 +143,38 @@ TEST_F(JanitorTest, AFileThatCannotBeDeletedKeepsItsJobForTheNextPass) {
     janitor::Janitor failing(options(), [](const std::string&) {
         throw std::runtime_error("object store unreachable");
     });
-    EXPECT_THROW(failing.sweep(), std::runtime_error);
+    EXPECT_EQ(failing.sweep(), 0);
     EXPECT_EQ(status(id).status, 200);
     EXPECT_EQ(count("SELECT count(*) FROM tasks"), 1);
 
     janitor::Janitor working(options(), [](const std::string&) {});
     EXPECT_EQ(working.sweep(), 1);
     EXPECT_EQ(status(id).status, 410);
+}
+
+// Jobs are taken oldest first: an undeletable file used to fail its whole
+// batch, and as the oldest it headed every later one, so no job was ever
+// expired again. Now its job is passed over and every other one expires,
+// even behind a full batch of such jobs (batches of 2 here).
+TEST_F(JanitorTest, AnUndeletableFileHoldsUpNoOtherJob) {
+    const std::string stuck_1 = finished_job(1, "4 days");
+    const std::string stuck_2 = finished_job(1, "3 days");
+    const std::string older = finished_job(1, "2 days");
+    const std::string newer = finished_job(1, "26 hours");
+    std::set<std::string> removed;
+    janitor::Janitor j(options(), [&](const std::string& key) {
+        if (key.find(stuck_1) != std::string::npos || key.find(stuck_2) != std::string::npos)
+            throw std::runtime_error("AccessDenied");
+        removed.insert(key);
+    });
+    EXPECT_EQ(j.sweep(), 2);
+    EXPECT_EQ(status(stuck_1).status, 200);
+    EXPECT_EQ(status(stuck_2).status, 200);
+    EXPECT_EQ(status(older).status, 410);
+    EXPECT_EQ(status(newer).status, 410);
+    EXPECT_EQ(removed.size(), 2u);
+    EXPECT_EQ(j.sweep(), 0);  // tried again on the next pass, still kept
+    EXPECT_EQ(status(stuck_1).status, 200);
 }
 
 // A notification still to be sent (a retry waiting for the receiver's
