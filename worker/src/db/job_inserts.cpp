@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "db/errors.h"
 #include "db/fields.h"
 #include "db/job_repository.h"  // kTaskReadyChannel
 #include "db/prepared.h"
@@ -171,6 +172,7 @@ void insert_run(pqxx::transaction_base& tx, const std::vector<const NewJob*>& jo
                            (job.discover ? job.discovery_reserved : 0);
         if (auto bound = admit(tally, job.account_id, tasks, limits)) {
             out[i].queue_full = bound;
+            out[i].refused_tasks = tasks;
             continue;
         }
         to_insert.push_back(i);
@@ -259,7 +261,12 @@ std::optional<std::vector<InsertResult>> insert_jobs(pqxx::connection& conn,
         out = insert_group(tx, group, limits);
     } catch (const pqxx::broken_connection&) {
         throw;
-    } catch (const pqxx::sql_error&) {
+    } catch (const pqxx::sql_error& e) {
+        // The server refusing for now (a lock held past the statement
+        // timeout, a full disk) would refuse each job alone as well, one
+        // statement timeout each: the whole group waited (size + 1) times
+        // as long before its 503s.
+        if (means_unavailable(e)) throw;
         tx.abort();
         return std::nullopt;
     }

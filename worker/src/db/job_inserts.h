@@ -32,7 +32,9 @@ InsertResult insert_job_in(pqxx::transaction_base& tx, const NewJob& job,
 // keeping queue_counts) is paid once per group. Results in the jobs' order.
 // nullopt when a statement failed: nothing is inserted then, and the
 // caller inserts each job alone so that one bad job does not refuse the
-// others. A failed commit throws (nothing is inserted either).
+// others. A statement refused for now (means_unavailable: a timeout, a
+// full disk) throws instead, as does a failed commit (nothing is inserted
+// either).
 std::optional<std::vector<InsertResult>> insert_jobs(pqxx::connection& conn,
                                                      const std::vector<NewJob>& jobs,
                                                      const QueueLimits& limits = {});

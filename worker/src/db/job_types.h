@@ -60,6 +60,9 @@ struct InsertResult {
     // Set when the queue had no room for the job: nothing was inserted
     // (job_id is empty).
     std::optional<QueueBound> queue_full;
+    // With queue_full: the tasks the job counted (its URLs, or a website
+    // capture's max_pages), which the refusal names.
+    std::int64_t refused_tasks = 0;
     // The earlier job was created by a different request (fingerprints
     // differ): nothing was inserted and the caller answers 409.
     bool conflict = false;

@@ -178,11 +178,11 @@ ConvertOutcome RequestHandler::finish(pqxx::connection& conn, Prepared p,
         const bool account = *ins.queue_full == db::QueueBound::account;
         kLog.warning("job refused: the queue is full", {{"account_id", p.account_id},
                                                         {"bound", account ? "account" : "global"},
-                                                        {"tasks", req.urls.size()}});
+                                                        {"tasks", ins.refused_tasks}});
         metrics::worker_metrics().job_refused(req.endpoint, account ? "account" : "global");
         out.final = api::queue_full_answer(
             *ins.queue_full, account ? queue_limits_.account_max_tasks : queue_limits_.max_tasks,
-            req.urls.size());
+            static_cast<std::size_t>(ins.refused_tasks));
         return std::move(out);
     }
     if (ins.conflict) {
@@ -227,8 +227,21 @@ ConvertOutcome RequestHandler::finish(pqxx::connection& conn, Prepared p,
     return std::move(out);
 }
 
+// The reads before an insert (the key look-up) create nothing: a COMMIT of
+// theirs cut off is a lost connection (503, retry), not a job that may
+// exist. The group path answered every request of its group, a bad key's
+// included, "may have been created".
+RequestHandler::Prepared RequestHandler::prepare_reading(pqxx::connection& conn,
+                                                         const ConvertRequest& req) {
+    try {
+        return prepare(conn, req);
+    } catch (const pqxx::in_doubt_error& e) {
+        throw pqxx::broken_connection(e.what());
+    }
+}
+
 ConvertOutcome RequestHandler::convert(pqxx::connection& conn, const ConvertRequest& req) {
-    Prepared p = prepare(conn, req);
+    Prepared p = prepare_reading(conn, req);
     if (p.outcome.final) return std::move(p.outcome);
     const db::InsertResult ins = db::insert_job(conn, p.job, queue_limits_);
     return finish(conn, std::move(p), ins);
@@ -241,7 +254,7 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
     std::vector<db::NewJob> jobs;
     prepared.reserve(reqs.size());
     for (const ConvertRequest& req : reqs) {
-        prepared.push_back(prepare(conn, req));
+        prepared.push_back(prepare_reading(conn, req));
         if (!prepared.back().outcome.final) {
             to_insert.push_back(prepared.size() - 1);
             jobs.push_back(std::move(prepared.back().job));  // finish() needs only the rest
@@ -249,9 +262,31 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
     }
     // One transaction, one WAL flush for every job (db::insert_jobs); a
     // statement that fails sends each job through its own transaction, so
-    // one bad job does not refuse the others. A failed commit throws.
+    // one bad job does not refuse the others. A failed commit throws. A
+    // group the server refuses for now, whose connection is lost, or whose
+    // COMMIT is in doubt answers its jobs' requests alike (503, or "may have
+    // been created"); those answered without a job keep their own answers.
     std::optional<std::vector<db::InsertResult>> inserted;
-    if (!jobs.empty()) inserted = db::insert_jobs(conn, jobs, queue_limits_);
+    std::optional<api::HttpAnswer> unavailable;
+    bool in_doubt = false;
+    if (!jobs.empty()) {
+        try {
+            inserted = db::insert_jobs(conn, jobs, queue_limits_);
+        } catch (const pqxx::in_doubt_error& e) {
+            kLog.error("group commit in doubt", {{"jobs", jobs.size()}, {"error", e.what()}});
+            in_doubt = true;
+        } catch (const pqxx::broken_connection& e) {
+            kLog.error("group commit failed: the connection is lost",
+                       {{"jobs", jobs.size()}, {"error", e.what()}});
+            unavailable = api::database_unavailable_answer();
+        } catch (const pqxx::sql_error& e) {
+            if (!db::means_unavailable(e)) throw;
+            kLog.error("group commit refused for now",
+                       {{"jobs", jobs.size()}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("intake");
+            unavailable = api::database_unavailable_answer();
+        }
+    }
     std::vector<ConvertOutcome> out;
     out.reserve(prepared.size());
     std::size_t next = 0;
@@ -266,6 +301,15 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
             const std::size_t at = next++;
             if (inserted) {
                 out.push_back(finish(conn, std::move(prepared[i]), (*inserted)[at]));
+                continue;
+            }
+            if (in_doubt) {
+                out.push_back(answered(
+                    api::commit_in_doubt_answer(prepared[i].request->idempotency_key.has_value())));
+                continue;
+            }
+            if (unavailable) {
+                out.push_back(answered(*unavailable));
                 continue;
             }
             // Alone, after the group's statement failed: this job's own

@@ -89,6 +89,8 @@ class RequestHandler {
         bool website = false;
     };
     Prepared prepare(pqxx::connection& conn, const ConvertRequest& req);
+    // prepare(), a cut-off COMMIT of its reads thrown as a lost connection.
+    Prepared prepare_reading(pqxx::connection& conn, const ConvertRequest& req);
     ConvertOutcome finish(pqxx::connection& conn, Prepared p, const db::InsertResult& ins);
     // `read` (the answer of a committed job) or, if it throws, no answer
     // yet: the request then waits for the job.

@@ -648,6 +648,22 @@ TEST_F(IntakeCommitCutOffTest, EveryRequestOfAGroupIsToldItsJobMayExist) {
     expect_serving_again(83);
 }
 
+// Only the requests that made a job are told it may exist: one answered
+// without a job (a bad key) keeps its answer. Every request of the group
+// used to be told "may have been created".
+TEST_F(IntakeCommitCutOffTest, ARequestOfTheGroupThatMadeNoJobKeepsItsAnswer) {
+    const auto cut = cut_commit_of_row(2);  // 80 commits alone, then the group
+    json bad_key = convert_msg(82, true);
+    bad_key["key"] = "ek_live_unknown";
+    send_while_the_first_waits({convert_msg(80, true), convert_msg(81, true), bad_key});
+    const auto got = replies(3);
+    ASSERT_EQ(got.size(), 3u);
+    EXPECT_EQ(got.at(80)["status"], 202);
+    expect_may_exist(got.at(81), false);
+    EXPECT_EQ(got.at(82)["status"], 401);
+    expect_serving_again(83);
+}
+
 TEST_F(IntakeGroupCommitTest, WithTwoLoopsOneAnswersWhileTheOthersCommitWaits) {
     stop_intake();
     intake::IntakeOptions options{endpoint_, url(), std::chrono::seconds(60)};

@@ -318,6 +318,20 @@ TEST_F(RequestHandlerTest, AWebsiteCaptureHoldsItsPageLimitInTheQueueUntilItsPag
     EXPECT_EQ(count("SELECT unfinished FROM queue_counts"), 150);
 }
 
+// The refusal names what the capture counted, its max_pages (it said "this
+// request's 1 URL ... retry after the Retry-After delay": a capture larger
+// than the bound was told to retry for ever).
+TEST_F(RequestHandlerTest, AWebsiteCaptureLargerThanTheBoundIsToldToAskForFewerPages) {
+    intake::RequestHandler bounded(storage::Presigner("secret", "", 3600), db::QueueLimits{0, 5});
+    const auto refused = bounded.convert(*conn_, website(acme_key_, {{"max_pages", 50}}));
+    ASSERT_TRUE(refused.final);
+    EXPECT_EQ(refused.final->status, 429);
+    const std::string detail = json::parse(refused.final->body)["detail"];
+    EXPECT_NE(detail.find("this request's 50 URLs"), std::string::npos) << detail;
+    EXPECT_NE(detail.find("send the URLs in smaller requests"), std::string::npos) << detail;
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+}
+
 // Every website field with limits in schema/options.json (the module's
 // tables are generated from it): each end taken, one past either refused
 // with the module's 400 out_of_range, and nothing created for a refusal.
@@ -603,6 +617,35 @@ TEST_F(RequestHandlerTest, GroupCommitWithAFailingJobInsertsTheOthersAlone) {
     EXPECT_FALSE(out[1].job_id);
     EXPECT_EQ(out[2].final->status, 202);
     EXPECT_EQ(count("SELECT count(*) FROM jobs"), 2);
+}
+
+// A group the server refuses for now (a lock held past the statement
+// timeout, a full disk) is not retried job by job: each job would wait its
+// own statement timeout and be refused too, the group's answers (size + 1)
+// timeouts late. Its jobs' requests are answered 503; a bad key keeps 401.
+TEST_F(RequestHandlerTest, GroupCommitRefusedForNowIsTriedOnceAndAnswers503) {
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("CREATE SEQUENCE insert_tries");
+        tx.commit();
+    }
+    const test_support::JobsTrigger refuse(
+        url(), "refuse_for_now", test_support::JobsTrigger::When::before_insert,
+        "PERFORM nextval('insert_tries'); RAISE EXCEPTION 'canceling statement due to "
+        "statement timeout' USING ERRCODE = 'query_canceled';");
+    const auto out =
+        handler_.convert_all(*conn_, {convert(acme_key_, true), convert("ek_live_unknown", true),
+                                      convert(other_key_, true), convert(acme_key_, false)});
+    ASSERT_EQ(out.size(), 4u);
+    for (const std::size_t i : {0u, 2u, 3u}) {
+        EXPECT_EQ(out[i].final->status, 503) << i;
+        EXPECT_EQ(json::parse(out[i].final->body)["error"], "database_unavailable") << i;
+        EXPECT_FALSE(out[i].job_id) << i;
+    }
+    EXPECT_EQ(out[1].final->status, 401);
+    EXPECT_EQ(count("SELECT last_value FROM insert_tries"), 1);  // the group's statement only
+    EXPECT_EQ(count("SELECT count(*) FROM jobs"), 0);
+    EXPECT_TRUE(conn_->is_open());
 }
 
 TEST_F(RequestHandlerTest, GroupCommitLosingItsConnectionAloneAnswersTheCommittedJobs) {
