@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from stack import Stack, request
+from stack import Stack, request, wait_for_log_entry, worker_pid
 
 
 def pid_alive(pid):
@@ -136,3 +136,25 @@ def test_start_and_stop_go_by_what_runs_not_by_a_stale_pid_file(fresh_home, site
         zombie.wait()
         other.kill()
         other.wait()
+
+
+def test_a_sighup_neither_stops_nor_kills_the_worker(fresh_home, site):
+    """SIGHUP (a closed terminal, a "reload" habit) used to end the worker
+    by its default action: no stop, nothing handed back, and under systemd
+    no restart (a signal's exit looks deliberate). It is logged and
+    ignored: the configuration is read only at start."""
+    s = Stack(fresh_home)
+    try:
+        s.start()
+        pid = worker_pid(s)
+        os.kill(pid, signal.SIGHUP)
+        log = os.path.join(fresh_home, "log", "worker-1.log")
+        assert wait_for_log_entry(log, 10, msg="SIGHUP ignored: the configuration is read only "
+                                               "at start; restart the worker to apply a change"), \
+            s.logs()
+        assert pid_alive(pid)
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+        assert r.status == 200, r
+        assert worker_pid(s) == pid
+    finally:
+        s.stop()

@@ -90,6 +90,9 @@ int serve(const std::vector<std::string>& args) {
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
+    // Not a stop: its default action ended the worker without handing
+    // anything back, and systemd took that for a clean exit (no restart).
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     signal(SIGPIPE, SIG_IGN);  // a dead renderer must not kill us via its pipe
 
@@ -254,7 +257,12 @@ int serve(const std::vector<std::string>& args) {
     sd_notify(0, "READY=1");
 
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    // SIGHUP (a closed terminal, a "reload" habit): there is nothing to
+    // reload, the configuration is read at start.
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP)
+        kLog.warning(
+            "SIGHUP ignored: the configuration is read only at start; restart the "
+            "worker to apply a change");
     kLog.info("stopping", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     sd_notify(0, "STOPPING=1");
     stop = true;
