@@ -16,6 +16,7 @@
 # ENCONVERT_S3_ACCESS_KEY_ID, ENCONVERT_S3_SECRET_ACCESS_KEY (all five: the S3
 # storage backend; ENCONVERT_S3_PATH_STYLE=false for virtual-host style),
 # ENCONVERT_WORKER_EXTRA (raw lines appended to each worker's config),
+# ENCONVERT_WORKER_UMASK (the workers' umask, e.g. 0027 as the package's unit),
 # ENCONVERT_NGINX_EXTRA (raw directives added to nginx's http{} block, e.g.
 # "enconvert_sync_timeout 2s;" for tests; avoid '&', bash substitutes it).
 set -euo pipefail
@@ -192,8 +193,11 @@ start_workers() {
             continue
         fi
         log "starting worker $n"
-        nohup "$worker_bin" serve --config "$home/worker-$n.conf" \
-            >>"$home/log/worker-$n.log" 2>&1 </dev/null &
+        (
+            if [ -n "${ENCONVERT_WORKER_UMASK:-}" ]; then umask "$ENCONVERT_WORKER_UMASK"; fi
+            exec nohup "$worker_bin" serve --config "$home/worker-$n.conf" \
+                >>"$home/log/worker-$n.log" 2>&1 </dev/null
+        ) &
         echo $! >"$home/run/worker-$n.pid"
     done
     # Workers beyond ENCONVERT_WORKERS from an earlier run are stopped.

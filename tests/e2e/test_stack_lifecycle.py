@@ -158,3 +158,27 @@ def test_a_sighup_neither_stops_nor_kills_the_worker(fresh_home, site):
         assert worker_pid(s) == pid
     finally:
         s.stop()
+
+
+def test_under_umask_0027_nginx_connects_and_stored_files_are_not_group_writable(
+        fresh_home, site):
+    """The package's unit runs the worker with UMask=0027: nginx (the
+    socket's group) still connects, as the worker makes its ipc:// socket
+    group-writable itself, and what it stores is readable by that group,
+    not writable. The unit used UMask=0007 for the socket's sake: every
+    www-data process could rewrite or delete any tenant's files."""
+    s = Stack(fresh_home, extra_env={"ENCONVERT_WORKER_UMASK": "0027"})
+    try:
+        s.start()
+        sock = os.path.join(fresh_home, "run", "worker-1.sock")
+        assert os.stat(sock).st_mode & 0o777 == 0o660, oct(os.stat(sock).st_mode)
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+        assert r.status == 200, r
+        stored = []
+        for root, dirs, files in os.walk(os.path.join(fresh_home, "storage")):
+            stored += [os.path.join(root, f) for f in files]
+        assert stored
+        for path in stored:
+            assert os.stat(path).st_mode & 0o022 == 0, (path, oct(os.stat(path).st_mode))
+    finally:
+        s.stop()

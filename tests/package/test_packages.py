@@ -214,9 +214,9 @@ def unit_proc_mounts():
 
 
 def unit_command(user):
-    """The installed unit's ExecStart, as argv, and the credentials directory
-    its LoadCredential= lines make, filled as systemd does: a copy of each
-    file, readable by the service's user alone."""
+    """The installed unit's ExecStart, as argv, the credentials directory
+    its LoadCredential= lines make, filled as systemd does (a copy of each
+    file, readable by the service's user alone), and its UMask."""
     with open(installed_unit()) as f:
         lines = [line.strip().split("=", 1) for line in f
                  if "=" in line and not line.startswith("#")]
@@ -233,7 +233,8 @@ def unit_command(user):
     (exec_start,) = [value for key, value in lines if key == "ExecStart"]
     command = [arg.replace("${CREDENTIALS_DIRECTORY}", CREDENTIALS)
                for arg in shlex.split(exec_start)]
-    return command, CREDENTIALS
+    (umask,) = [value for key, value in lines if key == "UMask"]
+    return command, CREDENTIALS, umask
 
 
 def check_upgrade_tightens_the_secret():
@@ -296,6 +297,9 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
         postinst = f.read()
     assert "enconvert-worker migrate" in postinst
     assert "deb-systemd-invoke start enconvert-worker.service" in postinst
+    # the new unit loaded before the worker is started again
+    assert postinst.index("systemctl --system daemon-reload") < \
+        postinst.index("deb-systemd-invoke start enconvert-worker.service")
     depends = run(["dpkg-query", "-W", "-f=${Depends}", "libnginx-mod-http-enconvert"]).stdout
     assert "nginx-abi-" in depends
     # The stock configuration, with the module now enabled, still passes.
@@ -318,14 +322,14 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
 
         # ---- the service as its unit runs it (no systemd here): its
         # ExecStart with its credentials, user enconvert, group www-data,
-        # umask 0007, /run/enconvert
+        # the unit's umask, /run/enconvert
         run(["install", "-d", "-o", "enconvert", "-g", "www-data", "-m", "0750",
              "/run/enconvert"])
-        command, credentials = unit_command(user)
+        command, credentials, umask = unit_command(user)
         log = open(tmp_path / "worker.log", "w")
         worker = subprocess.Popen(
             [*unit_proc_mounts(), "runuser", "-u", "enconvert", "-g", "www-data", "--", "env",
-             f"CREDENTIALS_DIRECTORY={credentials}", "sh", "-c", 'umask 0007; exec "$@"', "sh",
+             f"CREDENTIALS_DIRECTORY={credentials}", "sh", "-c", f'umask {umask}; exec "$@"', "sh",
              *command, "--database_url", cluster.url,
              # The sample site is on loopback, which the default deny list refuses.
              "--allowed_networks", "127.0.0.0/8"],
@@ -378,6 +382,12 @@ http {{
         link = urllib.parse.urlsplit(answer["presigned_url"])
         status, pdf = get(port, f"{link.path}?{link.query}")
         assert status == 200 and pdf.startswith(b"%PDF-")
+        # nginx (www-data) reads the stored files; no www-data process
+        # may change them.
+        for root, _, files in os.walk("/var/lib/enconvert/storage"):
+            for name in files:
+                mode = os.stat(os.path.join(root, name)).st_mode
+                assert mode & 0o022 == 0, (root, name, oct(mode))
         assert len(pdf) == answer["file_size"]
         text = run(["pdftotext", "-", "-"], input=pdf, text=False).stdout.decode()
         assert "Quarterly report alpha" in text

@@ -1,10 +1,15 @@
 #include "intake/intake.h"
 
+#include <sys/stat.h>
+
 #include <array>
+#include <cerrno>
 #include <exception>
 #include <iterator>
 #include <mutex>
 #include <optional>
+#include <string_view>
+#include <system_error>
 #include <thread>
 #include <zmq_addon.hpp>
 
@@ -70,6 +75,7 @@ Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner pr
     for (int i = 0; i < loops; ++i)
         loops_.push_back(std::make_unique<IntakeLoop>(ctx, backend, options_, presigner));
     router_.bind(options_.listen);
+    allow_group_to_connect(options_.listen);
     // The public key is what every nginx host sets as
     // enconvert_curve_server_key; logging it lets an operator compare.
     kLog.info("listening", {{"endpoint", last_endpoint()},
@@ -81,6 +87,20 @@ Intake::Intake(zmq::context_t& ctx, IntakeOptions options, storage::Presigner pr
 }
 
 Intake::~Intake() = default;
+
+// nginx (the socket's group, www-data in the package) connects to an ipc://
+// socket: it needs write permission on it whatever the umask, which keeps
+// group write off everything else the worker creates (stored files were
+// writable by every www-data process under the unit's former UMask=0007).
+void Intake::allow_group_to_connect(const std::string& endpoint) {
+    constexpr std::string_view kIpc = "ipc://";
+    if (endpoint.rfind(kIpc, 0) != 0 || endpoint.size() == kIpc.size() ||
+        endpoint[kIpc.size()] == '@')  // an abstract socket has no file
+        return;
+    const std::string path = endpoint.substr(kIpc.size());
+    if (::chmod(path.c_str(), 0660) != 0)
+        throw std::system_error(errno, std::generic_category(), "chmod " + path);
+}
 
 int Intake::forward(zmq::socket_t& from, zmq::socket_t& to, bool only_with_room, bool draining) {
     int moved = 0;

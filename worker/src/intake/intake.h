@@ -46,6 +46,8 @@ class Intake {
     void run(const std::atomic<bool>& stop);
 
   private:
+    // An ipc:// listen's socket file: read-write for its group (nginx).
+    static void allow_group_to_connect(const std::string& endpoint);
     // One wait on the sockets, then what is ready is moved; true when a
     // request or an answer went through.
     bool serve_once(std::chrono::milliseconds timeout, bool draining);
