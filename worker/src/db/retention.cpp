@@ -55,7 +55,10 @@ void expire_jobs(pqxx::transaction_base& tx, const std::vector<std::string>& job
     tx.exec_params(
         "UPDATE jobs SET expired_at = now(), options = '{}', notification_email = NULL, "
         "callback_url = NULL, base_url = '', idempotency_key = NULL, "
-        "request_fingerprint = NULL WHERE id = ANY($1::text[])",
+        // The ZIP's key holds the customer's output_filename; the errors
+        // may quote their pages.
+        "request_fingerprint = NULL, zip_object_key = NULL, zip_error = NULL, "
+        "discovery_error = NULL WHERE id = ANY($1::text[])",
         ids);
 }
 

@@ -25,8 +25,9 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
                                             const std::vector<std::string>& passed_over = {});
 
 // Deletes the jobs' tasks and notifications and turns each job row into a
-// tombstone: expired_at set; options, addresses, base URL, idempotency key
-// and fingerprint cleared (a retried key creates a new job).
+// tombstone: expired_at set; options, addresses, base URL, idempotency key,
+// fingerprint, the ZIP's key and the ZIP's and discovery's errors cleared
+// (a retried key creates a new job).
 void expire_jobs(pqxx::transaction_base& tx, const std::vector<std::string>& job_ids);
 
 // Deletes up to `limit` tombstones expired longer than `keep` ago; returns

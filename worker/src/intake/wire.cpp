@@ -49,6 +49,20 @@ bool required_bool(const json& msg, const char* key) {
     return v.get<bool>();
 }
 
+// A NUL character in any string or key of `v` (nesting already bounded by
+// the msgpack reader).
+bool holds_nul(const json& v) {
+    if (v.is_string()) return v.get_ref<const std::string&>().find('\0') != std::string::npos;
+    if (v.is_object()) {
+        for (auto it = v.begin(); it != v.end(); ++it)
+            if (it.key().find('\0') != std::string::npos || holds_nul(it.value())) return true;
+    } else if (v.is_array()) {
+        for (const json& e : v)
+            if (holds_nul(e)) return true;
+    }
+    return false;
+}
+
 // Options become jsonb: only JSON-representable values, bounded nesting.
 void check_options(const json& v, int depth, const std::string& path) {
     if (depth > kMaxOptionsDepth) throw WireError{"options nested too deeply at '" + path + "'"};
@@ -183,6 +197,10 @@ DecodeResult decode_request(std::string_view frame) {
         } catch (const json::type_error&) {
             throw WireError{"message holds a string that is not valid UTF-8"};
         }
+        // PostgreSQL's text and jsonb refuse NUL: storing would fail (a
+        // 500, and a group commit's every job sent through its own
+        // transaction) rather than answer a bad message.
+        if (holds_nul(msg)) throw WireError{"message holds a string with a NUL character"};
         const json& v = required(msg, "v");
         if (as_uint(v) != std::optional<std::uint64_t>(1)) {
             throw WireError{"unsupported message version"};

@@ -213,6 +213,25 @@ TEST(Wire, InvalidUtf8IsRefused) {
     EXPECT_NE(expect_error(pack(msg)).detail.find("UTF-8"), std::string::npos);
 }
 
+// PostgreSQL's text and jsonb refuse NUL: a request holding one was stored,
+// failed (500) and sent its whole group commit job by job.
+TEST(Wire, NulInAnyStringIsRefused) {
+    json msg = good_convert();
+    msg["options"] = json{{"output_filename", std::string("a\0b.pdf", 7)}};
+    DecodeError e = expect_error(pack(msg));
+    EXPECT_EQ(e.id, std::optional<std::uint64_t>(42));
+    EXPECT_NE(e.detail.find("NUL"), std::string::npos) << e.detail;
+    msg = good_convert();
+    msg["options"] = json{{std::string("k\0", 2), "v"}};
+    EXPECT_NE(expect_error(pack(msg)).detail.find("NUL"), std::string::npos);
+    msg = good_convert();
+    msg["urls"] = json::array({std::string("https://example.com/\0", 21)});
+    EXPECT_NE(expect_error(pack(msg)).detail.find("NUL"), std::string::npos);
+    msg = good_convert();
+    msg["options"] = json{{"output_filename", "a\\u0000b.pdf"}};  // the text, not the byte
+    EXPECT_TRUE(std::holds_alternative<Request>(decode_request(pack(msg))));
+}
+
 TEST(Wire, SignedSmallIntsAccepted) {
     // Some msgpack writers use int8 (0xd0) for small numbers.
     // {"v": int8 1, "id": int8 5, "op": "health"}, built by hand.

@@ -177,6 +177,29 @@ TEST_F(JanitorTest, AnUndeletableFileHoldsUpNoOtherJob) {
     EXPECT_EQ(status(stuck_1).status, 200);
 }
 
+// A tombstone keeps nothing of the customer's: the ZIP's key holds its
+// output_filename, the ZIP's and the discovery's errors may quote its pages.
+TEST_F(JanitorTest, ATombstoneKeepsNeitherTheZipKeyNorTheErrors) {
+    const std::string id = finished_job(2, "25 hours");
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE jobs SET zip_object_key = 'live/files/a/zip/quarterly-report.zip', "
+            "zip_error = 'https://intranet.example/secret failed', "
+            "discovery_error = 'https://intranet.example/ was refused' WHERE id = $1",
+            id);
+        tx.commit();
+    }
+    std::set<std::string> removed;
+    janitor::Janitor j(options(), [&](const std::string& key) { removed.insert(key); });
+    EXPECT_EQ(j.sweep(), 1);
+    EXPECT_TRUE(removed.count("live/files/a/zip/quarterly-report.zip"));
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE expired_at IS NOT NULL AND (zip_object_key "
+                    "IS NOT NULL OR zip_error IS NOT NULL OR discovery_error IS NOT NULL)"),
+              0);
+    EXPECT_EQ(status(id).status, 410);
+}
+
 // A notification still to be sent (a retry waiting for the receiver's
 // Retry-After, one being sent) keeps its job past the retention: expired
 // under it, it would vanish unsent or go out without the job's tasks.
