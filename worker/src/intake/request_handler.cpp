@@ -267,7 +267,7 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
     // COMMIT is in doubt answers its jobs' requests alike (503, or "may have
     // been created"); those answered without a job keep their own answers.
     std::optional<std::vector<db::InsertResult>> inserted;
-    std::optional<api::HttpAnswer> unavailable;
+    bool unavailable = false;
     bool in_doubt = false;
     if (!jobs.empty()) {
         try {
@@ -278,13 +278,13 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
         } catch (const pqxx::broken_connection& e) {
             kLog.error("group commit failed: the connection is lost",
                        {{"jobs", jobs.size()}, {"error", e.what()}});
-            unavailable = api::database_unavailable_answer();
+            unavailable = true;
         } catch (const pqxx::sql_error& e) {
             if (!db::means_unavailable(e)) throw;
             kLog.error("group commit refused for now",
                        {{"jobs", jobs.size()}, {"error", e.what()}});
             metrics::worker_metrics().database_error("intake");
-            unavailable = api::database_unavailable_answer();
+            unavailable = true;
         }
     }
     std::vector<ConvertOutcome> out;
@@ -309,7 +309,7 @@ std::vector<ConvertOutcome> RequestHandler::convert_all(pqxx::connection& conn,
                 continue;
             }
             if (unavailable) {
-                out.push_back(answered(*unavailable));
+                out.push_back(answered(api::database_unavailable_answer()));
                 continue;
             }
             // Alone, after the group's statement failed: this job's own
