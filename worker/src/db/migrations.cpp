@@ -4,6 +4,9 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
+
+#include "util/backoff.h"
 
 namespace enconvert::db {
 
@@ -38,29 +41,60 @@ std::vector<std::string> known_migrations(const fs::path& dir) {
     return versions;
 }
 
-std::vector<std::string> apply_migrations(pqxx::connection& conn, const fs::path& dir) {
+namespace {
+
+// One migration in its own transaction; false when it was applied before.
+// Its statements wait at most `locking.lock_timeout` for a table lock: an
+// ALTER TABLE waiting for one (a pg_dump's long transaction holds the table)
+// queues every later statement on that table behind it, the workers' too.
+bool apply_one(pqxx::connection& conn, const fs::path& dir, const std::vector<std::string>& known,
+               const std::string& version, const MigrationLocking& locking) {
+    pqxx::work tx(conn);
+    tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
+    tx.exec("SET LOCAL lock_timeout = " + std::to_string(locking.lock_timeout.count()));
+    tx.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    std::set<std::string> present;
+    for (const auto& row : tx.exec("SELECT version FROM schema_migrations"))
+        present.insert(row[0].as<std::string>());
+    for (const std::string& v : present) {
+        if (!std::binary_search(known.begin(), known.end(), v))
+            throw MigrationError("the database has schema version " + v +
+                                 ", which this enconvert does not know: it was migrated "
+                                 "by a newer release; upgrade enconvert instead");
+    }
+    if (present.count(version)) return false;
+    tx.exec(read_all(dir / (version + ".sql")));
+    tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1)", version);
+    tx.commit();
+    return true;
+}
+
+}  // namespace
+
+std::vector<std::string> apply_migrations(pqxx::connection& conn, const fs::path& dir,
+                                          const MigrationLocking& locking) {
     const std::vector<std::string> known = known_migrations(dir);
     std::vector<std::string> applied;
     for (const std::string& version : known) {
-        pqxx::work tx(conn);
-        tx.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
-        tx.exec(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
-        std::set<std::string> present;
-        for (const auto& row : tx.exec("SELECT version FROM schema_migrations"))
-            present.insert(row[0].as<std::string>());
-        for (const std::string& v : present) {
-            if (!std::binary_search(known.begin(), known.end(), v))
-                throw MigrationError("the database has schema version " + v +
-                                     ", which this enconvert does not know: it was migrated "
-                                     "by a newer release; upgrade enconvert instead");
+        util::Backoff backoff;
+        for (int attempt = 1;; ++attempt) {
+            try {
+                if (apply_one(conn, dir, known, version, locking)) applied.push_back(version);
+                break;
+            } catch (const pqxx::sql_error& e) {
+                if (e.sqlstate() != "55P03") throw;  // lock_not_available
+                if (attempt >= locking.attempts)
+                    throw MigrationError(
+                        "migration " + version + " could not lock its tables in " +
+                        std::to_string(attempt) +
+                        " tries: another session holds them (a long transaction, a pg_dump); "
+                        "run the migration again once it has ended");
+                backoff.failed(util::Backoff::clock::now());
+                std::this_thread::sleep_until(backoff.next_attempt());
+            }
         }
-        if (present.count(version)) continue;
-        tx.exec(read_all(dir / (version + ".sql")));
-        tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1)", version);
-        tx.commit();
-        applied.push_back(version);
     }
     return applied;
 }

@@ -4,6 +4,7 @@
 // tests' database all go through here.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <pqxx/pqxx>
@@ -23,13 +24,23 @@ class MigrationError : public std::runtime_error {
 // The versions ("001_init", ...) of the *.sql files in `dir`, sorted.
 std::vector<std::string> known_migrations(const std::filesystem::path& dir);
 
+// How long a migration waits for a table lock, and how often it tries.
+struct MigrationLocking {
+    std::chrono::milliseconds lock_timeout{5000};
+    int attempts = 6;  // 0.5 s, 1 s, 2 s, ... apart
+};
+
 // Applies, in order, each migration of `dir` the database has not recorded,
 // each in its own transaction together with its schema_migrations row.
 // Concurrent callers are serialised by an advisory lock, so two workers
 // starting at once apply each migration once. Refuses (MigrationError,
-// nothing applied) a database that records a version `dir` lacks. Returns
+// nothing applied) a database that records a version `dir` lacks. A
+// migration that cannot lock a table within `locking` (another session
+// holds it) is tried again, then refused with MigrationError: waiting on,
+// it would queue every other statement on that table behind it. Returns
 // the versions applied now (empty: already up to date).
-std::vector<std::string> apply_migrations(pqxx::connection& conn, const std::filesystem::path& dir);
+std::vector<std::string> apply_migrations(pqxx::connection& conn, const std::filesystem::path& dir,
+                                          const MigrationLocking& locking = {});
 
 // The newest migration of the tree this binary was built from: its SQL
 // relies on every migration up to it.

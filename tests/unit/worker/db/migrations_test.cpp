@@ -87,6 +87,37 @@ TEST_F(MigrationsTest, FailingMigrationLeavesNothingOfItself) {
     EXPECT_EQ(count("SELECT count(*) FROM information_schema.tables WHERE table_name = 'u'"), 0);
 }
 
+// A migration altering a table another session holds (a pg_dump's long
+// transaction) waited for it without end, and every later statement on that
+// table, the workers' included, queued behind its lock request. Now it
+// waits a bounded time, tries again, then gives up with a clear error.
+TEST_F(MigrationsTest, AMigrationGivesUpATableLockAnotherSessionHolds) {
+    write("001_a.sql", "CREATE TABLE t (a int);");
+    pqxx::connection conn(db_url_);
+    ASSERT_EQ(db::apply_migrations(conn, dir_).size(), 1u);
+    write("002_b.sql", "ALTER TABLE t ADD COLUMN b int;");
+    pqxx::connection holder(db_url_);
+    pqxx::work held(holder);
+    held.exec("SELECT count(*) FROM t");  // ACCESS SHARE until the end
+    {
+        // Without a bound the test would hang: fail it instead.
+        pqxx::nontransaction tx(conn);
+        tx.exec("SET statement_timeout = 20000");
+    }
+    try {
+        db::apply_migrations(conn, dir_, {std::chrono::milliseconds(100), 2});
+        ADD_FAILURE() << "the migration went through under a held lock";
+    } catch (const db::MigrationError& e) {
+        EXPECT_NE(std::string(e.what()).find("migration 002_b could not lock its tables in 2 "
+                                             "tries"),
+                  std::string::npos)
+            << e.what();
+    }
+    held.abort();
+    EXPECT_EQ(count("SELECT count(*) FROM schema_migrations"), 1);
+    EXPECT_EQ(db::apply_migrations(conn, dir_), std::vector<std::string>{"002_b"});
+}
+
 TEST_F(MigrationsTest, RefusesADatabaseNewerThanItself) {
     write("001_a.sql", "CREATE TABLE t (a int);");
     write("002_b.sql", "ALTER TABLE t ADD COLUMN b int;");
