@@ -305,10 +305,20 @@ def test_requests_still_queued_for_a_silent_host_are_not_delivered_later(
         big = {"url": ["https://a.example/" + "x" * 2000 + str(i)
                         for i in range(100)]}
         calls = [Call(ngx, "POST", PDF, big, auth()) for _ in range(40)]
+        queued = 0
         for call in calls:
             resp, _ = call.result()
             body = assert_error(resp, 503, "backend_unavailable")
-            assert "may have been created" in body["detail"]
+            # Sent (or queued) to the silent host: it may have the job. A
+            # request that reached nginx after the heartbeat timeout had
+            # marked the host dead was sent nowhere (seen in CI on a busy
+            # machine: the 40 bodies took longer than the 1 s to arrive).
+            if "may have been created" in body["detail"]:
+                queued += 1
+            else:
+                assert body["detail"] == \
+                    "no conversion worker is reachable; retry shortly", body
+        assert queued > 0
         os.kill(proc.pid, signal.SIGCONT)
         assert wait_for(lambda: ngx.request("GET", "/v1/health").status
                         == 200, 5), ngx.log()
