@@ -21,9 +21,6 @@ namespace {
 constexpr std::chrono::milliseconds kMaxWait{250};  // bounds the stop-flag latency
 constexpr std::chrono::milliseconds kContendedClaimRetry{50};
 constexpr log::Logger kLog{"scheduler"};
-}  // namespace
-
-namespace {
 
 // A third of a lease: leases are renewed that often, and no statement of
 // this thread may wait longer, or a lease renewed just before it could lapse
