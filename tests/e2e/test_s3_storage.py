@@ -350,7 +350,7 @@ def test_store_outage_fails_the_task_after_the_retries(s3stack, store, site):
     assert "presigned_url" not in status["tasks"][0]
 
     log = worker_log(s3stack)
-    retries = [e for e in log if e.get("msg") == "upload request failed; retrying"]
+    retries = [e for e in log if e.get("msg") == "storage request failed; retrying"]
     assert len(retries) >= 2
     assert [e["attempt"] for e in retries[-2:]] == [1, 2]
     assert local_files(s3stack) == []
@@ -384,34 +384,68 @@ def test_a_missing_bucket_fails_at_once(proxy, site):
         assert r.json()["detail"] == (
             "The rendered file could not be stored: the object store answered HTTP 404 "
             "NoSuchBucket (The specified bucket does not exist); gave up after 1 attempt.")
-        assert not [e for e in worker_log(s) if e.get("msg") == "upload request failed; retrying"]
+        assert not [e for e in worker_log(s) if e.get("msg") == "storage request failed; retrying"]
         assert local_files(s) == []
     finally:
         s.stop()
 
 
-def test_expired_jobs_objects_are_deleted_from_the_store(proxy, store, site):
+@pytest.fixture
+def retention_s3stack(proxy):
+    extra = "retention_seconds = 4\npresign_ttl = 4\njanitor_interval_seconds = 1\n"
+    yield from running(Stack(make_home("enc-s3r-"),
+                             extra_env=s3_env(proxy.endpoint, extra=extra)))
+
+
+def converted_until_expired(stack, store, site):
+    """A sync PDF's job id and object key, once its status answers 410."""
+    r = stack.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+    assert r.status == 200, r
+    job_id, key = r.json()["job_id"], r.json()["object_key"]
+    assert key in store.keys(BUCKET)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        st = stack.call("GET", f"/v1/convert/status/{job_id}")
+        if st.status == 410:
+            break
+        time.sleep(0.3)
+    assert st.status == 410, st
+    return job_id, key
+
+
+def test_expired_jobs_objects_are_deleted_from_the_store(retention_s3stack, proxy, store, site):
     """Retention with the S3 backend: the janitor deletes the object (a
     signed DELETE), then the rows; the status answers 410 expired."""
-    extra = "retention_seconds = 4\npresign_ttl = 4\njanitor_interval_seconds = 1\n"
-    s = Stack(make_home("enc-s3r-"), extra_env=s3_env(proxy.endpoint, extra=extra))
+    _, key = converted_until_expired(retention_s3stack, store, site)
+    assert key not in store.keys(BUCKET)
+    assert ("DELETE", f"/{BUCKET}/{key}") in {(m, p) for m, p, _ in proxy.seen()}
+
+
+def test_a_delete_the_store_refuses_once_is_retried_in_the_same_pass(
+        retention_s3stack, proxy, store, site):
+    """A DELETE is retried like every request: one 503 used to keep the job
+    a whole janitor interval longer, logged as a file that could not be
+    deleted."""
+    deletes = []
+
+    def intercept(method, path):
+        if method == "DELETE" and "uploadId=" not in path:
+            deletes.append(path)
+            if len(deletes) == 1:
+                return 503, "SlowDown"
+        return None
+
+    proxy.intercept = intercept
     try:
-        s.start()
-        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
-        assert r.status == 200, r
-        job_id, key = r.json()["job_id"], r.json()["object_key"]
-        assert key in store.keys(BUCKET)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            st = s.call("GET", f"/v1/convert/status/{job_id}")
-            if st.status == 410:
-                break
-            time.sleep(0.3)
-        assert st.status == 410, st
-        assert key not in store.keys(BUCKET)
-        assert ("DELETE", f"/{BUCKET}/{key}") in {(m, p) for m, p, _ in proxy.seen()}
+        _, key = converted_until_expired(retention_s3stack, store, site)
     finally:
-        s.stop()
+        proxy.intercept = None
+    assert deletes == [f"/{BUCKET}/{key}"] * 2, deletes
+    assert key not in store.keys(BUCKET)
+    log = worker_log(retention_s3stack)
+    assert not [e for e in log if e.get("msg", "").startswith("a file of an expired job")]
+    retries = [e for e in log if e.get("msg") == "storage request failed; retrying"]
+    assert [(e["request"], e["object_key"]) for e in retries] == [("DeleteObject", key)], retries
 
 
 @pytest.fixture

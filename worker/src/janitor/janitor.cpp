@@ -5,6 +5,7 @@
 #include "db/retention.h"
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
+#include "storage/storage.h"
 
 namespace enconvert::janitor {
 
@@ -24,16 +25,32 @@ Janitor::Janitor(JanitorOptions options, RemoveFile remove_file)
 // files nobody knows about. A job a file of which cannot be deleted is kept
 // for the next pass and passed over for the rest of this one; the others go
 // on. It used to fail the whole batch, and as the oldest it headed every
-// later batch: one undeletable file stopped retention for good.
+// later batch: one undeletable file stopped retention for good. The locks
+// are held no longer than the time budget (and one job's files): a batch of
+// large website captures or a slow store kept them, and the transaction
+// open, for minutes.
 Janitor::Batch Janitor::expire_batch(std::vector<std::string>& passed_over) {
+    const auto deadline = std::chrono::steady_clock::now() + options_.batch_time_budget;
     pqxx::work tx(session_->conn());
     const auto jobs =
         db::lock_expiring_jobs(tx, options_.retention, options_.batch_size, passed_over);
+    Batch batch;
+    batch.locked = static_cast<int>(jobs.size());
     std::vector<std::string> ids;
-    for (const auto& job : jobs) {
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        if (i > 0 && std::chrono::steady_clock::now() >= deadline) {
+            batch.cut_short = true;
+            break;
+        }
+        const auto& job = jobs[i];
         try {
             for (const auto& key : job.object_keys) remove_file_(key);
             ids.push_back(job.job_id);
+        } catch (const storage::StorageUnavailable& e) {
+            kLog.error("the storage is unavailable; expiring jobs resumes at the next pass",
+                       {{"job_id", job.job_id}, {"error", e.what()}});
+            batch.storage_unavailable = true;
+            break;
         } catch (const std::exception& e) {
             kLog.error(
                 "a file of an expired job could not be deleted; the job is kept for "
@@ -46,7 +63,8 @@ Janitor::Batch Janitor::expire_batch(std::vector<std::string>& passed_over) {
     tx.commit();
     for (const auto& id : ids) kLog.info("job expired", {{"job_id", id}});
     metrics::worker_metrics().jobs_expired(ids.size());
-    return {static_cast<int>(jobs.size()), static_cast<int>(ids.size())};
+    batch.expired = static_cast<int>(ids.size());
+    return batch;
 }
 
 int Janitor::sweep(const std::atomic<bool>* stop) {
@@ -60,7 +78,8 @@ int Janitor::sweep(const std::atomic<bool>* stop) {
         const Batch batch = expire_batch(passed_over);
         total += batch.expired;
         if (stopping()) return total;
-        if (batch.locked < options_.batch_size) break;
+        if (batch.storage_unavailable) break;
+        if (!batch.cut_short && batch.locked < options_.batch_size) break;
     }
     while (!stopping() && db::forget_expired_jobs(session_->conn(), options_.tombstone_retention,
                                                   options_.batch_size) == options_.batch_size) {

@@ -21,6 +21,10 @@ struct JanitorOptions {
     std::chrono::seconds tombstone_retention{30 * 24 * 3600};
     std::chrono::milliseconds interval{60'000};
     int batch_size = 100;
+    // A batch's row locks are held while its files are deleted: once this
+    // long has passed, the batch is committed after the job in hand and the
+    // jobs not reached go to the next batch (one job's files at least).
+    std::chrono::milliseconds batch_time_budget{5'000};
 };
 
 class Janitor {
@@ -32,8 +36,10 @@ class Janitor {
 
     Janitor(JanitorOptions options, RemoveFile remove_file);
 
-    // One pass: batches until nothing is left to expire, or `stop` is set
-    // (checked after each batch). Returns the number of jobs expired.
+    // One pass: batches until nothing is left to expire, `stop` is set
+    // (checked after each batch) or the store is unavailable (a pass would
+    // otherwise try every expired job, each with its retries, in vain).
+    // Returns the number of jobs expired.
     // Throws pqxx errors (run() handles them).
     int sweep(const std::atomic<bool>* stop = nullptr);
 
@@ -42,8 +48,10 @@ class Janitor {
 
   private:
     struct Batch {
-        int locked = 0;   // jobs taken (a full batch: more may wait)
-        int expired = 0;  // of them, expired
+        int locked = 0;                    // jobs taken (a full batch: more may wait)
+        int expired = 0;                   // of them, expired
+        bool cut_short = false;            // the time budget left some untouched
+        bool storage_unavailable = false;  // the store is failing: end the pass
     };
     // Jobs in `passed_over` are not taken; those whose files could not be
     // deleted are added to it.

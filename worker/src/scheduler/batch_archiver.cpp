@@ -64,6 +64,8 @@ std::optional<ArchiveBuild> build_archive(const db::ArchiveJob& job, storage::St
                                           const std::function<bool()>& keep_going) {
     ArchiveBuild build;
     db::ArchiveResult& result = build.result;
+    // What a StorageError stopped: reading the results back, or storing the ZIP.
+    std::string failed_step = "made";
     try {
         const ScratchDir scratch(storage.temp_dir() /
                                  ("zip-" + job.job_id + "-" + util::random_hex(4)));
@@ -100,6 +102,7 @@ std::optional<ArchiveBuild> build_archive(const db::ArchiveJob& job, storage::St
         zip.close();
         const std::string key = storage::build_archive_key(job.account_public_id, job.endpoint,
                                                            job.options, job.stamp, job.job_id);
+        failed_step = "stored";
         result.file_size = static_cast<std::int64_t>(storage.store(zip_path, key, "zip"));
         result.object_key = key;
         kLog.info("batch ZIP stored", {{"job_id", job.job_id},
@@ -107,9 +110,13 @@ std::optional<ArchiveBuild> build_archive(const db::ArchiveJob& job, storage::St
                                        {"failed", failed.size()},
                                        {"bytes", result.file_size}});
     } catch (const storage::StorageError& e) {
-        result.error = std::string("The ZIP of the results could not be stored: ") + e.what() +
+        result.error = "The ZIP of the results could not be " + failed_step + ": " + e.what() +
                        ". The files are available one by one.";
         build.storage_full = e.full();
+        // A store that kept failing a moment ago may answer later: the job
+        // is handed back like one that found the storage full. Before, one
+        // outage while its results were read back cost the ZIP for good.
+        build.storage_unavailable = dynamic_cast<const storage::StorageUnavailable*>(&e) != nullptr;
     } catch (const storage::ZipError& e) {
         result.error = std::string("The ZIP of the results could not be made: ") + e.what() +
                        ". The files are available one by one.";
@@ -191,13 +198,17 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
         return true;
     }
     // A storage that filled up during the build (other jobs' files, the
-    // ZIP's own copies) is no reason to go without the ZIP for good: handed
-    // back, it waits for room as a new one does (above). A ZIP that can
-    // never fit fails after kFullStorageAttempts builds.
-    if (build->storage_full && ++full_storage_builds_[job->job_id] < kFullStorageAttempts) {
+    // ZIP's own copies), or an object store that was unavailable, is no
+    // reason to go without the ZIP for good: handed back, it waits for room
+    // as a new one does (above), or for storage_full_retry. A ZIP that can
+    // never fit, or a store that stays down, fails after
+    // kFullStorageAttempts builds.
+    if (build->worth_another_try() && ++full_storage_builds_[job->job_id] < kFullStorageAttempts) {
         db::release_archive(conn, options_.worker_id, job->job_id);
         no_zip_before_ = std::chrono::steady_clock::now() + options_.storage_full_retry;
-        kLog.warning("batch ZIP handed back: the storage filled up while it was built",
+        kLog.warning(build->storage_full
+                         ? "batch ZIP handed back: the storage filled up while it was built"
+                         : "batch ZIP handed back: the storage is unavailable",
                      {{"job_id", job->job_id},
                       {"attempt", full_storage_builds_[job->job_id]},
                       {"error", build->result.error}});

@@ -28,12 +28,15 @@ inline constexpr const char* kManifestName = "manifest.json";
 // any case), in task order; failed tasks are left out
 // and, when there are any, listed in manifest.json. `keep_going` is called
 // after each entry (the caller checks for a stop and for its lease): false
-// stops the build and nullopt is returned. A ZIP that cannot be made or stored yields a result
-// with `error` set (and `storage_full` when the storage filled up); the
-// stored results are never touched. Throws only what keep_going throws.
+// stops the build and nullopt is returned. A ZIP that cannot be made or
+// stored yields a result with `error` set (and `storage_full` or
+// `storage_unavailable` when another try may work); the stored results are
+// never touched. Throws only what keep_going throws.
 struct ArchiveBuild {
     db::ArchiveResult result;
-    bool storage_full = false;  // the error was a full storage (ENOSPC, EDQUOT)
+    bool storage_full = false;         // the error was a full storage (ENOSPC, EDQUOT)
+    bool storage_unavailable = false;  // the store kept failing (storage::StorageUnavailable)
+    bool worth_another_try() const { return storage_full || storage_unavailable; }
 };
 std::optional<ArchiveBuild> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
                                           const std::function<bool()>& keep_going);
@@ -48,8 +51,9 @@ struct ArchiverOptions {
     // archiver died is found this way once its lease has run out.
     std::chrono::milliseconds poll_interval{5000};
     // After a ZIP was handed back because the storage filled up during its
-    // build, no ZIP is started for this long (storage_full_retry_seconds):
-    // the room its own scratch files left is not room for another try.
+    // build (or the store was unavailable), no ZIP is started for this long
+    // (storage_full_retry_seconds): the room its own scratch files left is
+    // not room for another try, and a store failing now fails the next too.
     std::chrono::seconds storage_full_retry{30};
     // A ZIP claimed more often than this (its builds died with their
     // worker, or hung past the lease) fails instead of being built again:

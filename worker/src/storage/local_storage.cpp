@@ -73,8 +73,12 @@ void LocalStorage::fetch(const std::string& key, const fs::path& dest) {
     std::error_code ec;
     fs::copy_file(root_ / key, dest, fs::copy_options::overwrite_existing, ec);
     if (ec) {
-        fs::remove(dest, ec);
-        throw StorageError("cannot read the stored file " + key + ": " + ec.message(),
+        // Its own error code: reusing `ec` reported "Success" and never a
+        // full disk (the ZIP then failed for good instead of waiting).
+        std::error_code ignored;
+        fs::remove(dest, ignored);
+        // Not the key: the message reaches the client (a ZIP's error).
+        throw StorageError("cannot read a stored result back: " + ec.message(),
                            util::is_no_space(ec.value()));
     }
 }

@@ -64,7 +64,9 @@ S3Storage::S3Storage(std::unique_ptr<S3Client> client, const fs::path& scratch_d
 
 // Runs `request` until it succeeds, a failure cannot change, or the
 // attempts are used up; waits between tries with the project's backoff
-// (0.5 s, 1 s, 2 s, ...). Blocking: the caller is the scheduler thread,
+// (0.5 s, 1 s, 2 s, ...); then StorageUnavailable when the last failure
+// could have changed, StorageError otherwise. Blocking: the callers are the
+// scheduler's storer, the archiver and the janitor, each on its own thread,
 // and a result is not reported before it is stored.
 template <typename Request>
 auto S3Storage::with_retries(const std::string& key, const char* what, Request request) {
@@ -74,18 +76,20 @@ auto S3Storage::with_retries(const std::string& key, const char* what, Request r
             return request();
         } catch (const S3Error& e) {
             if (!e.retryable() || attempt >= options_.upload_attempts) {
-                kLog.error("upload failed", {{"object_key", key},
-                                             {"request", what},
-                                             {"attempts", attempt},
-                                             {"error", e.what()}});
-                throw StorageError(
-                    std::string(e.what()) + "; gave up after " + attempts_text(attempt), false);
+                kLog.error("storage request failed", {{"object_key", key},
+                                                      {"request", what},
+                                                      {"attempts", attempt},
+                                                      {"error", e.what()}});
+                std::string message =
+                    std::string(e.what()) + "; gave up after " + attempts_text(attempt);
+                if (e.retryable()) throw StorageUnavailable(message);
+                throw StorageError(message, false);
             }
             backoff.failed(util::Backoff::clock::now());
-            kLog.warning("upload request failed; retrying", {{"object_key", key},
-                                                             {"request", what},
-                                                             {"attempt", attempt},
-                                                             {"error", e.what()}});
+            kLog.warning("storage request failed; retrying", {{"object_key", key},
+                                                              {"request", what},
+                                                              {"attempt", attempt},
+                                                              {"error", e.what()}});
             std::this_thread::sleep_until(backoff.next_attempt());
         }
     }
@@ -191,11 +195,12 @@ void S3Storage::remove(const std::string& key) noexcept {
 
 void S3Storage::erase(const std::string& key) {
     if (!is_valid_object_key(key)) return;
-    try {
-        client_->delete_object(key);  // S3 answers 204 for a missing key too
-    } catch (const std::exception& e) {
-        throw StorageError(std::string("cannot delete ") + key + ": " + e.what(), false);
-    }
+    // S3 answers 204 for a missing key too. Retried like every request: one
+    // 503 used to keep an expired job until the janitor's next pass.
+    with_retries(key, "DeleteObject", [&] {
+        client_->delete_object(key);
+        return 0;
+    });
 }
 
 }  // namespace enconvert::storage

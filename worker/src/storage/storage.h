@@ -24,6 +24,14 @@ class StorageError : public std::runtime_error {
     bool full_;
 };
 
+// The store kept giving answers that may change (unreachable, timeouts,
+// 5xx, SlowDown) until the attempts were used up: the same request may work
+// later, and the next one now would most likely fail the same way.
+class StorageUnavailable : public StorageError {
+  public:
+    explicit StorageUnavailable(const std::string& what) : StorageError(what, false) {}
+};
+
 class Storage {
   public:
     virtual ~Storage() = default;
@@ -55,7 +63,8 @@ class Storage {
 
     // Removal that must happen (retention): returns once the object is
     // gone (an object already missing is gone); throws StorageError when it
-    // may still exist, so the caller tries again later.
+    // may still exist, so the caller tries again later (StorageUnavailable
+    // when the store itself is failing).
     virtual void erase(const std::string& key) = 0;
 };
 

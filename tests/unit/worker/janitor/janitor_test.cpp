@@ -10,6 +10,7 @@
 #include "admin/key_command.h"
 #include "db/job_repository.h"
 #include "intake/request_handler.h"
+#include "storage/storage.h"
 #include "util/ids.h"
 
 using namespace enconvert;
@@ -175,6 +176,45 @@ TEST_F(JanitorTest, AnUndeletableFileHoldsUpNoOtherJob) {
     EXPECT_EQ(removed.size(), 2u);
     EXPECT_EQ(j.sweep(), 0);  // tried again on the next pass, still kept
     EXPECT_EQ(status(stuck_1).status, 200);
+}
+
+// The row locks of a batch are held while its files are deleted. Past the
+// time budget (none here) the batch commits after the job in hand and the
+// rest go to the next batch: every job is expired before the next one's
+// files are touched. Before, all of a batch's jobs expired together at the
+// end, however long their files took (minutes for big captures).
+TEST_F(JanitorTest, ABatchHoldsItsLocksNoLongerThanItsTimeBudget) {
+    for (int i = 0; i < 4; ++i) finished_job(1, "25 hours");
+    auto o = options();
+    o.batch_size = 10;
+    o.batch_time_budget = std::chrono::milliseconds(0);
+    std::vector<long long> expired_before_each_delete;
+    janitor::Janitor j(o, [&](const std::string&) {
+        expired_before_each_delete.push_back(
+            count("SELECT count(*) FROM jobs WHERE expired_at IS NOT NULL"));
+    });
+    EXPECT_EQ(j.sweep(), 4);
+    EXPECT_EQ(expired_before_each_delete, (std::vector<long long>{0, 1, 2, 3}));
+}
+
+// A store that keeps failing (retries used up) would fail every job of the
+// pass the same way, each after its own retries: the pass ends at the first
+// such failure and the next one tries again. Before, every expired job was
+// tried in turn.
+TEST_F(JanitorTest, AnUnavailableStoreEndsThePassAtItsFirstFailure) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(finished_job(1, "25 hours"));
+    int tries = 0;
+    janitor::Janitor failing(options(), [&](const std::string&) {
+        ++tries;
+        throw storage::StorageUnavailable("the object store answered HTTP 503 SlowDown");
+    });
+    EXPECT_EQ(failing.sweep(), 0);
+    EXPECT_EQ(tries, 1);
+    for (const auto& id : ids) EXPECT_EQ(status(id).status, 200) << id;
+
+    janitor::Janitor working(options(), [](const std::string&) {});
+    EXPECT_EQ(working.sweep(), 3);
 }
 
 // A tombstone keeps nothing of the customer's: the ZIP's key holds its

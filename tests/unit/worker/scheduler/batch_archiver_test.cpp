@@ -63,6 +63,22 @@ class NoRoomForZips final : public LocalBackend {
     int refusals = -1;
 };
 
+// The first `failures` results read back (every one: -1) find the object
+// store unavailable (its retries used up).
+class UnavailableForFetches final : public LocalBackend {
+  public:
+    using LocalBackend::LocalBackend;
+    void fetch(const std::string& key, const fs::path& dest) override {
+        if (failures != 0) {
+            if (failures > 0) --failures;
+            throw storage::StorageUnavailable(
+                "the object store answered HTTP 503 SlowDown; gave up after 3 attempts");
+        }
+        LocalBackend::fetch(key, dest);
+    }
+    int failures = -1;
+};
+
 // Storing a ZIP takes `delay` (an object store upload of a large ZIP).
 class SlowZipStore final : public LocalBackend {
   public:
@@ -401,6 +417,38 @@ TEST_F(BatchArchiverTest, AZipThatFoundTheStorageFullIsMadeAgainOnceThereIsRoom)
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
     EXPECT_EQ(std::distance(fs::directory_iterator(storage_->temp_dir()), fs::directory_iterator()),
               0);
+}
+
+// An object store that was unavailable while the results were read back
+// failed the ZIP for good, saying it "could not be stored". It is handed
+// back and made once the store answers again.
+TEST_F(BatchArchiverTest, AZipWhoseResultsCouldNotBeReadBackIsMadeAgainOnceTheStoreAnswers) {
+    const std::string id = zip_batch_rendered();
+    UnavailableForFetches outage(*storage_);
+    outage.failures = 1;
+    auto a = archiver(outage);
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    EXPECT_EQ(job(id).zip_state, "pending");
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    EXPECT_EQ(job(id).zip_state, "done");
+}
+
+// A store that stays down fails the ZIP after three builds, saying what
+// failed: reading the results back, not storing the ZIP.
+TEST_F(BatchArchiverTest, AStoreThatStaysDownFailsTheZipSayingTheResultsCouldNotBeRead) {
+    const std::string id = zip_batch_rendered();
+    UnavailableForFetches outage(*storage_);
+    auto a = archiver(outage);
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    const db::JobView v = job(id);
+    EXPECT_EQ(v.zip_state, "failed");
+    ASSERT_TRUE(v.zip_error);
+    EXPECT_EQ(*v.zip_error,
+              "The ZIP of the results could not be made: the object store answered HTTP 503 "
+              "SlowDown; gave up after 3 attempts. The files are available one by one.");
 }
 
 // The room a handed-back ZIP's scratch files leave is no room for another

@@ -40,4 +40,19 @@ TEST_F(LocalStorageEraseTest, AnObjectThatCannotBeDeletedIsAnError) {
     EXPECT_TRUE(fs::exists(root_ / key_));
 }
 
+// A fetch's error becomes a batch ZIP's zip_error, which its client reads:
+// it says what failed without the storage's layout (it named the key).
+TEST_F(LocalStorageEraseTest, AResultThatCannotBeReadBackIsNotNamedInTheError) {
+    storage::LocalStorage s(root_, 0);
+    try {
+        s.fetch(key_, root_ / "copy");
+        ADD_FAILURE() << "a missing result was read";
+    } catch (const storage::StorageError& e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "cannot read a stored result back: No such file or directory");
+        EXPECT_FALSE(e.full());
+    }
+    EXPECT_FALSE(fs::exists(root_ / "copy"));
+}
+
 }  // namespace
