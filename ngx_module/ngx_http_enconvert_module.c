@@ -1316,13 +1316,35 @@ ngx_http_enconvert_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/*
+ * A short secret can be found by trying: anyone holding one link could
+ * then sign links to every tenant's files.  At least the hash's length
+ * (RFC 2104); the packages and the local stack write 64 hex digits.
+ */
+
 static char *
 ngx_http_enconvert_load_secret(ngx_conf_t *cf,
     ngx_http_enconvert_main_conf_t *emcf, ngx_str_t *directive,
     ngx_str_t *file_name)
 {
-    return ngx_http_enconvert_read_conf_file(cf, directive, file_name,
-                                             &emcf->secret);
+    char  *rv;
+
+    rv = ngx_http_enconvert_read_conf_file(cf, directive, file_name,
+                                           &emcf->secret);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (emcf->secret.len < NGX_HTTP_ENCONVERT_SECRET_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" file \"%V\" holds %uz bytes, at least %d "
+                           "are needed (e.g. \"openssl rand -hex 32\")",
+                           directive, file_name, emcf->secret.len,
+                           NGX_HTTP_ENCONVERT_SECRET_MIN);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
 }
 
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from ngxtest import MODULE, REPO
+from ngxtest import MODULE, REPO, SECRET
 
 NGINX = "/usr/sbin/nginx"
 CONF = os.path.join(REPO, "conf")
@@ -35,7 +35,7 @@ def installed_paths(text, tmp):
 
 @pytest.fixture
 def tmp(tmp_path, module_so):
-    (tmp_path / "secret").write_text("s3cret\n")
+    (tmp_path / "secret").write_text(SECRET + "\n")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
                     "-days", "1", "-subj", "/CN=pdf.example.com",
                     "-keyout", str(tmp_path / "key.pem"),

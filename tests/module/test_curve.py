@@ -7,7 +7,7 @@ import time
 import pytest
 import zmq
 
-from ngxtest import FakeBackend, Nginx, final, nginx_t, wait_for
+from ngxtest import SECRET, FakeBackend, Nginx, final, nginx_t, wait_for
 
 pytestmark = pytest.mark.skipif(not zmq.has("curve"),
                                 reason="libzmq without CURVE")
@@ -49,7 +49,7 @@ def keys(tmp_path):
 # --- nginx -t ---------------------------------------------------------------
 
 def secret_line(tmp_path):
-    (tmp_path / "secret").write_text("s\n")
+    (tmp_path / "secret").write_text(SECRET + "\n")
     return f" enconvert_signing_secret_file {tmp_path}/secret;"
 
 

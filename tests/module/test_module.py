@@ -8,7 +8,7 @@ import pytest
 
 import ngxtest
 
-from ngxtest import (API_KEY, accepted, assert_error,
+from ngxtest import (API_KEY, SECRET, accepted, assert_error,
                      assert_nothing_sent, auth, final, nginx_t, presign,
                      wait_for)
 
@@ -779,6 +779,21 @@ def test_empty_secret_file_rejected(tmp_path, module_so):
     assert "empty" in res.stderr
 
 
+def test_short_secret_file_rejected(tmp_path, module_so):
+    """A short secret can be found by trying, and with it links to every
+    tenant's files signed: 31 bytes are refused, 32 accepted."""
+    (tmp_path / "short").write_text("k" * 31 + "\n")
+    res = nginx_t(tmp_path, module_so, "enconvert_backend ipc:///x; "
+                  f"enconvert_signing_secret_file {tmp_path}/short;")
+    assert res.returncode != 0
+    assert (f'"enconvert_signing_secret_file" file "{tmp_path}/short" holds 31 '
+            'bytes, at least 32 are needed') in res.stderr, res.stderr
+    (tmp_path / "enough").write_text("k" * 32 + "\n")
+    res = nginx_t(tmp_path, module_so, "enconvert_backend ipc:///x; "
+                  f"enconvert_signing_secret_file {tmp_path}/enough;")
+    assert res.returncode == 0, res.stderr
+
+
 def test_large_secret_file_rejected(tmp_path, module_so):
     (tmp_path / "big").write_text("x" * 5000)
     res = nginx_t(tmp_path, module_so, "enconvert_backend ipc:///x; "
@@ -788,7 +803,7 @@ def test_large_secret_file_rejected(tmp_path, module_so):
 
 
 def test_good_config_accepted(tmp_path, module_so):
-    (tmp_path / "secret").write_text("s3cret\n")
+    (tmp_path / "secret").write_text(SECRET + "\n")
     res = nginx_t(tmp_path, module_so,
                   "enconvert_backend ipc:///a tcp://127.0.0.1:5555; "
                   f"enconvert_signing_secret_file {tmp_path}/secret; "

@@ -242,8 +242,17 @@ std::string read_secret_file(const std::string& path, const std::string& setting
     return secret;
 }
 
+// A short secret can be found by trying: anyone holding one link could then
+// sign links to every tenant's files. At least the hash's length (RFC 2104),
+// as nginx's module requires of the same file.
 std::string read_signing_secret(const std::string& path) {
-    return read_secret_file(path, "signing_secret_file");
+    std::string secret = read_secret_file(path, "signing_secret_file");
+    if (secret.size() < kMinSigningSecretBytes)
+        throw ConfigError("signing_secret_file '" + path + "' holds " +
+                          std::to_string(secret.size()) + " bytes; at least " +
+                          std::to_string(kMinSigningSecretBytes) +
+                          " are needed (e.g. `openssl rand -hex 32`)");
+    return secret;
 }
 
 }  // namespace enconvert::config

@@ -96,7 +96,9 @@ WorkerConfig parse_worker_config(const std::vector<std::string>& args, ConfigPur
 // whitespace removed. Throws ConfigError if it is unreadable or empty.
 std::string read_secret_file(const std::string& path, const std::string& setting);
 
-// The signing secret (read_secret_file of signing_secret_file).
+// The signing secret (read_secret_file of signing_secret_file); throws
+// ConfigError when it is shorter than kMinSigningSecretBytes.
+inline constexpr std::size_t kMinSigningSecretBytes = 32;
 std::string read_signing_secret(const std::string& path);
 
 }  // namespace enconvert::config

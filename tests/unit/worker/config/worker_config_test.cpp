@@ -92,11 +92,26 @@ TEST(WorkerConfig, UnknownKeyAndBadValuesAreErrors) {
 }
 
 TEST(WorkerConfig, SigningSecretTrimsTrailingWhitespace) {
-    TempFile f("abcdef0123\n\n");
-    EXPECT_EQ(read_signing_secret(f.path()), "abcdef0123");
+    const std::string secret(32, 'k');
+    TempFile f(secret + "\n\n");
+    EXPECT_EQ(read_signing_secret(f.path()), secret);
     TempFile empty("\n");
     EXPECT_THROW(read_signing_secret(empty.path()), ConfigError);
     EXPECT_THROW(read_signing_secret("/nonexistent/secret"), ConfigError);
+}
+
+// A short secret can be found by trying, and with it links to every
+// tenant's files signed: 31 bytes are refused (a 1-byte one was accepted).
+TEST(WorkerConfig, ASigningSecretShorterThan32BytesIsRefused) {
+    TempFile short_secret(std::string(31, 'k') + "\n");
+    try {
+        read_signing_secret(short_secret.path());
+        ADD_FAILURE() << "a 31-byte secret was accepted";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()), "signing_secret_file '" + short_secret.path() +
+                                             "' holds 31 bytes; at least 32 are needed (e.g. "
+                                             "`openssl rand -hex 32`)");
+    }
 }
 
 // smtp_password_file names the password of smtp_url's user: the URL must
