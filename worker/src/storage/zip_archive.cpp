@@ -2,6 +2,8 @@
 
 #include <zip.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 
 #include "util/no_space.h"
@@ -111,18 +113,26 @@ void ZipWriter::close() {
 }
 
 std::string unique_entry_name(std::set<std::string>& used, std::string_view name) {
+    // Compared without ASCII case: unzipped on macOS or Windows, `About.pdf`
+    // and `about.pdf` (two pages of one site) are one file, the second
+    // overwriting the first.
+    const auto folded = [](std::string s) {
+        std::transform(s.begin(), s.end(), s.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        return s;
+    };
     std::string candidate(name);
-    if (used.count(candidate)) {
+    if (used.count(folded(candidate))) {
         const auto dot = name.rfind('.');
         const bool has_ext = dot != std::string_view::npos && dot > 0;
         const std::string stem(has_ext ? name.substr(0, dot) : name);
         const std::string ext(has_ext ? name.substr(dot) : std::string_view{});
         for (int n = 2;; ++n) {
             candidate = stem + "-" + std::to_string(n) + ext;
-            if (!used.count(candidate)) break;
+            if (!used.count(folded(candidate))) break;
         }
     }
-    used.insert(candidate);
+    used.insert(folded(candidate));
     return candidate;
 }
 

@@ -65,7 +65,9 @@ class ZipWriter {
 };
 
 // `name` if not in `used`, else "<stem>-2<ext>", "<stem>-3<ext>", ...: the
-// result is added to `used`.
+// result is added to `used`. Names are compared without ASCII case (`used`
+// holds them in lower case): a ZIP is often unzipped where case does not
+// tell files apart.
 std::string unique_entry_name(std::set<std::string>& used, std::string_view name);
 
 }  // namespace enconvert::storage

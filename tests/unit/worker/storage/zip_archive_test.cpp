@@ -140,6 +140,18 @@ TEST_F(ZipArchiveTest, FailuresAreZipErrorsWithoutAPath) {
         storage::ZipError);
 }
 
+// Unzipped on macOS or Windows, names differing only in case are one file:
+// the second page overwrote the first.
+TEST(UniqueEntryName, NamesDifferingOnlyInCaseAreRepeats) {
+    std::set<std::string> used{"manifest.json"};
+    EXPECT_EQ(storage::unique_entry_name(used, "About.pdf"), "About.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "about.pdf"), "about-2.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "ABOUT-2.pdf"), "ABOUT-2-2.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "docs/Intro.pdf"), "docs/Intro.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "Docs/intro.pdf"), "Docs/intro-2.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "Manifest.JSON"), "Manifest-2.JSON");
+}
+
 TEST(UniqueEntryName, NumbersRepeatsBeforeTheExtension) {
     std::set<std::string> used{"manifest.json"};
     EXPECT_EQ(storage::unique_entry_name(used, "a.pdf"), "a.pdf");
