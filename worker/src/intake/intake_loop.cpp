@@ -142,9 +142,9 @@ void IntakeLoop::drain_notifications() {
 
 void IntakeLoop::handle_job_done(const std::string& job_id) {
     if (!session_) return;
-    std::vector<Waiter> list = waiters_.take(job_id);
+    std::vector<WaiterGroup> groups = waiters_.take(job_id);
     try {
-        for (auto it = list.begin(); it != list.end();) {
+        for (auto it = groups.begin(); it != groups.end();) {
             auto answer = it->website
                               ? handler_.website_result(session_->conn(), job_id, it->account_id)
                               : handler_.sync_result(session_->conn(), job_id, it->account_id,
@@ -153,9 +153,12 @@ void IntakeLoop::handle_job_done(const std::string& job_id) {
                 ++it;  // still processing (stale notification): keep waiting
                 continue;
             }
-            send(it->identity, encode_final(it->request_id, *answer, job_id));
-            kLog.info("sync job answered", {{"job_id", job_id}, {"status", answer->status}});
-            it = list.erase(it);
+            for (const auto& w : it->waiters)
+                send(w.identity, encode_final(w.request_id, *answer, job_id));
+            kLog.info(
+                "sync job answered",
+                {{"job_id", job_id}, {"status", answer->status}, {"requests", it->waiters.size()}});
+            it = groups.erase(it);
         }
     } catch (const pqxx::broken_connection&) {
         drop_session("while loading a finished job");
@@ -168,10 +171,13 @@ void IntakeLoop::handle_job_done(const std::string& job_id) {
                                            : api::internal_error_answer();
         kLog.error("loading a finished job failed", {{"job_id", job_id}, {"error", e.what()}});
         metrics::worker_metrics().database_error("intake");
-        for (const auto& w : list) send(w.identity, encode_final(w.request_id, answer, job_id));
-        list.clear();
+        for (const auto& g : groups)
+            for (const auto& w : g.waiters)
+                send(w.identity, encode_final(w.request_id, answer, job_id));
+        groups.clear();
     }
-    for (auto& w : list) waiters_.add(job_id, std::move(w));
+    for (auto& g : groups)
+        for (auto& w : g.waiters) waiters_.add(job_id, std::move(w));
 }
 
 void IntakeLoop::answer_finished_waiters() {

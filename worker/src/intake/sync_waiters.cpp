@@ -4,12 +4,22 @@
 
 namespace enconvert::intake {
 
-std::vector<Waiter> SyncWaiters::take(const std::string& job_id) {
+std::vector<WaiterGroup> SyncWaiters::take(const std::string& job_id) {
     auto it = by_job_.find(job_id);
     if (it == by_job_.end()) return {};
-    std::vector<Waiter> out = std::move(it->second);
+    std::vector<WaiterGroup> groups;
+    for (Waiter& w : it->second) {
+        auto group = std::find_if(groups.begin(), groups.end(), [&](const WaiterGroup& g) {
+            return g.account_id == w.account_id && g.direct_download == w.direct_download &&
+                   g.website == w.website;
+        });
+        if (group == groups.end())
+            group = groups.insert(groups.end(),
+                                  WaiterGroup{w.account_id, w.direct_download, w.website, {}});
+        group->waiters.push_back(std::move(w));
+    }
     by_job_.erase(it);
-    return out;
+    return groups;
 }
 
 std::size_t SyncWaiters::expire(std::chrono::steady_clock::time_point now) {

@@ -21,12 +21,24 @@ struct Waiter {
     std::chrono::steady_clock::time_point deadline;
 };
 
+// Waiters of one job whose answers are made alike: one read of the job
+// answers them all.
+struct WaiterGroup {
+    std::int64_t account_id = 0;
+    bool direct_download = false;
+    bool website = false;
+    std::vector<Waiter> waiters;
+};
+
 class SyncWaiters {
   public:
     void add(const std::string& job_id, Waiter w) { by_job_[job_id].push_back(std::move(w)); }
     bool contains(const std::string& job_id) const { return by_job_.count(job_id) != 0; }
-    // Removes and returns the waiters of a job.
-    std::vector<Waiter> take(const std::string& job_id);
+    // Removes and returns the waiters of a job, grouped by the answer they
+    // wait for, in the order they came. A client retrying a sync request
+    // with one Idempotency-Key adds a waiter each time: the job is then read
+    // once per group, not once per waiter.
+    std::vector<WaiterGroup> take(const std::string& job_id);
     // Drops waiters past their deadline: the module has long since answered
     // 202 for them, so nobody is listening any more.
     std::size_t expire(std::chrono::steady_clock::time_point now);
