@@ -103,7 +103,7 @@ FinishResult finish_archive(pqxx::connection& conn, const std::string& owner,
         "WHERE id = $1 AND zip_lease_owner = $2 AND zip_state = 'pending' "
         "AND status = 'processing' RETURNING endpoint",
         job_id, owner, stored ? "done" : "failed",
-        stored ? std::optional<std::string>(result.object_key) : std::nullopt,
+        result.object_key.empty() ? std::nullopt : std::optional<std::string>(result.object_key),
         stored ? std::optional<std::int64_t>(result.file_size) : std::nullopt,
         stored ? std::nullopt : std::optional<std::string>(result.error));
     if (r.empty()) {
@@ -123,8 +123,10 @@ FinishResult finish_archive(pqxx::connection& conn, const std::string& owner,
 
 std::string archive_state(pqxx::connection& conn, const std::string& job_id) {
     pqxx::nontransaction tx(conn);
-    const pqxx::result r =
-        tx.exec_params("SELECT coalesce(zip_state, '') FROM jobs WHERE id = $1", job_id);
+    const pqxx::result r = tx.exec_params(
+        "SELECT CASE WHEN expired_at IS NOT NULL THEN 'expired' "
+        "ELSE coalesce(zip_state, '') END FROM jobs WHERE id = $1",
+        job_id);
     return r.empty() ? std::string() : r[0][0].as<std::string>();
 }
 

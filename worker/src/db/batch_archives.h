@@ -58,7 +58,10 @@ void release_archive(pqxx::connection& conn, const std::string& owner, const std
 
 struct ArchiveResult {
     // Stored: the ZIP's key and size. Otherwise `error` says why there is
-    // no ZIP (a sentence for the batch answer).
+    // no ZIP (a sentence for the batch answer), and `object_key`, when set,
+    // is where an earlier attempt may have stored one: kept in the row (an
+    // answer shows no ZIP for a failed one) so the retention deletes
+    // whatever is there, should the immediate removal fail.
     std::string object_key;
     std::int64_t file_size = 0;
     std::string error;
@@ -72,8 +75,9 @@ struct ArchiveResult {
 FinishResult finish_archive(pqxx::connection& conn, const std::string& owner,
                             const std::string& job_id, const ArchiveResult& result);
 
-// The job's zip_state: "pending", "done", "failed", or "" (no ZIP asked, or
-// no such job).
+// The job's zip_state: "pending", "done", "failed", "expired" (the job is a
+// tombstone: its files are gone or going), or "" (no ZIP asked, or no such
+// job).
 std::string archive_state(pqxx::connection& conn, const std::string& job_id);
 
 }  // namespace enconvert::db

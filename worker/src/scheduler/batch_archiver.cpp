@@ -227,15 +227,23 @@ bool BatchArchiver::record_archive(const db::ArchiveJob& job, const db::ArchiveR
     // there once the job has ended without its ZIP belongs to no one.
     const std::string key = storage::build_archive_key(job.account_public_id, job.endpoint,
                                                        job.options, job.stamp, job.job_id);
-    const db::FinishResult r = db::finish_archive(conn, options_.worker_id, job.job_id, result);
+    db::ArchiveResult recorded = result;
+    // A failure keeps the key in the row: the removal below is best effort,
+    // and what it misses the retention deletes (it was left for ever).
+    if (!recorded.error.empty()) recorded.object_key = key;
+    const db::FinishResult r = db::finish_archive(conn, options_.worker_id, job.job_id, recorded);
     if (!r.applied) {
         // Another archiver has the job (our lease ran out). While it works
         // or once it recorded its ZIP, the file under the key is (or will
-        // be) its own: left alone. Once it recorded a failure, what we
-        // stored there is nobody's and nothing would ever remove it.
+        // be) its own: left alone. Once it recorded a failure, or the job
+        // has expired since (its files deleted, the key forgotten) or is
+        // gone, what we stored there is nobody's and nothing would ever
+        // remove it.
         kLog.warning("batch ZIP not recorded: lease lost", {{"job_id", job.job_id}});
-        if (result.error.empty() && db::archive_state(conn, job.job_id) == "failed")
-            storage_.remove(key);
+        if (result.error.empty()) {
+            const std::string state = db::archive_state(conn, job.job_id);
+            if (state == "failed" || state == "expired" || state.empty()) storage_.remove(key);
+        }
         return true;
     }
     // A failure recorded: an earlier attempt that lost its lease may still

@@ -16,7 +16,9 @@
 #include "db/batch_archives.h"
 #include "db/job_repository.h"
 #include "db/key_repository.h"
+#include "db/retention.h"
 #include "db/site_discoveries.h"
+#include "janitor/janitor.h"
 #include "storage/local_storage.h"
 #include "util/ids.h"
 
@@ -266,6 +268,26 @@ class BatchArchiverTest : public test_support::PgTest {
         return scheduler::BatchArchiver(o, storage);
     }
 
+    // An earlier archiver stored the job's ZIP and lost its lease before it
+    // could record it: the job waits for its ZIP again, which is on the
+    // storage under the key returned.
+    std::string zip_stored_but_not_recorded(const std::string& id) {
+        auto first = archiver(*storage_);
+        EXPECT_TRUE(first.archive_one(no_stop_));  // builds and records: done
+        const db::JobView v = job(id);
+        EXPECT_EQ(v.zip_state, "done");
+        const std::string key = v.zip_object_key.value_or("");
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE jobs SET zip_state = 'pending', zip_object_key = NULL, status = "
+            "'processing', completed_at = NULL, zip_lease_owner = NULL WHERE id = $1",
+            id);
+        tx.exec("DELETE FROM notifications");
+        tx.commit();
+        EXPECT_TRUE(fs::exists(storage_->path_for(key)));
+        return key;
+    }
+
     std::unique_ptr<pqxx::connection> conn_;
     db::CreatedKey key_;
     fs::path root_;
@@ -383,7 +405,8 @@ TEST_F(BatchArchiverTest, AZipThatCannotBeStoredEndsTheJobWithItsFilesAndTheReas
     const db::JobView v = job(id);
     EXPECT_EQ(v.status, "completed");
     EXPECT_EQ(v.zip_state, "failed");
-    EXPECT_FALSE(v.zip_object_key);
+    ASSERT_TRUE(v.zip_object_key);  // kept for the retention (no ZIP in the answers)
+    EXPECT_FALSE(fs::exists(storage_->path_for(*v.zip_object_key)));
     ASSERT_TRUE(v.zip_error);
     EXPECT_NE(v.zip_error->find("could not be stored"), std::string::npos) << *v.zip_error;
     EXPECT_NE(v.zip_error->find("No space left on device"), std::string::npos) << *v.zip_error;
@@ -566,35 +589,84 @@ TEST_F(BatchArchiverTest, AZipStoredAfterTheJobEndedWithoutOneIsRemoved) {
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
 }
 
+// Our lease ran out while we stored the ZIP; another archiver made it, and
+// the job expired (its files deleted, the key forgotten) before our store
+// ended. What we stored then belonged to no row: kept for ever.
+TEST_F(BatchArchiverTest, AZipStoredAfterTheJobExpiredIsRemoved) {
+    const std::string id = zip_batch_rendered();
+    TakenOverWhileStoring taken(*storage_);
+    taken.before_zip = [&] {
+        pqxx::connection other(url());
+        {
+            pqxx::work tx(other);
+            tx.exec_params("UPDATE jobs SET zip_lease_owner = 'other' WHERE id = $1", id);
+            tx.commit();
+        }
+        db::ArchiveResult done;
+        done.object_key = "live/files/x/url-to-pdf/other.zip";
+        ASSERT_TRUE(db::finish_archive(other, "other", id, done).applied);
+        pqxx::work tx(other);
+        db::expire_jobs(tx, {id});
+        tx.commit();
+    };
+    auto a = archiver(taken);
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    for (const auto& e : fs::recursive_directory_iterator(root_))
+        EXPECT_NE(e.path().extension(), ".zip") << e.path();
+}
+
+// A storage that cannot remove the ZIP an earlier attempt stored (the
+// removal is best effort) when the failure is recorded.
+class KeepsWhatItShouldRemove final : public LocalBackend {
+  public:
+    using LocalBackend::LocalBackend;
+    std::uint64_t store(const fs::path& temp_file, const std::string& key, std::string_view format,
+                        std::int64_t expected_size) override {
+        if (format == "zip") {
+            fs::remove(temp_file);
+            throw storage::StorageError("No space left on device", false);
+        }
+        return LocalBackend::store(temp_file, key, format, expected_size);
+    }
+    void remove(const std::string&) noexcept override {}
+};
+
+// What the removal after a recorded failure missed was named by no row and
+// stayed for ever; the failed ZIP keeps its key, and the retention deletes it.
+TEST_F(BatchArchiverTest, AZipAFailureCouldNotRemoveIsDeletedByTheRetention) {
+    const std::string id = zip_batch_rendered();
+    const std::string key = zip_stored_but_not_recorded(id);
+    KeepsWhatItShouldRemove keeps(*storage_);
+    auto a = archiver(keeps);
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    ASSERT_EQ(job(id).zip_state, "failed");
+    ASSERT_TRUE(fs::exists(storage_->path_for(key)));
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE jobs SET completed_at = now() - interval '2 days' WHERE id = $1",
+                       id);
+        tx.exec("UPDATE notifications SET state = 'delivered'");
+        tx.commit();
+    }
+    janitor::JanitorOptions o;
+    o.database_url = url();
+    janitor::Janitor j(o, [&](const std::string& k) { storage_->erase(k); });
+    EXPECT_EQ(j.sweep(), 1);
+    EXPECT_FALSE(fs::exists(storage_->path_for(key)));
+}
+
 TEST_F(BatchArchiverTest, ARecordedFailureRemovesAZipAnEarlierAttemptStored) {
     // An earlier archiver stored the ZIP and lost its lease before it could
     // record it; the next one fails (the storage is full) and records
     // that: the earlier ZIP under the same key is removed with it.
     const std::string id = zip_batch_rendered();
-    ASSERT_TRUE(db::claim_archive(*conn_, "dead", 0));
-    auto first = archiver(*storage_);
-    ASSERT_TRUE(first.archive_one(no_stop_));  // builds and records: done
-    db::JobView v = job(id);
-    ASSERT_EQ(v.zip_state, "done");
-    const std::string key = *v.zip_object_key;
-    // As if that record had not happened (the lease lost before it).
-    {
-        pqxx::work tx(*conn_);
-        tx.exec_params(
-            "UPDATE jobs SET zip_state = 'pending', zip_object_key = NULL, status = "
-            "'processing', completed_at = NULL, zip_lease_owner = NULL WHERE id = $1",
-            id);
-        tx.exec("DELETE FROM notifications");
-        tx.commit();
-    }
-    ASSERT_TRUE(fs::exists(storage_->path_for(key)));
+    const std::string key = zip_stored_but_not_recorded(id);
     NoRoomForZips full(*storage_);
     auto second = archiver(full);
     EXPECT_FALSE(second.archive_one(no_stop_));
     EXPECT_FALSE(second.archive_one(no_stop_));
     ASSERT_TRUE(second.archive_one(no_stop_));
-    v = job(id);
-    EXPECT_EQ(v.zip_state, "failed");
+    EXPECT_EQ(job(id).zip_state, "failed");
     EXPECT_FALSE(fs::exists(storage_->path_for(key)));
 }
 
