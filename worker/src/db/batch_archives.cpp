@@ -23,7 +23,8 @@ constexpr const char* kClaimSql =
     "  RETURNING id, account_id, endpoint, options, created_at, zip_attempts) "
     "SELECT c.id, a.public_id, c.endpoint, c.options::text, "
     "  (SELECT coalesce(json_agg(json_build_array(t.id, t.position, t.url, t.status, "
-    "     t.object_key, t.filename, t.error_code, t.error) ORDER BY t.position), '[]') "
+    "     t.object_key, t.filename, t.error_code, t.error, t.file_size) ORDER BY t.position), "
+    "   '[]') "
     "   FROM tasks t WHERE t.job_id = c.id)::text, "
     "  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"'), "
     "  c.zip_attempts "
@@ -52,6 +53,8 @@ ArchiveJob archive_job(const pqxx::row& row) {
         tv.filename = opt_text(t[5]);
         tv.error_code = opt_text(t[6]);
         tv.error = opt_text(t[7]);
+        // The room a build needs is reckoned from it.
+        if (!t[8].is_null()) tv.file_size = t[8].get<std::int64_t>();
         j.tasks.push_back(std::move(tv));
     }
     return j;

@@ -58,6 +58,30 @@ std::string result_name(const db::ArchiveJob& job, const db::TaskView& t) {
     return key.substr(key.rfind('/') + 1);
 }
 
+// A build writes a copy of each stored result to the scratch directory,
+// then the ZIP: about as large again (PDFs and PNGs hardly compress).
+std::uint64_t scratch_bytes_needed(const db::ArchiveJob& job) {
+    std::uint64_t results = 0;
+    for (const db::TaskView& t : job.tasks) {
+        if (t.status == "success" && t.object_key && t.file_size && *t.file_size > 0)
+            results += static_cast<std::uint64_t>(*t.file_size);
+    }
+    return 2 * results;
+}
+
+// The result of a build not started for want of room: as one that found
+// the storage full.
+ArchiveBuild no_room_build(std::uint64_t needed) {
+    ArchiveBuild build;
+    build.storage_full = true;
+    build.result.error =
+        "The ZIP of the results could not be made: the storage has no room for it (it needs "
+        "about " +
+        std::to_string((needed + (1u << 20) - 1) >> 20) +
+        " MiB while it is built). The files are available one by one.";
+    return build;
+}
+
 }  // namespace
 
 std::optional<ArchiveBuild> build_archive(const db::ArchiveJob& job, storage::Storage& storage,
@@ -171,11 +195,16 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
             " attempts. The files are available one by one.";
         return record_archive(*job, given_up);
     }
-    kLog.info("building a batch ZIP",
-              {{"job_id", job->job_id}, {"tasks", job->tasks.size()}, {"attempt", job->attempts}});
     bool stopping = false;
     std::optional<ArchiveBuild> build;
-    {
+    // A build that cannot fit would fill the disk other jobs render to,
+    // then fail: it is not started, and the job waits as for a full storage.
+    if (const std::uint64_t needed = scratch_bytes_needed(*job); !storage_.has_room_for(needed)) {
+        build = no_room_build(needed);
+    } else {
+        kLog.info(
+            "building a batch ZIP",
+            {{"job_id", job->job_id}, {"tasks", job->tasks.size()}, {"attempt", job->attempts}});
         const ArchiveLeaseKeeper lease(lease_session_, options_.worker_id, job->job_id,
                                        options_.lease_seconds);
         build = build_archive(*job, storage_, [&] {
@@ -206,9 +235,9 @@ bool BatchArchiver::archive_one(const std::atomic<bool>& stop) {
     if (build->worth_another_try() && ++full_storage_builds_[job->job_id] < kFullStorageAttempts) {
         db::release_archive(conn, options_.worker_id, job->job_id);
         no_zip_before_ = std::chrono::steady_clock::now() + options_.storage_full_retry;
-        kLog.warning(build->storage_full
-                         ? "batch ZIP handed back: the storage filled up while it was built"
-                         : "batch ZIP handed back: the storage is unavailable",
+        kLog.warning(build->storage_unavailable
+                         ? "batch ZIP handed back: the storage is unavailable"
+                         : "batch ZIP handed back: the storage has no room for it",
                      {{"job_id", job->job_id},
                       {"attempt", full_storage_builds_[job->job_id]},
                       {"error", build->result.error}});

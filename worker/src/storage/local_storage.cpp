@@ -1,7 +1,6 @@
 #include "storage/local_storage.h"
 
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +8,7 @@
 
 #include "storage/file_check.h"
 #include "storage/object_key.h"
+#include "util/free_space.h"
 #include "util/no_space.h"
 
 namespace enconvert::storage {
@@ -83,11 +83,8 @@ void LocalStorage::fetch(const std::string& key, const fs::path& dest) {
     }
 }
 
-bool LocalStorage::has_room() const {
-    if (min_free_bytes_ == 0) return true;
-    struct statvfs st {};
-    if (::statvfs(temp_dir_.c_str(), &st) != 0) return true;  // cannot tell: do not stall
-    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize >= min_free_bytes_;
+bool LocalStorage::has_room_for(std::uint64_t bytes) const {
+    return util::has_room_for(temp_dir_, min_free_bytes_, bytes);
 }
 
 void LocalStorage::remove(const std::string& key) noexcept {

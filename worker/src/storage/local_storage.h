@@ -34,9 +34,10 @@ class LocalStorage final : public Storage {
     // Copies <root>/<key> to dest.
     void fetch(const std::string& key, const std::filesystem::path& dest) override;
 
-    // False when the file system holding the storage has less than
-    // min_free_bytes available: new renders would only fill it up.
-    bool has_room() const override;
+    // False when the file system holding the storage would have less than
+    // min_free_bytes available after `bytes` more: new renders would only
+    // fill it up.
+    bool has_room_for(std::uint64_t bytes) const override;
 
     // Best-effort removal of a stored object (e.g. after losing a lease).
     void remove(const std::string& key) noexcept override;

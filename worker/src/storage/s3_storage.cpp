@@ -1,7 +1,5 @@
 #include "storage/s3_storage.h"
 
-#include <sys/statvfs.h>
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -13,6 +11,7 @@
 #include "storage/object_key.h"
 #include "storage/s3_xml.h"
 #include "util/backoff.h"
+#include "util/free_space.h"
 #include "util/no_space.h"
 
 namespace enconvert::storage {
@@ -176,12 +175,8 @@ void S3Storage::fetch(const std::string& key, const fs::path& dest) {
     }
 }
 
-bool S3Storage::has_room() const {
-    // Only renders in progress are written locally.
-    if (options_.min_free_bytes == 0) return true;
-    struct statvfs st {};
-    if (::statvfs(temp_dir_.c_str(), &st) != 0) return true;  // cannot tell: do not stall
-    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize >= options_.min_free_bytes;
+bool S3Storage::has_room_for(std::uint64_t bytes) const {
+    return util::has_room_for(temp_dir_, options_.min_free_bytes, bytes);
 }
 
 void S3Storage::remove(const std::string& key) noexcept {

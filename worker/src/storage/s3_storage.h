@@ -38,7 +38,9 @@ class S3Storage final : public Storage {
                         std::string_view format, std::int64_t expected_size = -1) override;
     // GetObject (with retries), written to dest.
     void fetch(const std::string& key, const std::filesystem::path& dest) override;
-    bool has_room() const override;
+    // Room in the scratch directory (only renders in progress and ZIPs being
+    // built are written locally).
+    bool has_room_for(std::uint64_t bytes) const override;
     void remove(const std::string& key) noexcept override;
     void erase(const std::string& key) override;
 

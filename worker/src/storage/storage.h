@@ -56,7 +56,12 @@ class Storage {
 
     // False when new renders would only fill up the space they are written
     // to: no new task is taken meanwhile.
-    virtual bool has_room() const = 0;
+    bool has_room() const { return has_room_for(0); }
+
+    // Whether `bytes` more can be written to temp_dir() and still leave the
+    // free space storage_min_free_mb keeps (a batch's ZIP writes copies of
+    // its results, then itself). True when the space cannot be told.
+    virtual bool has_room_for(std::uint64_t bytes) const = 0;
 
     // Best-effort removal of a stored object (e.g. after losing a lease).
     virtual void remove(const std::string& key) noexcept = 0;

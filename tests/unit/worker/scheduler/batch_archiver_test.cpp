@@ -40,7 +40,7 @@ class LocalBackend : public storage::Storage {
         return inner_.store(temp_file, key, format, expected_size);
     }
     void fetch(const std::string& key, const fs::path& dest) override { inner_.fetch(key, dest); }
-    bool has_room() const override { return true; }
+    bool has_room_for(std::uint64_t) const override { return true; }
     void remove(const std::string& key) noexcept override { inner_.remove(key); }
     void erase(const std::string& key) override { inner_.erase(key); }
 
@@ -100,8 +100,21 @@ class SlowZipStore final : public LocalBackend {
 class FullUntilFreed final : public LocalBackend {
   public:
     using LocalBackend::LocalBackend;
-    bool has_room() const override { return !full; }
+    bool has_room_for(std::uint64_t) const override { return !full; }
     bool full = true;
+};
+
+// `free` bytes can be written to the scratch directory; counts fetches.
+class RoomFor final : public LocalBackend {
+  public:
+    using LocalBackend::LocalBackend;
+    bool has_room_for(std::uint64_t bytes) const override { return bytes <= free; }
+    void fetch(const std::string& key, const fs::path& dest) override {
+        ++fetches;
+        LocalBackend::fetch(key, dest);
+    }
+    std::uint64_t free = 0;
+    int fetches = 0;
 };
 
 // The first fetch sets `stop` (the worker is told to stop while a ZIP is
@@ -472,6 +485,43 @@ TEST_F(BatchArchiverTest, AStoreThatStaysDownFailsTheZipSayingTheResultsCouldNot
     EXPECT_EQ(*v.zip_error,
               "The ZIP of the results could not be made: the object store answered HTTP 503 "
               "SlowDown; gave up after 3 attempts. The files are available one by one.");
+}
+
+// A ZIP's build writes its results' copies, then itself: one that cannot
+// fit filled the disk other jobs render to before it failed. It is not
+// started; the job waits, and is made once there is room.
+TEST_F(BatchArchiverTest, AZipIsNotStartedWithoutRoomForItsCopiesAndItself) {
+    const std::string id = zip_batch_rendered();
+    std::uint64_t results = 0;
+    for (const auto& t : job(id).tasks)
+        results += static_cast<std::uint64_t>(t.file_size.value_or(0));
+    ASSERT_GT(results, 0u);
+    RoomFor room(*storage_);
+    room.free = 2 * results - 1;
+    auto a = archiver(room);
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    EXPECT_EQ(room.fetches, 0);
+    EXPECT_EQ(job(id).zip_state, "pending");
+    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    room.free = 2 * results;
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    EXPECT_EQ(job(id).zip_state, "done");
+}
+
+// Never room: after three tries the job ends without its ZIP, saying why.
+TEST_F(BatchArchiverTest, AZipThatNeverHasRoomFailsSayingSo) {
+    const std::string id = zip_batch_rendered();
+    RoomFor room(*storage_);
+    auto a = archiver(room);
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    EXPECT_FALSE(a.archive_one(no_stop_));
+    ASSERT_TRUE(a.archive_one(no_stop_));
+    EXPECT_EQ(room.fetches, 0);
+    const db::JobView v = job(id);
+    EXPECT_EQ(v.zip_state, "failed");
+    EXPECT_EQ(v.zip_error.value_or(""),
+              "The ZIP of the results could not be made: the storage has no room for it (it "
+              "needs about 1 MiB while it is built). The files are available one by one.");
 }
 
 // The room a handed-back ZIP's scratch files leave is no room for another

@@ -124,7 +124,7 @@ class KeepsButFails : public storage::Storage {
         throw storage::StorageError("the object store could not be reached (timeout)", false);
     }
     void fetch(const std::string& key, const fs::path& dest) override { local_.fetch(key, dest); }
-    bool has_room() const override { return true; }
+    bool has_room_for(std::uint64_t) const override { return true; }
     void remove(const std::string& key) noexcept override { local_.remove(key); }
     void erase(const std::string& key) override { local_.erase(key); }
     std::string stored;
