@@ -249,7 +249,7 @@ std::string read_signing_secret(const std::string& path) {
     std::string secret = read_secret_file(path, "signing_secret_file");
     if (secret.size() < kMinSigningSecretBytes)
         throw ConfigError("signing_secret_file '" + path + "' holds " +
-                          std::to_string(secret.size()) + " bytes; at least " +
+                          std::to_string(secret.size()) + " bytes, at least " +
                           std::to_string(kMinSigningSecretBytes) +
                           " are needed (e.g. `openssl rand -hex 32`)");
     return secret;

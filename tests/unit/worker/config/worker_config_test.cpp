@@ -109,7 +109,7 @@ TEST(WorkerConfig, ASigningSecretShorterThan32BytesIsRefused) {
         ADD_FAILURE() << "a 31-byte secret was accepted";
     } catch (const ConfigError& e) {
         EXPECT_EQ(std::string(e.what()), "signing_secret_file '" + short_secret.path() +
-                                             "' holds 31 bytes; at least 32 are needed (e.g. "
+                                             "' holds 31 bytes, at least 32 are needed (e.g. "
                                              "`openssl rand -hex 32`)");
     }
 }
