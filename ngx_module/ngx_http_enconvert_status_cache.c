@@ -9,7 +9,7 @@
  * kept, how long a download link is valid, and where each link sits in the
  * body.  An entry is found by the SHA-256 of the API key that asked and the
  * job id as asked, so only that key finds it.  The worker's word on the key
- * holds NGX_HTTP_ENCONVERT_KEY_TRUST seconds (as long as the worker trusts
+ * holds NGX_HTTP_ENCONVERT_KEY_TRUST ms (as long as the worker trusts
  * its own key lookups); after that the next poll asks the worker again and
  * its answer renews the entry, so a revoked key is refused within seconds.
  * Every answer from the zone has links signed afresh, as the worker signs
@@ -23,7 +23,7 @@
 #include <openssl/sha.h>
 
 
-#define NGX_HTTP_ENCONVERT_KEY_TRUST     5
+#define NGX_HTTP_ENCONVERT_KEY_TRUST     5000     /* ms */
 #define NGX_HTTP_ENCONVERT_DIGEST_LEN    SHA256_DIGEST_LENGTH
 #define NGX_HTTP_ENCONVERT_MAX_LINKS     10000
 #define NGX_HTTP_ENCONVERT_LINK_QUERY    "?expires=&signature="
@@ -48,7 +48,7 @@ typedef struct {
 typedef struct {
     ngx_rbtree_node_t           node;
     ngx_queue_t                 queue;
-    time_t                      trusted;      /* the worker vouched then */
+    ngx_msec_t                  trusted;      /* the worker vouched then */
     time_t                      until;        /* 0: no end */
     time_t                      link_ttl;
     size_t                      body_len;
@@ -303,7 +303,15 @@ ngx_http_enconvert_status_cache_answer(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    if (now >= sn->trusted + NGX_HTTP_ENCONVERT_KEY_TRUST) {
+    /*
+     * on ngx_current_msec, the monotonic clock shared by every process of
+     * the host: the wall clock stepped back (NTP, a restored snapshot)
+     * kept entries trusted, a revoked key's too, for as long as the step
+     */
+
+    if ((ngx_msec_int_t) (ngx_current_msec - sn->trusted)
+        >= NGX_HTTP_ENCONVERT_KEY_TRUST)
+    {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_DECLINED;
     }
@@ -479,7 +487,7 @@ ngx_http_enconvert_status_cache_store(ngx_http_request_t *r,
     }
 
     sn->node.key = hash;
-    sn->trusted = ngx_time();
+    sn->trusted = ngx_current_msec;
     sn->until = until;
     sn->link_ttl = link_ttl;
     sn->body_len = body->len;

@@ -7,6 +7,7 @@ word on the key is taken again every few seconds."""
 import json
 import os
 import re
+import subprocess
 import time
 import urllib.parse
 
@@ -155,6 +156,42 @@ def test_the_worker_is_asked_again_about_the_key_within_seconds(env):
     assert get(ngx).status == 200
     assert wait_for(lambda: get(ngx).status == 401, timeout=KEY_TRUST + 3)
     assert time.monotonic() - asked_at <= KEY_TRUST + 2
+    assert asked(backend) == 2
+
+
+@pytest.fixture
+def clock_shift(tmp_path):
+    """(LD_PRELOAD value, shift file): nginx started with the shim sees its
+    wall clock moved by the seconds written to the file."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    shift_file = tmp_path / "clock_shift"
+    shift_file.write_text("0")
+    shim = tmp_path / "clock_shift.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", f'-DSHIFT_FILE="{shift_file}"',
+                    "-o", str(shim), os.path.join(here, "clock_shift.c"), "-ldl"],
+                   check=True)
+    return str(shim), shift_file
+
+
+def test_a_clock_stepped_back_does_not_extend_the_workers_word_on_the_key(
+        make_env, clock_shift, monkeypatch):
+    """The 5 s the worker's word on a key holds were measured on the wall
+    clock: stepped back an hour (an NTP step, a restored VM snapshot), every
+    entry was answered from the zone for that hour, a revoked key's
+    included, links signed afresh. Now on the monotonic clock."""
+    shim, shift_file = clock_shift
+    monkeypatch.setenv("LD_PRELOAD", shim)
+    ngx, backend = make_env()
+    monkeypatch.delenv("LD_PRELOAD")
+    body, links = status_body()
+    keeps(backend, body, links)
+    assert get(ngx).status == 200
+    shift_file.write_text("-3600")
+    backend.responder = lambda m: [(0, final(
+        m, status=401,
+        body=b'{"success":false,"error":"invalid_api_key",'
+             b'"detail":"The API key is not valid or has been revoked."}'))]
+    assert wait_for(lambda: get(ngx).status == 401, timeout=KEY_TRUST + 3)
     assert asked(backend) == 2
 
 
