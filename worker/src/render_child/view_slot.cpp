@@ -5,9 +5,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "render_child/capture_style.h"
+#include "render_child/image_writer.h"
 #include "render_child/print_setup.h"
 #include "render_child/scroll_watch.h"
 #include "render_child/view_slot_internal.h"
@@ -283,9 +285,13 @@ void ViewSlot::start(Job job) {
     // Print lays the page out at the paper's printable width, but media
     // queries and vw units see the view: a PDF's view is exactly that wide,
     // as Chromium prints (with layout_width "viewport" the print scale makes
-    // that width the viewport's).
+    // that width the viewport's). At most kMaxImageSide: a wide sheet at a
+    // small scale (900 mm at 0.1 is 34,000 px) made X fail the window with
+    // a fatal BadAlloc, which took the child and its other jobs down; the
+    // print itself keeps the paper's width.
     const int width = job_->format == "pdf"
-                          ? static_cast<int>(std::lround(printable_width_css_px(job_->pdf)))
+                          ? static_cast<int>(std::min<long>(
+                                std::lround(printable_width_css_px(job_->pdf)), kMaxImageSide))
                           : job_->viewport_width;
     gtk_widget_set_size_request(GTK_WIDGET(view_), width, job_->viewport_height);
     gtk_window_resize(GTK_WINDOW(window_.get()), width, job_->viewport_height);

@@ -803,6 +803,25 @@ TEST_F(TwoViewRendererPoolTest, OversizedViewportIsRefusedAndItsNeighbourComplet
     EXPECT_EQ(renderer_children(), children);
 }
 
+// A PDF's view is as wide as the sheet's printable width at its scale: 900
+// mm at 0.1 is 34,000 px, and X failed that window with a fatal BadAlloc,
+// killing the child and its other view's page. The view is capped; the PDF
+// is made at the paper's size.
+TEST_F(TwoViewRendererPoolTest, AVeryWidePdfSheetKillsNeitherTheChildNorItsNeighbour) {
+    const std::vector<pid_t> children = renderer_children();
+    pool_->submit(request(25, server_->url("/"), "png", {{"delay", 1000}}));
+    pool_->submit(
+        request(26, server_->url("/"), "pdf",
+                {{"pdf_options", {{"page_width", 900}, {"page_height", 300}, {"scale", 0.1}}}}));
+    auto wide = wait_for(26);
+    ASSERT_TRUE(wide);
+    EXPECT_TRUE(wide->ok) << wide->error_code << ": " << wide->error;
+    auto innocent = wait_for(25);
+    ASSERT_TRUE(innocent);
+    EXPECT_TRUE(innocent->ok) << innocent->error_code << ": " << innocent->error;
+    EXPECT_EQ(renderer_children(), children);
+}
+
 // A long document's PDF post-processing (thousands of links placed and
 // written) runs off the child's main loop: while it runs, the job can still
 // be answered (here cancelled; the deadline takes the same path) and the
