@@ -195,10 +195,18 @@ void ViewSlot::create_view() {
     g_signal_connect(view_, "resource-load-started", G_CALLBACK(&ViewSlot::on_resource_started),
                      this);
     // Nothing may open a dialog in a headless renderer: alert() or print()
-    // would otherwise block the page (or the whole main loop) forever.
+    // would otherwise block the page (or the whole main loop) forever. A
+    // beforeunload prompt is answered "leave": unanswered it means "stay",
+    // which cancelled the blank load that resets the view after a job, and
+    // the view waited for the reset watchdog (15 s) instead of taking work.
     g_signal_connect(
         view_, "script-dialog",
-        G_CALLBACK(+[](WebKitWebView*, WebKitScriptDialog*, gpointer) -> gboolean { return TRUE; }),
+        G_CALLBACK(+[](WebKitWebView*, WebKitScriptDialog* dialog, gpointer) -> gboolean {
+            if (webkit_script_dialog_get_dialog_type(dialog) ==
+                WEBKIT_SCRIPT_DIALOG_BEFORE_UNLOAD_CONFIRM)
+                webkit_script_dialog_confirm_set_confirmed(dialog, TRUE);
+            return TRUE;
+        }),
         nullptr);
     g_signal_connect(view_, "print",
                      G_CALLBACK(+[](WebKitWebView*, WebKitPrintOperation*, gpointer) -> gboolean {

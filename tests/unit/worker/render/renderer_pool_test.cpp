@@ -158,7 +158,14 @@ class RendererPoolTest : public ::testing::Test {
                   R"(<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>)"}},
                 {"/gone", {410, "text/html", "<title>Gone</title><p>This page is gone</p>"}},
                 {"/crash",
-                 {200, "text/html", read_file(fs::path(ENCONVERT_FIXTURE_PAGES) / "crash.html")}}},
+                 {200, "text/html", read_file(fs::path(ENCONVERT_FIXTURE_PAGES) / "crash.html")}},
+                // A dialog gives the page the activation a beforeunload
+                // prompt needs; the handler asks to stay.
+                {"/stay",
+                 {200, "text/html",
+                  "<title>Stay</title><p>Stay<script>alert(1);addEventListener("
+                  "'beforeunload', e => { e.preventDefault(); e.returnValue = 'x'; })"
+                  "</script>"}}},
             "/hang");
         RendererPool::Options options;
         options.binary = ENCONVERT_RENDER_BINARY;
@@ -383,6 +390,23 @@ TEST_F(RendererPoolTest, RendersPngAtViewportWidth) {
 
 // A page answering 4xx/5xx is not a successful conversion (hardening,
 // defect 5)...
+// The view is reset between jobs by loading a blank page. A page that asked
+// to stay (beforeunload) cancelled that load: the view waited for the 15 s
+// reset watchdog. Two such pages held both the view and the spare, and the
+// next job outlived its own deadline behind them (killed as hung).
+TEST_F(RendererPoolTest, APageThatAsksToStayDoesNotHoldItsViewAfterItsJob) {
+    for (std::uint64_t id : {71, 72}) {
+        pool_->submit(request(id, server_->url("/stay"), "pdf"));
+        auto stay = wait_for(id);
+        ASSERT_TRUE(stay);
+        EXPECT_TRUE(stay->ok) << stay->error_code << ": " << stay->error;
+    }
+    pool_->submit(request(73, server_->url("/"), "pdf", {{"timeout", 5}}));
+    auto next = wait_for(73);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
+}
+
 TEST_F(RendererPoolTest, HttpErrorStatusFailsWithHttpError) {
     pool_->submit(request(2, server_->url("/gone"), "pdf"));
     auto result = wait_for(2);
