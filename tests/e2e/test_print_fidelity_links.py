@@ -341,3 +341,16 @@ def test_fragment_links_reach_rules_in_preformatted_text(stack, pages):
         page, box = places[0]
         assert link["dest_page"] == page, (name, link, page)
         assert box[1] - 10 <= link["dest_top"] <= box[1] + SLACK, (name, link, box)
+
+
+def test_half_an_emoji_at_a_cut_keeps_the_links_and_outline(stack, pages):
+    """The texts the PDF's links, outline and metadata come from are cut at
+    a few hundred characters; a cut inside an emoji left half a surrogate
+    pair, which made the whole set unreadable: the PDF had no link, no
+    outline and no metadata (emoji_cut.html)."""
+    pdf = Pdf(convert(stack, pages + "/emoji_cut.html"))
+    assert len(pdf.links) == 2, pdf.links
+    assert sorted("uri" in link for link in pdf.links) == [False, True]
+    assert [(level, title) for level, title, _, _ in flatten(pdf.outline)] == [
+        (1, "Field notes"), (2, "The note")]
+    assert pdf.info["Author"] == "Survey Team"

@@ -78,8 +78,11 @@ if (typeof repeatTableHeaders === 'function') repeatTableHeaders(pageHeight);
 
 const sx = window.scrollX, sy = window.scrollY;
 const box = (r) => ({x: r.left + sx, y: r.top + sy, w: r.width, h: r.height});
-const clean = (s) => (s || '').replace(/\s+/g, ' ').trim();
-const cut = (s, n) => s.length > n ? s.slice(0, n) : s;
+// Lone surrogates (a page's own, or half an emoji left by a cut) would make
+// the JSON of these facts unreadable to the worker, and the PDF would get
+// no links, outline or metadata at all: they are replaced, or dropped.
+const clean = (s) => (s || '').replace(/\s+/g, ' ').trim().toWellFormed();
+const cut = (s, n) => s.length > n ? s.slice(0, n).replace(/[\uD800-\uDBFF]$/, '') : s;
 const shown = (el) => {
   if (!el || !el.getClientRects().length) return false;
   const v = getComputedStyle(el).visibility;
