@@ -358,7 +358,7 @@ void ViewSlot::fail(const std::string& code, const std::string& message) {
     outcome.error = message;
     // Writing the output is where a renderer meets a full disk; the worker
     // queues such a job again for when there is room.
-    if (code == "print_failed" && job_ && output_dir_full(job_->out_path)) {
+    if (code == "print_failed" && output_dir_is_full()) {
         fail_storage_full();
         return;
     }
@@ -370,6 +370,10 @@ void ViewSlot::fail_write(const std::string& what, const WriteError& error) {
         fail_storage_full();
     else
         fail("print_failed", what + error.message);
+}
+
+bool ViewSlot::output_dir_is_full() const {
+    return job_ && output_dir_full(job_->out_path);
 }
 
 void ViewSlot::fail_storage_full() {

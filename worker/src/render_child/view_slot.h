@@ -168,6 +168,9 @@ class ViewSlot {
     // (made again later), otherwise print_failed with `what` + why.
     void fail_write(const std::string& what, const WriteError& error);
     void fail_storage_full();
+    // Whether the job's output directory is (nearly) out of space: a write
+    // that failed there is taken for a full disk.
+    bool output_dir_is_full() const;
     void answer(Outcome outcome);
 
     // After the answer: make the view clean again, then become idle.

@@ -5,6 +5,8 @@
 // output, through the same outbound gate as any page load. Anything else
 // (a PDF for a screenshot, an archive, an image asked for as a PDF…) fails
 // at once with unsupported_content_type.
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -19,6 +21,13 @@ namespace {
 
 bool is_pdf_type(const std::string& mime) {
     return mime == "application/pdf" || mime == "application/x-pdf";
+}
+
+// A write error's message naming a full disk or a spent quota, in this
+// process's locale (GIO writes g_strerror's text).
+bool says_no_space(const char* message) {
+    return message != nullptr && (std::strstr(message, g_strerror(ENOSPC)) != nullptr ||
+                                  std::strstr(message, g_strerror(EDQUOT)) != nullptr);
 }
 
 }  // namespace
@@ -104,6 +113,16 @@ void ViewSlot::on_download_failed(WebKitDownload* download, GError* error, gpoin
     if (self->download_.get() != download) return;
     g_signal_handlers_disconnect_by_data(download, self);
     self->download_.reset();
+    // Writing the download is where this job meets a full disk: queued
+    // again for when there is room, as a print is (it failed for good as
+    // load_failed). WebKit reports it as a destination error carrying GIO's
+    // message, "Error writing to file: <strerror>", and has removed the
+    // partial file by then, so the free space alone does not tell.
+    if (g_error_matches(error, WEBKIT_DOWNLOAD_ERROR, WEBKIT_DOWNLOAD_ERROR_DESTINATION) &&
+        (says_no_space(error->message) || self->output_dir_is_full())) {
+        self->fail_storage_full();
+        return;
+    }
     const LoadError e = classify_load_error(error, self->job_->url);
     self->fail(e.code, e.message);
 }

@@ -1587,6 +1587,34 @@ TEST_F(DocumentTypeRendererPoolTest, WhatCannotBeRenderedFailsAtOnceWithItsReaso
     }
 }
 
+// A served PDF whose download meets a full disk is storage_full (the
+// worker queues it again for when there is room, no attempt used), as a
+// print that meets one is; it was load_failed, and the task failed for good.
+TEST_F(DocumentTypeRendererPoolTest, ADownloadThatMeetsAFullDiskIsStorageFull) {
+    if (geteuid() != 0) GTEST_SKIP() << "mounting a small file system needs root (CI runs as root)";
+    const fs::path small = dir_ / "small";
+    fs::create_directories(small);
+    ASSERT_EQ(std::system(("mount -t tmpfs -o size=1m tmpfs " + small.string()).c_str()), 0);
+    struct Unmount {
+        const fs::path& path;
+        ~Unmount() { std::system(("umount -l " + path.string()).c_str()); }
+    } unmount{small};
+    std::string big = a_pdf();
+    big.insert(big.size() - 6, std::string(3u << 20, ' '));  // before %%EOF: 3 MB
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/big.pdf", {200, "application/pdf", big}}},
+        "/hang");
+    auto req = request(930, server_->url("/big.pdf"), "pdf", {{"timeout", 120}});
+    req.out_path = (small / "930.pdf").string();
+    pool_->submit(req);
+    auto result = wait_for(930);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "storage_full") << result->error;
+    EXPECT_FALSE(fs::exists(req.out_path + ".part"));
+}
+
 // A URL serving a PDF larger than the pool allows (here 1 MB; a server
 // streaming without end would fill the storage): the transfer stops there.
 class DownloadLimitRendererPoolTest : public DocumentTypeRendererPoolTest {
