@@ -2,6 +2,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -62,6 +63,21 @@ std::string fill_placeholders(const std::string& content, int page, const BandVa
 }
 
 std::string band_document(const PdfOptions& pdf, double sheet_height_mm, const BandValues& values) {
+    // Each sheet's bands are at most as long as the last sheet's (its page
+    // number has the most digits), plus the sheet's own markup.
+    const std::size_t per_sheet =
+        (pdf.header ? fill_placeholders(pdf.header->content, values.total_pages, values).size()
+                    : 0) +
+        (pdf.footer ? fill_placeholders(pdf.footer->content, values.total_pages, values).size()
+                    : 0) +
+        96;
+    const std::size_t sheets = static_cast<std::size_t>(std::max(values.total_pages, 0));
+    if (sheets * per_sheet > kMaxBandDocumentBytes)
+        throw BandDocumentTooLarge(
+            "The header and footer would take " + std::to_string((sheets * per_sheet) >> 20) +
+            " MB over the " + std::to_string(sheets) + " pages, more than the " +
+            std::to_string(kMaxBandDocumentBytes >> 20) +
+            " MB a document's header and footer may take: shorten them or the page");
     // Sheet boxes a hair shorter than the sheet, so rounding in WebKit's
     // pagination can never spill one onto an extra page.
     // The same print zoom as the body (at scale 1): CSS mm print as mm and

@@ -8,6 +8,8 @@
 // is the customer's HTML and is printed with JavaScript disabled.
 #pragma once
 
+#include <cstddef>
+#include <stdexcept>
 #include <string>
 
 #include "render_child/job.h"
@@ -21,8 +23,21 @@ struct BandValues {
     std::string url;
 };
 
+// The largest band document made: a template repeating a long {{title}}
+// hundreds of times over the sheets of a tall page came to gigabytes, and
+// the renderer died of bad_alloc, its other views' jobs with it.
+inline constexpr std::size_t kMaxBandDocumentBytes = 64u << 20;
+
+// A band document that would be larger than kMaxBandDocumentBytes; what()
+// is a sentence for the job's error.
+class BandDocumentTooLarge : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 // `sheet_height_mm` is the printed sheet's height (differs from
 // pdf.page_height_mm for single_page). Precondition: pdf.header or pdf.footer.
+// Throws BandDocumentTooLarge before building one that would be too large.
 std::string band_document(const PdfOptions& pdf, double sheet_height_mm, const BandValues& values);
 
 // One template with {{page}}, {{total_pages}}, {{date}}, {{title}}, {{url}}

@@ -266,7 +266,13 @@ void ViewSlot::start_bands(int body_pages) {
     values.date = today_utc();
     const double sheet_mm =
         single_page_height_mm_ > 0 ? single_page_height_mm_ : job_->pdf.page_height_mm;
-    const std::string html = band_document(job_->pdf, sheet_mm, values);
+    std::string html;
+    try {
+        html = band_document(job_->pdf, sheet_mm, values);
+    } catch (const BandDocumentTooLarge& e) {
+        fail("print_failed", e.what());
+        return;
+    }
 
     stage_ = Stage::Banding;
     printing_bands_ = true;
