@@ -8,17 +8,58 @@ namespace {
 // How far above the text a jump lands, so the line is not cut at the top
 // of the viewer's window.
 constexpr double kDestinationLeadPt = 4;
+
+// FNV-1a over `n` characters, by a callable giving the i-th.
+template <typename At>
+std::uint64_t gram_hash(At at, std::size_t n) {
+    std::uint64_t h = 14695981039346656037ull;
+    for (std::size_t i = 0; i < n; ++i) {
+        h ^= static_cast<std::uint64_t>(at(i));
+        h *= 1099511628211ull;
+    }
+    return h;
+}
 }  // namespace
 
 TextLocator::TextLocator(const PageText& text, const PageGeometry& geometry)
     : text_(text), geometry_(geometry) {
-    for (std::size_t i = 0; i < text_.glyphs.size(); ++i)
-        positions_[text_.glyphs[i].c].push_back(static_cast<int>(i));
+    const auto& glyphs = text_.glyphs;
+    for (std::size_t i = 0; i < glyphs.size(); ++i)
+        positions_[glyphs[i].c].push_back(static_cast<int>(i));
+    if (glyphs.size() >= kGram) {
+        grams_.reserve(glyphs.size() - kGram + 1);
+        for (std::size_t i = 0; i + kGram <= glyphs.size(); ++i)
+            grams_.emplace_back(gram_hash([&](std::size_t k) { return glyphs[i + k].c; }, kGram),
+                                static_cast<int>(i));
+        std::sort(grams_.begin(), grams_.end());
+    }
 }
 
-std::vector<int> TextLocator::matches(const std::u32string& needle) const {
+std::vector<int> TextLocator::candidates(const std::u32string& needle) const {
     std::vector<int> out;
-    if (needle.empty()) return out;
+    if (needle.size() >= kGram && !grams_.empty()) {
+        // Hash collisions only add candidates: each is compared in full.
+        using Iter = decltype(grams_)::const_iterator;
+        std::pair<Iter, Iter> rarest{grams_.end(), grams_.end()};
+        std::size_t at = 0;
+        bool first = true;
+        for (std::size_t k = 0; k + kGram <= needle.size(); ++k) {
+            const std::uint64_t h = gram_hash([&](std::size_t i) { return needle[k + i]; }, kGram);
+            const auto range =
+                std::equal_range(grams_.begin(), grams_.end(), std::pair<std::uint64_t, int>{h, 0},
+                                 [](const auto& a, const auto& b) { return a.first < b.first; });
+            if (range.first == range.second) return out;  // not printed at all
+            if (first || range.second - range.first < rarest.second - rarest.first) {
+                rarest = range;
+                at = k;
+                first = false;
+            }
+        }
+        for (auto it = rarest.first; it != rarest.second; ++it)
+            if (it->second >= static_cast<long>(at))
+                out.push_back(it->second - static_cast<int>(at));
+        return out;
+    }
     // Start from the needle's rarest character.
     const std::vector<int>* rarest = nullptr;
     std::size_t at = 0;
@@ -30,14 +71,22 @@ std::vector<int> TextLocator::matches(const std::u32string& needle) const {
             at = k;
         }
     }
+    for (int p : *rarest)
+        if (p >= static_cast<long>(at)) out.push_back(p - static_cast<int>(at));
+    return out;
+}
+
+std::vector<int> TextLocator::matches(const std::u32string& needle) const {
+    std::vector<int> out;
+    if (needle.empty()) return out;
     const auto& glyphs = text_.glyphs;
-    for (int p : *rarest) {
-        const long start = static_cast<long>(p) - static_cast<long>(at);
-        if (start < 0 || start + needle.size() > glyphs.size()) continue;
+    for (int start : candidates(needle)) {
+        ++candidates_checked_;
+        if (static_cast<std::size_t>(start) + needle.size() > glyphs.size()) continue;
         bool equal = true;
         for (std::size_t k = 0; k < needle.size() && equal; ++k)
             equal = glyphs[static_cast<std::size_t>(start) + k].c == needle[k];
-        if (equal) out.push_back(static_cast<int>(start));
+        if (equal) out.push_back(start);
     }
     return out;
 }
