@@ -23,44 +23,23 @@ std::uint64_t gram_hash(At at, std::size_t n) {
 
 TextLocator::TextLocator(const PageText& text, const PageGeometry& geometry)
     : text_(text), geometry_(geometry) {
+    for (std::size_t i = 0; i < text_.glyphs.size(); ++i)
+        positions_[text_.glyphs[i].c].push_back(static_cast<int>(i));
+}
+
+void TextLocator::index_grams() const {
     const auto& glyphs = text_.glyphs;
-    for (std::size_t i = 0; i < glyphs.size(); ++i)
-        positions_[glyphs[i].c].push_back(static_cast<int>(i));
-    if (glyphs.size() >= kGram) {
-        grams_.reserve(glyphs.size() - kGram + 1);
-        for (std::size_t i = 0; i + kGram <= glyphs.size(); ++i)
-            grams_.emplace_back(gram_hash([&](std::size_t k) { return glyphs[i + k].c; }, kGram),
-                                static_cast<int>(i));
-        std::sort(grams_.begin(), grams_.end());
-    }
+    grams_.reserve(glyphs.size() - kGram + 1);
+    for (std::size_t i = 0; i + kGram <= glyphs.size(); ++i)
+        grams_.emplace_back(gram_hash([&](std::size_t k) { return glyphs[i + k].c; }, kGram),
+                            static_cast<int>(i));
+    std::sort(grams_.begin(), grams_.end());
+    grams_indexed_ = true;
 }
 
 std::vector<int> TextLocator::candidates(const std::u32string& needle) const {
     std::vector<int> out;
-    if (needle.size() >= kGram && !grams_.empty()) {
-        // Hash collisions only add candidates: each is compared in full.
-        using Iter = decltype(grams_)::const_iterator;
-        std::pair<Iter, Iter> rarest{grams_.end(), grams_.end()};
-        std::size_t at = 0;
-        bool first = true;
-        for (std::size_t k = 0; k + kGram <= needle.size(); ++k) {
-            const std::uint64_t h = gram_hash([&](std::size_t i) { return needle[k + i]; }, kGram);
-            const auto range =
-                std::equal_range(grams_.begin(), grams_.end(), std::pair<std::uint64_t, int>{h, 0},
-                                 [](const auto& a, const auto& b) { return a.first < b.first; });
-            if (range.first == range.second) return out;  // not printed at all
-            if (first || range.second - range.first < rarest.second - rarest.first) {
-                rarest = range;
-                at = k;
-                first = false;
-            }
-        }
-        for (auto it = rarest.first; it != rarest.second; ++it)
-            if (it->second >= static_cast<long>(at))
-                out.push_back(it->second - static_cast<int>(at));
-        return out;
-    }
-    // Start from the needle's rarest character.
+    // The needle's rarest character.
     const std::vector<int>* rarest = nullptr;
     std::size_t at = 0;
     for (std::size_t k = 0; k < needle.size(); ++k) {
@@ -71,8 +50,31 @@ std::vector<int> TextLocator::candidates(const std::u32string& needle) const {
             at = k;
         }
     }
-    for (int p : *rarest)
-        if (p >= static_cast<long>(at)) out.push_back(p - static_cast<int>(at));
+    if (rarest->size() <= kFewPlaces || needle.size() < kGram) {
+        for (int p : *rarest)
+            if (p >= static_cast<long>(at)) out.push_back(p - static_cast<int>(at));
+        return out;
+    }
+    // Too common: its rarest run of kGram characters instead (hash
+    // collisions only add candidates: each is compared in full).
+    if (!grams_indexed_) index_grams();
+    using Iter = decltype(grams_)::const_iterator;
+    std::pair<Iter, Iter> run{grams_.end(), grams_.end()};
+    bool first = true;
+    for (std::size_t k = 0; k + kGram <= needle.size(); ++k) {
+        const std::uint64_t h = gram_hash([&](std::size_t i) { return needle[k + i]; }, kGram);
+        const auto range =
+            std::equal_range(grams_.begin(), grams_.end(), std::pair<std::uint64_t, int>{h, 0},
+                             [](const auto& a, const auto& b) { return a.first < b.first; });
+        if (range.first == range.second) return out;  // not printed at all
+        if (first || range.second - range.first < run.second - run.first) {
+            run = range;
+            at = k;
+            first = false;
+        }
+    }
+    for (auto it = run.first; it != run.second; ++it)
+        if (it->second >= static_cast<long>(at)) out.push_back(it->second - static_cast<int>(at));
     return out;
 }
 

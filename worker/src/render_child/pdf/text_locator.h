@@ -49,9 +49,11 @@ class TextLocator {
     // Needles are matched whole up to this many characters.
     static constexpr std::size_t kWholeNeedle = 48;
 
-    // Needles this long or longer are looked up by their rarest run of
-    // this many characters, shorter ones by their rarest character.
+    // A needle is looked up where its rarest character was printed; where
+    // that is more than kFewPlaces places and the needle has kGram
+    // characters or more, where its rarest run of kGram characters was.
     static constexpr std::size_t kGram = 8;
+    static constexpr std::size_t kFewPlaces = 4096;
 
     // Places the searches so far have compared a needle against: the cost
     // of placing a document's marks (a test's measure).
@@ -62,6 +64,9 @@ class TextLocator {
     // Where `needle` may start, ascending: each place its rarest indexed
     // part occurs, less that part's offset in the needle.
     std::vector<int> candidates(const std::u32string& needle) const;
+    // Fills grams_, the first time a needle needs it (most documents never
+    // do: sorting every run costs milliseconds a page).
+    void index_grams() const;
 
     const PageText& text_;
     const PageGeometry& geometry_;
@@ -72,7 +77,8 @@ class TextLocator {
     // rarest character alone, many distinct link texts over a tiny
     // alphabet (a page of 20,000 links written in 'a' and 'b') made every
     // search walk half the glyphs: 97 s on the child's work thread.
-    std::vector<std::pair<std::uint64_t, int>> grams_;
+    mutable std::vector<std::pair<std::uint64_t, int>> grams_;
+    mutable bool grams_indexed_ = false;
     mutable std::uint64_t candidates_checked_ = 0;
 };
 

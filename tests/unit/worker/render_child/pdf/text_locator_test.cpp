@@ -42,9 +42,10 @@ TEST(TextLocator, ASearchOverATinyAlphabetLooksAtFewPlaces) {
     EXPECT_LT(locator.candidates_checked(), text.glyphs.size() / 64);
 }
 
-// The same places as comparing everywhere, for long and short needles.
+// The same places as comparing everywhere, for long and short needles
+// (each letter printed more than kFewPlaces times: long ones go by runs).
 TEST(TextLocator, FindsEveryOccurrenceAsAFullScanWould) {
-    const PageText text = ab_text(5'000);
+    const PageText text = ab_text(20'000);
     const PageGeometry geometry{842, 0, 842};
     const TextLocator locator(text, geometry);
     for (std::size_t length : {3, 7, 8, 12, 48}) {
@@ -56,6 +57,6 @@ TEST(TextLocator, FindsEveryOccurrenceAsAFullScanWould) {
         for (const Span& span : locator.find_all(needle)) got.push_back(span.first);
         EXPECT_EQ(got, expected) << length;
     }
-    EXPECT_TRUE(locator.find_all(U"abc").empty());         // a character never printed
-    EXPECT_TRUE(locator.find_all(U"abcdefghij").empty());  // a run never printed
+    EXPECT_TRUE(locator.find_all(U"abc").empty());                    // a character never printed
+    EXPECT_TRUE(locator.find_all(std::u32string(40, U'a')).empty());  // a run never printed
 }
