@@ -130,3 +130,29 @@ def test_tall_page_as_webp_fails_clearly(stack, tall_site):
     body = r.json()
     assert body["error"] == "print_failed", body
     assert "40000 px tall" in body["detail"] and "WebP" in body["detail"], body
+
+
+@pytest.fixture(scope="module")
+def wide_site():
+    body = (b'<!doctype html><body style="margin:0">'
+            b'<div style="width:32000px;height:3000px;'
+            b'background:linear-gradient(90deg,#f00,#00f)"></div>')
+
+    class Handler(_QuietHandler):
+        def do_GET(self):
+            send_html(self, body)
+
+    site = LoopbackServer(Handler)
+    yield site
+    site.close()
+
+
+def test_a_page_wider_than_an_image_is_captured_in_tiles_of_the_viewport(stack, wide_site):
+    """32,000 px wide: the one-piece snapshot held the whole width in
+    memory (3 GB in the renderer, 2 GB in its web process) only to crop it
+    to 16,384 px; it is captured in tiles of the viewport's width."""
+    r = shoot(stack, wide_site.base + "/", "png")
+    assert r.status == 200, r
+    file = stack.download(r.json()["presigned_url"])
+    assert file.status == 200, file
+    assert png_size(file.body) == (WIDTH, 3000)

@@ -16,8 +16,17 @@ using SurfacePtr = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_dest
 // The document's height in CSS px, as the full-document snapshot would be.
 constexpr const char* kMeasureScript = R"JS(
 const root = document.scrollingElement || document.documentElement;
-return Math.max(root ? root.scrollHeight : 0, document.body ? document.body.scrollHeight : 0);
+const body = document.body;
+return [Math.max(root ? root.scrollHeight : 0, body ? body.scrollHeight : 0),
+        Math.max(root ? root.scrollWidth : 0, body ? body.scrollWidth : 0)];
 )JS";
+
+// Element `i` of the measurement as a number, 0 when it is not one.
+double measured(JSCValue* value, unsigned i) {
+    if (!value || !jsc_value_is_array(value)) return 0;
+    GObjectPtr<JSCValue> item(jsc_value_object_get_property_at_index(value, i));
+    return item && jsc_value_is_number(item.get()) ? jsc_value_to_double(item.get()) : 0;
+}
 
 // Scrolls to `y` (no smooth scrolling, whatever the page's CSS says) and
 // resolves to the offset the page really took (less at the bottom).
@@ -102,9 +111,14 @@ void TiledSnapshot::on_measured(GObject* source, GAsyncResult* result, gpointer 
     GErrorPtr error(raw);
     if (self->cancelled()) return;
     // A page that cannot be measured is captured as before, in one piece.
-    const double height =
-        value && jsc_value_is_number(value.get()) ? jsc_value_to_double(value.get()) : 0.0;
-    if (height <= kMaxImageSide) {
+    const double height = measured(value.get(), 0);
+    const double width = measured(value.get(), 1);
+    // Wider than an image keeps, the one piece would hold the whole width
+    // in memory only to be cropped to kMaxImageSide (32,000 px wide: 3 GB
+    // in this process, 2 GB in the web process): tiles of the viewport's
+    // width instead. WebP has no row encoder: it stays in one piece.
+    const bool too_wide = width > kMaxImageSide && self->format_ != "webp";
+    if (height <= kMaxImageSide && !too_wide) {
         self->finish({true, {}});
         return;
     }
