@@ -89,7 +89,7 @@ def public_site(target):
         if path.startswith("/nav/"):
             _, _, name, where = path.split("/")
             to = target + "/" if where == "internal" else "file:///etc/passwd"
-            body = (f"<!doctype html><title>Navigating</title><h1>Navigating page</h1>"
+            body = ("<!doctype html><title>Navigating</title><h1>Navigating page</h1>"
                     + NAVIGATIONS[name].format(to=to))
             return 200, html, body.encode()
         return 200, html, page

@@ -4,7 +4,6 @@ Requests are counted by API route and status in a shared memory zone: the
 counters move as requests are made, are the same whichever nginx worker
 process answers the scrape, and survive `nginx -s reload`."""
 
-import json
 import os
 import re
 import signal
@@ -14,7 +13,7 @@ import time
 
 import pytest
 
-from ngxtest import (API_KEY, NGINX, REPO, FakeBackend, Nginx, assert_error,
+from ngxtest import (NGINX, REPO, FakeBackend, Nginx, assert_error,
                      auth, final, presign, put_file, wait_for)
 # the fixture that makes a temp dir fit for the shipped examples
 from test_conf_examples import installed_paths, nginx_t, tmp  # noqa: F401
