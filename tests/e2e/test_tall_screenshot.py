@@ -40,10 +40,9 @@ def page():
             f'background:rgb({r},{g},{b})"></div>' + "".join(bands)).encode()
 
 
-@pytest.fixture(scope="module")
-def tall_site():
-    body = page()
-
+def serving(body):
+    """A loopback site answering every GET with the HTML `body`, for as
+    long as the generator runs (a fixture's)."""
     class Handler(_QuietHandler):
         def do_GET(self):
             send_html(self, body)
@@ -51,6 +50,11 @@ def tall_site():
     site = LoopbackServer(Handler)
     yield site
     site.close()
+
+
+@pytest.fixture(scope="module")
+def tall_site():
+    yield from serving(page())
 
 
 def shoot(stack, url, fmt):
@@ -134,17 +138,9 @@ def test_tall_page_as_webp_fails_clearly(stack, tall_site):
 
 @pytest.fixture(scope="module")
 def wide_site():
-    body = (b'<!doctype html><body style="margin:0">'
-            b'<div style="width:32000px;height:3000px;'
-            b'background:linear-gradient(90deg,#f00,#00f)"></div>')
-
-    class Handler(_QuietHandler):
-        def do_GET(self):
-            send_html(self, body)
-
-    site = LoopbackServer(Handler)
-    yield site
-    site.close()
+    yield from serving(b'<!doctype html><body style="margin:0">'
+                       b'<div style="width:32000px;height:3000px;'
+                       b'background:linear-gradient(90deg,#f00,#00f)"></div>')
 
 
 def test_a_page_wider_than_an_image_is_captured_in_tiles_of_the_viewport(stack, wide_site):
