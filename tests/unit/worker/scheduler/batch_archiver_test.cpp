@@ -301,6 +301,31 @@ class BatchArchiverTest : public test_support::PgTest {
         return key;
     }
 
+    // Another archiver takes the job's ZIP over (ours lost its lease) and
+    // records `result` for it.
+    void recorded_by_another_archiver(const std::string& id, const db::ArchiveResult& result) {
+        pqxx::connection other(url());
+        {
+            pqxx::work tx(other);
+            tx.exec_params("UPDATE jobs SET zip_lease_owner = 'other' WHERE id = $1", id);
+            tx.commit();
+        }
+        ASSERT_TRUE(db::finish_archive(other, "other", id, result).applied);
+    }
+
+    void expect_no_zip_stored() {
+        for (const auto& e : fs::recursive_directory_iterator(root_))
+            EXPECT_NE(e.path().extension(), ".zip") << e.path();
+    }
+
+    // The job waits for its ZIP, and no archiver holds it: handed back.
+    void expect_waiting_for_its_zip(const std::string& id) {
+        const db::JobView v = job(id);
+        EXPECT_EQ(v.status, "processing");
+        EXPECT_EQ(v.zip_state, "pending");
+        EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    }
+
     // Builds the ZIP of `id` three times on `storage`: the first two are
     // handed back (another try may work), the third records the failure.
     // Its zip_error.
@@ -454,13 +479,10 @@ TEST_F(BatchArchiverTest, AZipThatFoundTheStorageFullIsMadeAgainOnceThereIsRoom)
     full.refusals = 1;
     auto a = archiver(full);
     EXPECT_FALSE(a.archive_one(no_stop_));
-    db::JobView v = job(id);
-    EXPECT_EQ(v.status, "processing");
-    EXPECT_EQ(v.zip_state, "pending");
-    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    expect_waiting_for_its_zip(id);
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 0);
     ASSERT_TRUE(a.archive_one(no_stop_));
-    v = job(id);
+    const db::JobView v = job(id);
     EXPECT_EQ(v.status, "completed");
     EXPECT_EQ(v.zip_state, "done");
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
@@ -477,8 +499,7 @@ TEST_F(BatchArchiverTest, AZipWhoseResultsCouldNotBeReadBackIsMadeAgainOnceTheSt
     outage.failures = 1;
     auto a = archiver(outage);
     EXPECT_FALSE(a.archive_one(no_stop_));
-    EXPECT_EQ(job(id).zip_state, "pending");
-    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    expect_waiting_for_its_zip(id);
     ASSERT_TRUE(a.archive_one(no_stop_));
     EXPECT_EQ(job(id).zip_state, "done");
 }
@@ -507,8 +528,7 @@ TEST_F(BatchArchiverTest, AZipIsNotStartedWithoutRoomForItsCopiesAndItself) {
     auto a = archiver(room);
     EXPECT_FALSE(a.archive_one(no_stop_));
     EXPECT_EQ(room.fetches, 0);
-    EXPECT_EQ(job(id).zip_state, "pending");
-    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    expect_waiting_for_its_zip(id);
     room.free = 2 * results;
     ASSERT_TRUE(a.archive_one(no_stop_));
     EXPECT_EQ(job(id).zip_state, "done");
@@ -533,8 +553,7 @@ TEST_F(BatchArchiverTest, AfterAZipTheStorageHadNoRoomForTheNextWaits) {
     scheduler::BatchArchiver a(scheduler::ArchiverOptions{url(), "archiver-1"}, full);
     EXPECT_FALSE(a.archive_one(no_stop_));
     EXPECT_FALSE(a.archive_one(no_stop_));  // within the 30 s
-    EXPECT_EQ(job(id).zip_state, "pending");
-    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    expect_waiting_for_its_zip(id);
     EXPECT_EQ(full.refusals, 0);  // one build only
 }
 
@@ -621,21 +640,14 @@ TEST_F(BatchArchiverTest, AZipStoredAfterTheJobEndedWithoutOneIsRemoved) {
     const std::string id = zip_batch_rendered();
     TakenOverWhileStoring taken(*storage_);
     taken.before_zip = [&] {
-        pqxx::connection other(url());
-        {
-            pqxx::work tx(other);
-            tx.exec_params("UPDATE jobs SET zip_lease_owner = 'other' WHERE id = $1", id);
-            tx.commit();
-        }
         db::ArchiveResult failed;
         failed.error = "The ZIP of the results could not be made: test.";
-        ASSERT_TRUE(db::finish_archive(other, "other", id, failed).applied);
+        recorded_by_another_archiver(id, failed);
     };
     auto a = archiver(taken);
     ASSERT_TRUE(a.archive_one(no_stop_));
     EXPECT_EQ(job(id).zip_state, "failed");
-    for (const auto& e : fs::recursive_directory_iterator(root_))
-        EXPECT_NE(e.path().extension(), ".zip") << e.path();
+    expect_no_zip_stored();
     EXPECT_EQ(count("SELECT count(*) FROM notifications"), 1);
 }
 
@@ -646,23 +658,16 @@ TEST_F(BatchArchiverTest, AZipStoredAfterTheJobExpiredIsRemoved) {
     const std::string id = zip_batch_rendered();
     TakenOverWhileStoring taken(*storage_);
     taken.before_zip = [&] {
-        pqxx::connection other(url());
-        {
-            pqxx::work tx(other);
-            tx.exec_params("UPDATE jobs SET zip_lease_owner = 'other' WHERE id = $1", id);
-            tx.commit();
-        }
         db::ArchiveResult done;
         done.object_key = "live/files/x/url-to-pdf/other.zip";
-        ASSERT_TRUE(db::finish_archive(other, "other", id, done).applied);
-        pqxx::work tx(other);
+        recorded_by_another_archiver(id, done);
+        pqxx::work tx(*conn_);
         db::expire_jobs(tx, {id});
         tx.commit();
     };
     auto a = archiver(taken);
     ASSERT_TRUE(a.archive_one(no_stop_));
-    for (const auto& e : fs::recursive_directory_iterator(root_))
-        EXPECT_NE(e.path().extension(), ".zip") << e.path();
+    expect_no_zip_stored();
 }
 
 // A storage that cannot remove the ZIP an earlier attempt stored (the
@@ -779,13 +784,10 @@ TEST_F(BatchArchiverTest, AZipWaitsWhileTheStorageIsFullInsteadOfFailing) {
     FullUntilFreed storage(*storage_);
     auto a = archiver(storage);
     EXPECT_FALSE(a.archive_one(no_stop_));
-    db::JobView v = job(id);
-    EXPECT_EQ(v.status, "processing");
-    EXPECT_EQ(v.zip_state, "pending");
-    EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE zip_lease_owner IS NOT NULL"), 0);
+    expect_waiting_for_its_zip(id);
     storage.full = false;
     ASSERT_TRUE(a.archive_one(no_stop_));
-    v = job(id);
+    const db::JobView v = job(id);
     EXPECT_EQ(v.status, "completed");
     EXPECT_EQ(v.zip_state, "done");
 }
