@@ -354,3 +354,21 @@ def test_half_an_emoji_at_a_cut_keeps_the_links_and_outline(stack, pages):
     assert [(level, title) for level, title, _, _ in flatten(pdf.outline)] == [
         (1, "Field notes"), (2, "The note")]
     assert pdf.info["Author"] == "Survey Team"
+
+
+def test_links_are_taken_while_their_urls_fit_in_the_budget(stack, pages):
+    """A page's link URLs are copied through JSON into the renderer; a page
+    of 20,000 links of 20 KB each took it past 1.8 GB. A URL over 64 Ki
+    characters gets no link; links are taken in document order while their
+    URLs add up to at most 4 Mi characters (long_hrefs.html)."""
+    pdf = Pdf(convert(stack, pages + "/long_hrefs.html"))
+    uris = [link["uri"] for link in pdf.links]
+    assert not [u for u in uris if "xxxx" in u], "the overlong URL got a link"
+    long = [u for u in uris if "aaaa" in u]
+    assert long, uris
+    assert {len(u) for u in long} == {60008}
+    assert len(long) == 4 * 1048576 // 60008  # 69
+    assert long == sorted(long)  # the first ones, in document order
+    assert long[0].endswith("/0000000")
+    assert "https://example.com/short" in uris
+    assert len(uris) == len(long) + 1

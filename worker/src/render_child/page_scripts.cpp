@@ -35,6 +35,14 @@ return document.title;
 const char* const kPreparePrintScript = R"JS(
 for (const img of document.querySelectorAll('img[loading="lazy"]')) img.loading = 'eager';
 const MAX_ITEMS = 20000, MAX_TEXT = 1000, MAX_TARGET_TEXT = 48;
+// The links' URLs, copied through JSON into the renderer: a hostile page's
+// 20,000 links of 20 KB each took the renderer child past 1.8 GB. A URL
+// longer than 64 Ki characters gets no link (servers refuse far shorter
+// ones), and links are taken in document order while their URLs add up to
+// at most 4 Mi characters: one that no longer fits gets none. Headings are
+// taken all the same.
+const MAX_HREF = 65536;
+let hrefBudget = 4 * 1048576;
 const swaps = [];
 const swapMedia = (list) => {
   if (!list) return;
@@ -228,6 +236,7 @@ for (const el of document.querySelectorAll(
   const hash = href.indexOf('#');
   const internal = hash >= 0 && href.slice(0, hash) === here;
   if (!internal && !/^(https?|mailto|tel|ftp):/i.test(href)) continue;
+  if (href.length > MAX_HREF || href.length > hrefBudget) continue;
   let boxes, text = '';
   if (name === 'area') {
     boxes = areaBoxes(el);
@@ -242,6 +251,7 @@ for (const el of document.querySelectorAll(
     link.target = targetOf(href.slice(hash + 1));
     if (link.target < 0) continue;  // nothing there to jump to
   }
+  hrefBudget -= href.length;
   items.push(link);
 }
 const meta = (name) => {
