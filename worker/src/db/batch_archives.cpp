@@ -2,6 +2,7 @@
 
 #include "db/fields.h"
 #include "db/job_repository.h"
+#include "db/key_stamp.h"
 #include "db/notification_outbox.h"
 
 namespace enconvert::db {
@@ -26,7 +27,7 @@ constexpr const char* kClaimSql =
     "     t.object_key, t.filename, t.error_code, t.error, t.file_size) ORDER BY t.position), "
     "   '[]') "
     "   FROM tasks t WHERE t.job_id = c.id)::text, "
-    "  to_char(c.created_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"'), "
+    "  " ENCONVERT_KEY_STAMP_SQL("c.created_at") ", "
     "  c.zip_attempts "
     "FROM claimed c JOIN accounts a ON a.id = c.account_id";
 

@@ -133,6 +133,12 @@ struct ClaimedTask {
     nlohmann::json options = nlohmann::json::object();
     std::string account_public_id;
     int attempts = 0;  // including this claim
+    // This claim's number among all of the task's claims (migration 016;
+    // never given back, unlike attempts) and its job's creation time,
+    // yyyymmddThhmmssZ: together they make the claim's object key
+    // (storage::result_object_key), one no other claim has.
+    int claim = 1;
+    std::string key_stamp;
     // Seconds since the task first met a full storage (0: it has not, or
     // another outcome came between): bounds how long it waits for room.
     double storage_full_seconds = 0;

@@ -1,5 +1,7 @@
 #include "db/retention.h"
 
+#include "db/key_stamp.h"
+
 namespace enconvert::db {
 
 namespace {
@@ -18,7 +20,8 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
                                             const std::vector<std::string>& passed_over) {
     const pqxx::result r = tx.exec_params(
         "WITH expiring AS ("
-        "  SELECT id, completed_at, zip_object_key FROM jobs "
+        "  SELECT id, completed_at, zip_object_key, account_id, endpoint, options, created_at "
+        "  FROM jobs "
         "  WHERE expired_at IS NULL AND status <> 'processing' "
         "    AND completed_at < now() - make_interval(secs => $1) "
         "    AND NOT id = ANY($3::text[]) "
@@ -31,8 +34,12 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
         "SELECT e.id, coalesce((SELECT array_agg(t.object_key ORDER BY t.position) "
         "  FROM tasks t WHERE t.job_id = e.id AND t.object_key IS NOT NULL), '{}') "
         // A batch's ZIP goes with its files (a NULL element is skipped below).
-        "  || e.zip_object_key "
-        "FROM expiring e ORDER BY e.completed_at",
+        "  || e.zip_object_key, "
+        "  a.public_id, e.endpoint, e.options::text, " ENCONVERT_KEY_STAMP_SQL("e.created_at") ", "
+        "  (SELECT coalesce(json_agg(json_build_array(t.id, t.url, t.claims) ORDER BY t.id), "
+        "     '[]') FROM tasks t WHERE t.job_id = e.id AND t.claims > 1)::text "
+        "FROM expiring e JOIN accounts a ON a.id = e.account_id "
+        "ORDER BY e.completed_at",
         static_cast<double>(retention.count()), limit, text_array(passed_over));
     std::vector<ExpiringJob> jobs;
     for (const auto& row : r) {
@@ -42,6 +49,13 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
         for (auto [kind, value] = keys.get_next(); kind != pqxx::array_parser::juncture::done;
              std::tie(kind, value) = keys.get_next())
             if (kind == pqxx::array_parser::juncture::string_value) j.object_keys.push_back(value);
+        j.account_public_id = row[2].as<std::string>();
+        j.endpoint = row[3].as<std::string>();
+        j.options = nlohmann::json::parse(row[4].as<std::string>());
+        j.key_stamp = row[5].as<std::string>();
+        for (const auto& t : nlohmann::json::parse(row[6].as<std::string>()))
+            j.retried_tasks.push_back(
+                {t[0].get<std::int64_t>(), t[1].get<std::string>(), t[2].get<int>()});
         jobs.push_back(std::move(j));
     }
     return jobs;

@@ -3,21 +3,38 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
 namespace enconvert::db {
 
+// A task claimed more than once: a claim before the last may have stored a
+// file that no row names (its worker died before recording it).
+struct RetriedTask {
+    std::int64_t task_id = 0;
+    std::string url;
+    int claims = 0;
+};
+
 struct ExpiringJob {
     std::string job_id;
     std::vector<std::string> object_keys;  // stored files of its tasks
+    // What the keys of its tasks' earlier claims are made of
+    // (storage::result_object_key).
+    std::string account_public_id;
+    std::string endpoint;
+    nlohmann::json options;
+    std::string key_stamp;
+    std::vector<RetriedTask> retried_tasks;
 };
 
 // Locks (FOR UPDATE SKIP LOCKED, so several workers' janitors share the
 // work) up to `limit` finished jobs whose completed_at is older than
 // `retention` and that are not expired yet, oldest first, with the object
-// keys of their stored files; not those in `passed_over` (jobs whose files
+// keys of their stored files and their retried tasks; not those in `passed_over` (jobs whose files
 // this pass could not delete). Inside the caller's transaction: the caller
 // deletes the files, then expire_jobs(), then commits.
 std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,

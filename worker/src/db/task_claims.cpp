@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "db/key_stamp.h"
 #include "db/prepared.h"
 
 namespace enconvert::db {
@@ -56,11 +57,12 @@ constexpr const char* kClaimSql =
     "claimed AS ("
     "  UPDATE tasks SET status = 'processing', lease_owner = $1, "
     "    lease_expires_at = now() + make_interval(secs => $2), "
-    "    attempts = attempts + 1, started_at = now() "
+    "    attempts = attempts + 1, claims = claims + 1, started_at = now() "
     "  WHERE id IN (SELECT id FROM picked) "
-    "  RETURNING id, job_id, url, attempts, run_alone, storage_full_since) "
+    "  RETURNING id, job_id, url, attempts, run_alone, storage_full_since, claims) "
     "SELECT c.id, c.job_id, c.url, j.endpoint, j.options::text, a.public_id, c.attempts, "
-    "c.run_alone, coalesce(extract(epoch FROM now() - c.storage_full_since), 0)::float8 "
+    "c.run_alone, coalesce(extract(epoch FROM now() - c.storage_full_since), 0)::float8, "
+    "c.claims, " ENCONVERT_KEY_STAMP_SQL("j.created_at") " "
     "FROM claimed c JOIN picked p ON p.id = c.id JOIN jobs j ON j.id = c.job_id "
     "JOIN accounts a ON a.id = j.account_id "
     "ORDER BY p.turn";
@@ -83,6 +85,8 @@ ClaimedTask claimed_task(const pqxx::row& row) {
     c.attempts = row[6].as<int>();
     c.run_alone = row[7].as<bool>();
     c.storage_full_seconds = row[8].as<double>();
+    c.claim = row[9].as<int>();
+    c.key_stamp = row[10].as<std::string>();
     return c;
 }
 

@@ -5,6 +5,7 @@
 #include "db/retention.h"
 #include "log/log.h"
 #include "metrics/worker_metrics.h"
+#include "storage/object_key.h"
 #include "storage/storage.h"
 
 namespace enconvert::janitor {
@@ -12,6 +13,20 @@ namespace enconvert::janitor {
 namespace {
 constexpr log::Logger kLog{"janitor"};
 constexpr std::chrono::milliseconds kStopCheck{250};
+
+// The files recorded for the job, and those its tasks' earlier claims may
+// have stored without recording them (a worker that died in between): a
+// missing file is fine to delete.
+std::vector<std::string> files_of(const db::ExpiringJob& job) {
+    std::vector<std::string> keys = job.object_keys;
+    for (const db::RetriedTask& t : job.retried_tasks)
+        for (int claim = 1; claim < t.claims; ++claim)
+            keys.push_back(storage::result_object_key(job.account_public_id, job.endpoint,
+                                                      job.options, t.url, job.key_stamp, t.task_id,
+                                                      claim));
+    return keys;
+}
+
 }  // namespace
 
 Janitor::Janitor(JanitorOptions options, RemoveFile remove_file)
@@ -44,7 +59,7 @@ Janitor::Batch Janitor::expire_batch(std::vector<std::string>& passed_over) {
         }
         const auto& job = jobs[i];
         try {
-            for (const auto& key : job.object_keys) remove_file_(key);
+            for (const auto& key : files_of(job)) remove_file_(key);
             ids.push_back(job.job_id);
         } catch (const storage::StorageUnavailable& e) {
             kLog.error("the storage is unavailable; expiring jobs resumes at the next pass",

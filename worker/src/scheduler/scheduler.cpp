@@ -318,15 +318,13 @@ void Scheduler::collect_results(bool stopping) {
             // Storing may mean an upload: on the Storer's thread, while the
             // task stays in flight here (its lease renewed).
             const InFlight& f = it->second;
-            storer_.submit([task = f.task, r, temp = f.temp_file, &storage = storage_,
-                            retry = options_.retry] {
-                return make_outcome(task, r, storage, temp, std::chrono::system_clock::now(),
-                                    retry);
-            });
+            storer_.submit(
+                [task = f.task, r, temp = f.temp_file, &storage = storage_,
+                 retry = options_.retry] { return make_outcome(task, r, storage, temp, retry); });
             continue;
         }
-        unrecorded_.push(make_outcome(it->second.task, r, storage_, it->second.temp_file,
-                                      std::chrono::system_clock::now(), options_.retry));
+        unrecorded_.push(
+            make_outcome(it->second.task, r, storage_, it->second.temp_file, options_.retry));
         in_flight_.erase(it);
     }
     metrics::worker_metrics().set_tasks_in_flight(in_flight_.size());

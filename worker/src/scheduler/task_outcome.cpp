@@ -81,18 +81,17 @@ double conversion_seconds(double render_ms) {
 
 db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderResult& result,
                              storage::Storage& storage, const std::filesystem::path& temp_file,
-                             std::chrono::system_clock::time_point now, const RetryPolicy& policy) {
+                             const RetryPolicy& policy) {
     if (result.ok) {
         const std::string format = storage::format_for(task.endpoint, task.options);
         const std::string ext = storage::extension_for(format);
-        const std::string name = storage::output_name(task.options, task.url, ext);
         db::TaskOutcome o;
         o.task_id = task.task_id;
         o.job_id = task.job_id;
         o.object_key =
-            storage::build_object_key(task.account_public_id, task.endpoint, name,
-                                      storage::utc_stamp(now), task.task_id, ext, task.attempts);
-        o.filename = name + "." + ext;
+            storage::result_object_key(task.account_public_id, task.endpoint, task.options,
+                                       task.url, task.key_stamp, task.task_id, task.claim);
+        o.filename = storage::output_name(task.options, task.url, ext) + "." + ext;
         try {
             o.file_size = static_cast<std::int64_t>(
                 storage.store(temp_file, o.object_key, format, result.size));

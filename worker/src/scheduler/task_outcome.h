@@ -2,7 +2,6 @@
 // the database, storing the rendered file on success.
 #pragma once
 
-#include <chrono>
 #include <filesystem>
 
 #include "db/job_types.h"
@@ -35,7 +34,6 @@ double conversion_seconds(double render_ms);
 // otherwise fails the task with storage_error. Never throws.
 db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderResult& result,
                              storage::Storage& storage, const std::filesystem::path& temp_file,
-                             std::chrono::system_clock::time_point now,
                              const RetryPolicy& policy = {});
 
 }  // namespace enconvert::scheduler

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 
 namespace enconvert::storage {
 
@@ -100,15 +99,6 @@ std::string output_name(const nlohmann::json& options, std::string_view url, std
     return host_name_for_key(url);
 }
 
-std::string utc_stamp(std::chrono::system_clock::time_point t) {
-    const std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-    return buf;
-}
-
 namespace {
 
 // live/files/<account>/<endpoint>/<name>_<stamp>_<id>.<ext>: one shape for
@@ -128,10 +118,18 @@ std::string files_key(std::string_view account_public_id, std::string_view endpo
 
 std::string build_object_key(std::string_view account_public_id, std::string_view endpoint,
                              std::string_view name, std::string_view stamp, std::int64_t task_id,
-                             std::string_view ext, int attempt) {
+                             std::string_view ext, int claim) {
     std::string id = std::to_string(task_id);
-    if (attempt > 1) id += "-" + std::to_string(attempt);
+    if (claim > 1) id += "-" + std::to_string(claim);
     return files_key(account_public_id, endpoint, name, stamp, id, ext);
+}
+
+std::string result_object_key(std::string_view account_public_id, std::string_view endpoint,
+                              const nlohmann::json& options, std::string_view url,
+                              std::string_view job_stamp, std::int64_t task_id, int claim) {
+    const std::string ext = extension_for(format_for(endpoint, options));
+    return build_object_key(account_public_id, endpoint, output_name(options, url, ext), job_stamp,
+                            task_id, ext, claim);
 }
 
 std::string build_archive_key(std::string_view account_public_id, std::string_view endpoint,

@@ -2,7 +2,6 @@
 // live/files/<account public_id>/<endpoint>/<name>_<yyyymmddThhmmssZ>_<task id>.<ext>
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -30,17 +29,23 @@ std::string content_type_for(std::string_view format);  // application/pdf, imag
 // typed is dropped so it is not doubled), else the URL's host.
 std::string output_name(const nlohmann::json& options, std::string_view url, std::string_view ext);
 
-// yyyymmddThhmmssZ in UTC.
-std::string utc_stamp(std::chrono::system_clock::time_point t);
-
 // live/files/<account>/<endpoint>/<name>_<stamp>_<task id>.<ext>, and
-// <task id>-<attempt> from the second attempt on: an attempt whose lease
-// ran out may still store its file, in the same second as the attempt that
-// took over, and the loser removes what it stored, which must not be the
+// <task id>-<claim> from the task's second claim on: a claim whose lease
+// ran out may still store its file while the claim that took over stores
+// its own, and the loser removes what it stored, which must not be the
 // winner's file.
 std::string build_object_key(std::string_view account_public_id, std::string_view endpoint,
                              std::string_view name, std::string_view stamp, std::int64_t task_id,
-                             std::string_view ext, int attempt = 1);
+                             std::string_view ext, int claim = 1);
+
+// The key a task's `claim` stores its file under: <name> and <ext> from the
+// job's endpoint and options and the task's URL, <stamp> the job's creation
+// time (the same on every claim). Retention computes the keys of earlier
+// claims with it: one whose worker died between storing and recording left
+// a file no row names.
+std::string result_object_key(std::string_view account_public_id, std::string_view endpoint,
+                              const nlohmann::json& options, std::string_view url,
+                              std::string_view job_stamp, std::int64_t task_id, int claim);
 
 // A batch's ZIP (docs/api.md "Batch ZIP"):
 // live/files/<account public_id>/<endpoint>/<name>_<stamp>_<job id>.zip,

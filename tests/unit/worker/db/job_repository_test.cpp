@@ -386,6 +386,30 @@ TEST_F(JobRepositoryTest, ReleaseGivesTasksBack) {
     EXPECT_TRUE(db::ping(*conn_));
 }
 
+// The attempt goes back with a handed-back task, the claim does not: the
+// claim numbers the task's object key, and two claims with one key would
+// replace (and remove) each other's file.
+TEST_F(JobRepositoryTest, EveryClaimOfATaskHasItsOwnNumberAndTheJobsStamp) {
+    db::insert_job(*conn_, job({"https://1"}, acme_));
+    const auto first = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(first[0].claim, 1);
+    ASSERT_EQ(db::release_tasks(*conn_, "w"), 1);
+    const auto second = db::claim_tasks(*conn_, "w2", 300, 10);
+    ASSERT_EQ(second.size(), 1u);
+    EXPECT_EQ(second[0].attempts, 1);
+    EXPECT_EQ(second[0].claim, 2);
+    pqxx::nontransaction tx(*conn_);
+    const std::string created =
+        tx.exec1(
+              "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"') "
+              "FROM jobs")[0]
+            .as<std::string>();
+    EXPECT_EQ(second[0].key_stamp, created);
+    EXPECT_EQ(first[0].key_stamp, created);
+    EXPECT_EQ(created.size(), 16u);
+}
+
 // A reconnected scheduler hands back what it holds but does not run (a
 // claim committed unanswered): the tasks it names stay its own.
 TEST_F(JobRepositoryTest, ReleaseKeepsTheTasksNamed) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -10,6 +12,8 @@
 #include "admin/key_command.h"
 #include "db/job_repository.h"
 #include "intake/request_handler.h"
+#include "scheduler/task_outcome.h"
+#include "storage/local_storage.h"
 #include "storage/storage.h"
 #include "util/ids.h"
 
@@ -151,6 +155,68 @@ TEST_F(JanitorTest, AFileThatCannotBeDeletedKeepsItsJobForTheNextPass) {
     janitor::Janitor working(options(), [](const std::string&) {});
     EXPECT_EQ(working.sweep(), 1);
     EXPECT_EQ(status(id).status, 410);
+}
+
+// A worker that died between storing a task's file and recording it left
+// an object no row names; the task's next claim stored and recorded its
+// own. Retention removed only the recorded file: the first one stayed in
+// the storage for good. The keys of every claim are computed again now.
+TEST_F(JanitorTest, FilesThatEarlierClaimsStoredWithoutRecordingThemAreDeletedToo) {
+    char tmpl[] = "/tmp/enconvert-janitor-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    const std::filesystem::path root = tmpl;
+    storage::LocalStorage store(root);
+    const auto files_stored = [&root] {
+        std::vector<std::string> files;
+        for (const auto& e : std::filesystem::recursive_directory_iterator(root / "live"))
+            if (e.is_regular_file()) files.push_back(e.path().string());
+        return files;
+    };
+    // What a claim of the job's task renders, stored as make_outcome does.
+    const std::string pdf = "%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+    const auto render_and_store = [&](const db::ClaimedTask& claimed) {
+        const std::filesystem::path temp = store.temp_dir() / "render.pdf";
+        std::ofstream(temp) << pdf;
+        render::RenderResult r;
+        r.ok = true;
+        r.size = static_cast<std::int64_t>(pdf.size());
+        return scheduler::make_outcome(claimed, r, store, temp);
+    };
+    intake::ConvertRequest r;
+    r.key = key_;
+    r.base_url = "http://localhost:8080";
+    r.endpoint = "url-to-pdf";
+    r.urls = {"https://example.com/report"};
+    r.async = true;
+    r.options = {{"output_filename", "report"}};
+    const std::string job_id = *handler_.convert(*conn_, r).job_id;
+    // Claims 1 and 2 store their file and their workers die; their leases
+    // run out and claim 3 stores and records its own.
+    for (const std::string worker : {"w1", "w2"}) {
+        const auto claimed = db::claim_tasks(*conn_, worker, 300, 10);
+        ASSERT_EQ(claimed.size(), 1u);
+        ASSERT_TRUE(render_and_store(claimed[0]).ok);
+        pqxx::work tx(*conn_);
+        tx.exec("UPDATE tasks SET lease_expires_at = now() - interval '1 second'");
+        tx.commit();
+    }
+    const auto last = db::claim_tasks(*conn_, "w3", 300, 10);
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_EQ(last[0].claim, 3);
+    const db::TaskOutcome recorded = render_and_store(last[0]);
+    ASSERT_TRUE(db::finish_task(*conn_, "w3", recorded).applied);
+    ASSERT_EQ(files_stored().size(), 3u);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE jobs SET completed_at = now() - interval '2 days' WHERE id = $1",
+                       job_id);
+        tx.commit();
+    }
+
+    janitor::Janitor j(options(), [&store](const std::string& key) { store.erase(key); });
+    EXPECT_EQ(j.sweep(), 1);
+    EXPECT_EQ(files_stored(), std::vector<std::string>{});
+    std::filesystem::remove_all(root);
 }
 
 // Jobs are taken oldest first: an undeletable file used to fail its whole

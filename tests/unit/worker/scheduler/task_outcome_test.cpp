@@ -52,6 +52,7 @@ class TaskOutcomeTest : public ::testing::Test {
         t.url = "https://www.example.com/a";
         t.endpoint = "url-to-pdf";
         t.account_public_id = "abc123";
+        t.key_stamp = "20260101T000000Z";  // the job's creation
         return t;
     }
 
@@ -75,8 +76,7 @@ TEST_F(TaskOutcomeTest, SuccessStoresFileUnderObjectKey) {
     r.ok = true;
     r.render_ms = 1234.0;
     r.size = static_cast<std::int64_t>(kPdf.size());
-    const auto now = std::chrono::system_clock::from_time_t(1767225600);
-    const db::TaskOutcome o = scheduler::make_outcome(task(), r, *storage_, temp, now);
+    const db::TaskOutcome o = scheduler::make_outcome(task(), r, *storage_, temp);
     ASSERT_TRUE(o.ok) << o.error;
     EXPECT_EQ(o.object_key, "live/files/abc123/url-to-pdf/www-example-com_20260101T000000Z_7.pdf");
     EXPECT_EQ(o.filename, "www-example-com.pdf");
@@ -86,26 +86,25 @@ TEST_F(TaskOutcomeTest, SuccessStoresFileUnderObjectKey) {
     EXPECT_TRUE(fs::exists(root_ / o.object_key));
 }
 
-TEST_F(TaskOutcomeTest, TwoAttemptsInOneSecondStoreApartAndTheLoserRemovesOnlyItsOwn) {
-    // Attempt 1 lost its lease while storing; attempt 2 (another worker)
-    // stored and recorded its file in the same UTC second. The scheduler
-    // removes what a refused outcome stored (Scheduler::record_outcome):
-    // before, both attempts had one key, the second's rename replaced the
-    // first's file and the first's removal deleted the recorded file.
+TEST_F(TaskOutcomeTest, TwoClaimsStoreApartAndTheLoserRemovesOnlyItsOwn) {
+    // Claim 1 lost its lease while storing; claim 2 (another worker) stored
+    // and recorded its file. The scheduler removes what a refused outcome
+    // stored (Scheduler::record_outcome): with one key for both, the
+    // second's rename replaced the first's file and the first's removal
+    // deleted the recorded file.
     render::RenderResult r;
     r.ok = true;
     r.size = static_cast<std::int64_t>(kPdf.size());
-    const auto now = std::chrono::system_clock::from_time_t(1767225600);
     auto first = task();
-    first.attempts = 1;
+    first.claim = 1;
     auto second = task();
-    second.attempts = 2;
-    const db::TaskOutcome lost =
-        scheduler::make_outcome(first, r, *storage_, write_temp(kPdf), now);
-    const db::TaskOutcome won =
-        scheduler::make_outcome(second, r, *storage_, write_temp(kPdf), now);
+    second.claim = 2;
+    second.attempts = 1;  // an attempt given back in between: claims still differ
+    const db::TaskOutcome lost = scheduler::make_outcome(first, r, *storage_, write_temp(kPdf));
+    const db::TaskOutcome won = scheduler::make_outcome(second, r, *storage_, write_temp(kPdf));
     ASSERT_TRUE(lost.ok && won.ok);
-    EXPECT_NE(lost.object_key, won.object_key);
+    EXPECT_EQ(won.object_key,
+              "live/files/abc123/url-to-pdf/www-example-com_20260101T000000Z_7-2.pdf");
     storage_->remove(lost.object_key);
     EXPECT_TRUE(fs::exists(root_ / won.object_key));
     EXPECT_FALSE(fs::exists(root_ / lost.object_key));
@@ -140,8 +139,7 @@ TEST_F(TaskOutcomeTest, AStoreThatFailedLeavesNoObjectBehind) {
     r.id = 7;
     r.ok = true;
     r.size = static_cast<std::int64_t>(kPdf.size());
-    const db::TaskOutcome o =
-        scheduler::make_outcome(task(), r, store, temp, std::chrono::system_clock::now());
+    const db::TaskOutcome o = scheduler::make_outcome(task(), r, store, temp);
     EXPECT_FALSE(o.ok);
     EXPECT_EQ(o.error_code, "storage_error");
     ASSERT_FALSE(store.stored.empty());
@@ -155,7 +153,7 @@ TEST_F(TaskOutcomeTest, OutputFilenameIsUsed) {
     t.options = {{"output_filename", "My Report"}, {"image_format", "jpeg"}};
     render::RenderResult r;
     r.ok = true;
-    const auto o = scheduler::make_outcome(t, r, *storage_, temp, std::chrono::system_clock::now());
+    const auto o = scheduler::make_outcome(t, r, *storage_, temp);
     ASSERT_TRUE(o.ok);
     EXPECT_EQ(o.filename, "My_Report.jpg");
     EXPECT_NE(o.object_key.find("/url-to-screenshot/My_Report_"), std::string::npos);
@@ -167,8 +165,7 @@ TEST_F(TaskOutcomeTest, FailureRemovesTempFileAndKeepsError) {
     r.ok = false;
     r.error_code = "dns_error";
     r.error = "Failed to load page: host not found";
-    const auto o =
-        scheduler::make_outcome(task(), r, *storage_, temp, std::chrono::system_clock::now());
+    const auto o = scheduler::make_outcome(task(), r, *storage_, temp);
     EXPECT_FALSE(o.ok);
     EXPECT_EQ(o.error_code, "dns_error");
     EXPECT_EQ(o.error, "Failed to load page: host not found");
@@ -179,8 +176,7 @@ TEST_F(TaskOutcomeTest, FailureRemovesTempFileAndKeepsError) {
 TEST_F(TaskOutcomeTest, MissingFileIsStorageFailure) {
     render::RenderResult r;
     r.ok = true;
-    const auto o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "nope.pdf",
-                                           std::chrono::system_clock::now());
+    const auto o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "nope.pdf");
     EXPECT_FALSE(o.ok);
     EXPECT_FALSE(o.retry);
     EXPECT_EQ(o.error_code, "storage_error");
@@ -190,8 +186,7 @@ TEST_F(TaskOutcomeTest, TruncatedFileIsNeverStored) {
     const fs::path temp = write_temp(kPdf.substr(0, kPdf.size() - 7));  // lost its %%EOF
     render::RenderResult r;
     r.ok = true;
-    const auto o =
-        scheduler::make_outcome(task(), r, *storage_, temp, std::chrono::system_clock::now());
+    const auto o = scheduler::make_outcome(task(), r, *storage_, temp);
     EXPECT_FALSE(o.ok);
     EXPECT_FALSE(o.retry);
     EXPECT_EQ(o.error_code, "storage_error");
@@ -207,8 +202,7 @@ TEST_F(TaskOutcomeTest, EmptyFileIsNeverStored) {
     const fs::path temp = write_temp("");
     render::RenderResult r;
     r.ok = true;
-    const auto o =
-        scheduler::make_outcome(task(), r, *storage_, temp, std::chrono::system_clock::now());
+    const auto o = scheduler::make_outcome(task(), r, *storage_, temp);
     EXPECT_EQ(o.error_code, "storage_error");
     EXPECT_NE(o.error.find("empty file"), std::string::npos) << o.error;
     EXPECT_FALSE(fs::exists(temp));
@@ -219,8 +213,7 @@ TEST_F(TaskOutcomeTest, FileOfAnotherSizeThanWrittenIsNeverStored) {
     render::RenderResult r;
     r.ok = true;
     r.size = static_cast<std::int64_t>(kPdf.size()) + 4096;
-    const auto o =
-        scheduler::make_outcome(task(), r, *storage_, temp, std::chrono::system_clock::now());
+    const auto o = scheduler::make_outcome(task(), r, *storage_, temp);
     EXPECT_EQ(o.error_code, "storage_error");
     EXPECT_FALSE(fs::exists(temp));
 }
@@ -230,8 +223,7 @@ TEST_F(TaskOutcomeTest, IncompleteFileOnFullStorageWaitsForRoom) {
     const fs::path temp = write_temp(kPdf.substr(0, 20));
     render::RenderResult r;
     r.ok = true;
-    const auto o = scheduler::make_outcome(task(), r, *storage_, temp,
-                                           std::chrono::system_clock::now(), {3, 45});
+    const auto o = scheduler::make_outcome(task(), r, *storage_, temp, {3, 45});
     EXPECT_FALSE(o.ok);
     EXPECT_TRUE(o.retry);
     EXPECT_FALSE(o.count_attempt);
@@ -245,13 +237,11 @@ TEST_F(TaskOutcomeTest, RendererFindingStorageFullWaitsForRoom) {
     r.ok = false;
     r.error_code = "print_failed";
     r.error = "Failed to print page: Error writing to file";
-    auto o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "x.pdf",
-                                     std::chrono::system_clock::now());
+    auto o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "x.pdf");
     EXPECT_FALSE(o.retry);  // the print's own failure
     EXPECT_EQ(o.error_code, "print_failed");
     r.error_code = "storage_full";
-    o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "x.pdf",
-                                std::chrono::system_clock::now(), {3, 7});
+    o = scheduler::make_outcome(task(), r, *storage_, storage_->temp_dir() / "x.pdf", {3, 7});
     EXPECT_TRUE(o.retry);
     EXPECT_FALSE(o.count_attempt);
     EXPECT_EQ(o.retry_after_seconds, 7);
@@ -263,20 +253,17 @@ TEST_F(TaskOutcomeTest, AFullStorageFailsTheTaskOnceItHasWaitedLongEnough) {
     r.error_code = "storage_full";
     auto t = task();
     t.storage_full_seconds = 99.5;
-    auto o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf",
-                                     std::chrono::system_clock::now(), {3, 7, 100});
+    auto o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf", {3, 7, 100});
     EXPECT_TRUE(o.retry);
     t.storage_full_seconds = 100;
-    o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf",
-                                std::chrono::system_clock::now(), {3, 7, 100});
+    o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf", {3, 7, 100});
     EXPECT_FALSE(o.retry);
     EXPECT_FALSE(o.ok);
     EXPECT_EQ(o.error_code, "storage_full");
     EXPECT_NE(o.error.find("(100 s)"), std::string::npos) << o.error;
     // 0: no bound.
     t.storage_full_seconds = 1e9;
-    o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf",
-                                std::chrono::system_clock::now(), {3, 7, 0});
+    o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf", {3, 7, 0});
     EXPECT_TRUE(o.retry);
 }
 
@@ -286,8 +273,7 @@ TEST_F(TaskOutcomeTest, ARendererStoppedFromOutsideCostsNoAttempt) {
     r.renderer_stopped = true;
     auto t = task();
     t.attempts = 3;  // the last one: still not a failure
-    const auto o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf",
-                                           std::chrono::system_clock::now(), {3, 7});
+    const auto o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf", {3, 7});
     EXPECT_TRUE(o.retry);
     EXPECT_FALSE(o.count_attempt);
     EXPECT_FALSE(o.run_alone);
@@ -297,15 +283,14 @@ TEST_F(TaskOutcomeTest, ARendererStoppedFromOutsideCostsNoAttempt) {
 TEST_F(TaskOutcomeTest, LostRendererIsRetriedAloneWhileAttemptsRemain) {
     auto t = task();
     t.attempts = 1;
-    auto o = scheduler::make_outcome(t, crash(true), *storage_, storage_->temp_dir() / "x.pdf",
-                                     std::chrono::system_clock::now(), {3, 30});
+    auto o =
+        scheduler::make_outcome(t, crash(true), *storage_, storage_->temp_dir() / "x.pdf", {3, 30});
     EXPECT_TRUE(o.retry);
     EXPECT_TRUE(o.run_alone);
     EXPECT_TRUE(o.count_attempt);
     EXPECT_EQ(o.retry_after_seconds, 0);
     t.attempts = 3;
-    o = scheduler::make_outcome(t, crash(true), *storage_, storage_->temp_dir() / "x.pdf",
-                                std::chrono::system_clock::now(), {3, 30});
+    o = scheduler::make_outcome(t, crash(true), *storage_, storage_->temp_dir() / "x.pdf", {3, 30});
     EXPECT_FALSE(o.retry);
     EXPECT_EQ(o.error_code, "renderer_crashed");
     EXPECT_EQ(o.error, "Failed to render page: it crashed the renderer on each of 3 attempts.");
@@ -315,12 +300,12 @@ TEST_F(TaskOutcomeTest, CrashedWebProcessIsRetriedAmongOthers) {
     auto t = task();
     t.attempts = 2;
     auto o = scheduler::make_outcome(t, crash(false), *storage_, storage_->temp_dir() / "x.pdf",
-                                     std::chrono::system_clock::now(), {3, 30});
+                                     {3, 30});
     EXPECT_TRUE(o.retry);
     EXPECT_FALSE(o.run_alone);  // only its own web process died
     t.attempts = 3;
     o = scheduler::make_outcome(t, crash(false), *storage_, storage_->temp_dir() / "x.pdf",
-                                std::chrono::system_clock::now(), {3, 30});
+                                {3, 30});
     EXPECT_FALSE(o.retry);
     EXPECT_EQ(o.error_code, "web_process_crashed");
     EXPECT_EQ(o.error, "Failed to render page: crashed (on each of 3 attempts)");

@@ -61,17 +61,27 @@ TEST(ObjectKey, FormatAndExtension) {
 }
 
 TEST(ObjectKey, BuildKeyFollowsLayout) {
-    const auto t = std::chrono::system_clock::from_time_t(1767225600);  // 2026-01-01 00:00:00Z
-    EXPECT_EQ(utc_stamp(t), "20260101T000000Z");
     const std::string key =
-        build_object_key("abc123", "url-to-pdf", "example-com", utc_stamp(t), 7, "pdf");
+        build_object_key("abc123", "url-to-pdf", "example-com", "20260101T000000Z", 7, "pdf");
     EXPECT_EQ(key, "live/files/abc123/url-to-pdf/example-com_20260101T000000Z_7.pdf");
     EXPECT_TRUE(is_valid_object_key(key));
-    // Later attempts of the task: a key of their own, in the same second too.
+    // Later claims of the task: a key of their own.
     const std::string second =
-        build_object_key("abc123", "url-to-pdf", "example-com", utc_stamp(t), 7, "pdf", 2);
+        build_object_key("abc123", "url-to-pdf", "example-com", "20260101T000000Z", 7, "pdf", 2);
     EXPECT_EQ(second, "live/files/abc123/url-to-pdf/example-com_20260101T000000Z_7-2.pdf");
     EXPECT_TRUE(is_valid_object_key(second));
+}
+
+TEST(ObjectKey, AResultKeyIsMadeOfTheJobAndTheClaimAlone) {
+    // What retention computes for an earlier claim is what the claim stored
+    // under: nothing of the moment of storing is in it.
+    const json options = {{"image_format", "jpeg"}, {"output_filename", "Q3 report.jpg"}};
+    EXPECT_EQ(result_object_key("abc123", "url-to-screenshot", options, "https://a.example/x",
+                                "20260101T000000Z", 7, 3),
+              "live/files/abc123/url-to-screenshot/Q3_report_20260101T000000Z_7-3.jpg");
+    EXPECT_EQ(result_object_key("abc123", "url-to-pdf", json::object(), "https://www.example.com/",
+                                "20260101T000000Z", 7, 1),
+              "live/files/abc123/url-to-pdf/www-example-com_20260101T000000Z_7.pdf");
 }
 
 TEST(ObjectKey, ValidKeyCharset) {
