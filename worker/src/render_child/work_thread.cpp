@@ -2,9 +2,13 @@
 
 #include <exception>
 
+#include "log/log.h"
+
 namespace enconvert::render_child {
 
 namespace {
+
+constexpr log::Logger kLog{"work_thread"};
 
 // A source that is ready only when its ready time says so
 // (g_source_set_ready_time, which any thread may call).
@@ -115,7 +119,18 @@ gboolean WorkThread::deliver(gpointer data) {
         std::lock_guard lock(self->answers_mutex_);
         ready.swap(self->answers_);
     }
-    for (Answer& answer : ready) answer.done(answer.error);
+    // The loop's boundary: an exception must not cross GLib's C frames
+    // (std::terminate would end the child, every view's job with it). The
+    // job whose answer threw ends at its deadline; the others go on.
+    for (Answer& answer : ready) {
+        try {
+            answer.done(answer.error);
+        } catch (const std::exception& e) {
+            kLog.error("an answer of the work thread failed", {{"error", e.what()}});
+        } catch (...) {
+            kLog.error("an answer of the work thread failed", {{"error", "unknown error"}});
+        }
+    }
     return G_SOURCE_CONTINUE;
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -110,6 +111,28 @@ TEST(WorkThread, WhatTheWorkThrowsBecomesItsErrorAndTheThreadGoesOn) {
     EXPECT_EQ(errors[0], "qpdf: file is damaged");
     EXPECT_EQ(errors[1], "unknown error");
     EXPECT_EQ(errors[2], "");
+}
+
+// An answer runs from a GLib source: what it throws used to cross GLib's C
+// frames into std::terminate, ending the renderer child and every job of
+// its views. It is logged and the other answers still run.
+TEST(WorkThread, AnAnswerThatThrowsEndsNeitherTheLoopNorTheOtherAnswers) {
+    WorkThread thread(kNeverStuck, fail_if_stuck);
+    std::vector<int> answered;
+    thread.post([] {}, [&](const std::string&) { answered.push_back(1); });
+    thread.post([] {},
+                [&](const std::string&) {
+                    answered.push_back(2);
+                    throw std::bad_alloc();
+                });
+    thread.post([] {},
+                [&](const std::string&) {
+                    answered.push_back(3);
+                    throw 7;
+                });
+    thread.post([] {}, [&](const std::string&) { answered.push_back(4); });
+    ASSERT_TRUE(iterate_until([&] { return answered.size() == 4; }));
+    EXPECT_EQ(answered, (std::vector<int>{1, 2, 3, 4}));
 }
 
 // The slots that posted work are gone with the thread: an answer queued on
