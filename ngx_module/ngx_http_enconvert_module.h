@@ -162,6 +162,7 @@ typedef struct {
     unsigned                    sync:1;
     unsigned                    idempotent:1; /* safe to send again */
     unsigned                    website:1;    /* a website capture */
+    unsigned                    client_id:1;  /* the body named a job_id */
 } ngx_http_enconvert_ctx_t;
 
 

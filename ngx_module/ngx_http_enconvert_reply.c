@@ -36,6 +36,12 @@ typedef struct {
 } ngx_http_enconvert_reply_t;
 
 
+#define NGX_HTTP_ENCONVERT_STILL_PROCESSING                                   \
+    "the render did not finish while the request waited; the job goes "   \
+    "on: poll GET /v1/convert/status/%V, or the status of your job_id, "  \
+    "for the result"
+
+
 static ngx_int_t ngx_http_enconvert_parse_reply(msgpack_object *o,
     ngx_http_enconvert_reply_t *rp);
 static ngx_int_t ngx_http_enconvert_relay(ngx_http_request_t *r,
@@ -569,15 +575,39 @@ ngx_http_enconvert_lost(ngx_http_request_t *r,
  * 202 for a job the worker has stored but not answered in time: a sync
  * convert still rendering, or a website capture whose pages are still
  * being found (its page count unknown yet, its result always a ZIP).
+ *
+ * A sync convert whose body named its own job_id gets 504 instead: the
+ * vendor's SDKs send one, read any 2xx as the finished result (a 202 gave
+ * their callers an empty link) and poll the status of that id after a
+ * 5xx.
  */
 
 static ngx_int_t
 ngx_http_enconvert_send_processing(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx)
 {
-    u_char      *p;
-    json_t      *obj;
-    const char  *pre, *poll, *post;
+    u_char                      *p;
+    json_t                      *obj;
+    const char                  *pre, *poll, *post;
+    ngx_http_enconvert_error_t   err;
+
+    if (ctx->client_id && !ctx->website) {
+        p = ngx_pnalloc(r->pool, sizeof(NGX_HTTP_ENCONVERT_STILL_PROCESSING)
+                                 + ctx->job_id.len);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        err.status = NGX_HTTP_GATEWAY_TIME_OUT;
+        err.code = "still_processing";
+        err.detail.data = p;
+        err.detail.len = ngx_sprintf(p, NGX_HTTP_ENCONVERT_STILL_PROCESSING,
+                                     &ctx->job_id)
+                         - p;
+        ngx_str_null(&err.field);
+
+        return ngx_http_enconvert_send_error(r, &err);
+    }
 
     if (ctx->website) {
         pre = "The site's pages are still being discovered.";

@@ -81,6 +81,7 @@ ngx_http_enconvert_build_convert(ngx_http_request_t *r,
     }
 
     if (job_id != NULL) {
+        ctx->client_id = 1;
         json_decref(job_id);
     }
 

@@ -170,11 +170,40 @@ def cli_request(base, key, method, path, body=None, anonymous=False):
     return resp, (json.loads(resp.body) if is_json else None)
 
 
+def cli_poll_job_until_done(base, key, job_id, max_wait=300, interval=3):
+    """pollJobUntilDone: the status of the CLI's own job_id every 3 s, a 404
+    meaning "not yet"; "success" gives the envelope, "failed" an error."""
+    deadline = time.time() + max_wait
+    while time.time() < deadline:
+        time.sleep(interval)
+        try:
+            _, status = cli_request(base, key, "GET",
+                                    f"/v1/convert/status/{urllib.parse.quote(job_id)}")
+        except ClientError as e:
+            if e.status == 404:
+                continue
+            raise
+        if status["status"] == "success":
+            return {"presigned_url": status.get("presigned_url") or "",
+                    "object_key": status.get("object_key") or "", "filename": "",
+                    "file_size": 0, "conversion_time_seconds": 0, "job_id": job_id}
+        if status["status"] == "failed":
+            raise ClientError(0, status.get("error") or "conversion failed")
+    raise ClientError(0, f"conversion still running after {max_wait}s")
+
+
 def cli_url_convert(base, key, endpoint, body):
-    """urlConvert: job_id added last; 202 = accepted batch; bytes; sync."""
+    """urlConvert: job_id added last; a 5xx of a request without async_mode
+    polls that job_id (pollJobUntilDone); 202 = accepted batch; bytes;
+    sync."""
     job_id = body.get("job_id") or new_job_id()
     payload = {**body, "job_id": job_id}
-    resp, data = cli_request(base, key, "POST", endpoint, payload)
+    try:
+        resp, data = cli_request(base, key, "POST", endpoint, payload)
+    except ClientError as e:
+        if e.status >= 500 and body.get("async_mode") is not True:
+            return "sync", cli_poll_job_until_done(base, key, job_id)
+        raise
     if resp.status == 202:
         return "accepted", data
     if data is None:

@@ -24,6 +24,19 @@ def stack():
 
 
 @pytest.fixture(scope="session")
+def short_wait_stack():
+    """A stack whose nginx waits only 2 s for a sync render: a slower page
+    outlives the request."""
+    s = Stack(make_home("enc-compat-short-"),
+              extra_env={"ENCONVERT_NGINX_EXTRA": "enconvert_sync_timeout 2s;"})
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
 def site():
     site = FixtureSite()
     yield site

@@ -11,9 +11,9 @@ its job_id goes, how it reads an answer's members and maps errors, its
 polling intervals and deadlines and its download. The flows below only call
 those hooks, so every SDK's own wire behaviour stays its own.
 
-Not replayed (not implemented by this service): the SDKs' markdown
-conversion, website conversions (to PDF, to screenshots), file conversions
-and their v2 namespaces. These SDKs have no URL-array, async_mode, whoami
+Not replayed: the SDKs' website conversions (this service has them:
+tests/e2e/test_website_capture.py), and what this service does not
+implement: markdown conversion, file conversions and the v2 namespaces. These SDKs have no URL-array, async_mode, whoami
 or download-by-key call."""
 
 import http.client

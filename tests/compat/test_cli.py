@@ -9,6 +9,7 @@ import pytest
 
 from clients import (ClientError, cli_batch_downloads, cli_files_download, cli_health,
                      cli_url_convert, cli_wait_batch, cli_whoami)
+from stack import SlowSite
 
 PDF = "/v1/convert/url-to-pdf"
 
@@ -20,6 +21,21 @@ def test_url_pdf_sync(stack, site):
                    "conversion_time_seconds"):
         assert member in env, member
     assert stack.download(env["presigned_url"]).body.startswith(b"%PDF-")
+
+
+def test_url_pdf_sync_that_outlives_the_request_is_polled(short_wait_stack):
+    """A sync render longer than nginx's wait (2 s; a page that answers
+    after 4 s) answers 504 to a body with the CLI's job_id, and the CLI
+    polls that id to the file's link."""
+    s = short_wait_stack
+    slow = SlowSite(4)
+    try:
+        kind, env = cli_url_convert(s.url, s.key, PDF, {"url": slow.url})
+    finally:
+        slow.close()
+    assert kind == "sync"
+    assert env["object_key"].startswith("live/files/")
+    assert s.download(env["presigned_url"]).body.startswith(b"%PDF-")
 
 
 def test_url_pdf_async_is_a_batch(stack, site):

@@ -7,7 +7,7 @@ import pytest
 
 from clients import (ClientError, sdk_convert_url_to_pdf, sdk_get_batch_status,
                      sdk_get_job_status, sdk_wait_for_batch)
-from stack import Response, request
+from stack import Response, SlowSite, request
 
 
 def lost_answer(base, method, path, body, headers):
@@ -37,6 +37,20 @@ def test_5xx_falls_back_to_polling_its_job_id(stack, site):
                                             post=lost_answer)
     assert result["objectKey"].startswith("live/files/")
     assert stack.download(result["presignedUrl"]).body.startswith(b"%PDF-")
+
+
+def test_a_render_that_outlives_the_request_is_polled_to_its_result(short_wait_stack):
+    """A sync render longer than nginx's wait (2 s; a page that answers
+    after 4 s): a 202 was read as the result (presignedUrl "undefined");
+    the 504 the SDK's job_id gets now makes it poll that id."""
+    s = short_wait_stack
+    slow = SlowSite(4)
+    try:
+        result, _ = sdk_convert_url_to_pdf(s.url, s.key, slow.url)
+    finally:
+        slow.close()
+    assert result["objectKey"].startswith("live/files/")
+    assert s.download(result["presignedUrl"]).body.startswith(b"%PDF-")
 
 
 def test_failed_render_after_5xx_is_a_failure_not_a_timeout(stack, site):

@@ -100,6 +100,26 @@ def test_every_option_the_sdk_sends(sdk, stack, site, tmp_path):
 
 
 @sdks(ALL)
+def test_a_render_that_outlives_the_request_is_polled_to_its_result(sdk, short_wait_stack,
+                                                                    tmp_path):
+    """A sync render longer than nginx's wait (2 s here, a page that answers
+    after 4 s): the service answered 202, which every SDK read as the
+    finished result (an empty link, "undefined" in Node; Swift threw). With
+    the SDK's own job_id in the body the answer is a 504, and the SDK polls
+    that id to the result."""
+    s = short_wait_stack
+    slow = SlowSite(4)
+    dest = tmp_path / "slow.pdf"
+    try:
+        result, _ = sdk.pdf(s.url, s.key, slow.url, poll_max_wait=POLL_MAX_WAIT,
+                            save_to=str(dest))
+    finally:
+        slow.close()
+    sdk.assert_result(result, ".pdf")
+    assert read(dest).startswith(b"%PDF-")
+
+
+@sdks(ALL)
 def test_5xx_falls_back_to_polling_its_job_id(sdk, stack, site, tmp_path):
     dest = tmp_path / "fallback.pdf"
     result, sent_id = sdk.pdf(stack.url, stack.key, site.url + "/hello.html",

@@ -124,6 +124,24 @@ def test_accepted_sync_job_of_a_lost_worker_answers_202(pair):
     assert took < 3, took
 
 
+def test_accepted_sync_job_with_a_client_job_id_of_a_lost_worker_is_504(
+        pair):
+    """As when the wait ends: the vendor's SDKs read a 202 as the finished
+    result and poll their job_id only after a 5xx."""
+    ngx, a, b = pair
+    for backend in (a, b):
+        backend.responder = lambda m: [(0, accepted(m, "job_abc"))]
+    call = Call(ngx, "POST", PDF, {"url": "https://a.example",
+                                   "job_id": "0d" * 16}, auth())
+    victim = receiver(a, b, "convert")
+    time.sleep(0.2)                 # the "accepted" arrives
+    victim.close()
+    resp, took = call.result()
+    body = assert_error(resp, 504, "still_processing")
+    assert "/v1/convert/status/job_abc" in body["detail"], body
+    assert took < 3, took
+
+
 def test_a_stopping_worker_gets_nothing_new_and_answers_what_it_has(pair):
     ngx, a, b = pair
     for backend in (a, b):

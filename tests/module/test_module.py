@@ -109,6 +109,28 @@ def test_sync_wait_expires_after_accepted(make_env):
     assert 0.5 < elapsed < 1.5
 
 
+def test_sync_wait_expires_with_a_client_job_id_is_504_still_processing(
+        make_env):
+    """The vendor's SDKs send their own job_id, read any 2xx as the
+    finished result (a 202 gave their callers an empty link: "undefined"
+    in Node, "" in Go, Java, PHP, C#) and poll that id's status after a
+    5xx: so a body with a job_id gets a 504 when the wait ends."""
+    ngx, backend = make_env(timeout="1s", sync_timeout="300ms")
+    backend.responder = lambda m: [(0, accepted(m, "job_slow"))]
+    resp = ngx.request("POST", PDF, {"url": "https://example.com",
+                                     "job_id": "0f" * 16}, auth())
+    body = assert_error(resp, 504, "still_processing")
+    assert "/v1/convert/status/job_slow" in body["detail"], body
+    assert "field" not in body
+    # a website capture keeps its 202: the SDKs send it no job_id and
+    # read its answer as a batch
+    resp = ngx.request("POST", "/v1/convert/website-to-pdf",
+                       {"url": "https://example.com", "job_id": "0e" * 16},
+                       auth())
+    assert resp.status == 202, resp.body
+    assert resp.json()["status"] == "processing"
+
+
 @pytest.mark.parametrize("notice", [
     "You will be notified at a@example.com when complete.",
     "Results will be sent to your callback URL."])
