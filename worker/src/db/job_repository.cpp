@@ -171,9 +171,10 @@ FinishResult requeue_task(pqxx::connection& conn, const std::string& owner, cons
         "storage_full_since = CASE WHEN $3 = 'storage_full' "
         "  THEN coalesce(storage_full_since, now()) END "
         "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
+        "  AND ($8 = 0 OR claims = $8) "
         "RETURNING job_id",
         o.task_id, owner, o.error_code, util::valid_utf8(o.error), o.run_alone, o.count_attempt,
-        o.retry_after_seconds);
+        o.retry_after_seconds, o.claim);
     if (upd.empty()) {
         tx.abort();
         return res;  // lease lost: another worker owns the task now
@@ -193,20 +194,22 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
     pqxx::work tx(conn);
     FinishResult res;
     const pqxx::result upd =
-        o.ok
-            ? exec_named(tx, "enconvert_task_succeeded",
-                         "UPDATE tasks SET status = 'success', object_key = $3, filename = $4, "
-                         "file_size = $5, conversion_time = $6, error_code = NULL, error = NULL, "
-                         "lease_expires_at = NULL, finished_at = now() "
-                         "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
-                         "RETURNING job_id",
-                         o.task_id, owner, o.object_key, o.filename, o.file_size, o.conversion_time)
-            : exec_named(tx, "enconvert_task_failed",
-                         "UPDATE tasks SET status = 'failed', error_code = $3, error = $4, "
-                         "lease_expires_at = NULL, finished_at = now() "
-                         "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
-                         "RETURNING job_id",
-                         o.task_id, owner, o.error_code, util::valid_utf8(o.error));
+        o.ok ? exec_named(tx, "enconvert_task_succeeded",
+                          "UPDATE tasks SET status = 'success', object_key = $3, filename = $4, "
+                          "file_size = $5, conversion_time = $6, error_code = NULL, error = NULL, "
+                          "lease_expires_at = NULL, finished_at = now() "
+                          "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
+                          "  AND ($7 = 0 OR claims = $7) "
+                          "RETURNING job_id",
+                          o.task_id, owner, o.object_key, o.filename, o.file_size,
+                          o.conversion_time, o.claim)
+             : exec_named(tx, "enconvert_task_failed",
+                          "UPDATE tasks SET status = 'failed', error_code = $3, error = $4, "
+                          "lease_expires_at = NULL, finished_at = now() "
+                          "WHERE id = $1 AND lease_owner = $2 AND status = 'processing' "
+                          "  AND ($5 = 0 OR claims = $5) "
+                          "RETURNING job_id",
+                          o.task_id, owner, o.error_code, util::valid_utf8(o.error), o.claim);
     if (upd.empty()) {
         // Either our lease was lost (another worker owns the task now), or
         // this is the second try of a call whose COMMIT was in doubt and

@@ -149,6 +149,12 @@ struct ClaimedTask {
 
 struct TaskOutcome {
     std::int64_t task_id = 0;
+    // The claim (ClaimedTask::claim) the outcome is of: recorded only while
+    // that claim holds the task. A worker that claimed a task again while
+    // an older claim's result waited to be recorded (its lease ran out
+    // meanwhile) had that result recorded against the new claim. 0: any
+    // claim of the lease's owner.
+    int claim = 0;
     std::string job_id;  // for the log only: finish_task goes by task_id
     bool ok = false;
     // Not an outcome yet: the task goes back to the queue (status pending)

@@ -118,12 +118,12 @@ ClaimResult claim_batch_in(pqxx::transaction_base& tx, const std::string& owner,
 ClaimResult claim_batch(pqxx::connection& conn, const std::string& owner, int lease_seconds,
                         const ClaimLimits& limits) {
     pqxx::work tx(conn);
-    // A claim lost with a database crash only puts its tasks back in the
-    // queue (a result under a lost lease is refused: finish_task checks
-    // it), so its commit need not wait for the WAL flush: one flush less
-    // between a job's acceptance and its answer. Acceptance and results
-    // stay durable, and a result's flush carries the claim before it.
-    tx.exec("SET LOCAL synchronous_commit = off");
+    // Durable, as acceptance and results are (one WAL flush per claimed
+    // batch): a claim's number names the object key its render is stored
+    // under (migration 016). Committed without waiting for the flush, a
+    // claim lost with a database crash gave the next claim the same number,
+    // so two renders were stored under one key and the one whose result was
+    // refused removed the other's recorded file.
     ClaimResult out = claim_batch_in(tx, owner, lease_seconds, limits);
     tx.commit();
     return out;

@@ -188,6 +188,7 @@ void Scheduler::claim_and_submit() {
             db::TaskOutcome o;
             o.task_id = task.task_id;
             o.job_id = task.job_id;
+            o.claim = task.claim;
             o.retry = true;
             o.count_attempt = false;
             o.retry_after_seconds = 1;
@@ -200,6 +201,7 @@ void Scheduler::claim_and_submit() {
             db::TaskOutcome o;
             o.task_id = task.task_id;
             o.job_id = task.job_id;
+            o.claim = task.claim;
             o.error_code = "render_failed";
             o.error = "The page could not be rendered after " +
                       std::to_string(options_.retry.max_attempts) + " attempts.";

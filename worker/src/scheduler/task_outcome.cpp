@@ -20,6 +20,7 @@ db::TaskOutcome failed(const db::ClaimedTask& task, std::string code, std::strin
     db::TaskOutcome o;
     o.task_id = task.task_id;
     o.job_id = task.job_id;
+    o.claim = task.claim;
     o.error_code = std::move(code);
     o.error = std::move(error);
     return o;
@@ -88,6 +89,7 @@ db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderRe
         db::TaskOutcome o;
         o.task_id = task.task_id;
         o.job_id = task.job_id;
+        o.claim = task.claim;
         o.object_key =
             storage::result_object_key(task.account_public_id, task.endpoint, task.options,
                                        task.url, task.key_stamp, task.task_id, task.claim);

@@ -44,6 +44,12 @@ class JobRepositoryTest : public test_support::PgTest {
         return j;
     }
 
+    std::string load_task_status(std::int64_t task_id) {
+        pqxx::nontransaction tx(*conn_);
+        return tx.exec1("SELECT status FROM tasks WHERE id = " + std::to_string(task_id))[0]
+            .as<std::string>();
+    }
+
     // A task's successful outcome: its file stored under a fixed key.
     static db::TaskOutcome stored(std::int64_t task_id, std::int64_t size) {
         db::TaskOutcome ok;
@@ -384,6 +390,60 @@ TEST_F(JobRepositoryTest, ReleaseGivesTasksBack) {
     ASSERT_EQ(again.size(), 2u);
     EXPECT_EQ(again[0].attempts, 1);
     EXPECT_TRUE(db::ping(*conn_));
+}
+
+// A claim's number names the object key its render is stored under, so no
+// two claims may have one. A claim committed without waiting for the WAL
+// flush was lost with a database crash, and the next claim took the same
+// number: two renders stored under one key, and the one whose result was
+// refused removed the other's recorded file. Claims are durable now.
+TEST_F(JobRepositoryTest, AClaimSurvivesADatabaseCrashRightAfterItsCommit) {
+    db::insert_job(*conn_, job({"https://1"}, acme_));
+    const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    conn_.reset();
+    cluster_->crash_and_restart();
+    conn_ = std::make_unique<pqxx::connection>(url());
+    pqxx::nontransaction tx(*conn_);
+    const pqxx::row row = tx.exec1("SELECT status, lease_owner, claims FROM tasks WHERE id = " +
+                                   std::to_string(claimed[0].task_id));
+    EXPECT_EQ(row[0].as<std::string>(), "processing");
+    EXPECT_EQ(row[1].as<std::string>(), "w");
+    EXPECT_EQ(row[2].as<int>(), 1);
+}
+
+// A worker whose lease ran out while a result waited to be recorded (the
+// database unreachable) may claim the task again before it records that
+// result: the old claim's result was recorded against the new claim,
+// ending the task while its new render still ran.
+TEST_F(JobRepositoryTest, AResultIsRecordedOnlyForTheClaimItIsOf) {
+    db::insert_job(*conn_, job({"https://1"}, acme_));
+    const auto first = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(first.size(), 1u);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec("UPDATE tasks SET lease_expires_at = now() - interval '1 second'");
+        tx.commit();
+    }
+    const auto second = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(second.size(), 1u);
+    ASSERT_EQ(second[0].claim, first[0].claim + 1);
+
+    db::TaskOutcome old_result;
+    old_result.task_id = first[0].task_id;
+    old_result.claim = first[0].claim;
+    old_result.error_code = "timeout";
+    old_result.error = "late";
+    EXPECT_FALSE(db::finish_task(*conn_, "w", old_result).applied);
+    old_result.retry = true;  // a requeue is refused the same way
+    EXPECT_FALSE(db::finish_task(*conn_, "w", old_result).applied);
+    EXPECT_EQ(load_task_status(first[0].task_id), "processing");
+
+    db::TaskOutcome current = old_result;
+    current.retry = false;
+    current.claim = second[0].claim;
+    EXPECT_TRUE(db::finish_task(*conn_, "w", current).applied);
+    EXPECT_EQ(load_task_status(first[0].task_id), "failed");
 }
 
 // The attempt goes back with a handed-back task, the claim does not: the

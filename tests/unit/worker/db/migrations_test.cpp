@@ -10,7 +10,10 @@
 #include <sstream>
 
 #include "admin/migrate_command.h"
+#include "db/job_inserts.h"
+#include "db/key_repository.h"
 #include "pg_fixture.h"
+#include "util/ids.h"
 
 using namespace enconvert;
 namespace fs = std::filesystem;
@@ -212,4 +215,59 @@ TEST_F(MigrationsTest, ServeRefusesADatabaseWithoutTheNewestMigration) {
               std::string::npos)
         << said;
     EXPECT_FALSE(fs::exists(dir_ / "w.sock"));
+}
+
+// Version 8 redacts a job's cookies, headers and auth in the statement that
+// ends it; jobs that had ended before it was applied kept their values.
+// Version 17 redacts those, and leaves running jobs' values alone.
+TEST_F(MigrationsTest, JobsThatEndedBeforeTheRedactionTriggerAreRedacted) {
+    const fs::path real = fs::path(__FILE__).parent_path() / "../../../../schema/migrations";
+    for (const std::string& name : db::known_migrations(real))
+        if (name < "017") fs::copy_file(real / (name + ".sql"), dir_ / (name + ".sql"));
+    pqxx::connection c(db_url_);
+    db::apply_migrations(c, dir_);
+
+    const db::CreatedKey key = db::create_key(c, "acme", std::string(64, 'a'), "sk_live_acme");
+    const nlohmann::json options = {
+        {"cookies", {{{"name", "session"}, {"value", "s3cr3t"}, {"domain", "a.example"}}}},
+        {"headers", {{"Authorization", "Bearer t0ken"}}},
+        {"auth", {{"username", "u"}, {"password", "p4ss"}}}};
+    std::vector<std::string> ids;
+    for (int i = 0; i < 2; ++i) {
+        db::NewJob j;
+        j.id = util::new_job_id(false);
+        j.account_id = key.account_id;
+        j.api_key_id = key.key_id;
+        j.endpoint = "url-to-pdf";
+        j.options = options;
+        j.base_url = "https://api.example.com";
+        j.urls = {"https://a.example/"};
+        db::insert_job(c, j);
+        ids.push_back(j.id);
+    }
+    {
+        // The first ended as before version 8: without the trigger.
+        pqxx::work tx(c);
+        tx.exec("ALTER TABLE jobs DISABLE TRIGGER jobs_redact_request_credentials");
+        tx.exec_params("UPDATE jobs SET status = 'completed', completed_at = now() WHERE id = $1",
+                       ids[0]);
+        tx.exec("ALTER TABLE jobs ENABLE TRIGGER jobs_redact_request_credentials");
+        tx.commit();
+    }
+    const auto options_of = [&c](const std::string& id) {
+        pqxx::nontransaction tx(c);
+        return nlohmann::json::parse(
+            tx.exec_params1("SELECT options::text FROM jobs WHERE id = $1", id)[0]
+                .as<std::string>());
+    };
+    ASSERT_EQ(options_of(ids[0])["auth"]["password"], "p4ss");
+
+    fs::copy_file(real / "017_redact_finished_jobs.sql", dir_ / "017_redact_finished_jobs.sql");
+    EXPECT_EQ(db::apply_migrations(c, dir_), std::vector<std::string>{"017_redact_finished_jobs"});
+    const nlohmann::json ended = options_of(ids[0]);
+    EXPECT_EQ(ended["cookies"][0]["value"], "[redacted]");
+    EXPECT_EQ(ended["cookies"][0]["name"], "session");
+    EXPECT_EQ(ended["headers"]["Authorization"], "[redacted]");
+    EXPECT_EQ(ended["auth"], "[redacted]");
+    EXPECT_EQ(options_of(ids[1]), options);  // still running: still needed
 }

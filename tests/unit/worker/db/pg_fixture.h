@@ -60,7 +60,23 @@ class PgCluster {
         tx.commit();
     }
 
+    // The server killed as a crash kills it (immediate mode: no checkpoint,
+    // what sits in its WAL buffers is lost), then started again: only what
+    // was written to the WAL survives. Every connection is lost.
+    void crash_and_restart() {
+        const std::string data = (dir_ / "data").string();
+        run_pg(bindir_ + "/pg_ctl -D " + data + " -m immediate -w stop", "pg_ctl stop");
+        run_pg(bindir_ + "/pg_ctl -D " + data + " -l " + (dir_ / "server.log").string() +
+                   " -w -t 30 -o \"" + server_options() + "\" start",
+               "pg_ctl start");
+    }
+
   private:
+    std::string server_options() const {
+        return "-p " + std::to_string(port_) + " -k " + dir_.string() +
+               " -c listen_addresses='' -c fsync=off";
+    }
+
     void start() {
         as_root_ = geteuid() == 0;
         if (as_root_) {
@@ -75,8 +91,7 @@ class PgCluster {
         const std::string data = (dir_ / "data").string();
         run_pg(bindir_ + "/initdb --no-sync -A trust -U postgres -E UTF8 -D " + data, "initdb");
         run_pg(bindir_ + "/pg_ctl -D " + data + " -l " + (dir_ / "server.log").string() +
-                   " -w -t 30 -o \"-p " + std::to_string(port_) + " -k " + dir_.string() +
-                   " -c listen_addresses='' -c fsync=off\" start",
+                   " -w -t 30 -o \"" + server_options() + "\" start",
                "pg_ctl start");
         started_ = true;
         apply_migrations();
