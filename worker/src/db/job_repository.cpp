@@ -307,7 +307,7 @@ int release_tasks(pqxx::connection& conn, const std::string& owner,
     pqxx::work tx(conn);
     const pqxx::result r = tx.exec_params(
         "UPDATE tasks SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL, "
-        "attempts = greatest(attempts - 1, 0) "
+        "attempts = greatest(attempts - 1, 0), abandoned_claims = abandoned_claims || claims "
         "WHERE lease_owner = $1 AND status = 'processing' AND NOT id = ANY($2::bigint[])",
         owner, bigint_array(except));
     if (r.affected_rows() > 0) {

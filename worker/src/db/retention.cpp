@@ -36,8 +36,9 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
         // A batch's ZIP goes with its files (a NULL element is skipped below).
         "  || e.zip_object_key, "
         "  a.public_id, e.endpoint, e.options::text, " ENCONVERT_KEY_STAMP_SQL("e.created_at") ", "
-        "  (SELECT coalesce(json_agg(json_build_array(t.id, t.url, t.claims) ORDER BY t.id), "
-        "     '[]') FROM tasks t WHERE t.job_id = e.id AND t.claims > 1)::text "
+        "  (SELECT coalesce(json_agg(json_build_array(t.id, t.url, t.abandoned_claims) "
+        "     ORDER BY t.id), '[]') "
+        "   FROM tasks t WHERE t.job_id = e.id AND cardinality(t.abandoned_claims) > 0)::text "
         "FROM expiring e JOIN accounts a ON a.id = e.account_id "
         "ORDER BY e.completed_at",
         static_cast<double>(retention.count()), limit, text_array(passed_over));
@@ -54,8 +55,8 @@ std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
         j.options = nlohmann::json::parse(row[4].as<std::string>());
         j.key_stamp = row[5].as<std::string>();
         for (const auto& t : nlohmann::json::parse(row[6].as<std::string>()))
-            j.retried_tasks.push_back(
-                {t[0].get<std::int64_t>(), t[1].get<std::string>(), t[2].get<int>()});
+            j.abandoned.push_back(
+                {t[0].get<std::int64_t>(), t[1].get<std::string>(), t[2].get<std::vector<int>>()});
         jobs.push_back(std::move(j));
     }
     return jobs;

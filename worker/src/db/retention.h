@@ -11,32 +11,34 @@
 
 namespace enconvert::db {
 
-// A task claimed more than once: a claim before the last may have stored a
-// file that no row names (its worker died before recording it).
-struct RetriedTask {
+// A task with claims that ended without recording an outcome (another claim
+// took it over once their lease ran out, or they handed it back): such a
+// claim may have stored a file that no row names (its worker died between
+// storing and recording).
+struct AbandonedClaims {
     std::int64_t task_id = 0;
     std::string url;
-    int claims = 0;
+    std::vector<int> claims;
 };
 
 struct ExpiringJob {
     std::string job_id;
     std::vector<std::string> object_keys;  // stored files of its tasks
-    // What the keys of its tasks' earlier claims are made of
+    // What the keys of its tasks' abandoned claims are made of
     // (storage::result_object_key).
     std::string account_public_id;
     std::string endpoint;
     nlohmann::json options;
     std::string key_stamp;
-    std::vector<RetriedTask> retried_tasks;
+    std::vector<AbandonedClaims> abandoned;
 };
 
 // Locks (FOR UPDATE SKIP LOCKED, so several workers' janitors share the
 // work) up to `limit` finished jobs whose completed_at is older than
 // `retention` and that are not expired yet, oldest first, with the object
-// keys of their stored files and their retried tasks; not those in `passed_over` (jobs whose files
-// this pass could not delete). Inside the caller's transaction: the caller
-// deletes the files, then expire_jobs(), then commits.
+// keys of their stored files and their tasks' abandoned claims; not those in `passed_over` (jobs
+// whose files this pass could not delete). Inside the caller's transaction: the caller deletes the
+// files, then expire_jobs(), then commits.
 std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
                                             std::chrono::seconds retention, int limit,
                                             const std::vector<std::string>& passed_over = {});

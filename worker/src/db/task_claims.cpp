@@ -57,7 +57,11 @@ constexpr const char* kClaimSql =
     "claimed AS ("
     "  UPDATE tasks SET status = 'processing', lease_owner = $1, "
     "    lease_expires_at = now() + make_interval(secs => $2), "
-    "    attempts = attempts + 1, claims = claims + 1, started_at = now() "
+    "    attempts = attempts + 1, claims = claims + 1, started_at = now(), "
+    // Taken over from a claim whose lease ran out: that claim may have
+    // stored a file it never recorded (retention deletes its key).
+    "    abandoned_claims = CASE WHEN status = 'processing' "
+    "      THEN abandoned_claims || claims ELSE abandoned_claims END "
     "  WHERE id IN (SELECT id FROM picked) "
     "  RETURNING id, job_id, url, attempts, run_alone, storage_full_since, claims) "
     "SELECT c.id, c.job_id, c.url, j.endpoint, j.options::text, a.public_id, c.attempts, "

@@ -14,13 +14,13 @@ namespace {
 constexpr log::Logger kLog{"janitor"};
 constexpr std::chrono::milliseconds kStopCheck{250};
 
-// The files recorded for the job, and those its tasks' earlier claims may
+// The files recorded for the job, and those its tasks' abandoned claims may
 // have stored without recording them (a worker that died in between): a
 // missing file is fine to delete.
 std::vector<std::string> files_of(const db::ExpiringJob& job) {
     std::vector<std::string> keys = job.object_keys;
-    for (const db::RetriedTask& t : job.retried_tasks)
-        for (int claim = 1; claim < t.claims; ++claim)
+    for (const db::AbandonedClaims& t : job.abandoned)
+        for (const int claim : t.claims)
             keys.push_back(storage::result_object_key(job.account_public_id, job.endpoint,
                                                       job.options, t.url, job.key_stamp, t.task_id,
                                                       claim));

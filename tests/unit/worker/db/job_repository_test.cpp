@@ -460,6 +460,8 @@ TEST_F(JobRepositoryTest, EveryClaimOfATaskHasItsOwnNumberAndTheJobsStamp) {
     EXPECT_EQ(second[0].attempts, 1);
     EXPECT_EQ(second[0].claim, 2);
     pqxx::nontransaction tx(*conn_);
+    // the handed-back claim may have stored a file it never recorded
+    EXPECT_EQ(tx.exec1("SELECT abandoned_claims::text FROM tasks")[0].as<std::string>(), "{1}");
     const std::string created =
         tx.exec1(
               "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS\"Z\"') "

@@ -219,6 +219,54 @@ TEST_F(JanitorTest, FilesThatEarlierClaimsStoredWithoutRecordingThemAreDeletedTo
     std::filesystem::remove_all(root);
 }
 
+// A claim that recorded its outcome left nothing behind (a full storage's
+// retry removed what it stored): only abandoned claims' keys are deleted.
+// A task retried every 30 s for a day while the storage was full has
+// thousands of claims; a delete for each was thousands of requests to an
+// object store for one task.
+TEST_F(JanitorTest, ClaimsThatRecordedTheirOutcomeCostNoDelete) {
+    intake::ConvertRequest r;
+    r.key = key_;
+    r.base_url = "http://localhost:8080";
+    r.endpoint = "url-to-pdf";
+    r.urls = {"https://example.com/report"};
+    r.async = true;
+    const std::string job_id = *handler_.convert(*conn_, r).job_id;
+    for (int i = 0; i < 5; ++i) {
+        const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
+        ASSERT_EQ(claimed.size(), 1u);
+        db::TaskOutcome full;
+        full.task_id = claimed[0].task_id;
+        full.claim = claimed[0].claim;
+        full.retry = true;
+        full.count_attempt = false;
+        full.error_code = "storage_full";
+        full.error = "full";
+        ASSERT_TRUE(db::finish_task(*conn_, "w", full).applied);
+    }
+    const auto last = db::claim_tasks(*conn_, "w", 300, 10);
+    ASSERT_EQ(last.size(), 1u);
+    EXPECT_EQ(last[0].claim, 6);
+    db::TaskOutcome ok;
+    ok.task_id = last[0].task_id;
+    ok.claim = last[0].claim;
+    ok.ok = true;
+    ok.object_key = "live/files/a/url-to-pdf/" + job_id + ".pdf";
+    ok.filename = "r.pdf";
+    ok.file_size = 10;
+    ASSERT_TRUE(db::finish_task(*conn_, "w", ok).applied);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE jobs SET completed_at = now() - interval '2 days' WHERE id = $1",
+                       job_id);
+        tx.commit();
+    }
+    std::vector<std::string> removed;
+    janitor::Janitor j(options(), [&](const std::string& key) { removed.push_back(key); });
+    EXPECT_EQ(j.sweep(), 1);
+    EXPECT_EQ(removed, std::vector<std::string>{ok.object_key});
+}
+
 // Jobs are taken oldest first: an undeletable file used to fail its whole
 // batch, and as the oldest it headed every later one, so no job was ever
 // expired again. Now its job is passed over and every other one expires,
