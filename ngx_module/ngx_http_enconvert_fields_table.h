@@ -59,8 +59,7 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_margin_fields[] = {
 static ngx_http_enconvert_field_t  ngx_http_enconvert_band_fields[] = {
 
     { "content", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
-      NGX_HTTP_ENCONVERT_F_CHARS|NGX_HTTP_ENCONVERT_F_REQUIRED, 0, 2000, NULL,
-      NULL, NULL },
+      NGX_HTTP_ENCONVERT_F_CHARS, 0, 2000, NULL, NULL, NULL },
 
     { "height", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0, 1,
       200, NULL, NULL, NULL },
@@ -154,8 +153,9 @@ static ngx_http_enconvert_field_t  ngx_http_enconvert_pdf_fields[] = {
     { "page_height", NGX_HTTP_ENCONVERT_T_NUMBER, NGX_HTTP_ENCONVERT_ALL, 0,
       10, 5080, NULL, NULL, NULL },
 
-    { "orientation", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL, 0,
-      1, 9, ngx_http_enconvert_pdf_orientation_values, NULL, NULL },
+    { "orientation", NGX_HTTP_ENCONVERT_T_STRING, NGX_HTTP_ENCONVERT_ALL,
+      NGX_HTTP_ENCONVERT_F_CASELESS, 1, 9,
+      ngx_http_enconvert_pdf_orientation_values, NULL, NULL },
 
     { "margins", NGX_HTTP_ENCONVERT_T_OBJECT, NGX_HTTP_ENCONVERT_ALL, 0, 0, 0,
       NULL, ngx_http_enconvert_margin_fields, NULL },

@@ -97,6 +97,12 @@ class Reader {
     std::string error_;
 };
 
+std::string ascii_lower(std::string s) {
+    for (char& c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
 std::size_t utf8_length(const std::string& s) {
     std::size_t n = 0;
     for (unsigned char c : s) n += (c & 0xC0) != 0x80;
@@ -109,10 +115,12 @@ void read_band(Reader& r, const json& pdf, const char* key, std::optional<Band>&
     if (!band) return;
     r.only(*band, name, {"content", "height"});
     Band b;
+    // Absent: the band's room is kept empty (the vendor's clients may send
+    // only a height).
     const json* content = r.find(*band, "content");
-    if (!content || !content->is_string())
+    if (content && !content->is_string())
         return r.fail(name + ".content must be a string of HTML");
-    b.content = content->get<std::string>();
+    if (content) b.content = content->get<std::string>();
     if (utf8_length(b.content) > limits::pdf_options_band_content.max)
         return r.fail(name + ".content must be at most " +
                       std::to_string(static_cast<int>(limits::pdf_options_band_content.max)) +
@@ -171,9 +179,11 @@ void read_pdf_options(Reader& r, const json& options, Job& job) {
              p.page_height_mm);
 
     if (const json* o = r.find(*pdf, "orientation")) {
-        if (!o->is_string() || (*o != "portrait" && *o != "landscape"))
+        // Ignoring case, as the hosted service does ("Landscape").
+        const std::string value = o->is_string() ? ascii_lower(o->get<std::string>()) : "";
+        if (value != "portrait" && value != "landscape")
             return r.fail("pdf_options.orientation must be \"portrait\" or \"landscape\"");
-        p.landscape = *o == "landscape";
+        p.landscape = value == "landscape";
     }
 
     if (const json* m = r.object(*pdf, "margins", "pdf_options.margins")) {

@@ -123,3 +123,40 @@ TEST(JobOptionsSchema, EveryLimitOfTheSchemaIsTheRenderers) {
 
 }  // namespace
 }  // namespace enconvert::render_child
+
+namespace enconvert::render_child {
+
+// The vendor's SDKs type a band's content as optional and may send only its
+// height; the hosted service keeps such a band empty.
+TEST(JobOptions, ABandWithoutContentKeepsItsRoomEmpty) {
+    Job job;
+    job.format = "pdf";
+    EXPECT_EQ(read_options({{"pdf_options", {{"header", {{"height", 20}}}}}}, job), "");
+    ASSERT_TRUE(job.pdf.header.has_value());
+    EXPECT_EQ(job.pdf.header->content, "");
+    EXPECT_EQ(job.pdf.header->height_mm, 20);
+    Job bad;
+    bad.format = "pdf";
+    EXPECT_EQ(read_options({{"pdf_options", {{"footer", {{"content", 5}}}}}}, bad),
+              "pdf_options.footer.content must be a string of HTML");
+}
+
+// As the hosted service, which lower-cases it.
+TEST(JobOptions, OrientationIsMatchedIgnoringCase) {
+    for (const char* given : {"landscape", "Landscape", "LANDSCAPE"}) {
+        Job job;
+        job.format = "pdf";
+        EXPECT_EQ(read_options({{"pdf_options", {{"orientation", given}}}}, job), "") << given;
+        EXPECT_TRUE(job.pdf.landscape) << given;
+    }
+    Job portrait;
+    portrait.format = "pdf";
+    EXPECT_EQ(read_options({{"pdf_options", {{"orientation", "Portrait"}}}}, portrait), "");
+    EXPECT_FALSE(portrait.pdf.landscape);
+    Job bad;
+    bad.format = "pdf";
+    EXPECT_EQ(read_options({{"pdf_options", {{"orientation", "sideways"}}}}, bad),
+              "pdf_options.orientation must be \"portrait\" or \"landscape\"");
+}
+
+}  // namespace enconvert::render_child
