@@ -71,6 +71,25 @@ class JanitorTest : public test_support::PgTest {
         return job_id;
     }
 
+    // An async job of one URL through the intake, not yet claimed.
+    std::string one_url_job(const std::string& url, json options = json::object()) {
+        intake::ConvertRequest r;
+        r.key = key_;
+        r.base_url = "http://localhost:8080";
+        r.endpoint = "url-to-pdf";
+        r.urls = {url};
+        r.async = true;
+        r.options = std::move(options);
+        return *handler_.convert(*conn_, r).job_id;
+    }
+
+    void finished_two_days_ago(const std::string& job_id) {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE jobs SET completed_at = now() - interval '2 days' WHERE id = $1",
+                       job_id);
+        tx.commit();
+    }
+
     void set_notification_state(const std::string& job_id, const std::string& state) {
         pqxx::work tx(*conn_);
         tx.exec_params("UPDATE notifications SET state = $2 WHERE job_id = $1", job_id, state);
@@ -182,14 +201,8 @@ TEST_F(JanitorTest, FilesThatEarlierClaimsStoredWithoutRecordingThemAreDeletedTo
         r.size = static_cast<std::int64_t>(pdf.size());
         return scheduler::make_outcome(claimed, r, store, temp);
     };
-    intake::ConvertRequest r;
-    r.key = key_;
-    r.base_url = "http://localhost:8080";
-    r.endpoint = "url-to-pdf";
-    r.urls = {"https://example.com/report"};
-    r.async = true;
-    r.options = {{"output_filename", "report"}};
-    const std::string job_id = *handler_.convert(*conn_, r).job_id;
+    const std::string job_id =
+        one_url_job("https://example.com/report", {{"output_filename", "report"}});
     // Claims 1 and 2 store their file and their workers die; their leases
     // run out and claim 3 stores and records its own.
     for (const std::string worker : {"w1", "w2"}) {
@@ -206,12 +219,7 @@ TEST_F(JanitorTest, FilesThatEarlierClaimsStoredWithoutRecordingThemAreDeletedTo
     const db::TaskOutcome recorded = render_and_store(last[0]);
     ASSERT_TRUE(db::finish_task(*conn_, "w3", recorded).applied);
     ASSERT_EQ(files_stored().size(), 3u);
-    {
-        pqxx::work tx(*conn_);
-        tx.exec_params("UPDATE jobs SET completed_at = now() - interval '2 days' WHERE id = $1",
-                       job_id);
-        tx.commit();
-    }
+    finished_two_days_ago(job_id);
 
     janitor::Janitor j(options(), [&store](const std::string& key) { store.erase(key); });
     EXPECT_EQ(j.sweep(), 1);
@@ -225,13 +233,7 @@ TEST_F(JanitorTest, FilesThatEarlierClaimsStoredWithoutRecordingThemAreDeletedTo
 // thousands of claims; a delete for each was thousands of requests to an
 // object store for one task.
 TEST_F(JanitorTest, ClaimsThatRecordedTheirOutcomeCostNoDelete) {
-    intake::ConvertRequest r;
-    r.key = key_;
-    r.base_url = "http://localhost:8080";
-    r.endpoint = "url-to-pdf";
-    r.urls = {"https://example.com/report"};
-    r.async = true;
-    const std::string job_id = *handler_.convert(*conn_, r).job_id;
+    const std::string job_id = one_url_job("https://example.com/report");
     for (int i = 0; i < 5; ++i) {
         const auto claimed = db::claim_tasks(*conn_, "w", 300, 10);
         ASSERT_EQ(claimed.size(), 1u);
@@ -255,12 +257,7 @@ TEST_F(JanitorTest, ClaimsThatRecordedTheirOutcomeCostNoDelete) {
     ok.filename = "r.pdf";
     ok.file_size = 10;
     ASSERT_TRUE(db::finish_task(*conn_, "w", ok).applied);
-    {
-        pqxx::work tx(*conn_);
-        tx.exec_params("UPDATE jobs SET completed_at = now() - interval '2 days' WHERE id = $1",
-                       job_id);
-        tx.commit();
-    }
+    finished_two_days_ago(job_id);
     std::vector<std::string> removed;
     janitor::Janitor j(options(), [&](const std::string& key) { removed.push_back(key); });
     EXPECT_EQ(j.sweep(), 1);
@@ -375,13 +372,7 @@ TEST_F(JanitorTest, AJobWhoseNotificationIsStillToBeSentIsKeptUntilItIsSettled) 
 }
 
 TEST_F(JanitorTest, RunningJobsAreNeverExpired) {
-    intake::ConvertRequest r;
-    r.key = key_;
-    r.base_url = "http://localhost:8080";
-    r.endpoint = "url-to-pdf";
-    r.urls = {"https://example.com"};
-    r.async = true;
-    const std::string id = *handler_.convert(*conn_, r).job_id;
+    const std::string id = one_url_job("https://example.com");
     pqxx::work tx(*conn_);
     tx.exec_params("UPDATE jobs SET created_at = now() - interval '9 days' WHERE id = $1", id);
     tx.commit();
