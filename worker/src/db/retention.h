@@ -36,9 +36,10 @@ struct ExpiringJob {
 // Locks (FOR UPDATE SKIP LOCKED, so several workers' janitors share the
 // work) up to `limit` finished jobs whose completed_at is older than
 // `retention` and that are not expired yet, oldest first, with the object
-// keys of their stored files and their tasks' abandoned claims; not those in `passed_over` (jobs
-// whose files this pass could not delete). Inside the caller's transaction: the caller deletes the
-// files, then expire_jobs(), then commits.
+// keys of their stored files and their tasks' abandoned claims; not those
+// in `passed_over` (jobs whose files this pass could not delete). Inside the
+// caller's transaction: the caller deletes the files, then expire_jobs(),
+// then commits.
 std::vector<ExpiringJob> lock_expiring_jobs(pqxx::transaction_base& tx,
                                             std::chrono::seconds retention, int limit,
                                             const std::vector<std::string>& passed_over = {});
