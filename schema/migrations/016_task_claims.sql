@@ -11,4 +11,7 @@
 -- full storage), and two claims would share a key.
 ALTER TABLE tasks ADD COLUMN claims int NOT NULL DEFAULT 0,
                   ADD COLUMN abandoned_claims int[] NOT NULL DEFAULT '{}';
-UPDATE tasks SET claims = attempts;
+-- Only tasks that may still be claimed: finished ones never are, and
+-- rewriting every row would hold the table's lock for as long.
+UPDATE tasks SET claims = attempts
+WHERE status IN ('pending', 'processing') AND attempts > 0;

@@ -5,6 +5,8 @@
 -- long as the retention keeps the job (for ever with retention_seconds 0).
 -- Their values go now, as the trigger would have done. The options alone
 -- change: the trigger (on status) does not fire.
+-- Jobs the trigger already redacted are left alone.
 UPDATE jobs SET options = enconvert_redact_request_credentials(options)
 WHERE status <> 'processing'
-  AND (options ? 'cookies' OR options ? 'headers' OR options ? 'auth');
+  AND (options ? 'cookies' OR options ? 'headers' OR options ? 'auth')
+  AND options IS DISTINCT FROM enconvert_redact_request_credentials(options);

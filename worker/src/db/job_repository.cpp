@@ -221,10 +221,10 @@ FinishResult finish_task(pqxx::connection& conn, const std::string& owner, const
                        "SELECT t.job_id, j.status, j.endpoint, coalesce(j.completed_at = "
                        "t.finished_at, false) "
                        "FROM tasks t JOIN jobs j ON j.id = t.job_id "
-                       "WHERE t.id = $1 AND t.lease_owner = $2 "
+                       "WHERE t.id = $1 AND t.lease_owner = $2 AND ($5 = 0 OR t.claims = $5) "
                        "AND CASE WHEN $3 THEN t.status = 'success' AND t.object_key = $4 "
                        "ELSE t.status = 'failed' AND t.error_code = $4 END",
-                       o.task_id, owner, o.ok, o.ok ? o.object_key : o.error_code);
+                       o.task_id, owner, o.ok, o.ok ? o.object_key : o.error_code, o.claim);
         tx.abort();
         if (!mine.empty()) {
             res.applied = true;

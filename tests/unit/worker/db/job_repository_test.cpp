@@ -444,6 +444,13 @@ TEST_F(JobRepositoryTest, AResultIsRecordedOnlyForTheClaimItIsOf) {
     current.claim = second[0].claim;
     EXPECT_TRUE(db::finish_task(*conn_, "w", current).applied);
     EXPECT_EQ(load_task_status(first[0].task_id), "failed");
+    // Nor is the old result taken for one whose COMMIT was in doubt because
+    // the new claim recorded the same failure: the job's end was counted
+    // and logged twice.
+    old_result.retry = false;
+    const db::FinishResult again = db::finish_task(*conn_, "w", old_result);
+    EXPECT_FALSE(again.applied);
+    EXPECT_FALSE(again.recorded_before);
 }
 
 // The attempt goes back with a handed-back task, the claim does not: the
