@@ -16,7 +16,7 @@ enum class WaitUntil { Load, NetworkIdle };
 // A header or footer template, stamped into the page margin.
 struct Band {
     std::string content;  // HTML with {{page}}, {{total_pages}}, ...
-    double height_mm = 10;
+    double height_mm = 15;  // the hosted service's default
 };
 
 // pdf_options.metadata: each member given replaces the page's own value

@@ -135,6 +135,12 @@ TEST(JobOptions, ABandWithoutContentKeepsItsRoomEmpty) {
     ASSERT_TRUE(job.pdf.header.has_value());
     EXPECT_EQ(job.pdf.header->content, "");
     EXPECT_EQ(job.pdf.header->height_mm, 20);
+    // Without a height: 15 mm, the hosted service's default.
+    Job plain;
+    plain.format = "pdf";
+    EXPECT_EQ(read_options({{"pdf_options", {{"footer", {{"content", "x"}}}}}}, plain), "");
+    ASSERT_TRUE(plain.pdf.footer.has_value());
+    EXPECT_EQ(plain.pdf.footer->height_mm, 15);
     Job bad;
     bad.format = "pdf";
     EXPECT_EQ(read_options({{"pdf_options", {{"footer", {{"content", 5}}}}}}, bad),
