@@ -146,8 +146,8 @@ void ViewSlot::create_view() {
         for (const std::string& path : limits_.sandbox_read_paths)
             webkit_web_context_add_path_to_sandbox(context_.get(), path.c_str(), TRUE);
     }
-    g_signal_connect(context_.get(), "download-started", G_CALLBACK(&ViewSlot::on_download_started),
-                     this);
+    g_signal_connect(context_.get(), "download-started",
+                     G_CALLBACK(slot_guard<&ViewSlot::on_download_started>), this);
     webkit_web_context_set_cache_model(context_.get(), WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
     // Any network request launches the context's network process; a DNS
     // prefetch does so now instead of during the first job's load.
@@ -184,16 +184,19 @@ void ViewSlot::create_view() {
     gtk_container_add(GTK_CONTAINER(window_.get()), GTK_WIDGET(view_));
     gtk_widget_set_size_request(GTK_WIDGET(view_), 1920, 1080);
 
-    g_signal_connect(view_, "load-changed", G_CALLBACK(&ViewSlot::on_load_changed), this);
-    g_signal_connect(view_, "load-failed", G_CALLBACK(&ViewSlot::on_load_failed), this);
-    g_signal_connect(view_, "authenticate", G_CALLBACK(&ViewSlot::on_authenticate), this);
-    g_signal_connect(view_, "decide-policy", G_CALLBACK(&ViewSlot::on_decide_policy), this);
-    g_signal_connect(view_, "load-failed-with-tls-errors",
-                     G_CALLBACK(&ViewSlot::on_load_failed_tls), this);
-    g_signal_connect(view_, "web-process-terminated",
-                     G_CALLBACK(&ViewSlot::on_web_process_terminated), this);
-    g_signal_connect(view_, "resource-load-started", G_CALLBACK(&ViewSlot::on_resource_started),
+    g_signal_connect(view_, "load-changed", G_CALLBACK(slot_guard<&ViewSlot::on_load_changed>),
                      this);
+    g_signal_connect(view_, "load-failed", G_CALLBACK(slot_guard<&ViewSlot::on_load_failed>), this);
+    g_signal_connect(view_, "authenticate", G_CALLBACK(slot_guard<&ViewSlot::on_authenticate>),
+                     this);
+    g_signal_connect(view_, "decide-policy", G_CALLBACK(slot_guard<&ViewSlot::on_decide_policy>),
+                     this);
+    g_signal_connect(view_, "load-failed-with-tls-errors",
+                     G_CALLBACK(slot_guard<&ViewSlot::on_load_failed_tls>), this);
+    g_signal_connect(view_, "web-process-terminated",
+                     G_CALLBACK(slot_guard<&ViewSlot::on_web_process_terminated>), this);
+    g_signal_connect(view_, "resource-load-started",
+                     G_CALLBACK(slot_guard<&ViewSlot::on_resource_started>), this);
     // Nothing may open a dialog in a headless renderer: alert() or print()
     // would otherwise block the page (or the whole main loop) forever. A
     // beforeunload prompt is answered "leave": unanswered it means "stay",
@@ -315,7 +318,7 @@ void ViewSlot::start(Job job) {
     }
 
     const auto budget_ms = static_cast<guint>(job_->timeout_seconds * 1000.0);
-    deadline_.reset(g_timeout_add(budget_ms, &ViewSlot::on_deadline, this));
+    deadline_.reset(g_timeout_add(budget_ms, slot_guard<&ViewSlot::on_deadline>, this));
     load_job_page();
 }
 
@@ -514,7 +517,7 @@ void ViewSlot::defer_reset() {
     // that finds no idle view (the spare one usually is): then at once
     // (Renderer::dispatch).
     stage_ = Stage::Resetting;
-    reset_delay_.reset(g_timeout_add(kResetDelayMs, &ViewSlot::on_reset_delay, this));
+    reset_delay_.reset(g_timeout_add(kResetDelayMs, slot_guard<&ViewSlot::on_reset_delay>, this));
 }
 
 void ViewSlot::reset_now_if_deferred() {
@@ -537,7 +540,8 @@ void ViewSlot::begin_reset() {
     stage_ = Stage::Resetting;
     reset_load_started_ = false;
     pending_resources_.clear();
-    reset_watchdog_.reset(g_timeout_add(kResetWatchdogMs, &ViewSlot::on_reset_watchdog, this));
+    reset_watchdog_.reset(
+        g_timeout_add(kResetWatchdogMs, slot_guard<&ViewSlot::on_reset_watchdog>, this));
     // An empty about:blank, but loaded with a file:/// base URL: WebKit's
     // UI process kills a web process that reports a file: URL it never
     // loaded, and a page's server redirect to file: is reported before
@@ -559,7 +563,7 @@ gboolean ViewSlot::on_reset_watchdog(gpointer data) {
 void ViewSlot::clear_site_data() {
     WebKitWebsiteDataManager* manager = webkit_web_context_get_website_data_manager(context_.get());
     webkit_website_data_manager_clear(manager, WEBKIT_WEBSITE_DATA_ALL, 0, nullptr,
-                                      &ViewSlot::on_site_data_cleared,
+                                      tag_guard<&ViewSlot::on_site_data_cleared>,
                                       new AsyncTag{this, generation_});
 }
 
@@ -593,7 +597,7 @@ void ViewSlot::recycle_soon() {
     stage_ = Stage::Recycling;
     reset_delay_.reset();
     reset_watchdog_.reset();
-    recycle_source_.reset(g_idle_add(&ViewSlot::on_recycle, this));
+    recycle_source_.reset(g_idle_add(slot_guard<&ViewSlot::on_recycle>, this));
 }
 
 gboolean ViewSlot::on_recycle(gpointer data) {
@@ -606,6 +610,34 @@ gboolean ViewSlot::on_recycle(gpointer data) {
     self->create_view();
     self->begin_reset();
     return G_SOURCE_REMOVE;
+}
+
+ViewSlot::CallbackWhere ViewSlot::SlotSite::locate(void* slot) {
+    auto* self = static_cast<ViewSlot*>(slot);
+    return {self, self->generation_};
+}
+
+void ViewSlot::SlotSite::threw(const CallbackWhere& where, const char* what) {
+    where.slot->callback_threw(where.generation, what);
+}
+
+ViewSlot::CallbackWhere ViewSlot::TagSite::locate(void* tag) {
+    const auto* async = static_cast<const AsyncTag*>(tag);
+    return {async->slot, async->generation};
+}
+
+void ViewSlot::callback_threw(std::uint64_t generation, const char* what) {
+    note(log::Level::error, "a callback of the view threw; replacing the view", what);
+    // A fault of ours on this page, like a crash of the renderer: the
+    // worker runs the task again (up to its attempts). A callback of an
+    // earlier job leaves the current one alone.
+    if (generation == generation_ && job_running())
+        fail("renderer_crashed", "Failed to render page: the renderer failed on it");
+    // Whatever the callback left half done, the view is not trusted again.
+    if (finish_pending_)
+        view_lost_ = true;  // replaced once the work thread is done with the file
+    else
+        recycle_soon();
 }
 
 }  // namespace enconvert::render_child

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "log/log.h"
+#include "render_child/callback_guard.h"
 #include "render_child/content_filters.h"
 #include "render_child/gate/outbound_gate.h"
 #include "render_child/gobject_ptr.h"
@@ -184,7 +185,30 @@ class ViewSlot {
     bool job_running() const;
     double elapsed_ms() const;
 
-    // GLib/WebKit callbacks (user data is the slot).
+    // Every GLib/WebKit callback below is connected through one of these
+    // (callback_guard.h): one that throws fails its job as a renderer
+    // crash and replaces the view, instead of ending the child and the
+    // jobs of its other views. slot_guard: the user data is the slot;
+    // tag_guard: an AsyncTag (read before the callback frees it).
+    struct CallbackWhere {
+        ViewSlot* slot;
+        std::uint64_t generation;
+    };
+    struct SlotSite {
+        static CallbackWhere locate(void* slot);
+        static void threw(const CallbackWhere& where, const char* what);
+    };
+    struct TagSite : SlotSite {
+        static CallbackWhere locate(void* tag);
+    };
+    template <auto F>
+    static constexpr auto slot_guard = &Guarded<F, SlotSite>::call;
+    template <auto F>
+    static constexpr auto tag_guard = &Guarded<F, TagSite>::call;
+    void callback_threw(std::uint64_t generation, const char* what);
+
+    // GLib/WebKit callbacks (user data is the slot, or an AsyncTag for the
+    // GAsyncReadyCallbacks).
     static void on_load_changed(WebKitWebView*, WebKitLoadEvent, gpointer);
     static gboolean on_load_failed(WebKitWebView*, WebKitLoadEvent, gchar*, GError*, gpointer);
     static gboolean on_decide_policy(WebKitWebView*, WebKitPolicyDecision*,

@@ -76,7 +76,7 @@ void ViewSlot::load_job_page() {
         if (!cookie) continue;
         ++credential_steps_;
         webkit_cookie_manager_add_cookie(jar, cookie.get(), cancellable_.get(),
-                                         &ViewSlot::on_cookie_added,
+                                         tag_guard<&ViewSlot::on_cookie_added>,
                                          new AsyncTag{this, generation_});
     }
     // The page keeps the last list it was given: a job without headers after
@@ -91,7 +91,7 @@ void ViewSlot::load_job_page() {
         page_has_headers_ = !creds.headers.empty();
         ++credential_steps_;
         webkit_web_view_send_message_to_page(view_, message, cancellable_.get(),
-                                             &ViewSlot::on_headers_sent,
+                                             tag_guard<&ViewSlot::on_headers_sent>,
                                              new AsyncTag{this, generation_});
     }
     credential_step_done();

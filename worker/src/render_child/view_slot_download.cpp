@@ -77,11 +77,14 @@ void ViewSlot::on_download_started(WebKitWebContext*, WebKitDownload* download, 
         return;
     }
     self->download_.reset(WEBKIT_DOWNLOAD(g_object_ref(download)));
-    g_signal_connect(download, "decide-destination", G_CALLBACK(&ViewSlot::on_download_destination),
+    g_signal_connect(download, "decide-destination",
+                     G_CALLBACK(slot_guard<&ViewSlot::on_download_destination>), self);
+    g_signal_connect(download, "failed", G_CALLBACK(slot_guard<&ViewSlot::on_download_failed>),
                      self);
-    g_signal_connect(download, "failed", G_CALLBACK(&ViewSlot::on_download_failed), self);
-    g_signal_connect(download, "finished", G_CALLBACK(&ViewSlot::on_download_finished), self);
-    g_signal_connect(download, "received-data", G_CALLBACK(&ViewSlot::on_download_received), self);
+    g_signal_connect(download, "finished", G_CALLBACK(slot_guard<&ViewSlot::on_download_finished>),
+                     self);
+    g_signal_connect(download, "received-data",
+                     G_CALLBACK(slot_guard<&ViewSlot::on_download_received>), self);
 }
 
 // A server that streams without end (or a PDF larger than any page's

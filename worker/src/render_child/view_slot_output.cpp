@@ -80,7 +80,7 @@ void ViewSlot::prepare_print() {
     g_variant_dict_insert(&args, "pageHeight", "d",
                           job_->single_page ? 0.0 : printable_height_css_px(job_->pdf));
     const std::string script = std::string(kRepeatTableHeadersFunction) + kPreparePrintScript;
-    run_script(script.c_str(), g_variant_dict_end(&args), &ViewSlot::on_prepare_done);
+    run_script(script.c_str(), g_variant_dict_end(&args), tag_guard<&ViewSlot::on_prepare_done>);
 }
 
 void ViewSlot::on_prepare_done(GObject* source, GAsyncResult* result, gpointer data) {
@@ -128,9 +128,12 @@ void ViewSlot::print_to(const std::string& path, const PdfOptions& pdf, double s
     print_op_.reset(webkit_print_operation_new(view_));
     webkit_print_operation_set_print_settings(print_op_.get(), setup.settings.get());
     webkit_print_operation_set_page_setup(print_op_.get(), setup.page.get());
-    g_signal_connect(print_op_.get(), "failed", G_CALLBACK(&ViewSlot::on_print_failed), this);
-    g_signal_connect(print_op_.get(), "finished", G_CALLBACK(&ViewSlot::on_print_finished), this);
-    print_watchdog_.reset(g_timeout_add(kPrintWatchdogMs, &ViewSlot::on_print_watchdog, this));
+    g_signal_connect(print_op_.get(), "failed", G_CALLBACK(slot_guard<&ViewSlot::on_print_failed>),
+                     this);
+    g_signal_connect(print_op_.get(), "finished",
+                     G_CALLBACK(slot_guard<&ViewSlot::on_print_finished>), this);
+    print_watchdog_.reset(
+        g_timeout_add(kPrintWatchdogMs, slot_guard<&ViewSlot::on_print_watchdog>, this));
     print_started_us_ = g_get_monotonic_time();
     webkit_print_operation_print(print_op_.get());
 }
@@ -161,7 +164,7 @@ void ViewSlot::on_print_finished(WebKitPrintOperation* op, gpointer data) {
         // memory limit, crashed); its termination signal can come just
         // after this one and names the real cause, so give it a moment.
         self->print_watchdog_.reset(
-            g_timeout_add(kDeathReportGraceMs, &ViewSlot::on_print_lost, self));
+            g_timeout_add(kDeathReportGraceMs, slot_guard<&ViewSlot::on_print_lost>, self));
         return;
     }
     // With the bands printed, finishing checks they match the body and
@@ -321,7 +324,8 @@ void ViewSlot::start_snapshot() {
 
 void ViewSlot::take_snapshot(WebKitSnapshotRegion region) {
     webkit_web_view_get_snapshot(view_, region, WEBKIT_SNAPSHOT_OPTIONS_NONE, cancellable_.get(),
-                                 &ViewSlot::on_snapshot_done, new AsyncTag{this, generation_});
+                                 tag_guard<&ViewSlot::on_snapshot_done>,
+                                 new AsyncTag{this, generation_});
 }
 
 void ViewSlot::on_snapshot_done(GObject* source, GAsyncResult* result, gpointer data) {

@@ -201,7 +201,7 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
             self->note(log::Level::warning, "load cancelled by the engine; loading again");
             self->reload_source_.reset(g_timeout_add(
                 kEngineAbandonedReloadStepMs * static_cast<guint>(self->load_retries_),
-                &ViewSlot::on_reload, self));
+                slot_guard<&ViewSlot::on_reload>, self));
         } else {
             self->fail("load_failed",
                        "Failed to load page: the browser engine abandoned the load of " +
@@ -265,7 +265,8 @@ void ViewSlot::on_resource_started(WebKitWebView*, WebKitWebResource* resource, 
     if (!self->job_running()) return;
     self->pending_resources_.insert(resource);
     self->last_network_us_ = g_get_monotonic_time();
-    g_signal_connect(resource, "finished", G_CALLBACK(&ViewSlot::on_resource_finished), self);
+    g_signal_connect(resource, "finished", G_CALLBACK(slot_guard<&ViewSlot::on_resource_finished>),
+                     self);
 }
 
 void ViewSlot::on_resource_finished(WebKitWebResource* resource, gpointer data) {
@@ -291,7 +292,7 @@ void ViewSlot::on_load_finished() {
     g_variant_dict_init(&args, nullptr);
     g_variant_dict_insert(&args, "budget", "d", script_budget_ms());
     g_variant_dict_insert(&args, "probe", "s", kScrollProbeEvent);
-    run_script(kScrollScript, g_variant_dict_end(&args), &ViewSlot::on_scroll_done);
+    run_script(kScrollScript, g_variant_dict_end(&args), tag_guard<&ViewSlot::on_scroll_done>);
 }
 
 double ViewSlot::script_budget_ms() const {
@@ -327,7 +328,8 @@ void ViewSlot::wait_for_selector() {
     g_variant_dict_insert(&args, "selector", "s", job_->wait_for_selector.c_str());
     g_variant_dict_insert(&args, "timeout", "d",
                           static_cast<double>(job_->wait_for_selector_timeout_ms));
-    run_script(kWaitForSelectorScript, g_variant_dict_end(&args), &ViewSlot::on_selector_done);
+    run_script(kWaitForSelectorScript, g_variant_dict_end(&args),
+               tag_guard<&ViewSlot::on_selector_done>);
 }
 
 void ViewSlot::on_selector_done(GObject* source, GAsyncResult* result, gpointer data) {
@@ -365,7 +367,7 @@ void ViewSlot::start_settling() {
     GVariantDict args;
     g_variant_dict_init(&args, nullptr);
     g_variant_dict_insert(&args, "maxSource", "d", kMaxSearchedSourceBytes);
-    run_script(kInertPageScript, g_variant_dict_end(&args), &ViewSlot::on_inert_checked);
+    run_script(kInertPageScript, g_variant_dict_end(&args), tag_guard<&ViewSlot::on_inert_checked>);
 }
 
 void ViewSlot::on_inert_checked(GObject* source, GAsyncResult* result, gpointer data) {
@@ -380,7 +382,8 @@ void ViewSlot::on_inert_checked(GObject* source, GAsyncResult* result, gpointer 
         on_settle_tick(self);
         return;
     }
-    webkit_web_resource_get_data(main, self->cancellable_.get(), &ViewSlot::on_source_read,
+    webkit_web_resource_get_data(main, self->cancellable_.get(),
+                                 tag_guard<&ViewSlot::on_source_read>,
                                  new AsyncTag{self, self->generation_});
 }
 
@@ -418,7 +421,7 @@ gboolean ViewSlot::on_settle_tick(gpointer data) {
     const gint64 wait_us =
         self->pending_resources_.empty() ? needed - quiet_for : kSettlePollMs * 1000;
     const guint wait_ms = static_cast<guint>((wait_us + 999) / 1000);
-    self->settle_timer_.reset(g_timeout_add(wait_ms, &ViewSlot::on_settle_tick, self));
+    self->settle_timer_.reset(g_timeout_add(wait_ms, slot_guard<&ViewSlot::on_settle_tick>, self));
     return G_SOURCE_REMOVE;
 }
 
@@ -433,7 +436,8 @@ void ViewSlot::run_images_wait() {
     GVariantDict args;
     g_variant_dict_init(&args, nullptr);
     g_variant_dict_insert(&args, "budget", "d", script_budget_ms());
-    run_script(kWaitForImagesScript, g_variant_dict_end(&args), &ViewSlot::on_images_done);
+    run_script(kWaitForImagesScript, g_variant_dict_end(&args),
+               tag_guard<&ViewSlot::on_images_done>);
 }
 
 void ViewSlot::on_images_done(GObject* source, GAsyncResult* result, gpointer data) {
@@ -451,7 +455,7 @@ void ViewSlot::on_images_done(GObject* source, GAsyncResult* result, gpointer da
 
 void ViewSlot::run_fonts_script() {
     stage_ = Stage::Scripting;
-    run_script(kFontsReadyScript, nullptr, &ViewSlot::on_script_done);
+    run_script(kFontsReadyScript, nullptr, tag_guard<&ViewSlot::on_script_done>);
 }
 
 void ViewSlot::on_script_done(GObject* source, GAsyncResult* result, gpointer data) {
@@ -469,8 +473,8 @@ void ViewSlot::start_delay() {
         return;
     }
     stage_ = Stage::Delaying;
-    delay_timer_.reset(
-        g_timeout_add(static_cast<guint>(job_->delay_ms), &ViewSlot::on_delay_done, this));
+    delay_timer_.reset(g_timeout_add(static_cast<guint>(job_->delay_ms),
+                                     slot_guard<&ViewSlot::on_delay_done>, this));
 }
 
 gboolean ViewSlot::on_delay_done(gpointer data) {
@@ -495,7 +499,8 @@ void ViewSlot::clean_up_page() {
     GVariantDict args;
     g_variant_dict_init(&args, nullptr);
     g_variant_dict_insert(&args, "consent", "d", 1.0);
-    run_script(kPageCleanupScript, g_variant_dict_end(&args), &ViewSlot::on_cleanup_done);
+    run_script(kPageCleanupScript, g_variant_dict_end(&args),
+               tag_guard<&ViewSlot::on_cleanup_done>);
 }
 
 void ViewSlot::on_cleanup_done(GObject* source, GAsyncResult* result, gpointer data) {

@@ -127,7 +127,10 @@ db::TaskOutcome make_outcome(const db::ClaimedTask& task, const render::RenderRe
         o.count_attempt = false;
         return o;
     }
-    if (result.renderer_lost || result.error_code == "web_process_crashed")
+    // renderer_crashed without a lost renderer: the child answered it for a
+    // fault of one of its views' callbacks on this page (callback_guard.h).
+    if (result.renderer_lost || result.error_code == "web_process_crashed" ||
+        result.error_code == "renderer_crashed")
         return crashed(task, result, policy);
     if (result.error_code == "storage_full") return storage_full(task, policy);
     return failed(task, result.error_code.empty() ? "render_failed" : result.error_code,

@@ -310,3 +310,23 @@ TEST_F(TaskOutcomeTest, CrashedWebProcessIsRetriedAmongOthers) {
     EXPECT_EQ(o.error_code, "web_process_crashed");
     EXPECT_EQ(o.error, "Failed to render page: crashed (on each of 3 attempts)");
 }
+
+// The renderer child answers renderer_crashed itself when one of a view's
+// callbacks failed on the page (callback_guard.h): retried like a crash,
+// among the other jobs (the child and its other views lived on).
+TEST_F(TaskOutcomeTest, ARendererFaultTheChildAnsweredIsRetriedAmongOthers) {
+    auto t = task();
+    t.attempts = 1;
+    render::RenderResult r;
+    r.error_code = "renderer_crashed";
+    r.error = "Failed to render page: the renderer failed on it";
+    auto o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf", {3, 30});
+    EXPECT_TRUE(o.retry);
+    EXPECT_FALSE(o.run_alone);
+    EXPECT_TRUE(o.count_attempt);
+    t.attempts = 3;
+    o = scheduler::make_outcome(t, r, *storage_, storage_->temp_dir() / "x.pdf", {3, 30});
+    EXPECT_FALSE(o.retry);
+    EXPECT_EQ(o.error_code, "renderer_crashed");
+    EXPECT_EQ(o.error, "Failed to render page: the renderer failed on it (on each of 3 attempts)");
+}
