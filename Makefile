@@ -2,6 +2,8 @@
 # Settings for run: PORT, ENCONVERT_WORKERS, ENCONVERT_ALLOWED_NETWORKS,
 # ENCONVERT_SMTP_URL, ENCONVERT_TLS_CA_FILE, ENCONVERT_S3_* (see README.md).
 BUILD ?= build
+# The scripts and test suites take the build from here (make run BUILD=x).
+export ENCONVERT_BUILD ?= $(abspath $(BUILD))
 JOBS ?= $(shell nproc)
 PYTHON := /usr/bin/python3
 

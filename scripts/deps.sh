@@ -13,8 +13,9 @@ build_only=0
 packages=(
     # build
     build-essential cmake pkg-config git
-    # nginx and the module's libraries
-    nginx-light nginx-dev libzmq3-dev libmsgpack-dev libjansson-dev libssl-dev
+    # nginx and the module's libraries (`nginx`, not a flavour: any flavour
+    # a machine already has provides it, so its server is left alone)
+    nginx nginx-dev libzmq3-dev libmsgpack-dev libjansson-dev libssl-dev
     libidn2-dev
     # worker libraries
     cppzmq-dev nlohmann-json3-dev libpqxx-dev libpq-dev libcurl4-openssl-dev
@@ -52,7 +53,7 @@ if [ "$build_only" -eq 1 ]; then
         grep -v -e '^$' -e '^debhelper-compat$')
     packages+=(build-essential dpkg-dev debhelper lintian)
     # debian/rules loads the module into nginx: the server's own will do.
-    [ -x /usr/sbin/nginx ] || packages+=(nginx-light)
+    [ -x /usr/sbin/nginx ] || packages+=(nginx)
 fi
 
 for p in "${packages[@]}"; do
@@ -66,16 +67,25 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "deps: installing ${missing[*]}"
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
+# sudo resets the environment: the settings go on the command itself. The
+# lock timeout waits out a freshly booted machine's apt-daily run; a
+# configuration file changed by hand is kept without asking.
+apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
+[ "$(id -u)" -eq 0 ] || apt=(sudo "${apt[@]}")
+"${apt[@]}" update -qq
+"${apt[@]}" install -y -qq -o Dpkg::Options::=--force-confdef \
+    -o Dpkg::Options::=--force-confold "${missing[@]}"
 # Debian starts nginx when it installs it; the project runs its own
 # instances. Only that nginx, started by this install: an nginx that was
-# already there (a server's, `make deb` on it) is none of our business.
+# already there (a server's, `make deb` on it) is none of our business,
+# and it was there if `nginx` was not missing.
 case " ${missing[*]} " in
-    *" nginx-light "*)
+    *" nginx "*)
+        sudo_cmd=()
+        [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+        if [ -d /run/systemd/system ]; then
+            "${sudo_cmd[@]}" systemctl disable --now nginx >/dev/null 2>&1 || true
+        fi
         if [ -e /run/nginx.pid ]; then
             "${sudo_cmd[@]}" /usr/sbin/nginx -s quit 2>/dev/null || true
         fi

@@ -18,18 +18,28 @@
 # ENCONVERT_WORKER_EXTRA (raw lines appended to each worker's config),
 # ENCONVERT_WORKER_UMASK (the workers' umask, e.g. 0027 as the package's unit),
 # ENCONVERT_NGINX_EXTRA (raw directives added to nginx's http{} block, e.g.
-# "enconvert_sync_timeout 2s;" for tests; avoid '&', bash substitutes it).
+# "enconvert_sync_timeout 2s;" for tests).
+#
+# `start` run again restarts what is out of date: a worker whose binaries
+# were rebuilt or whose settings changed since it started, nginx when the
+# module was rebuilt. One stack.sh at a time per $ENCONVERT_HOME.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 home=${ENCONVERT_HOME:-$repo/var}
 mkdir -p "$home"
 home=$(cd "$home" && pwd)
+case $home in
+*[[:space:]]*) echo "stack: error: $home has white space in it: nginx's and" \
+    "PostgreSQL's settings cannot hold it; clone or set ENCONVERT_HOME elsewhere" >&2
+    exit 1 ;;
+esac
 build=${ENCONVERT_BUILD:-$repo/build}
 port=${PORT:-8080}
 workers=${ENCONVERT_WORKERS:-1}
 allowed=${ENCONVERT_ALLOWED_NETWORKS-127.0.0.0/8,::1/128}
 worker_bin=$build/worker/enconvert-worker
+render_bin=$build/worker/src/render_child/enconvert-render
 module=$build/nginx/ngx_http_enconvert_module.so
 pgbin=/usr/lib/postgresql/15/bin
 
@@ -96,18 +106,24 @@ start_db() {
         chown postgres "$home/log/postgres.log"
     fi
     if [ ! -f "$home/pg/PG_VERSION" ]; then
+        # Made aside and moved in whole: initdb writes PG_VERSION first, so
+        # one killed half way (not interrupted: then it cleans up) left a
+        # cluster every later run took for made and could not start.
         log "creating PostgreSQL cluster in $home/pg"
-        mkdir -p "$home/pg"
-        [ "$(id -u)" -eq 0 ] && chown postgres "$home/pg"
-        chmod 700 "$home/pg"
-        as_pg "$pgbin/initdb" -D "$home/pg" -U "$pguser" -A trust -E UTF8 \
+        rm -rf "$home/pg.new"
+        mkdir -p "$home/pg.new"
+        if [ "$(id -u)" -eq 0 ]; then chown postgres "$home/pg.new"; fi
+        chmod 700 "$home/pg.new"
+        as_pg "$pgbin/initdb" -D "$home/pg.new" -U "$pguser" -A trust -E UTF8 \
             --locale=C.UTF-8 >"$home/log/initdb.log" 2>&1 ||
             die "initdb failed, see $home/log/initdb.log"
+        rm -rf "$home/pg"
+        mv "$home/pg.new" "$home/pg"
     fi
     if ! as_pg "$pgbin/pg_ctl" -D "$home/pg" status >/dev/null 2>&1; then
         log "starting PostgreSQL (socket $home/run/pg, port $(pg_port))"
         as_pg "$pgbin/pg_ctl" -D "$home/pg" -l "$home/log/postgres.log" -w -t 60 \
-            -o "-k $home/run/pg -p $(pg_port) -c listen_addresses=''" start >/dev/null ||
+            -o "-k $home/run/pg -p $(pg_port) -c listen_addresses=''" start >/dev/null 9>&- ||
             die "PostgreSQL did not start, see $home/log/postgres.log"
     fi
     # shellcheck disable=SC2046
@@ -136,7 +152,9 @@ fill_template() { # template output key=value...
     local content
     content=$(cat "$tpl")
     for kv in "$@"; do
-        content=${content//@${kv%%=*}@/${kv#*=}}
+        # Quoted: bash 5.2 (Debian 12) puts the match where an unquoted
+        # replacement has a '&' (an SMTP URL's query, a raw setting).
+        content=${content//"@${kv%%=*}@"/"${kv#*=}"}
     done
     printf '%s\n' "$content" >"$out"
 }
@@ -171,32 +189,59 @@ s3_settings() {
     return 0
 }
 
-worker_conf() {
-    local n=$1 extra=""
+worker_conf() { # n output
+    local n=$1 out=$2 extra=""
     [ -n "$allowed" ] && extra+="allowed_networks = $allowed"$'\n'
     [ -n "${ENCONVERT_SMTP_URL:-}" ] && extra+="smtp_url = $ENCONVERT_SMTP_URL"$'\n'
     [ -n "${ENCONVERT_TLS_CA_FILE:-}" ] && extra+="tls_ca_file = $ENCONVERT_TLS_CA_FILE"$'\n'
     s3_enabled && extra+="$(s3_settings)"$'\n'
     [ -n "${ENCONVERT_WORKER_EXTRA:-}" ] && extra+="$ENCONVERT_WORKER_EXTRA"$'\n'
-    fill_template "$repo/conf/worker.conf.template" "$home/worker-$n.conf" \
+    fill_template "$repo/conf/worker.conf.template" "$out" \
         "N=$n" "HOME=$home" "PGPORT=$(pg_port)" "PGUSER=$pguser" \
         "BUILD=$build" "RENDERERS=${ENCONVERT_RENDERERS:-1}" \
         "VIEWS=${ENCONVERT_VIEWS_PER_RENDERER:-2}" "METRICS_PORT=$(metrics_port "$n")" \
         "EXTRA=$extra"
 }
 
+# Whether worker N, running, is out of date: its binaries were rebuilt
+# after it started (its pid file's time), or the settings it would be
+# given now differ from those it runs with. A worker reads its
+# configuration only at start.
+worker_outdated() { # n
+    local n=$1 pidf="$home/run/worker-$1.pid" f
+    for f in "$worker_bin" "$render_bin"; do
+        [ "$f" -nt "$pidf" ] && return 0
+    done
+    worker_conf "$n" "$home/worker-$n.conf.next"
+    local same=0
+    cmp -s "$home/worker-$n.conf.next" "$home/worker-$n.conf" && same=1
+    rm -f "$home/worker-$n.conf.next"
+    [ "$same" -eq 0 ]
+}
+
+# Before the migrations: a worker checks the schema only at start.
+stop_outdated_workers() {
+    local n
+    for n in $(seq 1 "$workers"); do
+        if pid_alive "$home/run/worker-$n.pid" enconvert-worker && worker_outdated "$n"; then
+            log "worker $n runs an older build or other settings: restarting it"
+            stop_pid "$home/run/worker-$n.pid" "worker $n" enconvert-worker
+        fi
+    done
+}
+
 start_workers() {
     local n
     for n in $(seq 1 "$workers"); do
-        worker_conf "$n"
         if pid_alive "$home/run/worker-$n.pid" enconvert-worker; then
             continue
         fi
+        worker_conf "$n" "$home/worker-$n.conf"
         log "starting worker $n"
         (
             if [ -n "${ENCONVERT_WORKER_UMASK:-}" ]; then umask "$ENCONVERT_WORKER_UMASK"; fi
             exec nohup "$worker_bin" serve --config "$home/worker-$n.conf" \
-                >>"$home/log/worker-$n.log" 2>&1 </dev/null
+                >>"$home/log/worker-$n.log" 2>&1 </dev/null 9>&-
         ) &
         echo $! >"$home/run/worker-$n.pid"
     done
@@ -225,6 +270,12 @@ start_nginx() {
         "REPO=$repo" "USER_LINE=$user_line" "NGINX_EXTRA=${ENCONVERT_NGINX_EXTRA:-}"
     /usr/sbin/nginx -t -q -p "$home/nginx" -c "$home/nginx/nginx.conf" \
         -e "$home/log/nginx-error.log" || die "nginx configuration test failed"
+    if pid_alive "$home/run/nginx.pid" nginx && [ "$module" -nt "$home/run/nginx.pid" ]; then
+        # A reload keeps the module the master loaded (dlopen of the same
+        # path hands the loaded one back): only a new master loads a new one.
+        log "the module was rebuilt: restarting nginx"
+        stop_nginx
+    fi
     if pid_alive "$home/run/nginx.pid" nginx; then
         log "reloading nginx"
         /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
@@ -232,7 +283,7 @@ start_nginx() {
     else
         log "starting nginx on 127.0.0.1:$port"
         /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
-            -e "$home/log/nginx-error.log" || die "nginx did not start"
+            -e "$home/log/nginx-error.log" 9>&- || die "nginx did not start"
     fi
 }
 
@@ -256,7 +307,8 @@ stop_pid() { # pidfile name what
 wait_healthy() {
     local i code
     for i in $(seq 1 120); do
-        code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/health" || true)
+        code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' \
+            "http://127.0.0.1:$port/v1/health" || true)
         [ "$code" = 200 ] && return 0
         sleep 0.5
     done
@@ -271,6 +323,16 @@ db_url() {
 
 # Straight to the database: a key must never rewrite (or need) a worker's
 # configuration, whose settings (allowed_networks) the running stack chose.
+# Whether the running stack takes key $1: 401 for a key it does not know,
+# 404 for the status of a job that does not exist.
+key_works() { # key
+    local code
+    code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' \
+        -H "Authorization: Bearer $1" \
+        "http://127.0.0.1:$port/v1/convert/status/job_stack_key_check" || true)
+    [ "$code" != 401 ] && [ "$code" != 403 ]
+}
+
 new_key() { # account
     "$worker_bin" key create --account "$1" --database_url "$(db_url)" | tail -n 1
 }
@@ -283,6 +345,7 @@ cmd_start() {
     if [ ! -s "$home/secret" ]; then
         (umask 077 && openssl rand -hex 32 >"$home/secret")
     fi
+    stop_outdated_workers
     start_db
     start_workers
     start_nginx
@@ -292,14 +355,20 @@ cmd_start() {
     if [ -f "$home/env" ]; then
         key=$(sed -n 's/^ENCONVERT_API_KEY=//p' "$home/env")
     fi
+    # The key kept from an earlier run is shown only if the stack still
+    # takes it (the database may have been made again since).
+    if [ -n "$key" ] && ! key_works "$key"; then
+        log "the API key in $home/env is not known to this database: making a new one"
+        key=""
+    fi
     [ -n "$key" ] || key=$(new_key local)
     local url="http://127.0.0.1:$port"
     local metrics_url="http://127.0.0.1:$(metrics_port 1)/metrics" all_metrics="" n
     for n in $(seq 1 "$workers"); do
         all_metrics+=" http://127.0.0.1:$(metrics_port "$n")/metrics"
     done
-    printf 'ENCONVERT_URL=%s\nENCONVERT_API_KEY=%s\nENCONVERT_METRICS_URL=%s\n' \
-        "$url" "$key" "$metrics_url" >"$home/env"
+    (umask 077 && printf 'ENCONVERT_URL=%s\nENCONVERT_API_KEY=%s\nENCONVERT_METRICS_URL=%s\n' \
+        "$url" "$key" "$metrics_url" >"$home/env.next" && mv "$home/env.next" "$home/env")
 
     cat <<EOF
 
@@ -321,7 +390,7 @@ Stop everything with: make stop
 EOF
 }
 
-cmd_stop() {
+stop_nginx() {
     if pid_alive "$home/run/nginx.pid" nginx; then
         log "stopping nginx"
         /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
@@ -332,12 +401,25 @@ cmd_stop() {
             sleep 0.1
         done
     fi
+}
+
+cmd_stop() {
+    stop_nginx
     for pidf in "$home"/run/worker-*.pid; do
         [ -e "$pidf" ] || continue
         stop_pid "$pidf" "$(basename "$pidf" .pid)" enconvert-worker
     done
     stop_db
 }
+
+# Two at once (two terminals, an editor's task and a terminal) would both
+# find nothing running and start everything twice. The processes started
+# here are given everything but the lock's descriptor (9>&-), or they
+# would hold it for their lives.
+exec 9>"$home/.stack.lock"
+if ! flock -w 300 9; then
+    die "another stack.sh has held $home/.stack.lock for 5 minutes"
+fi
 
 case "${1:-}" in
 start) cmd_start ;;

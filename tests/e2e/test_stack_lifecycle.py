@@ -2,11 +2,12 @@
 several worker processes, and stop leaving nothing behind."""
 
 import os
+import shutil
 import signal
 import subprocess
 import time
 
-from stack import Stack, request, wait_for_log_entry, worker_pid
+from stack import BUILD, REPO, Stack, request, wait_for_log_entry, worker_pid
 
 
 def pid_alive(pid):
@@ -182,3 +183,146 @@ def test_under_umask_0027_nginx_connects_and_stored_files_are_not_group_writable
             assert os.stat(path).st_mode & 0o022 == 0, (path, oct(os.stat(path).st_mode))
     finally:
         s.stop()
+
+
+def copy_build(dest):
+    """What a stack runs of the build (the binaries; the renderer's files
+    beside it), copied, so that a test may make them look rebuilt without
+    touching the real build."""
+    render = "worker/src/render_child"
+    for rel in ("worker/enconvert-worker", "nginx/ngx_http_enconvert_module.so",
+                f"{render}/enconvert-render", f"{render}/fonts.conf", f"{render}/ad_rules.json",
+                f"{render}/web-extension"):
+        target = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.isdir(os.path.join(BUILD, rel)):
+            shutil.copytree(os.path.join(BUILD, rel), target)
+        else:
+            shutil.copy2(os.path.join(BUILD, rel), target)
+    return dest
+
+
+def rebuilt(path):
+    """Makes `path` look built after everything running started."""
+    later = time.time() + 5
+    os.utime(path, (later, later))
+
+
+def nginx_master_pid(s):
+    with open(os.path.join(s.home, "run", "nginx.pid")) as f:
+        return int(f.read())
+
+
+def test_start_again_restarts_what_is_out_of_date(fresh_home, site):
+    """`make run` after a change runs the change: a worker whose binaries
+    were rebuilt, or whose settings changed, is restarted, and nginx when
+    the module was rebuilt (a reload keeps the module the master loaded).
+    Before, a running worker was left as it was and nginx only reloaded:
+    the old code and settings went on serving under "enconvert is
+    running"."""
+    build = copy_build(os.path.join(fresh_home, "build"))
+    s = Stack(fresh_home, extra_env={"ENCONVERT_BUILD": build})
+    try:
+        s.start()
+        worker, master = worker_pid(s), nginx_master_pid(s)
+
+        s.start()  # nothing changed: nothing restarted
+        assert (worker_pid(s), nginx_master_pid(s)) == (worker, master)
+
+        rebuilt(os.path.join(build, "worker", "src", "render_child", "enconvert-render"))
+        s.start()
+        assert worker_pid(s) != worker
+        assert nginx_master_pid(s) == master
+        worker = worker_pid(s)
+
+        # A setting with a '&' (an SMTP URL's query string) reaches the
+        # configuration as written: bash 5.2's pattern substitution put the
+        # matched text in its place.
+        s.env["ENCONVERT_WORKER_EXTRA"] = "# a setting's comment: ?a=1&b=2"
+        s.start()
+        assert worker_pid(s) != worker
+        with open(os.path.join(fresh_home, "worker-1.conf")) as f:
+            assert "# a setting's comment: ?a=1&b=2\n" in f.read()
+
+        rebuilt(os.path.join(build, "nginx", "ngx_http_enconvert_module.so"))
+        s.start()
+        assert nginx_master_pid(s) != master
+        wait_gone(master)
+        r = s.call("POST", "/v1/convert/url-to-pdf", {"url": site.url + "/hello.html"})
+        assert r.status == 200, r
+    finally:
+        s.stop()
+    assert not s.bad_nginx_log_lines()
+
+
+def test_a_kept_api_key_the_database_no_longer_knows_is_replaced(fresh_home):
+    """`make stop; rm -rf var/pg; make run` (a new database) printed the key
+    of the old one: the curl example answered 401. The env file holding
+    the key is the owner's alone."""
+    s = Stack(fresh_home)
+    try:
+        s.start()
+        old = s.key
+        s.stop()
+        shutil.rmtree(os.path.join(fresh_home, "pg"))
+        out = s.start()
+        assert s.key != old
+        assert s.key in out.stdout
+        assert s.call("GET", "/v1/convert/status/job_nothing").status == 404
+        assert s.call("GET", "/v1/convert/status/job_nothing", key=old).status == 401
+        assert os.stat(os.path.join(fresh_home, "env")).st_mode & 0o077 == 0
+    finally:
+        s.stop()
+
+
+def test_a_cluster_whose_creation_was_killed_is_made_again(fresh_home):
+    """initdb writes PG_VERSION first: killed half way (a kill -9, the OOM
+    killer, a CI timeout) it left a cluster that every later run took for
+    made and could not start ("PostgreSQL did not start")."""
+    s = Stack(fresh_home)
+    first = subprocess.Popen([os.path.join(REPO, "scripts", "stack.sh"), "db"], env=s.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        marks = [os.path.join(fresh_home, d, "PG_VERSION") for d in ("pg", "pg.new")]
+        while not any(os.path.exists(m) for m in marks) and time.time() < deadline:
+            time.sleep(0.01)
+        assert any(os.path.exists(m) for m in marks), "initdb never started"
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        s.start()
+        assert s.call("GET", "/v1/convert/status/job_nothing").status == 404
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+        s.stop()
+
+
+def test_two_starts_at_once_start_one_worker(fresh_home):
+    """Two `make run`s at once (two terminals) both found nothing running:
+    each started a worker, the second took the first's socket and pid
+    file, and `make stop` never stopped the first."""
+    s = Stack(fresh_home)
+    runs = [subprocess.Popen([os.path.join(REPO, "scripts", "stack.sh"), "start"], env=s.env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    try:
+        for r in runs:
+            _, err = r.communicate(timeout=300)
+            assert r.returncode == 0, err
+        conf = os.path.join(fresh_home, "worker-1.conf")
+        workers = [p for p in os.listdir("/proc") if p.isdigit() and pid_alive(int(p))
+                   and conf in cmdline(int(p))]
+        assert len(workers) == 1, workers
+    finally:
+        s.stop()
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
