@@ -93,18 +93,32 @@ void WorkThread::run() {
 }
 
 void WorkThread::hurry() {
-    auto hurry = std::make_unique<Hurry>(Hurry{this, posted_, nullptr});
-    hurry->source = attached(g_timeout_source_new(static_cast<guint>(stuck_after_.count())),
-                             context_.get(), &WorkThread::on_hurry_due, hurry.get());
+    auto hurry = std::make_unique<Hurry>(Hurry{this, posted_, ended_, nullptr});
+    arm(*hurry);
     hurries_.push_back(std::move(hurry));
+}
+
+void WorkThread::arm(Hurry& hurry) {
+    hurry.ended = ended_;
+    hurry.source = attached(g_timeout_source_new(static_cast<guint>(stuck_after_.count())),
+                            context_.get(), &WorkThread::on_hurry_due, &hurry);
 }
 
 gboolean WorkThread::on_hurry_due(gpointer data) {
     auto* hurry = static_cast<Hurry*>(data);
     WorkThread* self = hurry->self;
-    const bool stuck = self->ended_ < hurry->posted;
+    const std::uint64_t ended = self->ended_;
+    if (ended < hurry->posted && ended > hurry->ended) {
+        // Not done, but an item ended since: the thread works through a
+        // queue of other views' work, it is not stuck. Checked again.
+        // (The source being dispatched is dropped by the context once this
+        // returns; its holder lets go of it here.)
+        self->arm(*hurry);
+        return G_SOURCE_REMOVE;
+    }
+    const bool stuck = ended < hurry->posted;
     // Destroying a source from its own callback is allowed; the context
-    // drops it once this returns.
+    // drops it once this returns. `hurry` is gone after this.
     std::erase_if(self->hurries_, [hurry](const auto& h) { return h.get() == hurry; });
     if (stuck) self->on_stuck_();
     return G_SOURCE_REMOVE;

@@ -46,7 +46,10 @@ class WorkThread {
     // Runs `work` on the thread, then `done` on the main loop. Both always
     // run unless this is destroyed first.
     void post(std::function<void()> work, Done done);
-    // Everything posted so far must end within `stuck_after` from now.
+    // Everything posted so far must end, and the thread must end an item
+    // at least every `stuck_after` until then: one item running that long
+    // is stuck. Items queued before (other views' large screenshots) only
+    // make the wait longer, as long as each of them ends in time.
     void hurry();
 
   private:
@@ -64,11 +67,14 @@ class WorkThread {
     struct Hurry {
         WorkThread* self;
         std::uint64_t posted;  // items posted when hurried
+        std::uint64_t ended;   // items ended when the check was (re)armed
         GSourcePtr source;
     };
 
     void run();
     static gboolean deliver(gpointer data);
+    // (Re)starts `hurry`'s check, counting from the items ended now.
+    void arm(Hurry& hurry);
     static gboolean on_hurry_due(gpointer data);
 
     const std::chrono::milliseconds stuck_after_;

@@ -177,6 +177,47 @@ TEST(WorkThread, HurriedWorkThatDoesNotEndInTimeIsTakenForStuck) {
     cv.notify_one();
 }
 
+// A queue of other views' work ahead of the answered job's, each item
+// ending in time, is no stuck thread: a few large screenshots queued
+// before a job that timed out took the child for stuck, and every view's
+// job ended with it.
+TEST(WorkThread, AQueueThatKeepsEndingItemsIsNotStuck) {
+    int stuck = 0;
+    bool answered = false;
+    WorkThread thread(100ms, [&] { ++stuck; });
+    for (int i = 0; i < 4; ++i)
+        thread.post([] { std::this_thread::sleep_for(60ms); }, [](const std::string&) {});
+    thread.post([] {}, [&](const std::string&) { answered = true; });
+    thread.hurry();  // 240 ms of work ahead, 60 ms at a time
+    ASSERT_TRUE(iterate_until([&] { return answered; }));
+    EXPECT_FALSE(iterate_until([&] { return stuck > 0; }, 300ms));
+}
+
+// Progress first, then an item that never ends: still stuck.
+TEST(WorkThread, AnItemThatStopsTheQueueIsStuckAfterTheOthersEnded) {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool release = false;
+    int stuck = 0;
+    WorkThread thread(100ms, [&] { ++stuck; });
+    for (int i = 0; i < 2; ++i)
+        thread.post([] { std::this_thread::sleep_for(60ms); }, [](const std::string&) {});
+    thread.post(
+        [&] {
+            std::unique_lock lock(mutex);
+            cv.wait(lock, [&] { return release; });
+        },
+        [](const std::string&) {});
+    thread.hurry();
+    EXPECT_TRUE(iterate_until([&] { return stuck > 0; }));
+    EXPECT_EQ(stuck, 1);
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+    }
+    cv.notify_one();
+}
+
 // Only what was posted before the hurry is bound by it: another view's
 // work posted after it may run as long as its own job allows.
 TEST(WorkThread, HurriedWorkThatEndsInTimeIsNotStuck) {
