@@ -152,3 +152,15 @@ def test_a_page_wider_than_an_image_is_captured_in_tiles_of_the_viewport(stack, 
     file = stack.download(r.json()["presigned_url"])
     assert file.status == 200, file
     assert png_size(file.body) == (WIDTH, 3000)
+
+
+def test_a_page_wider_than_an_image_as_webp_fails_clearly(stack, wide_site):
+    """WebP has no row encoder, so no tiles: the one-piece snapshot of a
+    page 32,000 px wide held 3 GB in the renderer (and 2 GB in its web
+    process) only to be cut to 16,383 px. A clear failure instead, as for a
+    page too tall."""
+    r = shoot(stack, wide_site.base + "/", "webp")
+    assert r.status == 422, r
+    body = r.json()
+    assert body["error"] == "print_failed", body
+    assert "32000 px wide" in body["detail"] and "WebP" in body["detail"], body

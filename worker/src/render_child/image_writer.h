@@ -27,7 +27,8 @@ void argb_row_to_rgb(cairo_surface_t* surface, int row, std::vector<std::uint8_t
 
 // Nothing failed() on success, otherwise why, and whether for want of room.
 // `quality` (1..100) applies to JPEG and WebP. The file is written at
-// `path` directly.
+// `path` directly. The surface is only read (WebKit's snapshots lie in
+// read-only memory).
 WriteError write_image(cairo_surface_t* surface, const std::string& format, int quality,
                        const std::string& path);
 

@@ -116,19 +116,21 @@ void TiledSnapshot::on_measured(GObject* source, GAsyncResult* result, gpointer 
     // Wider than an image keeps, the one piece would hold the whole width
     // in memory only to be cropped to kMaxImageSide (32,000 px wide: 3 GB
     // in this process, 2 GB in the web process): tiles of the viewport's
-    // width instead. WebP has no row encoder: it stays in one piece.
-    const bool too_wide = width > kMaxImageSide && self->format_ != "webp";
+    // width instead.
+    const bool too_wide = width > kMaxImageSide;
     if (height <= kMaxImageSide && !too_wide) {
         self->finish({true, {}});
         return;
     }
     self->page_height_ = static_cast<int>(height);
     if (self->format_ == "webp") {
+        // WebP has no row encoder: neither tiles nor the one piece.
+        const bool tall = height > kMaxImageSide;
         self->finish({false,
-                      {"the page is " + std::to_string(self->page_height_) +
-                       " px tall and a WebP image holds at most " + std::to_string(kMaxWebpSide) +
-                       " px: ask for PNG or JPEG (up to " + std::to_string(kMaxTiledHeight) +
-                       " px), or full_page false"}});
+                      {"the page is " + std::to_string(static_cast<int>(tall ? height : width)) +
+                       (tall ? " px tall" : " px wide") + " and a WebP image holds at most " +
+                       std::to_string(kMaxWebpSide) + " px: ask for PNG or JPEG (up to " +
+                       std::to_string(kMaxTiledHeight) + " px tall), or full_page false"}});
         return;
     }
     self->image_height_ = std::min(self->page_height_, kMaxTiledHeight);

@@ -1,14 +1,18 @@
 #include "render_child/image_writer.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
+#include <webp/encode.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace enconvert::render_child {
 namespace {
@@ -82,6 +86,87 @@ TEST_P(ImageWriterTest, WritesTheWholeImage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ImageWriterTest, ::testing::Values("png", "jpeg", "webp"));
+
+}  // namespace
+}  // namespace enconvert::render_child
+
+namespace enconvert::render_child {
+namespace {
+
+// What libwebp's simple API makes of the RGB rows the other formats write
+// (transparent pixels composited on white).
+std::string webp_of_rgb_rows(cairo_surface_t* image, int quality) {
+    const int width = cairo_image_surface_get_width(image);
+    const int height = cairo_image_surface_get_height(image);
+    std::vector<std::uint8_t> rgb, row;
+    for (int y = 0; y < height; ++y) {
+        argb_row_to_rgb(image, y, row);
+        rgb.insert(rgb.end(), row.begin(), row.end());
+    }
+    std::uint8_t* encoded = nullptr;
+    const std::size_t size =
+        WebPEncodeRGB(rgb.data(), width, height, width * 3, static_cast<float>(quality), &encoded);
+    std::string out(reinterpret_cast<const char*>(encoded), size);
+    WebPFree(encoded);
+    return out;
+}
+
+std::string write_to_temp(cairo_surface_t* image, const char* format, WriteError& error) {
+    char path[] = "/tmp/enconvert-image-XXXXXX";
+    const int fd = mkstemp(path);
+    if (fd < 0) return {};
+    close(fd);
+    error = write_image(image, format, 80, path);
+    std::string data = read_file(path);
+    unlink(path);
+    return data;
+}
+
+// WebKit's snapshots lie in read-only shared memory: every writer only
+// reads the surface, and an opaque WebP is encoded from it where it lies
+// (no RGB copy of the page), to the same bytes as from RGB rows. Writing
+// to the surface (made opaque in place to spare the copy) crashed the
+// renderer child on every WebP screenshot.
+TEST_P(ImageWriterTest, ASnapshotInReadOnlyMemoryIsOnlyRead) {
+    SurfacePtr image = noise_image(64);
+    const int stride = cairo_image_surface_get_stride(image.get());
+    const std::size_t bytes = static_cast<std::size_t>(stride) * 64;
+    void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(memory, MAP_FAILED);
+    std::memcpy(memory, cairo_image_surface_get_data(image.get()), bytes);
+    ASSERT_EQ(mprotect(memory, bytes, PROT_READ), 0);
+    SurfacePtr snapshot(cairo_image_surface_create_for_data(static_cast<unsigned char*>(memory),
+                                                            CAIRO_FORMAT_ARGB32, 64, 64, stride),
+                        &cairo_surface_destroy);
+    WriteError error;
+    const std::string data = write_to_temp(snapshot.get(), GetParam(), error);
+    EXPECT_FALSE(error.failed()) << error.message;
+    if (std::string(GetParam()) == "webp") {
+        EXPECT_EQ(data, webp_of_rgb_rows(snapshot.get(), 80));
+    }
+    snapshot.reset();
+    munmap(memory, bytes);
+}
+
+// A surface with transparency: its WebP is made from the RGB rows, white
+// behind the transparent pixels.
+TEST(ImageWriter, AWebpIsWhatLibwebpMakesOfTheRgbRows) {
+    SurfacePtr image = noise_image(48);
+    unsigned char* data = cairo_image_surface_get_data(image.get());
+    const int stride = cairo_image_surface_get_stride(image.get());
+    for (int y = 0; y < 16; ++y)  // premultiplied: transparent, half, clear
+        for (int x = 0; x < 48; ++x)
+            reinterpret_cast<std::uint32_t*>(data + y * stride)[x] = x % 3 == 0   ? 0u
+                                                                     : x % 3 == 1 ? 0x80402010u
+                                                                                  : 0x00000000u;
+    cairo_surface_mark_dirty(image.get());
+    const std::string want = webp_of_rgb_rows(image.get(), 80);
+    ASSERT_FALSE(want.empty());
+    WriteError error;
+    const std::string got = write_to_temp(image.get(), "webp", error);
+    ASSERT_FALSE(error.failed()) << error.message;
+    EXPECT_EQ(got, want);
+}
 
 }  // namespace
 }  // namespace enconvert::render_child
