@@ -1,6 +1,5 @@
 #include "render_child/image_writer.h"
 
-#include <jpeglib.h>
 #include <webp/encode.h>
 
 #include <algorithm>
@@ -10,6 +9,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "render_child/row_encoder.h"
 
 namespace enconvert::render_child {
 namespace {
@@ -28,45 +29,21 @@ std::uint32_t opaque_on_white(std::uint32_t p) {
 // Each writer records errno where a write fails, before anything else can
 // change it: a full disk is told apart from other failures by it.
 
+// JPEGs go through the row encoder, as tiled ones do: libjpeg's errors
+// come back by longjmp there, not by an exception thrown through its C
+// frames.
 WriteError write_jpeg(cairo_surface_t* surface, int quality, const std::string& path) {
-    FilePtr file(std::fopen(path.c_str(), "wb"), &std::fclose);
-    if (!file) return write_error_from_errno("cannot create the output file", errno);
-    jpeg_compress_struct cinfo{};
-    jpeg_error_mgr jerr{};
-    cinfo.err = jpeg_std_error(&jerr);
-    // libjpeg's default error handler exits the process; turn errors into an
-    // exception that unwinds through this function only. A failed write
-    // calls it at once, so errno is still the write's.
-    struct JpegError {
-        int err;
-    };
-    jerr.error_exit = [](j_common_ptr) { throw JpegError{errno}; };
-    try {
-        errno = 0;
-        jpeg_create_compress(&cinfo);
-        jpeg_stdio_dest(&cinfo, file.get());
-        cinfo.image_width = static_cast<JDIMENSION>(cairo_image_surface_get_width(surface));
-        cinfo.image_height = static_cast<JDIMENSION>(cairo_image_surface_get_height(surface));
-        cinfo.input_components = 3;
-        cinfo.in_color_space = JCS_RGB;
-        jpeg_set_defaults(&cinfo);
-        jpeg_set_quality(&cinfo, quality, TRUE);
-        jpeg_start_compress(&cinfo, TRUE);
-        std::vector<std::uint8_t> row;
-        while (cinfo.next_scanline < cinfo.image_height) {
-            argb_row_to_rgb(surface, static_cast<int>(cinfo.next_scanline), row);
-            JSAMPROW rows[1] = {row.data()};
-            jpeg_write_scanlines(&cinfo, rows, 1);
-        }
-        jpeg_finish_compress(&cinfo);
-        jpeg_destroy_compress(&cinfo);
-    } catch (const JpegError& e) {
-        char message[JMSG_LENGTH_MAX];
-        (*cinfo.err->format_message)(reinterpret_cast<j_common_ptr>(&cinfo), message);
-        jpeg_destroy_compress(&cinfo);
-        return {std::string("JPEG encoding failed: ") + message, util::is_no_space(e.err)};
+    const int height = cairo_image_surface_get_height(surface);
+    WriteError error;
+    const std::unique_ptr<RowEncoder> encoder = open_row_encoder(
+        "jpeg", path, cairo_image_surface_get_width(surface), height, quality, error);
+    if (!encoder) return error;
+    std::vector<std::uint8_t> row;
+    for (int y = 0; y < height; ++y) {
+        argb_row_to_rgb(surface, y, row);
+        if (!encoder->write_row(row.data())) return encoder->error();
     }
-    return close_written_file(file.release());
+    return encoder->finish();
 }
 
 // libwebp writes the encoded file through this, chunk by chunk.
