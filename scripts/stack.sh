@@ -164,9 +164,26 @@ fill_template() { # template output key=value...
 metrics_port() {
     local f="$home/metrics-$1.port"
     if [ ! -s "$f" ]; then
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$f"
+        /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' >"$f"
     fi
     cat "$f"
+}
+
+# Before worker N starts: a kept port that something else holds now (it
+# was picked from the range outgoing connections use) is given up for a
+# new one, or the worker could not listen and every start would fail.
+free_metrics_port() { # n
+    local f="$home/metrics-$1.port"
+    [ -s "$f" ] || return 0
+    if ! /usr/bin/python3 - "$(cat "$f")" <<'PY'; then
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+PY
+        log "metrics port $(cat "$f") of worker $1 is taken: picking another"
+        rm -f "$f"
+    fi
 }
 
 # The S3 backend when all five ENCONVERT_S3_* are set (none: local storage).
@@ -236,11 +253,16 @@ start_workers() {
         if pid_alive "$home/run/worker-$n.pid" enconvert-worker; then
             continue
         fi
+        free_metrics_port "$n"
         worker_conf "$n" "$home/worker-$n.conf"
         log "starting worker $n"
+        # A session of its own, as nginx and PostgreSQL have: in make's
+        # process group, a task runner ending `make run` by signalling the
+        # group stopped the worker and left the rest running. setsid does
+        # not fork here (the subshell leads no group): $! stays the worker.
         (
             if [ -n "${ENCONVERT_WORKER_UMASK:-}" ]; then umask "$ENCONVERT_WORKER_UMASK"; fi
-            exec nohup "$worker_bin" serve --config "$home/worker-$n.conf" \
+            exec setsid nohup "$worker_bin" serve --config "$home/worker-$n.conf" \
                 >>"$home/log/worker-$n.log" 2>&1 </dev/null 9>&-
         ) &
         echo $! >"$home/run/worker-$n.pid"

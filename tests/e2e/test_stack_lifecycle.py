@@ -4,8 +4,11 @@ several worker processes, and stop leaving nothing behind."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
+
+import pytest
 
 from stack import BUILD, REPO, Stack, request, wait_for_log_entry, worker_pid
 
@@ -326,3 +329,57 @@ def cmdline(pid):
             return f.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_a_kept_metrics_port_something_else_took_is_replaced(fresh_home):
+    """The worker's metrics port is picked once and kept; picked from the
+    range outgoing connections use, it may be taken by the next start. The
+    worker then could not listen, and every `make run` failed after a
+    minute's wait for health."""
+    s = Stack(fresh_home)
+    port_file = os.path.join(fresh_home, "metrics-1.port")
+    holder = socket.socket()
+    try:
+        s.start()
+        s.stop()
+        with open(port_file) as f:
+            taken = int(f.read())
+        holder.bind(("127.0.0.1", taken))
+        holder.listen()
+        s.start()
+        with open(port_file) as f:
+            port = int(f.read())
+        assert port != taken
+        assert s.read_env()["ENCONVERT_METRICS_URL"] == f"http://127.0.0.1:{port}/metrics"
+        r = request(f"http://127.0.0.1:{port}", "GET", "/metrics")
+        assert r.status == 200, r
+    finally:
+        holder.close()
+        s.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_to_the_starting_commands_group_leaves_the_worker_running(fresh_home, sig):
+    """Ctrl-C in the terminal of `make run`, or a task runner ending it,
+    signals its whole process group: the worker was in it (nginx and
+    PostgreSQL are not, they start sessions of their own) and stopped,
+    leaving the rest running without it."""
+    s = Stack(fresh_home)
+    run = subprocess.Popen([os.path.join(REPO, "scripts", "stack.sh"), "start"], env=s.env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+        pid = worker_pid(s)
+        log = os.path.join(fresh_home, "log", "worker-1.log")
+        # Waiting for its signals only once it is ready.
+        assert wait_for_log_entry(log, 60, msg="ready"), s.logs()
+        try:
+            os.killpg(run.pid, sig)
+        except ProcessLookupError:
+            pass  # nothing of ours is left in that group: the point
+        assert not wait_for_log_entry(log, 3, msg="stopping"), "the group's signal stopped it"
+        assert pid_alive(pid)
+    finally:
+        s.stop()
