@@ -34,6 +34,14 @@ case $home in
     "PostgreSQL's settings cannot hold it; clone or set ENCONVERT_HOME elsewhere" >&2
     exit 1 ;;
 esac
+# Unix socket paths hold at most 107 bytes: PostgreSQL's
+# ($home/run/pg/.s.PGSQL.NNNNN) and the workers' (ipc://…/worker-N.sock).
+if [ ${#home} -gt 80 ]; then
+    echo "stack: error: $home is ${#home} characters long: the sockets under it" \
+        "would pass the 107 a socket's path may have; clone to a shorter path or" \
+        "set ENCONVERT_HOME to one of at most 80" >&2
+    exit 1
+fi
 build=${ENCONVERT_BUILD:-$repo/build}
 port=${PORT:-8080}
 workers=${ENCONVERT_WORKERS:-1}

@@ -383,3 +383,25 @@ def test_a_signal_to_the_starting_commands_group_leaves_the_worker_running(fresh
         assert pid_alive(pid)
     finally:
         s.stop()
+
+
+def test_a_home_too_long_for_its_sockets_is_refused_by_name(fresh_home):
+    """Unix socket paths hold 107 bytes: under a long checkout path
+    PostgreSQL failed with only "see postgres.log" to go by."""
+    home = os.path.join(fresh_home, "x" * (81 - len(fresh_home) - 1))
+    assert len(home) == 81
+    s = Stack(home)
+    r = s.script("start", check=False)
+    assert r.returncode != 0
+    assert f"{home} is 81 characters long" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(home, "pg")), "started before refusing"
+
+
+def test_a_home_with_white_space_is_refused_by_name(fresh_home):
+    """nginx's configure, its configuration and PostgreSQL's options split
+    on white space: such a path failed far from its cause."""
+    home = os.path.join(fresh_home, "my stack")
+    r = Stack(home).script("start", check=False)
+    assert r.returncode != 0
+    assert "has white space in it" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(home, "pg"))
