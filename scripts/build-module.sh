@@ -18,6 +18,14 @@ OUT_DIR="$BUILD_DIR/nginx"
 MODULE_DIR="$REPO/ngx_module"
 SO=ngx_http_enconvert_module.so
 
+# nginx's configure splits the module's path on white space.
+case "$MODULE_DIR$BUILD_DIR" in
+*[[:space:]]*)
+    echo "build-module: $MODULE_DIR or $BUILD_DIR has white space in it, which" \
+         "nginx's configure cannot take: clone to a path without" >&2
+    exit 1 ;;
+esac
+
 if [ ! -x "$NGX_SRC/configure" ] || [ ! -f "$NGX_SRC/conf_flags" ]; then
     echo "build-module: $NGX_SRC/configure or conf_flags missing" \
          "(install nginx-dev)" >&2
