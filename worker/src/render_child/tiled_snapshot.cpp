@@ -13,12 +13,15 @@ namespace {
 
 using SurfacePtr = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)>;
 
-// The document's height in CSS px, as the full-document snapshot would be.
+// The document's height and width in CSS px, as the full-document snapshot
+// would be and as far as scrolling the window reaches: the scrolling
+// element's alone. A body that scrolls inside a clipped root (html
+// { overflow: hidden }) was measured too, but the window cannot scroll it:
+// every tile after the first stalled and the image was padded with white
+// to the body's height.
 constexpr const char* kMeasureScript = R"JS(
 const root = document.scrollingElement || document.documentElement;
-const body = document.body;
-return [Math.max(root ? root.scrollHeight : 0, body ? body.scrollHeight : 0),
-        Math.max(root ? root.scrollWidth : 0, body ? body.scrollWidth : 0)];
+return root ? [root.scrollHeight, root.scrollWidth] : [0, 0];
 )JS";
 
 // Element `i` of the measurement as a number, 0 when it is not one.

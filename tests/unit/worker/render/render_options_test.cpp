@@ -292,6 +292,11 @@ std::map<std::string, LoopbackHttpServer::Response> fixture_routes() {
         " 'innerWidth ' + window.innerWidth + ' matches ' + matchMedia('(max-width: "
         "900px)').matches;"
         "</script>");
+    // The page scrolls inside its body; the window cannot scroll at all.
+    routes["/inner_scroller.html"] = page(
+        "<style>html { overflow: hidden; height: 100% }"
+        " body { overflow: auto; height: 100%; margin: 0 }</style>"
+        "<div style=\"height: 40000px; background: #39c\"></div>");
     return routes;
 }
 
@@ -702,6 +707,17 @@ TEST_F(RenderOptionsTest, TallPagesAreCapturedInTiles) {
     EXPECT_FALSE(r.ok);
     EXPECT_EQ(r.error_code, "print_failed");
     EXPECT_NE(r.error.find("WebP image holds at most 16383 px"), std::string::npos) << r.error;
+}
+
+// A page that scrolls inside its body (the window cannot scroll) is what
+// the window shows, in one snapshot: measured by its body, it was captured
+// in tiles that stalled after the first and padded with white to 40,000 px.
+TEST_F(RenderOptionsTest, APageScrollingInsideItsBodyIsNotPaddedWithWhite) {
+    ASSERT_OK(render("/inner_scroller.html", "png",
+                     {{"wait_until", "load"}, {"viewport_width", 400}, {"viewport_height", 300}}));
+    const auto size = image_size(read_file(last()));
+    EXPECT_EQ(size.first, 400);
+    EXPECT_LT(size.second, 16384) << "padded to the body's height";
 }
 
 }  // namespace
