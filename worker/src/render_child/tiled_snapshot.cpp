@@ -70,19 +70,21 @@ std::shared_ptr<TiledSnapshot> release(gpointer data) {
 }  // namespace
 
 void TiledSnapshot::start(WebKitWebView* view, GCancellable* cancellable, std::string format,
-                          int quality, std::string path, Done done) {
-    auto capture = std::make_shared<TiledSnapshot>(view, cancellable, std::move(format), quality,
-                                                   std::move(path), std::move(done));
+                          int quality, std::string path, Offload offload, Done done) {
+    auto capture =
+        std::make_shared<TiledSnapshot>(view, cancellable, std::move(format), quality,
+                                        std::move(path), std::move(offload), std::move(done));
     capture->measure();
 }
 
 TiledSnapshot::TiledSnapshot(WebKitWebView* view, GCancellable* cancellable, std::string format,
-                             int quality, std::string path, Done done)
+                             int quality, std::string path, Offload offload, Done done)
     : view_(WEBKIT_WEB_VIEW(g_object_ref(view))),
       cancellable_(G_CANCELLABLE(g_object_ref(cancellable))),
       format_(std::move(format)),
       quality_(quality),
       path_(std::move(path)),
+      offload_(std::move(offload)),
       done_(std::move(done)) {}
 
 gpointer TiledSnapshot::hold() {
@@ -194,18 +196,35 @@ void TiledSnapshot::on_snapshot(GObject* source, GAsyncResult* result, gpointer 
                        (error ? error->message : "the snapshot is not an image")}});
         return;
     }
-    if (WriteError why = self->take_rows(tile.get()); why.failed()) {
-        unlink(self->path_.c_str());
-        self->finish({false, why});
+    // The work holds a plain pointer: the capture (and the view it
+    // references) is let go on the main loop, by `then`. The tile too.
+    std::shared_ptr<cairo_surface_t> rows(tile.release(), &cairo_surface_destroy);
+    auto why = std::make_shared<WriteError>();
+    TiledSnapshot* capture = self.get();
+    self->offload_(
+        [capture, rows, why] {
+            *why = capture->take_rows(rows.get());
+            // The last tile: the file is completed off the loop too.
+            if (!why->failed() && capture->next_row_ >= capture->image_height_)
+                *why = capture->encoder_->finish();
+        },
+        [self, rows, why](const std::string& error) {
+            self->after_rows(error.empty() ? *why : WriteError{"encoding a tile failed: " + error});
+        });
+}
+
+void TiledSnapshot::after_rows(const WriteError& why) {
+    if (cancelled()) return;
+    if (why.failed()) {
+        unlink(path_.c_str());
+        finish({false, why});
         return;
     }
-    if (self->next_row_ < self->image_height_) {
-        self->scroll_to(self->next_row_);
+    if (next_row_ < image_height_) {
+        scroll_to(next_row_);
         return;
     }
-    const WriteError why = self->encoder_->finish();
-    if (why.failed()) unlink(self->path_.c_str());
-    self->finish({false, why});
+    finish({false, {}});
 }
 
 WriteError TiledSnapshot::take_rows(cairo_surface_t* tile) {

@@ -31,6 +31,13 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
         WriteError error;  // nothing failed(): the image is written at `path`
     };
     using Done = std::function<void(const Result&)>;
+    // Runs `work` off the main loop, then `then` on it with what `work`
+    // threw ("" if nothing), or never if the job was answered meanwhile
+    // (ViewSlot::off_loop): each tile's rows are converted and encoded
+    // there, so the child's other views go on (a 7680 x 16384 tile is
+    // seconds of zlib).
+    using Offload = std::function<void(std::function<void()> work,
+                                       std::function<void(const std::string& error)> then)>;
 
     // Measures the page in `view` and, when it is taller than one snapshot
     // may be, writes it to `path` as `format` ("png", "jpeg", "webp").
@@ -38,18 +45,20 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
     // never: the job was answered already). The capture keeps itself (and a
     // reference to the view) alive until its last callback.
     static void start(WebKitWebView* view, GCancellable* cancellable, std::string format,
-                      int quality, std::string path, Done done);
+                      int quality, std::string path, Offload offload, Done done);
 
     TiledSnapshot(WebKitWebView* view, GCancellable* cancellable, std::string format, int quality,
-                  std::string path, Done done);
+                  std::string path, Offload offload, Done done);
 
   private:
     void measure();
     void scroll_to(int y);
     void snapshot();
     // Appends the rows of `tile` (taken at scroll offset scroll_y_) that
-    // the image still needs; why it failed, or empty.
+    // the image still needs; why it failed, or empty. Off the main loop.
     WriteError take_rows(cairo_surface_t* tile);
+    // Back on the main loop after a tile's rows: the next tile, or the end.
+    void after_rows(const WriteError& why);
     void finish(Result result);
     bool cancelled() const;
 
@@ -64,6 +73,7 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
     const std::string format_;
     const int quality_;
     const std::string path_;
+    Offload offload_;
     Done done_;
 
     int page_height_ = 0;   // CSS px as measured (device scale is 1 here)

@@ -310,7 +310,17 @@ void ViewSlot::start_snapshot() {
     // calls back only while cancellable_ (cancelled when the job is
     // answered or the slot goes away) is not cancelled.
     const std::uint64_t generation = generation_;
+    // Each tile's rows are encoded on the work thread (off_loop: the job
+    // is Finishing meanwhile, and a job answered then drains as a PDF's).
+    auto offload = [this](std::function<void()> work,
+                          std::function<void(const std::string&)> then) {
+        off_loop(std::move(work), [this, then = std::move(then)](const std::string& error) {
+            stage_ = Stage::Snapshotting;
+            then(error);
+        });
+    };
     TiledSnapshot::start(view_, cancellable_.get(), job_->format, job_->image_quality, temp_path_,
+                         std::move(offload),
                          [this, generation](const TiledSnapshot::Result& result) {
                              if (generation != generation_ || stage_ != Stage::Snapshotting) return;
                              if (result.single)

@@ -1320,6 +1320,42 @@ TEST_F(RendererPoolTest, EncodingATallScreenshotHoldsUpNotItsAnswer) {
     EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
 }
 
+// A tiled screenshot's tiles are converted and encoded on the work thread
+// too: a 7680 x 8192 tile (here of a page 20,000 px wide) is seconds of
+// zlib, and on the main loop it held up the child's other view past its
+// job's deadline, so the pool took the child for hung and ended both jobs.
+class TilesBesideAShortJobTest : public RendererPoolTest {
+  protected:
+    int views() const override { return 2; }
+    void configure(RendererPool::Options& options) const override { options.hang_grace = 1s; }
+};
+
+TEST_F(TilesBesideAShortJobTest, EncodingATilesRowsHoldsUpNotTheOtherView) {
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/",
+             {200, "text/html",
+              "<!doctype html><body style=\"margin:0\"><div style=\"width:20000px;height:8192px;"
+              "background:repeating-linear-gradient(45deg,#c33 0 7px,#39c 7px 13px,"
+              "#fd4 13px 23px)\"></div>"}}},
+        "/hang");
+    FileWatch watch(dir_, "51.png.part");
+    pool_->submit(request(51, server_->url("/"), "png",
+                          {{"viewport_width", 7680},
+                           {"viewport_height", 8192},
+                           {"full_page", true},
+                           {"timeout", 120}}));
+    // The encoder opening the file is the first tile's encoding starting.
+    ASSERT_TRUE(drive_until_seen(watch, 51, [](std::uint32_t mask) { return mask & IN_OPEN; }));
+    pool_->submit(request(52, server_->url("/hang"), "pdf", {{"timeout", 1}}));
+    auto hung = wait_for(52);
+    ASSERT_TRUE(hung);
+    EXPECT_EQ(hung->error_code, "timeout") << hung->error;  // the child's answer, not its loss
+    auto tall = wait_for(51);
+    ASSERT_TRUE(tall);
+    EXPECT_TRUE(tall->ok) << tall->error_code << ": " << tall->error;
+}
+
 // The work thread cannot be stopped: post-processing still running this
 // long after its job was answered is taken for stuck (a library looping on
 // a hostile document would hold every later PDF of the child), and the
