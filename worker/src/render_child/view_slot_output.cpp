@@ -315,6 +315,13 @@ void ViewSlot::start_snapshot() {
     auto offload = [this](std::function<void()> work,
                           std::function<void(const std::string&)> then) {
         off_loop(std::move(work), [this, then = std::move(then)](const std::string& error) {
+            if (view_lost_) {
+                // The web process died while the tile was encoded (its
+                // termination waited for the work, as for a PDF's): the
+                // rest of the page cannot be captured.
+                fail("web_process_crashed", kEngineCrashedMessage);
+                return;
+            }
             stage_ = Stage::Snapshotting;
             then(error);
         });
