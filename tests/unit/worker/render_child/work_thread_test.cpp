@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <optional>
@@ -153,28 +154,40 @@ TEST(WorkThread, NoAnswerRunsOnceTheThreadIsGone) {
     EXPECT_FALSE(answered);
 }
 
+// Work that runs until the blocker goes (or is released): an item that
+// never ends by itself.
+class Blocker {
+  public:
+    ~Blocker() {
+        {
+            std::lock_guard lock(mutex_);
+            released_ = true;
+        }
+        cv_.notify_all();
+    }
+    std::function<void()> work() {
+        return [this] {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [this] { return released_; });
+        };
+    }
+
+  private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool released_ = false;
+};
+
 // Work of an answered job that does not end within the bound is taken for
 // stuck: the renderer's cue to exit (it cannot stop the thread).
 TEST(WorkThread, HurriedWorkThatDoesNotEndInTimeIsTakenForStuck) {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool release = false;
     int stuck = 0;
     WorkThread thread(50ms, [&] { ++stuck; });
-    thread.post(
-        [&] {
-            std::unique_lock lock(mutex);
-            cv.wait(lock, [&] { return release; });
-        },
-        [](const std::string&) {});
+    Blocker blocker;  // after the thread: released before it is joined
+    thread.post(blocker.work(), [](const std::string&) {});
     thread.hurry();
     EXPECT_TRUE(iterate_until([&] { return stuck > 0; }));
     EXPECT_EQ(stuck, 1);
-    {
-        std::lock_guard lock(mutex);
-        release = true;
-    }
-    cv.notify_one();
 }
 
 // A queue of other views' work ahead of the answered job's, each item
@@ -195,27 +208,15 @@ TEST(WorkThread, AQueueThatKeepsEndingItemsIsNotStuck) {
 
 // Progress first, then an item that never ends: still stuck.
 TEST(WorkThread, AnItemThatStopsTheQueueIsStuckAfterTheOthersEnded) {
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool release = false;
     int stuck = 0;
     WorkThread thread(100ms, [&] { ++stuck; });
+    Blocker blocker;  // after the thread: released before it is joined
     for (int i = 0; i < 2; ++i)
         thread.post([] { std::this_thread::sleep_for(60ms); }, [](const std::string&) {});
-    thread.post(
-        [&] {
-            std::unique_lock lock(mutex);
-            cv.wait(lock, [&] { return release; });
-        },
-        [](const std::string&) {});
+    thread.post(blocker.work(), [](const std::string&) {});
     thread.hurry();
     EXPECT_TRUE(iterate_until([&] { return stuck > 0; }));
     EXPECT_EQ(stuck, 1);
-    {
-        std::lock_guard lock(mutex);
-        release = true;
-    }
-    cv.notify_one();
 }
 
 // Only what was posted before the hurry is bound by it: another view's
@@ -223,26 +224,14 @@ TEST(WorkThread, AnItemThatStopsTheQueueIsStuckAfterTheOthersEnded) {
 TEST(WorkThread, HurriedWorkThatEndsInTimeIsNotStuck) {
     int stuck = 0;
     bool answered = false;
-    std::mutex mutex;
-    std::condition_variable cv;
-    bool release = false;
     WorkThread thread(100ms, [&] { ++stuck; });
+    Blocker blocker;  // after the thread: released before it is joined
     thread.post([] {}, [&](const std::string&) { answered = true; });
     thread.hurry();
-    thread.post(
-        [&] {
-            std::unique_lock lock(mutex);
-            cv.wait(lock, [&] { return release; });
-        },
-        [](const std::string&) {});
+    thread.post(blocker.work(), [](const std::string&) {});
     ASSERT_TRUE(iterate_until([&] { return answered; }));
     // The check comes due at 100 ms; nothing may be reported by then.
     EXPECT_FALSE(iterate_until([&] { return stuck > 0; }, 300ms));
-    {
-        std::lock_guard lock(mutex);
-        release = true;
-    }
-    cv.notify_one();
 }
 
 }  // namespace
