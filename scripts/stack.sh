@@ -353,14 +353,23 @@ db_url() {
 
 # Straight to the database: a key must never rewrite (or need) a worker's
 # configuration, whose settings (allowed_networks) the running stack chose.
-# Whether the running stack takes key $1: 401 for a key it does not know,
-# 404 for the status of a job that does not exist.
+# Whether the running stack takes key $1: 404 for the status of a job that
+# does not exist, 401 for a key it does not know. Anything else (the
+# database a moment away) is asked again, for up to 10 s.
 key_works() { # key
-    local code
-    code=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' \
-        -H "Authorization: Bearer $1" \
-        "http://127.0.0.1:$port/v1/convert/status/job_stack_key_check" || true)
-    [ "$code" != 401 ] && [ "$code" != 403 ]
+    local code i
+    for i in $(seq 1 20); do
+        code=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' \
+            -H "Authorization: Bearer $1" \
+            "http://127.0.0.1:$port/v1/convert/status/job_stack_key_check" || true)
+        case $code in
+        404) return 0 ;;
+        401 | 403) return 1 ;;
+        esac
+        sleep 0.5
+    done
+    log "could not check the API key in $home/env (last HTTP $code): keeping it"
+    return 0
 }
 
 new_key() { # account
@@ -420,17 +429,28 @@ Stop everything with: make stop
 EOF
 }
 
+# A graceful quit waits for requests in flight (a sync render, a slow
+# download): after 5 s a fast stop (TERM), after 5 s more KILL. A master
+# still quitting would take no reload, and nothing would be serving after.
 stop_nginx() {
-    if pid_alive "$home/run/nginx.pid" nginx; then
-        log "stopping nginx"
-        /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
-            -e "$home/log/nginx-error.log" -s quit 2>/dev/null ||
-            kill -TERM "$(cat "$home/run/nginx.pid")"
+    local pid sig
+    pid_alive "$home/run/nginx.pid" nginx || return 0
+    pid=$(cat "$home/run/nginx.pid")
+    log "stopping nginx"
+    /usr/sbin/nginx -p "$home/nginx" -c "$home/nginx/nginx.conf" \
+        -e "$home/log/nginx-error.log" -s quit 2>/dev/null || kill -QUIT "$pid" 2>/dev/null || true
+    for sig in TERM KILL; do
         for _ in $(seq 1 50); do
-            pid_alive "$home/run/nginx.pid" nginx || break
+            proc_running "$pid" nginx || return 0
             sleep 0.1
         done
-    fi
+        log "nginx is still stopping: sending $sig"
+        kill -"$sig" "$pid" 2>/dev/null || true
+    done
+    for _ in $(seq 1 50); do
+        proc_running "$pid" nginx || return 0
+        sleep 0.1
+    done
 }
 
 cmd_stop() {

@@ -232,11 +232,16 @@ def test_start_again_restarts_what_is_out_of_date(fresh_home, site):
         s.start()  # nothing changed: nothing restarted
         assert (worker_pid(s), nginx_master_pid(s)) == (worker, master)
 
-        rebuilt(os.path.join(build, "worker", "src", "render_child", "enconvert-render"))
+        render = os.path.join(build, "worker", "src", "render_child", "enconvert-render")
+        rebuilt(render)
         s.start()
         assert worker_pid(s) != worker
         assert nginx_master_pid(s) == master
         worker = worker_pid(s)
+        # Built long ago again: only the setting below may restart it now.
+        os.utime(render, (time.time() - 3600, time.time() - 3600))
+        s.start()
+        assert worker_pid(s) == worker
 
         # A setting with a '&' (an SMTP URL's query string) reaches the
         # configuration as written: bash 5.2's pattern substitution put the

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "render_child/capture_style.h"
 #include "render_child/image_writer.h"
@@ -135,6 +136,8 @@ void ViewSlot::create_view() {
     ++generation_;
     jobs_on_view_ = 0;
     view_lost_ = false;
+    web_process_died_ = false;
+    death_reason_ = WEBKIT_WEB_PROCESS_CRASHED;
     // Ephemeral: cookies, cache and storage live in memory only and die with
     // the context; between jobs they are also cleared explicitly.
     context_.reset(new_context());
@@ -265,6 +268,19 @@ double ViewSlot::elapsed_ms() const {
 }
 
 void ViewSlot::start(Job job) {
+    // Called from the renderer's dispatch, often inside another slot's
+    // guarded callback: what is thrown here must fail this slot's job, not
+    // be taken for the other slot's.
+    try {
+        start_job(std::move(job));
+    } catch (const std::exception& e) {
+        callback_threw(generation_, e.what());
+    } catch (...) {
+        callback_threw(generation_, "an exception of an unknown type");
+    }
+}
+
+void ViewSlot::start_job(Job job) {
     ++generation_;
     ++jobs_on_view_;
     job_ = std::move(job);
@@ -325,6 +341,7 @@ void ViewSlot::start(Job job) {
 // ---- endings ------------------------------------------------------------
 
 void ViewSlot::succeed() {
+    callback_faults_ = 0;
     // Renamed, then synced: the sync also commits the rename, so the
     // worker's own sync of the file before storing it finds nothing left
     // to write (synced first, the rename would leave the file's inode
@@ -628,16 +645,37 @@ ViewSlot::CallbackWhere ViewSlot::TagSite::locate(void* tag) {
 
 void ViewSlot::callback_threw(std::uint64_t generation, const char* what) {
     note(log::Level::error, "a callback of the view threw; replacing the view", what);
+    if (++callback_faults_ > kMaxCallbackFaults) {
+        // The same fault on every job, or no view can be made any more:
+        // replacing views in a loop would only spawn web processes. The
+        // pool answers the child's jobs renderer_crashed and starts anew.
+        note(log::Level::error, "callbacks keep failing; exiting");
+        _exit(EXIT_FAILURE);
+    }
     // A fault of ours on this page, like a crash of the renderer: the
     // worker runs the task again (up to its attempts). A callback of an
     // earlier job leaves the current one alone.
     if (generation == generation_ && job_running())
         fail("renderer_crashed", "Failed to render page: the renderer failed on it");
-    // Whatever the callback left half done, the view is not trusted again.
-    if (finish_pending_)
-        view_lost_ = true;  // replaced once the work thread is done with the file
-    else
+    // Whatever the callback left half done, the view is not trusted again:
+    // replaced now, or at the next reset when a job runs in it, a print is
+    // drained or the work thread holds its file.
+    if (job_running() || finish_pending_ || stage_ == Stage::Draining) {
+        view_lost_ = true;
+    } else if (stage_ == Stage::Recycling && !recycle_source_) {
+        // The replacement itself threw (on_recycle): tried again.
+        recycle_source_.reset(g_idle_add(slot_guard<&ViewSlot::on_recycle>, this));
+    } else {
         recycle_soon();
+    }
+}
+
+void ViewSlot::fail_for_dead_web_process(WebKitWebProcessTerminationReason reason) {
+    if (reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT)
+        fail("memory_limit", "Failed to render page: it used more than the memory limit (" +
+                                 std::to_string(limits_.memory_limit_mb) + " MB)");
+    else
+        fail("web_process_crashed", kEngineCrashedMessage);
 }
 
 }  // namespace enconvert::render_child

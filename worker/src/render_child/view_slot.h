@@ -62,7 +62,8 @@ class ViewSlot {
     bool idle() const { return stage_ == Stage::Idle; }
     // A job is waiting: a reset put off after the last answer starts now.
     void reset_now_if_deferred();
-    // Precondition: idle().
+    // Precondition: idle(). What setting the job up throws fails the job
+    // (renderer_crashed), as a guarded callback's throw does.
     void start(Job job);
     // Ends the running job with `id`, if this slot runs it, answering
     // `cancelled`; false when it does not run it.
@@ -206,6 +207,9 @@ class ViewSlot {
     template <auto F>
     static constexpr auto tag_guard = &Guarded<F, TagSite>::call;
     void callback_threw(std::uint64_t generation, const char* what);
+    void start_job(Job job);
+    // The job's answer when its web process died under it.
+    void fail_for_dead_web_process(WebKitWebProcessTerminationReason reason);
 
     // GLib/WebKit callbacks (user data is the slot, or an AsyncTag for the
     // GAsyncReadyCallbacks).
@@ -273,6 +277,14 @@ class ViewSlot {
     // The web process died while the work thread finished a PDF: the view
     // is replaced once that is done, not under it.
     bool view_lost_ = false;
+    // ... because its web process died (not a callback that threw), and
+    // why: a tiled screenshot cannot take its remaining tiles.
+    bool web_process_died_ = false;
+    WebKitWebProcessTerminationReason death_reason_ = WEBKIT_WEB_PROCESS_CRASHED;
+    // Callbacks that threw since the last job succeeded: past a few, the
+    // child ends (the pool starts a fresh one, with its backoff) rather
+    // than replace views in a loop.
+    int callback_faults_ = 0;
     // The work thread holds this slot's file (Finishing, or Draining after
     // an answer given meanwhile).
     bool finish_pending_ = false;

@@ -26,6 +26,9 @@ constexpr guint kResetWatchdogMs = 15 * 1000;
 constexpr guint kResetDelayMs = 20;
 // How long a failed print waits for the web process's termination signal.
 constexpr guint kDeathReportGraceMs = 300;
+// Callbacks of a view that may throw (callback_guard.h) before a job
+// succeeds again; one more ends the child.
+constexpr int kMaxCallbackFaults = 3;
 // Fresh view + context after this many jobs, bounding leaks in long runs.
 constexpr int kJobsPerView = 200;
 // Loads of a job's URL the engine may abandon before one is given up (see

@@ -315,11 +315,11 @@ void ViewSlot::start_snapshot() {
     auto offload = [this](std::function<void()> work,
                           std::function<void(const std::string&)> then) {
         off_loop(std::move(work), [this, then = std::move(then)](const std::string& error) {
-            if (view_lost_) {
+            if (web_process_died_) {
                 // The web process died while the tile was encoded (its
                 // termination waited for the work, as for a PDF's): the
                 // rest of the page cannot be captured.
-                fail("web_process_crashed", kEngineCrashedMessage);
+                fail_for_dead_web_process(death_reason_);
                 return;
             }
             stage_ = Stage::Snapshotting;

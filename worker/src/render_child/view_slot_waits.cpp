@@ -244,18 +244,14 @@ void ViewSlot::on_web_process_terminated(WebKitWebView*, WebKitWebProcessTermina
                std::to_string(static_cast<int>(reason)));
     if (self->finish_pending_) {
         // The page is printed and no longer needed; the PDF being finished
-        // is the job's, and the view is replaced after it (begin_reset).
+        // is the job's, and the view is replaced after it (begin_reset). A
+        // tiled screenshot's tile: the rest of the page is lost with it.
         self->view_lost_ = true;
+        self->web_process_died_ = true;
+        self->death_reason_ = reason;
         return;
     }
-    if (self->job_running()) {
-        if (reason == WEBKIT_WEB_PROCESS_EXCEEDED_MEMORY_LIMIT)
-            self->fail("memory_limit",
-                       "Failed to render page: it used more than the memory limit (" +
-                           std::to_string(self->limits_.memory_limit_mb) + " MB)");
-        else
-            self->fail("web_process_crashed", kEngineCrashedMessage);
-    }
+    if (self->job_running()) self->fail_for_dead_web_process(reason);
     self->recycle_soon();
 }
 
