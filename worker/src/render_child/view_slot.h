@@ -278,7 +278,8 @@ class ViewSlot {
     // is replaced once that is done, not under it.
     bool view_lost_ = false;
     // ... because its web process died (not a callback that threw), and
-    // why: a tiled screenshot cannot take its remaining tiles.
+    // why: a reprint, the bands or a tiled screenshot's remaining tiles
+    // cannot be made, and a write cut short is no full disk.
     bool web_process_died_ = false;
     WebKitWebProcessTerminationReason death_reason_ = WEBKIT_WEB_PROCESS_CRASHED;
     // Callbacks that threw since the last job succeeded: past a few, the

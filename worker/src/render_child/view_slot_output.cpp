@@ -229,8 +229,8 @@ void ViewSlot::on_pdf_finished(const FinishResult& result) {
     for (const FinishNote& n : result.notes) note(n.level, n.what.c_str(), n.detail);
     const bool needs_view =
         result.next == FinishResult::Next::Reprint || result.next == FinishResult::Next::Bands;
-    if (needs_view && view_lost_) {
-        fail("web_process_crashed", kEngineCrashedMessage);
+    if (needs_view && web_process_died_) {
+        fail_for_dead_web_process(death_reason_);
         return;
     }
     switch (result.next) {
@@ -245,8 +245,8 @@ void ViewSlot::on_pdf_finished(const FinishResult& result) {
         case FinishResult::Next::Failed:
             postprocess_us_ = static_cast<gint64>(result.postprocess_ms * 1000);
             // A print cut short by the web process's death is no full disk.
-            if (result.no_space && view_lost_)
-                fail("web_process_crashed", kEngineCrashedMessage);
+            if (result.no_space && web_process_died_)
+                fail_for_dead_web_process(death_reason_);
             else
                 fail_write("", {result.error, result.no_space});
             return;
