@@ -197,7 +197,8 @@ void TiledSnapshot::on_snapshot(GObject* source, GAsyncResult* result, gpointer 
         return;
     }
     // The work holds a plain pointer: the capture (and the view it
-    // references) is let go on the main loop, by `then`. The tile too.
+    // references) is let go on the main loop, by `then`. The tile's last
+    // reference may go on either thread (cairo counts atomically).
     std::shared_ptr<cairo_surface_t> rows(tile.release(), &cairo_surface_destroy);
     auto why = std::make_shared<WriteError>();
     TiledSnapshot* capture = self.get();
