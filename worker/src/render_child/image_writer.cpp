@@ -18,14 +18,6 @@ namespace {
 using SurfacePtr = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)>;
 using FilePtr = std::unique_ptr<FILE, decltype(&std::fclose)>;
 
-// Cairo's ARGB32 is premultiplied, native-endian; pages are opaque, but a
-// transparent page is composited on white as browsers show it.
-std::uint32_t opaque_on_white(std::uint32_t p) {
-    const std::uint32_t white = 255 - (p >> 24);  // premultiplied: add the white behind
-    return 0xFF000000u | ((((p >> 16) & 0xFF) + white) << 16) | ((((p >> 8) & 0xFF) + white) << 8) |
-           ((p & 0xFF) + white);
-}
-
 // Each writer records errno where a write fails, before anything else can
 // change it: a full disk is told apart from other failures by it.
 
@@ -145,16 +137,20 @@ WriteError write_png(cairo_surface_t* surface, const std::string& path) {
 
 }  // namespace
 
+// Cairo's ARGB32 is premultiplied, native-endian; pages are opaque, but a
+// transparent page is composited on white as browsers show it.
 void argb_row_to_rgb(cairo_surface_t* surface, int row, std::vector<std::uint8_t>& out) {
     const int width = cairo_image_surface_get_width(surface);
     const auto* pixels = reinterpret_cast<const std::uint32_t*>(
         cairo_image_surface_get_data(surface) + row * cairo_image_surface_get_stride(surface));
     out.resize(static_cast<std::size_t>(width) * 3);
     for (int x = 0; x < width; ++x) {
-        const std::uint32_t p = opaque_on_white(pixels[x]);
-        out[x * 3 + 0] = static_cast<std::uint8_t>(p >> 16);
-        out[x * 3 + 1] = static_cast<std::uint8_t>(p >> 8);
-        out[x * 3 + 2] = static_cast<std::uint8_t>(p);
+        const std::uint32_t p = pixels[x];
+        const std::uint32_t a = p >> 24;
+        const std::uint32_t white = 255 - a;  // premultiplied: add the white behind
+        out[x * 3 + 0] = static_cast<std::uint8_t>(((p >> 16) & 0xFF) + white);
+        out[x * 3 + 1] = static_cast<std::uint8_t>(((p >> 8) & 0xFF) + white);
+        out[x * 3 + 2] = static_cast<std::uint8_t>((p & 0xFF) + white);
     }
 }
 
