@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "render_child/callback_guard.h"
 #include "render_child/image_writer.h"
 #include "render_child/page_scripts.h"
 
@@ -69,23 +70,40 @@ std::shared_ptr<TiledSnapshot> release(gpointer data) {
 
 }  // namespace
 
+struct TiledSnapshot::Site {
+    // The capture, kept alive for the report (the callback lets its Hold go).
+    static std::shared_ptr<TiledSnapshot> locate(void* hold) {
+        return static_cast<Hold*>(hold)->capture;
+    }
+    static void threw(const std::shared_ptr<TiledSnapshot>& capture, const char* what) {
+        if (capture->cancelled() || !capture->fault_) return;
+        capture->done_ = nullptr;
+        Fault fault = std::move(capture->fault_);
+        capture->fault_ = nullptr;
+        fault(what);
+    }
+};
+
 void TiledSnapshot::start(WebKitWebView* view, GCancellable* cancellable, std::string format,
-                          int quality, std::string path, Offload offload, Done done) {
-    auto capture =
-        std::make_shared<TiledSnapshot>(view, cancellable, std::move(format), quality,
-                                        std::move(path), std::move(offload), std::move(done));
+                          int quality, std::string path, Offload offload, Done done, Fault fault) {
+    auto capture = std::make_shared<TiledSnapshot>(view, cancellable, std::move(format), quality,
+                                                   std::move(path), std::move(offload),
+                                                   std::move(done), std::move(fault));
+    // Called from inside a callback of the view's: what this throws is
+    // the caller's.
     capture->measure();
 }
 
 TiledSnapshot::TiledSnapshot(WebKitWebView* view, GCancellable* cancellable, std::string format,
-                             int quality, std::string path, Offload offload, Done done)
+                             int quality, std::string path, Offload offload, Done done, Fault fault)
     : view_(WEBKIT_WEB_VIEW(g_object_ref(view))),
       cancellable_(G_CANCELLABLE(g_object_ref(cancellable))),
       format_(std::move(format)),
       quality_(quality),
       path_(std::move(path)),
       offload_(std::move(offload)),
-      done_(std::move(done)) {}
+      done_(std::move(done)),
+      fault_(std::move(fault)) {}
 
 gpointer TiledSnapshot::hold() {
     return new Hold{shared_from_this()};
@@ -103,9 +121,9 @@ void TiledSnapshot::finish(Result result) {
 }
 
 void TiledSnapshot::measure() {
-    webkit_web_view_call_async_javascript_function(view_.get(), kMeasureScript, -1, nullptr,
-                                                   kScriptWorld, nullptr, cancellable_.get(),
-                                                   &TiledSnapshot::on_measured, hold());
+    webkit_web_view_call_async_javascript_function(
+        view_.get(), kMeasureScript, -1, nullptr, kScriptWorld, nullptr, cancellable_.get(),
+        &Guarded<&TiledSnapshot::on_measured, Site>::call, hold());
 }
 
 void TiledSnapshot::on_measured(GObject* source, GAsyncResult* result, gpointer data) {
@@ -154,7 +172,7 @@ void TiledSnapshot::scroll_to(int y) {
     g_variant_dict_insert(&args, "hide_fixed", "d", hide_fixed ? 1.0 : 0.0);
     webkit_web_view_call_async_javascript_function(
         view_.get(), kScrollScript, -1, g_variant_dict_end(&args), kScriptWorld, nullptr,
-        cancellable_.get(), &TiledSnapshot::on_scrolled, hold());
+        cancellable_.get(), &Guarded<&TiledSnapshot::on_scrolled, Site>::call, hold());
 }
 
 void TiledSnapshot::on_scrolled(GObject* source, GAsyncResult* result, gpointer data) {
@@ -179,7 +197,7 @@ void TiledSnapshot::snapshot() {
     // offset, which the script above has just set.
     webkit_web_view_get_snapshot(view_.get(), WEBKIT_SNAPSHOT_REGION_VISIBLE,
                                  WEBKIT_SNAPSHOT_OPTIONS_NONE, cancellable_.get(),
-                                 &TiledSnapshot::on_snapshot, hold());
+                                 &Guarded<&TiledSnapshot::on_snapshot, Site>::call, hold());
 }
 
 void TiledSnapshot::on_snapshot(GObject* source, GAsyncResult* result, gpointer data) {
@@ -210,7 +228,10 @@ void TiledSnapshot::on_snapshot(GObject* source, GAsyncResult* result, gpointer 
                 *why = capture->encoder_->finish();
         },
         [self, rows, why](const std::string& error) {
-            self->after_rows(error.empty() ? *why : WriteError{"encoding a tile failed: " + error});
+            run_guarded<Site>(self, [&] {
+                self->after_rows(error.empty() ? *why
+                                               : WriteError{"encoding a tile failed: " + error});
+            });
         });
 }
 

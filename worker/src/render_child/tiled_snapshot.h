@@ -38,6 +38,10 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
     // seconds of zlib).
     using Offload = std::function<void(std::function<void()> work,
                                        std::function<void(const std::string& error)> then)>;
+    // What one of the capture's callbacks (or `done`, called from them)
+    // threw: they run from GLib's C frames, where an exception would end
+    // the child. Called instead of `done`, unless cancelled.
+    using Fault = std::function<void(const char* what)>;
 
     // Measures the page in `view` and, when it is taller than one snapshot
     // may be, writes it to `path` as `format` ("png", "jpeg", "webp").
@@ -45,12 +49,15 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
     // never: the job was answered already). The capture keeps itself (and a
     // reference to the view) alive until its last callback.
     static void start(WebKitWebView* view, GCancellable* cancellable, std::string format,
-                      int quality, std::string path, Offload offload, Done done);
+                      int quality, std::string path, Offload offload, Done done, Fault fault);
 
     TiledSnapshot(WebKitWebView* view, GCancellable* cancellable, std::string format, int quality,
-                  std::string path, Offload offload, Done done);
+                  std::string path, Offload offload, Done done, Fault fault);
 
   private:
+    // Where the callbacks' exceptions go (callback_guard.h): to fault_.
+    struct Site;
+
     void measure();
     void scroll_to(int y);
     void snapshot();
@@ -75,6 +82,7 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
     const std::string path_;
     Offload offload_;
     Done done_;
+    Fault fault_;
 
     int page_height_ = 0;   // CSS px as measured (device scale is 1 here)
     int image_height_ = 0;  // rows written in all: page_height_ up to the cap

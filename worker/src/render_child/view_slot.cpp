@@ -149,8 +149,10 @@ void ViewSlot::create_view() {
         for (const std::string& path : limits_.sandbox_read_paths)
             webkit_web_context_add_path_to_sandbox(context_.get(), path.c_str(), TRUE);
     }
-    g_signal_connect(context_.get(), "download-started",
-                     G_CALLBACK(slot_guard<&ViewSlot::on_download_started>), this);
+    g_signal_connect(
+        context_.get(), "download-started",
+        G_CALLBACK((slot_guard_or<&ViewSlot::on_download_started, &ViewSlot::refuse_download>)),
+        this);
     webkit_web_context_set_cache_model(context_.get(), WEBKIT_CACHE_MODEL_DOCUMENT_VIEWER);
     // Any network request launches the context's network process; a DNS
     // prefetch does so now instead of during the first job's load.
@@ -192,8 +194,9 @@ void ViewSlot::create_view() {
     g_signal_connect(view_, "load-failed", G_CALLBACK(slot_guard<&ViewSlot::on_load_failed>), this);
     g_signal_connect(view_, "authenticate", G_CALLBACK(slot_guard<&ViewSlot::on_authenticate>),
                      this);
-    g_signal_connect(view_, "decide-policy", G_CALLBACK(slot_guard<&ViewSlot::on_decide_policy>),
-                     this);
+    g_signal_connect(
+        view_, "decide-policy",
+        G_CALLBACK((slot_guard_or<&ViewSlot::on_decide_policy, &ViewSlot::refuse_policy>)), this);
     g_signal_connect(view_, "load-failed-with-tls-errors",
                      G_CALLBACK(slot_guard<&ViewSlot::on_load_failed_tls>), this);
     g_signal_connect(view_, "web-process-terminated",
@@ -416,6 +419,7 @@ void ViewSlot::answer(Outcome outcome) {
     // A running print keeps its watchdog (Draining); otherwise a pending
     // on_print_lost must not outlive the job it was for.
     if (!print_op_) print_watchdog_.reset();
+    capture_lost_.reset();
     if (cancellable_) g_cancellable_cancel(cancellable_.get());
     if (!job_title_.empty())
         outcome.title = job_title_;
@@ -519,7 +523,9 @@ void ViewSlot::off_loop(std::function<void()> work, std::function<void(const std
                        if (stage_ == Stage::Draining) begin_reset();
                        return;
                    }
-                   then(error);
+                   // A throw fails the job now (WorkThread would log it
+                   // and leave the job to its deadline).
+                   run_guarded<SlotSite>(CallbackWhere{this, generation}, [&] { then(error); });
                });
 }
 
@@ -641,6 +647,23 @@ void ViewSlot::SlotSite::threw(const CallbackWhere& where, const char* what) {
 ViewSlot::CallbackWhere ViewSlot::TagSite::locate(void* tag) {
     const auto* async = static_cast<const AsyncTag*>(tag);
     return {async->slot, async->generation};
+}
+
+gboolean ViewSlot::refuse_policy(WebKitWebView*, WebKitPolicyDecision* decision,
+                                 WebKitPolicyDecisionType, gpointer) {
+    // Once decided, a decision ignores later answers: one the callback
+    // made before it threw stands.
+    webkit_policy_decision_ignore(decision);
+    return TRUE;
+}
+
+void ViewSlot::refuse_download(WebKitWebContext*, WebKitDownload* download, gpointer) {
+    webkit_download_cancel(download);
+}
+
+gboolean ViewSlot::refuse_destination(WebKitDownload* download, gchar*, gpointer) {
+    webkit_download_cancel(download);
+    return TRUE;
 }
 
 void ViewSlot::callback_threw(std::uint64_t generation, const char* what) {

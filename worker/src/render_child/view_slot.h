@@ -169,6 +169,12 @@ class ViewSlot {
     // A write of the output failed: for want of room it is storage_full
     // (made again later), otherwise print_failed with `what` + why.
     void fail_write(const std::string& what, const WriteError& error);
+    // A screenshot's capture failed: usually because the web process died
+    // under it, and its termination signal, which names the cause (a
+    // crash, retried; the memory limit), comes just after the failed call.
+    // fail_write(what, error) follows kDeathReportGraceMs later unless
+    // that signal answered the job first.
+    void fail_capture(std::string what, WriteError error);
     void fail_storage_full();
     // Whether the job's output directory is (nearly) out of space: a write
     // that failed there is taken for a full disk.
@@ -206,6 +212,15 @@ class ViewSlot {
     static constexpr auto slot_guard = &Guarded<F, SlotSite>::call;
     template <auto F>
     static constexpr auto tag_guard = &Guarded<F, TagSite>::call;
+    // For callbacks that decide: when one throws, `Refuse` answers in its
+    // place, as WebKit's default would allow (a navigation to an address the
+    // policy refuses, a download saved to the home directory's Downloads).
+    template <auto F, auto Refuse>
+    static constexpr auto slot_guard_or = &Guarded<F, SlotSite, Refuse>::call;
+    static gboolean refuse_policy(WebKitWebView*, WebKitPolicyDecision*, WebKitPolicyDecisionType,
+                                  gpointer);
+    static void refuse_download(WebKitWebContext*, WebKitDownload*, gpointer);
+    static gboolean refuse_destination(WebKitDownload*, gchar*, gpointer);
     void callback_threw(std::uint64_t generation, const char* what);
     void start_job(Job job);
     // The job's answer when its web process died under it.
@@ -246,6 +261,7 @@ class ViewSlot {
     static void on_prepare_done(GObject*, GAsyncResult*, gpointer);
     static gboolean on_print_watchdog(gpointer);
     static gboolean on_print_lost(gpointer);
+    static gboolean on_capture_lost(gpointer);
     static gboolean on_reset_watchdog(gpointer);
     static gboolean on_reset_delay(gpointer);
     static gboolean on_recycle(gpointer);
@@ -304,6 +320,9 @@ class ViewSlot {
     SourceId settle_timer_;
     SourceId delay_timer_;
     SourceId print_watchdog_;
+    SourceId capture_lost_;  // fail_capture's wait
+    std::string capture_what_;
+    WriteError capture_error_;
     SourceId reset_watchdog_;
     SourceId reset_delay_;  // defer_reset
     SourceId recycle_source_;

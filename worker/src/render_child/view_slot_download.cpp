@@ -77,8 +77,11 @@ void ViewSlot::on_download_started(WebKitWebContext*, WebKitDownload* download, 
         return;
     }
     self->download_.reset(WEBKIT_DOWNLOAD(g_object_ref(download)));
-    g_signal_connect(download, "decide-destination",
-                     G_CALLBACK(slot_guard<&ViewSlot::on_download_destination>), self);
+    g_signal_connect(
+        download, "decide-destination",
+        G_CALLBACK(
+            (slot_guard_or<&ViewSlot::on_download_destination, &ViewSlot::refuse_destination>)),
+        self);
     g_signal_connect(download, "failed", G_CALLBACK(slot_guard<&ViewSlot::on_download_failed>),
                      self);
     g_signal_connect(download, "finished", G_CALLBACK(slot_guard<&ViewSlot::on_download_finished>),

@@ -326,17 +326,34 @@ void ViewSlot::start_snapshot() {
             then(error);
         });
     };
-    TiledSnapshot::start(view_, cancellable_.get(), job_->format, job_->image_quality, temp_path_,
-                         std::move(offload),
-                         [this, generation](const TiledSnapshot::Result& result) {
-                             if (generation != generation_ || stage_ != Stage::Snapshotting) return;
-                             if (result.single)
-                                 take_snapshot(WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT);
-                             else if (result.error.failed())
-                                 fail_write("Failed to capture page: ", result.error);
-                             else
-                                 succeed();
-                         });
+    TiledSnapshot::start(
+        view_, cancellable_.get(), job_->format, job_->image_quality, temp_path_,
+        std::move(offload),
+        [this, generation](const TiledSnapshot::Result& result) {
+            if (generation != generation_ || stage_ != Stage::Snapshotting) return;
+            if (result.single)
+                take_snapshot(WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT);
+            else if (result.error.failed())
+                fail_capture("Failed to capture page: ", result.error);
+            else
+                succeed();
+        },
+        [this, generation](const char* what) { callback_threw(generation, what); });
+}
+
+void ViewSlot::fail_capture(std::string what, WriteError error) {
+    capture_what_ = std::move(what);
+    capture_error_ = std::move(error);
+    capture_lost_.reset(
+        g_timeout_add(kDeathReportGraceMs, slot_guard<&ViewSlot::on_capture_lost>, this));
+}
+
+gboolean ViewSlot::on_capture_lost(gpointer data) {
+    auto* self = static_cast<ViewSlot*>(data);
+    self->capture_lost_.release();
+    if (self->stage_ == Stage::Snapshotting)
+        self->fail_write(self->capture_what_, self->capture_error_);
+    return G_SOURCE_REMOVE;
 }
 
 void ViewSlot::take_snapshot(WebKitSnapshotRegion region) {
@@ -354,8 +371,7 @@ void ViewSlot::on_snapshot_done(GObject* source, GAsyncResult* result, gpointer 
     ViewSlot* self = slot_if_current(data, Stage::Snapshotting);
     if (!self) return;
     if (!surface) {
-        self->fail("print_failed",
-                   std::string("Failed to capture page: ") + (error ? error->message : "no image"));
+        self->fail_capture("Failed to capture page: ", {error ? error->message : "no image"});
         return;
     }
     unlink(self->temp_path_.c_str());

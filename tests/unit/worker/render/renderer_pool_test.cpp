@@ -1356,6 +1356,37 @@ TEST_F(TilesBesideAShortJobTest, EncodingATilesRowsHoldsUpNotTheOtherView) {
     EXPECT_TRUE(tall->ok) << tall->error_code << ": " << tall->error;
 }
 
+// A web process that dies while a tall page is captured in tiles fails
+// the capture's scroll or snapshot call first; its termination signal,
+// which names the cause, comes just after. The job is answered as the
+// crash (retried), not as a capture that failed for good (print_failed).
+TEST_F(RendererPoolTest, AWebProcessDyingUnderATiledCaptureIsACrash) {
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/",
+             {200, "text/html",
+              "<!doctype html><body style=\"margin:0\"><div style=\"height:60000px;"
+              "background:linear-gradient(#c33,#39c)\"></div>"}}},
+        "/hang");
+    FileWatch watch(dir_, "53.png.part");
+    // Narrow, short tiles: each encodes in no time, so the kill below
+    // finds the capture between the page's scroll and its snapshot.
+    pool_->submit(request(53, server_->url("/"), "png",
+                          {{"viewport_width", 320},
+                           {"viewport_height", 400},
+                           {"full_page", true},
+                           {"timeout", 120}}));
+    ASSERT_TRUE(drive_until_seen(watch, 53, [](std::uint32_t mask) { return mask & IN_OPEN; }));
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    ASSERT_FALSE(kill_web_processes(children[0]).empty());
+    auto result = wait_for(53, 30s);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->error_code, "web_process_crashed") << result->error;
+    EXPECT_TRUE(drive_until_gone(dir_ / "53.png.part"));
+    EXPECT_FALSE(fs::exists(dir_ / "53.png"));
+}
+
 // The work thread cannot be stopped: post-processing still running this
 // long after its job was answered is taken for stuck (a library looping on
 // a hostile document would hold every later PDF of the child), and the

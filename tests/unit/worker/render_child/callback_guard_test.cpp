@@ -60,6 +60,23 @@ gboolean returns_true(gpointer) {
     return TRUE;
 }
 
+// A "decide" callback: FALSE would let the default (allowing) handler run.
+gboolean decides_then_throws(int* decision, gpointer) {
+    *decision = 1;
+    throw std::runtime_error("while deciding");
+}
+
+gboolean decides(int* decision, gpointer) {
+    *decision = 1;
+    return FALSE;
+}
+
+// Refuses what the callback was deciding; its answer is the callback's.
+gboolean refuse(int* decision, gpointer) {
+    *decision = -1;
+    return TRUE;
+}
+
 class CallbackGuard : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -114,6 +131,23 @@ TEST_F(CallbackGuard, AReportThatThrowsItselfIsSwallowed) {
 TEST_F(CallbackGuard, ACallbackThatDoesNotThrowAnswersAsItsOwn) {
     Record record;
     EXPECT_EQ((Guarded<&returns_true, RecordingSite>::call(&record)), TRUE);
+    EXPECT_TRUE(seen.labels.empty());
+}
+
+TEST_F(CallbackGuard, AFallbackRefusesAndAnswersForACallbackThatThrew) {
+    Record record{5};
+    int decision = 0;
+    EXPECT_EQ((Guarded<&decides_then_throws, RecordingSite, &refuse>::call(&decision, &record)),
+              TRUE);
+    EXPECT_EQ(decision, -1);
+    EXPECT_EQ(seen.labels, std::vector<int>{5});
+}
+
+TEST_F(CallbackGuard, AFallbackIsLeftAloneWhenTheCallbackAnswers) {
+    Record record;
+    int decision = 0;
+    EXPECT_EQ((Guarded<&decides, RecordingSite, &refuse>::call(&decision, &record)), FALSE);
+    EXPECT_EQ(decision, 1);
     EXPECT_TRUE(seen.labels.empty());
 }
 
