@@ -67,6 +67,18 @@ bool Notifier::release_claimed() {
         } catch (const pqxx::broken_connection&) {
             session_.drop("while releasing unsent notifications");
             return false;
+        } catch (const pqxx::sql_error& e) {
+            // Refused for now (a lock held past statement_timeout, a server
+            // shutting down): kept for the next pass. Left to its lease it
+            // would settle as interrupted, i.e. failed, never sent.
+            if (!db::means_unavailable(e)) {
+                kLog.error("releasing an unsent notification failed",
+                           {{"notification_id", id}, {"error", e.what()}});
+            } else {
+                if (!session_->conn().is_open())
+                    session_.drop("while releasing unsent notifications");
+                return false;
+            }
         } catch (const std::exception& e) {
             // Left to its lease, as before.
             kLog.error("releasing an unsent notification failed",
@@ -84,6 +96,9 @@ void Notifier::claim_and_start() {
         if (!release_claimed()) return;
         want_claim_ = true;  // they are pending again: take them now
     }
+    // The database refused to read a claimed row's job: not again before
+    // the poll interval (a lock it waited for would hold the loop again).
+    if (now < claims_held_until_) return;
     if (!want_claim_ && now < next_claim_) return;
     const int in_flight = static_cast<int>(rows_.size());
     const int limit = settings_.options.max_concurrent - in_flight;
@@ -120,25 +135,57 @@ void Notifier::claim_and_start() {
         if (++share.held[row.account_id] >= share.max_per_account) share_reached = true;
     }
     want_claim_ = static_cast<int>(claimed.size()) == limit || share_reached;
+    // Nothing of a row given up here, or of the ones after it, was sent:
+    // they are handed back (release_claimed, now or once the connection is
+    // back). Left to their leases they would settle as interrupted: failed.
+    const auto hand_back = [&](std::size_t from) {
+        rows_.erase(claimed[from].id);
+        for (std::size_t j = from; j < claimed.size(); ++j) unsent_claims_.push_back(claimed[j].id);
+    };
     for (std::size_t i = 0; i < claimed.size(); ++i) {
         const auto& row = claimed[i];
         rows_.emplace(row.id, row);
         try {
             start(row);
         } catch (const pqxx::broken_connection&) {
-            // Nothing of this row or of the ones after it was sent: they are
-            // handed back once the connection is back (release_claimed). Left
-            // to their leases they would settle as interrupted, i.e. failed.
-            rows_.erase(row.id);
-            for (std::size_t j = i; j < claimed.size(); ++j)
-                unsent_claims_.push_back(claimed[j].id);
+            hand_back(i);
             session_.drop("while preparing a notification");
+            return;
+        } catch (const pqxx::sql_error& e) {
+            if (!db::means_unavailable(e)) {
+                kLog.error(
+                    "notification could not be prepared",
+                    {{"job_id", row.job_id}, {"notification_id", row.id}, {"error", e.what()}});
+                finish(row,
+                       failure("internal_error: the notification could not be prepared", true));
+                continue;
+            }
+            // A lock held past statement_timeout (a migration, VACUUM FULL),
+            // a cancelled statement, a server short of resources: the
+            // database cannot do it now, not the notification is wrong.
+            kLog.warning(
+                "reading a notification's job refused for now; handed back",
+                {{"job_id", row.job_id}, {"notification_id", row.id}, {"error", e.what()}});
+            metrics::worker_metrics().database_error("notifier");
+            hand_back(i);
+            if (!session_->conn().is_open()) {
+                session_.drop("while preparing a notification");
+            } else {
+                release_claimed();
+            }
+            claims_held_until_ = now + settings_.poll_interval;
+            next_claim_ = claims_held_until_;
+            want_claim_ = false;
             return;
         } catch (const std::exception& e) {
             kLog.error("notification could not be prepared",
                        {{"job_id", row.job_id}, {"notification_id", row.id}, {"error", e.what()}});
             finish(row, failure("internal_error: the notification could not be prepared", true));
         }
+        // Preparing reads the database and may wait for it: the deliveries
+        // in flight are served between rows, so their answers are read
+        // before their timeouts (curl counts the loop's waits against them).
+        collect_finished();
     }
     // After the rows are started: a failure here must not strand them.
     schedule_next_claim(now);
@@ -202,7 +249,7 @@ void Notifier::start_webhook(const db::ClaimedNotification& row) {
             // The operator's value (set by SQL): say what to mend, not
             // "internal_error". Sent unsigned it would fail the receiver's check.
             finish(row, failure("invalid_secret: the account's webhook_secret is not "
-                                "whsec_ followed by base64",
+                                "whsec_ followed by the base64 of a key",
                                 true));
             return;
         }
@@ -313,6 +360,20 @@ void Notifier::collect_finished() {
         const AttemptOutcome o = raw->outcome(rc);
         curl_multi_remove_handle(multi_.get(), raw->handle());
         transfers_.erase(id);
+        if (auto row = rows_.find(id); row != rows_.end()) finish(row->second, o);
+    }
+    // After reading what arrived: an answer that came in time while the
+    // loop was held up counts (Transfer::overdue).
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = transfers_.begin(); it != transfers_.end();) {
+        if (!it->second->overdue(now)) {
+            ++it;
+            continue;
+        }
+        const auto id = it->first;
+        const AttemptOutcome o = it->second->outcome(CURLE_OPERATION_TIMEDOUT);
+        curl_multi_remove_handle(multi_.get(), it->second->handle());
+        it = transfers_.erase(it);
         if (auto row = rows_.find(id); row != rows_.end()) finish(row->second, o);
     }
 }

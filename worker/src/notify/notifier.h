@@ -108,6 +108,8 @@ class Notifier {
     std::mt19937_64 rng_;
     bool want_claim_ = true;
     std::chrono::steady_clock::time_point next_claim_{};
+    // No claims before this: reading a claimed row's job was refused.
+    std::chrono::steady_clock::time_point claims_held_until_{};
 
     // Declared before the work in flight: destroyed after it, because easy
     // handles are removed from it and resolver threads wake it.

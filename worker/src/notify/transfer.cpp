@@ -12,6 +12,10 @@ namespace enconvert::notify {
 
 namespace {
 
+// How long the notifier's loop may be held up before curl ends a transfer
+// itself (the loop ends it at its deadline once it runs again).
+constexpr long kCurlTimeoutSlackMs = 60'000;
+
 void set(CURL* h, CURLoption opt, long v) {
     if (curl_easy_setopt(h, opt, v) != CURLE_OK)
         throw std::runtime_error("curl_easy_setopt failed");
@@ -110,6 +114,7 @@ Transfer::Transfer(std::int64_t id, Kind kind, int timeout_seconds, long spent_m
       kind_(kind),
       timeout_seconds_(timeout_seconds),
       time_left_ms_(std::max(1L, static_cast<long>(timeout_seconds) * 1000L - spent_ms)),
+      deadline_(std::chrono::steady_clock::now() + std::chrono::milliseconds(time_left_ms_)),
       easy_(curl::make_easy()) {}
 
 std::size_t Transfer::discard(char*, std::size_t size, std::size_t n, void*) {
@@ -149,7 +154,8 @@ void Transfer::common_options(const std::string* ca_blob) {
     set(h, CURLOPT_NOSIGNAL, 1L);
     // An https_proxy in the environment must not reroute notifications.
     set(h, CURLOPT_PROXY, "");
-    set(h, CURLOPT_TIMEOUT_MS, time_left_ms_);
+    // A backstop only: the deadline is the notifier's (overdue()).
+    set(h, CURLOPT_TIMEOUT_MS, time_left_ms_ + kCurlTimeoutSlackMs);
     set(h, CURLOPT_SSL_VERIFYPEER, 1L);
     set(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (ca_blob != nullptr && !ca_blob->empty()) {

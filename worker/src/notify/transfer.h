@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -76,6 +77,11 @@ class Transfer {
 
     // The result of the finished transfer, given curl's result code.
     AttemptOutcome outcome(CURLcode rc) const;
+    // Past its timeout. The notifier ends a transfer at its deadline after
+    // reading what arrived (curl_multi_perform): curl's own limit would
+    // also count the time the notifier's loop was held up (a slow database
+    // statement) and turn an answer that came in time into a timeout.
+    bool overdue(std::chrono::steady_clock::time_point now) const { return now >= deadline_; }
 
   private:
     Transfer(std::int64_t id, Kind kind, int timeout_seconds, long spent_ms = 0);
@@ -86,8 +92,9 @@ class Transfer {
 
     std::int64_t id_;
     Kind kind_;
-    int timeout_seconds_;  // named in the timeout error
-    long time_left_ms_;    // curl's limit: timeout_seconds_ less what was spent before
+    int timeout_seconds_;                             // named in the timeout error
+    long time_left_ms_;                               // timeout_seconds_ less what was spent before
+    std::chrono::steady_clock::time_point deadline_;  // now + time_left_ms_
     curl::CurlEasy easy_;
     curl::CurlSlist headers_;     // webhook request headers
     curl::CurlSlist connect_to_;  // the address pin

@@ -38,6 +38,8 @@ std::vector<std::pair<std::string, std::string>> standard_webhook_headers(const 
     constexpr std::string_view prefix = "whsec_";
     const std::string key =
         secret.rfind(prefix, 0) == 0 ? base64_decode(secret.substr(prefix.size())) : secret;
+    // An empty key signs with a key everyone knows: anyone could forge it.
+    if (key.empty()) throw std::invalid_argument("the signing key is empty");
     const std::string ts = std::to_string(timestamp);
     const std::string signed_content = msg_id + "." + ts + "." + body;
     const std::string sig = base64_encode(util::hmac_sha256_raw(key, signed_content));

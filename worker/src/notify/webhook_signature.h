@@ -12,6 +12,8 @@ namespace enconvert::notify {
 
 // secret: "whsec_<base64 key>" as the spec writes it (the key is the decoded
 // bytes), or any other string, used as raw key bytes.
+// Throws std::invalid_argument when `secret` is whsec_ with malformed
+// base64 or no key at all.
 std::vector<std::pair<std::string, std::string>> standard_webhook_headers(const std::string& secret,
                                                                           const std::string& msg_id,
                                                                           std::int64_t timestamp,

@@ -558,7 +558,7 @@ TEST_F(NotifierTest, AMalformedSigningSecretSaysSoAndSendsNothing) {
     EXPECT_EQ(r.state, "failed");
     EXPECT_EQ(r.error,
               "invalid_secret: the account's webhook_secret is not whsec_ followed by "
-              "base64");
+              "the base64 of a key");
     EXPECT_TRUE(receivers_->webhooks("/hook/bad-secret").empty());
 }
 
@@ -664,6 +664,93 @@ TEST_F(NotifierTest, RowsClaimedWhenTheConnectionIsLostAreDeliveredAfterIt) {
         EXPECT_EQ(r.attempts, 1) << i;
         EXPECT_EQ(receivers_->webhooks("/hook/reconnect-" + std::to_string(i)).size(), 1u) << i;
     }
+}
+
+// The database refuses to read a claimed row's job for now (a lock held
+// past statement_timeout: a migration, VACUUM FULL; a cancelled
+// statement): nothing was sent, so the row is handed back and delivered
+// once the database answers again. It used to fail for good as
+// "internal_error: the notification could not be prepared".
+TEST_F(NotifierTest, ARowWhoseJobTheDatabaseCannotReadNowIsDeliveredLater) {
+    const std::string id = terminal_job(receivers_->https("/hook/refused-read"), std::nullopt);
+    pqxx::connection holder(url());
+    pqxx::work lock_tx(holder);
+    lock_tx.exec("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+    auto s = settings();
+    s.statement_timeout = 300ms;
+    s.poll_interval = 200ms;
+    RunningNotifier n(s);
+    // Refused at least once while the lock is held: a second read of the
+    // job waits for the lock after the first one was cancelled.
+    std::set<std::string> reads;
+    EXPECT_TRUE(test_support::wait_until(
+        [&] {
+            pqxx::nontransaction tx(*conn_);
+            for (const auto& r : tx.exec("SELECT query_start::text FROM pg_stat_activity "
+                                         "WHERE wait_event_type = 'Lock' "
+                                         "AND query LIKE 'SELECT j.id, j.account_id%'"))
+                reads.insert(r[0].as<std::string>());
+            return reads.size() >= 2;
+        },
+        10s));
+    lock_tx.abort();
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "delivered") << r.error.value_or("");
+    EXPECT_EQ(r.attempts, 1);
+    EXPECT_EQ(receivers_->webhooks("/hook/refused-read").size(), 1u);
+}
+
+// A delivery in flight whose answer came in time is delivered, even when
+// the notifier's loop was held up past its deadline meanwhile (here by
+// the database read of another notification, waiting for a lock): curl's
+// own timeout counted the loop's wait and failed it as a timeout though
+// the receiver had answered (with retries, it was sent again).
+TEST_F(NotifierTest, AnAnswerThatCameInTimeWhileTheLoopWasHeldUpIsDelivered) {
+    // The other notification, not yet due.
+    const std::string later = terminal_job(receivers_->https("/hook/held-up-later"), std::nullopt);
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params(
+            "UPDATE notifications SET next_attempt_at = now() + interval '1 hour' "
+            "WHERE job_id = $1",
+            later);
+        tx.commit();
+    }
+    auto s = settings();
+    s.options.webhook_timeout = 2;
+    s.statement_timeout = 3000ms;  // longer than the webhook's timeout
+    RunningNotifier n(s);
+    const std::string answered = terminal_job(receivers_->https("/hook/slow/0.3"), std::nullopt);
+    ASSERT_TRUE(test_support::wait_until(
+        [&] { return !receivers_->webhooks("/hook/slow/0.3").empty(); }, 10s));
+    pqxx::connection holder(url());
+    pqxx::work lock_tx(holder);
+    lock_tx.exec("LOCK TABLE tasks IN ACCESS EXCLUSIVE MODE");
+    {
+        pqxx::work tx(*conn_);
+        tx.exec_params("UPDATE notifications SET next_attempt_at = now() WHERE job_id = $1", later);
+        tx.exec("SELECT pg_notify('enconvert_notify', '')");
+        tx.commit();
+    }
+    // The loop now waits for the lock (up to statement_timeout) while the
+    // receiver's answer arrives; held past the webhook's 2 s.
+    EXPECT_TRUE(test_support::wait_until(
+        [&] {
+            pqxx::nontransaction tx(*conn_);
+            return tx.exec1(
+                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+                         "'Lock' AND query LIKE 'SELECT j.id, j.account_id%' "
+                         "AND now() - query_start > interval '2.2 s'")[0]
+                       .as<int>() > 0;
+        },
+        10s));
+    lock_tx.abort();
+    const Row r = wait_final(answered, "webhook");
+    EXPECT_EQ(r.state, "delivered") << r.error.value_or("");
+    EXPECT_EQ(r.attempts, 1);
+    const Row other = wait_final(later, "webhook");
+    EXPECT_EQ(other.state, "delivered") << other.error.value_or("");
+    EXPECT_EQ(other.attempts, 1);
 }
 
 // The connection lost during the COMMIT that records a delivery: whether it

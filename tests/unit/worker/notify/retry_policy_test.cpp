@@ -68,6 +68,15 @@ TEST(WebhookSignatureTest, MatchesStandardWebhooksReference) {
     EXPECT_EQ(h[2].second, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 }
 
+// whsec_ with nothing after it is an empty HMAC key: a signature anyone
+// can make. Refused like malformed base64 (the notifier answers
+// invalid_secret and sends nothing).
+TEST(WebhookSignatureTest, AnEmptyKeyIsRefused) {
+    EXPECT_THROW(standard_webhook_headers("whsec_", "msg_1", 1, "{}"), std::invalid_argument);
+    EXPECT_THROW(standard_webhook_headers("", "msg_1", 1, "{}"), std::invalid_argument);
+    EXPECT_THROW(standard_webhook_headers("whsec_!!!!", "msg_1", 1, "{}"), std::invalid_argument);
+}
+
 TEST(WebhookSignatureTest, Base64RoundTrip) {
     for (const std::string& s :
          std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
