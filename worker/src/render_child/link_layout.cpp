@@ -55,12 +55,14 @@ pdf::MarkSources mark_sources(const json& facts, const PdfOptions& pdf) {
     }
     auto items = facts.find("items");
     if (items == facts.end() || !items->is_array()) return out;
+    std::size_t boxes_left = pdf::kMaxLinkAreas;  // links' boxes, as the script counts
     for (const json& i : *items) {
         if (!i.is_object()) continue;
         pdf::MarkSource item;
         item.text = string_of(i, "text");
         if (auto boxes = i.find("boxes"); boxes != i.end() && boxes->is_array()) {
             for (const json& b : *boxes) {
+                if (item.boxes.size() >= pdf::kMaxAreasPerLink) break;
                 pdf::FlowBox box;
                 if (flow_box(b, pdf, box)) item.boxes.push_back(box);
             }
@@ -80,12 +82,58 @@ pdf::MarkSources mark_sources(const json& facts, const PdfOptions& pdf) {
             else if (item.uri.empty())
                 continue;
             if (item.text.empty() && item.boxes.empty()) continue;
+            if (item.boxes.size() > boxes_left) continue;
+            boxes_left -= item.boxes.size();
         } else {
             continue;
         }
         out.items.push_back(std::move(item));
     }
     return out;
+}
+
+namespace {
+
+// Reads {"height": N, ... up to N and stops: returns false from the first
+// event after it, which ends the parse there.
+class HeightReader : public nlohmann::json_sax<json> {
+  public:
+    std::optional<double> height;
+
+    bool key(string_t& name) override {
+        at_height_ = depth_ == 1 && name == "height";
+        return depth_ == 1 && at_height_;  // height is the first key, or nothing
+    }
+    bool number_integer(number_integer_t v) override { return take(static_cast<double>(v)); }
+    bool number_unsigned(number_unsigned_t v) override { return take(static_cast<double>(v)); }
+    bool number_float(number_float_t v, const string_t&) override { return take(v); }
+    bool start_object(std::size_t) override { return ++depth_ == 1; }
+    bool null() override { return false; }
+    bool boolean(bool) override { return false; }
+    bool string(string_t&) override { return false; }
+    bool binary(binary_t&) override { return false; }
+    bool end_object() override { return false; }
+    bool start_array(std::size_t) override { return false; }
+    bool end_array() override { return false; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+        return false;
+    }
+
+  private:
+    bool take(double v) {
+        if (at_height_ && std::isfinite(v)) height = v;
+        return false;
+    }
+    int depth_ = 0;
+    bool at_height_ = false;
+};
+
+}  // namespace
+
+std::optional<double> facts_height(const std::string& facts_json) {
+    HeightReader reader;
+    json::sax_parse(facts_json, &reader);
+    return reader.height;
 }
 
 pdf::PageGeometry page_geometry(const PdfOptions& pdf, double sheet_height_mm) {

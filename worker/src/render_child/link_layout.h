@@ -6,6 +6,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "render_child/job.h"
@@ -15,6 +16,12 @@ namespace enconvert::render_child {
 
 // `facts` is kPreparePrintScript's result. Malformed entries are skipped.
 pdf::MarkSources mark_sources(const nlohmann::json& facts, const PdfOptions& pdf);
+
+// The page's height (CSS px) in kPreparePrintScript's result text, read
+// without parsing the rest (single_page needs it on the main loop, which
+// every view shares; the facts can be megabytes). Nothing when the text
+// does not start with it.
+std::optional<double> facts_height(const std::string& facts_json);
 
 // The printed sheet: `sheet_height_mm` is its height (differs from
 // pdf.page_height_mm for single_page).

@@ -43,6 +43,13 @@ const MAX_ITEMS = 20000, MAX_TEXT = 1000, MAX_TARGET_TEXT = 48;
 // taken all the same.
 const MAX_HREF = 65536;
 let hrefBudget = 4 * 1048576;
+// A link's boxes (one per line it wraps over) each become an annotation:
+// a link wrapped around 2,000 lines of tiny inline blocks, nested eight
+// deep with a 60 KB URL, made 16,000 annotations and 1.9 GB in the
+// renderer. A link keeps its first 256 boxes, and links are taken while
+// their boxes add up to at most 100,000 (pdf/marks.h holds the same bounds).
+const MAX_LINK_BOXES = 256;
+let boxesLeft = 100000;
 const swaps = [];
 const swapMedia = (list) => {
   if (!list) return;
@@ -242,25 +249,28 @@ for (const el of document.querySelectorAll(
     boxes = areaBoxes(el);
   } else {
     if (!shown(el)) continue;
-    boxes = [...el.getClientRects()].filter(onSheet).map(box);
+    boxes = [...el.getClientRects()].filter(onSheet).slice(0, MAX_LINK_BOXES).map(box);
     text = cut(clean(el.innerText), MAX_TEXT);
   }
-  if (!boxes.length) continue;
+  if (!boxes.length || boxes.length > boxesLeft) continue;
   const link = {kind: 'link', href, text, boxes};
   if (internal) {
     link.target = targetOf(href.slice(hash + 1));
     if (link.target < 0) continue;  // nothing there to jump to
   }
   hrefBudget -= href.length;
+  boxesLeft -= boxes.length;
   items.push(link);
 }
 const meta = (name) => {
   const m = document.querySelector('meta[name="' + name + '" i][content]');
   return m ? cut(clean(m.content), 1000) : '';
 };
+// height first: single_page reads it alone, on the main loop
+// (facts_height in link_layout.h), without parsing the rest.
 const facts = {
-  items, targets,
   height: Math.max(root.scrollHeight, document.body ? document.body.scrollHeight : 0),
+  items, targets,
   meta: {title: cut(clean(document.title), 1000), author: meta('author'),
          subject: meta('description'), keywords: meta('keywords')},
 };

@@ -9,6 +9,7 @@
 
 #include "render_child/band_document.h"
 #include "render_child/image_writer.h"
+#include "render_child/link_layout.h"
 #include "render_child/page_scripts.h"
 #include "render_child/pdf_finish.h"
 #include "render_child/print_setup.h"
@@ -96,9 +97,8 @@ void ViewSlot::on_prepare_done(GObject* source, GAsyncResult* result, gpointer d
     }
     if (self->job_->single_page) {
         const PdfOptions& p = self->job_->pdf;
-        const auto facts = nlohmann::json::parse(self->page_facts_json_, nullptr, false);
         const double height_px =
-            facts.is_object() ? facts.value("height", 0.0) : printable_height_css_px(p);
+            facts_height(self->page_facts_json_).value_or(printable_height_css_px(p));
         const double content_mm = height_px * 25.4 / 96.0 * p.scale;
         self->single_page_height_mm_ =
             std::min(kMaxPageMm, content_mm * kSinglePageGrowth + p.margin_top_mm +

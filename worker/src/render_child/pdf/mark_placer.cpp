@@ -88,8 +88,11 @@ class Placer {
                     continue;
                 }
             }
+            if (boxes[i].size() > kMaxAreasPerLink) boxes[i].resize(kMaxAreasPerLink);
+            if (placed_.links.size() + boxes[i].size() > kMaxLinkAreas) break;
+            const auto uri = std::make_shared<const std::string>(item.uri);
             for (LinkArea& a : boxes[i]) {
-                a.uri = item.uri;
+                a.uri = uri;
                 a.dest = dest;
                 placed_.links.push_back(std::move(a));
             }

@@ -8,11 +8,21 @@
 // locator finds it in the printed pages.
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace enconvert::render_child::pdf {
+
+// Every box of a link becomes an annotation: a hostile page's link wrapped
+// over thousands of tiny lines made tens of thousands of them (1.9 GB in
+// the renderer child for one page). A link keeps its first
+// kMaxAreasPerLink boxes; a document gets at most kMaxLinkAreas link
+// areas in all. kPreparePrintScript measures within the same bounds.
+constexpr std::size_t kMaxAreasPerLink = 256;
+constexpr std::size_t kMaxLinkAreas = 100000;
 
 // A box measured in the page, in points of the printed flow: x from the
 // sheet's left edge, y from the top of the first page's printable area
@@ -41,7 +51,8 @@ struct Destination {
 struct LinkArea {
     int page = 0;  // 0-based
     double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
-    std::string uri;
+    // Shared by the areas of one link (a URL may be 64 Ki characters).
+    std::shared_ptr<const std::string> uri;
     std::optional<Destination> dest = std::nullopt;
 };
 

@@ -5,8 +5,8 @@
 
 namespace enconvert::render_child::pdf {
 
-QPDFObjectHandle destination_array(QPDF& pdf, const Destination& dest) {
-    std::vector<QPDFPageObjectHelper> pages = QPDFPageDocumentHelper(pdf).getAllPages();
+QPDFObjectHandle destination_array(const std::vector<QPDFPageObjectHelper>& pages,
+                                   const Destination& dest) {
     if (dest.page < 0 || static_cast<std::size_t>(dest.page) >= pages.size())
         return QPDFObjectHandle::newNull();
     QPDFObjectHandle page = pages[static_cast<std::size_t>(dest.page)].getObjectHandle();
@@ -30,8 +30,9 @@ int write_outline(QPDF& pdf, const std::vector<OutlineEntry>& entries) {
     nodes.push_back(
         {pdf.makeIndirectObject(QPDFObjectHandle::parse("<< /Type /Outlines >>")), 0, {}, 0});
     std::vector<std::size_t> open{0};  // the chain of ancestors of the next entry
+    const std::vector<QPDFPageObjectHelper> pages = QPDFPageDocumentHelper(pdf).getAllPages();
     for (const OutlineEntry& e : entries) {
-        QPDFObjectHandle dest = destination_array(pdf, e.dest);
+        QPDFObjectHandle dest = destination_array(pages, e.dest);
         if (dest.isNull()) continue;
         const int level = std::max(1, e.level);
         while (nodes[open.back()].level >= level) open.pop_back();

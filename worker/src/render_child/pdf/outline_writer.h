@@ -3,6 +3,7 @@
 #pragma once
 
 #include <qpdf/QPDF.hh>
+#include <qpdf/QPDFPageObjectHelper.hh>
 #include <vector>
 
 #include "render_child/pdf/marks.h"
@@ -17,7 +18,11 @@ namespace enconvert::render_child::pdf {
 int write_outline(QPDF& pdf, const std::vector<OutlineEntry>& entries);
 
 // [page /XYZ x y null]: open `dest`'s page with that point at the top left,
-// keeping the zoom. Null when the page does not exist.
-QPDFObjectHandle destination_array(QPDF& pdf, const Destination& dest);
+// keeping the zoom. Null when the page does not exist. `pages`: the
+// document's (QPDFPageDocumentHelper::getAllPages), listed once by the
+// caller: listing them for every entry made outlines and internal links
+// quadratic in the pages.
+QPDFObjectHandle destination_array(const std::vector<QPDFPageObjectHelper>& pages,
+                                   const Destination& dest);
 
 }  // namespace enconvert::render_child::pdf

@@ -180,14 +180,14 @@ TEST_F(MarksTest, LinksCoverTheirPrintedWordsLineByLine) {
     EXPECT_EQ(placed.links_not_printed, 1);
     ASSERT_EQ(placed.links.size(), 1u + 2u + 2u);
     expect_box(placed.links[0], box_of_words(words, "first link"));
-    EXPECT_EQ(placed.links[0].uri, "https://a.example/1");
+    EXPECT_EQ(*placed.links[0].uri, "https://a.example/1");
     EXPECT_FALSE(placed.links[0].dest);
     expect_box(placed.links[1], box_of_words(words, "beta"));
     expect_box(placed.links[2], box_of_words(words, "gamma"));
     expect_box(placed.links[3], box_of_words(words, "split infor-"));
     expect_box(placed.links[4], box_of_words(words, "mation"));
     for (int i : {1, 2})
-        EXPECT_EQ(placed.links[static_cast<std::size_t>(i)].uri, sources.items[1].uri);
+        EXPECT_EQ(*placed.links[static_cast<std::size_t>(i)].uri, sources.items[1].uri);
 }
 
 TEST_F(MarksTest, TheSameTextGoesToTheNearestUnusedPlace) {
@@ -336,6 +336,70 @@ TEST_F(MarksTest, ImageLinksKeepTheirMeasuredBoxOnlyWhollyOnAPage) {
     EXPECT_NEAR(a.y0, a.y1 - 40, 0.01);
 }
 
+// A hostile page's image-only link wrapped over thousands of tiny lines
+// with a long URL: every box became an annotation with its own copy of
+// the URL (19,988 annotations and 1.25 GB here). A link keeps its first
+// kMaxAreasPerLink areas, sharing one URL.
+TEST_F(MarksTest, ALinkOfThousandsOfBoxesKeepsItsFirstAreasSharingOneUrl) {
+    const std::string file = two_pages();
+    MarkSources sources;
+    MarkSource many = link("", "https://a.example/" + std::string(60000, 'a'), {});
+    many.boxes.clear();
+    for (int i = 0; i < 20000; ++i) many.boxes.push_back({100, 200 + (i % 400) * 1.0, 3, 1});
+    sources.items = {many};
+    const PlacedMarks placed = place_marks(read_page_text(file, nullptr), kGeometry, sources);
+    ASSERT_EQ(placed.links.size(), kMaxAreasPerLink);
+    for (const LinkArea& a : placed.links) EXPECT_EQ(a.uri.get(), placed.links[0].uri.get());
+    EXPECT_EQ(placed.links[0].uri->size(), 60018u);
+}
+
+// Links are taken in document order while their areas add up to at most
+// kMaxLinkAreas in all.
+TEST_F(MarksTest, LinkAreasStopAtTheDocumentsBound) {
+    const std::string file = two_pages();
+    MarkSources sources;
+    const std::size_t links = kMaxLinkAreas / kMaxAreasPerLink + 2;
+    for (std::size_t k = 0; k < links; ++k) {
+        MarkSource l = link("", "https://a.example/" + std::to_string(k), {});
+        l.boxes.assign(kMaxAreasPerLink, FlowBox{100, 200, 3, 1});
+        sources.items.push_back(l);
+    }
+    const PlacedMarks placed = place_marks(read_page_text(file, nullptr), kGeometry, sources);
+    EXPECT_LE(placed.links.size(), kMaxLinkAreas);
+    EXPECT_EQ(placed.links.size(), (kMaxLinkAreas / kMaxAreasPerLink) * kMaxAreasPerLink);
+    EXPECT_EQ(*placed.links.back().uri,
+              "https://a.example/" + std::to_string(kMaxLinkAreas / kMaxAreasPerLink - 1));
+}
+
+// The areas of one link share one URI action in the PDF: the URL is
+// written once, not once per line.
+TEST_F(MarksTest, TheAreasOfALinkShareOneUriAction) {
+    const std::string file = path("shared.pdf");
+    write_cairo_pdf(file, 1, [](cairo_t* cr, int) { draw_text(cr, 72, 100, "x"); });
+    const auto uri =
+        std::make_shared<const std::string>("https://example.com/" + std::string(1000, 'u'));
+    const auto other = std::make_shared<const std::string>("https://example.com/other");
+    PostProcessInput input;
+    input.links = {{0, 72, 700, 200, 720, uri, std::nullopt},
+                   {0, 72, 680, 200, 690, uri, std::nullopt},
+                   {0, 72, 650, 200, 670, other, std::nullopt}};
+    PostProcessStats stats;
+    ASSERT_EQ(postprocess(file, input, &stats).message, "");
+    EXPECT_EQ(stats.links, 3);
+    QPDF doc;
+    doc.processFile(file.c_str());
+    auto annots = QPDFPageDocumentHelper(doc).getAllPages()[0].getAnnotations("/Link");
+    ASSERT_EQ(annots.size(), 3u);
+    QPDFObjectHandle a0 = annots[0].getObjectHandle().getKey("/A");
+    QPDFObjectHandle a1 = annots[1].getObjectHandle().getKey("/A");
+    QPDFObjectHandle a2 = annots[2].getObjectHandle().getKey("/A");
+    ASSERT_TRUE(a0.isIndirect());
+    EXPECT_EQ(a0.getObjGen(), a1.getObjGen());
+    EXPECT_NE(a0.getObjGen(), a2.getObjGen());
+    EXPECT_EQ(a0.getKey("/URI").getUTF8Value(), *uri);
+    EXPECT_EQ(a2.getKey("/URI").getUTF8Value(), *other);
+}
+
 // Outline entries as qpdf reads them back: (depth, title, page index).
 void walk(QPDFOutlineDocumentHelper& helper, std::vector<QPDFOutlineObjectHelper> items, int depth,
           std::vector<std::tuple<int, std::string, int>>& out, QPDF& doc) {
@@ -400,9 +464,11 @@ TEST_F(MarksTest, FragmentLinksAreGoToDestinations) {
     const std::string file = path("goto.pdf");
     write_cairo_pdf(file, 2, [](cairo_t* cr, int) { draw_text(cr, 72, 100, "x"); });
     PostProcessInput input;
-    LinkArea internal{0, 72, 700, 200, 720, "", Destination{1, 72, 500}};
-    LinkArea broken{0, 72, 600, 200, 620, "", Destination{9, 0, 0}};
-    LinkArea external{0, 72, 650, 200, 670, "https://example.com/", std::nullopt};
+    LinkArea internal{0, 72, 700, 200, 720, nullptr, Destination{1, 72, 500}};
+    LinkArea broken{0, 72, 600, 200, 620, nullptr, Destination{9, 0, 0}};
+    LinkArea external{0,           72,  650,
+                      200,         670, std::make_shared<const std::string>("https://example.com/"),
+                      std::nullopt};
     input.links = {internal, broken, external};
     PostProcessStats stats;
     ASSERT_EQ(postprocess(file, input, &stats).message, "");

@@ -91,9 +91,10 @@ TEST_F(PdfPostprocessTest, LinksBecomeUriAnnotationsWithTheirRectangles) {
         draw_text(cr, 72, 100, "Page " + std::to_string(page + 1));
     });
     PostProcessInput input;
-    input.links = {{0, 72, 700, 200, 720, "https://example.com/a"},
-                   {1, 10, 20, 30, 40, "mailto:x@example.com"},
-                   {5, 0, 0, 10, 10, "https://example.com/no-such-page"}};
+    const auto uri = [](const char* text) { return std::make_shared<const std::string>(text); };
+    input.links = {{0, 72, 700, 200, 720, uri("https://example.com/a")},
+                   {1, 10, 20, 30, 40, uri("mailto:x@example.com")},
+                   {5, 0, 0, 10, 10, uri("https://example.com/no-such-page")}};
     ASSERT_EQ(postprocess(file, input).message, "");
 
     QPDF doc;
