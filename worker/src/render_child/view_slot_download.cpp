@@ -14,6 +14,7 @@
 #include "render_child/pdf_probe.h"
 #include "render_child/view_slot.h"
 #include "render_child/view_slot_internal.h"
+#include "storage/file_check.h"
 
 namespace enconvert::render_child {
 
@@ -143,15 +144,27 @@ void ViewSlot::on_download_finished(WebKitDownload* download, gpointer data) {
     // large file is rebuilt by scanning all of it), in a probe process
     // under limits: the file is the internet's (pdf_probe.h).
     auto pages = std::make_shared<int>(0);
+    auto incomplete = std::make_shared<std::string>();
     self->off_loop(
-        [pages, path = self->temp_path_] {
+        [pages, incomplete, path = self->temp_path_] {
             *pages = count_pdf_pages_in_probe("/proc/self/exe", path);
+            // What qpdf reads the storage may still refuse as a cut-off
+            // file (storage::check_rendered): text before %PDF-, more than
+            // 1 KB after %%EOF, no %%EOF. Said here, as the page's fault,
+            // not later as a storage_error.
+            if (*pages >= 1) *incomplete = storage::check_complete(path, "pdf");
         },
-        [self, pages](const std::string&) {
+        [self, pages, incomplete](const std::string&) {
             if (*pages < 1) {
                 self->fail("unsupported_content_type",
                            "The URL serves a file labelled application/pdf that is not "
                            "a readable PDF");
+                return;
+            }
+            if (!incomplete->empty()) {
+                self->fail("unsupported_content_type",
+                           "The URL serves a PDF that cannot be saved as it is (" + *incomplete +
+                               "): a PDF must begin with %PDF- and end with %%EOF");
                 return;
             }
             self->note(log::Level::info, "the URL is a PDF: saved as it is");

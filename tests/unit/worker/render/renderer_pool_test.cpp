@@ -1595,6 +1595,11 @@ class DocumentTypeRendererPoolTest : public RendererPoolTest {
                 {"/missing.pdf", {404, "application/pdf", pdf}},
                 {"/fake.pdf", {200, "application/pdf", "this is not a PDF at all"}},
                 {"/bomb.pdf", {200, "application/pdf", bomb()}},
+                // qpdf reads these; the storage took them for cut-off files
+                // (storage::check_complete) and the task failed as
+                // storage_error after the renderer had said it succeeded.
+                {"/no-eof.pdf", {200, "application/pdf", pdf.substr(0, pdf.rfind("%%EOF"))}},
+                {"/bom.pdf", {200, "application/pdf", "\xEF\xBB\xBF" + pdf}},
                 {"/archive.zip", {200, "application/zip", "PK\x03\x04 not really"}}},
             "/hang");
     }
@@ -1637,6 +1642,10 @@ TEST_F(DocumentTypeRendererPoolTest, WhatCannotBeRenderedFailsAtOnceWithItsReaso
          {Case{"/doc.pdf", "png", "unsupported_content_type", "type application/pdf"},
           Case{"/fake.pdf", "pdf", "unsupported_content_type", "not a readable"},
           Case{"/bomb.pdf", "pdf", "unsupported_content_type", "not a readable"},
+          Case{"/no-eof.pdf", "pdf", "unsupported_content_type",
+               "cannot be saved as it is (no end-of-file marker)"},
+          Case{"/bom.pdf", "pdf", "unsupported_content_type",
+               "cannot be saved as it is (not a PDF)"},
           Case{"/archive.zip", "pdf", "unsupported_content_type", "application/zip"},
           Case{"/missing.pdf", "pdf", "http_error", "answered HTTP 404"}}) {
         ASSERT_TRUE(wait_for_free_slot());
