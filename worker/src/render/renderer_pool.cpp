@@ -207,8 +207,9 @@ void RendererPool::Impl::lose(Slot& slot, const std::string& why, std::vector<Re
     for (const auto& [id, request] : slot.in_flight) {
         // The child may have died mid-write: no partial file survives
         // (names as in render_child/view_slot, view_slot_output and
-        // pdf/pdf_file's write_replacing, which rewrites the ".part").
-        for (const char* suffix : {".part", ".part.rewrite", ".bands.pdf", ""})
+        // pdf/pdf_file's write_replacing, which rewrites the ".part";
+        // WebKit downloads a served PDF into ".part.wkdownload" first).
+        for (const char* suffix : {".part", ".part.rewrite", ".part.wkdownload", ".bands.pdf", ""})
             unlink((request.out_path + suffix).c_str());
         if (timed_out && timed_out(request)) {
             out.push_back(failure(id, "timeout", "Failed to render page: the renderer hung"));

@@ -1691,6 +1691,31 @@ TEST_F(DocumentTypeRendererPoolTest, ADownloadThatMeetsAFullDiskIsStorageFull) {
     EXPECT_FALSE(fs::exists(req.out_path + ".part"));
 }
 
+// WebKit writes a download to "<destination>.wkdownload" until it is
+// complete. A child that dies mid-download (killed, crashed) left that
+// file, up to max_download_mb, beside the outputs until the temp sweep.
+TEST_F(DocumentTypeRendererPoolTest, ADownloadCutOffByTheChildsDeathLeavesNoFile) {
+    const std::string pdf = a_pdf();
+    std::string big = pdf;
+    big.insert(big.size() - 6, std::string(200u << 20, ' '));  // before %%EOF: 200 MB
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/big.pdf", {200, "application/pdf", big}}},
+        "/hang");
+    FileWatch watch(dir_, "940.pdf.part.wkdownload");
+    auto req = request(940, server_->url("/big.pdf"), "pdf", {{"timeout", 120}});
+    pool_->submit(req);
+    ASSERT_TRUE(drive_until_seen(watch, 940, [](std::uint32_t mask) { return mask & IN_OPEN; }));
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    ASSERT_EQ(kill(children[0], SIGKILL), 0);
+    auto result = wait_for(940, 30s);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_FALSE(fs::exists(req.out_path + ".part.wkdownload"));
+    EXPECT_FALSE(fs::exists(req.out_path + ".part"));
+}
+
 // A URL serving a PDF larger than the pool allows (here 1 MB; a server
 // streaming without end would fill the storage): the transfer stops there.
 class DownloadLimitRendererPoolTest : public DocumentTypeRendererPoolTest {
