@@ -12,6 +12,7 @@
 #include "crawl/robots.h"
 #include "crawl/url.h"
 #include "crawl/url_filter.h"
+#include "util/ascii.h"
 
 namespace enconvert::crawl {
 
@@ -24,8 +25,7 @@ bool is_html(const FetchResult& f) {
     if (!t.empty()) return t.rfind("text/html", 0) == 0 || t.rfind("application/xhtml+xml", 0) == 0;
     // No Content-Type at all: look at the start of the body as browsers do.
     std::string head = f.body.substr(0, 512);
-    std::transform(head.begin(), head.end(), head.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    head = util::ascii_lower(head);
     return head.find("<html") != std::string::npos ||
            head.find("<!doctype html") != std::string::npos;
 }

@@ -12,6 +12,7 @@
 #include "curl/curl_handles.h"
 #include "net/background_resolve.h"
 #include "net/restricted_ports.h"
+#include "util/ascii.h"
 
 namespace enconvert::crawl {
 
@@ -85,12 +86,6 @@ FetchResult failure(std::string url, std::string code, std::string sentence) {
     r.error_code = std::move(code);
     r.error = std::move(sentence);
     return r;
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
 }
 
 }  // namespace
@@ -212,7 +207,7 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
         r.status = static_cast<int>(code);
         char* ctype = nullptr;
         if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype != nullptr) {
-            r.content_type = lower(ctype);
+            r.content_type = util::ascii_lower(ctype);
         }
         char* location = nullptr;
         const bool redirect = r.status >= 300 && r.status < 400 &&

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "crawl/url.h"
+#include "util/ascii.h"
 
 namespace enconvert::crawl {
 
@@ -17,12 +18,6 @@ std::string trim(const std::string& s) {
     if (first == std::string::npos) return {};
     const auto last = s.find_last_not_of(" \t\r\n");
     return s.substr(first, last - first + 1);
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
 }
 
 // RFC 9309 2.5: crawlers must parse at least 500 KiB; beyond that a file is
@@ -42,7 +37,7 @@ RobotsRules RobotsRules::parse(const std::string& raw, const std::string& produc
     // A UTF-8 byte order mark made the first line's key "\xEF\xBB\xBFuser-agent":
     // no group, and every rule after it was dropped (the whole site allowed).
     if (body.rfind("\xEF\xBB\xBF", 0) == 0) body.erase(0, 3);
-    const std::string token = lower(product_token);
+    const std::string token = util::ascii_lower(product_token);
 
     struct Group {
         std::vector<std::string> agents;
@@ -61,11 +56,11 @@ RobotsRules RobotsRules::parse(const std::string& raw, const std::string& produc
         if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
         const auto colon = line.find(':');
         if (colon == std::string::npos) continue;
-        const std::string key = lower(trim(line.substr(0, colon)));
+        const std::string key = util::ascii_lower(trim(line.substr(0, colon)));
         const std::string value = trim(line.substr(colon + 1));
         if (key == "user-agent") {
             if (!in_agent_lines || groups.empty()) groups.emplace_back();
-            groups.back().agents.push_back(lower(value));
+            groups.back().agents.push_back(util::ascii_lower(value));
             in_agent_lines = true;
         } else if (key == "allow" || key == "disallow") {
             in_agent_lines = false;

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "curl/curl_handles.h"
+#include "util/ascii.h"
 #include "util/percent_encoding.h"
 
 namespace enconvert::crawl {
@@ -47,8 +48,7 @@ bool read_differently_by_browsers(const std::string& path) {
         std::size_t end = path.find('/', start);
         if (end == std::string::npos) end = path.size();
         std::string segment = path.substr(start, end - start);
-        std::transform(segment.begin(), segment.end(), segment.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        segment = util::ascii_lower(segment);
         if (segment.find("%2e") != std::string::npos) {
             std::string dots;
             for (std::size_t i = 0; i < segment.size();) {
@@ -69,8 +69,7 @@ std::optional<ParsedUrl> finish(CURLU* u) {
     auto host = part(u, CURLUPART_HOST);
     if (!host || host->empty()) return std::nullopt;
     std::string lower = *host;
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    lower = util::ascii_lower(lower);
     if (lower != *host && curl_url_set(u, CURLUPART_HOST, lower.c_str(), 0) != CURLUE_OK) {
         return std::nullopt;
     }

@@ -9,6 +9,7 @@
 #include "render_child/image_writer.h"
 #include "render_child/page_sizes.h"
 #include "render_child/print_setup.h"
+#include "util/ascii.h"
 
 namespace enconvert::render_child {
 namespace {
@@ -97,12 +98,6 @@ class Reader {
     std::string error_;
 };
 
-std::string ascii_lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
-
 std::size_t utf8_length(const std::string& s) {
     std::size_t n = 0;
     for (unsigned char c : s) n += (c & 0xC0) != 0x80;
@@ -118,8 +113,7 @@ void read_band(Reader& r, const json& pdf, const char* key, std::optional<Band>&
     // Absent: the band's room is kept empty (the vendor's clients may send
     // only a height).
     const json* content = r.find(*band, "content");
-    if (content && !content->is_string())
-        return r.fail(name + ".content must be a string of HTML");
+    if (content && !content->is_string()) return r.fail(name + ".content must be a string of HTML");
     if (content) b.content = content->get<std::string>();
     if (utf8_length(b.content) > limits::pdf_options_band_content.max)
         return r.fail(name + ".content must be at most " +
@@ -180,7 +174,7 @@ void read_pdf_options(Reader& r, const json& options, Job& job) {
 
     if (const json* o = r.find(*pdf, "orientation")) {
         // Ignoring case, as the hosted service does ("Landscape").
-        const std::string value = o->is_string() ? ascii_lower(o->get<std::string>()) : "";
+        const std::string value = o->is_string() ? util::ascii_lower(o->get<std::string>()) : "";
         if (value != "portrait" && value != "landscape")
             return r.fail("pdf_options.orientation must be \"portrait\" or \"landscape\"");
         p.landscape = value == "landscape";

@@ -5,6 +5,8 @@
 #include <cctype>
 #include <utility>
 
+#include "util/ascii.h"
+
 namespace enconvert::render_child {
 
 std::optional<PaperMm> paper_size(const std::string& name) {
@@ -30,8 +32,7 @@ std::optional<PaperMm> paper_size(const std::string& name) {
         {"ledger", {431.8, 279.4}},
     }};
     std::string key = name;
-    std::transform(key.begin(), key.end(), key.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    key = util::ascii_lower(key);
     for (const auto& [n, size] : kSizes)
         if (key == n) return size;
     return std::nullopt;

@@ -6,6 +6,7 @@
 
 #include "crawl/url.h"
 #include "storage/object_key.h"
+#include "util/ascii.h"
 
 namespace enconvert::scheduler {
 
@@ -18,8 +19,7 @@ bool is_page_extension(std::string_view ext) {
     constexpr std::array<std::string_view, 6> kPage{".html", ".htm",  ".php",
                                                     ".asp",  ".aspx", ".shtml"};
     std::string lower(ext);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    lower = util::ascii_lower(lower);
     return std::find(kPage.begin(), kPage.end(), lower) != kPage.end();
 }
 
