@@ -144,12 +144,16 @@ ngx_http_enconvert_mac(ngx_http_request_t *r, ngx_str_t *key,
 }
 
 
-/* only [A-Za-z0-9._/-], never "..", not absolute */
+/*
+ * only [A-Za-z0-9._/-], never "..", not absolute, and a file's name with an
+ * extension last: nginx answers a folder's key with a redirect to the
+ * internal location or a refusal, as HTML
+ */
 
 ngx_int_t
 ngx_http_enconvert_valid_object_key(ngx_str_t *key)
 {
-    size_t  i;
+    size_t  i, name, dot;
     u_char  c;
 
     if (key->len == 0 || key->len > NGX_HTTP_ENCONVERT_KEY_LEN_MAX
@@ -158,8 +162,19 @@ ngx_http_enconvert_valid_object_key(ngx_str_t *key)
         return NGX_DECLINED;
     }
 
+    name = 0;
+    dot = 0;
+
     for (i = 0; i < key->len; i++) {
         c = key->data[i];
+
+        if (c == '/') {
+            name = i + 1;
+            dot = 0;
+
+        } else if (c == '.') {
+            dot = i;
+        }
 
         if (!(ngx_http_enconvert_isalnum(c) || c == '.' || c == '_'
               || c == '/' || c == '-'))
@@ -170,6 +185,10 @@ ngx_http_enconvert_valid_object_key(ngx_str_t *key)
         if (c == '.' && i + 1 < key->len && key->data[i + 1] == '.') {
             return NGX_DECLINED;
         }
+    }
+
+    if (dot <= name || dot + 1 == key->len) {
+        return NGX_DECLINED;
     }
 
     return NGX_OK;

@@ -704,9 +704,36 @@ ngx_int_t
 ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
 {
     ngx_str_t                  path;
+    ngx_uint_t                 i;
+    ngx_list_part_t           *part;
+    ngx_table_elt_t           *h;
     ngx_http_core_loc_conf_t  *clcf;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    /*
+     * The answer that failed takes its headers with it: a download whose
+     * file is gone kept the worker's Content-Disposition, and the JSON
+     * error was saved as the file.
+     */
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        h[i].hash = 0;
+    }
 
     if (!clcf->named) {
         if (r->err_status < NGX_HTTP_BAD_REQUEST

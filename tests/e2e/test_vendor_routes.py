@@ -144,7 +144,17 @@ def test_download_route(stack, site, other_key):
     assert stack.call("GET", f"/v1/convert/download/{key}", key=other_key).status == 404
     assert stack.call("GET", f"/v1/convert/download/{key}", key=None).status == 401
     gone = key.rsplit("/", 1)[0] + "/missing_1.pdf"
-    assert stack.call("GET", f"/v1/convert/download/{gone}").status == 404
+    g = stack.call("GET", f"/v1/convert/download/{gone}")
+    assert g.status == 404, g
+    # the JSON error, without the download's headers (a client saving by
+    # Content-Disposition kept the error as the PDF)
+    assert g.json()["error"] == "not_found"
+    assert "content-disposition" not in g.headers and "x-filename" not in g.headers
+    # a folder of the account's: refused, not nginx's HTML redirect to the
+    # internal files location
+    folder = key.rsplit("/", 1)[0]
+    f = stack.call("GET", f"/v1/convert/download/{folder}")
+    assert f.status == 400 and f.json()["error"] == "invalid_object_key", f
 
 
 def test_whoami_and_verify(stack, other_key):

@@ -95,3 +95,22 @@ def test_snippet_needs_the_log_format(tmp):
     text = text.replace(f"include {CONF}/enconvert-log.conf;", "")
     res = nginx_t(tmp, text)
     assert res.returncode != 0 and "enconvert" in res.stderr
+
+
+def test_the_directives_page_example(tmp):
+    """docs/directives.md's complete example, as a user would copy it (its
+    paths pointed at the test's files). It had no mime.types: nginx served
+    every download as text/plain."""
+    with open(os.path.join(REPO, "docs", "directives.md")) as f:
+        doc = f.read()
+    example = doc.split("```nginx\n", 1)[1].split("```", 1)[0]
+    assert "include /etc/nginx/mime.types;" in example
+    text = example.replace("load_module /path/to/build/nginx/ngx_http_enconvert_module.so;",
+                           f"load_module {MODULE};\npid {tmp}/nginx.pid;\nevents {{}}")
+    text = text.replace("/srv/enconvert/var/secret", f"{tmp}/secret")
+    text = text.replace("listen 443 ssl;", f"listen 443 ssl;\n        ssl_certificate {tmp}/cert.pem;\n"
+                                           f"        ssl_certificate_key {tmp}/key.pem;")
+    text = text.replace("http {", f"http {{\n    client_body_temp_path {tmp};\n"
+                                  f"    access_log {tmp}/access.log;", 1)
+    res = nginx_t(tmp, text)
+    assert res.returncode == 0, res.stderr

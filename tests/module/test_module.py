@@ -693,6 +693,13 @@ def test_presigned_bad_key_400_and_missing_file_404(env):
     resp = ngx.request("GET", f"/v1/files/{key}?expires={exp}"
                               f"&signature={presign(key, exp)}")
     assert resp.status == 404
+    # a folder that exists (signed as any key would be): refused, not a
+    # 301 to the internal files location
+    put_file(ngx)
+    for key in ("live/files/acc1/url-to-pdf", "live/files/acc1/url-to-pdf/"):
+        resp = ngx.request("GET", f"/v1/files/{key}?expires={exp}"
+                                  f"&signature={presign(key, exp)}")
+        assert_error(resp, 400, "invalid_object_key")
 
 
 # --- configuration ---------------------------------------------------------

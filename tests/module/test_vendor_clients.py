@@ -198,6 +198,49 @@ def test_download_is_served_by_internal_redirect(env):
         f'attachment; filename="{name}"'
 
 
+def test_a_download_whose_file_is_gone_answers_json_without_its_headers(make_env):
+    """The worker's download headers go with the redirect; when the file
+    is no longer stored (retention removed it) the JSON 404 must not carry
+    them: "attachment; filename=…pdf" made browsers and curl -OJ save the
+    error as the PDF. (The files location's error_page as the packaged
+    snippet has it.)"""
+    ngx, backend = make_env(
+        extra_server="error_page 404 @enconvert_error; "
+                     "location @enconvert_error { enconvert_error; }")
+    key = "live/files/acc1/url-to-pdf/gone_20260101T000000Z_1.pdf"
+    name = "gone_20260101T000000Z_1.pdf"
+    backend.responder = lambda m: [(0, {
+        "v": 1, "id": m["id"], "kind": "final", "status": 200,
+        "internal_redirect": key,
+        "headers": [["Content-Disposition", f'attachment; filename="{name}"'],
+                    ["X-Filename", name], ["X-Job-Id", "job_gone"]]})]
+    resp = ngx.request("GET", "/v1/convert/download/" + key, headers=auth())
+    assert_error(resp, 404, "not_found")
+    for header in ("content-disposition", "x-filename", "x-job-id"):
+        assert header not in resp.headers, (header, resp.headers)
+
+
+def test_a_redirect_to_a_folder_is_refused_not_served(env):
+    """A folder's key (an account's or endpoint's folder, which exists on
+    disk) made nginx answer 301 to the internal files location, an HTML
+    page that showed where the files lie; keys name files only."""
+    ngx, backend = env
+    import os
+    folder = "live/files/acc1/url-to-pdf"
+    os.makedirs(os.path.join(ngx.storage, folder), exist_ok=True)
+    backend.responder = lambda m: [(0, {
+        "v": 1, "id": m["id"], "kind": "final", "status": 200,
+        "internal_redirect": folder, "headers": []})]
+    resp = ngx.request("GET", "/v1/convert/download/" + folder, headers=auth())
+    assert_error(resp, 400, "invalid_object_key")
+    assert backend.messages() == []
+    # a worker's redirect to one is not followed either
+    resp = ngx.request("GET", "/v1/convert/download/" + folder + "/x_1.pdf",
+                       headers=auth())
+    assert_error(resp, 502, "bad_backend_reply")
+    assert "location" not in resp.headers
+
+
 def test_plain_liveness_outside_v1(env):
     ngx, backend = env
     resp = ngx.request("GET", "/health")

@@ -148,6 +148,12 @@ bool is_valid_object_key(std::string_view key) {
     if (key.empty() || key.front() == '/' || key.find("..") != std::string_view::npos) {
         return false;
     }
+    // It names a file, "<name>.<ext>": a directory's key (an account's or
+    // endpoint's folder) was served by nginx as a redirect or a refusal,
+    // an HTML page that also showed where the files lie.
+    const std::string_view file = key.substr(key.rfind('/') + 1);
+    const std::size_t dot = file.rfind('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == file.size()) return false;
     return std::all_of(key.begin(), key.end(),
                        [](unsigned char c) { return is_name_char(c) || c == '/'; });
 }

@@ -55,7 +55,8 @@ std::string build_archive_key(std::string_view account_public_id, std::string_vi
                               const nlohmann::json& options, std::string_view stamp,
                               std::string_view job_id);
 
-// Charset [A-Za-z0-9._/-], no "..", no leading '/', not empty.
+// Charset [A-Za-z0-9._/-], no "..", no leading '/', not empty, and its
+// last segment a file name with an extension ("name.ext").
 bool is_valid_object_key(std::string_view key);
 
 }  // namespace enconvert::storage

@@ -90,4 +90,10 @@ TEST(ObjectKey, ValidKeyCharset) {
     EXPECT_FALSE(is_valid_object_key("a/../b"));
     EXPECT_FALSE(is_valid_object_key("a b"));
     EXPECT_TRUE(is_valid_object_key("live/files/x/y.pdf"));
+    // Only files: nginx answered a folder's key with a redirect to the
+    // internal files location or a refusal, as HTML.
+    EXPECT_FALSE(is_valid_object_key("live/files/x/url-to-pdf"));
+    EXPECT_FALSE(is_valid_object_key("live/files/x/url-to-pdf/"));
+    EXPECT_FALSE(is_valid_object_key("live/files/x/.pdf"));
+    EXPECT_FALSE(is_valid_object_key("live/files/x/y."));
 }
