@@ -227,6 +227,8 @@ def test_direct_download_redirects_to_the_store(s3stack, proxy, site):
     file = get(location)
     assert file.status == 200, file
     assert file.headers["content-disposition"] == 'attachment; filename="report.pdf"'
+    # private and expiring, as the local storage's answers (docs/api.md)
+    assert file.headers["cache-control"] == "no-store"
     assert file.body.startswith(b"%PDF-")
     assert int(r.headers["x-file-size"]) == len(file.body)
     assert proxy.refused() == []
@@ -283,6 +285,7 @@ def test_large_result_goes_up_in_parts(s3stack, proxy, store, site):
     file = get(body["presigned_url"])
     assert file.status == 200, file
     assert file.headers["content-type"] == "image/png"
+    assert file.headers["cache-control"] == "no-store"  # set when the upload began
     assert png_size(file.body) == (800, 600)
     assert len(file.body) == body["file_size"]
     status, _, stored = store.get(f"/{BUCKET}/{key}")

@@ -132,7 +132,7 @@ S3Client::S3Client(S3Endpoint endpoint, std::string region, sigv4::Credentials c
 
 S3Client::Answer S3Client::send(const char* method, std::string_view key, const std::string& query,
                                 std::string_view body, std::string_view content_type,
-                                std::FILE* to_file) {
+                                std::FILE* to_file, bool new_object) {
     curl::CurlEasy easy = curl::make_easy();
     CURL* h = easy.get();
     const std::string url = endpoint_.url(key, query);
@@ -147,6 +147,11 @@ S3Client::Answer S3Client::send(const char* method, std::string_view key, const 
     // refuses a body that does not match it.
     headers.append("x-amz-content-sha256: " + util::sha256_hex(body));
     if (!content_type.empty()) headers.append("Content-Type: " + std::string(content_type));
+    // The store answers a presigned link's GET with what the object was
+    // stored with: results are private and their links expire, so no
+    // shared cache may keep them (as nginx's files location says for the
+    // local storage, docs/api.md).
+    if (new_object) headers.append("Cache-Control: no-store");
 
     set(h, CURLOPT_URL, url.c_str());
     set(h, CURLOPT_CUSTOMREQUEST, method);
@@ -190,12 +195,12 @@ S3Client::Answer S3Client::send(const char* method, std::string_view key, const 
 
 void S3Client::put_object(std::string_view key, std::string_view body,
                           std::string_view content_type) {
-    send("PUT", key, "", body, content_type);
+    send("PUT", key, "", body, content_type, nullptr, true);
 }
 
 std::string S3Client::create_multipart_upload(std::string_view key, std::string_view content_type) {
     // "uploads=": the canonical form of the bare ?uploads sub-resource.
-    const Answer a = send("POST", key, "uploads=", "", content_type);
+    const Answer a = send("POST", key, "uploads=", "", content_type, nullptr, true);
     auto id = s3xml::parse_upload_id(a.body);
     if (!id) throw S3Error("the object store started a multipart upload without an id", true);
     return *id;

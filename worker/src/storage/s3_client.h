@@ -70,8 +70,11 @@ class S3Client {
     // `query` must already be in canonical form (sorted, encoded): libcurl
     // signs it as written. Throws S3Error unless the answer is 2xx.
     // `to_file`: a 2xx answer's body is written there instead of kept.
+    // `new_object`: the request creates the object (PUT, the start of a
+    // multipart upload): it is stored with Cache-Control: no-store.
     Answer send(const char* method, std::string_view key, const std::string& query,
-                std::string_view body, std::string_view content_type, std::FILE* to_file = nullptr);
+                std::string_view body, std::string_view content_type, std::FILE* to_file = nullptr,
+                bool new_object = false);
 
     S3Endpoint endpoint_;
     std::string region_;
