@@ -85,7 +85,7 @@ void Renderer::dispatch() {
         on_ready_ = nullptr;
         ready();
     }
-    expire_ad_waits();
+    expire_waits();
     for (auto& slot : slots_) {
         if (!slot->idle()) continue;
         // A job waiting for the ad list lets the jobs behind it go first.
@@ -94,51 +94,72 @@ void Renderer::dispatch() {
         if (next == queue_.end()) break;
         Job job = std::move(*next);
         queue_.erase(next);
-        if (job.block_ads) {
-            // The worker's deadline runs from when it sent the job: the
-            // wait for the list comes out of the render's budget.
-            const double waited = (g_get_monotonic_time() - job.received_us) / 1e6;
-            job.timeout_seconds = std::max(1.0, job.timeout_seconds - waited);
-        }
+        // The worker's deadline runs from when it sent the job: the time
+        // it waited here (for a view, or for the ad list) comes out of the
+        // render's budget. A job that waited for a view draining an
+        // answered print started with its whole timeout and answered past
+        // the worker's deadline, which then killed the child and every
+        // view's job.
+        const double waited = (g_get_monotonic_time() - job.received_us) / 1e6;
+        job.timeout_seconds = std::max(1.0, job.timeout_seconds - waited);
         slot->start(std::move(job));
     }
     // Jobs left over for want of an idle view: views whose reset was put
     // off after their answer (ViewSlot::defer_reset) reset now.
     if (!queue_.empty())
         for (auto& slot : slots_) slot->reset_now_if_deferred();
-    const bool waiting = std::any_of(queue_.begin(), queue_.end(),
-                                     [this](const Job& j) { return !filters_.ready_for(j); });
-    if (waiting && !ad_wait_tick_) {
-        ad_wait_tick_ = SourceId(g_timeout_add_seconds(
-            1,
-            [](gpointer data) -> gboolean {
-                static_cast<Renderer*>(data)->dispatch();
-                return G_SOURCE_CONTINUE;
-            },
-            this));
-    } else if (!waiting) {
-        ad_wait_tick_.reset();
-    }
+    arm_wait_timer();
 }
 
-// The first block_ads job of a host waits for WebKit to compile the ad
-// list (tens of seconds, once). One that would outlast its timeout
-// fails as a timeout, before the worker takes the renderer for hung.
-void Renderer::expire_ad_waits() {
+// Wakes dispatch() when a queued job's timeout ends (expire_waits), and
+// every second while one waits for the ad list (to see it ready).
+void Renderer::arm_wait_timer() {
+    wait_timer_.reset();
+    if (queue_.empty()) return;
+    const gint64 now = g_get_monotonic_time();
+    gint64 wake_us = G_MAXINT64;
+    for (const Job& j : queue_) {
+        const gint64 expiry = j.received_us + static_cast<gint64>(j.timeout_seconds * 1e6);
+        wake_us = std::min(wake_us, std::max<gint64>(0, expiry - now));
+        if (!filters_.ready_for(j)) wake_us = std::min<gint64>(wake_us, 1'000'000);
+    }
+    wait_timer_ = SourceId(g_timeout_add(
+        static_cast<guint>(wake_us / 1000 + 1),
+        [](gpointer data) -> gboolean {
+            auto* self = static_cast<Renderer*>(data);
+            self->wait_timer_.release();
+            self->dispatch();
+            return G_SOURCE_REMOVE;
+        },
+        this));
+}
+
+// A job still queued when its timeout ends fails as a timeout, before the
+// worker's deadline (which runs from when it sent the job) takes the
+// renderer for hung: one waiting for the ad list (the first block_ads job
+// of a host waits for WebKit to compile it, tens of seconds, once), or for
+// a view (all busy: a print still draining after its job's timeout).
+void Renderer::expire_waits() {
     const gint64 now = g_get_monotonic_time();
     for (auto it = queue_.begin(); it != queue_.end();) {
-        if (filters_.ready_for(*it) ||
-            now - it->received_us < static_cast<gint64>(it->timeout_seconds * 1e6)) {
+        if (now - it->received_us < static_cast<gint64>(it->timeout_seconds * 1e6)) {
             ++it;
             continue;
         }
-        kLog.warning("render timed out waiting for the ad list",
-                     {{"job_id", it->job_id}, {"task_id", it->id}});
         Outcome outcome;
         outcome.error_code = "timeout";
-        outcome.error =
-            "Failed to render page: the ad list (block_ads) was still being prepared; "
-            "it is compiled once, try again shortly";
+        if (!filters_.ready_for(*it)) {
+            kLog.warning("render timed out waiting for the ad list",
+                         {{"job_id", it->job_id}, {"task_id", it->id}});
+            outcome.error =
+                "Failed to render page: the ad list (block_ads) was still being prepared; "
+                "it is compiled once, try again shortly";
+        } else {
+            kLog.warning("render timed out waiting for a free view",
+                         {{"job_id", it->job_id}, {"task_id", it->id}});
+            outcome.error =
+                "Failed to render page: no view of its renderer was free before its timeout";
+        }
         const std::uint64_t id = it->id;
         it = queue_.erase(it);
         answer(id, outcome);

@@ -35,7 +35,8 @@ class Renderer {
 
   private:
     void dispatch();
-    void expire_ad_waits();
+    void expire_waits();
+    void arm_wait_timer();
     void cancel(std::uint64_t id);
     void answer(std::uint64_t id, const Outcome& outcome);
 
@@ -48,8 +49,9 @@ class Renderer {
     WorkThread work_;
     std::deque<Job> queue_;
     std::function<void()> on_ready_;
-    // Ticks while a job waits for the ad list (content_filters.h).
-    SourceId ad_wait_tick_;
+    // dispatch() again when a queued job's timeout ends, or in a second
+    // while one waits for the ad list (content_filters.h).
+    SourceId wait_timer_;
 };
 
 }  // namespace enconvert::render_child

@@ -1422,6 +1422,49 @@ TEST_F(FinishLimitRendererPoolTest, WorkStillRunningAfterItsAnswerEndsTheChild) 
     EXPECT_TRUE(next->ok) << next->error_code << ": " << next->error;
 }
 
+// A job the child queues because no view of its is free (here: their web
+// processes are stopped, so the view that rendered the last job hangs in
+// its reset until the reset watchdog, 15 s, and the spare in the next
+// job) is charged for the wait: it fails as a timeout within its own
+// timeout. It used to start with its whole timeout once a view was free,
+// answer past the worker's deadline (sent + timeout + hang_grace), and the
+// pool killed the child, and every view's job with it, for hung.
+class QueuedBehindBusyViewsTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override { options.hang_grace = 1s; }
+};
+
+TEST_F(QueuedBehindBusyViewsTest, AJobWaitingForAViewIsChargedForTheWait) {
+    pool_->submit(request(71, server_->url("/"), "pdf"));
+    auto done = wait_for(71);
+    ASSERT_TRUE(done);
+    ASSERT_TRUE(done->ok) << done->error_code << ": " << done->error;
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    const std::vector<pid_t> web = web_processes_of(children[0]);
+    ASSERT_FALSE(web.empty());
+    for (pid_t pid : web) kill(pid, SIGSTOP);
+    struct Resume {
+        std::vector<pid_t> pids;
+        ~Resume() {
+            for (pid_t pid : pids) kill(pid, SIGCONT);
+        }
+    } resume{web};
+    // The spare view takes this one and holds it to its timeout.
+    pool_->submit(request(72, server_->url("/"), "pdf", {{"timeout", 1}}));
+    auto spare = wait_for(72, 10s);
+    ASSERT_TRUE(spare);
+    EXPECT_EQ(spare->error_code, "timeout") << spare->error;
+    ASSERT_TRUE(wait_for_free_slot());
+    // Neither view is free now: this one waits in the child's queue.
+    pool_->submit(request(73, server_->url("/"), "pdf", {{"timeout", 1}}));
+    auto queued = wait_for(73, 30s);
+    ASSERT_TRUE(queued);
+    EXPECT_EQ(queued->error_code, "timeout") << queued->error;
+    EXPECT_FALSE(queued->renderer_lost) << queued->error;
+    EXPECT_EQ(renderer_children(), children);
+}
+
 TEST_F(RendererPoolTest, HungRendererIsKilledAfterGrace) {
     // Freeze the child itself: only the pool's watchdog can end this.
     pool_->submit(request(13, server_->url("/hang"), "pdf", {{"timeout", 1}}));
