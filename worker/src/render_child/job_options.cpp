@@ -222,10 +222,21 @@ void resolve_page(Reader& r, PdfOptions& p) {
 // layout_width "viewport": the print scale that makes the printable width
 // exactly the viewport's width in CSS px, so the page is laid out as on a
 // screen that wide and shrunk onto the paper; `scale` is replaced.
-void lay_out_at_viewport(Job& job) {
+void lay_out_at_viewport(Reader& r, Job& job) {
     PdfOptions& p = job.pdf;
     p.scale = 1;
-    p.scale = printable_width_css_px(p) / job.viewport_width;
+    const double printable_px = printable_width_css_px(p);
+    p.scale = printable_px / job.viewport_width;
+    // Enlarged more than `scale` may (a 320 px viewport on a 5 m sheet was
+    // 60 times: a page printed as thousands of sheets, each a CSS px
+    // tall). Shrinking below its minimum is let be: fewer pages, smaller.
+    if (p.scale > limits::pdf_options_scale.max)
+        r.fail("pdf_options.layout_width \"viewport\" would print the page " +
+               std::to_string(static_cast<int>(p.scale)) +
+               " times its size (the printable width is " +
+               std::to_string(static_cast<int>(printable_px)) + " CSS px, viewport_width " +
+               std::to_string(job.viewport_width) +
+               "); at most 2: a wider viewport_width or a narrower page");
 }
 
 }  // namespace
@@ -274,7 +285,7 @@ std::string read_options(const json& options, Job& job) {
         r.boolean(options, "single_page", "single_page", job.single_page);
         read_pdf_options(r, options, job);
         if (r.error().empty()) resolve_page(r, job.pdf);
-        if (r.error().empty() && job.pdf.layout_at_viewport) lay_out_at_viewport(job);
+        if (r.error().empty() && job.pdf.layout_at_viewport) lay_out_at_viewport(r, job);
     } else {
         if (const json* f = r.find(options, "image_format")) {
             // `format` of the request is authoritative; a contradicting

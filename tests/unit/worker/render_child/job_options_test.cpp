@@ -165,4 +165,32 @@ TEST(JobOptions, OrientationIsMatchedIgnoringCase) {
               "pdf_options.orientation must be \"portrait\" or \"landscape\"");
 }
 
+// layout_width "viewport" replaces `scale` with printable width over
+// viewport width: a narrow viewport on a very wide sheet enlarged the page
+// 60 times, a document of thousands of sheets a CSS px tall each.
+TEST(JobOptions, LayingOutAtTheViewportEnlargesAtMostAsScaleMay) {
+    const auto read = [](int viewport_width, double page_width_mm, Job& job) {
+        job.format = "pdf";
+        return read_options({{"viewport_width", viewport_width},
+                             {"pdf_options",
+                              {{"layout_width", "viewport"},
+                               {"page_width", page_width_mm},
+                               {"page_height", 297},
+                               {"margins", {{"left", 0}, {"right", 0}}}}}},
+                            job);
+    };
+    Job wide;
+    EXPECT_EQ(read(320, 5080, wide).rfind("pdf_options.layout_width \"viewport\" would print", 0),
+              0u);
+    Job a4;  // 794 CSS px onto a 1024 px viewport: shrunk
+    EXPECT_EQ(read(1024, 210, a4), "");
+    EXPECT_NEAR(a4.pdf.scale, 793.7 / 1024, 0.01);
+    Job twice;  // just within: enlarged 2 times
+    EXPECT_EQ(read(397, 210, twice), "");
+    EXPECT_LE(twice.pdf.scale, 2.0);
+    Job tiny;  // a 7680 px viewport on A4: shrunk below 0.1, let be
+    EXPECT_EQ(read(7680, 210, tiny), "");
+    EXPECT_LT(tiny.pdf.scale, 0.11);
+}
+
 }  // namespace enconvert::render_child
