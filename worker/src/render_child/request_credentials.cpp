@@ -5,16 +5,14 @@
 #include <cmath>
 #include <string_view>
 
+#include "options/option_limits.h"
 #include "render_child/glib_ptr.h"
 
 namespace enconvert::render_child {
 namespace {
 
 using nlohmann::json;
-
-// The vendor's limits (docs/api.md); the module enforces them first.
-constexpr std::size_t kMaxCookies = 50;
-constexpr std::size_t kMaxHeaders = 20;
+namespace limits = enconvert::options;
 
 // What an HTTP message must never carry inside a header: a CR, LF or NUL
 // would let a value start a header (or a request) of its own.
@@ -22,6 +20,12 @@ bool safe_field_value(const std::string& s) {
     for (unsigned char c : s)
         if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
     return true;
+}
+
+// A length within the request limits (the module refuses longer first;
+// the renderer, shared by other tenants' jobs, does not take its word).
+bool fits(const std::string& s, limits::Range range) {
+    return static_cast<double>(s.size()) >= range.min && static_cast<double>(s.size()) <= range.max;
 }
 
 bool token(const std::string& s) {
@@ -42,17 +46,25 @@ std::string read_cookie(const json& c, const std::string& field, RequestCookie& 
         into = it->get<std::string>();
         return true;
     };
-    if (!text("name", out.name) || !token(out.name))
+    if (!text("name", out.name) || !token(out.name) || !fits(out.name, limits::cookies_name))
         return field + ".name must be a cookie name (an HTTP token)";
-    if (!text("value", out.value) || out.value.find(';') != std::string::npos)
+    if (!text("value", out.value) || out.value.find(';') != std::string::npos ||
+        out.value.size() > limits::cookies_value.max)
         return field + ".value must be a string without control characters or \";\"";
-    if (!text("domain", out.domain)) return field + ".domain must be a host name";
-    if (!text("url", out.url)) return field + ".url must be an http(s) URL";
-    if (!text("path", out.path) || (!out.path.empty() && out.path[0] != '/'))
+    if (!text("domain", out.domain) || out.domain.size() > limits::cookies_domain.max)
+        return field + ".domain must be a host name";
+    if (!text("url", out.url) || out.url.size() > limits::cookies_url.max)
+        return field + ".url must be an http(s) URL";
+    if (!text("path", out.path) || (!out.path.empty() && out.path[0] != '/') ||
+        out.path.size() > limits::cookies_path.max)
         return field + ".path must start with \"/\"";
     if (out.domain.empty() == out.url.empty()) return field + " needs either a domain or a url";
     if (auto it = c.find("expires"); it != c.end() && !it->is_null()) {
-        if (!it->is_number() || !std::isfinite(it->get<double>()))
+        // Within the limits, or the conversion to the cookie's gint64 is
+        // undefined (1e300).
+        if (!it->is_number() || !std::isfinite(it->get<double>()) ||
+            it->get<double>() < limits::cookies_expires.min ||
+            it->get<double>() > limits::cookies_expires.max)
             return field + ".expires must be a number of seconds since the epoch";
         out.expires = it->get<double>();
     }
@@ -72,7 +84,7 @@ std::string read_cookie(const json& c, const std::string& field, RequestCookie& 
 
 std::string read_credentials(const json& options, RequestCredentials& out) {
     if (auto it = options.find("cookies"); it != options.end() && !it->is_null()) {
-        if (!it->is_array() || it->size() > kMaxCookies)
+        if (!it->is_array() || it->size() > limits::cookies_max_items)
             return "cookies must be an array of at most 50 cookie objects";
         for (std::size_t i = 0; i < it->size(); ++i) {
             RequestCookie cookie;
@@ -84,7 +96,7 @@ std::string read_credentials(const json& options, RequestCredentials& out) {
     }
     bool has_authorization = false;
     if (auto it = options.find("headers"); it != options.end() && !it->is_null()) {
-        if (!it->is_object() || it->size() > kMaxHeaders)
+        if (!it->is_object() || it->size() > limits::headers_max_items)
             return "headers must be an object of at most 20 headers";
         for (const auto& [name, value] : it->items()) {
             if (!token(name)) return "headers must have HTTP token names";
@@ -102,8 +114,9 @@ std::string read_credentials(const json& options, RequestCredentials& out) {
             return "auth must be an object with a username and a password";
         const std::string user = a["username"].get<std::string>();
         const std::string password = a["password"].get<std::string>();
-        if (user.empty() || user.find(':') != std::string::npos || !safe_field_value(user) ||
-            password.empty() || !safe_field_value(password))
+        if (!fits(user, limits::auth_username) || user.find(':') != std::string::npos ||
+            !safe_field_value(user) || !fits(password, limits::auth_password) ||
+            !safe_field_value(password))
             return "auth must hold a username without \":\" and a password, without control "
                    "characters";
         if (has_authorization) return "auth cannot be used together with an Authorization header";

@@ -193,4 +193,32 @@ TEST(JobOptions, LayingOutAtTheViewportEnlargesAtMostAsScaleMay) {
     EXPECT_LT(tiny.pdf.scale, 0.11);
 }
 
+// The renderer, shared by other tenants' jobs, checks the request limits
+// of cookies and auth itself instead of taking the module's word: an
+// expires of 1e300 was converted to the cookie's gint64 (undefined).
+TEST(JobOptions, CookiesAndAuthAreHeldToTheRequestLimits) {
+    const auto read = [](const json& options) {
+        Job job;
+        job.format = "pdf";
+        return read_options(options, job);
+    };
+    const auto cookie = [](json fields) {
+        json c = {{"name", "a"}, {"value", "b"}, {"domain", "example.com"}};
+        for (auto& [k, v] : fields.items()) c[k] = v;
+        return json{{"cookies", json::array({c})}};
+    };
+    EXPECT_EQ(read(cookie({})), "");
+    EXPECT_EQ(read(cookie({{"expires", 1e300}})),
+              "cookies[0].expires must be a number of seconds since the epoch");
+    EXPECT_EQ(read(cookie({{"expires", 253402300799.0}})), "");
+    EXPECT_EQ(read(cookie({{"name", std::string(257, 'n')}})),
+              "cookies[0].name must be a cookie name (an HTTP token)");
+    EXPECT_NE(read(cookie({{"value", std::string(4097, 'v')}})), "");
+    EXPECT_NE(read(cookie({{"path", "/" + std::string(1024, 'p')}})), "");
+    EXPECT_NE(read(cookie({{"domain", std::string(254, 'd')}})), "");
+    EXPECT_EQ(read({{"auth", {{"username", "u"}, {"password", std::string(256, 'p')}}}}), "");
+    EXPECT_NE(read({{"auth", {{"username", "u"}, {"password", std::string(257, 'p')}}}}), "");
+    EXPECT_NE(read({{"auth", {{"username", std::string(257, 'u')}, {"password", "p"}}}}), "");
+}
+
 }  // namespace enconvert::render_child
