@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
+
+#include "util/ascii.h"
 
 namespace enconvert::storage {
 
@@ -14,13 +17,6 @@ bool is_ascii_alnum(unsigned char c) {
 
 bool is_name_char(unsigned char c) {
     return is_ascii_alnum(c) || c == '.' || c == '_' || c == '-';
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 constexpr std::size_t kMaxNameLength = 100;
@@ -56,7 +52,7 @@ std::string host_name_for_key(std::string_view url) {
     } else {
         host = std::string(rest.substr(0, rest.find(':')));
     }
-    host = lower(host);
+    host = util::ascii_lower(host);
     std::replace(host.begin(), host.end(), '.', '-');
     std::replace(host.begin(), host.end(), ':', '-');
     std::string name = sanitize_name(host);
@@ -85,17 +81,27 @@ std::string content_type_for(std::string_view format) {
     return "image/png";
 }
 
-std::string output_name(const nlohmann::json& options, std::string_view url, std::string_view ext) {
-    if (auto it = options.find("output_filename"); it != options.end() && it->is_string()) {
-        std::string raw = it->get<std::string>();
-        const std::string suffix = "." + std::string(ext);
-        if (raw.size() > suffix.size() &&
-            lower(raw.substr(raw.size() - suffix.size())) == lower(suffix)) {
-            raw.resize(raw.size() - suffix.size());
-        }
-        std::string name = sanitize_name(raw);
-        if (!name.empty()) return name;
+namespace {
+
+// The sanitised output_filename, if one is given that leaves a name.
+std::optional<std::string> given_name(const nlohmann::json& options, std::string_view ext) {
+    auto it = options.find("output_filename");
+    if (it == options.end() || !it->is_string()) return std::nullopt;
+    std::string raw = it->get<std::string>();
+    const std::string suffix = "." + std::string(ext);
+    if (raw.size() > suffix.size() &&
+        util::ascii_lower(raw.substr(raw.size() - suffix.size())) == util::ascii_lower(suffix)) {
+        raw.resize(raw.size() - suffix.size());
     }
+    std::string name = sanitize_name(raw);
+    if (name.empty()) return std::nullopt;
+    return name;
+}
+
+}  // namespace
+
+std::string output_name(const nlohmann::json& options, std::string_view url, std::string_view ext) {
+    if (auto name = given_name(options, ext)) return *name;
     return host_name_for_key(url);
 }
 
@@ -135,12 +141,9 @@ std::string result_object_key(std::string_view account_public_id, std::string_vi
 std::string build_archive_key(std::string_view account_public_id, std::string_view endpoint,
                               const nlohmann::json& options, std::string_view stamp,
                               std::string_view job_id) {
-    std::string name = "batch";
-    // output_name() falls back to the URL's host, and a batch has many.
-    if (auto it = options.find("output_filename"); it != options.end() && it->is_string()) {
-        std::string given = output_name(options, "", "zip");
-        if (given != host_name_for_key("")) name = std::move(given);
-    }
+    // Not output_name(): it falls back to the URL's host, and a batch has
+    // many. (Comparing with that fallback took a user's "file" for none.)
+    const std::string name = given_name(options, "zip").value_or("batch");
     return files_key(account_public_id, endpoint, name, stamp, job_id, "zip");
 }
 

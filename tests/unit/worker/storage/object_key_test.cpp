@@ -84,6 +84,22 @@ TEST(ObjectKey, AResultKeyIsMadeOfTheJobAndTheClaimAlone) {
               "live/files/abc123/url-to-pdf/www-example-com_20260101T000000Z_7.pdf");
 }
 
+// A batch's ZIP is named by output_filename, else "batch". A user's
+// "file" (the name an empty host falls back to) was taken for no name.
+TEST(ObjectKey, ABatchArchiveIsNamedAsTheUserAsked) {
+    EXPECT_EQ(build_archive_key("a1", "url-to-pdf", {{"output_filename", "file"}},
+                                "20260101T000000Z", "batch_x"),
+              "live/files/a1/url-to-pdf/file_20260101T000000Z_batch_x.zip");
+    EXPECT_EQ(build_archive_key("a1", "url-to-pdf", {{"output_filename", "report.zip"}},
+                                "20260101T000000Z", "batch_x"),
+              "live/files/a1/url-to-pdf/report_20260101T000000Z_batch_x.zip");
+    EXPECT_EQ(build_archive_key("a1", "url-to-pdf", json::object(), "20260101T000000Z", "batch_x"),
+              "live/files/a1/url-to-pdf/batch_20260101T000000Z_batch_x.zip");
+    EXPECT_EQ(build_archive_key("a1", "url-to-pdf", {{"output_filename", "///"}},
+                                "20260101T000000Z", "batch_x"),
+              "live/files/a1/url-to-pdf/batch_20260101T000000Z_batch_x.zip");
+}
+
 TEST(ObjectKey, ValidKeyCharset) {
     EXPECT_FALSE(is_valid_object_key(""));
     EXPECT_FALSE(is_valid_object_key("/abs"));
