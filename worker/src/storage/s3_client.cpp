@@ -10,6 +10,7 @@
 #include "curl/curl_handles.h"
 #include "storage/s3_xml.h"
 #include "storage/storage.h"
+#include "util/ascii.h"
 #include "util/crypto.h"
 #include "util/no_space.h"
 
@@ -61,10 +62,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
     const size_t bytes = size * n;
     std::string_view line(data, bytes);
     constexpr std::string_view kName = "etag:";
-    if (line.size() > kName.size() &&
-        std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
-            return a == std::tolower(static_cast<unsigned char>(b));
-        })) {
+    if (line.size() > kName.size() && util::ascii_lower(line.substr(0, kName.size())) == kName) {
         line.remove_prefix(kName.size());
         while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
             line.remove_prefix(1);

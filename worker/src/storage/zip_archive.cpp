@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cerrno>
 
+#include "util/ascii.h"
 #include "util/no_space.h"
 
 namespace enconvert::storage {
@@ -116,11 +117,7 @@ std::string unique_entry_name(std::set<std::string>& used, std::string_view name
     // Compared without ASCII case: unzipped on macOS or Windows, `About.pdf`
     // and `about.pdf` (two pages of one site) are one file, the second
     // overwriting the first.
-    const auto folded = [](std::string s) {
-        std::transform(s.begin(), s.end(), s.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-        return s;
-    };
+    const auto folded = [](const std::string& s) { return util::ascii_lower(s); };
     std::string candidate(name);
     if (used.count(folded(candidate))) {
         const auto dot = name.rfind('.');
