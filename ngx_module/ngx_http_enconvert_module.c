@@ -414,19 +414,7 @@ ngx_http_enconvert_handler(ngx_http_request_t *r)
 {
     ngx_str_t  rest;
 
-    /*
-     * Answers carry presigned links (bearer credentials) and other
-     * accounts' callers may share a proxy with the caller: no cache keeps
-     * them, nor a file fetched with a link that expires (headers_out
-     * survives the files route's internal redirect).
-     */
-
-    if (ngx_http_enconvert_add_header(r, (u_char *) "Cache-Control",
-                                      sizeof("Cache-Control") - 1,
-                                      (u_char *) "no-store",
-                                      sizeof("no-store") - 1)
-        != NGX_OK)
-    {
+    if (ngx_http_enconvert_no_store(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -308,6 +308,7 @@ ngx_int_t ngx_http_enconvert_rate_limited(ngx_http_request_t *r);
 ngx_int_t ngx_http_enconvert_add_header(ngx_http_request_t *r,
     const u_char *key, size_t key_len, const u_char *value,
     size_t value_len);
+ngx_int_t ngx_http_enconvert_no_store(ngx_http_request_t *r);
 ngx_int_t ngx_http_enconvert_nginx_error(ngx_http_request_t *r);
 ngx_int_t ngx_http_enconvert_unavailable(ngx_http_request_t *r,
     ngx_http_enconvert_ctx_t *ctx);

@@ -711,10 +711,22 @@ ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
+    if (!clcf->named) {
+        if (r->err_status < NGX_HTTP_BAD_REQUEST
+            || ngx_http_enconvert_for_api(r, &path) != NGX_OK)
+        {
+            return ngx_http_enconvert_nginx_page(r);
+        }
+
+        if (ngx_http_enconvert_metrics_keep_route(r, &path) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
     /*
      * The answer that failed takes its headers with it: a download whose
      * file is gone kept the worker's Content-Disposition, and the JSON
-     * error was saved as the file.
+     * error was saved as the file. The API's answers are not cached.
      */
 
     part = &r->headers_out.headers.part;
@@ -735,16 +747,8 @@ ngx_http_enconvert_nginx_error(ngx_http_request_t *r)
         h[i].hash = 0;
     }
 
-    if (!clcf->named) {
-        if (r->err_status < NGX_HTTP_BAD_REQUEST
-            || ngx_http_enconvert_for_api(r, &path) != NGX_OK)
-        {
-            return ngx_http_enconvert_nginx_page(r);
-        }
-
-        if (ngx_http_enconvert_metrics_keep_route(r, &path) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    if (ngx_http_enconvert_no_store(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     switch (r->err_status) {
@@ -1057,6 +1061,23 @@ ngx_http_enconvert_add_header(ngx_http_request_t *r, const u_char *key,
     h->value.len = value_len;
 
     return NGX_OK;
+}
+
+
+/*
+ * Answers carry presigned links (bearer credentials) and other accounts'
+ * callers may share a proxy with the caller: no cache keeps them, nor a
+ * file fetched with a link that expires (headers_out survives the files
+ * route's internal redirect).
+ */
+
+ngx_int_t
+ngx_http_enconvert_no_store(ngx_http_request_t *r)
+{
+    return ngx_http_enconvert_add_header(r, (u_char *) "Cache-Control",
+                                         sizeof("Cache-Control") - 1,
+                                         (u_char *) "no-store",
+                                         sizeof("no-store") - 1);
 }
 
 

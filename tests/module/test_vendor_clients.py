@@ -218,6 +218,7 @@ def test_a_download_whose_file_is_gone_answers_json_without_its_headers(make_env
     assert_error(resp, 404, "not_found")
     for header in ("content-disposition", "x-filename", "x-job-id"):
         assert header not in resp.headers, (header, resp.headers)
+    assert resp.headers["cache-control"] == "no-store"
 
 
 def test_a_redirect_to_a_folder_is_refused_not_served(env):
