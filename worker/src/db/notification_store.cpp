@@ -98,13 +98,16 @@ bool record_delivery(pqxx::connection& conn, const std::string& owner, const Del
     return upd.affected_rows() == 1;
 }
 
-bool release_claim(pqxx::connection& conn, const std::string& owner, std::int64_t id) {
+bool release_claim(pqxx::connection& conn, const std::string& owner, std::int64_t id,
+                   std::chrono::milliseconds not_before) {
     pqxx::work tx(conn);
     const pqxx::result upd = tx.exec_params(
         "UPDATE notifications SET state = 'pending', attempts = attempts - 1, "
-        "  claimed_by = NULL, lease_expires_at = NULL, updated_at = now() "
+        "  claimed_by = NULL, lease_expires_at = NULL, updated_at = now(), "
+        "  next_attempt_at = greatest(next_attempt_at, "
+        "                             now() + make_interval(secs => $3::float8 / 1000)) "
         "WHERE id = $1 AND claimed_by = $2 AND state = 'sending'",
-        id, owner);
+        id, owner, static_cast<double>(not_before.count()));
     tx.commit();
     return upd.affected_rows() == 1;
 }

@@ -65,7 +65,9 @@ bool record_delivery(pqxx::connection& conn, const std::string& owner, const Del
 // Hands a claimed row that was never sent back to `pending`, undoing its
 // attempt count, if `owner` still holds it (used on shutdown for rows whose
 // callback host was still being resolved). Returns whether it was released.
-bool release_claim(pqxx::connection& conn, const std::string& owner, std::int64_t id);
+// `not_before`: the row is due again that much later at the earliest.
+bool release_claim(pqxx::connection& conn, const std::string& owner, std::int64_t id,
+                   std::chrono::milliseconds not_before = std::chrono::milliseconds(0));
 
 // Rows left in `sending` whose lease expired (their notifier crashed or was
 // killed): those with retries left (webhook_retries / email_retries) go

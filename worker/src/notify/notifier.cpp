@@ -58,7 +58,9 @@ bool Notifier::release_claimed() {
     while (!unsent_claims_.empty()) {
         const std::int64_t id = unsent_claims_.back();
         try {
-            if (db::release_claim(session_->conn(), settings_.worker_id, id))
+            const bool delayed = delayed_releases_.count(id) > 0;
+            if (db::release_claim(session_->conn(), settings_.worker_id, id,
+                                  delayed ? settings_.poll_interval : std::chrono::milliseconds(0)))
                 kLog.info("notification released unsent", {{"notification_id", id}});
         } catch (const pqxx::in_doubt_error&) {
             // Released or not, releasing again is harmless: kept for then.
@@ -84,6 +86,7 @@ bool Notifier::release_claimed() {
             kLog.error("releasing an unsent notification failed",
                        {{"notification_id", id}, {"error", e.what()}});
         }
+        delayed_releases_.erase(id);
         unsent_claims_.pop_back();
     }
     return true;
@@ -151,33 +154,33 @@ void Notifier::claim_and_start() {
             hand_back(i);
             session_.drop("while preparing a notification");
             return;
-        } catch (const pqxx::sql_error& e) {
-            if (!db::means_unavailable(e)) {
-                kLog.error(
-                    "notification could not be prepared",
-                    {{"job_id", row.job_id}, {"notification_id", row.id}, {"error", e.what()}});
-                finish(row,
-                       failure("internal_error: the notification could not be prepared", true));
-                continue;
-            }
-            // A lock held past statement_timeout (a migration, VACUUM FULL),
-            // a cancelled statement, a server short of resources: the
-            // database cannot do it now, not the notification is wrong.
-            kLog.warning(
-                "reading a notification's job refused for now; handed back",
-                {{"job_id", row.job_id}, {"notification_id", row.id}, {"error", e.what()}});
-            metrics::worker_metrics().database_error("notifier");
-            hand_back(i);
-            if (!session_->conn().is_open()) {
-                session_.drop("while preparing a notification");
-            } else {
-                release_claimed();
-            }
-            claims_held_until_ = now + settings_.poll_interval;
-            next_claim_ = claims_held_until_;
-            want_claim_ = false;
-            return;
         } catch (const std::exception& e) {
+            const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+            if (sql && db::means_unavailable(*sql)) {
+                // A lock held past statement_timeout (a migration, VACUUM
+                // FULL), a cancelled statement, a server short of
+                // resources: the database cannot do it now, not the
+                // notification is wrong.
+                kLog.warning(
+                    "reading a notification's job refused for now; handed back",
+                    {{"job_id", row.job_id}, {"notification_id", row.id}, {"error", e.what()}});
+                metrics::worker_metrics().database_error("notifier");
+                hand_back(i);
+                // Due again after the others: a row whose read keeps being
+                // refused (its job's answer too slow to read) must not be
+                // claimed first, and hand back the rest, on every pass.
+                delayed_releases_.insert(row.id);
+                if (!session_->conn().is_open()) {
+                    session_.drop("while preparing a notification");
+                } else {
+                    release_claimed();
+                }
+                // From now: the read itself waited up to statement_timeout.
+                claims_held_until_ = std::chrono::steady_clock::now() + settings_.poll_interval;
+                next_claim_ = claims_held_until_;
+                want_claim_ = false;
+                return;
+            }
             kLog.error("notification could not be prepared",
                        {{"job_id", row.job_id}, {"notification_id", row.id}, {"error", e.what()}});
             finish(row, failure("internal_error: the notification could not be prepared", true));
@@ -471,11 +474,15 @@ int Notifier::wait_timeout_ms() const {
     // claim time that has passed.
     const bool room = static_cast<int>(rows_.size()) < settings_.options.max_concurrent;
     if (session_ && room) {
+        const auto now = std::chrono::steady_clock::now();
+        // While claims are held, a wish to claim (a NOTIFY, a release)
+        // waits for the hold too: polling at 0 ms would spin a core.
+        const bool held = now < claims_held_until_;
         const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               next_claim_ - std::chrono::steady_clock::now())
+                               std::max(next_claim_, claims_held_until_) - now)
                                .count();
         ms = std::clamp<long>(until, 0, ms);
-        if (want_claim_) ms = 0;
+        if (want_claim_ && !held) ms = 0;
     }
     return static_cast<int>(ms);
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,9 @@ class Notifier {
     // prepared, or the notifier stops): released back to pending once the
     // connection is there (release_claimed).
     std::vector<std::int64_t> unsent_claims_;
+    // Of those, the ones whose job the database refused to read: released
+    // due a poll interval later (db::release_claim's delay).
+    std::set<std::int64_t> delayed_releases_;
     std::map<std::int64_t, std::unique_ptr<Transfer>> transfers_;
     std::vector<PendingWebhook> resolving_;
     util::RecordQueue<db::DeliveryRecord> unrecorded_;  // waiting for the database

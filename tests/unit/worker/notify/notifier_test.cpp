@@ -700,6 +700,23 @@ TEST_F(NotifierTest, ARowWhoseJobTheDatabaseCannotReadNowIsDeliveredLater) {
     EXPECT_EQ(receivers_->webhooks("/hook/refused-read").size(), 1u);
 }
 
+// A row handed back because its job could not be read now is due again
+// a poll interval later, after the others: one whose read keeps being
+// refused was claimed first on every pass and handed back the rest with it.
+TEST_F(NotifierTest, ARowReleasedWithADelayIsDueOnlyAfterIt) {
+    const std::string id = terminal_job(receivers_->https("/hook/delayed"), std::nullopt);
+    auto claimed = db::claim_notifications(*conn_, "refused", 60, 10);
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_TRUE(db::release_claim(*conn_, "refused", claimed[0].id, 60s));
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_TRUE(tx.exec_params1("SELECT next_attempt_at > now() + interval '59 s' "
+                                "FROM notifications WHERE id = $1",
+                                claimed[0].id)[0]
+                    .as<bool>());
+    EXPECT_EQ(row(id, "webhook").state, "pending");
+    EXPECT_TRUE(db::claim_notifications(*conn_, "other", 60, 10).empty());
+}
+
 // A delivery in flight whose answer came in time is delivered, even when
 // the notifier's loop was held up past its deadline meanwhile (here by
 // the database read of another notification, waiting for a lock): curl's
