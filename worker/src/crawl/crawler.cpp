@@ -24,8 +24,7 @@ bool is_html(const FetchResult& f) {
     const std::string& t = f.content_type;
     if (!t.empty()) return t.rfind("text/html", 0) == 0 || t.rfind("application/xhtml+xml", 0) == 0;
     // No Content-Type at all: look at the start of the body as browsers do.
-    std::string head = f.body.substr(0, 512);
-    head = util::ascii_lower(head);
+    const std::string head = util::ascii_lower(std::string_view(f.body).substr(0, 512));
     return head.find("<html") != std::string::npos ||
            head.find("<!doctype html") != std::string::npos;
 }

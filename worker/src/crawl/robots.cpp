@@ -3,7 +3,6 @@
 #include <string.h>  // memmem (GNU)
 
 #include <algorithm>
-#include <cctype>
 #include <string_view>
 
 #include "crawl/url.h"

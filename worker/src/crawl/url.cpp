@@ -1,7 +1,6 @@
 #include "crawl/url.h"
 
 #include <algorithm>
-#include <cctype>
 #include <new>
 
 #include "curl/curl_handles.h"
@@ -47,8 +46,7 @@ bool read_differently_by_browsers(const std::string& path) {
     while (start <= path.size()) {
         std::size_t end = path.find('/', start);
         if (end == std::string::npos) end = path.size();
-        std::string segment = path.substr(start, end - start);
-        segment = util::ascii_lower(segment);
+        const std::string segment = util::ascii_lower(path.substr(start, end - start));
         if (segment.find("%2e") != std::string::npos) {
             std::string dots;
             for (std::size_t i = 0; i < segment.size();) {
@@ -68,8 +66,7 @@ std::optional<ParsedUrl> finish(CURLU* u) {
     if (!scheme || (*scheme != "http" && *scheme != "https")) return std::nullopt;
     auto host = part(u, CURLUPART_HOST);
     if (!host || host->empty()) return std::nullopt;
-    std::string lower = *host;
-    lower = util::ascii_lower(lower);
+    const std::string lower = util::ascii_lower(*host);
     if (lower != *host && curl_url_set(u, CURLUPART_HOST, lower.c_str(), 0) != CURLUE_OK) {
         return std::nullopt;
     }

@@ -358,27 +358,24 @@ void Notifier::collect_finished() {
         Transfer* raw = nullptr;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &raw);
         const CURLcode rc = m->data.result;  // read before the handle is removed
-        if (raw == nullptr) continue;
-        const auto id = raw->notification_id();
-        const AttemptOutcome o = raw->outcome(rc);
-        curl_multi_remove_handle(multi_.get(), raw->handle());
-        transfers_.erase(id);
-        if (auto row = rows_.find(id); row != rows_.end()) finish(row->second, o);
+        if (raw != nullptr) end_transfer(raw->notification_id(), rc);
     }
     // After reading what arrived: an answer that came in time while the
     // loop was held up counts (Transfer::overdue).
     const auto now = std::chrono::steady_clock::now();
-    for (auto it = transfers_.begin(); it != transfers_.end();) {
-        if (!it->second->overdue(now)) {
-            ++it;
-            continue;
-        }
-        const auto id = it->first;
-        const AttemptOutcome o = it->second->outcome(CURLE_OPERATION_TIMEDOUT);
-        curl_multi_remove_handle(multi_.get(), it->second->handle());
-        it = transfers_.erase(it);
-        if (auto row = rows_.find(id); row != rows_.end()) finish(row->second, o);
-    }
+    std::vector<std::int64_t> overdue;
+    for (const auto& [id, t] : transfers_)
+        if (t->overdue(now)) overdue.push_back(id);
+    for (const std::int64_t id : overdue) end_transfer(id, CURLE_OPERATION_TIMEDOUT);
+}
+
+void Notifier::end_transfer(std::int64_t id, CURLcode rc) {
+    auto t = transfers_.find(id);
+    if (t == transfers_.end()) return;
+    const AttemptOutcome o = t->second->outcome(rc);
+    curl_multi_remove_handle(multi_.get(), t->second->handle());
+    transfers_.erase(t);
+    if (auto row = rows_.find(id); row != rows_.end()) finish(row->second, o);
 }
 
 void Notifier::finish(const db::ClaimedNotification& row, const AttemptOutcome& o) {

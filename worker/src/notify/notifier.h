@@ -91,6 +91,9 @@ class Notifier {
     void start_resolved_webhooks();
     void add_transfer(std::unique_ptr<Transfer> t);
     void collect_finished();
+    // The transfer's outcome given curl's result code, recorded; the handle
+    // is let go.
+    void end_transfer(std::int64_t id, CURLcode rc);
     void finish(const db::ClaimedNotification& row, const AttemptOutcome& o);
     void flush_records();
     util::RecordStep record_outcome(const db::DeliveryRecord& r);

@@ -15,7 +15,7 @@ enum class WaitUntil { Load, NetworkIdle };
 
 // A header or footer template, stamped into the page margin.
 struct Band {
-    std::string content;  // HTML with {{page}}, {{total_pages}}, ...
+    std::string content;    // HTML with {{page}}, {{total_pages}}, ...
     double height_mm = 15;  // the hosted service's default
 };
 

@@ -222,21 +222,26 @@ void resolve_page(Reader& r, PdfOptions& p) {
 // layout_width "viewport": the print scale that makes the printable width
 // exactly the viewport's width in CSS px, so the page is laid out as on a
 // screen that wide and shrunk onto the paper; `scale` is replaced.
+constexpr double kMaxViewportLayoutScale = 4;
+
 void lay_out_at_viewport(Reader& r, Job& job) {
     PdfOptions& p = job.pdf;
     p.scale = 1;
     const double printable_px = printable_width_css_px(p);
     p.scale = printable_px / job.viewport_width;
-    // Enlarged more than `scale` may (a 320 px viewport on a 5 m sheet was
-    // 60 times: a page printed as thousands of sheets, each a CSS px
-    // tall). Shrinking below its minimum is let be: fewer pages, smaller.
-    if (p.scale > limits::pdf_options_scale.max)
-        r.fail("pdf_options.layout_width \"viewport\" would print the page " +
-               std::to_string(static_cast<int>(p.scale)) +
+    // A bound on the enlargement: a 320 px viewport on a 5 m sheet was 60
+    // times, a page printed as thousands of sheets. A phone's viewport on
+    // A3 (3.3 times) stays allowed. Shrinking is let be: fewer pages.
+    if (p.scale > kMaxViewportLayoutScale) {
+        char factor[32];
+        std::snprintf(factor, sizeof factor, "%.1f", p.scale);
+        r.fail("pdf_options.layout_width \"viewport\" would print the page " + std::string(factor) +
                " times its size (the printable width is " +
                std::to_string(static_cast<int>(printable_px)) + " CSS px, viewport_width " +
-               std::to_string(job.viewport_width) +
-               "); at most 2: a wider viewport_width or a narrower page");
+               std::to_string(job.viewport_width) + "); at most " +
+               std::to_string(static_cast<int>(kMaxViewportLayoutScale)) +
+               ": a wider viewport_width or a narrower page");
+    }
 }
 
 }  // namespace

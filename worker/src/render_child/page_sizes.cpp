@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <utility>
 
 #include "util/ascii.h"
@@ -31,8 +30,7 @@ std::optional<PaperMm> paper_size(const std::string& name) {
         {"tabloid", {279.4, 431.8}},
         {"ledger", {431.8, 279.4}},
     }};
-    std::string key = name;
-    key = util::ascii_lower(key);
+    const std::string key = util::ascii_lower(name);
     for (const auto& [n, size] : kSizes)
         if (key == n) return size;
     return std::nullopt;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <string_view>
+#include <tuple>
 
 #include "options/option_limits.h"
 #include "render_child/glib_ptr.h"
@@ -20,12 +21,6 @@ bool safe_field_value(const std::string& s) {
     for (unsigned char c : s)
         if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
     return true;
-}
-
-// A length within the request limits (the module refuses longer first;
-// the renderer, shared by other tenants' jobs, does not take its word).
-bool fits(const std::string& s, limits::Range range) {
-    return static_cast<double>(s.size()) >= range.min && static_cast<double>(s.size()) <= range.max;
 }
 
 bool token(const std::string& s) {
@@ -46,18 +41,26 @@ std::string read_cookie(const json& c, const std::string& field, RequestCookie& 
         into = it->get<std::string>();
         return true;
     };
-    if (!text("name", out.name) || !token(out.name) || !fits(out.name, limits::cookies_name))
+    if (!text("name", out.name) || !token(out.name))
         return field + ".name must be a cookie name (an HTTP token)";
-    if (!text("value", out.value) || out.value.find(';') != std::string::npos ||
-        out.value.size() > limits::cookies_value.max)
+    if (!text("value", out.value) || out.value.find(';') != std::string::npos)
         return field + ".value must be a string without control characters or \";\"";
-    if (!text("domain", out.domain) || out.domain.size() > limits::cookies_domain.max)
-        return field + ".domain must be a host name";
-    if (!text("url", out.url) || out.url.size() > limits::cookies_url.max)
-        return field + ".url must be an http(s) URL";
-    if (!text("path", out.path) || (!out.path.empty() && out.path[0] != '/') ||
-        out.path.size() > limits::cookies_path.max)
+    if (!text("domain", out.domain)) return field + ".domain must be a host name";
+    if (!text("url", out.url)) return field + ".url must be an http(s) URL";
+    if (!text("path", out.path) || (!out.path.empty() && out.path[0] != '/'))
         return field + ".path must start with \"/\"";
+    // Lengths within the request limits: the module refuses longer first,
+    // but the renderer, shared by other tenants' jobs, does not take its
+    // word for it.
+    for (auto [key, value, range] : {std::tuple{"name", &out.name, limits::cookies_name},
+                                     {"value", &out.value, limits::cookies_value},
+                                     {"domain", &out.domain, limits::cookies_domain},
+                                     {"url", &out.url, limits::cookies_url},
+                                     {"path", &out.path, limits::cookies_path}}) {
+        if (value->size() > range.max)
+            return field + "." + key + " must be at most " +
+                   std::to_string(static_cast<int>(range.max)) + " characters";
+    }
     if (out.domain.empty() == out.url.empty()) return field + " needs either a domain or a url";
     if (auto it = c.find("expires"); it != c.end() && !it->is_null()) {
         // Within the limits, or the conversion to the cookie's gint64 is
@@ -114,11 +117,13 @@ std::string read_credentials(const json& options, RequestCredentials& out) {
             return "auth must be an object with a username and a password";
         const std::string user = a["username"].get<std::string>();
         const std::string password = a["password"].get<std::string>();
-        if (!fits(user, limits::auth_username) || user.find(':') != std::string::npos ||
-            !safe_field_value(user) || !fits(password, limits::auth_password) ||
-            !safe_field_value(password))
+        if (user.empty() || user.find(':') != std::string::npos || !safe_field_value(user) ||
+            password.empty() || !safe_field_value(password))
             return "auth must hold a username without \":\" and a password, without control "
                    "characters";
+        if (user.size() > limits::auth_username.max || password.size() > limits::auth_password.max)
+            return "auth's username and password must be at most " +
+                   std::to_string(static_cast<int>(limits::auth_password.max)) + " characters each";
         if (has_authorization) return "auth cannot be used together with an Authorization header";
         // HTTP Basic (RFC 7617), sent up front to the target's origin only:
         // nothing is answered to a challenge, so the engine never caches the

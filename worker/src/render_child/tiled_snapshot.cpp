@@ -185,7 +185,8 @@ void TiledSnapshot::on_scrolled(GObject* source, GAsyncResult* result, gpointer 
     if (!value || !jsc_value_is_number(value.get())) {
         self->finish({false,
                       {std::string("the page could not be scrolled: ") +
-                       (error ? error->message : "no offset")}});
+                       (error ? error->message : "no offset")},
+                      true});
         return;
     }
     self->scroll_y_ = static_cast<int>(jsc_value_to_double(value.get()));
@@ -211,7 +212,8 @@ void TiledSnapshot::on_snapshot(GObject* source, GAsyncResult* result, gpointer 
         cairo_surface_get_type(tile.get()) != CAIRO_SURFACE_TYPE_IMAGE) {
         self->finish({false,
                       {std::string("a tile could not be captured: ") +
-                       (error ? error->message : "the snapshot is not an image")}});
+                       (error ? error->message : "the snapshot is not an image")},
+                      true});
         return;
     }
     // The work holds a plain pointer: the capture (and the view it

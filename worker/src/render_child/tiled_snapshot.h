@@ -29,6 +29,9 @@ class TiledSnapshot : public std::enable_shared_from_this<TiledSnapshot> {
         // the caller takes that snapshot as usual.
         bool single = false;
         WriteError error;  // nothing failed(): the image is written at `path`
+        // The view failed to scroll or snapshot (its web process may be
+        // dying), not the encoding or the file.
+        bool view_failed = false;
     };
     using Done = std::function<void(const Result&)>;
     // Runs `work` off the main loop, then `then` on it with what `work`

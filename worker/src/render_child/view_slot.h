@@ -169,9 +169,10 @@ class ViewSlot {
     // A write of the output failed: for want of room it is storage_full
     // (made again later), otherwise print_failed with `what` + why.
     void fail_write(const std::string& what, const WriteError& error);
-    // A screenshot's capture failed: usually because the web process died
-    // under it, and its termination signal, which names the cause (a
-    // crash, retried; the memory limit), comes just after the failed call.
+    // The view failed to take a screenshot's snapshot (or to scroll for
+    // a tile): usually because the web process died under it, and its
+    // termination signal, which names the cause (a crash, retried; the
+    // memory limit), comes just after the failed call.
     // fail_write(what, error) follows kDeathReportGraceMs later unless
     // that signal answered the job first.
     void fail_capture(std::string what, WriteError error);

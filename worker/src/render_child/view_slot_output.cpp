@@ -333,8 +333,10 @@ void ViewSlot::start_snapshot() {
             if (generation != generation_ || stage_ != Stage::Snapshotting) return;
             if (result.single)
                 take_snapshot(WEBKIT_SNAPSHOT_REGION_FULL_DOCUMENT);
-            else if (result.error.failed())
+            else if (result.view_failed)
                 fail_capture("Failed to capture page: ", result.error);
+            else if (result.error.failed())
+                fail_write("Failed to capture page: ", result.error);
             else
                 succeed();
         },

@@ -18,8 +18,7 @@ constexpr std::size_t kMaxDirectories = 16;
 bool is_page_extension(std::string_view ext) {
     constexpr std::array<std::string_view, 6> kPage{".html", ".htm",  ".php",
                                                     ".asp",  ".aspx", ".shtml"};
-    std::string lower(ext);
-    lower = util::ascii_lower(lower);
+    const std::string lower = util::ascii_lower(ext);
     return std::find(kPage.begin(), kPage.end(), lower) != kPage.end();
 }
 

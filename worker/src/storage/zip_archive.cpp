@@ -3,7 +3,6 @@
 #include <zip.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 
 #include "util/ascii.h"

@@ -708,11 +708,13 @@ TEST_F(NotifierTest, ARowReleasedWithADelayIsDueOnlyAfterIt) {
     auto claimed = db::claim_notifications(*conn_, "refused", 60, 10);
     ASSERT_EQ(claimed.size(), 1u);
     EXPECT_TRUE(db::release_claim(*conn_, "refused", claimed[0].id, 60s));
-    pqxx::nontransaction tx(*conn_);
-    EXPECT_TRUE(tx.exec_params1("SELECT next_attempt_at > now() + interval '59 s' "
-                                "FROM notifications WHERE id = $1",
-                                claimed[0].id)[0]
-                    .as<bool>());
+    {
+        pqxx::nontransaction tx(*conn_);
+        EXPECT_TRUE(tx.exec_params1("SELECT next_attempt_at > now() + interval '59 s' "
+                                    "FROM notifications WHERE id = $1",
+                                    claimed[0].id)[0]
+                        .as<bool>());
+    }
     EXPECT_EQ(row(id, "webhook").state, "pending");
     EXPECT_TRUE(db::claim_notifications(*conn_, "other", 60, 10).empty());
 }

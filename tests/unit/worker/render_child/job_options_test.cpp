@@ -167,8 +167,9 @@ TEST(JobOptions, OrientationIsMatchedIgnoringCase) {
 
 // layout_width "viewport" replaces `scale` with printable width over
 // viewport width: a narrow viewport on a very wide sheet enlarged the page
-// 60 times, a document of thousands of sheets a CSS px tall each.
-TEST(JobOptions, LayingOutAtTheViewportEnlargesAtMostAsScaleMay) {
+// 60 times, a document of thousands of sheets a CSS px tall each. A
+// phone's viewport on A4 or A3 is a common request and stays allowed.
+TEST(JobOptions, LayingOutAtTheViewportEnlargesAtMostFourTimes) {
     const auto read = [](int viewport_width, double page_width_mm, Job& job) {
         job.format = "pdf";
         return read_options({{"viewport_width", viewport_width},
@@ -180,14 +181,21 @@ TEST(JobOptions, LayingOutAtTheViewportEnlargesAtMostAsScaleMay) {
                             job);
     };
     Job wide;
-    EXPECT_EQ(read(320, 5080, wide).rfind("pdf_options.layout_width \"viewport\" would print", 0),
-              0u);
+    EXPECT_EQ(read(320, 5080, wide),
+              "pdf_options.layout_width \"viewport\" would print the page 60.0 times its size "
+              "(the printable width is 19200 CSS px, viewport_width 320); at most 4: a wider "
+              "viewport_width or a narrower page");
+    Job phone_on_a3;  // 1122 CSS px onto 320: 3.5 times, allowed
+    EXPECT_EQ(read(320, 297, phone_on_a3), "");
+    EXPECT_GT(phone_on_a3.pdf.scale, 3.4);
     Job a4;  // 794 CSS px onto a 1024 px viewport: shrunk
     EXPECT_EQ(read(1024, 210, a4), "");
     EXPECT_NEAR(a4.pdf.scale, 793.7 / 1024, 0.01);
-    Job twice;  // just within: enlarged 2 times
-    EXPECT_EQ(read(397, 210, twice), "");
-    EXPECT_LE(twice.pdf.scale, 2.0);
+    Job four;  // 2245 CSS px onto 562: just within 4 times
+    EXPECT_EQ(read(562, 594, four), "");
+    EXPECT_LE(four.pdf.scale, 4.0);
+    Job over;  // onto 561: just past it
+    EXPECT_NE(read(561, 594, over), "");
     Job tiny;  // a 7680 px viewport on A4: shrunk below 0.1, let be
     EXPECT_EQ(read(7680, 210, tiny), "");
     EXPECT_LT(tiny.pdf.scale, 0.11);
@@ -212,12 +220,14 @@ TEST(JobOptions, CookiesAndAuthAreHeldToTheRequestLimits) {
               "cookies[0].expires must be a number of seconds since the epoch");
     EXPECT_EQ(read(cookie({{"expires", 253402300799.0}})), "");
     EXPECT_EQ(read(cookie({{"name", std::string(257, 'n')}})),
-              "cookies[0].name must be a cookie name (an HTTP token)");
-    EXPECT_NE(read(cookie({{"value", std::string(4097, 'v')}})), "");
+              "cookies[0].name must be at most 256 characters");
+    EXPECT_EQ(read(cookie({{"value", std::string(4097, 'v')}})),
+              "cookies[0].value must be at most 4096 characters");
     EXPECT_NE(read(cookie({{"path", "/" + std::string(1024, 'p')}})), "");
     EXPECT_NE(read(cookie({{"domain", std::string(254, 'd')}})), "");
     EXPECT_EQ(read({{"auth", {{"username", "u"}, {"password", std::string(256, 'p')}}}}), "");
-    EXPECT_NE(read({{"auth", {{"username", "u"}, {"password", std::string(257, 'p')}}}}), "");
+    EXPECT_EQ(read({{"auth", {{"username", "u"}, {"password", std::string(257, 'p')}}}}),
+              "auth's username and password must be at most 256 characters each");
     EXPECT_NE(read({{"auth", {{"username", std::string(257, 'u')}, {"password", "p"}}}}), "");
 }
 

@@ -89,7 +89,10 @@ class Placer {
                 }
             }
             if (boxes[i].size() > kMaxAreasPerLink) boxes[i].resize(kMaxAreasPerLink);
-            if (placed_.links.size() + boxes[i].size() > kMaxLinkAreas) break;
+            if (placed_.links.size() + boxes[i].size() > kMaxLinkAreas) {
+                ++placed_.links_not_printed;  // as the measurement does: later ones may fit
+                continue;
+            }
             const auto uri = std::make_shared<const std::string>(item.uri);
             for (LinkArea& a : boxes[i]) {
                 a.uri = uri;
