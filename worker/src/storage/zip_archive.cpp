@@ -115,20 +115,40 @@ void ZipWriter::close() {
 std::string unique_entry_name(std::set<std::string>& used, std::string_view name) {
     // Compared without ASCII case: unzipped on macOS or Windows, `About.pdf`
     // and `about.pdf` (two pages of one site) are one file, the second
-    // overwriting the first.
-    const auto folded = [](const std::string& s) { return util::ascii_lower(s); };
-    std::string candidate(name);
-    if (used.count(folded(candidate))) {
-        const auto dot = name.rfind('.');
+    // overwriting the first. Folders are kept in `used` as "<path>/": a
+    // file may not take a folder's name nor a folder a file's (a site's
+    // `/x` and `/x.pdf/y` were `x.pdf` and `x.pdf/y.pdf`: no unzip tool
+    // can make both).
+    const auto taken = [&used](const std::string& path) {
+        const std::string key = util::ascii_lower(path);
+        return used.count(key) > 0 || used.count(key + "/") > 0;
+    };
+    std::string out;
+    std::size_t start = 0;
+    for (std::size_t slash = name.find('/'); slash != std::string_view::npos;
+         slash = name.find('/', start)) {
+        const std::string folder(name.substr(start, slash - start));
+        std::string segment = folder;
+        // A folder may share its name with a folder, not with a file.
+        for (int n = 2; used.count(util::ascii_lower(out + segment)) > 0; ++n)
+            segment = folder + "-" + std::to_string(n);
+        out += segment + "/";
+        used.insert(util::ascii_lower(out));
+        start = slash + 1;
+    }
+    const std::string_view file = name.substr(start);
+    std::string candidate = out + std::string(file);
+    if (taken(candidate)) {
+        const auto dot = file.rfind('.');
         const bool has_ext = dot != std::string_view::npos && dot > 0;
-        const std::string stem(has_ext ? name.substr(0, dot) : name);
-        const std::string ext(has_ext ? name.substr(dot) : std::string_view{});
+        const std::string stem(has_ext ? file.substr(0, dot) : file);
+        const std::string ext(has_ext ? file.substr(dot) : std::string_view{});
         for (int n = 2;; ++n) {
-            candidate = stem + "-" + std::to_string(n) + ext;
-            if (!used.count(folded(candidate))) break;
+            candidate = out + stem + "-" + std::to_string(n) + ext;
+            if (!taken(candidate)) break;
         }
     }
-    used.insert(folded(candidate));
+    used.insert(util::ascii_lower(candidate));
     return candidate;
 }
 

@@ -67,7 +67,8 @@ class ZipWriter {
 // `name` if not in `used`, else "<stem>-2<ext>", "<stem>-3<ext>", ...: the
 // result is added to `used`. Names are compared without ASCII case (`used`
 // holds them in lower case): a ZIP is often unzipped where case does not
-// tell files apart.
+// tell files apart. A file never takes a folder's name nor a folder a
+// file's ("<folder>-2/"); `used` holds the folders as "<path>/".
 std::string unique_entry_name(std::set<std::string>& used, std::string_view name);
 
 }  // namespace enconvert::storage

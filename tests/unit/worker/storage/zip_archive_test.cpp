@@ -152,6 +152,21 @@ TEST(UniqueEntryName, NamesDifferingOnlyInCaseAreRepeats) {
     EXPECT_EQ(storage::unique_entry_name(used, "Manifest.JSON"), "Manifest-2.JSON");
 }
 
+// A site's /x and /x.pdf/y: a file and a folder of one name, which no
+// unzip tool can make both; either order.
+TEST(UniqueEntryName, AFileAndAFolderNeverShareAName) {
+    std::set<std::string> used{"manifest.json"};
+    EXPECT_EQ(storage::unique_entry_name(used, "x.pdf"), "x.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "x.pdf/y.pdf"), "x.pdf-2/y.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "X.PDF/z.pdf"), "X.PDF-2/z.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "a/b.pdf"), "a/b.pdf");
+    EXPECT_EQ(storage::unique_entry_name(used, "a"), "a-2");
+    EXPECT_EQ(storage::unique_entry_name(used, "A/c.pdf"), "A/c.pdf");  // the same folder
+    // a dot in a folder's name is not the file's extension
+    EXPECT_EQ(storage::unique_entry_name(used, "v1.2/readme"), "v1.2/readme");
+    EXPECT_EQ(storage::unique_entry_name(used, "v1.2/readme"), "v1.2/readme-2");
+}
+
 TEST(UniqueEntryName, NumbersRepeatsBeforeTheExtension) {
     std::set<std::string> used{"manifest.json"};
     EXPECT_EQ(storage::unique_entry_name(used, "a.pdf"), "a.pdf");
