@@ -58,7 +58,10 @@ struct Job {
     std::string out_path;
     int viewport_width = 1920;
     int viewport_height = 1080;
-    double timeout_seconds = 60;
+    double timeout_seconds = 60;  // the client's, as messages name it
+    // The view's deadline: timeout_seconds less the time the job waited in
+    // the renderer's queue, at least 1 s (Renderer::dispatch sets it).
+    double budget_seconds = 60;
     WaitUntil wait_until = WaitUntil::NetworkIdle;
     std::string wait_for_selector;  // empty: none
     int wait_for_selector_timeout_ms = 10000;

@@ -255,7 +255,7 @@ std::string read_options(const json& options, Job& job) {
               job.viewport_height);
     int timeout = static_cast<int>(job.timeout_seconds);
     r.integer(options, "timeout", "timeout", limits::timeout, timeout);
-    job.timeout_seconds = timeout;
+    job.timeout_seconds = job.budget_seconds = timeout;
 
     if (const json* w = r.find(options, "wait_until")) {
         if (!w->is_string() || (*w != "load" && *w != "networkidle"))

@@ -101,7 +101,7 @@ void Renderer::dispatch() {
         // the worker's deadline, which then killed the child and every
         // view's job.
         const double waited = (g_get_monotonic_time() - job.received_us) / 1e6;
-        job.timeout_seconds = std::max(1.0, job.timeout_seconds - waited);
+        job.budget_seconds = std::max(1.0, job.timeout_seconds - waited);
         slot->start(std::move(job));
     }
     // Jobs left over for want of an idle view: views whose reset was put

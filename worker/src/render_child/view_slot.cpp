@@ -336,7 +336,7 @@ void ViewSlot::start_job(Job job) {
         gtk_widget_hide(window_.get());
     }
 
-    const auto budget_ms = static_cast<guint>(job_->timeout_seconds * 1000.0);
+    const auto budget_ms = static_cast<guint>(job_->budget_seconds * 1000.0);
     deadline_.reset(g_timeout_add(budget_ms, slot_guard<&ViewSlot::on_deadline>, this));
     load_job_page();
 }

@@ -296,7 +296,7 @@ double ViewSlot::script_budget_ms() const {
     // ate the whole budget would turn a page with one slow image into a
     // timeout instead of a render without it.
     constexpr double kCaptureReserveMs = 2000;
-    const double left = job_->timeout_seconds * 1000.0 - elapsed_ms() - kCaptureReserveMs;
+    const double left = job_->budget_seconds * 1000.0 - elapsed_ms() - kCaptureReserveMs;
     return left > 0 ? left : 0;
 }
 
