@@ -36,6 +36,12 @@ constexpr int kSpareViews = 1;
     _exit(EXIT_FAILURE);
 }
 
+// When a job still in the queue has used its whole timeout (the worker's
+// deadline runs from when it sent the job, about when it was received).
+gint64 queue_expiry_us(const Job& job) {
+    return job.received_us + static_cast<gint64>(job.timeout_seconds * 1e6);
+}
+
 }  // namespace
 
 Renderer::Renderer(int views, std::string printer_name, ViewLimits limits,
@@ -100,8 +106,8 @@ void Renderer::dispatch() {
         // answered print started with its whole timeout and answered past
         // the worker's deadline, which then killed the child and every
         // view's job.
-        const double waited = (g_get_monotonic_time() - job.received_us) / 1e6;
-        job.budget_seconds = std::max(1.0, job.timeout_seconds - waited);
+        const double left_us = static_cast<double>(queue_expiry_us(job) - g_get_monotonic_time());
+        job.budget_seconds = std::max(1.0, left_us / 1e6);
         slot->start(std::move(job));
     }
     // Jobs left over for want of an idle view: views whose reset was put
@@ -119,8 +125,7 @@ void Renderer::arm_wait_timer() {
     const gint64 now = g_get_monotonic_time();
     gint64 wake_us = G_MAXINT64;
     for (const Job& j : queue_) {
-        const gint64 expiry = j.received_us + static_cast<gint64>(j.timeout_seconds * 1e6);
-        wake_us = std::min(wake_us, std::max<gint64>(0, expiry - now));
+        wake_us = std::min(wake_us, std::max<gint64>(0, queue_expiry_us(j) - now));
         if (!filters_.ready_for(j)) wake_us = std::min<gint64>(wake_us, 1'000'000);
     }
     wait_timer_ = SourceId(g_timeout_add(
@@ -142,7 +147,7 @@ void Renderer::arm_wait_timer() {
 void Renderer::expire_waits() {
     const gint64 now = g_get_monotonic_time();
     for (auto it = queue_.begin(); it != queue_.end();) {
-        if (now - it->received_us < static_cast<gint64>(it->timeout_seconds * 1e6)) {
+        if (now < queue_expiry_us(*it)) {
             ++it;
             continue;
         }
