@@ -2,15 +2,21 @@
 
 #include <string>
 
+#include "db/notification_store.h"
+
 namespace enconvert::api {
 
 namespace {
 
-// A notification still pending (or being sent) changes the answer later.
+// A notification still pending (or being sent) changes the answer later;
+// so does one settled as interrupted, whose notifier may yet record what
+// became of the attempt (db::record_delivery).
 bool settled(const nlohmann::json& notifications) {
     for (const auto& n : notifications) {
         const auto state = n.value("state", std::string());
         if (state != "delivered" && state != "failed") return false;
+        const auto& error = n.value("error", nlohmann::json());
+        if (error.is_string() && error.get<std::string>() == db::kInterruptedError) return false;
     }
     return true;
 }

@@ -56,10 +56,15 @@ struct DeliveryRecord {
     std::optional<int> response_code;
     std::optional<std::string> error;
     std::chrono::seconds retry_after{0};  // for State::retry
+    int attempts = 0;                     // the claim's count (ClaimedNotification)
     std::string job_id;                   // for the log only
 };
 
-// Records an outcome if `owner` still holds the lease; false otherwise.
+// Records an outcome if `owner` still holds the lease, or if the row was
+// settled as interrupted after the lease ran out (settle_interrupted) and
+// nothing happened to it since (same attempt count, not claimed again): a
+// notifier cut off from the database past its lease knows what became of
+// the attempt, the settlement only guessed. False otherwise.
 bool record_delivery(pqxx::connection& conn, const std::string& owner, const DeliveryRecord& r);
 
 // Hands a claimed row that was never sent back to `pending`, undoing its

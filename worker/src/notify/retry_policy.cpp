@@ -17,6 +17,7 @@ db::DeliveryRecord decide(std::int64_t id, const AttemptOutcome& o, int attempts
                           double unit_random) {
     db::DeliveryRecord r;
     r.id = id;
+    r.attempts = attempts;
     r.response_code = o.response_code;
     if (o.delivered) {
         r.state = db::DeliveryRecord::State::delivered;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "api/responses.h"
+#include "db/notification_store.h"
 
 using namespace enconvert;
 using nlohmann::json;
@@ -95,6 +96,11 @@ TEST(StatusCacheHint, NoneWhileTheAnswerMayStillChange) {
         hint_for(job, json::array({notification("delivered"), notification("pending")}), body));
     EXPECT_TRUE(hint_for(job, json::array({notification("delivered")}), body));
     EXPECT_TRUE(hint_for(job, json::array({notification("failed")}), body));
+    // Settled as interrupted when its notifier's lease ran out: that
+    // notifier may still record what became of the attempt.
+    auto interrupted = notification("failed");
+    interrupted["error"] = db::kInterruptedError;
+    EXPECT_FALSE(hint_for(job, json::array({interrupted}), body));
 
     auto discovering = finished_job({});
     discovering.discovery_state = "pending";

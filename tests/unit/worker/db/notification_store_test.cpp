@@ -130,6 +130,62 @@ TEST_F(NotificationStoreTest, ADeadNotifiersRowsAreSettledByTheirRetriesLeft) {
     EXPECT_EQ(db::settle_interrupted(*conn_, 1, 0), 0);  // settled once
 }
 
+TEST_F(NotificationStoreTest, ALateOutcomeReplacesTheInterruptedGuess) {
+    // n1 sent both, then lost the database past its lease; another worker
+    // settled the rows as interrupted (the webhook to be resent, the email
+    // failed). What n1 then records is what happened.
+    const std::string id = job_with_webhook(true);
+    const auto claimed = db::claim_notifications(*conn_, "n1", 60, 10);
+    ASSERT_EQ(claimed.size(), 2u);
+    shift("lease_expires_at", id, "-1 second");
+    ASSERT_EQ(db::settle_interrupted(*conn_, 1, 0), 2);
+    for (const auto& c : claimed) {
+        db::DeliveryRecord r;
+        r.id = c.id;
+        r.attempts = c.attempts;
+        r.state = db::DeliveryRecord::State::delivered;
+        r.response_code = c.type == "webhook" ? std::optional<int>(204) : std::nullopt;
+        EXPECT_TRUE(db::record_delivery(*conn_, "n1", r)) << c.type;
+        EXPECT_FALSE(db::record_delivery(*conn_, "n1", r)) << c.type;  // once
+    }
+    const Row webhook = row(id, "webhook");
+    EXPECT_EQ(webhook.state, "delivered");
+    EXPECT_EQ(webhook.response_code, 204);
+    EXPECT_FALSE(webhook.error.has_value());
+    EXPECT_EQ(row(id, "email").state, "delivered");
+    // Nothing left to resend.
+    EXPECT_TRUE(db::claim_notifications(*conn_, "n2", 60, 10).empty());
+}
+
+TEST_F(NotificationStoreTest, ALateOutcomeNeverOverwritesALaterAttempt) {
+    const std::string id = job_with_webhook();
+    const auto first = db::claim_notifications(*conn_, "n1", 60, 10);
+    ASSERT_EQ(first.size(), 1u);
+    shift("lease_expires_at", id, "-1 second");
+    ASSERT_EQ(db::settle_interrupted(*conn_, 1, 0), 1);  // pending again
+    const auto second = db::claim_notifications(*conn_, "n2", 60, 10);
+    ASSERT_EQ(second.size(), 1u);
+    db::DeliveryRecord late;
+    late.id = first[0].id;
+    late.attempts = first[0].attempts;
+    late.state = db::DeliveryRecord::State::failed;
+    late.error = "HTTP 500";
+    // n2's attempt is under way: n1's outcome is not recorded over it...
+    EXPECT_FALSE(db::record_delivery(*conn_, "n1", late));
+    EXPECT_EQ(row(id, "webhook").state, "sending");
+    // ...nor over what n2 recorded.
+    db::DeliveryRecord done;
+    done.id = second[0].id;
+    done.attempts = second[0].attempts;
+    done.state = db::DeliveryRecord::State::delivered;
+    done.response_code = 200;
+    ASSERT_TRUE(db::record_delivery(*conn_, "n2", done));
+    EXPECT_FALSE(db::record_delivery(*conn_, "n1", late));
+    const Row r = row(id, "webhook");
+    EXPECT_EQ(r.state, "delivered");
+    EXPECT_EQ(r.attempts, 2);
+}
+
 TEST_F(NotificationStoreTest, NextDueIsUnknownWithoutPendingRowsAndNeverNegative) {
     // Nothing pending must not read as "due now": the notifier would poll
     // the database in a busy loop.
