@@ -46,6 +46,14 @@ FinishResult finish_printed_pdf(const FinishRequest& request) {
             return result;
         }
     }
+    // Counted as printed, before a sliver is dropped: WebKit printed at
+    // most one sheet past the bound (make_print_setup), so reaching it
+    // means the document goes on.
+    if (pdf::page_count(request.path) > kMaxPrintedPages) {
+        result.error = "Failed to print page: the document is longer than " +
+                       std::to_string(kMaxPrintedPages) + " pages, the most a PDF is printed with";
+        return result;
+    }
     if (request.drop_sliver && request.overlay_path.empty() &&
         pdf::last_page_is_sliver(request.path)) {
         // Before pages are counted for a single-page reprint or the

@@ -11,6 +11,11 @@ PrintSetup make_print_setup(const PdfOptions& pdf, double page_height_mm,
     gtk_print_settings_set_printer(s, printer_name.c_str());
     gtk_print_settings_set(s, GTK_PRINT_SETTINGS_OUTPUT_FILE_FORMAT, "pdf");
     gtk_print_settings_set(s, GTK_PRINT_SETTINGS_OUTPUT_URI, output_uri.c_str());
+    // Sheets 1 to kMaxPrintedPages + 1 (GTK counts from 0, both ends
+    // included): the one more tells a longer document.
+    GtkPageRange range{0, kMaxPrintedPages};
+    gtk_print_settings_set_print_pages(s, GTK_PRINT_PAGES_RANGES);
+    gtk_print_settings_set_page_ranges(s, &range, 1);
 
     GtkPaperSize* paper =
         gtk_paper_size_new_custom("enconvert", "enconvert", pdf.page_width_mm, height, GTK_UNIT_MM);

@@ -827,6 +827,22 @@ TEST_F(TwoViewRendererPoolTest, OversizedViewportIsRefusedAndItsNeighbourComplet
     EXPECT_EQ(renderer_children(), children);
 }
 
+// A page of more page breaks than a PDF is printed with (5,000 sheets):
+// WebKit prints the sheets up to one past the bound and the job fails
+// saying why. Printing them all ran into the print watchdog at 20,000.
+TEST_F(RendererPoolTest, ADocumentLongerThanThePageBoundFailsSayingSo) {
+    std::string html = "<!doctype html><style>div { break-after: page }</style><body>";
+    for (int i = 0; i < 5100; ++i) html += "<div>" + std::to_string(i) + "</div>";
+    const auto result = render_html(27, html);
+    ASSERT_TRUE(result);
+    EXPECT_FALSE(result->ok);
+    EXPECT_EQ(result->error_code, "print_failed");
+    EXPECT_EQ(result->error,
+              "Failed to print page: the document is longer than 5000 pages, the most a PDF is "
+              "printed with");
+    EXPECT_FALSE(fs::exists(dir_ / "27.pdf"));
+}
+
 // A PDF's view is as wide as the sheet's printable width at its scale: 900
 // mm at 0.1 is 34,000 px, and X failed that window with a fatal BadAlloc,
 // killing the child and its other view's page. The view is capped; the PDF

@@ -71,6 +71,23 @@ TEST_F(PdfFinishTest, ANearEmptyLastPageIsDroppedBeforeThePagesAreCounted) {
     EXPECT_TRUE(has_note(result, "near-empty last page", "dropped"));
 }
 
+// WebKit prints one sheet past the bound (make_print_setup): a print that
+// has it is a longer document, and fails; one at the bound is finished.
+TEST_F(PdfFinishTest, APrintPastThePageBoundFails) {
+    const std::vector<Draw> at_bound(kMaxPrintedPages, kText);
+    const FinishResult done = finish_printed_pdf(request_for(print("at.pdf", at_bound)));
+    EXPECT_EQ(done.next, FinishResult::Next::Done) << done.error;
+
+    std::vector<Draw> past = at_bound;
+    past.push_back(kSliver);  // counted before a sliver is dropped
+    const FinishResult result = finish_printed_pdf(request_for(print("past.pdf", past)));
+    EXPECT_EQ(result.next, FinishResult::Next::Failed);
+    EXPECT_EQ(result.error, "Failed to print page: the document is longer than " +
+                                std::to_string(kMaxPrintedPages) +
+                                " pages, the most a PDF is printed with");
+    EXPECT_FALSE(result.no_space);
+}
+
 TEST_F(PdfFinishTest, ASinglePageSheetThatSpilledIsPrintedAgainUntouched) {
     FinishRequest request = request_for(print("body.pdf", {kText, kText}));
     request.stop_if_pages_spill = true;
