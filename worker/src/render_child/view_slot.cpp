@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "options/option_limits.h"
 #include "render_child/capture_style.h"
 #include "render_child/image_writer.h"
 #include "render_child/print_setup.h"
@@ -315,14 +316,18 @@ void ViewSlot::start_job(Job job) {
     // Print lays the page out at the paper's printable width, but media
     // queries and vw units see the view: a PDF's view is exactly that wide,
     // as Chromium prints (with layout_width "viewport" the print scale makes
-    // that width the viewport's). At most kMaxImageSide: a wide sheet at a
-    // small scale (900 mm at 0.1 is 34,000 px) made X fail the window with
-    // a fatal BadAlloc, which took the child and its other jobs down; the
-    // print itself keeps the paper's width.
-    const int width = job_->format == "pdf"
-                          ? static_cast<int>(std::min<long>(
-                                std::lround(printable_width_css_px(job_->pdf)), kMaxImageSide))
-                          : job_->viewport_width;
+    // that width the viewport's). At most as wide as a screenshot's widest
+    // view (viewport_width's maximum): a wide sheet at a small scale (900 mm
+    // at 0.1 is 34,000 px) made X fail the window with a fatal BadAlloc,
+    // which took the child and its other jobs down, and 16384 px with
+    // viewport_height 16384 held 2.3 GB in this process and 1.2 GB in the
+    // web process (the shown view's bitmaps). The print itself keeps the
+    // paper's width.
+    const int width =
+        job_->format == "pdf"
+            ? static_cast<int>(std::min<long>(std::lround(printable_width_css_px(job_->pdf)),
+                                              options::viewport_width.max))
+            : job_->viewport_width;
     gtk_widget_set_size_request(GTK_WIDGET(view_), width, job_->viewport_height);
     gtk_window_resize(GTK_WINDOW(window_.get()), width, job_->viewport_height);
     // Allocate the new size now: the web process must have it before the

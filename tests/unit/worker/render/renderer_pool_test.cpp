@@ -827,6 +827,30 @@ TEST_F(TwoViewRendererPoolTest, OversizedViewportIsRefusedAndItsNeighbourComplet
     EXPECT_EQ(renderer_children(), children);
 }
 
+// A PDF's view is the sheet's printable width, but never wider than a
+// screenshot's widest view (7680 px): 900 mm at 0.1 (34,000 px) was 16384
+// px, and with viewport_height 16384 the shown view's bitmaps held 2.3 GB
+// in the renderer child and 1.2 GB in the web process.
+TEST_F(RendererPoolTest, APdfsViewIsNoWiderThanTheWidestScreenshotView) {
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/",
+             {200, "text/html", "<title>t</title><script>document.title = innerWidth</script>"}}},
+        "/hang");
+    pool_->submit(
+        request(28, server_->url("/"), "pdf",
+                {{"pdf_options", {{"page_width", 900}, {"page_height", 300}, {"scale", 0.1}}}}));
+    auto wide = wait_for(28);
+    ASSERT_TRUE(wide);
+    EXPECT_TRUE(wide->ok) << wide->error_code << ": " << wide->error;
+    EXPECT_EQ(wide->title, "7680");
+    // A sheet narrower than that keeps its own width (A4, 10 mm margins).
+    pool_->submit(request(29, server_->url("/"), "pdf"));
+    auto a4 = wait_for(29);
+    ASSERT_TRUE(a4);
+    EXPECT_EQ(a4->title, "718");
+}
+
 // A page of more page breaks than a PDF is printed with (5,000 sheets):
 // WebKit prints the sheets up to one past the bound and the job fails
 // saying why. Printing them all ran into the print watchdog at 20,000.
@@ -1812,4 +1836,5 @@ TEST_F(DownloadLimitRendererPoolTest, APdfLargerThanTheLimitFailsAndLeavesNoFile
 }
 
 }  // namespace
+
 }  // namespace enconvert::render
