@@ -208,11 +208,14 @@ Resolved AddressPolicy::resolve(const std::string& host) const {
         name = name.substr(1, name.size() - 2);
     }
     const std::vector<IpAddress> addresses = lookup_ ? lookup_(name) : system_lookup(name);
-    if (addresses.empty()) return Resolved{ResolveError::not_found, {}};
+    if (addresses.empty()) return Resolved{ResolveError::not_found, {}, {}};
+    Resolved r;
     for (const IpAddress& a : addresses) {
-        if (allowed(a)) return Resolved{ResolveError::none, a};
+        if (allowed(a)) r.allowed.push_back(a);
     }
-    return Resolved{ResolveError::blocked_address, {}};
+    if (r.allowed.empty()) return Resolved{ResolveError::blocked_address, {}, {}};
+    r.address = r.allowed.front();
+    return r;
 }
 
 }  // namespace enconvert::net

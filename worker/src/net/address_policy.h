@@ -40,7 +40,10 @@ enum class ResolveError { none, not_found, blocked_address };
 
 struct Resolved {
     ResolveError error = ResolveError::none;
-    IpAddress address;  // valid when error == none
+    IpAddress address;  // valid when error == none: the first of `allowed`
+    // Every allowed address of the answer, in the resolver's order (a
+    // caller that can fall back to the next one when one does not answer).
+    std::vector<IpAddress> allowed;
 };
 
 // A host's addresses in the resolver's order; empty when it does not
@@ -63,8 +66,9 @@ class AddressPolicy {
 
     // One lookup (blocking, without a deadline of its own: call it through
     // net/background_resolve.h where a caller must not wait for ever), then
-    // the first allowed address. A host whose addresses are all denied gives
-    // blocked_address; one that does not resolve gives not_found.
+    // the allowed addresses, denied ones left out. A host whose addresses are
+    // all denied gives blocked_address; one that does not resolve gives
+    // not_found.
     Resolved resolve(const std::string& host) const;
 
   private:

@@ -329,7 +329,7 @@ void Notifier::start_resolved_webhooks() {
             finish(p.row,
                    failure("dns_error: " + p.request.target.host + " did not resolve", false));
         } else {
-            p.request.address = r.address;
+            p.request.addresses = r.allowed;
             p.request.lookup_ms =
                 std::chrono::duration_cast<std::chrono::milliseconds>(spent).count();
             try {

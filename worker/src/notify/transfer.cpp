@@ -189,10 +189,24 @@ std::unique_ptr<Transfer> Transfer::webhook(std::int64_t notification_id, Webhoo
     set(h, CURLOPT_USERAGENT, "enconvert-webhook/1");
     set_ptr(h, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
     set_ptr(h, CURLOPT_HEADERDATA, t.get());
-    // Pin: whatever the URL's host resolves to now, connect to the address
-    // the policy checked. TLS still verifies the certificate for the host.
-    const std::string addr = req.address.v6 ? "[" + req.address.text() + "]" : req.address.text();
-    t->connect_to_.append("::" + addr + ":" + std::to_string(req.target.port));
+    // Pin: whatever the URL's host resolves to now, connect only to the
+    // addresses the policy checked, in their order (curl goes on to the next
+    // when one does not answer, and races the two families): the connection
+    // goes to a name that exists only in curl's DNS cache, filled with them
+    // ("+": dropped from the cache after its timeout, not kept for ever).
+    // The .invalid domain never resolves, so without that entry nothing is
+    // connected to. TLS still verifies the certificate for the URL's host.
+    const std::string pinned = "n" + std::to_string(notification_id) + ".enconvert.invalid";
+    const std::string port = std::to_string(req.target.port);
+    std::string list;
+    for (const net::IpAddress& a : req.addresses) {
+        if (!list.empty()) list += ',';
+        list += a.v6 ? "[" + a.text() + "]" : a.text();
+    }
+    if (list.empty()) throw std::runtime_error("no address to connect to");
+    t->resolve_.append("+" + pinned + ":" + port + ":" + list);
+    set_ptr(h, CURLOPT_RESOLVE, t->resolve_.get());
+    t->connect_to_.append("::" + pinned + ":" + port);
     set_ptr(h, CURLOPT_CONNECT_TO, t->connect_to_.get());
     return t;
 }

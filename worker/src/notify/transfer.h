@@ -34,7 +34,8 @@ std::optional<CallbackTarget> parse_callback_url(const std::string& url, std::st
 struct WebhookRequest {
     std::string url;
     CallbackTarget target;
-    net::IpAddress address;  // the checked address: the only one connected to
+    // The checked addresses, tried in this order: the only ones connected to.
+    std::vector<net::IpAddress> addresses;
     std::string body;
     std::vector<std::pair<std::string, std::string>> extra_headers;  // signing
     int timeout_seconds = 30;              // the whole exchange, the host's lookup included
@@ -97,7 +98,8 @@ class Transfer {
     std::chrono::steady_clock::time_point deadline_;  // now + time_left_ms_
     curl::CurlEasy easy_;
     curl::CurlSlist headers_;     // webhook request headers
-    curl::CurlSlist connect_to_;  // the address pin
+    curl::CurlSlist connect_to_;  // the address pin: to a name only resolve_ knows
+    curl::CurlSlist resolve_;     // that name's addresses
     curl::CurlSlist recipients_;  // SMTP RCPT TO
     std::string body_;            // webhook body or the mail message
     std::size_t read_offset_ = 0;

@@ -120,6 +120,24 @@ TEST(AddressPolicyTest, ResolvePicksAnAllowedAddressAndPinsIt) {
     EXPECT_EQ(pub.address.text(), "8.8.8.8");
 }
 
+// A caller falls back to the next address when one does not answer: every
+// allowed one is kept, in the resolver's order, the denied ones left out.
+TEST(AddressPolicyTest, ResolveKeepsEveryAllowedAddressInOrder) {
+    const auto lookup = [](const std::string&) {
+        std::vector<IpAddress> out;
+        for (const char* a : {"10.0.0.1", "8.8.4.4", "127.0.0.1", "2001:4860:4860::8888"})
+            out.push_back(*IpAddress::parse(a));
+        return out;
+    };
+    const AddressPolicy policy({}, lookup);
+    const Resolved r = policy.resolve("several.example");
+    ASSERT_EQ(r.error, ResolveError::none);
+    ASSERT_EQ(r.allowed.size(), 2u);
+    EXPECT_EQ(r.allowed[0].text(), "8.8.4.4");
+    EXPECT_EQ(r.allowed[1].text(), "2001:4860:4860::8888");
+    EXPECT_EQ(r.address.text(), "8.8.4.4");
+}
+
 TEST(AddressPolicyTest, UnresolvableHostIsNotFound) {
     EXPECT_EQ(AddressPolicy().resolve("no-such-host.invalid").error, ResolveError::not_found);
 }

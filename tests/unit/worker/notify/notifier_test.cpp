@@ -404,6 +404,27 @@ TEST_F(NotifierTest, StopDoesNotWaitForALookupThatDoesNotAnswer) {
     dns->release();
 }
 
+// A callback host with several addresses, the first of which does not
+// answer (the receiver listens on 127.0.0.1 only, so ::1 refuses): the
+// delivery goes on to the next instead of failing on the first.
+TEST_F(NotifierTest, ACallbackHostsNextAddressIsTriedWhenOneDoesNotAnswer) {
+    auto s = settings();
+    s.allowed_networks = "127.0.0.0/8,::1/128";
+    s.host_lookup = [](const std::string& host) {
+        if (host != "localhost") return net::system_lookup(host);
+        return std::vector<net::IpAddress>{*net::IpAddress::parse("::1"),
+                                           *net::IpAddress::parse("127.0.0.1")};
+    };
+    RunningNotifier n(s);
+    const std::string id = terminal_job(
+        "https://localhost:" + std::to_string(receivers_->https_port) + "/hook/several",
+        std::nullopt);
+    const Row r = wait_final(id, "webhook");
+    EXPECT_EQ(r.state, "delivered") << r.error.value_or("");
+    EXPECT_EQ(r.attempts, 1);
+    EXPECT_EQ(receivers_->webhooks("/hook/several").size(), 1u);
+}
+
 TEST_F(NotifierTest, RedirectsAreNotFollowed) {
     RunningNotifier n(settings());
     const std::string id = terminal_job(receivers_->https("/hook/redirect"), std::nullopt);
