@@ -107,6 +107,9 @@ FinishResult finish_printed_pdf(const FinishRequest& request) {
         if (!why.empty())
             result.notes.push_back({log::Level::warning, "printed text could not be read", why});
         result.notes.push_back({log::Level::debug, "marks placed", marks_summary(marks)});
+        if (marks.search_budget_spent)
+            result.notes.push_back({log::Level::warning, "links and headings left out",
+                                    "the search for their printed text used its budget"});
         input.links = std::move(marks.links);
         if (p.outline) input.outline = std::move(marks.outline);
     }

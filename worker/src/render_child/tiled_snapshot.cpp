@@ -19,10 +19,17 @@ using SurfacePtr = std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_dest
 // element's alone. A body that scrolls inside a clipped root (html
 // { overflow: hidden }) was measured too, but the window cannot scroll it:
 // every tile after the first stalled and the image was padded with white
-// to the body's height.
+// to the body's height. Read through the prototypes' own getters: even in
+// this script's world, `document` answers named elements before its
+// built-ins, and <img name="scrollingElement"> made the page measure as
+// the image (a few px), so a 30,000 px page was snapshot in one piece,
+// gigabytes in this process.
 constexpr const char* kMeasureScript = R"JS(
-const root = document.scrollingElement || document.documentElement;
-return root ? [root.scrollHeight, root.scrollWidth] : [0, 0];
+const get = (proto, name, of) => Object.getOwnPropertyDescriptor(proto, name).get.call(of);
+const root = get(Document.prototype, 'scrollingElement', document) ||
+             get(Document.prototype, 'documentElement', document);
+return root ? [get(Element.prototype, 'scrollHeight', root),
+               get(Element.prototype, 'scrollWidth', root)] : [0, 0];
 )JS";
 
 // Element `i` of the measurement as a number, 0 when it is not one.
@@ -43,7 +50,7 @@ double measured(JSCValue* value, unsigned i) {
 // the job, so nothing is restored.
 constexpr const char* kScrollScript = R"JS(
 if (first || hide_fixed) {
-    for (const el of document.querySelectorAll('*')) {
+    for (const el of Document.prototype.querySelectorAll.call(document, '*')) {
         const position = getComputedStyle(el).position;
         if (first && (position === 'sticky' || position === '-webkit-sticky'))
             el.style.setProperty('position', 'static', 'important');

@@ -1396,6 +1396,39 @@ TEST_F(TilesBesideAShortJobTest, EncodingATilesRowsHoldsUpNotTheOtherView) {
     EXPECT_TRUE(tall->ok) << tall->error_code << ": " << tall->error;
 }
 
+// `document` answers named elements before its built-ins, in every script
+// world: <img name="scrollingElement"> made the measurement the image's
+// (a few px) and a page taller than an image was snapshot in one piece
+// (gigabytes in the child for a page of 30,000 px a side) and cut at
+// 16384 px. Measured through the prototypes' getters, it is tiled, whole.
+TEST_F(RendererPoolTest, NamedElementsCannotPassATallPageOffAsSmall) {
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/",
+             {200, "text/html",
+              "<!doctype html><body style=\"margin:0\"><img name=\"scrollingElement\" "
+              "width=\"4\" height=\"4\"><img name=\"documentElement\" width=\"4\" "
+              "height=\"4\"><form name=\"querySelectorAll\"></form><div style=\"height:20000px;"
+              "background:linear-gradient(#c33,#39c)\"></div>"}}},
+        "/hang");
+    pool_->submit(request(54, server_->url("/"), "png",
+                          {{"viewport_width", 320},
+                           {"viewport_height", 2000},
+                           {"full_page", true},
+                           {"timeout", 120}}));
+    auto result = wait_for(54, 120s);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error_code << ": " << result->error;
+    // PNG: the height is the big-endian word at bytes 20..23 (IHDR).
+    const std::string png = read_file(dir_ / "54.png");
+    ASSERT_GT(png.size(), 24u);
+    const auto byte = [&](int i) {
+        return static_cast<unsigned>(static_cast<unsigned char>(png[i]));
+    };
+    const unsigned height = byte(20) << 24 | byte(21) << 16 | byte(22) << 8 | byte(23);
+    EXPECT_GE(height, 20000u);
+}
+
 // A web process that dies while a tall page is captured in tiles fails
 // the capture's scroll or snapshot call first; its termination signal,
 // which names the cause, comes just after. The job is answered as the

@@ -100,6 +100,7 @@ class Placer {
                 placed_.links.push_back(std::move(a));
             }
         }
+        placed_.search_budget_spent = locator_.budget_spent();
         return std::move(placed_);
     }
 

@@ -110,6 +110,9 @@ struct PlacedMarks {
     int links_not_printed = 0;     // no text of theirs in the PDF
     int headings_not_printed = 0;  // the same for headings
     int links_estimated = 0;       // image links placed from the measurement
+    // The text searches used their budget (TextLocator::kMaxWork): the
+    // marks not placed by then are counted as not printed.
+    bool search_budget_spent = false;
 };
 
 }  // namespace enconvert::render_child::pdf

@@ -80,9 +80,12 @@ std::vector<int> TextLocator::candidates(const std::u32string& needle) const {
 
 std::vector<int> TextLocator::matches(const std::u32string& needle) const {
     std::vector<int> out;
-    if (needle.empty()) return out;
+    if (needle.empty() || budget_spent()) return out;
     const auto& glyphs = text_.glyphs;
-    for (int start : candidates(needle)) {
+    const std::vector<int> starts = candidates(needle);
+    work_ += starts.size();
+    if (budget_spent()) return out;
+    for (int start : starts) {
         ++candidates_checked_;
         if (static_cast<std::size_t>(start) + needle.size() > glyphs.size()) continue;
         bool equal = true;
@@ -94,6 +97,13 @@ std::vector<int> TextLocator::matches(const std::u32string& needle) const {
 }
 
 std::vector<Span> TextLocator::find_all(const std::u32string& needle) const {
+    std::vector<Span> spans = find_spans(needle);
+    work_ += spans.size();
+    if (budget_spent()) return {};
+    return spans;
+}
+
+std::vector<Span> TextLocator::find_spans(const std::u32string& needle) const {
     std::vector<Span> spans;
     const int n = static_cast<int>(needle.size());
     if (needle.size() <= kWholeNeedle) {

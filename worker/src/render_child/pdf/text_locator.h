@@ -59,7 +59,18 @@ class TextLocator {
     // of placing a document's marks (a test's measure).
     std::uint64_t candidates_checked() const { return candidates_checked_; }
 
+    // The work all searches of one document may do: places compared plus
+    // occurrences returned. Past it, searches find nothing (the marks are
+    // left out). 20,000 distinct link texts that share a head and tail of
+    // 48 'a's, over two million printed 'a's, each compared the head at
+    // every place and returned two million occurrences: hours on the
+    // renderer child's one work thread, which the finishing of every other
+    // view's job waits for.
+    static constexpr std::uint64_t kMaxWork = 20'000'000;
+    bool budget_spent() const { return work_ > kMaxWork; }
+
   private:
+    std::vector<Span> find_spans(const std::u32string& needle) const;
     std::vector<int> matches(const std::u32string& needle) const;
     // Where `needle` may start, ascending: each place its rarest indexed
     // part occurs, less that part's offset in the needle.
@@ -80,6 +91,7 @@ class TextLocator {
     mutable std::vector<std::pair<std::uint64_t, int>> grams_;
     mutable bool grams_indexed_ = false;
     mutable std::uint64_t candidates_checked_ = 0;
+    mutable std::uint64_t work_ = 0;  // see kMaxWork
 };
 
 }  // namespace enconvert::render_child::pdf

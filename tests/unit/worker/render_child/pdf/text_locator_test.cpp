@@ -60,3 +60,38 @@ TEST(TextLocator, FindsEveryOccurrenceAsAFullScanWould) {
     EXPECT_TRUE(locator.find_all(U"abc").empty());                    // a character never printed
     EXPECT_TRUE(locator.find_all(std::u32string(40, U'a')).empty());  // a run never printed
 }
+
+// 20,000 distinct link texts sharing a head and a tail of 48 'a's, over two
+// million printed 'a's: each search compared the head at every place and
+// returned two million occurrences (hours on the child's work thread). The
+// searches of a document share a budget; past it they find nothing.
+TEST(TextLocator, SearchesStopAtTheDocumentsBudget) {
+    PageText text;
+    text.glyphs.assign(2'000'000, Glyph{U'a', 0, 0, 0, 1, 1});
+    text.page_heights = {842};
+    const PageGeometry geometry{842, 0, 842};
+    const TextLocator locator(text, geometry);
+    const std::u32string run(TextLocator::kWholeNeedle, U'a');
+    std::size_t found = 0;
+    for (int i = 0; i < 20'000; ++i) {
+        std::u32string needle = run;
+        for (char c : std::to_string(i)) needle += static_cast<char32_t>(c);
+        needle += run;
+        found += locator.find_all(needle).size();
+    }
+    EXPECT_TRUE(locator.budget_spent());
+    EXPECT_LE(locator.candidates_checked(), TextLocator::kMaxWork);
+    EXPECT_LE(found, TextLocator::kMaxWork);
+    // A short text is not searched either once the budget is spent.
+    EXPECT_TRUE(locator.find_all(U"aaa").empty());
+}
+
+// An ordinary document stays far inside the budget.
+TEST(TextLocator, AnOrdinarySearchLeavesTheBudgetAlone) {
+    const PageText text = ab_text(200'000);
+    const PageGeometry geometry{842, 0, 842};
+    const TextLocator locator(text, geometry);
+    for (std::size_t from = 0; from < 100'000; from += 1'000)
+        EXPECT_FALSE(locator.find_all(slice(text, from, 60)).empty());
+    EXPECT_FALSE(locator.budget_spent());
+}
