@@ -6,6 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "net/restricted_ports.h"
 #include "render_child/glib_ptr.h"
 
 namespace enconvert::render_child {
@@ -205,6 +206,11 @@ void on_destination(GObject* source, GAsyncResult* result, gpointer data) {
     if (!read_done(source, result, address_size + 2)) return;
     const std::size_t port_at = (type == kDomain ? 5 : 4) + address_size;
     s->port = static_cast<guint16>(s->buffer[port_at] << 8 | s->buffer[port_at + 1]);
+    // The ports browsers never connect to (SMTP, IRC, …): WebKit checks them
+    // in the web process, which a page that took it over would skip, and its
+    // network process's preconnects may not; checked here for every
+    // connection of every page.
+    if (s->port == 0 || net::is_restricted_port(s->port)) return refuse(std::move(s), kNotAllowed);
     if (type != kDomain) {
         GObjectPtr<GInetAddress> literal(g_inet_address_new_from_bytes(
             s->buffer.data() + 4, type == kIpv4 ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6));

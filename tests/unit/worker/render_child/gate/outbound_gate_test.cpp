@@ -123,6 +123,44 @@ TEST_F(OutboundGateTest, LoopbackIsRefusedByDefaultAndNothingConnects) {
     EXPECT_EQ(server_.requests(), 0);
 }
 
+// The ports browsers never connect to (here IRC's, on an exempt network,
+// with a server listening): WebKit's own check is in the web process, which
+// a page that took it over would skip. Port 0 neither.
+TEST_F(OutboundGateTest, RestrictedPortsAreRefusedEvenOnAnExemptNetwork) {
+    int listener = -1;
+    int port = 0;
+    for (int candidate : {6665, 6666, 6667, 6668, 6669, 6697, 10080}) {
+        listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<uint16_t>(candidate));
+        if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+            listen(listener, 4) == 0) {
+            port = candidate;
+            break;
+        }
+        close(listener);
+        listener = -1;
+    }
+    ASSERT_NE(port, 0) << "no restricted port free on loopback";
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
+    {
+        SocksClient client(gate.port());
+        EXPECT_EQ(client.connect_to_address(1, {127, 0, 0, 1}, port), 2);  // not allowed
+    }
+    {
+        SocksClient client(gate.port());
+        EXPECT_EQ(client.connect_to_domain("127.0.0.1", 0), 2);
+    }
+    // Nothing reached the listener.
+    EXPECT_LT(accept(listener, nullptr, nullptr), 0);
+    close(listener);
+    // The gate goes on relaying to an ordinary port.
+    SocksClient client(gate.port());
+    EXPECT_EQ(client.connect_to_domain("127.0.0.1", server_.port()), 0);
+}
+
 TEST_F(OutboundGateTest, NamesAndNumericFormsAreCheckedAfterResolution) {
     OutboundGate gate(net::AddressPolicy::from_config(""));
     for (const std::string host : {"localhost", "2130706433", "0x7f.1", "0177.0.0.1", "127.1"}) {
