@@ -301,6 +301,9 @@ def test_packages_install_convert_and_purge_cleanly(installed, work_dir):
         postinst.index("deb-systemd-invoke start enconvert-worker.service")
     depends = run(["dpkg-query", "-W", "-f=${Depends}", "libnginx-mod-http-enconvert"]).stdout
     assert "nginx-abi-" in depends
+    # Older WebKitGTK let media elements open sockets outside the gate.
+    depends = run(["dpkg-query", "-W", "-f=${Depends}", "enconvert-worker"]).stdout
+    assert "libwebkit2gtk-4.1-0 (>= 2.50.2)" in depends, depends
     # The stock configuration, with the module now enabled, still passes.
     run(["/usr/sbin/nginx", "-t", "-q"])
 
