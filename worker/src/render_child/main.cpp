@@ -4,7 +4,9 @@
 #include <gdk/gdkx.h>
 #include <gtk/gtk.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -206,6 +208,14 @@ int run(int argc, char** argv) {
     // No accessibility bus: an empty address keeps every web process from
     // trying one (in the sandbox each logged "Can't connect to a11y bus").
     setenv("WEBKIT_A11Y_BUS_ADDRESS", "", 1);
+    // Every connection a view's pages hold open through the gate costs two
+    // descriptors here (up to GateLimits' 256 a view), besides the views'
+    // own files and pipes: the usual soft limit of 1024 is raised as far
+    // as the hard limit lets, to 65536 at most.
+    if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < 65536) {
+        files.rlim_cur = std::min<rlim_t>(files.rlim_max, 65536);
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     // Before any web process is started: they inherit it.
     if (!enconvert::render_child::raise_oom_score_adj(
             enconvert::render_child::kRendererOomScoreAdj)) {
@@ -234,7 +244,9 @@ int run(int argc, char** argv) {
 
     // Every connection of every view goes through the gate (docs/api.md
     // "Outbound safety"); it lives as long as the views.
-    enconvert::render_child::OutboundGate gate(std::move(args->policy));
+    enconvert::render_child::OutboundGate gate(
+        std::move(args->policy),
+        {.views = enconvert::render_child::Renderer::view_slots(args->views)});
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     std::optional<enconvert::render_child::Renderer> renderer;
     enconvert::render_child::Channel channel(

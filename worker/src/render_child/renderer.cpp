@@ -14,13 +14,6 @@ namespace {
 
 constexpr log::Logger kLog{"renderer"};
 
-// Views beyond the `views` the worker may keep busy. After a job a view
-// spends 100-300 ms loading about:blank and clearing website data, and the
-// worker sends the next job as soon as the answer arrives: without a spare,
-// that job waited for the reset (median 111 ms, p90 213 ms in the render
-// bench, docs/benchmarks.md). A spare view costs one idle web process.
-constexpr int kSpareViews = 1;
-
 // The work thread cannot be stopped, and every later PDF of this child
 // would wait behind what holds it: the pool sees the child go, answers
 // its running tasks renderer_crashed (queued again) and starts a fresh one.
@@ -51,7 +44,7 @@ Renderer::Renderer(int views, std::string printer_name, ViewLimits limits,
       filters_([this] { dispatch(); }),
       work_(finish_limit, [finish_limit] { exit_for_stuck_work(finish_limit); }),
       on_ready_(std::move(on_ready)) {
-    for (int i = 0; i < views + kSpareViews; ++i) {
+    for (int i = 0; i < view_slots(views); ++i) {
         slots_.push_back(std::make_unique<ViewSlot>(
             i, printer_name, limits, gate, filters_, work_,
             [this](std::uint64_t id, const Outcome& o) { answer(id, o); }, [this] { dispatch(); }));

@@ -22,6 +22,16 @@ namespace enconvert::render_child {
 
 class Renderer {
   public:
+    // Views beyond the `views` the worker may keep busy. After a job a view
+    // spends 100-300 ms loading about:blank and clearing website data, and
+    // the worker sends the next job as soon as the answer arrives: without
+    // a spare, that job waited for the reset (median 111 ms, p90 213 ms in
+    // the render bench, docs/benchmarks.md). A spare view costs one idle
+    // web process.
+    static constexpr int kSpareViews = 1;
+    // The view slots (indexes 0 .. n-1) a renderer for `views` keeps.
+    static constexpr int view_slots(int views) { return views + kSpareViews; }
+
     // `on_ready` runs once, when every view has warmed up.
     // `gate` outlives the renderer: every view connects through it.
     // `finish_limit`: how long a PDF may still be finished after its job

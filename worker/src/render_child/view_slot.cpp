@@ -116,7 +116,7 @@ WebKitWebContext* ViewSlot::new_context() const {
     // No connection of this context bypasses the outbound gate: the engine
     // hands it names unresolved (SOCKS5 with remote DNS) for every scheme.
     std::unique_ptr<WebKitNetworkProxySettings, ProxySettingsFree> proxy(
-        webkit_network_proxy_settings_new(gate_.proxy_uri().c_str(), nullptr));
+        webkit_network_proxy_settings_new(gate_.proxy_uri(index_).c_str(), nullptr));
     webkit_website_data_manager_set_network_proxy_settings(
         data.get(), WEBKIT_NETWORK_PROXY_MODE_CUSTOM, proxy.get());
     if (limits_.memory_limit_mb == 0)

@@ -168,7 +168,7 @@ bool ViewSlot::fail_refused_navigation(const std::string& failing) {
     std::optional<LoadError> refused = refused_navigation(failing);
     if (!refused) {
         const std::optional<GateRefusal> refusal =
-            gate_.refusal_for(hostname_of(failing), started_us_);
+            gate_.refusal_for(index_, hostname_of(failing), started_us_);
         if (!refusal || refusal->kind != GateRefusal::Kind::blocked_address) return false;
         refused = refusal_error(*refusal, failing);
     }
@@ -221,7 +221,7 @@ gboolean ViewSlot::on_load_failed(WebKitWebView*, WebKitLoadEvent event, gchar* 
     // Since the engine connects only through the gate, DNS and connection
     // failures (and refusals) are the gate's to explain.
     const std::optional<GateRefusal> refusal =
-        self->gate_.refusal_for(hostname_of(failing), self->started_us_);
+        self->gate_.refusal_for(self->index_, hostname_of(failing), self->started_us_);
     LoadError e = refusal ? refusal_error(*refusal, failing) : classify_load_error(error, failing);
     self->fail(e.code, e.message);
     return TRUE;

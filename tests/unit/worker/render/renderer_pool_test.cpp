@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -849,6 +850,41 @@ TEST_F(RendererPoolTest, APdfsViewIsNoWiderThanTheWidestScreenshotView) {
     auto a4 = wait_for(29);
     ASSERT_TRUE(a4);
     EXPECT_EQ(a4->title, "718");
+}
+
+// A view's pages may hold up to 256 connections through the gate, two
+// descriptors each in the child: the usual soft limit of 1024 is raised
+// as far as the hard limit lets (65536 at most). The child is started
+// with a soft limit of 1024, as a shell or a service gives it.
+class LowFileLimitRendererPoolTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options&) const override {
+        getrlimit(RLIMIT_NOFILE, &saved_);
+        rlimit low = saved_;
+        low.rlim_cur = std::min<rlim_t>(saved_.rlim_max, 1024);
+        setrlimit(RLIMIT_NOFILE, &low);
+    }
+    void TearDown() override {
+        RendererPoolTest::TearDown();
+        setrlimit(RLIMIT_NOFILE, &saved_);
+    }
+    mutable rlimit saved_{};
+};
+
+TEST_F(LowFileLimitRendererPoolTest, TheChildMayOpenEnoughFilesForItsViewsConnections) {
+    const pid_t child = child_after_a_render(30);
+    ASSERT_NE(child, 0);
+    std::istringstream limits(read_file("/proc/" + std::to_string(child) + "/limits"));
+    std::string line;
+    while (std::getline(limits, line) && line.rfind("Max open files", 0) != 0) {
+    }
+    ASSERT_EQ(line.rfind("Max open files", 0), 0u);
+    std::istringstream fields(line.substr(std::string("Max open files").size()));
+    std::string soft, hard;
+    fields >> soft >> hard;
+    const unsigned long expected =
+        hard == "unlimited" ? 65536 : std::min<unsigned long>(std::stoul(hard), 65536);
+    EXPECT_EQ(std::stoul(soft), expected) << line;
 }
 
 // A page of more page breaks than a PDF is printed with (5,000 sheets):

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <stdexcept>
@@ -29,8 +30,7 @@ enum Reply : guint8 {
     kAddressTypeNotSupported = 8,
 };
 
-constexpr guint kConnectTimeoutSeconds = 30;
-constexpr std::size_t kRefusalsKept = 256;
+constexpr std::size_t kRefusalsKept = 256;  // a view
 
 net::IpAddress to_ip(GInetAddress* address) {
     net::IpAddress ip;
@@ -47,11 +47,16 @@ std::string text_of(GInetAddress* address) {
 
 // One proxied connection: the SOCKS exchange, then the relay. Owned by
 // whichever asynchronous step is pending (each callback adopts it).
+// Made only once the gate counted it (OutboundGate::open_connection).
 struct Session {
-    Session(OutboundGate& g, GSocketConnection* c)
-        : gate(g), client(G_SOCKET_CONNECTION(g_object_ref(c))) {}
+    Session(OutboundGate& g, int v, GSocketConnection* c)
+        : gate(g), view(v), client(G_SOCKET_CONNECTION(g_object_ref(c))) {}
+    ~Session() { gate.close_connection(view); }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     OutboundGate& gate;
+    const int view;
     GObjectPtr<GSocketConnection> client;
     GObjectPtr<GSocketConnection> upstream;
     std::array<guint8, 512> buffer{};
@@ -114,6 +119,7 @@ void send_reply(SessionPtr s, guint8 code, GAsyncReadyCallback next) {
 // Answers with `code` and closes; remembers why when there is a reason.
 void refuse(SessionPtr s, guint8 code, std::optional<GateRefusal> why = std::nullopt) {
     if (why) {
+        why->view = s->view;
         why->host = s->host;
         why->at_us = g_get_monotonic_time();
         s->gate.record(std::move(*why));
@@ -269,6 +275,11 @@ void on_connected(GObject* source, GAsyncResult* result, gpointer data) {
                       std::move(why));
     }
     s->upstream.reset(upstream);
+    // The client's timeout is the socket's I/O timeout too: a server quiet
+    // for that long (a slow first byte under a job timeout of minutes, a
+    // web socket between messages) had its connection cut. Only the
+    // connect is bounded.
+    g_socket_set_timeout(g_socket_connection_get_socket(upstream), 0);
     send_reply(std::move(s), kSucceeded, &on_reply_sent);
 }
 
@@ -297,15 +308,17 @@ void on_spliced(GObject*, GAsyncResult* result, gpointer data) {
 
 }  // namespace
 
-OutboundGate::OutboundGate(net::AddressPolicy policy)
+OutboundGate::OutboundGate(net::AddressPolicy policy, GateLimits limits)
     : policy_(std::move(policy)),
       context_(g_main_context_new()),
-      loop_(g_main_loop_new(context_.get(), FALSE)) {
-    std::promise<int> listening;
-    std::future<int> port = listening.get_future();
+      loop_(g_main_loop_new(context_.get(), FALSE)),
+      limits_(limits),
+      connections_(static_cast<std::size_t>(std::max(1, limits.views)), 0) {
+    std::promise<std::vector<int>> listening;
+    std::future<std::vector<int>> ports = listening.get_future();
     thread_ = std::thread([this, &listening] { run(listening); });
     try {
-        port_ = port.get();
+        ports_ = ports.get();
     } catch (...) {
         thread_.join();
         throw;
@@ -328,32 +341,37 @@ OutboundGate::~OutboundGate() {
     thread_.join();
 }
 
-void OutboundGate::run(std::promise<int>& listening) {
+void OutboundGate::run(std::promise<std::vector<int>>& listening) {
     g_main_context_push_thread_default(context_.get());
     GObjectPtr<GSocketService> service(g_socket_service_new());
-    GObjectPtr<GSocketAddress> any_port(g_inet_socket_address_new_from_string("127.0.0.1", 0));
-    GSocketAddress* bound = nullptr;
-    GError* raw_error = nullptr;
-    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service.get()), any_port.get(),
-                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr, &bound,
-                                       &raw_error)) {
-        GErrorPtr error(raw_error);
-        g_main_context_pop_thread_default(context_.get());
-        listening.set_exception(std::make_exception_ptr(std::runtime_error(
-            std::string("outbound gate: cannot listen on 127.0.0.1: ") + error->message)));
-        return;
+    std::vector<int> ports;
+    for (std::size_t view = 0; view < connections_.size(); ++view) {
+        GObjectPtr<GSocketAddress> any_port(g_inet_socket_address_new_from_string("127.0.0.1", 0));
+        GSocketAddress* bound = nullptr;
+        GError* raw_error = nullptr;
+        if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service.get()), any_port.get(),
+                                           G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr,
+                                           &bound, &raw_error)) {
+            GErrorPtr error(raw_error);
+            g_socket_listener_close(G_SOCKET_LISTENER(service.get()));
+            g_main_context_pop_thread_default(context_.get());
+            listening.set_exception(std::make_exception_ptr(std::runtime_error(
+                std::string("outbound gate: cannot listen on 127.0.0.1: ") + error->message)));
+            return;
+        }
+        GObjectPtr<GSocketAddress> bound_address(bound);
+        ports.push_back(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound_address.get())));
     }
-    GObjectPtr<GSocketAddress> bound_address(bound);
     GObjectPtr<GSocketClient> client(g_socket_client_new());
     // The gate is the proxy: it must never itself go through one.
     g_socket_client_set_enable_proxy(client.get(), FALSE);
-    g_socket_client_set_timeout(client.get(), kConnectTimeoutSeconds);
+    g_socket_client_set_timeout(client.get(), static_cast<guint>(limits_.connect_timeout_seconds));
     GObjectPtr<GCancellable> cancellable(g_cancellable_new());
     client_ = client.get();
     cancellable_ = cancellable.get();
     g_signal_connect(service.get(), "incoming", G_CALLBACK(&OutboundGate::on_incoming), this);
     g_socket_service_start(service.get());
-    listening.set_value(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound_address.get())));
+    listening.set_value(ports);
 
     g_main_loop_run(loop_.get());
 
@@ -370,22 +388,43 @@ void OutboundGate::run(std::promise<int>& listening) {
 
 gboolean OutboundGate::on_incoming(GSocketService*, GSocketConnection* connection, GObject*,
                                    gpointer data) {
-    read_greeting(std::make_unique<Session>(*static_cast<OutboundGate*>(data), connection));
+    auto* gate = static_cast<OutboundGate*>(data);
+    // Which view's port it came in on.
+    GObjectPtr<GSocketAddress> local(g_socket_connection_get_local_address(connection, nullptr));
+    const int port = local ? g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local.get())) : 0;
+    const auto it = std::find(gate->ports_.begin(), gate->ports_.end(), port);
+    if (it == gate->ports_.end()) return TRUE;
+    const int view = static_cast<int>(it - gate->ports_.begin());
+    // Past the view's limit the connection is not kept: the service lets go
+    // of it after this handler, which closes it.
+    if (!gate->open_connection(view)) return TRUE;
+    read_greeting(std::make_unique<Session>(*gate, view, connection));
     return TRUE;
+}
+
+bool OutboundGate::open_connection(int view) {
+    int& open = connections_[static_cast<std::size_t>(view)];
+    if (open >= limits_.max_connections_per_view) return false;
+    ++open;
+    return true;
+}
+
+void OutboundGate::close_connection(int view) {
+    --connections_[static_cast<std::size_t>(view)];
 }
 
 void OutboundGate::record(GateRefusal refusal) {
     std::lock_guard lock(refusals_mutex_);
     refusals_.push_back(std::move(refusal));
-    if (refusals_.size() > kRefusalsKept) refusals_.pop_front();
+    if (refusals_.size() > kRefusalsKept * connections_.size()) refusals_.pop_front();
 }
 
-std::optional<GateRefusal> OutboundGate::refusal_for(const std::string& host,
+std::optional<GateRefusal> OutboundGate::refusal_for(int view, const std::string& host,
                                                      gint64 since_us) const {
     std::lock_guard lock(refusals_mutex_);
     for (auto it = refusals_.rbegin(); it != refusals_.rend(); ++it) {
         if (it->at_us < since_us) break;
-        if (it->host == host) return *it;
+        if (it->view == view && it->host == host) return *it;
     }
     return std::nullopt;
 }

@@ -10,6 +10,11 @@
 //
 // The gate runs its own GLib main context on its own thread: relaying bytes
 // must not wait while the renderer's main loop prints or post-processes.
+//
+// Each view has a port of its own: its connections are counted against its
+// own limit (a page opening hundreds of web sockets used up the child's
+// file descriptors, and every other view's files and connections failed)
+// and its refusals explain its own loads only.
 #pragma once
 
 #include <gio/gio.h>
@@ -22,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "net/address_policy.h"
 
@@ -34,29 +40,48 @@ struct GateRefusal {
     std::string address;  // the refused or unreachable address, if any
     std::string detail;   // the resolver's or connect's error text
     gint64 at_us = 0;     // g_get_monotonic_time()
+    int view = 0;         // whose port the connection came in on
+};
+
+struct GateLimits {
+    int views = 1;  // one port each
+    // Connections of one view open at once (being set up or relayed); more
+    // are closed as they come. Browsers keep 256 per pool.
+    int max_connections_per_view = 256;
+    // How long a connection to a server may take to be made. Once made, a
+    // relayed connection has no idle limit of its own: the job's timeout
+    // and the view's reset end it.
+    int connect_timeout_seconds = 30;
 };
 
 class OutboundGate {
   public:
-    // Listens on 127.0.0.1 (a free port) and starts the gate's thread.
-    // Throws std::runtime_error when it cannot listen.
-    explicit OutboundGate(net::AddressPolicy policy);
+    // Listens on 127.0.0.1 (a free port per view) and starts the gate's
+    // thread. Throws std::runtime_error when it cannot listen.
+    explicit OutboundGate(net::AddressPolicy policy, GateLimits limits = {});
     ~OutboundGate();
     OutboundGate(const OutboundGate&) = delete;
     OutboundGate& operator=(const OutboundGate&) = delete;
 
-    int port() const { return port_; }
-    std::string proxy_uri() const { return "socks5://127.0.0.1:" + std::to_string(port_); }
+    int port(int view = 0) const { return ports_.at(static_cast<std::size_t>(view)); }
+    std::string proxy_uri(int view) const {
+        return "socks5://127.0.0.1:" + std::to_string(port(view));
+    }
 
-    // The newest refusal for `host` (a name, or an address without brackets)
-    // recorded at or after `since_us`.
-    std::optional<GateRefusal> refusal_for(const std::string& host, gint64 since_us) const;
+    // The newest refusal of `view`'s connections for `host` (a name, or an
+    // address without brackets) recorded at or after `since_us`.
+    std::optional<GateRefusal> refusal_for(int view, const std::string& host,
+                                           gint64 since_us) const;
 
     // Used by the gate's sessions (outbound_gate.cpp), on the gate thread.
     const net::AddressPolicy& policy() const { return policy_; }
     GSocketClient* socket_client() const { return client_; }
     GCancellable* cancellable() const { return cancellable_; }
     void record(GateRefusal refusal);
+    // A connection of `view` begins (false: the view is at its limit) or
+    // ends; gate thread only.
+    bool open_connection(int view);
+    void close_connection(int view);
 
   private:
     struct ContextUnref {
@@ -68,7 +93,7 @@ class OutboundGate {
 
     // The gate thread: listens, reports the port (or the error), runs the
     // loop until the destructor quits it.
-    void run(std::promise<int>& listening);
+    void run(std::promise<std::vector<int>>& listening);
     static gboolean on_incoming(GSocketService*, GSocketConnection*, GObject*, gpointer);
 
     const net::AddressPolicy policy_;
@@ -77,7 +102,9 @@ class OutboundGate {
     // Created and used on the gate thread only; released there at its end.
     GSocketClient* client_ = nullptr;
     GCancellable* cancellable_ = nullptr;
-    int port_ = 0;
+    const GateLimits limits_;
+    std::vector<int> ports_;        // by view
+    std::vector<int> connections_;  // open, by view; gate thread only
     std::thread thread_;
 
     mutable std::mutex refusals_mutex_;

@@ -109,14 +109,14 @@ TEST_F(OutboundGateTest, ExemptNetworkIsRelayedToTheServer) {
     // is delimited by the connection closing.
     EXPECT_TRUE(client.closed());
     EXPECT_EQ(server_.requests(), 1);
-    EXPECT_FALSE(gate.refusal_for("127.0.0.1", start_));
+    EXPECT_FALSE(gate.refusal_for(0, "127.0.0.1", start_));
 }
 
 TEST_F(OutboundGateTest, LoopbackIsRefusedByDefaultAndNothingConnects) {
     OutboundGate gate(net::AddressPolicy::from_config(""));
     SocksClient client(gate.port());
     EXPECT_EQ(client.connect_to_address(1, {127, 0, 0, 1}, server_.port()), 2);  // not allowed
-    auto refusal = gate.refusal_for("127.0.0.1", start_);
+    auto refusal = gate.refusal_for(0, "127.0.0.1", start_);
     ASSERT_TRUE(refusal);
     EXPECT_EQ(refusal->kind, GateRefusal::Kind::blocked_address);
     EXPECT_EQ(refusal->address, "127.0.0.1");
@@ -166,7 +166,7 @@ TEST_F(OutboundGateTest, NamesAndNumericFormsAreCheckedAfterResolution) {
     for (const std::string host : {"localhost", "2130706433", "0x7f.1", "0177.0.0.1", "127.1"}) {
         SocksClient client(gate.port());
         EXPECT_EQ(client.connect_to_domain(host, server_.port()), 2) << host;
-        auto refusal = gate.refusal_for(host, start_);
+        auto refusal = gate.refusal_for(0, host, start_);
         ASSERT_TRUE(refusal) << host;
         EXPECT_EQ(refusal->kind, GateRefusal::Kind::blocked_address) << host;
     }
@@ -206,7 +206,7 @@ TEST_F(OutboundGateTest, UnresolvableNameIsRecordedAsNotFound) {
     OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
     SocksClient client(gate.port());
     EXPECT_EQ(client.connect_to_domain("no-such-host.invalid", 80), 4);  // host unreachable
-    auto refusal = gate.refusal_for("no-such-host.invalid", start_);
+    auto refusal = gate.refusal_for(0, "no-such-host.invalid", start_);
     ASSERT_TRUE(refusal);
     EXPECT_EQ(refusal->kind, GateRefusal::Kind::not_found);
 }
@@ -215,7 +215,7 @@ TEST_F(OutboundGateTest, ClosedPortIsRecordedAsConnectFailure) {
     OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
     SocksClient client(gate.port());
     EXPECT_EQ(client.connect_to_domain("127.0.0.1", LoopbackHttpServer::closed_port()), 5);
-    auto refusal = gate.refusal_for("127.0.0.1", start_);
+    auto refusal = gate.refusal_for(0, "127.0.0.1", start_);
     ASSERT_TRUE(refusal);
     EXPECT_EQ(refusal->kind, GateRefusal::Kind::connect_failed);
     EXPECT_EQ(refusal->address, "127.0.0.1");
@@ -227,8 +227,8 @@ TEST_F(OutboundGateTest, OldRefusalsDoNotCount) {
         SocksClient client(gate.port());
         EXPECT_EQ(client.connect_to_domain("127.0.0.1", server_.port()), 2);
     }
-    EXPECT_TRUE(gate.refusal_for("127.0.0.1", start_));
-    EXPECT_FALSE(gate.refusal_for("127.0.0.1", g_get_monotonic_time() + 1));
+    EXPECT_TRUE(gate.refusal_for(0, "127.0.0.1", start_));
+    EXPECT_FALSE(gate.refusal_for(0, "127.0.0.1", g_get_monotonic_time() + 1));
 }
 
 TEST_F(OutboundGateTest, MalformedClientsAreDroppedAndTheGateGoesOn) {
@@ -251,6 +251,62 @@ TEST_F(OutboundGateTest, MalformedClientsAreDroppedAndTheGateGoesOn) {
     SocksClient client(gate.port());
     ASSERT_EQ(client.connect_to_domain("127.0.0.1", server_.port()), 0);
     EXPECT_NE(client.http_get("/").find("through the gate"), std::string::npos);
+}
+
+// Each view has its own port and its own limit of connections open at
+// once: a page opening hundreds of web sockets used up the child's file
+// descriptors and every other view's connections and files failed. Past
+// its limit a view's new connections are closed unanswered; the other
+// view's go on, and the view gets its room back as its connections end.
+TEST_F(OutboundGateTest, AViewPastItsConnectionLimitLeavesTheOthersAlone) {
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"),
+                      {.views = 2, .max_connections_per_view = 3});
+    ASSERT_NE(gate.port(0), gate.port(1));
+    std::vector<std::unique_ptr<SocksClient>> held;
+    for (int i = 0; i < 3; ++i) {
+        held.push_back(std::make_unique<SocksClient>(gate.port(0)));
+        ASSERT_EQ(held.back()->exchange({5, 1, 0}, 2), (std::vector<unsigned char>{5, 0}));
+    }
+    {
+        SocksClient over(gate.port(0));
+        EXPECT_TRUE(over.exchange({5, 1, 0}, 2).empty());
+        EXPECT_TRUE(over.closed());
+    }
+    SocksClient other(gate.port(1));
+    ASSERT_EQ(other.connect_to_domain("127.0.0.1", server_.port()), 0);
+    EXPECT_NE(other.http_get("/").find("through the gate"), std::string::npos);
+
+    held.pop_back();  // one of view 0's connections ends
+    bool room = false;
+    for (int attempt = 0; attempt < 50 && !room; ++attempt) {
+        SocksClient again(gate.port(0));
+        room = again.connect_to_domain("127.0.0.1", server_.port()) == 0;
+        if (!room) usleep(100 * 1000);
+    }
+    EXPECT_TRUE(room);
+}
+
+// Only making the connection is bounded: a server that answers after the
+// connect timeout (a slow first byte under a job timeout of minutes) is
+// still relayed. GIO's client timeout is the socket's I/O timeout too, and
+// cut such a connection.
+TEST_F(OutboundGateTest, ASlowAnswerOutlivesTheConnectTimeout) {
+    LoopbackHttpServer slow{{{"/", {200, "text/plain", "late but whole", 2500}}}, "/hang"};
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"),
+                      {.connect_timeout_seconds = 1});
+    SocksClient client(gate.port());
+    ASSERT_EQ(client.connect_to_domain("127.0.0.1", slow.port()), 0);
+    const std::string answer = client.http_get("/");
+    EXPECT_NE(answer.find("late but whole"), std::string::npos) << answer;
+}
+
+// A refusal explains the loads of the view whose connection it was only.
+TEST_F(OutboundGateTest, RefusalsAreTheirViewsOwn) {
+    OutboundGate gate(net::AddressPolicy::from_config(""), {.views = 2});
+    SocksClient client(gate.port(1));
+    EXPECT_EQ(client.connect_to_address(1, {127, 0, 0, 1}, server_.port()), 2);
+    EXPECT_TRUE(gate.refusal_for(1, "127.0.0.1", start_));
+    EXPECT_FALSE(gate.refusal_for(0, "127.0.0.1", start_));
 }
 
 }  // namespace
