@@ -40,25 +40,26 @@ key: build
 
 # The unit tests keep both cores busy (ctest -j); the suites that start
 # stacks mostly wait on them (renders, leases, restarts), each on its own
-# ports, homes and X display, so they run side by side, each suite's output
-# printed whole when it ends. Every suite runs even if another failed.
+# ports, homes and X display, so they run side by side (their lines
+# interleave; no pytest cache, which they would all write). Every suite
+# runs even if another failed.
 test: build
 	@u=0; $(MAKE) --no-print-directory unit-test || u=$$?; \
-	$(MAKE) --no-print-directory -k -j3 --output-sync=target \
+	$(MAKE) --no-print-directory -k -j3 --output-sync=line \
 	    module-test e2e-test compat-test || exit $$?; exit $$u
 
 unit-test:
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 module-test:
-	$(PYTHON) -m pytest -q tests/module
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/module
 
 e2e-test:
-	$(PYTHON) -m pytest -q tests/e2e
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/e2e
 
 # the vendor's clients' requests replayed against a local stack
 compat-test:
-	$(PYTHON) -m pytest -q tests/compat
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/compat
 
 bench: build
 	@bench/run.sh

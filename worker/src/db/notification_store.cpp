@@ -90,9 +90,9 @@ bool record_delivery(pqxx::connection& conn, const std::string& owner, const Del
         "  claimed_by = NULL, lease_expires_at = NULL, updated_at = now(), "
         "  delivered_at = CASE WHEN $3 = 'delivered' THEN now() END, "
         "  next_attempt_at = now() + make_interval(secs => $6) "
-        "WHERE id = $1 AND ((claimed_by = $2 AND state = 'sending') "
+        "WHERE id = $1 AND attempts = $8 AND ((claimed_by = $2 AND state = 'sending') "
         "  OR (claimed_by IS NULL AND state IN ('pending', 'failed') "
-        "      AND error = $7 AND attempts = $8))",
+        "      AND error = $7))",
         r.id, owner, state, r.response_code,
         r.error ? std::optional<std::string>(util::valid_utf8(*r.error)) : std::nullopt,
         static_cast<double>(r.retry_after.count()), std::string(kInterruptedError), r.attempts);

@@ -60,11 +60,13 @@ struct DeliveryRecord {
     std::string job_id;                   // for the log only
 };
 
-// Records an outcome if `owner` still holds the lease, or if the row was
-// settled as interrupted after the lease ran out (settle_interrupted) and
-// nothing happened to it since (same attempt count, not claimed again): a
-// notifier cut off from the database past its lease knows what became of
-// the attempt, the settlement only guessed. False otherwise.
+// Records the outcome of attempt `r.attempts` if `owner` still holds that
+// attempt's lease, or if the row was settled as interrupted after the lease
+// ran out (settle_interrupted) and nothing happened to it since (same
+// attempt count, not claimed again): a notifier cut off from the database
+// past its lease knows what became of the attempt, the settlement only
+// guessed. Never over a later attempt, even by the same owner. False
+// otherwise.
 bool record_delivery(pqxx::connection& conn, const std::string& owner, const DeliveryRecord& r);
 
 // Hands a claimed row that was never sent back to `pending`, undoing its

@@ -208,6 +208,10 @@ std::unique_ptr<Transfer> Transfer::webhook(std::int64_t notification_id, Webhoo
     set_ptr(h, CURLOPT_RESOLVE, t->resolve_.get());
     t->connect_to_.append("::" + pinned + ":" + port);
     set_ptr(h, CURLOPT_CONNECT_TO, t->connect_to_.get());
+    // curl gives each address but the last half of the connect time left:
+    // bounded by the delivery's own time (not the backstop's 60 s more), an
+    // address that drops packets leaves the next one time to answer.
+    set(h, CURLOPT_CONNECTTIMEOUT_MS, t->time_left_ms_);
     return t;
 }
 

@@ -50,12 +50,12 @@ struct PdfOptions {
     PdfMetadata metadata;
 };
 
-// The most sheets a PDF is printed with. WebKit is asked for one more
-// (make_print_setup) and a print that has it fails (finish_printed_pdf):
-// the document is longer. Without the bound a page of 20,000 page breaks
-// held the web process until the print watchdog (30 s); WebKit still lays
-// the whole document out, but prints only the pages asked for (60,000
-// breaks: 28 s -> well under the watchdog at 2,001 pages).
+// The most sheets a PDF is printed with. WebKit is asked for two more
+// (make_print_setup) and a print that has more once a near-empty last
+// sheet is dropped fails (finish_printed_pdf): the document is longer. Without the bound a page of
+// 20,000 page breaks held the web process until the print watchdog (30 s); WebKit still lays the
+// whole document out, but prints only the pages asked for (60,000 breaks: 28 s -> well under the
+// watchdog at 2,001 pages).
 inline constexpr int kMaxPrintedPages = 5000;
 
 struct Job {

@@ -46,14 +46,6 @@ FinishResult finish_printed_pdf(const FinishRequest& request) {
             return result;
         }
     }
-    // Counted as printed, before a sliver is dropped: WebKit printed at
-    // most one sheet past the bound (make_print_setup), so reaching it
-    // means the document goes on.
-    if (pdf::page_count(request.path) > kMaxPrintedPages) {
-        result.error = "Failed to print page: the document is longer than " +
-                       std::to_string(kMaxPrintedPages) + " pages, the most a PDF is printed with";
-        return result;
-    }
     if (request.drop_sliver && request.overlay_path.empty() &&
         pdf::last_page_is_sliver(request.path)) {
         // Before pages are counted for a single-page reprint or the
@@ -62,8 +54,17 @@ FinishResult finish_printed_pdf(const FinishRequest& request) {
         result.notes.push_back(
             {log::Level::debug, "near-empty last page", why.empty() ? "dropped" : why});
     }
+    // WebKit printed at most two sheets past the bound (make_print_setup):
+    // more than the bound left once a near-empty last sheet is dropped
+    // means the document goes on.
+    const int pages = pdf::page_count(request.path);
+    if (pages > kMaxPrintedPages) {
+        result.error = "Failed to print page: the document is longer than " +
+                       std::to_string(kMaxPrintedPages) + " pages, the most a PDF is printed with";
+        return result;
+    }
     if (request.stop_if_pages_spill || request.stop_for_bands) {
-        result.pages = pdf::page_count(request.path);
+        result.pages = pages;
         if (request.stop_if_pages_spill && result.pages > 1) {
             result.next = FinishResult::Next::Reprint;
             return result;

@@ -11,9 +11,10 @@ PrintSetup make_print_setup(const PdfOptions& pdf, double page_height_mm,
     gtk_print_settings_set_printer(s, printer_name.c_str());
     gtk_print_settings_set(s, GTK_PRINT_SETTINGS_OUTPUT_FILE_FORMAT, "pdf");
     gtk_print_settings_set(s, GTK_PRINT_SETTINGS_OUTPUT_URI, output_uri.c_str());
-    // Sheets 1 to kMaxPrintedPages + 1 (GTK counts from 0, both ends
-    // included): the one more tells a longer document.
-    GtkPageRange range{0, kMaxPrintedPages};
+    // Sheets 1 to kMaxPrintedPages + 2 (GTK counts from 0, both ends
+    // included): one more tells a longer document, and one more again
+    // keeps that so when the last is a near-empty sheet that is dropped.
+    GtkPageRange range{0, kMaxPrintedPages + 1};
     gtk_print_settings_set_print_pages(s, GTK_PRINT_PAGES_RANGES);
     gtk_print_settings_set_page_ranges(s, &range, 1);
 

@@ -17,7 +17,7 @@ struct PrintSetup {
 };
 
 // `page_height_mm` replaces the paper height (single_page); 0 keeps it.
-// At most kMaxPrintedPages + 1 sheets are printed.
+// At most kMaxPrintedPages + 2 sheets are printed.
 // The paper is always given as a custom portrait-shaped size already turned
 // (PdfOptions holds the final width and height), so GTK is told "portrait":
 // that way the PDF's MediaBox is exactly the requested sheet, unrotated.

@@ -64,6 +64,7 @@ TEST_F(NotificationStoreTest, OnlyTheLeaseOwnerRecordsTheOutcome) {
     ASSERT_EQ(claimed.size(), 1u);
     db::DeliveryRecord r;
     r.id = claimed[0].id;
+    r.attempts = claimed[0].attempts;
     r.state = db::DeliveryRecord::State::delivered;
     r.response_code = 204;
     EXPECT_FALSE(db::record_delivery(*conn_, "n2", r));
@@ -82,6 +83,7 @@ TEST_F(NotificationStoreTest, ARetryGoesBackToPendingAfterItsDelay) {
     ASSERT_EQ(claimed.size(), 1u);
     db::DeliveryRecord r;
     r.id = claimed[0].id;
+    r.attempts = claimed[0].attempts;
     r.state = db::DeliveryRecord::State::retry;
     r.response_code = 503;
     r.error = "HTTP 503";
@@ -184,6 +186,36 @@ TEST_F(NotificationStoreTest, ALateOutcomeNeverOverwritesALaterAttempt) {
     const Row r = row(id, "webhook");
     EXPECT_EQ(r.state, "delivered");
     EXPECT_EQ(r.attempts, 2);
+}
+
+// The same notifier's outcome of attempt 1, held back past its lease while
+// it claimed the row again (attempt 2): recorded over attempt 2, it ended
+// that attempt's lease and the real outcome of 2 was discarded.
+TEST_F(NotificationStoreTest, AnOutcomeIsRecordedForItsOwnAttemptOnly) {
+    const std::string id = job_with_webhook();
+    const auto first = db::claim_notifications(*conn_, "n1", 60, 10);
+    ASSERT_EQ(first.size(), 1u);
+    shift("lease_expires_at", id, "-1 second");
+    ASSERT_EQ(db::settle_interrupted(*conn_, 1, 0), 1);
+    const auto second = db::claim_notifications(*conn_, "n1", 60, 10);
+    ASSERT_EQ(second.size(), 1u);
+    ASSERT_EQ(second[0].attempts, 2);
+    db::DeliveryRecord old;
+    old.id = first[0].id;
+    old.attempts = first[0].attempts;
+    old.state = db::DeliveryRecord::State::failed;
+    old.error = "HTTP 500";
+    EXPECT_FALSE(db::record_delivery(*conn_, "n1", old));
+    const Row during = row(id, "webhook");
+    EXPECT_EQ(during.state, "sending");
+    EXPECT_TRUE(during.claimed);
+    db::DeliveryRecord now;
+    now.id = second[0].id;
+    now.attempts = second[0].attempts;
+    now.state = db::DeliveryRecord::State::delivered;
+    now.response_code = 200;
+    EXPECT_TRUE(db::record_delivery(*conn_, "n1", now));
+    EXPECT_EQ(row(id, "webhook").state, "delivered");
 }
 
 TEST_F(NotificationStoreTest, NextDueIsUnknownWithoutPendingRowsAndNeverNegative) {

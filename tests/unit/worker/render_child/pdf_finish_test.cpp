@@ -71,15 +71,20 @@ TEST_F(PdfFinishTest, ANearEmptyLastPageIsDroppedBeforeThePagesAreCounted) {
     EXPECT_TRUE(has_note(result, "near-empty last page", "dropped"));
 }
 
-// WebKit prints one sheet past the bound (make_print_setup): a print that
-// has it is a longer document, and fails; one at the bound is finished.
+// WebKit prints two sheets past the bound (make_print_setup): a print with
+// more than the bound once a near-empty last sheet is dropped is a longer
+// document, and fails; one at the bound is finished, a sliver after it
+// dropped.
 TEST_F(PdfFinishTest, APrintPastThePageBoundFails) {
-    const std::vector<Draw> at_bound(kMaxPrintedPages, kText);
-    const FinishResult done = finish_printed_pdf(request_for(print("at.pdf", at_bound)));
+    std::vector<Draw> at_bound(kMaxPrintedPages, kText);
+    at_bound.push_back(kSliver);
+    FinishRequest at = request_for(print("at.pdf", at_bound));
+    at.drop_sliver = true;
+    const FinishResult done = finish_printed_pdf(at);
     EXPECT_EQ(done.next, FinishResult::Next::Done) << done.error;
+    EXPECT_EQ(pdf::page_count(at.path), kMaxPrintedPages);
 
-    std::vector<Draw> past = at_bound;
-    past.push_back(kSliver);  // counted before a sliver is dropped
+    const std::vector<Draw> past(kMaxPrintedPages + 1, kText);
     const FinishResult result = finish_printed_pdf(request_for(print("past.pdf", past)));
     EXPECT_EQ(result.next, FinishResult::Next::Failed);
     EXPECT_EQ(result.error, "Failed to print page: the document is longer than " +

@@ -313,12 +313,13 @@ OutboundGate::OutboundGate(net::AddressPolicy policy, GateLimits limits)
       context_(g_main_context_new()),
       loop_(g_main_loop_new(context_.get(), FALSE)),
       limits_(limits),
-      connections_(static_cast<std::size_t>(std::max(1, limits.views)), 0) {
-    std::promise<std::vector<int>> listening;
-    std::future<std::vector<int>> ports = listening.get_future();
+      connections_(static_cast<std::size_t>(std::max(1, limits.views)), 0),
+      refusals_(connections_.size()) {
+    std::promise<void> listening;
+    std::future<void> listening_done = listening.get_future();
     thread_ = std::thread([this, &listening] { run(listening); });
     try {
-        ports_ = ports.get();
+        listening_done.get();  // ports_ is filled
     } catch (...) {
         thread_.join();
         throw;
@@ -341,7 +342,7 @@ OutboundGate::~OutboundGate() {
     thread_.join();
 }
 
-void OutboundGate::run(std::promise<std::vector<int>>& listening) {
+void OutboundGate::run(std::promise<void>& listening) {
     g_main_context_push_thread_default(context_.get());
     GObjectPtr<GSocketService> service(g_socket_service_new());
     std::vector<int> ports;
@@ -369,9 +370,12 @@ void OutboundGate::run(std::promise<std::vector<int>>& listening) {
     GObjectPtr<GCancellable> cancellable(g_cancellable_new());
     client_ = client.get();
     cancellable_ = cancellable.get();
+    // Before the service starts: its handler reads them on this thread, the
+    // constructor's caller once set_value has published them.
+    ports_ = std::move(ports);
     g_signal_connect(service.get(), "incoming", G_CALLBACK(&OutboundGate::on_incoming), this);
     g_socket_service_start(service.get());
-    listening.set_value(ports);
+    listening.set_value();
 
     g_main_loop_run(loop_.get());
 
@@ -415,16 +419,18 @@ void OutboundGate::close_connection(int view) {
 
 void OutboundGate::record(GateRefusal refusal) {
     std::lock_guard lock(refusals_mutex_);
-    refusals_.push_back(std::move(refusal));
-    if (refusals_.size() > kRefusalsKept * connections_.size()) refusals_.pop_front();
+    std::deque<GateRefusal>& view = refusals_.at(static_cast<std::size_t>(refusal.view));
+    view.push_back(std::move(refusal));
+    if (view.size() > kRefusalsKept) view.pop_front();
 }
 
 std::optional<GateRefusal> OutboundGate::refusal_for(int view, const std::string& host,
                                                      gint64 since_us) const {
     std::lock_guard lock(refusals_mutex_);
-    for (auto it = refusals_.rbegin(); it != refusals_.rend(); ++it) {
+    const std::deque<GateRefusal>& kept = refusals_.at(static_cast<std::size_t>(view));
+    for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
         if (it->at_us < since_us) break;
-        if (it->view == view && it->host == host) return *it;
+        if (it->host == host) return *it;
     }
     return std::nullopt;
 }

@@ -91,9 +91,9 @@ class OutboundGate {
         void operator()(GMainLoop* l) const { g_main_loop_unref(l); }
     };
 
-    // The gate thread: listens, reports the port (or the error), runs the
+    // The gate thread: listens, fills ports_ (or reports the error), runs the
     // loop until the destructor quits it.
-    void run(std::promise<std::vector<int>>& listening);
+    void run(std::promise<void>& listening);
     static gboolean on_incoming(GSocketService*, GSocketConnection*, GObject*, gpointer);
 
     const net::AddressPolicy policy_;
@@ -108,7 +108,7 @@ class OutboundGate {
     std::thread thread_;
 
     mutable std::mutex refusals_mutex_;
-    std::deque<GateRefusal> refusals_;  // newest last, bounded
+    std::vector<std::deque<GateRefusal>> refusals_;  // by view, newest last, bounded
 };
 
 }  // namespace enconvert::render_child

@@ -21,8 +21,8 @@ std::uint64_t gram_hash(At at, std::size_t n) {
 }
 }  // namespace
 
-TextLocator::TextLocator(const PageText& text, const PageGeometry& geometry)
-    : text_(text), geometry_(geometry) {
+TextLocator::TextLocator(const PageText& text, const PageGeometry& geometry, std::uint64_t max_work)
+    : text_(text), geometry_(geometry), max_work_(max_work) {
     for (std::size_t i = 0; i < text_.glyphs.size(); ++i)
         positions_[text_.glyphs[i].c].push_back(static_cast<int>(i));
 }

@@ -22,8 +22,9 @@ struct Span {
 
 class TextLocator {
   public:
-    // Both must outlive the locator.
-    TextLocator(const PageText& text, const PageGeometry& geometry);
+    // Both must outlive the locator. `max_work`: see kMaxWork.
+    TextLocator(const PageText& text, const PageGeometry& geometry,
+                std::uint64_t max_work = kMaxWork);
 
     // Every occurrence of `needle` (already normalised). Long needles are
     // matched by their head and tail (printing may change something in
@@ -60,14 +61,16 @@ class TextLocator {
     std::uint64_t candidates_checked() const { return candidates_checked_; }
 
     // The work all searches of one document may do: places compared plus
-    // occurrences returned. Past it, searches find nothing (the marks are
-    // left out). 20,000 distinct link texts that share a head and tail of
-    // 48 'a's, over two million printed 'a's, each compared the head at
-    // every place and returned two million occurrences: hours on the
-    // renderer child's one work thread, which the finishing of every other
-    // view's job waits for.
-    static constexpr std::uint64_t kMaxWork = 20'000'000;
-    bool budget_spent() const { return work_ > kMaxWork; }
+    // occurrences returned, about 9 s at most here. Past it, searches find
+    // nothing (the marks are left out). 20,000 distinct link texts that
+    // share a head and tail of 48 'a's, over two million printed 'a's, each
+    // compared the head at every place and returned two million
+    // occurrences: hours on the renderer child's one work thread, which the
+    // finishing of every other view's job waits for. Short texts are
+    // compared wherever their rarest character was printed: 2,000
+    // page-number links over digits printed 100,000 times each reach it.
+    static constexpr std::uint64_t kMaxWork = 200'000'000;
+    bool budget_spent() const { return work_ > max_work_; }
 
   private:
     std::vector<Span> find_spans(const std::u32string& needle) const;
@@ -91,6 +94,7 @@ class TextLocator {
     mutable std::vector<std::pair<std::uint64_t, int>> grams_;
     mutable bool grams_indexed_ = false;
     mutable std::uint64_t candidates_checked_ = 0;
+    const std::uint64_t max_work_;
     mutable std::uint64_t work_ = 0;  // see kMaxWork
 };
 
