@@ -201,6 +201,23 @@ std::vector<IpAddress> system_lookup(const std::string& host) {
     return out;
 }
 
+std::optional<IpAddress> IpAddress::of(const sockaddr* address) {
+    if (address == nullptr) return std::nullopt;
+    IpAddress ip;
+    if (address->sa_family == AF_INET) {
+        const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+        std::memcpy(ip.bytes.data(), &v4->sin_addr, 4);
+        return ip;
+    }
+    if (address->sa_family == AF_INET6) {
+        const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+        ip.v6 = true;
+        std::memcpy(ip.bytes.data(), &v6->sin6_addr, 16);
+        return ip;
+    }
+    return std::nullopt;
+}
+
 Resolved AddressPolicy::resolve(const std::string& host) const {
     // Hosts in URLs may be bracketed IPv6 literals.
     std::string name = host;

@@ -6,6 +6,8 @@
 // DNS answer cannot redirect the connection.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -24,6 +26,10 @@ struct IpAddress {
     std::string text() const;
     // The IPv4 address an IPv4-mapped (::ffff:a.b.c.d) IPv6 address reaches.
     std::optional<IpAddress> mapped_v4() const;
+    // The address of an AF_INET or AF_INET6 socket address; none otherwise.
+    static std::optional<IpAddress> of(const sockaddr* address);
+
+    bool operator==(const IpAddress&) const = default;
 };
 
 struct Cidr {

@@ -1,5 +1,7 @@
 #include "notify/transfer.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -121,6 +123,19 @@ std::size_t Transfer::discard(char*, std::size_t size, std::size_t n, void*) {
     return size * n;  // the receiver's answer body is not used
 }
 
+curl_socket_t open_pinned_socket(const std::vector<net::IpAddress>& pinned, curlsocktype purpose,
+                                 const curl_sockaddr& address) {
+    const std::optional<net::IpAddress> ip = net::IpAddress::of(&address.addr);
+    if (purpose != CURLSOCKTYPE_IPCXN || !ip ||
+        std::find(pinned.begin(), pinned.end(), *ip) == pinned.end())
+        return CURL_SOCKET_BAD;
+    return socket(address.family, address.socktype | SOCK_CLOEXEC, address.protocol);
+}
+
+curl_socket_t Transfer::on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address) {
+    return open_pinned_socket(static_cast<Transfer*>(self)->pinned_, purpose, *address);
+}
+
 std::size_t Transfer::on_header(char* line, std::size_t size, std::size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
     const std::size_t len = size * n;
@@ -212,6 +227,9 @@ std::unique_ptr<Transfer> Transfer::webhook(std::int64_t notification_id, Webhoo
     // bounded by the delivery's own time (not the backstop's 60 s more), an
     // address that drops packets leaves the next one time to answer.
     set(h, CURLOPT_CONNECTTIMEOUT_MS, t->time_left_ms_);
+    t->pinned_ = req.addresses;
+    set_ptr(h, CURLOPT_OPENSOCKETFUNCTION, &Transfer::on_open_socket);
+    set_ptr(h, CURLOPT_OPENSOCKETDATA, t.get());
     return t;
 }
 

@@ -1,5 +1,6 @@
 #include "net/address_policy.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 using namespace enconvert::net;
@@ -136,6 +137,21 @@ TEST(AddressPolicyTest, ResolveKeepsEveryAllowedAddressInOrder) {
     EXPECT_EQ(r.allowed[0].text(), "8.8.4.4");
     EXPECT_EQ(r.allowed[1].text(), "2001:4860:4860::8888");
     EXPECT_EQ(r.address.text(), "8.8.4.4");
+}
+
+TEST(AddressPolicyTest, TheAddressOfASocketAddress) {
+    sockaddr_in in{};
+    in.sin_family = AF_INET;
+    inet_pton(AF_INET, "192.0.2.7", &in.sin_addr);
+    EXPECT_EQ(IpAddress::of(reinterpret_cast<const sockaddr*>(&in))->text(), "192.0.2.7");
+    sockaddr_in6 in6{};
+    in6.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, "2001:db8::7", &in6.sin6_addr);
+    EXPECT_EQ(IpAddress::of(reinterpret_cast<const sockaddr*>(&in6))->text(), "2001:db8::7");
+    sockaddr other{};
+    other.sa_family = AF_UNIX;
+    EXPECT_FALSE(IpAddress::of(&other));
+    EXPECT_FALSE(IpAddress::of(nullptr));
 }
 
 TEST(AddressPolicyTest, UnresolvableHostIsNotFound) {
