@@ -1,17 +1,14 @@
 #include "crawl/fetcher.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <stdexcept>
 
 #include "crawl/url.h"
 #include "curl/curl_handles.h"
 #include "net/background_resolve.h"
 #include "net/restricted_ports.h"
+#include "outbound/address_pin.h"
 #include "util/ascii.h"
 
 namespace enconvert::crawl {
@@ -32,7 +29,6 @@ struct TransferState {
     std::string body;
     std::size_t max_body = 0;
     bool truncated = false;
-    net::IpAddress pinned;
     const std::atomic<bool>* cancel = nullptr;
     bool cancelled = false;
 };
@@ -57,27 +53,6 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
         return 1;
     }
     return 0;
-}
-
-// CONNECT_TO already sends curl to the checked address; this second look at
-// the socket curl is about to connect makes any other address (a curl
-// change, an option missed here) fail closed instead of leaking.
-curl_socket_t open_socket(void* user, curlsocktype purpose, curl_sockaddr* addr) {
-    auto* s = static_cast<TransferState*>(user);
-    if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
-    net::IpAddress a;
-    if (addr->family == AF_INET) {
-        const auto* sin = reinterpret_cast<const sockaddr_in*>(&addr->addr);
-        std::memcpy(a.bytes.data(), &sin->sin_addr, 4);
-    } else if (addr->family == AF_INET6) {
-        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&addr->addr);
-        a.v6 = true;
-        std::memcpy(a.bytes.data(), &sin6->sin6_addr, 16);
-    } else {
-        return CURL_SOCKET_BAD;
-    }
-    if (a.v6 != s->pinned.v6 || a.bytes != s->pinned.bytes) return CURL_SOCKET_BAD;
-    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
 }
 
 FetchResult failure(std::string url, std::string code, std::string sentence) {
@@ -156,11 +131,9 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
 
         TransferState state;
         state.max_body = settings_.max_body;
-        state.pinned = resolved.address;
         state.cancel = settings_.cancel;
         std::array<char, CURL_ERROR_SIZE> errbuf{};
         curl::CurlEasy easy = curl::make_easy();
-        curl::CurlSlist connect_to;
         CURL* h = easy.get();
         set(h, CURLOPT_URL, parsed->url.c_str());
         set(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -178,12 +151,12 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
                            CURL_BLOB_COPY};
             set(h, CURLOPT_CAINFO_BLOB, &blob);
         }
-        const std::string addr =
-            resolved.address.v6 ? "[" + resolved.address.text() + "]" : resolved.address.text();
-        connect_to.append("::" + addr + ":" + std::to_string(parsed->port));
-        set(h, CURLOPT_CONNECT_TO, connect_to.get());
-        set(h, CURLOPT_OPENSOCKETFUNCTION, &open_socket);
-        set(h, CURLOPT_OPENSOCKETDATA, static_cast<void*>(&state));
+        // Only to the addresses the policy checked, the next one when one
+        // does not answer (outbound/address_pin.h); curl gives each but the
+        // last half of the time left to connect.
+        const outbound::AddressPin pin("d" + std::to_string(hop), parsed->port, resolved.allowed);
+        pin.apply(h);
+        set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(left.count()));
         set(h, CURLOPT_WRITEFUNCTION, &on_data);
         set(h, CURLOPT_WRITEDATA, static_cast<void*>(&state));
         set(h, CURLOPT_NOPROGRESS, 0L);

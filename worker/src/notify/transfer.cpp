@@ -1,7 +1,5 @@
 #include "notify/transfer.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -123,19 +121,6 @@ std::size_t Transfer::discard(char*, std::size_t size, std::size_t n, void*) {
     return size * n;  // the receiver's answer body is not used
 }
 
-curl_socket_t open_pinned_socket(const std::vector<net::IpAddress>& pinned, curlsocktype purpose,
-                                 const curl_sockaddr& address) {
-    const std::optional<net::IpAddress> ip = net::IpAddress::of(&address.addr);
-    if (purpose != CURLSOCKTYPE_IPCXN || !ip ||
-        std::find(pinned.begin(), pinned.end(), *ip) == pinned.end())
-        return CURL_SOCKET_BAD;
-    return socket(address.family, address.socktype | SOCK_CLOEXEC, address.protocol);
-}
-
-curl_socket_t Transfer::on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address) {
-    return open_pinned_socket(static_cast<Transfer*>(self)->pinned_, purpose, *address);
-}
-
 std::size_t Transfer::on_header(char* line, std::size_t size, std::size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
     const std::size_t len = size * n;
@@ -204,32 +189,15 @@ std::unique_ptr<Transfer> Transfer::webhook(std::int64_t notification_id, Webhoo
     set(h, CURLOPT_USERAGENT, "enconvert-webhook/1");
     set_ptr(h, CURLOPT_HEADERFUNCTION, &Transfer::on_header);
     set_ptr(h, CURLOPT_HEADERDATA, t.get());
-    // Pin: whatever the URL's host resolves to now, connect only to the
-    // addresses the policy checked, in their order (curl goes on to the next
-    // when one does not answer, and races the two families): the connection
-    // goes to a name that exists only in curl's DNS cache, filled with them
-    // ("+": dropped from the cache after its timeout, not kept for ever).
-    // The .invalid domain never resolves, so without that entry nothing is
-    // connected to. TLS still verifies the certificate for the URL's host.
-    const std::string pinned = "n" + std::to_string(notification_id) + ".enconvert.invalid";
-    const std::string port = std::to_string(req.target.port);
-    std::string list;
-    for (const net::IpAddress& a : req.addresses) {
-        if (!list.empty()) list += ',';
-        list += a.v6 ? "[" + a.text() + "]" : a.text();
-    }
-    if (list.empty()) throw std::runtime_error("no address to connect to");
-    t->resolve_.append("+" + pinned + ":" + port + ":" + list);
-    set_ptr(h, CURLOPT_RESOLVE, t->resolve_.get());
-    t->connect_to_.append("::" + pinned + ":" + port);
-    set_ptr(h, CURLOPT_CONNECT_TO, t->connect_to_.get());
+    // Only to the addresses the policy checked (outbound/address_pin.h);
+    // the label keeps the handles of the notifier's multi handle apart.
+    t->pin_ = std::make_unique<outbound::AddressPin>("n" + std::to_string(notification_id),
+                                                     req.target.port, req.addresses);
+    t->pin_->apply(h);
     // curl gives each address but the last half of the connect time left:
     // bounded by the delivery's own time (not the backstop's 60 s more), an
     // address that drops packets leaves the next one time to answer.
     set(h, CURLOPT_CONNECTTIMEOUT_MS, t->time_left_ms_);
-    t->pinned_ = req.addresses;
-    set_ptr(h, CURLOPT_OPENSOCKETFUNCTION, &Transfer::on_open_socket);
-    set_ptr(h, CURLOPT_OPENSOCKETDATA, t.get());
     return t;
 }
 

@@ -18,6 +18,7 @@
 #include "curl/curl_handles.h"
 #include "net/address_policy.h"
 #include "notify/retry_policy.h"
+#include "outbound/address_pin.h"
 
 namespace enconvert::notify {
 
@@ -62,13 +63,6 @@ struct SmtpRequest {
     const std::string* ca_blob = nullptr;
 };
 
-// A connection's socket, only to one of `pinned` (a webhook transfer's
-// CURLOPT_OPENSOCKETFUNCTION); CURL_SOCKET_BAD for any other address or
-// purpose. The pin already sends curl to the checked addresses only; this
-// holds even if curl resolved a name some other way.
-curl_socket_t open_pinned_socket(const std::vector<net::IpAddress>& pinned, curlsocktype purpose,
-                                 const curl_sockaddr& address);
-
 class Transfer {
   public:
     enum class Kind { webhook, smtp };
@@ -96,7 +90,6 @@ class Transfer {
     static std::size_t discard(char*, std::size_t size, std::size_t n, void*);
     static std::size_t on_header(char* line, std::size_t size, std::size_t n, void* self);
     static std::size_t read_body(char* buf, std::size_t size, std::size_t n, void* self);
-    static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
     void common_options(const std::string* ca_blob);
 
     std::int64_t id_;
@@ -105,12 +98,10 @@ class Transfer {
     long time_left_ms_;                               // timeout_seconds_ less what was spent before
     std::chrono::steady_clock::time_point deadline_;  // now + time_left_ms_
     curl::CurlEasy easy_;
-    curl::CurlSlist headers_;             // webhook request headers
-    curl::CurlSlist connect_to_;          // the address pin: to a name only resolve_ knows
-    curl::CurlSlist resolve_;             // that name's addresses
-    std::vector<net::IpAddress> pinned_;  // the only ones a socket is opened to
-    curl::CurlSlist recipients_;          // SMTP RCPT TO
-    std::string body_;                    // webhook body or the mail message
+    curl::CurlSlist headers_;                    // webhook request headers
+    std::unique_ptr<outbound::AddressPin> pin_;  // a webhook's: where it connects
+    curl::CurlSlist recipients_;                 // SMTP RCPT TO
+    std::string body_;                           // webhook body or the mail message
     std::size_t read_offset_ = 0;
     // A webhook receiver's final answer was a 2xx: delivered, whatever
     // happens to the rest of its answer (the transfer is cut right there).

@@ -73,6 +73,26 @@ TEST_F(CrawlFetcherTest, NeverConnectsToAnInternalAddress) {
     EXPECT_EQ(internal.requests(), 0);
 }
 
+// A host's next allowed address is tried when one does not answer (a site
+// whose IPv6 address is unreachable from here), a blocked one among them
+// left out. 127.0.0.3 is allowed and has nothing listening.
+TEST_F(CrawlFetcherTest, AHostsNextAddressIsTriedWhenOneDoesNotAnswer) {
+    const int port = site.port();
+    auto s = settings();
+    s.policy =
+        net::AddressPolicy::from_config("127.0.0.1/32,127.0.0.3/32", [&](const std::string& host) {
+            if (host != "several.test") return std::vector<net::IpAddress>{};
+            return std::vector<net::IpAddress>{*net::IpAddress::parse("127.0.0.2"),
+                                               *net::IpAddress::parse("127.0.0.3"),
+                                               *net::IpAddress::parse("127.0.0.1")};
+        });
+    CurlFetcher f(s);
+    auto r = f.get("http://several.test:" + std::to_string(port) + "/page", 5s, {});
+    EXPECT_TRUE(r.ok()) << r.error;
+    EXPECT_EQ(r.body, "<p>hello</p>");
+    EXPECT_EQ(site.requests("/page"), 1);
+}
+
 TEST_F(CrawlFetcherTest, RedirectsOnlyWhereTheCallerAgrees) {
     CurlFetcher f(settings());
     auto refused = f.get(site.url("/to-external"), 5s, [&](const std::string& next) {

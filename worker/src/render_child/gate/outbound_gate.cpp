@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "net/restricted_ports.h"
 #include "render_child/glib_ptr.h"
@@ -62,7 +63,11 @@ struct Session {
     std::array<guint8, 512> buffer{};
     std::string host;  // as asked for
     guint16 port = 0;
-    GObjectPtr<GInetAddress> address;  // the checked address
+    // The allowed addresses of the host, tried in order until one answers;
+    // `address` is the one being tried.
+    std::vector<GObjectPtr<GInetAddress>> candidates;
+    std::size_t next_candidate = 0;
+    GInetAddress* address = nullptr;
 
     GInputStream* in() { return g_io_stream_get_input_stream(G_IO_STREAM(client.get())); }
     GOutputStream* out() { return g_io_stream_get_output_stream(G_IO_STREAM(client.get())); }
@@ -82,6 +87,7 @@ void on_reply_sent(GObject*, GAsyncResult*, gpointer);
 void on_refusal_sent(GObject*, GAsyncResult*, gpointer);
 void on_spliced(GObject*, GAsyncResult*, gpointer);
 void check_and_connect(SessionPtr s, GList* addresses);
+void connect_next(SessionPtr s);
 
 // Reads exactly `count` bytes into the buffer at `offset`, then `next`.
 void read_exactly(SessionPtr s, std::size_t offset, std::size_t count, GAsyncReadyCallback next) {
@@ -127,22 +133,27 @@ void refuse(SessionPtr s, guint8 code, std::optional<GateRefusal> why = std::nul
     send_reply(std::move(s), code, &on_refusal_sent);
 }
 
-// Connects to the first of `addresses` the policy allows; refuses when
-// there is none.
+// Connects to the addresses the policy allows, in the resolver's order,
+// the next one when one does not answer (a host with one address down);
+// refuses when there is none.
 void check_and_connect(SessionPtr s, GList* addresses) {
     std::string denied;
     for (GList* item = addresses; item; item = item->next) {
         auto* address = G_INET_ADDRESS(item->data);
-        if (s->gate.policy().allowed(to_ip(address))) {
-            s->address.reset(G_INET_ADDRESS(g_object_ref(address)));
-            break;
-        }
-        if (denied.empty()) denied = text_of(address);
+        if (s->gate.policy().allowed(to_ip(address)))
+            s->candidates.emplace_back(G_INET_ADDRESS(g_object_ref(address)));
+        else if (denied.empty())
+            denied = text_of(address);
     }
-    if (!s->address)
+    if (s->candidates.empty())
         return refuse(std::move(s), kNotAllowed,
                       GateRefusal{GateRefusal::Kind::blocked_address, {}, denied, {}, 0});
-    GObjectPtr<GSocketAddress> target(g_inet_socket_address_new(s->address.get(), s->port));
+    connect_next(std::move(s));
+}
+
+void connect_next(SessionPtr s) {
+    s->address = s->candidates[s->next_candidate++].get();
+    GObjectPtr<GSocketAddress> target(g_inet_socket_address_new(s->address, s->port));
     Session* session = s.get();
     g_socket_client_connect_async(session->gate.socket_client(), G_SOCKET_CONNECTABLE(target.get()),
                                   session->gate.cancellable(), &on_connected, s.release());
@@ -261,6 +272,7 @@ void on_connected(GObject* source, GAsyncResult* result, gpointer data) {
     GErrorPtr error(raw_error);
     if (!upstream) {
         if (g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CANCELLED)) return;
+        if (s->next_candidate < s->candidates.size()) return connect_next(std::move(s));
         const bool refused =
             g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
         // The detail reaches the client: say what happened, not GIO's
@@ -269,8 +281,7 @@ void on_connected(GObject* source, GAsyncResult* result, gpointer data) {
                              : g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_TIMED_OUT)
                                  ? "timed out"
                                  : "unreachable";
-        GateRefusal why{
-            GateRefusal::Kind::connect_failed, {}, text_of(s->address.get()), detail, 0};
+        GateRefusal why{GateRefusal::Kind::connect_failed, {}, text_of(s->address), detail, 0};
         return refuse(std::move(s), refused ? kConnectionRefused : kHostUnreachable,
                       std::move(why));
     }

@@ -92,6 +92,65 @@ class SocksClient {
     bool closed_ = false;
 };
 
+// The process's default resolver while it lives: one that answers every
+// name with the same addresses, in the order given (a host with several,
+// which /etc/hosts cannot be made to give here).
+struct FixedResolver {
+    GResolver parent;
+};
+struct FixedResolverClass {
+    GResolverClass parent_class;
+};
+std::vector<std::string> fixed_answer;
+
+GList* fixed_addresses() {
+    GList* list = nullptr;
+    for (const std::string& text : fixed_answer)
+        list = g_list_append(list, g_inet_address_new_from_string(text.c_str()));
+    return list;
+}
+
+G_DEFINE_TYPE(FixedResolver, fixed_resolver, G_TYPE_RESOLVER)
+
+void fixed_resolver_init(FixedResolver*) {}
+
+void fixed_resolver_class_init(FixedResolverClass* klass) {
+    GResolverClass* resolver = G_RESOLVER_CLASS(klass);
+    resolver->lookup_by_name = [](GResolver*, const gchar*, GCancellable*, GError**) {
+        return fixed_addresses();
+    };
+    resolver->lookup_by_name_async = [](GResolver* self, const gchar*, GCancellable* cancellable,
+                                        GAsyncReadyCallback callback, gpointer data) {
+        GTask* task = g_task_new(self, cancellable, callback, data);
+        g_task_return_pointer(task, fixed_addresses(),
+                              reinterpret_cast<GDestroyNotify>(g_resolver_free_addresses));
+        g_object_unref(task);
+    };
+    resolver->lookup_by_name_finish = [](GResolver*, GAsyncResult* result, GError** error) {
+        return static_cast<GList*>(g_task_propagate_pointer(G_TASK(result), error));
+    };
+}
+
+class FixedResolverScope {
+  public:
+    explicit FixedResolverScope(std::vector<std::string> answer)
+        : saved_(g_resolver_get_default()) {
+        fixed_answer = std::move(answer);
+        GResolver* fixed = G_RESOLVER(g_object_new(fixed_resolver_get_type(), nullptr));
+        g_resolver_set_default(fixed);
+        g_object_unref(fixed);
+    }
+    ~FixedResolverScope() {
+        g_resolver_set_default(saved_);
+        g_object_unref(saved_);
+    }
+    FixedResolverScope(const FixedResolverScope&) = delete;
+    FixedResolverScope& operator=(const FixedResolverScope&) = delete;
+
+  private:
+    GResolver* saved_;
+};
+
 class OutboundGateTest : public ::testing::Test {
   protected:
     LoopbackHttpServer server_{{{"/", {200, "text/plain", "through the gate"}}}, "/hang"};
@@ -200,6 +259,31 @@ TEST_F(OutboundGateTest, ExemptionIsExactToTheListedNetwork) {
     SocksClient client(gate.port());
     EXPECT_EQ(client.connect_to_domain("127.0.0.1", server_.port()), 0);
     EXPECT_EQ(internal.requests(), 0);
+}
+
+// A host's next allowed address is tried when one does not answer (one of
+// a site's servers down); a blocked one among them is left out. Nothing
+// listens on 127.0.0.3 at the server's port.
+TEST_F(OutboundGateTest, AHostsNextAddressIsTriedWhenOneDoesNotAnswer) {
+    FixedResolverScope resolver({"10.1.2.3", "127.0.0.3", "127.0.0.1"});
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
+    SocksClient client(gate.port());
+    ASSERT_EQ(client.connect_to_domain("several.test", server_.port()), 0);
+    const std::string answer = client.http_get("/");
+    EXPECT_NE(answer.find("through the gate"), std::string::npos) << answer;
+    EXPECT_FALSE(gate.refusal_for(0, "several.test", start_));
+}
+
+// When none answers, the failure names the last address tried.
+TEST_F(OutboundGateTest, AHostWhoseAddressesAllRefuseIsAConnectFailure) {
+    FixedResolverScope resolver({"127.0.0.3", "127.0.0.4"});
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"));
+    SocksClient client(gate.port());
+    EXPECT_EQ(client.connect_to_domain("several.test", server_.port()), 5);
+    auto refusal = gate.refusal_for(0, "several.test", start_);
+    ASSERT_TRUE(refusal);
+    EXPECT_EQ(refusal->kind, GateRefusal::Kind::connect_failed);
+    EXPECT_EQ(refusal->address, "127.0.0.4");
 }
 
 TEST_F(OutboundGateTest, UnresolvableNameIsRecordedAsNotFound) {

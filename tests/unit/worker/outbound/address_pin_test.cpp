@@ -1,6 +1,6 @@
-// One delivery's libcurl handle: here, the socket opener that keeps a
-// webhook's connections to the addresses the policy checked.
-#include "notify/transfer.h"
+// The address pin of outbound transfers (webhooks, website discovery): the
+// socket opener that keeps connections to the addresses the policy checked.
+#include "outbound/address_pin.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -52,26 +52,27 @@ SocketAddress v6(const char* text) {
 }  // namespace
 
 // Whatever curl resolved (a cache entry gone, a search domain's wildcard),
-// a webhook's socket is opened only to an address the policy checked.
+// a socket is opened only to an address the policy checked.
 TEST(OpenPinnedSocket, OnlyACheckedAddressGetsASocket) {
     const std::vector<net::IpAddress> pinned{*net::IpAddress::parse("127.0.0.1"),
                                              *net::IpAddress::parse("2001:db8::1")};
     const curl_socket_t ok =
-        notify::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v4("127.0.0.1").get());
+        outbound::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v4("127.0.0.1").get());
     ASSERT_NE(ok, CURL_SOCKET_BAD);
     close(ok);
     const curl_socket_t ok6 =
-        notify::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v6("2001:db8::1").get());
+        outbound::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v6("2001:db8::1").get());
     ASSERT_NE(ok6, CURL_SOCKET_BAD);
     close(ok6);
-    EXPECT_EQ(notify::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v4("127.0.0.2").get()),
+    EXPECT_EQ(outbound::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v4("127.0.0.2").get()),
               CURL_SOCKET_BAD);
-    EXPECT_EQ(notify::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v6("::1").get()),
+    EXPECT_EQ(outbound::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v6("::1").get()),
               CURL_SOCKET_BAD);
-    EXPECT_EQ(notify::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v6("::ffff:127.0.0.1").get()),
+    EXPECT_EQ(
+        outbound::open_pinned_socket(pinned, CURLSOCKTYPE_IPCXN, v6("::ffff:127.0.0.1").get()),
+        CURL_SOCKET_BAD);
+    EXPECT_EQ(outbound::open_pinned_socket({}, CURLSOCKTYPE_IPCXN, v4("127.0.0.1").get()),
               CURL_SOCKET_BAD);
-    EXPECT_EQ(notify::open_pinned_socket({}, CURLSOCKTYPE_IPCXN, v4("127.0.0.1").get()),
-              CURL_SOCKET_BAD);
-    EXPECT_EQ(notify::open_pinned_socket(pinned, CURLSOCKTYPE_ACCEPT, v4("127.0.0.1").get()),
+    EXPECT_EQ(outbound::open_pinned_socket(pinned, CURLSOCKTYPE_ACCEPT, v4("127.0.0.1").get()),
               CURL_SOCKET_BAD);
 }

@@ -1,0 +1,62 @@
+#include "outbound/address_pin.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace enconvert::outbound {
+
+namespace {
+
+template <typename T>
+void set(CURL* h, CURLoption opt, T value) {
+    if (curl_easy_setopt(h, opt, value) != CURLE_OK) {
+        throw std::runtime_error("curl_easy_setopt failed");
+    }
+}
+
+}  // namespace
+
+curl_socket_t open_pinned_socket(const std::vector<net::IpAddress>& pinned, curlsocktype purpose,
+                                 const curl_sockaddr& address) {
+    const std::optional<net::IpAddress> ip = net::IpAddress::of(&address.addr);
+    if (purpose != CURLSOCKTYPE_IPCXN || !ip ||
+        std::find(pinned.begin(), pinned.end(), *ip) == pinned.end())
+        return CURL_SOCKET_BAD;
+    return socket(address.family, address.socktype | SOCK_CLOEXEC, address.protocol);
+}
+
+// The connection goes to a name that exists only in curl's DNS cache,
+// filled with the checked addresses ("+": dropped from the cache after its
+// timeout, not kept for ever); curl tries them in order and races the two
+// families. The .invalid domain never resolves, so without that entry
+// nothing is connected to. TLS still verifies the certificate for the
+// URL's host. The socket opener is the second look: an address curl got
+// any other way (a curl change, a search domain) fails closed.
+AddressPin::AddressPin(const std::string& label, int port, std::vector<net::IpAddress> addresses)
+    : addresses_(std::move(addresses)) {
+    if (addresses_.empty()) throw std::runtime_error("no address to connect to");
+    const std::string name = label + ".enconvert.invalid";
+    const std::string port_text = std::to_string(port);
+    std::string list;
+    for (const net::IpAddress& a : addresses_) {
+        if (!list.empty()) list += ',';
+        list += a.v6 ? "[" + a.text() + "]" : a.text();
+    }
+    resolve_.append("+" + name + ":" + port_text + ":" + list);
+    connect_to_.append("::" + name + ":" + port_text);
+}
+
+void AddressPin::apply(CURL* handle) const {
+    set(handle, CURLOPT_RESOLVE, resolve_.get());
+    set(handle, CURLOPT_CONNECT_TO, connect_to_.get());
+    set(handle, CURLOPT_OPENSOCKETFUNCTION, &AddressPin::on_open_socket);
+    set(handle, CURLOPT_OPENSOCKETDATA, static_cast<void*>(const_cast<AddressPin*>(this)));
+}
+
+curl_socket_t AddressPin::on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address) {
+    return open_pinned_socket(static_cast<const AddressPin*>(self)->addresses_, purpose, *address);
+}
+
+}  // namespace enconvert::outbound
