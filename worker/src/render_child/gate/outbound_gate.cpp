@@ -356,6 +356,11 @@ OutboundGate::~OutboundGate() {
 void OutboundGate::run(std::promise<void>& listening) {
     g_main_context_push_thread_default(context_.get());
     GObjectPtr<GSocketService> service(g_socket_service_new());
+    // A new service is already active: each listener added to it cancels
+    // its pending accept to start a new one over all of them, and a
+    // connection accepted in that window was dropped by the cancelled task
+    // (a reset the gate never saw). Inactive until every port is added.
+    g_socket_service_stop(service.get());
     std::vector<int> ports;
     for (std::size_t view = 0; view < connections_.size(); ++view) {
         GObjectPtr<GSocketAddress> any_port(g_inet_socket_address_new_from_string("127.0.0.1", 0));
