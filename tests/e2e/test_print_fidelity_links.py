@@ -374,6 +374,24 @@ def test_links_are_taken_while_their_urls_fit_in_the_budget(stack, pages):
     assert len(uris) == len(long) + 1
 
 
+def test_link_and_heading_texts_are_taken_while_they_fit_in_the_budget(stack, pages):
+    """The texts of links and headings are copied through JSON into the
+    renderer as well; 20,000 links of 1,000 characters made a reply of 20 Mi
+    characters (120 MB when they were control characters). They are taken
+    in document order while they add up to at most 2 Mi characters: past
+    that a link goes without its text and is placed where it was measured,
+    and a heading is left out of the outline; a later, shorter one may
+    still fit (long_link_texts.html: 2,500 links of 1,000 characters whose
+    text is not printed, then headings of 300 and 12 characters)."""
+    pdf = Pdf(convert(stack, pages + "/long_link_texts.html"))
+    placed = sorted(link["uri"] for link in pdf.links)
+    # The first (2 Mi - 13) // 1,000 = 2,097 took their text, which has no
+    # place in the PDF: no link. The rest have none and are placed.
+    assert placed == [f"https://example.com/{i:04d}" for i in range(2097, 2500)]
+    assert [title for _, title, _, _ in flatten(pdf.outline)] == [
+        "First heading", "Last heading"]
+
+
 def test_a_link_over_thousands_of_lines_keeps_its_first_boxes(stack, pages):
     """Every box of a link (one per line it wraps over) becomes an
     annotation; a link around 2,000 lines of tiny inline blocks, nested and

@@ -50,6 +50,18 @@ let hrefBudget = 4 * 1048576;
 // their boxes add up to at most 100,000 (pdf/marks.h holds the same bounds).
 const MAX_LINK_BOXES = 256;
 let boxesLeft = 100000;
+// The texts to look for travel the same way: 20,000 links of 1,000
+// characters made a reply of 20 Mi characters (120 MB when they were
+// control characters). Link, heading and target texts are taken in
+// document order while they add up to at most 2 Mi characters; past that
+// a link is placed where it was measured (as an image link is), a heading
+// is left out of the outline and a target is placed by its box alone.
+let textLeft = 2 * 1048576;
+const take = (s) => {
+  if (s.length > textLeft) return '';
+  textLeft -= s.length;
+  return s;
+};
 const swaps = [];
 const swapMedia = (list) => {
   if (!list) return;
@@ -96,7 +108,10 @@ const box = (r) => ({x: r.left + sx, y: r.top + sy, w: r.width, h: r.height});
 // Lone surrogates (a page's own, or half an emoji left by a cut) would make
 // the JSON of these facts unreadable to the worker, and the PDF would get
 // no links, outline or metadata at all: they are replaced, or dropped.
-const clean = (s) => (s || '').replace(/\s+/g, ' ').trim().toWellFormed();
+// Control characters are never printed (so never found in the PDF) and
+// cost six bytes each in JSON: dropped.
+const clean = (s) => (s || '').replace(/[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/g, '')
+    .replace(/\s+/g, ' ').trim().toWellFormed();
 const cut = (s, n) => s.length > n ? s.slice(0, n).replace(/[\uD800-\uDBFF]$/, '') : s;
 const shown = (el) => {
   if (!el || !el.getClientRects().length) return false;
@@ -182,7 +197,8 @@ const targetOf = (fragment) => {
     const found = textFrom(el);
     const own = el.getClientRects()[0];
     const at = own ? box(own) : found.at;
-    if (at && (found.text || own)) index = targets.push({text: found.text, box: at}) - 1;
+    const text = take(found.text);
+    if (at && (text || own)) index = targets.push({text, box: at}) - 1;
   }
   targetIndex.set(fragment, index);
   return index;
@@ -233,9 +249,9 @@ for (const el of document.querySelectorAll(
   const level = headingLevel(el);
   if (level) {
     if (!shown(el)) continue;
-    const text = cut(clean(el.innerText), 500);
     const r = [...el.getClientRects()].find(onSheet);
-    if (text && r) items.push({kind: 'heading', level, text, boxes: [box(r)]});
+    const text = r ? take(cut(clean(el.innerText), 500)) : '';
+    if (text) items.push({kind: 'heading', level, text, boxes: [box(r)]});
     continue;
   }
   const href = el.href;
@@ -250,7 +266,7 @@ for (const el of document.querySelectorAll(
   } else {
     if (!shown(el)) continue;
     boxes = [...el.getClientRects()].filter(onSheet).slice(0, MAX_LINK_BOXES).map(box);
-    text = cut(clean(el.innerText), MAX_TEXT);
+    text = take(cut(clean(el.innerText), MAX_TEXT));
   }
   if (!boxes.length || boxes.length > boxesLeft) continue;
   const link = {kind: 'link', href, text, boxes};
