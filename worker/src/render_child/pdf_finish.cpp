@@ -46,18 +46,21 @@ FinishResult finish_printed_pdf(const FinishRequest& request) {
             return result;
         }
     }
-    if (request.drop_sliver && request.overlay_path.empty() &&
-        pdf::last_page_is_sliver(request.path)) {
-        // Before pages are counted for a single-page reprint or the
-        // header/footer, and before links and bookmarks are placed.
+    // Counted, and a near-empty last page dropped, before a single-page
+    // reprint or the header/footer is decided and before links and
+    // bookmarks are placed.
+    const pdf::LastPage last =
+        pdf::read_last_page(request.path, request.drop_sliver && request.overlay_path.empty());
+    int pages = last.pages;
+    if (last.sliver) {
         const std::string why = pdf::drop_last_page(request.path);
         result.notes.push_back(
             {log::Level::debug, "near-empty last page", why.empty() ? "dropped" : why});
+        if (why.empty()) --pages;
     }
     // WebKit printed at most two sheets past the bound (make_print_setup):
     // more than the bound left once a near-empty last sheet is dropped
     // means the document goes on.
-    const int pages = pdf::page_count(request.path);
     if (pages > kMaxPrintedPages) {
         result.error = "Failed to print page: the document is longer than " +
                        std::to_string(kMaxPrintedPages) + " pages, the most a PDF is printed with";

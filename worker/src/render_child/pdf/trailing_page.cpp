@@ -3,6 +3,7 @@
 #include <cairo.h>
 #include <poppler.h>
 
+#include <algorithm>
 #include <cctype>
 #include <exception>
 #include <memory>
@@ -73,14 +74,16 @@ double ink_height_points(PopplerPage* page) {
 
 }  // namespace
 
-bool last_page_is_sliver(const std::string& path) {
+LastPage read_last_page(const std::string& path, bool look_for_sliver) {
+    LastPage result;
     GObjectPtr<PopplerDocument> doc(open_poppler_document(path, nullptr));
-    if (!doc) return false;
-    const int pages = poppler_document_get_n_pages(doc.get());
-    if (pages < 2) return false;
-    GObjectPtr<PopplerPage> last(poppler_document_get_page(doc.get(), pages - 1));
-    if (!last || has_text(last.get())) return false;
-    return ink_height_points(last.get()) <= kSliverMaxMm * kPointsPerMm;
+    if (!doc) return result;
+    result.pages = std::max(0, poppler_document_get_n_pages(doc.get()));
+    if (!look_for_sliver || result.pages < 2) return result;
+    GObjectPtr<PopplerPage> last(poppler_document_get_page(doc.get(), result.pages - 1));
+    if (!last || has_text(last.get())) return result;
+    result.sliver = ink_height_points(last.get()) <= kSliverMaxMm * kPointsPerMm;
+    return result;
 }
 
 std::string drop_last_page(const std::string& path) {

@@ -83,6 +83,21 @@ TEST(TrailingPageTest, OnePageOrNoPdfIsNeverDropped) {
     EXPECT_FALSE(last_page_is_sliver("/nonexistent/file.pdf"));
 }
 
+// The count comes from the same opening of the file as the sliver check.
+TEST(TrailingPageTest, TheLastPageIsReadWithThePageCount) {
+    PdfFile file({body_text, body_text, nothing});
+    const LastPage both = read_last_page(file.path());
+    EXPECT_EQ(both.pages, 3);
+    EXPECT_TRUE(both.sliver);
+    const LastPage count = read_last_page(file.path(), false);
+    EXPECT_EQ(count.pages, 3);
+    EXPECT_FALSE(count.sliver);
+    EXPECT_EQ(read_last_page(PdfFile({body_text}).path()).pages, 1);
+    const LastPage none = read_last_page("/nonexistent/file.pdf");
+    EXPECT_EQ(none.pages, 0);
+    EXPECT_FALSE(none.sliver);
+}
+
 TEST(TrailingPageTest, DroppingTheLastPageKeepsTheOthers) {
     PdfFile file({body_text, body_text, border_sliver});
     EXPECT_EQ(drop_last_page(file.path()), "");
