@@ -154,7 +154,8 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
         // Only to the addresses the policy checked, the next one when one
         // does not answer (outbound/address_pin.h); curl gives each but the
         // last half of the time left to connect.
-        const outbound::AddressPin pin("d" + std::to_string(hop), parsed->port, resolved.allowed);
+        const outbound::AddressPin pin("d" + std::to_string(hop), parsed->host, parsed->port,
+                                       resolved.allowed);
         pin.apply(h);
         set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(left.count()));
         set(h, CURLOPT_WRITEFUNCTION, &on_data);
@@ -169,7 +170,8 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
             return failure(parsed->url, "timeout", "no complete answer within the time budget");
         }
         if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && state.truncated)) {
-            const std::string detail = errbuf[0] != '\0' ? errbuf.data() : curl_easy_strerror(rc);
+            const std::string detail =
+                pin.message(errbuf[0] != '\0' ? errbuf.data() : curl_easy_strerror(rc));
             return failure(parsed->url, "fetch_failed", parsed->url + ": " + detail);
         }
 

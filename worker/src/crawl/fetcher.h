@@ -3,9 +3,10 @@
 // applies the worker's outbound address policy (net/address_policy.h) to
 // every request, redirects included: resolve once, refuse a non-public
 // address unless allowed_networks exempts it, then connect only to the
-// checked address (CURLOPT_CONNECT_TO, verified again when the socket is
-// opened), so neither a link, a redirect nor a second DNS answer reaches an
-// internal service.
+// checked addresses, the next when one does not answer
+// (outbound/address_pin.h, verified again when the socket is opened), so
+// neither a link, a redirect nor a second DNS answer reaches an internal
+// service.
 #pragma once
 
 #include <atomic>
@@ -63,7 +64,7 @@ class CurlFetcher final : public Fetcher {
 
   private:
     using Clock = std::chrono::steady_clock;
-    // The host's checked address; nullopt when the lookup did not answer
+    // The host's checked addresses; nullopt when the lookup did not answer
     // before `deadline` or discovery was stopped.
     std::optional<net::Resolved> look_up(const std::string& host, Clock::time_point deadline) const;
 

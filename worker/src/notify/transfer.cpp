@@ -191,8 +191,8 @@ std::unique_ptr<Transfer> Transfer::webhook(std::int64_t notification_id, Webhoo
     set_ptr(h, CURLOPT_HEADERDATA, t.get());
     // Only to the addresses the policy checked (outbound/address_pin.h);
     // the label keeps the handles of the notifier's multi handle apart.
-    t->pin_ = std::make_unique<outbound::AddressPin>("n" + std::to_string(notification_id),
-                                                     req.target.port, req.addresses);
+    t->pin_ = std::make_unique<outbound::AddressPin>(
+        "n" + std::to_string(notification_id), req.target.host, req.target.port, req.addresses);
     t->pin_->apply(h);
     // curl gives each address but the last half of the connect time left:
     // bounded by the delivery's own time (not the backstop's 60 s more), an
@@ -234,7 +234,8 @@ AttemptOutcome Transfer::outcome(CURLcode rc) const {
     long code = 0;
     curl_easy_getinfo(easy_.get(), CURLINFO_RESPONSE_CODE, &code);
     if (code > 0) o.response_code = static_cast<int>(code);
-    const std::string detail = errbuf_[0] != '\0' ? errbuf_.data() : curl_easy_strerror(rc);
+    std::string detail = errbuf_[0] != '\0' ? errbuf_.data() : curl_easy_strerror(rc);
+    if (pin_) detail = pin_->message(std::move(detail));
 
     if (kind_ == Kind::webhook) {
         if (answered_2xx_ || (rc == CURLE_OK && code >= 200 && code < 300)) {

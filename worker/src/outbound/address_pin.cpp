@@ -34,10 +34,13 @@ curl_socket_t open_pinned_socket(const std::vector<net::IpAddress>& pinned, curl
 // nothing is connected to. TLS still verifies the certificate for the
 // URL's host. The socket opener is the second look: an address curl got
 // any other way (a curl change, a search domain) fails closed.
-AddressPin::AddressPin(const std::string& label, int port, std::vector<net::IpAddress> addresses)
-    : addresses_(std::move(addresses)) {
+AddressPin::AddressPin(const std::string& label, std::string host, int port,
+                       std::vector<net::IpAddress> addresses)
+    : name_(label + ".enconvert.invalid"),
+      host_(std::move(host)),
+      addresses_(std::move(addresses)) {
     if (addresses_.empty()) throw std::runtime_error("no address to connect to");
-    const std::string name = label + ".enconvert.invalid";
+    const std::string& name = name_;
     const std::string port_text = std::to_string(port);
     std::string list;
     for (const net::IpAddress& a : addresses_) {
@@ -53,6 +56,13 @@ void AddressPin::apply(CURL* handle) const {
     set(handle, CURLOPT_CONNECT_TO, connect_to_.get());
     set(handle, CURLOPT_OPENSOCKETFUNCTION, &AddressPin::on_open_socket);
     set(handle, CURLOPT_OPENSOCKETDATA, static_cast<void*>(const_cast<AddressPin*>(this)));
+}
+
+std::string AddressPin::message(std::string curl_text) const {
+    for (std::size_t at = curl_text.find(name_); at != std::string::npos;
+         at = curl_text.find(name_, at + host_.size()))
+        curl_text.replace(at, name_.size(), host_);
+    return curl_text;
 }
 
 curl_socket_t AddressPin::on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address) {

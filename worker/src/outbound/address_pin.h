@@ -24,8 +24,9 @@ curl_socket_t open_pinned_socket(const std::vector<net::IpAddress>& pinned, curl
 class AddressPin {
   public:
     // `label`: unique among the handles sharing a DNS cache (a multi
-    // handle's); `addresses`: not empty.
-    AddressPin(const std::string& label, int port, std::vector<net::IpAddress> addresses);
+    // handle's); `host`: the URL's, for messages; `addresses`: not empty.
+    AddressPin(const std::string& label, std::string host, int port,
+               std::vector<net::IpAddress> addresses);
     AddressPin(const AddressPin&) = delete;
     AddressPin& operator=(const AddressPin&) = delete;
 
@@ -33,9 +34,16 @@ class AddressPin {
     // outlive the handle's transfers.
     void apply(CURL* handle) const;
 
+    // A libcurl error message of the handle with the URL's host where curl
+    // names the pinned name ("Failed to connect to n7.enconvert.invalid
+    // port 443"): the name means nothing to the reader.
+    std::string message(std::string curl_text) const;
+
   private:
     static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* address);
 
+    std::string name_;  // label.enconvert.invalid
+    std::string host_;
     std::vector<net::IpAddress> addresses_;  // the only ones a socket is opened to
     curl::CurlSlist connect_to_;             // to a name only resolve_ knows
     curl::CurlSlist resolve_;                // that name's addresses

@@ -260,20 +260,21 @@ for (const el of document.querySelectorAll(
   const internal = hash >= 0 && href.slice(0, hash) === here;
   if (!internal && !/^(https?|mailto|tel|ftp):/i.test(href)) continue;
   if (href.length > MAX_HREF || href.length > hrefBudget) continue;
-  let boxes, text = '';
+  let boxes;
   if (name === 'area') {
     boxes = areaBoxes(el);
   } else {
     if (!shown(el)) continue;
     boxes = [...el.getClientRects()].filter(onSheet).slice(0, MAX_LINK_BOXES).map(box);
-    text = take(cut(clean(el.innerText), MAX_TEXT));
   }
   if (!boxes.length || boxes.length > boxesLeft) continue;
-  const link = {kind: 'link', href, text, boxes};
+  const link = {kind: 'link', href, text: '', boxes};
   if (internal) {
     link.target = targetOf(href.slice(hash + 1));
     if (link.target < 0) continue;  // nothing there to jump to
   }
+  // Taken last: a link left out spends none of the text budget.
+  if (name !== 'area') link.text = take(cut(clean(el.innerText), MAX_TEXT));
   hrefBudget -= href.length;
   boxesLeft -= boxes.length;
   items.push(link);

@@ -93,6 +93,27 @@ TEST_F(CrawlFetcherTest, AHostsNextAddressIsTriedWhenOneDoesNotAnswer) {
     EXPECT_EQ(site.requests("/page"), 1);
 }
 
+// A failed connection is reported with the URL's host, not the name the
+// connection is pinned through (outbound/address_pin.h). Nothing listens
+// on the port of a server that is gone.
+TEST_F(CrawlFetcherTest, AConnectFailureNamesTheUrlsHost) {
+    int port = 0;
+    {
+        SiteServer gone{[](const std::string&) { return SiteResponse{200, "text/plain", ""}; }};
+        port = gone.port();
+    }
+    auto s = settings();
+    s.policy = net::AddressPolicy::from_config("127.0.0.1/32", [](const std::string& host) {
+        if (host != "gone.test") return std::vector<net::IpAddress>{};
+        return std::vector<net::IpAddress>{*net::IpAddress::parse("127.0.0.1")};
+    });
+    CurlFetcher f(s);
+    auto r = f.get("http://gone.test:" + std::to_string(port) + "/page", 5s, {});
+    EXPECT_EQ(r.error_code, "fetch_failed");
+    EXPECT_NE(r.error.find("Failed to connect to gone.test port"), std::string::npos) << r.error;
+    EXPECT_EQ(r.error.find("enconvert.invalid"), std::string::npos) << r.error;
+}
+
 TEST_F(CrawlFetcherTest, RedirectsOnlyWhereTheCallerAgrees) {
     CurlFetcher f(settings());
     auto refused = f.get(site.url("/to-external"), 5s, [&](const std::string& next) {

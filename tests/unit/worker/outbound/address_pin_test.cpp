@@ -76,3 +76,14 @@ TEST(OpenPinnedSocket, OnlyACheckedAddressGetsASocket) {
     EXPECT_EQ(outbound::open_pinned_socket(pinned, CURLSOCKTYPE_ACCEPT, v4("127.0.0.1").get()),
               CURL_SOCKET_BAD);
 }
+
+// curl names the pinned name in its messages; readers see the URL's host.
+TEST(AddressPin, MessagesNameTheUrlsHost) {
+    const outbound::AddressPin pin("n7", "hooks.example.com", 443,
+                                   {*net::IpAddress::parse("127.0.0.1")});
+    EXPECT_EQ(pin.message("Failed to connect to n7.enconvert.invalid port 443 after 2 ms: "
+                          "Couldn't connect to server"),
+              "Failed to connect to hooks.example.com port 443 after 2 ms: "
+              "Couldn't connect to server");
+    EXPECT_EQ(pin.message("SSL certificate problem"), "SSL certificate problem");
+}

@@ -32,6 +32,10 @@ enum Reply : guint8 {
 };
 
 constexpr std::size_t kRefusalsKept = 256;  // a view
+// A name's allowed addresses tried at most, all within one connect bound:
+// a page's name answered with hundreds of addresses that drop packets held
+// its connection, and a slot of its view's, for 30 s each.
+constexpr std::size_t kMaxAddressesTried = 8;
 
 net::IpAddress to_ip(GInetAddress* address) {
     net::IpAddress ip;
@@ -63,11 +67,12 @@ struct Session {
     std::array<guint8, 512> buffer{};
     std::string host;  // as asked for
     guint16 port = 0;
-    // The allowed addresses of the host, tried in order until one answers;
-    // `address` is the one being tried.
+    // The allowed addresses of the host, tried in order until one answers
+    // or connect_deadline_us; `address` is the one being tried.
     std::vector<GObjectPtr<GInetAddress>> candidates;
     std::size_t next_candidate = 0;
     GInetAddress* address = nullptr;
+    gint64 connect_deadline_us = 0;
 
     GInputStream* in() { return g_io_stream_get_input_stream(G_IO_STREAM(client.get())); }
     GOutputStream* out() { return g_io_stream_get_output_stream(G_IO_STREAM(client.get())); }
@@ -140,10 +145,12 @@ void check_and_connect(SessionPtr s, GList* addresses) {
     std::string denied;
     for (GList* item = addresses; item; item = item->next) {
         auto* address = G_INET_ADDRESS(item->data);
-        if (s->gate.policy().allowed(to_ip(address)))
-            s->candidates.emplace_back(G_INET_ADDRESS(g_object_ref(address)));
-        else if (denied.empty())
+        if (s->gate.policy().allowed(to_ip(address))) {
+            if (s->candidates.size() < kMaxAddressesTried)
+                s->candidates.emplace_back(G_INET_ADDRESS(g_object_ref(address)));
+        } else if (denied.empty()) {
             denied = text_of(address);
+        }
     }
     if (s->candidates.empty())
         return refuse(std::move(s), kNotAllowed,
@@ -151,11 +158,23 @@ void check_and_connect(SessionPtr s, GList* addresses) {
     connect_next(std::move(s));
 }
 
+// Each address but the last gets half of the time left (as curl does):
+// one that drops packets leaves the next one time to answer.
 void connect_next(SessionPtr s) {
+    const gint64 now = g_get_monotonic_time();
+    if (s->next_candidate == 0)
+        s->connect_deadline_us = now + gint64{s->gate.connect_timeout_seconds()} * G_USEC_PER_SEC;
+    const gint64 left_us = std::max<gint64>(0, s->connect_deadline_us - now);
+    const bool last = s->next_candidate + 1 == s->candidates.size();
+    const gint64 timeout_s = (last ? left_us : left_us / 2) / G_USEC_PER_SEC;
     s->address = s->candidates[s->next_candidate++].get();
+    GObjectPtr<GSocketClient> client(g_socket_client_new());
+    // The gate is the proxy: it must never itself go through one.
+    g_socket_client_set_enable_proxy(client.get(), FALSE);
+    g_socket_client_set_timeout(client.get(), static_cast<guint>(std::max<gint64>(1, timeout_s)));
     GObjectPtr<GSocketAddress> target(g_inet_socket_address_new(s->address, s->port));
     Session* session = s.get();
-    g_socket_client_connect_async(session->gate.socket_client(), G_SOCKET_CONNECTABLE(target.get()),
+    g_socket_client_connect_async(client.get(), G_SOCKET_CONNECTABLE(target.get()),
                                   session->gate.cancellable(), &on_connected, s.release());
 }
 
@@ -272,7 +291,9 @@ void on_connected(GObject* source, GAsyncResult* result, gpointer data) {
     GErrorPtr error(raw_error);
     if (!upstream) {
         if (g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CANCELLED)) return;
-        if (s->next_candidate < s->candidates.size()) return connect_next(std::move(s));
+        if (s->next_candidate < s->candidates.size() &&
+            g_get_monotonic_time() < s->connect_deadline_us)
+            return connect_next(std::move(s));
         const bool refused =
             g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED);
         // The detail reaches the client: say what happened, not GIO's
@@ -379,12 +400,7 @@ void OutboundGate::run(std::promise<void>& listening) {
         GObjectPtr<GSocketAddress> bound_address(bound);
         ports.push_back(g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound_address.get())));
     }
-    GObjectPtr<GSocketClient> client(g_socket_client_new());
-    // The gate is the proxy: it must never itself go through one.
-    g_socket_client_set_enable_proxy(client.get(), FALSE);
-    g_socket_client_set_timeout(client.get(), static_cast<guint>(limits_.connect_timeout_seconds));
     GObjectPtr<GCancellable> cancellable(g_cancellable_new());
-    client_ = client.get();
     cancellable_ = cancellable.get();
     // Before the service starts: its handler reads them on this thread, the
     // constructor's caller once set_value has published them.
@@ -401,7 +417,6 @@ void OutboundGate::run(std::promise<void>& listening) {
     g_cancellable_cancel(cancellable.get());
     while (g_main_context_iteration(context_.get(), FALSE)) {
     }
-    client_ = nullptr;
     cancellable_ = nullptr;
     g_main_context_pop_thread_default(context_.get());
 }

@@ -48,9 +48,10 @@ struct GateLimits {
     // Connections of one view open at once (being set up or relayed); more
     // are closed as they come. Browsers keep 256 per pool.
     int max_connections_per_view = 256;
-    // How long a connection to a server may take to be made. Once made, a
-    // relayed connection has no idle limit of its own: the job's timeout
-    // and the view's reset end it.
+    // How long a connection to a server may take to be made, all of the
+    // name's addresses tried included. Once made, a relayed connection has
+    // no idle limit of its own: the job's timeout and the view's reset end
+    // it.
     int connect_timeout_seconds = 30;
 };
 
@@ -75,7 +76,7 @@ class OutboundGate {
 
     // Used by the gate's sessions (outbound_gate.cpp), on the gate thread.
     const net::AddressPolicy& policy() const { return policy_; }
-    GSocketClient* socket_client() const { return client_; }
+    int connect_timeout_seconds() const { return limits_.connect_timeout_seconds; }
     GCancellable* cancellable() const { return cancellable_; }
     void record(GateRefusal refusal);
     // A connection of `view` begins (false: the view is at its limit) or
@@ -100,7 +101,6 @@ class OutboundGate {
     std::unique_ptr<GMainContext, ContextUnref> context_;
     std::unique_ptr<GMainLoop, LoopUnref> loop_;
     // Created and used on the gate thread only; released there at its end.
-    GSocketClient* client_ = nullptr;
     GCancellable* cancellable_ = nullptr;
     const GateLimits limits_;
     std::vector<int> ports_;        // by view

@@ -151,6 +151,36 @@ class FixedResolverScope {
     GResolver* saved_;
 };
 
+// An address and port where connections are neither accepted nor refused,
+// as at a server that drops packets: a listener whose accept queue is full
+// (its backlog is 0 and one connection already waits in it), so the
+// kernel drops every further SYN.
+class Blackhole {
+  public:
+    Blackhole(const char* address, int port) {
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(static_cast<uint16_t>(port));
+        inet_pton(AF_INET, address, &addr.sin_addr);
+        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        filler_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            listen(listener_, 0) != 0 ||
+            connect(filler_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw std::runtime_error("cannot make a black hole");
+    }
+    ~Blackhole() {
+        close(filler_);
+        close(listener_);
+    }
+    Blackhole(const Blackhole&) = delete;
+    Blackhole& operator=(const Blackhole&) = delete;
+
+  private:
+    int listener_ = -1;
+    int filler_ = -1;
+};
+
 class OutboundGateTest : public ::testing::Test {
   protected:
     LoopbackHttpServer server_{{{"/", {200, "text/plain", "through the gate"}}}, "/hang"};
@@ -274,6 +304,35 @@ TEST_F(OutboundGateTest, AHostsNextAddressIsTriedWhenOneDoesNotAnswer) {
     EXPECT_FALSE(gate.refusal_for(0, "several.test", start_));
 }
 
+// An address that does not answer gets half of the connect bound, and the
+// next one is tried in the other half (the gate's bound here: 2 s).
+TEST_F(OutboundGateTest, AHostsNextAddressIsTriedWhenOneDropsPackets) {
+    Blackhole silent("127.0.0.5", server_.port());
+    FixedResolverScope resolver({"127.0.0.5", "127.0.0.1"});
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"),
+                      {.connect_timeout_seconds = 2});
+    SocksClient client(gate.port());
+    ASSERT_EQ(client.connect_to_domain("several.test", server_.port()), 0);
+    EXPECT_NE(client.http_get("/").find("through the gate"), std::string::npos);
+}
+
+// All of a name's addresses share one connect bound: four that drop
+// packets took 2 s each (8 s; the client below waits 5 s for the answer).
+TEST_F(OutboundGateTest, AllOfAHostsAddressesShareOneConnectBound) {
+    const int port = server_.port();
+    Blackhole a("127.0.0.5", port), b("127.0.0.6", port), c("127.0.0.7", port),
+        d("127.0.0.8", port);
+    FixedResolverScope resolver({"127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.8"});
+    OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"),
+                      {.connect_timeout_seconds = 2});
+    SocksClient client(gate.port());
+    EXPECT_EQ(client.connect_to_domain("several.test", port), 4);  // host unreachable
+    auto refusal = gate.refusal_for(0, "several.test", start_);
+    ASSERT_TRUE(refusal);
+    EXPECT_EQ(refusal->kind, GateRefusal::Kind::connect_failed);
+    EXPECT_EQ(refusal->detail, "timed out");
+}
+
 // When none answers, the failure names the last address tried.
 TEST_F(OutboundGateTest, AHostWhoseAddressesAllRefuseIsAConnectFailure) {
     FixedResolverScope resolver({"127.0.0.3", "127.0.0.4"});
@@ -337,11 +396,6 @@ TEST_F(OutboundGateTest, MalformedClientsAreDroppedAndTheGateGoesOn) {
     EXPECT_NE(client.http_get("/").find("through the gate"), std::string::npos);
 }
 
-// Each view has its own port and its own limit of connections open at
-// once: a page opening hundreds of web sockets used up the child's file
-// descriptors and every other view's connections and files failed. Past
-// its limit a view's new connections are closed unanswered; the other
-// view's go on, and the view gets its room back as its connections end.
 // A connection made the moment the gate is up is served, on every view's
 // port: adding the ports to an already active service cancelled its
 // pending accept, and a connection accepted in that window was reset
@@ -357,6 +411,11 @@ TEST_F(OutboundGateTest, AConnectionAsTheGateStartsIsServed) {
     }
 }
 
+// Each view has its own port and its own limit of connections open at
+// once: a page opening hundreds of web sockets used up the child's file
+// descriptors and every other view's connections and files failed. Past
+// its limit a view's new connections are closed unanswered; the other
+// view's go on, and the view gets its room back as its connections end.
 TEST_F(OutboundGateTest, AViewPastItsConnectionLimitLeavesTheOthersAlone) {
     OutboundGate gate(net::AddressPolicy::from_config("127.0.0.0/8"),
                       {.views = 2, .max_connections_per_view = 3});
