@@ -247,6 +247,16 @@ int run(int argc, char** argv) {
     enconvert::render_child::OutboundGate gate(
         std::move(args->policy),
         {.views = enconvert::render_child::Renderer::view_slots(args->views)});
+    // WebKit's network process resolves the names a page lists in
+    // <link rel=dns-prefetch> itself, outside the gate (a page chose what
+    // the host's DNS server is asked), unless its default proxy resolver
+    // (GIO's, which reads these) names a proxy. The views' own proxy
+    // settings send every connection to the gate whatever these say; they
+    // name the gate all the same, so anything that used them would still
+    // go through it. Set before the first view starts WebKit's processes,
+    // which inherit them; only the gate's thread runs yet, in its poll.
+    setenv("http_proxy", gate.proxy_uri(0).c_str(), 1);
+    setenv("https_proxy", gate.proxy_uri(0).c_str(), 1);
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     std::optional<enconvert::render_child::Renderer> renderer;
     enconvert::render_child::Channel channel(

@@ -341,6 +341,30 @@ class RendererPoolTest : public ::testing::Test {
     std::vector<RenderResult> other_results_;
 };
 
+// WebKit's network process resolved the names of <link rel=dns-prefetch>
+// itself, outside the gate, whenever its default proxy resolver said
+// "direct" (seen with strace: a DNS query per prefetched name from the
+// network process). It does not when that resolver names a proxy: the
+// gate, through the environment the child gives its WebKit processes.
+TEST_F(RendererPoolTest, WebKitsNetworkProcessHasTheGateAsItsDefaultProxy) {
+    auto req = request(1, server_->url("/"), "pdf");
+    pool_->submit(req);
+    auto result = wait_for(1);
+    ASSERT_TRUE(result && result->ok);
+    const std::vector<pid_t> children = renderer_children();
+    ASSERT_EQ(children.size(), 1u);
+    const std::vector<pid_t> network = descendants_of(children[0], "WebKitNetworkPr");
+    ASSERT_FALSE(network.empty());
+    std::string environ =
+        "\n" + read_file(fs::path("/proc") / std::to_string(network[0]) / "environ");
+    std::replace(environ.begin(), environ.end(), '\0', '\n');
+    for (const char* name : {"http_proxy", "https_proxy"})
+        EXPECT_NE(environ.find(std::string("\n") + name + "=socks5://127.0.0.1:"),
+                  std::string::npos)
+            << name << " in\n"
+            << environ;
+}
+
 TEST_F(RendererPoolTest, RendersPdf) {
     ASSERT_EQ(pool_->free_slots(), 1u);
     auto req = request(1, server_->url("/"), "pdf");
