@@ -180,6 +180,13 @@ void ViewSlot::create_view() {
     // worker could answer the next tenant's page on the same origin. A
     // renderer has no use for offline caches: pages load from the network.
     disable_feature(settings.get(), "ServiceWorkers");
+    // Peer connections and capture devices would make connections (ICE,
+    // STUN over UDP) that WebKit's proxy settings, and so the gate, never
+    // see. Off by default in WebKitGTK 2.50 (Debian's is built without
+    // WebRTC; turning media streams on shows navigator.mediaDevices); kept
+    // off here whatever a later build or default says.
+    webkit_settings_set_enable_webrtc(settings.get(), FALSE);
+    webkit_settings_set_enable_media_stream(settings.get(), FALSE);
 
     GObjectPtr<WebKitUserContentManager> content(new_capture_content_manager());
     add_scroll_watch(content.get());

@@ -365,6 +365,24 @@ TEST_F(RendererPoolTest, WebKitsNetworkProcessHasTheGateAsItsDefaultProxy) {
             << environ;
 }
 
+// WebRTC's connections (ICE, STUN over UDP) would not go through the gate:
+// a page has no peer connection and no capture devices.
+TEST_F(RendererPoolTest, APageHasNoPeerConnections) {
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/",
+             {200, "text/html",
+              "<title>?</title><script>document.title = [typeof RTCPeerConnection, "
+              "typeof webkitRTCPeerConnection, typeof navigator.mediaDevices].join(' ')"
+              "</script>"}}},
+        "/hang");
+    pool_->submit(request(1, server_->url("/"), "pdf"));
+    auto result = wait_for(1);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error;
+    EXPECT_EQ(result->title, "undefined undefined undefined");
+}
+
 TEST_F(RendererPoolTest, RendersPdf) {
     ASSERT_EQ(pool_->free_slots(), 1u);
     auto req = request(1, server_->url("/"), "pdf");
