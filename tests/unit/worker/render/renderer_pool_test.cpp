@@ -686,6 +686,56 @@ TEST_F(OutboundPolicyRendererPoolTest, SubresourcesOnInternalAddressesAreNotFetc
     EXPECT_EQ(internal_.requests(), 0);
 }
 
+// A listening socket that only counts the connections made to it (the
+// kernel completes them; nothing is read or answered).
+class ConnectionCounter {
+  public:
+    explicit ConnectionCounter(const char* address) {
+        fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        inet_pton(AF_INET, address, &addr.sin_addr);
+        socklen_t len = sizeof addr;
+        if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+            listen(fd_, 64) != 0 || getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+            throw std::runtime_error("cannot listen");
+        port_ = ntohs(addr.sin_port);
+    }
+    ~ConnectionCounter() { close(fd_); }
+    int port() const { return port_; }
+    // Connections made so far (each taken from the queue once).
+    int count() {
+        for (int fd; (fd = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
+            close(fd);
+            ++count_;
+        }
+        return count_;
+    }
+
+  private:
+    int fd_ = -1;
+    int port_ = 0;
+    int count_ = 0;
+};
+
+// WebKit's UI process (here, the renderer child) answered inspector:// URLs
+// by connecting to the host and port they name with a socket of its own
+// (its remote inspector client), past the views' proxy settings: before
+// the child named the gate as the default proxy, straight to any address.
+// Loopback is exempt in this fixture: a connection through the gate would
+// be let through and counted as well.
+TEST_F(RendererPoolTest, AnInspectorUrlConnectsNowhere) {
+    ConnectionCounter internal("127.0.0.2");
+    const std::string target = "inspector://127.0.0.2:" + std::to_string(internal.port()) + "/";
+    const std::string page = "<!doctype html><h1>Public page</h1><img src=\"" + target +
+                             "\"><iframe src=\"" + target + "\"></iframe><script>fetch('" + target +
+                             "').catch(() => {});</script>";
+    auto result = render_html(45, page);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error;
+    EXPECT_EQ(internal.count(), 0);
+}
+
 // The same page with the whole of loopback exempt does reach the internal
 // server: the test above would see a leak.
 TEST_F(RendererPoolTest, SubresourcesOnExemptNetworksAreFetched) {

@@ -9,6 +9,8 @@
 // headers of the first request copied onto it: they are removed, so an
 // Authorization (or a tenant's API header) never follows a redirect off
 // the origin it was meant for.
+//
+// The same hook drops the user info of URLs and every inspector:// request.
 #include <webkit2/webkit-web-extension.h>
 
 #include <cstring>
@@ -75,8 +77,18 @@ void drop_user_info(WebKitURIRequest* request) {
     webkit_uri_request_set_uri(request, text.get());
 }
 
+// WebKit answers inspector:// URLs in its UI process (the renderer child)
+// by connecting to the host and port they name with a socket of its own
+// (its remote inspector client), past the views' proxy settings; no page
+// needs them. (Registering the scheme again in the UI process does not
+// replace WebKit's handler.)
+bool is_inspector_url(const char* uri) {
+    return uri && g_ascii_strncasecmp(uri, "inspector:", 10) == 0;
+}
+
 gboolean on_send_request(WebKitWebPage* page, WebKitURIRequest* request,
                          WebKitURIResponse* redirected_response, gpointer) {
+    if (is_inspector_url(webkit_uri_request_get_uri(request))) return TRUE;  // not sent
     drop_user_info(request);
     const PageHeaders* config = headers_of(page);
     if (!config || config->headers.empty()) return FALSE;
