@@ -257,6 +257,12 @@ int run(int argc, char** argv) {
     // which inherit them; only the gate's thread runs yet, in its poll.
     setenv("http_proxy", gate.proxy_uri(0).c_str(), 1);
     setenv("https_proxy", gate.proxy_uri(0).c_str(), 1);
+    // GIO's libproxy module reads them; a GNOME desktop or a portal in the
+    // environment the worker was started from would pick a module that
+    // ignores them (and says "direct").
+    setenv("GIO_USE_PROXY_RESOLVER", "libproxy", 1);
+    unsetenv("XDG_CURRENT_DESKTOP");
+    unsetenv("GTK_USE_PORTAL");
     GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
     std::optional<enconvert::render_child::Renderer> renderer;
     enconvert::render_child::Channel channel(
