@@ -736,6 +736,45 @@ TEST_F(RendererPoolTest, AnInspectorUrlConnectsNowhere) {
     EXPECT_EQ(internal.count(), 0);
 }
 
+// Media of other schemes than http(s) are GStreamer's own sources (rtsp,
+// rtmp, srt, udp), which open sockets in the web process, past the gate;
+// without the web process sandbox (no network namespace) nothing else
+// would stop them. Loopback is exempt in this fixture.
+class UnsandboxedRendererPoolTest : public RendererPoolTest {
+  protected:
+    void configure(RendererPool::Options& options) const override {
+        options.web_process_sandbox = "off";
+    }
+};
+
+TEST_F(UnsandboxedRendererPoolTest, MediaOfOtherSchemesConnectNowhere) {
+    ConnectionCounter internal("127.0.0.2");
+    const std::string port = std::to_string(internal.port());
+    const std::string page =
+        "<!doctype html><h1>Public page</h1>"
+        "<video autoplay muted src=\"rtsp://127.0.0.2:" +
+        port +
+        "/a\"></video>"
+        "<video autoplay muted src=\"rtmp://127.0.0.2:" +
+        port +
+        "/b\"></video>"
+        "<audio autoplay src=\"srt://127.0.0.2:" +
+        port +
+        "\"></audio>"
+        "<video autoplay muted src=\"udp://127.0.0.2:" +
+        port + "\"></video>";
+    server_.emplace(
+        std::map<std::string, LoopbackHttpServer::Response>{
+            {"/", {200, "text/html; charset=utf-8", page}}},
+        "/hang");
+    pool_->submit(
+        request(46, server_->url("/"), "pdf", {{"wait_until", "networkidle"}, {"delay", 1500}}));
+    auto result = wait_for(46);
+    ASSERT_TRUE(result);
+    ASSERT_TRUE(result->ok) << result->error;
+    EXPECT_EQ(internal.count(), 0);
+}
+
 // The same page with the whole of loopback exempt does reach the internal
 // server: the test above would see a leak.
 TEST_F(RendererPoolTest, SubresourcesOnExemptNetworksAreFetched) {
