@@ -366,6 +366,37 @@ ngx_strcasecmp(u_char *s1, u_char *s2)
 }
 
 
+/* As nginx's: decimal digits only; NGX_ERROR when empty, not a digit or
+ * past NGX_MAX_INT_T_VALUE. */
+
+ngx_int_t
+ngx_atoi(u_char *line, size_t n)
+{
+    ngx_int_t  value, cutoff, cutlim;
+
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    cutoff = NGX_MAX_INT_T_VALUE / 10;
+    cutlim = NGX_MAX_INT_T_VALUE % 10;
+
+    for (value = 0; n--; line++) {
+        if (*line < '0' || *line > '9') {
+            return NGX_ERROR;
+        }
+
+        if (value >= cutoff && (value > cutoff || *line - '0' > cutlim)) {
+            return NGX_ERROR;
+        }
+
+        value = value * 10 + (*line - '0');
+    }
+
+    return value;
+}
+
+
 /*
  * One UTF-8 character at *p (at most n bytes): its code point, and *p
  * moved past it; 0xffffffff for an invalid sequence, 0xfffffffe for one
