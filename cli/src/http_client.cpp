@@ -15,6 +15,8 @@ namespace enconvert::cli {
 
 namespace {
 
+using curl::set_option;
+
 // API answers are small JSON objects (a 100-URL status is well under 1 MiB);
 // anything bigger kept in memory is not an answer of this API.
 constexpr std::size_t kMaxAnswerBytes = 16 * 1024 * 1024;
@@ -58,13 +60,6 @@ std::size_t write_body(char* data, std::size_t size, std::size_t count, void* us
     }
     sink.memory.append(data, bytes);
     return bytes;
-}
-
-template <typename Value>
-void set_option(CURL* handle, CURLoption option, Value value) {
-    if (curl_easy_setopt(handle, option, value) != CURLE_OK) {
-        throw std::runtime_error("libcurl refused option " + std::to_string(option));
-    }
 }
 
 // The handle keeps pointers to this call's buffers; forgetting them when

@@ -17,13 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-template <typename T>
-void set(CURL* h, CURLoption opt, T value) {
-    if (curl_easy_setopt(h, opt, value) != CURLE_OK) {
-        throw std::runtime_error("curl_easy_setopt failed");
-    }
-}
-
 // Everything one transfer's callbacks point at.
 struct TransferState {
     std::string body;
@@ -135,34 +128,33 @@ FetchResult CurlFetcher::get(const std::string& start_url, std::chrono::millisec
         std::array<char, CURL_ERROR_SIZE> errbuf{};
         curl::CurlEasy easy = curl::make_easy();
         CURL* h = easy.get();
-        set(h, CURLOPT_URL, parsed->url.c_str());
-        set(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        set(h, CURLOPT_FOLLOWLOCATION, 0L);  // each hop comes back here to be checked
-        set(h, CURLOPT_PROXY, "");           // an http_proxy in the environment must not reroute
-        set(h, CURLOPT_NOSIGNAL, 1L);
-        set(h, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
-        set(h, CURLOPT_ERRORBUFFER, errbuf.data());
-        set(h, CURLOPT_USERAGENT, settings_.user_agent.c_str());
-        set(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever curl can decode
-        set(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        set(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl::set_option(h, CURLOPT_URL, parsed->url.c_str());
+        curl::set_option(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl::set_option(h, CURLOPT_FOLLOWLOCATION, 0L);  // each hop comes back here to be checked
+        curl::set_option(h, CURLOPT_PROXY,
+                         "");  // an http_proxy in the environment must not reroute
+        curl::set_option(h, CURLOPT_NOSIGNAL, 1L);
+        curl::set_option(h, CURLOPT_TIMEOUT_MS, static_cast<long>(left.count()));
+        curl::set_option(h, CURLOPT_ERRORBUFFER, errbuf.data());
+        curl::set_option(h, CURLOPT_USERAGENT, settings_.user_agent.c_str());
+        curl::set_option(h, CURLOPT_ACCEPT_ENCODING, "");  // whatever curl can decode
+        curl::set_option(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl::set_option(h, CURLOPT_SSL_VERIFYHOST, 2L);
         if (settings_.ca_blob != nullptr && !settings_.ca_blob->empty()) {
             curl_blob blob{const_cast<char*>(settings_.ca_blob->data()), settings_.ca_blob->size(),
                            CURL_BLOB_COPY};
-            set(h, CURLOPT_CAINFO_BLOB, &blob);
+            curl::set_option(h, CURLOPT_CAINFO_BLOB, &blob);
         }
         // Only to the addresses the policy checked, the next one when one
-        // does not answer (outbound/address_pin.h); curl gives each but the
-        // last half of the time left to connect.
+        // does not answer (outbound/address_pin.h).
         const outbound::AddressPin pin("d" + std::to_string(hop), parsed->host, parsed->port,
                                        resolved.allowed);
-        pin.apply(h);
-        set(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(left.count()));
-        set(h, CURLOPT_WRITEFUNCTION, &on_data);
-        set(h, CURLOPT_WRITEDATA, static_cast<void*>(&state));
-        set(h, CURLOPT_NOPROGRESS, 0L);
-        set(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
-        set(h, CURLOPT_XFERINFODATA, static_cast<void*>(&state));
+        pin.apply(h, static_cast<long>(left.count()));
+        curl::set_option(h, CURLOPT_WRITEFUNCTION, &on_data);
+        curl::set_option(h, CURLOPT_WRITEDATA, static_cast<void*>(&state));
+        curl::set_option(h, CURLOPT_NOPROGRESS, 0L);
+        curl::set_option(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
+        curl::set_option(h, CURLOPT_XFERINFODATA, static_cast<void*>(&state));
 
         const CURLcode rc = curl_easy_perform(h);
         if (state.cancelled) return failure(parsed->url, "cancelled", "discovery was stopped");

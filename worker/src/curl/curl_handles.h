@@ -9,6 +9,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace enconvert::curl {
 
@@ -48,6 +49,17 @@ class CurlSlist {
   private:
     std::unique_ptr<curl_slist, CurlSlistDeleter> list_;
 };
+
+// curl_easy_setopt that throws when libcurl refuses: an option a handle
+// cannot take is a mistake in the caller, never a condition to go on from.
+// Integers go as long (curl reads its varargs as long): an int is refused
+// at compile time.
+template <typename Value>
+void set_option(CURL* handle, CURLoption option, Value value) {
+    static_assert(!std::is_same_v<Value, int>, "pass integer options as long");
+    if (curl_easy_setopt(handle, option, value) != CURLE_OK)
+        throw std::runtime_error("libcurl refused option " + std::to_string(option));
+}
 
 inline CurlEasy make_easy() {
     CurlEasy h(curl_easy_init());

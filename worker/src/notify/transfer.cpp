@@ -193,11 +193,9 @@ std::unique_ptr<Transfer> Transfer::webhook(std::int64_t notification_id, Webhoo
     // the label keeps the handles of the notifier's multi handle apart.
     t->pin_ = std::make_unique<outbound::AddressPin>(
         "n" + std::to_string(notification_id), req.target.host, req.target.port, req.addresses);
-    t->pin_->apply(h);
-    // curl gives each address but the last half of the connect time left:
-    // bounded by the delivery's own time (not the backstop's 60 s more), an
-    // address that drops packets leaves the next one time to answer.
-    set(h, CURLOPT_CONNECTTIMEOUT_MS, t->time_left_ms_);
+    // Connecting bounded by the delivery's own time, not the backstop's 60 s
+    // more.
+    t->pin_->apply(h, t->time_left_ms_);
     return t;
 }
 

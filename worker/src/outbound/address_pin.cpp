@@ -7,17 +7,6 @@
 
 namespace enconvert::outbound {
 
-namespace {
-
-template <typename T>
-void set(CURL* h, CURLoption opt, T value) {
-    if (curl_easy_setopt(h, opt, value) != CURLE_OK) {
-        throw std::runtime_error("curl_easy_setopt failed");
-    }
-}
-
-}  // namespace
-
 curl_socket_t open_pinned_socket(const std::vector<net::IpAddress>& pinned, curlsocktype purpose,
                                  const curl_sockaddr& address) {
     const std::optional<net::IpAddress> ip = net::IpAddress::of(&address.addr);
@@ -40,22 +29,26 @@ AddressPin::AddressPin(const std::string& label, std::string host, int port,
       host_(std::move(host)),
       addresses_(std::move(addresses)) {
     if (addresses_.empty()) throw std::runtime_error("no address to connect to");
-    const std::string& name = name_;
     const std::string port_text = std::to_string(port);
     std::string list;
     for (const net::IpAddress& a : addresses_) {
         if (!list.empty()) list += ',';
         list += a.v6 ? "[" + a.text() + "]" : a.text();
     }
-    resolve_.append("+" + name + ":" + port_text + ":" + list);
-    connect_to_.append("::" + name + ":" + port_text);
+    resolve_.append("+" + name_ + ":" + port_text + ":" + list);
+    connect_to_.append("::" + name_ + ":" + port_text);
 }
 
-void AddressPin::apply(CURL* handle) const {
-    set(handle, CURLOPT_RESOLVE, resolve_.get());
-    set(handle, CURLOPT_CONNECT_TO, connect_to_.get());
-    set(handle, CURLOPT_OPENSOCKETFUNCTION, &AddressPin::on_open_socket);
-    set(handle, CURLOPT_OPENSOCKETDATA, static_cast<void*>(const_cast<AddressPin*>(this)));
+void AddressPin::apply(CURL* handle, long time_left_ms) const {
+    curl::set_option(handle, CURLOPT_RESOLVE, resolve_.get());
+    curl::set_option(handle, CURLOPT_CONNECT_TO, connect_to_.get());
+    curl::set_option(handle, CURLOPT_OPENSOCKETFUNCTION, &AddressPin::on_open_socket);
+    curl::set_option(handle, CURLOPT_OPENSOCKETDATA,
+                     static_cast<void*>(const_cast<AddressPin*>(this)));
+    // curl gives each address but the last half of the connect time left:
+    // bounded by the transfer's own time, an address that drops packets
+    // leaves the next one time to answer.
+    curl::set_option(handle, CURLOPT_CONNECTTIMEOUT_MS, time_left_ms);
 }
 
 std::string AddressPin::message(std::string curl_text) const {

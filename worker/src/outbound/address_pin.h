@@ -30,9 +30,10 @@ class AddressPin {
     AddressPin(const AddressPin&) = delete;
     AddressPin& operator=(const AddressPin&) = delete;
 
-    // Sets the handle's CONNECT_TO, RESOLVE and socket opener; the pin must
-    // outlive the handle's transfers.
-    void apply(CURL* handle) const;
+    // Sets the handle's CONNECT_TO, RESOLVE and socket opener, and its
+    // connect timeout to `time_left_ms` (the transfer's own time); the pin
+    // must outlive the handle's transfers.
+    void apply(CURL* handle, long time_left_ms) const;
 
     // A libcurl error message of the handle with the URL's host where curl
     // names the pinned name ("Failed to connect to n7.enconvert.invalid
